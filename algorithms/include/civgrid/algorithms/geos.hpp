@@ -1,0 +1,107 @@
+// RAII over GEOS's reentrant C API. One Context per thread (GEOS handles are not thread-safe);
+// every geometry is a Geom that owns its GEOSGeometry and knows the context that frees it.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <geos_c.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace civgrid::geos {
+
+/// A GEOS context handle. GEOS errors raised under it are thrown as InternalError by check().
+class Context {
+public:
+    Context();
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    [[nodiscard]] GEOSContextHandle_t handle() const noexcept { return handle_; }
+    /// The last GEOS error message under this context ("" if none).
+    [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+    void clear_error() noexcept { last_error_.clear(); }
+
+private:
+    static void on_error(const char* message, void* user_data);
+    GEOSContextHandle_t handle_;
+    std::string last_error_;
+};
+
+struct GeomDeleter {
+    GEOSContextHandle_t context = nullptr;
+    void operator()(GEOSGeometry* geometry) const noexcept {
+        if (geometry != nullptr) GEOSGeom_destroy_r(context, geometry);
+    }
+};
+/// An owned geometry. Raw GEOSGeometry pointers in civgrid never own.
+using Geom = std::unique_ptr<GEOSGeometry, GeomDeleter>;
+
+struct PreparedDeleter {
+    GEOSContextHandle_t context = nullptr;
+    void operator()(const GEOSPreparedGeometry* prepared) const noexcept {
+        if (prepared != nullptr) GEOSPreparedGeom_destroy_r(context, prepared);
+    }
+};
+/// A prepared geometry; it must not outlive the geometry it was prepared from.
+using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
+
+/// Takes ownership of a GEOS result; throws InternalError naming `what` when it is null.
+[[nodiscard]] Geom own(const Context& context, GEOSGeometry* geometry, const char* what);
+/// Same for results that may legitimately be null (returns an empty Geom then).
+[[nodiscard]] Geom own_nullable(const Context& context, GEOSGeometry* geometry) noexcept;
+
+[[nodiscard]] Geom from_wkb(const Context& context, std::span<const std::uint8_t> wkb);
+[[nodiscard]] Wkb to_wkb(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] Geom from_wkt(const Context& context, const std::string& wkt);
+[[nodiscard]] std::string to_wkt(const Context& context, const GEOSGeometry* geometry, int decimals = 3);
+
+[[nodiscard]] Geom point(const Context& context, Point p);
+/// A closed ring's polygon from its vertices (the closing vertex is added if missing).
+[[nodiscard]] Geom polygon(const Context& context, const std::vector<Point>& shell);
+[[nodiscard]] Geom line_string(const Context& context, const std::vector<Point>& vertices);
+/// A GeometryCollection (or Multi* when `type` says so) that takes ownership of the parts.
+[[nodiscard]] Geom collection(const Context& context, int type, std::vector<Geom> parts);
+[[nodiscard]] Geom clone(const Context& context, const GEOSGeometry* geometry);
+
+/// The parts of a collection (or the geometry itself), cloned.
+[[nodiscard]] std::vector<Geom> parts(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] Prepared prepare(const Context& context, const GEOSGeometry* geometry);
+
+[[nodiscard]] double area(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] double length(const Context& context, const GEOSGeometry* geometry);
+/// A point guaranteed inside a polygon (GEOSPointOnSurface).
+[[nodiscard]] Point point_on_surface(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] Point centroid(const Context& context, const GEOSGeometry* geometry);
+/// x, y of a Point geometry.
+[[nodiscard]] Point point_xy(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] bool is_empty(const Context& context, const GEOSGeometry* geometry);
+
+struct Envelope {
+    double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+};
+[[nodiscard]] Envelope envelope(const Context& context, const GEOSGeometry* geometry);
+
+/// An STR-tree of items identified by index. Geometries inserted must outlive the tree.
+class StrTree {
+public:
+    explicit StrTree(const Context& context, std::size_t node_capacity = 10);
+    ~StrTree();
+    StrTree(const StrTree&) = delete;
+    StrTree& operator=(const StrTree&) = delete;
+
+    void insert(const GEOSGeometry* geometry, std::size_t index);
+    /// Indices whose envelope intersects the geometry's envelope, sorted ascending.
+    [[nodiscard]] std::vector<std::size_t> query(const GEOSGeometry* geometry) const;
+
+private:
+    const Context& context_;
+    GEOSSTRtree* tree_;
+    std::vector<std::unique_ptr<std::size_t>> payloads_;
+};
+
+}  // namespace civgrid::geos

@@ -1,0 +1,51 @@
+// Contiguous, weight-balanced partitioning of a connected graph into exactly k non-empty parts.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+/// An undirected graph in compressed sparse row form; every edge is stored in both directions.
+struct WeightedGraph {
+    std::vector<std::int64_t> node_weight;  ///< households per node (>= 0)
+    std::vector<Point> location;            ///< node position, metres
+    std::vector<std::uint32_t> offsets;     ///< size nodes + 1; neighbours of v: [offsets[v], offsets[v+1])
+    std::vector<std::uint32_t> neighbours;
+    std::vector<double> shared_length;      ///< per directed edge: boundary length shared (metres, > 0)
+    std::vector<std::uint8_t> crosses_soft; ///< per directed edge: 1 when it crosses a soft barrier
+
+    [[nodiscard]] std::size_t node_count() const noexcept { return node_weight.size(); }
+};
+
+/// Builds the CSR form from an undirected edge list (u, v, shared length, crosses soft barrier).
+/// Duplicate edges are merged (lengths added); self loops are dropped.
+struct EdgeInput {
+    std::uint32_t u = 0, v = 0;
+    double shared_length = 0;
+    bool crosses_soft = false;
+};
+[[nodiscard]] WeightedGraph make_graph(std::vector<std::int64_t> node_weight, std::vector<Point> location,
+                                       std::vector<EdgeInput> edges);
+
+struct GraphPartitionOptions {
+    int spanning_tree_trials = 8;      ///< random spanning trees tried per bisection
+    int refinement_passes = 12;        ///< boundary-move passes after bisection
+    double soft_barrier_weight = 1.0;  ///< extra tree cost of crossing a soft barrier (cuts follow them)
+};
+
+/// Splits a CONNECTED graph into `parts` connected, non-empty parts with node weights as equal as
+/// the graph allows; returns the part of each node (0 .. parts-1). `parts` is clamped to the node
+/// count. Deterministic for a given seed. O(n log n * trials * log parts).
+[[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts, std::uint64_t seed,
+                                                         const GraphPartitionOptions& options = {});
+
+/// Connected components (component index per node, numbered by smallest node).
+[[nodiscard]] std::vector<int> connected_components(const WeightedGraph& graph, int* component_count = nullptr);
+
+/// True when the nodes with part == p induce a connected subgraph, for every p.
+[[nodiscard]] bool parts_are_connected(const WeightedGraph& graph, const std::vector<int>& part);
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,63 @@
+// The quality report of a partition, computed from its output geometry alone (polygons, building
+// points, barrier lines, region polygons), independently of how the partition was made. It is
+// what `civgrid partition` prints and stores in run_info, and what `civgrid report` recomputes
+// from any output file.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+struct QualityInput {
+    double target_households = 83.0;  ///< nominal micro-grid size the deviation is measured against
+    double tolerance = 0.2;           ///< bounds are target * (1 -/+ tolerance)
+    std::int64_t requested = 0;       ///< micro-grids requested in total
+    std::vector<Wkb> regions;         ///< region (community) polygons, working CRS
+    struct MicroGrid {
+        Wkb polygon;
+        int region = -1;              ///< index into regions
+        std::int64_t households = 0;
+        bool flagged = false;         ///< out of bounds for a reason the data forces
+    };
+    std::vector<MicroGrid> micro_grids;
+    std::vector<Point> building_points;  ///< one point inside each building
+    std::vector<int> building_grid;      ///< micro-grid of each building, -1 when none
+    std::vector<Wkb> barriers;           ///< hard barrier lines (river outlines included)
+    int threads = 0;                     ///< 0 = all cores
+};
+
+struct QualityReport {
+    std::int64_t micro_grids = 0;
+    std::int64_t requested = 0;
+    std::int64_t empty = 0;                    ///< micro-grids with no households
+    std::int64_t flagged = 0;                  ///< out of bounds for a reason the data forces
+    double max_abs_deviation = 0;              ///< max |households - target| / target, all micro-grids
+    double max_abs_deviation_unflagged = 0;    ///< the same excluding flagged micro-grids
+    double share_within_10 = 0;                ///< share of micro-grids within +-10 % of the target
+    double share_within_20 = 0;                ///< share within +-20 %
+    double share_within_bounds = 0;            ///< share within +-tolerance
+    std::int64_t non_contiguous = 0;           ///< polygons with more than one part
+    std::int64_t barrier_crossings = 0;        ///< micro-grids whose buildings a hard barrier separates
+    std::int64_t outside_region = 0;           ///< micro-grids reaching outside their region
+    std::int64_t invalid_polygons = 0;
+    double gap_area_m2 = 0;                    ///< region area not covered by its micro-grids, total
+    double overlap_area_m2 = 0;                ///< area covered twice, total
+    double max_region_gap_overlap_m2 = 0;      ///< worst region's gap + overlap
+    double polsby_popper_mean = 0;             ///< compactness 4 pi A / P^2, mean
+    double polsby_popper_p10 = 0;              ///< its 10th percentile
+    std::int64_t buildings_unassigned = 0;     ///< buildings in no micro-grid
+
+    /// (key, value) rows for run_info and printing, in a fixed order.
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> rows() const;
+    /// A readable multi-line report.
+    [[nodiscard]] std::string to_text() const;
+};
+
+[[nodiscard]] QualityReport compute_quality(const QualityInput& input);
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,89 @@
+// Partitioning one region (a community, or whatever region the engine splits) into contiguous,
+// household-balanced micro-grids whose polygons tile the region exactly.
+//
+// How: the region is cut into faces by the hard barriers (polygonize of boundary + barrier lines).
+// Inside each face, the Voronoi diagram of the sites is clipped to the face; all this linework is
+// noded and polygonized ONCE, so every atom shares exact edges with its neighbours (a valid
+// coverage: polygons are unions of atoms, with no gap or overlap). The adjacency graph is the dual
+// of that coverage restricted to a face, so a connected set of graph nodes is a single polygon.
+// Each connected component of the graph (a "piece") is split into its share of micro-grids by
+// recursive bisection on random spanning trees, then refined by boundary moves that keep every
+// part connected. Land without households (parks, water, slivers) joins the neighbour with which
+// it shares the longest boundary, preferring its own face.
+//
+// Units: metres in the working CRS. Complexity: O(n log n) in sites per region.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+/// An indivisible group of households at one location: a building, or part of a large building
+/// split by units. Sites with identical coordinates are merged into one graph node.
+struct Site {
+    Point location;                 ///< inside the region, working CRS
+    std::int64_t households = 0;    ///< >= 0
+    std::uint32_t building = 0;     ///< caller's building index (several sites may share one)
+};
+
+struct PartitionOptions {
+    double target_households = 83.0;  ///< ideal micro-grid size
+    double tolerance = 0.2;           ///< flag parts outside target * (1 -/+ tolerance)
+    double soft_barrier_weight = 1.0; ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
+    int spanning_tree_trials = 8;     ///< candidate trees per bisection
+    int refinement_passes = 12;       ///< boundary-move passes after bisection
+};
+
+struct RegionInput {
+    Wkb boundary;                  ///< Polygon or MultiPolygon of the region
+    std::vector<Site> sites;
+    std::vector<Wkb> hard_lines;   ///< barrier lines never crossed (major roads, railways, river lines)
+    std::vector<Wkb> hard_areas;   ///< barrier polygons never crossed (rivers, lakes)
+    std::vector<Wkb> soft_lines;   ///< lines the cuts prefer to follow (minor roads)
+    /// Micro-grids wanted in the whole region; raised to the number of pieces when barriers cut
+    /// the region into more pieces with households than that.
+    int micro_grid_count = 1;
+    std::uint64_t seed = 0;
+    PartitionOptions options;
+};
+
+/// Why a micro-grid is outside the balance bounds or otherwise special; empty when it is not.
+enum class Flag : std::uint8_t {
+    none = 0,
+    forced_by_boundaries = 1, ///< its piece (bounded by barriers and the region) cannot be split within the bounds
+    large_building = 2,      ///< holds a site larger than the upper bound
+    out_of_bounds = 4,       ///< the partitioner could not reach the bounds
+    no_households = 8,       ///< the region has no households at all
+    multipart = 16,          ///< the polygon has several parts (data forces it)
+};
+
+struct MicroGridShape {
+    Wkb polygon;                      ///< Polygon (MultiPolygon only when flagged multipart)
+    std::int64_t households = 0;
+    double target = 0;                ///< ideal size in its piece (piece households / piece parts)
+    int piece = 0;                    ///< index of the barrier-bounded piece it lies in
+    std::uint8_t flags = 0;           ///< bitwise OR of Flag
+    Point label_point;                ///< a point inside the polygon (for numbering and labels)
+};
+
+struct RegionResult {
+    std::vector<MicroGridShape> micro_grids;
+    std::vector<int> site_micro_grid;  ///< per input site: index into micro_grids
+    int requested = 0;                 ///< micro_grid_count as given
+    int pieces = 0;                    ///< pieces with households
+    int faces = 0;                     ///< faces after cutting by hard barriers
+};
+
+/// Partitions one region. Deterministic for a given input and seed; uses its own GEOS context,
+/// so regions can run in parallel. Throws InputError on an unusable boundary.
+[[nodiscard]] RegionResult partition_region(const RegionInput& input);
+
+/// Splits a building footprint into `count` site locations spread along its long axis, each
+/// inside the footprint where the shape allows (used for buildings larger than a micro-grid).
+[[nodiscard]] std::vector<Point> split_locations(const Wkb& footprint, int count);
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,199 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+
+namespace civgrid::geos {
+
+namespace {
+constexpr const char* kStage = "algorithms.geos";
+
+[[noreturn]] void fail(const Context& context, const char* what) {
+    throw InternalError(kStage, std::string(what) + " failed" +
+                                    (context.last_error().empty() ? "" : ": " + context.last_error()));
+}
+}  // namespace
+
+Context::Context() : handle_(GEOS_init_r()) {
+    if (handle_ == nullptr) throw InternalError(kStage, "GEOS_init_r failed");
+    GEOSContext_setErrorMessageHandler_r(handle_, &Context::on_error, this);
+}
+
+Context::~Context() { GEOS_finish_r(handle_); }
+
+void Context::on_error(const char* message, void* user_data) {
+    static_cast<Context*>(user_data)->last_error_ = message != nullptr ? message : "";
+}
+
+Geom own(const Context& context, GEOSGeometry* geometry, const char* what) {
+    if (geometry == nullptr) fail(context, what);
+    return Geom(geometry, GeomDeleter{context.handle()});
+}
+
+Geom own_nullable(const Context& context, GEOSGeometry* geometry) noexcept {
+    return Geom(geometry, GeomDeleter{context.handle()});
+}
+
+Geom from_wkb(const Context& context, std::span<const std::uint8_t> wkb) {
+    GEOSWKBReader* reader = GEOSWKBReader_create_r(context.handle());
+    GEOSGeometry* geometry = GEOSWKBReader_read_r(context.handle(), reader, wkb.data(), wkb.size());
+    GEOSWKBReader_destroy_r(context.handle(), reader);
+    return own(context, geometry, "reading WKB");
+}
+
+Wkb to_wkb(const Context& context, const GEOSGeometry* geometry) {
+    GEOSWKBWriter* writer = GEOSWKBWriter_create_r(context.handle());
+    GEOSWKBWriter_setOutputDimension_r(context.handle(), writer, 2);
+    GEOSWKBWriter_setByteOrder_r(context.handle(), writer, GEOS_WKB_NDR);
+    std::size_t size = 0;
+    unsigned char* buffer = GEOSWKBWriter_write_r(context.handle(), writer, geometry, &size);
+    GEOSWKBWriter_destroy_r(context.handle(), writer);
+    if (buffer == nullptr) fail(context, "writing WKB");
+    Wkb result(buffer, buffer + size);
+    GEOSFree_r(context.handle(), buffer);
+    return result;
+}
+
+Geom from_wkt(const Context& context, const std::string& wkt) {
+    GEOSWKTReader* reader = GEOSWKTReader_create_r(context.handle());
+    GEOSGeometry* geometry = GEOSWKTReader_read_r(context.handle(), reader, wkt.c_str());
+    GEOSWKTReader_destroy_r(context.handle(), reader);
+    return own(context, geometry, "reading WKT");
+}
+
+std::string to_wkt(const Context& context, const GEOSGeometry* geometry, int decimals) {
+    GEOSWKTWriter* writer = GEOSWKTWriter_create_r(context.handle());
+    GEOSWKTWriter_setRoundingPrecision_r(context.handle(), writer, decimals);
+    GEOSWKTWriter_setTrim_r(context.handle(), writer, 1);
+    char* text = GEOSWKTWriter_write_r(context.handle(), writer, geometry);
+    GEOSWKTWriter_destroy_r(context.handle(), writer);
+    if (text == nullptr) fail(context, "writing WKT");
+    std::string result(text);
+    GEOSFree_r(context.handle(), text);
+    return result;
+}
+
+Geom point(const Context& context, Point p) {
+    return own(context, GEOSGeom_createPointFromXY_r(context.handle(), p.x, p.y), "creating a point");
+}
+
+namespace {
+GEOSCoordSequence* make_sequence(const Context& context, const std::vector<Point>& vertices, bool close) {
+    const bool add_closing = close && !vertices.empty() && !(vertices.front() == vertices.back());
+    const auto count = static_cast<unsigned>(vertices.size() + (add_closing ? 1 : 0));
+    GEOSCoordSequence* sequence = GEOSCoordSeq_create_r(context.handle(), count, 2);
+    if (sequence == nullptr) fail(context, "creating a coordinate sequence");
+    for (unsigned i = 0; i < vertices.size(); ++i) GEOSCoordSeq_setXY_r(context.handle(), sequence, i, vertices[i].x, vertices[i].y);
+    if (add_closing) GEOSCoordSeq_setXY_r(context.handle(), sequence, count - 1, vertices.front().x, vertices.front().y);
+    return sequence;
+}
+}  // namespace
+
+Geom polygon(const Context& context, const std::vector<Point>& shell) {
+    GEOSGeometry* ring = GEOSGeom_createLinearRing_r(context.handle(), make_sequence(context, shell, true));
+    if (ring == nullptr) fail(context, "creating a ring");
+    return own(context, GEOSGeom_createPolygon_r(context.handle(), ring, nullptr, 0), "creating a polygon");
+}
+
+Geom line_string(const Context& context, const std::vector<Point>& vertices) {
+    return own(context, GEOSGeom_createLineString_r(context.handle(), make_sequence(context, vertices, false)),
+               "creating a line string");
+}
+
+Geom collection(const Context& context, int type, std::vector<Geom> parts) {
+    std::vector<GEOSGeometry*> raw;
+    raw.reserve(parts.size());
+    for (auto& part : parts) raw.push_back(part.release());
+    GEOSGeometry* result = GEOSGeom_createCollection_r(context.handle(), type, raw.data(), static_cast<unsigned>(raw.size()));
+    if (result == nullptr) {
+        for (GEOSGeometry* part : raw) GEOSGeom_destroy_r(context.handle(), part);
+        fail(context, "creating a collection");
+    }
+    return own(context, result, "creating a collection");
+}
+
+Geom clone(const Context& context, const GEOSGeometry* geometry) {
+    return own(context, GEOSGeom_clone_r(context.handle(), geometry), "cloning");
+}
+
+std::vector<Geom> parts(const Context& context, const GEOSGeometry* geometry) {
+    std::vector<Geom> result;
+    const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
+    if (count < 0) fail(context, "counting parts");
+    result.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) result.push_back(clone(context, GEOSGetGeometryN_r(context.handle(), geometry, i)));
+    return result;
+}
+
+Prepared prepare(const Context& context, const GEOSGeometry* geometry) {
+    const GEOSPreparedGeometry* prepared = GEOSPrepare_r(context.handle(), geometry);
+    if (prepared == nullptr) fail(context, "preparing a geometry");
+    return Prepared(prepared, PreparedDeleter{context.handle()});
+}
+
+double area(const Context& context, const GEOSGeometry* geometry) {
+    double value = 0;
+    if (GEOSArea_r(context.handle(), geometry, &value) == 0) fail(context, "computing an area");
+    return value;
+}
+
+double length(const Context& context, const GEOSGeometry* geometry) {
+    double value = 0;
+    if (GEOSLength_r(context.handle(), geometry, &value) == 0) fail(context, "computing a length");
+    return value;
+}
+
+Point point_xy(const Context& context, const GEOSGeometry* geometry) {
+    Point p;
+    if (GEOSGeomGetX_r(context.handle(), geometry, &p.x) == 0 || GEOSGeomGetY_r(context.handle(), geometry, &p.y) == 0)
+        fail(context, "reading point coordinates");
+    return p;
+}
+
+Point point_on_surface(const Context& context, const GEOSGeometry* geometry) {
+    Geom p = own(context, GEOSPointOnSurface_r(context.handle(), geometry), "computing a point on surface");
+    return point_xy(context, p.get());
+}
+
+Point centroid(const Context& context, const GEOSGeometry* geometry) {
+    Geom p = own(context, GEOSGetCentroid_r(context.handle(), geometry), "computing a centroid");
+    return point_xy(context, p.get());
+}
+
+bool is_empty(const Context& context, const GEOSGeometry* geometry) {
+    return GEOSisEmpty_r(context.handle(), geometry) == 1;
+}
+
+Envelope envelope(const Context& context, const GEOSGeometry* geometry) {
+    Envelope e;
+    if (GEOSGeom_getXMin_r(context.handle(), geometry, &e.min_x) == 0 || GEOSGeom_getYMin_r(context.handle(), geometry, &e.min_y) == 0 ||
+        GEOSGeom_getXMax_r(context.handle(), geometry, &e.max_x) == 0 || GEOSGeom_getYMax_r(context.handle(), geometry, &e.max_y) == 0)
+        fail(context, "computing an envelope");
+    return e;
+}
+
+StrTree::StrTree(const Context& context, std::size_t node_capacity)
+    : context_(context), tree_(GEOSSTRtree_create_r(context.handle(), node_capacity)) {
+    if (tree_ == nullptr) fail(context, "creating an STR-tree");
+}
+
+StrTree::~StrTree() { GEOSSTRtree_destroy_r(context_.handle(), tree_); }
+
+void StrTree::insert(const GEOSGeometry* geometry, std::size_t index) {
+    payloads_.push_back(std::make_unique<std::size_t>(index));
+    GEOSSTRtree_insert_r(context_.handle(), tree_, geometry, payloads_.back().get());
+}
+
+std::vector<std::size_t> StrTree::query(const GEOSGeometry* geometry) const {
+    std::vector<std::size_t> result;
+    GEOSSTRtree_query_r(
+        context_.handle(), tree_, geometry,
+        [](void* item, void* user_data) { static_cast<std::vector<std::size_t>*>(user_data)->push_back(*static_cast<std::size_t*>(item)); },
+        &result);
+    std::sort(result.begin(), result.end());
+    return result;
+}
+
+}  // namespace civgrid::geos

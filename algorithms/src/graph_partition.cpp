@@ -1,0 +1,432 @@
+#include <civgrid/algorithms/graph_partition.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <tuple>
+
+namespace civgrid::algorithms {
+
+WeightedGraph make_graph(std::vector<std::int64_t> node_weight, std::vector<Point> location,
+                         std::vector<EdgeInput> edges) {
+    const std::size_t n = node_weight.size();
+    if (location.size() != n) throw InternalError("algorithms.graph", "node weights and locations differ in size");
+    for (auto& e : edges) {
+        if (e.u > e.v) std::swap(e.u, e.v);
+        if (e.v >= n) throw InternalError("algorithms.graph", "edge to node " + std::to_string(e.v) + " out of range");
+    }
+    std::sort(edges.begin(), edges.end(), [](const EdgeInput& a, const EdgeInput& b) { return std::tie(a.u, a.v) < std::tie(b.u, b.v); });
+    // Merge duplicates; drop self loops.
+    std::vector<EdgeInput> merged;
+    merged.reserve(edges.size());
+    for (const auto& e : edges) {
+        if (e.u == e.v) continue;
+        if (!merged.empty() && merged.back().u == e.u && merged.back().v == e.v) {
+            merged.back().shared_length += e.shared_length;
+            merged.back().crosses_soft = merged.back().crosses_soft || e.crosses_soft;
+        } else {
+            merged.push_back(e);
+        }
+    }
+    WeightedGraph graph;
+    graph.node_weight = std::move(node_weight);
+    graph.location = std::move(location);
+    graph.offsets.assign(n + 1, 0);
+    for (const auto& e : merged) {
+        ++graph.offsets[e.u + 1];
+        ++graph.offsets[e.v + 1];
+    }
+    for (std::size_t v = 0; v < n; ++v) graph.offsets[v + 1] += graph.offsets[v];
+    graph.neighbours.resize(graph.offsets[n]);
+    graph.shared_length.resize(graph.offsets[n]);
+    graph.crosses_soft.resize(graph.offsets[n]);
+    std::vector<std::uint32_t> fill(graph.offsets.begin(), graph.offsets.end() - 1);
+    auto put = [&](std::uint32_t from, std::uint32_t to, const EdgeInput& e) {
+        const std::uint32_t slot = fill[from]++;
+        graph.neighbours[slot] = to;
+        graph.shared_length[slot] = e.shared_length;
+        graph.crosses_soft[slot] = e.crosses_soft ? 1 : 0;
+    };
+    for (const auto& e : merged) {
+        put(e.u, e.v, e);
+        put(e.v, e.u, e);
+    }
+    return graph;
+}
+
+std::vector<int> connected_components(const WeightedGraph& graph, int* component_count) {
+    const std::size_t n = graph.node_count();
+    std::vector<int> component(n, -1);
+    std::vector<std::uint32_t> stack;
+    int count = 0;
+    for (std::uint32_t start = 0; start < n; ++start) {
+        if (component[start] >= 0) continue;
+        component[start] = count;
+        stack.push_back(start);
+        while (!stack.empty()) {
+            const std::uint32_t v = stack.back();
+            stack.pop_back();
+            for (std::uint32_t i = graph.offsets[v]; i < graph.offsets[v + 1]; ++i) {
+                const std::uint32_t u = graph.neighbours[i];
+                if (component[u] < 0) {
+                    component[u] = count;
+                    stack.push_back(u);
+                }
+            }
+        }
+        ++count;
+    }
+    if (component_count != nullptr) *component_count = count;
+    return component;
+}
+
+bool parts_are_connected(const WeightedGraph& graph, const std::vector<int>& part) {
+    const std::size_t n = graph.node_count();
+    if (part.size() != n) return false;
+    const int parts = n == 0 ? 0 : *std::max_element(part.begin(), part.end()) + 1;
+    std::vector<char> seen_part(static_cast<std::size_t>(std::max(parts, 0)), 0);
+    std::vector<char> visited(n, 0);
+    std::vector<std::uint32_t> stack;
+    for (std::uint32_t start = 0; start < n; ++start) {
+        if (visited[start]) continue;
+        const int p = part[start];
+        if (p < 0) return false;
+        if (seen_part[static_cast<std::size_t>(p)]) return false;  // a second component of part p
+        seen_part[static_cast<std::size_t>(p)] = 1;
+        visited[start] = 1;
+        stack.push_back(start);
+        while (!stack.empty()) {
+            const std::uint32_t v = stack.back();
+            stack.pop_back();
+            for (std::uint32_t i = graph.offsets[v]; i < graph.offsets[v + 1]; ++i) {
+                const std::uint32_t u = graph.neighbours[i];
+                if (!visited[u] && part[u] == p) {
+                    visited[u] = 1;
+                    stack.push_back(u);
+                }
+            }
+        }
+    }
+    return true;
+}
+
+namespace {
+
+// Uniform doubles from raw engine output: reproducible everywhere, unlike std distributions.
+class Random {
+public:
+    explicit Random(std::uint64_t seed) : engine_(seed) {}
+    double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+
+private:
+    std::mt19937_64 engine_;
+};
+
+class Partitioner {
+public:
+    Partitioner(const WeightedGraph& graph, const GraphPartitionOptions& options, std::uint64_t seed)
+        : graph_(graph), options_(options), random_(seed), local_(graph.node_count(), -1), part_(graph.node_count(), -1) {}
+
+    std::vector<int> run(int parts) {
+        std::vector<std::uint32_t> all(graph_.node_count());
+        std::iota(all.begin(), all.end(), 0u);
+        int next = 0;
+        bisect(all, parts, next);
+        refine(next);
+        return std::move(part_);
+    }
+
+private:
+    struct LocalEdge {
+        std::uint32_t a, b;
+        double length;
+        bool soft;
+    };
+
+    [[nodiscard]] double weight(std::uint32_t v, bool by_count) const {
+        return by_count ? 1.0 : static_cast<double>(graph_.node_weight[v]);
+    }
+
+    // Splits `nodes` (connected) into k parts by cutting one edge of the best of several random
+    // spanning trees: both sides of a tree edge are connected, so contiguity holds by construction.
+    void bisect(const std::vector<std::uint32_t>& nodes, int k, int& next) {
+        if (k <= 1 || nodes.size() <= 1) {
+            for (std::uint32_t v : nodes) part_[v] = next;
+            ++next;
+            return;
+        }
+        const auto n = static_cast<std::uint32_t>(nodes.size());
+        for (std::uint32_t i = 0; i < n; ++i) local_[nodes[i]] = static_cast<int>(i);
+
+        double total = 0;
+        for (std::uint32_t v : nodes) total += static_cast<double>(graph_.node_weight[v]);
+        const bool by_count = total <= 0;
+        if (by_count) total = n;
+
+        std::vector<LocalEdge> edges;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const std::uint32_t v = nodes[i];
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const int j = local_[graph_.neighbours[e]];
+                if (j > static_cast<int>(i))
+                    edges.push_back({i, static_cast<std::uint32_t>(j), graph_.shared_length[e], graph_.crosses_soft[e] != 0});
+            }
+        }
+
+        const int low = std::max(1, static_cast<int>(std::floor(k * 0.3)));
+        const int high = std::min(k - 1, static_cast<int>(std::ceil(k * 0.7)));
+
+        std::vector<double> key(edges.size());
+        std::vector<std::uint32_t> order(edges.size());
+        std::vector<std::uint32_t> dsu(n);
+        std::vector<std::uint32_t> tree_offsets(n + 1), tree_adjacent(2 * static_cast<std::size_t>(n));
+        std::vector<std::uint32_t> parent(n), preorder(n), position(n), subtree_count(n);
+        std::vector<double> subtree_weight(n);
+        std::vector<char> best_side;
+        int best_parts = 0;
+        double best_bucket = std::numeric_limits<double>::infinity();
+        double best_cut = std::numeric_limits<double>::infinity();
+
+        auto find = [&](std::uint32_t x) {
+            while (dsu[x] != x) x = dsu[x] = dsu[dsu[x]];
+            return x;
+        };
+
+        const int trials = std::max(1, options_.spanning_tree_trials);
+        for (int trial = 0; trial < trials; ++trial) {
+            // Random spanning tree: Kruskal on random keys; soft-barrier edges cost more, so the tree
+            // crosses minor roads rarely and a cut there follows the road.
+            for (std::size_t e = 0; e < edges.size(); ++e)
+                key[e] = random_.uniform() + (edges[e].soft ? options_.soft_barrier_weight : 0.0);
+            std::iota(order.begin(), order.end(), 0u);
+            std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return key[a] < key[b]; });
+            std::iota(dsu.begin(), dsu.end(), 0u);
+            std::vector<std::uint32_t> tree_edges;
+            tree_edges.reserve(n);
+            for (std::uint32_t e : order) {
+                const std::uint32_t ra = find(edges[e].a), rb = find(edges[e].b);
+                if (ra == rb) continue;
+                dsu[ra] = rb;
+                tree_edges.push_back(e);
+                if (tree_edges.size() + 1 == n) break;
+            }
+            if (tree_edges.size() + 1 != n) throw InternalError("algorithms.partition", "bisection called on a disconnected node set");
+
+            std::fill(tree_offsets.begin(), tree_offsets.end(), 0u);
+            for (std::uint32_t e : tree_edges) {
+                ++tree_offsets[edges[e].a + 1];
+                ++tree_offsets[edges[e].b + 1];
+            }
+            for (std::uint32_t v = 0; v < n; ++v) tree_offsets[v + 1] += tree_offsets[v];
+            std::vector<std::uint32_t> fill(tree_offsets.begin(), tree_offsets.end() - 1);
+            for (std::uint32_t e : tree_edges) {
+                tree_adjacent[fill[edges[e].a]++] = edges[e].b;
+                tree_adjacent[fill[edges[e].b]++] = edges[e].a;
+            }
+
+            // Preorder from a random root; subtree sums in reverse preorder.
+            const auto root = static_cast<std::uint32_t>(random_.uniform() * n) % n;
+            std::uint32_t count = 0;
+            std::vector<std::uint32_t> stack{root};
+            parent[root] = root;
+            while (!stack.empty()) {
+                const std::uint32_t v = stack.back();
+                stack.pop_back();
+                position[v] = count;
+                preorder[count++] = v;
+                for (std::uint32_t i = tree_offsets[v]; i < tree_offsets[v + 1]; ++i) {
+                    const std::uint32_t u = tree_adjacent[i];
+                    if (u != parent[v]) {
+                        parent[u] = v;
+                        stack.push_back(u);
+                    }
+                }
+            }
+            for (std::uint32_t i = n; i-- > 0;) {
+                const std::uint32_t v = preorder[i];
+                subtree_weight[v] += weight(nodes[v], by_count);
+                subtree_count[v] += 1;
+                if (v != root) {
+                    subtree_weight[parent[v]] += subtree_weight[v];
+                    subtree_count[parent[v]] += subtree_count[v];
+                }
+            }
+
+            // The best cut of this tree: a subtree whose weight is closest to a whole number of parts.
+            std::uint32_t chosen = n;
+            int chosen_parts = 0;
+            double chosen_deviation = std::numeric_limits<double>::infinity();
+            for (std::uint32_t v = 0; v < n; ++v) {
+                if (v == root) continue;
+                const double w = subtree_weight[v];
+                if (!by_count && (w <= 0 || w >= total)) continue;
+                const int natural = static_cast<int>(std::lround(w / total * k));
+                const int parts_here = std::clamp(natural, low, high);
+                if (subtree_count[v] < static_cast<std::uint32_t>(parts_here) ||
+                    n - subtree_count[v] < static_cast<std::uint32_t>(k - parts_here))
+                    continue;
+                const double ideal = total * parts_here / k;
+                const double deviation = std::abs(w - ideal) / ideal;
+                if (deviation < chosen_deviation) {
+                    chosen_deviation = deviation;
+                    chosen = v;
+                    chosen_parts = parts_here;
+                }
+            }
+            if (chosen < n) {
+                std::vector<char> side(n, 0);
+                for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i) side[preorder[i]] = 1;
+                double cut = 0;
+                for (const auto& e : edges)
+                    if (side[e.a] != side[e.b]) cut += e.length * (e.soft ? 0.5 : 1.0);
+                // Balance first (2 % buckets), then the shortest cut: compact parts along roads.
+                const double bucket = std::floor(chosen_deviation / 0.02);
+                if (bucket < best_bucket || (bucket == best_bucket && cut < best_cut)) {
+                    best_bucket = bucket;
+                    best_cut = cut;
+                    best_side = std::move(side);
+                    best_parts = chosen_parts;
+                }
+            }
+            std::fill(subtree_weight.begin(), subtree_weight.end(), 0.0);
+            std::fill(subtree_count.begin(), subtree_count.end(), 0u);
+        }
+
+        std::vector<std::uint32_t> inside, outside;
+        if (best_side.empty()) {
+            // No tree edge could give both sides enough nodes: peel one node off as a part.
+            best_side.assign(n, 0);
+            best_side[0] = 1;
+            best_parts = 1;
+        }
+        for (std::uint32_t i = 0; i < n; ++i) (best_side[i] ? inside : outside).push_back(nodes[i]);
+        for (std::uint32_t v : nodes) local_[v] = -1;
+        bisect(inside, best_parts, next);
+        bisect(outside, k - best_parts, next);
+    }
+
+    // Would part p stay connected without node v?
+    bool stays_connected_without(std::uint32_t v, int p) {
+        std::uint32_t start = 0;
+        int inside_neighbours = 0;
+        for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+            if (part_[graph_.neighbours[e]] == p) {
+                start = graph_.neighbours[e];
+                ++inside_neighbours;
+            }
+        }
+        if (inside_neighbours <= 1) return true;
+        ++stamp_;
+        if (mark_.size() != graph_.node_count()) mark_.assign(graph_.node_count(), 0);
+        mark_[v] = stamp_;
+        mark_[start] = stamp_;
+        std::vector<std::uint32_t>& stack = scratch_;
+        stack.assign(1, start);
+        std::size_t reached = 1;
+        while (!stack.empty()) {
+            const std::uint32_t x = stack.back();
+            stack.pop_back();
+            for (std::uint32_t e = graph_.offsets[x]; e < graph_.offsets[x + 1]; ++e) {
+                const std::uint32_t u = graph_.neighbours[e];
+                if (part_[u] == p && mark_[u] != stamp_) {
+                    mark_[u] = stamp_;
+                    ++reached;
+                    stack.push_back(u);
+                }
+            }
+        }
+        return reached + 1 == part_size_[static_cast<std::size_t>(p)];
+    }
+
+    // Boundary moves that reduce the squared deviation from the mean (plus a small compactness
+    // term), never emptying or disconnecting a part.
+    void refine(int parts) {
+        const std::size_t n = graph_.node_count();
+        part_weight_.assign(static_cast<std::size_t>(parts), 0.0);
+        part_size_.assign(static_cast<std::size_t>(parts), 0);
+        double total = 0;
+        for (std::size_t v = 0; v < n; ++v) {
+            part_weight_[static_cast<std::size_t>(part_[v])] += static_cast<double>(graph_.node_weight[v]);
+            ++part_size_[static_cast<std::size_t>(part_[v])];
+            total += static_cast<double>(graph_.node_weight[v]);
+        }
+        if (parts <= 1 || total <= 0) return;
+        const double target = total / parts;
+        const double scale = 1.0 / (target * target);
+        auto cost = [&](double w) { return (w - target) * (w - target) * scale; };
+        constexpr double kCompactness = 0.002;  // about one household of balance per fully-surrounded node
+
+        std::vector<std::pair<int, double>> touching;  // (part, shared length)
+        for (int pass = 0; pass < options_.refinement_passes; ++pass) {
+            int moves = 0;
+            for (std::uint32_t v = 0; v < n; ++v) {
+                const int p = part_[v];
+                if (part_size_[static_cast<std::size_t>(p)] <= 1) continue;
+                touching.clear();
+                double own_length = 0, all_length = 0;
+                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                    const int q = part_[graph_.neighbours[e]];
+                    const double length = graph_.shared_length[e];
+                    all_length += length;
+                    if (q == p) {
+                        own_length += length;
+                        continue;
+                    }
+                    auto it = std::find_if(touching.begin(), touching.end(), [q](const auto& t) { return t.first == q; });
+                    if (it == touching.end()) touching.emplace_back(q, length);
+                    else it->second += length;
+                }
+                if (touching.empty()) continue;
+                const double w = static_cast<double>(graph_.node_weight[v]);
+                const double wp = part_weight_[static_cast<std::size_t>(p)];
+                int best_q = -1;
+                double best_delta = -1e-12;
+                for (const auto& [q, length] : touching) {
+                    const double wq = part_weight_[static_cast<std::size_t>(q)];
+                    const double balance = cost(wp - w) + cost(wq + w) - cost(wp) - cost(wq);
+                    const double compact = all_length > 0 ? (own_length - length) / all_length : 0.0;
+                    const double delta = balance + kCompactness * compact;
+                    if (delta < best_delta || (delta == best_delta && best_q >= 0 && q < best_q)) {
+                        best_delta = delta;
+                        best_q = q;
+                    }
+                }
+                if (best_q < 0 || !stays_connected_without(v, p)) continue;
+                part_[v] = best_q;
+                part_weight_[static_cast<std::size_t>(p)] -= w;
+                part_weight_[static_cast<std::size_t>(best_q)] += w;
+                --part_size_[static_cast<std::size_t>(p)];
+                ++part_size_[static_cast<std::size_t>(best_q)];
+                ++moves;
+            }
+            if (moves == 0) break;
+        }
+    }
+
+    const WeightedGraph& graph_;
+    GraphPartitionOptions options_;
+    Random random_;
+    std::vector<int> local_;
+    std::vector<int> part_;
+    std::vector<double> part_weight_;
+    std::vector<std::size_t> part_size_;
+    std::vector<std::uint32_t> mark_;
+    std::uint32_t stamp_ = 0;
+    std::vector<std::uint32_t> scratch_;
+};
+
+}  // namespace
+
+std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts, std::uint64_t seed,
+                                           const GraphPartitionOptions& options) {
+    const std::size_t n = graph.node_count();
+    if (n == 0) return {};
+    parts = std::clamp(parts, 1, static_cast<int>(std::min<std::size_t>(n, std::numeric_limits<int>::max())));
+    Partitioner partitioner(graph, options, seed);
+    return partitioner.run(parts);
+}
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,263 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/quality.hpp>
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <numbers>
+#include <optional>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+using geos::Context;
+using geos::Geom;
+
+struct RegionStats {
+    double gap = 0, overlap = 0;
+    std::int64_t outside = 0, crossings = 0, invalid = 0, non_contiguous = 0;
+    std::vector<std::pair<std::size_t, double>> polsby_popper;  // (grid, value)
+};
+
+bool envelopes_overlap(const geos::Envelope& a, const geos::Envelope& b) {
+    return a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y;
+}
+
+void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
+    const int type = GEOSGeomTypeId_r(context.handle(), geometry);
+    if (type == GEOS_LINESTRING) out.push_back(geos::clone(context, geometry));
+    else if (type == GEOS_LINEARRING) {
+        GEOSCoordSequence* copy = GEOSCoordSeq_clone_r(context.handle(), GEOSGeom_getCoordSeq_r(context.handle(), geometry));
+        out.push_back(geos::own(context, GEOSGeom_createLineString_r(context.handle(), copy), "copying a ring"));
+    } else if (type == GEOS_POLYGON) {
+        collect_lines(context, GEOSGetExteriorRing_r(context.handle(), geometry), out);
+        for (int i = 0; i < GEOSGetNumInteriorRings_r(context.handle(), geometry); ++i)
+            collect_lines(context, GEOSGetInteriorRingN_r(context.handle(), geometry, i), out);
+    } else if (type >= GEOS_MULTIPOINT) {
+        for (int i = 0; i < GEOSGetNumGeometries_r(context.handle(), geometry); ++i)
+            collect_lines(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
+    }
+}
+
+// Number of barrier-separated parts of `grid` that hold at least one of `points`.
+int separated_parts_with_buildings(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
+                                   const std::vector<Point>& points) {
+    const auto handle = context.handle();
+    Geom inside = geos::own(context, GEOSIntersection_r(handle, barriers, grid), "clipping barriers to a micro-grid");
+    const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
+    Geom interior = geos::own(context, GEOSDifference_r(handle, inside.get(), outline.get()), "barriers inside a micro-grid");
+    if (geos::length(context, interior.get()) < 1e-3) return 1;
+    std::vector<Geom> lines;
+    collect_lines(context, outline.get(), lines);
+    collect_lines(context, inside.get(), lines);
+    const Geom all = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
+    const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "noding barriers");
+    const GEOSGeometry* inputs[] = {noded.get()};
+    const Geom faces = geos::own(context, GEOSPolygonize_r(handle, inputs, 1), "splitting a micro-grid by barriers");
+    const int face_count = GEOSGetNumGeometries_r(handle, faces.get());
+    if (face_count <= 1) return 1;
+    std::vector<char> used(static_cast<std::size_t>(face_count), 0);
+    for (const Point& p : points) {
+        const Geom point = geos::point(context, p);
+        for (int f = 0; f < face_count; ++f) {
+            if (GEOSIntersects_r(handle, GEOSGetGeometryN_r(handle, faces.get(), f), point.get()) == 1) {
+                used[static_cast<std::size_t>(f)] = 1;
+                break;
+            }
+        }
+    }
+    return static_cast<int>(std::count(used.begin(), used.end(), 1));
+}
+
+std::string format(double value, int decimals) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+    return buffer;
+}
+
+}  // namespace
+
+QualityReport compute_quality(const QualityInput& input) {
+    QualityReport report;
+    report.micro_grids = static_cast<std::int64_t>(input.micro_grids.size());
+    report.requested = input.requested;
+    const double target = input.target_households;
+
+    // Balance, from attributes.
+    std::int64_t within_10 = 0, within_20 = 0, within_bounds = 0;
+    for (const auto& grid : input.micro_grids) {
+        const double deviation = target > 0 ? std::abs(static_cast<double>(grid.households) - target) / target : 0.0;
+        report.max_abs_deviation = std::max(report.max_abs_deviation, deviation);
+        if (!grid.flagged) report.max_abs_deviation_unflagged = std::max(report.max_abs_deviation_unflagged, deviation);
+        report.flagged += grid.flagged ? 1 : 0;
+        report.empty += grid.households == 0 ? 1 : 0;
+        within_10 += deviation <= 0.10 + 1e-12 ? 1 : 0;
+        within_20 += deviation <= 0.20 + 1e-12 ? 1 : 0;
+        within_bounds += deviation <= input.tolerance + 1e-12 ? 1 : 0;
+    }
+    const double count = std::max<double>(1.0, static_cast<double>(report.micro_grids));
+    report.share_within_10 = static_cast<double>(within_10) / count;
+    report.share_within_20 = static_cast<double>(within_20) / count;
+    report.share_within_bounds = static_cast<double>(within_bounds) / count;
+    for (int g : input.building_grid) report.buildings_unassigned += g < 0 ? 1 : 0;
+
+    // Geometry, region by region in parallel, each thread with its own GEOS context.
+    const std::size_t region_count = input.regions.size();
+    std::vector<std::vector<std::size_t>> region_grids(region_count);
+    std::vector<std::size_t> orphan_grids;
+    for (std::size_t g = 0; g < input.micro_grids.size(); ++g) {
+        const int r = input.micro_grids[g].region;
+        if (r >= 0 && static_cast<std::size_t>(r) < region_count) region_grids[static_cast<std::size_t>(r)].push_back(g);
+        else orphan_grids.push_back(g);
+    }
+    std::vector<std::vector<std::size_t>> grid_buildings(input.micro_grids.size());
+    for (std::size_t b = 0; b < input.building_grid.size(); ++b) {
+        const int g = input.building_grid[b];
+        if (g >= 0 && static_cast<std::size_t>(g) < input.micro_grids.size()) grid_buildings[static_cast<std::size_t>(g)].push_back(b);
+    }
+    std::vector<geos::Envelope> barrier_envelopes(input.barriers.size());
+    {
+        Context context;
+        for (std::size_t i = 0; i < input.barriers.size(); ++i) {
+            const Geom barrier = geos::from_wkb(context, input.barriers[i]);
+            barrier_envelopes[i] = geos::envelope(context, barrier.get());
+        }
+    }
+
+    std::vector<RegionStats> stats(region_count);
+    tbb::enumerable_thread_specific<Context> contexts;
+    auto work = [&] {
+        tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) {
+            const Context& context = contexts.local();
+            const auto handle = context.handle();
+            RegionStats& out = stats[r];
+            const Geom region = geos::from_wkb(context, input.regions[r]);
+            const geos::Envelope region_envelope = geos::envelope(context, region.get());
+            std::vector<Geom> grids;
+            double area_sum = 0;
+            for (std::size_t g : region_grids[r]) {
+                Geom polygon = geos::from_wkb(context, input.micro_grids[g].polygon);
+                if (GEOSisValid_r(handle, polygon.get()) != 1) ++out.invalid;
+                if (GEOSGetNumGeometries_r(handle, polygon.get()) > 1) ++out.non_contiguous;
+                const double area = geos::area(context, polygon.get());
+                area_sum += area;
+                const double perimeter = geos::length(context, polygon.get());
+                out.polsby_popper.emplace_back(g, perimeter > 0 ? 4 * std::numbers::pi * area / (perimeter * perimeter) : 0.0);
+                Geom outside = geos::own(context, GEOSDifference_r(handle, polygon.get(), region.get()), "micro-grid outside its region");
+                if (geos::area(context, outside.get()) > std::max(0.01, 1e-9 * area)) ++out.outside;
+                grids.push_back(std::move(polygon));
+            }
+            // Barrier crossings: only micro-grids near a barrier are examined.
+            std::vector<Geom> nearby;
+            for (std::size_t i = 0; i < input.barriers.size(); ++i)
+                if (envelopes_overlap(barrier_envelopes[i], region_envelope)) nearby.push_back(geos::from_wkb(context, input.barriers[i]));
+            if (!nearby.empty()) {
+                std::vector<Geom> lines;
+                for (const Geom& barrier : nearby) collect_lines(context, barrier.get(), lines);
+                const Geom barrier_lines = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
+                const geos::Prepared prepared = geos::prepare(context, barrier_lines.get());
+                for (std::size_t i = 0; i < grids.size(); ++i) {
+                    const std::size_t g = region_grids[r][i];
+                    if (grid_buildings[g].size() < 2) continue;
+                    if (GEOSPreparedIntersects_r(handle, prepared.get(), grids[i].get()) != 1) continue;
+                    std::vector<Point> points;
+                    for (std::size_t b : grid_buildings[g]) points.push_back(input.building_points[b]);
+                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points) > 1) ++out.crossings;
+                }
+            }
+            // Coverage: gaps and overlaps against the region.
+            if (!grids.empty()) {
+                std::vector<Geom> copies;
+                for (const Geom& grid : grids) copies.push_back(geos::clone(context, grid.get()));
+                const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
+                Geom united = geos::own_nullable(context, GEOSCoverageUnion_r(handle, all.get()));
+                if (!united || GEOSisValid_r(handle, united.get()) != 1)
+                    united = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting micro-grids");
+                const double united_area = geos::area(context, united.get());
+                out.overlap = std::max(0.0, area_sum - united_area);
+                Geom gap = geos::own(context, GEOSDifference_r(handle, region.get(), united.get()), "gaps in a region");
+                out.gap = geos::area(context, gap.get());
+            } else {
+                out.gap = geos::area(context, region.get());
+            }
+        });
+    };
+    if (input.threads > 0) tbb::task_arena(input.threads).execute(work);
+    else work();
+
+    std::vector<double> compactness;
+    for (const RegionStats& s : stats) {
+        report.gap_area_m2 += s.gap;
+        report.overlap_area_m2 += s.overlap;
+        report.max_region_gap_overlap_m2 = std::max(report.max_region_gap_overlap_m2, s.gap + s.overlap);
+        report.outside_region += s.outside;
+        report.barrier_crossings += s.crossings;
+        report.invalid_polygons += s.invalid;
+        report.non_contiguous += s.non_contiguous;
+        for (const auto& [g, value] : s.polsby_popper) compactness.push_back(value);
+    }
+    report.outside_region += static_cast<std::int64_t>(orphan_grids.size());
+    if (!compactness.empty()) {
+        double sum = 0;
+        for (double value : compactness) sum += value;
+        report.polsby_popper_mean = sum / static_cast<double>(compactness.size());
+        std::sort(compactness.begin(), compactness.end());
+        report.polsby_popper_p10 = compactness[static_cast<std::size_t>(0.1 * static_cast<double>(compactness.size() - 1))];
+    }
+    return report;
+}
+
+std::vector<std::pair<std::string, std::string>> QualityReport::rows() const {
+    return {
+        {"micro_grids", std::to_string(micro_grids)},
+        {"requested", std::to_string(requested)},
+        {"empty", std::to_string(empty)},
+        {"flagged", std::to_string(flagged)},
+        {"max_abs_deviation", format(max_abs_deviation, 4)},
+        {"max_abs_deviation_unflagged", format(max_abs_deviation_unflagged, 4)},
+        {"share_within_10pct", format(share_within_10, 4)},
+        {"share_within_20pct", format(share_within_20, 4)},
+        {"share_within_bounds", format(share_within_bounds, 4)},
+        {"non_contiguous", std::to_string(non_contiguous)},
+        {"barrier_crossings", std::to_string(barrier_crossings)},
+        {"outside_region", std::to_string(outside_region)},
+        {"invalid_polygons", std::to_string(invalid_polygons)},
+        {"gap_area_m2", format(gap_area_m2, 3)},
+        {"overlap_area_m2", format(overlap_area_m2, 3)},
+        {"max_region_gap_overlap_m2", format(max_region_gap_overlap_m2, 3)},
+        {"polsby_popper_mean", format(polsby_popper_mean, 4)},
+        {"polsby_popper_p10", format(polsby_popper_p10, 4)},
+        {"buildings_unassigned", std::to_string(buildings_unassigned)},
+    };
+}
+
+std::string QualityReport::to_text() const {
+    std::string text = "Quality report\n";
+    auto line = [&](const std::string& label, const std::string& value) {
+        text += "  " + label + std::string(label.size() < 34 ? 34 - label.size() : 1, ' ') + value + "\n";
+    };
+    const double count_error = requested > 0 ? 100.0 * static_cast<double>(micro_grids - requested) / static_cast<double>(requested) : 0.0;
+    line("micro-grids (requested)", std::to_string(micro_grids) + " (" + std::to_string(requested) + ", " + format(count_error, 2) + " %)");
+    line("empty micro-grids", std::to_string(empty));
+    line("within +-10 % / +-20 % of target", format(100 * share_within_10, 1) + " % / " + format(100 * share_within_20, 1) + " %");
+    line("max deviation (unflagged)", format(100 * max_abs_deviation, 1) + " % (" + format(100 * max_abs_deviation_unflagged, 1) + " %)");
+    line("flagged (forced by data)", std::to_string(flagged));
+    line("non-contiguous", std::to_string(non_contiguous));
+    line("crossing a hard barrier", std::to_string(barrier_crossings));
+    line("outside their community", std::to_string(outside_region));
+    line("invalid polygons", std::to_string(invalid_polygons));
+    line("gap / overlap area", format(gap_area_m2, 3) + " m2 / " + format(overlap_area_m2, 3) + " m2");
+    line("worst community gap+overlap", format(max_region_gap_overlap_m2, 3) + " m2");
+    line("Polsby-Popper mean / p10", format(polsby_popper_mean, 3) + " / " + format(polsby_popper_p10, 3));
+    line("buildings without micro-grid", std::to_string(buildings_unassigned));
+    return text;
+}
+
+}  // namespace civgrid::algorithms

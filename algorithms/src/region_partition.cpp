@@ -1,0 +1,591 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/graph_partition.hpp>
+#include <civgrid/algorithms/region_partition.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <tuple>
+#include <unordered_map>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+using geos::Context;
+using geos::Geom;
+constexpr const char* kStage = "algorithms.partition";
+
+// Collects the polygons of any geometry (collections are flattened), cloned.
+void collect_polygons(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
+    const int type = GEOSGeomTypeId_r(context.handle(), geometry);
+    if (type == GEOS_POLYGON) {
+        if (!geos::is_empty(context, geometry)) out.push_back(geos::clone(context, geometry));
+    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+        const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
+        for (int i = 0; i < count; ++i) collect_polygons(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
+    }
+}
+
+// Collects the line strings of any geometry (collections flattened, rings as lines), cloned.
+void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
+    const int type = GEOSGeomTypeId_r(context.handle(), geometry);
+    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
+        if (geos::is_empty(context, geometry)) return;
+        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), geometry);
+        GEOSCoordSequence* copy = GEOSCoordSeq_clone_r(context.handle(), sequence);
+        out.push_back(geos::own(context, GEOSGeom_createLineString_r(context.handle(), copy), "copying a line"));
+    } else if (type == GEOS_POLYGON) {
+        collect_lines(context, GEOSGetExteriorRing_r(context.handle(), geometry), out);
+        const int holes = GEOSGetNumInteriorRings_r(context.handle(), geometry);
+        for (int i = 0; i < holes; ++i) collect_lines(context, GEOSGetInteriorRingN_r(context.handle(), geometry, i), out);
+    } else if (type == GEOS_MULTILINESTRING || type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+        const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
+        for (int i = 0; i < count; ++i) collect_lines(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
+    }
+}
+
+Geom multi_lines(const Context& context, std::vector<Geom> lines) {
+    return geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
+}
+
+// A valid polygonal geometry, repaired with MakeValid when needed.
+Geom valid_polygonal(const Context& context, Geom geometry) {
+    if (GEOSisValid_r(context.handle(), geometry.get()) != 1) {
+        Geom repaired = geos::own(context, GEOSMakeValid_r(context.handle(), geometry.get()), "repairing the region boundary");
+        std::vector<Geom> polygons;
+        collect_polygons(context, repaired.get(), polygons);
+        geometry = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
+    }
+    return geometry;
+}
+
+// Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
+std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework, const GEOSPreparedGeometry* region) {
+    const GEOSGeometry* inputs[] = {linework};
+    Geom polygons = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
+    std::vector<Geom> faces;
+    for (Geom& face : geos::parts(context, polygons.get())) {
+        if (geos::area(context, face.get()) <= 0) continue;
+        const Geom inside = geos::point(context, geos::point_on_surface(context, face.get()));
+        if (GEOSPreparedIntersects_r(context.handle(), region, inside.get()) == 1) faces.push_back(std::move(face));
+    }
+    return faces;
+}
+
+struct SegmentKey {
+    double x1, y1, x2, y2;
+    bool operator==(const SegmentKey&) const = default;
+};
+struct SegmentHash {
+    std::size_t operator()(const SegmentKey& k) const noexcept {
+        std::uint64_t h = 1469598103934665603ULL;
+        for (double d : {k.x1, k.y1, k.x2, k.y2}) h = (h ^ std::bit_cast<std::uint64_t>(d)) * 1099511628211ULL;
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+};
+
+struct AtomEdge {
+    std::uint32_t a, b;
+    double length;
+};
+
+// Adjacency of the atoms of one polygonize: they share exactly identical segments.
+std::vector<AtomEdge> atom_adjacency(const Context& context, const std::vector<Geom>& atoms) {
+    std::unordered_map<SegmentKey, std::uint32_t, SegmentHash> first_owner;
+    std::vector<AtomEdge> edges;
+    auto add_ring = [&](const GEOSGeometry* ring, std::uint32_t atom) {
+        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), ring);
+        unsigned size = 0;
+        GEOSCoordSeq_getSize_r(context.handle(), sequence, &size);
+        double px = 0, py = 0;
+        for (unsigned i = 0; i < size; ++i) {
+            double x = 0, y = 0;
+            GEOSCoordSeq_getXY_r(context.handle(), sequence, i, &x, &y);
+            if (i > 0 && (x != px || y != py)) {
+                SegmentKey key = std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
+                auto [it, inserted] = first_owner.try_emplace(key, atom);
+                if (!inserted) {
+                    if (it->second != atom) edges.push_back({it->second, atom, std::hypot(x - px, y - py)});
+                    first_owner.erase(it);
+                }
+            }
+            px = x;
+            py = y;
+        }
+    };
+    for (std::uint32_t a = 0; a < atoms.size(); ++a) {
+        add_ring(GEOSGetExteriorRing_r(context.handle(), atoms[a].get()), a);
+        const int holes = GEOSGetNumInteriorRings_r(context.handle(), atoms[a].get());
+        for (int i = 0; i < holes; ++i) add_ring(GEOSGetInteriorRingN_r(context.handle(), atoms[a].get(), i), a);
+    }
+    // Merge the segments of each atom pair into one edge.
+    std::sort(edges.begin(), edges.end(), [](const AtomEdge& x, const AtomEdge& y) {
+        return std::minmax(x.a, x.b) < std::minmax(y.a, y.b);
+    });
+    std::vector<AtomEdge> merged;
+    for (const auto& e : edges) {
+        const auto key = std::minmax(e.a, e.b);
+        if (!merged.empty() && std::minmax(merged.back().a, merged.back().b) == key) merged.back().length += e.length;
+        else merged.push_back({key.first, key.second, e.length});
+    }
+    return merged;
+}
+
+// Index of the first polygon (in index order) covering the point, or the nearest one.
+std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared, const std::vector<Geom>& polygons,
+                   const geos::StrTree* tree, const GEOSGeometry* point) {
+    std::vector<std::size_t> candidates;
+    if (tree != nullptr) candidates = tree->query(point);
+    else {
+        candidates.resize(polygons.size());
+        std::iota(candidates.begin(), candidates.end(), std::size_t{0});
+    }
+    for (std::size_t i : candidates)
+        if (GEOSPreparedIntersects_r(context.handle(), prepared[i].get(), point) == 1) return i;
+    // Precision: a point on no polygon (it should not happen) goes to the nearest one.
+    std::size_t best = 0;
+    double best_distance = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < polygons.size(); ++i) {
+        double distance = 0;
+        GEOSDistance_r(context.handle(), polygons[i].get(), point, &distance);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = i;
+        }
+    }
+    return best;
+}
+
+std::uint64_t mix(std::uint64_t x) {
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+// Micro-grids per piece: largest remainder on household shares, at least one per piece.
+std::vector<int> allocate_counts(const std::vector<double>& households, int total) {
+    const std::size_t pieces = households.size();
+    std::vector<int> counts(pieces, 1);
+    const double sum = std::accumulate(households.begin(), households.end(), 0.0);
+    if (pieces == 0 || total <= static_cast<int>(pieces) || sum <= 0) return counts;
+    std::vector<double> quota(pieces);
+    int assigned = 0;
+    for (std::size_t p = 0; p < pieces; ++p) {
+        quota[p] = households[p] / sum * total;
+        counts[p] = std::max(1, static_cast<int>(std::floor(quota[p])));
+        assigned += counts[p];
+    }
+    while (assigned > total) {  // minimum-one pieces took more than the floor allowed
+        std::size_t pick = pieces;
+        for (std::size_t p = 0; p < pieces; ++p)
+            if (counts[p] > 1 && (pick == pieces || counts[p] - quota[p] > counts[pick] - quota[pick])) pick = p;
+        if (pick == pieces) break;
+        --counts[pick];
+        --assigned;
+    }
+    while (assigned < total) {
+        std::size_t pick = 0;
+        for (std::size_t p = 1; p < pieces; ++p)
+            if (quota[p] - counts[p] > quota[pick] - counts[pick]) pick = p;
+        ++counts[pick];
+        ++assigned;
+    }
+    return counts;
+}
+
+}  // namespace
+
+RegionResult partition_region(const RegionInput& input) {
+    Context context;
+    RegionResult result;
+    result.requested = input.micro_grid_count;
+    result.site_micro_grid.assign(input.sites.size(), -1);
+    const auto handle = context.handle();
+
+    Geom region = valid_polygonal(context, geos::from_wkb(context, input.boundary));
+    if (geos::is_empty(context, region.get()) || geos::area(context, region.get()) <= 0)
+        throw InputError(kStage, "the region boundary is empty or has no area");
+    const geos::Prepared region_prepared = geos::prepare(context, region.get());
+
+    // 1. Hard barriers clipped to the region: lines, and the outlines of barrier areas.
+    std::vector<Geom> barrier_lines;
+    for (const Wkb& wkb : input.hard_lines) {
+        if (wkb.empty()) continue;
+        const Geom line = geos::from_wkb(context, wkb);
+        collect_lines(context, line.get(), barrier_lines);
+    }
+    for (const Wkb& wkb : input.hard_areas) {
+        if (wkb.empty()) continue;
+        const Geom area = geos::from_wkb(context, wkb);
+        collect_lines(context, area.get(), barrier_lines);
+    }
+    Geom hard_linework;  // barrier lines inside the region, or null
+    if (!barrier_lines.empty()) {
+        const Geom all = multi_lines(context, std::move(barrier_lines));
+        Geom clipped = geos::own(context, GEOSIntersection_r(handle, all.get(), region.get()), "clipping barriers");
+        std::vector<Geom> lines;
+        collect_lines(context, clipped.get(), lines);
+        if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
+    }
+    std::vector<Geom> region_outline;
+    collect_lines(context, region.get(), region_outline);
+    const Geom region_boundary = multi_lines(context, std::move(region_outline));
+
+    // 2. Faces: the region cut by the hard barriers.
+    std::vector<Geom> faces;
+    if (hard_linework) {
+        const Geom both = geos::collection(context, GEOS_GEOMETRYCOLLECTION,
+                                           [&] {
+                                               std::vector<Geom> v;
+                                               v.push_back(geos::clone(context, region_boundary.get()));
+                                               v.push_back(geos::clone(context, hard_linework.get()));
+                                               return v;
+                                           }());
+        const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, both.get()), "noding barriers");
+        faces = polygonize_inside(context, noded.get(), region_prepared.get());
+    }
+    if (faces.empty()) collect_polygons(context, region.get(), faces);
+    result.faces = static_cast<int>(faces.size());
+    std::vector<geos::Prepared> faces_prepared;
+    for (const Geom& face : faces) faces_prepared.push_back(geos::prepare(context, face.get()));
+    std::unique_ptr<geos::StrTree> face_tree;
+    if (faces.size() > 8) {
+        face_tree = std::make_unique<geos::StrTree>(context);
+        for (std::size_t f = 0; f < faces.size(); ++f) face_tree->insert(faces[f].get(), f);
+    }
+
+    // 3. Nodes: sites merged by identical location, each located in a face.
+    std::map<std::pair<double, double>, std::uint32_t> node_at;
+    std::vector<std::uint32_t> site_node(input.sites.size());
+    std::vector<Point> node_location;
+    std::vector<std::int64_t> node_households;
+    std::vector<std::int64_t> node_largest_site;
+    for (std::size_t s = 0; s < input.sites.size(); ++s) {
+        const Site& site = input.sites[s];
+        auto [it, inserted] = node_at.try_emplace({site.location.x, site.location.y}, static_cast<std::uint32_t>(node_location.size()));
+        if (inserted) {
+            node_location.push_back(site.location);
+            node_households.push_back(0);
+            node_largest_site.push_back(0);
+        }
+        site_node[s] = it->second;
+        node_households[it->second] += std::max<std::int64_t>(site.households, 0);
+        node_largest_site[it->second] = std::max(node_largest_site[it->second], site.households);
+    }
+    const std::size_t node_count = node_location.size();
+    std::vector<Geom> node_points;
+    node_points.reserve(node_count);
+    for (const Point& p : node_location) node_points.push_back(geos::point(context, p));
+    std::vector<std::size_t> node_face(node_count);
+    std::vector<std::vector<std::uint32_t>> face_nodes(faces.size());
+    for (std::uint32_t v = 0; v < node_count; ++v) {
+        node_face[v] = locate(context, faces_prepared, faces, face_tree.get(), node_points[v].get());
+        face_nodes[node_face[v]].push_back(v);
+    }
+
+    // 4. Atoms: Voronoi cells of each face's nodes clipped to the face (faces without nodes are
+    // cut by the cells of every node, so parks and water split among their neighbours), all noded
+    // and polygonized together so that neighbouring atoms share exact edges.
+    std::vector<Geom> linework;
+    linework.push_back(geos::clone(context, region_boundary.get()));
+    if (hard_linework) linework.push_back(geos::clone(context, hard_linework.get()));
+    auto voronoi_in = [&](const std::vector<std::uint32_t>& nodes, const GEOSGeometry* face) {
+        if (nodes.size() < 2) return;
+        std::vector<Geom> points;
+        points.reserve(nodes.size());
+        for (std::uint32_t v : nodes) points.push_back(geos::clone(context, node_points[v].get()));
+        const Geom multipoint = geos::collection(context, GEOS_MULTIPOINT, std::move(points));
+        const Geom edges = geos::own(context, GEOSVoronoiDiagram_r(handle, multipoint.get(), face, 0.0, 1), "computing a Voronoi diagram");
+        Geom clipped = geos::own(context, GEOSIntersection_r(handle, edges.get(), face), "clipping a Voronoi diagram");
+        linework.push_back(std::move(clipped));
+    };
+    std::vector<std::uint32_t> all_nodes(node_count);
+    std::iota(all_nodes.begin(), all_nodes.end(), 0u);
+    for (std::size_t f = 0; f < faces.size(); ++f)
+        voronoi_in(face_nodes[f].empty() ? all_nodes : face_nodes[f], faces[f].get());
+    const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(linework));
+    const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
+    std::vector<Geom> atoms = polygonize_inside(context, noded.get(), region_prepared.get());
+    if (atoms.empty()) throw InternalError(kStage, "polygonizing the region produced no cells");
+
+    geos::StrTree atom_tree(context);
+    std::vector<geos::Prepared> atoms_prepared;
+    atoms_prepared.reserve(atoms.size());
+    for (std::size_t a = 0; a < atoms.size(); ++a) {
+        atom_tree.insert(atoms[a].get(), a);
+        atoms_prepared.push_back(geos::prepare(context, atoms[a].get()));
+    }
+    std::vector<std::size_t> atom_face(atoms.size());
+    for (std::size_t a = 0; a < atoms.size(); ++a) {
+        const Geom inside = geos::point(context, geos::point_on_surface(context, atoms[a].get()));
+        atom_face[a] = locate(context, faces_prepared, faces, face_tree.get(), inside.get());
+    }
+
+    // 5. Graph vertices: atoms holding nodes (several nodes in one atom merge).
+    std::vector<int> atom_vertex(atoms.size(), -1);
+    std::vector<std::uint32_t> node_vertex(node_count);
+    std::vector<std::int64_t> vertex_households, vertex_largest_site;
+    std::vector<Point> vertex_location;
+    std::vector<std::uint32_t> vertex_atom;
+    for (std::uint32_t v = 0; v < node_count; ++v) {
+        const std::size_t a = locate(context, atoms_prepared, atoms, &atom_tree, node_points[v].get());
+        if (atom_vertex[a] < 0) {
+            atom_vertex[a] = static_cast<int>(vertex_households.size());
+            vertex_households.push_back(0);
+            vertex_largest_site.push_back(0);
+            vertex_location.push_back(node_location[v]);
+            vertex_atom.push_back(static_cast<std::uint32_t>(a));
+        }
+        const auto vertex = static_cast<std::uint32_t>(atom_vertex[a]);
+        node_vertex[v] = vertex;
+        vertex_households[vertex] += node_households[v];
+        vertex_largest_site[vertex] = std::max(vertex_largest_site[vertex], node_largest_site[v]);
+    }
+    const std::size_t vertex_count = vertex_households.size();
+
+    const std::vector<AtomEdge> adjacency = atom_adjacency(context, atoms);
+    geos::Prepared hard_prepared = hard_linework ? geos::prepare(context, hard_linework.get()) : geos::Prepared();
+    Geom soft_linework;
+    if (!input.soft_lines.empty()) {
+        std::vector<Geom> lines;
+        for (const Wkb& wkb : input.soft_lines) {
+            if (wkb.empty()) continue;
+            const Geom line = geos::from_wkb(context, wkb);
+            collect_lines(context, line.get(), lines);
+        }
+        if (!lines.empty()) soft_linework = multi_lines(context, std::move(lines));
+    }
+    geos::Prepared soft_prepared = soft_linework ? geos::prepare(context, soft_linework.get()) : geos::Prepared();
+
+    std::vector<EdgeInput> graph_edges;
+    for (const AtomEdge& e : adjacency) {
+        const int va = atom_vertex[e.a], vb = atom_vertex[e.b];
+        if (va < 0 || vb < 0 || atom_face[e.a] != atom_face[e.b]) continue;
+        const Geom segment = geos::line_string(context, {vertex_location[static_cast<std::size_t>(va)], vertex_location[static_cast<std::size_t>(vb)]});
+        // A dead-end barrier does not split its face, but no edge may cross it.
+        if (hard_prepared && GEOSPreparedCrosses_r(handle, hard_prepared.get(), segment.get()) == 1) continue;
+        const bool soft = soft_prepared && GEOSPreparedIntersects_r(handle, soft_prepared.get(), segment.get()) == 1;
+        graph_edges.push_back({static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft});
+    }
+    const WeightedGraph graph = make_graph(vertex_households, vertex_location, std::move(graph_edges));
+
+    // 6. Pieces (connected components) and their micro-grid counts.
+    int component_count = 0;
+    const std::vector<int> component = connected_components(graph, &component_count);
+    std::vector<double> component_households(static_cast<std::size_t>(component_count), 0.0);
+    std::vector<int> component_vertices(static_cast<std::size_t>(component_count), 0);
+    for (std::size_t v = 0; v < vertex_count; ++v) {
+        component_households[static_cast<std::size_t>(component[v])] += static_cast<double>(vertex_households[v]);
+        component_vertices[static_cast<std::size_t>(component[v])] += 1;
+    }
+    std::vector<int> piece_of_component(static_cast<std::size_t>(component_count), -1);
+    std::vector<double> piece_households;
+    std::vector<int> piece_component;
+    for (int c = 0; c < component_count; ++c) {
+        if (component_households[static_cast<std::size_t>(c)] <= 0) continue;
+        piece_of_component[static_cast<std::size_t>(c)] = static_cast<int>(piece_households.size());
+        piece_households.push_back(component_households[static_cast<std::size_t>(c)]);
+        piece_component.push_back(c);
+    }
+    result.pieces = static_cast<int>(piece_households.size());
+    std::vector<int> piece_counts = allocate_counts(piece_households, std::max(1, input.micro_grid_count));
+
+    const PartitionOptions& options = input.options;
+    const double lower = options.target_households * (1.0 - options.tolerance);
+    const double upper = options.target_households * (1.0 + options.tolerance);
+
+    // 7. Partition each piece.
+    std::vector<int> atom_grid(atoms.size(), -1);
+    std::vector<int> grid_piece;
+    std::vector<double> grid_target;
+    GraphPartitionOptions graph_options;
+    graph_options.spanning_tree_trials = options.spanning_tree_trials;
+    graph_options.refinement_passes = options.refinement_passes;
+    graph_options.soft_barrier_weight = options.soft_barrier_weight;
+    for (std::size_t p = 0; p < piece_households.size(); ++p) {
+        const int c = piece_component[p];
+        std::vector<std::uint32_t> members;
+        std::vector<int> local(vertex_count, -1);
+        for (std::uint32_t v = 0; v < vertex_count; ++v)
+            if (component[v] == c) {
+                local[v] = static_cast<int>(members.size());
+                members.push_back(v);
+            }
+        std::vector<std::int64_t> weights;
+        std::vector<Point> locations;
+        std::vector<EdgeInput> edges;
+        for (std::uint32_t v : members) {
+            weights.push_back(vertex_households[v]);
+            locations.push_back(vertex_location[v]);
+            for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
+                const std::uint32_t u = graph.neighbours[e];
+                if (v < u)
+                    edges.push_back({static_cast<std::uint32_t>(local[v]), static_cast<std::uint32_t>(local[u]), graph.shared_length[e],
+                                     graph.crosses_soft[e] != 0});
+            }
+        }
+        int positive = 0;
+        for (std::int64_t w : weights) positive += w > 0 ? 1 : 0;
+        piece_counts[p] = std::clamp(piece_counts[p], 1, std::max(1, positive));
+        const WeightedGraph piece_graph = make_graph(std::move(weights), std::move(locations), std::move(edges));
+        const std::vector<int> parts = partition_connected_graph(piece_graph, piece_counts[p], mix(input.seed ^ mix(p)), graph_options);
+        const int base = static_cast<int>(grid_piece.size());
+        const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
+        for (int g = 0; g < made; ++g) {
+            grid_piece.push_back(static_cast<int>(p));
+            grid_target.push_back(piece_households[p] / made);
+        }
+        for (std::size_t i = 0; i < members.size(); ++i) atom_grid[vertex_atom[members[i]]] = base + parts[i];
+    }
+    if (grid_piece.empty()) {  // no households anywhere in the region: one micro-grid covers it
+        grid_piece.push_back(0);
+        grid_target.push_back(0);
+        if (vertex_count > 0) atom_grid[vertex_atom[0]] = 0;
+        else atom_grid[0] = 0;
+    }
+
+    // 8. Leftover atoms (no households, fragments, water) join the neighbour with the longest
+    // shared boundary, preferring their own face so no barrier separates them from it.
+    std::vector<std::vector<std::pair<std::uint32_t, double>>> atom_neighbours(atoms.size());
+    for (const AtomEdge& e : adjacency) {
+        atom_neighbours[e.a].emplace_back(e.b, e.length);
+        atom_neighbours[e.b].emplace_back(e.a, e.length);
+    }
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (std::size_t a = 0; a < atoms.size(); ++a) {
+            if (atom_grid[a] >= 0) continue;
+            int best_grid = -1;
+            double best_score = 0;
+            for (const auto& [b, length] : atom_neighbours[a]) {
+                const int g = atom_grid[b];
+                if (g < 0) continue;
+                const double score = length * (atom_face[a] == atom_face[b] ? 1e6 : 1.0);
+                if (score > best_score || (score == best_score && g < best_grid)) {
+                    best_score = score;
+                    best_grid = g;
+                }
+            }
+            if (best_grid >= 0) {
+                atom_grid[a] = best_grid;
+                progress = true;
+            }
+        }
+    }
+    for (std::size_t a = 0; a < atoms.size(); ++a) {  // isolated islands: the nearest micro-grid
+        if (atom_grid[a] >= 0) continue;
+        double best_distance = std::numeric_limits<double>::infinity();
+        for (std::size_t b = 0; b < atoms.size(); ++b) {
+            if (atom_grid[b] < 0) continue;
+            double distance = 0;
+            GEOSDistance_r(handle, atoms[a].get(), atoms[b].get(), &distance);
+            if (distance < best_distance) {
+                best_distance = distance;
+                atom_grid[a] = atom_grid[b];
+            }
+        }
+    }
+
+    // 9. Polygons: the coverage union of each micro-grid's atoms.
+    const std::size_t grid_count = grid_piece.size();
+    std::vector<std::vector<Geom>> grid_atoms(grid_count);
+    for (std::size_t a = 0; a < atoms.size(); ++a)
+        grid_atoms[static_cast<std::size_t>(atom_grid[a])].push_back(geos::clone(context, atoms[a].get()));
+    result.micro_grids.resize(grid_count);
+    for (std::size_t g = 0; g < grid_count; ++g) {
+        const Geom pieces = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(grid_atoms[g]));
+        Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, pieces.get()));
+        if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
+            polygon = geos::own(context, GEOSUnaryUnion_r(handle, pieces.get()), "uniting micro-grid cells");
+        MicroGridShape& shape = result.micro_grids[g];
+        shape.piece = grid_piece[g];
+        shape.target = grid_target[g];
+        if (GEOSGeomTypeId_r(handle, polygon.get()) != GEOS_POLYGON) {
+            std::vector<Geom> polygons;
+            collect_polygons(context, polygon.get(), polygons);
+            if (polygons.size() == 1) polygon = std::move(polygons.front());
+            else {
+                polygon = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
+                shape.flags |= static_cast<std::uint8_t>(Flag::multipart);
+            }
+        }
+        shape.label_point = geos::point_on_surface(context, polygon.get());
+        shape.polygon = geos::to_wkb(context, polygon.get());
+    }
+
+    // 10. Sites, households and flags.
+    std::vector<std::int64_t> grid_largest_site(grid_count, 0);
+    for (std::size_t s = 0; s < input.sites.size(); ++s) {
+        const std::uint32_t vertex = node_vertex[site_node[s]];
+        const int g = atom_grid[vertex_atom[vertex]];
+        result.site_micro_grid[s] = g;
+        result.micro_grids[static_cast<std::size_t>(g)].households += std::max<std::int64_t>(input.sites[s].households, 0);
+        grid_largest_site[static_cast<std::size_t>(g)] = std::max(grid_largest_site[static_cast<std::size_t>(g)], input.sites[s].households);
+    }
+    for (std::size_t g = 0; g < grid_count; ++g) {
+        MicroGridShape& shape = result.micro_grids[g];
+        const auto households = static_cast<double>(shape.households);
+        if (piece_households.empty()) {
+            shape.flags |= static_cast<std::uint8_t>(Flag::no_households);
+            continue;
+        }
+        if (households >= lower && households <= upper) continue;
+        if (static_cast<double>(grid_largest_site[g]) > upper) shape.flags |= static_cast<std::uint8_t>(Flag::large_building);
+        else if (shape.target < lower || shape.target > upper) shape.flags |= static_cast<std::uint8_t>(Flag::forced_by_boundaries);
+        else shape.flags |= static_cast<std::uint8_t>(Flag::out_of_bounds);
+    }
+    return result;
+}
+
+std::vector<Point> split_locations(const Wkb& footprint, int count) {
+    Context context;
+    count = std::max(count, 1);
+    const Geom shape = geos::from_wkb(context, footprint);
+    const Point centre = geos::point_on_surface(context, shape.get());
+    if (count == 1) return {centre};
+    // Long axis of the minimum rotated rectangle.
+    const Geom rectangle = geos::own(context, GEOSMinimumRotatedRectangle_r(context.handle(), shape.get()), "computing a rotated rectangle");
+    std::vector<Point> corners;
+    if (GEOSGeomTypeId_r(context.handle(), rectangle.get()) == GEOS_POLYGON) {
+        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), GEOSGetExteriorRing_r(context.handle(), rectangle.get()));
+        unsigned size = 0;
+        GEOSCoordSeq_getSize_r(context.handle(), sequence, &size);
+        for (unsigned i = 0; i < size; ++i) {
+            Point p;
+            GEOSCoordSeq_getXY_r(context.handle(), sequence, i, &p.x, &p.y);
+            corners.push_back(p);
+        }
+    }
+    Point axis{1, 0};
+    double half_length = 1.0;
+    if (corners.size() >= 4) {
+        const Point a = corners[0], b = corners[1], c = corners[2];
+        const double ab = std::hypot(b.x - a.x, b.y - a.y), bc = std::hypot(c.x - b.x, c.y - b.y);
+        const bool first_longer = ab >= bc;
+        const double long_side = first_longer ? ab : bc;
+        if (long_side > 0) {
+            axis = first_longer ? Point{(b.x - a.x) / ab, (b.y - a.y) / ab} : Point{(c.x - b.x) / bc, (c.y - b.y) / bc};
+            half_length = long_side / 2;
+        }
+    }
+    const Point middle = geos::centroid(context, rectangle.get());
+    const geos::Prepared prepared = geos::prepare(context, shape.get());
+    std::vector<Point> result;
+    for (int i = 0; i < count; ++i) {
+        const double t = ((i + 0.5) / count - 0.5) * 2.0 * half_length * 0.9;
+        Point p{middle.x + axis.x * t, middle.y + axis.y * t};
+        const Geom probe = geos::point(context, p);
+        // Irregular shapes: fall back to distinct points beside the point on surface.
+        if (GEOSPreparedContains_r(context.handle(), prepared.get(), probe.get()) != 1)
+            p = Point{centre.x + axis.x * 0.01 * i, centre.y + axis.y * 0.01 * i};
+        result.push_back(p);
+    }
+    return result;
+}
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,212 @@
+// civgrid command line: a thin layer over the engine API. Errors become exit codes here only.
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/version.hpp>
+#include <civgrid/error.hpp>
+#include <civgrid/io/versions.hpp>
+
+#include <boost/program_options.hpp>
+#include <geos_c.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+using namespace civgrid;
+
+namespace {
+
+constexpr const char* kUsage = R"(civgrid - balanced governance micro-grids for a city
+
+Usage:
+  civgrid synth      --households N [--seed S] -o city.gpkg   generate a synthetic city
+  civgrid partition  CITY.gpkg -o out.gpkg [options]          partition a city into micro-grids
+  civgrid report     out.gpkg                                 recompute the quality report of an output
+  civgrid <command> --help                                    options of a command
+  civgrid --version
+
+Exit codes: 0 success, 1 internal error, 2 invalid options, 3 unusable input data,
+            4 file cannot be read or written, 5 infeasible under --strict.
+)";
+
+int fail(const std::string& message, int code) {
+    std::cerr << "civgrid: " << message << "\n";
+    return code;
+}
+
+int run_synth(const std::vector<std::string>& args) {
+    data::SynthConfig config;
+    std::string output;
+    po::options_description options("civgrid synth options");
+    options.add_options()("help,h", "show this help")
+        ("households", po::value(&config.households)->default_value(config.households), "approximate number of households")
+        ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (same seed and size, same city)")
+        ("crs", po::value(&config.crs)->default_value(config.crs), "projected CRS of the city")
+        ("output,o", po::value(&output)->required(), "output GeoPackage");
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    if (vm.count("help")) {
+        std::cout << "Usage: civgrid synth --households N [--seed S] -o city.gpkg\n\n" << options;
+        return 0;
+    }
+    po::notify(vm);
+    const auto start = std::chrono::steady_clock::now();
+    const data::SynthCity city = data::generate_city(config);
+    data::write_city(city, output);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto& s = city.summary;
+    std::printf("wrote %s: %lld households in %lld buildings, %lld districts, %lld streets, %lld communities, %lld roads, "
+                "%lld workers, %lld stations (%.2f s)\n",
+                output.c_str(), static_cast<long long>(s.households), static_cast<long long>(s.buildings),
+                static_cast<long long>(s.districts), static_cast<long long>(s.streets), static_cast<long long>(s.communities),
+                static_cast<long long>(s.roads), static_cast<long long>(s.workers), static_cast<long long>(s.stations), seconds);
+    return 0;
+}
+
+void layer_option(const po::variables_map& vm, const char* name, engine::LayerSource& source) {
+    if (vm.count(name)) source.path = vm[name].as<std::string>();
+}
+
+void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfig& config) {
+    for (const std::string& rule : rules) {
+        const auto colon = rule.find(':');
+        const std::string role = rule.substr(0, colon);
+        const std::string filter = colon == std::string::npos ? "" : rule.substr(colon + 1);
+        if (role == "roads") config.hard_roads.filter = filter;
+        else if (role == "rivers") config.hard_rivers.filter = filter;
+        else if (role == "railways") config.hard_railways.filter = filter;
+        else throw ConfigError("cli", "--hard-barriers '" + rule + "': the layer must be roads, rivers or railways");
+    }
+}
+
+int run_partition(const std::vector<std::string>& args) {
+    engine::PartitionConfig config;
+    std::string output;
+    std::vector<std::string> hard_barriers;
+    po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
+    inputs.add_options()("city", po::value(&config.city), "one file with the standard layers (also the first positional argument)")
+        ("buildings", po::value<std::string>(), "building polygons or points with households")
+        ("roads", po::value<std::string>(), "road centre lines")
+        ("rivers", po::value<std::string>(), "river polygons or centre lines")
+        ("railways", po::value<std::string>(), "railway lines")
+        ("communities", po::value<std::string>(), "community polygons (the regions split; optional)")
+        ("streets", po::value<std::string>(), "street polygons (regions when no communities)")
+        ("districts", po::value<std::string>(), "district polygons (regions when no streets)");
+    po::options_description fields("Field names");
+    fields.add_options()("id-field", po::value(&config.building_id_field)->default_value(config.building_id_field), "building id")
+        ("households-field", po::value(&config.households_field)->default_value(config.households_field), "households per building")
+        ("units-field", po::value(&config.units_field)->default_value(config.units_field), "entrances per building (optional)")
+        ("community-code-field", po::value(&config.community_code_field)->default_value(config.community_code_field), "community code")
+        ("street-code-field", po::value(&config.street_code_field)->default_value(config.street_code_field), "street code")
+        ("district-code-field", po::value(&config.district_code_field)->default_value(config.district_code_field), "district code")
+        ("name-field", po::value(&config.name_field)->default_value(config.name_field), "region name");
+    po::options_description partition("Partition");
+    partition.add_options()
+        ("target-households", po::value(&config.target_households)->default_value(config.target_households), "households per micro-grid")
+        ("micro-grids", po::value(&config.micro_grid_count)->default_value(0), "micro-grids for the whole city (instead of the target)")
+        ("tolerance", po::value(&config.tolerance)->default_value(config.tolerance), "balance bounds: target * (1 -/+ tolerance)")
+        ("hard-barriers", po::value(&hard_barriers)->composing(),
+         "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
+         "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")
+        ("soft-barrier-weight", po::value(&config.soft_barrier_weight)->default_value(config.soft_barrier_weight),
+         "how strongly boundaries prefer minor roads (0 = ignore)")
+        ("split-households", po::value(&config.split_piece_households)->default_value(config.split_piece_households),
+         "split larger buildings into pieces of at most this many households (one per unit at least)")
+        ("crs", po::value(&config.working_crs), "working CRS (default: CGCS2000 Gauss-Kruger or UTM zone from the data)")
+        ("assume-crs", po::value(&config.assume_crs), "CRS of input layers that declare none")
+        ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
+        ("threads", po::value(&config.threads)->default_value(0), "worker threads (0 = all cores); results do not depend on it");
+    po::options_description general("General");
+    general.add_options()("help,h", "show this help")("output,o", po::value(&output)->required(), "output GeoPackage (written atomically)")
+        ("quiet,q", "print only errors");
+    po::options_description all;
+    all.add(inputs).add(fields).add(partition).add(general);
+    po::positional_options_description positional;
+    positional.add("city", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    if (vm.count("help")) {
+        std::cout << "Usage: civgrid partition CITY.gpkg -o out.gpkg [options]\n"
+                     "Reads the layers buildings, roads, rivers, railways, communities, streets and districts of CITY\n"
+                     "(each optional but buildings; any can come from another file instead), splits every community\n"
+                     "into contiguous micro-grids balanced by households that never cross a hard barrier, and writes\n"
+                     "micro_grids, buildings, communities, barriers and run_info to the output GeoPackage.\n\n"
+                  << all;
+        return 0;
+    }
+    po::notify(vm);
+    layer_option(vm, "buildings", config.buildings);
+    layer_option(vm, "roads", config.roads);
+    layer_option(vm, "rivers", config.rivers);
+    layer_option(vm, "railways", config.railways);
+    layer_option(vm, "communities", config.communities);
+    layer_option(vm, "streets", config.streets);
+    layer_option(vm, "districts", config.districts);
+    barrier_rules(hard_barriers, config);
+
+    const engine::RunSummary summary = engine::run_partition(config, output);
+    if (vm.count("quiet")) return 0;
+    for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
+    std::cout << "wrote " << output << " (working CRS " << summary.crs << ")\n";
+    std::cout << summary.report.to_text();
+    std::cout << "Timings:";
+    double total = 0;
+    for (const auto& [stage, seconds] : summary.timings) {
+        std::printf(" %s %.2f s,", stage.c_str(), seconds);
+        total += seconds;
+    }
+    std::printf(" total %.2f s\n", total);
+    return 0;
+}
+
+int run_report(const std::vector<std::string>& args) {
+    std::string path;
+    int threads = 0;
+    po::options_description options("civgrid report options");
+    options.add_options()("help,h", "show this help")("file", po::value(&path)->required(), "civgrid output GeoPackage")
+        ("threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
+    po::positional_options_description positional;
+    positional.add("file", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    if (vm.count("help")) {
+        std::cout << "Usage: civgrid report out.gpkg\nRecomputes the quality report from the output's geometry.\n\n" << options;
+        return 0;
+    }
+    po::notify(vm);
+    std::cout << engine::report_file(path, threads).to_text();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << kUsage;
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version") {
+        std::cout << "civgrid " << engine::kVersion << " (GEOS " << GEOSversion() << ", GDAL " << io::gdal_version() << ", PROJ "
+                  << io::proj_version() << ")\n";
+        return 0;
+    }
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+        if (args[0] == "synth") return run_synth(rest);
+        if (args[0] == "partition") return run_partition(rest);
+        if (args[0] == "report") return run_report(rest);
+        return fail("unknown command '" + args[0] + "'\n" + kUsage, 2);
+    } catch (const po::error& error) {
+        return fail(args[0] + ": " + error.what() + " (see civgrid " + args[0] + " --help)", 2);
+    } catch (const Error& error) {
+        return fail(error.what(), exit_code(error.kind()));
+    } catch (const std::bad_alloc&) {
+        return fail("out of memory", 1);
+    } catch (const std::exception& error) {
+        return fail(std::string("internal error: ") + error.what(), 1);
+    }
+}

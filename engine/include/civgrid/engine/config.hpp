@@ -1,0 +1,60 @@
+// The configuration of a partition run: one struct shared by the CLI, Python and benchmarks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace civgrid::engine {
+
+/// An input layer: any OGR source and layer, with an optional attribute filter.
+struct LayerSource {
+    std::string path;    ///< empty: the layer of the same role in PartitionConfig::city, if any
+    std::string layer;   ///< empty: the role's standard name in `city`, or the file's only layer
+    [[nodiscard]] bool given() const noexcept { return !path.empty(); }
+};
+
+/// Which features of a layer are hard barriers: an OGR SQL attribute filter, "" = all of them,
+/// or "none" = the layer is not a hard barrier at all.
+struct BarrierRule {
+    std::string filter;
+    [[nodiscard]] bool disabled() const noexcept { return filter == "none"; }
+};
+
+struct PartitionConfig {
+    /// One file holding the standard layers (buildings, roads, rivers, railways, communities,
+    /// streets, districts); a LayerSource given below overrides a role.
+    std::string city;
+    LayerSource buildings, roads, rivers, railways, communities, streets, districts;
+
+    // Field names.
+    std::string building_id_field = "building_id";   ///< empty or missing: the feature id is used
+    std::string households_field = "households";
+    std::string units_field = "units";                ///< entrances; optional
+    std::string community_code_field = "community_code";
+    std::string street_code_field = "street_code";
+    std::string district_code_field = "district_code";
+    std::string name_field = "name";
+
+    // Barriers: roads matching `hard_roads` are hard, other roads soft (cuts prefer them).
+    BarrierRule hard_roads{"class IN ('major','trunk','primary','motorway')"};
+    BarrierRule hard_rivers{""};
+    BarrierRule hard_railways{""};
+
+    /// Working CRS (EPSG code, WKT or PROJ string); empty chooses a metric CRS from the data's
+    /// extent (CGCS2000 3-degree Gauss-Kruger in China, UTM elsewhere).
+    std::string working_crs;
+    /// CRS assumed for layers that declare none; empty makes such a layer an error.
+    std::string assume_crs;
+
+    double target_households = 83.0;     ///< micro-grid size; count per community = round(H / target)
+    std::int64_t micro_grid_count = 0;   ///< > 0: this many micro-grids for the whole city instead
+    double tolerance = 0.2;              ///< balance bounds: target * (1 -/+ tolerance)
+    /// Buildings with more households than this are split into pieces of at most this many
+    /// households (at least one piece per unit, along the long axis), so they can be balanced.
+    int split_piece_households = 40;
+    double soft_barrier_weight = 1.0;    ///< 0 ignores minor roads
+    std::uint64_t seed = 0;
+    int threads = 0;                     ///< 0 = all cores; results are identical for any count
+};
+
+}  // namespace civgrid::engine

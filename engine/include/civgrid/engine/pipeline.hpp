@@ -1,0 +1,94 @@
+// The partition pipeline, as one call (run_partition) and as its stages, for the CLI, the Python
+// module, the benchmarks and notebooks. Geometry is WKB in the working CRS, metres.
+#pragma once
+
+#include <civgrid/algorithms/quality.hpp>
+#include <civgrid/algorithms/region_partition.hpp>
+#include <civgrid/engine/config.hpp>
+#include <civgrid/io/layer.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace civgrid::engine {
+
+/// A region that is split into micro-grids: a community (or street, district, the whole city).
+struct Region {
+    std::string code;           ///< community code (or street / district code); "" for the city
+    std::string name;
+    std::string street_code, district_code;
+    Wkb boundary;
+    std::int64_t feature_id = -1;  ///< feature id in its input layer
+};
+
+/// Everything read from the inputs, reprojected to the working CRS.
+struct City {
+    std::string crs;                  ///< working CRS (as given to io, e.g. "EPSG:4549")
+    std::string region_level;         ///< "community", "street", "district" or "city"
+    std::vector<Region> regions;
+    io::FeatureTable buildings;       ///< as read, all attributes kept for the output
+    std::vector<std::int64_t> building_households;  ///< per building (invalid values become 0, see warnings)
+    std::vector<int> building_units;                ///< per building, >= 1
+    std::vector<Point> building_points;             ///< one point inside each building
+    std::vector<Wkb> hard_lines, hard_areas, soft_lines;
+    std::vector<std::string> warnings;              ///< data problems found while loading
+    std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")
+};
+
+/// Reads and reprojects every input layer named by the config. Throws ConfigError, InputError,
+/// IoError with file / layer / feature / field in the message.
+[[nodiscard]] City load_city(const PartitionConfig& config);
+
+struct MicroGrid {
+    std::string id;               ///< community code + sequence (west to east, north to south)
+    int region = 0;               ///< index into City::regions
+    algorithms::MicroGridShape shape;
+    std::int64_t buildings = 0;
+};
+
+struct RegionSummary {
+    std::int64_t households = 0, buildings = 0;
+    int requested = 0, micro_grids = 0, pieces = 0, faces = 0;
+};
+
+struct PartitionResult {
+    std::vector<MicroGrid> micro_grids;         ///< ordered by region, then sequence
+    std::vector<int> building_grid;             ///< per building: index into micro_grids, -1 when none
+    std::vector<std::string> building_split;    ///< per building: "id1;id2" when split across micro-grids
+    std::vector<int> building_region;           ///< per building: index into City::regions, -1 outside all
+    std::vector<RegionSummary> regions;
+    std::int64_t requested = 0;
+    std::vector<std::string> warnings;
+};
+
+/// Splits every region into micro-grids, regions in parallel (TBB). Identical for any thread count.
+[[nodiscard]] PartitionResult partition_city(const City& city, const PartitionConfig& config);
+
+/// The micro-grid size deviations are measured against: the target, or in count mode the city's
+/// households divided by the count.
+[[nodiscard]] double effective_target(const PartitionResult& result, const PartitionConfig& config);
+
+/// The quality report of a result, computed from its geometry.
+[[nodiscard]] algorithms::QualityReport assess(const City& city, const PartitionResult& result, const PartitionConfig& config);
+
+/// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, atomically.
+void write_result(const std::string& path, const City& city, const PartitionResult& result,
+                  const algorithms::QualityReport& report, const PartitionConfig& config,
+                  const std::vector<std::pair<std::string, double>>& timings);
+
+struct RunSummary {
+    algorithms::QualityReport report;
+    std::vector<std::pair<std::string, double>> timings;  ///< (stage, seconds)
+    std::vector<std::string> warnings;
+    std::string crs;
+};
+
+/// The whole job: load, partition, assess, write `output`.
+[[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output);
+
+/// Recomputes the quality report of an output GeoPackage written by civgrid.
+[[nodiscard]] algorithms::QualityReport report_file(const std::string& path, int threads = 0);
+
+}  // namespace civgrid::engine

@@ -1,0 +1,266 @@
+#include "values.hpp"
+
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/version.hpp>
+#include <civgrid/error.hpp>
+#include <civgrid/io/versions.hpp>
+
+#include <geos_c.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace civgrid::engine {
+
+namespace {
+
+constexpr const char* kStage = "engine.output";
+
+std::string flag_names(std::uint8_t flags) {
+    using algorithms::Flag;
+    std::string names;
+    auto add = [&](Flag flag, const char* name) {
+        if (flags & static_cast<std::uint8_t>(flag)) names += (names.empty() ? "" : ",") + std::string(name);
+    };
+    add(Flag::forced_by_boundaries, "forced_by_boundaries");
+    add(Flag::large_building, "large_building");
+    add(Flag::out_of_bounds, "out_of_bounds");
+    add(Flag::no_households, "no_households");
+    add(Flag::multipart, "multipart");
+    return names;
+}
+
+std::string number(double value) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.6g", value);
+    return buffer;
+}
+
+FieldValue text_or_null(const std::string& text) { return text.empty() ? FieldValue{} : FieldValue{text}; }
+
+}  // namespace
+
+void write_result(const std::string& path, const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                  const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings) {
+    io::GeoPackageWriter writer(path, city.crs);
+    const double target = effective_target(result, config);
+
+    // micro_grids
+    io::LayerData grids{"micro_grids", io::GeometryKind::multi_polygon,
+                        {{"micro_grid_id", FieldType::string},
+                         {"community_code", FieldType::string},
+                         {"street_code", FieldType::string},
+                         {"district_code", FieldType::string},
+                         {"households", FieldType::integer},
+                         {"buildings", FieldType::integer},
+                         {"target", FieldType::real},
+                         {"deviation", FieldType::real},
+                         {"piece", FieldType::integer},
+                         {"piece_target", FieldType::real},
+                         {"flags", FieldType::string}},
+                        {},
+                        {}};
+    for (const MicroGrid& grid : result.micro_grids) {
+        const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
+        grids.geometries.push_back(grid.shape.polygon);
+        const auto households = static_cast<double>(grid.shape.households);
+        grids.rows.push_back({grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
+                              grid.shape.households, grid.buildings, target, target > 0 ? (households - target) / target : 0.0,
+                              static_cast<std::int64_t>(grid.shape.piece), grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
+    }
+    writer.add_layer(grids);
+
+    // buildings: every input attribute, plus where the building went.
+    const io::FeatureTable& input = city.buildings;
+    io::LayerData buildings{"buildings", io::GeometryKind::multi_polygon, input.fields, {}, {}};
+    for (const Wkb& g : input.geometries) {
+        const int type = wkb_geometry_type(g);
+        if (type == 1 || type == 4) buildings.geometry_kind = io::GeometryKind::point;
+        if (type != 0) break;
+    }
+    auto column = [&](const std::string& name, FieldType type) {
+        for (std::size_t j = 0; j < buildings.fields.size(); ++j) {
+            std::string a = buildings.fields[j].name, b = name;
+            std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+            if (a == b) {
+                buildings.fields[j].type = type;
+                return j;
+            }
+        }
+        buildings.fields.push_back({name, type});
+        return buildings.fields.size() - 1;
+    };
+    const std::size_t grid_column = column("micro_grid_id", FieldType::string);
+    const std::size_t community_column = column("community_code", FieldType::string);
+    const std::size_t split_column = column("split_micro_grids", FieldType::string);
+    for (std::size_t b = 0; b < input.size(); ++b) {
+        std::vector<FieldValue> row = input.rows[b];
+        row.resize(buildings.fields.size());
+        const int g = result.building_grid[b];
+        const int r = result.building_region[b];
+        row[grid_column] = g >= 0 ? FieldValue{result.micro_grids[static_cast<std::size_t>(g)].id} : FieldValue{};
+        row[community_column] = r >= 0 ? text_or_null(city.regions[static_cast<std::size_t>(r)].code) : FieldValue{};
+        row[split_column] = text_or_null(result.building_split[b]);
+        buildings.rows.push_back(std::move(row));
+        buildings.geometries.push_back(input.geometries[b]);
+    }
+    writer.add_layer(buildings);
+
+    // communities (or the regions used): a summary per region.
+    io::LayerData regions{"communities", io::GeometryKind::multi_polygon,
+                          {{"community_code", FieldType::string},
+                           {"name", FieldType::string},
+                           {"street_code", FieldType::string},
+                           {"district_code", FieldType::string},
+                           {"level", FieldType::string},
+                           {"households", FieldType::integer},
+                           {"buildings", FieldType::integer},
+                           {"requested", FieldType::integer},
+                           {"micro_grids", FieldType::integer},
+                           {"pieces", FieldType::integer},
+                           {"faces", FieldType::integer}},
+                          {},
+                          {}};
+    for (std::size_t r = 0; r < city.regions.size(); ++r) {
+        const Region& region = city.regions[r];
+        const RegionSummary& summary = result.regions[r];
+        regions.geometries.push_back(region.boundary);
+        regions.rows.push_back({text_or_null(region.code), text_or_null(region.name), text_or_null(region.street_code),
+                                text_or_null(region.district_code), city.region_level, summary.households, summary.buildings,
+                                static_cast<std::int64_t>(summary.requested), static_cast<std::int64_t>(summary.micro_grids),
+                                static_cast<std::int64_t>(summary.pieces), static_cast<std::int64_t>(summary.faces)});
+    }
+    writer.add_layer(regions);
+
+    // barriers: the hard barrier lines used (river outlines as lines), for `civgrid report`.
+    io::LayerData barriers{"barriers", io::GeometryKind::multi_line_string, {{"source", FieldType::string}}, {}, {}};
+    {
+        geos::Context context;
+        for (const Wkb& line : city.hard_lines) {
+            barriers.geometries.push_back(line);
+            barriers.rows.push_back({std::string("line")});
+        }
+        for (const Wkb& area : city.hard_areas) {
+            const geos::Geom polygon = geos::from_wkb(context, area);
+            const geos::Geom outline = geos::own(context, GEOSBoundary_r(context.handle(), polygon.get()), "outlining a barrier area");
+            barriers.geometries.push_back(geos::to_wkb(context, outline.get()));
+            barriers.rows.push_back({std::string("area_outline")});
+        }
+    }
+    writer.add_layer(barriers);
+
+    // run_info: parameters, inputs, versions, timings, quality, warnings.
+    io::LayerData info{"run_info", io::GeometryKind::none, {{"section", FieldType::string}, {"key", FieldType::string}, {"value", FieldType::string}}, {}, {}};
+    auto put = [&](const std::string& section, const std::string& key, const std::string& value) {
+        info.rows.push_back({section, key, value});
+    };
+    put("parameters", "target_households", number(config.target_households));
+    put("parameters", "effective_target", number(target));
+    put("parameters", "micro_grid_count", std::to_string(config.micro_grid_count));
+    put("parameters", "tolerance", number(config.tolerance));
+    put("parameters", "split_piece_households", std::to_string(config.split_piece_households));
+    put("parameters", "soft_barrier_weight", number(config.soft_barrier_weight));
+    put("parameters", "hard_roads", config.hard_roads.filter);
+    put("parameters", "hard_rivers", config.hard_rivers.filter);
+    put("parameters", "hard_railways", config.hard_railways.filter);
+    put("parameters", "seed", std::to_string(config.seed));
+    put("parameters", "threads", std::to_string(config.threads));
+    put("parameters", "working_crs", city.crs);
+    put("parameters", "region_level", city.region_level);
+    for (const auto& [role, description] : city.inputs) put("inputs", role, description);
+    put("versions", "civgrid", kVersion);
+    put("versions", "geos", GEOSversion());
+    put("versions", "gdal", io::gdal_version());
+    put("versions", "proj", io::proj_version());
+    for (const auto& [stage, seconds] : timings) put("timings", stage + "_s", number(seconds));
+    for (const auto& [key, value] : report.rows()) put("quality", key, value);
+    std::size_t w = 0;
+    for (const auto& warning : city.warnings) put("warnings", std::to_string(++w), warning);
+    for (const auto& warning : result.warnings) put("warnings", std::to_string(++w), warning);
+    writer.add_layer(info);
+    writer.commit();
+}
+
+RunSummary run_partition(const PartitionConfig& config, const std::string& output) {
+    using clock = std::chrono::steady_clock;
+    RunSummary summary;
+    auto start = clock::now();
+    auto lap = [&](const std::string& stage) {
+        const auto now = clock::now();
+        summary.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
+        start = now;
+    };
+    const City city = load_city(config);
+    lap("load");
+    const PartitionResult result = partition_city(city, config);
+    lap("partition");
+    summary.report = assess(city, result, config);
+    lap("assess");
+    write_result(output, city, result, summary.report, config, summary.timings);
+    lap("write");
+    summary.crs = city.crs;
+    summary.warnings = city.warnings;
+    summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());
+    return summary;
+}
+
+algorithms::QualityReport report_file(const std::string& path, int threads) {
+    const auto layers = io::list_layers(path);
+    for (const char* needed : {"micro_grids", "buildings", "communities", "barriers", "run_info"})
+        if (std::find(layers.begin(), layers.end(), needed) == layers.end())
+            throw InputError("engine.report", "'" + path + "' has no layer '" + needed + "': not a civgrid output file");
+    const io::FeatureTable info = io::read_layer({path, "run_info"});
+    std::map<std::string, std::string> values;
+    const int key = info.field_index("key"), value = info.field_index("value"), section = info.field_index("section");
+    for (std::size_t i = 0; i < info.size(); ++i)
+        values[as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." + as_text(info.rows[i][static_cast<std::size_t>(key)])] =
+            as_text(info.rows[i][static_cast<std::size_t>(value)]);
+    algorithms::QualityInput input;
+    input.threads = threads;
+    try {
+        input.target_households = std::stod(values.at("parameters.effective_target"));
+        input.tolerance = std::stod(values.at("parameters.tolerance"));
+        input.requested = std::stoll(values.at("quality.requested"));
+    } catch (const std::exception&) {
+        throw InputError("engine.report", "'" + path + "', layer 'run_info': missing or unreadable parameters");
+    }
+
+    const io::FeatureTable regions = io::read_layer({path, "communities"});
+    const int region_code = regions.field_index("community_code");
+    std::map<std::string, int> region_index;
+    for (std::size_t r = 0; r < regions.size(); ++r) {
+        input.regions.push_back(regions.geometries[r]);
+        region_index[as_text(regions.rows[r][static_cast<std::size_t>(region_code)])] = static_cast<int>(r);
+    }
+    const io::FeatureTable grids = io::read_layer({path, "micro_grids"});
+    const int grid_id = grids.field_index("micro_grid_id"), grid_region = grids.field_index("community_code"),
+              grid_households = grids.field_index("households"), grid_flags = grids.field_index("flags");
+    std::map<std::string, int> grid_index;
+    for (std::size_t g = 0; g < grids.size(); ++g) {
+        const auto& row = grids.rows[g];
+        const std::string flags = as_text(row[static_cast<std::size_t>(grid_flags)]);
+        const bool forced = !flags.empty() && flags != "multipart" && flags.find("out_of_bounds") == std::string::npos;
+        const auto found = region_index.find(as_text(row[static_cast<std::size_t>(grid_region)]));
+        input.micro_grids.push_back({grids.geometries[g], found == region_index.end() ? -1 : found->second,
+                                     as_integer(row[static_cast<std::size_t>(grid_households)]).value_or(0), forced});
+        grid_index[as_text(row[static_cast<std::size_t>(grid_id)])] = static_cast<int>(g);
+    }
+    const io::FeatureTable buildings = io::read_layer({path, "buildings"});
+    const int building_grid = buildings.field_index("micro_grid_id");
+    geos::Context context;
+    for (std::size_t b = 0; b < buildings.size(); ++b) {
+        if (buildings.geometries[b].empty()) continue;
+        const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[b]);
+        input.building_points.push_back(geos::point_on_surface(context, geometry.get()));
+        const auto found = grid_index.find(as_text(buildings.rows[b][static_cast<std::size_t>(building_grid)]));
+        input.building_grid.push_back(found == grid_index.end() ? -1 : found->second);
+    }
+    const io::FeatureTable barriers = io::read_layer({path, "barriers"});
+    input.barriers = barriers.geometries;
+    return algorithms::compute_quality(input);
+}
+
+}  // namespace civgrid::engine

@@ -1,0 +1,284 @@
+#include "values.hpp"
+
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/error.hpp>
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace civgrid::engine {
+
+namespace {
+
+constexpr const char* kStage = "engine.partition";
+
+bool overlap(const geos::Envelope& a, const geos::Envelope& b) {
+    return a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y;
+}
+
+std::uint64_t hash_text(const std::string& text) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+
+// Micro-grids wanted per region: round(H / target) in target mode, or the city-wide count shared
+// by households (largest remainder); at least one per region, so every region is covered.
+std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const PartitionConfig& config) {
+    std::vector<int> counts(households.size(), 1);
+    if (config.micro_grid_count <= 0) {
+        for (std::size_t r = 0; r < households.size(); ++r)
+            counts[r] = std::max(1, static_cast<int>(std::lround(static_cast<double>(households[r]) / config.target_households)));
+        return counts;
+    }
+    const double total = static_cast<double>(std::accumulate(households.begin(), households.end(), std::int64_t{0}));
+    if (total <= 0) return counts;
+    std::vector<double> quota(households.size(), 0.0);
+    std::int64_t assigned = 0;
+    for (std::size_t r = 0; r < households.size(); ++r) {
+        quota[r] = static_cast<double>(households[r]) / total * static_cast<double>(config.micro_grid_count);
+        counts[r] = std::max(1, static_cast<int>(std::floor(quota[r])));
+        if (households[r] > 0) assigned += counts[r];
+    }
+    std::vector<std::size_t> order(households.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return quota[a] - counts[a] > quota[b] - counts[b]; });
+    for (std::size_t i = 0; assigned < config.micro_grid_count && i < order.size(); ++i) {
+        if (households[order[i]] <= 0) continue;
+        ++counts[order[i]];
+        ++assigned;
+    }
+    return counts;
+}
+
+}  // namespace
+
+PartitionResult partition_city(const City& city, const PartitionConfig& config) {
+    PartitionResult result;
+    const std::size_t region_count = city.regions.size();
+    const std::size_t building_count = city.buildings.size();
+    result.building_region.assign(building_count, -1);
+    result.building_grid.assign(building_count, -1);
+    result.building_split.assign(building_count, {});
+
+    // 1. Each building to the first region containing its point.
+    geos::Context context;
+    std::vector<geos::Geom> region_shapes;
+    std::vector<geos::Prepared> region_prepared;
+    std::vector<geos::Envelope> region_envelopes;
+    geos::StrTree region_tree(context);
+    for (std::size_t r = 0; r < region_count; ++r) {
+        region_shapes.push_back(geos::from_wkb(context, city.regions[r].boundary));
+        region_envelopes.push_back(geos::envelope(context, region_shapes.back().get()));
+    }
+    for (std::size_t r = 0; r < region_count; ++r) {
+        region_prepared.push_back(geos::prepare(context, region_shapes[r].get()));
+        region_tree.insert(region_shapes[r].get(), r);
+    }
+    std::int64_t outside = 0;
+    std::string outside_ids;
+    const int id_field = city.buildings.field_index(config.building_id_field);
+    auto building_label = [&](std::size_t b) {
+        return id_field >= 0 ? std::to_string(city.buildings.fids[b]) + " (" + config.building_id_field + " " +
+                                   [&] {
+                                       const FieldValue& v = city.buildings.rows[b][static_cast<std::size_t>(id_field)];
+                                       if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+                                       if (const auto* s = std::get_if<std::string>(&v)) return *s;
+                                       return std::string("null");
+                                   }() + ")"
+                             : std::to_string(city.buildings.fids[b]);
+    };
+    for (std::size_t b = 0; b < building_count; ++b) {
+        if (city.buildings.geometries[b].empty()) continue;
+        const geos::Geom point = geos::point(context, city.building_points[b]);
+        for (std::size_t r : region_tree.query(point.get())) {
+            if (GEOSPreparedIntersects_r(context.handle(), region_prepared[r].get(), point.get()) == 1) {
+                result.building_region[b] = static_cast<int>(r);
+                break;
+            }
+        }
+        if (result.building_region[b] < 0 && city.building_households[b] >= 0) {
+            if (outside < 20) outside_ids += (outside_ids.empty() ? "" : ", ") + building_label(b);
+            ++outside;
+        }
+    }
+    if (outside > 0)
+        result.warnings.push_back(std::to_string(outside) + " buildings lie outside every " + city.region_level +
+                                  " and get no micro-grid; feature ids: " + outside_ids + (outside > 20 ? ", ..." : ""));
+
+    // 2. Sites per region. Buildings larger than an entrance-sized piece are split (at least one
+    // piece per unit): indivisible towers of 80-300 households would leave parts far off balance.
+    const auto piece_limit = static_cast<std::int64_t>(std::max(1, config.split_piece_households));
+    std::vector<std::vector<algorithms::Site>> region_sites(region_count);
+    result.regions.assign(region_count, RegionSummary{});
+    for (std::size_t b = 0; b < building_count; ++b) {
+        const int r = result.building_region[b];
+        if (r < 0) continue;
+        const std::int64_t households = city.building_households[b];
+        auto& sites = region_sites[static_cast<std::size_t>(r)];
+        result.regions[static_cast<std::size_t>(r)].households += households;
+        result.regions[static_cast<std::size_t>(r)].buildings += 1;
+        const int type = wkb_geometry_type(city.buildings.geometries[b]);
+        if (households <= piece_limit || type == 1 || type == 4) {
+            sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
+            continue;
+        }
+        const int pieces = static_cast<int>(std::max<std::int64_t>(
+            city.building_units[b], (households + piece_limit - 1) / piece_limit));
+        const std::vector<Point> locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
+        for (int i = 0; i < pieces; ++i) {
+            const std::int64_t share = households / pieces + (i < households % pieces ? 1 : 0);
+            sites.push_back({locations[static_cast<std::size_t>(i)], share, static_cast<std::uint32_t>(b)});
+        }
+    }
+
+    // 3. Barriers near each region (by envelope; the region clips them exactly).
+    auto envelopes_of = [&](const std::vector<Wkb>& geometries) {
+        std::vector<geos::Envelope> envelopes;
+        envelopes.reserve(geometries.size());
+        for (const Wkb& g : geometries) {
+            const geos::Geom geometry = geos::from_wkb(context, g);
+            envelopes.push_back(geos::envelope(context, geometry.get()));
+        }
+        return envelopes;
+    };
+    const auto hard_line_envelopes = envelopes_of(city.hard_lines);
+    const auto hard_area_envelopes = envelopes_of(city.hard_areas);
+    const auto soft_line_envelopes = envelopes_of(city.soft_lines);
+    auto nearby = [](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes, const geos::Envelope& region) {
+        std::vector<Wkb> result_geometries;
+        for (std::size_t i = 0; i < geometries.size(); ++i)
+            if (overlap(envelopes[i], region)) result_geometries.push_back(geometries[i]);
+        return result_geometries;
+    };
+
+    std::vector<std::int64_t> region_households(region_count);
+    for (std::size_t r = 0; r < region_count; ++r) region_households[r] = result.regions[r].households;
+    const std::vector<int> counts = requested_counts(region_households, config);
+    for (std::size_t r = 0; r < region_count; ++r) {
+        result.regions[r].requested = counts[r];
+        result.requested += counts[r];
+    }
+
+    // 4. Regions in parallel; each writes only its own slot, so the result is independent of threads.
+    std::vector<algorithms::RegionResult> region_results(region_count);
+    std::vector<std::string> region_errors(region_count);
+    auto work = [&] {
+        tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) {
+            algorithms::RegionInput input;
+            input.boundary = city.regions[r].boundary;
+            input.sites = region_sites[r];
+            input.hard_lines = nearby(city.hard_lines, hard_line_envelopes, region_envelopes[r]);
+            input.hard_areas = nearby(city.hard_areas, hard_area_envelopes, region_envelopes[r]);
+            input.soft_lines = nearby(city.soft_lines, soft_line_envelopes, region_envelopes[r]);
+            input.micro_grid_count = counts[r];
+            input.seed = config.seed ^ hash_text(city.regions[r].code + "#" + std::to_string(r));
+            input.options.target_households = config.target_households;
+            input.options.tolerance = config.tolerance;
+            input.options.soft_barrier_weight = config.soft_barrier_weight;
+            try {
+                region_results[r] = algorithms::partition_region(input);
+            } catch (const Error& error) {
+                region_errors[r] = error.what();
+            }
+        });
+    };
+    if (config.threads > 0) tbb::task_arena(config.threads).execute(work);
+    else work();
+    for (std::size_t r = 0; r < region_count; ++r)
+        if (!region_errors[r].empty())
+            throw InputError(kStage, city.region_level + " '" + city.regions[r].code + "' (feature " + std::to_string(city.regions[r].feature_id) +
+                                         "): " + region_errors[r]);
+
+    // 5. Numbering: community code + sequence, rows north to south, west to east within a row.
+    for (std::size_t r = 0; r < region_count; ++r) {
+        algorithms::RegionResult& region_result = region_results[r];
+        const std::size_t k = region_result.micro_grids.size();
+        const double area = (region_envelopes[r].max_x - region_envelopes[r].min_x) * (region_envelopes[r].max_y - region_envelopes[r].min_y);
+        const double row_height = std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(k, 1))));
+        std::vector<std::size_t> order(k);
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        auto row = [&](std::size_t g) {
+            return static_cast<long>(std::floor((region_envelopes[r].max_y - region_result.micro_grids[g].label_point.y) / row_height));
+        };
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            const long ra = row(a), rb = row(b);
+            if (ra != rb) return ra < rb;
+            return region_result.micro_grids[a].label_point.x < region_result.micro_grids[b].label_point.x;
+        });
+        const std::size_t width = std::max<std::size_t>(3, std::to_string(k).size());
+        std::vector<int> new_index(k);
+        const int base = static_cast<int>(result.micro_grids.size());
+        for (std::size_t i = 0; i < k; ++i) {
+            std::string sequence = std::to_string(i + 1);
+            sequence.insert(0, width - sequence.size(), '0');
+            MicroGrid grid;
+            grid.id = city.regions[r].code + sequence;
+            grid.region = static_cast<int>(r);
+            grid.shape = std::move(region_result.micro_grids[order[i]]);
+            new_index[order[i]] = base + static_cast<int>(i);
+            result.micro_grids.push_back(std::move(grid));
+        }
+        result.regions[r].micro_grids = static_cast<int>(k);
+        result.regions[r].pieces = region_result.pieces;
+        result.regions[r].faces = region_result.faces;
+        // Sites back to buildings: a split building takes the micro-grid holding most of it.
+        const auto& sites = region_sites[r];
+        std::size_t s = 0;
+        while (s < sites.size()) {
+            const std::uint32_t b = sites[s].building;
+            std::vector<std::pair<int, std::int64_t>> shares;
+            for (; s < sites.size() && sites[s].building == b; ++s) {
+                const int g = new_index[static_cast<std::size_t>(region_result.site_micro_grid[s])];
+                auto it = std::find_if(shares.begin(), shares.end(), [g](const auto& p) { return p.first == g; });
+                if (it == shares.end()) shares.emplace_back(g, sites[s].households);
+                else it->second += sites[s].households;
+            }
+            const auto main = std::max_element(shares.begin(), shares.end(), [](const auto& a, const auto& c) {
+                return a.second < c.second || (a.second == c.second && a.first > c.first);
+            });
+            result.building_grid[b] = main->first;
+            result.micro_grids[static_cast<std::size_t>(main->first)].buildings += 1;
+            if (shares.size() > 1) {
+                std::sort(shares.begin(), shares.end());
+                std::string ids;
+                for (const auto& [g, h] : shares) ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
+                result.building_split[b] = ids;
+            }
+        }
+    }
+    return result;
+}
+
+double effective_target(const PartitionResult& result, const PartitionConfig& config) {
+    if (config.micro_grid_count <= 0) return config.target_households;
+    std::int64_t households = 0;
+    for (const RegionSummary& region : result.regions) households += region.households;
+    return static_cast<double>(households) / static_cast<double>(config.micro_grid_count);
+}
+
+algorithms::QualityReport assess(const City& city, const PartitionResult& result, const PartitionConfig& config) {
+    algorithms::QualityInput input;
+    input.target_households = effective_target(result, config);
+    input.tolerance = config.tolerance;
+    input.requested = result.requested;
+    input.threads = config.threads;
+    for (const Region& region : city.regions) input.regions.push_back(region.boundary);
+    constexpr std::uint8_t kForced = static_cast<std::uint8_t>(algorithms::Flag::forced_by_boundaries) |
+                                     static_cast<std::uint8_t>(algorithms::Flag::large_building) |
+                                     static_cast<std::uint8_t>(algorithms::Flag::no_households);
+    for (const MicroGrid& grid : result.micro_grids)
+        input.micro_grids.push_back({grid.shape.polygon, grid.region, grid.shape.households, (grid.shape.flags & kForced) != 0});
+    input.building_points = city.building_points;
+    input.building_grid = result.building_grid;
+    input.barriers = city.hard_lines;
+    input.barriers.insert(input.barriers.end(), city.hard_areas.begin(), city.hard_areas.end());
+    return algorithms::compute_quality(input);
+}
+
+}  // namespace civgrid::engine

@@ -1,0 +1,113 @@
+// Reading OGR layers into memory and writing GeoPackages. GDAL never appears in this header.
+// All geometries cross this boundary as ISO WKB, 2D (Z/M dropped), in the CRS named by the table.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace civgrid::io {
+
+/// Where a layer comes from: any OGR source (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, ...).
+struct LayerSpec {
+    std::string path;   ///< file or directory path as the user gave it
+    std::string layer;  ///< layer name; empty means the source's only (or first) layer
+};
+
+/// Parses "FILE[:LAYER]". The last ':' starts the layer name only when the whole string is not
+/// an existing path (so "C:/x.shp" or paths with ':' in them still work).
+[[nodiscard]] LayerSpec parse_layer_spec(std::string_view text);
+
+struct ReadOptions {
+    /// CRS to reproject into ("EPSG:4549", WKT or PROJ string); empty keeps the layer's own CRS.
+    std::string target_crs;
+    /// CRS to assume for a layer that declares none; empty makes such a layer an InputError when
+    /// target_crs is set.
+    std::string assume_crs;
+    /// OGR SQL attribute filter ("class IN ('major','trunk')"); empty reads every feature.
+    std::string attribute_filter;
+    /// Geometry types accepted, by family; a feature of another family is an InputError naming
+    /// file, layer and feature id. Empty accepts any.
+    std::vector<std::string> accepted_families;  ///< any of "point", "line", "polygon"
+};
+
+/// One layer in memory, column by column. Row i of every vector is feature i.
+struct FeatureTable {
+    std::string source;             ///< path it was read from
+    std::string layer;              ///< layer name it was read from
+    std::string crs;                ///< CRS of `geometries` as WKT (the target CRS after reprojection)
+    std::vector<Field> fields;      ///< attribute fields, in layer order
+    std::vector<std::int64_t> fids; ///< OGR feature id of each feature
+    std::vector<Wkb> geometries;    ///< ISO WKB 2D in `crs`; empty Wkb for a null/empty geometry
+    std::vector<std::vector<FieldValue>> rows;  ///< rows[i][j]: value of fields[j] for feature i
+
+    [[nodiscard]] std::size_t size() const noexcept { return fids.size(); }
+    /// Index of a field by name (case-insensitive, as OGR does), or -1.
+    [[nodiscard]] int field_index(std::string_view name) const noexcept;
+};
+
+/// Reads a whole layer. Throws IoError when the source cannot be opened, InputError when the
+/// layer, the CRS or a geometry is unusable; messages name the file, layer and feature id.
+[[nodiscard]] FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options = {});
+
+/// Layer names of a source, in order. Throws IoError when it cannot be opened.
+[[nodiscard]] std::vector<std::string> list_layers(const std::string& path);
+
+/// Lon/lat bounding box in degrees (WGS84 axis order: x = longitude, y = latitude).
+struct GeoExtent {
+    double min_lon = 0, min_lat = 0, max_lon = 0, max_lat = 0;
+};
+
+/// Extent of a layer in lon/lat, from its layer extent reprojected to WGS84.
+[[nodiscard]] GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs = {});
+
+/// A metric CRS suited to an extent: inside China a CGCS2000 3-degree Gauss-Kruger zone without
+/// zone prefix (EPSG:4534-4554, by the extent's central longitude); elsewhere the WGS84 UTM zone.
+/// Returns "EPSG:<code>".
+[[nodiscard]] std::string choose_metric_crs(const GeoExtent& extent);
+
+/// Short human name of a CRS ("CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)").
+[[nodiscard]] std::string describe_crs(const std::string& crs);
+
+enum class GeometryKind { none, point, line_string, polygon, multi_line_string, multi_polygon };
+
+/// One layer to write: geometries (WKB, in the writer's CRS) and rows matching `fields`.
+struct LayerData {
+    std::string name;
+    GeometryKind geometry_kind = GeometryKind::none;  ///< none = attribute table (no geometry)
+    std::vector<Field> fields;
+    std::vector<Wkb> geometries;  ///< empty when geometry_kind is none
+    std::vector<std::vector<FieldValue>> rows;
+};
+
+/// Writes a GeoPackage atomically: everything goes to a temporary file beside `path`, which
+/// replaces `path` only in commit(). Destroying an uncommitted writer removes the temporary
+/// file, so a failed run never leaves a partial output. Each layer is written in one
+/// transaction, with a spatial index.
+class GeoPackageWriter {
+public:
+    /// `crs` is the CRS of every geometry written (EPSG code, WKT or PROJ string).
+    GeoPackageWriter(std::string path, std::string crs);
+    ~GeoPackageWriter();
+    GeoPackageWriter(const GeoPackageWriter&) = delete;
+    GeoPackageWriter& operator=(const GeoPackageWriter&) = delete;
+
+    void add_layer(const LayerData& layer);
+    /// Closes the temporary file and renames it over `path`. Throws IoError on failure.
+    void commit();
+
+private:
+    struct Impl;
+    std::string path_;
+    std::string temp_path_;
+    std::string crs_;
+    struct DatasetDeleter { void operator()(void* dataset) const noexcept; };
+    std::unique_ptr<void, DatasetDeleter> dataset_;
+    bool committed_ = false;
+};
+
+}  // namespace civgrid::io

@@ -1,0 +1,32 @@
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <unistd.h>
+
+namespace civgrid::test {
+
+TempDir::TempDir() {
+    static std::atomic<int> counter{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "civgrid";
+    for (char& c : name)
+        if (c == '/') c = '_';
+    path_ = std::filesystem::temp_directory_path() /
+            ("civgrid-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + name);
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+std::string realdata(const std::string& relative) {
+    const std::filesystem::path path = std::filesystem::path(kRealDataDir) / relative;
+    return std::filesystem::exists(path) ? path.string() : std::string();
+}
+
+}  // namespace civgrid::test
