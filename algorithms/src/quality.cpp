@@ -54,9 +54,13 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
     const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
     Geom interior = geos::own(context, GEOSDifference_r(handle, inside.get(), outline.get()), "barriers inside a micro-grid");
     if (geos::length(context, interior.get()) < 1e-3) return 1;
+    // Barriers clipped to a slightly enlarged micro-grid cross its outline properly when noded
+    // (clipped exactly, they may end short of it and split nothing).
+    const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, grid, 0.01, 2), "enlarging a micro-grid");
+    Geom across = geos::own(context, GEOSIntersection_r(handle, barriers, enlarged.get()), "clipping barriers to a micro-grid");
     std::vector<Geom> lines;
     collect_lines(context, outline.get(), lines);
-    collect_lines(context, inside.get(), lines);
+    collect_lines(context, across.get(), lines);
     const Geom all = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
     const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "noding barriers");
     const GEOSGeometry* inputs[] = {noded.get()};
@@ -117,10 +121,12 @@ QualityReport compute_quality(const QualityInput& input) {
         if (r >= 0 && static_cast<std::size_t>(r) < region_count) region_grids[static_cast<std::size_t>(r)].push_back(g);
         else orphan_grids.push_back(g);
     }
-    std::vector<std::vector<std::size_t>> grid_buildings(input.micro_grids.size());
+    std::vector<std::vector<std::size_t>> grid_buildings(input.micro_grids.size());  // buildings with households
     for (std::size_t b = 0; b < input.building_grid.size(); ++b) {
         const int g = input.building_grid[b];
-        if (g >= 0 && static_cast<std::size_t>(g) < input.micro_grids.size()) grid_buildings[static_cast<std::size_t>(g)].push_back(b);
+        const bool has_households = input.building_households.empty() || input.building_households[b] > 0;
+        if (has_households && g >= 0 && static_cast<std::size_t>(g) < input.micro_grids.size())
+            grid_buildings[static_cast<std::size_t>(g)].push_back(b);
     }
     std::vector<geos::Envelope> barrier_envelopes(input.barriers.size());
     {
@@ -144,8 +150,11 @@ QualityReport compute_quality(const QualityInput& input) {
             double area_sum = 0;
             for (std::size_t g : region_grids[r]) {
                 Geom polygon = geos::from_wkb(context, input.micro_grids[g].polygon);
-                if (GEOSisValid_r(handle, polygon.get()) != 1) ++out.invalid;
                 if (GEOSGetNumGeometries_r(handle, polygon.get()) > 1) ++out.non_contiguous;
+                if (GEOSisValid_r(handle, polygon.get()) != 1) {
+                    ++out.invalid;  // counted, then measured as repaired so one bad polygon cannot stop the report
+                    polygon = geos::own(context, GEOSMakeValid_r(handle, polygon.get()), "repairing a micro-grid");
+                }
                 const double area = geos::area(context, polygon.get());
                 area_sum += area;
                 const double perimeter = geos::length(context, polygon.get());

@@ -224,10 +224,15 @@ RegionResult partition_region(const RegionInput& input) {
         const Geom area = geos::from_wkb(context, wkb);
         collect_lines(context, area.get(), barrier_lines);
     }
-    Geom hard_linework;  // barrier lines inside the region, or null
+    // Lines are clipped to a slightly enlarged region (and Voronoi edges to enlarged faces): a line
+    // clipped exactly ends a rounding error short of the boundary, and polygonize would take it for
+    // a dangle that splits nothing. Overhanging ends are dangles outside, which polygonize drops.
+    constexpr double kOverhang = 0.01;  // metres
+    Geom region_enlarged = geos::own(context, GEOSBuffer_r(handle, region.get(), kOverhang, 2), "enlarging the region");
+    Geom hard_linework;  // barrier lines across the region, or null
     if (!barrier_lines.empty()) {
         const Geom all = multi_lines(context, std::move(barrier_lines));
-        Geom clipped = geos::own(context, GEOSIntersection_r(handle, all.get(), region.get()), "clipping barriers");
+        Geom clipped = geos::own(context, GEOSIntersection_r(handle, all.get(), region_enlarged.get()), "clipping barriers");
         std::vector<Geom> lines;
         collect_lines(context, clipped.get(), lines);
         if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
@@ -301,7 +306,8 @@ RegionResult partition_region(const RegionInput& input) {
         for (std::uint32_t v : nodes) points.push_back(geos::clone(context, node_points[v].get()));
         const Geom multipoint = geos::collection(context, GEOS_MULTIPOINT, std::move(points));
         const Geom edges = geos::own(context, GEOSVoronoiDiagram_r(handle, multipoint.get(), face, 0.0, 1), "computing a Voronoi diagram");
-        Geom clipped = geos::own(context, GEOSIntersection_r(handle, edges.get(), face), "clipping a Voronoi diagram");
+        const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, face, kOverhang, 2), "enlarging a face");
+        Geom clipped = geos::own(context, GEOSIntersection_r(handle, edges.get(), enlarged.get()), "clipping a Voronoi diagram");
         linework.push_back(std::move(clipped));
     };
     std::vector<std::uint32_t> all_nodes(node_count);

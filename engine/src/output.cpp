@@ -158,6 +158,7 @@ void write_result(const std::string& path, const City& city, const PartitionResu
         info.rows.push_back({section, key, value});
     };
     put("parameters", "target_households", number(config.target_households));
+    put("parameters", "households_field", config.households_field);
     put("parameters", "effective_target", number(target));
     put("parameters", "micro_grid_count", std::to_string(config.micro_grid_count));
     put("parameters", "tolerance", number(config.tolerance));
@@ -250,6 +251,8 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     }
     const io::FeatureTable buildings = io::read_layer({path, "buildings"});
     const int building_grid = buildings.field_index("micro_grid_id");
+    const auto households_field = values.find("parameters.households_field");
+    const int building_households = buildings.field_index(households_field == values.end() ? "households" : households_field->second);
     geos::Context context;
     for (std::size_t b = 0; b < buildings.size(); ++b) {
         if (buildings.geometries[b].empty()) continue;
@@ -257,6 +260,8 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         input.building_points.push_back(geos::point_on_surface(context, geometry.get()));
         const auto found = grid_index.find(as_text(buildings.rows[b][static_cast<std::size_t>(building_grid)]));
         input.building_grid.push_back(found == grid_index.end() ? -1 : found->second);
+        input.building_households.push_back(
+            building_households < 0 ? 1 : as_integer(buildings.rows[b][static_cast<std::size_t>(building_households)]).value_or(0));
     }
     const io::FeatureTable barriers = io::read_layer({path, "barriers"});
     input.barriers = barriers.geometries;

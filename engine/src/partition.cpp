@@ -113,7 +113,8 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
 
     // 2. Sites per region. Buildings larger than an entrance-sized piece are split (at least one
     // piece per unit): indivisible towers of 80-300 households would leave parts far off balance.
-    const auto piece_limit = static_cast<std::int64_t>(std::max(1, config.split_piece_households));
+    const auto piece_limit = static_cast<std::int64_t>(
+        config.split_piece_households > 0 ? config.split_piece_households : std::max(1L, std::lround(config.target_households / 5.0)));
     std::vector<std::vector<algorithms::Site>> region_sites(region_count);
     result.regions.assign(region_count, RegionSummary{});
     for (std::size_t b = 0; b < building_count; ++b) {
@@ -276,6 +277,7 @@ algorithms::QualityReport assess(const City& city, const PartitionResult& result
         input.micro_grids.push_back({grid.shape.polygon, grid.region, grid.shape.households, (grid.shape.flags & kForced) != 0});
     input.building_points = city.building_points;
     input.building_grid = result.building_grid;
+    input.building_households = city.building_households;
     input.barriers = city.hard_lines;
     input.barriers.insert(input.barriers.end(), city.hard_areas.begin(), city.hard_areas.end());
     return algorithms::compute_quality(input);

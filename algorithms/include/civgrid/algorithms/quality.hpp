@@ -27,6 +27,9 @@ struct QualityInput {
     std::vector<MicroGrid> micro_grids;
     std::vector<Point> building_points;  ///< one point inside each building
     std::vector<int> building_grid;      ///< micro-grid of each building, -1 when none
+    /// Households of each building; a barrier crossing needs households on both sides (buildings
+    /// without households, cut off by barriers, join a neighbour as land does). Empty: all count.
+    std::vector<std::int64_t> building_households;
     std::vector<Wkb> barriers;           ///< hard barrier lines (river outlines included)
     int threads = 0;                     ///< 0 = all cores
 };
@@ -42,7 +45,7 @@ struct QualityReport {
     double share_within_20 = 0;                ///< share within +-20 %
     double share_within_bounds = 0;            ///< share within +-tolerance
     std::int64_t non_contiguous = 0;           ///< polygons with more than one part
-    std::int64_t barrier_crossings = 0;        ///< micro-grids whose buildings a hard barrier separates
+    std::int64_t barrier_crossings = 0;        ///< micro-grids whose households a hard barrier separates
     std::int64_t outside_region = 0;           ///< micro-grids reaching outside their region
     std::int64_t invalid_polygons = 0;
     double gap_area_m2 = 0;                    ///< region area not covered by its micro-grids, total

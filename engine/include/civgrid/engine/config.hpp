@@ -51,7 +51,8 @@ struct PartitionConfig {
     double tolerance = 0.2;              ///< balance bounds: target * (1 -/+ tolerance)
     /// Buildings with more households than this are split into pieces of at most this many
     /// households (at least one piece per unit, along the long axis), so they can be balanced.
-    int split_piece_households = 40;
+    /// 0 = automatic: a fifth of the target, so parts can hit the target within about 10 %.
+    int split_piece_households = 0;
     double soft_barrier_weight = 1.0;    ///< 0 ignores minor roads
     std::uint64_t seed = 0;
     int threads = 0;                     ///< 0 = all cores; results are identical for any count

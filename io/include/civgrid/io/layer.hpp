@@ -14,8 +14,8 @@ namespace civgrid::io {
 
 /// Where a layer comes from: any OGR source (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, ...).
 struct LayerSpec {
-    std::string path;   ///< file or directory path as the user gave it
-    std::string layer;  ///< layer name; empty means the source's only (or first) layer
+    std::string path{};   ///< file or directory path as the user gave it
+    std::string layer{};  ///< layer name; empty means the source's only (or first) layer
 };
 
 /// Parses "FILE[:LAYER]". The last ':' starts the layer name only when the whole string is not
@@ -23,16 +23,18 @@ struct LayerSpec {
 [[nodiscard]] LayerSpec parse_layer_spec(std::string_view text);
 
 struct ReadOptions {
+    // Members have `{}` initialisers so designated initialisers ({.target_crs = ...}) do not trip
+    // GCC 12's -Wmissing-field-initializers.
     /// CRS to reproject into ("EPSG:4549", WKT or PROJ string); empty keeps the layer's own CRS.
-    std::string target_crs;
+    std::string target_crs{};
     /// CRS to assume for a layer that declares none; empty makes such a layer an InputError when
     /// target_crs is set.
-    std::string assume_crs;
+    std::string assume_crs{};
     /// OGR SQL attribute filter ("class IN ('major','trunk')"); empty reads every feature.
-    std::string attribute_filter;
+    std::string attribute_filter{};
     /// Geometry types accepted, by family; a feature of another family is an InputError naming
     /// file, layer and feature id. Empty accepts any.
-    std::vector<std::string> accepted_families;  ///< any of "point", "line", "polygon"
+    std::vector<std::string> accepted_families{};  ///< any of "point", "line", "polygon"
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
@@ -70,18 +72,19 @@ struct GeoExtent {
 /// Returns "EPSG:<code>".
 [[nodiscard]] std::string choose_metric_crs(const GeoExtent& extent);
 
-/// Short human name of a CRS ("CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)").
+/// Short human name of a CRS ("CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)"); "no CRS"
+/// for an empty string. Throws ConfigError when `crs` cannot be parsed.
 [[nodiscard]] std::string describe_crs(const std::string& crs);
 
 enum class GeometryKind { none, point, line_string, polygon, multi_line_string, multi_polygon };
 
 /// One layer to write: geometries (WKB, in the writer's CRS) and rows matching `fields`.
 struct LayerData {
-    std::string name;
+    std::string name{};
     GeometryKind geometry_kind = GeometryKind::none;  ///< none = attribute table (no geometry)
-    std::vector<Field> fields;
-    std::vector<Wkb> geometries;  ///< empty when geometry_kind is none
-    std::vector<std::vector<FieldValue>> rows;
+    std::vector<Field> fields{};
+    std::vector<Wkb> geometries{};  ///< empty when geometry_kind is none
+    std::vector<std::vector<FieldValue>> rows{};
 };
 
 /// Writes a GeoPackage atomically: everything goes to a temporary file beside `path`, which
@@ -101,7 +104,6 @@ public:
     void commit();
 
 private:
-    struct Impl;
     std::string path_;
     std::string temp_path_;
     std::string crs_;

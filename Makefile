@@ -1,0 +1,48 @@
+# The two commands of the README:
+#   make demo   installs what is missing, builds, generates the sample city, partitions it
+#               and writes out/sample-city.gpkg, printing the quality report;
+#   make test   the same set-up, then every test (GoogleTest through CTest, pytest).
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+SAMPLE_HOUSEHOLDS ?= 30000
+SAMPLE_SEED ?= 1
+CIVGRID := $(BUILD_DIR)/engine/civgrid
+
+# Everything comes from Debian bookworm's packages; nothing is downloaded at build time.
+APT_PACKAGES := cmake ninja-build g++ pkg-config \
+  libgeos-dev libgdal-dev gdal-bin libproj-dev \
+  libboost-graph-dev libboost-program-options-dev libtbb-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib
+
+.PHONY: deps configure build demo test bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from apt:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCIVGRID_WERROR=ON
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	mkdir -p out
+	$(CIVGRID) synth --households $(SAMPLE_HOUSEHOLDS) --seed $(SAMPLE_SEED) -o out/sample-city-input.gpkg
+	$(CIVGRID) partition out/sample-city-input.gpkg -o out/sample-city.gpkg
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD_DIR)/bench/civgrid_bench --benchmark_format=console
+
+clean:
+	rm -rf $(BUILD_DIR) out

@@ -1,0 +1,144 @@
+// CRS parsing, description, choice of a metric CRS and geographic extents.
+#include "gdal_handles.hpp"
+
+#include <civgrid/io/layer.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace civgrid::io {
+namespace detail {
+
+SrsPtr make_srs(const std::string& text, const char* stage, const std::string& what) {
+    ensure_gdal_registered();
+    GdalErrorCapture capture;
+    SrsPtr srs(OSRNewSpatialReference(nullptr));
+    if (!srs) throw InternalError(stage, "cannot allocate a spatial reference");
+    if (text.empty() || OSRSetFromUserInput(srs.get(), text.c_str()) != OGRERR_NONE)
+        throw ConfigError(stage, "invalid CRS '" + text + "' (" + what +
+                                     "): " + capture.message("not an EPSG code, WKT or PROJ string"));
+    OSRSetAxisMappingStrategy(srs.get(), OAMS_TRADITIONAL_GIS_ORDER);
+    return srs;
+}
+
+SrsPtr clone_srs(OGRSpatialReferenceH srs) {
+    SrsPtr copy(OSRClone(srs));
+    if (!copy) throw InternalError("io.crs", "cannot copy a spatial reference");
+    OSRSetAxisMappingStrategy(copy.get(), OAMS_TRADITIONAL_GIS_ORDER);
+    return copy;
+}
+
+std::string srs_to_wkt(OGRSpatialReferenceH srs) {
+    GdalErrorCapture capture;
+    const char* wkt2_options[] = {"FORMAT=WKT2_2019", "MULTILINE=NO", nullptr};
+    char* raw = nullptr;
+    if (OSRExportToWktEx(srs, &raw, wkt2_options) == OGRERR_NONE && raw != nullptr) {
+        CplString owned(raw);
+        return owned.get();
+    }
+    CPLFree(raw);
+    raw = nullptr;
+    if (OSRExportToWkt(srs, &raw) == OGRERR_NONE && raw != nullptr) {
+        CplString owned(raw);
+        return owned.get();
+    }
+    CPLFree(raw);
+    return {};
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string authority_code(OGRSpatialReferenceH srs) {
+    const char* authority = OSRGetAuthorityName(srs, nullptr);
+    const char* code = OSRGetAuthorityCode(srs, nullptr);
+    if (authority == nullptr || code == nullptr) return {};
+    return std::string(authority) + ":" + code;
+}
+
+}  // namespace
+
+GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs) {
+    detail::ensure_gdal_registered();
+    const detail::DatasetPtr dataset = detail::open_vector(spec.path);
+    OGRLayerH layer = detail::find_layer(dataset.get(), spec.path, spec.layer);
+    const std::string where = spec.path + ", layer '" + OGR_L_GetName(layer) + "'";
+
+    detail::SrsPtr source;
+    if (OGRSpatialReferenceH layer_srs = OGR_L_GetSpatialRef(layer); layer_srs != nullptr)
+        source = detail::clone_srs(layer_srs);
+    else if (!assume_crs.empty())
+        source = detail::make_srs(assume_crs, "io.crs", "--assume-crs");
+    else
+        throw InputError("io.crs", where + ": layer has no CRS; pass --assume-crs (e.g. EPSG:4326 or EPSG:4549)");
+
+    detail::GdalErrorCapture capture;
+    OGREnvelope envelope;
+    if (OGR_L_GetExtent(layer, &envelope, TRUE) != OGRERR_NONE)
+        throw InputError("io.crs", where + ": cannot compute the layer extent (empty layer?): " +
+                                       capture.message("no features with geometry"));
+
+    const detail::SrsPtr wgs84 = detail::make_srs("EPSG:4326", "io.crs", "WGS84");
+    const detail::TransformationPtr transformation(OCTNewCoordinateTransformation(source.get(), wgs84.get()));
+    if (!transformation)
+        throw InputError("io.crs", where + ": cannot transform its CRS to WGS84: " + capture.message());
+    GeoExtent extent;
+    if (OCTTransformBounds(transformation.get(), envelope.MinX, envelope.MinY, envelope.MaxX, envelope.MaxY,
+                           &extent.min_lon, &extent.min_lat, &extent.max_lon, &extent.max_lat, 21) == FALSE)
+        throw InputError("io.crs", where + ": cannot transform the extent (" + std::to_string(envelope.MinX) + ", " +
+                                       std::to_string(envelope.MinY) + ") - (" + std::to_string(envelope.MaxX) + ", " +
+                                       std::to_string(envelope.MaxY) + ") to WGS84: " + capture.message());
+    return extent;
+}
+
+std::string choose_metric_crs(const GeoExtent& extent) {
+    const double lon = (extent.min_lon + extent.max_lon) / 2.0;
+    const double lat = (extent.min_lat + extent.max_lat) / 2.0;
+    if (!std::isfinite(lon) || !std::isfinite(lat) || lon < -180.0 || lon > 180.0 || lat < -90.0 || lat > 90.0)
+        throw InputError("io.crs", "extent centre (" + std::to_string(lon) + ", " + std::to_string(lat) +
+                                       ") is not a longitude/latitude in degrees");
+    if (lon >= 73.0 && lon <= 136.0 && lat >= 3.0 && lat <= 54.0) {
+        // CGCS2000 3-degree Gauss-Kruger, CM 75E..135E = EPSG:4534..4554 (no zone prefix).
+        const int central_meridian = std::clamp(3 * static_cast<int>(std::lround(lon / 3.0)), 75, 135);
+        return "EPSG:" + std::to_string(4534 + (central_meridian - 75) / 3);
+    }
+    const int zone = std::clamp(static_cast<int>(std::floor((lon + 180.0) / 6.0)) + 1, 1, 60);
+    return "EPSG:" + std::to_string((lat >= 0.0 ? 32600 : 32700) + zone);
+}
+
+std::string describe_crs(const std::string& crs) {
+    if (crs.empty()) return "no CRS";
+    const detail::SrsPtr srs = detail::make_srs(crs, "io.crs", "describe");
+    detail::GdalErrorCapture capture;
+    const char* raw_name = OSRGetName(srs.get());
+    std::string name = raw_name != nullptr && *raw_name != '\0' ? raw_name : "unnamed CRS";
+    std::string code = authority_code(srs.get());
+    if (code.empty()) {
+        // An ESRI .prj or a bare WKT1 often lacks the code: look it up, keeping only certain matches.
+        int count = 0;
+        int* confidences = nullptr;
+        OGRSpatialReferenceH* matches = OSRFindMatches(srs.get(), nullptr, &count, &confidences);
+        if (matches != nullptr && count > 0 && confidences != nullptr && confidences[0] == 100) {
+            code = authority_code(matches[0]);
+            if (const char* match_name = OSRGetName(matches[0]); !code.empty() && match_name != nullptr)
+                name = match_name;
+        }
+        OSRFreeSRSArray(matches);
+        CPLFree(confidences);
+    }
+    if (!code.empty()) return name + " (" + code + ")";
+    if (name == "unknown" || name == "unnamed CRS") {  // a bare PROJ string: show it
+        char* proj = nullptr;
+        if (OSRExportToProj4(srs.get(), &proj) == OGRERR_NONE && proj != nullptr) {
+            const detail::CplString owned(proj);
+            return "unnamed CRS (" + std::string(owned.get()) + ")";
+        }
+        CPLFree(proj);
+        return "unnamed CRS";
+    }
+    return name;
+}
+
+}  // namespace civgrid::io

@@ -1,0 +1,92 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/quality.hpp>
+
+#include <gtest/gtest.h>
+
+namespace civgrid::algorithms {
+namespace {
+
+Wkb wkb(const std::string& wkt) {
+    geos::Context context;
+    return geos::to_wkb(context, geos::from_wkt(context, wkt).get());
+}
+
+// A 200 x 100 region split into two 100 x 100 micro-grids with a building in each.
+QualityInput two_squares() {
+    QualityInput input;
+    input.target_households = 80;
+    input.requested = 2;
+    input.regions = {wkb("POLYGON((0 0, 200 0, 200 100, 0 100, 0 0))")};
+    input.micro_grids = {{wkb("POLYGON((0 0, 100 0, 100 100, 0 100, 0 0))"), 0, 80, false},
+                         {wkb("POLYGON((100 0, 200 0, 200 100, 100 100, 100 0))"), 0, 88, false}};
+    input.building_points = {{50, 50}, {150, 50}};
+    input.building_grid = {0, 1};
+    return input;
+}
+
+TEST(Quality, PerfectTilingReportsNoDefect) {
+    const QualityReport report = compute_quality(two_squares());
+    EXPECT_EQ(report.micro_grids, 2);
+    EXPECT_EQ(report.non_contiguous, 0);
+    EXPECT_EQ(report.outside_region, 0);
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_NEAR(report.gap_area_m2, 0, 1e-9);
+    EXPECT_NEAR(report.overlap_area_m2, 0, 1e-9);
+    EXPECT_DOUBLE_EQ(report.max_abs_deviation, 0.1);
+    EXPECT_DOUBLE_EQ(report.share_within_10, 1.0);
+    EXPECT_NEAR(report.polsby_popper_mean, 3.14159265 / 4, 1e-6);  // squares
+}
+
+TEST(Quality, GapsOverlapsAndOutsideAreMeasured) {
+    QualityInput input = two_squares();
+    input.micro_grids[1].polygon = wkb("POLYGON((90 0, 190 0, 190 100, 90 100, 90 0))");  // 10 m overlap, 10 m gap
+    QualityReport report = compute_quality(input);
+    EXPECT_NEAR(report.overlap_area_m2, 1000, 1e-6);
+    EXPECT_NEAR(report.gap_area_m2, 1000, 1e-6);
+    EXPECT_NEAR(report.max_region_gap_overlap_m2, 2000, 1e-6);
+    input.micro_grids[1].polygon = wkb("POLYGON((100 0, 210 0, 210 100, 100 100, 100 0))");
+    report = compute_quality(input);
+    EXPECT_EQ(report.outside_region, 1);
+}
+
+TEST(Quality, BarrierCrossingNeedsBuildingsOnBothSides) {
+    QualityInput input = two_squares();
+    input.barriers = {wkb("LINESTRING(50 -10, 50 110)")};
+    input.building_points = {{25, 50}, {150, 50}};
+    input.building_grid = {0, 1};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 0);  // the barrier only crosses empty land
+    input.building_points.push_back({75, 50});
+    input.building_grid.push_back(0);
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 1);
+    input.building_households = {10, 10, 0};  // only a building without households across: no crossing
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 0);
+    input.building_households = {10, 10, 5};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 1);
+    input.barriers = {wkb("LINESTRING(100 -10, 100 110)")};  // along the shared edge: no crossing
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 0);
+}
+
+TEST(Quality, MultipartAndInvalidPolygonsAreCounted) {
+    QualityInput input = two_squares();
+    input.micro_grids[0].polygon = wkb("MULTIPOLYGON(((0 0, 40 0, 40 100, 0 100, 0 0)), ((60 0, 100 0, 100 100, 60 100, 60 0)))");
+    input.micro_grids[1].polygon = wkb("POLYGON((100 0, 200 100, 200 0, 100 100, 100 0))");  // bow-tie
+    const QualityReport report = compute_quality(input);
+    EXPECT_EQ(report.non_contiguous, 1);
+    EXPECT_EQ(report.invalid_polygons, 1);
+}
+
+TEST(Quality, BalanceSharesAndFlaggedMicroGrids) {
+    QualityInput input = two_squares();
+    input.micro_grids[1].households = 160;  // +100 %
+    input.micro_grids[1].flagged = true;
+    const QualityReport report = compute_quality(input);
+    EXPECT_DOUBLE_EQ(report.max_abs_deviation, 1.0);
+    EXPECT_DOUBLE_EQ(report.max_abs_deviation_unflagged, 0.0);
+    EXPECT_DOUBLE_EQ(report.share_within_20, 0.5);
+    EXPECT_EQ(report.flagged, 1);
+    const std::string text = report.to_text();
+    EXPECT_NE(text.find("micro-grids (requested)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms

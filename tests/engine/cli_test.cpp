@@ -1,0 +1,67 @@
+// The civgrid executable: exit codes, help and the report command.
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+namespace civgrid::test {
+namespace {
+
+const std::string kCivgrid = std::string(kBinaryDir) + "/engine/civgrid";
+
+// Runs the CLI; returns its exit code and fills `output` with stdout + stderr.
+int run(const std::string& arguments, std::string& output, const TempDir& dir) {
+    const std::string log = dir.file("log.txt");
+    const int status = std::system((kCivgrid + " " + arguments + " > " + log + " 2>&1").c_str());
+    std::ifstream in(log);
+    output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Cli, HelpAndVersion) {
+    TempDir dir;
+    std::string output;
+    EXPECT_EQ(run("--help", output, dir), 0);
+    EXPECT_NE(output.find("Exit codes"), std::string::npos);
+    EXPECT_EQ(run("partition --help", output, dir), 0);
+    for (const char* option : {"--target-households", "--micro-grids", "--hard-barriers", "--buildings", "--households-field", "--crs", "--threads"})
+        EXPECT_NE(output.find(option), std::string::npos) << option;
+    EXPECT_EQ(run("--version", output, dir), 0);
+    EXPECT_NE(output.find("GEOS"), std::string::npos);
+}
+
+TEST(Cli, SynthPartitionReport) {
+    TempDir dir;
+    std::string output;
+    ASSERT_EQ(run("synth --households 20000 --seed 9 -o " + dir.file("city.gpkg"), output, dir), 0) << output;
+    ASSERT_EQ(run("partition " + dir.file("city.gpkg") + " -o " + dir.file("out.gpkg"), output, dir), 0) << output;
+    EXPECT_NE(output.find("crossing a hard barrier           0"), std::string::npos) << output;
+    std::string report;
+    ASSERT_EQ(run("report " + dir.file("out.gpkg"), report, dir), 0) << report;
+    EXPECT_NE(report.find("non-contiguous                    0"), std::string::npos) << report;
+}
+
+TEST(Cli, ExitCodesAndNoPartialOutput) {
+    TempDir dir;
+    std::string output;
+    EXPECT_EQ(run("partition", output, dir), 2) << output;                       // missing -o
+    EXPECT_EQ(run("partition x.gpkg -o y.gpkg --tolerance abc", output, dir), 2) << output;
+    EXPECT_EQ(run("frobnicate", output, dir), 2) << output;
+    EXPECT_EQ(run("partition " + dir.file("missing.gpkg") + " -o " + dir.file("out.gpkg"), output, dir), 4) << output;
+    EXPECT_NE(output.find("missing.gpkg"), std::string::npos) << output;
+    ASSERT_EQ(run("synth --households 20000 -o " + dir.file("city.gpkg"), output, dir), 0) << output;
+    EXPECT_EQ(run("partition " + dir.file("city.gpkg") + " -o " + dir.file("out.gpkg") + " --households-field nope", output, dir), 3) << output;
+    EXPECT_NE(output.find("nope"), std::string::npos) << output;
+    EXPECT_EQ(run("partition " + dir.file("city.gpkg") + " -o " + dir.file("out.gpkg") + " --hard-barriers 'lakes:x'", output, dir), 2);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("out.gpkg")));
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << "temporary file left: " << entry.path();
+    EXPECT_EQ(run("partition " + dir.file("city.gpkg") + " -o /nonexistent-dir/out.gpkg", output, dir), 4) << output;
+}
+
+}  // namespace
+}  // namespace civgrid::test

@@ -1,0 +1,147 @@
+// End to end on generated cities: the guarantees of issue 2 on real outputs.
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
+
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace civgrid::engine {
+namespace {
+
+std::string generate(const test::TempDir& dir, std::int64_t households, std::uint64_t seed) {
+    data::SynthConfig config;
+    config.households = households;
+    config.seed = seed;
+    const std::string path = dir.file("city-" + std::to_string(seed) + ".gpkg");
+    data::write_city(data::generate_city(config), path);
+    return path;
+}
+
+void expect_guarantees(const algorithms::QualityReport& report) {
+    EXPECT_EQ(report.non_contiguous, 0);
+    EXPECT_EQ(report.barrier_crossings, 0);
+    EXPECT_EQ(report.outside_region, 0);
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_EQ(report.empty, 0);
+    EXPECT_LT(report.max_region_gap_overlap_m2, 1.0);
+    EXPECT_EQ(report.buildings_unassigned, 0);
+    ASSERT_GT(report.requested, 0);
+    EXPECT_LE(std::abs(static_cast<double>(report.micro_grids - report.requested)), 0.01 * static_cast<double>(report.requested));
+}
+
+TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
+    test::TempDir dir;
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        PartitionConfig config;
+        config.city = generate(dir, 30'000, seed);
+        const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+        SCOPED_TRACE("seed " + std::to_string(seed));
+        expect_guarantees(summary.report);
+        EXPECT_GE(summary.report.share_within_20, 0.8);
+        // The report recomputed from the file agrees with the one printed.
+        const algorithms::QualityReport again = report_file(dir.file("out.gpkg"));
+        EXPECT_EQ(again.micro_grids, summary.report.micro_grids);
+        EXPECT_EQ(again.barrier_crossings, summary.report.barrier_crossings);
+        EXPECT_NEAR(again.gap_area_m2, summary.report.gap_area_m2, 1e-3);
+        EXPECT_DOUBLE_EQ(again.share_within_10, summary.report.share_within_10);
+    }
+}
+
+TEST(Pipeline, OutputHasTheDocumentedLayersAndCodes) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 30'000, 5);
+    (void)run_partition(config, dir.file("out.gpkg"));
+    const auto layers = io::list_layers(dir.file("out.gpkg"));
+    for (const char* name : {"micro_grids", "buildings", "communities", "barriers", "run_info"})
+        EXPECT_NE(std::find(layers.begin(), layers.end(), name), layers.end()) << name;
+    const io::FeatureTable grids = io::read_layer({dir.file("out.gpkg"), "micro_grids"});
+    const int id = grids.field_index("micro_grid_id"), community = grids.field_index("community_code");
+    ASSERT_GE(id, 0);
+    std::set<std::string> ids;
+    for (const auto& row : grids.rows) {
+        const std::string grid_id = std::get<std::string>(row[static_cast<std::size_t>(id)]);
+        const std::string code = std::get<std::string>(row[static_cast<std::size_t>(community)]);
+        EXPECT_EQ(grid_id.rfind(code, 0), 0u) << grid_id << " does not start with its community code " << code;
+        EXPECT_EQ(grid_id.size(), 15u);
+        ids.insert(grid_id);
+    }
+    EXPECT_EQ(ids.size(), grids.size()) << "micro-grid ids are not unique";
+    const io::FeatureTable buildings = io::read_layer({dir.file("out.gpkg"), "buildings"});
+    const io::FeatureTable input = io::read_layer({config.city, "buildings"});
+    EXPECT_EQ(buildings.size(), input.size());
+    EXPECT_GE(buildings.field_index("building_id"), 0);
+    const int grid_of_building = buildings.field_index("micro_grid_id");
+    for (const auto& row : buildings.rows) EXPECT_TRUE(ids.count(std::get<std::string>(row[static_cast<std::size_t>(grid_of_building)])));
+    // ogrinfo opens it without a warning.
+    const std::string log = dir.file("ogrinfo.txt");
+    ASSERT_EQ(std::system(("ogrinfo -al -so " + dir.file("out.gpkg") + " > " + log + " 2>&1").c_str()), 0);
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("Warning"), std::string::npos) << text;
+}
+
+TEST(Pipeline, SameOutputForOneAndTwoThreads) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 30'000, 4);
+    config.threads = 1;
+    (void)run_partition(config, dir.file("one.gpkg"));
+    config.threads = 2;
+    (void)run_partition(config, dir.file("two.gpkg"));
+    const io::FeatureTable one = io::read_layer({dir.file("one.gpkg"), "micro_grids"});
+    const io::FeatureTable two = io::read_layer({dir.file("two.gpkg"), "micro_grids"});
+    ASSERT_EQ(one.size(), two.size());
+    EXPECT_EQ(one.rows, two.rows);
+    EXPECT_EQ(one.geometries, two.geometries);
+}
+
+TEST(Pipeline, CountModeWithoutCommunitiesAndLayersFromOtherFormats) {
+    test::TempDir dir;
+    const std::string city = generate(dir, 30'000, 6);
+    const std::string shapefile = dir.file("buildings.shp");
+    ASSERT_EQ(std::system(("ogr2ogr -f 'ESRI Shapefile' " + shapefile + " " + city + " buildings").c_str()), 0);
+    const std::string roads = dir.file("roads.geojson");
+    ASSERT_EQ(std::system(("ogr2ogr -f GeoJSON -t_srs EPSG:4326 " + roads + " " + city + " roads").c_str()), 0);
+    PartitionConfig config;
+    config.buildings.path = shapefile;
+    config.roads.path = roads;
+    config.streets.path = city + ":streets";
+    config.micro_grid_count = 250;
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    expect_guarantees(summary.report);
+    EXPECT_EQ(summary.report.requested, 250);
+}
+
+TEST(Pipeline, ClearErrorsNameTheFileLayerAndField) {
+    test::TempDir dir;
+    const std::string city = generate(dir, 30'000, 7);
+    PartitionConfig config;
+    config.city = city;
+    config.households_field = "hh";
+    try {
+        (void)run_partition(config, dir.file("out.gpkg"));
+        FAIL() << "expected an InputError";
+    } catch (const InputError& error) {
+        const std::string message = error.what();
+        EXPECT_NE(message.find("'hh'"), std::string::npos) << message;
+        EXPECT_NE(message.find("buildings"), std::string::npos) << message;
+        EXPECT_NE(message.find("households"), std::string::npos) << "lists the fields: " << message;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("out.gpkg"))) << "no output after a failure";
+    config.households_field = "households";
+    config.city = dir.file("missing.gpkg");
+    EXPECT_THROW((void)run_partition(config, dir.file("out.gpkg")), IoError);
+}
+
+}  // namespace
+}  // namespace civgrid::engine

@@ -1,0 +1,308 @@
+// GeoPackageWriter: round trips through read_layer, atomicity, errors, and ogrinfo's verdict.
+#include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
+
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cpl_conv.h>
+#include <ogr_api.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace civgrid::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+::testing::AssertionResult contains(const std::string& text, const std::string& part) {
+    if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+#define EXPECT_CONTAINS(text, part) EXPECT_TRUE(contains((text), (part)))
+
+/// ISO WKB (little endian) of a WKT, built with OGR.
+Wkb wkb_of(const std::string& wkt) {
+    OGRGeometryH geometry = nullptr;
+    char* text = const_cast<char*>(wkt.c_str());
+    if (OGR_G_CreateFromWkt(&text, nullptr, &geometry) != OGRERR_NONE) {
+        ADD_FAILURE() << "bad WKT " << wkt;
+        return {};
+    }
+    Wkb wkb(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
+    OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data());
+    OGR_G_DestroyGeometry(geometry);
+    return wkb;
+}
+
+/// Output (stdout and stderr) of a shell command.
+std::string run(const std::string& command) {
+    std::string output;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) return "<popen failed>";
+    std::array<char, 4096> buffer{};
+    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) output += buffer.data();
+    ::pclose(pipe);
+    return output;
+}
+
+std::vector<std::string> files_in(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+template <typename Error, typename F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& error) {
+        return error.what();
+    } catch (const std::exception& other) {
+        ADD_FAILURE() << "wrong exception type: " << other.what();
+        return {};
+    }
+    ADD_FAILURE() << "no exception";
+    return {};
+}
+
+LayerData points_layer(const std::string& name = "points") {
+    LayerData layer{name, GeometryKind::point, {{"n", FieldType::integer}}, {}, {}};
+    layer.geometries = {wkb_of("POINT (386666.16 3548026.65)"), wkb_of("POINT (1 2)")};
+    layer.rows = {{std::int64_t{1}}, {std::int64_t{2}}};
+    return layer;
+}
+
+// ---- round trips --------------------------------------------------------------------------------
+
+TEST(GeoPackageWriter, RoundTripAllFieldTypesNullsUtf8AndManyFeatures) {
+    test::TempDir dir;
+    const std::string file = dir.file("grids.gpkg");
+    constexpr std::size_t kCount = 10000;
+    LayerData grids{"grids",
+                    GeometryKind::multi_polygon,
+                    {{"grid_id", FieldType::integer}, {"households", FieldType::real}, {"district", FieldType::string}},
+                    {},
+                    {}};
+    std::vector<Wkb> expected;
+    const std::array<std::string, 3> districts{"玄武区", "秦淮区", "Gulou (鼓楼区) \"quoted\" 'x'"};
+    for (std::size_t i = 0; i < kCount; ++i) {
+        const double x = 380000.0 + static_cast<double>(i % 100) * 100.0;
+        const double y = 3540000.0 + static_cast<double>(i / 100) * 100.0;
+        const std::string ring = "((" + std::to_string(x) + " " + std::to_string(y) + "," + std::to_string(x + 100) +
+                                 " " + std::to_string(y) + "," + std::to_string(x + 100) + " " +
+                                 std::to_string(y + 100) + "," + std::to_string(x) + " " + std::to_string(y) + "))";
+        // Polygons are promoted to MultiPolygon by the writer; every 7th is already multi; one is null.
+        if (i == 5) {
+            grids.geometries.emplace_back();
+            expected.emplace_back();
+        } else if (i % 7 == 0) {
+            grids.geometries.push_back(wkb_of("MULTIPOLYGON (" + ring + ")"));
+            expected.push_back(grids.geometries.back());
+        } else {
+            grids.geometries.push_back(wkb_of("POLYGON " + ring));
+            expected.push_back(wkb_of("MULTIPOLYGON (" + ring + ")"));
+        }
+        std::vector<FieldValue> row{std::int64_t{static_cast<std::int64_t>(i) * 1000000007LL},
+                                    static_cast<double>(i) * 0.1 + 1e-9, districts[i % districts.size()]};
+        if (i % 10 == 3) row[0] = std::monostate{};
+        if (i % 10 == 4) row[1] = std::monostate{};
+        if (i % 10 == 6) row[2] = std::monostate{};
+        grids.rows.push_back(std::move(row));
+    }
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer(grids);
+        writer.add_layer(points_layer());
+        writer.add_layer({"lines",
+                          GeometryKind::multi_line_string,
+                          {{"name", FieldType::string}},
+                          {wkb_of("LINESTRING (0 0,1 1,2 0)"), wkb_of("MULTILINESTRING ((0 0,1 1),(2 2,3 3))")},
+                          {{std::string("中山路")}, {std::string("")}}});
+        writer.add_layer({"stats",
+                          GeometryKind::none,
+                          {{"district", FieldType::string}, {"households", FieldType::integer}},
+                          {},
+                          {{std::string("玄武区"), std::int64_t{200000}}, {std::string("秦淮区"), std::monostate{}}}});
+        writer.commit();
+    }
+    EXPECT_EQ(list_layers(file), (std::vector<std::string>{"grids", "points", "lines", "stats"}));
+
+    const FeatureTable table = read_layer({file, "grids"});
+    ASSERT_EQ(table.size(), kCount);
+    ASSERT_EQ(table.fields.size(), 3u);
+    EXPECT_EQ(table.fields[0].name, "grid_id");
+    EXPECT_EQ(table.fields[0].type, FieldType::integer);
+    EXPECT_EQ(table.fields[1].type, FieldType::real);
+    EXPECT_EQ(table.fields[2].type, FieldType::string);
+    EXPECT_EQ(describe_crs(table.crs), "CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)");
+    for (std::size_t i = 0; i < kCount; ++i) {
+        ASSERT_EQ(table.rows[i], grids.rows[i]) << "row " << i;
+        ASSERT_EQ(table.geometries[i], expected[i]) << "geometry " << i;
+        ASSERT_EQ(table.fids[i], static_cast<std::int64_t>(i) + 1);
+    }
+
+    const FeatureTable points = read_layer({file, "points"});
+    ASSERT_EQ(points.size(), 2u);
+    EXPECT_EQ(points.geometries, points_layer().geometries);
+
+    const FeatureTable lines = read_layer({file, "lines"});
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines.geometries[0], wkb_of("MULTILINESTRING ((0 0,1 1,2 0))"));
+    EXPECT_EQ(lines.geometries[1], wkb_of("MULTILINESTRING ((0 0,1 1),(2 2,3 3))"));
+    EXPECT_EQ(std::get<std::string>(lines.rows[0][0]), "中山路");
+    EXPECT_EQ(std::get<std::string>(lines.rows[1][0]), "") << "empty string is not null";
+
+    const FeatureTable stats = read_layer({file, "stats"});
+    ASSERT_EQ(stats.size(), 2u);
+    EXPECT_EQ(stats.geometries, (std::vector<Wkb>{Wkb{}, Wkb{}}));
+    EXPECT_EQ(std::get<std::string>(stats.rows[0][0]), "玄武区");
+    EXPECT_EQ(std::get<std::int64_t>(stats.rows[0][1]), 200000);
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(stats.rows[1][1]));
+
+    // A conformant GeoPackage: ogrinfo has nothing to warn about, the attribute table is one.
+    const std::string info = run("/usr/bin/ogrinfo -al -so '" + file + "'");
+    EXPECT_EQ(info.find("Warning"), std::string::npos) << info;
+    EXPECT_EQ(info.find("ERROR"), std::string::npos) << info;
+    EXPECT_CONTAINS(info, "Feature Count: 10000");
+    EXPECT_CONTAINS(info, "Geometry: Multi Polygon");
+    const std::string contents =
+        run("/usr/bin/ogrinfo -ro -q '" + file + "' -sql \"SELECT table_name, data_type FROM gpkg_contents\"");
+    EXPECT_CONTAINS(contents, "table_name (String) = stats\n  data_type (String) = attributes");
+    EXPECT_CONTAINS(contents, "table_name (String) = grids\n  data_type (String) = features");
+    const std::string rtree =
+        run("/usr/bin/ogrinfo -ro -q '" + file + "' -sql \"SELECT count(*) AS n FROM rtree_grids_geom\"");
+    EXPECT_CONTAINS(rtree, "n (Integer) = 9999") << "spatial index filled (one null geometry)";
+}
+
+TEST(GeoPackageWriter, FieldNamedFidAndEmptyLayer) {
+    test::TempDir dir;
+    const std::string file = dir.file("fid.gpkg");
+    {
+        GeoPackageWriter writer(file, "EPSG:4326");
+        writer.add_layer(
+            {"with_fid",
+             GeometryKind::point,
+             {{"FID", FieldType::string}, {"v", FieldType::real}, {"code", FieldType::string}},
+             {Wkb{}, Wkb{}},
+             {{std::string("a-1"), std::int64_t{3}, std::int64_t{320102}}, {std::monostate{}, 2.5, 0.25}}});
+        writer.add_layer({"empty", GeometryKind::polygon, {{"x", FieldType::integer}}, {}, {}});
+        writer.commit();
+    }
+    const FeatureTable table = read_layer({file, "with_fid"});
+    ASSERT_EQ(table.size(), 2u);
+    ASSERT_GE(table.field_index("fid"), 0);
+    EXPECT_EQ(table.rows[0][2], FieldValue{std::string("320102")}) << "numbers are written as text into string fields";
+    EXPECT_EQ(table.rows[1][2], FieldValue{std::string("0.25")});
+    EXPECT_EQ(std::get<std::string>(table.rows[0][static_cast<std::size_t>(table.field_index("fid"))]), "a-1");
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[0][static_cast<std::size_t>(table.field_index("v"))]), 3.0)
+        << "an integer value in a real field is widened";
+    EXPECT_EQ(read_layer({file, "empty"}).size(), 0u);
+    const std::string info = run("/usr/bin/ogrinfo -al -so '" + file + "'");
+    EXPECT_EQ(info.find("Warning"), std::string::npos) << info;
+}
+
+// ---- atomicity ----------------------------------------------------------------------------------
+
+TEST(GeoPackageWriterAtomicity, NothingAtPathBeforeCommit) {
+    test::TempDir dir;
+    const std::string file = dir.file("out.gpkg");
+    GeoPackageWriter writer(file, "EPSG:4549");
+    writer.add_layer(points_layer());
+    EXPECT_FALSE(fs::exists(file));
+    writer.commit();
+    EXPECT_TRUE(fs::exists(file));
+    EXPECT_EQ(files_in(dir.path()), (std::vector<std::string>{"out.gpkg"})) << "no temporary file left";
+}
+
+TEST(GeoPackageWriterAtomicity, UncommittedWriterLeavesNoFile) {
+    test::TempDir dir;
+    const std::string file = dir.file("out.gpkg");
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer(points_layer());
+        EXPECT_FALSE(files_in(dir.path()).empty()) << "the temporary file exists meanwhile";
+    }
+    EXPECT_TRUE(files_in(dir.path()).empty());
+    {
+        // A failure in the middle of a layer (after the transaction started) also leaves nothing.
+        GeoPackageWriter writer(file, "EPSG:4549");
+        LayerData bad = points_layer();
+        bad.geometries[1] = wkb_of("LINESTRING (0 0,1 1)");
+        EXPECT_THROW(writer.add_layer(bad), InternalError);
+    }
+    EXPECT_TRUE(files_in(dir.path()).empty());
+}
+
+TEST(GeoPackageWriterAtomicity, CommitReplacesAnExistingFile) {
+    test::TempDir dir;
+    const std::string file = dir.file("out.gpkg");
+    {
+        std::ofstream old(file);
+        old << "previous run";
+    }
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer(points_layer("new_layer"));
+        {
+            std::ifstream still(file);
+            EXPECT_EQ(std::string(std::istreambuf_iterator<char>(still), {}), "previous run");
+        }
+        writer.commit();
+    }
+    EXPECT_EQ(list_layers(file), (std::vector<std::string>{"new_layer"}));
+    EXPECT_EQ(files_in(dir.path()), (std::vector<std::string>{"out.gpkg"}));
+}
+
+TEST(GeoPackageWriterAtomicity, UnwritableLocationIsIoErrorNamingThePath) {
+    for (const std::string path : {"/nonexistent/civgrid-nope/x.gpkg", "/proc/civgrid-nope/x.gpkg", "/proc/x.gpkg"}) {
+        const std::string message = message_of<IoError>([&] { GeoPackageWriter writer(path, "EPSG:4549"); });
+        EXPECT_CONTAINS(message, "io.write: cannot create '" + path + "'");
+    }
+}
+
+// ---- misuse -------------------------------------------------------------------------------------
+
+TEST(GeoPackageWriterErrors, InconsistentLayerDataIsInternalError) {
+    test::TempDir dir;
+    GeoPackageWriter writer(dir.file("out.gpkg"), "EPSG:4549");
+    LayerData short_row = points_layer("a");
+    short_row.rows[1].clear();
+    EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_layer(short_row); }), "layer 'a', row 1");
+    LayerData missing_geometry = points_layer("b");
+    missing_geometry.geometries.pop_back();
+    EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_layer(missing_geometry); }), "1 geometries for 2 rows");
+    LayerData wrong_type = points_layer("c");
+    wrong_type.geometries[1] = wkb_of("LINESTRING (0 0,1 1)");
+    EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_layer(wrong_type); }),
+                    "row 1: geometry type Line String");
+    LayerData bad_wkb = points_layer("d");
+    bad_wkb.geometries[0] = Wkb{1, 2, 3};
+    EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_layer(bad_wkb); }), "row 0: invalid WKB");
+    LayerData text_in_integer = points_layer("e");
+    text_in_integer.rows[1][0] = std::string("7");
+    EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_layer(text_in_integer); }),
+                    "layer 'e', row 1, field 'n': a value of the wrong type for an integer field");
+    writer.add_layer(points_layer("ok"));
+    writer.commit();
+    EXPECT_THROW(writer.add_layer(points_layer("late")), InternalError);
+    EXPECT_EQ(list_layers(dir.file("out.gpkg")), (std::vector<std::string>{"ok"}))
+        << "a failed add_layer leaves no layer behind";
+}
+
+TEST(GeoPackageWriterErrors, InvalidCrsIsConfigError) {
+    test::TempDir dir;
+    EXPECT_CONTAINS(message_of<ConfigError>([&] { GeoPackageWriter writer(dir.file("x.gpkg"), "EPSG:0"); }), "EPSG:0");
+    EXPECT_TRUE(files_in(dir.path()).empty());
+}
+
+}  // namespace
+}  // namespace civgrid::io

@@ -1,0 +1,467 @@
+// read_layer, list_layers, parse_layer_spec on inputs built with OGR in each test, and on real data.
+#include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
+
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cpl_conv.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace civgrid::io {
+namespace {
+
+/// Whether `text` contains `part`, with both shown on failure.
+::testing::AssertionResult contains(const std::string& text, const std::string& part) {
+    if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+#define EXPECT_CONTAINS(text, part) EXPECT_TRUE(contains((text), (part)))
+
+// ---- Input builders (test side, straight OGR) ---------------------------------------------------
+
+struct OgrField {
+    std::string name;
+    OGRFieldType type;
+};
+struct OgrFeature {
+    std::string wkt;                  ///< empty = null geometry
+    std::vector<std::string> values;  ///< "<null>" = null; set as strings, OGR converts
+};
+
+/// Writes one layer with OGR. `srs` may be empty (no CRS).
+void write_ogr(const std::string& path, const char* driver_name, const std::string& layer_name, const std::string& srs,
+               OGRwkbGeometryType type, const std::vector<OgrField>& fields, const std::vector<OgrFeature>& features,
+               const std::vector<const char*>& layer_options = {}) {
+    GDALAllRegister();
+    GDALDriverH driver = GDALGetDriverByName(driver_name);
+    ASSERT_NE(driver, nullptr) << driver_name;
+    GDALDatasetH dataset = GDALCreate(driver, path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+    ASSERT_NE(dataset, nullptr) << CPLGetLastErrorMsg();
+    OGRSpatialReferenceH spatial_ref = nullptr;
+    if (!srs.empty()) {
+        spatial_ref = OSRNewSpatialReference(nullptr);
+        ASSERT_EQ(OSRSetFromUserInput(spatial_ref, srs.c_str()), OGRERR_NONE);
+        OSRSetAxisMappingStrategy(spatial_ref, OAMS_TRADITIONAL_GIS_ORDER);
+    }
+    std::vector<const char*> options = layer_options;
+    options.push_back(nullptr);
+    OGRLayerH layer =
+        GDALDatasetCreateLayer(dataset, layer_name.c_str(), spatial_ref, type, const_cast<char**>(options.data()));
+    if (spatial_ref != nullptr) OSRRelease(spatial_ref);
+    ASSERT_NE(layer, nullptr) << CPLGetLastErrorMsg();
+    for (const auto& field : fields) {
+        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), field.type);
+        ASSERT_EQ(OGR_L_CreateField(layer, definition, TRUE), OGRERR_NONE);
+        OGR_Fld_Destroy(definition);
+    }
+    for (const auto& spec : features) {
+        OGRFeatureH feature = OGR_F_Create(OGR_L_GetLayerDefn(layer));
+        for (std::size_t i = 0; i < spec.values.size(); ++i) {
+            if (spec.values[i] == "<null>")
+                OGR_F_SetFieldNull(feature, static_cast<int>(i));
+            else
+                OGR_F_SetFieldString(feature, static_cast<int>(i), spec.values[i].c_str());
+        }
+        if (!spec.wkt.empty()) {
+            OGRGeometryH geometry = nullptr;
+            char* text = const_cast<char*>(spec.wkt.c_str());
+            ASSERT_EQ(OGR_G_CreateFromWkt(&text, nullptr, &geometry), OGRERR_NONE) << spec.wkt;
+            OGR_F_SetGeometryDirectly(feature, geometry);
+        }
+        ASSERT_EQ(OGR_L_CreateFeature(layer, feature), OGRERR_NONE) << CPLGetLastErrorMsg();
+        OGR_F_Destroy(feature);
+    }
+    GDALClose(dataset);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    ASSERT_TRUE(out.good()) << path;
+}
+
+/// WKT of an ISO WKB (via OGR), "" for an empty one.
+std::string wkt_of(const Wkb& wkb) {
+    if (wkb.empty()) return {};
+    OGRGeometryH geometry = nullptr;
+    if (OGR_G_CreateFromWkbEx(wkb.data(), nullptr, &geometry, wkb.size()) != OGRERR_NONE) return "<invalid WKB>";
+    char* text = nullptr;
+    OGR_G_ExportToIsoWkt(geometry, &text);
+    std::string result = text;
+    CPLFree(text);
+    OGR_G_DestroyGeometry(geometry);
+    return result;
+}
+
+std::uint32_t wkb_type(const Wkb& wkb) {
+    EXPECT_GE(wkb.size(), 5u);
+    EXPECT_EQ(wkb[0], 1) << "little endian";
+    std::uint32_t type = 0;
+    std::memcpy(&type, wkb.data() + 1, 4);
+    return type;
+}
+
+/// x, y of a WKB point.
+std::pair<double, double> point_xy(const Wkb& wkb) {
+    EXPECT_EQ(wkb.size(), 21u);
+    EXPECT_EQ(wkb_type(wkb), 1u);
+    double x = 0, y = 0;
+    std::memcpy(&x, wkb.data() + 5, 8);
+    std::memcpy(&y, wkb.data() + 13, 8);
+    return {x, y};
+}
+
+template <typename Error, typename F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& error) {
+        return error.what();
+    } catch (const std::exception& other) {
+        ADD_FAILURE() << "wrong exception type: " << other.what();
+        return {};
+    }
+    ADD_FAILURE() << "no exception";
+    return {};
+}
+
+const char* const kPointGeoJson = R"({"type": "FeatureCollection", "features": [
+  {"type": "Feature", "id": 1, "properties": {"name": "玄武区", "code": 320102, "area": 75.4, "note": null},
+   "geometry": {"type": "Point", "coordinates": [118.8, 32.05]}},
+  {"type": "Feature", "id": 2, "properties": {"name": "Gulou", "code": 320106, "area": 53.1, "note": "x"},
+   "geometry": null}
+]})";
+
+// ---- parse_layer_spec ---------------------------------------------------------------------------
+
+TEST(ParseLayerSpec, ExistingPathIsThePathAlone) {
+    test::TempDir dir;
+    const std::string file = dir.file("a.geojson");
+    write_text(file, kPointGeoJson);
+    const LayerSpec spec = parse_layer_spec(file);
+    EXPECT_EQ(spec.path, file);
+    EXPECT_EQ(spec.layer, "");
+}
+
+TEST(ParseLayerSpec, LastColonStartsTheLayerWhenThePrefixExists) {
+    test::TempDir dir;
+    const std::string file = dir.file("city.gpkg");
+    write_text(file, "x");
+    const LayerSpec spec = parse_layer_spec(file + ":roads");
+    EXPECT_EQ(spec.path, file);
+    EXPECT_EQ(spec.layer, "roads");
+    const LayerSpec trailing = parse_layer_spec(file + ":");
+    EXPECT_EQ(trailing.path, file);
+    EXPECT_EQ(trailing.layer, "");
+}
+
+TEST(ParseLayerSpec, PathWithColonsStaysWhole) {
+    test::TempDir dir;
+    const std::string file = dir.file("a:b.geojson");
+    write_text(file, kPointGeoJson);
+    EXPECT_EQ(parse_layer_spec(file).path, file);
+    EXPECT_EQ(parse_layer_spec(file).layer, "");
+    // "a:b.geojson:lyr" splits at the last colon.
+    const LayerSpec spec = parse_layer_spec(file + ":lyr");
+    EXPECT_EQ(spec.path, file);
+    EXPECT_EQ(spec.layer, "lyr");
+}
+
+TEST(ParseLayerSpec, NonexistentTextIsKeptWholeAsThePath) {
+    const LayerSpec spec = parse_layer_spec("/nonexistent/civgrid/city.gpkg:roads");
+    EXPECT_EQ(spec.path, "/nonexistent/civgrid/city.gpkg:roads");
+    EXPECT_EQ(spec.layer, "");
+}
+
+// ---- read_layer: values -------------------------------------------------------------------------
+
+TEST(ReadLayer, GeoJsonFieldsValuesNullsAndUtf8) {
+    test::TempDir dir;
+    const std::string file = dir.file("districts.geojson");
+    write_text(file, kPointGeoJson);
+    const FeatureTable table = read_layer({file, ""});
+    EXPECT_EQ(table.source, file);
+    EXPECT_EQ(table.layer, "districts");
+    ASSERT_EQ(table.size(), 2u);
+    ASSERT_EQ(table.fields.size(), 4u);
+    EXPECT_EQ(table.fields[0].name, "name");
+    EXPECT_EQ(table.fields[0].type, FieldType::string);
+    EXPECT_EQ(table.fields[1].type, FieldType::integer);
+    EXPECT_EQ(table.fields[2].type, FieldType::real);
+    EXPECT_EQ(table.field_index("NAME"), 0);
+    EXPECT_EQ(table.field_index("Code"), 1);
+    EXPECT_EQ(table.field_index("missing"), -1);
+
+    EXPECT_EQ(std::get<std::string>(table.rows[0][0]), "玄武区");
+    EXPECT_EQ(std::get<std::int64_t>(table.rows[0][1]), 320102);
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[0][2]), 75.4);
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(table.rows[0][3]));
+    EXPECT_EQ(std::get<std::string>(table.rows[1][3]), "x");
+    EXPECT_EQ(table.fids, (std::vector<std::int64_t>{1, 2}));
+
+    const auto [x, y] = point_xy(table.geometries[0]);
+    EXPECT_DOUBLE_EQ(x, 118.8);  // lon first: traditional GIS order
+    EXPECT_DOUBLE_EQ(y, 32.05);
+    EXPECT_TRUE(table.geometries[1].empty()) << "null geometry";
+    EXPECT_CONTAINS(table.crs, "4326");
+}
+
+TEST(ReadLayer, ShapefileUtf8WithCpgAndReprojection) {
+    test::TempDir dir;
+    const std::string file = dir.file("streets.shp");
+    write_ogr(
+        file, "ESRI Shapefile", "streets", "EPSG:4326", wkbPoint,
+        {{"name", OFTString}, {"pop", OFTInteger64}, {"share", OFTReal}},
+        {{"POINT (118.8 32.05)", {"玄武门街道", "12345", "0.5"}}, {"POINT (118.9 32.1)", {"新街口", "<null>", "0.25"}}},
+        {"ENCODING=UTF-8"});
+    const FeatureTable table = read_layer({file, ""}, {.target_crs = "EPSG:4549"});
+    ASSERT_EQ(table.size(), 2u);
+    EXPECT_EQ(std::get<std::string>(table.rows[0][0]), "玄武门街道");
+    EXPECT_EQ(std::get<std::string>(table.rows[1][0]), "新街口");
+    EXPECT_EQ(std::get<std::int64_t>(table.rows[0][1]), 12345);
+    EXPECT_EQ(table.fids, (std::vector<std::int64_t>{0, 1}));
+    // Reference from `echo 118.8 32.05 | cs2cs EPSG:4326 EPSG:4549` (traditional order shown swapped).
+    const auto [x, y] = point_xy(table.geometries[0]);
+    EXPECT_NEAR(x, 386666.1597, 0.01);
+    EXPECT_NEAR(y, 3548026.6549, 0.01);
+    EXPECT_EQ(describe_crs(table.crs), "CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)");
+}
+
+TEST(ReadLayer, GeoJsonReprojectedToCgcs2000GaussKruger) {
+    test::TempDir dir;
+    const std::string file = dir.file("p.geojson");
+    write_text(file, kPointGeoJson);
+    const FeatureTable table = read_layer({file, ""}, {.target_crs = "EPSG:4549"});
+    const auto [x, y] = point_xy(table.geometries[0]);
+    EXPECT_NEAR(x, 386666.1597, 0.01);
+    EXPECT_NEAR(y, 3548026.6549, 0.01);
+    EXPECT_TRUE(table.geometries[1].empty());
+}
+
+TEST(ReadLayer, ZAndMAreDropped) {
+    test::TempDir dir;
+    const std::string file = dir.file("z.geojson");
+    write_text(file, R"({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+      "geometry": {"type": "Polygon", "coordinates": [[[0,0,5],[1,0,5],[1,1,6],[0,0,5]]]}}]})");
+    const FeatureTable table = read_layer({file, ""});
+    ASSERT_EQ(table.size(), 1u);
+    EXPECT_EQ(wkb_type(table.geometries[0]), 3u) << "2D polygon, not 1003";
+    EXPECT_EQ(table.geometries[0].size(), 1u + 4 + 4 + 4 + 4 * 16);
+    EXPECT_EQ(wkt_of(table.geometries[0]), "POLYGON ((0 0,1 0,1 1,0 0))");
+
+    const std::string gpkg = dir.file("zm.gpkg");
+    write_ogr(gpkg, "GPKG", "zm", "EPSG:4549", wkbLineStringZM, {},
+              {{"LINESTRING ZM (1 2 3 4,5 6 7 8)", {}}, {"LINESTRING M (1 2 4,5 6 8)", {}}});
+    const FeatureTable zm = read_layer({gpkg, ""});
+    ASSERT_EQ(zm.size(), 2u);
+    EXPECT_EQ(wkt_of(zm.geometries[0]), "LINESTRING (1 2,5 6)");
+    EXPECT_EQ(wkt_of(zm.geometries[1]), "LINESTRING (1 2,5 6)");
+}
+
+TEST(ReadLayer, CurvesBecomeLinear) {
+    test::TempDir dir;
+    const std::string file = dir.file("curves.gpkg");
+    write_ogr(file, "GPKG", "curves", "EPSG:4549", wkbUnknown, {},
+              {{"CURVEPOLYGON (CIRCULARSTRING (0 0,10 0,0 0))", {}},
+               {"COMPOUNDCURVE ((0 0,1 1),CIRCULARSTRING (1 1,2 2,3 1))", {}},
+               {"MULTISURFACE (CURVEPOLYGON (CIRCULARSTRING (0 0,10 0,0 0)))", {}}});
+    const FeatureTable table = read_layer({file, ""}, {.accepted_families = {"polygon", "line"}});
+    ASSERT_EQ(table.size(), 3u);
+    EXPECT_EQ(wkb_type(table.geometries[0]), 3u) << wkt_of(table.geometries[0]);
+    EXPECT_GT(table.geometries[0].size(), 1u + 4 + 4 + 4 + 10 * 16) << "arc densified";
+    EXPECT_EQ(wkb_type(table.geometries[1]), 2u) << wkt_of(table.geometries[1]);
+    EXPECT_EQ(wkb_type(table.geometries[2]), 6u) << wkt_of(table.geometries[2]);
+
+    // Curves inside a collection are linearised too (no family filter: collections pass).
+    const std::string collection = dir.file("collection.gpkg");
+    write_ogr(collection, "GPKG", "c", "EPSG:4549", wkbGeometryCollection, {},
+              {{"GEOMETRYCOLLECTION (CIRCULARSTRING (0 0,1 1,2 0),POINT (5 5))", {}}});
+    const FeatureTable mixed = read_layer({collection, ""});
+    ASSERT_EQ(mixed.size(), 1u);
+    const std::string wkt = wkt_of(mixed.geometries[0]);
+    EXPECT_EQ(wkt.rfind("GEOMETRYCOLLECTION (LINESTRING (0 0,", 0), 0u) << wkt;
+}
+
+TEST(ReadLayer, AttributeFilterSelectsFeatures) {
+    test::TempDir dir;
+    const std::string file = dir.file("p.geojson");
+    write_text(file, kPointGeoJson);
+    const FeatureTable table = read_layer({file, ""}, {.attribute_filter = "code = 320106"});
+    ASSERT_EQ(table.size(), 1u);
+    EXPECT_EQ(std::get<std::string>(table.rows[0][0]), "Gulou");
+}
+
+TEST(ReadLayer, ListLayersAndChooseByName) {
+    test::TempDir dir;
+    const std::string file = dir.file("two.gpkg");
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer({"roads", GeometryKind::line_string, {}, {}, {}});
+        writer.add_layer({"blocks", GeometryKind::point, {{"n", FieldType::integer}}, {Wkb{}}, {{std::int64_t{7}}}});
+        writer.commit();
+    }
+    EXPECT_EQ(list_layers(file), (std::vector<std::string>{"roads", "blocks"}));
+    EXPECT_EQ(read_layer({file, ""}).layer, "roads") << "empty name = first layer";
+    const FeatureTable blocks = read_layer(parse_layer_spec(file + ":blocks"));
+    EXPECT_EQ(blocks.layer, "blocks");
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(std::get<std::int64_t>(blocks.rows[0][0]), 7);
+}
+
+// ---- read_layer: errors -------------------------------------------------------------------------
+
+TEST(ReadLayerErrors, MissingFileIsIoErrorNamingThePath) {
+    const std::string message = message_of<IoError>([] {
+        static_cast<void>(read_layer({"/nonexistent/civgrid/nope.gpkg", ""}));
+    });
+    EXPECT_CONTAINS(message, "io.read: cannot open '/nonexistent/civgrid/nope.gpkg'");
+    EXPECT_CONTAINS(message_of<IoError>([] { static_cast<void>(list_layers("/nonexistent/x.shp")); }),
+                    "/nonexistent/x.shp");
+}
+
+TEST(ReadLayerErrors, MissingLayerListsAvailableLayers) {
+    test::TempDir dir;
+    const std::string file = dir.file("two.gpkg");
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer({"roads", GeometryKind::line_string, {}, {}, {}});
+        writer.add_layer({"water", GeometryKind::polygon, {}, {}, {}});
+        writer.commit();
+    }
+    const std::string message = message_of<InputError>([&] { static_cast<void>(read_layer({file, "buildings"})); });
+    EXPECT_CONTAINS(message, "io.read: ");
+    EXPECT_CONTAINS(message, file);
+    EXPECT_CONTAINS(message, "'buildings'");
+    EXPECT_CONTAINS(message, "'roads', 'water'");
+}
+
+TEST(ReadLayerErrors, BadAttributeFilterIsConfigError) {
+    test::TempDir dir;
+    const std::string geojson = dir.file("p.geojson");
+    write_text(geojson, kPointGeoJson);
+    const std::string gpkg = dir.file("p.gpkg");
+    write_ogr(gpkg, "GPKG", "p", "EPSG:4326", wkbPoint, {{"code", OFTInteger}}, {{"POINT (1 2)", {"1"}}});
+    for (const std::string& file : {geojson, gpkg}) {
+        for (const std::string filter : {"code = = 3", "no_such_field = 3"}) {
+            const std::string message = message_of<ConfigError>([&] {
+                static_cast<void>(read_layer({file, ""}, {.attribute_filter = filter}));
+            });
+            EXPECT_CONTAINS(message, "io.read: " + file + ", layer '") << filter;
+            EXPECT_CONTAINS(message, filter);
+        }
+    }
+}
+
+TEST(ReadLayerErrors, WrongGeometryFamilyNamesTheFeature) {
+    test::TempDir dir;
+    const std::string file = dir.file("mixed.geojson");
+    write_text(file, R"({"type": "FeatureCollection", "features": [
+      {"type": "Feature", "id": 10, "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}},
+      {"type": "Feature", "id": 11, "properties": {}, "geometry": {"type": "LineString", "coordinates": [[0,0],[1,1]]}}]})");
+    const std::string message = message_of<InputError>([&] {
+        static_cast<void>(read_layer({file, ""}, {.accepted_families = {"polygon", "point"}}));
+    });
+    EXPECT_CONTAINS(message, "io.read: " + file + ", layer 'mixed', feature 11: geometry type Line String");
+    EXPECT_CONTAINS(message, "is not one of polygon, point");
+    EXPECT_EQ(read_layer({file, ""}, {.accepted_families = {"polygon", "line"}}).size(), 2u);
+    EXPECT_CONTAINS(message_of<ConfigError>([&] {
+                        static_cast<void>(read_layer({file, ""}, {.accepted_families = {"polygons"}}));
+                    }),
+                    "polygons");
+}
+
+TEST(ReadLayerErrors, LayerWithoutCrsNeedsAssumeCrs) {
+    test::TempDir dir;
+    const std::string file = dir.file("nocrs.shp");
+    write_ogr(file, "ESRI Shapefile", "nocrs", "", wkbPoint, {{"id", OFTInteger}}, {{"POINT (118.8 32.05)", {"1"}}});
+    // Without a target the coordinates pass through unchanged and the table has no CRS.
+    const FeatureTable raw = read_layer({file, ""});
+    EXPECT_EQ(raw.crs, "");
+    EXPECT_DOUBLE_EQ(point_xy(raw.geometries[0]).first, 118.8);
+
+    const std::string message = message_of<InputError>([&] {
+        static_cast<void>(read_layer({file, ""}, {.target_crs = "EPSG:4549"}));
+    });
+    EXPECT_CONTAINS(message, file);
+    EXPECT_CONTAINS(message, "--assume-crs");
+
+    const FeatureTable table = read_layer({file, ""}, {.target_crs = "EPSG:4549", .assume_crs = "EPSG:4326"});
+    const auto [x, y] = point_xy(table.geometries[0]);
+    EXPECT_NEAR(x, 386666.1597, 0.01);
+    EXPECT_NEAR(y, 3548026.6549, 0.01);
+}
+
+TEST(ReadLayerErrors, InvalidTargetCrsIsConfigError) {
+    test::TempDir dir;
+    const std::string file = dir.file("p.geojson");
+    write_text(file, kPointGeoJson);
+    EXPECT_CONTAINS(message_of<ConfigError>([&] {
+                        static_cast<void>(read_layer({file, ""}, {.target_crs = "EPSG:999999"}));
+                    }),
+                    "EPSG:999999");
+}
+
+TEST(ReadLayerErrors, UnprojectableFeatureNamesItsFid) {
+    test::TempDir dir;
+    const std::string file = dir.file("far.geojson");
+    // Latitude 95 cannot be projected.
+    write_text(file, R"({"type": "FeatureCollection", "features": [
+      {"type": "Feature", "id": 1, "properties": {}, "geometry": {"type": "Point", "coordinates": [118.8, 32.05]}},
+      {"type": "Feature", "id": 42, "properties": {}, "geometry": {"type": "Point", "coordinates": [118.8, 95.0]}}]})");
+    const std::string message = message_of<InputError>([&] {
+        static_cast<void>(read_layer({file, ""}, {.target_crs = "EPSG:4549"}));
+    });
+    EXPECT_CONTAINS(message, "feature 42");
+}
+
+// ---- real data ----------------------------------------------------------------------------------
+
+TEST(ReadLayerRealData, NanjingDistricts) {
+    const std::string file = test::realdata("nanjing-admin/nanjing_districts_2020.shp");
+    if (file.empty()) GTEST_SKIP() << "real data ../shared/realdata/nanjing-admin is absent";
+    const GeoExtent extent = geographic_extent({file, ""});
+    EXPECT_NEAR(extent.min_lon, 118.36, 0.05);
+    EXPECT_NEAR(extent.max_lon, 119.24, 0.05);
+    EXPECT_NEAR(extent.min_lat, 31.23, 0.05);
+    EXPECT_NEAR(extent.max_lat, 32.61, 0.05);
+    EXPECT_EQ(choose_metric_crs(extent), "EPSG:4549");
+
+    const FeatureTable table = read_layer({file, ""}, {.target_crs = "EPSG:4549", .accepted_families = {"polygon"}});
+    ASSERT_EQ(table.size(), 11u);
+    ASSERT_GE(table.field_index("name"), 0);
+    ASSERT_GE(table.field_index("adcode"), 0);
+    std::vector<std::string> names;
+    for (const auto& row : table.rows) names.push_back(std::get<std::string>(row[table.field_index("name")]));
+    EXPECT_NE(std::find(names.begin(), names.end(), "玄武区"), names.end());
+    for (const auto& wkb : table.geometries) {
+        const std::uint32_t type = wkb_type(wkb);
+        EXPECT_TRUE(type == 3 || type == 6) << type;
+    }
+    EXPECT_EQ(describe_crs(table.crs), "CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549)");
+}
+
+TEST(ReadLayerRealData, ChongqingCgcs2000WithZonePrefix) {
+    const std::string file = test::realdata("chongqing-cgcs2000/banzhucun10000.shp");
+    if (file.empty()) GTEST_SKIP() << "real data ../shared/realdata/chongqing-cgcs2000 is absent";
+    EXPECT_EQ(list_layers(file), (std::vector<std::string>{"banzhucun10000"}));
+    const FeatureTable table = read_layer({file, ""});
+    EXPECT_EQ(table.size(), 10653u);
+    EXPECT_CONTAINS(describe_crs(table.crs), "EPSG:4523");
+    ASSERT_GE(table.field_index("dlmc"), 0);
+    const GeoExtent extent = geographic_extent({file, ""});
+    EXPECT_NEAR((extent.min_lon + extent.max_lon) / 2, 106.1, 0.1);
+    EXPECT_NEAR((extent.min_lat + extent.max_lat) / 2, 29.6, 0.1);
+}
+
+}  // namespace
+}  // namespace civgrid::io
