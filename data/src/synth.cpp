@@ -5,9 +5,13 @@
 // of that fine grid is computed once and shared, so blocks, communities (2x2 blocks), streets and
 // districts (unions of communities) tile and nest exactly. Buildings are placed per block with
 // plain arithmetic in a block-local frame (half-plane setbacks from the block's road edges and
-// segment distances to the river and railway centre lines), never with GEOS overlay. Every random
-// choice comes from a std::mt19937_64 stream derived from the seed and a purpose (and a block
-// index), turned into numbers by our own formulas, so a config always gives the same city.
+// segment distances to the river and railway centre lines), never with GEOS overlay. Block types
+// follow a centre-to-periphery gradient whose high-rise share is tuned (density_knob) so the
+// expected households meet the request; a short city gets central blocks upgraded to high-rise,
+// then fit_households rescales households within each kind's range to hit the total exactly.
+// Every random choice comes from a std::mt19937_64 stream derived from the seed and a purpose (and
+// a block index), turned into numbers by our own formulas, so a config always gives the same city
+// (bit-identical on one platform; libm's sin/cos/atan2 may differ in the last bit elsewhere).
 #include <civgrid/data/synth.hpp>
 
 #include <civgrid/algorithms/geos.hpp>
