@@ -162,9 +162,16 @@ private:
         for (std::uint32_t i = 0; i < n; ++i) local_[nodes[i]] = static_cast<int>(i);
 
         double total = 0;
-        for (std::uint32_t v : nodes) total += static_cast<double>(graph_.node_weight[v]);
+        std::uint32_t positive_total = 0;  // every part needs one node with weight
+        for (std::uint32_t v : nodes) {
+            total += static_cast<double>(graph_.node_weight[v]);
+            positive_total += graph_.node_weight[v] > 0 ? 1 : 0;
+        }
         const bool by_count = total <= 0;
-        if (by_count) total = n;
+        if (by_count) {
+            total = n;
+            positive_total = n;
+        }
 
         std::vector<LocalEdge> edges;
         for (std::uint32_t i = 0; i < n; ++i) {
@@ -183,7 +190,7 @@ private:
         std::vector<std::uint32_t> order(edges.size());
         std::vector<std::uint32_t> dsu(n);
         std::vector<std::uint32_t> tree_offsets(n + 1), tree_adjacent(2 * static_cast<std::size_t>(n));
-        std::vector<std::uint32_t> parent(n), preorder(n), position(n), subtree_count(n);
+        std::vector<std::uint32_t> parent(n), preorder(n), position(n), subtree_count(n), subtree_positive(n);
         std::vector<double> subtree_weight(n);
         std::vector<char> best_side;
         int best_parts = 0;
@@ -249,9 +256,11 @@ private:
                 const std::uint32_t v = preorder[i];
                 subtree_weight[v] += weight(nodes[v], by_count);
                 subtree_count[v] += 1;
+                subtree_positive[v] += (by_count || graph_.node_weight[nodes[v]] > 0) ? 1 : 0;
                 if (v != root) {
                     subtree_weight[parent[v]] += subtree_weight[v];
                     subtree_count[parent[v]] += subtree_count[v];
+                    subtree_positive[parent[v]] += subtree_positive[v];
                 }
             }
 
@@ -263,11 +272,15 @@ private:
                 if (v == root) continue;
                 const double w = subtree_weight[v];
                 if (!by_count && (w <= 0 || w >= total)) continue;
+                // Each side must hold at least one weighted node per part it will make.
+                const int inside_positive = static_cast<int>(subtree_positive[v]);
+                const int feasible_low = std::max(1, k - static_cast<int>(positive_total) + inside_positive);
+                const int feasible_high = std::min(k - 1, inside_positive);
+                if (feasible_low > feasible_high) continue;
                 const int natural = static_cast<int>(std::lround(w / total * k));
-                const int parts_here = std::clamp(natural, low, high);
-                if (subtree_count[v] < static_cast<std::uint32_t>(parts_here) ||
-                    n - subtree_count[v] < static_cast<std::uint32_t>(k - parts_here))
-                    continue;
+                const int preferred_low = std::max(low, feasible_low), preferred_high = std::min(high, feasible_high);
+                const int parts_here = preferred_low <= preferred_high ? std::clamp(natural, preferred_low, preferred_high)
+                                                                       : std::clamp(natural, feasible_low, feasible_high);
                 const double ideal = total * parts_here / k;
                 const double deviation = std::abs(w - ideal) / ideal;
                 if (deviation < chosen_deviation) {
@@ -293,15 +306,13 @@ private:
             }
             std::fill(subtree_weight.begin(), subtree_weight.end(), 0.0);
             std::fill(subtree_count.begin(), subtree_count.end(), 0u);
+            std::fill(subtree_positive.begin(), subtree_positive.end(), 0u);
         }
 
         std::vector<std::uint32_t> inside, outside;
-        if (best_side.empty()) {
-            // No tree edge could give both sides enough nodes: peel one node off as a part.
-            best_side.assign(n, 0);
-            best_side[0] = 1;
-            best_parts = 1;
-        }
+        // A weighted node without weighted descendants always gives a feasible one-part cut, so
+        // with k <= weighted nodes (the caller clamps) some cut was found.
+        if (best_side.empty()) throw InternalError("algorithms.partition", "no feasible bisection of " + std::to_string(n) + " nodes into " + std::to_string(k) + " parts");
         for (std::uint32_t i = 0; i < n; ++i) (best_side[i] ? inside : outside).push_back(nodes[i]);
         for (std::uint32_t v : nodes) local_[v] = -1;
         bisect(inside, best_parts, next);
@@ -394,7 +405,7 @@ private:
                         best_q = q;
                     }
                 }
-                if (best_q < 0 || !stays_connected_without(v, p)) continue;
+                if (best_q < 0 || (w > 0 && part_weight_[static_cast<std::size_t>(p)] - w <= 0) || !stays_connected_without(v, p)) continue;
                 part_[v] = best_q;
                 part_weight_[static_cast<std::size_t>(p)] -= w;
                 part_weight_[static_cast<std::size_t>(best_q)] += w;
@@ -424,7 +435,11 @@ std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts
                                            const GraphPartitionOptions& options) {
     const std::size_t n = graph.node_count();
     if (n == 0) return {};
-    parts = std::clamp(parts, 1, static_cast<int>(std::min<std::size_t>(n, std::numeric_limits<int>::max())));
+    // Every part needs a node with weight (any node, when no node has weight).
+    std::size_t usable = 0;
+    for (std::int64_t w : graph.node_weight) usable += w > 0 ? 1 : 0;
+    if (usable == 0) usable = n;
+    parts = std::clamp(parts, 1, static_cast<int>(std::min<std::size_t>(usable, std::numeric_limits<int>::max())));
     Partitioner partitioner(graph, options, seed);
     return partitioner.run(parts);
 }

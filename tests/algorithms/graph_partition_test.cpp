@@ -77,6 +77,19 @@ TEST(GraphPartition, StarAndPathGraphsStillGiveConnectedParts) {
     for (double w : part_weights(path, path_part, 5)) EXPECT_DOUBLE_EQ(w, 20.0);
 }
 
+TEST(GraphPartition, FewHeavyNodesAmongEmptyOnesNeverGiveAnEmptyPart) {
+    // A 20 x 20 grid where only 12 scattered nodes hold households (towers given as points).
+    std::vector<std::int64_t> weights(400, 0);
+    for (int i = 0; i < 12; ++i) weights[static_cast<std::size_t>((i * 37 + 11) % 400)] = 150 + 20 * i;
+    const WeightedGraph graph = grid_graph(20, 20, weights);
+    for (std::uint64_t seed = 0; seed < 10; ++seed) {
+        const std::vector<int> part = partition_connected_graph(graph, 30, seed);  // more parts than heavy nodes
+        ASSERT_EQ(*std::max_element(part.begin(), part.end()) + 1, 12);
+        EXPECT_TRUE(parts_are_connected(graph, part));
+        for (double w : part_weights(graph, part, 12)) EXPECT_GT(w, 0.0) << "seed " << seed;
+    }
+}
+
 TEST(GraphPartition, MoreRequestedPartsThanNodesIsClamped) {
     const WeightedGraph graph = grid_graph(2, 2, {1, 1, 1, 1});
     const std::vector<int> part = partition_connected_graph(graph, 10, 0);

@@ -122,6 +122,33 @@ TEST(Pipeline, CountModeWithoutCommunitiesAndLayersFromOtherFormats) {
     EXPECT_EQ(summary.report.requested, 250);
 }
 
+TEST(Pipeline, PointBuildingsWholeCityAndRiverCentreLines) {
+    test::TempDir dir;
+    const std::string city = generate(dir, 20'000, 8);
+    // Buildings as points, no admin layer at all (the whole city is one region), and the river
+    // given as lines (its outline stands in for centre lines).
+    const std::string points = dir.file("points.gpkg");
+    ASSERT_EQ(std::system(("ogr2ogr -f GPKG -dialect SQLite -sql 'SELECT building_id, households, units, ST_PointOnSurface(geom) AS geom FROM "
+                           "buildings' -nln buildings " + points + " " + city).c_str()),
+              0);
+    const std::string river_lines = dir.file("river_lines.gpkg");
+    ASSERT_EQ(std::system(("ogr2ogr -f GPKG -dialect SQLite -sql 'SELECT river_id, ST_Boundary(geom) AS geom FROM rivers' -nln rivers " +
+                           river_lines + " " + city).c_str()),
+              0);
+    PartitionConfig config;
+    config.buildings.path = points;
+    config.roads.path = city + ":roads";
+    config.rivers.path = river_lines;
+    config.railways.path = city + ":railways";
+    const City loaded = load_city(config);
+    EXPECT_EQ(loaded.region_level, "city");
+    EXPECT_FALSE(loaded.hard_lines.empty());
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    expect_guarantees(summary.report);
+    const io::FeatureTable grids = io::read_layer({dir.file("out.gpkg"), "micro_grids"});
+    EXPECT_EQ(static_cast<std::int64_t>(grids.size()), summary.report.micro_grids);
+}
+
 TEST(Pipeline, ClearErrorsNameTheFileLayerAndField) {
     test::TempDir dir;
     const std::string city = generate(dir, 30'000, 7);

@@ -36,9 +36,9 @@ struct GraphPartitionOptions {
     double soft_barrier_weight = 1.0;  ///< extra tree cost of crossing a soft barrier (cuts follow them)
 };
 
-/// Splits a CONNECTED graph into `parts` connected, non-empty parts with node weights as equal as
-/// the graph allows; returns the part of each node (0 .. parts-1). `parts` is clamped to the node
-/// count. Deterministic for a given seed. O(n log n * trials * log parts).
+/// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
+/// equal as the graph allows; returns the part of each node (0 .. parts-1). `parts` is clamped to
+/// the number of nodes with weight (to the node count when none has any). Deterministic for a given seed. O(n log n * trials * log parts).
 [[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts, std::uint64_t seed,
                                                          const GraphPartitionOptions& options = {});
 
