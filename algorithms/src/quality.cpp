@@ -19,6 +19,7 @@ namespace {
 
 using geos::Context;
 using geos::Geom;
+using geos::collect_lines;
 
 struct RegionStats {
     double gap = 0, overlap = 0;
@@ -28,22 +29,6 @@ struct RegionStats {
 
 bool envelopes_overlap(const geos::Envelope& a, const geos::Envelope& b) {
     return a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y;
-}
-
-void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
-    const int type = GEOSGeomTypeId_r(context.handle(), geometry);
-    if (type == GEOS_LINESTRING) out.push_back(geos::clone(context, geometry));
-    else if (type == GEOS_LINEARRING) {
-        GEOSCoordSequence* copy = GEOSCoordSeq_clone_r(context.handle(), GEOSGeom_getCoordSeq_r(context.handle(), geometry));
-        out.push_back(geos::own(context, GEOSGeom_createLineString_r(context.handle(), copy), "copying a ring"));
-    } else if (type == GEOS_POLYGON) {
-        collect_lines(context, GEOSGetExteriorRing_r(context.handle(), geometry), out);
-        for (int i = 0; i < GEOSGetNumInteriorRings_r(context.handle(), geometry); ++i)
-            collect_lines(context, GEOSGetInteriorRingN_r(context.handle(), geometry, i), out);
-    } else if (type >= GEOS_MULTIPOINT) {
-        for (int i = 0; i < GEOSGetNumGeometries_r(context.handle(), geometry); ++i)
-            collect_lines(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
-    }
 }
 
 // Number of barrier-separated parts of `grid` that hold at least one of `points`.

@@ -17,36 +17,9 @@ namespace {
 
 using geos::Context;
 using geos::Geom;
+using geos::collect_lines;
+using geos::collect_polygons;
 constexpr const char* kStage = "algorithms.partition";
-
-// Collects the polygons of any geometry (collections are flattened), cloned.
-void collect_polygons(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
-    const int type = GEOSGeomTypeId_r(context.handle(), geometry);
-    if (type == GEOS_POLYGON) {
-        if (!geos::is_empty(context, geometry)) out.push_back(geos::clone(context, geometry));
-    } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-        const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
-        for (int i = 0; i < count; ++i) collect_polygons(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
-    }
-}
-
-// Collects the line strings of any geometry (collections flattened, rings as lines), cloned.
-void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
-    const int type = GEOSGeomTypeId_r(context.handle(), geometry);
-    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
-        if (geos::is_empty(context, geometry)) return;
-        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), geometry);
-        GEOSCoordSequence* copy = GEOSCoordSeq_clone_r(context.handle(), sequence);
-        out.push_back(geos::own(context, GEOSGeom_createLineString_r(context.handle(), copy), "copying a line"));
-    } else if (type == GEOS_POLYGON) {
-        collect_lines(context, GEOSGetExteriorRing_r(context.handle(), geometry), out);
-        const int holes = GEOSGetNumInteriorRings_r(context.handle(), geometry);
-        for (int i = 0; i < holes; ++i) collect_lines(context, GEOSGetInteriorRingN_r(context.handle(), geometry, i), out);
-    } else if (type == GEOS_MULTILINESTRING || type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-        const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
-        for (int i = 0; i < count; ++i) collect_lines(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
-    }
-}
 
 Geom multi_lines(const Context& context, std::vector<Geom> lines) {
     return geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));

@@ -70,6 +70,12 @@ using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
 
 /// The parts of a collection (or the geometry itself), cloned.
 [[nodiscard]] std::vector<Geom> parts(const Context& context, const GEOSGeometry* geometry);
+/// Appends clones of the polygons of any geometry (collections flattened, empties skipped).
+void collect_polygons(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out);
+/// Appends the line strings of any geometry as LineStrings (collections flattened, polygon rings
+/// and linear rings as lines).
+void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out);
+
 [[nodiscard]] Prepared prepare(const Context& context, const GEOSGeometry* geometry);
 
 [[nodiscard]] double area(const Context& context, const GEOSGeometry* geometry);
