@@ -15,11 +15,8 @@
 namespace civgrid::io {
 namespace {
 
-::testing::AssertionResult contains(const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_TRUE(contains((text), (part)))
+using civgrid::test::contains;
+using civgrid::test::message_of;
 
 GeoExtent around(double lon, double lat) {
     return {lon - 0.2, lat - 0.1, lon + 0.2, lat + 0.1};

@@ -20,13 +20,10 @@
 namespace civgrid::io {
 namespace {
 
-namespace fs = std::filesystem;
+using civgrid::test::contains;
+using civgrid::test::message_of;
 
-::testing::AssertionResult contains(const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_TRUE(contains((text), (part)))
+namespace fs = std::filesystem;
 
 /// ISO WKB (little endian) of a WKT, built with OGR.
 Wkb wkb_of(const std::string& wkt) {
@@ -58,20 +55,6 @@ std::vector<std::string> files_in(const fs::path& dir) {
     for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
-}
-
-template <typename Error, typename F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& error) {
-        return error.what();
-    } catch (const std::exception& other) {
-        ADD_FAILURE() << "wrong exception type: " << other.what();
-        return {};
-    }
-    ADD_FAILURE() << "no exception";
-    return {};
 }
 
 LayerData points_layer(const std::string& name = "points") {

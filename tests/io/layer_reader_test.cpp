@@ -20,12 +20,8 @@
 namespace civgrid::io {
 namespace {
 
-/// Whether `text` contains `part`, with both shown on failure.
-::testing::AssertionResult contains(const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_TRUE(contains((text), (part)))
+using civgrid::test::contains;
+using civgrid::test::message_of;
 
 // ---- Input builders (test side, straight OGR) ---------------------------------------------------
 
@@ -119,20 +115,6 @@ std::pair<double, double> point_xy(const Wkb& wkb) {
     std::memcpy(&x, wkb.data() + 5, 8);
     std::memcpy(&y, wkb.data() + 13, 8);
     return {x, y};
-}
-
-template <typename Error, typename F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& error) {
-        return error.what();
-    } catch (const std::exception& other) {
-        ADD_FAILURE() << "wrong exception type: " << other.what();
-        return {};
-    }
-    ADD_FAILURE() << "no exception";
-    return {};
 }
 
 const char* const kPointGeoJson = R"({"type": "FeatureCollection", "features": [

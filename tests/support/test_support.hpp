@@ -3,6 +3,9 @@
 
 #include <civgrid/test_paths.hpp>
 
+#include <gtest/gtest.h>
+
+#include <exception>
 #include <filesystem>
 #include <string>
 
@@ -25,5 +28,27 @@ private:
 /// Path of a file under ../shared/realdata, or "" when the samples are absent (tests then
 /// GTEST_SKIP() with a message saying so, never pass silently).
 [[nodiscard]] std::string realdata(const std::string& relative);
+
+/// Whether `text` contains `part`, with both shown on failure.
+inline ::testing::AssertionResult contains(const std::string& text, const std::string& part) {
+    if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+#define EXPECT_CONTAINS(text, part) EXPECT_TRUE(::civgrid::test::contains((text), (part)))
+
+/// The message of the `Error` that `f` throws; a test failure when it throws nothing or another type.
+template <typename Error, typename F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& error) {
+        return error.what();
+    } catch (const std::exception& other) {
+        ADD_FAILURE() << "wrong exception type: " << other.what();
+        return {};
+    }
+    ADD_FAILURE() << "no exception";
+    return {};
+}
 
 }  // namespace civgrid::test
