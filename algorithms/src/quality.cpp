@@ -2,16 +2,13 @@
 #include <civgrid/algorithms/quality.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
-#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <numbers>
-#include <optional>
 
 namespace civgrid::algorithms {
 
@@ -26,10 +23,6 @@ struct RegionStats {
     std::int64_t outside = 0, crossings = 0, invalid = 0, non_contiguous = 0;
     std::vector<std::pair<std::size_t, double>> polsby_popper;  // (grid, value)
 };
-
-bool envelopes_overlap(const geos::Envelope& a, const geos::Envelope& b) {
-    return a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y;
-}
 
 // Number of barrier-separated parts of `grid` that hold at least one of `points`.
 int separated_parts_with_buildings(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
@@ -151,7 +144,7 @@ QualityReport compute_quality(const QualityInput& input) {
             // Barrier crossings: only micro-grids near a barrier are examined.
             std::vector<Geom> nearby;
             for (std::size_t i = 0; i < input.barriers.size(); ++i)
-                if (envelopes_overlap(barrier_envelopes[i], region_envelope)) nearby.push_back(geos::from_wkb(context, input.barriers[i]));
+                if (barrier_envelopes[i].intersects(region_envelope)) nearby.push_back(geos::from_wkb(context, input.barriers[i]));
             if (!nearby.empty()) {
                 std::vector<Geom> lines;
                 for (const Geom& barrier : nearby) collect_lines(context, barrier.get(), lines);

@@ -44,7 +44,8 @@ int required_field(const io::FeatureTable& table, const std::string& field, cons
                                  "; fields are: " + available + ")");
 }
 
-std::vector<Region> read_regions(const io::FeatureTable& table, const std::string& level, const PartitionConfig& config) {
+std::vector<Region> read_regions(const io::FeatureTable& table, const std::string& level, const PartitionConfig& config,
+                                 std::vector<std::string>& warnings) {
     const std::string& code_field = level == "community" ? config.community_code_field
                                     : level == "street"  ? config.street_code_field
                                                          : config.district_code_field;
@@ -54,8 +55,12 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
     const int street = level == "community" ? table.field_index(config.street_code_field) : -1;
     const int district = level != "district" ? table.field_index(config.district_code_field) : code;
     std::vector<Region> regions;
+    std::string skipped;
     for (std::size_t i = 0; i < table.size(); ++i) {
-        if (table.geometries[i].empty()) continue;  // reported by the check (issue of data quality)
+        if (table.geometries[i].empty()) {  // cannot be split; said in the warnings, never silently
+            skipped += (skipped.empty() ? "" : ", ") + std::to_string(table.fids[i]);
+            continue;
+        }
         Region region;
         region.code = as_text(table.rows[i][static_cast<std::size_t>(code)]);
         if (region.code.empty()) region.code = "F" + std::to_string(table.fids[i]);
@@ -67,6 +72,8 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
         region.feature_id = table.fids[i];
         regions.push_back(std::move(region));
     }
+    if (!skipped.empty())
+        warnings.push_back(table.source + ", layer '" + table.layer + "': features without geometry are left out (feature ids " + skipped + ")");
     return regions;
 }
 
@@ -159,7 +166,7 @@ City load_city(const PartitionConfig& config) {
         if (!spec) continue;
         const io::FeatureTable table = io::read_layer(*spec, options);
         city.inputs.emplace_back(role, describe(table));
-        city.regions = read_regions(table, level, config);
+        city.regions = read_regions(table, level, config, city.warnings);
         city.region_level = level;
         break;
     }

@@ -17,10 +17,6 @@ namespace {
 
 constexpr const char* kStage = "engine.partition";
 
-bool overlap(const geos::Envelope& a, const geos::Envelope& b) {
-    return a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y;
-}
-
 std::uint64_t hash_text(const std::string& text) {
     std::uint64_t h = 1469598103934665603ULL;
     for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
@@ -154,7 +150,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
     auto nearby = [](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes, const geos::Envelope& region) {
         std::vector<Wkb> result_geometries;
         for (std::size_t i = 0; i < geometries.size(); ++i)
-            if (overlap(envelopes[i], region)) result_geometries.push_back(geometries[i]);
+            if (envelopes[i].intersects(region)) result_geometries.push_back(geometries[i]);
         return result_geometries;
     };
 

@@ -89,6 +89,9 @@ void collect_lines(const Context& context, const GEOSGeometry* geometry, std::ve
 
 struct Envelope {
     double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+    [[nodiscard]] bool intersects(const Envelope& other) const noexcept {
+        return min_x <= other.max_x && other.min_x <= max_x && min_y <= other.max_y && other.min_y <= max_y;
+    }
 };
 [[nodiscard]] Envelope envelope(const Context& context, const GEOSGeometry* geometry);
 
