@@ -127,6 +127,16 @@ std::vector<Geom> parts(const Context& context, const GEOSGeometry* geometry) {
     return result;
 }
 
+std::vector<Point> vertices(const Context& context, const GEOSGeometry* line) {
+    const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), line);
+    if (sequence == nullptr) fail(context, "reading line vertices");
+    unsigned size = 0;
+    GEOSCoordSeq_getSize_r(context.handle(), sequence, &size);
+    std::vector<Point> result(size);
+    for (unsigned i = 0; i < size; ++i) GEOSCoordSeq_getXY_r(context.handle(), sequence, i, &result[i].x, &result[i].y);
+    return result;
+}
+
 Prepared prepare(const Context& context, const GEOSGeometry* geometry) {
     const GEOSPreparedGeometry* prepared = GEOSPrepare_r(context.handle(), geometry);
     if (prepared == nullptr) fail(context, "preparing a geometry");

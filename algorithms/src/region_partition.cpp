@@ -1,6 +1,7 @@
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
+#include <civgrid/algorithms/segment_index.hpp>
 #include <civgrid/error.hpp>
 
 #include <algorithm>
@@ -266,31 +267,71 @@ RegionResult partition_region(const RegionInput& input) {
         face_nodes[node_face[v]].push_back(v);
     }
 
-    // 4. Atoms: Voronoi cells of each face's nodes clipped to the face (faces without nodes are
-    // cut by the cells of every node, so parks and water split among their neighbours), all noded
-    // and polygonized together so that neighbouring atoms share exact edges.
-    std::vector<Geom> linework;
-    linework.push_back(geos::clone(context, region_boundary.get()));
-    if (hard_linework) linework.push_back(geos::clone(context, hard_linework.get()));
-    auto voronoi_in = [&](const std::vector<std::uint32_t>& nodes, const GEOSGeometry* face) {
-        if (nodes.size() < 2) return;
+    // 4. Atoms: the Voronoi cells of each face's nodes, cut by the face. Cells that touch no face
+    // boundary are atoms as they are (GEOS computes each Voronoi vertex once, so neighbouring cells
+    // share exact edges). Only the band of cells along face boundaries is clipped, noded and
+    // polygonized together with all face boundaries, which keeps their edges exact too and is far
+    // cheaper than noding every cell. Faces without nodes are cut by the cells of every node, so
+    // parks and water split among their neighbours.
+    std::vector<Geom> atoms;
+    std::vector<std::size_t> atom_face;  // per atom; band atoms are located after polygonizing
+    std::vector<Geom> band_linework;
+    band_linework.push_back(geos::clone(context, region_boundary.get()));
+    if (hard_linework) band_linework.push_back(geos::clone(context, hard_linework.get()));
+    std::vector<std::uint32_t> all_nodes(node_count);
+    std::iota(all_nodes.begin(), all_nodes.end(), 0u);
+    for (std::size_t f = 0; f < faces.size(); ++f) {
+        const std::vector<std::uint32_t>& nodes = face_nodes[f].empty() ? all_nodes : face_nodes[f];
+        if (nodes.size() < 2) continue;  // the face is one atom, bounded by band linework
         std::vector<Geom> points;
         points.reserve(nodes.size());
         for (std::uint32_t v : nodes) points.push_back(geos::clone(context, node_points[v].get()));
         const Geom multipoint = geos::collection(context, GEOS_MULTIPOINT, std::move(points));
-        const Geom edges = geos::own(context, GEOSVoronoiDiagram_r(handle, multipoint.get(), face, 0.0, 1), "computing a Voronoi diagram");
-        const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, face, kOverhang, 2), "enlarging a face");
-        Geom clipped = geos::own(context, GEOSIntersection_r(handle, edges.get(), enlarged.get()), "clipping a Voronoi diagram");
-        linework.push_back(std::move(clipped));
-    };
-    std::vector<std::uint32_t> all_nodes(node_count);
-    std::iota(all_nodes.begin(), all_nodes.end(), 0u);
-    for (std::size_t f = 0; f < faces.size(); ++f)
-        voronoi_in(face_nodes[f].empty() ? all_nodes : face_nodes[f], faces[f].get());
-    const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(linework));
-    const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
-    std::vector<Geom> atoms = polygonize_inside(context, noded.get(), region_prepared.get());
+        const Geom cells = geos::own(context, GEOSVoronoiDiagram_r(handle, multipoint.get(), faces[f].get(), 0.0, 0), "computing a Voronoi diagram");
+        std::vector<Geom> face_outline;
+        collect_lines(context, faces[f].get(), face_outline);
+        const Geom outline = multi_lines(context, std::move(face_outline));
+        const geos::Prepared outline_prepared = geos::prepare(context, outline.get());
+        std::vector<Geom> band_rings;
+        for (Geom& cell : geos::parts(context, cells.get())) {
+            if (GEOSPreparedIntersects_r(handle, outline_prepared.get(), cell.get()) == 1) collect_lines(context, cell.get(), band_rings);
+            else if (GEOSPreparedContains_r(handle, faces_prepared[f].get(), cell.get()) == 1) {
+                atoms.push_back(std::move(cell));
+                atom_face.push_back(f);
+            }
+        }
+        if (band_rings.empty()) continue;
+        const Geom rings = multi_lines(context, std::move(band_rings));
+        const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, faces[f].get(), kOverhang, 2), "enlarging a face");
+        band_linework.push_back(geos::own(context, GEOSIntersection_r(handle, rings.get(), enlarged.get()), "clipping Voronoi cells"));
+    }
+    const std::size_t interior_atoms = atoms.size();
+    {
+        geos::StrTree interior_tree(context);
+        for (std::size_t a = 0; a < interior_atoms; ++a) interior_tree.insert(atoms[a].get(), a);
+        std::vector<geos::Prepared> interior_prepared;
+        interior_prepared.reserve(interior_atoms);
+        for (std::size_t a = 0; a < interior_atoms; ++a) interior_prepared.push_back(geos::prepare(context, atoms[a].get()));
+        const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(band_linework));
+        const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
+        for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get())) {
+            // Polygonize also returns the holes the interior cells fill: drop those.
+            const Geom inside = geos::point(context, geos::point_on_surface(context, piece.get()));
+            bool covered = false;
+            for (std::size_t a : interior_tree.query(inside.get()))
+                if (GEOSPreparedIntersects_r(handle, interior_prepared[a].get(), inside.get()) == 1) {
+                    covered = true;
+                    break;
+                }
+            if (!covered) atoms.push_back(std::move(piece));
+        }
+    }
     if (atoms.empty()) throw InternalError(kStage, "polygonizing the region produced no cells");
+    atom_face.resize(atoms.size());
+    for (std::size_t a = interior_atoms; a < atoms.size(); ++a) {
+        const Geom inside = geos::point(context, geos::point_on_surface(context, atoms[a].get()));
+        atom_face[a] = locate(context, faces_prepared, faces, face_tree.get(), inside.get());
+    }
 
     geos::StrTree atom_tree(context);
     std::vector<geos::Prepared> atoms_prepared;
@@ -298,11 +339,6 @@ RegionResult partition_region(const RegionInput& input) {
     for (std::size_t a = 0; a < atoms.size(); ++a) {
         atom_tree.insert(atoms[a].get(), a);
         atoms_prepared.push_back(geos::prepare(context, atoms[a].get()));
-    }
-    std::vector<std::size_t> atom_face(atoms.size());
-    for (std::size_t a = 0; a < atoms.size(); ++a) {
-        const Geom inside = geos::point(context, geos::point_on_surface(context, atoms[a].get()));
-        atom_face[a] = locate(context, faces_prepared, faces, face_tree.get(), inside.get());
     }
 
     // 5. Graph vertices: atoms holding nodes (several nodes in one atom merge).
@@ -328,28 +364,34 @@ RegionResult partition_region(const RegionInput& input) {
     const std::size_t vertex_count = vertex_households.size();
 
     const std::vector<AtomEdge> adjacency = atom_adjacency(context, atoms);
-    geos::Prepared hard_prepared = hard_linework ? geos::prepare(context, hard_linework.get()) : geos::Prepared();
-    Geom soft_linework;
-    if (!input.soft_lines.empty()) {
+    // Graph edges join sites of neighbouring atoms in one face. A dead-end barrier does not split
+    // its face, but no edge may cross it; an edge crossing a soft barrier is marked.
+    auto segment_index_of = [&](const std::vector<const GEOSGeometry*>& geometries) {
         std::vector<Geom> lines;
-        for (const Wkb& wkb : input.soft_lines) {
-            if (wkb.empty()) continue;
-            const Geom line = geos::from_wkb(context, wkb);
-            collect_lines(context, line.get(), lines);
+        for (const GEOSGeometry* g : geometries) collect_lines(context, g, lines);
+        std::vector<SegmentIndex::Segment> segments;
+        for (const Geom& line : lines) {
+            const std::vector<Point> points = geos::vertices(context, line.get());
+            for (std::size_t i = 1; i < points.size(); ++i) segments.push_back({points[i - 1], points[i]});
         }
-        if (!lines.empty()) soft_linework = multi_lines(context, std::move(lines));
-    }
-    geos::Prepared soft_prepared = soft_linework ? geos::prepare(context, soft_linework.get()) : geos::Prepared();
+        return SegmentIndex(std::move(segments));
+    };
+    const SegmentIndex hard_index = segment_index_of(hard_linework ? std::vector<const GEOSGeometry*>{hard_linework.get()}
+                                                                   : std::vector<const GEOSGeometry*>{});
+    std::vector<Geom> soft_geometries;
+    for (const Wkb& wkb : input.soft_lines)
+        if (!wkb.empty()) soft_geometries.push_back(geos::from_wkb(context, wkb));
+    std::vector<const GEOSGeometry*> soft_views;
+    for (const Geom& g : soft_geometries) soft_views.push_back(g.get());
+    const SegmentIndex soft_index = segment_index_of(soft_views);
 
     std::vector<EdgeInput> graph_edges;
     for (const AtomEdge& e : adjacency) {
         const int va = atom_vertex[e.a], vb = atom_vertex[e.b];
         if (va < 0 || vb < 0 || atom_face[e.a] != atom_face[e.b]) continue;
-        const Geom segment = geos::line_string(context, {vertex_location[static_cast<std::size_t>(va)], vertex_location[static_cast<std::size_t>(vb)]});
-        // A dead-end barrier does not split its face, but no edge may cross it.
-        if (hard_prepared && GEOSPreparedCrosses_r(handle, hard_prepared.get(), segment.get()) == 1) continue;
-        const bool soft = soft_prepared && GEOSPreparedIntersects_r(handle, soft_prepared.get(), segment.get()) == 1;
-        graph_edges.push_back({static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft});
+        const Point pa = vertex_location[static_cast<std::size_t>(va)], pb = vertex_location[static_cast<std::size_t>(vb)];
+        if (hard_index.crosses(pa, pb)) continue;
+        graph_edges.push_back({static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft_index.intersects(pa, pb)});
     }
     const WeightedGraph graph = make_graph(vertex_households, vertex_location, std::move(graph_edges));
 
@@ -487,6 +529,12 @@ RegionResult partition_region(const RegionInput& input) {
         if (GEOSGeomTypeId_r(handle, polygon.get()) != GEOS_POLYGON) {
             std::vector<Geom> polygons;
             collect_polygons(context, polygon.get(), polygons);
+            // Noding can leave a sliver of no area where cells meet a boundary one unit in the last
+            // place apart; it is not a part of the micro-grid anyone could see.
+            constexpr double kSliverArea = 1e-6;  // m2
+            if (polygons.size() > 1)
+                std::erase_if(polygons, [&](const Geom& part) { return geos::area(context, part.get()) < kSliverArea; });
+            if (polygons.empty()) collect_polygons(context, polygon.get(), polygons);
             if (polygons.size() == 1) polygon = std::move(polygons.front());
             else {
                 polygon = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));

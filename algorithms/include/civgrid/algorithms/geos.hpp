@@ -76,6 +76,9 @@ void collect_polygons(const Context& context, const GEOSGeometry* geometry, std:
 /// and linear rings as lines).
 void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out);
 
+/// The vertices of a LineString or LinearRing, in order.
+[[nodiscard]] std::vector<Point> vertices(const Context& context, const GEOSGeometry* line);
+
 [[nodiscard]] Prepared prepare(const Context& context, const GEOSGeometry* geometry);
 
 [[nodiscard]] double area(const Context& context, const GEOSGeometry* geometry);

@@ -1,0 +1,44 @@
+// A uniform-grid index of line segments, for "does this straight segment cross a barrier?" asked
+// hundreds of thousands of times. GEOS's prepared predicates on long multi-lines fall back to full
+// relate computations for line/line tests; this answers them with orientation tests on the few
+// segments stored near the query.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+class SegmentIndex {
+public:
+    struct Segment {
+        Point a, b;
+    };
+
+    /// Builds the index; `segments` may be empty (then nothing is ever crossed).
+    explicit SegmentIndex(std::vector<Segment> segments);
+
+    [[nodiscard]] bool empty() const noexcept { return segments_.empty(); }
+
+    /// True when the segment p-q and some stored segment share a point, endpoints included.
+    [[nodiscard]] bool intersects(Point p, Point q) const;
+    /// True when a stored segment passes through the inside of p-q: a stored segment that only
+    /// touches p or q (a site lying on a barrier) does not count.
+    [[nodiscard]] bool crosses(Point p, Point q) const;
+
+private:
+    template <class Test>
+    bool any_near(Point p, Point q, Test&& test) const;
+    [[nodiscard]] std::int64_t cell_key(std::int64_t column, std::int64_t row) const noexcept { return column * 0x100000000LL + row; }
+
+    std::vector<Segment> segments_;
+    double origin_x_ = 0, origin_y_ = 0, cell_size_ = 1;
+    std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
+    mutable std::vector<std::uint32_t> seen_;
+    mutable std::uint32_t stamp_ = 0;
+};
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,115 @@
+#include <civgrid/algorithms/segment_index.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+// Sign of the turn p -> q -> r (1 left, -1 right, 0 collinear).
+int orientation(Point p, Point q, Point r) {
+    const double value = (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x);
+    return (value > 0) - (value < 0);
+}
+
+bool within_box(Point p, Point q, Point r) {  // r on the bounding box of p-q
+    return std::min(p.x, q.x) <= r.x && r.x <= std::max(p.x, q.x) && std::min(p.y, q.y) <= r.y && r.y <= std::max(p.y, q.y);
+}
+
+bool segments_intersect(Point p, Point q, Point a, Point b) {
+    const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p), o4 = orientation(a, b, q);
+    if (o1 * o2 < 0 && o3 * o4 < 0) return true;
+    if (o1 == 0 && within_box(p, q, a)) return true;
+    if (o2 == 0 && within_box(p, q, b)) return true;
+    if (o3 == 0 && within_box(a, b, p)) return true;
+    if (o4 == 0 && within_box(a, b, q)) return true;
+    return false;
+}
+
+// The inside of p-q meets a-b (p and q themselves excluded).
+bool segment_interior_meets(Point p, Point q, Point a, Point b) {
+    const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p), o4 = orientation(a, b, q);
+    if (o3 == 0 || o4 == 0) {
+        // p or q lies on the line of a-b. Collinear overlap beyond the endpoints still crosses.
+        if (o1 == 0 && o2 == 0) {
+            auto strictly_inside = [&](Point r) { return within_box(p, q, r) && !(r.x == p.x && r.y == p.y) && !(r.x == q.x && r.y == q.y); };
+            return strictly_inside(a) || strictly_inside(b) || (within_box(a, b, p) && within_box(a, b, q));
+        }
+        return false;  // touches at an endpoint of p-q only
+    }
+    if (o3 == o4) return false;                      // p and q on the same side of a-b
+    if (o1 == 0) return within_box(p, q, a);        // a on the inside of p-q
+    if (o2 == 0) return within_box(p, q, b);
+    return o1 != o2;
+}
+
+}  // namespace
+
+SegmentIndex::SegmentIndex(std::vector<Segment> segments) : segments_(std::move(segments)) {
+    if (segments_.empty()) return;
+    double min_x = segments_[0].a.x, min_y = segments_[0].a.y, max_x = min_x, max_y = min_y;
+    double total_length = 0;
+    for (const Segment& s : segments_) {
+        min_x = std::min({min_x, s.a.x, s.b.x});
+        min_y = std::min({min_y, s.a.y, s.b.y});
+        max_x = std::max({max_x, s.a.x, s.b.x});
+        max_y = std::max({max_y, s.a.y, s.b.y});
+        total_length += std::hypot(s.b.x - s.a.x, s.b.y - s.a.y);
+    }
+    origin_x_ = min_x;
+    origin_y_ = min_y;
+    // Cells about two average segments wide, and no more cells than a few per segment.
+    const double extent = std::max({max_x - min_x, max_y - min_y, 1e-6});
+    const double average = total_length / static_cast<double>(segments_.size());
+    cell_size_ = std::max({2.0 * average, extent / std::sqrt(4.0 * static_cast<double>(segments_.size())), 1e-6});
+    for (std::uint32_t i = 0; i < segments_.size(); ++i) {
+        const Segment& s = segments_[i];
+        const auto c0 = static_cast<std::int64_t>(std::floor((std::min(s.a.x, s.b.x) - origin_x_) / cell_size_));
+        const auto c1 = static_cast<std::int64_t>(std::floor((std::max(s.a.x, s.b.x) - origin_x_) / cell_size_));
+        const auto r0 = static_cast<std::int64_t>(std::floor((std::min(s.a.y, s.b.y) - origin_y_) / cell_size_));
+        const auto r1 = static_cast<std::int64_t>(std::floor((std::max(s.a.y, s.b.y) - origin_y_) / cell_size_));
+        for (auto c = c0; c <= c1; ++c)
+            for (auto r = r0; r <= r1; ++r) cells_[cell_key(c, r)].push_back(i);
+    }
+    seen_.assign(segments_.size(), 0);
+}
+
+template <class Test>
+bool SegmentIndex::any_near(Point p, Point q, Test&& test) const {
+    if (segments_.empty()) return false;
+    if (++stamp_ == 0) {  // wrapped: reset the marks
+        std::fill(seen_.begin(), seen_.end(), 0u);
+        stamp_ = 1;
+    }
+    const auto c0 = static_cast<std::int64_t>(std::floor((std::min(p.x, q.x) - origin_x_) / cell_size_));
+    const auto c1 = static_cast<std::int64_t>(std::floor((std::max(p.x, q.x) - origin_x_) / cell_size_));
+    const auto r0 = static_cast<std::int64_t>(std::floor((std::min(p.y, q.y) - origin_y_) / cell_size_));
+    const auto r1 = static_cast<std::int64_t>(std::floor((std::max(p.y, q.y) - origin_y_) / cell_size_));
+    if ((c1 - c0 + 1) * (r1 - r0 + 1) > static_cast<std::int64_t>(segments_.size())) {  // a long query: scan all
+        for (const Segment& s : segments_)
+            if (test(s)) return true;
+        return false;
+    }
+    for (auto c = c0; c <= c1; ++c)
+        for (auto r = r0; r <= r1; ++r) {
+            const auto it = cells_.find(cell_key(c, r));
+            if (it == cells_.end()) continue;
+            for (std::uint32_t i : it->second) {
+                if (seen_[i] == stamp_) continue;
+                seen_[i] = stamp_;
+                if (test(segments_[i])) return true;
+            }
+        }
+    return false;
+}
+
+bool SegmentIndex::intersects(Point p, Point q) const {
+    return any_near(p, q, [&](const Segment& s) { return segments_intersect(p, q, s.a, s.b); });
+}
+
+bool SegmentIndex::crosses(Point p, Point q) const {
+    return any_near(p, q, [&](const Segment& s) { return segment_interior_meets(p, q, s.a, s.b); });
+}
+
+}  // namespace civgrid::algorithms
