@@ -174,12 +174,39 @@ std::vector<int> allocate_counts(const std::vector<double>& households, int tota
 
 }  // namespace
 
-RegionResult partition_region(const RegionInput& input) {
+struct RegionCells::State {
     Context context;
-    RegionResult result;
-    result.requested = input.micro_grid_count;
-    result.site_micro_grid.assign(input.sites.size(), -1);
+    PartitionOptions options;
+    int requested = 0;
+    int faces = 0;
+    std::vector<std::int64_t> site_households;
+    std::vector<std::uint32_t> site_vertex;   // per site
+    std::vector<Geom> atoms;
+    std::vector<std::size_t> atom_face;
+    std::vector<AtomEdge> adjacency;
+    std::vector<std::uint32_t> vertex_atom;
+    WeightedGraph graph;
+    std::vector<int> vertex_piece;
+    std::vector<double> piece_households;
+    std::vector<int> piece_counts;
+};
+
+RegionCells::RegionCells(RegionCells&&) noexcept = default;
+RegionCells& RegionCells::operator=(RegionCells&&) noexcept = default;
+RegionCells::~RegionCells() = default;
+const WeightedGraph& RegionCells::graph() const noexcept { return state_->graph; }
+const std::vector<int>& RegionCells::vertex_piece() const noexcept { return state_->vertex_piece; }
+const std::vector<double>& RegionCells::piece_households() const noexcept { return state_->piece_households; }
+const std::vector<int>& RegionCells::piece_counts() const noexcept { return state_->piece_counts; }
+int RegionCells::faces() const noexcept { return state_->faces; }
+std::size_t RegionCells::atom_count() const noexcept { return state_->atoms.size(); }
+
+RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<State>()) {
+    State& state = *state_;
+    const Context& context = state.context;
     const auto handle = context.handle();
+    state.options = input.options;
+    state.requested = input.micro_grid_count;
 
     Geom region = valid_polygonal(context, geos::from_wkb(context, input.boundary));
     if (geos::is_empty(context, region.get()) || geos::area(context, region.get()) <= 0)
@@ -229,7 +256,7 @@ RegionResult partition_region(const RegionInput& input) {
         faces = polygonize_inside(context, noded.get(), region_prepared.get());
     }
     if (faces.empty()) collect_polygons(context, region.get(), faces);
-    result.faces = static_cast<int>(faces.size());
+    state.faces = static_cast<int>(faces.size());
     std::vector<geos::Prepared> faces_prepared;
     for (const Geom& face : faces) faces_prepared.push_back(geos::prepare(context, face.get()));
     std::unique_ptr<geos::StrTree> face_tree;
@@ -273,8 +300,8 @@ RegionResult partition_region(const RegionInput& input) {
     // polygonized together with all face boundaries, which keeps their edges exact too and is far
     // cheaper than noding every cell. Faces without nodes are cut by the cells of every node, so
     // parks and water split among their neighbours.
-    std::vector<Geom> atoms;
-    std::vector<std::size_t> atom_face;  // per atom; band atoms are located after polygonizing
+    std::vector<Geom>& atoms = state.atoms;
+    std::vector<std::size_t>& atom_face = state.atom_face;  // band atoms are located after polygonizing
     std::vector<Geom> band_linework;
     band_linework.push_back(geos::clone(context, region_boundary.get()));
     if (hard_linework) band_linework.push_back(geos::clone(context, hard_linework.get()));
@@ -346,7 +373,7 @@ RegionResult partition_region(const RegionInput& input) {
     std::vector<std::uint32_t> node_vertex(node_count);
     std::vector<std::int64_t> vertex_households, vertex_largest_site;
     std::vector<Point> vertex_location;
-    std::vector<std::uint32_t> vertex_atom;
+    std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
     for (std::uint32_t v = 0; v < node_count; ++v) {
         const std::size_t a = locate(context, atoms_prepared, atoms, &atom_tree, node_points[v].get());
         if (atom_vertex[a] < 0) {
@@ -363,7 +390,8 @@ RegionResult partition_region(const RegionInput& input) {
     }
     const std::size_t vertex_count = vertex_households.size();
 
-    const std::vector<AtomEdge> adjacency = atom_adjacency(context, atoms);
+    state.adjacency = atom_adjacency(context, atoms);
+    const std::vector<AtomEdge>& adjacency = state.adjacency;
     // Graph edges join sites of neighbouring atoms in one face. A dead-end barrier does not split
     // its face, but no edge may cross it; an edge crossing a soft barrier is marked.
     auto segment_index_of = [&](const std::vector<const GEOSGeometry*>& geometries) {
@@ -393,56 +421,63 @@ RegionResult partition_region(const RegionInput& input) {
         if (hard_index.crosses(pa, pb)) continue;
         graph_edges.push_back({static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft_index.intersects(pa, pb)});
     }
-    const WeightedGraph graph = make_graph(vertex_households, vertex_location, std::move(graph_edges));
+    state.graph = make_graph(std::move(vertex_households), std::move(vertex_location), std::move(graph_edges));
+    const WeightedGraph& graph = state.graph;
+    state.site_households.reserve(input.sites.size());
+    state.site_vertex.reserve(input.sites.size());
+    for (std::size_t s = 0; s < input.sites.size(); ++s) {
+        state.site_households.push_back(std::max<std::int64_t>(input.sites[s].households, 0));
+        state.site_vertex.push_back(node_vertex[site_node[s]]);
+    }
 
-    // 6. Pieces (connected components) and their micro-grid counts.
+    // 6. Pieces (connected components with households) and their micro-grid counts.
     int component_count = 0;
     const std::vector<int> component = connected_components(graph, &component_count);
     std::vector<double> component_households(static_cast<std::size_t>(component_count), 0.0);
-    std::vector<int> component_vertices(static_cast<std::size_t>(component_count), 0);
+    std::vector<int> component_positive(static_cast<std::size_t>(component_count), 0);
     for (std::size_t v = 0; v < vertex_count; ++v) {
-        component_households[static_cast<std::size_t>(component[v])] += static_cast<double>(vertex_households[v]);
-        component_vertices[static_cast<std::size_t>(component[v])] += 1;
+        component_households[static_cast<std::size_t>(component[v])] += static_cast<double>(graph.node_weight[v]);
+        component_positive[static_cast<std::size_t>(component[v])] += graph.node_weight[v] > 0 ? 1 : 0;
     }
     std::vector<int> piece_of_component(static_cast<std::size_t>(component_count), -1);
-    std::vector<double> piece_households;
-    std::vector<int> piece_component;
+    std::vector<int> piece_positive;
     for (int c = 0; c < component_count; ++c) {
         if (component_households[static_cast<std::size_t>(c)] <= 0) continue;
-        piece_of_component[static_cast<std::size_t>(c)] = static_cast<int>(piece_households.size());
-        piece_households.push_back(component_households[static_cast<std::size_t>(c)]);
-        piece_component.push_back(c);
+        piece_of_component[static_cast<std::size_t>(c)] = static_cast<int>(state.piece_households.size());
+        state.piece_households.push_back(component_households[static_cast<std::size_t>(c)]);
+        piece_positive.push_back(component_positive[static_cast<std::size_t>(c)]);
     }
-    result.pieces = static_cast<int>(piece_households.size());
-    std::vector<int> piece_counts = allocate_counts(piece_households, std::max(1, input.micro_grid_count));
+    state.vertex_piece.resize(vertex_count);
+    for (std::size_t v = 0; v < vertex_count; ++v) state.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
+    state.piece_counts = allocate_counts(state.piece_households, std::max(1, input.micro_grid_count));
+    // A part needs a vertex with households.
+    for (std::size_t p = 0; p < state.piece_counts.size(); ++p) state.piece_counts[p] = std::clamp(state.piece_counts[p], 1, std::max(1, piece_positive[p]));
+}
 
-    const PartitionOptions& options = input.options;
-    const double lower = options.target_households * (1.0 - options.tolerance);
-    const double upper = options.target_households * (1.0 + options.tolerance);
-
-    // 7. Partition each piece.
-    std::vector<int> atom_grid(atoms.size(), -1);
-    std::vector<int> grid_piece;
-    std::vector<double> grid_target;
+std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options, int* part_count) {
+    const WeightedGraph& graph = cells.graph();
+    const std::vector<int>& vertex_piece = cells.vertex_piece();
+    const std::size_t vertex_count = graph.node_count();
+    const std::size_t pieces = cells.piece_households().size();
+    std::vector<std::vector<std::uint32_t>> piece_members(pieces);
+    for (std::uint32_t v = 0; v < vertex_count; ++v)
+        if (vertex_piece[v] >= 0) piece_members[static_cast<std::size_t>(vertex_piece[v])].push_back(v);
     GraphPartitionOptions graph_options;
     graph_options.spanning_tree_trials = options.spanning_tree_trials;
     graph_options.refinement_passes = options.refinement_passes;
     graph_options.soft_barrier_weight = options.soft_barrier_weight;
-    for (std::size_t p = 0; p < piece_households.size(); ++p) {
-        const int c = piece_component[p];
-        std::vector<std::uint32_t> members;
-        std::vector<int> local(vertex_count, -1);
-        for (std::uint32_t v = 0; v < vertex_count; ++v)
-            if (component[v] == c) {
-                local[v] = static_cast<int>(members.size());
-                members.push_back(v);
-            }
+    std::vector<int> vertex_part(vertex_count, -1);
+    std::vector<int> local(vertex_count, -1);
+    int next = 0;
+    for (std::size_t p = 0; p < pieces; ++p) {
+        const std::vector<std::uint32_t>& members = piece_members[p];
+        for (std::size_t i = 0; i < members.size(); ++i) local[members[i]] = static_cast<int>(i);
         std::vector<std::int64_t> weights;
         std::vector<Point> locations;
         std::vector<EdgeInput> edges;
         for (std::uint32_t v : members) {
-            weights.push_back(vertex_households[v]);
-            locations.push_back(vertex_location[v]);
+            weights.push_back(graph.node_weight[v]);
+            locations.push_back(graph.location[v]);
             for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
                 const std::uint32_t u = graph.neighbours[e];
                 if (v < u)
@@ -450,19 +485,54 @@ RegionResult partition_region(const RegionInput& input) {
                                      graph.crosses_soft[e] != 0});
             }
         }
-        int positive = 0;
-        for (std::int64_t w : weights) positive += w > 0 ? 1 : 0;
-        piece_counts[p] = std::clamp(piece_counts[p], 1, std::max(1, positive));
         const WeightedGraph piece_graph = make_graph(std::move(weights), std::move(locations), std::move(edges));
-        const std::vector<int> parts = partition_connected_graph(piece_graph, piece_counts[p], mix(input.seed ^ mix(p)), graph_options);
-        const int base = static_cast<int>(grid_piece.size());
+        const std::vector<int> parts = partition_connected_graph(piece_graph, cells.piece_counts()[p], mix(seed ^ mix(p)), graph_options);
         const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
-        for (int g = 0; g < made; ++g) {
-            grid_piece.push_back(static_cast<int>(p));
-            grid_target.push_back(piece_households[p] / made);
-        }
-        for (std::size_t i = 0; i < members.size(); ++i) atom_grid[vertex_atom[members[i]]] = base + parts[i];
+        for (std::size_t i = 0; i < members.size(); ++i) vertex_part[members[i]] = next + parts[i];
+        next += made;
     }
+    if (part_count != nullptr) *part_count = next;
+    return vertex_part;
+}
+
+RegionResult RegionCells::assemble(const std::vector<int>& vertex_part, int part_count) const {
+    const State& state = *state_;
+    const Context& context = state.context;
+    const auto handle = context.handle();
+    const std::vector<Geom>& atoms = state.atoms;
+    const std::vector<std::size_t>& atom_face = state.atom_face;
+    const std::vector<AtomEdge>& adjacency = state.adjacency;
+    const std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
+    const std::size_t vertex_count = state.graph.node_count();
+    if (vertex_part.size() != vertex_count) throw InternalError(kStage, "a partition of " + std::to_string(vertex_part.size()) + " vertices for a graph of " + std::to_string(vertex_count));
+    RegionResult result;
+    result.requested = state.requested;
+    result.pieces = static_cast<int>(state.piece_households.size());
+    result.faces = state.faces;
+    result.site_micro_grid.assign(state.site_households.size(), -1);
+
+    const PartitionOptions& options = state.options;
+    const double lower = options.target_households * (1.0 - options.tolerance);
+    const double upper = options.target_households * (1.0 + options.tolerance);
+
+    // 7. Each part's piece and target: the piece's households shared by the parts in it.
+    std::vector<int> atom_grid(atoms.size(), -1);
+    std::vector<int> grid_piece(static_cast<std::size_t>(std::max(part_count, 0)), -1);
+    for (std::size_t v = 0; v < vertex_count; ++v) {
+        const int g = vertex_part[v];
+        if (g < 0) continue;
+        if (g >= part_count) throw InternalError(kStage, "part " + std::to_string(g) + " beyond the part count " + std::to_string(part_count));
+        atom_grid[vertex_atom[v]] = g;
+        if (grid_piece[static_cast<std::size_t>(g)] < 0) grid_piece[static_cast<std::size_t>(g)] = state.vertex_piece[v];
+    }
+    std::vector<int> parts_in_piece(state.piece_households.size(), 0);
+    for (int piece : grid_piece)
+        if (piece >= 0) ++parts_in_piece[static_cast<std::size_t>(piece)];
+    const double all_households = std::accumulate(state.piece_households.begin(), state.piece_households.end(), 0.0);
+    std::vector<double> grid_target(grid_piece.size());
+    for (std::size_t g = 0; g < grid_piece.size(); ++g)
+        grid_target[g] = grid_piece[g] >= 0 ? state.piece_households[static_cast<std::size_t>(grid_piece[g])] / parts_in_piece[static_cast<std::size_t>(grid_piece[g])]
+                                            : all_households / std::max(part_count, 1);
     if (grid_piece.empty()) {  // no households anywhere in the region: one micro-grid covers it
         grid_piece.push_back(0);
         grid_target.push_back(0);
@@ -547,17 +617,17 @@ RegionResult partition_region(const RegionInput& input) {
 
     // 10. Sites, households and flags.
     std::vector<std::int64_t> grid_largest_site(grid_count, 0);
-    for (std::size_t s = 0; s < input.sites.size(); ++s) {
-        const std::uint32_t vertex = node_vertex[site_node[s]];
+    for (std::size_t s = 0; s < state.site_households.size(); ++s) {
+        const std::uint32_t vertex = state.site_vertex[s];
         const int g = atom_grid[vertex_atom[vertex]];
         result.site_micro_grid[s] = g;
-        result.micro_grids[static_cast<std::size_t>(g)].households += std::max<std::int64_t>(input.sites[s].households, 0);
-        grid_largest_site[static_cast<std::size_t>(g)] = std::max(grid_largest_site[static_cast<std::size_t>(g)], input.sites[s].households);
+        result.micro_grids[static_cast<std::size_t>(g)].households += state.site_households[s];
+        grid_largest_site[static_cast<std::size_t>(g)] = std::max(grid_largest_site[static_cast<std::size_t>(g)], state.site_households[s]);
     }
     for (std::size_t g = 0; g < grid_count; ++g) {
         MicroGridShape& shape = result.micro_grids[g];
         const auto households = static_cast<double>(shape.households);
-        if (piece_households.empty()) {
+        if (state.piece_households.empty()) {
             shape.flags |= static_cast<std::uint8_t>(Flag::no_households);
             continue;
         }
@@ -567,6 +637,13 @@ RegionResult partition_region(const RegionInput& input) {
         else shape.flags |= static_cast<std::uint8_t>(Flag::out_of_bounds);
     }
     return result;
+}
+
+RegionResult partition_region(const RegionInput& input) {
+    const RegionCells cells(input);
+    int part_count = 0;
+    const std::vector<int> vertex_part = partition_cells(cells, input.seed, input.options, &part_count);
+    return cells.assemble(vertex_part, part_count);
 }
 
 std::vector<Point> split_locations(const Wkb& footprint, int count) {

@@ -14,9 +14,11 @@
 // Units: metres in the working CRS. Complexity: O(n log n) in sites per region.
 #pragma once
 
+#include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/types.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,7 +80,45 @@ struct RegionResult {
     int faces = 0;                     ///< faces after cutting by hard barriers
 };
 
-/// Partitions one region. Deterministic for a given input and seed; uses its own GEOS context,
+/// A region cut into atoms — the Voronoi cells of its sites clipped by the region and the hard
+/// barriers, an exact coverage — with the adjacency graph of the atoms that hold sites. It is the
+/// common input of every partitioning method (civgrid's, or METIS's in the comparison bench), and
+/// turns any partition of its graph into micro-grid polygons. Holds its own GEOS context.
+class RegionCells {
+public:
+    /// Steps 1-6 of partition_region. Throws InputError on an unusable boundary.
+    explicit RegionCells(const RegionInput& input);
+    RegionCells(RegionCells&&) noexcept;
+    RegionCells& operator=(RegionCells&&) noexcept;
+    ~RegionCells();
+
+    /// Vertices: atoms holding sites (weight = households, location = a site). Edges join
+    /// neighbouring atoms of one face whose sites no hard barrier separates.
+    [[nodiscard]] const WeightedGraph& graph() const noexcept;
+    /// Per vertex: its piece (connected component with households), or -1.
+    [[nodiscard]] const std::vector<int>& vertex_piece() const noexcept;
+    [[nodiscard]] const std::vector<double>& piece_households() const noexcept;
+    /// Micro-grids each piece gets (the requested count shared by households, at least one).
+    [[nodiscard]] const std::vector<int>& piece_counts() const noexcept;
+    [[nodiscard]] int faces() const noexcept;
+    [[nodiscard]] std::size_t atom_count() const noexcept;
+
+    /// Micro-grids from a partition of the graph's vertices into parts 0 .. part_count-1 (-1:
+    /// none; such vertices join a neighbour as land without households does). Parts may be empty
+    /// or disconnected — other methods' are — and the result shows it (empty polygon, multipart).
+    [[nodiscard]] RegionResult assemble(const std::vector<int>& vertex_part, int part_count) const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// civgrid's partition of the cells: each piece split into its count by partition_connected_graph.
+/// Returns the part of each vertex, parts numbered piece by piece; *part_count gets their number.
+[[nodiscard]] std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options,
+                                               int* part_count);
+
+/// Partitions one region (RegionCells, partition_cells, assemble). Deterministic for a given input and seed; uses its own GEOS context,
 /// so regions can run in parallel. Throws InputError on an unusable boundary.
 [[nodiscard]] RegionResult partition_region(const RegionInput& input);
 
