@@ -54,8 +54,9 @@ std::vector<int> requested_counts(const std::vector<std::int64_t>& households, c
 
 }  // namespace
 
-PartitionResult partition_city(const City& city, const PartitionConfig& config) {
-    PartitionResult result;
+RegionProblems region_problems(const City& city, const PartitionConfig& config) {
+    RegionProblems problems;
+    PartitionResult& result = problems.result;
     const std::size_t region_count = city.regions.size();
     const std::size_t building_count = city.buildings.size();
     result.building_region.assign(building_count, -1);
@@ -162,24 +163,38 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
         result.requested += counts[r];
     }
 
-    // 4. Regions in parallel; each writes only its own slot, so the result is independent of threads.
+    // 4. The problem of each region, as the algorithms see it.
+    problems.inputs.resize(region_count);
+    for (std::size_t r = 0; r < region_count; ++r) {
+        algorithms::RegionInput& input = problems.inputs[r];
+        input.boundary = city.regions[r].boundary;
+        input.sites = std::move(region_sites[r]);
+        input.hard_lines = nearby(city.hard_lines, hard_line_envelopes, region_envelopes[r]);
+        input.hard_areas = nearby(city.hard_areas, hard_area_envelopes, region_envelopes[r]);
+        input.soft_lines = nearby(city.soft_lines, soft_line_envelopes, region_envelopes[r]);
+        input.micro_grid_count = counts[r];
+        input.seed = config.seed ^ hash_text(city.regions[r].code + "#" + std::to_string(r));
+        input.options.target_households = config.target_households;
+        input.options.tolerance = config.tolerance;
+        input.options.soft_barrier_weight = config.soft_barrier_weight;
+    }
+    problems.region_envelopes = std::move(region_envelopes);
+    return problems;
+}
+
+PartitionResult partition_city(const City& city, const PartitionConfig& config) {
+    RegionProblems problems = region_problems(city, config);
+    PartitionResult result = std::move(problems.result);
+    const std::size_t region_count = city.regions.size();
+    const auto& region_envelopes = problems.region_envelopes;
+
+    // Regions in parallel; each writes only its own slot, so the result is independent of threads.
     std::vector<algorithms::RegionResult> region_results(region_count);
     std::vector<std::string> region_errors(region_count);
     auto work = [&] {
         tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) {
-            algorithms::RegionInput input;
-            input.boundary = city.regions[r].boundary;
-            input.sites = region_sites[r];
-            input.hard_lines = nearby(city.hard_lines, hard_line_envelopes, region_envelopes[r]);
-            input.hard_areas = nearby(city.hard_areas, hard_area_envelopes, region_envelopes[r]);
-            input.soft_lines = nearby(city.soft_lines, soft_line_envelopes, region_envelopes[r]);
-            input.micro_grid_count = counts[r];
-            input.seed = config.seed ^ hash_text(city.regions[r].code + "#" + std::to_string(r));
-            input.options.target_households = config.target_households;
-            input.options.tolerance = config.tolerance;
-            input.options.soft_barrier_weight = config.soft_barrier_weight;
             try {
-                region_results[r] = algorithms::partition_region(input);
+                region_results[r] = algorithms::partition_region(problems.inputs[r]);
             } catch (const Error& error) {
                 region_errors[r] = error.what();
             }
@@ -225,7 +240,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
         result.regions[r].pieces = region_result.pieces;
         result.regions[r].faces = region_result.faces;
         // Sites back to buildings: a split building takes the micro-grid holding most of it.
-        const auto& sites = region_sites[r];
+        const auto& sites = problems.inputs[r].sites;
         std::size_t s = 0;
         while (s < sites.size()) {
             const std::uint32_t b = sites[s].building;

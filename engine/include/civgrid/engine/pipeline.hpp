@@ -2,6 +2,7 @@
 // module, the benchmarks and notebooks. Geometry is WKB in the working CRS, metres.
 #pragma once
 
+#include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/engine/config.hpp>
@@ -62,6 +63,17 @@ struct PartitionResult {
     std::int64_t requested = 0;
     std::vector<std::string> warnings;
 };
+
+/// What partition_city solves before splitting: each region's problem as the algorithms see it
+/// (sites with split buildings, nearby barriers, requested count, seed, options), in City::regions
+/// order, and the buildings' regions and region totals in `result`. Benchmarks and the METIS
+/// comparison partition these same inputs.
+struct RegionProblems {
+    std::vector<algorithms::RegionInput> inputs;
+    std::vector<geos::Envelope> region_envelopes;
+    PartitionResult result;  ///< building_region, regions (households, buildings, requested), requested, warnings
+};
+[[nodiscard]] RegionProblems region_problems(const City& city, const PartitionConfig& config);
 
 /// Splits every region into micro-grids, regions in parallel (TBB). Identical for any thread count.
 [[nodiscard]] PartitionResult partition_city(const City& city, const PartitionConfig& config);
