@@ -141,6 +141,33 @@ std::uint64_t mix(std::uint64_t x) {
     return x ^ (x >> 31);
 }
 
+// The union of polygons that form a coverage (exact shared edges): CoverageUnion, or a full union
+// when noding left them slightly off. A single Polygon unless the parts are apart (multipart set);
+// noding slivers of no area are dropped. Empty input: an empty polygon.
+Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multipart) {
+    const auto handle = context.handle();
+    multipart = false;
+    if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
+    const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+    Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, collection.get()));
+    if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1) polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
+    if (!polygon) {  // floating-point noding failed: snap-round to a micrometre grid
+        constexpr double kGrid = 1e-6;
+        polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, collection.get(), kGrid), "uniting cells");
+    }
+    if (GEOSGeomTypeId_r(handle, polygon.get()) == GEOS_POLYGON) return polygon;
+    std::vector<Geom> polygons;
+    collect_polygons(context, polygon.get(), polygons);
+    // Noding can leave a sliver of no area where cells meet a boundary one unit in the last place
+    // apart; it is not a part anyone could see.
+    constexpr double kSliverArea = 1e-6;  // m2
+    if (polygons.size() > 1) std::erase_if(polygons, [&](const Geom& part) { return geos::area(context, part.get()) < kSliverArea; });
+    if (polygons.empty()) collect_polygons(context, polygon.get(), polygons);
+    if (polygons.size() == 1) return std::move(polygons.front());
+    multipart = true;
+    return geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
+}
+
 // Micro-grids per piece: largest remainder on household shares, at least one per piece.
 std::vector<int> allocate_counts(const std::vector<double>& households, int total) {
     const std::size_t pieces = households.size();
@@ -450,11 +477,42 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     state.vertex_piece.resize(vertex_count);
     for (std::size_t v = 0; v < vertex_count; ++v) state.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
     state.piece_counts = allocate_counts(state.piece_households, std::max(1, input.micro_grid_count));
-    // A part needs a vertex with households.
+    // A part needs a vertex with households, and with a hard minimum, that many households.
+    if (input.options.hard_min_households > 0)
+        for (std::size_t p = 0; p < state.piece_counts.size(); ++p)
+            state.piece_counts[p] = std::min(state.piece_counts[p],
+                                             std::max(1, static_cast<int>(std::floor(state.piece_households[p] / input.options.hard_min_households))));
     for (std::size_t p = 0; p < state.piece_counts.size(); ++p) state.piece_counts[p] = std::clamp(state.piece_counts[p], 1, std::max(1, piece_positive[p]));
 }
 
-std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options, int* part_count) {
+namespace {
+
+// The subgraph induced by `members` (vertices of `graph`); local[v] gets v's index in it.
+WeightedGraph induced_subgraph(const WeightedGraph& graph, const std::vector<std::uint32_t>& members, std::vector<int>& local) {
+    for (std::size_t i = 0; i < members.size(); ++i) local[members[i]] = static_cast<int>(i);
+    std::vector<std::int64_t> weights;
+    std::vector<Point> locations;
+    std::vector<EdgeInput> edges;
+    weights.reserve(members.size());
+    locations.reserve(members.size());
+    for (std::uint32_t v : members) {
+        weights.push_back(graph.node_weight[v]);
+        locations.push_back(graph.location[v]);
+        for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
+            const std::uint32_t u = graph.neighbours[e];
+            if (v < u && local[u] >= 0)
+                edges.push_back({static_cast<std::uint32_t>(local[v]), static_cast<std::uint32_t>(local[u]), graph.shared_length[e],
+                                 graph.crosses_soft[e] != 0});
+        }
+    }
+    WeightedGraph result = make_graph(std::move(weights), std::move(locations), std::move(edges));
+    for (std::uint32_t v : members) local[v] = -1;
+    return result;
+}
+
+}  // namespace
+
+CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options) {
     const WeightedGraph& graph = cells.graph();
     const std::vector<int>& vertex_piece = cells.vertex_piece();
     const std::size_t vertex_count = graph.node_count();
@@ -462,40 +520,82 @@ std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, c
     std::vector<std::vector<std::uint32_t>> piece_members(pieces);
     for (std::uint32_t v = 0; v < vertex_count; ++v)
         if (vertex_piece[v] >= 0) piece_members[static_cast<std::size_t>(vertex_piece[v])].push_back(v);
-    GraphPartitionOptions graph_options;
-    graph_options.spanning_tree_trials = options.spanning_tree_trials;
-    graph_options.refinement_passes = options.refinement_passes;
-    graph_options.soft_barrier_weight = options.soft_barrier_weight;
-    std::vector<int> vertex_part(vertex_count, -1);
+    GraphPartitionOptions micro_options;
+    micro_options.spanning_tree_trials = options.spanning_tree_trials;
+    micro_options.refinement_passes = options.refinement_passes;
+    micro_options.soft_barrier_weight = options.soft_barrier_weight;
+    micro_options.lower_bound = options.lower();
+    micro_options.upper_bound = options.upper();
+    micro_options.hard_minimum = options.hard_min_households;
+    GraphPartitionOptions grid_options = micro_options;
+    grid_options.lower_bound = grid_options.upper_bound = grid_options.hard_minimum = 0;
+
+    CellPartition result;
+    result.vertex_part.assign(vertex_count, -1);
     std::vector<int> local(vertex_count, -1);
-    int next = 0;
+    const bool with_grids = options.grid_households > 0;
     for (std::size_t p = 0; p < pieces; ++p) {
         const std::vector<std::uint32_t>& members = piece_members[p];
-        for (std::size_t i = 0; i < members.size(); ++i) local[members[i]] = static_cast<int>(i);
-        std::vector<std::int64_t> weights;
-        std::vector<Point> locations;
-        std::vector<EdgeInput> edges;
-        for (std::uint32_t v : members) {
-            weights.push_back(graph.node_weight[v]);
-            locations.push_back(graph.location[v]);
-            for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
-                const std::uint32_t u = graph.neighbours[e];
-                if (v < u)
-                    edges.push_back({static_cast<std::uint32_t>(local[v]), static_cast<std::uint32_t>(local[u]), graph.shared_length[e],
-                                     graph.crosses_soft[e] != 0});
-            }
+        const WeightedGraph piece_graph = induced_subgraph(graph, members, local);
+        const int count = cells.piece_counts()[p];
+        if (!with_grids) {
+            const std::vector<int> parts = partition_connected_graph(piece_graph, count, mix(seed ^ mix(p)), micro_options);
+            const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
+            for (std::size_t i = 0; i < members.size(); ++i) result.vertex_part[members[i]] = result.part_count + parts[i];
+            result.part_count += made;
+            continue;
         }
-        const WeightedGraph piece_graph = make_graph(std::move(weights), std::move(locations), std::move(edges));
-        const std::vector<int> parts = partition_connected_graph(piece_graph, cells.piece_counts()[p], mix(seed ^ mix(p)), graph_options);
-        const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
-        for (std::size_t i = 0; i < members.size(); ++i) vertex_part[members[i]] = next + parts[i];
-        next += made;
+        // Grids first, each of a whole number of micro-grids (as equal as can be) and weighted by
+        // it, then each grid's micro-grids inside it: both levels balanced, micro-grids nested.
+        const double micro_target = cells.piece_households()[p] / count;
+        const int wanted_grids =
+            std::clamp(static_cast<int>(std::lround(count * micro_target / options.grid_households)), 1, count);
+        std::vector<int> units(static_cast<std::size_t>(wanted_grids), count / wanted_grids);
+        const int larger = count % wanted_grids;  // spread the larger grids evenly through the order
+        for (int i = 0; i < larger; ++i) ++units[static_cast<std::size_t>(static_cast<long>(i) * wanted_grids / larger)];
+        const std::vector<int> grid_of = partition_connected_graph(piece_graph, units, mix(seed ^ mix(p) ^ 0x67726964ULL), grid_options);
+        const int grids = grid_of.empty() ? 0 : *std::max_element(grid_of.begin(), grid_of.end()) + 1;
+        std::vector<std::vector<std::uint32_t>> grid_members(static_cast<std::size_t>(grids));
+        std::vector<int> grid_positive(static_cast<std::size_t>(grids), 0);
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            const auto g = static_cast<std::size_t>(grid_of[i]);
+            grid_members[g].push_back(static_cast<std::uint32_t>(i));
+            grid_positive[g] += piece_graph.node_weight[i] > 0 ? 1 : 0;
+        }
+        std::vector<int> grid_counts(units.begin(), units.begin() + grids);
+        for (std::size_t g = 0; g < grid_counts.size(); ++g) grid_counts[g] = std::clamp(grid_counts[g], 1, std::max(1, grid_positive[g]));
+        std::vector<int> piece_local(members.size(), -1);
+        for (int g = 0; g < grids; ++g) {
+            const auto& inside = grid_members[static_cast<std::size_t>(g)];
+            const WeightedGraph grid_graph = induced_subgraph(piece_graph, inside, piece_local);
+            const std::vector<int> parts =
+                partition_connected_graph(grid_graph, grid_counts[static_cast<std::size_t>(g)], mix(seed ^ mix(p) ^ mix(static_cast<std::uint64_t>(g) + 1)), micro_options);
+            const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
+            for (std::size_t i = 0; i < inside.size(); ++i) result.vertex_part[members[inside[i]]] = result.part_count + parts[i];
+            for (int m = 0; m < made; ++m) result.part_grid.push_back(result.grid_count + g);
+            result.part_count += made;
+        }
+        result.grid_count += grids;
     }
-    if (part_count != nullptr) *part_count = next;
-    return vertex_part;
+    return result;
+}
+
+std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options, int* part_count) {
+    CellPartition partition = partition_cells(cells, seed, options);
+    if (part_count != nullptr) *part_count = partition.part_count;
+    return std::move(partition.vertex_part);
 }
 
 RegionResult RegionCells::assemble(const std::vector<int>& vertex_part, int part_count) const {
+    CellPartition partition;
+    partition.vertex_part = vertex_part;
+    partition.part_count = part_count;
+    return assemble(partition);
+}
+
+RegionResult RegionCells::assemble(const CellPartition& partition) const {
+    const std::vector<int>& vertex_part = partition.vertex_part;
+    const int part_count = partition.part_count;
     const State& state = *state_;
     const Context& context = state.context;
     const auto handle = context.handle();
@@ -512,8 +612,8 @@ RegionResult RegionCells::assemble(const std::vector<int>& vertex_part, int part
     result.site_micro_grid.assign(state.site_households.size(), -1);
 
     const PartitionOptions& options = state.options;
-    const double lower = options.target_households * (1.0 - options.tolerance);
-    const double upper = options.target_households * (1.0 + options.tolerance);
+    const double lower = options.lower();
+    const double upper = options.upper();
 
     // 7. Each part's piece and target: the piece's households shared by the parts in it.
     std::vector<int> atom_grid(atoms.size(), -1);
@@ -582,37 +682,50 @@ RegionResult RegionCells::assemble(const std::vector<int>& vertex_part, int part
         }
     }
 
-    // 9. Polygons: the coverage union of each micro-grid's atoms.
+    // 9. Polygons: the coverage union of each micro-grid's atoms, and of each grid's micro-grids.
     const std::size_t grid_count = grid_piece.size();
     std::vector<std::vector<Geom>> grid_atoms(grid_count);
     for (std::size_t a = 0; a < atoms.size(); ++a)
         grid_atoms[static_cast<std::size_t>(atom_grid[a])].push_back(geos::clone(context, atoms[a].get()));
     result.micro_grids.resize(grid_count);
+    // Grids as partitioned; a region without households, whose one micro-grid was made here, is
+    // one grid when grids are asked for.
+    std::vector<int> part_grid = partition.part_grid;
+    int grid_level_count = partition.grid_count;
+    if (options.grid_households > 0 && part_grid.size() != grid_count) {
+        part_grid.assign(grid_count, 0);
+        grid_level_count = 1;
+    }
+    const bool with_grids = !part_grid.empty() && part_grid.size() == grid_count;
+    std::vector<std::vector<Geom>> grid_level_parts(with_grids ? static_cast<std::size_t>(grid_level_count) : 0);
     for (std::size_t g = 0; g < grid_count; ++g) {
-        const Geom pieces = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(grid_atoms[g]));
-        Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, pieces.get()));
-        if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
-            polygon = geos::own(context, GEOSUnaryUnion_r(handle, pieces.get()), "uniting micro-grid cells");
         MicroGridShape& shape = result.micro_grids[g];
         shape.piece = grid_piece[g];
         shape.target = grid_target[g];
-        if (GEOSGeomTypeId_r(handle, polygon.get()) != GEOS_POLYGON) {
-            std::vector<Geom> polygons;
-            collect_polygons(context, polygon.get(), polygons);
-            // Noding can leave a sliver of no area where cells meet a boundary one unit in the last
-            // place apart; it is not a part of the micro-grid anyone could see.
-            constexpr double kSliverArea = 1e-6;  // m2
-            if (polygons.size() > 1)
-                std::erase_if(polygons, [&](const Geom& part) { return geos::area(context, part.get()) < kSliverArea; });
-            if (polygons.empty()) collect_polygons(context, polygon.get(), polygons);
-            if (polygons.size() == 1) polygon = std::move(polygons.front());
-            else {
-                polygon = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
-                shape.flags |= static_cast<std::uint8_t>(Flag::multipart);
-            }
-        }
-        shape.label_point = geos::point_on_surface(context, polygon.get());
+        bool multipart = false;
+        Geom polygon = union_of_cover(context, std::move(grid_atoms[g]), multipart);
+        if (multipart) shape.flags |= static_cast<std::uint8_t>(Flag::multipart);
+        if (!geos::is_empty(context, polygon.get())) shape.label_point = geos::point_on_surface(context, polygon.get());
         shape.polygon = geos::to_wkb(context, polygon.get());
+        if (with_grids) {
+            shape.grid = part_grid[g];
+            grid_level_parts[static_cast<std::size_t>(shape.grid)].push_back(std::move(polygon));
+        }
+    }
+    result.grids.resize(grid_level_parts.size());
+    for (std::size_t g = 0; g < grid_level_parts.size(); ++g) {
+        GridShape& grid = result.grids[g];
+        bool multipart = false;
+        const Geom polygon = union_of_cover(context, std::move(grid_level_parts[g]), multipart);
+        grid.multipart = multipart;
+        if (!geos::is_empty(context, polygon.get())) grid.label_point = geos::point_on_surface(context, polygon.get());
+        grid.polygon = geos::to_wkb(context, polygon.get());
+    }
+    for (const MicroGridShape& shape : result.micro_grids) {
+        if (shape.grid < 0) continue;
+        GridShape& grid = result.grids[static_cast<std::size_t>(shape.grid)];
+        grid.micro_grids += 1;
+        grid.piece = shape.piece;
     }
 
     // 10. Sites, households and flags.
@@ -636,14 +749,22 @@ RegionResult RegionCells::assemble(const std::vector<int>& vertex_part, int part
         else if (shape.target < lower || shape.target > upper) shape.flags |= static_cast<std::uint8_t>(Flag::forced_by_boundaries);
         else shape.flags |= static_cast<std::uint8_t>(Flag::out_of_bounds);
     }
+    if (!result.grids.empty()) {
+        std::vector<int> grids_in_piece(state.piece_households.size(), 0);
+        for (const MicroGridShape& shape : result.micro_grids)
+            if (shape.grid >= 0) result.grids[static_cast<std::size_t>(shape.grid)].households += shape.households;
+        for (const GridShape& grid : result.grids)
+            if (grid.piece >= 0 && static_cast<std::size_t>(grid.piece) < grids_in_piece.size()) ++grids_in_piece[static_cast<std::size_t>(grid.piece)];
+        for (GridShape& grid : result.grids)
+            if (grid.piece >= 0 && static_cast<std::size_t>(grid.piece) < grids_in_piece.size())
+                grid.target = state.piece_households[static_cast<std::size_t>(grid.piece)] / grids_in_piece[static_cast<std::size_t>(grid.piece)];
+    }
     return result;
 }
 
 RegionResult partition_region(const RegionInput& input) {
     const RegionCells cells(input);
-    int part_count = 0;
-    const std::vector<int> vertex_part = partition_cells(cells, input.seed, input.options, &part_count);
-    return cells.assemble(vertex_part, part_count);
+    return cells.assemble(partition_cells(cells, input.seed, input.options));
 }
 
 std::vector<Point> split_locations(const Wkb& footprint, int count) {

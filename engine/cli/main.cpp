@@ -107,7 +107,15 @@ int run_partition(const std::vector<std::string>& args) {
     partition.add_options()
         ("target-households", po::value(&config.target_households)->default_value(config.target_households), "households per micro-grid")
         ("micro-grids", po::value(&config.micro_grid_count)->default_value(0), "micro-grids for the whole city (instead of the target)")
-        ("tolerance", po::value(&config.tolerance)->default_value(config.tolerance), "balance bounds: target * (1 -/+ tolerance)")
+        ("tolerance", po::value(&config.tolerance)->default_value(config.tolerance, "0.2"), "balance bounds: target * (1 -/+ tolerance)")
+        ("min-households", po::value(&config.min_households)->default_value(0), "lower balance bound in households (0 = from the tolerance)")
+        ("max-households", po::value(&config.max_households)->default_value(0), "upper balance bound in households (0 = from the tolerance)")
+        ("hard-min-households", po::value(&config.hard_min_households)->default_value(0),
+         "no micro-grid below this many households unless the data forces it (e.g. 40; 0 = off)")
+        ("grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
+         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")
+        ("count-field", po::value(&config.count_field), "region attribute with the micro-grids it wants (count mode per community)")
+        ("level", po::value(&config.region_level), "regions split: community, street, district or city (default: the finest given)")
         ("hard-barriers", po::value(&hard_barriers)->composing(),
          "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
          "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")

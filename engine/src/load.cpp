@@ -52,6 +52,7 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
     const std::string option = level == "community" ? "--community-code-field" : level == "street" ? "--street-code-field" : "--district-code-field";
     const int code = required_field(table, code_field, option);
     const int name = table.field_index(config.name_field);
+    const int count = config.count_field.empty() ? -1 : required_field(table, config.count_field, "--count-field");
     const int street = level == "community" ? table.field_index(config.street_code_field) : -1;
     const int district = level != "district" ? table.field_index(config.district_code_field) : code;
     std::vector<Region> regions;
@@ -68,6 +69,13 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
         if (street >= 0) region.street_code = as_text(table.rows[i][static_cast<std::size_t>(street)]);
         if (level == "street") region.street_code = region.code;
         if (district >= 0) region.district_code = as_text(table.rows[i][static_cast<std::size_t>(district)]);
+        if (count >= 0) {
+            const std::optional<std::int64_t> wanted = as_integer(table.rows[i][static_cast<std::size_t>(count)]);
+            if (wanted && *wanted > 0) region.requested_count = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
+            else
+                warnings.push_back(table.source + ", layer '" + table.layer + "', feature " + std::to_string(table.fids[i]) + ", field '" +
+                                   config.count_field + "': no positive count, the target decides");
+        }
         region.boundary = table.geometries[i];
         region.feature_id = table.fids[i];
         regions.push_back(std::move(region));
@@ -82,6 +90,17 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
 City load_city(const PartitionConfig& config) {
     if (config.target_households <= 0) throw ConfigError(kStage, "--target-households must be positive");
     if (config.tolerance < 0 || config.tolerance >= 1) throw ConfigError(kStage, "--tolerance must be in [0, 1)");
+    if (!config.region_level.empty() && config.region_level != "community" && config.region_level != "street" &&
+        config.region_level != "district" && config.region_level != "city")
+        throw ConfigError(kStage, "--level must be community, street, district or city, not '" + config.region_level + "'");
+    if (config.min_households < 0 || config.max_households < 0 || config.hard_min_households < 0 || config.grid_households < 0)
+        throw ConfigError(kStage, "--min-households, --max-households, --hard-min-households and --grid-households must not be negative");
+    if (config.max_households > 0 && config.min_households > config.max_households)
+        throw ConfigError(kStage, "--min-households " + std::to_string(config.min_households) + " is above --max-households " +
+                                      std::to_string(config.max_households));
+    if (config.max_households > 0 && config.max_households < config.target_households)
+        throw ConfigError(kStage, "--max-households is below the target");
+    if (config.min_households > config.target_households) throw ConfigError(kStage, "--min-households is above the target");
     const std::vector<std::string> city_layers = config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
     const auto buildings_spec = resolve(config, config.buildings, "buildings", city_layers);
     if (!buildings_spec)
@@ -156,14 +175,19 @@ City load_city(const PartitionConfig& config) {
                                 " buildings without geometry are left out of every micro-grid");
     }
 
-    // Regions: the finest admin level given.
+    // Regions: the level asked for, or the finest admin level given.
     options.accepted_families = {"polygon"};
     for (const auto& [level, source] : {std::pair<std::string, const LayerSource*>{"community", &config.communities},
                                         {"street", &config.streets},
                                         {"district", &config.districts}}) {
+        if (!config.region_level.empty() && config.region_level != level) continue;
         const std::string role = level == "community" ? "communities" : level == "street" ? "streets" : "districts";
         const auto spec = resolve(config, *source, role, city_layers);
-        if (!spec) continue;
+        if (!spec) {
+            if (!config.region_level.empty())
+                throw ConfigError(kStage, "--level " + level + ": no " + role + " layer (pass --" + role + " FILE[:LAYER])");
+            continue;
+        }
         const io::FeatureTable table = io::read_layer(*spec, options);
         city.inputs.emplace_back(role, describe(table));
         city.regions = read_regions(table, level, config, city.warnings);

@@ -51,6 +51,7 @@ void write_result(const std::string& path, const City& city, const PartitionResu
     // micro_grids
     io::LayerData grids{"micro_grids", io::GeometryKind::multi_polygon,
                         {{"micro_grid_id", FieldType::string},
+                         {"grid_id", FieldType::string},
                          {"community_code", FieldType::string},
                          {"street_code", FieldType::string},
                          {"district_code", FieldType::string},
@@ -67,11 +68,37 @@ void write_result(const std::string& path, const City& city, const PartitionResu
         const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
         grids.geometries.push_back(grid.shape.polygon);
         const auto households = static_cast<double>(grid.shape.households);
-        grids.rows.push_back({grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
+        const std::string grid_id = grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
+        grids.rows.push_back({grid.id, text_or_null(grid_id), text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
                               grid.shape.households, grid.buildings, target, target > 0 ? (households - target) / target : 0.0,
                               static_cast<std::int64_t>(grid.shape.piece), grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
     }
     writer.add_layer(grids);
+
+    // grids: whole micro-grids of a community (written even when empty, so the schema is stable).
+    io::LayerData grid_layer{"grids", io::GeometryKind::multi_polygon,
+                             {{"grid_id", FieldType::string},
+                              {"community_code", FieldType::string},
+                              {"street_code", FieldType::string},
+                              {"district_code", FieldType::string},
+                              {"households", FieldType::integer},
+                              {"micro_grids", FieldType::integer},
+                              {"buildings", FieldType::integer},
+                              {"target", FieldType::real},
+                              {"deviation", FieldType::real},
+                              {"multipart", FieldType::integer}},
+                             {},
+                             {}};
+    for (const Grid& grid : result.grids) {
+        const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
+        grid_layer.geometries.push_back(grid.shape.polygon);
+        const double grid_target = config.grid_households;
+        grid_layer.rows.push_back({grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
+                                   grid.shape.households, static_cast<std::int64_t>(grid.shape.micro_grids), grid.buildings, grid_target,
+                                   grid_target > 0 ? (static_cast<double>(grid.shape.households) - grid_target) / grid_target : 0.0,
+                                   static_cast<std::int64_t>(grid.shape.multipart ? 1 : 0)});
+    }
+    writer.add_layer(grid_layer);
 
     // buildings: every input attribute, plus where the building went.
     const io::FeatureTable& input = city.buildings;
@@ -94,6 +121,7 @@ void write_result(const std::string& path, const City& city, const PartitionResu
         return buildings.fields.size() - 1;
     };
     const std::size_t grid_column = column("micro_grid_id", FieldType::string);
+    const std::size_t grid_level_column = column("grid_id", FieldType::string);
     const std::size_t community_column = column("community_code", FieldType::string);
     const std::size_t split_column = column("split_micro_grids", FieldType::string);
     for (std::size_t b = 0; b < input.size(); ++b) {
@@ -102,6 +130,8 @@ void write_result(const std::string& path, const City& city, const PartitionResu
         const int g = result.building_grid[b];
         const int r = result.building_region[b];
         row[grid_column] = g >= 0 ? FieldValue{result.micro_grids[static_cast<std::size_t>(g)].id} : FieldValue{};
+        const int grid_level = g >= 0 ? result.micro_grids[static_cast<std::size_t>(g)].grid : -1;
+        row[grid_level_column] = grid_level >= 0 ? FieldValue{result.grids[static_cast<std::size_t>(grid_level)].id} : FieldValue{};
         row[community_column] = r >= 0 ? text_or_null(city.regions[static_cast<std::size_t>(r)].code) : FieldValue{};
         row[split_column] = text_or_null(result.building_split[b]);
         buildings.rows.push_back(std::move(row));
@@ -120,6 +150,8 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                            {"buildings", FieldType::integer},
                            {"requested", FieldType::integer},
                            {"micro_grids", FieldType::integer},
+                           {"grids", FieldType::integer},
+                           {"target", FieldType::real},
                            {"pieces", FieldType::integer},
                            {"faces", FieldType::integer}},
                           {},
@@ -131,6 +163,7 @@ void write_result(const std::string& path, const City& city, const PartitionResu
         regions.rows.push_back({text_or_null(region.code), text_or_null(region.name), text_or_null(region.street_code),
                                 text_or_null(region.district_code), city.region_level, summary.households, summary.buildings,
                                 static_cast<std::int64_t>(summary.requested), static_cast<std::int64_t>(summary.micro_grids),
+                                static_cast<std::int64_t>(summary.grids), summary.target,
                                 static_cast<std::int64_t>(summary.pieces), static_cast<std::int64_t>(summary.faces)});
     }
     writer.add_layer(regions);
@@ -162,6 +195,11 @@ void write_result(const std::string& path, const City& city, const PartitionResu
     put("parameters", "effective_target", number(target));
     put("parameters", "micro_grid_count", std::to_string(config.micro_grid_count));
     put("parameters", "tolerance", number(config.tolerance));
+    put("parameters", "min_households", number(config.min_households));
+    put("parameters", "max_households", number(config.max_households));
+    put("parameters", "hard_min_households", number(config.hard_min_households));
+    put("parameters", "grid_households", number(config.grid_households));
+    put("parameters", "count_field", config.count_field);
     put("parameters", "split_piece_households", std::to_string(config.split_piece_households));
     put("parameters", "soft_barrier_weight", number(config.soft_barrier_weight));
     put("parameters", "hard_roads", config.hard_roads.filter);

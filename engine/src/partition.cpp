@@ -25,11 +25,16 @@ std::uint64_t hash_text(const std::string& text) {
 
 // Micro-grids wanted per region: round(H / target) in target mode, or the city-wide count shared
 // by households (largest remainder); at least one per region, so every region is covered.
-std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const PartitionConfig& config) {
+std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const std::vector<Region>& regions, const PartitionConfig& config) {
     std::vector<int> counts(households.size(), 1);
     if (config.micro_grid_count <= 0) {
-        for (std::size_t r = 0; r < households.size(); ++r)
-            counts[r] = std::max(1, static_cast<int>(std::lround(static_cast<double>(households[r]) / config.target_households)));
+        for (std::size_t r = 0; r < households.size(); ++r) {
+            counts[r] = regions[r].requested_count > 0
+                            ? regions[r].requested_count
+                            : std::max(1, static_cast<int>(std::lround(static_cast<double>(households[r]) / config.target_households)));
+            if (config.hard_min_households > 0)  // every micro-grid can reach the hard minimum
+                counts[r] = std::min(counts[r], std::max(1, static_cast<int>(static_cast<double>(households[r]) / config.hard_min_households)));
+        }
         return counts;
     }
     const double total = static_cast<double>(std::accumulate(households.begin(), households.end(), std::int64_t{0}));
@@ -122,16 +127,34 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         result.regions[static_cast<std::size_t>(r)].households += households;
         result.regions[static_cast<std::size_t>(r)].buildings += 1;
         const int type = wkb_geometry_type(city.buildings.geometries[b]);
-        if (households <= piece_limit || type == 1 || type == 4) {
+        if (households <= piece_limit) {
             sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
             continue;
         }
         const int pieces = static_cast<int>(std::max<std::int64_t>(
             city.building_units[b], (households + piece_limit - 1) / piece_limit));
-        const std::vector<Point> locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
+        std::vector<Point> locations;
+        if (type == 1 || type == 4) {
+            // A point: its pieces on a sunflower spiral about a metre across, so each gets a cell of
+            // its own (not a circle: cocircular sites make Voronoi cells degenerate).
+            constexpr double kGoldenAngle = 2.399963229728653;
+            constexpr double kSpacing = 0.5;  // metres
+            for (int i = 0; i < pieces; ++i) {
+                const double radius = kSpacing * std::sqrt(i + 0.5), angle = kGoldenAngle * i;
+                locations.push_back({city.building_points[b].x + radius * std::cos(angle), city.building_points[b].y + radius * std::sin(angle)});
+            }
+        } else {
+            locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
+        }
         for (int i = 0; i < pieces; ++i) {
             const std::int64_t share = households / pieces + (i < households % pieces ? 1 : 0);
-            sites.push_back({locations[static_cast<std::size_t>(i)], share, static_cast<std::uint32_t>(b)});
+            // A building straddling the region's edge keeps its outside pieces at its own point,
+            // inside the region: they must not start a piece of land it does not reach.
+            Point location = locations[static_cast<std::size_t>(i)];
+            const geos::Geom probe = geos::point(context, location);
+            if (GEOSPreparedIntersects_r(context.handle(), region_prepared[static_cast<std::size_t>(r)].get(), probe.get()) != 1)
+                location = city.building_points[b];
+            sites.push_back({location, share, static_cast<std::uint32_t>(b)});
         }
     }
 
@@ -157,7 +180,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
 
     std::vector<std::int64_t> region_households(region_count);
     for (std::size_t r = 0; r < region_count; ++r) region_households[r] = result.regions[r].households;
-    const std::vector<int> counts = requested_counts(region_households, config);
+    const std::vector<int> counts = requested_counts(region_households, city.regions, config);
     for (std::size_t r = 0; r < region_count; ++r) {
         result.regions[r].requested = counts[r];
         result.requested += counts[r];
@@ -174,9 +197,18 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.soft_lines = nearby(city.soft_lines, soft_line_envelopes, region_envelopes[r]);
         input.micro_grid_count = counts[r];
         input.seed = config.seed ^ hash_text(city.regions[r].code + "#" + std::to_string(r));
-        input.options.target_households = config.target_households;
+        // Count mode aims at the households per micro-grid the count implies.
+        const bool counted = config.micro_grid_count > 0 || city.regions[r].requested_count > 0;
+        input.options.target_households = counted && region_households[r] > 0 && counts[r] > 0
+                                              ? static_cast<double>(region_households[r]) / counts[r]
+                                              : config.target_households;
         input.options.tolerance = config.tolerance;
+        input.options.min_households = config.min_households;
+        input.options.max_households = config.max_households;
+        input.options.hard_min_households = config.hard_min_households;
+        input.options.grid_households = config.grid_households;
         input.options.soft_barrier_weight = config.soft_barrier_weight;
+        result.regions[r].target = input.options.target_households;
     }
     problems.region_envelopes = std::move(region_envelopes);
     return problems;
@@ -207,34 +239,70 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             throw InputError(kStage, city.region_level + " '" + city.regions[r].code + "' (feature " + std::to_string(city.regions[r].feature_id) +
                                          "): " + region_errors[r]);
 
-    // 5. Numbering: community code + sequence, rows north to south, west to east within a row.
+    // 5. Numbering, rows north to south and west to east within a row: community code + sequence,
+    // or with grids, community code + grid sequence + sequence in the grid.
+    auto sequence_text = [](std::size_t index, std::size_t width) {
+        std::string sequence = std::to_string(index + 1);
+        sequence.insert(0, width > sequence.size() ? width - sequence.size() : 0, '0');
+        return sequence;
+    };
     for (std::size_t r = 0; r < region_count; ++r) {
         algorithms::RegionResult& region_result = region_results[r];
+        const geos::Envelope& envelope = region_envelopes[r];
         const std::size_t k = region_result.micro_grids.size();
-        const double area = (region_envelopes[r].max_x - region_envelopes[r].min_x) * (region_envelopes[r].max_y - region_envelopes[r].min_y);
-        const double row_height = std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(k, 1))));
-        std::vector<std::size_t> order(k);
-        std::iota(order.begin(), order.end(), std::size_t{0});
-        auto row = [&](std::size_t g) {
-            return static_cast<long>(std::floor((region_envelopes[r].max_y - region_result.micro_grids[g].label_point.y) / row_height));
+        const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
+        // Items in reading order: rows about one item high, north to south, then west to east.
+        auto reading_order = [&](const std::vector<std::size_t>& items, const auto& label_of) {
+            const double row_height = std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(k, 1))));
+            std::vector<std::size_t> order = items;
+            auto row = [&](std::size_t i) { return static_cast<long>(std::floor((envelope.max_y - label_of(i).y) / row_height)); };
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+                const long ra = row(a), rb = row(b);
+                if (ra != rb) return ra < rb;
+                return label_of(a).x < label_of(b).x;
+            });
+            return order;
         };
-        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            const long ra = row(a), rb = row(b);
-            if (ra != rb) return ra < rb;
-            return region_result.micro_grids[a].label_point.x < region_result.micro_grids[b].label_point.x;
-        });
-        const std::size_t width = std::max<std::size_t>(3, std::to_string(k).size());
+        auto micro_label = [&](std::size_t g) { return region_result.micro_grids[g].label_point; };
         std::vector<int> new_index(k);
-        const int base = static_cast<int>(result.micro_grids.size());
-        for (std::size_t i = 0; i < k; ++i) {
-            std::string sequence = std::to_string(i + 1);
-            sequence.insert(0, width - sequence.size(), '0');
-            MicroGrid grid;
-            grid.id = city.regions[r].code + sequence;
-            grid.region = static_cast<int>(r);
-            grid.shape = std::move(region_result.micro_grids[order[i]]);
-            new_index[order[i]] = base + static_cast<int>(i);
-            result.micro_grids.push_back(std::move(grid));
+        auto add_micro_grid = [&](std::size_t g, std::string id, int grid) {
+            MicroGrid micro_grid;
+            micro_grid.id = std::move(id);
+            micro_grid.region = static_cast<int>(r);
+            micro_grid.grid = grid;
+            micro_grid.shape = std::move(region_result.micro_grids[g]);
+            new_index[g] = static_cast<int>(result.micro_grids.size());
+            result.micro_grids.push_back(std::move(micro_grid));
+        };
+        if (region_result.grids.empty()) {
+            std::vector<std::size_t> all(k);
+            std::iota(all.begin(), all.end(), std::size_t{0});
+            const std::size_t width = std::max<std::size_t>(3, std::to_string(k).size());
+            const std::vector<std::size_t> order = reading_order(all, micro_label);
+            for (std::size_t i = 0; i < k; ++i) add_micro_grid(order[i], city.regions[r].code + sequence_text(i, width), -1);
+        } else {
+            const std::size_t grid_count = region_result.grids.size();
+            std::vector<std::vector<std::size_t>> members(grid_count);
+            std::size_t most = 0;
+            for (std::size_t g = 0; g < k; ++g) members[static_cast<std::size_t>(region_result.micro_grids[g].grid)].push_back(g);
+            for (const auto& m : members) most = std::max(most, m.size());
+            std::vector<std::size_t> all_grids(grid_count);
+            std::iota(all_grids.begin(), all_grids.end(), std::size_t{0});
+            const std::vector<std::size_t> grid_order =
+                reading_order(all_grids, [&](std::size_t g) { return region_result.grids[g].label_point; });
+            const std::size_t grid_width = std::max<std::size_t>(2, std::to_string(grid_count).size());
+            const std::size_t micro_width = std::max<std::size_t>(2, std::to_string(most).size());
+            for (std::size_t i = 0; i < grid_count; ++i) {
+                Grid grid;
+                grid.id = city.regions[r].code + sequence_text(i, grid_width);
+                grid.region = static_cast<int>(r);
+                grid.shape = std::move(region_result.grids[grid_order[i]]);
+                const int grid_index = static_cast<int>(result.grids.size());
+                const std::vector<std::size_t> order = reading_order(members[grid_order[i]], micro_label);
+                for (std::size_t j = 0; j < order.size(); ++j) add_micro_grid(order[j], grid.id + sequence_text(j, micro_width), grid_index);
+                result.grids.push_back(std::move(grid));
+            }
+            result.regions[r].grids = static_cast<int>(grid_count);
         }
         result.regions[r].micro_grids = static_cast<int>(k);
         result.regions[r].pieces = region_result.pieces;
@@ -255,7 +323,9 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
                 return a.second < c.second || (a.second == c.second && a.first > c.first);
             });
             result.building_grid[b] = main->first;
-            result.micro_grids[static_cast<std::size_t>(main->first)].buildings += 1;
+            MicroGrid& home = result.micro_grids[static_cast<std::size_t>(main->first)];
+            home.buildings += 1;
+            if (home.grid >= 0) result.grids[static_cast<std::size_t>(home.grid)].buildings += 1;
             if (shares.size() > 1) {
                 std::sort(shares.begin(), shares.end());
                 std::string ids;

@@ -62,17 +62,23 @@ TEST(Pipeline, OutputHasTheDocumentedLayersAndCodes) {
     config.city = generate(dir, 30'000, 5);
     (void)run_partition(config, dir.file("out.gpkg"));
     const auto layers = io::list_layers(dir.file("out.gpkg"));
-    for (const char* name : {"micro_grids", "buildings", "communities", "barriers", "run_info"})
+    for (const char* name : {"micro_grids", "grids", "buildings", "communities", "barriers", "run_info"})
         EXPECT_NE(std::find(layers.begin(), layers.end(), name), layers.end()) << name;
     const io::FeatureTable grids = io::read_layer({dir.file("out.gpkg"), "micro_grids"});
     const int id = grids.field_index("micro_grid_id"), community = grids.field_index("community_code");
+    const int parent = grids.field_index("grid_id");
     ASSERT_GE(id, 0);
+    ASSERT_GE(parent, 0);
     std::set<std::string> ids;
+    // Codes follow the hierarchy: community (12 digits) + grid (2) + micro-grid in the grid (2).
     for (const auto& row : grids.rows) {
         const std::string grid_id = std::get<std::string>(row[static_cast<std::size_t>(id)]);
         const std::string code = std::get<std::string>(row[static_cast<std::size_t>(community)]);
-        EXPECT_EQ(grid_id.rfind(code, 0), 0u) << grid_id << " does not start with its community code " << code;
-        EXPECT_EQ(grid_id.size(), 15u);
+        const std::string parent_id = std::get<std::string>(row[static_cast<std::size_t>(parent)]);
+        EXPECT_EQ(parent_id.rfind(code, 0), 0u) << parent_id << " does not start with its community code " << code;
+        EXPECT_EQ(grid_id.rfind(parent_id, 0), 0u) << grid_id << " does not start with its grid id " << parent_id;
+        EXPECT_EQ(parent_id.size(), 14u);
+        EXPECT_EQ(grid_id.size(), 16u);
         ids.insert(grid_id);
     }
     EXPECT_EQ(ids.size(), grids.size()) << "micro-grid ids are not unique";

@@ -34,12 +34,20 @@ struct GraphPartitionOptions {
     int spanning_tree_trials = 8;      ///< random spanning trees tried per bisection
     int refinement_passes = 12;        ///< boundary-move passes after bisection
     double soft_barrier_weight = 1.0;  ///< extra tree cost of crossing a soft barrier (cuts follow them)
+    /// Balance bounds refinement pushes parts into before anything else (0 = none), and a hard
+    /// minimum it treats as far worse than any other imbalance (0 = none). Households.
+    double lower_bound = 0, upper_bound = 0, hard_minimum = 0;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
 /// equal as the graph allows; returns the part of each node (0 .. parts-1). `parts` is clamped to
 /// the number of nodes with weight (to the node count when none has any). Deterministic for a given seed. O(n log n * trials * log parts).
 [[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts, std::uint64_t seed,
+                                                         const GraphPartitionOptions& options = {});
+
+/// The same with unequal parts: part p gets a share of the weight proportional to units[p] (a grid
+/// of 5 micro-grids weighs 5/4 of one of 4). Parts beyond the number of weighted nodes are dropped.
+[[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units, std::uint64_t seed,
                                                          const GraphPartitionOptions& options = {});
 
 /// Connected components (component index per node, numbered by smallest node).

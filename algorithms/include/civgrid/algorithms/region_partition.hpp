@@ -34,10 +34,21 @@ struct Site {
 
 struct PartitionOptions {
     double target_households = 83.0;  ///< ideal micro-grid size
-    double tolerance = 0.2;           ///< flag parts outside target * (1 -/+ tolerance)
+    double tolerance = 0.2;           ///< bounds target * (1 -/+ tolerance), unless given below
+    double min_households = 0;        ///< explicit lower bound (0 = from the tolerance)
+    double max_households = 0;        ///< explicit upper bound (0 = from the tolerance)
+    /// No part below this unless its piece is too small for one (0 = off): a piece gets at most
+    /// households / hard minimum parts, and refinement treats falling below it as the worst case.
+    double hard_min_households = 0;
+    /// > 0: first split each piece into grids of about this many households, then each grid into
+    /// its share of the micro-grids, so micro-grids nest in contiguous grids.
+    double grid_households = 0;
     double soft_barrier_weight = 1.0; ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
     int spanning_tree_trials = 8;     ///< candidate trees per bisection
     int refinement_passes = 12;       ///< boundary-move passes after bisection
+
+    [[nodiscard]] double lower() const noexcept { return min_households > 0 ? min_households : target_households * (1.0 - tolerance); }
+    [[nodiscard]] double upper() const noexcept { return max_households > 0 ? max_households : target_households * (1.0 + tolerance); }
 };
 
 struct RegionInput {
@@ -70,15 +81,30 @@ struct MicroGridShape {
     int piece = 0;                    ///< index of the barrier-bounded piece it lies in
     std::uint8_t flags = 0;           ///< bitwise OR of Flag
     Point label_point;                ///< a point inside the polygon (for numbering and labels)
+    int grid = -1;                    ///< index into RegionResult::grids; -1 without a grid level
+};
+
+/// A grid (网格): whole, contiguous micro-grids of one piece.
+struct GridShape {
+    Wkb polygon;
+    std::int64_t households = 0;
+    int micro_grids = 0;
+    int piece = 0;
+    double target = 0;                ///< ideal grid size in its piece
+    bool multipart = false;
+    Point label_point;
 };
 
 struct RegionResult {
     std::vector<MicroGridShape> micro_grids;
+    std::vector<GridShape> grids;      ///< empty without a grid level
     std::vector<int> site_micro_grid;  ///< per input site: index into micro_grids
     int requested = 0;                 ///< micro_grid_count as given
     int pieces = 0;                    ///< pieces with households
     int faces = 0;                     ///< faces after cutting by hard barriers
 };
+
+struct CellPartition;
 
 /// A region cut into atoms — the Voronoi cells of its sites clipped by the region and the hard
 /// barriers, an exact coverage — with the adjacency graph of the atoms that hold sites. It is the
@@ -107,14 +133,26 @@ public:
     /// none; such vertices join a neighbour as land without households does). Parts may be empty
     /// or disconnected — other methods' are — and the result shows it (empty polygon, multipart).
     [[nodiscard]] RegionResult assemble(const std::vector<int>& vertex_part, int part_count) const;
+    /// The same, with grids when the partition has them.
+    [[nodiscard]] RegionResult assemble(const CellPartition& partition) const;
 
 private:
     struct State;
     std::unique_ptr<State> state_;
 };
 
-/// civgrid's partition of the cells: each piece split into its count by partition_connected_graph.
-/// Returns the part of each vertex, parts numbered piece by piece; *part_count gets their number.
+/// A partition of a RegionCells graph: micro-grid per vertex, and their grids when asked for.
+struct CellPartition {
+    std::vector<int> vertex_part;  ///< per vertex: micro-grid 0 .. part_count-1, or -1
+    int part_count = 0;
+    std::vector<int> part_grid;    ///< per micro-grid: grid 0 .. grid_count-1; empty without grids
+    int grid_count = 0;
+};
+
+/// civgrid's partition of the cells: each piece split into its count by partition_connected_graph
+/// (first into grids when options.grid_households > 0), parts numbered piece by piece.
+[[nodiscard]] CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options);
+/// The micro-grid level only: the part of each vertex; *part_count gets their number.
 [[nodiscard]] std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options,
                                                int* part_count);
 

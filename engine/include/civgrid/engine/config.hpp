@@ -46,9 +46,25 @@ struct PartitionConfig {
     /// CRS assumed for layers that declare none; empty makes such a layer an error.
     std::string assume_crs;
 
+    /// The regions split: "community", "street", "district", "city" (the whole city as one
+    /// region), or "" for the finest admin layer given.
+    std::string region_level;
+
     double target_households = 83.0;     ///< micro-grid size; count per community = round(H / target)
+    /// A region attribute holding the number of micro-grids it wants (count mode per community);
+    /// empty, or a null / non-positive value, falls back to the target.
+    std::string count_field;
     std::int64_t micro_grid_count = 0;   ///< > 0: this many micro-grids for the whole city instead
     double tolerance = 0.2;              ///< balance bounds: target * (1 -/+ tolerance)
+    /// Explicit balance bounds in households (0 = from the tolerance). A micro-grid outside them is
+    /// flagged with the reason the data forces, or out_of_bounds.
+    double min_households = 0, max_households = 0;
+    /// No micro-grid below this many households unless the data forces it (like the UK census's 40
+    /// for Output Areas): counts are lowered where a piece cannot give every part this many. 0 = off.
+    double hard_min_households = 0;
+    /// Grids (网格) of about this many households made of whole, contiguous micro-grids in each
+    /// community; 0 = no grid level.
+    double grid_households = 400.0;
     /// Buildings with more households than this are split into pieces of at most this many
     /// households (at least one piece per unit, along the long axis), so they can be balanced.
     /// 0 = automatic: a fifth of the target, so parts can hit the target within about 10 %.

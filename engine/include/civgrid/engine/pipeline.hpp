@@ -22,6 +22,7 @@ struct Region {
     std::string street_code, district_code;
     Wkb boundary;
     std::int64_t feature_id = -1;  ///< feature id in its input layer
+    int requested_count = 0;       ///< micro-grids asked for by the count field; 0 = by the target
 };
 
 /// Everything read from the inputs, reprojected to the working CRS.
@@ -43,19 +44,32 @@ struct City {
 [[nodiscard]] City load_city(const PartitionConfig& config);
 
 struct MicroGrid {
-    std::string id;               ///< community code + sequence (west to east, north to south)
+    /// Community code + sequence, numbered in rows north to south, west to east; with grids,
+    /// community code + grid sequence + sequence in the grid.
+    std::string id;
     int region = 0;               ///< index into City::regions
+    int grid = -1;                ///< index into PartitionResult::grids; -1 without a grid level
     algorithms::MicroGridShape shape;
+    std::int64_t buildings = 0;
+};
+
+/// A grid (网格): whole, contiguous micro-grids of one community.
+struct Grid {
+    std::string id;               ///< community code + grid sequence
+    int region = 0;
+    algorithms::GridShape shape;
     std::int64_t buildings = 0;
 };
 
 struct RegionSummary {
     std::int64_t households = 0, buildings = 0;
-    int requested = 0, micro_grids = 0, pieces = 0, faces = 0;
+    int requested = 0, micro_grids = 0, grids = 0, pieces = 0, faces = 0;
+    double target = 0;            ///< micro-grid size aimed at in this region
 };
 
 struct PartitionResult {
     std::vector<MicroGrid> micro_grids;         ///< ordered by region, then sequence
+    std::vector<Grid> grids;                    ///< ordered by region, then sequence; empty without grids
     std::vector<int> building_grid;             ///< per building: index into micro_grids, -1 when none
     std::vector<std::string> building_split;    ///< per building: "id1;id2" when split across micro-grids
     std::vector<int> building_region;           ///< per building: index into City::regions, -1 outside all
