@@ -107,3 +107,32 @@ TEST(GraphPartition, ConnectedComponentsAreFound) {
 
 }  // namespace
 }  // namespace civgrid::algorithms
+
+namespace civgrid::algorithms {
+namespace {
+
+TEST(GraphPartition, UnequalUnitsGetProportionalWeight) {
+    std::vector<std::int64_t> weights(40 * 40, 1);
+    const WeightedGraph graph = grid_graph(40, 40, weights);
+    const std::vector<int> units{1, 2, 3, 2};
+    const std::vector<int> part = partition_connected_graph(graph, units, 5);
+    ASSERT_TRUE(parts_are_connected(graph, part));
+    const std::vector<double> got = part_weights(graph, part, 4);
+    for (std::size_t p = 0; p < units.size(); ++p) EXPECT_NEAR(got[p], 1600.0 * units[p] / 8.0, 0.05 * 1600.0 * units[p] / 8.0) << "part " << p;
+}
+
+TEST(GraphPartition, ManyPartsDoNotPeelOneAtATime) {
+    // 4,096 nodes into 400 parts: balanced bisection keeps this fast and even.
+    std::vector<std::int64_t> weights(64 * 64, 1);
+    const WeightedGraph graph = grid_graph(64, 64, weights);
+    const std::vector<int> part = partition_connected_graph(graph, 400, 3);
+    ASSERT_TRUE(parts_are_connected(graph, part));
+    const std::vector<double> got = part_weights(graph, part, 400);
+    const double target = 4096.0 / 400.0;
+    int within_20 = 0;
+    for (double w : got) within_20 += std::abs(w - target) <= 0.2 * target + 1 ? 1 : 0;
+    EXPECT_GE(within_20, 380);
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms

@@ -174,3 +174,61 @@ TEST(SplitLocations, PointsSpreadAlongTheLongAxisInsideTheFootprint) {
 
 }  // namespace
 }  // namespace civgrid::algorithms
+
+namespace civgrid::algorithms {
+namespace {
+
+// Any method's partition can be assembled: an empty part gives an empty polygon and a
+// disconnected part a flagged multipolygon, rather than an exception.
+TEST(RegionCells, AssemblesOtherMethodsPartitionsWithEmptyAndSplitParts) {
+    RegionInput input;
+    input.boundary = wkb("POLYGON((0 0, 1000 0, 1000 1000, 0 1000, 0 0))");
+    input.sites = lattice(0, 0, 1000, 1000, 100, 10);  // 100 sites
+    input.micro_grid_count = 4;
+    const RegionCells cells(input);
+    const std::size_t n = cells.graph().node_count();
+    ASSERT_EQ(n, 100u);
+    // Part 0: the left column and the right column (apart); part 1: the rest; part 2: nothing.
+    std::vector<int> part(n, 1);
+    for (std::size_t v = 0; v < n; ++v) {
+        const Point p = cells.graph().location[v];
+        if (p.x < 100 || p.x > 900) part[v] = 0;
+    }
+    const RegionResult result = cells.assemble(part, 3);
+    ASSERT_EQ(result.micro_grids.size(), 3u);
+    EXPECT_NE(result.micro_grids[0].flags & static_cast<std::uint8_t>(Flag::multipart), 0);
+    EXPECT_EQ(result.micro_grids[0].households, 200);
+    EXPECT_EQ(result.micro_grids[1].households, 800);
+    EXPECT_EQ(result.micro_grids[2].households, 0);
+    geos::Context context;
+    EXPECT_TRUE(geos::is_empty(context, geos::from_wkb(context, result.micro_grids[2].polygon).get()));
+}
+
+// With a grid level, micro-grids nest in grids of whole micro-grids, each balanced.
+TEST(RegionCells, GridsOfWholeMicroGrids) {
+    RegionInput input;
+    input.boundary = wkb("POLYGON((0 0, 1200 0, 1200 1000, 0 1000, 0 0))");
+    input.sites = lattice(0, 0, 1200, 1000, 25, 2);  // 1,920 sites, 3,840 households
+    input.micro_grid_count = 48;                       // 80 households each
+    input.options.target_households = 80;
+    input.options.grid_households = 400;               // 10 grids of 5
+    const RegionResult result = partition_region(input);
+    expect_valid_coverage(input, result);
+    ASSERT_EQ(result.micro_grids.size(), 48u);
+    ASSERT_GE(result.grids.size(), 9u);
+    ASSERT_LE(result.grids.size(), 10u);
+    std::vector<int> members(result.grids.size(), 0);
+    for (const MicroGridShape& shape : result.micro_grids) {
+        ASSERT_GE(shape.grid, 0);
+        ++members[static_cast<std::size_t>(shape.grid)];
+        EXPECT_NEAR(static_cast<double>(shape.households), 80.0, 8.0);
+    }
+    for (std::size_t g = 0; g < result.grids.size(); ++g) {
+        EXPECT_EQ(result.grids[g].micro_grids, members[g]);
+        EXPECT_FALSE(result.grids[g].multipart);
+        EXPECT_NEAR(static_cast<double>(result.grids[g].households), 80.0 * members[g], 0.1 * 80.0 * members[g]);
+    }
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms
