@@ -259,10 +259,68 @@ private:
         constexpr std::uint32_t kFullTrialsUpTo = 4096;
         const int trials = std::max(1, n <= kFullTrialsUpTo ? options_.spanning_tree_trials
                                                            : static_cast<int>(options_.spanning_tree_trials * kFullTrialsUpTo / n));
+        // The set's principal axis: compact halves come from cutting across it.
+        double sum_w = 0, mean_x = 0, mean_y = 0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const double w = weight(nodes[i], by_count) + 1e-9;
+            const Point p = graph_.location[nodes[i]];
+            sum_w += w;
+            mean_x += w * p.x;
+            mean_y += w * p.y;
+        }
+        mean_x /= sum_w;
+        mean_y /= sum_w;
+        double sxx = 0, syy = 0, sxy = 0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const double w = weight(nodes[i], by_count) + 1e-9;
+            const Point p = graph_.location[nodes[i]];
+            sxx += w * (p.x - mean_x) * (p.x - mean_x);
+            syy += w * (p.y - mean_y) * (p.y - mean_y);
+            sxy += w * (p.x - mean_x) * (p.y - mean_y);
+        }
+        const double axis_angle = 0.5 * std::atan2(2 * sxy, sxx - syy);
+        std::vector<double> projection(n);
+        std::vector<std::uint32_t> by_projection(n);
+
         for (int trial = 0; trial < trials; ++trial) {
-            // Random spanning tree: Kruskal on random keys; soft-barrier edges cost more, so the tree
-            // crosses minor roads rarely and a cut there follows the road.
-            for (std::size_t e = 0; e < edges.size(); ++e) key[e] = random_key(edges[e].soft);
+            // A spanning tree by Kruskal. Most trials are guided: edges far from a line across the
+            // principal axis (at the weighted quantile of a balanced split) join first and edges
+            // near it last, so the tree's cut edges trace a short, straight boundary; a few trials
+            // are purely random for shapes the line fits badly. Soft-barrier edges cost more, so
+            // the tree crosses minor roads rarely and a cut there follows the road.
+            const bool guided = trial < trials - std::min(2, trials / 4);
+            if (guided) {
+                constexpr double kSpread = 0.7853981633974483;  // directions within +-22.5 degrees
+                const double angle = axis_angle + (trial == 0 ? 0.0 : (random_.uniform() - 0.5) * kSpread);
+                const double dx = std::cos(angle), dy = std::sin(angle);
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    const Point p = graph_.location[nodes[i]];
+                    projection[i] = p.x * dx + p.y * dy;
+                }
+                std::iota(by_projection.begin(), by_projection.end(), 0u);
+                std::sort(by_projection.begin(), by_projection.end(),
+                          [&](std::uint32_t a, std::uint32_t b) { return projection[a] < projection[b]; });
+                const int half = (k / 2) + ((k % 2 == 1 && trial % 2 == 1) ? 1 : 0);
+                const double wanted = share(std::clamp(half, 1, k - 1)) * total;
+                double running = 0, line = projection[by_projection[n / 2]];
+                for (std::uint32_t i : by_projection) {
+                    running += weight(nodes[i], by_count);
+                    if (running >= wanted) {
+                        line = projection[i];
+                        break;
+                    }
+                }
+                const double spread = std::max(projection[by_projection.back()] - projection[by_projection.front()], 1e-9);
+                constexpr double kNoise = 0.15, kScale = 16777216.0;  // 2^24 key units per unit
+                for (std::size_t e = 0; e < edges.size(); ++e) {
+                    const double middle = 0.5 * (projection[edges[e].a] + projection[edges[e].b]);
+                    const double closeness = 1.0 - std::min(1.0, std::abs(middle - line) / spread);
+                    const double penalty = edges[e].soft ? std::clamp(options_.soft_barrier_weight, 0.0, 254.0) : 0.0;
+                    key[e] = static_cast<std::uint32_t>((closeness * (1.0 - kNoise) + random_.uniform() * kNoise + penalty) * kScale);
+                }
+            } else {
+                for (std::size_t e = 0; e < edges.size(); ++e) key[e] = random_key(edges[e].soft);
+            }
             radix_order(key, order);
             std::iota(dsu.begin(), dsu.end(), 0u);
             std::vector<std::uint32_t> tree_edges;

@@ -647,10 +647,25 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
         atom_neighbours[e.a].emplace_back(e.b, e.length);
         atom_neighbours[e.b].emplace_back(e.a, e.length);
     }
-    for (bool progress = true; progress;) {
-        progress = false;
-        for (std::size_t a = 0; a < atoms.size(); ++a) {
-            if (atom_grid[a] >= 0) continue;
+    // In rounds, so that land grows from every side at the same pace (a park or a margin between
+    // several micro-grids is shared among them, not flooded by the first one that reaches it).
+    std::vector<std::uint32_t> frontier;
+    std::vector<char> queued(atoms.size(), 0);
+    auto enqueue_neighbours = [&](std::size_t a) {
+        for (const auto& neighbour : atom_neighbours[a]) {
+            const std::uint32_t b = neighbour.first;
+            if (atom_grid[b] < 0 && !queued[b]) {
+                queued[b] = 1;
+                frontier.push_back(b);
+            }
+        }
+    };
+    for (std::size_t a = 0; a < atoms.size(); ++a)
+        if (atom_grid[a] >= 0) enqueue_neighbours(a);
+    while (!frontier.empty()) {
+        std::sort(frontier.begin(), frontier.end());
+        std::vector<std::pair<std::uint32_t, int>> decided;
+        for (std::uint32_t a : frontier) {
             int best_grid = -1;
             double best_score = 0;
             for (const auto& [b, length] : atom_neighbours[a]) {
@@ -662,11 +677,11 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
                     best_grid = g;
                 }
             }
-            if (best_grid >= 0) {
-                atom_grid[a] = best_grid;
-                progress = true;
-            }
+            if (best_grid >= 0) decided.emplace_back(a, best_grid);
         }
+        for (const auto& [a, g] : decided) atom_grid[a] = g;
+        frontier.clear();
+        for (const auto& decision : decided) enqueue_neighbours(decision.first);
     }
     for (std::size_t a = 0; a < atoms.size(); ++a) {  // isolated islands: the nearest micro-grid
         if (atom_grid[a] >= 0) continue;
@@ -786,24 +801,35 @@ std::vector<Point> split_locations(const Wkb& footprint, int count) {
             corners.push_back(p);
         }
     }
-    Point axis{1, 0};
-    double half_length = 1.0;
+    // A lattice over the rectangle, as many columns along the long side as its shape asks, so the
+    // pieces a micro-grid takes together make a compact block, not a thin slice across the building.
+    Point axis{1, 0}, across{0, 1};
+    double half_length = 1.0, half_width = 1.0;
     if (corners.size() >= 4) {
         const Point a = corners[0], b = corners[1], c = corners[2];
         const double ab = std::hypot(b.x - a.x, b.y - a.y), bc = std::hypot(c.x - b.x, c.y - b.y);
-        const bool first_longer = ab >= bc;
-        const double long_side = first_longer ? ab : bc;
-        if (long_side > 0) {
+        if (ab > 0 && bc > 0) {
+            const bool first_longer = ab >= bc;
             axis = first_longer ? Point{(b.x - a.x) / ab, (b.y - a.y) / ab} : Point{(c.x - b.x) / bc, (c.y - b.y) / bc};
-            half_length = long_side / 2;
+            across = first_longer ? Point{(c.x - b.x) / bc, (c.y - b.y) / bc} : Point{(b.x - a.x) / ab, (b.y - a.y) / ab};
+            half_length = std::max(ab, bc) / 2;
+            half_width = std::min(ab, bc) / 2;
         }
     }
+    const double aspect = half_length / std::max(half_width, 1e-9);
+    const int columns = std::clamp(static_cast<int>(std::lround(std::sqrt(count * aspect))), 1, count);
+    const int rows = (count + columns - 1) / columns;
     const Point middle = geos::centroid(context, rectangle.get());
     const geos::Prepared prepared = geos::prepare(context, shape.get());
     std::vector<Point> result;
     for (int i = 0; i < count; ++i) {
-        const double t = ((i + 0.5) / count - 0.5) * 2.0 * half_length * 0.9;
-        Point p{middle.x + axis.x * t, middle.y + axis.y * t};
+        const int row = i / columns;
+        const int in_row = i % columns;
+        const int column = row % 2 == 0 ? in_row : columns - 1 - in_row;  // serpentine: neighbours stay close
+        const int in_this_row = row == rows - 1 ? count - row * columns : columns;
+        const double u = ((column + 0.5) / std::max(in_this_row, 1) - 0.5) * 2.0 * half_length * 0.9;
+        const double v = ((row + 0.5) / rows - 0.5) * 2.0 * half_width * 0.9;
+        Point p{middle.x + axis.x * u + across.x * v, middle.y + axis.y * u + across.y * v};
         const Geom probe = geos::point(context, p);
         // Irregular shapes: fall back to distinct points beside the point on surface.
         if (GEOSPreparedContains_r(context.handle(), prepared.get(), probe.get()) != 1)

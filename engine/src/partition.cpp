@@ -135,10 +135,10 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
             city.building_units[b], (households + piece_limit - 1) / piece_limit));
         std::vector<Point> locations;
         if (type == 1 || type == 4) {
-            // A point: its pieces on a sunflower spiral about a metre across, so each gets a cell of
+            // A point: its pieces on a sunflower spiral a few decimetres across, so each gets a cell of
             // its own (not a circle: cocircular sites make Voronoi cells degenerate).
             constexpr double kGoldenAngle = 2.399963229728653;
-            constexpr double kSpacing = 0.5;  // metres
+            constexpr double kSpacing = 0.05;  // metres: close enough that no road runs between them
             for (int i = 0; i < pieces; ++i) {
                 const double radius = kSpacing * std::sqrt(i + 0.5), angle = kGoldenAngle * i;
                 locations.push_back({city.building_points[b].x + radius * std::cos(angle), city.building_points[b].y + radius * std::sin(angle)});
