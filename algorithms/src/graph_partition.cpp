@@ -257,8 +257,11 @@ private:
         // Big node sets (a whole city as one region) take fewer trees: their balance is found in one
         // tree, and the parts' shapes are settled by the many small bisections below them.
         constexpr std::uint32_t kFullTrialsUpTo = 4096;
-        const int trials = std::max(1, n <= kFullTrialsUpTo ? options_.spanning_tree_trials
-                                                           : static_cast<int>(options_.spanning_tree_trials * kFullTrialsUpTo / n));
+        // Small sets, where the micro-grids' final shapes are decided, try more trees; they are cheap.
+        constexpr std::uint32_t kSmallSet = 128;
+        const int base_trials = options_.spanning_tree_trials * (n <= kSmallSet ? 3 : 1);
+        const int trials = std::max(1, n <= kFullTrialsUpTo ? base_trials
+                                                           : static_cast<int>(base_trials * kFullTrialsUpTo / n));
         // The set's principal axis: compact halves come from cutting across it.
         double sum_w = 0, mean_x = 0, mean_y = 0;
         for (std::uint32_t i = 0; i < n; ++i) {
@@ -500,8 +503,13 @@ private:
             if (hard > 0 && w < hard) c += kBelowHardMinimum * (hard - w) * (hard - w);
             return c / (target * target);
         };
-        constexpr double kCompactness = 0.002;  // about one household of balance per fully-surrounded node
+        // Cut length a move adds, in parts' boundaries; 0.2 of a boundary weighs like 2 % of balance
+        // squared: it evens out ragged edges without giving up the balance.
+        constexpr double kCompactness = 0.2;
 
+        double total_length = 0;
+        for (double length : graph_.shared_length) total_length += length;
+        const double perimeter_scale = total_length / parts;  // about one part's boundary
         std::vector<std::pair<int, double>> touching;  // (part, shared length)
         for (int pass = 0; pass < options_.refinement_passes; ++pass) {
             int moves = 0;
@@ -509,11 +517,10 @@ private:
                 const int p = part_[v];
                 if (part_size_[static_cast<std::size_t>(p)] <= 1) continue;
                 touching.clear();
-                double own_length = 0, all_length = 0;
+                double own_length = 0;
                 for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
                     const int q = part_[graph_.neighbours[e]];
                     const double length = graph_.shared_length[e];
-                    all_length += length;
                     if (q == p) {
                         own_length += length;
                         continue;
@@ -530,7 +537,7 @@ private:
                 for (const auto& [q, length] : touching) {
                     const double wq = part_weight_[static_cast<std::size_t>(q)];
                     const double balance = cost(wp - w, p) + cost(wq + w, q) - cost(wp, p) - cost(wq, q);
-                    const double compact = all_length > 0 ? (own_length - length) / all_length : 0.0;
+                    const double compact = (own_length - length) / perimeter_scale;
                     const double delta = balance + kCompactness * compact;
                     if (delta < best_delta || (delta == best_delta && best_q >= 0 && q < best_q)) {
                         best_delta = delta;
