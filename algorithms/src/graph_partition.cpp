@@ -134,6 +134,7 @@ public:
     std::vector<int> run(const std::vector<int>& units) {
         units_prefix_.assign(units.size() + 1, 0.0);
         for (std::size_t p = 0; p < units.size(); ++p) units_prefix_[p + 1] = units_prefix_[p] + std::max(units[p], 1);
+        equal_units_ = std::all_of(units.begin(), units.end(), [&](int u) { return std::max(u, 1) == std::max(units.front(), 1); });
         std::vector<std::uint32_t> all(graph_.node_count());
         std::iota(all.begin(), all.end(), 0u);
         int next = 0;
@@ -211,7 +212,10 @@ private:
             positive_total = n;
         }
 
-        std::vector<LocalEdge> edges;
+        // Buffers live in the partitioner and are reused: bisections are many and small. They are
+        // free again before the recursive calls at the end.
+        std::vector<LocalEdge>& edges = buffers_.edges;
+        edges.clear();
         for (std::uint32_t i = 0; i < n; ++i) {
             const std::uint32_t v = nodes[i];
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
@@ -224,8 +228,12 @@ private:
         // This call makes parts first .. first+k-1; `share(j)` is the weight fraction of the first j.
         const int first = next;
         const double units_here = units_prefix_[static_cast<std::size_t>(first + k)] - units_prefix_[static_cast<std::size_t>(first)];
-        auto share = [&](int j) { return (units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)]) / units_here; };
+        auto share = [&](int j) {
+            if (equal_units_) return static_cast<double>(j) / k;
+            return (units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)]) / units_here;
+        };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
+            if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
             int lo = 1, hi = k - 1;
             while (lo < hi) {
                 const int mid = (lo + hi) / 2;
@@ -238,13 +246,32 @@ private:
         const int low = std::max(1, static_cast<int>(std::floor(k * 0.3)));
         const int high = std::min(k - 1, static_cast<int>(std::ceil(k * 0.7)));
 
-        std::vector<std::uint32_t> key(edges.size());
-        std::vector<std::uint32_t> order(edges.size());
-        std::vector<std::uint32_t> dsu(n);
-        std::vector<std::uint32_t> tree_offsets(n + 1), tree_adjacent(2 * static_cast<std::size_t>(n));
-        std::vector<std::uint32_t> parent(n), preorder(n), position(n), subtree_count(n), subtree_positive(n);
-        std::vector<double> subtree_weight(n);
-        std::vector<char> best_side;
+        Scratch& buffers = buffers_;
+        std::vector<std::uint32_t>& key = buffers.key;
+        std::vector<std::uint32_t>& order = buffers.order;
+        std::vector<std::uint32_t>& dsu = buffers.dsu;
+        std::vector<std::uint32_t>& tree_offsets = buffers.tree_offsets;
+        std::vector<std::uint32_t>& tree_adjacent = buffers.tree_adjacent;
+        std::vector<std::uint32_t>& parent = buffers.parent;
+        std::vector<std::uint32_t>& preorder = buffers.preorder;
+        std::vector<std::uint32_t>& position = buffers.position;
+        std::vector<std::uint32_t>& subtree_count = buffers.subtree_count;
+        std::vector<std::uint32_t>& subtree_positive = buffers.subtree_positive;
+        std::vector<double>& subtree_weight = buffers.subtree_weight;
+        key.resize(edges.size());
+        order.resize(edges.size());
+        dsu.resize(n);
+        tree_offsets.resize(n + 1);
+        tree_adjacent.resize(2 * static_cast<std::size_t>(n));
+        parent.resize(n);
+        preorder.resize(n);
+        position.resize(n);
+        subtree_count.assign(n, 0);
+        subtree_positive.assign(n, 0);
+        subtree_weight.assign(n, 0.0);
+        std::vector<char>& best_side = buffers.best_side;
+        std::vector<char>& side = buffers.side;
+        best_side.clear();
         int best_parts = 0;
         double best_bucket = std::numeric_limits<double>::infinity();
         double best_cut = std::numeric_limits<double>::infinity();
@@ -282,8 +309,10 @@ private:
             sxy += w * (p.x - mean_x) * (p.y - mean_y);
         }
         const double axis_angle = 0.5 * std::atan2(2 * sxy, sxx - syy);
-        std::vector<double> projection(n);
-        std::vector<std::uint32_t> by_projection(n);
+        std::vector<double>& projection = buffers.projection;
+        std::vector<std::uint32_t>& by_projection = buffers.by_projection;
+        projection.resize(n);
+        by_projection.resize(n);
 
         for (int trial = 0; trial < trials; ++trial) {
             // A spanning tree by Kruskal. Most trials are guided: edges far from a line across the
@@ -410,7 +439,7 @@ private:
                 }
             }
             if (chosen < n) {
-                std::vector<char> side(n, 0);
+                side.assign(n, 0);
                 for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i) side[preorder[i]] = 1;
                 double cut = 0;
                 for (const auto& e : edges)
@@ -421,7 +450,7 @@ private:
                 if (bucket < best_bucket || (bucket == best_bucket && cut < best_cut)) {
                     best_bucket = bucket;
                     best_cut = cut;
-                    best_side = std::move(side);
+                    best_side.swap(side);
                     best_parts = chosen_parts;
                 }
             }
@@ -568,6 +597,14 @@ private:
     std::vector<std::uint32_t> scratch_;
     std::vector<std::uint32_t> radix_scratch_, radix_count_;
     std::vector<double> units_prefix_;  // prefix sums of the parts' units
+    bool equal_units_ = true;
+    struct Scratch {
+        std::vector<LocalEdge> edges;
+        std::vector<std::uint32_t> key, order, dsu, tree_offsets, tree_adjacent, parent, preorder, position, subtree_count, subtree_positive,
+            by_projection;
+        std::vector<double> subtree_weight, projection;
+        std::vector<char> best_side, side;
+    } buffers_;
     std::vector<std::uint64_t> packed_;
 };
 
