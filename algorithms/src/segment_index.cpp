@@ -112,4 +112,11 @@ bool SegmentIndex::crosses(Point p, Point q) const {
     return any_near(p, q, [&](const Segment& s) { return segment_interior_meets(p, q, s.a, s.b); });
 }
 
+bool SegmentIndex::near_box(Point low, Point high) const {
+    return any_near(low, high, [&](const Segment& s) {
+        return std::min(s.a.x, s.b.x) <= high.x && std::max(s.a.x, s.b.x) >= low.x && std::min(s.a.y, s.b.y) <= high.y &&
+               std::max(s.a.y, s.b.y) >= low.y;
+    });
+}
+
 }  // namespace civgrid::algorithms

@@ -166,7 +166,7 @@ int run_partition(const std::vector<std::string>& args) {
         std::printf(" %s %.2f s,", stage.c_str(), seconds);
         total += seconds;
     }
-    std::printf(" total %.2f s\n", total);
+    std::printf(" total %.2f s (assess alone %.2f s, alongside the writing)\n", total, summary.assess_seconds);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 
 namespace civgrid::engine {
@@ -43,9 +44,11 @@ FieldValue text_or_null(const std::string& text) { return text.empty() ? FieldVa
 
 }  // namespace
 
-void write_result(const std::string& path, const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
-                  const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings) {
-    io::GeoPackageWriter writer(path, city.crs);
+namespace {
+
+// Every layer but run_info, which needs the quality report: run_partition writes these while the
+// report is computed.
+void write_layers(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result, const PartitionConfig& config) {
     const double target = effective_target(result, config);
 
     // micro_grids
@@ -184,8 +187,12 @@ void write_result(const std::string& path, const City& city, const PartitionResu
         }
     }
     writer.add_layer(barriers);
+}
 
-    // run_info: parameters, inputs, versions, timings, quality, warnings.
+// run_info: parameters, inputs, versions, timings, quality, warnings.
+void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings) {
+    const double target = effective_target(result, config);
     io::LayerData info{"run_info", io::GeometryKind::none, {{"section", FieldType::string}, {"key", FieldType::string}, {"value", FieldType::string}}, {}, {}};
     auto put = [&](const std::string& section, const std::string& key, const std::string& value) {
         info.rows.push_back({section, key, value});
@@ -220,6 +227,15 @@ void write_result(const std::string& path, const City& city, const PartitionResu
     for (const auto& warning : city.warnings) put("warnings", std::to_string(++w), warning);
     for (const auto& warning : result.warnings) put("warnings", std::to_string(++w), warning);
     writer.add_layer(info);
+}
+
+}  // namespace
+
+void write_result(const std::string& path, const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                  const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings) {
+    io::GeoPackageWriter writer(path, city.crs);
+    write_layers(writer, city, result, config);
+    write_run_info(writer, city, result, report, config, timings);
     writer.commit();
 }
 
@@ -236,10 +252,31 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     lap("load");
     const PartitionResult result = partition_city(city, config);
     lap("partition");
-    summary.report = assess(city, result, config);
-    lap("assess");
-    write_result(output, city, result, summary.report, config, summary.timings);
-    lap("write");
+    // The report is computed while the layers are written (SQLite writes on one thread); run_info,
+    // which holds the report, goes last.
+    double assess_seconds = 0;
+    std::future<algorithms::QualityReport> report = std::async(std::launch::async, [&] {
+        const auto begin = clock::now();
+        algorithms::QualityReport computed = assess(city, result, config);
+        assess_seconds = std::chrono::duration<double>(clock::now() - begin).count();
+        return computed;
+    });
+    io::GeoPackageWriter writer(output, city.crs);
+    try {
+        write_layers(writer, city, result, config);
+    } catch (...) {
+        report.wait();  // it reads city and result
+        throw;
+    }
+    summary.report = report.get();
+    lap("assess_and_write");
+    summary.assess_seconds = assess_seconds;
+    auto timings = summary.timings;
+    timings.emplace_back("assess_alone", assess_seconds);
+    write_run_info(writer, city, result, summary.report, config, timings);
+    writer.commit();
+    summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
+    start = clock::now();
     summary.crs = city.crs;
     summary.warnings = city.warnings;
     summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());

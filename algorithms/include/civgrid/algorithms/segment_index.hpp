@@ -29,6 +29,10 @@ public:
     /// touches p or q (a site lying on a barrier) does not count.
     [[nodiscard]] bool crosses(Point p, Point q) const;
 
+    /// True when some stored segment's bounding box meets the box [low, high] (a conservative
+    /// "might this box touch a segment" test).
+    [[nodiscard]] bool near_box(Point low, Point high) const;
+
 private:
     template <class Test>
     bool any_near(Point p, Point q, Test&& test) const;
