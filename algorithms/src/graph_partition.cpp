@@ -2,10 +2,10 @@
 #include <civgrid/error.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <random>
 #include <tuple>
 
 namespace civgrid::algorithms {
@@ -116,13 +116,20 @@ bool parts_are_connected(const WeightedGraph& graph, const std::vector<int>& par
 namespace {
 
 // Uniform doubles from raw engine output: reproducible everywhere, unlike std distributions.
+// SplitMix64: small, fast and plenty for drawing trees; the same sequence on every platform.
 class Random {
 public:
-    explicit Random(std::uint64_t seed) : engine_(seed) {}
-    double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+    explicit Random(std::uint64_t seed) : state_(seed) {}
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 private:
-    std::mt19937_64 engine_;
+    std::uint64_t next() {
+        std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+    std::uint64_t state_;
 };
 
 class Partitioner {
@@ -286,7 +293,7 @@ private:
         constexpr std::uint32_t kFullTrialsUpTo = 4096;
         // Small sets, where the micro-grids' final shapes are decided, try more trees; they are cheap.
         constexpr std::uint32_t kSmallSet = 128;
-        const int base_trials = options_.spanning_tree_trials * (n <= kSmallSet ? 3 : 1);
+        const int base_trials = options_.spanning_tree_trials * (n <= kSmallSet ? 2 : 1);
         const int trials = std::max(1, n <= kFullTrialsUpTo ? base_trials
                                                            : static_cast<int>(base_trials * kFullTrialsUpTo / n));
         // The set's principal axis: compact halves come from cutting across it.
@@ -325,13 +332,19 @@ private:
                 constexpr double kSpread = 0.7853981633974483;  // directions within +-22.5 degrees
                 const double angle = axis_angle + (trial == 0 ? 0.0 : (random_.uniform() - 0.5) * kSpread);
                 const double dx = std::cos(angle), dy = std::sin(angle);
+                // Projections relative to the weighted centre, sorted as packed (float key, index)
+                // integers: a float's bits order like the float when positive, flipped otherwise.
+                std::vector<std::uint64_t>& packed = buffers.packed;
+                packed.resize(n);
                 for (std::uint32_t i = 0; i < n; ++i) {
                     const Point p = graph_.location[nodes[i]];
-                    projection[i] = p.x * dx + p.y * dy;
+                    projection[i] = (p.x - mean_x) * dx + (p.y - mean_y) * dy;
+                    auto bits = std::bit_cast<std::uint32_t>(static_cast<float>(projection[i]));
+                    bits = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+                    packed[i] = (static_cast<std::uint64_t>(bits) << 32) | i;
                 }
-                std::iota(by_projection.begin(), by_projection.end(), 0u);
-                std::sort(by_projection.begin(), by_projection.end(),
-                          [&](std::uint32_t a, std::uint32_t b) { return projection[a] < projection[b]; });
+                std::sort(packed.begin(), packed.end());
+                for (std::uint32_t i = 0; i < n; ++i) by_projection[i] = static_cast<std::uint32_t>(packed[i]);
                 const int half = (k / 2) + ((k % 2 == 1 && trial % 2 == 1) ? 1 : 0);
                 const double wanted = share(std::clamp(half, 1, k - 1)) * total;
                 double running = 0, line = projection[by_projection[n / 2]];
@@ -603,6 +616,7 @@ private:
         std::vector<std::uint32_t> key, order, dsu, tree_offsets, tree_adjacent, parent, preorder, position, subtree_count, subtree_positive,
             by_projection;
         std::vector<double> subtree_weight, projection;
+        std::vector<std::uint64_t> packed;
         std::vector<char> best_side, side;
     } buffers_;
     std::vector<std::uint64_t> packed_;
