@@ -12,6 +12,9 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
 namespace civgrid::algorithms {
 
 namespace {
@@ -566,26 +569,31 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     GraphPartitionOptions grid_options = micro_options;
     grid_options.lower_bound = grid_options.upper_bound = grid_options.hard_minimum = 0;
 
-    CellPartition result;
-    result.vertex_part.assign(vertex_count, -1);
-    std::vector<int> local(vertex_count, -1);
+    // Pieces are independent: in parallel (a whole city as one region has a thousand of them),
+    // each into its own slot, numbered piece by piece afterwards, so threads do not change it.
+    struct PieceOutcome {
+        std::vector<int> member_part;  // per member of the piece
+        int made = 0;
+        std::vector<int> part_grid;    // per part made, its grid in the piece
+        int grids = 0;
+    };
+    std::vector<PieceOutcome> outcomes(pieces);
+    tbb::enumerable_thread_specific<std::vector<int>> locals([&] { return std::vector<int>(vertex_count, -1); });
     const bool with_grids = options.grid_households > 0;
-    for (std::size_t p = 0; p < pieces; ++p) {
+    tbb::parallel_for(std::size_t{0}, pieces, [&](std::size_t p) {
+        std::vector<int>& local = locals.local();
+        PieceOutcome& outcome = outcomes[p];
         const std::vector<std::uint32_t>& members = piece_members[p];
         const WeightedGraph piece_graph = induced_subgraph(graph, members, local);
         const int count = cells.piece_counts()[p];
         if (!with_grids) {
-            const std::vector<int> parts = partition_connected_graph(piece_graph, count, mix(seed ^ mix(p)), micro_options);
-            const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
-            for (std::size_t i = 0; i < members.size(); ++i) result.vertex_part[members[i]] = result.part_count + parts[i];
-            result.part_count += made;
-            continue;
+            outcome.member_part = partition_connected_graph(piece_graph, count, mix(seed ^ mix(p)), micro_options);
+            outcome.made = outcome.member_part.empty() ? 0 : *std::max_element(outcome.member_part.begin(), outcome.member_part.end()) + 1;
+            return;
         }
         // Grids first, each of a whole number of micro-grids (as equal as can be) and weighted by
         // it, then each grid's micro-grids inside it: both levels balanced, micro-grids nested.
-        const double micro_target = cells.piece_households()[p] / count;
-        const int wanted_grids =
-            std::clamp(static_cast<int>(std::lround(count * micro_target / options.grid_households)), 1, count);
+        const int wanted_grids = std::clamp(static_cast<int>(std::lround(cells.piece_households()[p] / options.grid_households)), 1, count);
         std::vector<int> units(static_cast<std::size_t>(wanted_grids), count / wanted_grids);
         const int larger = count % wanted_grids;  // spread the larger grids evenly through the order
         for (int i = 0; i < larger; ++i) ++units[static_cast<std::size_t>(static_cast<long>(i) * wanted_grids / larger)];
@@ -601,17 +609,29 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
         std::vector<int> grid_counts(units.begin(), units.begin() + grids);
         for (std::size_t g = 0; g < grid_counts.size(); ++g) grid_counts[g] = std::clamp(grid_counts[g], 1, std::max(1, grid_positive[g]));
         std::vector<int> piece_local(members.size(), -1);
+        outcome.member_part.assign(members.size(), -1);
         for (int g = 0; g < grids; ++g) {
             const auto& inside = grid_members[static_cast<std::size_t>(g)];
             const WeightedGraph grid_graph = induced_subgraph(piece_graph, inside, piece_local);
-            const std::vector<int> parts =
-                partition_connected_graph(grid_graph, grid_counts[static_cast<std::size_t>(g)], mix(seed ^ mix(p) ^ mix(static_cast<std::uint64_t>(g) + 1)), micro_options);
+            const std::vector<int> parts = partition_connected_graph(grid_graph, grid_counts[static_cast<std::size_t>(g)],
+                                                                     mix(seed ^ mix(p) ^ mix(static_cast<std::uint64_t>(g) + 1)), micro_options);
             const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
-            for (std::size_t i = 0; i < inside.size(); ++i) result.vertex_part[members[inside[i]]] = result.part_count + parts[i];
-            for (int m = 0; m < made; ++m) result.part_grid.push_back(result.grid_count + g);
-            result.part_count += made;
+            for (std::size_t i = 0; i < inside.size(); ++i) outcome.member_part[inside[i]] = outcome.made + parts[i];
+            for (int m = 0; m < made; ++m) outcome.part_grid.push_back(g);
+            outcome.made += made;
         }
-        result.grid_count += grids;
+        outcome.grids = grids;
+    });
+
+    CellPartition result;
+    result.vertex_part.assign(vertex_count, -1);
+    for (std::size_t p = 0; p < pieces; ++p) {
+        const PieceOutcome& outcome = outcomes[p];
+        const std::vector<std::uint32_t>& members = piece_members[p];
+        for (std::size_t i = 0; i < members.size(); ++i) result.vertex_part[members[i]] = result.part_count + outcome.member_part[i];
+        for (int grid : outcome.part_grid) result.part_grid.push_back(result.grid_count + grid);
+        result.part_count += outcome.made;
+        result.grid_count += outcome.grids;
     }
     return result;
 }
