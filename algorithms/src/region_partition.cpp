@@ -563,6 +563,7 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     micro_options.spanning_tree_trials = options.spanning_tree_trials;
     micro_options.refinement_passes = options.refinement_passes;
     micro_options.soft_barrier_weight = options.soft_barrier_weight;
+    micro_options.compactness = options.compactness;
     micro_options.lower_bound = options.lower();
     micro_options.upper_bound = options.upper();
     micro_options.hard_minimum = options.hard_min_households;

@@ -114,6 +114,8 @@ int run_partition(const std::vector<std::string>& args) {
          "no micro-grid below this many households unless the data forces it (e.g. 40; 0 = off)")
         ("grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
          "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")
+        ("compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
+         "how much shorter boundaries weigh against balance (0 = balance only)")
         ("count-field", po::value(&config.count_field), "region attribute with the micro-grids it wants (count mode per community)")
         ("level", po::value(&config.region_level), "regions split: community, street, district or city (default: the finest given)")
         ("hard-barriers", po::value(&hard_barriers)->composing(),

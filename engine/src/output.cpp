@@ -209,6 +209,7 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     put("parameters", "count_field", config.count_field);
     put("parameters", "split_piece_households", std::to_string(config.split_piece_households));
     put("parameters", "soft_barrier_weight", number(config.soft_barrier_weight));
+    put("parameters", "compactness", number(config.compactness));
     put("parameters", "hard_roads", config.hard_roads.filter);
     put("parameters", "hard_rivers", config.hard_rivers.filter);
     put("parameters", "hard_railways", config.hard_railways.filter);

@@ -208,6 +208,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.options.hard_min_households = config.hard_min_households;
         input.options.grid_households = config.grid_households;
         input.options.soft_barrier_weight = config.soft_barrier_weight;
+        input.options.compactness = config.compactness;
         result.regions[r].target = input.options.target_households;
     }
     problems.region_envelopes = std::move(region_envelopes);

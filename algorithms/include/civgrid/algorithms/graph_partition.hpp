@@ -37,6 +37,12 @@ struct GraphPartitionOptions {
     /// Balance bounds refinement pushes parts into before anything else (0 = none), and a hard
     /// minimum it treats as far worse than any other imbalance (0 = none). Households.
     double lower_bound = 0, upper_bound = 0, hard_minimum = 0;
+    /// Weight of the cut length a refinement move adds, in parts' boundaries, against squared
+    /// relative balance: higher makes parts more compact at some cost in balance (0 = balance only).
+    double compactness = 0.6;
+    /// Straight-line cuts tried per bisection besides the trees, in directions spread from the
+    /// principal axis; taken when both sides are connected and the cut is shorter (0 = none).
+    int sweep_directions = 12;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as

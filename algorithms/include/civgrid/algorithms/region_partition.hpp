@@ -44,6 +44,7 @@ struct PartitionOptions {
     /// its share of the micro-grids, so micro-grids nest in contiguous grids.
     double grid_households = 0;
     double soft_barrier_weight = 1.0; ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
+    double compactness = 0.6;         ///< GraphPartitionOptions::compactness
     int spanning_tree_trials = 8;     ///< candidate trees per bisection
     int refinement_passes = 12;       ///< boundary-move passes after bisection
 

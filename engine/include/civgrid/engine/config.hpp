@@ -70,6 +70,8 @@ struct PartitionConfig {
     /// 0 = automatic: a fifth of the target, so parts can hit the target within about 10 %.
     int split_piece_households = 0;
     double soft_barrier_weight = 1.0;    ///< 0 ignores minor roads
+    /// How much shorter boundaries weigh against balance when refining (0 = balance only).
+    double compactness = 0.6;
     std::uint64_t seed = 0;
     int threads = 0;                     ///< 0 = all cores; results are identical for any count
 };
