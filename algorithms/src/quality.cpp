@@ -75,7 +75,8 @@ QualityReport compute_quality(const QualityInput& input) {
     // Balance, from attributes.
     std::int64_t within_10 = 0, within_20 = 0, within_bounds = 0;
     for (const auto& grid : input.micro_grids) {
-        const double deviation = target > 0 ? std::abs(static_cast<double>(grid.households) - target) / target : 0.0;
+        const double own_target = grid.target > 0 ? grid.target : target;
+        const double deviation = own_target > 0 ? std::abs(static_cast<double>(grid.households) - own_target) / own_target : 0.0;
         report.max_abs_deviation = std::max(report.max_abs_deviation, deviation);
         if (!grid.flagged) report.max_abs_deviation_unflagged = std::max(report.max_abs_deviation_unflagged, deviation);
         report.flagged += grid.flagged ? 1 : 0;
@@ -203,6 +204,19 @@ QualityReport compute_quality(const QualityInput& input) {
         for (const auto& [g, value] : s.polsby_popper) compactness.push_back(value);
     }
     report.outside_region += static_cast<std::int64_t>(orphan_grids.size());
+
+    // Grids: balance against their micro-grids' targets, and contiguity.
+    report.grids = static_cast<std::int64_t>(input.grids.size());
+    if (!input.grids.empty()) {
+        Context context;
+        std::int64_t within = 0;
+        for (const auto& grid : input.grids) {
+            if (grid.expected > 0 && std::abs(static_cast<double>(grid.households) - grid.expected) <= 0.2 * grid.expected + 1e-9) ++within;
+            const Geom polygon = geos::from_wkb(context, grid.polygon);
+            if (GEOSGetNumGeometries_r(context.handle(), polygon.get()) > 1) ++report.grids_non_contiguous;
+        }
+        report.grids_share_within_20 = static_cast<double>(within) / static_cast<double>(input.grids.size());
+    }
     if (!compactness.empty()) {
         double sum = 0;
         for (double value : compactness) sum += value;
@@ -234,6 +248,9 @@ std::vector<std::pair<std::string, std::string>> QualityReport::rows() const {
         {"polsby_popper_mean", format(polsby_popper_mean, 4)},
         {"polsby_popper_p10", format(polsby_popper_p10, 4)},
         {"buildings_unassigned", std::to_string(buildings_unassigned)},
+        {"grids", std::to_string(grids)},
+        {"grids_share_within_20pct", format(grids_share_within_20, 4)},
+        {"grids_non_contiguous", std::to_string(grids_non_contiguous)},
     };
 }
 
@@ -256,6 +273,9 @@ std::string QualityReport::to_text() const {
     line("worst community gap+overlap", format(max_region_gap_overlap_m2, 3) + " m2");
     line("Polsby-Popper mean / p10", format(polsby_popper_mean, 3) + " / " + format(polsby_popper_p10, 3));
     line("buildings without micro-grid", std::to_string(buildings_unassigned));
+    if (grids > 0)
+        line("grids (+-20 % / non-contiguous)",
+             std::to_string(grids) + " (" + format(100 * grids_share_within_20, 1) + " % / " + std::to_string(grids_non_contiguous) + ")");
     return text;
 }
 

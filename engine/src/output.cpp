@@ -72,8 +72,11 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         grids.geometries.push_back(grid.shape.polygon);
         const auto households = static_cast<double>(grid.shape.households);
         const std::string grid_id = grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
+        const double own_target = result.regions[static_cast<std::size_t>(grid.region)].target > 0
+                                      ? result.regions[static_cast<std::size_t>(grid.region)].target
+                                      : target;
         grids.rows.push_back({grid.id, text_or_null(grid_id), text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
-                              grid.shape.households, grid.buildings, target, target > 0 ? (households - target) / target : 0.0,
+                              grid.shape.households, grid.buildings, own_target, own_target > 0 ? (households - own_target) / own_target : 0.0,
                               static_cast<std::int64_t>(grid.shape.piece), grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
     }
     writer.add_layer(grids);
@@ -95,7 +98,8 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     for (const Grid& grid : result.grids) {
         const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
         grid_layer.geometries.push_back(grid.shape.polygon);
-        const double grid_target = config.grid_households;
+        // A grid aims at its micro-grids' targets added up (whole micro-grids, about --grid-households).
+        const double grid_target = grid.shape.micro_grids * result.regions[static_cast<std::size_t>(grid.region)].target;
         grid_layer.rows.push_back({grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
                                    grid.shape.households, static_cast<std::int64_t>(grid.shape.micro_grids), grid.buildings, grid_target,
                                    grid_target > 0 ? (static_cast<double>(grid.shape.households) - grid_target) / grid_target : 0.0,
@@ -314,16 +318,29 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     }
     const io::FeatureTable grids = io::read_layer({path, "micro_grids"});
     const int grid_id = grids.field_index("micro_grid_id"), grid_region = grids.field_index("community_code"),
-              grid_households = grids.field_index("households"), grid_flags = grids.field_index("flags");
+              grid_households = grids.field_index("households"), grid_flags = grids.field_index("flags"),
+              grid_target = grids.field_index("target");
     std::map<std::string, int> grid_index;
     for (std::size_t g = 0; g < grids.size(); ++g) {
         const auto& row = grids.rows[g];
         const std::string flags = as_text(row[static_cast<std::size_t>(grid_flags)]);
         const bool forced = !flags.empty() && flags != "multipart" && flags.find("out_of_bounds") == std::string::npos;
         const auto found = region_index.find(as_text(row[static_cast<std::size_t>(grid_region)]));
+        const auto target_value = grid_target >= 0 ? row[static_cast<std::size_t>(grid_target)] : FieldValue{};
+        const double own_target = std::holds_alternative<double>(target_value) ? std::get<double>(target_value) : 0.0;
         input.micro_grids.push_back({grids.geometries[g], found == region_index.end() ? -1 : found->second,
-                                     as_integer(row[static_cast<std::size_t>(grid_households)]).value_or(0), forced});
+                                     as_integer(row[static_cast<std::size_t>(grid_households)]).value_or(0), forced, own_target});
         grid_index[as_text(row[static_cast<std::size_t>(grid_id)])] = static_cast<int>(g);
+    }
+    if (std::find(layers.begin(), layers.end(), "grids") != layers.end()) {
+        const io::FeatureTable grid_layer = io::read_layer({path, "grids"});
+        const int households = grid_layer.field_index("households"), target = grid_layer.field_index("target");
+        for (std::size_t g = 0; g < grid_layer.size(); ++g) {
+            const auto& row = grid_layer.rows[g];
+            const FieldValue& expected = row[static_cast<std::size_t>(target)];
+            input.grids.push_back({grid_layer.geometries[g], as_integer(row[static_cast<std::size_t>(households)]).value_or(0),
+                                   std::holds_alternative<double>(expected) ? std::get<double>(expected) : 0.0});
+        }
     }
     const io::FeatureTable buildings = io::read_layer({path, "buildings"});
     const int building_grid = buildings.field_index("micro_grid_id");

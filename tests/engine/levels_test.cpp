@@ -94,6 +94,16 @@ TEST(Grids, NestWholeContiguousMicroGridsBalancedAroundTheirSize) {
     EXPECT_GE(report.share_within_20, 0.97);
     EXPECT_EQ(report.non_contiguous, 0);
     EXPECT_EQ(report.barrier_crossings, 0);
+    EXPECT_EQ(report.grids, static_cast<std::int64_t>(result.grids.size()));
+    EXPECT_GE(report.grids_share_within_20, 0.95);
+    EXPECT_EQ(report.grids_non_contiguous, 0);
+    // The output file gives the same report (grids layer included).
+    const std::string out = dir.file("out.gpkg");
+    write_result(out, city, result, report, config, {});
+    const algorithms::QualityReport again = report_file(out);
+    EXPECT_EQ(again.grids, report.grids);
+    EXPECT_DOUBLE_EQ(again.grids_share_within_20, report.grids_share_within_20);
+    EXPECT_DOUBLE_EQ(again.share_within_10, report.share_within_10);
 }
 
 TEST(Grids, OffMeansNoGridLayerContent) {
@@ -159,6 +169,9 @@ TEST(Counts, PerCommunityFromAnAttribute) {
             EXPECT_NEAR(summary.target, static_cast<double>(summary.households) / wanted, 1e-9);
         }
     }
+    // Deviations are measured against each community's own target (households / its count).
+    const algorithms::QualityReport report = assess(city, result, config);
+    EXPECT_GE(report.share_within_20, 0.9);
     config.count_field = "no_such_field";
     EXPECT_THROW((void)load_city(config), InputError);
 }

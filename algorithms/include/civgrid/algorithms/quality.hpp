@@ -23,8 +23,17 @@ struct QualityInput {
         int region = -1;              ///< index into regions
         std::int64_t households = 0;
         bool flagged = false;         ///< out of bounds for a reason the data forces
+        double target = 0;            ///< its region's target (count mode varies by region); 0 = target_households
     };
     std::vector<MicroGrid> micro_grids;
+    /// Grids (网格), when there is a grid level: whole micro-grids, `expected` households each
+    /// (their micro-grids' targets added up).
+    struct Grid {
+        Wkb polygon;
+        std::int64_t households = 0;
+        double expected = 0;
+    };
+    std::vector<Grid> grids;
     std::vector<Point> building_points;  ///< one point inside each building
     std::vector<int> building_grid;      ///< micro-grid of each building, -1 when none
     /// Households of each building; a barrier crossing needs households on both sides (buildings
@@ -54,6 +63,9 @@ struct QualityReport {
     double polsby_popper_mean = 0;             ///< compactness 4 pi A / P^2, mean
     double polsby_popper_p10 = 0;              ///< its 10th percentile
     std::int64_t buildings_unassigned = 0;     ///< buildings in no micro-grid
+    std::int64_t grids = 0;                    ///< grids (网格); 0 without a grid level
+    double grids_share_within_20 = 0;          ///< grids within +-20 % of their micro-grids' targets
+    std::int64_t grids_non_contiguous = 0;     ///< grid polygons with more than one part
 
     /// (key, value) rows for run_info and printing, in a fixed order.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> rows() const;
