@@ -41,8 +41,10 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+# Every stage at three sizes (community, district, whole city; about 1.5 min), JSON into
+# bench/results/. BENCH_ARGS=--quick leaves out the whole city; see bench/README.md.
 bench: build
-	$(BUILD_DIR)/bench/civgrid_bench --benchmark_format=console
+	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) out

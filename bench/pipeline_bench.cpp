@@ -1,24 +1,63 @@
-// Each pipeline stage on generated cities: one community (~2,600 households), a street-sized
-// city (30,000) and a district-sized city (300,000). The whole city (3.4 M) is measured through
-// the CLI; see the README.
+// Each pipeline stage at three sizes of generated city: one community (2,600 households: one or
+// two communities), one district (300,000) and the whole city (3,400,000: ~392k buildings, 1,320
+// communities, ~41k micro-grids). Names are BM_<Stage>/<size>; the whole-city size runs only with
+// `bench/run_benchmarks.py --full` (or no filter at all). See bench/README.md.
+//
+// Stages, in the order they run for each size:
+//   Generate      data::generate_city, in memory
+//   Load          engine::load_city (TBB, 2 threads)
+//   Problems      engine::region_problems: sites, barriers and counts per community
+//   GraphBuild    algorithms::RegionCells of every region: Voronoi atoms and adjacency graph  } one thread,
+//   Partition     algorithms::partition_cells of every region                                  } regions one
+//   Polygons      RegionCells::assemble of every region: micro-grid and grid coverage unions  } after another
+//   PartitionCity engine::partition_city, 2 threads: the whole partition stage (all of the above)
+//   Assess        engine::assess: the quality report (2 threads)
+//   Write         engine::write_result: the output GeoPackage
+// The per-region stages loop over the regions on the calling thread (in a one-slot TBB arena), so
+// their times add up to the one-core cost of the partition stage and compare across runs.
+//
+// Benchmarks are registered size by size, and one size's inputs (city file, loaded city, cells,
+// partitions, result) are built once and shared by its stages, then dropped when the next size
+// starts. What a stage produces in its last iteration becomes the input of the next stage.
+#include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 
 #include <benchmark/benchmark.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
 using namespace civgrid;
 
-// A generated city on disk, made once per size for the whole run.
+/// Threads of the stages that run in parallel (the benchmark machine has 2 cores).
+constexpr int kThreads = 2;
+
+struct Size {
+    const char* name;
+    std::int64_t households;
+};
+constexpr Size kSizes[] = {{"community", 2'600}, {"district", 300'000}, {"city", 3'400'000}};
+/// From this size on, every stage runs exactly once: a run takes seconds, and setup dominates.
+constexpr std::int64_t kOneIterationFrom = 1'000'000;
+
+// A generated city on disk (seed 1), made once per size and run.
 const std::string& city_file(std::int64_t households) {
     static std::map<std::int64_t, std::string> files;
     auto it = files.find(households);
     if (it == files.end()) {
-        const auto path = std::filesystem::temp_directory_path() / ("civgrid-bench-city-" + std::to_string(households) + ".gpkg");
+        const auto path =
+            std::filesystem::temp_directory_path() / ("civgrid-bench-city-" + std::to_string(households) + ".gpkg");
         data::SynthConfig config;
         config.households = households;
         data::write_city(data::generate_city(config), path.string());
@@ -27,56 +66,273 @@ const std::string& city_file(std::int64_t households) {
     return it->second;
 }
 
-engine::PartitionConfig config_for(std::int64_t households) {
-    engine::PartitionConfig config;
-    config.city = city_file(households);
-    return config;
-}
-
-void BM_Generate(benchmark::State& state) {
-    data::SynthConfig config;
-    config.households = state.range(0);
-    for (auto _ : state) benchmark::DoNotOptimize(data::generate_city(config));
-}
-BENCHMARK(BM_Generate)->Arg(30'000)->Arg(300'000)->Unit(benchmark::kMillisecond);
-
-void BM_Load(benchmark::State& state) {
-    const auto config = config_for(state.range(0));
-    for (auto _ : state) benchmark::DoNotOptimize(engine::load_city(config));
-}
-BENCHMARK(BM_Load)->Arg(2'600)->Arg(30'000)->Arg(300'000)->Unit(benchmark::kMillisecond);
-
-void BM_Partition(benchmark::State& state) {
-    auto config = config_for(state.range(0));
-    config.threads = static_cast<int>(state.range(1));
-    const engine::City city = engine::load_city(config);
-    std::size_t grids = 0;
-    for (auto _ : state) {
-        const auto result = engine::partition_city(city, config);
-        grids = result.micro_grids.size();
+// The inputs of one size's stages, each built on first use.
+struct SizeData {
+    explicit SizeData(std::int64_t size_households) : households(size_households) {
+        config.city = city_file(households);
+        config.threads = kThreads;
     }
-    state.counters["micro_grids"] = static_cast<double>(grids);
+    std::int64_t households;
+    engine::PartitionConfig config;
+    std::optional<engine::City> city;
+    std::optional<engine::RegionProblems> problems;
+    std::optional<std::vector<algorithms::RegionCells>> cells;
+    std::optional<std::vector<algorithms::CellPartition>> partitions;
+    std::optional<engine::PartitionResult> result;
+    std::optional<algorithms::QualityReport> report;
+};
+
+// Only one size is kept: the whole city's cells take gigabytes.
+SizeData& size_data(std::int64_t households) {
+    static std::unique_ptr<SizeData> current;
+    if (!current || current->households != households) {
+        current.reset();
+        current = std::make_unique<SizeData>(households);
+    }
+    return *current;
+}
+
+const engine::City& city_of(SizeData& data) {
+    if (!data.city) data.city = engine::load_city(data.config);
+    return *data.city;
+}
+
+const std::vector<algorithms::RegionInput>& inputs_of(SizeData& data) {
+    if (!data.problems) data.problems = engine::region_problems(city_of(data), data.config);
+    return data.problems->inputs;
+}
+
+// Built in parallel when the GraphBuild benchmark did not run (filtered out).
+const std::vector<algorithms::RegionCells>& cells_of(SizeData& data) {
+    if (!data.cells) {
+        const auto& inputs = inputs_of(data);
+        std::vector<std::optional<algorithms::RegionCells>> built(inputs.size());
+        tbb::task_arena(kThreads).execute([&] {
+            tbb::parallel_for(std::size_t{0}, inputs.size(), [&](std::size_t r) { built[r].emplace(inputs[r]); });
+        });
+        data.cells.emplace();
+        data.cells->reserve(built.size());
+        for (auto& cells : built) data.cells->push_back(std::move(*cells));
+    }
+    return *data.cells;
+}
+
+const std::vector<algorithms::CellPartition>& partitions_of(SizeData& data) {
+    if (!data.partitions) {
+        const auto& inputs = inputs_of(data);
+        const auto& cells = cells_of(data);
+        std::vector<algorithms::CellPartition> partitions(cells.size());
+        tbb::task_arena(kThreads).execute([&] {
+            tbb::parallel_for(std::size_t{0}, cells.size(), [&](std::size_t r) {
+                partitions[r] = algorithms::partition_cells(cells[r], inputs[r].seed, inputs[r].options);
+            });
+        });
+        data.partitions = std::move(partitions);
+    }
+    return *data.partitions;
+}
+
+const engine::PartitionResult& result_of(SizeData& data) {
+    if (!data.result) data.result = engine::partition_city(city_of(data), data.config);
+    return *data.result;
+}
+
+const algorithms::QualityReport& report_of(SizeData& data) {
+    if (!data.report) data.report = engine::assess(city_of(data), result_of(data), data.config);
+    return *data.report;
+}
+
+// Runs `stage` once per iteration and hands what it returns to `keep` with the timer stopped:
+// storing or freeing a large result is not the stage's work. Threads::one runs it in a one-slot
+// TBB arena, so parallel loops inside the algorithms (the pieces of a region) stay on the calling
+// thread; Threads::config leaves the threads to the stage (config.threads = kThreads).
+enum class Threads { one, config };
+template <class Stage, class Keep>
+void run_timed(benchmark::State& state, Threads threads, Stage&& stage, Keep&& keep) {
+    tbb::task_arena one_slot(1);
+    for (auto _ : state) {
+        auto output = threads == Threads::one ? one_slot.execute(stage) : stage();
+        state.PauseTiming();
+        keep(std::move(output));
+        state.ResumeTiming();
+    }
+}
+
+std::int64_t site_households(const std::vector<algorithms::RegionInput>& inputs) {
+    std::int64_t households = 0;
+    for (const auto& input : inputs)
+        for (const auto& site : input.sites) households += site.households;
+    return households;
+}
+
+// The counters of the per-region stages: regions, graph vertices and edges, micro-grids, households.
+void count_regions(benchmark::State& state, SizeData& data, std::int64_t micro_grids) {
+    const auto& inputs = inputs_of(data);
+    const auto& cells = cells_of(data);
+    double vertices = 0, edges = 0;
+    for (const auto& c : cells) {
+        vertices += static_cast<double>(c.graph().node_count());
+        edges += static_cast<double>(c.graph().neighbours.size()) / 2.0;
+    }
+    state.counters["regions"] = static_cast<double>(inputs.size());
+    state.counters["vertices"] = vertices;
+    state.counters["edges"] = edges;
+    state.counters["micro_grids"] = static_cast<double>(micro_grids);
+    state.counters["households"] = static_cast<double>(site_households(inputs));
+}
+
+void BM_Generate(benchmark::State& state, std::int64_t households) {
+    data::SynthConfig config;
+    config.households = households;
+    std::int64_t buildings = 0;
+    run_timed(state, Threads::one, [&] { return data::generate_city(config); },
+              [&](data::SynthCity city) { buildings = city.summary.buildings; });
+    state.counters["buildings"] = static_cast<double>(buildings);
+}
+
+void BM_Load(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    run_timed(state, Threads::config, [&] { return engine::load_city(data.config); },
+              [&](engine::City city) { data.city = std::move(city); });
+    state.counters["buildings"] = static_cast<double>(city_of(data).buildings.size());
+    state.counters["regions"] = static_cast<double>(city_of(data).regions.size());
+}
+
+void BM_Problems(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const engine::City& city = city_of(data);
+    run_timed(state, Threads::one, [&] { return engine::region_problems(city, data.config); },
+              [&](engine::RegionProblems problems) { data.problems = std::move(problems); });
+    std::size_t sites = 0;
+    for (const auto& input : data.problems->inputs) sites += input.sites.size();
+    state.counters["regions"] = static_cast<double>(data.problems->inputs.size());
+    state.counters["sites"] = static_cast<double>(sites);
+    state.counters["households"] = static_cast<double>(site_households(data.problems->inputs));
+}
+
+void BM_GraphBuild(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const auto& inputs = inputs_of(data);
+    run_timed(
+        state, Threads::one,
+        [&] {
+            std::vector<algorithms::RegionCells> cells;
+            cells.reserve(inputs.size());
+            for (const auto& input : inputs) cells.emplace_back(input);
+            return cells;
+        },
+        [&](std::vector<algorithms::RegionCells> cells) { data.cells = std::move(cells); });
+    std::int64_t requested = 0;
+    for (const auto& c : cells_of(data))
+        for (int count : c.piece_counts()) requested += count;
+    count_regions(state, data, requested);
+}
+
+void BM_Partition(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const auto& inputs = inputs_of(data);
+    const auto& cells = cells_of(data);
+    run_timed(
+        state, Threads::one,
+        [&] {
+            std::vector<algorithms::CellPartition> partitions;
+            partitions.reserve(cells.size());
+            for (std::size_t r = 0; r < cells.size(); ++r)
+                partitions.push_back(algorithms::partition_cells(cells[r], inputs[r].seed, inputs[r].options));
+            return partitions;
+        },
+        [&](std::vector<algorithms::CellPartition> partitions) { data.partitions = std::move(partitions); });
+    std::int64_t parts = 0;
+    for (const auto& p : partitions_of(data)) parts += p.part_count;
+    count_regions(state, data, parts);
+}
+
+void BM_Polygons(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const auto& cells = cells_of(data);
+    const auto& partitions = partitions_of(data);
+    std::int64_t micro_grids = 0, grids = 0;
+    run_timed(
+        state, Threads::one,
+        [&] {
+            std::vector<algorithms::RegionResult> results;
+            results.reserve(cells.size());
+            for (std::size_t r = 0; r < cells.size(); ++r) results.push_back(cells[r].assemble(partitions[r]));
+            return results;
+        },
+        [&](std::vector<algorithms::RegionResult> results) {
+            micro_grids = grids = 0;
+            for (const auto& result : results) {
+                micro_grids += static_cast<std::int64_t>(result.micro_grids.size());
+                grids += static_cast<std::int64_t>(result.grids.size());
+            }
+        });
+    count_regions(state, data, micro_grids);
+    state.counters["grids"] = static_cast<double>(grids);
+}
+
+void BM_PartitionCity(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const engine::City& city = city_of(data);
+    run_timed(state, Threads::config, [&] { return engine::partition_city(city, data.config); },
+              [&](engine::PartitionResult result) { data.result = std::move(result); });
+    std::int64_t region_households = 0;
+    for (const auto& region : data.result->regions) region_households += region.households;
+    state.counters["regions"] = static_cast<double>(city.regions.size());
+    state.counters["micro_grids"] = static_cast<double>(data.result->micro_grids.size());
+    state.counters["grids"] = static_cast<double>(data.result->grids.size());
+    state.counters["households"] = static_cast<double>(region_households);
+    state.counters["threads"] = kThreads;
+}
+
+void BM_Assess(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const engine::City& city = city_of(data);
+    const engine::PartitionResult& result = result_of(data);
+    run_timed(state, Threads::config, [&] { return engine::assess(city, result, data.config); },
+              [&](algorithms::QualityReport report) { data.report = std::move(report); });
+    state.counters["micro_grids"] = static_cast<double>(result.micro_grids.size());
+}
+
+void BM_Write(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const engine::City& city = city_of(data);
+    const engine::PartitionResult& result = result_of(data);
+    const algorithms::QualityReport& report = report_of(data);
+    const auto path = std::filesystem::temp_directory_path() / ("civgrid-bench-out-" + std::to_string(households) + ".gpkg");
+    for (auto _ : state) engine::write_result(path.string(), city, result, report, data.config, {});
+    state.counters["bytes"] = static_cast<double>(std::filesystem::file_size(path));
+    std::filesystem::remove(path);
+    state.counters["micro_grids"] = static_cast<double>(result.micro_grids.size());
     state.counters["buildings"] = static_cast<double>(city.buildings.size());
 }
-BENCHMARK(BM_Partition)->Args({2'600, 1})->Args({30'000, 1})->Args({30'000, 2})->Args({300'000, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_Assess(benchmark::State& state) {
-    const auto config = config_for(state.range(0));
-    const engine::City city = engine::load_city(config);
-    const auto result = engine::partition_city(city, config);
-    for (auto _ : state) benchmark::DoNotOptimize(engine::assess(city, result, config));
-}
-BENCHMARK(BM_Assess)->Arg(30'000)->Arg(300'000)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-void BM_Write(benchmark::State& state) {
-    const auto config = config_for(state.range(0));
-    const engine::City city = engine::load_city(config);
-    const auto result = engine::partition_city(city, config);
-    const auto report = engine::assess(city, result, config);
-    const auto path = std::filesystem::temp_directory_path() / "civgrid-bench-out.gpkg";
-    for (auto _ : state) engine::write_result(path.string(), city, result, report, config, {});
-    std::filesystem::remove(path);
-}
-BENCHMARK(BM_Write)->Arg(30'000)->Arg(300'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Size by size, every stage: BM_<Stage>/<size>. Times in milliseconds, wall clock (the iteration
+// count is chosen on it); the CPU column is the calling thread's for the one-thread stages, the
+// process's for the parallel ones.
+[[maybe_unused]] const bool registered = [] {
+    using Function = void (*)(benchmark::State&, std::int64_t);
+    struct Stage {
+        const char* name;
+        Function function;
+        bool parallel;
+    };
+    const Stage stages[] = {
+        {"BM_Generate", BM_Generate, false},     {"BM_Load", BM_Load, true},
+        {"BM_Problems", BM_Problems, false},     {"BM_GraphBuild", BM_GraphBuild, false},
+        {"BM_Partition", BM_Partition, false},   {"BM_Polygons", BM_Polygons, false},
+        {"BM_PartitionCity", BM_PartitionCity, true}, {"BM_Assess", BM_Assess, true},
+        {"BM_Write", BM_Write, true},
+    };
+    for (const Size& size : kSizes)
+        for (const Stage& stage : stages) {
+            const std::string name = std::string(stage.name) + "/" + size.name;
+            auto* benchmark = benchmark::RegisterBenchmark(name.c_str(), stage.function, size.households);
+            benchmark->Unit(benchmark::kMillisecond)->UseRealTime();
+            if (stage.parallel) benchmark->MeasureProcessCPUTime();
+            if (size.households >= kOneIterationFrom) benchmark->Iterations(1);
+        }
+    return true;
+}();
 
 }  // namespace

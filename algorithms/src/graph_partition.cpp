@@ -291,9 +291,7 @@ private:
         // Big node sets (a whole city as one region) take fewer trees: their balance is found in one
         // tree, and the parts' shapes are settled by the many small bisections below them.
         constexpr std::uint32_t kFullTrialsUpTo = 4096;
-        // Small sets, where the micro-grids' final shapes are decided, try more trees; they are cheap.
-        constexpr std::uint32_t kSmallSet = 128;
-        const int base_trials = options_.spanning_tree_trials * (n <= kSmallSet ? 2 : 1);
+        const int base_trials = options_.spanning_tree_trials;
         const int trials = std::max(1, n <= kFullTrialsUpTo ? base_trials
                                                            : static_cast<int>(base_trials * kFullTrialsUpTo / n));
         // The set's principal axis: compact halves come from cutting across it.
@@ -474,7 +472,8 @@ private:
         // Straight cuts: sweep a line across the set in several directions and cut where the
         // weight reaches a balanced share. Taken (by the same balance-then-cut rule as the trees)
         // only when both sides are connected; then they give the most compact parts.
-        if (options_.sweep_directions > 0 && n <= kSweepUpTo) {
+        const int sweep_directions = options_.sweep_directions;
+        if (sweep_directions > 0 && n <= kSweepUpTo) {
             std::vector<std::uint32_t>& adjacency_offsets = buffers.adjacency_offsets;
             std::vector<std::uint32_t>& adjacency = buffers.adjacency;
             adjacency_offsets.assign(n + 1, 0);
@@ -521,8 +520,8 @@ private:
                 return true;
             };
             std::vector<std::uint64_t>& packed = buffers.packed;
-            for (int d = 0; d < options_.sweep_directions; ++d) {
-                const double angle = axis_angle + 3.141592653589793 * d / options_.sweep_directions;
+            for (int d = 0; d < sweep_directions; ++d) {
+                const double angle = axis_angle + 3.141592653589793 * d / sweep_directions;
                 const double dx = std::cos(angle), dy = std::sin(angle);
                 packed.resize(n);
                 for (std::uint32_t i = 0; i < n; ++i) {
