@@ -631,6 +631,14 @@ private:
         // hard minimum: refinement first brings every part inside, then evens them out.
         constexpr double kOutsideBounds = 20.0, kBelowHardMinimum = 400.0;
         const double lower = options_.lower_bound, upper = options_.upper_bound, hard = options_.hard_minimum;
+        // How far a part of weight w lies outside the bounds (the hard minimum counting most).
+        auto violation = [&](double w) {
+            double v = 0;
+            if (lower > 0 && w < lower) v += lower - w;
+            if (upper > 0 && w > upper) v += w - upper;
+            if (hard > 0 && w < hard) v += 10 * (hard - w);
+            return v;
+        };
         auto cost = [&](double w, int p) {
             const double target = target_of(p);
             double c = (w - target) * (w - target);
@@ -672,6 +680,8 @@ private:
                 double best_delta = -1e-12;
                 for (const auto& [q, length] : touching) {
                     const double wq = part_weight_[static_cast<std::size_t>(q)];
+                    // Bounds are hard for compactness: no move takes a part further outside them.
+                    if (violation(wp - w) > violation(wp) + 1e-9 || violation(wq + w) > violation(wq) + 1e-9) continue;
                     const double balance = cost(wp - w, p) + cost(wq + w, q) - cost(wp, p) - cost(wq, q);
                     const double compact = (own_length - length) / perimeter_scale;
                     const double delta = balance + kCompactness * compact;
