@@ -41,7 +41,7 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
-# Every stage at three sizes (community, district, whole city; about 1.5 min), JSON into
+# Every stage at three sizes (community, district, whole city; about 70 s), JSON into
 # bench/results/. BENCH_ARGS=--quick leaves out the whole city; see bench/README.md.
 bench: build
 	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD_DIR) $(BENCH_ARGS)

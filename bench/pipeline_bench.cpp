@@ -1,7 +1,8 @@
-// Each pipeline stage at three sizes of generated city: one community (2,600 households: one or
-// two communities), one district (300,000) and the whole city (3,400,000: ~392k buildings, 1,320
-// communities, ~41k micro-grids). Names are BM_<Stage>/<size>; the whole-city size runs only with
-// `bench/run_benchmarks.py --full` (or no filter at all). See bench/README.md.
+// Each pipeline stage at three sizes of generated city: one community (2,600 households, 4 small
+// communities), one district (300,000: 120 communities) and the whole city (3,400,000: ~392k
+// buildings, 1,320 communities, ~41k micro-grids). Names are BM_<Stage>/<size>; every size runs by
+// default (about a minute), `bench/run_benchmarks.py --quick` leaves out the whole city. See
+// bench/README.md.
 //
 // Stages, in the order they run for each size:
 //   Generate      data::generate_city, in memory
@@ -309,19 +310,23 @@ void BM_Write(benchmark::State& state, std::int64_t households) {
 
 // Size by size, every stage: BM_<Stage>/<size>. Times in milliseconds, wall clock (the iteration
 // count is chosen on it); the CPU column is the calling thread's for the one-thread stages, the
-// process's for the parallel ones.
+// whole process's for the stages that run threads of their own (TBB, or GDAL's).
 [[maybe_unused]] const bool registered = [] {
     using Function = void (*)(benchmark::State&, std::int64_t);
     struct Stage {
         const char* name;
         Function function;
-        bool parallel;
+        bool process_cpu;
     };
     const Stage stages[] = {
-        {"BM_Generate", BM_Generate, false},     {"BM_Load", BM_Load, true},
-        {"BM_Problems", BM_Problems, false},     {"BM_GraphBuild", BM_GraphBuild, false},
-        {"BM_Partition", BM_Partition, false},   {"BM_Polygons", BM_Polygons, false},
-        {"BM_PartitionCity", BM_PartitionCity, true}, {"BM_Assess", BM_Assess, true},
+        {"BM_Generate", BM_Generate, false},
+        {"BM_Load", BM_Load, true},
+        {"BM_Problems", BM_Problems, false},
+        {"BM_GraphBuild", BM_GraphBuild, false},
+        {"BM_Partition", BM_Partition, false},
+        {"BM_Polygons", BM_Polygons, false},
+        {"BM_PartitionCity", BM_PartitionCity, true},
+        {"BM_Assess", BM_Assess, true},
         {"BM_Write", BM_Write, true},
     };
     for (const Size& size : kSizes)
@@ -329,7 +334,7 @@ void BM_Write(benchmark::State& state, std::int64_t households) {
             const std::string name = std::string(stage.name) + "/" + size.name;
             auto* benchmark = benchmark::RegisterBenchmark(name.c_str(), stage.function, size.households);
             benchmark->Unit(benchmark::kMillisecond)->UseRealTime();
-            if (stage.parallel) benchmark->MeasureProcessCPUTime();
+            if (stage.process_cpu) benchmark->MeasureProcessCPUTime();
             if (size.households >= kOneIterationFrom) benchmark->Iterations(1);
         }
     return true;
