@@ -283,6 +283,22 @@ private:
         double best_bucket = std::numeric_limits<double>::infinity();
         double best_cut = std::numeric_limits<double>::infinity();
 
+        // A candidate cut (`side`, with `parts_inside` parts inside): balanced splits first, then
+        // balance in 2 % buckets, then the shortest cut (minor roads count half) — compact parts
+        // along roads. The winner is swapped into best_side.
+        auto consider = [&](double score, int parts_inside) {
+            double cut = 0;
+            for (const auto& e : edges)
+                if (side[e.a] != side[e.b]) cut += e.length * (e.soft ? 0.5 : 1.0);
+            const double bucket = std::floor(score / 0.02);
+            if (bucket < best_bucket || (bucket == best_bucket && cut < best_cut)) {
+                best_bucket = bucket;
+                best_cut = cut;
+                best_side.swap(side);
+                best_parts = parts_inside;
+            }
+        };
+
         auto find = [&](std::uint32_t x) {
             while (dsu[x] != x) x = dsu[x] = dsu[dsu[x]];
             return x;
@@ -451,18 +467,7 @@ private:
             if (chosen < n) {
                 side.assign(n, 0);
                 for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i) side[preorder[i]] = 1;
-                double cut = 0;
-                for (const auto& e : edges)
-                    if (side[e.a] != side[e.b]) cut += e.length * (e.soft ? 0.5 : 1.0);
-                // Balanced splits first, then balance (2 % buckets), then the shortest cut: compact
-                // parts along roads.
-                const double bucket = std::floor(chosen_score / 0.02);
-                if (bucket < best_bucket || (bucket == best_bucket && cut < best_cut)) {
-                    best_bucket = bucket;
-                    best_cut = cut;
-                    best_side.swap(side);
-                    best_parts = chosen_parts;
-                }
+                consider(chosen_score, chosen_parts);
             }
             std::fill(subtree_weight.begin(), subtree_weight.end(), 0.0);
             std::fill(subtree_count.begin(), subtree_count.end(), 0u);
@@ -551,17 +556,7 @@ private:
                     if (!connected_sides(side)) continue;
                     const double ideal = total * share(j);
                     const bool lopsided = j < low || j > high;
-                    const double score = std::abs(running - ideal) / ideal + (lopsided ? kLopsidedPenalty : 0.0);
-                    double cut = 0;
-                    for (const auto& e : edges)
-                        if (side[e.a] != side[e.b]) cut += e.length * (e.soft ? 0.5 : 1.0);
-                    const double bucket = std::floor(score / 0.02);
-                    if (bucket < best_bucket || (bucket == best_bucket && cut < best_cut)) {
-                        best_bucket = bucket;
-                        best_cut = cut;
-                        best_side.swap(side);
-                        best_parts = j;
-                    }
+                    consider(std::abs(running - ideal) / ideal + (lopsided ? kLopsidedPenalty : 0.0), j);
                 }
             }
         }
