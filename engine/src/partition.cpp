@@ -252,9 +252,10 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
         const geos::Envelope& envelope = region_envelopes[r];
         const std::size_t k = region_result.micro_grids.size();
         const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
-        // Items in reading order: rows about one item high, north to south, then west to east.
-        auto reading_order = [&](const std::vector<std::size_t>& items, const auto& label_of) {
-            const double row_height = std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(k, 1))));
+        // Items in reading order: rows about one item high (`per_region` items of that kind tile
+        // the region), north to south, then west to east.
+        auto reading_order = [&](const std::vector<std::size_t>& items, const auto& label_of, std::size_t per_region) {
+            const double row_height = std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(per_region, 1))));
             std::vector<std::size_t> order = items;
             auto row = [&](std::size_t i) { return static_cast<long>(std::floor((envelope.max_y - label_of(i).y) / row_height)); };
             std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -279,7 +280,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             std::vector<std::size_t> all(k);
             std::iota(all.begin(), all.end(), std::size_t{0});
             const std::size_t width = std::max<std::size_t>(3, std::to_string(k).size());
-            const std::vector<std::size_t> order = reading_order(all, micro_label);
+            const std::vector<std::size_t> order = reading_order(all, micro_label, k);
             for (std::size_t i = 0; i < k; ++i) add_micro_grid(order[i], city.regions[r].code + sequence_text(i, width), -1);
         } else {
             const std::size_t grid_count = region_result.grids.size();
@@ -290,7 +291,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             std::vector<std::size_t> all_grids(grid_count);
             std::iota(all_grids.begin(), all_grids.end(), std::size_t{0});
             const std::vector<std::size_t> grid_order =
-                reading_order(all_grids, [&](std::size_t g) { return region_result.grids[g].label_point; });
+                reading_order(all_grids, [&](std::size_t g) { return region_result.grids[g].label_point; }, grid_count);
             const std::size_t grid_width = std::max<std::size_t>(2, std::to_string(grid_count).size());
             const std::size_t micro_width = std::max<std::size_t>(2, std::to_string(most).size());
             for (std::size_t i = 0; i < grid_count; ++i) {
@@ -299,7 +300,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
                 grid.region = static_cast<int>(r);
                 grid.shape = std::move(region_result.grids[grid_order[i]]);
                 const int grid_index = static_cast<int>(result.grids.size());
-                const std::vector<std::size_t> order = reading_order(members[grid_order[i]], micro_label);
+                const std::vector<std::size_t> order = reading_order(members[grid_order[i]], micro_label, k);
                 for (std::size_t j = 0; j < order.size(); ++j) add_micro_grid(order[j], grid.id + sequence_text(j, micro_width), grid_index);
                 result.grids.push_back(std::move(grid));
             }
