@@ -351,52 +351,70 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         std::sort(nodes.begin(), nodes.end());
         return nodes.empty() ? all_nodes : nodes;
     };
-    for (std::size_t f = 0; f < faces.size(); ++f) {
+    // Faces are independent: in parallel (a whole city as one region has a thousand), each with a
+    // GEOS context of its own thread; results are merged in face order, so threads change nothing.
+    // Geometries move to this region's context (GEOS handles only report errors; every handle
+    // shares one geometry factory).
+    struct FaceCells {
+        std::vector<Geom> atoms;
+        Geom band;
+    };
+    std::vector<FaceCells> face_cells(faces.size());
+    tbb::enumerable_thread_specific<Context> face_contexts;
+    auto to_region_context = [&](Geom geometry) { return Geom(geometry.release(), geos::GeomDeleter{handle}); };
+    tbb::parallel_for(std::size_t{0}, faces.size(), [&](std::size_t f) {
+        const Context& local = face_contexts.local();
+        const auto local_handle = local.handle();
         const std::vector<std::uint32_t> borrowed = face_nodes[f].empty() ? borrowed_nodes(f) : std::vector<std::uint32_t>{};
         const std::vector<std::uint32_t>& nodes = face_nodes[f].empty() ? borrowed : face_nodes[f];
-        if (nodes.size() < 2) continue;  // the face is one atom, bounded by band linework
+        if (nodes.size() < 2) return;  // the face is one atom, bounded by band linework
         std::vector<Geom> points;
         points.reserve(nodes.size());
-        for (std::uint32_t v : nodes) points.push_back(geos::clone(context, node_points[v].get()));
-        const Geom multipoint = geos::collection(context, GEOS_MULTIPOINT, std::move(points));
-        const Geom cells = geos::own(context, GEOSVoronoiDiagram_r(handle, multipoint.get(), faces[f].get(), 0.0, 0), "computing a Voronoi diagram");
+        for (std::uint32_t v : nodes) points.push_back(geos::point(local, node_location[v]));
+        const Geom multipoint = geos::collection(local, GEOS_MULTIPOINT, std::move(points));
+        const Geom cells = geos::own(local, GEOSVoronoiDiagram_r(local_handle, multipoint.get(), faces[f].get(), 0.0, 0), "computing a Voronoi diagram");
         // A cell whose box meets no boundary segment's box lies wholly on its site's side of the
         // face boundary: an atom when its site is in the face, nothing of this face otherwise. The
         // rest (a conservative band) is cut exactly below. Box tests on a segment grid are far
         // cheaper than GEOS predicates on half a million cells.
         std::vector<Geom> face_outline;
-        collect_lines(context, faces[f].get(), face_outline);
+        collect_lines(local, faces[f].get(), face_outline);
         std::vector<SegmentIndex::Segment> outline_segments;
         for (const Geom& ring : face_outline) {
-            const std::vector<Point> ring_points = geos::vertices(context, ring.get());
+            const std::vector<Point> ring_points = geos::vertices(local, ring.get());
             for (std::size_t i = 1; i < ring_points.size(); ++i) outline_segments.push_back({ring_points[i - 1], ring_points[i]});
         }
         const SegmentIndex outline_index(std::move(outline_segments));
         const bool own_nodes = !face_nodes[f].empty();
         std::vector<Geom> band_rings;
-        for (Geom& cell : geos::parts(context, cells.get())) {
-            const geos::Envelope box = geos::envelope(context, cell.get());
+        FaceCells& out = face_cells[f];
+        for (Geom& cell : geos::parts(local, cells.get())) {
+            const geos::Envelope box = geos::envelope(local, cell.get());
             if (outline_index.near_box({box.min_x, box.min_y}, {box.max_x, box.max_y})) {
-                collect_lines(context, cell.get(), band_rings);
+                collect_lines(local, cell.get(), band_rings);
                 continue;
             }
             // A face's own nodes lie in it, so their clear cells do; a face without nodes borrows
-            // every node's cells and keeps those inside it (any vertex tells).
+            // its neighbours' cells and keeps those inside it (any vertex tells).
             bool inside = own_nodes;
             if (!own_nodes) {
-                const Point corner = geos::vertices(context, GEOSGetExteriorRing_r(handle, cell.get())).front();
-                const Geom probe = geos::point(context, corner);
-                inside = GEOSPreparedIntersects_r(handle, faces_prepared[f].get(), probe.get()) == 1;
+                const Point corner = geos::vertices(local, GEOSGetExteriorRing_r(local_handle, cell.get())).front();
+                const Geom probe = geos::point(local, corner);
+                inside = GEOSPreparedIntersects_r(local_handle, faces_prepared[f].get(), probe.get()) == 1;
             }
-            if (inside) {
-                atoms.push_back(std::move(cell));
-                atom_face.push_back(f);
-            }
+            if (inside) out.atoms.push_back(to_region_context(std::move(cell)));
         }
-        if (band_rings.empty()) continue;
-        const Geom rings = multi_lines(context, std::move(band_rings));
-        const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, faces[f].get(), kOverhang, 2), "enlarging a face");
-        band_linework.push_back(geos::own(context, GEOSIntersection_r(handle, rings.get(), enlarged.get()), "clipping Voronoi cells"));
+        if (band_rings.empty()) return;
+        const Geom rings = multi_lines(local, std::move(band_rings));
+        const Geom enlarged = geos::own(local, GEOSBuffer_r(local_handle, faces[f].get(), kOverhang, 2), "enlarging a face");
+        out.band = to_region_context(geos::own(local, GEOSIntersection_r(local_handle, rings.get(), enlarged.get()), "clipping Voronoi cells"));
+    });
+    for (std::size_t f = 0; f < faces.size(); ++f) {
+        for (Geom& atom : face_cells[f].atoms) {
+            atoms.push_back(std::move(atom));
+            atom_face.push_back(f);
+        }
+        if (face_cells[f].band) band_linework.push_back(std::move(face_cells[f].band));
     }
     const std::size_t interior_atoms = atoms.size();
     {
@@ -756,9 +774,8 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
 
     // 9. Polygons: the coverage union of each micro-grid's atoms, and of each grid's micro-grids.
     const std::size_t grid_count = grid_piece.size();
-    std::vector<std::vector<Geom>> grid_atoms(grid_count);
-    for (std::size_t a = 0; a < atoms.size(); ++a)
-        grid_atoms[static_cast<std::size_t>(atom_grid[a])].push_back(geos::clone(context, atoms[a].get()));
+    std::vector<std::vector<std::size_t>> grid_atoms(grid_count);
+    for (std::size_t a = 0; a < atoms.size(); ++a) grid_atoms[static_cast<std::size_t>(atom_grid[a])].push_back(a);
     result.micro_grids.resize(grid_count);
     // Grids as partitioned; a region without households, whose one micro-grid was made here, is
     // one grid when grids are asked for.
@@ -770,29 +787,42 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     }
     const bool with_grids = !part_grid.empty() && part_grid.size() == grid_count;
     std::vector<std::vector<Geom>> grid_level_parts(with_grids ? static_cast<std::size_t>(grid_level_count) : 0);
-    for (std::size_t g = 0; g < grid_count; ++g) {
+    // Unions in parallel, each thread with its own GEOS context; polygons kept for the grids move
+    // to this region's context (handles only report errors; all share one geometry factory).
+    tbb::enumerable_thread_specific<Context> union_contexts;
+    std::vector<Geom> micro_polygons(with_grids ? grid_count : 0);
+    tbb::parallel_for(std::size_t{0}, grid_count, [&](std::size_t g) {
+        const Context& local = union_contexts.local();
         MicroGridShape& shape = result.micro_grids[g];
         shape.piece = grid_piece[g];
         shape.target = grid_target[g];
+        std::vector<Geom> cells;
+        cells.reserve(grid_atoms[g].size());
+        for (std::size_t a : grid_atoms[g]) cells.push_back(geos::clone(local, atoms[a].get()));
         bool multipart = false;
-        Geom polygon = union_of_cover(context, std::move(grid_atoms[g]), multipart);
+        Geom polygon = union_of_cover(local, std::move(cells), multipart);
         if (multipart) shape.flags |= static_cast<std::uint8_t>(Flag::multipart);
-        if (!geos::is_empty(context, polygon.get())) shape.label_point = geos::point_on_surface(context, polygon.get());
-        shape.polygon = geos::to_wkb(context, polygon.get());
+        if (!geos::is_empty(local, polygon.get())) shape.label_point = geos::point_on_surface(local, polygon.get());
+        shape.polygon = geos::to_wkb(local, polygon.get());
         if (with_grids) {
             shape.grid = part_grid[g];
-            grid_level_parts[static_cast<std::size_t>(shape.grid)].push_back(std::move(polygon));
+            micro_polygons[g] = Geom(polygon.release(), geos::GeomDeleter{handle});
         }
-    }
+    });
+    for (std::size_t g = 0; g < micro_polygons.size(); ++g)
+        grid_level_parts[static_cast<std::size_t>(result.micro_grids[g].grid)].push_back(std::move(micro_polygons[g]));
     result.grids.resize(grid_level_parts.size());
-    for (std::size_t g = 0; g < grid_level_parts.size(); ++g) {
+    tbb::parallel_for(std::size_t{0}, grid_level_parts.size(), [&](std::size_t g) {
+        const Context& local = union_contexts.local();
         GridShape& grid = result.grids[g];
+        std::vector<Geom> parts;  // re-owned by this thread's context for the union
+        for (Geom& part : grid_level_parts[g]) parts.push_back(Geom(part.release(), geos::GeomDeleter{local.handle()}));
         bool multipart = false;
-        const Geom polygon = union_of_cover(context, std::move(grid_level_parts[g]), multipart);
+        const Geom polygon = union_of_cover(local, std::move(parts), multipart);
         grid.multipart = multipart;
-        if (!geos::is_empty(context, polygon.get())) grid.label_point = geos::point_on_surface(context, polygon.get());
-        grid.polygon = geos::to_wkb(context, polygon.get());
-    }
+        if (!geos::is_empty(local, polygon.get())) grid.label_point = geos::point_on_surface(local, polygon.get());
+        grid.polygon = geos::to_wkb(local, polygon.get());
+    });
     for (const MicroGridShape& shape : result.micro_grids) {
         if (shape.grid < 0) continue;
         GridShape& grid = result.grids[static_cast<std::size_t>(shape.grid)];
