@@ -33,7 +33,18 @@ void BM_PartitionGridGraph(benchmark::State& state) {
     state.counters["nodes"] = static_cast<double>(graph.node_count());
     state.counters["parts"] = parts;
 }
-BENCHMARK(BM_PartitionGridGraph)->ArgName("side")->Arg(16)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_PartitionGridGraph)->ArgName("side")->Arg(640)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PartitionGridGraph)
+    ->ArgName("side")
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_PartitionGridGraph)
+    ->ArgName("side")
+    ->Arg(640)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace

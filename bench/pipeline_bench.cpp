@@ -186,15 +186,17 @@ void BM_Generate(benchmark::State& state, std::int64_t households) {
     data::SynthConfig config;
     config.households = households;
     std::int64_t buildings = 0;
-    run_timed(state, Threads::one, [&] { return data::generate_city(config); },
-              [&](data::SynthCity city) { buildings = city.summary.buildings; });
+    run_timed(
+        state, Threads::one, [&] { return data::generate_city(config); },
+        [&](data::SynthCity city) { buildings = city.summary.buildings; });
     state.counters["buildings"] = static_cast<double>(buildings);
 }
 
 void BM_Load(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
-    run_timed(state, Threads::config, [&] { return engine::load_city(data.config); },
-              [&](engine::City city) { data.city = std::move(city); });
+    run_timed(
+        state, Threads::config, [&] { return engine::load_city(data.config); },
+        [&](engine::City city) { data.city = std::move(city); });
     state.counters["buildings"] = static_cast<double>(city_of(data).buildings.size());
     state.counters["regions"] = static_cast<double>(city_of(data).regions.size());
 }
@@ -202,8 +204,9 @@ void BM_Load(benchmark::State& state, std::int64_t households) {
 void BM_Problems(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
     const engine::City& city = city_of(data);
-    run_timed(state, Threads::one, [&] { return engine::region_problems(city, data.config); },
-              [&](engine::RegionProblems problems) { data.problems = std::move(problems); });
+    run_timed(
+        state, Threads::one, [&] { return engine::region_problems(city, data.config); },
+        [&](engine::RegionProblems problems) { data.problems = std::move(problems); });
     std::size_t sites = 0;
     for (const auto& input : data.problems->inputs) sites += input.sites.size();
     state.counters["regions"] = static_cast<double>(data.problems->inputs.size());
@@ -275,8 +278,9 @@ void BM_Polygons(benchmark::State& state, std::int64_t households) {
 void BM_PartitionCity(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
     const engine::City& city = city_of(data);
-    run_timed(state, Threads::config, [&] { return engine::partition_city(city, data.config); },
-              [&](engine::PartitionResult result) { data.result = std::move(result); });
+    run_timed(
+        state, Threads::config, [&] { return engine::partition_city(city, data.config); },
+        [&](engine::PartitionResult result) { data.result = std::move(result); });
     std::int64_t region_households = 0;
     for (const auto& region : data.result->regions) region_households += region.households;
     state.counters["regions"] = static_cast<double>(city.regions.size());
@@ -290,8 +294,9 @@ void BM_Assess(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
     const engine::City& city = city_of(data);
     const engine::PartitionResult& result = result_of(data);
-    run_timed(state, Threads::config, [&] { return engine::assess(city, result, data.config); },
-              [&](algorithms::QualityReport report) { data.report = std::move(report); });
+    run_timed(
+        state, Threads::config, [&] { return engine::assess(city, result, data.config); },
+        [&](algorithms::QualityReport report) { data.report = std::move(report); });
     state.counters["micro_grids"] = static_cast<double>(result.micro_grids.size());
 }
 
@@ -300,7 +305,8 @@ void BM_Write(benchmark::State& state, std::int64_t households) {
     const engine::City& city = city_of(data);
     const engine::PartitionResult& result = result_of(data);
     const algorithms::QualityReport& report = report_of(data);
-    const auto path = std::filesystem::temp_directory_path() / ("civgrid-bench-out-" + std::to_string(households) + ".gpkg");
+    const auto path =
+        std::filesystem::temp_directory_path() / ("civgrid-bench-out-" + std::to_string(households) + ".gpkg");
     for (auto _ : state) engine::write_result(path.string(), city, result, report, data.config, {});
     state.counters["bytes"] = static_cast<double>(std::filesystem::file_size(path));
     std::filesystem::remove(path);

@@ -11,8 +11,8 @@ namespace {
 constexpr const char* kStage = "algorithms.geos";
 
 [[noreturn]] void fail(const Context& context, const char* what) {
-    throw InternalError(kStage, std::string(what) + " failed" +
-                                    (context.last_error().empty() ? "" : ": " + context.last_error()));
+    throw InternalError(
+        kStage, std::string(what) + " failed" + (context.last_error().empty() ? "" : ": " + context.last_error()));
 }
 }  // namespace
 
@@ -21,7 +21,9 @@ Context::Context() : handle_(GEOS_init_r()) {
     GEOSContext_setErrorMessageHandler_r(handle_, &Context::on_error, this);
 }
 
-Context::~Context() { GEOS_finish_r(handle_); }
+Context::~Context() {
+    GEOS_finish_r(handle_);
+}
 
 void Context::on_error(const char* message, void* user_data) {
     static_cast<Context*>(user_data)->last_error_ = message != nullptr ? message : "";
@@ -85,8 +87,10 @@ GEOSCoordSequence* make_sequence(const Context& context, const std::vector<Point
     const auto count = static_cast<unsigned>(vertices.size() + (add_closing ? 1 : 0));
     GEOSCoordSequence* sequence = GEOSCoordSeq_create_r(context.handle(), count, 2);
     if (sequence == nullptr) fail(context, "creating a coordinate sequence");
-    for (unsigned i = 0; i < vertices.size(); ++i) GEOSCoordSeq_setXY_r(context.handle(), sequence, i, vertices[i].x, vertices[i].y);
-    if (add_closing) GEOSCoordSeq_setXY_r(context.handle(), sequence, count - 1, vertices.front().x, vertices.front().y);
+    for (unsigned i = 0; i < vertices.size(); ++i)
+        GEOSCoordSeq_setXY_r(context.handle(), sequence, i, vertices[i].x, vertices[i].y);
+    if (add_closing)
+        GEOSCoordSeq_setXY_r(context.handle(), sequence, count - 1, vertices.front().x, vertices.front().y);
     return sequence;
 }
 }  // namespace
@@ -106,7 +110,8 @@ Geom collection(const Context& context, int type, std::vector<Geom> parts) {
     std::vector<GEOSGeometry*> raw;
     raw.reserve(parts.size());
     for (auto& part : parts) raw.push_back(part.release());
-    GEOSGeometry* result = GEOSGeom_createCollection_r(context.handle(), type, raw.data(), static_cast<unsigned>(raw.size()));
+    GEOSGeometry* result =
+        GEOSGeom_createCollection_r(context.handle(), type, raw.data(), static_cast<unsigned>(raw.size()));
     if (result == nullptr) {
         for (GEOSGeometry* part : raw) GEOSGeom_destroy_r(context.handle(), part);
         fail(context, "creating a collection");
@@ -178,8 +183,10 @@ bool is_empty(const Context& context, const GEOSGeometry* geometry) {
 
 Envelope envelope(const Context& context, const GEOSGeometry* geometry) {
     Envelope e;
-    if (GEOSGeom_getXMin_r(context.handle(), geometry, &e.min_x) == 0 || GEOSGeom_getYMin_r(context.handle(), geometry, &e.min_y) == 0 ||
-        GEOSGeom_getXMax_r(context.handle(), geometry, &e.max_x) == 0 || GEOSGeom_getYMax_r(context.handle(), geometry, &e.max_y) == 0)
+    if (GEOSGeom_getXMin_r(context.handle(), geometry, &e.min_x) == 0 ||
+        GEOSGeom_getYMin_r(context.handle(), geometry, &e.min_y) == 0 ||
+        GEOSGeom_getXMax_r(context.handle(), geometry, &e.max_x) == 0 ||
+        GEOSGeom_getYMax_r(context.handle(), geometry, &e.max_y) == 0)
         fail(context, "computing an envelope");
     return e;
 }
@@ -189,7 +196,9 @@ StrTree::StrTree(const Context& context, std::size_t node_capacity)
     if (tree_ == nullptr) fail(context, "creating an STR-tree");
 }
 
-StrTree::~StrTree() { GEOSSTRtree_destroy_r(context_.handle(), tree_); }
+StrTree::~StrTree() {
+    GEOSSTRtree_destroy_r(context_.handle(), tree_);
+}
 
 void StrTree::insert(const GEOSGeometry* geometry, std::size_t index) {
     payloads_.push_back(std::make_unique<std::size_t>(index));
@@ -200,7 +209,9 @@ std::vector<std::size_t> StrTree::query(const GEOSGeometry* geometry) const {
     std::vector<std::size_t> result;
     GEOSSTRtree_query_r(
         context_.handle(), tree_, geometry,
-        [](void* item, void* user_data) { static_cast<std::vector<std::size_t>*>(user_data)->push_back(*static_cast<std::size_t*>(item)); },
+        [](void* item, void* user_data) {
+            static_cast<std::vector<std::size_t>*>(user_data)->push_back(*static_cast<std::size_t*>(item));
+        },
         &result);
     std::sort(result.begin(), result.end());
     return result;
@@ -213,7 +224,8 @@ void collect_polygons(const Context& context, const GEOSGeometry* geometry, std:
         if (!is_empty(context, geometry)) out.push_back(clone(context, geometry));
     } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
         const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
-        for (int i = 0; i < count; ++i) collect_polygons(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
+        for (int i = 0; i < count; ++i)
+            collect_polygons(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);
     }
 }
 
@@ -228,7 +240,8 @@ void collect_lines(const Context& context, const GEOSGeometry* geometry, std::ve
     } else if (type == GEOS_POLYGON) {
         collect_lines(context, GEOSGetExteriorRing_r(context.handle(), geometry), out);
         const int holes = GEOSGetNumInteriorRings_r(context.handle(), geometry);
-        for (int i = 0; i < holes; ++i) collect_lines(context, GEOSGetInteriorRingN_r(context.handle(), geometry, i), out);
+        for (int i = 0; i < holes; ++i)
+            collect_lines(context, GEOSGetInteriorRingN_r(context.handle(), geometry, i), out);
     } else if (type == GEOS_MULTILINESTRING || type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
         const int count = GEOSGetNumGeometries_r(context.handle(), geometry);
         for (int i = 0; i < count; ++i) collect_lines(context, GEOSGetGeometryN_r(context.handle(), geometry, i), out);

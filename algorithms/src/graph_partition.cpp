@@ -18,7 +18,8 @@ WeightedGraph make_graph(std::vector<std::int64_t> node_weight, std::vector<Poin
         if (e.u > e.v) std::swap(e.u, e.v);
         if (e.v >= n) throw InternalError("algorithms.graph", "edge to node " + std::to_string(e.v) + " out of range");
     }
-    std::sort(edges.begin(), edges.end(), [](const EdgeInput& a, const EdgeInput& b) { return std::tie(a.u, a.v) < std::tie(b.u, b.v); });
+    std::sort(edges.begin(), edges.end(),
+              [](const EdgeInput& a, const EdgeInput& b) { return std::tie(a.u, a.v) < std::tie(b.u, b.v); });
     // Merge duplicates; drop self loops.
     std::vector<EdgeInput> merged;
     merged.reserve(edges.size());
@@ -135,13 +136,18 @@ private:
 class Partitioner {
 public:
     Partitioner(const WeightedGraph& graph, const GraphPartitionOptions& options, std::uint64_t seed)
-        : graph_(graph), options_(options), random_(seed), local_(graph.node_count(), -1), part_(graph.node_count(), -1) {}
+        : graph_(graph),
+          options_(options),
+          random_(seed),
+          local_(graph.node_count(), -1),
+          part_(graph.node_count(), -1) {}
 
     // Part p gets a share of the weight proportional to units[p].
     std::vector<int> run(const std::vector<int>& units) {
         units_prefix_.assign(units.size() + 1, 0.0);
         for (std::size_t p = 0; p < units.size(); ++p) units_prefix_[p + 1] = units_prefix_[p] + std::max(units[p], 1);
-        equal_units_ = std::all_of(units.begin(), units.end(), [&](int u) { return std::max(u, 1) == std::max(units.front(), 1); });
+        equal_units_ = std::all_of(units.begin(), units.end(),
+                                   [&](int u) { return std::max(u, 1) == std::max(units.front(), 1); });
         std::vector<std::uint32_t> all(graph_.node_count());
         std::iota(all.begin(), all.end(), 0u);
         int next = 0;
@@ -185,7 +191,8 @@ private:
         for (int shift = 0; shift < 32; shift += 16) {
             radix_count_.assign(65537, 0);
             for (std::uint32_t i : *from) ++radix_count_[((keys[i] >> shift) & 0xFFFFu) + 1];
-            for (std::size_t bucket = 1; bucket < radix_count_.size(); ++bucket) radix_count_[bucket] += radix_count_[bucket - 1];
+            for (std::size_t bucket = 1; bucket < radix_count_.size(); ++bucket)
+                radix_count_[bucket] += radix_count_[bucket - 1];
             for (std::uint32_t i : *from) (*to)[radix_count_[(keys[i] >> shift) & 0xFFFFu]++] = i;
             std::swap(from, to);
         }
@@ -228,24 +235,30 @@ private:
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
                 const int j = local_[graph_.neighbours[e]];
                 if (j > static_cast<int>(i))
-                    edges.push_back({i, static_cast<std::uint32_t>(j), graph_.shared_length[e], graph_.crosses_soft[e] != 0});
+                    edges.push_back(
+                        {i, static_cast<std::uint32_t>(j), graph_.shared_length[e], graph_.crosses_soft[e] != 0});
             }
         }
 
         // This call makes parts first .. first+k-1; `share(j)` is the weight fraction of the first j.
         const int first = next;
-        const double units_here = units_prefix_[static_cast<std::size_t>(first + k)] - units_prefix_[static_cast<std::size_t>(first)];
+        const double units_here =
+            units_prefix_[static_cast<std::size_t>(first + k)] - units_prefix_[static_cast<std::size_t>(first)];
         auto share = [&](int j) {
             if (equal_units_) return static_cast<double>(j) / k;
-            return (units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)]) / units_here;
+            return (units_prefix_[static_cast<std::size_t>(first + j)] -
+                    units_prefix_[static_cast<std::size_t>(first)]) /
+                   units_here;
         };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
             if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
             int lo = 1, hi = k - 1;
             while (lo < hi) {
                 const int mid = (lo + hi) / 2;
-                if (share(mid) < fraction) lo = mid + 1;
-                else hi = mid;
+                if (share(mid) < fraction)
+                    lo = mid + 1;
+                else
+                    hi = mid;
             }
             if (lo > 1 && std::abs(share(lo - 1) - fraction) <= std::abs(share(lo) - fraction)) --lo;
             return lo;
@@ -308,8 +321,8 @@ private:
         // tree, and the parts' shapes are settled by the many small bisections below them.
         constexpr std::uint32_t kFullTrialsUpTo = 4096;
         const int base_trials = options_.spanning_tree_trials;
-        const int trials = std::max(1, n <= kFullTrialsUpTo ? base_trials
-                                                           : static_cast<int>(base_trials * kFullTrialsUpTo / n));
+        const int trials =
+            std::max(1, n <= kFullTrialsUpTo ? base_trials : static_cast<int>(base_trials * kFullTrialsUpTo / n));
         // The set's principal axis: compact halves come from cutting across it.
         double sum_w = 0, mean_x = 0, mean_y = 0;
         for (std::uint32_t i = 0; i < n; ++i) {
@@ -369,13 +382,15 @@ private:
                         break;
                     }
                 }
-                const double spread = std::max(projection[by_projection.back()] - projection[by_projection.front()], 1e-9);
+                const double spread =
+                    std::max(projection[by_projection.back()] - projection[by_projection.front()], 1e-9);
                 constexpr double kNoise = 0.15, kScale = 16777216.0;  // 2^24 key units per unit
                 for (std::size_t e = 0; e < edges.size(); ++e) {
                     const double middle = 0.5 * (projection[edges[e].a] + projection[edges[e].b]);
                     const double closeness = 1.0 - std::min(1.0, std::abs(middle - line) / spread);
                     const double penalty = edges[e].soft ? std::clamp(options_.soft_barrier_weight, 0.0, 254.0) : 0.0;
-                    key[e] = static_cast<std::uint32_t>((closeness * (1.0 - kNoise) + random_.uniform() * kNoise + penalty) * kScale);
+                    key[e] = static_cast<std::uint32_t>(
+                        (closeness * (1.0 - kNoise) + random_.uniform() * kNoise + penalty) * kScale);
                 }
             } else {
                 for (std::size_t e = 0; e < edges.size(); ++e) key[e] = random_key(edges[e].soft);
@@ -391,7 +406,8 @@ private:
                 tree_edges.push_back(e);
                 if (tree_edges.size() + 1 == n) break;
             }
-            if (tree_edges.size() + 1 != n) throw InternalError("algorithms.partition", "bisection called on a disconnected node set");
+            if (tree_edges.size() + 1 != n)
+                throw InternalError("algorithms.partition", "bisection called on a disconnected node set");
 
             std::fill(tree_offsets.begin(), tree_offsets.end(), 0u);
             for (std::uint32_t e : tree_edges) {
@@ -466,7 +482,8 @@ private:
             }
             if (chosen < n) {
                 side.assign(n, 0);
-                for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i) side[preorder[i]] = 1;
+                for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i)
+                    side[preorder[i]] = 1;
                 consider(chosen_score, chosen_parts);
             }
             std::fill(subtree_weight.begin(), subtree_weight.end(), 0.0);
@@ -531,7 +548,8 @@ private:
                 packed.resize(n);
                 for (std::uint32_t i = 0; i < n; ++i) {
                     const Point p = graph_.location[nodes[i]];
-                    auto bits = std::bit_cast<std::uint32_t>(static_cast<float>((p.x - mean_x) * dx + (p.y - mean_y) * dy));
+                    auto bits =
+                        std::bit_cast<std::uint32_t>(static_cast<float>((p.x - mean_x) * dx + (p.y - mean_y) * dy));
                     bits = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
                     packed[i] = (static_cast<std::uint64_t>(bits) << 32) | i;
                 }
@@ -541,14 +559,17 @@ private:
                     const double wanted = share(j) * total;
                     double running = 0;
                     std::uint32_t count = 0, positive = 0;
-                    while (count < n && running + 0.5 * weight(nodes[static_cast<std::uint32_t>(packed[count])], by_count) < wanted) {
+                    while (count < n &&
+                           running + 0.5 * weight(nodes[static_cast<std::uint32_t>(packed[count])], by_count) <
+                               wanted) {
                         const std::uint32_t i = static_cast<std::uint32_t>(packed[count]);
                         running += weight(nodes[i], by_count);
                         positive += (by_count || graph_.node_weight[nodes[i]] > 0) ? 1 : 0;
                         ++count;
                     }
                     if (count == 0 || count == n) continue;
-                    const int feasible_low = std::max(1, k - static_cast<int>(positive_total) + static_cast<int>(positive));
+                    const int feasible_low =
+                        std::max(1, k - static_cast<int>(positive_total) + static_cast<int>(positive));
                     const int feasible_high = std::min(k - 1, static_cast<int>(positive));
                     if (j < feasible_low || j > feasible_high) continue;
                     side.assign(n, 0);
@@ -564,7 +585,9 @@ private:
         std::vector<std::uint32_t> inside, outside;
         // A weighted node without weighted descendants always gives a feasible one-part cut, so
         // with k <= weighted nodes (the caller clamps) some cut was found.
-        if (best_side.empty()) throw InternalError("algorithms.partition", "no feasible bisection of " + std::to_string(n) + " nodes into " + std::to_string(k) + " parts");
+        if (best_side.empty())
+            throw InternalError("algorithms.partition", "no feasible bisection of " + std::to_string(n) +
+                                                            " nodes into " + std::to_string(k) + " parts");
         for (std::uint32_t i = 0; i < n; ++i) (best_side[i] ? inside : outside).push_back(nodes[i]);
         for (std::uint32_t v : nodes) local_[v] = -1;
         bisect(inside, best_parts, next);
@@ -649,7 +672,7 @@ private:
         double total_length = 0;
         for (double length : graph_.shared_length) total_length += length;
         const double perimeter_scale = total_length / parts;  // about one part's boundary
-        std::vector<std::pair<int, double>> touching;  // (part, shared length)
+        std::vector<std::pair<int, double>> touching;         // (part, shared length)
         for (int pass = 0; pass < options_.refinement_passes; ++pass) {
             int moves = 0;
             for (std::uint32_t v = 0; v < n; ++v) {
@@ -664,9 +687,12 @@ private:
                         own_length += length;
                         continue;
                     }
-                    auto it = std::find_if(touching.begin(), touching.end(), [q](const auto& t) { return t.first == q; });
-                    if (it == touching.end()) touching.emplace_back(q, length);
-                    else it->second += length;
+                    auto it =
+                        std::find_if(touching.begin(), touching.end(), [q](const auto& t) { return t.first == q; });
+                    if (it == touching.end())
+                        touching.emplace_back(q, length);
+                    else
+                        it->second += length;
                 }
                 if (touching.empty()) continue;
                 const double w = static_cast<double>(graph_.node_weight[v]);
@@ -685,7 +711,9 @@ private:
                         best_q = q;
                     }
                 }
-                if (best_q < 0 || (w > 0 && part_weight_[static_cast<std::size_t>(p)] - w <= 0) || !stays_connected_without(v, p)) continue;
+                if (best_q < 0 || (w > 0 && part_weight_[static_cast<std::size_t>(p)] - w <= 0) ||
+                    !stays_connected_without(v, p))
+                    continue;
                 part_[v] = best_q;
                 part_weight_[static_cast<std::size_t>(p)] -= w;
                 part_weight_[static_cast<std::size_t>(best_q)] += w;
@@ -715,8 +743,8 @@ private:
     static constexpr double kLopsidedPenalty = 0.05;
     struct Scratch {
         std::vector<LocalEdge> edges;
-        std::vector<std::uint32_t> key, order, dsu, tree_offsets, tree_adjacent, parent, preorder, position, subtree_count, subtree_positive,
-            by_projection;
+        std::vector<std::uint32_t> key, order, dsu, tree_offsets, tree_adjacent, parent, preorder, position,
+            subtree_count, subtree_positive, by_projection;
         std::vector<double> subtree_weight, projection;
         std::vector<std::uint64_t> packed;
         std::vector<std::uint32_t> adjacency_offsets, adjacency, stack;
@@ -741,8 +769,8 @@ std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts
     return partitioner.run(std::vector<int>(static_cast<std::size_t>(parts), 1));
 }
 
-std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units, std::uint64_t seed,
-                                           const GraphPartitionOptions& options) {
+std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,
+                                           std::uint64_t seed, const GraphPartitionOptions& options) {
     const std::size_t n = graph.node_count();
     if (n == 0 || units.empty()) return std::vector<int>(n, 0);
     std::size_t usable = 0;

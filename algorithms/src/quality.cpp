@@ -14,9 +14,9 @@ namespace civgrid::algorithms {
 
 namespace {
 
+using geos::collect_lines;
 using geos::Context;
 using geos::Geom;
-using geos::collect_lines;
 
 struct RegionStats {
     double gap = 0, overlap = 0;
@@ -30,12 +30,14 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
     const auto handle = context.handle();
     Geom inside = geos::own(context, GEOSIntersection_r(handle, barriers, grid), "clipping barriers to a micro-grid");
     const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
-    Geom interior = geos::own(context, GEOSDifference_r(handle, inside.get(), outline.get()), "barriers inside a micro-grid");
+    Geom interior =
+        geos::own(context, GEOSDifference_r(handle, inside.get(), outline.get()), "barriers inside a micro-grid");
     if (geos::length(context, interior.get()) < 1e-3) return 1;
     // Barriers clipped to a slightly enlarged micro-grid cross its outline properly when noded
     // (clipped exactly, they may end short of it and split nothing).
     const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, grid, 0.01, 2), "enlarging a micro-grid");
-    Geom across = geos::own(context, GEOSIntersection_r(handle, barriers, enlarged.get()), "clipping barriers to a micro-grid");
+    Geom across =
+        geos::own(context, GEOSIntersection_r(handle, barriers, enlarged.get()), "clipping barriers to a micro-grid");
     std::vector<Geom> lines;
     collect_lines(context, outline.get(), lines);
     collect_lines(context, across.get(), lines);
@@ -76,7 +78,8 @@ QualityReport compute_quality(const QualityInput& input) {
     std::int64_t within_10 = 0, within_20 = 0, within_bounds = 0;
     for (const auto& grid : input.micro_grids) {
         const double own_target = grid.target > 0 ? grid.target : target;
-        const double deviation = own_target > 0 ? std::abs(static_cast<double>(grid.households) - own_target) / own_target : 0.0;
+        const double deviation =
+            own_target > 0 ? std::abs(static_cast<double>(grid.households) - own_target) / own_target : 0.0;
         report.max_abs_deviation = std::max(report.max_abs_deviation, deviation);
         if (!grid.flagged) report.max_abs_deviation_unflagged = std::max(report.max_abs_deviation_unflagged, deviation);
         report.flagged += grid.flagged ? 1 : 0;
@@ -97,8 +100,10 @@ QualityReport compute_quality(const QualityInput& input) {
     std::vector<std::size_t> orphan_grids;
     for (std::size_t g = 0; g < input.micro_grids.size(); ++g) {
         const int r = input.micro_grids[g].region;
-        if (r >= 0 && static_cast<std::size_t>(r) < region_count) region_grids[static_cast<std::size_t>(r)].push_back(g);
-        else orphan_grids.push_back(g);
+        if (r >= 0 && static_cast<std::size_t>(r) < region_count)
+            region_grids[static_cast<std::size_t>(r)].push_back(g);
+        else
+            orphan_grids.push_back(g);
     }
     std::vector<std::vector<std::size_t>> grid_buildings(input.micro_grids.size());  // buildings with households
     for (std::size_t b = 0; b < input.building_grid.size(); ++b) {
@@ -137,13 +142,15 @@ QualityReport compute_quality(const QualityInput& input) {
                 const double area = geos::area(context, polygon.get());
                 area_sum += area;
                 const double perimeter = geos::length(context, polygon.get());
-                out.polsby_popper.emplace_back(g, perimeter > 0 ? 4 * std::numbers::pi * area / (perimeter * perimeter) : 0.0);
+                out.polsby_popper.emplace_back(
+                    g, perimeter > 0 ? 4 * std::numbers::pi * area / (perimeter * perimeter) : 0.0);
                 grids.push_back(std::move(polygon));
             }
             // Barrier crossings: only micro-grids near a barrier are examined.
             std::vector<Geom> nearby;
             for (std::size_t i = 0; i < input.barriers.size(); ++i)
-                if (barrier_envelopes[i].intersects(region_envelope)) nearby.push_back(geos::from_wkb(context, input.barriers[i]));
+                if (barrier_envelopes[i].intersects(region_envelope))
+                    nearby.push_back(geos::from_wkb(context, input.barriers[i]));
             if (!nearby.empty()) {
                 std::vector<Geom> lines;
                 for (const Geom& barrier : nearby) collect_lines(context, barrier.get(), lines);
@@ -155,7 +162,8 @@ QualityReport compute_quality(const QualityInput& input) {
                     if (GEOSPreparedIntersects_r(handle, prepared.get(), grids[i].get()) != 1) continue;
                     std::vector<Point> points;
                     for (std::size_t b : grid_buildings[g]) points.push_back(input.building_points[b]);
-                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points) > 1) ++out.crossings;
+                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points) > 1)
+                        ++out.crossings;
                 }
             }
             // Coverage: gaps and overlaps against the region.
@@ -172,16 +180,20 @@ QualityReport compute_quality(const QualityInput& input) {
                 // overlay), the gap is the difference of the areas. Otherwise exact differences; an
                 // overlay per region or micro-grid costs seconds at city scale, so only then.
                 constexpr double kSlack = 0.01;  // metres
-                const Geom slack_region = geos::own(context, GEOSBuffer_r(handle, region.get(), kSlack, 2), "enlarging a region");
+                const Geom slack_region =
+                    geos::own(context, GEOSBuffer_r(handle, region.get(), kSlack, 2), "enlarging a region");
                 const geos::Prepared slack_prepared = geos::prepare(context, slack_region.get());
                 if (GEOSPreparedCovers_r(handle, slack_prepared.get(), united.get()) == 1) {
                     out.gap = std::max(0.0, geos::area(context, region.get()) - united_area);
                 } else {
-                    Geom gap = geos::own(context, GEOSDifference_r(handle, region.get(), united.get()), "gaps in a region");
+                    Geom gap =
+                        geos::own(context, GEOSDifference_r(handle, region.get(), united.get()), "gaps in a region");
                     out.gap = geos::area(context, gap.get());
                     for (const Geom& grid : grids) {
-                        const Geom outside = geos::own(context, GEOSDifference_r(handle, grid.get(), region.get()), "micro-grid outside its region");
-                        if (geos::area(context, outside.get()) > std::max(0.01, 1e-9 * geos::area(context, grid.get()))) ++out.outside;
+                        const Geom outside = geos::own(context, GEOSDifference_r(handle, grid.get(), region.get()),
+                                                       "micro-grid outside its region");
+                        if (geos::area(context, outside.get()) > std::max(0.01, 1e-9 * geos::area(context, grid.get())))
+                            ++out.outside;
                     }
                 }
             } else {
@@ -189,8 +201,10 @@ QualityReport compute_quality(const QualityInput& input) {
             }
         });
     };
-    if (input.threads > 0) tbb::task_arena(input.threads).execute(work);
-    else work();
+    if (input.threads > 0)
+        tbb::task_arena(input.threads).execute(work);
+    else
+        work();
 
     std::vector<double> compactness;
     for (const RegionStats& s : stats) {
@@ -211,7 +225,9 @@ QualityReport compute_quality(const QualityInput& input) {
         Context context;
         std::int64_t within = 0;
         for (const auto& grid : input.grids) {
-            if (grid.expected > 0 && std::abs(static_cast<double>(grid.households) - grid.expected) <= 0.2 * grid.expected + 1e-9) ++within;
+            if (grid.expected > 0 &&
+                std::abs(static_cast<double>(grid.households) - grid.expected) <= 0.2 * grid.expected + 1e-9)
+                ++within;
             const Geom polygon = geos::from_wkb(context, grid.polygon);
             if (GEOSGetNumGeometries_r(context.handle(), polygon.get()) > 1) ++report.grids_non_contiguous;
         }
@@ -222,7 +238,8 @@ QualityReport compute_quality(const QualityInput& input) {
         for (double value : compactness) sum += value;
         report.polsby_popper_mean = sum / static_cast<double>(compactness.size());
         std::sort(compactness.begin(), compactness.end());
-        report.polsby_popper_p10 = compactness[static_cast<std::size_t>(0.1 * static_cast<double>(compactness.size() - 1))];
+        report.polsby_popper_p10 =
+            compactness[static_cast<std::size_t>(0.1 * static_cast<double>(compactness.size() - 1))];
     }
     return report;
 }
@@ -259,11 +276,15 @@ std::string QualityReport::to_text() const {
     auto line = [&](const std::string& label, const std::string& value) {
         text += "  " + label + std::string(label.size() < 34 ? 34 - label.size() : 1, ' ') + value + "\n";
     };
-    const double count_error = requested > 0 ? 100.0 * static_cast<double>(micro_grids - requested) / static_cast<double>(requested) : 0.0;
-    line("micro-grids (requested)", std::to_string(micro_grids) + " (" + std::to_string(requested) + ", " + format(count_error, 2) + " %)");
+    const double count_error =
+        requested > 0 ? 100.0 * static_cast<double>(micro_grids - requested) / static_cast<double>(requested) : 0.0;
+    line("micro-grids (requested)",
+         std::to_string(micro_grids) + " (" + std::to_string(requested) + ", " + format(count_error, 2) + " %)");
     line("empty micro-grids", std::to_string(empty));
-    line("within +-10 % / +-20 % of target", format(100 * share_within_10, 1) + " % / " + format(100 * share_within_20, 1) + " %");
-    line("max deviation (unflagged)", format(100 * max_abs_deviation, 1) + " % (" + format(100 * max_abs_deviation_unflagged, 1) + " %)");
+    line("within +-10 % / +-20 % of target",
+         format(100 * share_within_10, 1) + " % / " + format(100 * share_within_20, 1) + " %");
+    line("max deviation (unflagged)",
+         format(100 * max_abs_deviation, 1) + " % (" + format(100 * max_abs_deviation_unflagged, 1) + " %)");
     line("flagged (forced by data)", std::to_string(flagged));
     line("non-contiguous", std::to_string(non_contiguous));
     line("crossing a hard barrier", std::to_string(barrier_crossings));
@@ -274,8 +295,8 @@ std::string QualityReport::to_text() const {
     line("Polsby-Popper mean / p10", format(polsby_popper_mean, 3) + " / " + format(polsby_popper_p10, 3));
     line("buildings without micro-grid", std::to_string(buildings_unassigned));
     if (grids > 0)
-        line("grids (+-20 % / non-contiguous)",
-             std::to_string(grids) + " (" + format(100 * grids_share_within_20, 1) + " % / " + std::to_string(grids_non_contiguous) + ")");
+        line("grids (+-20 % / non-contiguous)", std::to_string(grids) + " (" + format(100 * grids_share_within_20, 1) +
+                                                    " % / " + std::to_string(grids_non_contiguous) + ")");
     return text;
 }
 

@@ -19,10 +19,10 @@ namespace civgrid::algorithms {
 
 namespace {
 
-using geos::Context;
-using geos::Geom;
 using geos::collect_lines;
 using geos::collect_polygons;
+using geos::Context;
+using geos::Geom;
 constexpr const char* kStage = "algorithms.partition";
 
 Geom multi_lines(const Context& context, std::vector<Geom> lines) {
@@ -32,7 +32,8 @@ Geom multi_lines(const Context& context, std::vector<Geom> lines) {
 // A valid polygonal geometry, repaired with MakeValid when needed.
 Geom valid_polygonal(const Context& context, Geom geometry) {
     if (GEOSisValid_r(context.handle(), geometry.get()) != 1) {
-        Geom repaired = geos::own(context, GEOSMakeValid_r(context.handle(), geometry.get()), "repairing the region boundary");
+        Geom repaired =
+            geos::own(context, GEOSMakeValid_r(context.handle(), geometry.get()), "repairing the region boundary");
         std::vector<Geom> polygons;
         collect_polygons(context, repaired.get(), polygons);
         geometry = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
@@ -41,7 +42,8 @@ Geom valid_polygonal(const Context& context, Geom geometry) {
 }
 
 // Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
-std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework, const GEOSPreparedGeometry* region) {
+std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework,
+                                    const GEOSPreparedGeometry* region) {
     const GEOSGeometry* inputs[] = {linework};
     Geom polygons = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
     std::vector<Geom> faces;
@@ -83,7 +85,8 @@ std::vector<AtomEdge> atom_adjacency(const Context& context, const std::vector<G
             double x = 0, y = 0;
             GEOSCoordSeq_getXY_r(context.handle(), sequence, i, &x, &y);
             if (i > 0 && (x != px || y != py)) {
-                SegmentKey key = std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
+                SegmentKey key =
+                    std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
                 auto [it, inserted] = first_owner.try_emplace(key, atom);
                 if (!inserted) {
                     if (it->second != atom) edges.push_back({it->second, atom, std::hypot(x - px, y - py)});
@@ -100,23 +103,25 @@ std::vector<AtomEdge> atom_adjacency(const Context& context, const std::vector<G
         for (int i = 0; i < holes; ++i) add_ring(GEOSGetInteriorRingN_r(context.handle(), atoms[a].get(), i), a);
     }
     // Merge the segments of each atom pair into one edge.
-    std::sort(edges.begin(), edges.end(), [](const AtomEdge& x, const AtomEdge& y) {
-        return std::minmax(x.a, x.b) < std::minmax(y.a, y.b);
-    });
+    std::sort(edges.begin(), edges.end(),
+              [](const AtomEdge& x, const AtomEdge& y) { return std::minmax(x.a, x.b) < std::minmax(y.a, y.b); });
     std::vector<AtomEdge> merged;
     for (const auto& e : edges) {
         const auto key = std::minmax(e.a, e.b);
-        if (!merged.empty() && std::minmax(merged.back().a, merged.back().b) == key) merged.back().length += e.length;
-        else merged.push_back({key.first, key.second, e.length});
+        if (!merged.empty() && std::minmax(merged.back().a, merged.back().b) == key)
+            merged.back().length += e.length;
+        else
+            merged.push_back({key.first, key.second, e.length});
     }
     return merged;
 }
 
 // Index of the first polygon (in index order) covering the point, or the nearest one.
-std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared, const std::vector<Geom>& polygons,
-                   const geos::StrTree* tree, const GEOSGeometry* point) {
+std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared,
+                   const std::vector<Geom>& polygons, const geos::StrTree* tree, const GEOSGeometry* point) {
     std::vector<std::size_t> candidates;
-    if (tree != nullptr) candidates = tree->query(point);
+    if (tree != nullptr)
+        candidates = tree->query(point);
     else {
         candidates.resize(polygons.size());
         std::iota(candidates.begin(), candidates.end(), std::size_t{0});
@@ -153,7 +158,8 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
     const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
     Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, collection.get()));
-    if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1) polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
+    if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
+        polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
     if (!polygon) {  // floating-point noding failed: snap-round to a micrometre grid
         constexpr double kGrid = 1e-6;
         polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, collection.get(), kGrid), "uniting cells");
@@ -164,7 +170,8 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     // Noding can leave a sliver of no area where cells meet a boundary one unit in the last place
     // apart; it is not a part anyone could see.
     constexpr double kSliverArea = 1e-6;  // m2
-    if (polygons.size() > 1) std::erase_if(polygons, [&](const Geom& part) { return geos::area(context, part.get()) < kSliverArea; });
+    if (polygons.size() > 1)
+        std::erase_if(polygons, [&](const Geom& part) { return geos::area(context, part.get()) < kSliverArea; });
     if (polygons.empty()) collect_polygons(context, polygon.get(), polygons);
     if (polygons.size() == 1) return std::move(polygons.front());
     multipart = true;
@@ -210,7 +217,7 @@ struct RegionCells::State {
     int requested = 0;
     int faces = 0;
     std::vector<std::int64_t> site_households;
-    std::vector<std::uint32_t> site_vertex;   // per site
+    std::vector<std::uint32_t> site_vertex;  // per site
     std::vector<Geom> atoms;
     std::vector<std::size_t> atom_face;
     std::vector<AtomEdge> adjacency;
@@ -224,12 +231,24 @@ struct RegionCells::State {
 RegionCells::RegionCells(RegionCells&&) noexcept = default;
 RegionCells& RegionCells::operator=(RegionCells&&) noexcept = default;
 RegionCells::~RegionCells() = default;
-const WeightedGraph& RegionCells::graph() const noexcept { return state_->graph; }
-const std::vector<int>& RegionCells::vertex_piece() const noexcept { return state_->vertex_piece; }
-const std::vector<double>& RegionCells::piece_households() const noexcept { return state_->piece_households; }
-const std::vector<int>& RegionCells::piece_counts() const noexcept { return state_->piece_counts; }
-int RegionCells::faces() const noexcept { return state_->faces; }
-std::size_t RegionCells::atom_count() const noexcept { return state_->atoms.size(); }
+const WeightedGraph& RegionCells::graph() const noexcept {
+    return state_->graph;
+}
+const std::vector<int>& RegionCells::vertex_piece() const noexcept {
+    return state_->vertex_piece;
+}
+const std::vector<double>& RegionCells::piece_households() const noexcept {
+    return state_->piece_households;
+}
+const std::vector<int>& RegionCells::piece_counts() const noexcept {
+    return state_->piece_counts;
+}
+int RegionCells::faces() const noexcept {
+    return state_->faces;
+}
+std::size_t RegionCells::atom_count() const noexcept {
+    return state_->atoms.size();
+}
 
 RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<State>()) {
     State& state = *state_;
@@ -263,7 +282,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     Geom hard_linework;  // barrier lines across the region, or null
     if (!barrier_lines.empty()) {
         const Geom all = multi_lines(context, std::move(barrier_lines));
-        Geom clipped = geos::own(context, GEOSIntersection_r(handle, all.get(), region_enlarged.get()), "clipping barriers");
+        Geom clipped =
+            geos::own(context, GEOSIntersection_r(handle, all.get(), region_enlarged.get()), "clipping barriers");
         std::vector<Geom> lines;
         collect_lines(context, clipped.get(), lines);
         if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
@@ -275,13 +295,12 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     // 2. Faces: the region cut by the hard barriers.
     std::vector<Geom> faces;
     if (hard_linework) {
-        const Geom both = geos::collection(context, GEOS_GEOMETRYCOLLECTION,
-                                           [&] {
-                                               std::vector<Geom> v;
-                                               v.push_back(geos::clone(context, region_boundary.get()));
-                                               v.push_back(geos::clone(context, hard_linework.get()));
-                                               return v;
-                                           }());
+        const Geom both = geos::collection(context, GEOS_GEOMETRYCOLLECTION, [&] {
+            std::vector<Geom> v;
+            v.push_back(geos::clone(context, region_boundary.get()));
+            v.push_back(geos::clone(context, hard_linework.get()));
+            return v;
+        }());
         const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, both.get()), "noding barriers");
         faces = polygonize_inside(context, noded.get(), region_prepared.get());
     }
@@ -303,7 +322,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     std::vector<std::int64_t> node_largest_site;
     for (std::size_t s = 0; s < input.sites.size(); ++s) {
         const Site& site = input.sites[s];
-        auto [it, inserted] = node_at.try_emplace({site.location.x, site.location.y}, static_cast<std::uint32_t>(node_location.size()));
+        auto [it, inserted] =
+            node_at.try_emplace({site.location.x, site.location.y}, static_cast<std::uint32_t>(node_location.size()));
         if (inserted) {
             node_location.push_back(site.location);
             node_households.push_back(0);
@@ -347,7 +367,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         box.min_x -= kReach, box.min_y -= kReach, box.max_x += kReach, box.max_y += kReach;
         std::vector<std::uint32_t> nodes;
         for (std::size_t g = 0; g < faces.size(); ++g)
-            if (g != f && face_boxes[g].intersects(box)) nodes.insert(nodes.end(), face_nodes[g].begin(), face_nodes[g].end());
+            if (g != f && face_boxes[g].intersects(box))
+                nodes.insert(nodes.end(), face_nodes[g].begin(), face_nodes[g].end());
         std::sort(nodes.begin(), nodes.end());
         return nodes.empty() ? all_nodes : nodes;
     };
@@ -365,14 +386,17 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     tbb::parallel_for(std::size_t{0}, faces.size(), [&](std::size_t f) {
         const Context& local = face_contexts.local();
         const auto local_handle = local.handle();
-        const std::vector<std::uint32_t> borrowed = face_nodes[f].empty() ? borrowed_nodes(f) : std::vector<std::uint32_t>{};
+        const std::vector<std::uint32_t> borrowed =
+            face_nodes[f].empty() ? borrowed_nodes(f) : std::vector<std::uint32_t>{};
         const std::vector<std::uint32_t>& nodes = face_nodes[f].empty() ? borrowed : face_nodes[f];
         if (nodes.size() < 2) return;  // the face is one atom, bounded by band linework
         std::vector<Geom> points;
         points.reserve(nodes.size());
         for (std::uint32_t v : nodes) points.push_back(geos::point(local, node_location[v]));
         const Geom multipoint = geos::collection(local, GEOS_MULTIPOINT, std::move(points));
-        const Geom cells = geos::own(local, GEOSVoronoiDiagram_r(local_handle, multipoint.get(), faces[f].get(), 0.0, 0), "computing a Voronoi diagram");
+        const Geom cells =
+            geos::own(local, GEOSVoronoiDiagram_r(local_handle, multipoint.get(), faces[f].get(), 0.0, 0),
+                      "computing a Voronoi diagram");
         // A cell whose box meets no boundary segment's box lies wholly on its site's side of the
         // face boundary: an atom when its site is in the face, nothing of this face otherwise. The
         // rest (a conservative band) is cut exactly below. Box tests on a segment grid are far
@@ -382,7 +406,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         std::vector<SegmentIndex::Segment> outline_segments;
         for (const Geom& ring : face_outline) {
             const std::vector<Point> ring_points = geos::vertices(local, ring.get());
-            for (std::size_t i = 1; i < ring_points.size(); ++i) outline_segments.push_back({ring_points[i - 1], ring_points[i]});
+            for (std::size_t i = 1; i < ring_points.size(); ++i)
+                outline_segments.push_back({ring_points[i - 1], ring_points[i]});
         }
         const SegmentIndex outline_index(std::move(outline_segments));
         const bool own_nodes = !face_nodes[f].empty();
@@ -406,8 +431,10 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));
-        const Geom enlarged = geos::own(local, GEOSBuffer_r(local_handle, faces[f].get(), kOverhang, 2), "enlarging a face");
-        out.band = to_region_context(geos::own(local, GEOSIntersection_r(local_handle, rings.get(), enlarged.get()), "clipping Voronoi cells"));
+        const Geom enlarged =
+            geos::own(local, GEOSBuffer_r(local_handle, faces[f].get(), kOverhang, 2), "enlarging a face");
+        out.band = to_region_context(
+            geos::own(local, GEOSIntersection_r(local_handle, rings.get(), enlarged.get()), "clipping Voronoi cells"));
     });
     for (std::size_t f = 0; f < faces.size(); ++f) {
         for (Geom& atom : face_cells[f].atoms) {
@@ -422,7 +449,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         for (std::size_t a = 0; a < interior_atoms; ++a) interior_tree.insert(atoms[a].get(), a);
         std::vector<geos::Prepared> interior_prepared;
         interior_prepared.reserve(interior_atoms);
-        for (std::size_t a = 0; a < interior_atoms; ++a) interior_prepared.push_back(geos::prepare(context, atoms[a].get()));
+        for (std::size_t a = 0; a < interior_atoms; ++a)
+            interior_prepared.push_back(geos::prepare(context, atoms[a].get()));
         const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(band_linework));
         const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
         for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get())) {
@@ -488,8 +516,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         }
         return SegmentIndex(std::move(segments));
     };
-    const SegmentIndex hard_index = segment_index_of(hard_linework ? std::vector<const GEOSGeometry*>{hard_linework.get()}
-                                                                   : std::vector<const GEOSGeometry*>{});
+    const SegmentIndex hard_index = segment_index_of(
+        hard_linework ? std::vector<const GEOSGeometry*>{hard_linework.get()} : std::vector<const GEOSGeometry*>{});
     std::vector<Geom> soft_geometries;
     for (const Wkb& wkb : input.soft_lines)
         if (!wkb.empty()) soft_geometries.push_back(geos::from_wkb(context, wkb));
@@ -501,9 +529,11 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     for (const AtomEdge& e : adjacency) {
         const int va = atom_vertex[e.a], vb = atom_vertex[e.b];
         if (va < 0 || vb < 0 || atom_face[e.a] != atom_face[e.b]) continue;
-        const Point pa = vertex_location[static_cast<std::size_t>(va)], pb = vertex_location[static_cast<std::size_t>(vb)];
+        const Point pa = vertex_location[static_cast<std::size_t>(va)],
+                    pb = vertex_location[static_cast<std::size_t>(vb)];
         if (hard_index.crosses(pa, pb)) continue;
-        graph_edges.push_back({static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft_index.intersects(pa, pb)});
+        graph_edges.push_back(
+            {static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft_index.intersects(pa, pb)});
     }
     state.graph = make_graph(std::move(vertex_households), std::move(vertex_location), std::move(graph_edges));
     const WeightedGraph& graph = state.graph;
@@ -532,20 +562,24 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         piece_positive.push_back(component_positive[static_cast<std::size_t>(c)]);
     }
     state.vertex_piece.resize(vertex_count);
-    for (std::size_t v = 0; v < vertex_count; ++v) state.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
+    for (std::size_t v = 0; v < vertex_count; ++v)
+        state.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
     state.piece_counts = allocate_counts(state.piece_households, std::max(1, input.micro_grid_count));
     // A part needs a vertex with households, and with a hard minimum, that many households.
     if (input.options.hard_min_households > 0)
         for (std::size_t p = 0; p < state.piece_counts.size(); ++p)
-            state.piece_counts[p] = std::min(state.piece_counts[p],
-                                             std::max(1, static_cast<int>(std::floor(state.piece_households[p] / input.options.hard_min_households))));
-    for (std::size_t p = 0; p < state.piece_counts.size(); ++p) state.piece_counts[p] = std::clamp(state.piece_counts[p], 1, std::max(1, piece_positive[p]));
+            state.piece_counts[p] = std::min(
+                state.piece_counts[p], std::max(1, static_cast<int>(std::floor(state.piece_households[p] /
+                                                                               input.options.hard_min_households))));
+    for (std::size_t p = 0; p < state.piece_counts.size(); ++p)
+        state.piece_counts[p] = std::clamp(state.piece_counts[p], 1, std::max(1, piece_positive[p]));
 }
 
 namespace {
 
 // The subgraph induced by `members` (vertices of `graph`); local[v] gets v's index in it.
-WeightedGraph induced_subgraph(const WeightedGraph& graph, const std::vector<std::uint32_t>& members, std::vector<int>& local) {
+WeightedGraph induced_subgraph(const WeightedGraph& graph, const std::vector<std::uint32_t>& members,
+                               std::vector<int>& local) {
     for (std::size_t i = 0; i < members.size(); ++i) local[members[i]] = static_cast<int>(i);
     std::vector<std::int64_t> weights;
     std::vector<Point> locations;
@@ -558,8 +592,8 @@ WeightedGraph induced_subgraph(const WeightedGraph& graph, const std::vector<std
         for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
             const std::uint32_t u = graph.neighbours[e];
             if (v < u && local[u] >= 0)
-                edges.push_back({static_cast<std::uint32_t>(local[v]), static_cast<std::uint32_t>(local[u]), graph.shared_length[e],
-                                 graph.crosses_soft[e] != 0});
+                edges.push_back({static_cast<std::uint32_t>(local[v]), static_cast<std::uint32_t>(local[u]),
+                                 graph.shared_length[e], graph.crosses_soft[e] != 0});
         }
     }
     WeightedGraph result = make_graph(std::move(weights), std::move(locations), std::move(edges));
@@ -593,7 +627,7 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     struct PieceOutcome {
         std::vector<int> member_part;  // per member of the piece
         int made = 0;
-        std::vector<int> part_grid;    // per part made, its grid in the piece
+        std::vector<int> part_grid;  // per part made, its grid in the piece
         int grids = 0;
     };
     std::vector<PieceOutcome> outcomes(pieces);
@@ -607,16 +641,21 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
         const int count = cells.piece_counts()[p];
         if (!with_grids) {
             outcome.member_part = partition_connected_graph(piece_graph, count, mix(seed ^ mix(p)), micro_options);
-            outcome.made = outcome.member_part.empty() ? 0 : *std::max_element(outcome.member_part.begin(), outcome.member_part.end()) + 1;
+            outcome.made = outcome.member_part.empty()
+                               ? 0
+                               : *std::max_element(outcome.member_part.begin(), outcome.member_part.end()) + 1;
             return;
         }
         // Grids first, each of a whole number of micro-grids (as equal as can be) and weighted by
         // it, then each grid's micro-grids inside it: both levels balanced, micro-grids nested.
-        const int wanted_grids = std::clamp(static_cast<int>(std::lround(cells.piece_households()[p] / options.grid_households)), 1, count);
+        const int wanted_grids =
+            std::clamp(static_cast<int>(std::lround(cells.piece_households()[p] / options.grid_households)), 1, count);
         std::vector<int> units(static_cast<std::size_t>(wanted_grids), count / wanted_grids);
         const int larger = count % wanted_grids;  // spread the larger grids evenly through the order
-        for (int i = 0; i < larger; ++i) ++units[static_cast<std::size_t>(static_cast<long>(i) * wanted_grids / larger)];
-        const std::vector<int> grid_of = partition_connected_graph(piece_graph, units, mix(seed ^ mix(p) ^ 0x67726964ULL), grid_options);
+        for (int i = 0; i < larger; ++i)
+            ++units[static_cast<std::size_t>(static_cast<long>(i) * wanted_grids / larger)];
+        const std::vector<int> grid_of =
+            partition_connected_graph(piece_graph, units, mix(seed ^ mix(p) ^ 0x67726964ULL), grid_options);
         const int grids = grid_of.empty() ? 0 : *std::max_element(grid_of.begin(), grid_of.end()) + 1;
         std::vector<std::vector<std::uint32_t>> grid_members(static_cast<std::size_t>(grids));
         std::vector<int> grid_positive(static_cast<std::size_t>(grids), 0);
@@ -626,14 +665,16 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
             grid_positive[g] += piece_graph.node_weight[i] > 0 ? 1 : 0;
         }
         std::vector<int> grid_counts(units.begin(), units.begin() + grids);
-        for (std::size_t g = 0; g < grid_counts.size(); ++g) grid_counts[g] = std::clamp(grid_counts[g], 1, std::max(1, grid_positive[g]));
+        for (std::size_t g = 0; g < grid_counts.size(); ++g)
+            grid_counts[g] = std::clamp(grid_counts[g], 1, std::max(1, grid_positive[g]));
         std::vector<int> piece_local(members.size(), -1);
         outcome.member_part.assign(members.size(), -1);
         for (int g = 0; g < grids; ++g) {
             const auto& inside = grid_members[static_cast<std::size_t>(g)];
             const WeightedGraph grid_graph = induced_subgraph(piece_graph, inside, piece_local);
-            const std::vector<int> parts = partition_connected_graph(grid_graph, grid_counts[static_cast<std::size_t>(g)],
-                                                                     mix(seed ^ mix(p) ^ mix(static_cast<std::uint64_t>(g) + 1)), micro_options);
+            const std::vector<int> parts =
+                partition_connected_graph(grid_graph, grid_counts[static_cast<std::size_t>(g)],
+                                          mix(seed ^ mix(p) ^ mix(static_cast<std::uint64_t>(g) + 1)), micro_options);
             const int made = parts.empty() ? 0 : *std::max_element(parts.begin(), parts.end()) + 1;
             for (std::size_t i = 0; i < inside.size(); ++i) outcome.member_part[inside[i]] = outcome.made + parts[i];
             for (int m = 0; m < made; ++m) outcome.part_grid.push_back(g);
@@ -647,7 +688,8 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     for (std::size_t p = 0; p < pieces; ++p) {
         const PieceOutcome& outcome = outcomes[p];
         const std::vector<std::uint32_t>& members = piece_members[p];
-        for (std::size_t i = 0; i < members.size(); ++i) result.vertex_part[members[i]] = result.part_count + outcome.member_part[i];
+        for (std::size_t i = 0; i < members.size(); ++i)
+            result.vertex_part[members[i]] = result.part_count + outcome.member_part[i];
         for (int grid : outcome.part_grid) result.part_grid.push_back(result.grid_count + grid);
         result.part_count += outcome.made;
         result.grid_count += outcome.grids;
@@ -655,7 +697,8 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     return result;
 }
 
-std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options, int* part_count) {
+std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options,
+                                 int* part_count) {
     CellPartition partition = partition_cells(cells, seed, options);
     if (part_count != nullptr) *part_count = partition.part_count;
     return std::move(partition.vertex_part);
@@ -679,7 +722,9 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     const std::vector<AtomEdge>& adjacency = state.adjacency;
     const std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
     const std::size_t vertex_count = state.graph.node_count();
-    if (vertex_part.size() != vertex_count) throw InternalError(kStage, "a partition of " + std::to_string(vertex_part.size()) + " vertices for a graph of " + std::to_string(vertex_count));
+    if (vertex_part.size() != vertex_count)
+        throw InternalError(kStage, "a partition of " + std::to_string(vertex_part.size()) +
+                                        " vertices for a graph of " + std::to_string(vertex_count));
     RegionResult result;
     result.requested = state.requested;
     result.pieces = static_cast<int>(state.piece_households.size());
@@ -696,9 +741,12 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     for (std::size_t v = 0; v < vertex_count; ++v) {
         const int g = vertex_part[v];
         if (g < 0) continue;
-        if (g >= part_count) throw InternalError(kStage, "part " + std::to_string(g) + " beyond the part count " + std::to_string(part_count));
+        if (g >= part_count)
+            throw InternalError(kStage,
+                                "part " + std::to_string(g) + " beyond the part count " + std::to_string(part_count));
         atom_grid[vertex_atom[v]] = g;
-        if (grid_piece[static_cast<std::size_t>(g)] < 0) grid_piece[static_cast<std::size_t>(g)] = state.vertex_piece[v];
+        if (grid_piece[static_cast<std::size_t>(g)] < 0)
+            grid_piece[static_cast<std::size_t>(g)] = state.vertex_piece[v];
     }
     std::vector<int> parts_in_piece(state.piece_households.size(), 0);
     for (int piece : grid_piece)
@@ -706,13 +754,16 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     const double all_households = std::accumulate(state.piece_households.begin(), state.piece_households.end(), 0.0);
     std::vector<double> grid_target(grid_piece.size());
     for (std::size_t g = 0; g < grid_piece.size(); ++g)
-        grid_target[g] = grid_piece[g] >= 0 ? state.piece_households[static_cast<std::size_t>(grid_piece[g])] / parts_in_piece[static_cast<std::size_t>(grid_piece[g])]
+        grid_target[g] = grid_piece[g] >= 0 ? state.piece_households[static_cast<std::size_t>(grid_piece[g])] /
+                                                  parts_in_piece[static_cast<std::size_t>(grid_piece[g])]
                                             : all_households / std::max(part_count, 1);
     if (grid_piece.empty()) {  // no households anywhere in the region: one micro-grid covers it
         grid_piece.push_back(0);
         grid_target.push_back(0);
-        if (vertex_count > 0) atom_grid[vertex_atom[0]] = 0;
-        else atom_grid[0] = 0;
+        if (vertex_count > 0)
+            atom_grid[vertex_atom[0]] = 0;
+        else
+            atom_grid[0] = 0;
     }
 
     // 8. Leftover atoms (no households, fragments, water) join the neighbour with the longest
@@ -837,7 +888,8 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
         const int g = atom_grid[vertex_atom[vertex]];
         result.site_micro_grid[s] = g;
         result.micro_grids[static_cast<std::size_t>(g)].households += state.site_households[s];
-        grid_largest_site[static_cast<std::size_t>(g)] = std::max(grid_largest_site[static_cast<std::size_t>(g)], state.site_households[s]);
+        grid_largest_site[static_cast<std::size_t>(g)] =
+            std::max(grid_largest_site[static_cast<std::size_t>(g)], state.site_households[s]);
     }
     for (std::size_t g = 0; g < grid_count; ++g) {
         MicroGridShape& shape = result.micro_grids[g];
@@ -847,19 +899,24 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
             continue;
         }
         if (households >= lower && households <= upper) continue;
-        if (static_cast<double>(grid_largest_site[g]) > upper) shape.flags |= static_cast<std::uint8_t>(Flag::large_building);
-        else if (shape.target < lower || shape.target > upper) shape.flags |= static_cast<std::uint8_t>(Flag::forced_by_boundaries);
-        else shape.flags |= static_cast<std::uint8_t>(Flag::out_of_bounds);
+        if (static_cast<double>(grid_largest_site[g]) > upper)
+            shape.flags |= static_cast<std::uint8_t>(Flag::large_building);
+        else if (shape.target < lower || shape.target > upper)
+            shape.flags |= static_cast<std::uint8_t>(Flag::forced_by_boundaries);
+        else
+            shape.flags |= static_cast<std::uint8_t>(Flag::out_of_bounds);
     }
     if (!result.grids.empty()) {
         std::vector<int> grids_in_piece(state.piece_households.size(), 0);
         for (const MicroGridShape& shape : result.micro_grids)
             if (shape.grid >= 0) result.grids[static_cast<std::size_t>(shape.grid)].households += shape.households;
         for (const GridShape& grid : result.grids)
-            if (grid.piece >= 0 && static_cast<std::size_t>(grid.piece) < grids_in_piece.size()) ++grids_in_piece[static_cast<std::size_t>(grid.piece)];
+            if (grid.piece >= 0 && static_cast<std::size_t>(grid.piece) < grids_in_piece.size())
+                ++grids_in_piece[static_cast<std::size_t>(grid.piece)];
         for (GridShape& grid : result.grids)
             if (grid.piece >= 0 && static_cast<std::size_t>(grid.piece) < grids_in_piece.size())
-                grid.target = state.piece_households[static_cast<std::size_t>(grid.piece)] / grids_in_piece[static_cast<std::size_t>(grid.piece)];
+                grid.target = state.piece_households[static_cast<std::size_t>(grid.piece)] /
+                              grids_in_piece[static_cast<std::size_t>(grid.piece)];
     }
     return result;
 }
@@ -876,10 +933,12 @@ std::vector<Point> split_locations(const Wkb& footprint, int count) {
     const Point centre = geos::point_on_surface(context, shape.get());
     if (count == 1) return {centre};
     // Long axis of the minimum rotated rectangle.
-    const Geom rectangle = geos::own(context, GEOSMinimumRotatedRectangle_r(context.handle(), shape.get()), "computing a rotated rectangle");
+    const Geom rectangle = geos::own(context, GEOSMinimumRotatedRectangle_r(context.handle(), shape.get()),
+                                     "computing a rotated rectangle");
     std::vector<Point> corners;
     if (GEOSGeomTypeId_r(context.handle(), rectangle.get()) == GEOS_POLYGON) {
-        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), GEOSGetExteriorRing_r(context.handle(), rectangle.get()));
+        const GEOSCoordSequence* sequence =
+            GEOSGeom_getCoordSeq_r(context.handle(), GEOSGetExteriorRing_r(context.handle(), rectangle.get()));
         unsigned size = 0;
         GEOSCoordSeq_getSize_r(context.handle(), sequence, &size);
         for (unsigned i = 0; i < size; ++i) {
@@ -898,7 +957,8 @@ std::vector<Point> split_locations(const Wkb& footprint, int count) {
         if (ab > 0 && bc > 0) {
             const bool first_longer = ab >= bc;
             axis = first_longer ? Point{(b.x - a.x) / ab, (b.y - a.y) / ab} : Point{(c.x - b.x) / bc, (c.y - b.y) / bc};
-            across = first_longer ? Point{(c.x - b.x) / bc, (c.y - b.y) / bc} : Point{(b.x - a.x) / ab, (b.y - a.y) / ab};
+            across =
+                first_longer ? Point{(c.x - b.x) / bc, (c.y - b.y) / bc} : Point{(b.x - a.x) / ab, (b.y - a.y) / ab};
             half_length = std::max(ab, bc) / 2;
             half_width = std::min(ab, bc) / 2;
         }

@@ -14,11 +14,13 @@ int orientation(Point p, Point q, Point r) {
 }
 
 bool within_box(Point p, Point q, Point r) {  // r on the bounding box of p-q
-    return std::min(p.x, q.x) <= r.x && r.x <= std::max(p.x, q.x) && std::min(p.y, q.y) <= r.y && r.y <= std::max(p.y, q.y);
+    return std::min(p.x, q.x) <= r.x && r.x <= std::max(p.x, q.x) && std::min(p.y, q.y) <= r.y &&
+           r.y <= std::max(p.y, q.y);
 }
 
 bool segments_intersect(Point p, Point q, Point a, Point b) {
-    const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p), o4 = orientation(a, b, q);
+    const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p),
+              o4 = orientation(a, b, q);
     if (o1 * o2 < 0 && o3 * o4 < 0) return true;
     if (o1 == 0 && within_box(p, q, a)) return true;
     if (o2 == 0 && within_box(p, q, b)) return true;
@@ -29,17 +31,20 @@ bool segments_intersect(Point p, Point q, Point a, Point b) {
 
 // The inside of p-q meets a-b (p and q themselves excluded).
 bool segment_interior_meets(Point p, Point q, Point a, Point b) {
-    const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p), o4 = orientation(a, b, q);
+    const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p),
+              o4 = orientation(a, b, q);
     if (o3 == 0 || o4 == 0) {
         // p or q lies on the line of a-b. Collinear overlap beyond the endpoints still crosses.
         if (o1 == 0 && o2 == 0) {
-            auto strictly_inside = [&](Point r) { return within_box(p, q, r) && !(r.x == p.x && r.y == p.y) && !(r.x == q.x && r.y == q.y); };
+            auto strictly_inside = [&](Point r) {
+                return within_box(p, q, r) && !(r.x == p.x && r.y == p.y) && !(r.x == q.x && r.y == q.y);
+            };
             return strictly_inside(a) || strictly_inside(b) || (within_box(a, b, p) && within_box(a, b, q));
         }
         return false;  // touches at an endpoint of p-q only
     }
-    if (o3 == o4) return false;                      // p and q on the same side of a-b
-    if (o1 == 0) return within_box(p, q, a);        // a on the inside of p-q
+    if (o3 == o4) return false;               // p and q on the same side of a-b
+    if (o1 == 0) return within_box(p, q, a);  // a on the inside of p-q
     if (o2 == 0) return within_box(p, q, b);
     return o1 != o2;
 }
@@ -114,8 +119,8 @@ bool SegmentIndex::crosses(Point p, Point q) const {
 
 bool SegmentIndex::near_box(Point low, Point high) const {
     return any_near(low, high, [&](const Segment& s) {
-        return std::min(s.a.x, s.b.x) <= high.x && std::max(s.a.x, s.b.x) >= low.x && std::min(s.a.y, s.b.y) <= high.y &&
-               std::max(s.a.y, s.b.y) >= low.y;
+        return std::min(s.a.x, s.b.x) <= high.x && std::max(s.a.x, s.b.x) >= low.x &&
+               std::min(s.a.y, s.b.y) <= high.y && std::max(s.a.y, s.b.y) >= low.y;
     });
 }
 

@@ -5,8 +5,8 @@
 #include <civgrid/error.hpp>
 #include <civgrid/io/versions.hpp>
 
-#include <boost/program_options.hpp>
 #include <geos_c.h>
+#include <boost/program_options.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -41,11 +41,12 @@ int run_synth(const std::vector<std::string>& args) {
     data::SynthConfig config;
     std::string output;
     po::options_description options("civgrid synth options");
-    options.add_options()("help,h", "show this help")
-        ("households", po::value(&config.households)->default_value(config.households), "approximate number of households")
-        ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (same seed and size, same city)")
-        ("crs", po::value(&config.crs)->default_value(config.crs), "projected CRS of the city")
-        ("output,o", po::value(&output)->required(), "output GeoPackage");
+    options.add_options()("help,h", "show this help")("households",
+                                                      po::value(&config.households)->default_value(config.households),
+                                                      "approximate number of households")(
+        "seed", po::value(&config.seed)->default_value(config.seed), "random seed (same seed and size, same city)")(
+        "crs", po::value(&config.crs)->default_value(config.crs), "projected CRS of the city")(
+        "output,o", po::value(&output)->required(), "output GeoPackage");
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).run(), vm);
     if (vm.count("help")) {
@@ -58,11 +59,13 @@ int run_synth(const std::vector<std::string>& args) {
     data::write_city(city, output);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto& s = city.summary;
-    std::printf("wrote %s: %lld households in %lld buildings, %lld districts, %lld streets, %lld communities, %lld roads, "
-                "%lld workers, %lld stations (%.2f s)\n",
-                output.c_str(), static_cast<long long>(s.households), static_cast<long long>(s.buildings),
-                static_cast<long long>(s.districts), static_cast<long long>(s.streets), static_cast<long long>(s.communities),
-                static_cast<long long>(s.roads), static_cast<long long>(s.workers), static_cast<long long>(s.stations), seconds);
+    std::printf(
+        "wrote %s: %lld households in %lld buildings, %lld districts, %lld streets, %lld communities, %lld roads, "
+        "%lld workers, %lld stations (%.2f s)\n",
+        output.c_str(), static_cast<long long>(s.households), static_cast<long long>(s.buildings),
+        static_cast<long long>(s.districts), static_cast<long long>(s.streets), static_cast<long long>(s.communities),
+        static_cast<long long>(s.roads), static_cast<long long>(s.workers), static_cast<long long>(s.stations),
+        seconds);
     return 0;
 }
 
@@ -75,10 +78,14 @@ void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfi
         const auto colon = rule.find(':');
         const std::string role = rule.substr(0, colon);
         const std::string filter = colon == std::string::npos ? "" : rule.substr(colon + 1);
-        if (role == "roads") config.hard_roads.filter = filter;
-        else if (role == "rivers") config.hard_rivers.filter = filter;
-        else if (role == "railways") config.hard_railways.filter = filter;
-        else throw ConfigError("cli", "--hard-barriers '" + rule + "': the layer must be roads, rivers or railways");
+        if (role == "roads")
+            config.hard_roads.filter = filter;
+        else if (role == "rivers")
+            config.hard_rivers.filter = filter;
+        else if (role == "railways")
+            config.hard_railways.filter = filter;
+        else
+            throw ConfigError("cli", "--hard-barriers '" + rule + "': the layer must be roads, rivers or railways");
     }
 }
 
@@ -87,51 +94,64 @@ int run_partition(const std::vector<std::string>& args) {
     std::string output;
     std::vector<std::string> hard_barriers;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
-    inputs.add_options()("city", po::value(&config.city), "one file with the standard layers (also the first positional argument)")
-        ("buildings", po::value<std::string>(), "building polygons or points with households")
-        ("roads", po::value<std::string>(), "road centre lines")
-        ("rivers", po::value<std::string>(), "river polygons or centre lines")
-        ("railways", po::value<std::string>(), "railway lines")
-        ("communities", po::value<std::string>(), "community polygons (the regions split; optional)")
-        ("streets", po::value<std::string>(), "street polygons (regions when no communities)")
-        ("districts", po::value<std::string>(), "district polygons (regions when no streets)");
+    inputs.add_options()("city", po::value(&config.city),
+                         "one file with the standard layers (also the first positional argument)")(
+        "buildings", po::value<std::string>(), "building polygons or points with households")(
+        "roads", po::value<std::string>(), "road centre lines")("rivers", po::value<std::string>(),
+                                                                "river polygons or centre lines")(
+        "railways", po::value<std::string>(), "railway lines")("communities", po::value<std::string>(),
+                                                               "community polygons (the regions split; optional)")(
+        "streets", po::value<std::string>(), "street polygons (regions when no communities)")(
+        "districts", po::value<std::string>(), "district polygons (regions when no streets)");
     po::options_description fields("Field names");
-    fields.add_options()("id-field", po::value(&config.building_id_field)->default_value(config.building_id_field), "building id")
-        ("households-field", po::value(&config.households_field)->default_value(config.households_field), "households per building")
-        ("units-field", po::value(&config.units_field)->default_value(config.units_field), "entrances per building (optional)")
-        ("community-code-field", po::value(&config.community_code_field)->default_value(config.community_code_field), "community code")
-        ("street-code-field", po::value(&config.street_code_field)->default_value(config.street_code_field), "street code")
-        ("district-code-field", po::value(&config.district_code_field)->default_value(config.district_code_field), "district code")
-        ("name-field", po::value(&config.name_field)->default_value(config.name_field), "region name");
+    fields.add_options()("id-field", po::value(&config.building_id_field)->default_value(config.building_id_field),
+                         "building id")(
+        "households-field", po::value(&config.households_field)->default_value(config.households_field),
+        "households per building")("units-field", po::value(&config.units_field)->default_value(config.units_field),
+                                   "entrances per building (optional)")(
+        "community-code-field", po::value(&config.community_code_field)->default_value(config.community_code_field),
+        "community code")("street-code-field",
+                          po::value(&config.street_code_field)->default_value(config.street_code_field), "street code")(
+        "district-code-field", po::value(&config.district_code_field)->default_value(config.district_code_field),
+        "district code")("name-field", po::value(&config.name_field)->default_value(config.name_field), "region name");
     po::options_description partition("Partition");
-    partition.add_options()
-        ("target-households", po::value(&config.target_households)->default_value(config.target_households), "households per micro-grid")
-        ("micro-grids", po::value(&config.micro_grid_count)->default_value(0), "micro-grids for the whole city (instead of the target)")
-        ("tolerance", po::value(&config.tolerance)->default_value(config.tolerance, "0.2"), "balance bounds: target * (1 -/+ tolerance)")
-        ("min-households", po::value(&config.min_households)->default_value(0), "lower balance bound in households (0 = from the tolerance)")
-        ("max-households", po::value(&config.max_households)->default_value(0), "upper balance bound in households (0 = from the tolerance)")
-        ("hard-min-households", po::value(&config.hard_min_households)->default_value(0),
-         "no micro-grid below this many households unless the data forces it (e.g. 40; 0 = off)")
-        ("grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
-         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")
-        ("compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
-         "how much shorter boundaries weigh against balance (0 = balance only)")
-        ("count-field", po::value(&config.count_field), "region attribute with the micro-grids it wants (count mode per community)")
-        ("level", po::value(&config.region_level), "regions split: community, street, district or city (default: the finest given)")
-        ("hard-barriers", po::value(&hard_barriers)->composing(),
-         "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
-         "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")
-        ("soft-barrier-weight", po::value(&config.soft_barrier_weight)->default_value(config.soft_barrier_weight),
-         "how strongly boundaries prefer minor roads (0 = ignore)")
-        ("split-households", po::value(&config.split_piece_households)->default_value(config.split_piece_households),
-         "split larger buildings into pieces of at most this many households, one per unit at least (0 = target / 5)")
-        ("crs", po::value(&config.working_crs), "working CRS (default: CGCS2000 Gauss-Kruger or UTM zone from the data)")
-        ("assume-crs", po::value(&config.assume_crs), "CRS of input layers that declare none")
-        ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
-        ("threads", po::value(&config.threads)->default_value(0), "worker threads (0 = all cores); results do not depend on it");
+    partition.add_options()(
+        "target-households", po::value(&config.target_households)->default_value(config.target_households),
+        "households per micro-grid")("micro-grids", po::value(&config.micro_grid_count)->default_value(0),
+                                     "micro-grids for the whole city (instead of the target)")(
+        "tolerance", po::value(&config.tolerance)->default_value(config.tolerance, "0.2"),
+        "balance bounds: target * (1 -/+ tolerance)")("min-households",
+                                                      po::value(&config.min_households)->default_value(0),
+                                                      "lower balance bound in households (0 = from the tolerance)")(
+        "max-households", po::value(&config.max_households)->default_value(0),
+        "upper balance bound in households (0 = from the tolerance)")(
+        "hard-min-households", po::value(&config.hard_min_households)->default_value(0),
+        "no micro-grid below this many households unless the data forces it (e.g. 40; 0 = off)")(
+        "grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
+        "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
+        "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
+        "how much shorter boundaries weigh against balance (0 = balance only)")(
+        "count-field", po::value(&config.count_field),
+        "region attribute with the micro-grids it wants (count mode per community)")(
+        "level", po::value(&config.region_level),
+        "regions split: community, street, district or city (default: the finest given)")(
+        "hard-barriers", po::value(&hard_barriers)->composing(),
+        "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
+        "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")(
+        "soft-barrier-weight", po::value(&config.soft_barrier_weight)->default_value(config.soft_barrier_weight),
+        "how strongly boundaries prefer minor roads (0 = ignore)")(
+        "split-households", po::value(&config.split_piece_households)->default_value(config.split_piece_households),
+        "split larger buildings into pieces of at most this many households, one per unit at least (0 = target / 5)")(
+        "crs", po::value(&config.working_crs),
+        "working CRS (default: CGCS2000 Gauss-Kruger or UTM zone from the data)")(
+        "assume-crs", po::value(&config.assume_crs), "CRS of input layers that declare none")(
+        "seed", po::value(&config.seed)->default_value(config.seed), "random seed")(
+        "threads", po::value(&config.threads)->default_value(0),
+        "worker threads (0 = all cores); results do not depend on it");
     po::options_description general("General");
-    general.add_options()("help,h", "show this help")("output,o", po::value(&output)->required(), "output GeoPackage (written atomically)")
-        ("quiet,q", "print only errors");
+    general.add_options()("help,h", "show this help")("output,o", po::value(&output)->required(),
+                                                      "output GeoPackage (written atomically)")("quiet,q",
+                                                                                                "print only errors");
     po::options_description all;
     all.add(inputs).add(fields).add(partition).add(general);
     po::positional_options_description positional;
@@ -176,14 +196,16 @@ int run_report(const std::vector<std::string>& args) {
     std::string path;
     int threads = 0;
     po::options_description options("civgrid report options");
-    options.add_options()("help,h", "show this help")("file", po::value(&path)->required(), "civgrid output GeoPackage")
-        ("threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
+    options.add_options()("help,h", "show this help")("file", po::value(&path)->required(),
+                                                      "civgrid output GeoPackage")(
+        "threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
     po::positional_options_description positional;
     positional.add("file", 1);
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
     if (vm.count("help")) {
-        std::cout << "Usage: civgrid report out.gpkg\nRecomputes the quality report from the output's geometry.\n\n" << options;
+        std::cout << "Usage: civgrid report out.gpkg\nRecomputes the quality report from the output's geometry.\n\n"
+                  << options;
         return 0;
     }
     po::notify(vm);
@@ -200,8 +222,8 @@ int main(int argc, char** argv) {
         return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version") {
-        std::cout << "civgrid " << engine::kVersion << " (GEOS " << GEOSversion() << ", GDAL " << io::gdal_version() << ", PROJ "
-                  << io::proj_version() << ")\n";
+        std::cout << "civgrid " << engine::kVersion << " (GEOS " << GEOSversion() << ", GDAL " << io::gdal_version()
+                  << ", PROJ " << io::proj_version() << ")\n";
         return 0;
     }
     const std::vector<std::string> rest(args.begin() + 1, args.end());

@@ -40,8 +40,8 @@ int required_field(const io::FeatureTable& table, const std::string& field, cons
     if (index >= 0) return index;
     std::string available;
     for (const Field& f : table.fields) available += (available.empty() ? "" : ", ") + f.name;
-    throw InputError(kStage, table.source + ", layer '" + table.layer + "': no field '" + field + "' (set it with " + option +
-                                 "; fields are: " + available + ")");
+    throw InputError(kStage, table.source + ", layer '" + table.layer + "': no field '" + field + "' (set it with " +
+                                 option + "; fields are: " + available + ")");
 }
 
 std::vector<Region> read_regions(const io::FeatureTable& table, const std::string& level, const PartitionConfig& config,
@@ -49,7 +49,9 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
     const std::string& code_field = level == "community" ? config.community_code_field
                                     : level == "street"  ? config.street_code_field
                                                          : config.district_code_field;
-    const std::string option = level == "community" ? "--community-code-field" : level == "street" ? "--street-code-field" : "--district-code-field";
+    const std::string option = level == "community" ? "--community-code-field"
+                               : level == "street"  ? "--street-code-field"
+                                                    : "--district-code-field";
     const int code = required_field(table, code_field, option);
     const int name = table.field_index(config.name_field);
     const int count = config.count_field.empty() ? -1 : required_field(table, config.count_field, "--count-field");
@@ -71,17 +73,20 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
         if (district >= 0) region.district_code = as_text(table.rows[i][static_cast<std::size_t>(district)]);
         if (count >= 0) {
             const std::optional<std::int64_t> wanted = as_integer(table.rows[i][static_cast<std::size_t>(count)]);
-            if (wanted && *wanted > 0) region.requested_count = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
+            if (wanted && *wanted > 0)
+                region.requested_count = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
             else
-                warnings.push_back(table.source + ", layer '" + table.layer + "', feature " + std::to_string(table.fids[i]) + ", field '" +
-                                   config.count_field + "': no positive count, the target decides");
+                warnings.push_back(table.source + ", layer '" + table.layer + "', feature " +
+                                   std::to_string(table.fids[i]) + ", field '" + config.count_field +
+                                   "': no positive count, the target decides");
         }
         region.boundary = table.geometries[i];
         region.feature_id = table.fids[i];
         regions.push_back(std::move(region));
     }
     if (!skipped.empty())
-        warnings.push_back(table.source + ", layer '" + table.layer + "': features without geometry are left out (feature ids " + skipped + ")");
+        warnings.push_back(table.source + ", layer '" + table.layer +
+                           "': features without geometry are left out (feature ids " + skipped + ")");
     return regions;
 }
 
@@ -92,24 +97,33 @@ City load_city(const PartitionConfig& config) {
     if (config.tolerance < 0 || config.tolerance >= 1) throw ConfigError(kStage, "--tolerance must be in [0, 1)");
     if (!config.region_level.empty() && config.region_level != "community" && config.region_level != "street" &&
         config.region_level != "district" && config.region_level != "city")
-        throw ConfigError(kStage, "--level must be community, street, district or city, not '" + config.region_level + "'");
-    if (config.min_households < 0 || config.max_households < 0 || config.hard_min_households < 0 || config.grid_households < 0)
-        throw ConfigError(kStage, "--min-households, --max-households, --hard-min-households and --grid-households must not be negative");
+        throw ConfigError(kStage,
+                          "--level must be community, street, district or city, not '" + config.region_level + "'");
+    if (config.min_households < 0 || config.max_households < 0 || config.hard_min_households < 0 ||
+        config.grid_households < 0)
+        throw ConfigError(
+            kStage,
+            "--min-households, --max-households, --hard-min-households and --grid-households must not be negative");
     if (config.max_households > 0 && config.min_households > config.max_households)
-        throw ConfigError(kStage, "--min-households " + std::to_string(config.min_households) + " is above --max-households " +
-                                      std::to_string(config.max_households));
+        throw ConfigError(kStage, "--min-households " + std::to_string(config.min_households) +
+                                      " is above --max-households " + std::to_string(config.max_households));
     if (config.max_households > 0 && config.max_households < config.target_households)
         throw ConfigError(kStage, "--max-households is below the target");
-    if (config.min_households > config.target_households) throw ConfigError(kStage, "--min-households is above the target");
-    const std::vector<std::string> city_layers = config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
+    if (config.min_households > config.target_households)
+        throw ConfigError(kStage, "--min-households is above the target");
+    const std::vector<std::string> city_layers =
+        config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
     const auto buildings_spec = resolve(config, config.buildings, "buildings", city_layers);
     if (!buildings_spec)
-        throw ConfigError(kStage, config.city.empty() ? "no buildings given: pass a city file or --buildings FILE[:LAYER]"
-                                                      : "'" + config.city + "' has no layer 'buildings' (pass --buildings FILE[:LAYER])");
+        throw ConfigError(kStage,
+                          config.city.empty()
+                              ? "no buildings given: pass a city file or --buildings FILE[:LAYER]"
+                              : "'" + config.city + "' has no layer 'buildings' (pass --buildings FILE[:LAYER])");
 
     City city;
-    city.crs = config.working_crs.empty() ? io::choose_metric_crs(io::geographic_extent(*buildings_spec, config.assume_crs))
-                                          : config.working_crs;
+    city.crs = config.working_crs.empty()
+                   ? io::choose_metric_crs(io::geographic_extent(*buildings_spec, config.assume_crs))
+                   : config.working_crs;
     io::ReadOptions options;
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
@@ -128,8 +142,9 @@ City load_city(const PartitionConfig& config) {
     for (std::size_t i = 0; i < buildings.size(); ++i) {
         const auto households = as_integer(buildings.rows[i][static_cast<std::size_t>(households_field)]);
         if (!households || *households < 0) {
-            if (bad_households++ == 0) bad_example = "feature " + std::to_string(buildings.fids[i]) + " has '" +
-                                                     as_text(buildings.rows[i][static_cast<std::size_t>(households_field)]) + "'";
+            if (bad_households++ == 0)
+                bad_example = "feature " + std::to_string(buildings.fids[i]) + " has '" +
+                              as_text(buildings.rows[i][static_cast<std::size_t>(households_field)]) + "'";
         }
         city.building_households[i] = households && *households > 0 ? *households : 0;
         if (units_field >= 0) {
@@ -138,35 +153,39 @@ City load_city(const PartitionConfig& config) {
         }
     }
     if (bad_households > 0)
-        city.warnings.push_back(buildings.source + ", layer '" + buildings.layer + "', field '" + config.households_field + "': " +
-                                std::to_string(bad_households) + " null, negative or non-numeric values counted as 0 households (" +
-                                bad_example + ")");
+        city.warnings.push_back(buildings.source + ", layer '" + buildings.layer + "', field '" +
+                                config.households_field + "': " + std::to_string(bad_households) +
+                                " null, negative or non-numeric values counted as 0 households (" + bad_example + ")");
 
     // A point inside each building, in parallel (one GEOS context per thread).
     city.building_points.resize(buildings.size());
     std::vector<char> null_geometry(buildings.size(), 0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
     auto locate = [&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, buildings.size(), 2048), [&](const tbb::blocked_range<std::size_t>& range) {
-            const geos::Context& context = contexts.local();
-            for (std::size_t i = range.begin(); i < range.end(); ++i) {
-                if (buildings.geometries[i].empty()) {
-                    null_geometry[i] = 1;
-                    continue;
-                }
-                const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[i]);
-                if (geos::is_empty(context, geometry.get())) {
-                    null_geometry[i] = 1;
-                    continue;
-                }
-                city.building_points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                                              ? geos::point_xy(context, geometry.get())
-                                              : geos::point_on_surface(context, geometry.get());
-            }
-        });
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, buildings.size(), 2048),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              const geos::Context& context = contexts.local();
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (buildings.geometries[i].empty()) {
+                                      null_geometry[i] = 1;
+                                      continue;
+                                  }
+                                  const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[i]);
+                                  if (geos::is_empty(context, geometry.get())) {
+                                      null_geometry[i] = 1;
+                                      continue;
+                                  }
+                                  city.building_points[i] =
+                                      GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
+                                          ? geos::point_xy(context, geometry.get())
+                                          : geos::point_on_surface(context, geometry.get());
+                              }
+                          });
     };
-    if (config.threads > 0) tbb::task_arena(config.threads).execute(locate);
-    else locate();
+    if (config.threads > 0)
+        tbb::task_arena(config.threads).execute(locate);
+    else
+        locate();
     const auto nulls = std::count(null_geometry.begin(), null_geometry.end(), 1);
     if (nulls > 0) {
         for (std::size_t i = 0; i < buildings.size(); ++i)
@@ -185,7 +204,8 @@ City load_city(const PartitionConfig& config) {
         const auto spec = resolve(config, *source, role, city_layers);
         if (!spec) {
             if (!config.region_level.empty())
-                throw ConfigError(kStage, "--level " + level + ": no " + role + " layer (pass --" + role + " FILE[:LAYER])");
+                throw ConfigError(kStage,
+                                  "--level " + level + ": no " + role + " layer (pass --" + role + " FILE[:LAYER])");
             continue;
         }
         const io::FeatureTable table = io::read_layer(*spec, options);
@@ -205,17 +225,22 @@ City load_city(const PartitionConfig& config) {
             min_x = std::min(min_x, e.min_x), min_y = std::min(min_y, e.min_y);
             max_x = std::max(max_x, e.max_x), max_y = std::max(max_y, e.max_y);
         }
-        if (min_x > max_x) throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "': no building has a geometry");
+        if (min_x > max_x)
+            throw InputError(kStage,
+                             buildings.source + ", layer '" + buildings.layer + "': no building has a geometry");
         constexpr double kMargin = 50.0;
-        const geos::Geom box = geos::polygon(context, {{min_x - kMargin, min_y - kMargin}, {max_x + kMargin, min_y - kMargin},
-                                                       {max_x + kMargin, max_y + kMargin}, {min_x - kMargin, max_y + kMargin}});
+        const geos::Geom box = geos::polygon(context, {{min_x - kMargin, min_y - kMargin},
+                                                       {max_x + kMargin, min_y - kMargin},
+                                                       {max_x + kMargin, max_y + kMargin},
+                                                       {min_x - kMargin, max_y + kMargin}});
         city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, box.get()), -1});
         city.region_level = "city";
     }
 
     // Barriers.
     options.accepted_families = {"line", "polygon"};
-    auto read_barriers = [&](const LayerSource& source, const std::string& role, const BarrierRule& rule, bool soft_rest) {
+    auto read_barriers = [&](const LayerSource& source, const std::string& role, const BarrierRule& rule,
+                             bool soft_rest) {
         const auto spec = resolve(config, source, role, city_layers);
         if (!spec) return;
         io::ReadOptions hard_options = options;

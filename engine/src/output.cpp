@@ -40,7 +40,9 @@ std::string number(double value) {
     return buffer;
 }
 
-FieldValue text_or_null(const std::string& text) { return text.empty() ? FieldValue{} : FieldValue{text}; }
+FieldValue text_or_null(const std::string& text) {
+    return text.empty() ? FieldValue{} : FieldValue{text};
+}
 
 }  // namespace
 
@@ -48,11 +50,13 @@ namespace {
 
 // Every layer but run_info, which needs the quality report: run_partition writes these while the
 // report is computed.
-void write_layers(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result, const PartitionConfig& config) {
+void write_layers(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
+                  const PartitionConfig& config) {
     const double target = effective_target(result, config);
 
     // micro_grids
-    io::LayerData grids{"micro_grids", io::GeometryKind::multi_polygon,
+    io::LayerData grids{"micro_grids",
+                        io::GeometryKind::multi_polygon,
                         {{"micro_grid_id", FieldType::string},
                          {"grid_id", FieldType::string},
                          {"community_code", FieldType::string},
@@ -71,18 +75,22 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
         grids.geometries.push_back(grid.shape.polygon);
         const auto households = static_cast<double>(grid.shape.households);
-        const std::string grid_id = grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
+        const std::string grid_id =
+            grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
         const double own_target = result.regions[static_cast<std::size_t>(grid.region)].target > 0
                                       ? result.regions[static_cast<std::size_t>(grid.region)].target
                                       : target;
-        grids.rows.push_back({grid.id, text_or_null(grid_id), text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
-                              grid.shape.households, grid.buildings, own_target, own_target > 0 ? (households - own_target) / own_target : 0.0,
-                              static_cast<std::int64_t>(grid.shape.piece), grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
+        grids.rows.push_back(
+            {grid.id, text_or_null(grid_id), text_or_null(region.code), text_or_null(region.street_code),
+             text_or_null(region.district_code), grid.shape.households, grid.buildings, own_target,
+             own_target > 0 ? (households - own_target) / own_target : 0.0, static_cast<std::int64_t>(grid.shape.piece),
+             grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
     }
     writer.add_layer(grids);
 
     // grids: whole micro-grids of a community (written even when empty, so the schema is stable).
-    io::LayerData grid_layer{"grids", io::GeometryKind::multi_polygon,
+    io::LayerData grid_layer{"grids",
+                             io::GeometryKind::multi_polygon,
                              {{"grid_id", FieldType::string},
                               {"community_code", FieldType::string},
                               {"street_code", FieldType::string},
@@ -99,11 +107,13 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
         grid_layer.geometries.push_back(grid.shape.polygon);
         // A grid aims at its micro-grids' targets added up (whole micro-grids, about --grid-households).
-        const double grid_target = grid.shape.micro_grids * result.regions[static_cast<std::size_t>(grid.region)].target;
-        grid_layer.rows.push_back({grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
-                                   grid.shape.households, static_cast<std::int64_t>(grid.shape.micro_grids), grid.buildings, grid_target,
-                                   grid_target > 0 ? (static_cast<double>(grid.shape.households) - grid_target) / grid_target : 0.0,
-                                   static_cast<std::int64_t>(grid.shape.multipart ? 1 : 0)});
+        const double grid_target =
+            grid.shape.micro_grids * result.regions[static_cast<std::size_t>(grid.region)].target;
+        grid_layer.rows.push_back(
+            {grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
+             grid.shape.households, static_cast<std::int64_t>(grid.shape.micro_grids), grid.buildings, grid_target,
+             grid_target > 0 ? (static_cast<double>(grid.shape.households) - grid_target) / grid_target : 0.0,
+             static_cast<std::int64_t>(grid.shape.multipart ? 1 : 0)});
     }
     writer.add_layer(grid_layer);
 
@@ -138,7 +148,8 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         const int r = result.building_region[b];
         row[grid_column] = g >= 0 ? FieldValue{result.micro_grids[static_cast<std::size_t>(g)].id} : FieldValue{};
         const int grid_level = g >= 0 ? result.micro_grids[static_cast<std::size_t>(g)].grid : -1;
-        row[grid_level_column] = grid_level >= 0 ? FieldValue{result.grids[static_cast<std::size_t>(grid_level)].id} : FieldValue{};
+        row[grid_level_column] =
+            grid_level >= 0 ? FieldValue{result.grids[static_cast<std::size_t>(grid_level)].id} : FieldValue{};
         row[community_column] = r >= 0 ? text_or_null(city.regions[static_cast<std::size_t>(r)].code) : FieldValue{};
         row[split_column] = text_or_null(result.building_split[b]);
         buildings.rows.push_back(std::move(row));
@@ -147,7 +158,8 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     writer.add_layer(buildings);
 
     // communities (or the regions used): a summary per region.
-    io::LayerData regions{"communities", io::GeometryKind::multi_polygon,
+    io::LayerData regions{"communities",
+                          io::GeometryKind::multi_polygon,
                           {{"community_code", FieldType::string},
                            {"name", FieldType::string},
                            {"street_code", FieldType::string},
@@ -168,8 +180,9 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         const RegionSummary& summary = result.regions[r];
         regions.geometries.push_back(region.boundary);
         regions.rows.push_back({text_or_null(region.code), text_or_null(region.name), text_or_null(region.street_code),
-                                text_or_null(region.district_code), city.region_level, summary.households, summary.buildings,
-                                static_cast<std::int64_t>(summary.requested), static_cast<std::int64_t>(summary.micro_grids),
+                                text_or_null(region.district_code), city.region_level, summary.households,
+                                summary.buildings, static_cast<std::int64_t>(summary.requested),
+                                static_cast<std::int64_t>(summary.micro_grids),
                                 static_cast<std::int64_t>(summary.grids), summary.target,
                                 static_cast<std::int64_t>(summary.pieces), static_cast<std::int64_t>(summary.faces)});
     }
@@ -185,7 +198,8 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         }
         for (const Wkb& area : city.hard_areas) {
             const geos::Geom polygon = geos::from_wkb(context, area);
-            const geos::Geom outline = geos::own(context, GEOSBoundary_r(context.handle(), polygon.get()), "outlining a barrier area");
+            const geos::Geom outline =
+                geos::own(context, GEOSBoundary_r(context.handle(), polygon.get()), "outlining a barrier area");
             barriers.geometries.push_back(geos::to_wkb(context, outline.get()));
             barriers.rows.push_back({std::string("area_outline")});
         }
@@ -194,10 +208,15 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
 }
 
 // run_info: parameters, inputs, versions, timings, quality, warnings.
-void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
-                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings) {
+void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
+                    const algorithms::QualityReport& report, const PartitionConfig& config,
+                    const std::vector<std::pair<std::string, double>>& timings) {
     const double target = effective_target(result, config);
-    io::LayerData info{"run_info", io::GeometryKind::none, {{"section", FieldType::string}, {"key", FieldType::string}, {"value", FieldType::string}}, {}, {}};
+    io::LayerData info{"run_info",
+                       io::GeometryKind::none,
+                       {{"section", FieldType::string}, {"key", FieldType::string}, {"value", FieldType::string}},
+                       {},
+                       {}};
     auto put = [&](const std::string& section, const std::string& key, const std::string& value) {
         info.rows.push_back({section, key, value});
     };
@@ -236,8 +255,9 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
 
 }  // namespace
 
-void write_result(const std::string& path, const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
-                  const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings) {
+void write_result(const std::string& path, const City& city, const PartitionResult& result,
+                  const algorithms::QualityReport& report, const PartitionConfig& config,
+                  const std::vector<std::pair<std::string, double>>& timings) {
     io::GeoPackageWriter writer(path, city.crs);
     write_layers(writer, city, result, config);
     write_run_info(writer, city, result, report, config, timings);
@@ -292,12 +312,14 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     const auto layers = io::list_layers(path);
     for (const char* needed : {"micro_grids", "buildings", "communities", "barriers", "run_info"})
         if (std::find(layers.begin(), layers.end(), needed) == layers.end())
-            throw InputError("engine.report", "'" + path + "' has no layer '" + needed + "': not a civgrid output file");
+            throw InputError("engine.report",
+                             "'" + path + "' has no layer '" + needed + "': not a civgrid output file");
     const io::FeatureTable info = io::read_layer({path, "run_info"});
     std::map<std::string, std::string> values;
     const int key = info.field_index("key"), value = info.field_index("value"), section = info.field_index("section");
     for (std::size_t i = 0; i < info.size(); ++i)
-        values[as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." + as_text(info.rows[i][static_cast<std::size_t>(key)])] =
+        values[as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." +
+               as_text(info.rows[i][static_cast<std::size_t>(key)])] =
             as_text(info.rows[i][static_cast<std::size_t>(value)]);
     algorithms::QualityInput input;
     input.threads = threads;
@@ -329,7 +351,8 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         const auto target_value = grid_target >= 0 ? row[static_cast<std::size_t>(grid_target)] : FieldValue{};
         const double own_target = std::holds_alternative<double>(target_value) ? std::get<double>(target_value) : 0.0;
         input.micro_grids.push_back({grids.geometries[g], found == region_index.end() ? -1 : found->second,
-                                     as_integer(row[static_cast<std::size_t>(grid_households)]).value_or(0), forced, own_target});
+                                     as_integer(row[static_cast<std::size_t>(grid_households)]).value_or(0), forced,
+                                     own_target});
         grid_index[as_text(row[static_cast<std::size_t>(grid_id)])] = static_cast<int>(g);
     }
     if (std::find(layers.begin(), layers.end(), "grids") != layers.end()) {
@@ -338,14 +361,16 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         for (std::size_t g = 0; g < grid_layer.size(); ++g) {
             const auto& row = grid_layer.rows[g];
             const FieldValue& expected = row[static_cast<std::size_t>(target)];
-            input.grids.push_back({grid_layer.geometries[g], as_integer(row[static_cast<std::size_t>(households)]).value_or(0),
+            input.grids.push_back({grid_layer.geometries[g],
+                                   as_integer(row[static_cast<std::size_t>(households)]).value_or(0),
                                    std::holds_alternative<double>(expected) ? std::get<double>(expected) : 0.0});
         }
     }
     const io::FeatureTable buildings = io::read_layer({path, "buildings"});
     const int building_grid = buildings.field_index("micro_grid_id");
     const auto households_field = values.find("parameters.households_field");
-    const int building_households = buildings.field_index(households_field == values.end() ? "households" : households_field->second);
+    const int building_households =
+        buildings.field_index(households_field == values.end() ? "households" : households_field->second);
     geos::Context context;
     for (std::size_t b = 0; b < buildings.size(); ++b) {
         if (buildings.geometries[b].empty()) continue;
@@ -354,7 +379,9 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         const auto found = grid_index.find(as_text(buildings.rows[b][static_cast<std::size_t>(building_grid)]));
         input.building_grid.push_back(found == grid_index.end() ? -1 : found->second);
         input.building_households.push_back(
-            building_households < 0 ? 1 : as_integer(buildings.rows[b][static_cast<std::size_t>(building_households)]).value_or(0));
+            building_households < 0
+                ? 1
+                : as_integer(buildings.rows[b][static_cast<std::size_t>(building_households)]).value_or(0));
     }
     const io::FeatureTable barriers = io::read_layer({path, "barriers"});
     input.barriers = barriers.geometries;

@@ -25,15 +25,18 @@ std::uint64_t hash_text(const std::string& text) {
 
 // Micro-grids wanted per region: round(H / target) in target mode, or the city-wide count shared
 // by households (largest remainder); at least one per region, so every region is covered.
-std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const std::vector<Region>& regions, const PartitionConfig& config) {
+std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const std::vector<Region>& regions,
+                                  const PartitionConfig& config) {
     std::vector<int> counts(households.size(), 1);
     if (config.micro_grid_count <= 0) {
         for (std::size_t r = 0; r < households.size(); ++r) {
             counts[r] = regions[r].requested_count > 0
                             ? regions[r].requested_count
-                            : std::max(1, static_cast<int>(std::lround(static_cast<double>(households[r]) / config.target_households)));
+                            : std::max(1, static_cast<int>(std::lround(static_cast<double>(households[r]) /
+                                                                       config.target_households)));
             if (config.hard_min_households > 0)  // every micro-grid can reach the hard minimum
-                counts[r] = std::min(counts[r], std::max(1, static_cast<int>(static_cast<double>(households[r]) / config.hard_min_households)));
+                counts[r] = std::min(counts[r], std::max(1, static_cast<int>(static_cast<double>(households[r]) /
+                                                                             config.hard_min_households)));
         }
         return counts;
     }
@@ -48,7 +51,8 @@ std::vector<int> requested_counts(const std::vector<std::int64_t>& households, c
     }
     std::vector<std::size_t> order(households.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return quota[a] - counts[a] > quota[b] - counts[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return quota[a] - counts[a] > quota[b] - counts[b]; });
     for (std::size_t i = 0; assigned < config.micro_grid_count && i < order.size(); ++i) {
         if (households[order[i]] <= 0) continue;
         ++counts[order[i]];
@@ -92,7 +96,8 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
                                        if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
                                        if (const auto* s = std::get_if<std::string>(&v)) return *s;
                                        return std::string("null");
-                                   }() + ")"
+                                   }() +
+                                   ")"
                              : std::to_string(city.buildings.fids[b]);
     };
     for (std::size_t b = 0; b < building_count; ++b) {
@@ -111,12 +116,14 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     }
     if (outside > 0)
         result.warnings.push_back(std::to_string(outside) + " buildings lie outside every " + city.region_level +
-                                  " and get no micro-grid; feature ids: " + outside_ids + (outside > 20 ? ", ..." : ""));
+                                  " and get no micro-grid; feature ids: " + outside_ids +
+                                  (outside > 20 ? ", ..." : ""));
 
     // 2. Sites per region. Buildings larger than an entrance-sized piece are split (at least one
     // piece per unit): indivisible towers of 80-300 households would leave parts far off balance.
-    const auto piece_limit = static_cast<std::int64_t>(
-        config.split_piece_households > 0 ? config.split_piece_households : std::max(1L, std::lround(config.target_households / 5.0)));
+    const auto piece_limit = static_cast<std::int64_t>(config.split_piece_households > 0
+                                                           ? config.split_piece_households
+                                                           : std::max(1L, std::lround(config.target_households / 5.0)));
     std::vector<std::vector<algorithms::Site>> region_sites(region_count);
     result.regions.assign(region_count, RegionSummary{});
     for (std::size_t b = 0; b < building_count; ++b) {
@@ -131,8 +138,8 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
             sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
             continue;
         }
-        const int pieces = static_cast<int>(std::max<std::int64_t>(
-            city.building_units[b], (households + piece_limit - 1) / piece_limit));
+        const int pieces = static_cast<int>(
+            std::max<std::int64_t>(city.building_units[b], (households + piece_limit - 1) / piece_limit));
         std::vector<Point> locations;
         if (type == 1 || type == 4) {
             // A point: its pieces on a sunflower spiral a few decimetres across, so each gets a cell of
@@ -141,7 +148,8 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
             constexpr double kSpacing = 0.05;  // metres: close enough that no road runs between them
             for (int i = 0; i < pieces; ++i) {
                 const double radius = kSpacing * std::sqrt(i + 0.5), angle = kGoldenAngle * i;
-                locations.push_back({city.building_points[b].x + radius * std::cos(angle), city.building_points[b].y + radius * std::sin(angle)});
+                locations.push_back({city.building_points[b].x + radius * std::cos(angle),
+                                     city.building_points[b].y + radius * std::sin(angle)});
             }
         } else {
             locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
@@ -152,7 +160,8 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
             // inside the region: they must not start a piece of land it does not reach.
             Point location = locations[static_cast<std::size_t>(i)];
             const geos::Geom probe = geos::point(context, location);
-            if (GEOSPreparedIntersects_r(context.handle(), region_prepared[static_cast<std::size_t>(r)].get(), probe.get()) != 1)
+            if (GEOSPreparedIntersects_r(context.handle(), region_prepared[static_cast<std::size_t>(r)].get(),
+                                         probe.get()) != 1)
                 location = city.building_points[b];
             sites.push_back({location, share, static_cast<std::uint32_t>(b)});
         }
@@ -171,7 +180,8 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     const auto hard_line_envelopes = envelopes_of(city.hard_lines);
     const auto hard_area_envelopes = envelopes_of(city.hard_areas);
     const auto soft_line_envelopes = envelopes_of(city.soft_lines);
-    auto nearby = [](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes, const geos::Envelope& region) {
+    auto nearby = [](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes,
+                     const geos::Envelope& region) {
         std::vector<Wkb> result_geometries;
         for (std::size_t i = 0; i < geometries.size(); ++i)
             if (envelopes[i].intersects(region)) result_geometries.push_back(geometries[i]);
@@ -233,12 +243,14 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             }
         });
     };
-    if (config.threads > 0) tbb::task_arena(config.threads).execute(work);
-    else work();
+    if (config.threads > 0)
+        tbb::task_arena(config.threads).execute(work);
+    else
+        work();
     for (std::size_t r = 0; r < region_count; ++r)
         if (!region_errors[r].empty())
-            throw InputError(kStage, city.region_level + " '" + city.regions[r].code + "' (feature " + std::to_string(city.regions[r].feature_id) +
-                                         "): " + region_errors[r]);
+            throw InputError(kStage, city.region_level + " '" + city.regions[r].code + "' (feature " +
+                                         std::to_string(city.regions[r].feature_id) + "): " + region_errors[r]);
 
     // 5. Numbering, rows north to south and west to east within a row: community code + sequence,
     // or with grids, community code + grid sequence + sequence in the grid.
@@ -255,9 +267,12 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
         // Items in reading order: rows about one item high (`per_region` items of that kind tile
         // the region), north to south, then west to east.
         auto reading_order = [&](const std::vector<std::size_t>& items, const auto& label_of, std::size_t per_region) {
-            const double row_height = std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(per_region, 1))));
+            const double row_height =
+                std::max(1.0, std::sqrt(area / static_cast<double>(std::max<std::size_t>(per_region, 1))));
             std::vector<std::size_t> order = items;
-            auto row = [&](std::size_t i) { return static_cast<long>(std::floor((envelope.max_y - label_of(i).y) / row_height)); };
+            auto row = [&](std::size_t i) {
+                return static_cast<long>(std::floor((envelope.max_y - label_of(i).y) / row_height));
+            };
             std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
                 const long ra = row(a), rb = row(b);
                 if (ra != rb) return ra < rb;
@@ -281,17 +296,19 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             std::iota(all.begin(), all.end(), std::size_t{0});
             const std::size_t width = std::max<std::size_t>(3, std::to_string(k).size());
             const std::vector<std::size_t> order = reading_order(all, micro_label, k);
-            for (std::size_t i = 0; i < k; ++i) add_micro_grid(order[i], city.regions[r].code + sequence_text(i, width), -1);
+            for (std::size_t i = 0; i < k; ++i)
+                add_micro_grid(order[i], city.regions[r].code + sequence_text(i, width), -1);
         } else {
             const std::size_t grid_count = region_result.grids.size();
             std::vector<std::vector<std::size_t>> members(grid_count);
             std::size_t most = 0;
-            for (std::size_t g = 0; g < k; ++g) members[static_cast<std::size_t>(region_result.micro_grids[g].grid)].push_back(g);
+            for (std::size_t g = 0; g < k; ++g)
+                members[static_cast<std::size_t>(region_result.micro_grids[g].grid)].push_back(g);
             for (const auto& m : members) most = std::max(most, m.size());
             std::vector<std::size_t> all_grids(grid_count);
             std::iota(all_grids.begin(), all_grids.end(), std::size_t{0});
-            const std::vector<std::size_t> grid_order =
-                reading_order(all_grids, [&](std::size_t g) { return region_result.grids[g].label_point; }, grid_count);
+            const std::vector<std::size_t> grid_order = reading_order(
+                all_grids, [&](std::size_t g) { return region_result.grids[g].label_point; }, grid_count);
             const std::size_t grid_width = std::max<std::size_t>(2, std::to_string(grid_count).size());
             const std::size_t micro_width = std::max<std::size_t>(2, std::to_string(most).size());
             for (std::size_t i = 0; i < grid_count; ++i) {
@@ -301,7 +318,8 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
                 grid.shape = std::move(region_result.grids[grid_order[i]]);
                 const int grid_index = static_cast<int>(result.grids.size());
                 const std::vector<std::size_t> order = reading_order(members[grid_order[i]], micro_label, k);
-                for (std::size_t j = 0; j < order.size(); ++j) add_micro_grid(order[j], grid.id + sequence_text(j, micro_width), grid_index);
+                for (std::size_t j = 0; j < order.size(); ++j)
+                    add_micro_grid(order[j], grid.id + sequence_text(j, micro_width), grid_index);
                 result.grids.push_back(std::move(grid));
             }
             result.regions[r].grids = static_cast<int>(grid_count);
@@ -318,8 +336,10 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             for (; s < sites.size() && sites[s].building == b; ++s) {
                 const int g = new_index[static_cast<std::size_t>(region_result.site_micro_grid[s])];
                 auto it = std::find_if(shares.begin(), shares.end(), [g](const auto& p) { return p.first == g; });
-                if (it == shares.end()) shares.emplace_back(g, sites[s].households);
-                else it->second += sites[s].households;
+                if (it == shares.end())
+                    shares.emplace_back(g, sites[s].households);
+                else
+                    it->second += sites[s].households;
             }
             const auto main = std::max_element(shares.begin(), shares.end(), [](const auto& a, const auto& c) {
                 return a.second < c.second || (a.second == c.second && a.first > c.first);
@@ -331,7 +351,8 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             if (shares.size() > 1) {
                 std::sort(shares.begin(), shares.end());
                 std::string ids;
-                for (const auto& [g, h] : shares) ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
+                for (const auto& [g, h] : shares)
+                    ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
                 result.building_split[b] = ids;
             }
         }
@@ -357,7 +378,8 @@ algorithms::QualityReport assess(const City& city, const PartitionResult& result
                                      static_cast<std::uint8_t>(algorithms::Flag::large_building) |
                                      static_cast<std::uint8_t>(algorithms::Flag::no_households);
     for (const MicroGrid& grid : result.micro_grids)
-        input.micro_grids.push_back({grid.shape.polygon, grid.region, grid.shape.households, (grid.shape.flags & kForced) != 0,
+        input.micro_grids.push_back({grid.shape.polygon, grid.region, grid.shape.households,
+                                     (grid.shape.flags & kForced) != 0,
                                      result.regions[static_cast<std::size_t>(grid.region)].target});
     for (const Grid& grid : result.grids)
         input.grids.push_back({grid.shape.polygon, grid.shape.households,

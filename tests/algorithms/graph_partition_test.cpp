@@ -25,7 +25,8 @@ WeightedGraph grid_graph(int w, int h, std::vector<std::int64_t> weights) {
 
 std::vector<double> part_weights(const WeightedGraph& graph, const std::vector<int>& part, int parts) {
     std::vector<double> weights(static_cast<std::size_t>(parts), 0.0);
-    for (std::size_t v = 0; v < part.size(); ++v) weights[static_cast<std::size_t>(part[v])] += static_cast<double>(graph.node_weight[v]);
+    for (std::size_t v = 0; v < part.size(); ++v)
+        weights[static_cast<std::size_t>(part[v])] += static_cast<double>(graph.node_weight[v]);
     return weights;
 }
 
@@ -36,7 +37,8 @@ TEST(GraphPartition, UniformGridGivesExactCountConnectedAndBalancedParts) {
         ASSERT_EQ(*std::max_element(part.begin(), part.end()) + 1, parts);
         EXPECT_TRUE(parts_are_connected(graph, part)) << parts;
         const double ideal = 900.0 / parts;
-        for (double w : part_weights(graph, part, parts)) EXPECT_LE(std::abs(w - ideal) / ideal, 0.10) << parts << " parts, weight " << w;
+        for (double w : part_weights(graph, part, parts))
+            EXPECT_LE(std::abs(w - ideal) / ideal, 0.10) << parts << " parts, weight " << w;
     }
 }
 
@@ -97,7 +99,8 @@ TEST(GraphPartition, MoreRequestedPartsThanNodesIsClamped) {
 }
 
 TEST(GraphPartition, ConnectedComponentsAreFound) {
-    const WeightedGraph graph = make_graph({1, 1, 1, 1, 1}, std::vector<Point>(5), {{0, 1, 1, false}, {3, 4, 1, false}});
+    const WeightedGraph graph =
+        make_graph({1, 1, 1, 1, 1}, std::vector<Point>(5), {{0, 1, 1, false}, {3, 4, 1, false}});
     int count = 0;
     const std::vector<int> component = connected_components(graph, &count);
     EXPECT_EQ(count, 3);
@@ -118,7 +121,8 @@ TEST(GraphPartition, UnequalUnitsGetProportionalWeight) {
     const std::vector<int> part = partition_connected_graph(graph, units, 5);
     ASSERT_TRUE(parts_are_connected(graph, part));
     const std::vector<double> got = part_weights(graph, part, 4);
-    for (std::size_t p = 0; p < units.size(); ++p) EXPECT_NEAR(got[p], 1600.0 * units[p] / 8.0, 0.05 * 1600.0 * units[p] / 8.0) << "part " << p;
+    for (std::size_t p = 0; p < units.size(); ++p)
+        EXPECT_NEAR(got[p], 1600.0 * units[p] / 8.0, 0.05 * 1600.0 * units[p] / 8.0) << "part " << p;
 }
 
 TEST(GraphPartition, ManyPartsDoNotPeelOneAtATime) {

@@ -32,7 +32,8 @@ void expect_valid_coverage(const RegionInput& input, const RegionResult& result)
     for (const MicroGridShape& shape : result.micro_grids) {
         geos::Geom polygon = geos::from_wkb(context, shape.polygon);
         EXPECT_EQ(GEOSisValid_r(context.handle(), polygon.get()), 1);
-        EXPECT_EQ(GEOSGeomTypeId_r(context.handle(), polygon.get()), GEOS_POLYGON) << "micro-grid is not a single polygon";
+        EXPECT_EQ(GEOSGeomTypeId_r(context.handle(), polygon.get()), GEOS_POLYGON)
+            << "micro-grid is not a single polygon";
         area_sum += geos::area(context, polygon.get());
         polygons.push_back(std::move(polygon));
     }
@@ -40,7 +41,8 @@ void expect_valid_coverage(const RegionInput& input, const RegionResult& result)
     const geos::Geom united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "union");
     const double region_area = geos::area(context, region.get());
     EXPECT_NEAR(area_sum, region_area, 1e-6 * region_area) << "overlap or gap";
-    const geos::Geom gap = geos::own(context, GEOSSymDifference_r(context.handle(), region.get(), united.get()), "difference");
+    const geos::Geom gap =
+        geos::own(context, GEOSSymDifference_r(context.handle(), region.get(), united.get()), "difference");
     EXPECT_LT(geos::area(context, gap.get()), 1e-6 * region_area);
     ASSERT_EQ(result.site_micro_grid.size(), input.sites.size());
     for (std::size_t s = 0; s < input.sites.size(); ++s) {
@@ -48,7 +50,8 @@ void expect_valid_coverage(const RegionInput& input, const RegionResult& result)
         ASSERT_GE(g, 0);
         const geos::Geom polygon = geos::from_wkb(context, result.micro_grids[static_cast<std::size_t>(g)].polygon);
         const geos::Geom point = geos::point(context, input.sites[s].location);
-        EXPECT_EQ(GEOSIntersects_r(context.handle(), polygon.get(), point.get()), 1) << "site " << s << " outside its micro-grid";
+        EXPECT_EQ(GEOSIntersects_r(context.handle(), polygon.get(), point.get()), 1)
+            << "site " << s << " outside its micro-grid";
     }
 }
 
@@ -84,7 +87,8 @@ TEST(RegionPartition, HardLineSplitsTheRegionAndNoMicroGridCrossesIt) {
         auto& side = sides[result.site_micro_grid[s]];
         (above ? side.second : side.first) = true;
     }
-    for (const auto& [grid, side] : sides) EXPECT_FALSE(side.first && side.second) << "micro-grid " << grid << " crosses the line";
+    for (const auto& [grid, side] : sides)
+        EXPECT_FALSE(side.first && side.second) << "micro-grid " << grid << " crosses the line";
 }
 
 TEST(RegionPartition, RiverAreaIsCoveredButNeverSpanned) {
@@ -153,7 +157,8 @@ TEST(RegionPartition, SameSeedSameOutput) {
     input.seed = 11;
     const RegionResult a = partition_region(input), b = partition_region(input);
     ASSERT_EQ(a.micro_grids.size(), b.micro_grids.size());
-    for (std::size_t g = 0; g < a.micro_grids.size(); ++g) EXPECT_EQ(a.micro_grids[g].polygon, b.micro_grids[g].polygon);
+    for (std::size_t g = 0; g < a.micro_grids.size(); ++g)
+        EXPECT_EQ(a.micro_grids[g].polygon, b.micro_grids[g].polygon);
     EXPECT_EQ(a.site_micro_grid, b.site_micro_grid);
 }
 
@@ -209,9 +214,9 @@ TEST(RegionCells, GridsOfWholeMicroGrids) {
     RegionInput input;
     input.boundary = wkb("POLYGON((0 0, 1200 0, 1200 1000, 0 1000, 0 0))");
     input.sites = lattice(0, 0, 1200, 1000, 25, 2);  // 1,920 sites, 3,840 households
-    input.micro_grid_count = 48;                       // 80 households each
+    input.micro_grid_count = 48;                     // 80 households each
     input.options.target_households = 80;
-    input.options.grid_households = 400;               // 10 grids of 5
+    input.options.grid_households = 400;  // 10 grids of 5
     const RegionResult result = partition_region(input);
     expect_valid_coverage(input, result);
     ASSERT_EQ(result.micro_grids.size(), 48u);

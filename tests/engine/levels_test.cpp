@@ -51,7 +51,8 @@ TEST(Grids, NestWholeContiguousMicroGridsBalancedAroundTheirSize) {
     for (const MicroGrid& micro : result.micro_grids) {
         ASSERT_GE(micro.grid, 0) << micro.id << " has no grid";
         const Grid& grid = result.grids[static_cast<std::size_t>(micro.grid)];
-        EXPECT_EQ(grid.region, micro.region) << micro.id << " and its grid " << grid.id << " lie in different communities";
+        EXPECT_EQ(grid.region, micro.region)
+            << micro.id << " and its grid " << grid.id << " lie in different communities";
         EXPECT_EQ(micro.id.rfind(grid.id, 0), 0u) << micro.id << " does not extend its grid's code " << grid.id;
         EXPECT_EQ(grid.id.rfind(city.regions[static_cast<std::size_t>(grid.region)].code, 0), 0u) << grid.id;
         // The micro-grid lies inside its grid.
@@ -87,7 +88,8 @@ TEST(Grids, NestWholeContiguousMicroGridsBalancedAroundTheirSize) {
     for (std::size_t r = 0; r < city.regions.size(); ++r) {
         const RegionSummary& summary = result.regions[r];
         if (summary.households < 800) continue;
-        EXPECT_NEAR(summary.grids, static_cast<double>(summary.households) / 400.0, summary.pieces) << city.regions[r].code;
+        EXPECT_NEAR(summary.grids, static_cast<double>(summary.households) / 400.0, summary.pieces)
+            << city.regions[r].code;
     }
     // Micro-grids still balanced with the grid level on.
     const algorithms::QualityReport report = assess(city, result, config);
@@ -149,20 +151,24 @@ TEST(Counts, PerCommunityFromAnAttribute) {
         if (layer.name != "communities") continue;
         layer.fields.push_back({"wanted", FieldType::integer});
         for (std::size_t i = 0; i < layer.rows.size(); ++i)
-            if (i == 0) layer.rows[i].emplace_back(std::monostate{});
-            else layer.rows[i].emplace_back(static_cast<std::int64_t>(3 + i % 4));
+            if (i == 0)
+                layer.rows[i].emplace_back(std::monostate{});
+            else
+                layer.rows[i].emplace_back(static_cast<std::int64_t>(3 + i % 4));
     }
     PartitionConfig config;
     config.city = write_generated(dir, synth, "city.gpkg");
     config.count_field = "wanted";
     const City city = load_city(config);
     EXPECT_EQ(city.regions[0].requested_count, 0);
-    EXPECT_TRUE(std::any_of(city.warnings.begin(), city.warnings.end(), [](const std::string& w) { return test::contains(w, "wanted"); }));
+    EXPECT_TRUE(std::any_of(city.warnings.begin(), city.warnings.end(),
+                            [](const std::string& w) { return test::contains(w, "wanted"); }));
     const PartitionResult result = partition_city(city, config);
     for (std::size_t r = 0; r < city.regions.size(); ++r) {
         const RegionSummary& summary = result.regions[r];
-        const int wanted = r == 0 ? static_cast<int>(std::lround(static_cast<double>(summary.households) / config.target_households))
-                                  : static_cast<int>(3 + r % 4);
+        const int wanted =
+            r == 0 ? static_cast<int>(std::lround(static_cast<double>(summary.households) / config.target_households))
+                   : static_cast<int>(3 + r % 4);
         EXPECT_EQ(summary.requested, std::max(1, wanted)) << city.regions[r].code;
         EXPECT_EQ(summary.micro_grids, std::max(summary.requested, summary.pieces)) << city.regions[r].code;
         if (r > 0 && summary.households > 0) {
@@ -196,7 +202,8 @@ TEST(Bounds, ExplicitBoundsAndHardMinimumAreHonouredOrFlagged) {
     EXPECT_GT(unflagged, static_cast<int>(0.9 * static_cast<double>(result.micro_grids.size())));
     for (const MicroGrid& micro : result.micro_grids)
         if (micro.shape.households < 40) {
-            EXPECT_NE(micro.shape.flags & static_cast<std::uint8_t>(Flag::forced_by_boundaries), 0) << micro.id << " is below the hard minimum";
+            EXPECT_NE(micro.shape.flags & static_cast<std::uint8_t>(Flag::forced_by_boundaries), 0)
+                << micro.id << " is below the hard minimum";
         }
 
     config.min_households = 90;

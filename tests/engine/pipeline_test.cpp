@@ -35,7 +35,8 @@ void expect_guarantees(const algorithms::QualityReport& report) {
     EXPECT_LT(report.max_region_gap_overlap_m2, 1.0);
     EXPECT_EQ(report.buildings_unassigned, 0);
     ASSERT_GT(report.requested, 0);
-    EXPECT_LE(std::abs(static_cast<double>(report.micro_grids - report.requested)), 0.01 * static_cast<double>(report.requested));
+    EXPECT_LE(std::abs(static_cast<double>(report.micro_grids - report.requested)),
+              0.01 * static_cast<double>(report.requested));
 }
 
 TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
@@ -87,7 +88,8 @@ TEST(Pipeline, OutputHasTheDocumentedLayersAndCodes) {
     EXPECT_EQ(buildings.size(), input.size());
     EXPECT_GE(buildings.field_index("building_id"), 0);
     const int grid_of_building = buildings.field_index("micro_grid_id");
-    for (const auto& row : buildings.rows) EXPECT_TRUE(ids.count(std::get<std::string>(row[static_cast<std::size_t>(grid_of_building)])));
+    for (const auto& row : buildings.rows)
+        EXPECT_TRUE(ids.count(std::get<std::string>(row[static_cast<std::size_t>(grid_of_building)])));
     // ogrinfo opens it without a warning.
     const std::string log = dir.file("ogrinfo.txt");
     ASSERT_EQ(std::system(("ogrinfo -al -so " + dir.file("out.gpkg") + " > " + log + " 2>&1").c_str()), 0);
@@ -134,12 +136,17 @@ TEST(Pipeline, PointBuildingsWholeCityAndRiverCentreLines) {
     // Buildings as points, no admin layer at all (the whole city is one region), and the river
     // given as lines (its outline stands in for centre lines).
     const std::string points = dir.file("points.gpkg");
-    ASSERT_EQ(std::system(("ogr2ogr -f GPKG -dialect SQLite -sql 'SELECT building_id, households, units, ST_PointOnSurface(geom) AS geom FROM "
-                           "buildings' -nln buildings " + points + " " + city).c_str()),
+    ASSERT_EQ(std::system(("ogr2ogr -f GPKG -dialect SQLite -sql 'SELECT building_id, households, units, "
+                           "ST_PointOnSurface(geom) AS geom FROM "
+                           "buildings' -nln buildings " +
+                           points + " " + city)
+                              .c_str()),
               0);
     const std::string river_lines = dir.file("river_lines.gpkg");
-    ASSERT_EQ(std::system(("ogr2ogr -f GPKG -dialect SQLite -sql 'SELECT river_id, ST_Boundary(geom) AS geom FROM rivers' -nln rivers " +
-                           river_lines + " " + city).c_str()),
+    ASSERT_EQ(std::system(("ogr2ogr -f GPKG -dialect SQLite -sql 'SELECT river_id, ST_Boundary(geom) AS geom FROM "
+                           "rivers' -nln rivers " +
+                           river_lines + " " + city)
+                              .c_str()),
               0);
     PartitionConfig config;
     config.buildings.path = points;

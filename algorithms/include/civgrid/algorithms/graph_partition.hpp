@@ -14,8 +14,8 @@ struct WeightedGraph {
     std::vector<Point> location;            ///< node position, metres
     std::vector<std::uint32_t> offsets;     ///< size nodes + 1; neighbours of v: [offsets[v], offsets[v+1])
     std::vector<std::uint32_t> neighbours;
-    std::vector<double> shared_length;      ///< per directed edge: boundary length shared (metres, > 0)
-    std::vector<std::uint8_t> crosses_soft; ///< per directed edge: 1 when it crosses a soft barrier
+    std::vector<double> shared_length;       ///< per directed edge: boundary length shared (metres, > 0)
+    std::vector<std::uint8_t> crosses_soft;  ///< per directed edge: 1 when it crosses a soft barrier
 
     [[nodiscard]] std::size_t node_count() const noexcept { return node_weight.size(); }
 };
@@ -47,14 +47,15 @@ struct GraphPartitionOptions {
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
 /// equal as the graph allows; returns the part of each node (0 .. parts-1). `parts` is clamped to
-/// the number of nodes with weight (to the node count when none has any). Deterministic for a given seed. O(n log n * trials * log parts).
+/// the number of nodes with weight (to the node count when none has any). Deterministic for a given seed. O(n log n *
+/// trials * log parts).
 [[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts, std::uint64_t seed,
                                                          const GraphPartitionOptions& options = {});
 
 /// The same with unequal parts: part p gets a share of the weight proportional to units[p] (a grid
 /// of 5 micro-grids weighs 5/4 of one of 4). Parts beyond the number of weighted nodes are dropped.
-[[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units, std::uint64_t seed,
-                                                         const GraphPartitionOptions& options = {});
+[[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,
+                                                         std::uint64_t seed, const GraphPartitionOptions& options = {});
 
 /// Connected components (component index per node, numbered by smallest node).
 [[nodiscard]] std::vector<int> connected_components(const WeightedGraph& graph, int* component_count = nullptr);

@@ -20,10 +20,10 @@ struct QualityInput {
     std::vector<Wkb> regions;         ///< region (community) polygons, working CRS
     struct MicroGrid {
         Wkb polygon;
-        int region = -1;              ///< index into regions
+        int region = -1;  ///< index into regions
         std::int64_t households = 0;
-        bool flagged = false;         ///< out of bounds for a reason the data forces
-        double target = 0;            ///< its region's target (count mode varies by region); 0 = target_households
+        bool flagged = false;  ///< out of bounds for a reason the data forces
+        double target = 0;     ///< its region's target (count mode varies by region); 0 = target_households
     };
     std::vector<MicroGrid> micro_grids;
     /// Grids (网格), when there is a grid level: whole micro-grids, `expected` households each
@@ -39,33 +39,33 @@ struct QualityInput {
     /// Households of each building; a barrier crossing needs households on both sides (buildings
     /// without households, cut off by barriers, join a neighbour as land does). Empty: all count.
     std::vector<std::int64_t> building_households;
-    std::vector<Wkb> barriers;           ///< hard barrier lines (river outlines included)
-    int threads = 0;                     ///< 0 = all cores
+    std::vector<Wkb> barriers;  ///< hard barrier lines (river outlines included)
+    int threads = 0;            ///< 0 = all cores
 };
 
 struct QualityReport {
     std::int64_t micro_grids = 0;
     std::int64_t requested = 0;
-    std::int64_t empty = 0;                    ///< micro-grids with no households
-    std::int64_t flagged = 0;                  ///< out of bounds for a reason the data forces
-    double max_abs_deviation = 0;              ///< max |households - target| / target, all micro-grids
-    double max_abs_deviation_unflagged = 0;    ///< the same excluding flagged micro-grids
-    double share_within_10 = 0;                ///< share of micro-grids within +-10 % of the target
-    double share_within_20 = 0;                ///< share within +-20 %
-    double share_within_bounds = 0;            ///< share within +-tolerance
-    std::int64_t non_contiguous = 0;           ///< polygons with more than one part
-    std::int64_t barrier_crossings = 0;        ///< micro-grids whose households a hard barrier separates
-    std::int64_t outside_region = 0;           ///< micro-grids reaching outside their region
+    std::int64_t empty = 0;                  ///< micro-grids with no households
+    std::int64_t flagged = 0;                ///< out of bounds for a reason the data forces
+    double max_abs_deviation = 0;            ///< max |households - target| / target, all micro-grids
+    double max_abs_deviation_unflagged = 0;  ///< the same excluding flagged micro-grids
+    double share_within_10 = 0;              ///< share of micro-grids within +-10 % of the target
+    double share_within_20 = 0;              ///< share within +-20 %
+    double share_within_bounds = 0;          ///< share within +-tolerance
+    std::int64_t non_contiguous = 0;         ///< polygons with more than one part
+    std::int64_t barrier_crossings = 0;      ///< micro-grids whose households a hard barrier separates
+    std::int64_t outside_region = 0;         ///< micro-grids reaching outside their region
     std::int64_t invalid_polygons = 0;
-    double gap_area_m2 = 0;                    ///< region area not covered by its micro-grids, total
-    double overlap_area_m2 = 0;                ///< area covered twice, total
-    double max_region_gap_overlap_m2 = 0;      ///< worst region's gap + overlap
-    double polsby_popper_mean = 0;             ///< compactness 4 pi A / P^2, mean
-    double polsby_popper_p10 = 0;              ///< its 10th percentile
-    std::int64_t buildings_unassigned = 0;     ///< buildings in no micro-grid
-    std::int64_t grids = 0;                    ///< grids (网格); 0 without a grid level
-    double grids_share_within_20 = 0;          ///< grids within +-20 % of their micro-grids' targets
-    std::int64_t grids_non_contiguous = 0;     ///< grid polygons with more than one part
+    double gap_area_m2 = 0;                 ///< region area not covered by its micro-grids, total
+    double overlap_area_m2 = 0;             ///< area covered twice, total
+    double max_region_gap_overlap_m2 = 0;   ///< worst region's gap + overlap
+    double polsby_popper_mean = 0;          ///< compactness 4 pi A / P^2, mean
+    double polsby_popper_p10 = 0;           ///< its 10th percentile
+    std::int64_t buildings_unassigned = 0;  ///< buildings in no micro-grid
+    std::int64_t grids = 0;                 ///< grids (网格); 0 without a grid level
+    double grids_share_within_20 = 0;       ///< grids within +-20 % of their micro-grids' targets
+    std::int64_t grids_non_contiguous = 0;  ///< grid polygons with more than one part
 
     /// (key, value) rows for run_info and printing, in a fixed order.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> rows() const;

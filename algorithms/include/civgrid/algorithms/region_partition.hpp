@@ -27,9 +27,9 @@ namespace civgrid::algorithms {
 /// An indivisible group of households at one location: a building, or part of a large building
 /// split by units. Sites with identical coordinates are merged into one graph node.
 struct Site {
-    Point location;                 ///< inside the region, working CRS
-    std::int64_t households = 0;    ///< >= 0
-    std::uint32_t building = 0;     ///< caller's building index (several sites may share one)
+    Point location;               ///< inside the region, working CRS
+    std::int64_t households = 0;  ///< >= 0
+    std::uint32_t building = 0;   ///< caller's building index (several sites may share one)
 };
 
 struct PartitionOptions {
@@ -43,21 +43,25 @@ struct PartitionOptions {
     /// > 0: first split each piece into grids of about this many households, then each grid into
     /// its share of the micro-grids, so micro-grids nest in contiguous grids.
     double grid_households = 0;
-    double soft_barrier_weight = 1.0; ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
-    double compactness = 0.6;         ///< GraphPartitionOptions::compactness
-    int spanning_tree_trials = 8;     ///< candidate trees per bisection
-    int refinement_passes = 12;       ///< boundary-move passes after bisection
+    double soft_barrier_weight = 1.0;  ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
+    double compactness = 0.6;          ///< GraphPartitionOptions::compactness
+    int spanning_tree_trials = 8;      ///< candidate trees per bisection
+    int refinement_passes = 12;        ///< boundary-move passes after bisection
 
-    [[nodiscard]] double lower() const noexcept { return min_households > 0 ? min_households : target_households * (1.0 - tolerance); }
-    [[nodiscard]] double upper() const noexcept { return max_households > 0 ? max_households : target_households * (1.0 + tolerance); }
+    [[nodiscard]] double lower() const noexcept {
+        return min_households > 0 ? min_households : target_households * (1.0 - tolerance);
+    }
+    [[nodiscard]] double upper() const noexcept {
+        return max_households > 0 ? max_households : target_households * (1.0 + tolerance);
+    }
 };
 
 struct RegionInput {
-    Wkb boundary;                  ///< Polygon or MultiPolygon of the region
+    Wkb boundary;  ///< Polygon or MultiPolygon of the region
     std::vector<Site> sites;
-    std::vector<Wkb> hard_lines;   ///< barrier lines never crossed (major roads, railways, river lines)
-    std::vector<Wkb> hard_areas;   ///< barrier polygons never crossed (rivers, lakes)
-    std::vector<Wkb> soft_lines;   ///< lines the cuts prefer to follow (minor roads)
+    std::vector<Wkb> hard_lines;  ///< barrier lines never crossed (major roads, railways, river lines)
+    std::vector<Wkb> hard_areas;  ///< barrier polygons never crossed (rivers, lakes)
+    std::vector<Wkb> soft_lines;  ///< lines the cuts prefer to follow (minor roads)
     /// Micro-grids wanted in the whole region; raised to the number of pieces when barriers cut
     /// the region into more pieces with households than that.
     int micro_grid_count = 1;
@@ -68,21 +72,21 @@ struct RegionInput {
 /// Why a micro-grid is outside the balance bounds or otherwise special; empty when it is not.
 enum class Flag : std::uint8_t {
     none = 0,
-    forced_by_boundaries = 1, ///< its piece (bounded by barriers and the region) cannot be split within the bounds
-    large_building = 2,      ///< holds a site larger than the upper bound
-    out_of_bounds = 4,       ///< the partitioner could not reach the bounds
-    no_households = 8,       ///< the region has no households at all
-    multipart = 16,          ///< the polygon has several parts (data forces it)
+    forced_by_boundaries = 1,  ///< its piece (bounded by barriers and the region) cannot be split within the bounds
+    large_building = 2,        ///< holds a site larger than the upper bound
+    out_of_bounds = 4,         ///< the partitioner could not reach the bounds
+    no_households = 8,         ///< the region has no households at all
+    multipart = 16,            ///< the polygon has several parts (data forces it)
 };
 
 struct MicroGridShape {
-    Wkb polygon;                      ///< Polygon (MultiPolygon only when flagged multipart)
+    Wkb polygon;  ///< Polygon (MultiPolygon only when flagged multipart)
     std::int64_t households = 0;
-    double target = 0;                ///< ideal size in its piece (piece households / piece parts)
-    int piece = 0;                    ///< index of the barrier-bounded piece it lies in
-    std::uint8_t flags = 0;           ///< bitwise OR of Flag
-    Point label_point;                ///< a point inside the polygon (for numbering and labels)
-    int grid = -1;                    ///< index into RegionResult::grids; -1 without a grid level
+    double target = 0;       ///< ideal size in its piece (piece households / piece parts)
+    int piece = 0;           ///< index of the barrier-bounded piece it lies in
+    std::uint8_t flags = 0;  ///< bitwise OR of Flag
+    Point label_point;       ///< a point inside the polygon (for numbering and labels)
+    int grid = -1;           ///< index into RegionResult::grids; -1 without a grid level
 };
 
 /// A grid (网格): whole, contiguous micro-grids of one piece.
@@ -91,7 +95,7 @@ struct GridShape {
     std::int64_t households = 0;
     int micro_grids = 0;
     int piece = 0;
-    double target = 0;                ///< ideal grid size in its piece
+    double target = 0;  ///< ideal grid size in its piece
     bool multipart = false;
     Point label_point;
 };
@@ -146,19 +150,20 @@ private:
 struct CellPartition {
     std::vector<int> vertex_part;  ///< per vertex: micro-grid 0 .. part_count-1, or -1
     int part_count = 0;
-    std::vector<int> part_grid;    ///< per micro-grid: grid 0 .. grid_count-1; empty without grids
+    std::vector<int> part_grid;  ///< per micro-grid: grid 0 .. grid_count-1; empty without grids
     int grid_count = 0;
 };
 
 /// civgrid's partition of the cells: each piece split into its count by partition_connected_graph
 /// (first into grids when options.grid_households > 0), parts numbered piece by piece.
-[[nodiscard]] CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options);
+[[nodiscard]] CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed,
+                                            const PartitionOptions& options);
 /// The micro-grid level only: the part of each vertex; *part_count gets their number.
-[[nodiscard]] std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options,
-                                               int* part_count);
+[[nodiscard]] std::vector<int> partition_cells(const RegionCells& cells, std::uint64_t seed,
+                                               const PartitionOptions& options, int* part_count);
 
-/// Partitions one region (RegionCells, partition_cells, assemble). Deterministic for a given input and seed; uses its own GEOS context,
-/// so regions can run in parallel. Throws InputError on an unusable boundary.
+/// Partitions one region (RegionCells, partition_cells, assemble). Deterministic for a given input and seed; uses its
+/// own GEOS context, so regions can run in parallel. Throws InputError on an unusable boundary.
 [[nodiscard]] RegionResult partition_region(const RegionInput& input);
 
 /// Splits a building footprint into `count` site locations spread along its long axis, each

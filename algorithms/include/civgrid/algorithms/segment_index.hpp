@@ -36,7 +36,9 @@ public:
 private:
     template <class Test>
     bool any_near(Point p, Point q, Test&& test) const;
-    [[nodiscard]] std::int64_t cell_key(std::int64_t column, std::int64_t row) const noexcept { return column * 0x100000000LL + row; }
+    [[nodiscard]] std::int64_t cell_key(std::int64_t column, std::int64_t row) const noexcept {
+        return column * 0x100000000LL + row;
+    }
 
     std::vector<Segment> segments_;
     double origin_x_ = 0, origin_y_ = 0, cell_size_ = 1;

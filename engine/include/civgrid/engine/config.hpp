@@ -8,8 +8,8 @@ namespace civgrid::engine {
 
 /// An input layer: any OGR source and layer, with an optional attribute filter.
 struct LayerSource {
-    std::string path;    ///< empty: the layer of the same role in PartitionConfig::city, if any
-    std::string layer;   ///< empty: the role's standard name in `city`, or the file's only layer
+    std::string path;   ///< empty: the layer of the same role in PartitionConfig::city, if any
+    std::string layer;  ///< empty: the role's standard name in `city`, or the file's only layer
     [[nodiscard]] bool given() const noexcept { return !path.empty(); }
 };
 
@@ -27,9 +27,9 @@ struct PartitionConfig {
     LayerSource buildings, roads, rivers, railways, communities, streets, districts;
 
     // Field names.
-    std::string building_id_field = "building_id";   ///< empty or missing: the feature id is used
+    std::string building_id_field = "building_id";  ///< empty or missing: the feature id is used
     std::string households_field = "households";
-    std::string units_field = "units";                ///< entrances; optional
+    std::string units_field = "units";  ///< entrances; optional
     std::string community_code_field = "community_code";
     std::string street_code_field = "street_code";
     std::string district_code_field = "district_code";
@@ -50,12 +50,12 @@ struct PartitionConfig {
     /// region), or "" for the finest admin layer given.
     std::string region_level;
 
-    double target_households = 83.0;     ///< micro-grid size; count per community = round(H / target)
+    double target_households = 83.0;  ///< micro-grid size; count per community = round(H / target)
     /// A region attribute holding the number of micro-grids it wants (count mode per community);
     /// empty, or a null / non-positive value, falls back to the target.
     std::string count_field;
-    std::int64_t micro_grid_count = 0;   ///< > 0: this many micro-grids for the whole city instead
-    double tolerance = 0.2;              ///< balance bounds: target * (1 -/+ tolerance)
+    std::int64_t micro_grid_count = 0;  ///< > 0: this many micro-grids for the whole city instead
+    double tolerance = 0.2;             ///< balance bounds: target * (1 -/+ tolerance)
     /// Explicit balance bounds in households (0 = from the tolerance). A micro-grid outside them is
     /// flagged with the reason the data forces, or out_of_bounds.
     double min_households = 0, max_households = 0;
@@ -69,11 +69,11 @@ struct PartitionConfig {
     /// households (at least one piece per unit, along the long axis), so they can be balanced.
     /// 0 = automatic: a fifth of the target, so parts can hit the target within about 10 %.
     int split_piece_households = 0;
-    double soft_barrier_weight = 1.0;    ///< 0 ignores minor roads
+    double soft_barrier_weight = 1.0;  ///< 0 ignores minor roads
     /// How much shorter boundaries weigh against balance when refining (0 = balance only).
     double compactness = 0.6;
     std::uint64_t seed = 0;
-    int threads = 0;                     ///< 0 = all cores; results are identical for any count
+    int threads = 0;  ///< 0 = all cores; results are identical for any count
 };
 
 }  // namespace civgrid::engine

@@ -17,7 +17,7 @@ namespace civgrid::engine {
 
 /// A region that is split into micro-grids: a community (or street, district, the whole city).
 struct Region {
-    std::string code;           ///< community code (or street / district code); "" for the city
+    std::string code;  ///< community code (or street / district code); "" for the city
     std::string name;
     std::string street_code, district_code;
     Wkb boundary;
@@ -27,15 +27,15 @@ struct Region {
 
 /// Everything read from the inputs, reprojected to the working CRS.
 struct City {
-    std::string crs;                  ///< working CRS (as given to io, e.g. "EPSG:4549")
-    std::string region_level;         ///< "community", "street", "district" or "city"
+    std::string crs;           ///< working CRS (as given to io, e.g. "EPSG:4549")
+    std::string region_level;  ///< "community", "street", "district" or "city"
     std::vector<Region> regions;
-    io::FeatureTable buildings;       ///< as read, all attributes kept for the output
+    io::FeatureTable buildings;                     ///< as read, all attributes kept for the output
     std::vector<std::int64_t> building_households;  ///< per building (invalid values become 0, see warnings)
     std::vector<int> building_units;                ///< per building, >= 1
     std::vector<Point> building_points;             ///< one point inside each building
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
-    std::vector<std::string> warnings;              ///< data problems found while loading
+    std::vector<std::string> warnings;                        ///< data problems found while loading
     std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")
 };
 
@@ -47,15 +47,15 @@ struct MicroGrid {
     /// Community code + sequence, numbered in rows north to south, west to east; with grids,
     /// community code + grid sequence + sequence in the grid.
     std::string id;
-    int region = 0;               ///< index into City::regions
-    int grid = -1;                ///< index into PartitionResult::grids; -1 without a grid level
+    int region = 0;  ///< index into City::regions
+    int grid = -1;   ///< index into PartitionResult::grids; -1 without a grid level
     algorithms::MicroGridShape shape;
     std::int64_t buildings = 0;
 };
 
 /// A grid (网格): whole, contiguous micro-grids of one community.
 struct Grid {
-    std::string id;               ///< community code + grid sequence
+    std::string id;  ///< community code + grid sequence
     int region = 0;
     algorithms::GridShape shape;
     std::int64_t buildings = 0;
@@ -64,15 +64,15 @@ struct Grid {
 struct RegionSummary {
     std::int64_t households = 0, buildings = 0;
     int requested = 0, micro_grids = 0, grids = 0, pieces = 0, faces = 0;
-    double target = 0;            ///< micro-grid size aimed at in this region
+    double target = 0;  ///< micro-grid size aimed at in this region
 };
 
 struct PartitionResult {
-    std::vector<MicroGrid> micro_grids;         ///< ordered by region, then sequence
-    std::vector<Grid> grids;                    ///< ordered by region, then sequence; empty without grids
-    std::vector<int> building_grid;             ///< per building: index into micro_grids, -1 when none
-    std::vector<std::string> building_split;    ///< per building: "id1;id2" when split across micro-grids
-    std::vector<int> building_region;           ///< per building: index into City::regions, -1 outside all
+    std::vector<MicroGrid> micro_grids;       ///< ordered by region, then sequence
+    std::vector<Grid> grids;                  ///< ordered by region, then sequence; empty without grids
+    std::vector<int> building_grid;           ///< per building: index into micro_grids, -1 when none
+    std::vector<std::string> building_split;  ///< per building: "id1;id2" when split across micro-grids
+    std::vector<int> building_region;         ///< per building: index into City::regions, -1 outside all
     std::vector<RegionSummary> regions;
     std::int64_t requested = 0;
     std::vector<std::string> warnings;
@@ -97,7 +97,8 @@ struct RegionProblems {
 [[nodiscard]] double effective_target(const PartitionResult& result, const PartitionConfig& config);
 
 /// The quality report of a result, computed from its geometry.
-[[nodiscard]] algorithms::QualityReport assess(const City& city, const PartitionResult& result, const PartitionConfig& config);
+[[nodiscard]] algorithms::QualityReport assess(const City& city, const PartitionResult& result,
+                                               const PartitionConfig& config);
 
 /// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, atomically.
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
