@@ -632,7 +632,10 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     };
     std::vector<PieceOutcome> outcomes(pieces);
     tbb::enumerable_thread_specific<std::vector<int>> locals([&] { return std::vector<int>(vertex_count, -1); });
-    const bool with_grids = options.grid_households > 0;
+    const bool with_grids = options.grid_households > 0 || options.grid_count > 0;
+    // Count mode: the region's grids shared among its pieces by households.
+    const std::vector<int> piece_grids =
+        options.grid_count > 0 ? allocate_counts(cells.piece_households(), options.grid_count) : std::vector<int>{};
     tbb::parallel_for(std::size_t{0}, pieces, [&](std::size_t p) {
         std::vector<int>& local = locals.local();
         PieceOutcome& outcome = outcomes[p];
@@ -648,8 +651,10 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
         }
         // Grids first, each of a whole number of micro-grids (as equal as can be) and weighted by
         // it, then each grid's micro-grids inside it: both levels balanced, micro-grids nested.
-        const int wanted_grids =
-            std::clamp(static_cast<int>(std::lround(cells.piece_households()[p] / options.grid_households)), 1, count);
+        const int by_size = options.grid_households > 0
+                                ? static_cast<int>(std::lround(cells.piece_households()[p] / options.grid_households))
+                                : 1;
+        const int wanted_grids = std::clamp(piece_grids.empty() ? by_size : piece_grids[p], 1, count);
         std::vector<int> units(static_cast<std::size_t>(wanted_grids), count / wanted_grids);
         const int larger = count % wanted_grids;  // spread the larger grids evenly through the order
         for (int i = 0; i < larger; ++i)
@@ -832,7 +837,7 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     // one grid when grids are asked for.
     std::vector<int> part_grid = partition.part_grid;
     int grid_level_count = partition.grid_count;
-    if (options.grid_households > 0 && part_grid.size() != grid_count) {
+    if ((options.grid_households > 0 || options.grid_count > 0) && part_grid.size() != grid_count) {
         part_grid.assign(grid_count, 0);
         grid_level_count = 1;
     }

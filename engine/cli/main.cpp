@@ -131,6 +131,9 @@ int run_partition(const std::vector<std::string>& args) {
         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
         "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
         "how much shorter boundaries weigh against balance (0 = balance only)")(
+        "grids", po::value(&config.grid_count)->default_value(0),
+        "grids for the whole city instead of --grid-households, shared among communities by households")(
+        "grid-count-field", po::value(&config.grid_count_field), "region attribute with the grids it wants")(
         "count-field", po::value(&config.count_field),
         "region attribute with the micro-grids it wants (count mode per community)")(
         "level", po::value(&config.region_level),

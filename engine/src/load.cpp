@@ -55,6 +55,8 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
     const int code = required_field(table, code_field, option);
     const int name = table.field_index(config.name_field);
     const int count = config.count_field.empty() ? -1 : required_field(table, config.count_field, "--count-field");
+    const int grid_count =
+        config.grid_count_field.empty() ? -1 : required_field(table, config.grid_count_field, "--grid-count-field");
     const int street = level == "community" ? table.field_index(config.street_code_field) : -1;
     const int district = level != "district" ? table.field_index(config.district_code_field) : code;
     std::vector<Region> regions;
@@ -80,6 +82,15 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
                                    std::to_string(table.fids[i]) + ", field '" + config.count_field +
                                    "': no positive count, the target decides");
         }
+        if (grid_count >= 0) {
+            const std::optional<std::int64_t> wanted = as_integer(table.rows[i][static_cast<std::size_t>(grid_count)]);
+            if (wanted && *wanted > 0)
+                region.requested_grids = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
+            else
+                warnings.push_back(table.source + ", layer '" + table.layer + "', feature " +
+                                   std::to_string(table.fids[i]) + ", field '" + config.grid_count_field +
+                                   "': no positive grid count, --grid-households decides");
+        }
         region.boundary = table.geometries[i];
         region.feature_id = table.fids[i];
         regions.push_back(std::move(region));
@@ -99,6 +110,7 @@ City load_city(const PartitionConfig& config) {
         config.region_level != "district" && config.region_level != "city")
         throw ConfigError(kStage,
                           "--level must be community, street, district or city, not '" + config.region_level + "'");
+    if (config.grid_count < 0) throw ConfigError(kStage, "--grids must not be negative");
     if (config.min_households < 0 || config.max_households < 0 || config.hard_min_households < 0 ||
         config.grid_households < 0)
         throw ConfigError(

@@ -230,6 +230,8 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     put("parameters", "hard_min_households", number(config.hard_min_households));
     put("parameters", "grid_households", number(config.grid_households));
     put("parameters", "count_field", config.count_field);
+    put("parameters", "grid_count", std::to_string(config.grid_count));
+    put("parameters", "grid_count_field", config.grid_count_field);
     put("parameters", "split_piece_households", std::to_string(config.split_piece_households));
     put("parameters", "soft_barrier_weight", number(config.soft_barrier_weight));
     put("parameters", "compactness", number(config.compactness));

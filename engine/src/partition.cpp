@@ -23,29 +23,16 @@ std::uint64_t hash_text(const std::string& text) {
     return h;
 }
 
-// Micro-grids wanted per region: round(H / target) in target mode, or the city-wide count shared
-// by households (largest remainder); at least one per region, so every region is covered.
-std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const std::vector<Region>& regions,
-                                  const PartitionConfig& config) {
+// `total` shared among regions by households (largest remainder), at least one for each region
+// with households.
+std::vector<int> share_by_households(const std::vector<std::int64_t>& households, std::int64_t total) {
     std::vector<int> counts(households.size(), 1);
-    if (config.micro_grid_count <= 0) {
-        for (std::size_t r = 0; r < households.size(); ++r) {
-            counts[r] = regions[r].requested_count > 0
-                            ? regions[r].requested_count
-                            : std::max(1, static_cast<int>(std::lround(static_cast<double>(households[r]) /
-                                                                       config.target_households)));
-            if (config.hard_min_households > 0)  // every micro-grid can reach the hard minimum
-                counts[r] = std::min(counts[r], std::max(1, static_cast<int>(static_cast<double>(households[r]) /
-                                                                             config.hard_min_households)));
-        }
-        return counts;
-    }
-    const double total = static_cast<double>(std::accumulate(households.begin(), households.end(), std::int64_t{0}));
-    if (total <= 0) return counts;
+    const double sum = static_cast<double>(std::accumulate(households.begin(), households.end(), std::int64_t{0}));
+    if (sum <= 0) return counts;
     std::vector<double> quota(households.size(), 0.0);
     std::int64_t assigned = 0;
     for (std::size_t r = 0; r < households.size(); ++r) {
-        quota[r] = static_cast<double>(households[r]) / total * static_cast<double>(config.micro_grid_count);
+        quota[r] = static_cast<double>(households[r]) / sum * static_cast<double>(total);
         counts[r] = std::max(1, static_cast<int>(std::floor(quota[r])));
         if (households[r] > 0) assigned += counts[r];
     }
@@ -53,12 +40,44 @@ std::vector<int> requested_counts(const std::vector<std::int64_t>& households, c
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return quota[a] - counts[a] > quota[b] - counts[b]; });
-    for (std::size_t i = 0; assigned < config.micro_grid_count && i < order.size(); ++i) {
+    for (std::size_t i = 0; assigned < total && i < order.size(); ++i) {
         if (households[order[i]] <= 0) continue;
         ++counts[order[i]];
         ++assigned;
     }
     return counts;
+}
+
+// Micro-grids wanted per region: the region's count field, round(H / target), or the city-wide
+// count shared by households; at least one per region, so every region is covered.
+std::vector<int> requested_counts(const std::vector<std::int64_t>& households, const std::vector<Region>& regions,
+                                  const PartitionConfig& config) {
+    if (config.micro_grid_count > 0) return share_by_households(households, config.micro_grid_count);
+    std::vector<int> counts(households.size(), 1);
+    for (std::size_t r = 0; r < households.size(); ++r) {
+        counts[r] =
+            regions[r].requested_count > 0
+                ? regions[r].requested_count
+                : std::max(
+                      1, static_cast<int>(std::lround(static_cast<double>(households[r]) / config.target_households)));
+        if (config.hard_min_households > 0)  // every micro-grid can reach the hard minimum
+            counts[r] = std::min(counts[r], std::max(1, static_cast<int>(static_cast<double>(households[r]) /
+                                                                         config.hard_min_households)));
+    }
+    return counts;
+}
+
+// Grids wanted per region in count mode (the region's grid count field, or the city-wide count
+// shared by households), at most one per micro-grid; 0 = by --grid-households.
+std::vector<int> requested_grid_counts(const std::vector<std::int64_t>& households, const std::vector<Region>& regions,
+                                       const PartitionConfig& config, const std::vector<int>& micro_counts) {
+    std::vector<int> grids(households.size(), 0);
+    if (config.grid_count > 0) grids = share_by_households(households, config.grid_count);
+    for (std::size_t r = 0; r < households.size(); ++r) {
+        if (regions[r].requested_grids > 0) grids[r] = regions[r].requested_grids;
+        if (grids[r] > 0) grids[r] = std::min(grids[r], micro_counts[r]);
+    }
+    return grids;
 }
 
 }  // namespace
@@ -191,6 +210,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     std::vector<std::int64_t> region_households(region_count);
     for (std::size_t r = 0; r < region_count; ++r) region_households[r] = result.regions[r].households;
     const std::vector<int> counts = requested_counts(region_households, city.regions, config);
+    const std::vector<int> grid_counts = requested_grid_counts(region_households, city.regions, config, counts);
     for (std::size_t r = 0; r < region_count; ++r) {
         result.regions[r].requested = counts[r];
         result.requested += counts[r];
@@ -217,6 +237,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.options.max_households = config.max_households;
         input.options.hard_min_households = config.hard_min_households;
         input.options.grid_households = config.grid_households;
+        input.options.grid_count = grid_counts[r];
         input.options.soft_barrier_weight = config.soft_barrier_weight;
         input.options.compactness = config.compactness;
         result.regions[r].target = input.options.target_households;

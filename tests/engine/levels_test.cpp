@@ -213,3 +213,40 @@ TEST(Bounds, ExplicitBoundsAndHardMinimumAreHonouredOrFlagged) {
 
 }  // namespace
 }  // namespace civgrid::engine
+
+namespace civgrid::engine {
+namespace {
+
+TEST(Counts, GridsForTheCityAndPerCommunity) {
+    test::TempDir dir;
+    data::SynthCity synth = generated(30'000, 26);
+    for (io::LayerData& layer : synth.layers) {
+        if (layer.name != "communities") continue;
+        layer.fields.push_back({"grids_wanted", FieldType::integer});
+        for (std::size_t i = 0; i < layer.rows.size(); ++i)
+            layer.rows[i].emplace_back(static_cast<std::int64_t>(2 + i % 3));
+    }
+    PartitionConfig config;
+    config.city = write_generated(dir, synth, "city.gpkg");
+    // The whole city: exactly the count asked for, shared by households, nested as ever.
+    config.grid_count = 60;
+    City city = load_city(config);
+    PartitionResult result = partition_city(city, config);
+    EXPECT_EQ(result.grids.size(), 60u);
+    for (const MicroGrid& micro : result.micro_grids) EXPECT_GE(micro.grid, 0) << micro.id;
+    // Per community from an attribute.
+    config.grid_count = 0;
+    config.grid_count_field = "grids_wanted";
+    city = load_city(config);
+    result = partition_city(city, config);
+    for (std::size_t r = 0; r < city.regions.size(); ++r) {
+        const RegionSummary& summary = result.regions[r];
+        if (summary.households <= 0) continue;
+        EXPECT_EQ(summary.grids, std::max(static_cast<int>(2 + r % 3), summary.pieces)) << city.regions[r].code;
+    }
+    config.grid_count_field = "no_such_field";
+    EXPECT_THROW((void)load_city(config), InputError);
+}
+
+}  // namespace
+}  // namespace civgrid::engine

@@ -43,6 +43,8 @@ struct PartitionOptions {
     /// > 0: first split each piece into grids of about this many households, then each grid into
     /// its share of the micro-grids, so micro-grids nest in contiguous grids.
     double grid_households = 0;
+    /// > 0: this many grids in the region instead (shared among its pieces by households).
+    int grid_count = 0;
     double soft_barrier_weight = 1.0;  ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
     double compactness = 0.6;          ///< GraphPartitionOptions::compactness
     int spanning_tree_trials = 8;      ///< candidate trees per bisection

@@ -65,6 +65,11 @@ struct PartitionConfig {
     /// Grids (网格) of about this many households made of whole, contiguous micro-grids in each
     /// community; 0 = no grid level.
     double grid_households = 400.0;
+    /// Count mode for grids: this many grids for the whole city, shared among communities by
+    /// households (0 = by grid_households).
+    std::int64_t grid_count = 0;
+    /// A region attribute holding the number of grids it wants (0 or null: as above).
+    std::string grid_count_field;
     /// Buildings with more households than this are split into pieces of at most this many
     /// households (at least one piece per unit, along the long axis), so they can be balanced.
     /// 0 = automatic: a fifth of the target, so parts can hit the target within about 10 %.

@@ -23,6 +23,7 @@ struct Region {
     Wkb boundary;
     std::int64_t feature_id = -1;  ///< feature id in its input layer
     int requested_count = 0;       ///< micro-grids asked for by the count field; 0 = by the target
+    int requested_grids = 0;       ///< grids asked for by the grid count field; 0 = by size
 };
 
 /// Everything read from the inputs, reprojected to the working CRS.
