@@ -102,7 +102,9 @@ int run_partition(const std::vector<std::string>& args) {
         "railways", po::value<std::string>(), "railway lines")("communities", po::value<std::string>(),
                                                                "community polygons (the regions split; optional)")(
         "streets", po::value<std::string>(), "street polygons (regions when no communities)")(
-        "districts", po::value<std::string>(), "district polygons (regions when no streets)");
+        "districts", po::value<std::string>(), "district polygons (regions when no streets)")(
+        "workers", po::value<std::string>(),
+        "worker home points (kind, max_micro_grids): each micro-grid gets workers");
     po::options_description fields("Field names");
     fields.add_options()("id-field", po::value(&config.building_id_field)->default_value(config.building_id_field),
                          "building id")(
@@ -178,6 +180,7 @@ int run_partition(const std::vector<std::string>& args) {
     layer_option(vm, "communities", config.communities);
     layer_option(vm, "streets", config.streets);
     layer_option(vm, "districts", config.districts);
+    layer_option(vm, "workers", config.workers);
     barrier_rules(hard_barriers, config);
 
     const engine::RunSummary summary = engine::run_partition(config, output);
@@ -185,6 +188,16 @@ int run_partition(const std::vector<std::string>& args) {
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
     std::cout << "wrote " << output << " (working CRS " << summary.crs << ")\n";
     std::cout << summary.report.to_text();
+    if (summary.staffing.present) {
+        const auto& s = summary.staffing.workers;
+        std::printf(
+            "Staffing: %zu assignments of %lld micro-grid workers, %zu micro-grids unstaffed; distance mean %.0f m, "
+            "p95 %.0f m, "
+            "max %.0f m, total %.0f km (nearest-first: %.0f km, %lld unstaffed)\n",
+            s.assignments.size(), static_cast<long long>(summary.staffing.micro_grid_workers), s.unstaffed.size(),
+            s.mean_distance_m, s.p95_distance_m, s.max_distance_m, s.total_distance_m / 1000,
+            s.greedy_total_distance_m / 1000, static_cast<long long>(s.greedy_unstaffed));
+    }
     std::cout << "Timings:";
     double total = 0;
     for (const auto& [stage, seconds] : summary.timings) {

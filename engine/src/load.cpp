@@ -9,6 +9,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace civgrid::engine {
@@ -283,6 +284,35 @@ City load_city(const PartitionConfig& config) {
     read_barriers(config.roads, "roads", config.hard_roads, true);
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
+
+    // Workers: a home point each (a polygon stands for its point on surface).
+    if (const auto spec = resolve(config, config.workers, "workers", city_layers)) {
+        options.accepted_families = {"point", "polygon"};
+        city.workers = io::read_layer(*spec, options);
+        city.inputs.emplace_back("workers", describe(city.workers));
+        geos::Context context;
+        std::string missing;
+        std::int64_t missing_count = 0;
+        city.worker_points.resize(city.workers.size());
+        for (std::size_t i = 0; i < city.workers.size(); ++i) {
+            if (city.workers.geometries[i].empty()) {
+                if (++missing_count <= 20)
+                    missing += (missing.empty() ? "" : ", ") + std::to_string(city.workers.fids[i]);
+                city.worker_points[i] = {std::numeric_limits<double>::quiet_NaN(),
+                                         std::numeric_limits<double>::quiet_NaN()};
+                continue;
+            }
+            const geos::Geom geometry = geos::from_wkb(context, city.workers.geometries[i]);
+            city.worker_points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
+                                        ? geos::point_xy(context, geometry.get())
+                                        : geos::point_on_surface(context, geometry.get());
+        }
+        if (missing_count > 0)
+            city.warnings.push_back(city.workers.source + ", layer '" + city.workers.layer +
+                                    "': " + std::to_string(missing_count) +
+                                    " workers without geometry are left out (feature ids " + missing +
+                                    (missing_count > 20 ? ", ..." : "") + ")");
+    }
     return city;
 }
 

@@ -207,10 +207,39 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     writer.add_layer(barriers);
 }
 
+// worker_assignments: a row per (worker, micro-grid); an attribute table (the workers layer has
+// the homes; joining on worker_id shows them).
+void write_staffing(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
+                    const Staffing& staffing) {
+    io::LayerData layer{"worker_assignments",
+                        io::GeometryKind::none,
+                        {{"worker_id", FieldType::string},
+                         {"micro_grid_id", FieldType::string},
+                         {"grid_id", FieldType::string},
+                         {"community_code", FieldType::string},
+                         {"role", FieldType::string},
+                         {"distance_m", FieldType::real}},
+                        {},
+                        {}};
+    const int id = city.workers.field_index("worker_id");
+    for (const auto& assignment : staffing.workers.assignments) {
+        const std::uint32_t row = staffing.worker_rows[assignment.worker];
+        const MicroGrid& grid = result.micro_grids[assignment.micro_grid];
+        const std::string worker_id = id >= 0 ? as_text(city.workers.rows[row][static_cast<std::size_t>(id)])
+                                              : std::to_string(city.workers.fids[row]);
+        const std::string grid_id =
+            grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
+        layer.rows.push_back({worker_id, grid.id, text_or_null(grid_id),
+                              text_or_null(city.regions[static_cast<std::size_t>(grid.region)].code),
+                              std::string("micro_grid_worker"), assignment.distance_m});
+    }
+    writer.add_layer(layer);
+}
+
 // run_info: parameters, inputs, versions, timings, quality, warnings.
 void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
                     const algorithms::QualityReport& report, const PartitionConfig& config,
-                    const std::vector<std::pair<std::string, double>>& timings) {
+                    const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
     const double target = effective_target(result, config);
     io::LayerData info{"run_info",
                        io::GeometryKind::none,
@@ -252,6 +281,27 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     std::size_t w = 0;
     for (const auto& warning : city.warnings) put("warnings", std::to_string(++w), warning);
     for (const auto& warning : result.warnings) put("warnings", std::to_string(++w), warning);
+    if (staffing != nullptr && staffing->present) {
+        const algorithms::StaffingResult& s = staffing->workers;
+        put("staffing", "micro_grid_workers", std::to_string(staffing->micro_grid_workers));
+        put("staffing", "mobile_workers_not_assigned_yet", std::to_string(staffing->mobile_workers));
+        put("staffing", "assignments", std::to_string(s.assignments.size()));
+        put("staffing", "unstaffed_micro_grids", std::to_string(s.unstaffed.size()));
+        std::string unstaffed_ids;
+        for (std::size_t i = 0; i < s.unstaffed.size() && i < 50; ++i)
+            unstaffed_ids += (unstaffed_ids.empty() ? "" : ", ") + result.micro_grids[s.unstaffed[i]].id;
+        if (!unstaffed_ids.empty())
+            put("staffing", "unstaffed_ids", unstaffed_ids + (s.unstaffed.size() > 50 ? ", ..." : ""));
+        put("staffing", "mean_distance_m", number(s.mean_distance_m));
+        put("staffing", "p95_distance_m", number(s.p95_distance_m));
+        put("staffing", "max_distance_m", number(s.max_distance_m));
+        put("staffing", "total_distance_m", number(s.total_distance_m));
+        put("staffing", "street_round_distance_m", number(s.first_round_distance_m));
+        put("staffing", "street_round_staffed", std::to_string(s.first_round_staffed));
+        put("staffing", "greedy_distance_m", number(s.greedy_total_distance_m));
+        put("staffing", "greedy_unstaffed", std::to_string(s.greedy_unstaffed));
+        put("staffing", "seconds", number(staffing->seconds));
+    }
     writer.add_layer(info);
 }
 
@@ -259,10 +309,11 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
 
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
-                  const std::vector<std::pair<std::string, double>>& timings) {
+                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
     io::GeoPackageWriter writer(path, city.crs);
     write_layers(writer, city, result, config);
-    write_run_info(writer, city, result, report, config, timings);
+    if (staffing != nullptr && staffing->present) write_staffing(writer, city, result, *staffing);
+    write_run_info(writer, city, result, report, config, timings, staffing);
     writer.commit();
 }
 
@@ -279,10 +330,17 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     lap("load");
     const PartitionResult result = partition_city(city, config);
     lap("partition");
-    // The report is computed while the layers are written (SQLite writes on one thread); run_info,
-    // which holds the report, goes last.
+    // Workers are assigned, then the report computed, on a second thread while the layers are
+    // written (SQLite writes on one thread); worker_assignments and run_info, which need them, go last.
     double assess_seconds = 0;
+    std::promise<Staffing> staffing_promise;
+    std::future<Staffing> staffing = staffing_promise.get_future();
     std::future<algorithms::QualityReport> report = std::async(std::launch::async, [&] {
+        try {
+            staffing_promise.set_value(assign_staff(city, result, config));
+        } catch (...) {
+            staffing_promise.set_exception(std::current_exception());
+        }
         const auto begin = clock::now();
         algorithms::QualityReport computed = assess(city, result, config);
         assess_seconds = std::chrono::duration<double>(clock::now() - begin).count();
@@ -291,6 +349,8 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     io::GeoPackageWriter writer(output, city.crs);
     try {
         write_layers(writer, city, result, config);
+        summary.staffing = staffing.get();
+        if (summary.staffing.present) write_staffing(writer, city, result, summary.staffing);
     } catch (...) {
         report.wait();  // it reads city and result
         throw;
@@ -300,7 +360,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.assess_seconds = assess_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", assess_seconds);
-    write_run_info(writer, city, result, summary.report, config, timings);
+    write_run_info(writer, city, result, summary.report, config, timings, &summary.staffing);
     writer.commit();
     summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
     start = clock::now();

@@ -5,6 +5,7 @@
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
+#include <civgrid/algorithms/staffing.hpp>
 #include <civgrid/engine/config.hpp>
 #include <civgrid/io/layer.hpp>
 
@@ -36,6 +37,8 @@ struct City {
     std::vector<int> building_units;                ///< per building, >= 1
     std::vector<Point> building_points;             ///< one point inside each building
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
+    io::FeatureTable workers;                                 ///< micro-grid and mobile workers, when given
+    std::vector<Point> worker_points;                         ///< each worker's home
     std::vector<std::string> warnings;                        ///< data problems found while loading
     std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")
 };
@@ -93,6 +96,17 @@ struct RegionProblems {
 /// Splits every region into micro-grids, regions in parallel (TBB). Identical for any thread count.
 [[nodiscard]] PartitionResult partition_city(const City& city, const PartitionConfig& config);
 
+/// Workers for the micro-grids (algorithms::assign_workers on the city's workers, decomposed by
+/// street). Empty when the city has no workers layer.
+struct Staffing {
+    bool present = false;
+    std::vector<std::uint32_t> worker_rows;  ///< per solver worker: its row in City::workers
+    algorithms::StaffingResult workers;      ///< assignments index worker_rows and PartitionResult::micro_grids
+    std::int64_t micro_grid_workers = 0, mobile_workers = 0;
+    double seconds = 0;
+};
+[[nodiscard]] Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config);
+
 /// The micro-grid size deviations are measured against: the target, or in count mode the city's
 /// households divided by the count.
 [[nodiscard]] double effective_target(const PartitionResult& result, const PartitionConfig& config);
@@ -104,7 +118,7 @@ struct RegionProblems {
 /// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, atomically.
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
-                  const std::vector<std::pair<std::string, double>>& timings);
+                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr);
 
 struct RunSummary {
     algorithms::QualityReport report;
@@ -112,6 +126,7 @@ struct RunSummary {
     /// is computed while the layers are written).
     std::vector<std::pair<std::string, double>> timings;
     double assess_seconds = 0;  ///< the report alone, overlapping the writing
+    Staffing staffing;
     std::vector<std::string> warnings;
     std::string crs;
 };

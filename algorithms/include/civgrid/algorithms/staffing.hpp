@@ -1,0 +1,43 @@
+// Micro-grid workers: every micro-grid gets a worker when enough exist, no worker more than their
+// maximum, preferring one who lives inside the micro-grid, then the nearest — as an exact
+// min-cost flow (transport.hpp) on sparse candidate arcs, decomposed by street.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+struct StaffingInput {
+    std::vector<Wkb> micro_grids;       ///< polygons, working CRS
+    std::vector<int> micro_grid_group;  ///< per micro-grid: its street (decomposition unit)
+    /// Workers wanted per micro-grid (or per grid, for mobile workers); empty = one each.
+    std::vector<std::int64_t> demand;
+    std::vector<Point> workers;                 ///< home points
+    std::vector<std::int64_t> worker_capacity;  ///< most micro-grids each worker takes (>= 0)
+    std::vector<int> worker_group;              ///< per worker: the street they live in, -1 outside all
+    int candidates = 8;                         ///< nearest workers offered to each micro-grid
+    int threads = 0;
+};
+
+struct StaffingResult {
+    struct Assignment {
+        std::uint32_t worker = 0, micro_grid = 0;
+        double distance_m = 0;  ///< home to the micro-grid polygon (0 inside)
+    };
+    std::vector<Assignment> assignments;   ///< ordered by micro-grid
+    std::vector<std::uint32_t> unstaffed;  ///< micro-grids with fewer workers than wanted
+    double total_distance_m = 0;
+    /// The street round alone, and nearest-first on the same candidates, for comparison.
+    double first_round_distance_m = 0;
+    std::int64_t first_round_staffed = 0;
+    double greedy_total_distance_m = 0;
+    std::int64_t greedy_unstaffed = 0;
+    double mean_distance_m = 0, p95_distance_m = 0, max_distance_m = 0;
+};
+
+[[nodiscard]] StaffingResult assign_workers(const StaffingInput& input);
+
+}  // namespace civgrid::algorithms

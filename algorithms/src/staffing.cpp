@@ -1,0 +1,279 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/staffing.hpp>
+#include <civgrid/algorithms/transport.hpp>
+#include <civgrid/error.hpp>
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <unordered_map>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+constexpr const char* kStage = "algorithms.staffing";
+
+// Points in a uniform grid of square cells, for "the nearest few" queries.
+class PointGrid {
+public:
+    PointGrid(const std::vector<Point>& points, std::vector<std::uint32_t> members)
+        : points_(points), members_(std::move(members)) {
+        if (members_.empty()) return;
+        double min_x = points_[members_[0]].x, min_y = points_[members_[0]].y, max_x = min_x, max_y = min_y;
+        for (std::uint32_t i : members_) {
+            min_x = std::min(min_x, points_[i].x), min_y = std::min(min_y, points_[i].y);
+            max_x = std::max(max_x, points_[i].x), max_y = std::max(max_y, points_[i].y);
+        }
+        origin_ = {min_x, min_y};
+        extent_ = std::max({max_x - min_x, max_y - min_y, 1.0});
+        // About two points per cell.
+        cell_ = std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0)));
+        for (std::uint32_t i : members_) cells_[key(column(points_[i].x), row(points_[i].y))].push_back(i);
+    }
+    [[nodiscard]] bool empty() const noexcept { return members_.empty(); }
+    [[nodiscard]] double cell() const noexcept { return cell_; }
+    [[nodiscard]] double extent() const noexcept { return extent_; }
+    // Calls visit(i) for every point in cells meeting the box.
+    template <class Visit>
+    void in_box(const geos::Envelope& box, Visit&& visit) const {
+        for (std::int64_t c = column(box.min_x); c <= column(box.max_x); ++c)
+            for (std::int64_t r = row(box.min_y); r <= row(box.max_y); ++r) {
+                const auto it = cells_.find(key(c, r));
+                if (it != cells_.end())
+                    for (std::uint32_t i : it->second) visit(i);
+            }
+    }
+
+private:
+    [[nodiscard]] std::int64_t column(double x) const {
+        return static_cast<std::int64_t>(std::floor((x - origin_.x) / cell_));
+    }
+    [[nodiscard]] std::int64_t row(double y) const {
+        return static_cast<std::int64_t>(std::floor((y - origin_.y) / cell_));
+    }
+    [[nodiscard]] static std::int64_t key(std::int64_t c, std::int64_t r) { return c * 0x100000000LL + r; }
+    const std::vector<Point>& points_;
+    std::vector<std::uint32_t> members_;
+    Point origin_;
+    double extent_ = 1, cell_ = 1;
+    std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
+};
+
+// A polygon's rings as plain vertices: distances to tens of points per polygon, half a million in
+// all, are far cheaper by hand than through GEOS predicates.
+struct Rings {
+    std::vector<std::vector<Point>> rings;
+    geos::Envelope box;
+
+    Rings(const geos::Context& context, const GEOSGeometry* polygon) : box(geos::envelope(context, polygon)) {
+        std::vector<geos::Geom> lines;
+        geos::collect_lines(context, polygon, lines);
+        for (const geos::Geom& line : lines) rings.push_back(geos::vertices(context, line.get()));
+    }
+    // 0 inside (even-odd over every ring), else the distance to the nearest edge.
+    [[nodiscard]] double distance(Point p) const {
+        bool inside = false;
+        double best = std::numeric_limits<double>::infinity();
+        for (const auto& ring : rings)
+            for (std::size_t i = 1; i < ring.size(); ++i) {
+                const Point a = ring[i - 1], b = ring[i];
+                if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) inside = !inside;
+                const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
+                const double t =
+                    length > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
+                best = std::min(best, std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)));
+            }
+        return inside ? 0.0 : best;
+    }
+};
+
+struct Candidate {
+    std::uint32_t worker;
+    double distance;
+};
+
+// The `count` workers of `grid` nearest to the polygon (all those inside it among them), by
+// distance to the polygon, ties by worker index. Searches boxes around the polygon that double
+// until the count-th distance is within the box's margin.
+std::vector<Candidate> nearest_workers(const Rings& polygon, const PointGrid& grid, const std::vector<Point>& workers,
+                                       std::size_t count) {
+    std::vector<Candidate> found;
+    if (grid.empty() || count == 0) return found;
+    const geos::Envelope& box = polygon.box;
+    for (double margin = grid.cell();; margin *= 2) {
+        found.clear();
+        const geos::Envelope search{box.min_x - margin, box.min_y - margin, box.max_x + margin, box.max_y + margin};
+        grid.in_box(search, [&](std::uint32_t i) { found.push_back({i, polygon.distance(workers[i])}); });
+        const bool whole = margin >= 2 * grid.extent();
+        if (found.size() >= count || whole) {
+            std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
+                return a.distance < b.distance || (a.distance == b.distance && a.worker < b.worker);
+            });
+            // Everything within the margin is seen, so the first `count` are the nearest when the
+            // count-th lies within it.
+            if (whole || found[count - 1].distance <= margin) {
+                // Workers living inside are all offered, however many.
+                std::size_t keep = count;
+                while (keep < found.size() && found[keep].distance <= 0) ++keep;
+                found.resize(std::min(keep, found.size()));
+                return found;
+            }
+        }
+    }
+}
+
+// Candidate arcs for every micro-grid listed, in parallel; arcs in micro-grid order.
+std::vector<TransportArc> candidate_arcs(const StaffingInput& input, const std::vector<geos::Geom>& polygons,
+                                         const std::vector<std::uint32_t>& grids_wanted,
+                                         const std::vector<const PointGrid*>& grid_of,
+                                         const std::vector<std::uint32_t>& consumer_of) {
+    std::vector<std::vector<TransportArc>> per_grid(grids_wanted.size());
+    tbb::enumerable_thread_specific<geos::Context> contexts;
+    tbb::parallel_for(std::size_t{0}, grids_wanted.size(), [&](std::size_t k) {
+        const geos::Context& context = contexts.local();
+        const std::uint32_t g = grids_wanted[k];
+        if (grid_of[k] == nullptr) return;
+        const Rings rings(context, polygons[g].get());
+        for (const Candidate& c :
+             nearest_workers(rings, *grid_of[k], input.workers, static_cast<std::size_t>(input.candidates)))
+            per_grid[k].push_back({c.worker, consumer_of[k], c.distance});
+    });
+    std::vector<TransportArc> arcs;
+    for (auto& list : per_grid) arcs.insert(arcs.end(), list.begin(), list.end());
+    return arcs;
+}
+
+}  // namespace
+
+StaffingResult assign_workers(const StaffingInput& input) {
+    const std::size_t grid_count = input.micro_grids.size(), worker_count = input.workers.size();
+    if (input.micro_grid_group.size() != grid_count || input.worker_capacity.size() != worker_count ||
+        input.worker_group.size() != worker_count)
+        throw InternalError(kStage, "staffing input vectors differ in size");
+    StaffingResult result;
+    const geos::Context context;  // owns the polygons; threads read them under contexts of their own
+    std::vector<geos::Geom> polygons;
+    polygons.reserve(grid_count);
+    for (const Wkb& wkb : input.micro_grids) polygons.push_back(geos::from_wkb(context, wkb));
+    // Workers by street; those with no capacity are never offered.
+    int groups = 0;
+    for (int g : input.micro_grid_group) groups = std::max(groups, g + 1);
+    for (int g : input.worker_group) groups = std::max(groups, g + 1);
+    std::vector<std::vector<std::uint32_t>> group_workers(static_cast<std::size_t>(groups));
+    std::vector<std::uint32_t> all_workers;
+    for (std::uint32_t w = 0; w < worker_count; ++w) {
+        if (input.worker_capacity[w] <= 0) continue;
+        all_workers.push_back(w);
+        if (input.worker_group[w] >= 0) group_workers[static_cast<std::size_t>(input.worker_group[w])].push_back(w);
+    }
+    std::vector<PointGrid> group_grids;
+    group_grids.reserve(group_workers.size());
+    for (auto& members : group_workers) group_grids.emplace_back(input.workers, std::move(members));
+
+    auto solve = [&] {
+        // 1. Each street's micro-grids with the workers living in that street: independent
+        // components the solver runs in parallel.
+        std::vector<std::uint32_t> wanted(grid_count), consumer(grid_count);
+        std::vector<const PointGrid*> search(grid_count, nullptr);
+        for (std::uint32_t g = 0; g < grid_count; ++g) {
+            wanted[g] = g;
+            consumer[g] = g;
+            const int group = input.micro_grid_group[g];
+            if (group >= 0) search[g] = &group_grids[static_cast<std::size_t>(group)];
+        }
+        TransportProblem problem;
+        problem.supply = input.worker_capacity;
+        for (auto& s : problem.supply) s = std::max<std::int64_t>(s, 0);
+        problem.demand = input.demand.empty() ? std::vector<std::int64_t>(grid_count, 1) : input.demand;
+        problem.arcs = candidate_arcs(input, polygons, wanted, search, consumer);
+        problem.threads = input.threads;
+        const std::vector<TransportArc> first_arcs = problem.arcs;
+        const TransportSolution first = solve_transport(problem);
+
+        std::vector<std::int64_t> left = problem.supply;
+        std::vector<std::int64_t> wanted_left = problem.demand;
+        for (std::size_t a = 0; a < first_arcs.size(); ++a)
+            if (first.flow[a] > 0) {
+                const TransportArc& arc = first_arcs[a];
+                result.assignments.push_back({arc.supplier, arc.consumer, arc.cost});
+                left[arc.supplier] -= first.flow[a];
+                wanted_left[arc.consumer] -= first.flow[a];
+            }
+
+        // 2. Micro-grids a street could not staff, with every worker who has capacity left,
+        // wherever they live.
+        std::vector<std::uint32_t> still;
+        for (std::uint32_t g = 0; g < grid_count; ++g)
+            if (wanted_left[g] > 0) still.push_back(g);
+        std::vector<std::uint32_t> spare;
+        for (std::uint32_t w : all_workers)
+            if (left[w] > 0) spare.push_back(w);
+        if (!still.empty() && !spare.empty()) {
+            const PointGrid spare_grid(input.workers, spare);
+            std::vector<std::uint32_t> consumer_index(still.size());
+            std::iota(consumer_index.begin(), consumer_index.end(), 0u);
+            const std::vector<const PointGrid*> spare_search(still.size(), &spare_grid);
+            TransportProblem second;
+            second.supply = left;
+            for (std::uint32_t g : still) second.demand.push_back(wanted_left[g]);
+            second.arcs = candidate_arcs(input, polygons, still, spare_search, consumer_index);
+            second.threads = input.threads;
+            const TransportSolution solution = solve_transport(second);
+            for (std::size_t a = 0; a < second.arcs.size(); ++a)
+                if (solution.flow[a] > 0) {
+                    const TransportArc& arc = second.arcs[a];
+                    result.assignments.push_back({arc.supplier, still[arc.consumer], arc.cost});
+                    wanted_left[still[arc.consumer]] -= solution.flow[a];
+                }
+        }
+        for (std::uint32_t g = 0; g < grid_count; ++g)
+            if (wanted_left[g] > 0) result.unstaffed.push_back(g);
+
+        // Nearest-first on the streets' candidates, for comparison.
+        std::vector<std::size_t> order(first_arcs.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::size_t a, std::size_t b) { return first_arcs[a].cost < first_arcs[b].cost; });
+        std::vector<std::int64_t> greedy_left = problem.supply;
+        std::vector<std::int64_t> greedy_wanted = problem.demand;
+        for (std::size_t a : order) {
+            const TransportArc& arc = first_arcs[a];
+            if (greedy_wanted[arc.consumer] <= 0 || greedy_left[arc.supplier] <= 0) continue;
+            --greedy_wanted[arc.consumer];
+            --greedy_left[arc.supplier];
+            result.greedy_total_distance_m += arc.cost;
+        }
+        result.greedy_unstaffed = static_cast<std::int64_t>(
+            std::count_if(greedy_wanted.begin(), greedy_wanted.end(), [](std::int64_t w) { return w > 0; }));
+        result.first_round_distance_m = first.cost;
+        result.first_round_staffed = first.shipped;
+    };
+    if (input.threads > 0)
+        tbb::task_arena(input.threads).execute(solve);
+    else
+        solve();
+
+    std::sort(result.assignments.begin(), result.assignments.end(), [](const auto& a, const auto& b) {
+        return a.micro_grid < b.micro_grid || (a.micro_grid == b.micro_grid && a.worker < b.worker);
+    });
+    std::vector<double> distances;
+    for (const auto& a : result.assignments) {
+        distances.push_back(a.distance_m);
+        result.total_distance_m += a.distance_m;
+    }
+    if (!distances.empty()) {
+        std::sort(distances.begin(), distances.end());
+        result.mean_distance_m = result.total_distance_m / static_cast<double>(distances.size());
+        result.p95_distance_m = distances[static_cast<std::size_t>(0.95 * static_cast<double>(distances.size() - 1))];
+        result.max_distance_m = distances.back();
+    }
+    return result;
+}
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,88 @@
+#include "values.hpp"
+
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+namespace civgrid::engine {
+
+namespace {
+constexpr const char* kStage = "engine.staffing";
+}  // namespace
+
+Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config) {
+    Staffing staffing;
+    if (city.workers.size() == 0) return staffing;
+    const auto begin = std::chrono::steady_clock::now();
+    staffing.present = true;
+    const io::FeatureTable& workers = city.workers;
+    const int kind = workers.field_index(config.worker_kind_field);
+    const int capacity = workers.field_index(config.worker_capacity_field);
+
+    // The decomposition unit: the street of each region (or the region itself without streets).
+    std::map<std::string, int> street_index;
+    std::vector<int> region_street(city.regions.size());
+    for (std::size_t r = 0; r < city.regions.size(); ++r) {
+        const std::string& street =
+            city.regions[r].street_code.empty() ? city.regions[r].code : city.regions[r].street_code;
+        region_street[r] = street_index.try_emplace(street, static_cast<int>(street_index.size())).first->second;
+    }
+
+    algorithms::StaffingInput input;
+    input.candidates = config.worker_candidates;
+    input.threads = config.threads;
+    for (const MicroGrid& grid : result.micro_grids) {
+        input.micro_grids.push_back(grid.shape.polygon);
+        input.micro_grid_group.push_back(region_street[static_cast<std::size_t>(grid.region)]);
+    }
+    // Each micro-grid worker's street: the region holding their home.
+    geos::Context context;
+    std::vector<geos::Geom> regions;
+    std::vector<geos::Prepared> prepared;
+    geos::StrTree tree(context);
+    for (const Region& region : city.regions) regions.push_back(geos::from_wkb(context, region.boundary));
+    for (std::size_t r = 0; r < regions.size(); ++r) {
+        prepared.push_back(geos::prepare(context, regions[r].get()));
+        tree.insert(regions[r].get(), r);
+    }
+    for (std::size_t w = 0; w < workers.size(); ++w) {
+        const Point home = city.worker_points[w];
+        if (std::isnan(home.x)) continue;
+        if (kind >= 0 && as_text(workers.rows[w][static_cast<std::size_t>(kind)]) == "mobile") {
+            ++staffing.mobile_workers;  // grids' extra eyes, not micro-grid workers
+            continue;
+        }
+        std::int64_t most = 1;
+        if (capacity >= 0) {
+            const auto value = as_integer(workers.rows[w][static_cast<std::size_t>(capacity)]);
+            if (value) most = std::max<std::int64_t>(*value, 0);
+        }
+        int group = -1;
+        const geos::Geom point = geos::point(context, home);
+        for (std::size_t r : tree.query(point.get()))
+            if (GEOSPreparedIntersects_r(context.handle(), prepared[r].get(), point.get()) == 1) {
+                group = region_street[r];
+                break;
+            }
+        staffing.worker_rows.push_back(static_cast<std::uint32_t>(w));
+        input.workers.push_back(home);
+        input.worker_capacity.push_back(most);
+        input.worker_group.push_back(group);
+    }
+    staffing.micro_grid_workers = static_cast<std::int64_t>(staffing.worker_rows.size());
+    try {
+        staffing.workers = algorithms::assign_workers(input);
+    } catch (const Error& error) {
+        throw InputError(kStage,
+                         workers.source + ", layer '" + workers.layer + "': assigning workers: " + error.what());
+    }
+    staffing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    return staffing;
+}
+
+}  // namespace civgrid::engine

@@ -1,0 +1,93 @@
+// Micro-grid workers on generated cities: everyone staffed when enough workers exist, capacities
+// held, residents preferred, never worse than nearest-first, the same for any thread count.
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/io/layer.hpp>
+
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace civgrid::engine {
+namespace {
+
+struct StaffedCity {
+    City city;
+    PartitionResult result;
+    Staffing staffing;
+};
+
+StaffedCity staffed_city(const test::TempDir& dir, std::int64_t households, std::uint64_t seed, int threads = 0) {
+    data::SynthConfig synth;
+    synth.households = households;
+    synth.seed = seed;
+    const std::string path = dir.file("city-" + std::to_string(seed) + ".gpkg");
+    data::write_city(data::generate_city(synth), path);
+    PartitionConfig config;
+    config.city = path;
+    config.threads = threads;
+    StaffedCity run{load_city(config), {}, {}};
+    run.result = partition_city(run.city, config);
+    run.staffing = assign_staff(run.city, run.result, config);
+    return run;
+}
+
+TEST(Staffing, EveryMicroGridGetsAWorkerWithinCapacity) {
+    test::TempDir dir;
+    const StaffedCity run = staffed_city(dir, 30'000, 31);
+    ASSERT_TRUE(run.staffing.present);
+    const auto& workers = run.city.workers;
+    const int capacity_field = workers.field_index("max_micro_grids");
+    const int kind_field = workers.field_index("kind");
+    ASSERT_GE(capacity_field, 0);
+    std::int64_t capacity = 0;
+    for (std::uint32_t row : run.staffing.worker_rows)
+        capacity += std::get<std::int64_t>(workers.rows[row][static_cast<std::size_t>(capacity_field)]);
+    ASSERT_GE(capacity, static_cast<std::int64_t>(run.result.micro_grids.size()))
+        << "the generator plans enough workers";
+    EXPECT_TRUE(run.staffing.workers.unstaffed.empty());
+
+    std::map<std::uint32_t, std::int64_t> load;
+    std::map<std::uint32_t, int> per_grid;
+    for (const auto& a : run.staffing.workers.assignments) {
+        ++load[a.worker];
+        ++per_grid[a.micro_grid];
+        const std::uint32_t row = run.staffing.worker_rows[a.worker];
+        EXPECT_NE(std::get<std::string>(workers.rows[row][static_cast<std::size_t>(kind_field)]), "mobile");
+        EXPECT_GE(a.distance_m, 0.0);
+    }
+    for (const auto& [worker, count] : load) {
+        const std::uint32_t row = run.staffing.worker_rows[worker];
+        EXPECT_LE(count, std::get<std::int64_t>(workers.rows[row][static_cast<std::size_t>(capacity_field)]))
+            << "worker row " << row;
+    }
+    EXPECT_EQ(per_grid.size(), run.result.micro_grids.size());
+    // Optimal on the streets' candidates: never more distance than nearest-first when it staffs as many.
+    const auto& s = run.staffing.workers;
+    EXPECT_LE(s.first_round_distance_m, s.greedy_total_distance_m + 1e-6);
+    EXPECT_LE(s.mean_distance_m, s.p95_distance_m + 1e-9);
+    EXPECT_LE(s.p95_distance_m, s.max_distance_m + 1e-9);
+}
+
+TEST(Staffing, SameForOneAndTwoThreadsAndWrittenToTheOutput) {
+    test::TempDir dir;
+    const StaffedCity one = staffed_city(dir, 20'000, 32, 1);
+    const StaffedCity two = staffed_city(dir, 20'000, 32, 2);
+    ASSERT_EQ(one.staffing.workers.assignments.size(), two.staffing.workers.assignments.size());
+    for (std::size_t i = 0; i < one.staffing.workers.assignments.size(); ++i) {
+        EXPECT_EQ(one.staffing.workers.assignments[i].worker, two.staffing.workers.assignments[i].worker);
+        EXPECT_EQ(one.staffing.workers.assignments[i].micro_grid, two.staffing.workers.assignments[i].micro_grid);
+    }
+    PartitionConfig config;
+    config.city = dir.file("city-32.gpkg");
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    const io::FeatureTable rows = io::read_layer({dir.file("out.gpkg"), "worker_assignments"});
+    EXPECT_EQ(rows.size(), summary.staffing.workers.assignments.size());
+    EXPECT_GE(rows.field_index("micro_grid_id"), 0);
+    EXPECT_GE(rows.field_index("distance_m"), 0);
+}
+
+}  // namespace
+}  // namespace civgrid::engine
