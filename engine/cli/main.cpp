@@ -197,6 +197,12 @@ int run_partition(const std::vector<std::string>& args) {
             s.assignments.size(), static_cast<long long>(summary.staffing.micro_grid_workers), s.unstaffed.size(),
             s.mean_distance_m, s.p95_distance_m, s.max_distance_m, s.total_distance_m / 1000,
             s.greedy_total_distance_m / 1000, static_cast<long long>(s.greedy_unstaffed));
+        if (summary.staffing.mobile_workers > 0)
+            std::printf(
+                "Mobile workers: %zu of %lld assigned to grids (at most each grid's household share), distance mean "
+                "%.0f m\n",
+                summary.staffing.mobile.assignments.size(), static_cast<long long>(summary.staffing.mobile_workers),
+                summary.staffing.mobile.mean_distance_m);
     }
     std::cout << "Timings:";
     double total = 0;

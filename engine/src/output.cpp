@@ -233,6 +233,15 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
                               text_or_null(city.regions[static_cast<std::size_t>(grid.region)].code),
                               std::string("micro_grid_worker"), assignment.distance_m});
     }
+    for (const auto& assignment : staffing.mobile.assignments) {
+        const std::uint32_t row = staffing.mobile_rows[assignment.worker];
+        const Grid& grid = result.grids[assignment.micro_grid];
+        const std::string worker_id = id >= 0 ? as_text(city.workers.rows[row][static_cast<std::size_t>(id)])
+                                              : std::to_string(city.workers.fids[row]);
+        layer.rows.push_back({worker_id, FieldValue{}, grid.id,
+                              text_or_null(city.regions[static_cast<std::size_t>(grid.region)].code),
+                              std::string("mobile_worker"), assignment.distance_m});
+    }
     writer.add_layer(layer);
 }
 
@@ -284,7 +293,9 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     if (staffing != nullptr && staffing->present) {
         const algorithms::StaffingResult& s = staffing->workers;
         put("staffing", "micro_grid_workers", std::to_string(staffing->micro_grid_workers));
-        put("staffing", "mobile_workers_not_assigned_yet", std::to_string(staffing->mobile_workers));
+        put("staffing", "mobile_workers", std::to_string(staffing->mobile_workers));
+        put("staffing", "mobile_assigned", std::to_string(staffing->mobile.assignments.size()));
+        put("staffing", "mobile_mean_distance_m", number(staffing->mobile.mean_distance_m));
         put("staffing", "assignments", std::to_string(s.assignments.size()));
         put("staffing", "unstaffed_micro_grids", std::to_string(s.unstaffed.size()));
         std::string unstaffed_ids;

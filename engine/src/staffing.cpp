@@ -50,11 +50,24 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
         prepared.push_back(geos::prepare(context, regions[r].get()));
         tree.insert(regions[r].get(), r);
     }
+    auto street_of = [&](Point home) {
+        const geos::Geom point = geos::point(context, home);
+        for (std::size_t r : tree.query(point.get()))
+            if (GEOSPreparedIntersects_r(context.handle(), prepared[r].get(), point.get()) == 1)
+                return region_street[r];
+        return -1;
+    };
+    algorithms::StaffingInput mobile;  // mobile workers to grids
+    mobile.candidates = config.worker_candidates;
+    mobile.threads = config.threads;
     for (std::size_t w = 0; w < workers.size(); ++w) {
         const Point home = city.worker_points[w];
         if (std::isnan(home.x)) continue;
         if (kind >= 0 && as_text(workers.rows[w][static_cast<std::size_t>(kind)]) == "mobile") {
-            ++staffing.mobile_workers;  // grids' extra eyes, not micro-grid workers
+            staffing.mobile_rows.push_back(static_cast<std::uint32_t>(w));
+            mobile.workers.push_back(home);
+            mobile.worker_capacity.push_back(1);
+            mobile.worker_group.push_back(street_of(home));
             continue;
         }
         std::int64_t most = 1;
@@ -62,19 +75,35 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
             const auto value = as_integer(workers.rows[w][static_cast<std::size_t>(capacity)]);
             if (value) most = std::max<std::int64_t>(*value, 0);
         }
-        int group = -1;
-        const geos::Geom point = geos::point(context, home);
-        for (std::size_t r : tree.query(point.get()))
-            if (GEOSPreparedIntersects_r(context.handle(), prepared[r].get(), point.get()) == 1) {
-                group = region_street[r];
-                break;
-            }
+        const int group = street_of(home);
         staffing.worker_rows.push_back(static_cast<std::uint32_t>(w));
         input.workers.push_back(home);
         input.worker_capacity.push_back(most);
         input.worker_group.push_back(group);
     }
     staffing.micro_grid_workers = static_cast<std::int64_t>(staffing.worker_rows.size());
+    staffing.mobile_workers = static_cast<std::int64_t>(staffing.mobile_rows.size());
+    // Mobile workers are extra eyes for grids: each grid takes at most its household share of them
+    // (rounded up), the nearest first.
+    if (!result.grids.empty() && !mobile.workers.empty()) {
+        std::int64_t households = 0;
+        for (const Grid& grid : result.grids) households += grid.shape.households;
+        for (const Grid& grid : result.grids) {
+            mobile.micro_grids.push_back(grid.shape.polygon);
+            mobile.micro_grid_group.push_back(region_street[static_cast<std::size_t>(grid.region)]);
+            const double share = households > 0
+                                     ? static_cast<double>(staffing.mobile_workers) *
+                                           static_cast<double>(grid.shape.households) / static_cast<double>(households)
+                                     : 0.0;
+            mobile.demand.push_back(static_cast<std::int64_t>(std::ceil(share - 1e-9)));
+        }
+        try {
+            staffing.mobile = algorithms::assign_workers(mobile);
+        } catch (const Error& error) {
+            throw InputError(
+                kStage, workers.source + ", layer '" + workers.layer + "': assigning mobile workers: " + error.what());
+        }
+    }
     try {
         staffing.workers = algorithms::assign_workers(input);
     } catch (const Error& error) {

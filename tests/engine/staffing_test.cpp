@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 namespace civgrid::engine {
@@ -64,6 +65,19 @@ TEST(Staffing, EveryMicroGridGetsAWorkerWithinCapacity) {
             << "worker row " << row;
     }
     EXPECT_EQ(per_grid.size(), run.result.micro_grids.size());
+    // Mobile workers go to grids, none beyond its household share (rounded up), all placed.
+    ASSERT_GT(run.staffing.mobile_workers, 0);
+    EXPECT_EQ(static_cast<std::int64_t>(run.staffing.mobile.assignments.size()), run.staffing.mobile_workers);
+    std::int64_t households = 0;
+    for (const Grid& grid : run.result.grids) households += grid.shape.households;
+    std::map<std::uint32_t, std::int64_t> per_grid_mobile;
+    for (const auto& a : run.staffing.mobile.assignments) ++per_grid_mobile[a.micro_grid];
+    for (const auto& [g, count] : per_grid_mobile) {
+        const double share = static_cast<double>(run.staffing.mobile_workers) *
+                             static_cast<double>(run.result.grids[g].shape.households) /
+                             static_cast<double>(households);
+        EXPECT_LE(static_cast<double>(count), std::ceil(share - 1e-9)) << run.result.grids[g].id;
+    }
     // Optimal on the streets' candidates: never more distance than nearest-first when it staffs as many.
     const auto& s = run.staffing.workers;
     EXPECT_LE(s.first_round_distance_m, s.greedy_total_distance_m + 1e-6);
@@ -84,7 +98,7 @@ TEST(Staffing, SameForOneAndTwoThreadsAndWrittenToTheOutput) {
     config.city = dir.file("city-32.gpkg");
     const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
     const io::FeatureTable rows = io::read_layer({dir.file("out.gpkg"), "worker_assignments"});
-    EXPECT_EQ(rows.size(), summary.staffing.workers.assignments.size());
+    EXPECT_EQ(rows.size(), summary.staffing.workers.assignments.size() + summary.staffing.mobile.assignments.size());
     EXPECT_GE(rows.field_index("micro_grid_id"), 0);
     EXPECT_GE(rows.field_index("distance_m"), 0);
 }

@@ -102,6 +102,10 @@ struct Staffing {
     bool present = false;
     std::vector<std::uint32_t> worker_rows;  ///< per solver worker: its row in City::workers
     algorithms::StaffingResult workers;      ///< assignments index worker_rows and PartitionResult::micro_grids
+    std::vector<std::uint32_t> mobile_rows;  ///< per mobile solver worker: its row in City::workers
+    /// Mobile workers to grids (assignments index mobile_rows and PartitionResult::grids; "unstaffed"
+    /// are grids below their household share).
+    algorithms::StaffingResult mobile;
     std::int64_t micro_grid_workers = 0, mobile_workers = 0;
     double seconds = 0;
 };
