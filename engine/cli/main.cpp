@@ -104,7 +104,9 @@ int run_partition(const std::vector<std::string>& args) {
         "streets", po::value<std::string>(), "street polygons (regions when no communities)")(
         "districts", po::value<std::string>(), "district polygons (regions when no streets)")(
         "workers", po::value<std::string>(),
-        "worker home points (kind, max_micro_grids): each micro-grid gets workers");
+        "worker home points (kind, max_micro_grids): each micro-grid gets workers")(
+        "stations", po::value<std::string>(),
+        "utility stations (utility, capacity_households): one per utility for each micro-grid");
     po::options_description fields("Field names");
     fields.add_options()("id-field", po::value(&config.building_id_field)->default_value(config.building_id_field),
                          "building id")(
@@ -131,6 +133,7 @@ int run_partition(const std::vector<std::string>& args) {
         "no micro-grid below this many households unless the data forces it (e.g. 40; 0 = off)")(
         "grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
+        "no-staffing", "partition only: no workers or utility stations even when their layers are there")(
         "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
         "how much shorter boundaries weigh against balance (0 = balance only)")(
         "grids", po::value(&config.grid_count)->default_value(0),
@@ -181,6 +184,8 @@ int run_partition(const std::vector<std::string>& args) {
     layer_option(vm, "streets", config.streets);
     layer_option(vm, "districts", config.districts);
     layer_option(vm, "workers", config.workers);
+    layer_option(vm, "stations", config.stations);
+    if (vm.count("no-staffing")) config.staffing = false;
     barrier_rules(hard_barriers, config);
 
     const engine::RunSummary summary = engine::run_partition(config, output);
@@ -203,6 +208,12 @@ int run_partition(const std::vector<std::string>& args) {
                 "%.0f m\n",
                 summary.staffing.mobile.assignments.size(), static_cast<long long>(summary.staffing.mobile_workers),
                 summary.staffing.mobile.mean_distance_m);
+    }
+    for (const auto& u : summary.staffing.utilities) {
+        std::printf(
+            "Utility %s: %zu stations, %zu micro-grids unassigned, %.0f household-km (fractional lower bound %.0f)\n",
+            u.name.c_str(), u.station_rows.size(), u.result.unassigned.size(), u.result.weighted_distance / 1000,
+            u.result.lower_bound / 1000);
     }
     std::cout << "Timings:";
     double total = 0;

@@ -313,6 +313,34 @@ City load_city(const PartitionConfig& config) {
                                     " workers without geometry are left out (feature ids " + missing +
                                     (missing_count > 20 ? ", ..." : "") + ")");
     }
+    // Stations: a point each, like workers.
+    if (const auto spec = resolve(config, config.stations, "stations", city_layers)) {
+        options.accepted_families = {"point", "polygon"};
+        city.stations = io::read_layer(*spec, options);
+        city.inputs.emplace_back("stations", describe(city.stations));
+        geos::Context context;
+        std::string missing;
+        std::int64_t missing_count = 0;
+        city.station_points.resize(city.stations.size());
+        for (std::size_t i = 0; i < city.stations.size(); ++i) {
+            if (city.stations.geometries[i].empty()) {
+                if (++missing_count <= 20)
+                    missing += (missing.empty() ? "" : ", ") + std::to_string(city.stations.fids[i]);
+                city.station_points[i] = {std::numeric_limits<double>::quiet_NaN(),
+                                          std::numeric_limits<double>::quiet_NaN()};
+                continue;
+            }
+            const geos::Geom geometry = geos::from_wkb(context, city.stations.geometries[i]);
+            city.station_points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
+                                         ? geos::point_xy(context, geometry.get())
+                                         : geos::point_on_surface(context, geometry.get());
+        }
+        if (missing_count > 0)
+            city.warnings.push_back(city.stations.source + ", layer '" + city.stations.layer +
+                                    "': " + std::to_string(missing_count) +
+                                    " stations without geometry are left out (feature ids " + missing +
+                                    (missing_count > 20 ? ", ..." : "") + ")");
+    }
     return city;
 }
 

@@ -242,7 +242,56 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
                               text_or_null(city.regions[static_cast<std::size_t>(grid.region)].code),
                               std::string("mobile_worker"), assignment.distance_m});
     }
-    writer.add_layer(layer);
+    if (staffing.present) writer.add_layer(layer);
+    if (staffing.utilities.empty()) return;
+
+    // service_assignments: micro-grid, utility, station; stations: load against capacity.
+    io::LayerData service{"service_assignments",
+                          io::GeometryKind::none,
+                          {{"micro_grid_id", FieldType::string},
+                           {"utility", FieldType::string},
+                           {"station_id", FieldType::string},
+                           {"distance_m", FieldType::real}},
+                          {},
+                          {}};
+    io::LayerData station_layer{"stations",
+                                io::GeometryKind::point,
+                                {{"station_id", FieldType::string},
+                                 {"utility", FieldType::string},
+                                 {"capacity_households", FieldType::integer},
+                                 {"load_households", FieldType::integer},
+                                 {"micro_grids", FieldType::integer},
+                                 {"utilisation", FieldType::real}},
+                                {},
+                                {}};
+    const int station_id = city.stations.field_index("station_id");
+    auto station_name = [&](std::uint32_t row) {
+        return station_id >= 0 ? as_text(city.stations.rows[row][static_cast<std::size_t>(station_id)])
+                               : std::to_string(city.stations.fids[row]);
+    };
+    geos::Context context;
+    for (const Staffing::Utility& u : staffing.utilities) {
+        std::vector<std::int64_t> served(u.station_rows.size(), 0);
+        for (std::size_t g = 0; g < result.micro_grids.size(); ++g) {
+            const int s = u.result.station[g];
+            if (s >= 0) ++served[static_cast<std::size_t>(s)];
+            service.rows.push_back(
+                {result.micro_grids[g].id, u.name,
+                 s >= 0 ? FieldValue{station_name(u.station_rows[static_cast<std::size_t>(s)])} : FieldValue{},
+                 s >= 0 ? FieldValue{u.result.distance_m[g]} : FieldValue{}});
+        }
+        for (std::size_t s = 0; s < u.station_rows.size(); ++s) {
+            const std::uint32_t row = u.station_rows[s];
+            const geos::Geom point = geos::point(context, city.station_points[row]);
+            station_layer.geometries.push_back(geos::to_wkb(context, point.get()));
+            const std::int64_t capacity = u.capacity[s];
+            station_layer.rows.push_back(
+                {station_name(row), u.name, capacity, u.result.load[s], served[s],
+                 capacity > 0 ? static_cast<double>(u.result.load[s]) / static_cast<double>(capacity) : 0.0});
+        }
+    }
+    writer.add_layer(service);
+    writer.add_layer(station_layer);
 }
 
 // run_info: parameters, inputs, versions, timings, quality, warnings.
@@ -290,6 +339,19 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     std::size_t w = 0;
     for (const auto& warning : city.warnings) put("warnings", std::to_string(++w), warning);
     for (const auto& warning : result.warnings) put("warnings", std::to_string(++w), warning);
+    if (staffing != nullptr)
+        for (const Staffing::Utility& u : staffing->utilities) {
+            put("utilities", u.name + ".stations", std::to_string(u.station_rows.size()));
+            put("utilities", u.name + ".unassigned_micro_grids", std::to_string(u.result.unassigned.size()));
+            std::string ids;
+            for (std::size_t i = 0; i < u.result.unassigned.size() && i < 50; ++i)
+                ids += (ids.empty() ? "" : ", ") + result.micro_grids[u.result.unassigned[i]].id;
+            if (!ids.empty())
+                put("utilities", u.name + ".unassigned_ids", ids + (u.result.unassigned.size() > 50 ? ", ..." : ""));
+            put("utilities", u.name + ".household_metres", number(u.result.weighted_distance));
+            put("utilities", u.name + ".lower_bound_household_metres", number(u.result.lower_bound));
+            put("utilities", u.name + ".split_micro_grids_repaired", std::to_string(u.result.split_repaired));
+        }
     if (staffing != nullptr && staffing->present) {
         const algorithms::StaffingResult& s = staffing->workers;
         put("staffing", "micro_grid_workers", std::to_string(staffing->micro_grid_workers));
@@ -323,7 +385,8 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
     io::GeoPackageWriter writer(path, city.crs);
     write_layers(writer, city, result, config);
-    if (staffing != nullptr && staffing->present) write_staffing(writer, city, result, *staffing);
+    if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
+        write_staffing(writer, city, result, *staffing);
     write_run_info(writer, city, result, report, config, timings, staffing);
     writer.commit();
 }
@@ -361,7 +424,8 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     try {
         write_layers(writer, city, result, config);
         summary.staffing = staffing.get();
-        if (summary.staffing.present) write_staffing(writer, city, result, summary.staffing);
+        if (summary.staffing.present || !summary.staffing.utilities.empty())
+            write_staffing(writer, city, result, summary.staffing);
     } catch (...) {
         report.wait();  // it reads city and result
         throw;

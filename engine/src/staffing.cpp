@@ -15,9 +15,16 @@ namespace {
 constexpr const char* kStage = "engine.staffing";
 }  // namespace
 
+void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                      Staffing& staffing);
+
 Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config) {
     Staffing staffing;
-    if (city.workers.size() == 0) return staffing;
+    if (!config.staffing) return staffing;
+    if (city.workers.size() == 0) {
+        assign_utilities(city, result, config, staffing);
+        return staffing;
+    }
     const auto begin = std::chrono::steady_clock::now();
     staffing.present = true;
     const io::FeatureTable& workers = city.workers;
@@ -110,8 +117,47 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
         throw InputError(kStage,
                          workers.source + ", layer '" + workers.layer + "': assigning workers: " + error.what());
     }
+    assign_utilities(city, result, config, staffing);
     staffing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return staffing;
+}
+
+void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                      Staffing& staffing) {
+    const io::FeatureTable& stations = city.stations;
+    if (stations.size() == 0) return;
+    const int utility = stations.field_index(config.utility_field);
+    const int capacity = stations.field_index(config.station_capacity_field);
+    if (utility < 0 || capacity < 0)
+        throw InputError(kStage, stations.source + ", layer '" + stations.layer + "': stations need the fields '" +
+                                     config.utility_field + "' and '" + config.station_capacity_field + "'");
+    std::map<std::string, std::size_t> index;
+    for (std::size_t s = 0; s < stations.size(); ++s) {
+        if (std::isnan(city.station_points[s].x)) continue;
+        const std::string name = as_text(stations.rows[s][static_cast<std::size_t>(utility)]);
+        const auto [it, added] = index.try_emplace(name, staffing.utilities.size());
+        if (added) staffing.utilities.push_back({name, {}, {}, {}});
+        staffing.utilities[it->second].station_rows.push_back(static_cast<std::uint32_t>(s));
+    }
+    for (Staffing::Utility& u : staffing.utilities) {
+        algorithms::StationInput input;
+        input.threads = config.threads;
+        for (const MicroGrid& grid : result.micro_grids) {
+            input.micro_grids.push_back(grid.shape.label_point);
+            input.households.push_back(grid.shape.households);
+        }
+        for (std::uint32_t row : u.station_rows) {
+            input.stations.push_back(city.station_points[row]);
+            const auto value = as_integer(stations.rows[row][static_cast<std::size_t>(capacity)]);
+            if (!value || *value < 0)
+                throw InputError(kStage, stations.source + ", layer '" + stations.layer + "', feature " +
+                                             std::to_string(stations.fids[row]) + ", field '" +
+                                             config.station_capacity_field + "': not a capacity in households");
+            input.capacity.push_back(*value);
+        }
+        u.capacity = input.capacity;
+        u.result = algorithms::assign_stations(input);
+    }
 }
 
 }  // namespace civgrid::engine

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -78,6 +79,15 @@ TEST(Staffing, EveryMicroGridGetsAWorkerWithinCapacity) {
                              static_cast<double>(households);
         EXPECT_LE(static_cast<double>(count), std::ceil(share - 1e-9)) << run.result.grids[g].id;
     }
+    // Utilities: the four of the generator, capacities held, every micro-grid served or reported.
+    ASSERT_EQ(run.staffing.utilities.size(), 4u);
+    for (const auto& u : run.staffing.utilities) {
+        for (std::size_t s = 0; s < u.station_rows.size(); ++s) EXPECT_LE(u.result.load[s], u.capacity[s]) << u.name;
+        std::size_t unassigned = 0;
+        for (int station : u.result.station) unassigned += station < 0 ? 1 : 0;
+        EXPECT_EQ(unassigned, u.result.unassigned.size()) << u.name;
+        EXPECT_GE(u.result.weighted_distance, 0.0);
+    }
     // Optimal on the streets' candidates: never more distance than nearest-first when it staffs as many.
     const auto& s = run.staffing.workers;
     EXPECT_LE(s.first_round_distance_m, s.greedy_total_distance_m + 1e-6);
@@ -101,6 +111,16 @@ TEST(Staffing, SameForOneAndTwoThreadsAndWrittenToTheOutput) {
     EXPECT_EQ(rows.size(), summary.staffing.workers.assignments.size() + summary.staffing.mobile.assignments.size());
     EXPECT_GE(rows.field_index("micro_grid_id"), 0);
     EXPECT_GE(rows.field_index("distance_m"), 0);
+    const io::FeatureTable service = io::read_layer({dir.file("out.gpkg"), "service_assignments"});
+    EXPECT_EQ(service.size(),
+              summary.staffing.utilities.size() * io::read_layer({dir.file("out.gpkg"), "micro_grids"}).size());
+    EXPECT_GT(io::read_layer({dir.file("out.gpkg"), "stations"}).size(), 0u);
+    // Partition only, on request.
+    config.staffing = false;
+    const RunSummary bare = run_partition(config, dir.file("bare.gpkg"));
+    EXPECT_FALSE(bare.staffing.present);
+    const auto layers = io::list_layers(dir.file("bare.gpkg"));
+    EXPECT_EQ(std::find(layers.begin(), layers.end(), "worker_assignments"), layers.end());
 }
 
 }  // namespace

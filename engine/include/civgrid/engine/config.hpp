@@ -25,12 +25,19 @@ struct PartitionConfig {
     /// streets, districts); a LayerSource given below overrides a role.
     std::string city;
     LayerSource buildings, roads, rivers, railways, communities, streets, districts;
+    /// Assign workers and utility stations when their layers are present (false: partition only).
+    bool staffing = true;
     /// Micro-grid workers (points: home); when present, each micro-grid gets workers (issue 4).
     LayerSource workers;
     std::string worker_id_field = "worker_id";
     std::string worker_kind_field = "kind";                 ///< "mobile" workers are not micro-grid workers
     std::string worker_capacity_field = "max_micro_grids";  ///< most micro-grids per worker; missing: 1
-    int worker_candidates = 8;                              ///< nearest workers offered to each micro-grid
+    /// Utility stations (points: utility, capacity in households): each micro-grid gets one per utility.
+    LayerSource stations;
+    std::string station_id_field = "station_id";
+    std::string utility_field = "utility";
+    std::string station_capacity_field = "capacity_households";
+    int worker_candidates = 8;  ///< nearest workers offered to each micro-grid
 
     // Field names.
     std::string building_id_field = "building_id";  ///< empty or missing: the feature id is used

@@ -6,6 +6,7 @@
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/algorithms/staffing.hpp>
+#include <civgrid/algorithms/stations.hpp>
 #include <civgrid/engine/config.hpp>
 #include <civgrid/io/layer.hpp>
 
@@ -37,8 +38,10 @@ struct City {
     std::vector<int> building_units;                ///< per building, >= 1
     std::vector<Point> building_points;             ///< one point inside each building
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
-    io::FeatureTable workers;                                 ///< micro-grid and mobile workers, when given
-    std::vector<Point> worker_points;                         ///< each worker's home
+    io::FeatureTable workers;          ///< micro-grid and mobile workers, when given
+    std::vector<Point> worker_points;  ///< each worker's home
+    io::FeatureTable stations;         ///< utility stations, when given
+    std::vector<Point> station_points;
     std::vector<std::string> warnings;                        ///< data problems found while loading
     std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")
 };
@@ -107,6 +110,15 @@ struct Staffing {
     /// are grids below their household share).
     algorithms::StaffingResult mobile;
     std::int64_t micro_grid_workers = 0, mobile_workers = 0;
+    /// Per utility (electricity, water, ...): its stations (rows in City::stations) and which
+    /// serves each micro-grid.
+    struct Utility {
+        std::string name;
+        std::vector<std::uint32_t> station_rows;
+        std::vector<std::int64_t> capacity;  ///< per station, households
+        algorithms::StationResult result;
+    };
+    std::vector<Utility> utilities;
     double seconds = 0;
 };
 [[nodiscard]] Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config);

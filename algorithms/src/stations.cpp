@@ -1,0 +1,122 @@
+#include <civgrid/algorithms/stations.hpp>
+#include <civgrid/algorithms/transport.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace civgrid::algorithms {
+
+StationResult assign_stations(const StationInput& input) {
+    const std::size_t grids = input.micro_grids.size(), stations = input.stations.size();
+    if (input.households.size() != grids || input.capacity.size() != stations)
+        throw InternalError("algorithms.stations", "station input vectors differ in size");
+    StationResult result;
+    result.station.assign(grids, -1);
+    result.distance_m.assign(grids, 0.0);
+    result.load.assign(stations, 0);
+    if (grids == 0) return result;
+    if (stations == 0) {
+        result.unassigned.resize(grids);
+        std::iota(result.unassigned.begin(), result.unassigned.end(), 0u);
+        return result;
+    }
+    // Candidates: the nearest stations of each micro-grid (stations are few: a full scan).
+    const std::size_t k = std::min<std::size_t>(stations, static_cast<std::size_t>(std::max(1, input.candidates)));
+    auto distance = [&](std::size_t g, std::size_t s) {
+        return std::hypot(input.micro_grids[g].x - input.stations[s].x, input.micro_grids[g].y - input.stations[s].y);
+    };
+    std::vector<std::vector<std::uint32_t>> nearest(grids);
+    TransportProblem problem;
+    problem.supply = input.capacity;
+    for (auto& c : problem.supply) c = std::max<std::int64_t>(c, 0);
+    problem.demand = input.households;
+    for (auto& d : problem.demand) d = std::max<std::int64_t>(d, 0);
+    problem.threads = input.threads;
+    std::vector<std::uint32_t> order(stations);
+    for (std::size_t g = 0; g < grids; ++g) {
+        std::iota(order.begin(), order.end(), 0u);
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                          [&](std::uint32_t a, std::uint32_t b) {
+                              const double da = distance(g, a), db = distance(g, b);
+                              return da < db || (da == db && a < b);
+                          });
+        nearest[g].assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+        for (std::uint32_t s : nearest[g]) problem.arcs.push_back({s, static_cast<std::uint32_t>(g), distance(g, s)});
+    }
+    const TransportSolution solution = solve_transport(problem);
+    result.lower_bound = solution.cost;
+
+    // One station each: the one serving most of the micro-grid (a micro-grid without households
+    // goes to its nearest station).
+    std::vector<std::int64_t> best_flow(grids, 0);
+    std::vector<int> flows_into(grids, 0);
+    for (std::size_t a = 0; a < problem.arcs.size(); ++a) {
+        const TransportArc& arc = problem.arcs[a];
+        if (solution.flow[a] <= 0) continue;
+        ++flows_into[arc.consumer];
+        if (solution.flow[a] > best_flow[arc.consumer]) {
+            best_flow[arc.consumer] = solution.flow[a];
+            result.station[arc.consumer] = static_cast<int>(arc.supplier);
+        }
+    }
+    for (std::size_t g = 0; g < grids; ++g) {
+        result.split_repaired += flows_into[g] > 1 ? 1 : 0;
+        if (problem.demand[g] == 0)
+            result.station[g] = static_cast<int>(nearest[g].front());
+        else if (solution.unmet[g] > 0 && best_flow[g] * 2 < problem.demand[g])
+            result.station[g] = -1;  // mostly unserved
+        if (result.station[g] >= 0) result.load[static_cast<std::size_t>(result.station[g])] += problem.demand[g];
+    }
+    // Stations over capacity give micro-grids away, the cheapest extra distance first, to a
+    // candidate with room; what fits nowhere is unassigned.
+    std::vector<std::vector<std::size_t>> served(stations);
+    for (std::size_t g = 0; g < grids; ++g)
+        if (result.station[g] >= 0) served[static_cast<std::size_t>(result.station[g])].push_back(g);
+    for (std::size_t s = 0; s < stations; ++s) {
+        while (result.load[s] > problem.supply[s]) {
+            double best_extra = std::numeric_limits<double>::infinity();
+            std::size_t best_grid = grids;
+            int best_to = -1;
+            for (std::size_t g : served[s]) {
+                if (result.station[g] != static_cast<int>(s) || problem.demand[g] == 0) continue;
+                for (std::uint32_t t : nearest[g]) {
+                    if (t == s || result.load[t] + problem.demand[g] > problem.supply[t]) continue;
+                    const double extra = distance(g, t) - distance(g, s);
+                    if (extra < best_extra) {
+                        best_extra = extra;
+                        best_grid = g;
+                        best_to = static_cast<int>(t);
+                    }
+                }
+            }
+            if (best_grid == grids) {  // nobody can move: drop the smallest micro-grid
+                std::size_t smallest = grids;
+                for (std::size_t g : served[s])
+                    if (result.station[g] == static_cast<int>(s) && problem.demand[g] > 0 &&
+                        (smallest == grids || problem.demand[g] < problem.demand[smallest]))
+                        smallest = g;
+                result.load[s] -= problem.demand[smallest];
+                result.station[smallest] = -1;
+                continue;
+            }
+            result.load[s] -= problem.demand[best_grid];
+            result.load[static_cast<std::size_t>(best_to)] += problem.demand[best_grid];
+            result.station[best_grid] = best_to;
+            served[static_cast<std::size_t>(best_to)].push_back(best_grid);
+        }
+    }
+    for (std::size_t g = 0; g < grids; ++g) {
+        if (result.station[g] < 0) {
+            if (problem.demand[g] > 0) result.unassigned.push_back(static_cast<std::uint32_t>(g));
+            continue;
+        }
+        result.distance_m[g] = distance(g, static_cast<std::size_t>(result.station[g]));
+        result.weighted_distance += static_cast<double>(problem.demand[g]) * result.distance_m[g];
+    }
+    return result;
+}
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,96 @@
+#include <civgrid/algorithms/stations.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace civgrid::algorithms {
+namespace {
+
+// The best one-station-each assignment by enumeration (small cases only).
+double brute_force(const StationInput& input) {
+    const std::size_t g = input.micro_grids.size(), s = input.stations.size();
+    double best = std::numeric_limits<double>::infinity();
+    std::vector<std::size_t> choice(g, 0);
+    while (true) {
+        std::vector<std::int64_t> load(s, 0);
+        double cost = 0;
+        for (std::size_t i = 0; i < g; ++i) {
+            load[choice[i]] += input.households[i];
+            cost += static_cast<double>(input.households[i]) *
+                    std::hypot(input.micro_grids[i].x - input.stations[choice[i]].x,
+                               input.micro_grids[i].y - input.stations[choice[i]].y);
+        }
+        bool fits = true;
+        for (std::size_t j = 0; j < s; ++j) fits = fits && load[j] <= input.capacity[j];
+        if (fits) best = std::min(best, cost);
+        std::size_t i = 0;
+        while (i < g && ++choice[i] == s) choice[i++] = 0;
+        if (i == g) break;
+    }
+    return best;
+}
+
+TEST(Stations, CapacitiesHeldAndCloseToTheBestOnRandomCases) {
+    std::mt19937_64 random(11);
+    std::uniform_real_distribution<double> coordinate(0, 1000);
+    std::uniform_int_distribution<int> size(20, 120);
+    int compared = 0;
+    for (int round = 0; round < 60; ++round) {
+        StationInput input;
+        for (int i = 0; i < 7; ++i) {
+            input.micro_grids.push_back({coordinate(random), coordinate(random)});
+            input.households.push_back(size(random));
+        }
+        std::int64_t total = 0;
+        for (auto h : input.households) total += h;
+        for (int j = 0; j < 3; ++j) {
+            input.stations.push_back({coordinate(random), coordinate(random)});
+            input.capacity.push_back(total * 2 / 3);  // tight enough to bind, loose enough to fit
+        }
+        input.candidates = 3;
+        const StationResult result = assign_stations(input);
+        for (std::size_t j = 0; j < input.stations.size(); ++j) EXPECT_LE(result.load[j], input.capacity[j]);
+        const double best = brute_force(input);
+        if (std::isfinite(best) && result.unassigned.empty()) {
+            ++compared;
+            EXPECT_GE(result.weighted_distance, best - 1e-6);
+            EXPECT_LE(result.weighted_distance, best * 1.5 + 1e-6) << "round " << round;
+            EXPECT_LE(result.lower_bound, best + 1e-6);
+        }
+    }
+    EXPECT_GE(compared, 40);  // the comparison is not vacuous
+}
+
+TEST(Stations, LooseCapacitiesGiveTheNearestStation) {
+    StationInput input;
+    input.micro_grids = {{0, 0}, {10, 0}, {100, 0}};
+    input.households = {50, 60, 70};
+    input.stations = {{1, 0}, {99, 0}};
+    input.capacity = {1000, 1000};
+    const StationResult result = assign_stations(input);
+    EXPECT_EQ(result.station, (std::vector<int>{0, 0, 1}));
+    EXPECT_TRUE(result.unassigned.empty());
+}
+
+TEST(Stations, DemandBeyondCapacityIsReportedNeverForced) {
+    StationInput input;
+    input.micro_grids = {{0, 0}, {10, 0}, {20, 0}};
+    input.households = {50, 60, 70};
+    input.stations = {{5, 0}};
+    input.capacity = {115};
+    const StationResult result = assign_stations(input);
+    EXPECT_LE(result.load[0], 115);
+    EXPECT_FALSE(result.unassigned.empty());
+    std::int64_t served = 0;
+    for (std::size_t g = 0; g < 3; ++g)
+        if (result.station[g] >= 0) served += input.households[g];
+    EXPECT_EQ(served, result.load[0]);
+    const StationResult none = assign_stations({input.micro_grids, input.households, {}, {}, 6, 0});
+    EXPECT_EQ(none.unassigned.size(), 3u);
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms
