@@ -286,7 +286,7 @@ City load_city(const PartitionConfig& config) {
     read_barriers(config.railways, "railways", config.hard_railways, false);
 
     // Workers: a home point each (a polygon stands for its point on surface).
-    if (const auto spec = resolve(config, config.workers, "workers", city_layers)) {
+    if (const auto spec = config.staffing ? resolve(config, config.workers, "workers", city_layers) : std::nullopt) {
         options.accepted_families = {"point", "polygon"};
         city.workers = io::read_layer(*spec, options);
         city.inputs.emplace_back("workers", describe(city.workers));
@@ -314,7 +314,7 @@ City load_city(const PartitionConfig& config) {
                                     (missing_count > 20 ? ", ..." : "") + ")");
     }
     // Stations: a point each, like workers.
-    if (const auto spec = resolve(config, config.stations, "stations", city_layers)) {
+    if (const auto spec = config.staffing ? resolve(config, config.stations, "stations", city_layers) : std::nullopt) {
         options.accepted_families = {"point", "polygon"};
         city.stations = io::read_layer(*spec, options);
         city.inputs.emplace_back("stations", describe(city.stations));
