@@ -157,37 +157,6 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     }
     writer.add_layer(buildings);
 
-    // communities (or the regions used): a summary per region.
-    io::LayerData regions{"communities",
-                          io::GeometryKind::multi_polygon,
-                          {{"community_code", FieldType::string},
-                           {"name", FieldType::string},
-                           {"street_code", FieldType::string},
-                           {"district_code", FieldType::string},
-                           {"level", FieldType::string},
-                           {"households", FieldType::integer},
-                           {"buildings", FieldType::integer},
-                           {"requested", FieldType::integer},
-                           {"micro_grids", FieldType::integer},
-                           {"grids", FieldType::integer},
-                           {"target", FieldType::real},
-                           {"pieces", FieldType::integer},
-                           {"faces", FieldType::integer}},
-                          {},
-                          {}};
-    for (std::size_t r = 0; r < city.regions.size(); ++r) {
-        const Region& region = city.regions[r];
-        const RegionSummary& summary = result.regions[r];
-        regions.geometries.push_back(region.boundary);
-        regions.rows.push_back({text_or_null(region.code), text_or_null(region.name), text_or_null(region.street_code),
-                                text_or_null(region.district_code), city.region_level, summary.households,
-                                summary.buildings, static_cast<std::int64_t>(summary.requested),
-                                static_cast<std::int64_t>(summary.micro_grids),
-                                static_cast<std::int64_t>(summary.grids), summary.target,
-                                static_cast<std::int64_t>(summary.pieces), static_cast<std::int64_t>(summary.faces)});
-    }
-    writer.add_layer(regions);
-
     // barriers: the hard barrier lines used (river outlines as lines), for `civgrid report`.
     io::LayerData barriers{"barriers", io::GeometryKind::multi_line_string, {{"source", FieldType::string}}, {}, {}};
     {
@@ -205,6 +174,64 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         }
     }
     writer.add_layer(barriers);
+}
+
+// communities (or the regions used): a summary per region, with its staffing when there is any.
+void write_regions(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
+                   const Staffing* staffing) {
+    // communities (or the regions used): a summary per region.
+    io::LayerData regions{"communities",
+                          io::GeometryKind::multi_polygon,
+                          {{"community_code", FieldType::string},
+                           {"name", FieldType::string},
+                           {"street_code", FieldType::string},
+                           {"district_code", FieldType::string},
+                           {"level", FieldType::string},
+                           {"households", FieldType::integer},
+                           {"buildings", FieldType::integer},
+                           {"requested", FieldType::integer},
+                           {"micro_grids", FieldType::integer},
+                           {"grids", FieldType::integer},
+                           {"target", FieldType::real},
+                           {"pieces", FieldType::integer},
+                           {"faces", FieldType::integer},
+                           {"micro_grid_workers", FieldType::integer},
+                           {"unstaffed_micro_grids", FieldType::integer},
+                           {"mobile_workers", FieldType::integer}},
+                          {},
+                          {}};
+    // Staffing per region: distinct micro-grid workers on its micro-grids, its unstaffed
+    // micro-grids, mobile workers on its grids (null without workers).
+    const bool staffed = staffing != nullptr && staffing->present;
+    std::vector<std::int64_t> workers(city.regions.size(), 0), unstaffed(city.regions.size(), 0),
+        mobile(city.regions.size(), 0);
+    if (staffed) {
+        std::vector<std::vector<std::uint32_t>> seen(city.regions.size());
+        for (const auto& a : staffing->workers.assignments)
+            seen[static_cast<std::size_t>(result.micro_grids[a.micro_grid].region)].push_back(a.worker);
+        for (std::size_t r = 0; r < seen.size(); ++r) {
+            std::sort(seen[r].begin(), seen[r].end());
+            workers[r] = std::unique(seen[r].begin(), seen[r].end()) - seen[r].begin();
+        }
+        for (std::uint32_t g : staffing->workers.unstaffed)
+            ++unstaffed[static_cast<std::size_t>(result.micro_grids[g].region)];
+        for (const auto& a : staffing->mobile.assignments)
+            ++mobile[static_cast<std::size_t>(result.grids[a.micro_grid].region)];
+    }
+    auto staffed_value = [&](std::int64_t value) { return staffed ? FieldValue{value} : FieldValue{}; };
+    for (std::size_t r = 0; r < city.regions.size(); ++r) {
+        const Region& region = city.regions[r];
+        const RegionSummary& summary = result.regions[r];
+        regions.geometries.push_back(region.boundary);
+        regions.rows.push_back({text_or_null(region.code), text_or_null(region.name), text_or_null(region.street_code),
+                                text_or_null(region.district_code), city.region_level, summary.households,
+                                summary.buildings, static_cast<std::int64_t>(summary.requested),
+                                static_cast<std::int64_t>(summary.micro_grids),
+                                static_cast<std::int64_t>(summary.grids), summary.target,
+                                static_cast<std::int64_t>(summary.pieces), static_cast<std::int64_t>(summary.faces),
+                                staffed_value(workers[r]), staffed_value(unstaffed[r]), staffed_value(mobile[r])});
+    }
+    writer.add_layer(regions);
 }
 
 // worker_assignments: a row per (worker, micro-grid); an attribute table (the workers layer has
@@ -385,6 +412,7 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
     io::GeoPackageWriter writer(path, city.crs);
     write_layers(writer, city, result, config);
+    write_regions(writer, city, result, staffing);
     if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
         write_staffing(writer, city, result, *staffing);
     write_run_info(writer, city, result, report, config, timings, staffing);
@@ -424,6 +452,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     try {
         write_layers(writer, city, result, config);
         summary.staffing = staffing.get();
+        write_regions(writer, city, result, &summary.staffing);
         if (summary.staffing.present || !summary.staffing.utilities.empty())
             write_staffing(writer, city, result, summary.staffing);
     } catch (...) {

@@ -115,6 +115,13 @@ TEST(Staffing, SameForOneAndTwoThreadsAndWrittenToTheOutput) {
     EXPECT_EQ(service.size(),
               summary.staffing.utilities.size() * io::read_layer({dir.file("out.gpkg"), "micro_grids"}).size());
     EXPECT_GT(io::read_layer({dir.file("out.gpkg"), "stations"}).size(), 0u);
+    const io::FeatureTable communities = io::read_layer({dir.file("out.gpkg"), "communities"});
+    const int workers_column = communities.field_index("micro_grid_workers");
+    ASSERT_GE(workers_column, 0);
+    std::int64_t community_workers = 0;
+    for (const auto& row : communities.rows)
+        community_workers += std::get<std::int64_t>(row[static_cast<std::size_t>(workers_column)]);
+    EXPECT_GT(community_workers, 0);
     // Partition only, on request.
     config.staffing = false;
     const RunSummary bare = run_partition(config, dir.file("bare.gpkg"));
