@@ -102,6 +102,34 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
     return regions;
 }
 
+// A layer of points (workers, stations): the table and a point per feature (NaN without geometry,
+// said in the warnings with the feature ids).
+void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions& options, const std::string& role,
+                 City& city, io::FeatureTable& table, std::vector<Point>& points) {
+    if (!spec) return;
+    table = io::read_layer(*spec, options);
+    city.inputs.emplace_back(role, describe(table));
+    geos::Context context;
+    std::string missing;
+    std::int64_t missing_count = 0;
+    points.resize(table.size());
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        if (table.geometries[i].empty()) {
+            if (++missing_count <= 20) missing += (missing.empty() ? "" : ", ") + std::to_string(table.fids[i]);
+            points[i] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+            continue;
+        }
+        const geos::Geom geometry = geos::from_wkb(context, table.geometries[i]);
+        points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
+                        ? geos::point_xy(context, geometry.get())
+                        : geos::point_on_surface(context, geometry.get());
+    }
+    if (missing_count > 0)
+        city.warnings.push_back(table.source + ", layer '" + table.layer + "': " + std::to_string(missing_count) + " " +
+                                role + " without geometry are left out (feature ids " + missing +
+                                (missing_count > 20 ? ", ..." : "") + ")");
+}
+
 }  // namespace
 
 City load_city(const PartitionConfig& config) {
@@ -285,61 +313,13 @@ City load_city(const PartitionConfig& config) {
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
 
-    // Workers: a home point each (a polygon stands for its point on surface).
-    if (const auto spec = config.staffing ? resolve(config, config.workers, "workers", city_layers) : std::nullopt) {
-        options.accepted_families = {"point", "polygon"};
-        city.workers = io::read_layer(*spec, options);
-        city.inputs.emplace_back("workers", describe(city.workers));
-        geos::Context context;
-        std::string missing;
-        std::int64_t missing_count = 0;
-        city.worker_points.resize(city.workers.size());
-        for (std::size_t i = 0; i < city.workers.size(); ++i) {
-            if (city.workers.geometries[i].empty()) {
-                if (++missing_count <= 20)
-                    missing += (missing.empty() ? "" : ", ") + std::to_string(city.workers.fids[i]);
-                city.worker_points[i] = {std::numeric_limits<double>::quiet_NaN(),
-                                         std::numeric_limits<double>::quiet_NaN()};
-                continue;
-            }
-            const geos::Geom geometry = geos::from_wkb(context, city.workers.geometries[i]);
-            city.worker_points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                                        ? geos::point_xy(context, geometry.get())
-                                        : geos::point_on_surface(context, geometry.get());
-        }
-        if (missing_count > 0)
-            city.warnings.push_back(city.workers.source + ", layer '" + city.workers.layer +
-                                    "': " + std::to_string(missing_count) +
-                                    " workers without geometry are left out (feature ids " + missing +
-                                    (missing_count > 20 ? ", ..." : "") + ")");
-    }
-    // Stations: a point each, like workers.
-    if (const auto spec = config.staffing ? resolve(config, config.stations, "stations", city_layers) : std::nullopt) {
-        options.accepted_families = {"point", "polygon"};
-        city.stations = io::read_layer(*spec, options);
-        city.inputs.emplace_back("stations", describe(city.stations));
-        geos::Context context;
-        std::string missing;
-        std::int64_t missing_count = 0;
-        city.station_points.resize(city.stations.size());
-        for (std::size_t i = 0; i < city.stations.size(); ++i) {
-            if (city.stations.geometries[i].empty()) {
-                if (++missing_count <= 20)
-                    missing += (missing.empty() ? "" : ", ") + std::to_string(city.stations.fids[i]);
-                city.station_points[i] = {std::numeric_limits<double>::quiet_NaN(),
-                                          std::numeric_limits<double>::quiet_NaN()};
-                continue;
-            }
-            const geos::Geom geometry = geos::from_wkb(context, city.stations.geometries[i]);
-            city.station_points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                                         ? geos::point_xy(context, geometry.get())
-                                         : geos::point_on_surface(context, geometry.get());
-        }
-        if (missing_count > 0)
-            city.warnings.push_back(city.stations.source + ", layer '" + city.stations.layer +
-                                    "': " + std::to_string(missing_count) +
-                                    " stations without geometry are left out (feature ids " + missing +
-                                    (missing_count > 20 ? ", ..." : "") + ")");
+    // Workers (a home each) and stations: points; a polygon stands for its point on surface.
+    options.accepted_families = {"point", "polygon"};
+    if (config.staffing) {
+        read_points(resolve(config, config.workers, "workers", city_layers), options, "workers", city, city.workers,
+                    city.worker_points);
+        read_points(resolve(config, config.stations, "stations", city_layers), options, "stations", city, city.stations,
+                    city.station_points);
     }
     return city;
 }

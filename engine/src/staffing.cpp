@@ -13,10 +13,10 @@ namespace civgrid::engine {
 
 namespace {
 constexpr const char* kStage = "engine.staffing";
-}  // namespace
-
 void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
                       Staffing& staffing);
+
+}  // namespace
 
 Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config) {
     Staffing staffing;
@@ -122,6 +122,8 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
     return staffing;
 }
 
+namespace {
+
 void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
                       Staffing& staffing) {
     const io::FeatureTable& stations = city.stations;
@@ -159,5 +161,7 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
         u.result = algorithms::assign_stations(input);
     }
 }
+
+}  // namespace
 
 }  // namespace civgrid::engine
