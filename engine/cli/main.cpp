@@ -134,6 +134,7 @@ int run_partition(const std::vector<std::string>& args) {
         "grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
         "no-staffing", "partition only: no workers or utility stations even when their layers are there")(
+        "strict", "an unstaffed micro-grid or one no station can take is an error (exit 5), not a reported shortfall")(
         "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
         "how much shorter boundaries weigh against balance (0 = balance only)")(
         "grids", po::value(&config.grid_count)->default_value(0),
@@ -186,6 +187,7 @@ int run_partition(const std::vector<std::string>& args) {
     layer_option(vm, "workers", config.workers);
     layer_option(vm, "stations", config.stations);
     if (vm.count("no-staffing")) config.staffing = false;
+    if (vm.count("strict")) config.strict = true;
     barrier_rules(hard_barriers, config);
 
     const engine::RunSummary summary = engine::run_partition(config, output);

@@ -16,6 +16,23 @@ constexpr const char* kStage = "engine.staffing";
 void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
                       Staffing& staffing);
 
+// --strict: shortfalls are errors, named by micro-grid id.
+void check_strict(const PartitionResult& result, const Staffing& staffing) {
+    auto ids = [&](const std::vector<std::uint32_t>& grids) {
+        std::string text;
+        for (std::size_t i = 0; i < grids.size() && i < 20; ++i)
+            text += (text.empty() ? "" : ", ") + result.micro_grids[grids[i]].id;
+        return text + (grids.size() > 20 ? ", ..." : "");
+    };
+    if (!staffing.workers.unstaffed.empty())
+        throw InfeasibleError(kStage, std::to_string(staffing.workers.unstaffed.size()) +
+                                          " micro-grids without a worker: " + ids(staffing.workers.unstaffed));
+    for (const Staffing::Utility& u : staffing.utilities)
+        if (!u.result.unassigned.empty())
+            throw InfeasibleError(kStage, std::to_string(u.result.unassigned.size()) + " micro-grids no " + u.name +
+                                              " station can take within its capacity: " + ids(u.result.unassigned));
+}
+
 }  // namespace
 
 Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config) {
@@ -23,6 +40,7 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
     if (!config.staffing) return staffing;
     if (city.workers.size() == 0) {
         assign_utilities(city, result, config, staffing);
+        if (config.strict) check_strict(result, staffing);
         return staffing;
     }
     const auto begin = std::chrono::steady_clock::now();
@@ -118,6 +136,7 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
                          workers.source + ", layer '" + workers.layer + "': assigning workers: " + error.what());
     }
     assign_utilities(city, result, config, staffing);
+    if (config.strict) check_strict(result, staffing);
     staffing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return staffing;
 }

@@ -2,6 +2,7 @@
 // held, residents preferred, never worse than nearest-first, the same for any thread count.
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/error.hpp>
 #include <civgrid/io/layer.hpp>
 
 #include "test_support.hpp"
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 namespace civgrid::engine {
@@ -128,6 +130,47 @@ TEST(Staffing, SameForOneAndTwoThreadsAndWrittenToTheOutput) {
     EXPECT_FALSE(bare.staffing.present);
     const auto layers = io::list_layers(dir.file("bare.gpkg"));
     EXPECT_EQ(std::find(layers.begin(), layers.end(), "worker_assignments"), layers.end());
+}
+
+}  // namespace
+}  // namespace civgrid::engine
+
+namespace civgrid::engine {
+namespace {
+
+TEST(Staffing, StrictTurnsShortfallsIntoErrorsAndWritesNothing) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 15'000;
+    synth.seed = 33;
+    data::SynthCity city = data::generate_city(synth);
+    for (io::LayerData& layer : city.layers) {
+        if (layer.name != "stations") continue;
+        std::size_t capacity = 0;
+        while (capacity < layer.fields.size() && layer.fields[capacity].name != "capacity_households") ++capacity;
+        ASSERT_LT(capacity, layer.fields.size());
+        for (auto& row : layer.rows) row[capacity] = std::int64_t{500};  // far too little for the city
+    }
+    PartitionConfig config;
+    config.city = dir.file("city.gpkg");
+    data::write_city(city, config.city);
+    // Best effort: the shortfall is reported by id, capacities held.
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    ASSERT_FALSE(summary.staffing.utilities.empty());
+    for (const auto& u : summary.staffing.utilities) {
+        EXPECT_FALSE(u.result.unassigned.empty()) << u.name;
+        for (std::size_t s = 0; s < u.capacity.size(); ++s) EXPECT_LE(u.result.load[s], 500) << u.name;
+    }
+    // Strict: an error naming micro-grids, and no output file.
+    config.strict = true;
+    try {
+        (void)run_partition(config, dir.file("strict.gpkg"));
+        FAIL() << "no error under --strict";
+    } catch (const InfeasibleError& error) {
+        EXPECT_TRUE(test::contains(error.what(), "station can take"));
+        EXPECT_TRUE(test::contains(error.what(), summary.staffing.utilities.front().name));
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("strict.gpkg")));
 }
 
 }  // namespace

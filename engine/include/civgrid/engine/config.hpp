@@ -27,6 +27,9 @@ struct PartitionConfig {
     LayerSource buildings, roads, rivers, railways, communities, streets, districts;
     /// Assign workers and utility stations when their layers are present (false: partition only).
     bool staffing = true;
+    /// An unstaffed micro-grid (when workers had capacity for it) or a micro-grid no station could
+    /// take is an InfeasibleError (exit code 5) instead of a reported shortfall; nothing is written.
+    bool strict = false;
     /// Micro-grid workers (points: home); when present, each micro-grid gets workers (issue 4).
     LayerSource workers;
     std::string worker_id_field = "worker_id";
