@@ -176,6 +176,7 @@ City load_city(const PartitionConfig& config) {
     const io::FeatureTable& buildings = city.buildings;
     const int households_field = required_field(buildings, config.households_field, "--households-field");
     const int units_field = config.units_field.empty() ? -1 : buildings.field_index(config.units_field);
+    const int residents_field = config.residents_field.empty() ? -1 : buildings.field_index(config.residents_field);
     city.building_households.resize(buildings.size());
     city.building_units.resize(buildings.size(), 1);
     std::int64_t bad_households = 0;
@@ -197,6 +198,17 @@ City load_city(const PartitionConfig& config) {
         city.warnings.push_back(buildings.source + ", layer '" + buildings.layer + "', field '" +
                                 config.households_field + "': " + std::to_string(bad_households) +
                                 " null, negative or non-numeric values counted as 0 households (" + bad_example + ")");
+
+    // Residents: the buildings' own figure where there is one, else households x persons per household.
+    city.building_residents.resize(buildings.size());
+    for (std::size_t i = 0; i < buildings.size(); ++i) {
+        const auto residents = residents_field >= 0
+                                   ? as_integer(buildings.rows[i][static_cast<std::size_t>(residents_field)])
+                                   : std::nullopt;
+        city.building_residents[i] = residents && *residents >= 0 ? static_cast<double>(*residents)
+                                                                  : static_cast<double>(city.building_households[i]) *
+                                                                        config.persons_per_household;
+    }
 
     // A point inside each building, in parallel (one GEOS context per thread).
     city.building_points.resize(buildings.size());
@@ -320,6 +332,8 @@ City load_city(const PartitionConfig& config) {
                     city.worker_points);
         read_points(resolve(config, config.stations, "stations", city_layers), options, "stations", city, city.stations,
                     city.station_points);
+        read_points(resolve(config, config.facilities, "facilities", city_layers), options, "facilities", city,
+                    city.facilities, city.facility_points);
     }
     return city;
 }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <future>
 #include <map>
@@ -176,6 +177,73 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     writer.add_layer(barriers);
 }
 
+// The standards per region: community workers per 10,000 residents (standard: at least 18) and
+// service-facility floor area per 100 households (standard: at least 30 m2).
+struct Standards {
+    std::vector<double> residents, workers_per_10k, facility_m2_per_100;
+    bool workers = false, facilities = false;
+};
+constexpr double kWorkersPer10k = 18.0, kFacilityM2Per100 = 30.0;
+
+// Distinct micro-grid workers on each region's micro-grids.
+std::vector<std::int64_t> workers_per_region(const City& city, const PartitionResult& result,
+                                             const Staffing* staffing) {
+    std::vector<std::int64_t> workers(city.regions.size(), 0);
+    if (staffing == nullptr || !staffing->present) return workers;
+    std::vector<std::vector<std::uint32_t>> seen(city.regions.size());
+    for (const auto& a : staffing->workers.assignments)
+        seen[static_cast<std::size_t>(result.micro_grids[a.micro_grid].region)].push_back(a.worker);
+    for (std::size_t r = 0; r < seen.size(); ++r) {
+        std::sort(seen[r].begin(), seen[r].end());
+        workers[r] = std::unique(seen[r].begin(), seen[r].end()) - seen[r].begin();
+    }
+    return workers;
+}
+
+Standards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing) {
+    Standards out;
+    const std::size_t regions = city.regions.size();
+    out.residents.assign(regions, 0.0);
+    for (std::size_t b = 0; b < result.building_region.size(); ++b)
+        if (result.building_region[b] >= 0 && b < city.building_residents.size())
+            out.residents[static_cast<std::size_t>(result.building_region[b])] += city.building_residents[b];
+    out.workers = staffing != nullptr && staffing->present;
+    out.workers_per_10k.assign(regions, 0.0);
+    if (out.workers) {
+        const std::vector<std::int64_t> workers = workers_per_region(city, result, staffing);
+        for (std::size_t r = 0; r < regions; ++r)
+            out.workers_per_10k[r] =
+                out.residents[r] > 0 ? 10000.0 * static_cast<double>(workers[r]) / out.residents[r] : 0.0;
+    }
+    out.facilities = city.facilities.size() > 0;
+    out.facility_m2_per_100.assign(regions, 0.0);
+    if (out.facilities) {
+        const int area = city.facilities.field_index("floor_area");
+        geos::Context context;
+        std::vector<geos::Geom> shapes;
+        for (const Region& region : city.regions) shapes.push_back(geos::from_wkb(context, region.boundary));
+        std::vector<double> floor(regions, 0.0);
+        for (std::size_t f = 0; f < city.facilities.size(); ++f) {
+            if (area < 0 || std::isnan(city.facility_points[f].x)) continue;
+            const FieldValue& value = city.facilities.rows[f][static_cast<std::size_t>(area)];
+            const double m2 = std::holds_alternative<double>(value)
+                                  ? std::get<double>(value)
+                                  : static_cast<double>(as_integer(value).value_or(0));
+            const geos::Geom point = geos::point(context, city.facility_points[f]);
+            for (std::size_t r = 0; r < regions; ++r)
+                if (GEOSIntersects_r(context.handle(), shapes[r].get(), point.get()) == 1) {
+                    floor[r] += m2;
+                    break;
+                }
+        }
+        for (std::size_t r = 0; r < regions; ++r)
+            out.facility_m2_per_100[r] = result.regions[r].households > 0
+                                             ? 100.0 * floor[r] / static_cast<double>(result.regions[r].households)
+                                             : 0.0;
+    }
+    return out;
+}
+
 // communities (or the regions used): a summary per region, with its staffing when there is any.
 void write_regions(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
                    const Staffing* staffing) {
@@ -197,22 +265,21 @@ void write_regions(io::GeoPackageWriter& writer, const City& city, const Partiti
                            {"faces", FieldType::integer},
                            {"micro_grid_workers", FieldType::integer},
                            {"unstaffed_micro_grids", FieldType::integer},
-                           {"mobile_workers", FieldType::integer}},
+                           {"mobile_workers", FieldType::integer},
+                           {"residents", FieldType::real},
+                           {"workers_per_10k_residents", FieldType::real},
+                           {"meets_worker_standard", FieldType::integer},
+                           {"facility_m2_per_100_households", FieldType::real},
+                           {"meets_facility_standard", FieldType::integer}},
                           {},
                           {}};
     // Staffing per region: distinct micro-grid workers on its micro-grids, its unstaffed
     // micro-grids, mobile workers on its grids (null without workers).
     const bool staffed = staffing != nullptr && staffing->present;
-    std::vector<std::int64_t> workers(city.regions.size(), 0), unstaffed(city.regions.size(), 0),
-        mobile(city.regions.size(), 0);
+    const std::vector<std::int64_t> workers = workers_per_region(city, result, staffing);
+    const Standards standards = standards_of(city, result, staffing);
+    std::vector<std::int64_t> unstaffed(city.regions.size(), 0), mobile(city.regions.size(), 0);
     if (staffed) {
-        std::vector<std::vector<std::uint32_t>> seen(city.regions.size());
-        for (const auto& a : staffing->workers.assignments)
-            seen[static_cast<std::size_t>(result.micro_grids[a.micro_grid].region)].push_back(a.worker);
-        for (std::size_t r = 0; r < seen.size(); ++r) {
-            std::sort(seen[r].begin(), seen[r].end());
-            workers[r] = std::unique(seen[r].begin(), seen[r].end()) - seen[r].begin();
-        }
         for (std::uint32_t g : staffing->workers.unstaffed)
             ++unstaffed[static_cast<std::size_t>(result.micro_grids[g].region)];
         for (const auto& a : staffing->mobile.assignments)
@@ -223,13 +290,30 @@ void write_regions(io::GeoPackageWriter& writer, const City& city, const Partiti
         const Region& region = city.regions[r];
         const RegionSummary& summary = result.regions[r];
         regions.geometries.push_back(region.boundary);
-        regions.rows.push_back({text_or_null(region.code), text_or_null(region.name), text_or_null(region.street_code),
-                                text_or_null(region.district_code), city.region_level, summary.households,
-                                summary.buildings, static_cast<std::int64_t>(summary.requested),
-                                static_cast<std::int64_t>(summary.micro_grids),
-                                static_cast<std::int64_t>(summary.grids), summary.target,
-                                static_cast<std::int64_t>(summary.pieces), static_cast<std::int64_t>(summary.faces),
-                                staffed_value(workers[r]), staffed_value(unstaffed[r]), staffed_value(mobile[r])});
+        regions.rows.push_back(
+            {text_or_null(region.code),
+             text_or_null(region.name),
+             text_or_null(region.street_code),
+             text_or_null(region.district_code),
+             city.region_level,
+             summary.households,
+             summary.buildings,
+             static_cast<std::int64_t>(summary.requested),
+             static_cast<std::int64_t>(summary.micro_grids),
+             static_cast<std::int64_t>(summary.grids),
+             summary.target,
+             static_cast<std::int64_t>(summary.pieces),
+             static_cast<std::int64_t>(summary.faces),
+             staffed_value(workers[r]),
+             staffed_value(unstaffed[r]),
+             staffed_value(mobile[r]),
+             standards.residents[r],
+             standards.workers ? FieldValue{standards.workers_per_10k[r]} : FieldValue{},
+             standards.workers ? FieldValue{std::int64_t{standards.workers_per_10k[r] >= kWorkersPer10k}}
+                               : FieldValue{},
+             standards.facilities ? FieldValue{standards.facility_m2_per_100[r]} : FieldValue{},
+             standards.facilities ? FieldValue{std::int64_t{standards.facility_m2_per_100[r] >= kFacilityM2Per100}}
+                                  : FieldValue{}});
     }
     writer.add_layer(regions);
 }
@@ -379,6 +463,22 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
             put("utilities", u.name + ".lower_bound_household_metres", number(u.result.lower_bound));
             put("utilities", u.name + ".split_micro_grids_repaired", std::to_string(u.result.split_repaired));
         }
+    {
+        const Standards standards = standards_of(city, result, staffing);
+        std::int64_t with_residents = 0, meet_workers = 0, meet_facilities = 0;
+        for (std::size_t r = 0; r < city.regions.size(); ++r) {
+            if (standards.residents[r] <= 0) continue;
+            ++with_residents;
+            meet_workers += standards.workers_per_10k[r] >= kWorkersPer10k ? 1 : 0;
+            meet_facilities += standards.facility_m2_per_100[r] >= kFacilityM2Per100 ? 1 : 0;
+        }
+        if (standards.workers)
+            put("standards", "regions_meeting_18_workers_per_10k_residents",
+                std::to_string(meet_workers) + " of " + std::to_string(with_residents));
+        if (standards.facilities)
+            put("standards", "regions_meeting_30_m2_facilities_per_100_households",
+                std::to_string(meet_facilities) + " of " + std::to_string(with_residents));
+    }
     if (staffing != nullptr && staffing->present) {
         const algorithms::StaffingResult& s = staffing->workers;
         put("staffing", "micro_grid_workers", std::to_string(staffing->micro_grid_workers));

@@ -175,3 +175,41 @@ TEST(Staffing, StrictTurnsShortfallsIntoErrorsAndWritesNothing) {
 
 }  // namespace
 }  // namespace civgrid::engine
+
+namespace civgrid::engine {
+namespace {
+
+TEST(Staffing, StandardsPerCommunity) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 15'000;
+    synth.seed = 34;
+    data::SynthCity city = data::generate_city(synth);
+    // One facility of 10,000 m2 in the first community (at its first building), none elsewhere.
+    Wkb first_building;
+    for (const io::LayerData& layer : city.layers)
+        if (layer.name == "buildings") first_building = layer.geometries.front();
+    ASSERT_FALSE(first_building.empty());
+    city.layers.push_back(io::LayerData{
+        "facilities", io::GeometryKind::polygon, {{"floor_area", FieldType::real}}, {first_building}, {{10'000.0}}});
+    PartitionConfig config;
+    config.city = dir.file("city.gpkg");
+    data::write_city(city, config.city);
+    (void)run_partition(config, dir.file("out.gpkg"));
+    const io::FeatureTable communities = io::read_layer({dir.file("out.gpkg"), "communities"});
+    const int facility = communities.field_index("meets_facility_standard");
+    const int workers = communities.field_index("workers_per_10k_residents");
+    const int residents = communities.field_index("residents");
+    ASSERT_GE(facility, 0);
+    ASSERT_GE(workers, 0);
+    int meeting = 0;
+    for (const auto& row : communities.rows) {
+        meeting += std::get<std::int64_t>(row[static_cast<std::size_t>(facility)]) == 1 ? 1 : 0;
+        EXPECT_GE(std::get<double>(row[static_cast<std::size_t>(workers)]), 0.0);
+        EXPECT_GT(std::get<double>(row[static_cast<std::size_t>(residents)]), 0.0);
+    }
+    EXPECT_EQ(meeting, 1);  // only the community holding the facility
+}
+
+}  // namespace
+}  // namespace civgrid::engine

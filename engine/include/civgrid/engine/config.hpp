@@ -30,6 +30,12 @@ struct PartitionConfig {
     /// An unstaffed micro-grid (when workers had capacity for it) or a micro-grid no station could
     /// take is an InfeasibleError (exit code 5) instead of a reported shortfall; nothing is written.
     bool strict = false;
+    /// Standards per community (reported): community workers per 10,000 residents against 18, and
+    /// service-facility floor area per 100 households against 30 m2 (from `facilities`, floor_area).
+    LayerSource facilities;
+    std::string facility_area_field = "floor_area";
+    std::string residents_field = "residents";  ///< buildings' residents; missing: households x persons_per_household
+    double persons_per_household = 2.62;        ///< China's 2020 census mean household size
     /// Micro-grid workers (points: home); when present, each micro-grid gets workers (issue 4).
     LayerSource workers;
     std::string worker_id_field = "worker_id";

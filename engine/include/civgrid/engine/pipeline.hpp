@@ -38,9 +38,12 @@ struct City {
     std::vector<int> building_units;                ///< per building, >= 1
     std::vector<Point> building_points;             ///< one point inside each building
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
-    io::FeatureTable workers;          ///< micro-grid and mobile workers, when given
-    std::vector<Point> worker_points;  ///< each worker's home
-    io::FeatureTable stations;         ///< utility stations, when given
+    io::FeatureTable workers;                ///< micro-grid and mobile workers, when given
+    std::vector<Point> worker_points;        ///< each worker's home
+    std::vector<double> building_residents;  ///< per building: its field, or households x persons per household
+    io::FeatureTable facilities;             ///< service facilities (floor_area), when given
+    std::vector<Point> facility_points;
+    io::FeatureTable stations;  ///< utility stations, when given
     std::vector<Point> station_points;
     std::vector<std::string> warnings;                        ///< data problems found while loading
     std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")
