@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/stations.hpp>
 #include <civgrid/algorithms/transport.hpp>
 #include <civgrid/error.hpp>
@@ -35,15 +36,42 @@ StationResult assign_stations(const StationInput& input) {
     problem.demand = input.households;
     for (auto& d : problem.demand) d = std::max<std::int64_t>(d, 0);
     problem.threads = input.threads;
-    std::vector<std::uint32_t> order(stations);
+    // Service areas: a station serves only micro-grids whose point lies in its polygon.
+    geos::Context context;
+    std::vector<geos::Geom> areas(stations);
+    std::vector<geos::Prepared> prepared(stations);
+    std::vector<geos::Envelope> boxes(stations);
+    for (std::size_t s = 0; s < stations && s < input.service_area.size(); ++s) {
+        if (input.service_area[s].empty()) continue;
+        areas[s] = geos::from_wkb(context, input.service_area[s]);
+        prepared[s] = geos::prepare(context, areas[s].get());
+        boxes[s] = geos::envelope(context, areas[s].get());
+    }
+    auto may_serve = [&](std::size_t s, std::size_t g) {
+        if (!areas[s]) return true;
+        const Point p = input.micro_grids[g];
+        if (!boxes[s].intersects({p.x, p.y, p.x, p.y})) return false;
+        const geos::Geom point = geos::point(context, p);
+        return GEOSPreparedIntersects_r(context.handle(), prepared[s].get(), point.get()) == 1;
+    };
+    std::vector<std::uint32_t> order;
+    order.reserve(stations);
+    std::vector<char> outside(grids, 0);
     for (std::size_t g = 0; g < grids; ++g) {
-        std::iota(order.begin(), order.end(), 0u);
-        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+        order.clear();
+        for (std::uint32_t s = 0; s < stations; ++s)
+            if (may_serve(s, g)) order.push_back(s);
+        if (order.empty()) {
+            outside[g] = 1;
+            continue;
+        }
+        const std::size_t take = std::min(k, order.size());
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take), order.end(),
                           [&](std::uint32_t a, std::uint32_t b) {
                               const double da = distance(g, a), db = distance(g, b);
                               return da < db || (da == db && a < b);
                           });
-        nearest[g].assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+        nearest[g].assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take));
         for (std::uint32_t s : nearest[g]) problem.arcs.push_back({s, static_cast<std::uint32_t>(g), distance(g, s)});
     }
     const TransportSolution solution = solve_transport(problem);
@@ -64,7 +92,9 @@ StationResult assign_stations(const StationInput& input) {
     }
     for (std::size_t g = 0; g < grids; ++g) {
         result.split_repaired += flows_into[g] > 1 ? 1 : 0;
-        if (problem.demand[g] == 0)
+        if (nearest[g].empty())
+            result.station[g] = -1;
+        else if (problem.demand[g] == 0)
             result.station[g] = static_cast<int>(nearest[g].front());
         else if (solution.unmet[g] > 0 && best_flow[g] * 2 < problem.demand[g])
             result.station[g] = -1;  // mostly unserved
@@ -110,7 +140,10 @@ StationResult assign_stations(const StationInput& input) {
     }
     for (std::size_t g = 0; g < grids; ++g) {
         if (result.station[g] < 0) {
-            if (problem.demand[g] > 0) result.unassigned.push_back(static_cast<std::uint32_t>(g));
+            if (problem.demand[g] > 0 || outside[g]) {
+                result.unassigned.push_back(static_cast<std::uint32_t>(g));
+                result.outside_service_areas += outside[g];
+            }
             continue;
         }
         result.distance_m[g] = distance(g, static_cast<std::size_t>(result.station[g]));

@@ -462,6 +462,7 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
             put("utilities", u.name + ".household_metres", number(u.result.weighted_distance));
             put("utilities", u.name + ".lower_bound_household_metres", number(u.result.lower_bound));
             put("utilities", u.name + ".split_micro_grids_repaired", std::to_string(u.result.split_repaired));
+            put("utilities", u.name + ".outside_service_areas", std::to_string(u.result.outside_service_areas));
         }
     {
         const Standards standards = standards_of(city, result, staffing);

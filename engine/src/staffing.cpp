@@ -175,6 +175,10 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
                                              std::to_string(stations.fids[row]) + ", field '" +
                                              config.station_capacity_field + "': not a capacity in households");
             input.capacity.push_back(*value);
+            // A station given as a polygon serves that area, from its point on surface.
+            const Wkb& shape = stations.geometries[row];
+            const int type = wkb_geometry_type(shape);
+            input.service_area.push_back(type == 3 || type == 6 ? shape : Wkb{});
         }
         u.capacity = input.capacity;
         u.result = algorithms::assign_stations(input);

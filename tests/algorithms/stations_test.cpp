@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/stations.hpp>
 
 #include <gtest/gtest.h>
@@ -88,8 +89,32 @@ TEST(Stations, DemandBeyondCapacityIsReportedNeverForced) {
     for (std::size_t g = 0; g < 3; ++g)
         if (result.station[g] >= 0) served += input.households[g];
     EXPECT_EQ(served, result.load[0]);
-    const StationResult none = assign_stations({input.micro_grids, input.households, {}, {}, 6, 0});
+    StationInput no_stations;
+    no_stations.micro_grids = input.micro_grids;
+    no_stations.households = input.households;
+    const StationResult none = assign_stations(no_stations);
     EXPECT_EQ(none.unassigned.size(), 3u);
+}
+
+TEST(Stations, ServiceAreasLimitWhoServesWhom) {
+    StationInput input;
+    input.micro_grids = {{0, 0}, {10, 0}, {100, 0}};
+    input.households = {50, 60, 70};
+    input.stations = {{1, 0}, {99, 0}};
+    input.capacity = {1000, 1000};
+    geos::Context context;
+    // The near station may serve only x < 5; the far one everything: micro-grid 1 goes far.
+    input.service_area = {
+        geos::to_wkb(context, geos::from_wkt(context, "POLYGON((-5 -5, 5 -5, 5 5, -5 5, -5 -5))").get()), Wkb{}};
+    StationResult result = assign_stations(input);
+    EXPECT_EQ(result.station, (std::vector<int>{0, 1, 1}));
+    // With both limited, a micro-grid in neither area is reported.
+    input.service_area[1] =
+        geos::to_wkb(context, geos::from_wkt(context, "POLYGON((90 -5, 110 -5, 110 5, 90 5, 90 -5))").get());
+    result = assign_stations(input);
+    EXPECT_EQ(result.station[1], -1);
+    EXPECT_EQ(result.outside_service_areas, 1);
+    EXPECT_EQ(result.unassigned, (std::vector<std::uint32_t>{1}));
 }
 
 }  // namespace

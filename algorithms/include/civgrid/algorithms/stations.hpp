@@ -14,16 +14,19 @@ struct StationInput {
     std::vector<std::int64_t> households;  ///< per micro-grid
     std::vector<Point> stations;
     std::vector<std::int64_t> capacity;  ///< households each station can serve
-    int candidates = 6;                  ///< nearest stations offered to each micro-grid
+    /// Per station: the polygon it may serve (empty: anywhere); an empty vector: no service areas.
+    std::vector<Wkb> service_area;
+    int candidates = 6;  ///< nearest stations offered to each micro-grid
     int threads = 0;
 };
 
 struct StationResult {
-    std::vector<int> station;               ///< per micro-grid: its station, -1 when none could take it
-    std::vector<double> distance_m;         ///< per micro-grid: to its station
-    std::vector<std::int64_t> load;         ///< per station: households served (never above capacity)
-    std::vector<std::uint32_t> unassigned;  ///< micro-grids no station could take
-    double weighted_distance = 0;           ///< sum households * distance, household-metres
+    std::vector<int> station;                ///< per micro-grid: its station, -1 when none could take it
+    std::vector<double> distance_m;          ///< per micro-grid: to its station
+    std::vector<std::int64_t> load;          ///< per station: households served (never above capacity)
+    std::vector<std::uint32_t> unassigned;   ///< micro-grids no station could take
+    std::int64_t outside_service_areas = 0;  ///< of those, micro-grids outside every station's service area
+    double weighted_distance = 0;            ///< sum households * distance, household-metres
     /// The fractional optimum (micro-grids may split): a lower bound the one-station-each answer is
     /// measured against.
     double lower_bound = 0;
