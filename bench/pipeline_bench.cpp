@@ -300,6 +300,22 @@ void BM_Assess(benchmark::State& state, std::int64_t households) {
     state.counters["micro_grids"] = static_cast<double>(result.micro_grids.size());
 }
 
+// Workers (micro-grid and mobile) and the four utilities' stations, all of them (issue 4).
+void BM_Staffing(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const engine::City& city = city_of(data);
+    const engine::PartitionResult& result = result_of(data);
+    engine::Staffing staffing;
+    for (auto _ : state) {
+        staffing = engine::assign_staff(city, result, data.config);
+        benchmark::DoNotOptimize(staffing);
+    }
+    state.counters["micro_grids"] = static_cast<double>(result.micro_grids.size());
+    state.counters["workers"] = static_cast<double>(staffing.micro_grid_workers + staffing.mobile_workers);
+    state.counters["stations"] = static_cast<double>(city.stations.size());
+    state.counters["unstaffed"] = static_cast<double>(staffing.workers.unstaffed.size());
+}
+
 void BM_Write(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
     const engine::City& city = city_of(data);
@@ -325,15 +341,11 @@ void BM_Write(benchmark::State& state, std::int64_t households) {
         bool process_cpu;
     };
     const Stage stages[] = {
-        {"BM_Generate", BM_Generate, false},
-        {"BM_Load", BM_Load, true},
-        {"BM_Problems", BM_Problems, false},
-        {"BM_GraphBuild", BM_GraphBuild, false},
-        {"BM_Partition", BM_Partition, false},
-        {"BM_Polygons", BM_Polygons, false},
-        {"BM_PartitionCity", BM_PartitionCity, true},
-        {"BM_Assess", BM_Assess, true},
-        {"BM_Write", BM_Write, true},
+        {"BM_Generate", BM_Generate, false},          {"BM_Load", BM_Load, true},
+        {"BM_Problems", BM_Problems, false},          {"BM_GraphBuild", BM_GraphBuild, false},
+        {"BM_Partition", BM_Partition, false},        {"BM_Polygons", BM_Polygons, false},
+        {"BM_PartitionCity", BM_PartitionCity, true}, {"BM_Assess", BM_Assess, true},
+        {"BM_Staffing", BM_Staffing, true},           {"BM_Write", BM_Write, true},
     };
     for (const Size& size : kSizes)
         for (const Stage& stage : stages) {
