@@ -54,25 +54,24 @@ StationResult assign_stations(const StationInput& input) {
         const geos::Geom point = geos::point(context, p);
         return GEOSPreparedIntersects_r(context.handle(), prepared[s].get(), point.get()) == 1;
     };
-    std::vector<std::uint32_t> order;
+    // (distance, station) pairs: each distance computed once, the nearest few kept.
+    std::vector<std::pair<double, std::uint32_t>> order;
     order.reserve(stations);
     std::vector<char> outside(grids, 0);
     for (std::size_t g = 0; g < grids; ++g) {
         order.clear();
         for (std::uint32_t s = 0; s < stations; ++s)
-            if (may_serve(s, g)) order.push_back(s);
+            if (may_serve(s, g)) order.emplace_back(distance(g, s), s);
         if (order.empty()) {
             outside[g] = 1;
             continue;
         }
         const std::size_t take = std::min(k, order.size());
-        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take), order.end(),
-                          [&](std::uint32_t a, std::uint32_t b) {
-                              const double da = distance(g, a), db = distance(g, b);
-                              return da < db || (da == db && a < b);
-                          });
-        nearest[g].assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take));
-        for (std::uint32_t s : nearest[g]) problem.arcs.push_back({s, static_cast<std::uint32_t>(g), distance(g, s)});
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take), order.end());
+        for (std::size_t i = 0; i < take; ++i) {
+            nearest[g].push_back(order[i].second);
+            problem.arcs.push_back({order[i].second, static_cast<std::uint32_t>(g), order[i].first});
+        }
     }
     const TransportSolution solution = solve_transport(problem);
     result.lower_bound = solution.cost;
@@ -137,6 +136,23 @@ StationResult assign_stations(const StationInput& input) {
             result.station[best_grid] = best_to;
             served[static_cast<std::size_t>(best_to)].push_back(best_grid);
         }
+    }
+    // Micro-grids left out (their nearest stations full) try every station that may serve them,
+    // nearest first, largest micro-grids first so the small ones fill the gaps.
+    std::vector<std::size_t> left_out;
+    for (std::size_t g = 0; g < grids; ++g)
+        if (result.station[g] < 0 && problem.demand[g] > 0 && !outside[g]) left_out.push_back(g);
+    std::stable_sort(left_out.begin(), left_out.end(),
+                     [&](std::size_t a, std::size_t b) { return problem.demand[a] > problem.demand[b]; });
+    for (std::size_t g : left_out) {
+        int best = -1;
+        for (std::size_t s = 0; s < stations; ++s)
+            if (result.load[s] + problem.demand[g] <= problem.supply[s] && may_serve(s, g) &&
+                (best < 0 || distance(g, s) < distance(g, static_cast<std::size_t>(best))))
+                best = static_cast<int>(s);
+        if (best < 0) continue;
+        result.station[g] = best;
+        result.load[static_cast<std::size_t>(best)] += problem.demand[g];
     }
     for (std::size_t g = 0; g < grids; ++g) {
         if (result.station[g] < 0) {

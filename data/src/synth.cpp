@@ -50,7 +50,7 @@ constexpr int kMaxDistricts = 12;
 constexpr double kRoadSetback = 15.5;            // >= 15 m from any road centre line
 constexpr double kRiverSetback = 10.5;           // >= 10 m from the river polygon
 constexpr double kRailwaySetback = 12.5;         // >= 12 m from the railway
-constexpr double kStationHouseholds = 20'000.0;  // households per station and utility
+constexpr double kStationHouseholds = 7'000.0;  // households per station and utility (about 2,000 stations for a 3.4 M city)
 constexpr double kStationReserve = 1.3;          // total capacity / households per utility
 constexpr double kWorkerFactor = 1.12;           // non-mobile workers per planned micro-grid
 constexpr double kMobilePerHousehold = 6000.0 / 3'400'000.0;

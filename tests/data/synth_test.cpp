@@ -495,7 +495,7 @@ TEST_P(SynthCityTest, StationsCoverEveryUtility) {
         EXPECT_GE(total, c.summary.households) << utility;
         EXPECT_NEAR(static_cast<double>(total), 1.3 * households, 0.02 * households) << utility;
         EXPECT_GE(count[utility], 2) << utility;
-        EXPECT_NEAR(count[utility], std::max(2.0, households / 20000.0), 1.0) << utility;
+        EXPECT_NEAR(count[utility], std::max(2.0, households / 7000.0), 1.0) << utility;
     }
 }
 
