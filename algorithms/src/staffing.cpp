@@ -31,6 +31,7 @@ public:
             max_x = std::max(max_x, points_[i].x), max_y = std::max(max_y, points_[i].y);
         }
         origin_ = {min_x, min_y};
+        bounds_ = {min_x, min_y, max_x, max_y};
         extent_ = std::max({max_x - min_x, max_y - min_y, 1.0});
         // About two points per cell.
         cell_ = std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0)));
@@ -39,6 +40,7 @@ public:
     [[nodiscard]] bool empty() const noexcept { return members_.empty(); }
     [[nodiscard]] double cell() const noexcept { return cell_; }
     [[nodiscard]] double extent() const noexcept { return extent_; }
+    [[nodiscard]] const geos::Envelope& bounds() const noexcept { return bounds_; }
     // Calls visit(i) for every point in cells meeting the box.
     template <class Visit>
     void in_box(const geos::Envelope& box, Visit&& visit) const {
@@ -61,6 +63,7 @@ private:
     const std::vector<Point>& points_;
     std::vector<std::uint32_t> members_;
     Point origin_;
+    geos::Envelope bounds_;
     double extent_ = 1, cell_ = 1;
     std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
 };
@@ -110,7 +113,10 @@ std::vector<Candidate> nearest_workers(const Rings& polygon, const PointGrid& gr
         found.clear();
         const geos::Envelope search{box.min_x - margin, box.min_y - margin, box.max_x + margin, box.max_y + margin};
         grid.in_box(search, [&](std::uint32_t i) { found.push_back({i, polygon.distance(workers[i])}); });
-        const bool whole = margin >= 2 * grid.extent();
+        // Every point seen once the box holds them all.
+        const geos::Envelope& all = grid.bounds();
+        const bool whole = search.min_x <= all.min_x && search.min_y <= all.min_y && search.max_x >= all.max_x &&
+                           search.max_y >= all.max_y;
         if (found.size() >= count || whole) {
             std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
                 return a.distance < b.distance || (a.distance == b.distance && a.worker < b.worker);

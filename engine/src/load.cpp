@@ -334,6 +334,8 @@ City load_city(const PartitionConfig& config) {
                     city.station_points);
         read_points(resolve(config, config.facilities, "facilities", city_layers), options, "facilities", city,
                     city.facilities, city.facility_points);
+        read_points(resolve(config, config.work_areas, "work_areas", city_layers), options, "work_areas", city,
+                    city.work_areas, city.work_area_points);
     }
     return city;
 }

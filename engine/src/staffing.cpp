@@ -85,14 +85,31 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
     algorithms::StaffingInput mobile;  // mobile workers to grids
     mobile.candidates = config.worker_candidates;
     mobile.threads = config.threads;
+    // Mobile workers' work areas, by worker id: preferred over their homes.
+    std::map<std::string, Point> work_area;
+    const int worker_id = workers.field_index(config.worker_id_field);
+    if (city.work_areas.size() > 0) {
+        const int id = city.work_areas.field_index(config.worker_id_field);
+        if (id < 0)
+            throw InputError(kStage, city.work_areas.source + ", layer '" + city.work_areas.layer + "': no field '" +
+                                         config.worker_id_field + "' to match work areas to workers");
+        for (std::size_t a = 0; a < city.work_areas.size(); ++a)
+            if (!std::isnan(city.work_area_points[a].x))
+                work_area.emplace(as_text(city.work_areas.rows[a][static_cast<std::size_t>(id)]),
+                                  city.work_area_points[a]);
+    }
     for (std::size_t w = 0; w < workers.size(); ++w) {
         const Point home = city.worker_points[w];
         if (std::isnan(home.x)) continue;
         if (kind >= 0 && as_text(workers.rows[w][static_cast<std::size_t>(kind)]) == "mobile") {
             staffing.mobile_rows.push_back(static_cast<std::uint32_t>(w));
-            mobile.workers.push_back(home);
+            const auto area = worker_id >= 0
+                                  ? work_area.find(as_text(workers.rows[w][static_cast<std::size_t>(worker_id)]))
+                                  : work_area.end();
+            const Point where = area != work_area.end() ? area->second : home;
+            mobile.workers.push_back(where);
             mobile.worker_capacity.push_back(1);
-            mobile.worker_group.push_back(street_of(home));
+            mobile.worker_group.push_back(street_of(where));
             continue;
         }
         std::int64_t most = 1;

@@ -213,3 +213,71 @@ TEST(Staffing, StandardsPerCommunity) {
 
 }  // namespace
 }  // namespace civgrid::engine
+
+namespace civgrid::engine {
+namespace {
+
+TEST(Staffing, MobileWorkersPreferTheirWorkArea) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 20'000;
+    synth.seed = 35;
+    data::SynthCity city = data::generate_city(synth);
+    // Mobile worker i works in community (i * 5 + 3) mod n, wherever they live.
+    std::vector<Wkb> communities;
+    std::vector<std::string> mobile_ids;
+    for (const io::LayerData& layer : city.layers) {
+        if (layer.name == "communities") communities = layer.geometries;
+        if (layer.name != "workers") continue;
+        std::size_t id = 0, kind = 0;
+        for (std::size_t f = 0; f < layer.fields.size(); ++f) {
+            if (layer.fields[f].name == "worker_id") id = f;
+            if (layer.fields[f].name == "kind") kind = f;
+        }
+        for (const auto& row : layer.rows)
+            if (std::get<std::string>(row[kind]) == "mobile")
+                mobile_ids.push_back(std::holds_alternative<std::string>(row[id])
+                                         ? std::get<std::string>(row[id])
+                                         : std::to_string(std::get<std::int64_t>(row[id])));
+    }
+    ASSERT_FALSE(mobile_ids.empty());
+    ASSERT_GT(communities.size(), 3u);
+    io::LayerData work_areas{"work_areas", io::GeometryKind::polygon, {{"worker_id", FieldType::string}}, {}, {}};
+    for (std::size_t i = 0; i < mobile_ids.size(); ++i) {
+        work_areas.geometries.push_back(communities[(i * 5 + 3) % communities.size()]);
+        work_areas.rows.push_back({mobile_ids[i]});
+    }
+    city.layers.push_back(work_areas);
+    PartitionConfig config;
+    config.city = dir.file("city.gpkg");
+    data::write_city(city, config.city);
+    const City loaded = load_city(config);
+    ASSERT_EQ(loaded.work_areas.size(), mobile_ids.size());
+    const PartitionResult result = partition_city(loaded, config);
+    const Staffing with_areas = assign_staff(loaded, result, config);
+    City without = loaded;
+    without.work_areas = {};
+    without.work_area_points.clear();
+    const Staffing by_home = assign_staff(without, result, config);
+    // How far the grids they get lie from where they work: nearer when work areas count.
+    std::map<std::string, Point> work_point;
+    for (std::size_t a = 0; a < loaded.work_areas.size(); ++a)
+        work_point[std::get<std::string>(loaded.work_areas.rows[a][0])] = loaded.work_area_points[a];
+    const int id_field = loaded.workers.field_index("worker_id");
+    auto mean_distance = [&](const Staffing& s) {
+        double sum = 0;
+        for (const auto& a : s.mobile.assignments) {
+            const auto& row = loaded.workers.rows[s.mobile_rows[a.worker]];
+            const std::string id = std::to_string(std::get<std::int64_t>(row[static_cast<std::size_t>(id_field)]));
+            const Point w = work_point.at(id), g = result.grids[a.micro_grid].shape.label_point;
+            sum += std::hypot(w.x - g.x, w.y - g.y);
+        }
+        return sum / static_cast<double>(std::max<std::size_t>(1, s.mobile.assignments.size()));
+    };
+    EXPECT_EQ(with_areas.mobile.assignments.size(), mobile_ids.size())
+        << with_areas.mobile.unstaffed.size() << " grids short";
+    EXPECT_LT(mean_distance(with_areas), 0.5 * mean_distance(by_home));
+}
+
+}  // namespace
+}  // namespace civgrid::engine

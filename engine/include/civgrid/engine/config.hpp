@@ -33,6 +33,8 @@ struct PartitionConfig {
     /// Standards per community (reported): community workers per 10,000 residents against 18, and
     /// service-facility floor area per 100 households against 30 m2 (from `facilities`, floor_area).
     LayerSource facilities;
+    /// Where mobile workers work (polygons or points with worker_id): preferred over their homes.
+    LayerSource work_areas;
     std::string facility_area_field = "floor_area";
     std::string residents_field = "residents";  ///< buildings' residents; missing: households x persons_per_household
     double persons_per_household = 2.62;        ///< China's 2020 census mean household size

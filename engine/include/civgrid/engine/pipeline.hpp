@@ -42,6 +42,8 @@ struct City {
     std::vector<Point> worker_points;        ///< each worker's home
     std::vector<double> building_residents;  ///< per building: its field, or households x persons per household
     io::FeatureTable facilities;             ///< service facilities (floor_area), when given
+    io::FeatureTable work_areas;             ///< mobile workers' work areas (worker_id), when given
+    std::vector<Point> work_area_points;
     std::vector<Point> facility_points;
     io::FeatureTable stations;  ///< utility stations, when given
     std::vector<Point> station_points;
