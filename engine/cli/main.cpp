@@ -105,6 +105,7 @@ int run_partition(const std::vector<std::string>& args) {
         "districts", po::value<std::string>(), "district polygons (regions when no streets)")(
         "workers", po::value<std::string>(),
         "worker home points (kind, max_micro_grids): each micro-grid gets workers")(
+        "facilities", po::value<std::string>(), "community service facilities (floor_area) for the standards")(
         "work-areas", po::value<std::string>(), "where mobile workers work (polygons or points with worker_id)")(
         "stations", po::value<std::string>(),
         "utility stations (utility, capacity_households): one per utility for each micro-grid");
@@ -188,6 +189,7 @@ int run_partition(const std::vector<std::string>& args) {
     layer_option(vm, "workers", config.workers);
     layer_option(vm, "stations", config.stations);
     layer_option(vm, "work-areas", config.work_areas);
+    layer_option(vm, "facilities", config.facilities);
     if (vm.count("no-staffing")) config.staffing = false;
     if (vm.count("strict")) config.strict = true;
     barrier_rules(hard_barriers, config);
