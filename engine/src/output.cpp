@@ -181,44 +181,38 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
 // service-facility floor area per 100 households (standard: at least 30 m2).
 struct Standards {
     std::vector<double> residents, workers_per_10k, facility_m2_per_100;
-    bool workers = false, facilities = false;
+    std::vector<std::int64_t> workers;  ///< distinct micro-grid workers on each region's micro-grids
+    bool staffed = false, facilities = false;
+    std::int64_t with_residents = 0, meeting_workers = 0, meeting_facilities = 0;
 };
 constexpr double kWorkersPer10k = 18.0, kFacilityM2Per100 = 30.0;
 
-// Distinct micro-grid workers on each region's micro-grids.
-std::vector<std::int64_t> workers_per_region(const City& city, const PartitionResult& result,
-                                             const Staffing* staffing) {
-    std::vector<std::int64_t> workers(city.regions.size(), 0);
-    if (staffing == nullptr || !staffing->present) return workers;
-    std::vector<std::vector<std::uint32_t>> seen(city.regions.size());
-    for (const auto& a : staffing->workers.assignments)
-        seen[static_cast<std::size_t>(result.micro_grids[a.micro_grid].region)].push_back(a.worker);
-    for (std::size_t r = 0; r < seen.size(); ++r) {
-        std::sort(seen[r].begin(), seen[r].end());
-        workers[r] = std::unique(seen[r].begin(), seen[r].end()) - seen[r].begin();
-    }
-    return workers;
-}
-
-Standards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing) {
+Standards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing,
+                       const PartitionConfig& config) {
     Standards out;
     const std::size_t regions = city.regions.size();
     out.residents.assign(regions, 0.0);
     for (std::size_t b = 0; b < result.building_region.size(); ++b)
         if (result.building_region[b] >= 0 && b < city.building_residents.size())
             out.residents[static_cast<std::size_t>(result.building_region[b])] += city.building_residents[b];
-    out.workers = staffing != nullptr && staffing->present;
+    out.staffed = staffing != nullptr && staffing->present;
+    out.workers.assign(regions, 0);
     out.workers_per_10k.assign(regions, 0.0);
-    if (out.workers) {
-        const std::vector<std::int64_t> workers = workers_per_region(city, result, staffing);
-        for (std::size_t r = 0; r < regions; ++r)
+    if (out.staffed) {
+        std::vector<std::vector<std::uint32_t>> seen(regions);
+        for (const auto& a : staffing->workers.assignments)
+            seen[static_cast<std::size_t>(result.micro_grids[a.micro_grid].region)].push_back(a.worker);
+        for (std::size_t r = 0; r < regions; ++r) {
+            std::sort(seen[r].begin(), seen[r].end());
+            out.workers[r] = std::unique(seen[r].begin(), seen[r].end()) - seen[r].begin();
             out.workers_per_10k[r] =
-                out.residents[r] > 0 ? 10000.0 * static_cast<double>(workers[r]) / out.residents[r] : 0.0;
+                out.residents[r] > 0 ? 10000.0 * static_cast<double>(out.workers[r]) / out.residents[r] : 0.0;
+        }
     }
     out.facilities = city.facilities.size() > 0;
     out.facility_m2_per_100.assign(regions, 0.0);
     if (out.facilities) {
-        const int area = city.facilities.field_index("floor_area");
+        const int area = city.facilities.field_index(config.facility_area_field);
         geos::Context context;
         std::vector<geos::Geom> shapes;
         for (const Region& region : city.regions) shapes.push_back(geos::from_wkb(context, region.boundary));
@@ -241,13 +235,18 @@ Standards standards_of(const City& city, const PartitionResult& result, const St
                                              ? 100.0 * floor[r] / static_cast<double>(result.regions[r].households)
                                              : 0.0;
     }
+    for (std::size_t r = 0; r < regions; ++r) {
+        if (out.residents[r] <= 0) continue;
+        ++out.with_residents;
+        out.meeting_workers += out.workers_per_10k[r] >= kWorkersPer10k ? 1 : 0;
+        out.meeting_facilities += out.facility_m2_per_100[r] >= kFacilityM2Per100 ? 1 : 0;
+    }
     return out;
 }
 
 // communities (or the regions used): a summary per region, with its staffing when there is any.
 void write_regions(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
-                   const Staffing* staffing) {
-    // communities (or the regions used): a summary per region.
+                   const Staffing* staffing, const Standards& standards) {
     io::LayerData regions{"communities",
                           io::GeometryKind::multi_polygon,
                           {{"community_code", FieldType::string},
@@ -276,8 +275,7 @@ void write_regions(io::GeoPackageWriter& writer, const City& city, const Partiti
     // Staffing per region: distinct micro-grid workers on its micro-grids, its unstaffed
     // micro-grids, mobile workers on its grids (null without workers).
     const bool staffed = staffing != nullptr && staffing->present;
-    const std::vector<std::int64_t> workers = workers_per_region(city, result, staffing);
-    const Standards standards = standards_of(city, result, staffing);
+    const std::vector<std::int64_t>& workers = standards.workers;
     std::vector<std::int64_t> unstaffed(city.regions.size(), 0), mobile(city.regions.size(), 0);
     if (staffed) {
         for (std::uint32_t g : staffing->workers.unstaffed)
@@ -308,8 +306,8 @@ void write_regions(io::GeoPackageWriter& writer, const City& city, const Partiti
              staffed_value(unstaffed[r]),
              staffed_value(mobile[r]),
              standards.residents[r],
-             standards.workers ? FieldValue{standards.workers_per_10k[r]} : FieldValue{},
-             standards.workers ? FieldValue{std::int64_t{standards.workers_per_10k[r] >= kWorkersPer10k}}
+             standards.staffed ? FieldValue{standards.workers_per_10k[r]} : FieldValue{},
+             standards.staffed ? FieldValue{std::int64_t{standards.workers_per_10k[r] >= kWorkersPer10k}}
                                : FieldValue{},
              standards.facilities ? FieldValue{standards.facility_m2_per_100[r]} : FieldValue{},
              standards.facilities ? FieldValue{std::int64_t{standards.facility_m2_per_100[r] >= kFacilityM2Per100}}
@@ -321,7 +319,7 @@ void write_regions(io::GeoPackageWriter& writer, const City& city, const Partiti
 // worker_assignments: a row per (worker, micro-grid); an attribute table (the workers layer has
 // the homes; joining on worker_id shows them).
 void write_staffing(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
-                    const Staffing& staffing) {
+                    const Staffing& staffing, const PartitionConfig& config) {
     io::LayerData layer{"worker_assignments",
                         io::GeometryKind::none,
                         {{"worker_id", FieldType::string},
@@ -332,7 +330,7 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
                          {"distance_m", FieldType::real}},
                         {},
                         {}};
-    const int id = city.workers.field_index("worker_id");
+    const int id = city.workers.field_index(config.worker_id_field);
     for (const auto& assignment : staffing.workers.assignments) {
         const std::uint32_t row = staffing.worker_rows[assignment.worker];
         const MicroGrid& grid = result.micro_grids[assignment.micro_grid];
@@ -375,7 +373,7 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
                                  {"utilisation", FieldType::real}},
                                 {},
                                 {}};
-    const int station_id = city.stations.field_index("station_id");
+    const int station_id = city.stations.field_index(config.station_id_field);
     auto station_name = [&](std::uint32_t row) {
         return station_id >= 0 ? as_text(city.stations.rows[row][static_cast<std::size_t>(station_id)])
                                : std::to_string(city.stations.fids[row]);
@@ -408,7 +406,8 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
 // run_info: parameters, inputs, versions, timings, quality, warnings.
 void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
                     const algorithms::QualityReport& report, const PartitionConfig& config,
-                    const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
+                    const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
+                    const Standards& standards) {
     const double target = effective_target(result, config);
     io::LayerData info{"run_info",
                        io::GeometryKind::none,
@@ -464,22 +463,12 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
             put("utilities", u.name + ".split_micro_grids_repaired", std::to_string(u.result.split_repaired));
             put("utilities", u.name + ".outside_service_areas", std::to_string(u.result.outside_service_areas));
         }
-    {
-        const Standards standards = standards_of(city, result, staffing);
-        std::int64_t with_residents = 0, meet_workers = 0, meet_facilities = 0;
-        for (std::size_t r = 0; r < city.regions.size(); ++r) {
-            if (standards.residents[r] <= 0) continue;
-            ++with_residents;
-            meet_workers += standards.workers_per_10k[r] >= kWorkersPer10k ? 1 : 0;
-            meet_facilities += standards.facility_m2_per_100[r] >= kFacilityM2Per100 ? 1 : 0;
-        }
-        if (standards.workers)
-            put("standards", "regions_meeting_18_workers_per_10k_residents",
-                std::to_string(meet_workers) + " of " + std::to_string(with_residents));
-        if (standards.facilities)
-            put("standards", "regions_meeting_30_m2_facilities_per_100_households",
-                std::to_string(meet_facilities) + " of " + std::to_string(with_residents));
-    }
+    if (standards.staffed)
+        put("standards", "regions_meeting_18_workers_per_10k_residents",
+            std::to_string(standards.meeting_workers) + " of " + std::to_string(standards.with_residents));
+    if (standards.facilities)
+        put("standards", "regions_meeting_30_m2_facilities_per_100_households",
+            std::to_string(standards.meeting_facilities) + " of " + std::to_string(standards.with_residents));
     if (staffing != nullptr && staffing->present) {
         const algorithms::StaffingResult& s = staffing->workers;
         put("staffing", "micro_grid_workers", std::to_string(staffing->micro_grid_workers));
@@ -513,10 +502,11 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
     io::GeoPackageWriter writer(path, city.crs);
     write_layers(writer, city, result, config);
-    write_regions(writer, city, result, staffing);
+    const Standards standards = standards_of(city, result, staffing, config);
+    write_regions(writer, city, result, staffing, standards);
     if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
-        write_staffing(writer, city, result, *staffing);
-    write_run_info(writer, city, result, report, config, timings, staffing);
+        write_staffing(writer, city, result, *staffing, config);
+    write_run_info(writer, city, result, report, config, timings, staffing, standards);
     writer.commit();
 }
 
@@ -550,12 +540,14 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         return computed;
     });
     io::GeoPackageWriter writer(output, city.crs);
+    Standards standards;
     try {
         write_layers(writer, city, result, config);
         summary.staffing = staffing.get();
-        write_regions(writer, city, result, &summary.staffing);
+        standards = standards_of(city, result, &summary.staffing, config);
+        write_regions(writer, city, result, &summary.staffing, standards);
         if (summary.staffing.present || !summary.staffing.utilities.empty())
-            write_staffing(writer, city, result, summary.staffing);
+            write_staffing(writer, city, result, summary.staffing, config);
     } catch (...) {
         report.wait();  // it reads city and result
         throw;
@@ -565,7 +557,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.assess_seconds = assess_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", assess_seconds);
-    write_run_info(writer, city, result, summary.report, config, timings, &summary.staffing);
+    write_run_info(writer, city, result, summary.report, config, timings, &summary.staffing, standards);
     writer.commit();
     summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
     start = clock::now();

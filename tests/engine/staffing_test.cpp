@@ -191,9 +191,10 @@ TEST(Staffing, StandardsPerCommunity) {
         if (layer.name == "buildings") first_building = layer.geometries.front();
     ASSERT_FALSE(first_building.empty());
     city.layers.push_back(io::LayerData{
-        "facilities", io::GeometryKind::polygon, {{"floor_area", FieldType::real}}, {first_building}, {{10'000.0}}});
+        "facilities", io::GeometryKind::polygon, {{"area_m2", FieldType::real}}, {first_building}, {{10'000.0}}});
     PartitionConfig config;
     config.city = dir.file("city.gpkg");
+    config.facility_area_field = "area_m2";  // a field name of the user's
     data::write_city(city, config.city);
     (void)run_partition(config, dir.file("out.gpkg"));
     const io::FeatureTable communities = io::read_layer({dir.file("out.gpkg"), "communities"});
