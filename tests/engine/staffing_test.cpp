@@ -17,6 +17,22 @@
 namespace civgrid::engine {
 namespace {
 
+// A generated city in memory.
+data::SynthCity generated(std::int64_t households, std::uint64_t seed) {
+    data::SynthConfig synth;
+    synth.households = households;
+    synth.seed = seed;
+    return data::generate_city(synth);
+}
+
+// The index of a field of a generated layer.
+std::size_t field_index(const io::LayerData& layer, const std::string& name) {
+    for (std::size_t f = 0; f < layer.fields.size(); ++f)
+        if (layer.fields[f].name == name) return f;
+    ADD_FAILURE() << layer.name << " has no field " << name;
+    return 0;
+}
+
 struct StaffedCity {
     City city;
     PartitionResult result;
@@ -24,11 +40,8 @@ struct StaffedCity {
 };
 
 StaffedCity staffed_city(const test::TempDir& dir, std::int64_t households, std::uint64_t seed, int threads = 0) {
-    data::SynthConfig synth;
-    synth.households = households;
-    synth.seed = seed;
     const std::string path = dir.file("city-" + std::to_string(seed) + ".gpkg");
-    data::write_city(data::generate_city(synth), path);
+    data::write_city(generated(households, seed), path);
     PartitionConfig config;
     config.city = path;
     config.threads = threads;
@@ -140,15 +153,10 @@ namespace {
 
 TEST(Staffing, StrictTurnsShortfallsIntoErrorsAndWritesNothing) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 15'000;
-    synth.seed = 33;
-    data::SynthCity city = data::generate_city(synth);
+    data::SynthCity city = generated(15'000, 33);
     for (io::LayerData& layer : city.layers) {
         if (layer.name != "stations") continue;
-        std::size_t capacity = 0;
-        while (capacity < layer.fields.size() && layer.fields[capacity].name != "capacity_households") ++capacity;
-        ASSERT_LT(capacity, layer.fields.size());
+        const std::size_t capacity = field_index(layer, "capacity_households");
         for (auto& row : layer.rows) row[capacity] = std::int64_t{500};  // far too little for the city
     }
     PartitionConfig config;
@@ -181,10 +189,7 @@ namespace {
 
 TEST(Staffing, StandardsPerCommunity) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 15'000;
-    synth.seed = 34;
-    data::SynthCity city = data::generate_city(synth);
+    data::SynthCity city = generated(15'000, 34);
     // One facility of 10,000 m2 in the first community (at its first building), none elsewhere.
     Wkb first_building;
     for (const io::LayerData& layer : city.layers)
@@ -220,21 +225,14 @@ namespace {
 
 TEST(Staffing, MobileWorkersPreferTheirWorkArea) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 20'000;
-    synth.seed = 35;
-    data::SynthCity city = data::generate_city(synth);
+    data::SynthCity city = generated(20'000, 35);
     // Mobile worker i works in community (i * 5 + 3) mod n, wherever they live.
     std::vector<Wkb> communities;
     std::vector<std::string> mobile_ids;
     for (const io::LayerData& layer : city.layers) {
         if (layer.name == "communities") communities = layer.geometries;
         if (layer.name != "workers") continue;
-        std::size_t id = 0, kind = 0;
-        for (std::size_t f = 0; f < layer.fields.size(); ++f) {
-            if (layer.fields[f].name == "worker_id") id = f;
-            if (layer.fields[f].name == "kind") kind = f;
-        }
+        const std::size_t id = field_index(layer, "worker_id"), kind = field_index(layer, "kind");
         for (const auto& row : layer.rows)
             if (std::get<std::string>(row[kind]) == "mobile")
                 mobile_ids.push_back(std::holds_alternative<std::string>(row[id])
