@@ -94,7 +94,12 @@ SizeData& size_data(std::int64_t households) {
 }
 
 const engine::City& city_of(SizeData& data) {
-    if (!data.city) data.city = engine::load_city(data.config);
+    if (!data.city) {
+        // Keep the road lines too, for BM_StaffingAlongRoads; nothing else reads them.
+        engine::PartitionConfig config = data.config;
+        config.network_distance = true;
+        data.city = engine::load_city(config);
+    }
     return *data.city;
 }
 
@@ -316,6 +321,25 @@ void BM_Staffing(benchmark::State& state, std::int64_t households) {
     state.counters["unstaffed"] = static_cast<double>(staffing.workers.unstaffed.size());
 }
 
+// The same with distances along the roads (--network-distance): road graph, one bounded Dijkstra
+// per micro-grid and grid, both rounds.
+void BM_StaffingAlongRoads(benchmark::State& state, std::int64_t households) {
+    SizeData& data = size_data(households);
+    const engine::City& city = city_of(data);
+    const engine::PartitionResult& result = result_of(data);
+    engine::PartitionConfig config = data.config;
+    config.network_distance = true;
+    engine::Staffing staffing;
+    for (auto _ : state) {
+        staffing = engine::assign_staff(city, result, config);
+        benchmark::DoNotOptimize(staffing);
+    }
+    state.counters["micro_grids"] = static_cast<double>(result.micro_grids.size());
+    state.counters["unstaffed"] = static_cast<double>(staffing.workers.unstaffed.size());
+    state.counters["mean_m"] = staffing.workers.mean_distance_m;
+    state.counters["off_road"] = static_cast<double>(staffing.workers.off_road_assignments);
+}
+
 void BM_Write(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
     const engine::City& city = city_of(data);
@@ -341,11 +365,17 @@ void BM_Write(benchmark::State& state, std::int64_t households) {
         bool process_cpu;
     };
     const Stage stages[] = {
-        {"BM_Generate", BM_Generate, false},          {"BM_Load", BM_Load, true},
-        {"BM_Problems", BM_Problems, false},          {"BM_GraphBuild", BM_GraphBuild, false},
-        {"BM_Partition", BM_Partition, false},        {"BM_Polygons", BM_Polygons, false},
-        {"BM_PartitionCity", BM_PartitionCity, true}, {"BM_Assess", BM_Assess, true},
-        {"BM_Staffing", BM_Staffing, true},           {"BM_Write", BM_Write, true},
+        {"BM_Generate", BM_Generate, false},
+        {"BM_Load", BM_Load, true},
+        {"BM_Problems", BM_Problems, false},
+        {"BM_GraphBuild", BM_GraphBuild, false},
+        {"BM_Partition", BM_Partition, false},
+        {"BM_Polygons", BM_Polygons, false},
+        {"BM_PartitionCity", BM_PartitionCity, true},
+        {"BM_Assess", BM_Assess, true},
+        {"BM_Staffing", BM_Staffing, true},
+        {"BM_StaffingAlongRoads", BM_StaffingAlongRoads, true},
+        {"BM_Write", BM_Write, true},
     };
     for (const Size& size : kSizes)
         for (const Stage& stage : stages) {

@@ -3,6 +3,7 @@
 #include <civgrid/algorithms/transport.hpp>
 #include <civgrid/error.hpp>
 
+#include <tbb/combinable.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <unordered_map>
 
@@ -18,6 +20,13 @@ namespace civgrid::algorithms {
 namespace {
 
 constexpr const char* kStage = "algorithms.staffing";
+// Added to the cost of a worker no road path reaches: more than any real distance, so the solver
+// uses such a worker only when nothing reachable is left.
+constexpr double kNoRoadPenalty = 1e7;
+// What an arc's cost means in metres, and whether it went off the roads.
+double metres(double cost) {
+    return cost >= kNoRoadPenalty ? cost - kNoRoadPenalty : cost;
+}
 
 // Points in a uniform grid of square cells, for "the nearest few" queries.
 class PointGrid {
@@ -134,22 +143,124 @@ std::vector<Candidate> nearest_workers(const Rings& polygon, const PointGrid& gr
     }
 }
 
-// Candidate arcs for every micro-grid listed, in parallel; arcs in micro-grid order.
+// Where each worker joins the road network (empty without one).
+std::vector<RoadNetwork::Attachment> attach_workers(const StaffingInput& input) {
+    std::vector<RoadNetwork::Attachment> attached;
+    if (input.network == nullptr || input.network->empty()) return attached;
+    attached.resize(input.workers.size());
+    tbb::parallel_for(std::size_t{0}, input.workers.size(),
+                      [&](std::size_t w) { attached[w] = *input.network->attach(input.workers[w]); });
+    return attached;
+}
+
+// Points on the roads near a polygon, each with its straight distance to it: the nearest point of
+// every nearby road segment (at a segment end, at a polygon vertex's foot on the segment, or where
+// the segment enters the polygon), within `margin` of it.
+void road_points_near(const Rings& polygon, const RoadNetwork& network, double margin,
+                      std::vector<RoadNetwork::Attachment>& out) {
+    const geos::Envelope& box = polygon.box;
+    std::vector<std::uint32_t> seen;
+    network.segments_in_box({box.min_x - margin, box.min_y - margin}, {box.max_x + margin, box.max_y + margin},
+                            [&](std::uint32_t s) { seen.push_back(s); });
+    std::sort(seen.begin(), seen.end());
+    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+    for (std::uint32_t index : seen) {
+        const RoadNetwork::Segment& s = network.segment(index);
+        const double dx = s.b.x - s.a.x, dy = s.b.y - s.a.y, length2 = dx * dx + dy * dy, length = std::sqrt(length2);
+        auto add = [&](double t, double cost) {
+            if (cost <= margin) out.push_back({s.edge, s.offset + t * length, cost});
+        };
+        add(0, polygon.distance(s.a));
+        add(1, polygon.distance(s.b));
+        for (const auto& ring : polygon.rings)
+            for (std::size_t i = 0; i < ring.size(); ++i) {
+                const Point v = ring[i];
+                if (length2 > 0) {  // the foot of the polygon's vertex on the segment
+                    const double t = ((v.x - s.a.x) * dx + (v.y - s.a.y) * dy) / length2;
+                    if (t > 0 && t < 1) add(t, std::hypot(v.x - (s.a.x + t * dx), v.y - (s.a.y + t * dy)));
+                }
+                if (i == 0) continue;
+                const Point u = ring[i - 1];  // where the segment crosses the polygon's edge u-v
+                const double ex = v.x - u.x, ey = v.y - u.y, denominator = dx * ey - dy * ex;
+                if (denominator == 0) continue;
+                const double t = ((u.x - s.a.x) * ey - (u.y - s.a.y) * ex) / denominator;
+                const double w = ((u.x - s.a.x) * dy - (u.y - s.a.y) * dx) / denominator;
+                if (t >= 0 && t <= 1 && w >= 0 && w <= 1) add(t, 0.0);
+            }
+    }
+}
+
+// Re-measures straight-line candidates along the roads: one Dijkstra from the road points near the
+// micro-grid (each starting at its straight distance to the polygon) until every candidate's road
+// is settled. Returns how many candidates no path reached within the limit.
+std::int64_t measure_along_roads(const Rings& polygon, const RoadNetwork& network, NetworkSearch& search,
+                                 const std::vector<RoadNetwork::Attachment>& attached,
+                                 std::vector<Candidate>& candidates) {
+    double farthest = 0;
+    std::vector<RoadNetwork::Attachment> targets;
+    for (const Candidate& c : candidates) {
+        farthest = std::max(farthest, c.distance);
+        targets.push_back(attached[c.worker]);
+    }
+    // The margin widens until some road is near.
+    std::vector<RoadNetwork::Attachment> sources;
+    for (double margin = 50.0; sources.empty(); margin *= 2) {
+        road_points_near(polygon, network, margin, sources);
+        if (margin > 1e8) throw InternalError(kStage, "no road near a micro-grid");
+    }
+    // Roads may detour round rivers and railways; a path longer than this counts as none (and the
+    // straight line stands in for it).
+    const double limit = 3.0 * farthest + 3000.0;
+    search.run(sources, targets, limit);
+    std::int64_t unreached = 0;
+    for (Candidate& c : candidates) {
+        if (c.distance <= 0) continue;  // lives inside: no travel at all
+        const double along = search.distance(attached[c.worker]);
+        if (along == kUnreached) {
+            c.distance += kNoRoadPenalty;
+            ++unreached;
+        } else {
+            c.distance = std::max(along, c.distance);  // never shorter than the straight line
+        }
+    }
+    return unreached;
+}
+
+// Candidate arcs for every micro-grid listed, in parallel; arcs in micro-grid order. With a road
+// network, twice the candidates are found by straight line and the nearest along the roads kept.
 std::vector<TransportArc> candidate_arcs(const StaffingInput& input, const std::vector<geos::Geom>& polygons,
                                          const std::vector<std::uint32_t>& grids_wanted,
                                          const std::vector<const PointGrid*>& grid_of,
-                                         const std::vector<std::uint32_t>& consumer_of) {
+                                         const std::vector<std::uint32_t>& consumer_of,
+                                         const std::vector<RoadNetwork::Attachment>& attached,
+                                         std::int64_t& unreached) {
+    const bool along_roads = !attached.empty();
+    const auto wanted = static_cast<std::size_t>(input.candidates);
     std::vector<std::vector<TransportArc>> per_grid(grids_wanted.size());
     tbb::enumerable_thread_specific<geos::Context> contexts;
+    tbb::enumerable_thread_specific<std::unique_ptr<NetworkSearch>> searches;
+    tbb::combinable<std::int64_t> unreached_count([] { return std::int64_t{0}; });
     tbb::parallel_for(std::size_t{0}, grids_wanted.size(), [&](std::size_t k) {
         const geos::Context& context = contexts.local();
         const std::uint32_t g = grids_wanted[k];
         if (grid_of[k] == nullptr) return;
         const Rings rings(context, polygons[g].get());
-        for (const Candidate& c :
-             nearest_workers(rings, *grid_of[k], input.workers, static_cast<std::size_t>(input.candidates)))
-            per_grid[k].push_back({c.worker, consumer_of[k], c.distance});
+        std::vector<Candidate> found =
+            nearest_workers(rings, *grid_of[k], input.workers, along_roads ? 2 * wanted : wanted);
+        if (along_roads) {
+            auto& search = searches.local();
+            if (!search) search = std::make_unique<NetworkSearch>(*input.network);
+            unreached_count.local() += measure_along_roads(rings, *input.network, *search, attached, found);
+            std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
+                return a.distance < b.distance || (a.distance == b.distance && a.worker < b.worker);
+            });
+            std::size_t keep = wanted;  // and everyone living inside
+            while (keep < found.size() && found[keep].distance <= 0) ++keep;
+            found.resize(std::min(keep, found.size()));
+        }
+        for (const Candidate& c : found) per_grid[k].push_back({c.worker, consumer_of[k], c.distance});
     });
+    unreached += unreached_count.combine(std::plus<>());
     std::vector<TransportArc> arcs;
     for (auto& list : per_grid) arcs.insert(arcs.end(), list.begin(), list.end());
     return arcs;
@@ -183,6 +294,8 @@ StaffingResult assign_workers(const StaffingInput& input) {
     for (auto& members : group_workers) group_grids.emplace_back(input.workers, std::move(members));
 
     auto solve = [&] {
+        const std::vector<RoadNetwork::Attachment> attached = attach_workers(input);
+        result.along_roads = !attached.empty();
         // 1. Each street's micro-grids with the workers living in that street: independent
         // components the solver runs in parallel.
         std::vector<std::uint32_t> wanted(grid_count), consumer(grid_count);
@@ -197,7 +310,7 @@ StaffingResult assign_workers(const StaffingInput& input) {
         problem.supply = input.worker_capacity;
         for (auto& s : problem.supply) s = std::max<std::int64_t>(s, 0);
         problem.demand = input.demand.empty() ? std::vector<std::int64_t>(grid_count, 1) : input.demand;
-        problem.arcs = candidate_arcs(input, polygons, wanted, search, consumer);
+        problem.arcs = candidate_arcs(input, polygons, wanted, search, consumer, attached, result.unreached_candidates);
         problem.threads = input.threads;
         const std::vector<TransportArc> first_arcs = problem.arcs;
         const TransportSolution first = solve_transport(problem);
@@ -207,7 +320,9 @@ StaffingResult assign_workers(const StaffingInput& input) {
         for (std::size_t a = 0; a < first_arcs.size(); ++a)
             if (first.flow[a] > 0) {
                 const TransportArc& arc = first_arcs[a];
-                result.assignments.push_back({arc.supplier, arc.consumer, arc.cost});
+                result.assignments.push_back({arc.supplier, arc.consumer, metres(arc.cost)});
+                result.first_round_distance_m += metres(arc.cost);
+                if (arc.cost >= kNoRoadPenalty) ++result.off_road_assignments;
                 left[arc.supplier] -= first.flow[a];
                 wanted_left[arc.consumer] -= first.flow[a];
             }
@@ -228,13 +343,15 @@ StaffingResult assign_workers(const StaffingInput& input) {
             TransportProblem second;
             second.supply = left;
             for (std::uint32_t g : still) second.demand.push_back(wanted_left[g]);
-            second.arcs = candidate_arcs(input, polygons, still, spare_search, consumer_index);
+            second.arcs = candidate_arcs(input, polygons, still, spare_search, consumer_index, attached,
+                                         result.unreached_candidates);
             second.threads = input.threads;
             const TransportSolution solution = solve_transport(second);
             for (std::size_t a = 0; a < second.arcs.size(); ++a)
                 if (solution.flow[a] > 0) {
                     const TransportArc& arc = second.arcs[a];
-                    result.assignments.push_back({arc.supplier, still[arc.consumer], arc.cost});
+                    result.assignments.push_back({arc.supplier, still[arc.consumer], metres(arc.cost)});
+                    if (arc.cost >= kNoRoadPenalty) ++result.off_road_assignments;
                     wanted_left[still[arc.consumer]] -= solution.flow[a];
                 }
         }
@@ -253,11 +370,10 @@ StaffingResult assign_workers(const StaffingInput& input) {
             if (greedy_wanted[arc.consumer] <= 0 || greedy_left[arc.supplier] <= 0) continue;
             --greedy_wanted[arc.consumer];
             --greedy_left[arc.supplier];
-            result.greedy_total_distance_m += arc.cost;
+            result.greedy_total_distance_m += metres(arc.cost);
         }
         result.greedy_unstaffed = static_cast<std::int64_t>(
             std::count_if(greedy_wanted.begin(), greedy_wanted.end(), [](std::int64_t w) { return w > 0; }));
-        result.first_round_distance_m = first.cost;
         result.first_round_staffed = first.shipped;
     };
     if (input.threads > 0)

@@ -136,6 +136,7 @@ int run_partition(const std::vector<std::string>& args) {
         "grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
         "no-staffing", "partition only: no workers or utility stations even when their layers are there")(
+        "network-distance", "workers' distances along the roads layer instead of straight lines")(
         "strict", "an unstaffed micro-grid or one no station can take is an error (exit 5), not a reported shortfall")(
         "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
         "how much shorter boundaries weigh against balance (0 = balance only)")(
@@ -192,6 +193,7 @@ int run_partition(const std::vector<std::string>& args) {
     layer_option(vm, "facilities", config.facilities);
     if (vm.count("no-staffing")) config.staffing = false;
     if (vm.count("strict")) config.strict = true;
+    if (vm.count("network-distance")) config.network_distance = true;
     barrier_rules(hard_barriers, config);
 
     const engine::RunSummary summary = engine::run_partition(config, output);
@@ -202,12 +204,14 @@ int run_partition(const std::vector<std::string>& args) {
     if (summary.staffing.present) {
         const auto& s = summary.staffing.workers;
         std::printf(
-            "Staffing: %zu assignments of %lld micro-grid workers, %zu micro-grids unstaffed; distance mean %.0f m, "
-            "p95 %.0f m, "
-            "max %.0f m, total %.0f km (nearest-first: %.0f km, %lld unstaffed)\n",
+            "Staffing: %zu assignments of %lld micro-grid workers, %zu micro-grids unstaffed; distance (%s) "
+            "mean %.0f m, p95 %.0f m, max %.0f m, total %.0f km (nearest-first: %.0f km, %lld unstaffed)\n",
             s.assignments.size(), static_cast<long long>(summary.staffing.micro_grid_workers), s.unstaffed.size(),
-            s.mean_distance_m, s.p95_distance_m, s.max_distance_m, s.total_distance_m / 1000,
-            s.greedy_total_distance_m / 1000, static_cast<long long>(s.greedy_unstaffed));
+            s.along_roads ? "along the roads" : "straight line", s.mean_distance_m, s.p95_distance_m, s.max_distance_m,
+            s.total_distance_m / 1000, s.greedy_total_distance_m / 1000, static_cast<long long>(s.greedy_unstaffed));
+        if (s.off_road_assignments > 0)
+            std::printf("  %lld workers have no road path to their micro-grid; their straight-line distance counts\n",
+                        static_cast<long long>(s.off_road_assignments));
         if (summary.staffing.mobile_workers > 0)
             std::printf(
                 "Mobile workers: %zu of %lld assigned to grids (at most each grid's household share), distance mean "

@@ -302,6 +302,7 @@ City load_city(const PartitionConfig& config) {
             const io::FeatureTable all = io::read_layer(*spec, options);
             city.inputs.emplace_back(role, describe(all) + ", all soft");
             for (const Wkb& g : all.geometries) city.soft_lines.push_back(g);
+            if (role == "roads" && config.network_distance) city.road_lines = all.geometries;
             return;
         }
         hard_options.attribute_filter = rule.filter;
@@ -311,19 +312,25 @@ City load_city(const PartitionConfig& config) {
             if (g.empty()) continue;
             const int type = wkb_geometry_type(g);
             (type == 3 || type == 6 ? city.hard_areas : city.hard_lines).push_back(g);
+            if (role == "roads" && config.network_distance) city.road_lines.push_back(g);
         }
         if (soft_rest && !rule.filter.empty()) {
             const io::FeatureTable all = io::read_layer(*spec, options);
             std::vector<std::int64_t> hard_ids = hard.fids;
             std::sort(hard_ids.begin(), hard_ids.end());
             for (std::size_t i = 0; i < all.size(); ++i)
-                if (!all.geometries[i].empty() && !std::binary_search(hard_ids.begin(), hard_ids.end(), all.fids[i]))
+                if (!all.geometries[i].empty() && !std::binary_search(hard_ids.begin(), hard_ids.end(), all.fids[i])) {
                     city.soft_lines.push_back(all.geometries[i]);
+                    if (config.network_distance) city.road_lines.push_back(all.geometries[i]);
+                }
         }
     };
     read_barriers(config.roads, "roads", config.hard_roads, true);
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
+    if (config.network_distance && config.staffing && city.road_lines.empty())
+        throw ConfigError(kStage,
+                          "--network-distance measures along the roads, but no roads layer was given or it is empty");
 
     // Workers (a home each) and stations: points; a polygon stands for its point on surface.
     options.accepted_families = {"point", "polygon"};

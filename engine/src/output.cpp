@@ -482,6 +482,11 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
             unstaffed_ids += (unstaffed_ids.empty() ? "" : ", ") + result.micro_grids[s.unstaffed[i]].id;
         if (!unstaffed_ids.empty())
             put("staffing", "unstaffed_ids", unstaffed_ids + (s.unstaffed.size() > 50 ? ", ..." : ""));
+        put("staffing", "distance", s.along_roads ? "along the roads" : "straight line");
+        if (s.along_roads) {
+            put("staffing", "unreached_candidates", std::to_string(s.unreached_candidates));
+            put("staffing", "off_road_assignments", std::to_string(s.off_road_assignments));
+        }
         put("staffing", "mean_distance_m", number(s.mean_distance_m));
         put("staffing", "p95_distance_m", number(s.p95_distance_m));
         put("staffing", "max_distance_m", number(s.max_distance_m));

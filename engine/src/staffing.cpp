@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 
 namespace civgrid::engine {
 
@@ -58,9 +59,13 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
         region_street[r] = street_index.try_emplace(street, static_cast<int>(street_index.size())).first->second;
     }
 
+    // One road graph for both rounds, when distances run along the roads.
+    std::unique_ptr<algorithms::RoadNetwork> network;
+    if (config.network_distance) network = std::make_unique<algorithms::RoadNetwork>(city.road_lines);
     algorithms::StaffingInput input;
     input.candidates = config.worker_candidates;
     input.threads = config.threads;
+    input.network = network.get();
     for (const MicroGrid& grid : result.micro_grids) {
         input.micro_grids.push_back(grid.shape.polygon);
         input.micro_grid_group.push_back(region_street[static_cast<std::size_t>(grid.region)]);
@@ -85,6 +90,7 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
     algorithms::StaffingInput mobile;  // mobile workers to grids
     mobile.candidates = config.worker_candidates;
     mobile.threads = config.threads;
+    mobile.network = network.get();
     // Mobile workers' work areas, by worker id: preferred over their homes.
     std::map<std::string, Point> work_area;
     const int worker_id = workers.field_index(config.worker_id_field);

@@ -280,3 +280,72 @@ TEST(Staffing, MobileWorkersPreferTheirWorkArea) {
 
 }  // namespace
 }  // namespace civgrid::engine
+
+namespace civgrid::engine {
+namespace {
+
+// --network-distance: distances run along the generated roads, never shorter than the straight
+// line, and the run still staffs every micro-grid.
+TEST(Staffing, AlongTheRoadsNeverShorterThanStraightAndStillComplete) {
+    test::TempDir dir;
+    const std::string path = dir.file("city.gpkg");
+    data::write_city(generated(20'000, 34), path);
+    PartitionConfig config;
+    config.city = path;
+    config.network_distance = true;
+    const City city = load_city(config);
+    ASSERT_FALSE(city.road_lines.empty());
+    const PartitionResult result = partition_city(city, config);
+    const Staffing staffing = assign_staff(city, result, config);
+    ASSERT_TRUE(staffing.workers.along_roads);
+    EXPECT_TRUE(staffing.workers.unstaffed.empty());
+    EXPECT_TRUE(staffing.mobile.along_roads);
+
+    geos::Context context;
+    int longer = 0;
+    for (const auto& a : staffing.workers.assignments) {
+        const geos::Geom grid = geos::from_wkb(context, result.micro_grids[a.micro_grid].shape.polygon);
+        const geos::Geom home = geos::point(context, city.worker_points[staffing.worker_rows[a.worker]]);
+        double straight = 0;
+        ASSERT_EQ(GEOSDistance_r(context.handle(), grid.get(), home.get(), &straight), 1);
+        EXPECT_GE(a.distance_m, straight - 1e-6);
+        if (straight == 0) {
+            EXPECT_EQ(a.distance_m, 0.0) << "a worker living inside travels nowhere";
+        }
+        longer += a.distance_m > straight + 1.0 ? 1 : 0;
+    }
+    EXPECT_GT(longer, 0) << "some homes are off the roads, so some distances must grow";
+
+    // Written and labelled in run_info.
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    const io::FeatureTable info = io::read_layer({dir.file("out.gpkg"), "run_info"});
+    bool labelled = false;
+    for (const auto& row : info.rows)
+        for (const auto& value : row)
+            if (std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "along the roads")
+                labelled = true;
+    EXPECT_TRUE(labelled);
+    EXPECT_EQ(summary.staffing.workers.assignments.size(), staffing.workers.assignments.size());
+}
+
+TEST(Staffing, AlongTheRoadsNeedsRoads) {
+    test::TempDir dir;
+    data::SynthCity city = generated(5'000, 35);
+    std::erase_if(city.layers, [](const io::LayerData& layer) { return layer.name == "roads"; });
+    const std::string path = dir.file("city.gpkg");
+    data::write_city(city, path);
+    PartitionConfig config;
+    config.city = path;
+    config.network_distance = true;
+    try {
+        (void)load_city(config);
+        FAIL() << "no roads: expected a ConfigError";
+    } catch (const ConfigError& error) {
+        EXPECT_NE(std::string(error.what()).find("--network-distance"), std::string::npos) << error.what();
+    }
+    config.staffing = false;  // partition only: the option has nothing to measure
+    EXPECT_NO_THROW((void)load_city(config));
+}
+
+}  // namespace
+}  // namespace civgrid::engine

@@ -49,6 +49,9 @@ struct PartitionConfig {
     std::string utility_field = "utility";
     std::string station_capacity_field = "capacity_households";
     int worker_candidates = 8;  ///< nearest workers offered to each micro-grid
+    /// Workers' distances along the roads (all of the roads layer, hard and soft) instead of
+    /// straight lines; needs a roads layer.
+    bool network_distance = false;
 
     // Field names.
     std::string building_id_field = "building_id";  ///< empty or missing: the feature id is used

@@ -38,6 +38,7 @@ struct City {
     std::vector<int> building_units;                ///< per building, >= 1
     std::vector<Point> building_points;             ///< one point inside each building
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
+    std::vector<Wkb> road_lines;             ///< every road, hard and soft (kept only for network distances)
     io::FeatureTable workers;                ///< micro-grid and mobile workers, when given
     std::vector<Point> worker_points;        ///< each worker's home
     std::vector<double> building_residents;  ///< per building: its field, or households x persons per household

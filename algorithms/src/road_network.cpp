@@ -1,0 +1,223 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/road_network.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <queue>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+constexpr const char* kStage = "algorithms.road_network";
+
+// Distance from p to segment a-b, and how far along a-b the nearest point lies.
+std::pair<double, double> to_segment(Point p, Point a, Point b) {
+    const double dx = b.x - a.x, dy = b.y - a.y, length2 = dx * dx + dy * dy;
+    const double t = length2 > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length2, 0.0, 1.0) : 0.0;
+    return {std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)), t * std::sqrt(length2)};
+}
+
+std::uint32_t find_root(std::vector<std::uint32_t>& parent, std::uint32_t n) {
+    while (parent[n] != n) n = parent[n] = parent[parent[n]];
+    return n;
+}
+
+}  // namespace
+
+RoadNetwork::RoadNetwork(const std::vector<Wkb>& lines, double snap_m) {
+    const geos::Context context;
+    std::vector<geos::Geom> parts;
+    for (const Wkb& wkb : lines)
+        if (!wkb.empty()) geos::collect_lines(context, geos::from_wkb(context, wkb).get(), parts);
+    if (parts.empty()) return;
+    // Noding splits every line where another crosses or touches it, so roads meet at junctions.
+    const geos::Geom all = geos::collection(context, GEOS_MULTILINESTRING, std::move(parts));
+    const geos::Geom noded = geos::own(context, GEOSNode_r(context.handle(), all.get()), "noding the road lines");
+    std::vector<geos::Geom> pieces;
+    geos::collect_lines(context, noded.get(), pieces);
+
+    // Line ends become nodes; ends within snap_m of an existing node join it.
+    const double snap = std::max(snap_m, 1e-6);
+    std::unordered_map<std::int64_t, std::vector<std::uint32_t>> snap_cells;
+    auto snap_key = [&](double x, double y) {
+        return key(static_cast<std::int64_t>(std::floor(x / snap)), static_cast<std::int64_t>(std::floor(y / snap)));
+    };
+    auto node_at = [&](Point p) {
+        const auto c = static_cast<std::int64_t>(std::floor(p.x / snap)),
+                   r = static_cast<std::int64_t>(std::floor(p.y / snap));
+        std::uint32_t best = 0;
+        double best_distance = kUnreached;
+        for (std::int64_t dc = -1; dc <= 1; ++dc)
+            for (std::int64_t dr = -1; dr <= 1; ++dr) {
+                const auto it = snap_cells.find(key(c + dc, r + dr));
+                if (it == snap_cells.end()) continue;
+                for (std::uint32_t n : it->second) {
+                    const double d = std::hypot(nodes_[n].x - p.x, nodes_[n].y - p.y);
+                    if (d <= snap && d < best_distance) best = n, best_distance = d;
+                }
+            }
+        if (best_distance < kUnreached) return best;
+        nodes_.push_back(p);
+        snap_cells[snap_key(p.x, p.y)].push_back(static_cast<std::uint32_t>(nodes_.size() - 1));
+        return static_cast<std::uint32_t>(nodes_.size() - 1);
+    };
+    for (const geos::Geom& piece : pieces) {
+        const std::vector<Point> vertices = geos::vertices(context, piece.get());
+        if (vertices.size() < 2) continue;
+        double length = 0;
+        for (std::size_t i = 1; i < vertices.size(); ++i)
+            length += std::hypot(vertices[i].x - vertices[i - 1].x, vertices[i].y - vertices[i - 1].y);
+        const std::uint32_t from = node_at(vertices.front()), to = node_at(vertices.back());
+        if (from == to && length <= snap) continue;  // a sliver that snapping closed
+        const auto edge = static_cast<std::uint32_t>(edges_.size());
+        edges_.push_back({from, to, length});
+        double offset = 0;
+        for (std::size_t i = 1; i < vertices.size(); ++i) {
+            segments_.push_back({vertices[i - 1], vertices[i], edge, offset});
+            offset += std::hypot(vertices[i].x - vertices[i - 1].x, vertices[i].y - vertices[i - 1].y);
+        }
+    }
+    if (edges_.empty()) return;
+
+    // Adjacency, both directions.
+    arc_begin_.assign(nodes_.size() + 1, 0);
+    for (const Edge& e : edges_) ++arc_begin_[e.from + 1], ++arc_begin_[e.to + 1];
+    std::partial_sum(arc_begin_.begin(), arc_begin_.end(), arc_begin_.begin());
+    arcs_.resize(arc_begin_.back());
+    std::vector<std::size_t> fill(arc_begin_.begin(), arc_begin_.end() - 1);
+    for (const Edge& e : edges_) {
+        arcs_[fill[e.from]++] = {e.to, e.length};
+        arcs_[fill[e.to]++] = {e.from, e.length};
+    }
+    std::vector<std::uint32_t> parent(nodes_.size());
+    std::iota(parent.begin(), parent.end(), 0u);
+    for (const Edge& e : edges_) parent[find_root(parent, e.from)] = find_root(parent, e.to);
+    for (std::uint32_t n = 0; n < nodes_.size(); ++n) components_ += find_root(parent, n) == n ? 1 : 0;
+
+    // Grids over segments and nodes: cells about one mean segment long.
+    double min_x = nodes_[0].x, min_y = nodes_[0].y, total = 0;
+    for (const Segment& s : segments_) {
+        min_x = std::min({min_x, s.a.x, s.b.x});
+        min_y = std::min({min_y, s.a.y, s.b.y});
+        total += std::hypot(s.b.x - s.a.x, s.b.y - s.a.y);
+    }
+    origin_ = {min_x, min_y};
+    cell_ = std::max(snap, total / static_cast<double>(segments_.size()));
+    for (std::uint32_t i = 0; i < segments_.size(); ++i) {
+        const Segment& s = segments_[i];
+        for (std::int64_t c = column(std::min(s.a.x, s.b.x)); c <= column(std::max(s.a.x, s.b.x)); ++c)
+            for (std::int64_t r = row(std::min(s.a.y, s.b.y)); r <= row(std::max(s.a.y, s.b.y)); ++r)
+                segment_cells_[key(c, r)].push_back(i);
+    }
+    first_column_ = column(min_x), first_row_ = row(min_y);
+    for (const Segment& s : segments_) {
+        last_column_ = std::max({last_column_, column(s.a.x), column(s.b.x)});
+        last_row_ = std::max({last_row_, row(s.a.y), row(s.b.y)});
+    }
+}
+
+std::optional<RoadNetwork::Attachment> RoadNetwork::attach(Point p) const {
+    if (segments_.empty()) return std::nullopt;
+    // Rings of cells around p, widening until the best found is nearer than the ring's reach
+    // (everything within k cells' distance has been seen after ring k) or the grid is covered.
+    const std::int64_t c0 = column(p.x), r0 = row(p.y);
+    const std::int64_t last_ring = std::max({std::abs(c0 - first_column_), std::abs(c0 - last_column_),
+                                             std::abs(r0 - first_row_), std::abs(r0 - last_row_)});
+    double best = kUnreached;
+    Attachment found;
+    auto visit = [&](std::int64_t c, std::int64_t r) {
+        const auto it = segment_cells_.find(key(c, r));
+        if (it == segment_cells_.end()) return;
+        for (std::uint32_t i : it->second) {
+            const Segment& s = segments_[i];
+            const auto [d, along] = to_segment(p, s.a, s.b);
+            if (d < best || (d == best && s.edge < found.edge)) {
+                best = d;
+                found = {s.edge, s.offset + along, d};
+            }
+        }
+    };
+    for (std::int64_t k = 0; k <= last_ring; ++k) {
+        if (k == 0) {
+            visit(c0, r0);
+        } else {
+            for (std::int64_t c = c0 - k; c <= c0 + k; ++c) visit(c, r0 - k), visit(c, r0 + k);
+            for (std::int64_t r = r0 - k + 1; r <= r0 + k - 1; ++r) visit(c0 - k, r), visit(c0 + k, r);
+        }
+        if (best <= static_cast<double>(k) * cell_) break;
+    }
+    return found;
+}
+
+NetworkSearch::NetworkSearch(const RoadNetwork& network)
+    : network_(network),
+      distance_(network.node_count(), kUnreached),
+      settled_(network.node_count(), 0),
+      target_(network.node_count(), 0) {}
+
+void NetworkSearch::run(std::span<const RoadNetwork::Attachment> sources,
+                        std::span<const RoadNetwork::Attachment> targets, double limit) {
+    for (std::uint32_t n : touched_) distance_[n] = kUnreached, settled_[n] = 0, target_[n] = 0;
+    touched_.clear();
+    auto touch = [&](std::uint32_t n) {
+        if (distance_[n] == kUnreached && target_[n] == 0) touched_.push_back(n);
+    };
+    std::size_t targets_left = 0;
+    for (const RoadNetwork::Attachment& t : targets)
+        for (std::uint32_t n : {network_.edge(t.edge).from, network_.edge(t.edge).to})
+            if (target_[n] == 0) {
+                touch(n);
+                target_[n] = 1;
+                ++targets_left;
+            }
+    sources_.assign(sources.begin(), sources.end());
+    std::sort(sources_.begin(), sources_.end(),
+              [](const auto& a, const auto& b) { return a.edge < b.edge || (a.edge == b.edge && a.along < b.along); });
+    using Entry = std::pair<double, std::uint32_t>;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
+    auto reach = [&](std::uint32_t n, double d) {
+        if (d < distance_[n]) {
+            touch(n);
+            distance_[n] = d;
+            queue.emplace(d, n);
+        }
+    };
+    for (const RoadNetwork::Attachment& source : sources_) {
+        const RoadNetwork::Edge& e = network_.edge(source.edge);
+        reach(e.from, source.access + source.along);
+        reach(e.to, source.access + (e.length - source.along));
+    }
+    while (!queue.empty() && targets_left > 0) {
+        const auto [d, n] = queue.top();
+        queue.pop();
+        if (settled_[n] != 0 || d > distance_[n]) continue;
+        if (d > limit) break;
+        settled_[n] = 1;
+        if (target_[n] != 0) --targets_left;
+        for (const RoadNetwork::Arc& arc : network_.arcs(n)) reach(arc.node, d + arc.length);
+    }
+    // Tentative distances beyond what was settled are upper bounds only; forget them.
+    for (std::uint32_t n : touched_)
+        if (settled_[n] == 0) distance_[n] = kUnreached;
+}
+
+double NetworkSearch::distance(std::uint32_t node) const {
+    return distance_[node];
+}
+
+double NetworkSearch::distance(const RoadNetwork::Attachment& point) const {
+    const RoadNetwork::Edge& e = network_.edge(point.edge);
+    double best = std::min(distance_[e.from] + point.along, distance_[e.to] + (e.length - point.along));
+    // Sources on the same edge reach it directly, without passing a node.
+    const auto first =
+        std::lower_bound(sources_.begin(), sources_.end(), point.edge,
+                         [](const RoadNetwork::Attachment& s, std::uint32_t edge) { return s.edge < edge; });
+    for (auto it = first; it != sources_.end() && it->edge == point.edge; ++it)
+        best = std::min(best, it->access + std::abs(it->along - point.along));
+    return point.access + best;
+}
+
+}  // namespace civgrid::algorithms
