@@ -40,6 +40,12 @@ TEST(Cli, SynthPartitionReport) {
     ASSERT_EQ(run("synth --households 20000 --seed 9 -o " + dir.file("city.gpkg"), output, dir), 0) << output;
     ASSERT_EQ(run("partition " + dir.file("city.gpkg") + " -o " + dir.file("out.gpkg"), output, dir), 0) << output;
     EXPECT_NE(output.find("crossing a hard barrier           0"), std::string::npos) << output;
+    EXPECT_NE(output.find("distance (straight line)"), std::string::npos) << output;
+    ASSERT_EQ(run("partition " + dir.file("city.gpkg") + " -o " + dir.file("roads.gpkg") + " --network-distance", output,
+                  dir),
+              0)
+        << output;
+    EXPECT_NE(output.find("distance (along the roads)"), std::string::npos) << output;
     std::string report;
     ASSERT_EQ(run("report " + dir.file("out.gpkg"), report, dir), 0) << report;
     EXPECT_NE(report.find("non-contiguous                    0"), std::string::npos) << report;
