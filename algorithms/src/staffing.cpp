@@ -310,6 +310,32 @@ StaffingResult assign_workers(const StaffingInput& input) {
         problem.supply = input.worker_capacity;
         for (auto& s : problem.supply) s = std::max<std::int64_t>(s, 0);
         problem.demand = input.demand.empty() ? std::vector<std::int64_t>(grid_count, 1) : input.demand;
+        // Assignments kept from a previous run, measured like the others, solved around.
+        for (const auto& [worker, grid] : input.fixed)
+            if (worker >= worker_count || grid >= grid_count)
+                throw InternalError(kStage, "a kept assignment names no worker or micro-grid");
+        std::vector<double> fixed_cost(input.fixed.size());
+        tbb::enumerable_thread_specific<geos::Context> fixed_contexts;
+        tbb::enumerable_thread_specific<std::unique_ptr<NetworkSearch>> fixed_searches;
+        tbb::parallel_for(std::size_t{0}, input.fixed.size(), [&](std::size_t f) {
+            const auto [worker, grid] = input.fixed[f];
+            const Rings rings(fixed_contexts.local(), polygons[grid].get());
+            std::vector<Candidate> one = {{worker, rings.distance(input.workers[worker])}};
+            if (!attached.empty()) {
+                auto& network_search = fixed_searches.local();
+                if (!network_search) network_search = std::make_unique<NetworkSearch>(*input.network);
+                (void)measure_along_roads(rings, *input.network, *network_search, attached, one);
+            }
+            fixed_cost[f] = one[0].distance;
+        });
+        for (std::size_t f = 0; f < input.fixed.size(); ++f) {
+            const auto [worker, grid] = input.fixed[f];
+            result.assignments.push_back({worker, grid, metres(fixed_cost[f])});
+            if (fixed_cost[f] >= kNoRoadPenalty) ++result.off_road_assignments;
+            problem.supply[worker] = std::max<std::int64_t>(problem.supply[worker] - 1, 0);
+            problem.demand[grid] = std::max<std::int64_t>(problem.demand[grid] - 1, 0);
+            ++result.fixed_assignments;
+        }
         problem.arcs = candidate_arcs(input, polygons, wanted, search, consumer, attached, result.unreached_candidates);
         problem.threads = input.threads;
         const std::vector<TransportArc> first_arcs = problem.arcs;

@@ -1,6 +1,8 @@
 // civgrid command line: a thin layer over the engine API. Errors become exit codes here only.
+#include <civgrid/data/changes.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/versions.hpp>
@@ -24,6 +26,9 @@ constexpr const char* kUsage = R"(civgrid - balanced governance micro-grids for 
 Usage:
   civgrid synth      --households N [--seed S] -o city.gpkg   generate a synthetic city
   civgrid partition  CITY.gpkg -o out.gpkg [options]          partition a city into micro-grids
+  civgrid repartition --previous old.gpkg CITY.gpkg -o new.gpkg [--lock ID]...
+                                                               rerun after the city changed, keeping
+                                                               micro-grids and codes that still hold
   civgrid report     out.gpkg                                 recompute the quality report of an output
   civgrid <command> --help                                    options of a command
   civgrid --version
@@ -40,13 +45,19 @@ int fail(const std::string& message, int code) {
 int run_synth(const std::vector<std::string>& args) {
     data::SynthConfig config;
     std::string output;
+    std::string change;
+    std::uint64_t change_seed = 1;
     po::options_description options("civgrid synth options");
     options.add_options()("help,h", "show this help")("households",
                                                       po::value(&config.households)->default_value(config.households),
                                                       "approximate number of households")(
         "seed", po::value(&config.seed)->default_value(config.seed), "random seed (same seed and size, same city)")(
         "crs", po::value(&config.crs)->default_value(config.crs), "projected CRS of the city")(
-        "output,o", po::value(&output)->required(), "output GeoPackage");
+        "output,o", po::value(&output)->required(), "output GeoPackage")(
+        "change", po::value(&change),
+        "then change the city, for reruns: households (1 % of buildings +-30 %), estate (3,000 new households), "
+        "demolition (all within 120 m), boundary (a strip moves to a neighbouring community)")(
+        "change-seed", po::value(&change_seed)->default_value(change_seed), "random seed of the change");
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).run(), vm);
     if (vm.count("help")) {
@@ -55,7 +66,13 @@ int run_synth(const std::vector<std::string>& args) {
     }
     po::notify(vm);
     const auto start = std::chrono::steady_clock::now();
-    const data::SynthCity city = data::generate_city(config);
+    data::SynthCity city = data::generate_city(config);
+    if (!change.empty()) {
+        const data::ChangeReport report = data::apply_change(city, data::parse_change(change), change_seed);
+        std::printf("changed: %s (%lld buildings, %lld households directly affected)\n", report.description.c_str(),
+                    static_cast<long long>(report.buildings_affected),
+                    static_cast<long long>(report.households_affected));
+    }
     data::write_city(city, output);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto& s = city.summary;
@@ -89,9 +106,11 @@ void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfi
     }
 }
 
-int run_partition(const std::vector<std::string>& args) {
+int run_partition(const std::vector<std::string>& args, bool rerun) {
     engine::PartitionConfig config;
     std::string output;
+    std::string previous;
+    engine::RepartitionOptions rerun_options;
     std::vector<std::string> hard_barriers;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
     inputs.add_options()("city", po::value(&config.city),
@@ -164,12 +183,26 @@ int run_partition(const std::vector<std::string>& args) {
     general.add_options()("help,h", "show this help")("output,o", po::value(&output)->required(),
                                                       "output GeoPackage (written atomically)")("quiet,q",
                                                                                                 "print only errors");
+    po::options_description rerun_group("Rerun");
+    rerun_group.add_options()("previous", po::value(&previous)->required(),
+                              "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
+        "lock", po::value(&rerun_options.locked)->composing(),
+        "repeatable: a micro-grid or grid id kept untouched whatever happens");
     po::options_description all;
     all.add(inputs).add(fields).add(partition).add(general);
+    if (rerun) all.add(rerun_group);
     po::positional_options_description positional;
     positional.add("city", 1);
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    if (vm.count("help") && rerun) {
+        std::cout << "Usage: civgrid repartition --previous old.gpkg CITY.gpkg -o new.gpkg [--lock ID]... [options]\n"
+                     "Keeps every previous micro-grid whose buildings are still in its community and whose households\n"
+                     "are within the bounds (and their codes, workers and stations), re-partitions only the rest,\n"
+                     "and writes the result with a `changes` layer and a `lineage` table.\n\n"
+                  << all;
+        return 0;
+    }
     if (vm.count("help")) {
         std::cout << "Usage: civgrid partition CITY.gpkg -o out.gpkg [options]\n"
                      "Reads the layers buildings, roads, rivers, railways, communities, streets and districts of CITY\n"
@@ -196,8 +229,23 @@ int run_partition(const std::vector<std::string>& args) {
     if (vm.count("network-distance")) config.network_distance = true;
     barrier_rules(hard_barriers, config);
 
-    const engine::RunSummary summary = engine::run_partition(config, output);
+    engine::RepartitionSummary rerun_summary;
+    if (rerun) rerun_summary = engine::run_repartition(config, previous, rerun_options, output);
+    const engine::RunSummary summary = rerun ? rerun_summary.run : engine::run_partition(config, output);
     if (vm.count("quiet")) return 0;
+    if (rerun) {
+        const engine::Repartition& c = rerun_summary.changes;
+        std::printf(
+            "Rerun against %s: %lld micro-grids unchanged, %lld redrawn (same code), %lld new, %lld retired, in %lld "
+            "zones\n"
+            "  buildings moved %lld, new %lld, removed %lld: %.2f %% of buildings, %.2f %% of households, %.2f %% of "
+            "micro-grids changed\n",
+            previous.c_str(), static_cast<long long>(c.micro_grids_kept), static_cast<long long>(c.micro_grids_redrawn),
+            static_cast<long long>(c.micro_grids_new), static_cast<long long>(c.micro_grids_retired),
+            static_cast<long long>(c.zones), static_cast<long long>(c.buildings_moved),
+            static_cast<long long>(c.buildings_new), static_cast<long long>(c.buildings_removed),
+            100 * c.building_churn(), 100 * c.household_churn(), 100 * c.micro_grid_churn());
+    }
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
     std::cout << "wrote " << output << " (working CRS " << summary.crs << ")\n";
     std::cout << summary.report.to_text();
@@ -272,7 +320,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
         if (args[0] == "synth") return run_synth(rest);
-        if (args[0] == "partition") return run_partition(rest);
+        if (args[0] == "partition") return run_partition(rest, false);
+        if (args[0] == "repartition") return run_partition(rest, true);
         if (args[0] == "report") return run_report(rest);
         return fail("unknown command '" + args[0] + "'\n" + kUsage, 2);
     } catch (const po::error& error) {

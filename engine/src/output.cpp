@@ -142,6 +142,8 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     const std::size_t grid_level_column = column("grid_id", FieldType::string);
     const std::size_t community_column = column("community_code", FieldType::string);
     const std::size_t split_column = column("split_micro_grids", FieldType::string);
+    // What each part holds, so a rerun knows the split (civgrid repartition).
+    const std::size_t split_households_column = column("split_households", FieldType::string);
     for (std::size_t b = 0; b < input.size(); ++b) {
         std::vector<FieldValue> row = input.rows[b];
         row.resize(buildings.fields.size());
@@ -153,6 +155,9 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
             grid_level >= 0 ? FieldValue{result.grids[static_cast<std::size_t>(grid_level)].id} : FieldValue{};
         row[community_column] = r >= 0 ? text_or_null(city.regions[static_cast<std::size_t>(r)].code) : FieldValue{};
         row[split_column] = text_or_null(result.building_split[b]);
+        row[split_households_column] = b < result.building_split_households.size()
+                                           ? text_or_null(result.building_split_households[b])
+                                           : FieldValue{};
         buildings.rows.push_back(std::move(row));
         buildings.geometries.push_back(input.geometries[b]);
     }
@@ -407,7 +412,7 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
 void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
                     const algorithms::QualityReport& report, const PartitionConfig& config,
                     const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
-                    const Standards& standards) {
+                    const Standards& standards, const ExtraOutput* extra = nullptr) {
     const double target = effective_target(result, config);
     io::LayerData info{"run_info",
                        io::GeometryKind::none,
@@ -497,6 +502,8 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
         put("staffing", "greedy_unstaffed", std::to_string(s.greedy_unstaffed));
         put("staffing", "seconds", number(staffing->seconds));
     }
+    if (extra != nullptr)
+        for (const auto& [section, key, value] : extra->info) put(section, key, value);
     writer.add_layer(info);
 }
 
@@ -504,14 +511,17 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
 
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
-                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing) {
+                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
+                  const ExtraOutput* extra) {
     io::GeoPackageWriter writer(path, city.crs);
     write_layers(writer, city, result, config);
     const Standards standards = standards_of(city, result, staffing, config);
     write_regions(writer, city, result, staffing, standards);
     if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
         write_staffing(writer, city, result, *staffing, config);
-    write_run_info(writer, city, result, report, config, timings, staffing, standards);
+    if (extra != nullptr)
+        for (const io::LayerData& layer : extra->layers) writer.add_layer(layer);
+    write_run_info(writer, city, result, report, config, timings, staffing, standards, extra);
     writer.commit();
 }
 

@@ -90,6 +90,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     result.building_region.assign(building_count, -1);
     result.building_grid.assign(building_count, -1);
     result.building_split.assign(building_count, {});
+    result.building_split_households.assign(building_count, {});
 
     // 1. Each building to the first region containing its point.
     geos::Context context;
@@ -371,10 +372,13 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
             if (home.grid >= 0) result.grids[static_cast<std::size_t>(home.grid)].buildings += 1;
             if (shares.size() > 1) {
                 std::sort(shares.begin(), shares.end());
-                std::string ids;
-                for (const auto& [g, h] : shares)
+                std::string ids, households;
+                for (const auto& [g, h] : shares) {
                     ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
+                    households += (households.empty() ? "" : ";") + std::to_string(h);
+                }
                 result.building_split[b] = ids;
+                result.building_split_households[b] = households;
             }
         }
     }

@@ -15,7 +15,32 @@ namespace civgrid::engine {
 namespace {
 constexpr const char* kStage = "engine.staffing";
 void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
-                      Staffing& staffing);
+                      Staffing& staffing, const StaffingKeep* keep);
+
+// (solver worker, micro-grid or grid) pairs to keep: the previous run's, where the worker still
+// exists among `rows` with room left and the micro-grid (grid) still carries the same id.
+template <class Unit>
+std::vector<std::pair<std::uint32_t, std::uint32_t>> kept_pairs(
+    const std::map<std::string, std::vector<std::string>>& previous, const std::vector<Unit>& units,
+    const std::vector<std::uint32_t>& rows, const io::FeatureTable& workers, int id_field,
+    std::vector<std::int64_t> capacity) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
+    if (id_field < 0 || previous.empty()) return pairs;
+    std::map<std::string, std::uint32_t> solver_index;
+    for (std::uint32_t w = 0; w < rows.size(); ++w)
+        solver_index.emplace(as_text(workers.rows[rows[w]][static_cast<std::size_t>(id_field)]), w);
+    for (std::uint32_t u = 0; u < units.size(); ++u) {
+        const auto found = previous.find(units[u].id);
+        if (found == previous.end()) continue;
+        for (const std::string& worker : found->second) {
+            const auto w = solver_index.find(worker);
+            if (w == solver_index.end() || capacity[w->second] <= 0) continue;
+            --capacity[w->second];
+            pairs.emplace_back(w->second, u);
+        }
+    }
+    return pairs;
+}
 
 // --strict: shortfalls are errors, named by micro-grid id.
 void check_strict(const PartitionResult& result, const Staffing& staffing) {
@@ -36,11 +61,12 @@ void check_strict(const PartitionResult& result, const Staffing& staffing) {
 
 }  // namespace
 
-Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config) {
+Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                      const StaffingKeep* keep) {
     Staffing staffing;
     if (!config.staffing) return staffing;
     if (city.workers.size() == 0) {
-        assign_utilities(city, result, config, staffing);
+        assign_utilities(city, result, config, staffing, keep);
         if (config.strict) check_strict(result, staffing);
         return staffing;
     }
@@ -145,6 +171,9 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
                                      : 0.0;
             mobile.demand.push_back(static_cast<std::int64_t>(std::ceil(share - 1e-9)));
         }
+        if (keep != nullptr)
+            mobile.fixed = kept_pairs(keep->grid_mobile_workers, result.grids, staffing.mobile_rows, workers, worker_id,
+                                      mobile.worker_capacity);
         try {
             staffing.mobile = algorithms::assign_workers(mobile);
         } catch (const Error& error) {
@@ -152,13 +181,16 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
                 kStage, workers.source + ", layer '" + workers.layer + "': assigning mobile workers: " + error.what());
         }
     }
+    if (keep != nullptr)
+        input.fixed = kept_pairs(keep->micro_grid_workers, result.micro_grids, staffing.worker_rows, workers, worker_id,
+                                 input.worker_capacity);
     try {
         staffing.workers = algorithms::assign_workers(input);
     } catch (const Error& error) {
         throw InputError(kStage,
                          workers.source + ", layer '" + workers.layer + "': assigning workers: " + error.what());
     }
-    assign_utilities(city, result, config, staffing);
+    assign_utilities(city, result, config, staffing, keep);
     if (config.strict) check_strict(result, staffing);
     staffing.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return staffing;
@@ -167,7 +199,7 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
 namespace {
 
 void assign_utilities(const City& city, const PartitionResult& result, const PartitionConfig& config,
-                      Staffing& staffing) {
+                      Staffing& staffing, const StaffingKeep* keep) {
     const io::FeatureTable& stations = city.stations;
     if (stations.size() == 0) return;
     const int utility = stations.field_index(config.utility_field);
@@ -183,13 +215,10 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
         if (added) staffing.utilities.push_back({name, {}, {}, {}});
         staffing.utilities[it->second].station_rows.push_back(static_cast<std::uint32_t>(s));
     }
+    const int station_id = stations.field_index(config.station_id_field);
     for (Staffing::Utility& u : staffing.utilities) {
         algorithms::StationInput input;
         input.threads = config.threads;
-        for (const MicroGrid& grid : result.micro_grids) {
-            input.micro_grids.push_back(grid.shape.label_point);
-            input.households.push_back(grid.shape.households);
-        }
         for (std::uint32_t row : u.station_rows) {
             input.stations.push_back(city.station_points[row]);
             const auto value = as_integer(stations.rows[row][static_cast<std::size_t>(capacity)]);
@@ -204,7 +233,68 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
             input.service_area.push_back(type == 3 || type == 6 ? shape : Wkb{});
         }
         u.capacity = input.capacity;
-        u.result = algorithms::assign_stations(input);
+        // A rerun keeps a micro-grid's station when it still exists, has room and (with a service
+        // area) still covers it; the rest are solved with what room is left.
+        const std::size_t grid_count = result.micro_grids.size();
+        std::vector<int> fixed(grid_count, -1);
+        if (keep != nullptr && station_id >= 0 && !keep->stations.empty()) {
+            std::map<std::string, int> station_index;
+            for (std::size_t s = 0; s < u.station_rows.size(); ++s)
+                station_index.emplace(as_text(stations.rows[u.station_rows[s]][static_cast<std::size_t>(station_id)]),
+                                      static_cast<int>(s));
+            geos::Context context;
+            for (std::size_t g = 0; g < grid_count; ++g) {
+                const auto previous = keep->stations.find({u.name, result.micro_grids[g].id});
+                if (previous == keep->stations.end()) continue;
+                const auto s = station_index.find(previous->second);
+                if (s == station_index.end()) continue;
+                const auto si = static_cast<std::size_t>(s->second);
+                const std::int64_t households = result.micro_grids[g].shape.households;
+                if (input.capacity[si] < households) continue;
+                if (!input.service_area[si].empty()) {
+                    const geos::Geom area = geos::from_wkb(context, input.service_area[si]);
+                    const geos::Geom label = geos::point(context, result.micro_grids[g].shape.label_point);
+                    if (GEOSIntersects_r(context.handle(), area.get(), label.get()) != 1) continue;
+                }
+                input.capacity[si] -= households;
+                fixed[g] = s->second;
+            }
+        }
+        std::vector<std::uint32_t> solved;  // micro-grids the solver sees, by its index
+        for (std::uint32_t g = 0; g < grid_count; ++g) {
+            if (fixed[g] >= 0) continue;
+            solved.push_back(g);
+            input.micro_grids.push_back(result.micro_grids[g].shape.label_point);
+            input.households.push_back(result.micro_grids[g].shape.households);
+        }
+        const algorithms::StationResult part = algorithms::assign_stations(input);
+        if (solved.size() == grid_count) {
+            u.result = part;
+            continue;
+        }
+        algorithms::StationResult& whole = u.result;
+        whole = part;
+        whole.station.assign(grid_count, -1);
+        whole.distance_m.assign(grid_count, 0.0);
+        whole.unassigned.clear();
+        for (std::size_t i = 0; i < solved.size(); ++i) {
+            whole.station[solved[i]] = part.station[i];
+            whole.distance_m[solved[i]] = part.distance_m[i];
+        }
+        for (std::uint32_t i : part.unassigned) whole.unassigned.push_back(solved[i]);
+        for (std::size_t g = 0; g < grid_count; ++g) {
+            if (fixed[g] < 0) continue;
+            const Point a = result.micro_grids[g].shape.label_point,
+                        b = input.stations[static_cast<std::size_t>(fixed[g])];
+            const double distance = std::hypot(a.x - b.x, a.y - b.y);
+            const auto households = result.micro_grids[g].shape.households;
+            whole.station[g] = fixed[g];
+            whole.distance_m[g] = distance;
+            whole.load[static_cast<std::size_t>(fixed[g])] += households;
+            whole.weighted_distance += static_cast<double>(households) * distance;
+            whole.lower_bound += static_cast<double>(households) * distance;  // fixed: part of any answer now
+            ++u.kept;
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 #include <civgrid/types.hpp>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace civgrid::algorithms {
@@ -23,6 +24,9 @@ struct StaffingInput {
     /// When given, distances run along the roads: from the home by a straight leg to the nearest
     /// road, along the network, then straight to the micro-grid. Otherwise straight lines.
     const RoadNetwork* network = nullptr;
+    /// (worker, micro-grid) pairs kept from a previous run: they count against the worker's
+    /// capacity and the micro-grid's demand, and the rest is solved around them.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> fixed;
     int threads = 0;
 };
 
@@ -46,6 +50,7 @@ struct StaffingResult {
     /// straight line), and an assignment made that way reports its straight-line distance.
     std::int64_t unreached_candidates = 0;
     std::int64_t off_road_assignments = 0;
+    std::int64_t fixed_assignments = 0;  ///< of `assignments`, those kept from the previous run
 };
 
 [[nodiscard]] StaffingResult assign_workers(const StaffingInput& input);

@@ -10,7 +10,9 @@
 #include <civgrid/engine/config.hpp>
 #include <civgrid/io/layer.hpp>
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,11 +83,12 @@ struct RegionSummary {
 };
 
 struct PartitionResult {
-    std::vector<MicroGrid> micro_grids;       ///< ordered by region, then sequence
-    std::vector<Grid> grids;                  ///< ordered by region, then sequence; empty without grids
-    std::vector<int> building_grid;           ///< per building: index into micro_grids, -1 when none
-    std::vector<std::string> building_split;  ///< per building: "id1;id2" when split across micro-grids
-    std::vector<int> building_region;         ///< per building: index into City::regions, -1 outside all
+    std::vector<MicroGrid> micro_grids;                  ///< ordered by region, then sequence
+    std::vector<Grid> grids;                             ///< ordered by region, then sequence; empty without grids
+    std::vector<int> building_grid;                      ///< per building: index into micro_grids, -1 when none
+    std::vector<std::string> building_split;             ///< per building: "id1;id2" when split across micro-grids
+    std::vector<std::string> building_split_households;  ///< per building: "40;60", its households in each
+    std::vector<int> building_region;                    ///< per building: index into City::regions, -1 outside all
     std::vector<RegionSummary> regions;
     std::int64_t requested = 0;
     std::vector<std::string> warnings;
@@ -123,11 +126,20 @@ struct Staffing {
         std::vector<std::uint32_t> station_rows;
         std::vector<std::int64_t> capacity;  ///< per station, households
         algorithms::StationResult result;
+        std::int64_t kept = 0;  ///< micro-grids that kept their station from the previous run
     };
     std::vector<Utility> utilities;
     double seconds = 0;
 };
-[[nodiscard]] Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config);
+/// Assignments a rerun keeps from the previous run where still valid (the worker or station still
+/// exists, with room), by id; everything else is solved around them.
+struct StaffingKeep {
+    std::map<std::string, std::vector<std::string>> micro_grid_workers;   ///< micro-grid id -> worker ids
+    std::map<std::string, std::vector<std::string>> grid_mobile_workers;  ///< grid id -> mobile worker ids
+    std::map<std::pair<std::string, std::string>, std::string> stations;  ///< (utility, micro-grid id) -> station id
+};
+[[nodiscard]] Staffing assign_staff(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                                    const StaffingKeep* keep = nullptr);
 
 /// The micro-grid size deviations are measured against: the target, or in count mode the city's
 /// households divided by the count.
@@ -137,10 +149,17 @@ struct Staffing {
 [[nodiscard]] algorithms::QualityReport assess(const City& city, const PartitionResult& result,
                                                const PartitionConfig& config);
 
+/// Layers and run_info entries a caller adds to the output (a rerun's changes and lineage).
+struct ExtraOutput {
+    std::vector<io::LayerData> layers;
+    std::vector<std::array<std::string, 3>> info;  ///< (section, key, value)
+};
+
 /// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, atomically.
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
-                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr);
+                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr,
+                  const ExtraOutput* extra = nullptr);
 
 struct RunSummary {
     algorithms::QualityReport report;

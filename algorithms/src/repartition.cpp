@@ -1,0 +1,278 @@
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/repartition.hpp>
+#include <civgrid/error.hpp>
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+constexpr const char* kStage = "algorithms.repartition";
+using geos::Geom;
+
+// A region's zones: what its kept micro-grids leave uncovered, part by part, with the free
+// buildings each part holds.
+struct Part {
+    Wkb polygon;  // WKB: parts are built on worker threads, each under its own GEOS context
+    geos::Envelope box;
+    std::vector<std::uint32_t> buildings;
+    std::int64_t households = 0;
+};
+
+Geom united(const geos::Context& context, std::vector<Geom> polygons) {
+    if (polygons.empty()) return {};
+    const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(polygons));
+    // Kept micro-grids form a coverage (they never overlap), which unites fastest; a clipped or
+    // hand-edited previous file may not, then the general union.
+    Geom result = geos::own_nullable(context, GEOSCoverageUnion_r(context.handle(), all.get()));
+    if (!result) result = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "uniting kept micro-grids");
+    return result;
+}
+
+// Length of `part`'s boundary that runs along `polygon`.
+double shared_boundary(const geos::Context& context, const GEOSGeometry* part, const GEOSGeometry* polygon) {
+    const Geom boundary = geos::own(context, GEOSBoundary_r(context.handle(), part), "a zone's boundary");
+    const Geom shared = geos::own_nullable(context, GEOSIntersection_r(context.handle(), boundary.get(), polygon));
+    return shared ? geos::length(context, shared.get()) : 0.0;
+}
+
+}  // namespace
+
+RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
+    const std::size_t region_count = input.regions.size(), previous_count = input.previous.size(),
+                      building_count = input.building_points.size();
+    if (input.lower.size() != region_count || input.upper.size() != region_count ||
+        input.building_region.size() != building_count || input.building_households.size() != building_count ||
+        input.building_previous.size() != building_count)
+        throw InternalError(kStage, "repartition input vectors differ in size");
+    const geos::Context context;
+    const GEOSContextHandle_t handle = context.handle();
+    std::vector<Geom> regions;
+    for (const Wkb& wkb : input.regions) regions.push_back(geos::from_wkb(context, wkb));
+    std::vector<Geom> previous(previous_count);
+    std::vector<geos::Prepared> previous_prepared(previous_count);
+    geos::StrTree previous_tree(context);
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        if (input.previous[m].polygon.empty() || input.previous[m].region < 0) continue;
+        previous[m] = geos::from_wkb(context, input.previous[m].polygon);
+        previous_prepared[m] = geos::prepare(context, previous[m].get());
+        previous_tree.insert(previous[m].get(), m);
+    }
+
+    // 1. Each previous micro-grid's buildings now: those that were in it, and new buildings
+    // inside its polygon within its region.
+    std::vector<std::vector<std::uint32_t>> members(previous_count);
+    for (std::uint32_t b = 0; b < building_count; ++b) {
+        const int r = input.building_region[b];
+        if (r < 0) continue;
+        int m = input.building_previous[b];
+        if (m < 0) {
+            const Geom point = geos::point(context, input.building_points[b]);
+            for (std::size_t candidate : previous_tree.query(point.get()))
+                if (input.previous[candidate].region == r &&
+                    GEOSPreparedIntersects_r(handle, previous_prepared[candidate].get(), point.get()) == 1) {
+                    m = static_cast<int>(candidate);
+                    break;
+                }
+        }
+        if (m >= 0) members[static_cast<std::size_t>(m)].push_back(b);
+    }
+
+    // 2. Kept: locked, or all its buildings still in its region and in bounds (or unchanged).
+    RepartitionPlan plan;
+    plan.kept.assign(previous_count, false);
+    plan.kept_polygon.assign(previous_count, {});
+    std::vector<Geom> kept_shape(previous_count);
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        const PreviousMicroGrid& grid = input.previous[m];
+        const int r = grid.region;
+        if (r < 0 || !previous[m]) continue;
+        std::int64_t households = 0;
+        bool foreign = false;
+        for (std::uint32_t b : members[m]) {
+            foreign = foreign || input.building_region[b] != r;
+            households += input.building_households[b];
+        }
+        const auto ru = static_cast<std::size_t>(r);
+        const bool in_bounds = static_cast<double>(households) >= input.lower[ru] - 1e-9 &&
+                               static_cast<double>(households) <= input.upper[ru] + 1e-9;
+        const bool as_before = grid.unchanged && households == grid.previous_households;
+        if (!grid.locked && (members[m].empty() || foreign || !(in_bounds || as_before))) continue;
+        // Clipped to its region (a moved boundary); the part holding its buildings stays.
+        const Geom clipped =
+            geos::own_nullable(context, GEOSIntersection_r(handle, previous[m].get(), regions[ru].get()));
+        if (!clipped) continue;
+        std::vector<Geom> parts;
+        geos::collect_polygons(context, clipped.get(), parts);
+        std::vector<Geom> holding;
+        std::vector<bool> used(parts.size(), false);
+        for (std::uint32_t b : members[m]) {
+            if (input.building_region[b] != r) continue;
+            const Geom point = geos::point(context, input.building_points[b]);
+            for (std::size_t p = 0; p < parts.size(); ++p)
+                if (GEOSIntersects_r(handle, parts[p].get(), point.get()) == 1) {
+                    used[p] = true;
+                    break;
+                }
+        }
+        for (std::size_t p = 0; p < parts.size(); ++p)
+            if (used[p]) holding.push_back(std::move(parts[p]));
+        if (holding.empty() || (holding.size() > 1 && !grid.locked)) continue;
+        kept_shape[m] = holding.size() == 1 ? std::move(holding[0])
+                                            : geos::collection(context, GEOS_MULTIPOLYGON, std::move(holding));
+        plan.kept[m] = true;
+    }
+    plan.building_kept.assign(building_count, -1);
+    std::vector<Wkb> kept_wkb(previous_count);  // what worker threads read
+    for (std::size_t m = 0; m < previous_count; ++m)
+        if (plan.kept[m]) kept_wkb[m] = geos::to_wkb(context, kept_shape[m].get());
+    for (std::size_t m = 0; m < previous_count; ++m)
+        if (plan.kept[m])
+            for (std::uint32_t b : members[m])
+                if (input.building_region[b] == input.previous[m].region) plan.building_kept[b] = static_cast<int>(m);
+
+    // Kept micro-grids and free buildings by region.
+    std::vector<std::vector<std::uint32_t>> region_previous(region_count), region_buildings(region_count);
+    for (std::size_t m = 0; m < previous_count; ++m)
+        if (input.previous[m].region >= 0)
+            region_previous[static_cast<std::size_t>(input.previous[m].region)].push_back(
+                static_cast<std::uint32_t>(m));
+    for (std::uint32_t b = 0; b < building_count; ++b)
+        if (input.building_region[b] >= 0)
+            region_buildings[static_cast<std::size_t>(input.building_region[b])].push_back(b);
+
+    // 3. Zones, region by region (in parallel), until no zone below the lower bound can take in a
+    // kept neighbour.
+    std::vector<std::vector<Part>> region_parts(region_count);
+    std::vector<std::vector<std::uint32_t>> region_unplaced(region_count);
+    std::vector<std::uint32_t> dirty(region_count);
+    std::iota(dirty.begin(), dirty.end(), 0u);
+    auto build_zones = [&](std::uint32_t r) {
+        const geos::Context local;
+        const GEOSContextHandle_t h = local.handle();
+        std::vector<Part>& parts = region_parts[r];
+        parts.clear();
+        region_unplaced[r].clear();
+        const Geom region = geos::from_wkb(local, input.regions[r]);
+        std::vector<Geom> kept;
+        for (std::uint32_t m : region_previous[r])
+            if (plan.kept[m]) kept.push_back(geos::from_wkb(local, kept_wkb[m]));
+        Geom zone;
+        if (kept.empty()) {
+            zone = geos::clone(local, region.get());
+        } else {
+            const Geom covered = united(local, std::move(kept));
+            zone = geos::own_nullable(local, GEOSDifference_r(h, region.get(), covered.get()));
+        }
+        if (!zone) return;
+        std::vector<Geom> polygons;
+        geos::collect_polygons(local, zone.get(), polygons);
+        std::vector<geos::Prepared> prepared;
+        for (const Geom& polygon : polygons) prepared.push_back(geos::prepare(local, polygon.get()));
+        parts.resize(polygons.size());
+        for (std::uint32_t b : region_buildings[r]) {
+            if (plan.building_kept[b] >= 0) continue;
+            const Geom point = geos::point(local, input.building_points[b]);
+            std::size_t best = parts.size();
+            for (std::size_t p = 0; p < parts.size() && best == parts.size(); ++p)
+                if (GEOSPreparedIntersects_r(h, prepared[p].get(), point.get()) == 1) best = p;
+            // A free building whose point lies in no zone (a straddling building's point inside a
+            // kept micro-grid) goes to the nearest zone within a metre, else to a kept micro-grid.
+            double best_distance = 1.0;
+            for (std::size_t p = 0; p < parts.size() && best == parts.size(); ++p) {
+                double distance = 0;
+                if (GEOSDistance_r(h, polygons[p].get(), point.get(), &distance) == 1 && distance < best_distance)
+                    best = p, best_distance = distance;
+            }
+            if (best == parts.size()) {
+                region_unplaced[r].push_back(b);
+                continue;
+            }
+            parts[best].buildings.push_back(b);
+            parts[best].households += input.building_households[b];
+        }
+        for (std::size_t p = 0; p < parts.size(); ++p) {
+            parts[p].box = geos::envelope(local, polygons[p].get());
+            parts[p].polygon = geos::to_wkb(local, polygons[p].get());
+        }
+    };
+    auto neighbour_sharing_most = [&](std::uint32_t r, const Part& part, bool include_locked) {
+        int best = -1;
+        double best_length = 0;
+        const Geom polygon = geos::from_wkb(context, part.polygon);
+        for (std::uint32_t m : region_previous[r]) {
+            if (!plan.kept[m] || (input.previous[m].locked && !include_locked)) continue;
+            if (!geos::envelope(context, kept_shape[m].get()).intersects(part.box)) continue;
+            const double length = shared_boundary(context, polygon.get(), kept_shape[m].get());
+            if (length > best_length + 1e-9) best = static_cast<int>(m), best_length = length;
+        }
+        return best;
+    };
+    for (int round = 0;; ++round) {
+        auto work = [&] {
+            tbb::parallel_for(std::size_t{0}, dirty.size(), [&](std::size_t i) { build_zones(dirty[i]); });
+        };
+        if (input.threads > 0)
+            tbb::task_arena(input.threads).execute(work);
+        else
+            work();
+        std::vector<std::uint32_t> next;
+        for (std::uint32_t r : dirty) {
+            bool grew = false;
+            for (const Part& part : region_parts[r]) {
+                if (part.households <= 0 || static_cast<double>(part.households) >= input.lower[r] - 1e-9) continue;
+                const int m = neighbour_sharing_most(r, part, false);
+                if (m < 0) continue;
+                plan.kept[static_cast<std::size_t>(m)] = false;
+                for (std::uint32_t b : members[static_cast<std::size_t>(m)])
+                    if (plan.building_kept[b] == m) plan.building_kept[b] = -1;
+                grew = true;
+            }
+            if (grew) next.push_back(r);
+        }
+        if (next.empty() || round >= 16) break;
+        plan.merge_rounds = round + 1;
+        dirty = std::move(next);
+    }
+
+    // 4. Empty parts join the kept neighbour they share most boundary with; the rest are zones.
+    // Buildings no zone holds join the kept micro-grid nearest to them.
+    for (std::uint32_t r = 0; r < region_count; ++r) {
+        for (Part& part : region_parts[r]) {
+            if (part.buildings.empty()) {
+                const int m = neighbour_sharing_most(r, part, true);
+                if (m >= 0) {
+                    std::vector<Geom> both;
+                    both.push_back(std::move(kept_shape[static_cast<std::size_t>(m)]));
+                    both.push_back(geos::from_wkb(context, part.polygon));
+                    kept_shape[static_cast<std::size_t>(m)] = united(context, std::move(both));
+                    continue;
+                }
+            }
+            plan.zones.push_back(
+                {static_cast<int>(r), std::move(part.polygon), std::move(part.buildings), part.households});
+        }
+        for (std::uint32_t b : region_unplaced[r]) {
+            const Geom point = geos::point(context, input.building_points[b]);
+            double best_distance = 0;
+            for (std::uint32_t m : region_previous[r]) {
+                if (!plan.kept[m]) continue;
+                double distance = 0;
+                GEOSDistance_r(handle, kept_shape[m].get(), point.get(), &distance);
+                if (plan.building_kept[b] < 0 || distance < best_distance)
+                    plan.building_kept[b] = static_cast<int>(m), best_distance = distance;
+            }
+        }
+    }
+    for (std::size_t m = 0; m < previous_count; ++m)
+        if (plan.kept[m]) plan.kept_polygon[m] = geos::to_wkb(context, kept_shape[m].get());
+    return plan;
+}
+
+}  // namespace civgrid::algorithms

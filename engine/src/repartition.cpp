@@ -1,0 +1,817 @@
+#include "values.hpp"
+
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/repartition.hpp>
+#include <civgrid/engine/repartition.hpp>
+#include <civgrid/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+namespace civgrid::engine {
+
+namespace {
+
+constexpr const char* kStage = "engine.repartition";
+
+int field_or_throw(const io::FeatureTable& table, const std::string& field) {
+    const int index = table.field_index(field);
+    if (index < 0)
+        throw InputError(kStage, table.source + ", layer '" + table.layer + "': no field '" + field +
+                                     "': not a civgrid output, or written by another version");
+    return index;
+}
+
+std::string text_at(const io::FeatureTable& table, std::size_t row, int field) {
+    return field < 0 ? std::string() : as_text(table.rows[row][static_cast<std::size_t>(field)]);
+}
+
+std::string join(const std::set<std::string>& ids) {
+    std::string text;
+    for (const std::string& id : ids)
+        if (!id.empty()) text += (text.empty() ? "" : ";") + id;
+    return text;
+}
+
+std::string padded(std::int64_t value, std::size_t width) {
+    std::string text = std::to_string(value);
+    text.insert(0, width > text.size() ? width - text.size() : 0, '0');
+    return text;
+}
+
+// The largest number a code of `prefix` continues with ("320102001003" after "320102001" -> 3).
+std::int64_t sequence_after(const std::string& code, const std::string& prefix, std::size_t digits) {
+    if (code.size() < prefix.size() + digits || code.compare(0, prefix.size(), prefix) != 0) return 0;
+    const std::string tail = code.substr(prefix.size(), digits);
+    if (!std::all_of(tail.begin(), tail.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) return 0;
+    return std::stoll(tail);
+}
+
+}  // namespace
+
+double Repartition::building_churn() const {
+    const std::int64_t all = buildings_compared + buildings_new + buildings_removed;
+    return all > 0 ? static_cast<double>(buildings_moved + buildings_new + buildings_removed) / static_cast<double>(all)
+                   : 0.0;
+}
+
+double Repartition::household_churn() const {
+    const std::int64_t all = households_compared + households_new + households_removed;
+    return all > 0
+               ? static_cast<double>(households_moved + households_new + households_removed) / static_cast<double>(all)
+               : 0.0;
+}
+
+double Repartition::micro_grid_churn() const {
+    const auto now = static_cast<double>(result.micro_grids.size());
+    return now > 0 ? static_cast<double>(static_cast<std::int64_t>(result.micro_grids.size()) - micro_grids_kept) / now
+                   : 0.0;
+}
+
+std::string previous_crs(const std::string& path) {
+    const auto layers = io::list_layers(path);
+    for (const char* needed : {"micro_grids", "buildings"})
+        if (std::find(layers.begin(), layers.end(), needed) == layers.end())
+            throw InputError(kStage, "--previous '" + path + "' has no layer '" + needed + "': not a civgrid output");
+    return io::read_layer({path, "micro_grids"}).crs;
+}
+
+PreviousRun read_previous(const std::string& path, const std::string& crs) {
+    (void)previous_crs(path);  // the layers a civgrid output has
+    PreviousRun previous;
+    previous.path = path;
+    const io::ReadOptions options{.target_crs = crs};
+    previous.micro_grids = io::read_layer({path, "micro_grids"}, options);
+    previous.buildings = io::read_layer({path, "buildings"}, {});
+    const auto layers = io::list_layers(path);
+    if (std::find(layers.begin(), layers.end(), "worker_assignments") != layers.end())
+        previous.worker_assignments = io::read_layer({path, "worker_assignments"});
+    if (std::find(layers.begin(), layers.end(), "service_assignments") != layers.end())
+        previous.service_assignments = io::read_layer({path, "service_assignments"});
+    return previous;
+}
+
+StaffingKeep staffing_to_keep(const PreviousRun& previous, const PartitionConfig& config) {
+    StaffingKeep keep;
+    const io::FeatureTable& workers = previous.worker_assignments;
+    if (workers.size() > 0) {
+        const int worker = field_or_throw(workers, "worker_id"), grid = field_or_throw(workers, "micro_grid_id"),
+                  big_grid = field_or_throw(workers, "grid_id"), role = field_or_throw(workers, "role");
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            if (text_at(workers, i, role) == "mobile_worker")
+                keep.grid_mobile_workers[text_at(workers, i, big_grid)].push_back(text_at(workers, i, worker));
+            else
+                keep.micro_grid_workers[text_at(workers, i, grid)].push_back(text_at(workers, i, worker));
+        }
+    }
+    const io::FeatureTable& service = previous.service_assignments;
+    if (service.size() > 0) {
+        const int grid = field_or_throw(service, "micro_grid_id"), utility = field_or_throw(service, "utility"),
+                  station = field_or_throw(
+                      service, config.station_id_field == "station_id" ? "station_id" : config.station_id_field);
+        for (std::size_t i = 0; i < service.size(); ++i) {
+            const std::string id = text_at(service, i, station);
+            if (!id.empty()) keep.stations[{text_at(service, i, utility), text_at(service, i, grid)}] = id;
+        }
+    }
+    return keep;
+}
+
+namespace {
+
+// Splits `total` in proportion to `weights` (largest remainder); all to the largest weight when
+// every weight is zero.
+std::vector<std::int64_t> proportional(std::int64_t total, const std::vector<std::int64_t>& weights) {
+    std::vector<std::int64_t> shares(weights.size(), 0);
+    const std::int64_t sum = std::accumulate(weights.begin(), weights.end(), std::int64_t{0});
+    if (weights.empty()) return shares;
+    if (sum <= 0) {
+        shares[static_cast<std::size_t>(std::max_element(weights.begin(), weights.end()) - weights.begin())] = total;
+        return shares;
+    }
+    std::vector<std::pair<double, std::size_t>> remainders;
+    std::int64_t given = 0;
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+        const double exact = static_cast<double>(total) * static_cast<double>(weights[i]) / static_cast<double>(sum);
+        shares[i] = static_cast<std::int64_t>(std::floor(exact));
+        given += shares[i];
+        remainders.emplace_back(-(exact - static_cast<double>(shares[i])), i);
+    }
+    std::sort(remainders.begin(), remainders.end());
+    for (std::size_t k = 0; given < total && k < remainders.size(); ++k, ++given) ++shares[remainders[k].second];
+    return shares;
+}
+
+std::vector<std::string> split_text(const std::string& text) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= text.size() && !text.empty()) {
+        const std::size_t end = std::min(text.find(';', start), text.size());
+        parts.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+}  // namespace
+
+Repartition repartition_city(const City& city, const PreviousRun& previous, const PartitionConfig& config,
+                             const RepartitionOptions& options) {
+    Repartition out;
+    // Rerun sizes come from the target (a count for the whole city would reshuffle everything).
+    PartitionConfig plan_config = config;
+    plan_config.micro_grid_count = 0;
+    plan_config.grid_count = 0;
+    const RegionProblems base = region_problems(city, plan_config);
+    const std::size_t region_count = city.regions.size(), building_count = city.buildings.size();
+    std::map<std::string, int> region_of_code;
+    for (std::size_t r = 0; r < region_count; ++r) region_of_code.emplace(city.regions[r].code, static_cast<int>(r));
+    geos::Context context;
+
+    // Previous micro-grids.
+    const io::FeatureTable& old_grids = previous.micro_grids;
+    const int old_id_field = field_or_throw(old_grids, "micro_grid_id"),
+              old_grid_field = field_or_throw(old_grids, "grid_id"),
+              old_code_field = field_or_throw(old_grids, "community_code"),
+              old_flags_field = old_grids.field_index("flags");
+    const std::size_t previous_count = old_grids.size();
+    std::vector<std::string> old_id(previous_count), old_grid(previous_count), old_code(previous_count);
+    std::unordered_map<std::string, int> previous_index;
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        old_id[m] = text_at(old_grids, m, old_id_field);
+        old_grid[m] = text_at(old_grids, m, old_grid_field);
+        old_code[m] = text_at(old_grids, m, old_code_field);
+        previous_index.emplace(old_id[m], static_cast<int>(m));
+    }
+    std::set<std::string> locked(options.locked.begin(), options.locked.end());
+    {
+        std::set<std::string> known(old_id.begin(), old_id.end());
+        known.insert(old_grid.begin(), old_grid.end());
+        std::string unknown;
+        for (const std::string& id : locked)
+            if (!known.contains(id)) unknown += (unknown.empty() ? "" : ", ") + id;
+        if (!unknown.empty())
+            throw ConfigError(kStage,
+                              "--lock: the previous run (" + previous.path + ") has no micro-grid or grid " + unknown);
+    }
+
+    // Previous buildings by id, each as its parts: (micro-grid, households) — several for a
+    // building split across micro-grids.
+    const io::FeatureTable& old_buildings = previous.buildings;
+    const int new_id_field = city.buildings.field_index(config.building_id_field);
+    const int old_building_id = old_buildings.field_index(config.building_id_field);
+    if (new_id_field < 0 || old_building_id < 0)
+        throw ConfigError(kStage, "a rerun matches buildings by their id field '" + config.building_id_field +
+                                      "', which " + (new_id_field < 0 ? city.buildings.source : previous.path) +
+                                      " lacks (set it with --id-field)");
+    const int old_building_grid = field_or_throw(old_buildings, "micro_grid_id");
+    const int old_split_field = old_buildings.field_index("split_micro_grids");
+    const int old_split_households_field = old_buildings.field_index("split_households");
+    const int old_households_field = old_buildings.field_index(config.households_field);
+    struct OldBuilding {
+        std::vector<int> micro_grids;
+        std::vector<std::int64_t> households;
+        std::int64_t total = 0;
+        bool seen = false;
+    };
+    std::unordered_map<std::string, OldBuilding> old_by_id;
+    std::vector<std::int64_t> old_member_count(previous_count, 0), old_member_households(previous_count, 0);
+    for (std::size_t i = 0; i < old_buildings.size(); ++i) {
+        OldBuilding building;
+        building.total =
+            old_households_field >= 0
+                ? std::max<std::int64_t>(
+                      as_integer(old_buildings.rows[i][static_cast<std::size_t>(old_households_field)]).value_or(0), 0)
+                : 0;
+        const std::vector<std::string> split_ids = split_text(text_at(old_buildings, i, old_split_field));
+        const std::vector<std::string> split_households =
+            split_text(text_at(old_buildings, i, old_split_households_field));
+        const std::vector<std::string> ids =
+            split_ids.size() > 1 ? split_ids : std::vector<std::string>{text_at(old_buildings, i, old_building_grid)};
+        for (std::size_t k = 0; k < ids.size(); ++k) {
+            const auto found = previous_index.find(ids[k]);
+            if (found == previous_index.end()) continue;
+            building.micro_grids.push_back(found->second);
+            std::int64_t share = ids.size() == 1 ? building.total : 0;
+            if (ids.size() > 1 && split_households.size() == ids.size())
+                share = as_integer(FieldValue{split_households[k]}).value_or(0);
+            else if (ids.size() > 1)  // an output without split_households: an even split
+                share = building.total / static_cast<std::int64_t>(ids.size()) +
+                        (static_cast<std::int64_t>(k) < building.total % static_cast<std::int64_t>(ids.size()) ? 1 : 0);
+            building.households.push_back(share);
+        }
+        const std::string id = text_at(old_buildings, i, old_building_id);
+        if (building.micro_grids.empty() || !old_by_id.emplace(id, building).second) continue;
+        for (std::size_t k = 0; k < building.micro_grids.size(); ++k) {
+            ++old_member_count[static_cast<std::size_t>(building.micro_grids[k])];
+            old_member_households[static_cast<std::size_t>(building.micro_grids[k])] += building.households[k];
+        }
+    }
+
+    // Units: each new building, or each part of a building that was split, with its households
+    // now (a changed count spread over the parts as before).
+    struct Unit {
+        std::uint32_t building = 0;
+        int previous = -1;
+        std::int64_t households = 0;
+        Point point;
+        Wkb geometry;  ///< the part of the building; empty = all of it
+    };
+    std::vector<Unit> units;
+    std::vector<std::string> new_building_id(building_count);
+    std::vector<bool> existed(building_count, false);
+    std::vector<std::int64_t> new_member_count(previous_count, 0), new_member_households(previous_count, 0);
+    std::int64_t duplicates = 0;
+    for (std::uint32_t b = 0; b < building_count; ++b) {
+        new_building_id[b] = text_at(city.buildings, b, new_id_field);
+        const auto found = old_by_id.find(new_building_id[b]);
+        const bool known = found != old_by_id.end() && !found->second.seen;
+        if (found != old_by_id.end() && found->second.seen) ++duplicates;
+        if (!known || base.result.building_region[b] < 0) {
+            units.push_back({b, -1, city.building_households[b], city.building_points[b], {}});
+            if (known) found->second.seen = true, existed[b] = true;
+            continue;
+        }
+        found->second.seen = true;
+        existed[b] = true;
+        const OldBuilding& old = found->second;
+        const std::vector<std::int64_t> shares = proportional(city.building_households[b], old.households);
+        for (std::size_t k = 0; k < old.micro_grids.size(); ++k) {
+            Unit unit{b, old.micro_grids[k], shares[k], city.building_points[b], {}};
+            if (old.micro_grids.size() > 1 && !city.buildings.geometries[b].empty()) {
+                // The part inside that micro-grid, and a point in it.
+                const geos::Geom building = geos::from_wkb(context, city.buildings.geometries[b]);
+                const geos::Geom grid =
+                    geos::from_wkb(context, old_grids.geometries[static_cast<std::size_t>(old.micro_grids[k])]);
+                const geos::Geom part =
+                    geos::own_nullable(context, GEOSIntersection_r(context.handle(), building.get(), grid.get()));
+                if (part && !geos::is_empty(context, part.get()) && geos::area(context, part.get()) > 0) {
+                    unit.point = geos::point_on_surface(context, part.get());
+                    unit.geometry = geos::to_wkb(context, part.get());
+                }
+            }
+            ++new_member_count[static_cast<std::size_t>(unit.previous)];
+            new_member_households[static_cast<std::size_t>(unit.previous)] += unit.households;
+            units.push_back(std::move(unit));
+        }
+    }
+    if (duplicates > 0)
+        out.warnings.push_back(std::to_string(duplicates) + " buildings repeat an id '" + config.building_id_field +
+                               "' of another: each after the first counts as a new building");
+
+    // Which micro-grids stay, and the zones to partition again.
+    algorithms::RepartitionPlanInput plan_input;
+    plan_input.threads = config.threads;
+    for (std::size_t r = 0; r < region_count; ++r) {
+        plan_input.regions.push_back(city.regions[r].boundary);
+        const double target = base.result.regions[r].target;
+        double lower = config.min_households > 0 ? config.min_households : target * (1.0 - config.tolerance);
+        const double upper = config.max_households > 0 ? config.max_households : target * (1.0 + config.tolerance);
+        if (config.hard_min_households > 0) lower = std::max(lower, static_cast<double>(config.hard_min_households));
+        plan_input.lower.push_back(lower);
+        plan_input.upper.push_back(upper);
+    }
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        algorithms::PreviousMicroGrid grid;
+        grid.polygon = old_grids.geometries[m];
+        const auto region = region_of_code.find(old_code[m]);
+        grid.region = region == region_of_code.end() ? -1 : region->second;
+        grid.locked = locked.contains(old_id[m]) || (!old_grid[m].empty() && locked.contains(old_grid[m]));
+        grid.unchanged = old_member_count[m] == new_member_count[m] && old_member_count[m] > 0 &&
+                         old_member_households[m] == new_member_households[m];
+        grid.previous_households = old_member_households[m];
+        plan_input.previous.push_back(std::move(grid));
+    }
+    for (const Unit& unit : units) {
+        plan_input.building_points.push_back(unit.point);
+        plan_input.building_region.push_back(base.result.building_region[unit.building]);
+        plan_input.building_households.push_back(unit.households);
+        plan_input.building_previous.push_back(unit.previous);
+    }
+    const algorithms::RepartitionPlan plan = algorithms::plan_repartition(plan_input);
+    out.zones = static_cast<std::int64_t>(plan.zones.size());
+
+    // The zones as a city of their own, partitioned like any other.
+    City zones;
+    zones.crs = city.crs;
+    zones.region_level = city.region_level;
+    zones.hard_lines = city.hard_lines;
+    zones.hard_areas = city.hard_areas;
+    zones.soft_lines = city.soft_lines;
+    zones.buildings.source = city.buildings.source;
+    zones.buildings.layer = city.buildings.layer;
+    zones.buildings.crs = city.buildings.crs;
+    zones.buildings.fields = city.buildings.fields;
+    std::vector<std::uint32_t> zone_unit;  // zone city's building -> unit
+    for (const auto& zone : plan.zones) {
+        Region region = city.regions[static_cast<std::size_t>(zone.region)];
+        region.boundary = zone.polygon;
+        region.requested_count = 0;
+        region.requested_grids = 0;
+        zones.regions.push_back(std::move(region));
+        for (std::uint32_t u : zone.buildings) {
+            const Unit& unit = units[u];
+            zone_unit.push_back(u);
+            zones.buildings.fids.push_back(city.buildings.fids[unit.building]);
+            zones.buildings.geometries.push_back(unit.geometry.empty() ? city.buildings.geometries[unit.building]
+                                                                       : unit.geometry);
+            zones.buildings.rows.push_back(city.buildings.rows[unit.building]);
+            zones.building_households.push_back(unit.households);
+            zones.building_units.push_back(city.building_units[unit.building]);
+            zones.building_points.push_back(unit.point);
+        }
+    }
+    PartitionResult zoned;
+    if (!zones.regions.empty()) {
+        PartitionConfig zone_config = plan_config;
+        zone_config.count_field.clear();
+        zone_config.grid_count_field.clear();
+        zoned = partition_city(zones, zone_config);
+    }
+    const std::size_t zoned_count = zoned.micro_grids.size();
+    std::unordered_map<std::string, int> zoned_index;
+    for (std::size_t g = 0; g < zoned_count; ++g) zoned_index.emplace(zoned.micro_grids[g].id, static_cast<int>(g));
+    // Each zone unit's households by zoned micro-grid (the partitioner may split it further).
+    std::vector<std::vector<std::pair<int, std::int64_t>>> unit_zoned(units.size());
+    for (std::size_t zb = 0; zb < zone_unit.size(); ++zb) {
+        const std::vector<std::string> ids = split_text(zoned.building_split[zb]);
+        const std::vector<std::string> households = split_text(zoned.building_split_households[zb]);
+        auto& parts = unit_zoned[zone_unit[zb]];
+        if (ids.size() > 1 && households.size() == ids.size()) {
+            for (std::size_t k = 0; k < ids.size(); ++k)
+                parts.emplace_back(zoned_index.at(ids[k]), as_integer(FieldValue{households[k]}).value_or(0));
+        } else if (zoned.building_grid[zb] >= 0) {
+            parts.emplace_back(zoned.building_grid[zb], units[zone_unit[zb]].households);
+        }
+    }
+
+    // Components of previous (not kept) and zoned micro-grids joined by shared households.
+    std::vector<std::set<int>> zone_parents(zoned_count);
+    std::map<int, std::set<int>> previous_children;
+    for (std::size_t u = 0; u < units.size(); ++u)
+        if (units[u].previous >= 0)
+            for (const auto& [g, h] : unit_zoned[u]) {
+                zone_parents[static_cast<std::size_t>(g)].insert(units[u].previous);
+                previous_children[units[u].previous].insert(g);
+            }
+    std::vector<int> component(zoned_count, -1);
+    std::vector<std::pair<std::set<int>, std::set<int>>> components;  // (previous, zoned)
+    for (std::size_t start = 0; start < zoned_count; ++start) {
+        if (component[start] >= 0) continue;
+        std::set<int> olds, news;
+        std::vector<int> stack = {static_cast<int>(start)};
+        component[start] = static_cast<int>(components.size());
+        while (!stack.empty()) {
+            const int g = stack.back();
+            stack.pop_back();
+            news.insert(g);
+            for (int m : zone_parents[static_cast<std::size_t>(g)]) {
+                if (plan.kept[static_cast<std::size_t>(m)] || !olds.insert(m).second) continue;
+                for (int child : previous_children[m])
+                    if (component[static_cast<std::size_t>(child)] < 0) {
+                        component[static_cast<std::size_t>(child)] = static_cast<int>(components.size());
+                        stack.push_back(child);
+                    }
+            }
+        }
+        components.emplace_back(std::move(olds), std::move(news));
+    }
+
+    // Codes: kept ones keep theirs; one-for-one redraws keep the previous code; the rest continue
+    // each community's numbering after every code it ever used (retired codes are never reused).
+    std::map<std::string, std::int64_t> next_grid, next_micro;
+    const bool with_grids = std::any_of(old_grid.begin(), old_grid.end(), [](const auto& g) { return !g.empty(); }) ||
+                            (previous_count == 0 && config.grid_households > 0);
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        const std::string& code = old_code[m];
+        if (with_grids) {
+            next_grid[code] = std::max(next_grid[code], sequence_after(old_grid[m], code, 2));
+            next_micro[old_grid[m]] = std::max(next_micro[old_grid[m]], sequence_after(old_id[m], old_grid[m], 2));
+        } else {
+            next_micro[code] = std::max(next_micro[code], sequence_after(old_id[m], code, 3));
+        }
+    }
+    std::vector<std::string> zoned_id(zoned_count), zoned_status(zoned_count);
+    for (const auto& [olds, news] : components) {
+        const std::string status = olds.empty()                           ? "new"
+                                   : olds.size() == 1 && news.size() == 1 ? "redrawn"
+                                   : olds.size() == 1                     ? "split"
+                                   : news.size() == 1                     ? "merged"
+                                                                          : "regrouped";
+        for (int g : news) zoned_status[static_cast<std::size_t>(g)] = status;
+        if (status == "redrawn")
+            zoned_id[static_cast<std::size_t>(*news.begin())] = old_id[static_cast<std::size_t>(*olds.begin())];
+    }
+    std::vector<std::string> zoned_grid_id(zoned.grids.size());
+    for (std::size_t g = 0; g < zoned.grids.size(); ++g) {
+        const std::string& code = zones.regions[static_cast<std::size_t>(zoned.grids[g].region)].code;
+        zoned_grid_id[g] = code + padded(++next_grid[code], 2);
+    }
+    for (std::size_t g = 0; g < zoned_count; ++g) {
+        if (!zoned_id[g].empty()) continue;
+        const MicroGrid& grid = zoned.micro_grids[g];
+        const std::string& code = zones.regions[static_cast<std::size_t>(grid.region)].code;
+        if (grid.grid >= 0) {
+            const std::string& grid_id = zoned_grid_id[static_cast<std::size_t>(grid.grid)];
+            zoned_id[g] = grid_id + padded(++next_micro[grid_id], 2);
+        } else {
+            zoned_id[g] = code + padded(++next_micro[code], 3);
+        }
+    }
+
+    // The result: kept micro-grids (with their households now), then the zones', by region and code.
+    struct Entry {
+        MicroGrid grid;
+        std::string grid_id, status;
+        int previous = -1, zoned = -1;
+    };
+    std::vector<Entry> entries;
+    std::vector<std::int64_t> kept_households(previous_count, 0);
+    for (std::size_t u = 0; u < units.size(); ++u)
+        if (plan.building_kept[u] >= 0)
+            kept_households[static_cast<std::size_t>(plan.building_kept[u])] += units[u].households;
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        if (!plan.kept[m]) continue;
+        Entry entry;
+        entry.grid.id = old_id[m];
+        entry.grid.region = plan_input.previous[m].region;
+        const auto r = static_cast<std::size_t>(entry.grid.region);
+        entry.grid.shape.polygon = plan.kept_polygon[m];
+        entry.grid.shape.households = kept_households[m];
+        entry.grid.shape.target = base.result.regions[r].target;
+        const geos::Geom polygon = geos::from_wkb(context, plan.kept_polygon[m]);
+        entry.grid.shape.label_point = geos::point_on_surface(context, polygon.get());
+        const auto households = static_cast<double>(kept_households[m]);
+        if (households < plan_input.lower[r] - 1e-9 || households > plan_input.upper[r] + 1e-9) {
+            // Kept out of bounds: as before (the data forced it) or locked.
+            const std::string flags = text_at(old_grids, m, old_flags_field);
+            entry.grid.shape.flags = static_cast<std::uint8_t>(
+                flags.find("forced_by_boundaries") != std::string::npos ? algorithms::Flag::forced_by_boundaries
+                : flags.find("large_building") != std::string::npos     ? algorithms::Flag::large_building
+                                                                        : algorithms::Flag::out_of_bounds);
+        }
+        if (GEOSGeomTypeId_r(context.handle(), polygon.get()) == GEOS_MULTIPOLYGON)
+            entry.grid.shape.flags |= static_cast<std::uint8_t>(algorithms::Flag::multipart);
+        entry.grid_id = old_grid[m];
+        entry.status = "unchanged";
+        entry.previous = static_cast<int>(m);
+        entries.push_back(std::move(entry));
+    }
+    for (std::size_t g = 0; g < zoned_count; ++g) {
+        Entry entry;
+        entry.grid = zoned.micro_grids[g];
+        entry.grid.id = zoned_id[g];
+        entry.grid.region = plan.zones[static_cast<std::size_t>(entry.grid.region)].region;
+        entry.grid_id = entry.grid.grid >= 0 ? zoned_grid_id[static_cast<std::size_t>(entry.grid.grid)] : "";
+        entry.status = zoned_status[g];
+        entry.zoned = static_cast<int>(g);
+        entries.push_back(std::move(entry));
+    }
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        return a.grid.region < b.grid.region || (a.grid.region == b.grid.region && a.grid.id < b.grid.id);
+    });
+
+    // Grids by id, from their micro-grids now.
+    PartitionResult& result = out.result;
+    std::map<std::pair<int, std::string>, std::vector<std::size_t>> grid_members;
+    for (std::size_t e = 0; e < entries.size(); ++e)
+        if (!entries[e].grid_id.empty()) grid_members[{entries[e].grid.region, entries[e].grid_id}].push_back(e);
+    std::map<std::pair<int, std::string>, int> grid_index;
+    for (const auto& [key, members] : grid_members) {
+        Grid grid;
+        grid.id = key.second;
+        grid.region = key.first;
+        std::vector<geos::Geom> parts;
+        for (std::size_t e : members) {
+            parts.push_back(geos::from_wkb(context, entries[e].grid.shape.polygon));
+            grid.shape.households += entries[e].grid.shape.households;
+        }
+        const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+        geos::Geom united = geos::own_nullable(context, GEOSCoverageUnion_r(context.handle(), all.get()));
+        if (!united) united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "uniting a grid");
+        grid.shape.polygon = geos::to_wkb(context, united.get());
+        grid.shape.micro_grids = static_cast<int>(members.size());
+        grid.shape.target =
+            static_cast<double>(members.size()) * base.result.regions[static_cast<std::size_t>(key.first)].target;
+        grid.shape.multipart = GEOSGeomTypeId_r(context.handle(), united.get()) == GEOS_MULTIPOLYGON;
+        grid.shape.label_point = geos::point_on_surface(context, united.get());
+        grid_index[key] = static_cast<int>(result.grids.size());
+        result.grids.push_back(std::move(grid));
+    }
+    std::vector<int> previous_to_result(previous_count, -1), zoned_to_result(zoned_count, -1);
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+        Entry& entry = entries[e];
+        entry.grid.grid = entry.grid_id.empty() ? -1 : grid_index.at({entry.grid.region, entry.grid_id});
+        entry.grid.buildings = 0;
+        if (entry.previous >= 0) previous_to_result[static_cast<std::size_t>(entry.previous)] = static_cast<int>(e);
+        if (entry.zoned >= 0) zoned_to_result[static_cast<std::size_t>(entry.zoned)] = static_cast<int>(e);
+        result.micro_grids.push_back(entry.grid);
+    }
+
+    // Buildings: households per micro-grid now, from their units; the largest share is home.
+    result.building_region = base.result.building_region;
+    result.building_grid.assign(building_count, -1);
+    result.building_split.assign(building_count, {});
+    result.building_split_households.assign(building_count, {});
+    std::vector<std::vector<std::pair<int, std::int64_t>>> building_parts(building_count);
+    std::vector<std::vector<std::pair<int, std::int64_t>>> unit_result(units.size());
+    std::int64_t placed = 0;
+    for (std::size_t u = 0; u < units.size(); ++u) {
+        if (plan.building_kept[u] >= 0) {
+            unit_result[u].emplace_back(previous_to_result[static_cast<std::size_t>(plan.building_kept[u])],
+                                        units[u].households);
+        } else {
+            for (const auto& [g, h] : unit_zoned[u])
+                unit_result[u].emplace_back(zoned_to_result[static_cast<std::size_t>(g)], h);
+        }
+        if (unit_result[u].empty() && result.building_region[units[u].building] >= 0) {
+            // A unit its zone's partition left out (its point just outside the zone): the
+            // nearest micro-grid of its region, which then holds its households too.
+            const geos::Geom point = geos::point(context, units[u].point);
+            int best = -1;
+            double best_distance = 0;
+            for (std::size_t g = 0; g < result.micro_grids.size(); ++g) {
+                if (result.micro_grids[g].region != result.building_region[units[u].building]) continue;
+                const geos::Geom polygon = geos::from_wkb(context, result.micro_grids[g].shape.polygon);
+                double distance = 0;
+                GEOSDistance_r(context.handle(), polygon.get(), point.get(), &distance);
+                if (best < 0 || distance < best_distance) best = static_cast<int>(g), best_distance = distance;
+            }
+            if (best >= 0) {
+                unit_result[u].emplace_back(best, units[u].households);
+                result.micro_grids[static_cast<std::size_t>(best)].shape.households += units[u].households;
+                ++placed;
+            }
+        }
+        for (const auto& [g, h] : unit_result[u]) {
+            auto& parts = building_parts[units[u].building];
+            const auto it = std::find_if(parts.begin(), parts.end(), [g = g](const auto& p) { return p.first == g; });
+            if (it == parts.end())
+                parts.emplace_back(g, h);
+            else
+                it->second += h;
+        }
+    }
+    if (placed > 0)
+        out.warnings.push_back(std::to_string(placed) +
+                               " building parts just outside their zone joined the nearest micro-grid");
+    for (std::size_t b = 0; b < building_count; ++b) {
+        auto& parts = building_parts[b];
+        if (parts.empty()) continue;
+        std::sort(parts.begin(), parts.end());
+        const auto main = std::max_element(parts.begin(), parts.end(), [](const auto& a, const auto& c) {
+            return a.second < c.second || (a.second == c.second && a.first > c.first);
+        });
+        result.building_grid[b] = main->first;
+        MicroGrid& home = result.micro_grids[static_cast<std::size_t>(main->first)];
+        ++home.buildings;
+        if (home.grid >= 0) ++result.grids[static_cast<std::size_t>(home.grid)].buildings;
+        if (parts.size() > 1) {
+            std::string ids, households;
+            for (const auto& [g, h] : parts) {
+                ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
+                households += (households.empty() ? "" : ";") + std::to_string(h);
+            }
+            result.building_split[b] = ids;
+            result.building_split_households[b] = households;
+        }
+    }
+    // Region summaries.
+    result.regions = base.result.regions;
+    result.warnings = base.result.warnings;
+    result.warnings.insert(result.warnings.end(), zoned.warnings.begin(), zoned.warnings.end());
+    for (auto& region : result.regions) region.micro_grids = region.grids = region.requested = 0;
+    for (const MicroGrid& grid : result.micro_grids)
+        ++result.regions[static_cast<std::size_t>(grid.region)].micro_grids;
+    for (const Grid& grid : result.grids) ++result.regions[static_cast<std::size_t>(grid.region)].grids;
+    for (auto& region : result.regions) region.requested = region.micro_grids;
+    result.requested = static_cast<std::int64_t>(result.micro_grids.size());
+
+    // Lineage and churn, by households of each unit: previous micro-grid -> micro-grid now.
+    std::map<std::pair<std::string, std::string>, LineageRow> pairs;
+    std::map<std::string, std::set<std::string>> successors;
+    for (std::size_t u = 0; u < units.size(); ++u) {
+        const std::string was = units[u].previous >= 0 ? old_id[static_cast<std::size_t>(units[u].previous)] : "";
+        for (const auto& [g, h] : unit_result[u]) {
+            const std::string& now = result.micro_grids[static_cast<std::size_t>(g)].id;
+            LineageRow& row = pairs[{was, now}];
+            row.previous_id = was;
+            row.new_id = now;
+            row.households += h;
+            ++row.buildings;
+            if (!was.empty()) successors[was].insert(now);
+            if (!existed[units[u].building])
+                out.households_new += h;
+            else if (!was.empty()) {
+                out.households_compared += h;
+                if (was != now) out.households_moved += h;
+            }
+        }
+    }
+    for (std::size_t b = 0; b < building_count; ++b) {
+        if (result.building_grid[b] < 0) continue;
+        if (!existed[b]) {
+            ++out.buildings_new;
+            continue;
+        }
+        const OldBuilding& old = old_by_id.at(new_building_id[b]);
+        ++out.buildings_compared;
+        // Its home micro-grid before: the part holding most of it.
+        const auto home = std::max_element(old.households.begin(), old.households.end()) - old.households.begin();
+        if (old_id[static_cast<std::size_t>(old.micro_grids[static_cast<std::size_t>(home)])] !=
+            result.micro_grids[static_cast<std::size_t>(result.building_grid[b])].id)
+            ++out.buildings_moved;
+    }
+    for (const auto& [id, building] : old_by_id) {
+        if (building.seen) continue;
+        ++out.buildings_removed;
+        out.households_removed += building.total;
+        for (std::size_t k = 0; k < building.micro_grids.size(); ++k) {
+            const std::string& was = old_id[static_cast<std::size_t>(building.micro_grids[k])];
+            LineageRow& row = pairs[{was, ""}];
+            row.previous_id = was;
+            row.households += building.households[k];
+            ++row.buildings;
+        }
+    }
+    for (auto& [key, row] : pairs) out.lineage.push_back(std::move(row));
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+        const MicroGrid& grid = result.micro_grids[e];
+        MicroGridChange change;
+        change.id = grid.id;
+        change.status = entries[e].status;
+        std::set<std::string> parents;
+        if (entries[e].previous >= 0) parents.insert(grid.id);
+        if (entries[e].zoned >= 0)
+            for (int m : zone_parents[static_cast<std::size_t>(entries[e].zoned)])
+                parents.insert(old_id[static_cast<std::size_t>(m)]);
+        change.previous_ids = join(parents);
+        change.households = grid.shape.households;
+        change.buildings = grid.buildings;
+        change.polygon = grid.shape.polygon;
+        if (change.status == "unchanged")
+            ++out.micro_grids_kept;
+        else if (change.status == "redrawn")
+            ++out.micro_grids_redrawn;
+        else
+            ++out.micro_grids_new;
+        out.changes.push_back(std::move(change));
+    }
+    std::set<std::string> retired(old_id.begin(), old_id.end());
+    for (const MicroGrid& grid : result.micro_grids) retired.erase(grid.id);
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        if (!retired.contains(old_id[m])) continue;
+        MicroGridChange change;
+        change.id = old_id[m];
+        change.status = "retired";
+        change.next_ids = join(successors[old_id[m]]);
+        change.households = old_member_households[m];
+        change.buildings = old_member_count[m];
+        change.polygon = old_grids.geometries[m];
+        ++out.micro_grids_retired;
+        out.changes.push_back(std::move(change));
+    }
+    return out;
+}
+
+RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
+                                   const RepartitionOptions& options, const std::string& output) {
+    using clock = std::chrono::steady_clock;
+    RepartitionSummary summary;
+    auto start = clock::now();
+    auto lap = [&](const std::string& stage) {
+        const auto now = clock::now();
+        summary.run.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
+        start = now;
+    };
+    // Kept polygons come back exactly when the rerun works in the previous run's CRS.
+    if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
+    const City city = load_city(config);
+    const PreviousRun previous = read_previous(previous_path, city.crs);
+    lap("load");
+    summary.changes = repartition_city(city, previous, config, options);
+    const PartitionResult& result = summary.changes.result;
+    lap("repartition");
+    const StaffingKeep keep = staffing_to_keep(previous, config);
+    summary.run.staffing = assign_staff(city, result, config, &keep);
+    lap("staffing");
+    summary.run.report = assess(city, result, config);
+    lap("assess");
+
+    const Repartition& changes = summary.changes;
+    ExtraOutput extra;
+    io::LayerData layer{"changes",
+                        io::GeometryKind::multi_polygon,
+                        {{"micro_grid_id", FieldType::string},
+                         {"status", FieldType::string},
+                         {"previous_ids", FieldType::string},
+                         {"next_ids", FieldType::string},
+                         {"households", FieldType::integer},
+                         {"buildings", FieldType::integer}},
+                        {},
+                        {}};
+    for (const MicroGridChange& change : changes.changes) {
+        layer.geometries.push_back(change.polygon);
+        layer.rows.push_back({change.id, change.status,
+                              change.previous_ids.empty() ? FieldValue{} : FieldValue{change.previous_ids},
+                              change.next_ids.empty() ? FieldValue{} : FieldValue{change.next_ids}, change.households,
+                              change.buildings});
+    }
+    extra.layers.push_back(std::move(layer));
+    io::LayerData lineage{"lineage",
+                          io::GeometryKind::none,
+                          {{"previous_id", FieldType::string},
+                           {"new_id", FieldType::string},
+                           {"households", FieldType::integer},
+                           {"buildings", FieldType::integer}},
+                          {},
+                          {}};
+    for (const LineageRow& row : changes.lineage)
+        lineage.rows.push_back({row.previous_id.empty() ? FieldValue{} : FieldValue{row.previous_id},
+                                row.new_id.empty() ? FieldValue{} : FieldValue{row.new_id}, row.households,
+                                row.buildings});
+    extra.layers.push_back(std::move(lineage));
+    auto put = [&](const std::string& key, const std::string& value) {
+        extra.info.push_back({"repartition", key, value});
+    };
+    auto share = [](double value) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.6f", value);
+        return std::string(buffer);
+    };
+    put("previous", previous_path);
+    put("micro_grids_unchanged", std::to_string(changes.micro_grids_kept));
+    put("micro_grids_redrawn", std::to_string(changes.micro_grids_redrawn));
+    put("micro_grids_new", std::to_string(changes.micro_grids_new));
+    put("micro_grids_retired", std::to_string(changes.micro_grids_retired));
+    put("zones", std::to_string(changes.zones));
+    put("buildings_moved", std::to_string(changes.buildings_moved));
+    put("buildings_new", std::to_string(changes.buildings_new));
+    put("buildings_removed", std::to_string(changes.buildings_removed));
+    put("households_moved", std::to_string(changes.households_moved));
+    put("households_new", std::to_string(changes.households_new));
+    put("households_removed", std::to_string(changes.households_removed));
+    put("building_churn", share(changes.building_churn()));
+    put("household_churn", share(changes.household_churn()));
+    put("micro_grid_churn", share(changes.micro_grid_churn()));
+    put("kept_worker_assignments",
+        std::to_string(summary.run.staffing.workers.fixed_assignments + summary.run.staffing.mobile.fixed_assignments));
+    std::int64_t kept_stations = 0;
+    for (const auto& u : summary.run.staffing.utilities) kept_stations += u.kept;
+    put("kept_station_assignments", std::to_string(kept_stations));
+    for (const std::string& id : options.locked) put("locked", id);
+    write_result(output, city, result, summary.run.report, config, summary.run.timings, &summary.run.staffing, &extra);
+    lap("write");
+    summary.run.crs = city.crs;
+    summary.run.warnings = city.warnings;
+    summary.run.warnings.insert(summary.run.warnings.end(), result.warnings.begin(), result.warnings.end());
+    summary.run.warnings.insert(summary.run.warnings.end(), changes.warnings.begin(), changes.warnings.end());
+    return summary;
+}
+
+}  // namespace civgrid::engine
