@@ -275,4 +275,141 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
     return plan;
 }
 
+RegridResult regrid(const RegridInput& input) {
+    const std::size_t count = input.micro_grids.size();
+    const std::size_t kept_grids = input.grid_capacity.size();
+    RegridResult out;
+    out.grid = input.grid;
+    const geos::Context context;
+    const GEOSContextHandle_t handle = context.handle();
+    // Grids that changed: those next to a new micro-grid or missing members. Only micro-grids of
+    // those and the new ones need neighbours.
+    std::vector<geos::Geom> shapes(count);
+    auto shape = [&](std::size_t g) -> const GEOSGeometry* {
+        if (!shapes[g]) shapes[g] = geos::from_wkb(context, input.micro_grids[g]);
+        return shapes[g].get();
+    };
+    geos::StrTree tree(context);
+    std::vector<geos::Geom> boxes(count);
+    for (std::size_t g = 0; g < count; ++g) {
+        boxes[g] = geos::own(context, GEOSEnvelope_r(handle, shape(g)), "a micro-grid's envelope");
+        tree.insert(boxes[g].get(), g);
+    }
+    auto neighbours = [&](std::size_t g) {
+        std::vector<std::pair<std::size_t, double>> result;
+        for (std::size_t other : tree.query(boxes[g].get())) {
+            if (other == g || input.region[other] != input.region[g]) continue;
+            const double length = shared_boundary(context, shape(g), shape(other));
+            if (length > 1e-6) result.emplace_back(other, length);
+        }
+        return result;
+    };
+    std::vector<std::int64_t> load(kept_grids, 0);
+    for (std::size_t g = 0; g < count; ++g)
+        if (out.grid[g] >= 0) load[static_cast<std::size_t>(out.grid[g])] += input.households[g];
+
+    // 1. New micro-grids join neighbouring grids with room, most shared boundary first, until
+    // nothing more fits.
+    std::vector<std::size_t> fresh;
+    for (std::size_t g = 0; g < count; ++g)
+        if (out.grid[g] < 0) fresh.push_back(g);
+    std::vector<std::vector<std::pair<std::size_t, double>>> fresh_neighbours(fresh.size());
+    for (std::size_t i = 0; i < fresh.size(); ++i) fresh_neighbours[i] = neighbours(fresh[i]);
+    for (bool joined = true; joined;) {
+        joined = false;
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            const std::size_t g = fresh[i];
+            if (out.grid[g] >= 0) continue;
+            int best = -1;
+            double best_length = 0;
+            for (const auto& [other, length] : fresh_neighbours[i]) {
+                const int grid = out.grid[other];
+                if (grid < 0 || static_cast<std::size_t>(grid) >= kept_grids) continue;
+                if (load[static_cast<std::size_t>(grid)] + input.households[g] >
+                    input.grid_capacity[static_cast<std::size_t>(grid)])
+                    continue;
+                if (length > best_length) best = grid, best_length = length;
+            }
+            if (best < 0) continue;
+            out.grid[g] = best;
+            load[static_cast<std::size_t>(best)] += input.households[g];
+            joined = true;
+        }
+    }
+    // 2. The rest: new grids grown from the first left, through new neighbours, to about the size.
+    int next = static_cast<int>(kept_grids);
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+        if (out.grid[fresh[i]] >= 0) continue;
+        const int grid = next++;
+        out.piece_of.push_back(-1);
+        std::int64_t households = 0;
+        std::vector<std::size_t> queue = {i};
+        for (std::size_t q = 0; q < queue.size(); ++q) {
+            const std::size_t k = queue[q];
+            const std::size_t g = fresh[k];
+            if (out.grid[g] >= 0) continue;
+            if (q > 0 && static_cast<double>(households + input.households[g]) > input.grid_households * 1.2) continue;
+            out.grid[g] = grid;
+            households += input.households[g];
+            for (const auto& [other, length] : fresh_neighbours[k]) {
+                if (out.grid[other] >= 0) continue;
+                const auto it = std::find(fresh.begin(), fresh.end(), other);
+                queue.push_back(static_cast<std::size_t>(it - fresh.begin()));
+            }
+        }
+    }
+    // 3. Kept grids left in pieces: the largest piece keeps the grid, the others are new grids.
+    std::vector<std::vector<std::size_t>> members(kept_grids);
+    for (std::size_t g = 0; g < count; ++g)
+        if (out.grid[g] >= 0 && static_cast<std::size_t>(out.grid[g]) < kept_grids)
+            members[static_cast<std::size_t>(out.grid[g])].push_back(g);
+    std::vector<bool> gained(kept_grids, false);
+    for (std::size_t g : fresh)
+        if (out.grid[g] >= 0 && static_cast<std::size_t>(out.grid[g]) < kept_grids)
+            gained[static_cast<std::size_t>(out.grid[g])] = true;
+    for (std::size_t grid = 0; grid < kept_grids; ++grid) {
+        // Only a grid that lost or gained micro-grids can have come apart.
+        if (members[grid].size() < 2 || !(gained[grid] || input.grid_lost_members[grid])) continue;
+        std::vector<geos::Geom> parts;
+        for (std::size_t g : members[grid]) parts.push_back(geos::clone(context, shape(g)));
+        const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+        const Geom whole = geos::own(context, GEOSUnaryUnionPrec_r(handle, all.get(), 1e-3), "uniting a grid");
+        if (GEOSGeomTypeId_r(handle, whole.get()) != GEOS_MULTIPOLYGON) continue;
+        // Pieces: members connected through shared boundaries.
+        std::vector<int> piece(members[grid].size(), -1);
+        std::vector<std::int64_t> piece_households;
+        for (std::size_t start = 0; start < members[grid].size(); ++start) {
+            if (piece[start] >= 0) continue;
+            const int id = static_cast<int>(piece_households.size());
+            piece_households.push_back(0);
+            std::vector<std::size_t> stack = {start};
+            piece[start] = id;
+            while (!stack.empty()) {
+                const std::size_t k = stack.back();
+                stack.pop_back();
+                piece_households[static_cast<std::size_t>(id)] += input.households[members[grid][k]];
+                for (std::size_t other = 0; other < members[grid].size(); ++other)
+                    if (piece[other] < 0 &&
+                        shared_boundary(context, shape(members[grid][k]), shape(members[grid][other])) > 1e-6) {
+                        piece[other] = id;
+                        stack.push_back(other);
+                    }
+            }
+        }
+        const auto largest = static_cast<int>(std::max_element(piece_households.begin(), piece_households.end()) -
+                                              piece_households.begin());
+        std::vector<int> new_grid(piece_households.size(), -1);
+        for (std::size_t k = 0; k < members[grid].size(); ++k) {
+            if (piece[k] == largest) continue;
+            auto& target = new_grid[static_cast<std::size_t>(piece[k])];
+            if (target < 0) {
+                target = next++;
+                out.piece_of.push_back(static_cast<int>(grid));
+            }
+            out.grid[members[grid][k]] = target;
+        }
+    }
+    return out;
+}
+
 }  // namespace civgrid::algorithms

@@ -371,6 +371,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         PartitionConfig zone_config = plan_config;
         zone_config.count_field.clear();
         zone_config.grid_count_field.clear();
+        zone_config.grid_households = 0;  // grids are redrawn around the kept ones below
         zoned = partition_city(zones, zone_config);
     }
     const std::size_t zoned_count = zoned.micro_grids.size();
@@ -447,22 +448,6 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         if (status == "redrawn")
             zoned_id[static_cast<std::size_t>(*news.begin())] = old_id[static_cast<std::size_t>(*olds.begin())];
     }
-    std::vector<std::string> zoned_grid_id(zoned.grids.size());
-    for (std::size_t g = 0; g < zoned.grids.size(); ++g) {
-        const std::string& code = zones.regions[static_cast<std::size_t>(zoned.grids[g].region)].code;
-        zoned_grid_id[g] = code + padded(++next_grid[code], 2);
-    }
-    for (std::size_t g = 0; g < zoned_count; ++g) {
-        if (!zoned_id[g].empty()) continue;
-        const MicroGrid& grid = zoned.micro_grids[g];
-        const std::string& code = zones.regions[static_cast<std::size_t>(grid.region)].code;
-        if (grid.grid >= 0) {
-            const std::string& grid_id = zoned_grid_id[static_cast<std::size_t>(grid.grid)];
-            zoned_id[g] = grid_id + padded(++next_micro[grid_id], 2);
-        } else {
-            zoned_id[g] = code + padded(++next_micro[code], 3);
-        }
-    }
 
     // The result: kept micro-grids (with their households now), then the zones', by region and code.
     struct Entry {
@@ -505,13 +490,78 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     for (std::size_t g = 0; g < zoned_count; ++g) {
         Entry entry;
         entry.grid = zoned.micro_grids[g];
-        entry.grid.id = zoned_id[g];
+        entry.grid.id = zoned_id[g];  // "" until numbered below, but for a redraw
+        entry.grid.grid = -1;
         entry.grid.region = plan.zones[static_cast<std::size_t>(entry.grid.region)].region;
-        entry.grid_id = entry.grid.grid >= 0 ? zoned_grid_id[static_cast<std::size_t>(entry.grid.grid)] : "";
+        if (!zoned_id[g].empty()) {  // a redraw keeps its code and its grid
+            entry.grid_id = old_grid[static_cast<std::size_t>(previous_index.at(zoned_id[g]))];
+        }
         entry.status = zoned_status[g];
         entry.zoned = static_cast<int>(g);
         entries.push_back(std::move(entry));
     }
+
+    // Grids: kept grids keep their micro-grids and take in new neighbours while they have room;
+    // the rest form new grids; a grid left in pieces splits. New codes follow every code used.
+    if (with_grids) {
+        algorithms::RegridInput regrid_input;
+        regrid_input.grid_households = config.grid_households > 0 ? config.grid_households : 400.0;
+        std::map<std::pair<int, std::string>, int> kept_grid;
+        std::vector<std::pair<int, std::string>> kept_grid_key;
+        std::map<std::string, std::int64_t> previous_grid_households, previous_grid_size, grid_size_now;
+        for (std::size_t m = 0; m < previous_count; ++m) {
+            previous_grid_households[old_grid[m]] += old_member_households[m];
+            ++previous_grid_size[old_grid[m]];
+        }
+        for (const Entry& entry : entries)
+            if (!entry.grid_id.empty()) ++grid_size_now[entry.grid_id];
+        for (const Entry& entry : entries) {
+            regrid_input.micro_grids.push_back(entry.grid.shape.polygon);
+            regrid_input.region.push_back(entry.grid.region);
+            regrid_input.households.push_back(entry.grid.shape.households);
+            int grid = -1;
+            if (!entry.grid_id.empty()) {
+                const auto key = std::make_pair(entry.grid.region, entry.grid_id);
+                const auto [it, added] = kept_grid.try_emplace(key, static_cast<int>(kept_grid_key.size()));
+                if (added) {
+                    kept_grid_key.push_back(key);
+                    // Room for what it held before, or the grid size, with the usual +20 %.
+                    regrid_input.grid_capacity.push_back(static_cast<std::int64_t>(
+                        1.2 * std::max(static_cast<double>(previous_grid_households[entry.grid_id]),
+                                       regrid_input.grid_households)));
+                    regrid_input.grid_lost_members.push_back(grid_size_now[entry.grid_id] <
+                                                             previous_grid_size[entry.grid_id]);
+                }
+                grid = it->second;
+            }
+            regrid_input.grid.push_back(grid);
+        }
+        const algorithms::RegridResult regridded = algorithms::regrid(regrid_input);
+        std::vector<std::string> grid_ids;
+        for (const auto& key : kept_grid_key) grid_ids.push_back(key.second);
+        std::vector<int> grid_region(kept_grid_key.size());
+        for (std::size_t k = 0; k < kept_grid_key.size(); ++k) grid_region[k] = kept_grid_key[k].first;
+        grid_ids.resize(kept_grid_key.size() + regridded.piece_of.size());
+        for (std::size_t e = 0; e < entries.size(); ++e) {
+            const auto grid = static_cast<std::size_t>(regridded.grid[e]);
+            if (grid < kept_grid_key.size() || !grid_ids[grid].empty()) continue;
+            const std::string& code = city.regions[static_cast<std::size_t>(entries[e].grid.region)].code;
+            grid_ids[grid] = code + padded(++next_grid[code], 2);
+        }
+        for (std::size_t e = 0; e < entries.size(); ++e) {
+            Entry& entry = entries[e];
+            entry.grid_id = grid_ids[static_cast<std::size_t>(regridded.grid[e])];
+            if (entry.grid.id.empty()) entry.grid.id = entry.grid_id + padded(++next_micro[entry.grid_id], 2);
+        }
+    } else {
+        for (Entry& entry : entries)
+            if (entry.grid.id.empty()) {
+                const std::string& code = city.regions[static_cast<std::size_t>(entry.grid.region)].code;
+                entry.grid.id = code + padded(++next_micro[code], 3);
+            }
+    }
+    for (const Entry& entry : entries)
+        if (entry.zoned >= 0) zoned_id[static_cast<std::size_t>(entry.zoned)] = entry.grid.id;
     std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         return a.grid.region < b.grid.region || (a.grid.region == b.grid.region && a.grid.id < b.grid.id);
     });
@@ -532,8 +582,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             grid.shape.households += entries[e].grid.shape.households;
         }
         const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-        geos::Geom united = geos::own_nullable(context, GEOSCoverageUnion_r(context.handle(), all.get()));
-        if (!united) united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "uniting a grid");
+        // Kept and redrawn micro-grids meet along edges computed twice (as a zone's border and
+        // as a cell's): a millimetre grid lets them close up instead of touching at points.
+        const geos::Geom united =
+            geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "uniting a grid");
         grid.shape.polygon = geos::to_wkb(context, united.get());
         grid.shape.micro_grids = static_cast<int>(members.size());
         grid.shape.target =

@@ -57,4 +57,25 @@ struct RepartitionPlan {
 
 [[nodiscard]] RepartitionPlan plan_repartition(const RepartitionPlanInput& input);
 
+/// Grids after a rerun: kept micro-grids stay in their grid; each new micro-grid joins the
+/// neighbouring grid (same region) it shares most boundary with while that grid has room, the
+/// rest form new grids of about `grid_households`; a grid left in pieces keeps its largest piece
+/// and the others become new grids.
+struct RegridInput {
+    std::vector<Wkb> micro_grids;
+    std::vector<int> region;
+    std::vector<std::int64_t> households;
+    std::vector<int> grid;                    ///< per micro-grid: its kept grid, -1 for a new micro-grid
+    std::vector<std::int64_t> grid_capacity;  ///< per kept grid: households it may grow to
+    std::vector<bool> grid_lost_members;      ///< per kept grid: some previous micro-grid of it is gone
+    double grid_households = 400;
+};
+struct RegridResult {
+    std::vector<int> grid;  ///< per micro-grid; kept grids keep their index, new ones follow
+    /// Per grid beyond the kept ones: the kept grid it is a piece of, or -1 for a grid of new
+    /// micro-grids.
+    std::vector<int> piece_of;
+};
+[[nodiscard]] RegridResult regrid(const RegridInput& input);
+
 }  // namespace civgrid::algorithms
