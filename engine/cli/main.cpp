@@ -8,6 +8,7 @@
 #include <geos_c.h>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -24,6 +25,7 @@ constexpr const char* kUsage = R"(civgrid - balanced governance micro-grids for 
 Usage:
   civgrid synth      --households N [--seed S] -o city.gpkg   generate a synthetic city
   civgrid partition  CITY.gpkg -o out.gpkg [options]          partition a city into micro-grids
+  civgrid check      CITY.gpkg [options]                      validate the inputs, print the import report
   civgrid report     out.gpkg                                 recompute the quality report of an output
   civgrid <command> --help                                    options of a command
   civgrid --version
@@ -89,10 +91,34 @@ void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfi
     }
 }
 
-int run_partition(const std::vector<std::string>& args) {
+// "--datum gcj02" (every layer) or "--datum communities=gcj02" (one layer), repeatable.
+void per_layer_settings(const std::vector<std::string>& settings, const char* option, std::string engine::LayerSource::*member,
+                        engine::PartitionConfig& config) {
+    const std::pair<const char*, engine::LayerSource*> roles[] = {
+        {"buildings", &config.buildings}, {"roads", &config.roads},           {"rivers", &config.rivers},
+        {"railways", &config.railways},   {"communities", &config.communities}, {"streets", &config.streets},
+        {"districts", &config.districts}, {"workers", &config.workers},       {"stations", &config.stations},
+        {"facilities", &config.facilities}, {"work-areas", &config.work_areas}, {"work_areas", &config.work_areas}};
+    for (const std::string& setting : settings) {
+        const auto equals = setting.find('=');
+        if (equals == std::string::npos) {
+            for (const auto& [role, source] : roles) source->*member = setting;
+            continue;
+        }
+        const std::string role = setting.substr(0, equals);
+        const auto match = std::find_if(std::begin(roles), std::end(roles), [&](const auto& r) { return role == r.first; });
+        if (match == std::end(roles))
+            throw ConfigError("cli", std::string(option) + " '" + setting +
+                                         "': the layer must be buildings, roads, rivers, railways, communities, streets, "
+                                         "districts, workers, stations, facilities or work-areas");
+        match->second->*member = setting.substr(equals + 1);
+    }
+}
+
+int run_partition(const std::vector<std::string>& args, bool check_only = false) {
     engine::PartitionConfig config;
     std::string output;
-    std::vector<std::string> hard_barriers;
+    std::vector<std::string> hard_barriers, datums, encodings;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
     inputs.add_options()("city", po::value(&config.city),
                          "one file with the standard layers (also the first positional argument)")(
@@ -136,7 +162,8 @@ int run_partition(const std::vector<std::string>& args) {
         "grid-households", po::value(&config.grid_households)->default_value(config.grid_households, "400"),
         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
         "no-staffing", "partition only: no workers or utility stations even when their layers are there")(
-        "strict", "an unstaffed micro-grid or one no station can take is an error (exit 5), not a reported shortfall")(
+        "strict",
+        "import warnings are errors (exit 3); an unstaffed micro-grid or one no station can take is an error (exit 5)")(
         "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
         "how much shorter boundaries weigh against balance (0 = balance only)")(
         "grids", po::value(&config.grid_count)->default_value(0),
@@ -156,11 +183,23 @@ int run_partition(const std::vector<std::string>& args) {
         "crs", po::value(&config.working_crs),
         "working CRS (default: CGCS2000 Gauss-Kruger or UTM zone from the data)")(
         "assume-crs", po::value(&config.assume_crs), "CRS of input layers that declare none")(
+        "datum", po::value(&datums)->composing(),
+        "[LAYER=]wgs84|gcj02|bd09, repeatable: coordinates offset like Amap/Tencent (gcj02) or Baidu (bd09) "
+        "are converted to WGS84 first, whatever the .prj says")(
+        "encoding", po::value(&encodings)->composing(),
+        "[LAYER=]ENCODING, repeatable: text encoding of Shapefile attributes (GB18030, GBK, UTF-8, ...; default: "
+        ".cpg, DBF language id, else detected)")(
+        "dwelling-area", po::value(&config.dwelling_area)->default_value(0),
+        "m2 per dwelling: buildings without households get floors x footprint / this (0 = off)")(
+        "floors-field", po::value(&config.floors_field),
+        "building floors (default: floors, floor, storeys, levels or building:levels)")(
+        "max-building-households", po::value(&config.max_building_households)->default_value(config.max_building_households),
+        "more households in one building are absurd: counted as 0 and reported")(
         "seed", po::value(&config.seed)->default_value(config.seed), "random seed")(
         "threads", po::value(&config.threads)->default_value(0),
         "worker threads (0 = all cores); results do not depend on it");
     po::options_description general("General");
-    general.add_options()("help,h", "show this help")("output,o", po::value(&output)->required(),
+    general.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                       "output GeoPackage (written atomically)")("quiet,q",
                                                                                                 "print only errors");
     po::options_description all;
@@ -169,6 +208,14 @@ int run_partition(const std::vector<std::string>& args) {
     positional.add("city", 1);
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    if (vm.count("help") && check_only) {
+        std::cout << "Usage: civgrid check CITY.gpkg [options]\n"
+                     "Reads and validates the inputs as partition does and prints the import report (per layer: CRS,\n"
+                     "encoding, datum, features repaired, dropped, derived or reported, with their ids) without\n"
+                     "partitioning. Exit 0, or 3 under --strict when there are warnings. Partition options are accepted.\n\n"
+                  << all;
+        return 0;
+    }
     if (vm.count("help")) {
         std::cout << "Usage: civgrid partition CITY.gpkg -o out.gpkg [options]\n"
                      "Reads the layers buildings, roads, rivers, railways, communities, streets and districts of CITY\n"
@@ -179,6 +226,7 @@ int run_partition(const std::vector<std::string>& args) {
         return 0;
     }
     po::notify(vm);
+    if (!check_only && output.empty()) throw po::required_option("output");
     layer_option(vm, "buildings", config.buildings);
     layer_option(vm, "roads", config.roads);
     layer_option(vm, "rivers", config.rivers);
@@ -193,7 +241,15 @@ int run_partition(const std::vector<std::string>& args) {
     if (vm.count("no-staffing")) config.staffing = false;
     if (vm.count("strict")) config.strict = true;
     barrier_rules(hard_barriers, config);
+    per_layer_settings(datums, "--datum", &engine::LayerSource::datum, config);
+    per_layer_settings(encodings, "--encoding", &engine::LayerSource::encoding, config);
 
+    if (check_only) {
+        const ImportReport report = engine::check_inputs(config);
+        std::cout << report.to_text();
+        engine::enforce_strict(report, config);
+        return 0;
+    }
     const engine::RunSummary summary = engine::run_partition(config, output);
     if (vm.count("quiet")) return 0;
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
@@ -269,6 +325,7 @@ int main(int argc, char** argv) {
     try {
         if (args[0] == "synth") return run_synth(rest);
         if (args[0] == "partition") return run_partition(rest);
+        if (args[0] == "check") return run_partition(rest, true);
         if (args[0] == "report") return run_report(rest);
         return fail("unknown command '" + args[0] + "'\n" + kUsage, 2);
     } catch (const po::error& error) {

@@ -28,6 +28,21 @@ inline std::optional<std::int64_t> as_integer(const FieldValue& value) {
     return std::nullopt;
 }
 
+/// The value as a finite number (integers, reals, numeric strings).
+inline std::optional<double> as_number(const FieldValue& value) {
+    if (const auto* i = std::get_if<std::int64_t>(&value)) return static_cast<double>(*i);
+    if (const auto* d = std::get_if<double>(&value)) return std::isfinite(*d) ? std::optional<double>(*d) : std::nullopt;
+    if (const auto* s = std::get_if<std::string>(&value)) {
+        try {
+            std::size_t used = 0;
+            const double d = std::stod(*s, &used);
+            if (used == s->size() && std::isfinite(d)) return d;
+        } catch (const std::exception&) {
+        }
+    }
+    return std::nullopt;
+}
+
 /// The value as text ("" for null); integral reals print without decimals.
 inline std::string as_text(const FieldValue& value) {
     if (const auto* s = std::get_if<std::string>(&value)) return *s;

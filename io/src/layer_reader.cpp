@@ -388,7 +388,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         const detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
         if (!feature) break;
         const GIntBig fid = OGR_F_GetFID(feature.get());
-        const std::string id = std::to_string(fid);
+        const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
 
         // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian.
         Wkb wkb;
@@ -527,7 +527,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
             auto* text = std::get_if<std::string>(&table.rows[r][j]);
             if (text == nullptr || (decoder.encoding() == "UTF-8" && is_utf8(*text, false))) continue;
             Decoded decoded = decoder.decode(*text);
-            const std::string id = std::to_string(table.fids[r]) + " (field '" + table.fields[j].name + "')";
+            const std::string id = std::to_string(r) + " (field '" + table.fields[j].name + "')";
             if (decoded.truncated)
                 report.add("repaired", "cut_character", Severity::info,
                            "a character cut in half at the end of a byte-limited field is removed", id);
@@ -535,6 +535,21 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                 report.add("repaired", "invalid_text", Severity::warning,
                            "bytes that are not " + decoder.encoding() + " are replaced with U+FFFD", id);
             *text = std::move(decoded.text);
+        }
+    // Findings name rows so far; they name feature ids from here. Ids that are not unique (tiled
+    // GeoJSON exports repeat OSM ids) are replaced by the reading order, so every id names one feature.
+    std::vector<std::int64_t> sorted = table.fids;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+        for (std::size_t r = 0; r < table.size(); ++r) table.fids[r] = static_cast<std::int64_t>(r);
+        report.fact("feature ids", "not unique in the source: features are numbered 0 to " +
+                                       std::to_string(table.size() - 1) + " in reading order");
+    }
+    for (Finding& finding : report.findings)
+        for (std::string& label : finding.ids) {
+            const std::size_t end = label.find(' ');
+            const auto row = static_cast<std::size_t>(std::stoull(label.substr(0, end)));
+            label = std::to_string(table.fids[row]) + (end == std::string::npos ? "" : label.substr(end));
         }
     report.features = static_cast<std::int64_t>(table.size());
     return table;
