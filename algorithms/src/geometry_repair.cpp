@@ -97,7 +97,7 @@ RepairOutcome repair_one(const geos::Context& context, Wkb& wkb) {
         if (polygons.empty()) {
             GEOSFree_r(h, reason);
             wkb.clear();
-            return {RepairOutcome::Kind::dropped, outcome.reason == "zero_area_ring" ? "zero_area" : outcome.reason};
+            return {RepairOutcome::Kind::dropped, "zero_area"};  // whatever was wrong, no area is left
         }
         geometry = polygons.size() == 1 ? std::move(polygons.front())
                                         : geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
