@@ -38,12 +38,16 @@ std::string snake_case(const std::string& text) {
     return out.empty() ? "invalid" : out;
 }
 
-// Twice the signed area of a ring, from its vertices.
-double ring_area(const geos::Context& context, const GEOSGeometry* ring) {
+// Whether a ring encloses no area at all: even made valid, its polygon has none (a bow-tie's
+// signed area is 0 too, but it encloses two triangles).
+bool encloses_nothing(const geos::Context& context, const GEOSGeometry* ring) {
     const std::vector<Point> v = geos::vertices(context, ring);
-    double sum = 0;
-    for (std::size_t i = 0; i + 1 < v.size(); ++i) sum += v[i].x * v[i + 1].y - v[i + 1].x * v[i].y;
-    return sum;
+    if (v.size() < 4) return true;
+    const geos::Geom polygon = geos::own_nullable(
+        context, GEOSGeom_createPolygon_r(context.handle(), GEOSGeom_clone_r(context.handle(), ring), nullptr, 0));
+    if (!polygon) return false;
+    const geos::Geom made = geos::own_nullable(context, GEOSMakeValid_r(context.handle(), polygon.get()));
+    return made && geos::area(context, made.get()) == 0.0;
 }
 
 // Whether a polygon (or a part of a multipolygon) has a ring of no area: borders that meet
@@ -52,15 +56,14 @@ bool has_zero_area_ring(const geos::Context& context, const GEOSGeometry* geomet
     const GEOSContextHandle_t h = context.handle();
     const int parts = GEOSGeomTypeId_r(h, geometry) == GEOS_MULTIPOLYGON ? GEOSGetNumGeometries_r(h, geometry) : 1;
     for (int p = 0; p < parts; ++p) {
-        const GEOSGeometry* polygon = parts == 1 && GEOSGeomTypeId_r(h, geometry) == GEOS_POLYGON
-                                          ? geometry
-                                          : GEOSGetGeometryN_r(h, geometry, p);
+        const GEOSGeometry* polygon =
+            parts == 1 && GEOSGeomTypeId_r(h, geometry) == GEOS_POLYGON ? geometry : GEOSGetGeometryN_r(h, geometry, p);
         if (polygon == nullptr) continue;
         const GEOSGeometry* shell = GEOSGetExteriorRing_r(h, polygon);
-        if (shell != nullptr && ring_area(context, shell) == 0.0) return true;
+        if (shell != nullptr && encloses_nothing(context, shell)) return true;
         for (int r = 0; r < GEOSGetNumInteriorRings_r(h, polygon); ++r)
             if (const GEOSGeometry* hole = GEOSGetInteriorRingN_r(h, polygon, r);
-                hole != nullptr && ring_area(context, hole) == 0.0)
+                hole != nullptr && encloses_nothing(context, hole))
                 return true;
     }
     return false;
@@ -152,17 +155,18 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     std::vector<double> areas(n, 0.0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
     in_arena(threads, [&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1024), [&](const tbb::blocked_range<std::size_t>& range) {
-            const geos::Context& context = contexts.local();
-            for (std::size_t i = range.begin(); i < range.end(); ++i) {
-                if (geometries[i].empty()) continue;
-                const geos::Geom g = geos::from_wkb(context, geometries[i]);
-                if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
-                polygonal[i] = 1;
-                envelopes[i] = geos::envelope(context, g.get());
-                areas[i] = geos::area(context, g.get());
-            }
-        });
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1024),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              const geos::Context& context = contexts.local();
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (geometries[i].empty()) continue;
+                                  const geos::Geom g = geos::from_wkb(context, geometries[i]);
+                                  if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
+                                  polygonal[i] = 1;
+                                  envelopes[i] = geos::envelope(context, g.get());
+                                  areas[i] = geos::area(context, g.get());
+                              }
+                          });
     });
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < n; ++i)
@@ -187,7 +191,8 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                                   const geos::Geom a = geos::from_wkb(context, geometries[candidates[c].first]);
                                   const geos::Geom b = geos::from_wkb(context, geometries[candidates[c].second]);
                                   if (GEOSIntersects_r(h, a.get(), b.get()) != 1) continue;
-                                  const geos::Geom both = geos::own_nullable(context, GEOSIntersection_r(h, a.get(), b.get()));
+                                  const geos::Geom both =
+                                      geos::own_nullable(context, GEOSIntersection_r(h, a.get(), b.get()));
                                   if (both) shared[c] = geos::area(context, both.get());
                               }
                           });
@@ -196,7 +201,8 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     for (std::size_t c = 0; c < candidates.size(); ++c) {
         if (shared[c] <= min_area) continue;
         const double smaller = std::min(areas[candidates[c].first], areas[candidates[c].second]);
-        pairs.push_back({candidates[c].first, candidates[c].second, shared[c], smaller > 0 ? shared[c] / smaller : 1.0});
+        pairs.push_back(
+            {candidates[c].first, candidates[c].second, shared[c], smaller > 0 ? shared[c] / smaller : 1.0});
     }
     std::sort(pairs.begin(), pairs.end(), [](const OverlapPair& a, const OverlapPair& b) {
         return a.first != b.first ? a.first < b.first : a.second < b.second;

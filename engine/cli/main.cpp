@@ -92,13 +92,15 @@ void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfi
 }
 
 // "--datum gcj02" (every layer) or "--datum communities=gcj02" (one layer), repeatable.
-void per_layer_settings(const std::vector<std::string>& settings, const char* option, std::string engine::LayerSource::*member,
-                        engine::PartitionConfig& config) {
+void per_layer_settings(const std::vector<std::string>& settings, const char* option,
+                        std::string engine::LayerSource::*member, engine::PartitionConfig& config) {
     const std::pair<const char*, engine::LayerSource*> roles[] = {
-        {"buildings", &config.buildings}, {"roads", &config.roads},           {"rivers", &config.rivers},
-        {"railways", &config.railways},   {"communities", &config.communities}, {"streets", &config.streets},
-        {"districts", &config.districts}, {"workers", &config.workers},       {"stations", &config.stations},
-        {"facilities", &config.facilities}, {"work-areas", &config.work_areas}, {"work_areas", &config.work_areas}};
+        {"buildings", &config.buildings},     {"roads", &config.roads},
+        {"rivers", &config.rivers},           {"railways", &config.railways},
+        {"communities", &config.communities}, {"streets", &config.streets},
+        {"districts", &config.districts},     {"workers", &config.workers},
+        {"stations", &config.stations},       {"facilities", &config.facilities},
+        {"work-areas", &config.work_areas},   {"work_areas", &config.work_areas}};
     for (const std::string& setting : settings) {
         const auto equals = setting.find('=');
         if (equals == std::string::npos) {
@@ -106,11 +108,13 @@ void per_layer_settings(const std::vector<std::string>& settings, const char* op
             continue;
         }
         const std::string role = setting.substr(0, equals);
-        const auto match = std::find_if(std::begin(roles), std::end(roles), [&](const auto& r) { return role == r.first; });
+        const auto match =
+            std::find_if(std::begin(roles), std::end(roles), [&](const auto& r) { return role == r.first; });
         if (match == std::end(roles))
-            throw ConfigError("cli", std::string(option) + " '" + setting +
-                                         "': the layer must be buildings, roads, rivers, railways, communities, streets, "
-                                         "districts, workers, stations, facilities or work-areas");
+            throw ConfigError("cli",
+                              std::string(option) + " '" + setting +
+                                  "': the layer must be buildings, roads, rivers, railways, communities, streets, "
+                                  "districts, workers, stations, facilities or work-areas");
         match->second->*member = setting.substr(equals + 1);
     }
 }
@@ -193,15 +197,15 @@ int run_partition(const std::vector<std::string>& args, bool check_only = false)
         "m2 per dwelling: buildings without households get floors x footprint / this (0 = off)")(
         "floors-field", po::value(&config.floors_field),
         "building floors (default: floors, floor, storeys, levels or building:levels)")(
-        "max-building-households", po::value(&config.max_building_households)->default_value(config.max_building_households),
+        "max-building-households",
+        po::value(&config.max_building_households)->default_value(config.max_building_households),
         "more households in one building are absurd: counted as 0 and reported")(
         "seed", po::value(&config.seed)->default_value(config.seed), "random seed")(
         "threads", po::value(&config.threads)->default_value(0),
         "worker threads (0 = all cores); results do not depend on it");
     po::options_description general("General");
-    general.add_options()("help,h", "show this help")("output,o", po::value(&output),
-                                                      "output GeoPackage (written atomically)")("quiet,q",
-                                                                                                "print only errors");
+    general.add_options()("help,h", "show this help")(
+        "output,o", po::value(&output), "output GeoPackage (written atomically)")("quiet,q", "print only errors");
     po::options_description all;
     all.add(inputs).add(fields).add(partition).add(general);
     po::positional_options_description positional;
@@ -209,11 +213,12 @@ int run_partition(const std::vector<std::string>& args, bool check_only = false)
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
     if (vm.count("help") && check_only) {
-        std::cout << "Usage: civgrid check CITY.gpkg [options]\n"
-                     "Reads and validates the inputs as partition does and prints the import report (per layer: CRS,\n"
-                     "encoding, datum, features repaired, dropped, derived or reported, with their ids) without\n"
-                     "partitioning. Exit 0, or 3 under --strict when there are warnings. Partition options are accepted.\n\n"
-                  << all;
+        std::cout
+            << "Usage: civgrid check CITY.gpkg [options]\n"
+               "Reads and validates the inputs as partition does and prints the import report (per layer: CRS,\n"
+               "encoding, datum, features repaired, dropped, derived or reported, with their ids) without\n"
+               "partitioning. Exit 0, or 3 under --strict when there are warnings. Partition options are accepted.\n\n"
+            << all;
         return 0;
     }
     if (vm.count("help")) {

@@ -49,8 +49,7 @@ int required_field(const io::FeatureTable& table, const std::string& field, cons
 }
 
 // Read options of one layer: the run's CRS choices plus the layer's own datum and encoding.
-io::ReadOptions options_for(const io::ReadOptions& base, const LayerSource& source,
-                            std::vector<std::string> families) {
+io::ReadOptions options_for(const io::ReadOptions& base, const LayerSource& source, std::vector<std::string> families) {
     io::ReadOptions options = base;
     options.datum = source.datum;
     options.encoding = source.encoding;
@@ -69,7 +68,9 @@ LayerReport& register_layer(City& city, io::FeatureTable& table, const std::stri
     return city.import_report.layers.back();
 }
 
-std::string fid_text(const io::FeatureTable& table, std::size_t row) { return std::to_string(table.fids[row]); }
+std::string fid_text(const io::FeatureTable& table, std::size_t row) {
+    return std::to_string(table.fids[row]);
+}
 
 // Repairs the polygons of a table in place (GEOS MakeValid) and reports what was done per reason.
 // Returns which rows were dropped by the repair.
@@ -116,8 +117,8 @@ void require_some_geometry(const io::FeatureTable& table, const LayerReport& rep
     if (table.size() == 0) return;
     if (std::any_of(table.geometries.begin(), table.geometries.end(), [](const Wkb& g) { return !g.empty(); })) return;
     const Finding* wrong = report.find("wrong_geometry_type");
-    throw InputError(kStage, report.where() + ": no usable " + expected + " geometry in " + std::to_string(table.size()) +
-                                 " features" +
+    throw InputError(kStage, report.where() + ": no usable " + expected + " geometry in " +
+                                 std::to_string(table.size()) + " features" +
                                  (wrong != nullptr ? " (e.g. feature " + wrong->ids.front() + ")" : std::string()) +
                                  "; the " + role + " layer must hold " + expected + "s");
 }
@@ -167,9 +168,10 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
             if (wanted && *wanted > 0)
                 region.requested_grids = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
             else
-                report.add("reported", "no_positive_grid_count", Severity::warning,
-                           "field '" + config.grid_count_field + "' holds no positive grid count: --grid-households decides",
-                           fid_text(table, i));
+                report.add(
+                    "reported", "no_positive_grid_count", Severity::warning,
+                    "field '" + config.grid_count_field + "' holds no positive grid count: --grid-households decides",
+                    fid_text(table, i));
         }
         region.boundary = table.geometries[i];
         region.feature_id = table.fids[i];
@@ -210,8 +212,9 @@ void check_coverage(const std::vector<Region>& regions, LayerReport& report, int
     for (const algorithms::OverlapPair& pair : algorithms::overlapping_pairs(boundaries, kMinArea, threads))
         report.add("reported", "overlapping_regions", Severity::warning,
                    "regions that overlap (by more than 1 m2) are kept; a building in both goes to the first",
-                   std::to_string(regions[pair.first].feature_id) + "/" + std::to_string(regions[pair.second].feature_id) +
-                       " (" + std::to_string(static_cast<long long>(std::llround(pair.area))) + " m2)");
+                   std::to_string(regions[pair.first].feature_id) + "/" +
+                       std::to_string(regions[pair.second].feature_id) + " (" +
+                       std::to_string(static_cast<long long>(std::llround(pair.area))) + " m2)");
     for (const algorithms::CoverageGap& gap : algorithms::coverage_gaps(boundaries, kMinArea)) {
         std::string around;
         for (std::size_t r : gap.neighbours)
@@ -281,22 +284,25 @@ void report_outside_buildings(const City& city, LayerReport& report, const std::
     }
 }
 
-// A layer far from the buildings is most likely in another CRS than it says.
-void report_far_layers(City& city) {
-    auto extent_of = [](const std::vector<Wkb>& geometries) {
-        geos::Context context;
-        std::optional<geos::Envelope> total;
-        for (const Wkb& g : geometries) {
-            if (g.empty()) continue;
-            const geos::Geom geometry = geos::from_wkb(context, g);
-            if (geos::is_empty(context, geometry.get())) continue;
-            const geos::Envelope e = geos::envelope(context, geometry.get());
-            if (!total) total = e;
-            total->min_x = std::min(total->min_x, e.min_x), total->min_y = std::min(total->min_y, e.min_y);
-            total->max_x = std::max(total->max_x, e.max_x), total->max_y = std::max(total->max_y, e.max_y);
-        }
-        return total;
-    };
+// The bounding box of the non-empty geometries, if any.
+std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries) {
+    geos::Context context;
+    std::optional<geos::Envelope> total;
+    for (const Wkb& g : geometries) {
+        if (g.empty()) continue;
+        const geos::Geom geometry = geos::from_wkb(context, g);
+        if (geos::is_empty(context, geometry.get())) continue;
+        const geos::Envelope e = geos::envelope(context, geometry.get());
+        if (!total) total = e;
+        total->min_x = std::min(total->min_x, e.min_x), total->min_y = std::min(total->min_y, e.min_y);
+        total->max_x = std::max(total->max_x, e.max_x), total->max_y = std::max(total->max_y, e.max_y);
+    }
+    return total;
+}
+
+// A layer far from the buildings is most likely in another CRS than it says. `extents`: each
+// layer's role and bounding box in the working CRS.
+void report_far_layers(City& city, const std::vector<std::pair<std::string, std::optional<geos::Envelope>>>& extents) {
     std::optional<geos::Envelope> buildings;
     for (std::size_t i = 0; i < city.buildings.size(); ++i) {
         if (city.buildings.geometries[i].empty()) continue;
@@ -307,10 +313,9 @@ void report_far_layers(City& city) {
     }
     if (!buildings) return;
     const double size = std::max({buildings->max_x - buildings->min_x, buildings->max_y - buildings->min_y, 1000.0});
-    auto check = [&](const std::string& role, const std::vector<Wkb>& geometries) {
-        const std::optional<geos::Envelope> extent = extent_of(geometries);
+    for (const auto& [role, extent] : extents) {
         LayerReport* report = city.import_report.layer(role);
-        if (!extent || report == nullptr) return;
+        if (!extent || report == nullptr) continue;
         const double dx = std::max({0.0, extent->min_x - buildings->max_x, buildings->min_x - extent->max_x});
         const double dy = std::max({0.0, extent->min_y - buildings->max_y, buildings->min_y - extent->max_y});
         const double distance = std::hypot(dx, dy);
@@ -319,19 +324,7 @@ void report_far_layers(City& city) {
                         "the layer lies " + std::to_string(static_cast<long long>(std::llround(distance / 1000))) +
                             " km from the buildings: check its CRS (and --datum, --assume-crs)",
                         "all");
-    };
-    std::vector<Wkb> regions;
-    for (const Region& region : city.regions) regions.push_back(region.boundary);
-    if (city.region_level != "city") check(city.region_level == "community" ? "communities"
-                                           : city.region_level == "street"  ? "streets"
-                                                                            : "districts",
-                                           regions);
-    std::vector<Wkb> lines = city.hard_lines;
-    lines.insert(lines.end(), city.soft_lines.begin(), city.soft_lines.end());
-    check("roads", lines);
-    check("rivers", city.hard_areas);
-    check("workers", city.workers.geometries);
-    check("stations", city.stations.geometries);
+    }
 }
 
 }  // namespace
@@ -428,20 +421,21 @@ City load_city(const PartitionConfig& config) {
     if (households_field < 0 && (config.dwelling_area <= 0 || (floors_field < 0 && height_field < 0))) {
         std::string available;
         for (const Field& f : buildings.fields) available += (available.empty() ? "" : ", ") + f.name;
-        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "': no field '" +
-                                     config.households_field + "' (set it with --households-field" +
-                                     (floors_field >= 0 ? ", or derive households from '" + floors_name +
-                                                              "' with --dwelling-area M2"
-                                                        : std::string(", or derive households from floors with "
-                                                                      "--floors-field FIELD --dwelling-area M2")) +
-                                     "; fields are: " + available + ")");
+        throw InputError(
+            kStage, buildings.source + ", layer '" + buildings.layer + "': no field '" + config.households_field +
+                        "' (set it with --households-field" +
+                        (floors_field >= 0 ? ", or derive households from '" + floors_name + "' with --dwelling-area M2"
+                                           : std::string(", or derive households from floors with "
+                                                         "--floors-field FIELD --dwelling-area M2")) +
+                        "; fields are: " + available + ")");
     }
     const bool derive = config.dwelling_area > 0 && (floors_field >= 0 || height_field >= 0);
-    if (derive) report().fact("households", households_field >= 0
-                                                ? "field '" + config.households_field + "', else derived from '" +
-                                                      floors_name + "' x footprint / " + number_text(config.dwelling_area) + " m2"
-                                                : "derived from '" + floors_name + "' x footprint / " +
-                                                      number_text(config.dwelling_area) + " m2");
+    if (derive)
+        report().fact("households", households_field >= 0
+                                        ? "field '" + config.households_field + "', else derived from '" + floors_name +
+                                              "' x footprint / " + number_text(config.dwelling_area) + " m2"
+                                        : "derived from '" + floors_name + "' x footprint / " +
+                                              number_text(config.dwelling_area) + " m2");
     const std::vector<double> footprints =
         derive ? algorithms::polygon_areas(buildings.geometries, config.threads) : std::vector<double>{};
     const int units_field = config.units_field.empty() ? -1 : buildings.field_index(config.units_field);
@@ -495,7 +489,8 @@ City load_city(const PartitionConfig& config) {
     // The same building twice (tile overlaps, repeated exports): the smaller copy goes and the one
     // kept takes the larger household count. Lesser overlaps are reported and kept.
     constexpr double kSameBuildingShare = 0.9;
-    for (const algorithms::OverlapPair& pair : algorithms::overlapping_pairs(buildings.geometries, 0.5, config.threads)) {
+    for (const algorithms::OverlapPair& pair :
+         algorithms::overlapping_pairs(buildings.geometries, 0.5, config.threads)) {
         if (dropped[pair.first] || dropped[pair.second]) continue;
         if (pair.share_of_smaller < kSameBuildingShare) {
             report().add("reported", "overlapping_buildings", Severity::warning,
@@ -583,11 +578,15 @@ City load_city(const PartitionConfig& config) {
         if (dropped[i]) continue;
         buildings.geometries[i].clear();
         report().add("dropped", "null_geometry", Severity::warning,
-                     "buildings without geometry (null or empty) are left out of every micro-grid", fid_text(buildings, i));
+                     "buildings without geometry (null or empty) are left out of every micro-grid",
+                     fid_text(buildings, i));
         if (city.building_notes[i].empty()) city.building_notes[i] = "dropped: null_geometry";
     }
     if (static_cast<std::size_t>(std::count(null_geometry.begin(), null_geometry.end(), 1)) == buildings.size())
-        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "': no building has a usable geometry");
+        throw InputError(kStage,
+                         buildings.source + ", layer '" + buildings.layer + "': no building has a usable geometry");
+
+    std::vector<std::pair<std::string, std::optional<geos::Envelope>>> extents;  // per layer, for report_far_layers
 
     // Regions: the level asked for, or the finest admin level given.
     for (const auto& [level, source] : {std::pair<std::string, const LayerSource*>{"community", &config.communities},
@@ -609,6 +608,7 @@ City load_city(const PartitionConfig& config) {
         require_some_geometry(table, city.import_report.layers[index], role, "polygon");
         repair_layer(table, city.import_report.layers[index], config.threads);
         city.regions = read_regions(table, level, config, city.import_report.layers[index]);
+        extents.emplace_back(role, extent_of(table.geometries));
         check_coverage(city.regions, city.import_report.layers[index], config.threads);
         city.region_level = level;
         break;
@@ -650,6 +650,7 @@ City load_city(const PartitionConfig& config) {
             io::FeatureTable all = io::read_layer(*spec, all_options);
             city.inputs.emplace_back(role, describe(all) + ", all soft");
             repair_layer(all, register_layer(city, all, role), config.threads);
+            extents.emplace_back(role, extent_of(all.geometries));
             for (const Wkb& g : all.geometries)
                 if (!g.empty()) city.soft_lines.push_back(g);
             return;
@@ -660,6 +661,7 @@ City load_city(const PartitionConfig& config) {
         LayerReport& layer_report = register_layer(city, hard, role);
         if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);
         repair_layer(hard, layer_report, config.threads);
+        extents.emplace_back(role, extent_of(hard.geometries));
         for (const Wkb& g : hard.geometries) {
             if (g.empty()) continue;
             const int type = wkb_geometry_type(g);
@@ -689,14 +691,18 @@ City load_city(const PartitionConfig& config) {
                     options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
                     city.station_points);
         read_points(resolve(config, config.facilities, "facilities", city_layers),
-                    options_for(options, config.facilities, {"point", "polygon"}), "facilities", city,
-                    city.facilities, city.facility_points);
+                    options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
+                    city.facility_points);
         read_points(resolve(config, config.work_areas, "work_areas", city_layers),
-                    options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city,
-                    city.work_areas, city.work_area_points);
+                    options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
+                    city.work_area_points);
     }
 
-    report_far_layers(city);
+    for (const char* role : {"workers", "stations"}) {
+        const io::FeatureTable& table = std::string(role) == "workers" ? city.workers : city.stations;
+        if (table.size() > 0) extents.emplace_back(role, extent_of(table.geometries));
+    }
+    report_far_layers(city, extents);
     city.warnings = city.import_report.warning_lines();
     return city;
 }

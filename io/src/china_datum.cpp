@@ -11,7 +11,7 @@ namespace civgrid::io {
 namespace {
 
 constexpr double kPi = std::numbers::pi;
-constexpr double kKrasovskyA = 6378245.0;            // semi-major axis the GCJ-02 formulas use
+constexpr double kKrasovskyA = 6378245.0;                // semi-major axis the GCJ-02 formulas use
 constexpr double kKrasovskyEe = 0.00669342162296594323;  // and its first eccentricity squared
 constexpr double kBaiduXPi = kPi * 3000.0 / 180.0;
 constexpr double kTolerance = 1e-10;  // degrees, about 0.01 mm
@@ -64,9 +64,12 @@ Datum parse_datum(std::string_view text) {
 
 std::string datum_name(Datum datum) {
     switch (datum) {
-        case Datum::wgs84: return "wgs84";
-        case Datum::gcj02: return "gcj02";
-        case Datum::bd09: return "bd09";
+        case Datum::wgs84:
+            return "wgs84";
+        case Datum::gcj02:
+            return "gcj02";
+        case Datum::bd09:
+            return "bd09";
     }
     return "wgs84";
 }
@@ -109,9 +112,12 @@ LonLat bd09_to_gcj02(LonLat bd) noexcept {
 
 LonLat to_wgs84(Datum datum, LonLat point) noexcept {
     switch (datum) {
-        case Datum::wgs84: return point;
-        case Datum::gcj02: return gcj02_to_wgs84(point);
-        case Datum::bd09: return gcj02_to_wgs84(bd09_to_gcj02(point));
+        case Datum::wgs84:
+            return point;
+        case Datum::gcj02:
+            return gcj02_to_wgs84(point);
+        case Datum::bd09:
+            return gcj02_to_wgs84(bd09_to_gcj02(point));
     }
     return point;
 }

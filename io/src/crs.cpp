@@ -69,8 +69,8 @@ void check_zone_prefix(OGRSpatialReferenceH srs, const OGREnvelope& extent, cons
                   std::to_string(zone) + ", with the prefix)";
         throw InputError("io.crs", where + ": eastings (" + std::to_string(static_cast<long long>(extent.MinX)) +
                                        " m ...) carry the zone number " + std::to_string(zone) + " as a prefix, but '" +
-                                       crs_name + "' has none (false easting 500000): set the .prj or --assume-crs to " +
-                                       fix);
+                                       crs_name +
+                                       "' has none (false easting 500000): set the .prj or --assume-crs to " + fix);
     }
     if (false_easting >= 1e6 && extent.MaxX < 1e6 && extent.MinX > -1e6) {
         const int zone = zone_of_x(false_easting);

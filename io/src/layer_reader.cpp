@@ -159,7 +159,8 @@ void sanitize(OGRGeometryH geometry, GeometryIssues& issues) {
         for (int r = 0; r < OGR_G_GetGeometryCount(geometry); ++r) {
             OGRGeometryH ring = OGR_G_GetGeometryRef(geometry, r);
             const int n = OGR_G_GetPointCount(ring);
-            if (n >= 2 && (OGR_G_GetX(ring, 0) != OGR_G_GetX(ring, n - 1) || OGR_G_GetY(ring, 0) != OGR_G_GetY(ring, n - 1)))
+            if (n >= 2 &&
+                (OGR_G_GetX(ring, 0) != OGR_G_GetX(ring, n - 1) || OGR_G_GetY(ring, 0) != OGR_G_GetY(ring, n - 1)))
                 issues.unclosed_ring = true;
         }
         if (issues.unclosed_ring) OGR_G_CloseRings(geometry);
@@ -181,7 +182,8 @@ void sanitize(OGRGeometryH geometry, GeometryIssues& issues) {
         }
         return;
     }
-    if (type == wkbMultiPolygon || type == wkbMultiLineString || type == wkbMultiPoint || type == wkbGeometryCollection) {
+    if (type == wkbMultiPolygon || type == wkbMultiLineString || type == wkbMultiPoint ||
+        type == wkbGeometryCollection) {
         for (int i = OGR_G_GetGeometryCount(geometry) - 1; i >= 0; --i) {
             OGRGeometryH part = OGR_G_GetGeometryRef(geometry, i);
             sanitize(part, issues);
@@ -253,13 +255,23 @@ std::string declared_shapefile_encoding(const std::filesystem::path& base, std::
     std::snprintf(hex, sizeof hex, "0x%02X", language_id);
     how = std::string("from the DBF language id ") + hex;
     switch (language_id) {
-        case 0x4D: case 0x7A: return "GB18030";  // code page 936 (GBK)
-        case 0x4E: return "CP949";
-        case 0x4F: case 0x78: return "BIG5";
-        case 0x57: case 0x03: return "CP1252";
-        case 0x01: return "CP437";
-        case 0x02: return "CP850";
-        default: break;
+        case 0x4D:
+        case 0x7A:
+            return "GB18030";  // code page 936 (GBK)
+        case 0x4E:
+            return "CP949";
+        case 0x4F:
+        case 0x78:
+            return "BIG5";
+        case 0x57:
+        case 0x03:
+            return "CP1252";
+        case 0x01:
+            return "CP437";
+        case 0x02:
+            return "CP850";
+        default:
+            break;
     }
     how = std::string("no .cpg, DBF language id ") + hex;
     return {};
@@ -279,9 +291,10 @@ std::string detect_encoding(const std::vector<const std::string*>& texts, const 
     for (const std::string* text : texts) {
         if (is_ascii(*text)) continue;
         if (gb18030.decode(*text).invalid)
-            throw InputError("io.encoding", where + ": cannot tell the text encoding (no .cpg, DBF language id 0): the "
-                                                    "attributes are neither UTF-8 nor GB18030; pass --encoding "
-                                                    "(e.g. BIG5, CP1252) or add a .cpg file");
+            throw InputError("io.encoding", where +
+                                                ": cannot tell the text encoding (no .cpg, DBF language id 0): the "
+                                                "attributes are neither UTF-8 nor GB18030; pass --encoding "
+                                                "(e.g. BIG5, CP1252) or add a .cpg file");
     }
     return "GB18030";
 }
@@ -320,8 +333,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         report.fact("crs", describe_crs(detail::srs_to_wkt(source_srs.get())) +
                                (OGR_L_GetSpatialRef(layer) == nullptr ? " (--assume-crs)" : ""));
         detail::GdalErrorCapture quiet;
-        if (OGREnvelope envelope; OSRIsProjected(source_srs.get()) != 0 &&
-                                  OGR_L_GetExtent(layer, &envelope, TRUE) == OGRERR_NONE)
+        if (OGREnvelope envelope;
+            OSRIsProjected(source_srs.get()) != 0 && OGR_L_GetExtent(layer, &envelope, TRUE) == OGRERR_NONE)
             detail::check_zone_prefix(source_srs.get(), envelope, where);
     }
     detail::SrsPtr target_srs;
@@ -346,7 +359,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         transformation.reset(OCTNewCoordinateTransformation(wgs84.get(), final_srs));
         if (!to_lonlat || !transformation)
             throw InputError("io.crs", where + ": cannot transform to and from WGS84: " + capture.message());
-        report.fact("datum", datum_name(datum) + ", converted to WGS84 (iterative inversion, residual < 1e-10 degrees)");
+        report.fact("datum",
+                    datum_name(datum) + ", converted to WGS84 (iterative inversion, residual < 1e-10 degrees)");
     } else if (target_srs) {
         detail::GdalErrorCapture capture;
         transformation.reset(OCTNewCoordinateTransformation(source_srs.get(), target_srs.get()));

@@ -19,15 +19,24 @@ int utf8_sequence(std::string_view text, std::size_t i) {
     if (lead < 0x80) return 1;
     int length = 0;
     unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-    else if (lead == 0xE0) length = 3, low = 0xA0;
-    else if (lead >= 0xE1 && lead <= 0xEC) length = 3;
-    else if (lead == 0xED) length = 3, high = 0x9F;
-    else if (lead >= 0xEE && lead <= 0xEF) length = 3;
-    else if (lead == 0xF0) length = 4, low = 0x90;
-    else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
-    else if (lead == 0xF4) length = 4, high = 0x8F;
-    else return 0;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        length = 2;
+    else if (lead == 0xE0)
+        length = 3, low = 0xA0;
+    else if (lead >= 0xE1 && lead <= 0xEC)
+        length = 3;
+    else if (lead == 0xED)
+        length = 3, high = 0x9F;
+    else if (lead >= 0xEE && lead <= 0xEF)
+        length = 3;
+    else if (lead == 0xF0)
+        length = 4, low = 0x90;
+    else if (lead >= 0xF1 && lead <= 0xF3)
+        length = 4;
+    else if (lead == 0xF4)
+        length = 4, high = 0x8F;
+    else
+        return 0;
     for (int k = 1; k < length; ++k) {
         if (i + static_cast<std::size_t>(k) >= text.size()) return -k;
         const unsigned char c = byte(i + static_cast<std::size_t>(k));
@@ -77,14 +86,16 @@ bool is_utf8(std::string_view text, bool allow_cut_tail) {
 std::string canonical_encoding(std::string_view name) {
     std::string upper;
     for (char c : name)
-        if (!std::isspace(static_cast<unsigned char>(c))) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (!std::isspace(static_cast<unsigned char>(c)))
+            upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (upper == "UTF-8" || upper == "UTF8" || upper == "65001") return "UTF-8";
     if (upper == "GBK" || upper == "GB2312" || upper == "936" || upper == "CP936" || upper == "GB18030" ||
         upper == "54936" || upper == "EUC-CN")
         return "GB18030";
     if (upper == "BIG5" || upper == "950" || upper == "CP950") return "BIG5";
-    if (!upper.empty() && std::all_of(upper.begin(), upper.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-        return "CP" + upper;  // a bare Windows code page number
+    if (!upper.empty() &&
+        std::all_of(upper.begin(), upper.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        return "CP" + upper;                                          // a bare Windows code page number
     if (upper.rfind("ANSI_", 0) == 0) return "CP" + upper.substr(5);  // ESRI's "ANSI 1252"
     return upper;
 }

@@ -48,7 +48,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 /// placeholders "A", "B", ... (same length as width); the caller patches the .dbf bytes.
 void write_placeholder_shapefile(const std::string& path, int width, int features) {
     GDALAllRegister();
-    GDALDatasetH dataset = GDALCreate(GDALGetDriverByName("ESRI Shapefile"), path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+    GDALDatasetH dataset =
+        GDALCreate(GDALGetDriverByName("ESRI Shapefile"), path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
     ASSERT_NE(dataset, nullptr);
     OGRSpatialReferenceH srs = OSRNewSpatialReference(nullptr);
     OSRImportFromEPSG(srs, 4326);
@@ -62,7 +63,8 @@ void write_placeholder_shapefile(const std::string& path, int width, int feature
     OGR_Fld_Destroy(field);
     for (int i = 0; i < features; ++i) {
         OGRFeatureH feature = OGR_F_Create(OGR_L_GetLayerDefn(layer));
-        OGR_F_SetFieldString(feature, 0, std::string(static_cast<std::size_t>(width), static_cast<char>('A' + i)).c_str());
+        OGR_F_SetFieldString(feature, 0,
+                             std::string(static_cast<std::size_t>(width), static_cast<char>('A' + i)).c_str());
         OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
         OGR_G_SetPoint_2D(point, 0, 118.8 + 0.01 * i, 32.05);
         OGR_F_SetGeometryDirectly(feature, point);
@@ -97,8 +99,8 @@ std::vector<std::string> names(const FeatureTable& table) {
 }
 
 const std::string kXuanwuUtf8 = "\xE7\x8E\x84\xE6\xAD\xA6\xE5\x8C\xBA";  // 玄武区
-const std::string kXuanwuGbk = "\xD0\xFE\xCE\xE4\xC7\xF8";              // 玄武区 in GBK
-const std::string kGulouGbk = "\xB9\xC4\xC2\xA5\xC7\xF8";               // 鼓楼区 in GBK
+const std::string kXuanwuGbk = "\xD0\xFE\xCE\xE4\xC7\xF8";               // 玄武区 in GBK
+const std::string kGulouGbk = "\xB9\xC4\xC2\xA5\xC7\xF8";                // 鼓楼区 in GBK
 
 // ---- encodings ------------------------------------------------------------------------------
 
@@ -128,7 +130,9 @@ TEST(Encoding, LanguageIdAndCpgAndOptionDecide) {
     table = read_layer({shp, ""}, {.encoding = "BIG5"});  // the user's word wins, even when wrong
     EXPECT_EQ(fact(table, "encoding"), "BIG5 (--encoding)");
     EXPECT_NE(names(table).front(), "玄武区");
-    EXPECT_CONTAINS(message_of<ConfigError>([&] { static_cast<void>(read_layer({shp, ""}, {.encoding = "KLINGON"})); }),
+    EXPECT_CONTAINS(message_of<ConfigError>([&] {
+                        static_cast<void>(read_layer({shp, ""}, {.encoding = "KLINGON"}));
+                    }),
                     "unknown text encoding 'KLINGON'");
 }
 
@@ -314,8 +318,9 @@ TEST(CrsVariants, EveryChineseCrsLandsOnTheSameSpot) {
     // An ESRI-style .prj (no EPSG code in it) is recognised.
     const std::string shp = dir.file("esri.shp");
     write_placeholder_shapefile(shp, 4, 1);
-    write_bytes(dir.file("esri.prj"),
-                R"(GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]])");
+    write_bytes(
+        dir.file("esri.prj"),
+        R"(GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]])");
     const FeatureTable esri = read_layer({shp, ""}, {.target_crs = "EPSG:4549"});
     EXPECT_CONTAINS(fact(esri, "crs"), "EPSG:4490");
 }
@@ -325,7 +330,8 @@ TEST(CrsVariants, ZonePrefixMismatchNamesTheCrsToUse) {
     const auto [x, y] = project(118.7969, 32.0603, "EPSG:4549");  // CM 120E, no prefix
     // Eastings with the prefix 40 in a CRS without it.
     std::string message = message_of<InputError>([&] {
-        static_cast<void>(read_layer({point_layer(dir, "prefixed", "EPSG:4549", x + 40e6, y), ""}, {.target_crs = "EPSG:4549"}));
+        static_cast<void>(
+            read_layer({point_layer(dir, "prefixed", "EPSG:4549", x + 40e6, y), ""}, {.target_crs = "EPSG:4549"}));
     });
     EXPECT_CONTAINS(message, "carry the zone number 40 as a prefix");
     EXPECT_CONTAINS(message, "EPSG:4528");
@@ -339,7 +345,8 @@ TEST(CrsVariants, ZonePrefixMismatchNamesTheCrsToUse) {
 
 TEST(CrsVariantsRealData, ChongqingZone35WithPrefix) {
     const std::string file = test::realdata("chongqing-cgcs2000/banzhucun10000.shp");
-    if (file.empty()) GTEST_SKIP() << "real data ../shared/realdata/chongqing-cgcs2000 is absent (set CIVGRID_REALDATA_DIR)";
+    if (file.empty())
+        GTEST_SKIP() << "real data ../shared/realdata/chongqing-cgcs2000 is absent (set CIVGRID_REALDATA_DIR)";
     const FeatureTable table = read_layer({file, ""}, {.target_crs = "EPSG:4544", .accepted_families = {"polygon"}});
     EXPECT_EQ(table.size(), 10653u);
     EXPECT_EQ(fact(table, "crs"), "CGCS2000 / 3-degree Gauss-Kruger zone 35 (EPSG:4523)");

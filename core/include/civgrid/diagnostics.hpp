@@ -20,8 +20,8 @@ struct Finding {
     std::string action;  ///< "repaired", "dropped", "derived", "converted", "merged", "reported"
     std::string reason;  ///< snake_case reason, e.g. "self_intersection", "null_households"
     Severity severity = Severity::warning;
-    std::string policy;              ///< what was done, in one sentence
-    std::vector<std::string> ids;    ///< feature ids (OGR fid, or "fid (id field value)")
+    std::string policy;            ///< what was done, in one sentence
+    std::vector<std::string> ids;  ///< feature ids (OGR fid, or "fid (id field value)")
 };
 
 /// Everything found in one input layer.

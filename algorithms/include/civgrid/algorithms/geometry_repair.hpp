@@ -41,8 +41,8 @@ struct OverlapPair {
 /// A hole enclosed by the union of the polygons (a gap between them).
 struct CoverageGap {
     double area = 0;
-    Point location;                        ///< a point inside the gap
-    std::vector<std::size_t> neighbours;   ///< polygons touching it
+    Point location;                       ///< a point inside the gap
+    std::vector<std::size_t> neighbours;  ///< polygons touching it
 };
 /// Gaps larger than `min_area` enclosed by the union of the polygons.
 [[nodiscard]] std::vector<CoverageGap> coverage_gaps(const std::vector<Wkb>& geometries, double min_area);

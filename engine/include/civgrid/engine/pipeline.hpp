@@ -48,8 +48,8 @@ struct City {
     std::vector<Point> facility_points;
     io::FeatureTable stations;  ///< utility stations, when given
     std::vector<Point> station_points;
-    std::vector<std::string> warnings;                        ///< data problems found while loading
-    ImportReport import_report;  ///< per layer: facts and what was repaired, dropped, derived (ids)
+    std::vector<std::string> warnings;  ///< data problems found while loading
+    ImportReport import_report;         ///< per layer: facts and what was repaired, dropped, derived (ids)
     /// Per building: what import did to it ("dropped: duplicate of 12", "households derived"), or "".
     std::vector<std::string> building_notes;
     std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")

@@ -51,12 +51,12 @@ struct ReadOptions {
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
 struct FeatureTable {
-    std::string source;             ///< path it was read from
-    std::string layer;              ///< layer name it was read from
-    std::string crs;                ///< CRS of `geometries` as WKT (the target CRS after reprojection)
-    std::vector<Field> fields;      ///< attribute fields, in layer order
-    std::vector<std::int64_t> fids; ///< OGR feature id of each feature
-    std::vector<Wkb> geometries;    ///< ISO WKB 2D in `crs`; empty Wkb for a null/empty geometry
+    std::string source;                         ///< path it was read from
+    std::string layer;                          ///< layer name it was read from
+    std::string crs;                            ///< CRS of `geometries` as WKT (the target CRS after reprojection)
+    std::vector<Field> fields;                  ///< attribute fields, in layer order
+    std::vector<std::int64_t> fids;             ///< OGR feature id of each feature
+    std::vector<Wkb> geometries;                ///< ISO WKB 2D in `crs`; empty Wkb for a null/empty geometry
     std::vector<std::vector<FieldValue>> rows;  ///< rows[i][j]: value of fields[j] for feature i
     /// What reading found and did: facts (driver, crs, encoding, datum) and findings (features
     /// dropped for their geometry type or invalid coordinates, rings closed, text repaired).
@@ -122,7 +122,9 @@ private:
     std::string path_;
     std::string temp_path_;
     std::string crs_;
-    struct DatasetDeleter { void operator()(void* dataset) const noexcept; };
+    struct DatasetDeleter {
+        void operator()(void* dataset) const noexcept;
+    };
     std::unique_ptr<void, DatasetDeleter> dataset_;
     bool committed_ = false;
 };
