@@ -42,8 +42,8 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan: the import tests and the
-# mutation test (MUTATION_ITERATIONS corrupted copies of the sample city). About 10 minutes on
-# 2 cores, so CI (make test) does not run it; run it before merging changes to io/ or engine/load.
+# mutation test (MUTATION_ITERATIONS corrupted copies of the sample city). A full sanitizer build
+# takes well over 10 minutes on 2 shared cores, so CI (make test) does not run it.
 ASAN_BUILD_DIR ?= build-asan
 MUTATION_ITERATIONS ?= 60
 sanitize: deps
