@@ -16,7 +16,7 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib
 
-.PHONY: deps configure build demo test bench clean
+.PHONY: deps configure build demo test bench sanitize clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -41,10 +41,24 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan: the import tests and the
+# mutation test (MUTATION_ITERATIONS corrupted copies of the sample city). A full sanitizer build
+# takes well over 10 minutes on 2 shared cores, so CI (make test) does not run it.
+ASAN_BUILD_DIR ?= build-asan
+MUTATION_ITERATIONS ?= 60
+sanitize: deps
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIVGRID_WERROR=ON -DCIVGRID_SANITIZE=ON -DCIVGRID_BUILD_BENCH=OFF
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target civgrid civgrid_io_tests civgrid_engine_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  CIVGRID_MUTATION_ITERATIONS=$(MUTATION_ITERATIONS) \
+	  $(ASAN_BUILD_DIR)/tests/civgrid_engine_tests --gtest_filter='Mutation.*:Import*'
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(ASAN_BUILD_DIR)/tests/civgrid_io_tests
+
 # Every stage at three sizes (community, district, whole city; about 70 s), JSON into
 # bench/results/. BENCH_ARGS=--quick leaves out the whole city; see bench/README.md.
 bench: build
 	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) out
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) out

@@ -10,6 +10,7 @@
 #include <geos_c.h>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -26,6 +27,7 @@ constexpr const char* kUsage = R"(civgrid - balanced governance micro-grids for 
 Usage:
   civgrid synth      --households N [--seed S] -o city.gpkg   generate a synthetic city
   civgrid partition  CITY.gpkg -o out.gpkg [options]          partition a city into micro-grids
+  civgrid check      CITY.gpkg [options]                      validate the inputs, print the import report
   civgrid repartition --previous old.gpkg CITY.gpkg -o new.gpkg [--lock ID]...
                                                                rerun after the city changed, keeping
                                                                micro-grids and codes that still hold
@@ -106,12 +108,43 @@ void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfi
     }
 }
 
-int run_partition(const std::vector<std::string>& args, bool rerun) {
+// "--datum gcj02" (every layer) or "--datum communities=gcj02" (one layer), repeatable.
+void per_layer_settings(const std::vector<std::string>& settings, const char* option,
+                        std::string engine::LayerSource::*member, engine::PartitionConfig& config) {
+    const std::pair<const char*, engine::LayerSource*> roles[] = {
+        {"buildings", &config.buildings},     {"roads", &config.roads},
+        {"rivers", &config.rivers},           {"railways", &config.railways},
+        {"communities", &config.communities}, {"streets", &config.streets},
+        {"districts", &config.districts},     {"workers", &config.workers},
+        {"stations", &config.stations},       {"facilities", &config.facilities},
+        {"work-areas", &config.work_areas},   {"work_areas", &config.work_areas}};
+    for (const std::string& setting : settings) {
+        const auto equals = setting.find('=');
+        if (equals == std::string::npos) {
+            for (const auto& [role, source] : roles) source->*member = setting;
+            continue;
+        }
+        const std::string role = setting.substr(0, equals);
+        const auto match =
+            std::find_if(std::begin(roles), std::end(roles), [&](const auto& r) { return role == r.first; });
+        if (match == std::end(roles))
+            throw ConfigError("cli",
+                              std::string(option) + " '" + setting +
+                                  "': the layer must be buildings, roads, rivers, railways, communities, streets, "
+                                  "districts, workers, stations, facilities or work-areas");
+        match->second->*member = setting.substr(equals + 1);
+    }
+}
+
+enum class Mode { partition, check, rerun };
+
+int run_partition(const std::vector<std::string>& args, Mode mode) {
+    const bool check_only = mode == Mode::check, rerun = mode == Mode::rerun;
     engine::PartitionConfig config;
     std::string output;
     std::string previous;
     engine::RepartitionOptions rerun_options;
-    std::vector<std::string> hard_barriers;
+    std::vector<std::string> hard_barriers, datums, encodings;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
     inputs.add_options()("city", po::value(&config.city),
                          "one file with the standard layers (also the first positional argument)")(
@@ -156,7 +189,8 @@ int run_partition(const std::vector<std::string>& args, bool rerun) {
         "grids (网格) of about this many households made of whole micro-grids (0 = no grid level)")(
         "no-staffing", "partition only: no workers or utility stations even when their layers are there")(
         "network-distance", "workers' distances along the roads layer instead of straight lines")(
-        "strict", "an unstaffed micro-grid or one no station can take is an error (exit 5), not a reported shortfall")(
+        "strict",
+        "import warnings are errors (exit 3); an unstaffed micro-grid or one no station can take is an error (exit 5)")(
         "compactness", po::value(&config.compactness)->default_value(config.compactness, "0.6"),
         "how much shorter boundaries weigh against balance (0 = balance only)")(
         "grids", po::value(&config.grid_count)->default_value(0),
@@ -176,13 +210,25 @@ int run_partition(const std::vector<std::string>& args, bool rerun) {
         "crs", po::value(&config.working_crs),
         "working CRS (default: CGCS2000 Gauss-Kruger or UTM zone from the data)")(
         "assume-crs", po::value(&config.assume_crs), "CRS of input layers that declare none")(
+        "datum", po::value(&datums)->composing(),
+        "[LAYER=]wgs84|gcj02|bd09, repeatable: coordinates offset like Amap/Tencent (gcj02) or Baidu (bd09) "
+        "are converted to WGS84 first, whatever the .prj says")(
+        "encoding", po::value(&encodings)->composing(),
+        "[LAYER=]ENCODING, repeatable: text encoding of Shapefile attributes (GB18030, GBK, UTF-8, ...; default: "
+        ".cpg, DBF language id, else detected)")(
+        "dwelling-area", po::value(&config.dwelling_area)->default_value(0),
+        "m2 per dwelling: buildings without households get floors x footprint / this (0 = off)")(
+        "floors-field", po::value(&config.floors_field),
+        "building floors (default: floors, floor, storeys, levels or building:levels)")(
+        "max-building-households",
+        po::value(&config.max_building_households)->default_value(config.max_building_households),
+        "more households in one building are absurd: counted as 0 and reported")(
         "seed", po::value(&config.seed)->default_value(config.seed), "random seed")(
         "threads", po::value(&config.threads)->default_value(0),
         "worker threads (0 = all cores); results do not depend on it");
     po::options_description general("General");
-    general.add_options()("help,h", "show this help")("output,o", po::value(&output)->required(),
-                                                      "output GeoPackage (written atomically)")("quiet,q",
-                                                                                                "print only errors");
+    general.add_options()("help,h", "show this help")(
+        "output,o", po::value(&output), "output GeoPackage (written atomically)")("quiet,q", "print only errors");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
                               "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
@@ -203,6 +249,15 @@ int run_partition(const std::vector<std::string>& args, bool rerun) {
                   << all;
         return 0;
     }
+    if (vm.count("help") && check_only) {
+        std::cout
+            << "Usage: civgrid check CITY.gpkg [options]\n"
+               "Reads and validates the inputs as partition does and prints the import report (per layer: CRS,\n"
+               "encoding, datum, features repaired, dropped, derived or reported, with their ids) without\n"
+               "partitioning. Exit 0, or 3 under --strict when there are warnings. Partition options are accepted.\n\n"
+            << all;
+        return 0;
+    }
     if (vm.count("help")) {
         std::cout << "Usage: civgrid partition CITY.gpkg -o out.gpkg [options]\n"
                      "Reads the layers buildings, roads, rivers, railways, communities, streets and districts of CITY\n"
@@ -213,6 +268,7 @@ int run_partition(const std::vector<std::string>& args, bool rerun) {
         return 0;
     }
     po::notify(vm);
+    if (!check_only && output.empty()) throw po::required_option("output");
     layer_option(vm, "buildings", config.buildings);
     layer_option(vm, "roads", config.roads);
     layer_option(vm, "rivers", config.rivers);
@@ -228,7 +284,15 @@ int run_partition(const std::vector<std::string>& args, bool rerun) {
     if (vm.count("strict")) config.strict = true;
     if (vm.count("network-distance")) config.network_distance = true;
     barrier_rules(hard_barriers, config);
+    per_layer_settings(datums, "--datum", &engine::LayerSource::datum, config);
+    per_layer_settings(encodings, "--encoding", &engine::LayerSource::encoding, config);
 
+    if (check_only) {
+        const ImportReport report = engine::check_inputs(config);
+        std::cout << report.to_text();
+        engine::enforce_strict(report, config);
+        return 0;
+    }
     engine::RepartitionSummary rerun_summary;
     if (rerun) rerun_summary = engine::run_repartition(config, previous, rerun_options, output);
     const engine::RunSummary summary = rerun ? rerun_summary.run : engine::run_partition(config, output);
@@ -257,6 +321,8 @@ int run_partition(const std::vector<std::string>& args, bool rerun) {
             s.assignments.size(), static_cast<long long>(summary.staffing.micro_grid_workers), s.unstaffed.size(),
             s.along_roads ? "along the roads" : "straight line", s.mean_distance_m, s.p95_distance_m, s.max_distance_m,
             s.total_distance_m / 1000, s.greedy_total_distance_m / 1000, static_cast<long long>(s.greedy_unstaffed));
+        if (s.fixed_assignments > 0)
+            std::printf("  %lld of them kept from the previous run\n", static_cast<long long>(s.fixed_assignments));
         if (s.off_road_assignments > 0)
             std::printf("  %lld workers have no road path to their micro-grid; their straight-line distance counts\n",
                         static_cast<long long>(s.off_road_assignments));
@@ -320,8 +386,9 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
         if (args[0] == "synth") return run_synth(rest);
-        if (args[0] == "partition") return run_partition(rest, false);
-        if (args[0] == "repartition") return run_partition(rest, true);
+        if (args[0] == "partition") return run_partition(rest, Mode::partition);
+        if (args[0] == "check") return run_partition(rest, Mode::check);
+        if (args[0] == "repartition") return run_partition(rest, Mode::rerun);
         if (args[0] == "report") return run_report(rest);
         return fail("unknown command '" + args[0] + "'\n" + kUsage, 2);
     } catch (const po::error& error) {

@@ -1,5 +1,6 @@
 #include "values.hpp"
 
+#include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
@@ -9,7 +10,9 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <map>
 #include <optional>
 
 namespace civgrid::engine {
@@ -45,8 +48,83 @@ int required_field(const io::FeatureTable& table, const std::string& field, cons
                                  option + "; fields are: " + available + ")");
 }
 
+// Read options of one layer: the run's CRS choices plus the layer's own datum and encoding.
+io::ReadOptions options_for(const io::ReadOptions& base, const LayerSource& source, std::vector<std::string> families) {
+    io::ReadOptions options = base;
+    options.datum = source.datum;
+    options.encoding = source.encoding;
+    options.accepted_families = std::move(families);
+    options.drop_other_families = true;
+    return options;
+}
+
+// Moves the reader's report of `table` into the city's import report under `role`.
+LayerReport& register_layer(City& city, io::FeatureTable& table, const std::string& role) {
+    LayerReport report = std::move(table.report);
+    table.report = {};
+    report.role = role;
+    report.features = static_cast<std::int64_t>(table.size());
+    city.import_report.layers.push_back(std::move(report));
+    return city.import_report.layers.back();
+}
+
+std::string fid_text(const io::FeatureTable& table, std::size_t row) {
+    return std::to_string(table.fids[row]);
+}
+
+// Repairs the polygons of a table in place (GEOS MakeValid) and reports what was done per reason.
+// Returns which rows were dropped by the repair.
+std::vector<char> repair_layer(io::FeatureTable& table, LayerReport& report, int threads,
+                               std::vector<std::string>* notes = nullptr) {
+    const std::vector<algorithms::RepairOutcome> outcomes = algorithms::repair_polygons(table.geometries, threads);
+    std::vector<char> dropped(table.size(), 0);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const auto& outcome = outcomes[i];
+        if (outcome.kind == algorithms::RepairOutcome::Kind::unchanged) continue;
+        if (outcome.kind == algorithms::RepairOutcome::Kind::repaired) {
+            const bool cosmetic = outcome.reason == "duplicate_points";
+            report.add("repaired", outcome.reason, cosmetic ? Severity::info : Severity::warning,
+                       cosmetic ? "repeated vertices are removed"
+                                : "made valid with GEOS MakeValid (structure method), keeping its polygons",
+                       fid_text(table, i));
+            if (notes != nullptr) (*notes)[i] = "repaired: " + outcome.reason;
+        } else {
+            dropped[i] = 1;
+            report.add("dropped", outcome.reason, Severity::warning,
+                       "polygons with no area left after repair are left out", fid_text(table, i));
+            if (notes != nullptr) (*notes)[i] = "dropped: " + outcome.reason;
+        }
+    }
+    return dropped;
+}
+
+// Rows the reader already dropped (wrong geometry type, invalid coordinates, too few points).
+std::vector<char> reader_dropped(const io::FeatureTable& table, const LayerReport& report) {
+    std::vector<char> dropped(table.size(), 0);
+    std::vector<std::int64_t> ids;
+    for (const Finding& finding : report.findings)
+        if (finding.action == "dropped")
+            for (const std::string& id : finding.ids) ids.push_back(std::stoll(id.substr(0, id.find(' '))));
+    std::sort(ids.begin(), ids.end());
+    for (std::size_t i = 0; i < table.size(); ++i)
+        if (std::binary_search(ids.begin(), ids.end(), table.fids[i])) dropped[i] = 1;
+    return dropped;
+}
+
+// A layer whose every feature lost its geometry to the type policy is the wrong layer.
+void require_some_geometry(const io::FeatureTable& table, const LayerReport& report, const std::string& role,
+                           const std::string& expected) {
+    if (table.size() == 0) return;
+    if (std::any_of(table.geometries.begin(), table.geometries.end(), [](const Wkb& g) { return !g.empty(); })) return;
+    const Finding* wrong = report.find("wrong_geometry_type");
+    throw InputError(kStage, report.where() + ": no usable " + expected + " geometry in " +
+                                 std::to_string(table.size()) + " features" +
+                                 (wrong != nullptr ? " (e.g. feature " + wrong->ids.front() + ")" : std::string()) +
+                                 "; the " + role + " layer must hold " + expected + "s");
+}
+
 std::vector<Region> read_regions(const io::FeatureTable& table, const std::string& level, const PartitionConfig& config,
-                                 std::vector<std::string>& warnings) {
+                                 LayerReport& report) {
     const std::string& code_field = level == "community" ? config.community_code_field
                                     : level == "street"  ? config.street_code_field
                                                          : config.district_code_field;
@@ -61,10 +139,12 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
     const int street = level == "community" ? table.field_index(config.street_code_field) : -1;
     const int district = level != "district" ? table.field_index(config.district_code_field) : code;
     std::vector<Region> regions;
-    std::string skipped;
+    const std::vector<char> already_dropped = reader_dropped(table, report);
     for (std::size_t i = 0; i < table.size(); ++i) {
-        if (table.geometries[i].empty()) {  // cannot be split; said in the warnings, never silently
-            skipped += (skipped.empty() ? "" : ", ") + std::to_string(table.fids[i]);
+        if (table.geometries[i].empty()) {  // cannot be split; said in the report, never silently
+            if (!already_dropped[i])
+                report.add("dropped", "null_geometry", Severity::warning, "features without geometry are left out",
+                           fid_text(table, i));
             continue;
         }
         Region region;
@@ -79,27 +159,73 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
             if (wanted && *wanted > 0)
                 region.requested_count = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
             else
-                warnings.push_back(table.source + ", layer '" + table.layer + "', feature " +
-                                   std::to_string(table.fids[i]) + ", field '" + config.count_field +
-                                   "': no positive count, the target decides");
+                report.add("reported", "no_positive_count", Severity::warning,
+                           "field '" + config.count_field + "' holds no positive count: the target decides",
+                           fid_text(table, i));
         }
         if (grid_count >= 0) {
             const std::optional<std::int64_t> wanted = as_integer(table.rows[i][static_cast<std::size_t>(grid_count)]);
             if (wanted && *wanted > 0)
                 region.requested_grids = static_cast<int>(std::min<std::int64_t>(*wanted, 1'000'000));
             else
-                warnings.push_back(table.source + ", layer '" + table.layer + "', feature " +
-                                   std::to_string(table.fids[i]) + ", field '" + config.grid_count_field +
-                                   "': no positive grid count, --grid-households decides");
+                report.add(
+                    "reported", "no_positive_grid_count", Severity::warning,
+                    "field '" + config.grid_count_field + "' holds no positive grid count: --grid-households decides",
+                    fid_text(table, i));
         }
         region.boundary = table.geometries[i];
         region.feature_id = table.fids[i];
         regions.push_back(std::move(region));
     }
-    if (!skipped.empty())
-        warnings.push_back(table.source + ", layer '" + table.layer +
-                           "': features without geometry are left out (feature ids " + skipped + ")");
-    return regions;
+    // Several features with one code are one region in several parts (tiled or split exports).
+    std::map<std::string, std::vector<std::size_t>> by_code;
+    for (std::size_t r = 0; r < regions.size(); ++r) by_code[regions[r].code].push_back(r);
+    std::vector<char> merged_away(regions.size(), 0);
+    geos::Context context;
+    for (const auto& [region_code, members] : by_code) {
+        if (members.size() < 2) continue;
+        std::vector<geos::Geom> parts;
+        std::string ids;
+        for (std::size_t r : members) {
+            parts.push_back(geos::from_wkb(context, regions[r].boundary));
+            ids += (ids.empty() ? "" : ", ") + std::to_string(regions[r].feature_id);
+        }
+        const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+        const geos::Geom united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "merging regions");
+        regions[members.front()].boundary = geos::to_wkb(context, united.get());
+        for (std::size_t k = 1; k < members.size(); ++k) merged_away[members[k]] = 1;
+        report.add("merged", "duplicate_code", Severity::warning,
+                   "features sharing a " + code_field + " are merged into one region (their union)",
+                   "'" + region_code + "': " + ids);
+    }
+    std::vector<Region> kept;
+    for (std::size_t r = 0; r < regions.size(); ++r)
+        if (!merged_away[r]) kept.push_back(std::move(regions[r]));
+    return kept;
+}
+
+// Overlapping regions and gaps between them, reported with the regions' feature ids.
+void check_coverage(const std::vector<Region>& regions, LayerReport& report, int threads) {
+    std::vector<Wkb> boundaries;
+    for (const Region& region : regions) boundaries.push_back(region.boundary);
+    constexpr double kMinArea = 1.0;  // m2: below this, digitising noise
+    for (const algorithms::OverlapPair& pair : algorithms::overlapping_pairs(boundaries, kMinArea, threads))
+        report.add("reported", "overlapping_regions", Severity::warning,
+                   "regions that overlap (by more than 1 m2) are kept; a building in both goes to the first",
+                   std::to_string(regions[pair.first].feature_id) + "/" +
+                       std::to_string(regions[pair.second].feature_id) + " (" +
+                       std::to_string(static_cast<long long>(std::llround(pair.area))) + " m2)");
+    for (const algorithms::CoverageGap& gap : algorithms::coverage_gaps(boundaries, kMinArea)) {
+        std::string around;
+        for (std::size_t r : gap.neighbours)
+            around += (around.empty() ? "" : "/") + std::to_string(regions[r].feature_id);
+        report.add("reported", "gap_between_regions", Severity::warning,
+                   "holes enclosed by the regions (over 1 m2) belong to none: their buildings get no micro-grid",
+                   "gap of " + std::to_string(static_cast<long long>(std::llround(gap.area))) + " m2 at (" +
+                       std::to_string(static_cast<long long>(std::llround(gap.location.x))) + ", " +
+                       std::to_string(static_cast<long long>(std::llround(gap.location.y))) + ") between " +
+                       (around.empty() ? std::string("none") : around));
+    }
 }
 
 // A layer of points (workers, stations): the table and a point per feature (NaN without geometry,
@@ -109,13 +235,15 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
     if (!spec) return;
     table = io::read_layer(*spec, options);
     city.inputs.emplace_back(role, describe(table));
+    LayerReport& report = register_layer(city, table, role);
+    const std::vector<char> already_dropped = reader_dropped(table, report);
     geos::Context context;
-    std::string missing;
-    std::int64_t missing_count = 0;
     points.resize(table.size());
     for (std::size_t i = 0; i < table.size(); ++i) {
         if (table.geometries[i].empty()) {
-            if (++missing_count <= 20) missing += (missing.empty() ? "" : ", ") + std::to_string(table.fids[i]);
+            if (!already_dropped[i])
+                report.add("dropped", "null_geometry", Severity::warning, role + " without geometry are left out",
+                           fid_text(table, i));
             points[i] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
             continue;
         }
@@ -124,10 +252,79 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
                         ? geos::point_xy(context, geometry.get())
                         : geos::point_on_surface(context, geometry.get());
     }
-    if (missing_count > 0)
-        city.warnings.push_back(table.source + ", layer '" + table.layer + "': " + std::to_string(missing_count) + " " +
-                                role + " without geometry are left out (feature ids " + missing +
-                                (missing_count > 20 ? ", ..." : "") + ")");
+}
+
+std::string number_text(double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%g", value);
+    return buffer;
+}
+
+// Buildings whose point lies in no region get no micro-grid: reported by id.
+void report_outside_buildings(const City& city, LayerReport& report, const std::vector<char>& null_geometry) {
+    geos::Context context;
+    std::vector<geos::Geom> shapes;
+    std::vector<geos::Prepared> prepared;
+    geos::StrTree tree(context);
+    for (const Region& region : city.regions) shapes.push_back(geos::from_wkb(context, region.boundary));
+    for (std::size_t r = 0; r < shapes.size(); ++r) {
+        prepared.push_back(geos::prepare(context, shapes[r].get()));
+        tree.insert(shapes[r].get(), r);
+    }
+    for (std::size_t b = 0; b < city.buildings.size(); ++b) {
+        if (null_geometry[b]) continue;
+        const geos::Geom point = geos::point(context, city.building_points[b]);
+        bool inside = false;
+        for (std::size_t r : tree.query(point.get()))
+            if ((inside = GEOSPreparedIntersects_r(context.handle(), prepared[r].get(), point.get()) == 1)) break;
+        if (!inside)
+            report.add("reported", "outside_every_region", Severity::warning,
+                       "buildings outside every " + city.region_level + " get no micro-grid",
+                       fid_text(city.buildings, b));
+    }
+}
+
+// The bounding box of the non-empty geometries, if any.
+std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries) {
+    geos::Context context;
+    std::optional<geos::Envelope> total;
+    for (const Wkb& g : geometries) {
+        if (g.empty()) continue;
+        const geos::Geom geometry = geos::from_wkb(context, g);
+        if (geos::is_empty(context, geometry.get())) continue;
+        const geos::Envelope e = geos::envelope(context, geometry.get());
+        if (!total) total = e;
+        total->min_x = std::min(total->min_x, e.min_x), total->min_y = std::min(total->min_y, e.min_y);
+        total->max_x = std::max(total->max_x, e.max_x), total->max_y = std::max(total->max_y, e.max_y);
+    }
+    return total;
+}
+
+// A layer far from the buildings is most likely in another CRS than it says. `extents`: each
+// layer's role and bounding box in the working CRS.
+void report_far_layers(City& city, const std::vector<std::pair<std::string, std::optional<geos::Envelope>>>& extents) {
+    std::optional<geos::Envelope> buildings;
+    for (std::size_t i = 0; i < city.buildings.size(); ++i) {
+        if (city.buildings.geometries[i].empty()) continue;
+        const Point p = city.building_points[i];
+        if (!buildings) buildings = geos::Envelope{p.x, p.y, p.x, p.y};
+        buildings->min_x = std::min(buildings->min_x, p.x), buildings->min_y = std::min(buildings->min_y, p.y);
+        buildings->max_x = std::max(buildings->max_x, p.x), buildings->max_y = std::max(buildings->max_y, p.y);
+    }
+    if (!buildings) return;
+    const double size = std::max({buildings->max_x - buildings->min_x, buildings->max_y - buildings->min_y, 1000.0});
+    for (const auto& [role, extent] : extents) {
+        LayerReport* report = city.import_report.layer(role);
+        if (!extent || report == nullptr) continue;
+        const double dx = std::max({0.0, extent->min_x - buildings->max_x, buildings->min_x - extent->max_x});
+        const double dy = std::max({0.0, extent->min_y - buildings->max_y, buildings->min_y - extent->max_y});
+        const double distance = std::hypot(dx, dy);
+        if (distance > std::max(size, 5000.0))
+            report->add("reported", "far_from_buildings", Severity::warning,
+                        "the layer lies " + std::to_string(static_cast<long long>(std::llround(distance / 1000))) +
+                            " km from the buildings: check its CRS (and --datum, --assume-crs)",
+                        "all");
+    }
 }
 
 }  // namespace
@@ -161,6 +358,10 @@ City load_city(const PartitionConfig& config) {
                               ? "no buildings given: pass a city file or --buildings FILE[:LAYER]"
                               : "'" + config.city + "' has no layer 'buildings' (pass --buildings FILE[:LAYER])");
 
+    if (config.dwelling_area < 0 || !std::isfinite(config.dwelling_area))
+        throw ConfigError(kStage, "--dwelling-area must be a positive floor area in m2 (0 = off)");
+    if (config.max_building_households <= 0) throw ConfigError(kStage, "--max-building-households must be positive");
+
     City city;
     city.crs = config.working_crs.empty()
                    ? io::choose_metric_crs(io::geographic_extent(*buildings_spec, config.assume_crs))
@@ -170,34 +371,166 @@ City load_city(const PartitionConfig& config) {
     options.assume_crs = config.assume_crs;
 
     // Buildings: polygons or points, households per feature.
-    options.accepted_families = {"polygon", "point"};
-    city.buildings = io::read_layer(*buildings_spec, options);
+    city.buildings = io::read_layer(*buildings_spec, options_for(options, config.buildings, {"polygon", "point"}));
     city.inputs.emplace_back("buildings", describe(city.buildings));
-    const io::FeatureTable& buildings = city.buildings;
-    const int households_field = required_field(buildings, config.households_field, "--households-field");
+    io::FeatureTable& buildings = city.buildings;
+    const std::size_t building_report = city.import_report.layers.size();
+    register_layer(city, buildings, "buildings");
+    auto report = [&]() -> LayerReport& { return city.import_report.layers[building_report]; };
+    report().fact("working crs", io::describe_crs(city.crs));
+    require_some_geometry(buildings, report(), "buildings", "polygon or point");
+    city.building_notes.assign(buildings.size(), std::string());
+    std::vector<char> dropped = reader_dropped(buildings, report());
+    for (std::size_t i = 0; i < buildings.size(); ++i)
+        if (dropped[i]) city.building_notes[i] = "dropped: see the import report";
+
+    // Label points mixed into a polygon layer (tiled OSM exports) are not buildings.
+    std::size_t polygon_count = 0;
+    for (const Wkb& g : buildings.geometries) {
+        const int type = wkb_geometry_type(g);
+        polygon_count += type == 3 || type == 6 ? 1 : 0;
+    }
+    if (polygon_count > 0)
+        for (std::size_t i = 0; i < buildings.size(); ++i) {
+            const int type = wkb_geometry_type(buildings.geometries[i]);
+            if (type != 1 && type != 4) continue;
+            buildings.geometries[i].clear();
+            dropped[i] = 1;
+            city.building_notes[i] = "dropped: point_in_polygon_layer";
+            report().add("dropped", "point_in_polygon_layer", Severity::warning,
+                         "points in a layer of building polygons (label points) are left out", fid_text(buildings, i));
+        }
+    const std::vector<char> repair_dropped = repair_layer(buildings, report(), config.threads, &city.building_notes);
+    for (std::size_t i = 0; i < buildings.size(); ++i) dropped[i] = dropped[i] || repair_dropped[i];
+
+    // Households: the field, else derived from floors x footprint / dwelling area when asked.
+    int households_field = buildings.field_index(config.households_field);
+    std::string floors_name = config.floors_field;
+    int floors_field = -1;
+    if (!floors_name.empty())
+        floors_field = required_field(buildings, floors_name, "--floors-field");
+    else
+        for (const char* candidate : {"floors", "floor", "storeys", "levels", "building:levels"})
+            if ((floors_field = buildings.field_index(candidate)) >= 0) {
+                floors_name = buildings.fields[static_cast<std::size_t>(floors_field)].name;
+                break;
+            }
+    // Without floors, a height in metres gives floors at 3 m each (OSM's height, Suzhou's height).
+    const int height_field = floors_field < 0 && config.floors_field.empty() ? buildings.field_index("height") : -1;
+    if (height_field >= 0) floors_name = "height / 3 m";
+    if (households_field < 0 && (config.dwelling_area <= 0 || (floors_field < 0 && height_field < 0))) {
+        std::string available;
+        for (const Field& f : buildings.fields) available += (available.empty() ? "" : ", ") + f.name;
+        throw InputError(
+            kStage, buildings.source + ", layer '" + buildings.layer + "': no field '" + config.households_field +
+                        "' (set it with --households-field" +
+                        (floors_field >= 0 ? ", or derive households from '" + floors_name + "' with --dwelling-area M2"
+                                           : std::string(", or derive households from floors with "
+                                                         "--floors-field FIELD --dwelling-area M2")) +
+                        "; fields are: " + available + ")");
+    }
+    const bool derive = config.dwelling_area > 0 && (floors_field >= 0 || height_field >= 0);
+    if (derive)
+        report().fact("households", households_field >= 0
+                                        ? "field '" + config.households_field + "', else derived from '" + floors_name +
+                                              "' x footprint / " + number_text(config.dwelling_area) + " m2"
+                                        : "derived from '" + floors_name + "' x footprint / " +
+                                              number_text(config.dwelling_area) + " m2");
+    const std::vector<double> footprints =
+        derive ? algorithms::polygon_areas(buildings.geometries, config.threads) : std::vector<double>{};
     const int units_field = config.units_field.empty() ? -1 : buildings.field_index(config.units_field);
     const int residents_field = config.residents_field.empty() ? -1 : buildings.field_index(config.residents_field);
     city.building_households.resize(buildings.size());
     city.building_units.resize(buildings.size(), 1);
-    std::int64_t bad_households = 0;
-    std::string bad_example;
     for (std::size_t i = 0; i < buildings.size(); ++i) {
-        const auto households = as_integer(buildings.rows[i][static_cast<std::size_t>(households_field)]);
-        if (!households || *households < 0) {
-            if (bad_households++ == 0)
-                bad_example = "feature " + std::to_string(buildings.fids[i]) + " has '" +
-                              as_text(buildings.rows[i][static_cast<std::size_t>(households_field)]) + "'";
+        const FieldValue* value =
+            households_field >= 0 ? &buildings.rows[i][static_cast<std::size_t>(households_field)] : nullptr;
+        const auto households = value != nullptr ? as_integer(*value) : std::nullopt;
+        std::int64_t used = 0;
+        if (households && *households > config.max_building_households) {
+            report().add("reported", "absurd_households", Severity::warning,
+                         "more than " + std::to_string(config.max_building_households) +
+                             " households in one building (--max-building-households) count as 0",
+                         fid_text(buildings, i) + " (" + std::to_string(*households) + ")");
+        } else if (households && *households >= 0) {
+            used = *households;
+        } else if (derive && !dropped[i]) {
+            std::optional<std::int64_t> floors;
+            if (floors_field >= 0) {
+                floors = as_integer(buildings.rows[i][static_cast<std::size_t>(floors_field)]);
+            } else if (const auto height = as_number(buildings.rows[i][static_cast<std::size_t>(height_field)]);
+                       height && *height > 0) {
+                floors = std::max<std::int64_t>(1, std::llround(*height / 3.0));
+            }
+            if (floors && *floors > 0 && *floors < 300 && footprints[i] > 0) {
+                used = std::llround(static_cast<double>(*floors) * footprints[i] / config.dwelling_area);
+                report().add("derived", "households_from_floors", Severity::info,
+                             "households = round(" + floors_name + " x footprint / " +
+                                 number_text(config.dwelling_area) + " m2)",
+                             fid_text(buildings, i));
+                if (city.building_notes[i].empty()) city.building_notes[i] = "households derived from floors";
+            } else {
+                report().add("reported", "no_households_or_floors", Severity::warning,
+                             "neither households nor usable floors (1-299) and footprint: counted as 0",
+                             fid_text(buildings, i));
+            }
+        } else if (value != nullptr) {
+            report().add("reported", "invalid_households", Severity::warning,
+                         "null, negative or non-numeric households in '" + config.households_field + "' count as 0",
+                         fid_text(buildings, i) + " ('" + as_text(*value) + "')");
         }
-        city.building_households[i] = households && *households > 0 ? *households : 0;
+        city.building_households[i] = used;
         if (units_field >= 0) {
             const auto units = as_integer(buildings.rows[i][static_cast<std::size_t>(units_field)]);
             city.building_units[i] = units && *units > 0 ? static_cast<int>(std::min<std::int64_t>(*units, 1000)) : 1;
         }
     }
-    if (bad_households > 0)
-        city.warnings.push_back(buildings.source + ", layer '" + buildings.layer + "', field '" +
-                                config.households_field + "': " + std::to_string(bad_households) +
-                                " null, negative or non-numeric values counted as 0 households (" + bad_example + ")");
+
+    // The same building twice (tile overlaps, repeated exports): the smaller copy goes and the one
+    // kept takes the larger household count. Lesser overlaps are reported and kept.
+    constexpr double kSameBuildingShare = 0.9;
+    for (const algorithms::OverlapPair& pair :
+         algorithms::overlapping_pairs(buildings.geometries, 0.5, config.threads)) {
+        if (dropped[pair.first] || dropped[pair.second]) continue;
+        if (pair.share_of_smaller < kSameBuildingShare) {
+            report().add("reported", "overlapping_buildings", Severity::warning,
+                         "buildings overlapping by less than 90 % of the smaller are kept as they are",
+                         fid_text(buildings, pair.first) + "/" + fid_text(buildings, pair.second) + " (" +
+                             std::to_string(static_cast<long long>(std::llround(pair.share_of_smaller * 100))) + " %)");
+            continue;
+        }
+        const auto area = [&](std::size_t row) {
+            return algorithms::polygon_areas({buildings.geometries[row]}, 1).front();
+        };
+        const bool drop_first = area(pair.first) < area(pair.second);
+        const std::size_t gone = drop_first ? pair.first : pair.second, kept = drop_first ? pair.second : pair.first;
+        city.building_households[kept] = std::max(city.building_households[kept], city.building_households[gone]);
+        city.building_households[gone] = 0;
+        buildings.geometries[gone].clear();
+        dropped[gone] = 1;
+        city.building_notes[gone] = "dropped: duplicate of feature " + fid_text(buildings, kept);
+        report().add("dropped", "duplicate_building", Severity::warning,
+                     "a building covering 90 % or more of another is a copy: the smaller goes, the one kept takes "
+                     "the larger household count",
+                     fid_text(buildings, gone) + " (copy of " + fid_text(buildings, kept) + ")");
+    }
+
+    // Duplicate ids are kept (they are distinct features) but reported.
+    if (const int id_field = buildings.field_index(config.building_id_field); id_field >= 0) {
+        std::map<std::string, std::vector<std::size_t>> by_id;
+        for (std::size_t i = 0; i < buildings.size(); ++i) {
+            const std::string id = as_text(buildings.rows[i][static_cast<std::size_t>(id_field)]);
+            if (!id.empty()) by_id[id].push_back(i);
+        }
+        for (const auto& [id, rows] : by_id) {
+            if (rows.size() < 2) continue;
+            std::string features;
+            for (std::size_t row : rows) features += (features.empty() ? "" : ", ") + fid_text(buildings, row);
+            report().add("reported", "duplicate_id", Severity::warning,
+                         "features sharing a " + config.building_id_field + " are kept as separate buildings",
+                         "'" + id + "': " + features);
+        }
+    }
 
     // Residents: the buildings' own figure where there is one, else households x persons per household.
     city.building_residents.resize(buildings.size());
@@ -239,16 +572,23 @@ City load_city(const PartitionConfig& config) {
         tbb::task_arena(config.threads).execute(locate);
     else
         locate();
-    const auto nulls = std::count(null_geometry.begin(), null_geometry.end(), 1);
-    if (nulls > 0) {
-        for (std::size_t i = 0; i < buildings.size(); ++i)
-            if (null_geometry[i]) city.building_households[i] = 0;
-        city.warnings.push_back(buildings.source + ", layer '" + buildings.layer + "': " + std::to_string(nulls) +
-                                " buildings without geometry are left out of every micro-grid");
+    for (std::size_t i = 0; i < buildings.size(); ++i) {
+        if (!null_geometry[i]) continue;
+        city.building_households[i] = 0;
+        if (dropped[i]) continue;
+        buildings.geometries[i].clear();
+        report().add("dropped", "null_geometry", Severity::warning,
+                     "buildings without geometry (null or empty) are left out of every micro-grid",
+                     fid_text(buildings, i));
+        if (city.building_notes[i].empty()) city.building_notes[i] = "dropped: null_geometry";
     }
+    if (static_cast<std::size_t>(std::count(null_geometry.begin(), null_geometry.end(), 1)) == buildings.size())
+        throw InputError(kStage,
+                         buildings.source + ", layer '" + buildings.layer + "': no building has a usable geometry");
+
+    std::vector<std::pair<std::string, std::optional<geos::Envelope>>> extents;  // per layer, for report_far_layers
 
     // Regions: the level asked for, or the finest admin level given.
-    options.accepted_families = {"polygon"};
     for (const auto& [level, source] : {std::pair<std::string, const LayerSource*>{"community", &config.communities},
                                         {"street", &config.streets},
                                         {"district", &config.districts}}) {
@@ -261,9 +601,15 @@ City load_city(const PartitionConfig& config) {
                                   "--level " + level + ": no " + role + " layer (pass --" + role + " FILE[:LAYER])");
             continue;
         }
-        const io::FeatureTable table = io::read_layer(*spec, options);
+        io::FeatureTable table = io::read_layer(*spec, options_for(options, *source, {"polygon"}));
         city.inputs.emplace_back(role, describe(table));
-        city.regions = read_regions(table, level, config, city.warnings);
+        const std::size_t index = city.import_report.layers.size();
+        register_layer(city, table, role);
+        require_some_geometry(table, city.import_report.layers[index], role, "polygon");
+        repair_layer(table, city.import_report.layers[index], config.threads);
+        city.regions = read_regions(table, level, config, city.import_report.layers[index]);
+        extents.emplace_back(role, extent_of(table.geometries));
+        check_coverage(city.regions, city.import_report.layers[index], config.threads);
         city.region_level = level;
         break;
     }
@@ -288,26 +634,37 @@ City load_city(const PartitionConfig& config) {
                                                        {min_x - kMargin, max_y + kMargin}});
         city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, box.get()), -1});
         city.region_level = "city";
+    } else {
+        report_outside_buildings(city, report(), null_geometry);
     }
 
     // Barriers.
-    options.accepted_families = {"line", "polygon"};
     auto read_barriers = [&](const LayerSource& source, const std::string& role, const BarrierRule& rule,
                              bool soft_rest) {
         const auto spec = resolve(config, source, role, city_layers);
         if (!spec) return;
-        io::ReadOptions hard_options = options;
+        const io::ReadOptions all_options = options_for(options, source, {"line", "polygon"});
+        io::ReadOptions hard_options = all_options;
         if (rule.disabled()) {
             if (!soft_rest) return;
-            const io::FeatureTable all = io::read_layer(*spec, options);
+            io::FeatureTable all = io::read_layer(*spec, all_options);
             city.inputs.emplace_back(role, describe(all) + ", all soft");
-            for (const Wkb& g : all.geometries) city.soft_lines.push_back(g);
-            if (role == "roads" && config.network_distance) city.road_lines = all.geometries;
+            repair_layer(all, register_layer(city, all, role), config.threads);
+            extents.emplace_back(role, extent_of(all.geometries));
+            for (const Wkb& g : all.geometries)
+                if (!g.empty()) {
+                    city.soft_lines.push_back(g);
+                    if (role == "roads" && config.network_distance) city.road_lines.push_back(g);
+                }
             return;
         }
         hard_options.attribute_filter = rule.filter;
-        const io::FeatureTable hard = io::read_layer(*spec, hard_options);
+        io::FeatureTable hard = io::read_layer(*spec, hard_options);
         city.inputs.emplace_back(role, describe(hard) + (rule.filter.empty() ? "" : " hard where " + rule.filter));
+        LayerReport& layer_report = register_layer(city, hard, role);
+        if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);
+        repair_layer(hard, layer_report, config.threads);
+        extents.emplace_back(role, extent_of(hard.geometries));
         for (const Wkb& g : hard.geometries) {
             if (g.empty()) continue;
             const int type = wkb_geometry_type(g);
@@ -315,9 +672,11 @@ City load_city(const PartitionConfig& config) {
             if (role == "roads" && config.network_distance) city.road_lines.push_back(g);
         }
         if (soft_rest && !rule.filter.empty()) {
-            const io::FeatureTable all = io::read_layer(*spec, options);
+            io::FeatureTable all = io::read_layer(*spec, all_options);
             std::vector<std::int64_t> hard_ids = hard.fids;
             std::sort(hard_ids.begin(), hard_ids.end());
+            // The hard read reported the shared features; here they are only repaired alike.
+            static_cast<void>(algorithms::repair_polygons(all.geometries, config.threads));
             for (std::size_t i = 0; i < all.size(); ++i)
                 if (!all.geometries[i].empty() && !std::binary_search(hard_ids.begin(), hard_ids.end(), all.fids[i])) {
                     city.soft_lines.push_back(all.geometries[i]);
@@ -333,18 +692,44 @@ City load_city(const PartitionConfig& config) {
                           "--network-distance measures along the roads, but no roads layer was given or it is empty");
 
     // Workers (a home each) and stations: points; a polygon stands for its point on surface.
-    options.accepted_families = {"point", "polygon"};
     if (config.staffing) {
-        read_points(resolve(config, config.workers, "workers", city_layers), options, "workers", city, city.workers,
+        read_points(resolve(config, config.workers, "workers", city_layers),
+                    options_for(options, config.workers, {"point", "polygon"}), "workers", city, city.workers,
                     city.worker_points);
-        read_points(resolve(config, config.stations, "stations", city_layers), options, "stations", city, city.stations,
+        read_points(resolve(config, config.stations, "stations", city_layers),
+                    options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
                     city.station_points);
-        read_points(resolve(config, config.facilities, "facilities", city_layers), options, "facilities", city,
-                    city.facilities, city.facility_points);
-        read_points(resolve(config, config.work_areas, "work_areas", city_layers), options, "work_areas", city,
-                    city.work_areas, city.work_area_points);
+        read_points(resolve(config, config.facilities, "facilities", city_layers),
+                    options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
+                    city.facility_points);
+        read_points(resolve(config, config.work_areas, "work_areas", city_layers),
+                    options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
+                    city.work_area_points);
     }
+
+    for (const char* role : {"workers", "stations"}) {
+        const io::FeatureTable& table = std::string(role) == "workers" ? city.workers : city.stations;
+        if (table.size() > 0) extents.emplace_back(role, extent_of(table.geometries));
+    }
+    report_far_layers(city, extents);
+    city.warnings = city.import_report.warning_lines();
     return city;
+}
+
+ImportReport check_inputs(const PartitionConfig& config) {
+    PartitionConfig quiet = config;
+    quiet.strict = false;
+    return load_city(quiet).import_report;
+}
+
+void enforce_strict(const ImportReport& report, const PartitionConfig& config) {
+    if (!config.strict) return;
+    const std::vector<std::string> lines = report.warning_lines(10);
+    if (lines.empty()) return;
+    std::string text;
+    for (const std::string& line : lines) text += "\n  " + line;
+    throw InputError(kStage, "--strict: the inputs have " + std::to_string(lines.size()) +
+                                 " warnings (civgrid check prints the whole report):" + text);
 }
 
 }  // namespace civgrid::engine

@@ -144,6 +144,7 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
     const std::size_t split_column = column("split_micro_grids", FieldType::string);
     // What each part holds, so a rerun knows the split (civgrid repartition).
     const std::size_t split_households_column = column("split_households", FieldType::string);
+    const std::size_t note_column = column("import_note", FieldType::string);
     for (std::size_t b = 0; b < input.size(); ++b) {
         std::vector<FieldValue> row = input.rows[b];
         row.resize(buildings.fields.size());
@@ -158,6 +159,7 @@ void write_layers(io::GeoPackageWriter& writer, const City& city, const Partitio
         row[split_households_column] = b < result.building_split_households.size()
                                            ? text_or_null(result.building_split_households[b])
                                            : FieldValue{};
+        row[note_column] = b < city.building_notes.size() ? text_or_null(city.building_notes[b]) : FieldValue{};
         buildings.rows.push_back(std::move(row));
         buildings.geometries.push_back(input.geometries[b]);
     }
@@ -454,6 +456,16 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     std::size_t w = 0;
     for (const auto& warning : city.warnings) put("warnings", std::to_string(++w), warning);
     for (const auto& warning : result.warnings) put("warnings", std::to_string(++w), warning);
+    // The import report in full (civgrid check prints the same, with id lists capped).
+    for (const LayerReport& layer : city.import_report.layers) {
+        put("import", layer.role, layer.where() + ", " + std::to_string(layer.features) + " features");
+        for (const auto& [key, value] : layer.facts) put("import", layer.role + "." + key, value);
+        for (const Finding& finding : layer.findings)
+            put("import", layer.role + "." + finding.action + "." + finding.reason,
+                std::string(finding.severity == Severity::warning ? "warning" : "info") + ": " +
+                    std::to_string(finding.ids.size()) + " features; " + finding.policy +
+                    "; feature ids: " + ImportReport::id_list(finding.ids, 0));
+    }
     if (staffing != nullptr)
         for (const Staffing::Utility& u : staffing->utilities) {
             put("utilities", u.name + ".stations", std::to_string(u.station_rows.size()));
@@ -535,6 +547,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         start = now;
     };
     const City city = load_city(config);
+    enforce_strict(city.import_report, config);
     lap("load");
     const PartitionResult result = partition_city(city, config);
     lap("partition");

@@ -28,6 +28,22 @@ inline std::optional<std::int64_t> as_integer(const FieldValue& value) {
     return std::nullopt;
 }
 
+/// The value as a finite number (integers, reals, numeric strings).
+inline std::optional<double> as_number(const FieldValue& value) {
+    if (const auto* i = std::get_if<std::int64_t>(&value)) return static_cast<double>(*i);
+    if (const auto* d = std::get_if<double>(&value))
+        return std::isfinite(*d) ? std::optional<double>(*d) : std::nullopt;
+    if (const auto* s = std::get_if<std::string>(&value)) {
+        try {
+            std::size_t used = 0;
+            const double d = std::stod(*s, &used);
+            if (used == s->size() && std::isfinite(d)) return d;
+        } catch (const std::exception&) {
+        }
+    }
+    return std::nullopt;
+}
+
 /// The value as text ("" for null); integral reals print without decimals.
 inline std::string as_text(const FieldValue& value) {
     if (const auto* s = std::get_if<std::string>(&value)) return *s;
@@ -44,8 +60,10 @@ inline std::string as_text(const FieldValue& value) {
 inline int wkb_geometry_type(const Wkb& wkb) {
     if (wkb.size() < 5) return 0;
     std::uint32_t type = 0;
-    if (wkb[0] == 1) type = wkb[1] | (wkb[2] << 8) | (wkb[3] << 16) | (static_cast<std::uint32_t>(wkb[4]) << 24);
-    else type = wkb[4] | (wkb[3] << 8) | (wkb[2] << 16) | (static_cast<std::uint32_t>(wkb[1]) << 24);
+    if (wkb[0] == 1)
+        type = wkb[1] | (wkb[2] << 8) | (wkb[3] << 16) | (static_cast<std::uint32_t>(wkb[4]) << 24);
+    else
+        type = wkb[4] | (wkb[3] << 8) | (wkb[2] << 16) | (static_cast<std::uint32_t>(wkb[1]) << 24);
     return static_cast<int>(type % 1000);
 }
 

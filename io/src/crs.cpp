@@ -47,6 +47,46 @@ std::string srs_to_wkt(OGRSpatialReferenceH srs) {
     return {};
 }
 
+void check_zone_prefix(OGRSpatialReferenceH srs, const OGREnvelope& extent, const std::string& where) {
+    if (OSRIsProjected(srs) == 0 || !std::isfinite(extent.MinX) || !std::isfinite(extent.MaxX)) return;
+    OGRErr error = OGRERR_NONE;
+    const double false_easting = OSRGetProjParm(srs, SRS_PP_FALSE_EASTING, 0.0, &error);
+    if (error != OGRERR_NONE) return;
+    const char* name = OSRGetName(srs);
+    const std::string crs_name = name != nullptr ? name : "the layer's CRS";
+    const char* geographic = OSRGetAttrValue(srs, "GEOGCS", 0);
+    const bool cgcs2000 = crs_name.find("CGCS2000") != std::string::npos ||
+                          (geographic != nullptr && std::string(geographic).find("CGCS2000") != std::string::npos);
+    const double central_meridian = OSRGetProjParm(srs, SRS_PP_CENTRAL_MERIDIAN, 0.0, nullptr);
+    const bool three_degree = std::abs(central_meridian / 3.0 - std::round(central_meridian / 3.0)) < 1e-9;
+    const auto zone_of_x = [](double x) { return static_cast<int>(std::floor(x / 1e6)); };
+    if (std::abs(false_easting - 500000.0) < 1.0 && extent.MinX >= 13e6 && extent.MaxX < 46e6 &&
+        zone_of_x(extent.MinX) == zone_of_x(extent.MaxX)) {
+        const int zone = zone_of_x(extent.MinX);
+        std::string fix = "a CRS with the zone prefix (false easting " + std::to_string(zone) + "500000)";
+        if (cgcs2000 && zone >= 25 && zone <= 45)
+            fix = "EPSG:" + std::to_string(4513 + zone - 25) + " (CGCS2000 / 3-degree Gauss-Kruger zone " +
+                  std::to_string(zone) + ", with the prefix)";
+        throw InputError("io.crs", where + ": eastings (" + std::to_string(static_cast<long long>(extent.MinX)) +
+                                       " m ...) carry the zone number " + std::to_string(zone) + " as a prefix, but '" +
+                                       crs_name +
+                                       "' has none (false easting 500000): set the .prj or --assume-crs to " + fix);
+    }
+    if (false_easting >= 1e6 && extent.MaxX < 1e6 && extent.MinX > -1e6) {
+        const int zone = zone_of_x(false_easting);
+        std::string fix = "the CRS without the zone prefix (false easting 500000)";
+        if (cgcs2000 && three_degree && central_meridian >= 75 && central_meridian <= 135)
+            fix = "EPSG:" + std::to_string(4534 + (static_cast<int>(central_meridian) - 75) / 3) +
+                  " (CGCS2000 / 3-degree Gauss-Kruger CM " + std::to_string(static_cast<int>(central_meridian)) +
+                  "E, without the prefix)";
+        throw InputError("io.crs", where + ": eastings (" + std::to_string(static_cast<long long>(extent.MinX)) +
+                                       " m ...) have no zone prefix, but '" + crs_name + "' expects zone " +
+                                       std::to_string(zone) + " prefixed (false easting " +
+                                       std::to_string(static_cast<long long>(false_easting)) +
+                                       "): set the .prj or --assume-crs to " + fix);
+    }
+}
+
 }  // namespace detail
 
 namespace {
@@ -79,6 +119,7 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
     if (OGR_L_GetExtent(layer, &envelope, TRUE) != OGRERR_NONE)
         throw InputError("io.crs", where + ": cannot compute the layer extent (empty layer?): " +
                                        capture.message("no features with geometry"));
+    detail::check_zone_prefix(source.get(), envelope, where);
 
     const detail::SrsPtr wgs84 = detail::make_srs("EPSG:4326", "io.crs", "WGS84");
     const detail::TransformationPtr transformation(OCTNewCoordinateTransformation(source.get(), wgs84.get()));

@@ -130,11 +130,16 @@ private:
 [[nodiscard]] SrsPtr clone_srs(OGRSpatialReferenceH srs);
 /// Single-line WKT2 (2019) of `srs`, or WKT1 when WKT2 export fails; "" when neither works.
 [[nodiscard]] std::string srs_to_wkt(OGRSpatialReferenceH srs);
+/// Throws InputError when the eastings of `extent` and the false easting of a projected `srs`
+/// disagree about the Gauss-Kruger zone prefix (eastings like 35,607,725 m in a CRS without the
+/// prefix, or the reverse), naming the CRS to use instead. `where` names file and layer.
+void check_zone_prefix(OGRSpatialReferenceH srs, const OGREnvelope& extent, const std::string& where);
 
 // ---- Datasets (defined in layer_reader.cpp) -------------------------------------------------
 
-/// Opens a vector source read-only. Throws IoError("io.read: cannot open 'PATH': ...").
-[[nodiscard]] DatasetPtr open_vector(const std::string& path);
+/// Opens a vector source read-only, with driver open options ("ENCODING="). Throws
+/// IoError("io.read: cannot open 'PATH': ...").
+[[nodiscard]] DatasetPtr open_vector(const std::string& path, const std::vector<std::string>& open_options = {});
 /// The layer `name` of `dataset` (the first one when empty). Throws InputError listing the
 /// available layers when absent.
 [[nodiscard]] OGRLayerH find_layer(GDALDatasetH dataset, const std::string& path, const std::string& name);

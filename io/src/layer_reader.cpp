@@ -1,22 +1,34 @@
 // Reading OGR layers into FeatureTables.
 #include "gdal_handles.hpp"
+#include "text_encoding.hpp"
 
+#include <civgrid/io/china_datum.hpp>
 #include <civgrid/io/layer.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
 namespace civgrid::io {
+using detail::Decoded;
+using detail::Decoder;
+using detail::is_ascii;
+using detail::is_utf8;
 namespace detail {
 
-DatasetPtr open_vector(const std::string& path) {
+DatasetPtr open_vector(const std::string& path, const std::vector<std::string>& open_options) {
     ensure_gdal_registered();
     GdalErrorCapture capture;
-    DatasetPtr dataset(
-        GDALOpenEx(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, nullptr, nullptr, nullptr));
+    std::vector<const char*> option_pointers;
+    for (const std::string& option : open_options) option_pointers.push_back(option.c_str());
+    option_pointers.push_back(nullptr);
+    DatasetPtr dataset(GDALOpenEx(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, nullptr,
+                                  option_pointers.data(), nullptr));
     if (!dataset) throw IoError("io.read", "cannot open '" + path + "': " + capture.message("not a vector source"));
     return dataset;
 }
@@ -110,19 +122,206 @@ std::vector<std::string> list_layers(const std::string& path) {
     return names;
 }
 
+namespace {
+
+// ---- Geometry clean-up before GEOS sees it ------------------------------------------------------
+
+/// What sanitize() found in one geometry.
+struct GeometryIssues {
+    bool non_finite = false;       ///< NaN or infinite coordinates: the feature is dropped
+    bool unclosed_ring = false;    ///< closed by repeating the first vertex
+    bool degenerate_part = false;  ///< a ring of fewer than 4 or a line of fewer than 2 vertices, removed
+    bool empty_after = false;      ///< nothing usable is left: the feature is dropped
+};
+
+bool finite_points(OGRGeometryH leaf) {
+    const int count = OGR_G_GetPointCount(leaf);
+    for (int i = 0; i < count; ++i) {
+        double x = 0, y = 0, z = 0;
+        OGR_G_GetPoint(leaf, i, &x, &y, &z);
+        if (!std::isfinite(x) || !std::isfinite(y)) return false;
+    }
+    return true;
+}
+
+bool all_finite(OGRGeometryH geometry) {
+    const int parts = OGR_G_GetGeometryCount(geometry);
+    if (parts == 0) return finite_points(geometry);
+    for (int i = 0; i < parts; ++i)
+        if (!all_finite(OGR_G_GetGeometryRef(geometry, i))) return false;
+    return true;
+}
+
+/// Closes open rings and removes rings and lines too short for GEOS, in place (linear 2D input).
+void sanitize(OGRGeometryH geometry, GeometryIssues& issues) {
+    const OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+    if (type == wkbPolygon) {
+        for (int r = 0; r < OGR_G_GetGeometryCount(geometry); ++r) {
+            OGRGeometryH ring = OGR_G_GetGeometryRef(geometry, r);
+            const int n = OGR_G_GetPointCount(ring);
+            if (n >= 2 &&
+                (OGR_G_GetX(ring, 0) != OGR_G_GetX(ring, n - 1) || OGR_G_GetY(ring, 0) != OGR_G_GetY(ring, n - 1)))
+                issues.unclosed_ring = true;
+        }
+        if (issues.unclosed_ring) OGR_G_CloseRings(geometry);
+        for (int r = OGR_G_GetGeometryCount(geometry) - 1; r >= 0; --r) {
+            if (OGR_G_GetPointCount(OGR_G_GetGeometryRef(geometry, r)) >= 4) continue;
+            issues.degenerate_part = true;
+            if (r == 0) {  // no shell: the whole polygon goes
+                while (OGR_G_GetGeometryCount(geometry) > 0) OGR_G_RemoveGeometry(geometry, 0, TRUE);
+                break;
+            }
+            OGR_G_RemoveGeometry(geometry, r, TRUE);
+        }
+        return;
+    }
+    if (type == wkbLineString) {
+        if (OGR_G_GetPointCount(geometry) < 2) {
+            issues.degenerate_part = true;
+            OGR_G_Empty(geometry);
+        }
+        return;
+    }
+    if (type == wkbMultiPolygon || type == wkbMultiLineString || type == wkbMultiPoint ||
+        type == wkbGeometryCollection) {
+        for (int i = OGR_G_GetGeometryCount(geometry) - 1; i >= 0; --i) {
+            OGRGeometryH part = OGR_G_GetGeometryRef(geometry, i);
+            sanitize(part, issues);
+            if (OGR_G_IsEmpty(part)) OGR_G_RemoveGeometry(geometry, i, TRUE);
+        }
+    }
+}
+
+// ---- Datum shift (GCJ-02 / BD-09 to WGS84), in lon/lat ------------------------------------------
+
+void shift_to_wgs84(OGRGeometryH geometry, Datum datum) {
+    const int parts = OGR_G_GetGeometryCount(geometry);
+    if (parts > 0) {
+        for (int i = 0; i < parts; ++i) shift_to_wgs84(OGR_G_GetGeometryRef(geometry, i), datum);
+        return;
+    }
+    const int count = OGR_G_GetPointCount(geometry);
+    for (int i = 0; i < count; ++i) {
+        const LonLat wgs = to_wgs84(datum, {OGR_G_GetX(geometry, i), OGR_G_GetY(geometry, i)});
+        OGR_G_SetPoint_2D(geometry, i, wgs.lon, wgs.lat);
+    }
+}
+
+// ---- Text encoding --------------------------------------------------------------------------
+
+/// The .dbf beside a Shapefile layer ("x.shp" -> "x.dbf"; a folder source: "folder/layer.dbf").
+std::filesystem::path shapefile_base(const std::string& path, const std::string& layer) {
+    std::error_code ignored;
+    std::filesystem::path base(path);
+    if (std::filesystem::is_directory(base, ignored)) return base / layer;
+    return base.replace_extension();
+}
+
+std::string read_small_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string text;
+    std::getline(in, text);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    return text;
+}
+
+/// The encoding a Shapefile declares: the .cpg, else its DBF language id; "" when it says nothing
+/// (no .cpg, language id 0). `how` explains where it came from.
+std::string declared_shapefile_encoding(const std::filesystem::path& base, std::string& how) {
+    std::error_code ignored;
+    for (const char* extension : {".cpg", ".CPG"}) {
+        std::filesystem::path cpg = base;
+        cpg += extension;
+        if (std::filesystem::exists(cpg, ignored)) {
+            const std::string value = read_small_file(cpg);
+            if (!value.empty()) {
+                how = "from the .cpg ('" + value + "')";
+                return value;
+            }
+        }
+    }
+    unsigned char language_id = 0;
+    for (const char* extension : {".dbf", ".DBF"}) {
+        std::filesystem::path dbf = base;
+        dbf += extension;
+        std::ifstream in(dbf, std::ios::binary);
+        char header[32] = {};
+        if (in.read(header, sizeof header)) {
+            language_id = static_cast<unsigned char>(header[29]);
+            break;
+        }
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", language_id);
+    how = std::string("from the DBF language id ") + hex;
+    switch (language_id) {
+        case 0x4D:
+        case 0x7A:
+            return "GB18030";  // code page 936 (GBK)
+        case 0x4E:
+            return "CP949";
+        case 0x4F:
+        case 0x78:
+            return "BIG5";
+        case 0x57:
+        case 0x03:
+            return "CP1252";
+        case 0x01:
+            return "CP437";
+        case 0x02:
+            return "CP850";
+        default:
+            break;
+    }
+    how = std::string("no .cpg, DBF language id ") + hex;
+    return {};
+}
+
+/// Chooses UTF-8 or GB18030 from the raw text: UTF-8 when every value is UTF-8 (a character cut
+/// at a field's end allowed), else GB18030 when every value decodes as GB18030.
+std::string detect_encoding(const std::vector<const std::string*>& texts, const std::string& where) {
+    const std::string* not_utf8 = nullptr;
+    for (const std::string* text : texts)
+        if (!is_utf8(*text, true)) {
+            not_utf8 = text;
+            break;
+        }
+    if (not_utf8 == nullptr) return "UTF-8";
+    Decoder gb18030("GB18030");
+    for (const std::string* text : texts) {
+        if (is_ascii(*text)) continue;
+        if (gb18030.decode(*text).invalid)
+            throw InputError("io.encoding", where +
+                                                ": cannot tell the text encoding (no .cpg, DBF language id 0): the "
+                                                "attributes are neither UTF-8 nor GB18030; pass --encoding "
+                                                "(e.g. BIG5, CP1252) or add a .cpg file");
+    }
+    return "GB18030";
+}
+
+}  // namespace
+
 FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     constexpr const char* stage = "io.read";
     for (const auto& family : options.accepted_families)
         if (family != "point" && family != "line" && family != "polygon")
             throw ConfigError(stage, "unknown geometry family '" + family + "' (expected point, line or polygon)");
+    const Datum datum = parse_datum(options.datum);
 
-    const detail::DatasetPtr dataset = detail::open_vector(spec.path);
+    detail::DatasetPtr dataset = detail::open_vector(spec.path);
+    const std::string driver = GDALGetDriverShortName(GDALGetDatasetDriver(dataset.get()));
+    const bool shapefile = driver == "ESRI Shapefile";
+    if (shapefile) dataset = detail::open_vector(spec.path, {"ENCODING="});  // raw bytes: we decode them
     OGRLayerH layer = detail::find_layer(dataset.get(), spec.path, spec.layer);
 
     FeatureTable table;
     table.source = spec.path;
     table.layer = OGR_L_GetName(layer);
     const std::string where = spec.path + ", layer '" + table.layer + "'";
+    LayerReport& report = table.report;
+    report.source = table.source;
+    report.layer = table.layer;
+    report.fact("format", driver);
 
     // CRS: the layer's own, else the assumed one; reproject when a target is given.
     detail::SrsPtr source_srs;
@@ -130,6 +329,14 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         source_srs = detail::clone_srs(layer_srs);
     else if (!options.assume_crs.empty())
         source_srs = detail::make_srs(options.assume_crs, "io.crs", "--assume-crs");
+    if (source_srs) {
+        report.fact("crs", describe_crs(detail::srs_to_wkt(source_srs.get())) +
+                               (OGR_L_GetSpatialRef(layer) == nullptr ? " (--assume-crs)" : ""));
+        detail::GdalErrorCapture quiet;
+        if (OGREnvelope envelope;
+            OSRIsProjected(source_srs.get()) != 0 && OGR_L_GetExtent(layer, &envelope, TRUE) == OGRERR_NONE)
+            detail::check_zone_prefix(source_srs.get(), envelope, where);
+    }
     detail::SrsPtr target_srs;
     detail::TransformationPtr transformation;
     if (!options.target_crs.empty()) {
@@ -138,6 +345,23 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                                         ": layer has no CRS; pass --assume-crs (e.g. EPSG:4326 or EPSG:4549) "
                                         "to say which CRS its coordinates are in");
         target_srs = detail::make_srs(options.target_crs, "io.crs", "target CRS");
+    }
+    // Offset datums: source -> WGS84 lon/lat, shift, WGS84 -> target (or back to the source).
+    detail::TransformationPtr to_lonlat;
+    if (datum != Datum::wgs84) {
+        if (!source_srs)
+            throw InputError("io.datum", where + ": --datum " + datum_name(datum) +
+                                             " needs a CRS; pass --assume-crs (e.g. EPSG:4326)");
+        const detail::SrsPtr wgs84 = detail::make_srs("EPSG:4326", "io.crs", "WGS84");
+        detail::GdalErrorCapture capture;
+        to_lonlat.reset(OCTNewCoordinateTransformation(source_srs.get(), wgs84.get()));
+        OGRSpatialReferenceH final_srs = target_srs ? target_srs.get() : source_srs.get();
+        transformation.reset(OCTNewCoordinateTransformation(wgs84.get(), final_srs));
+        if (!to_lonlat || !transformation)
+            throw InputError("io.crs", where + ": cannot transform to and from WGS84: " + capture.message());
+        report.fact("datum",
+                    datum_name(datum) + ", converted to WGS84 (iterative inversion, residual < 1e-10 degrees)");
+    } else if (target_srs) {
         detail::GdalErrorCapture capture;
         transformation.reset(OCTNewCoordinateTransformation(source_srs.get(), target_srs.get()));
         if (!transformation)
@@ -155,7 +379,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         throw ConfigError(
             stage, where + ": invalid attribute filter \"" + options.attribute_filter + "\": " + capture.message());
 
-    // Fields.
+    // Fields (names decoded with the values, below).
     OGRFeatureDefnH definition = OGR_L_GetLayerDefn(layer);
     const int field_count = OGR_FD_GetFieldCount(definition);
     table.fields.reserve(static_cast<std::size_t>(field_count));
@@ -178,6 +402,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         const detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
         if (!feature) break;
         const GIntBig fid = OGR_F_GetFID(feature.get());
+        const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
 
         // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian.
         Wkb wkb;
@@ -191,6 +416,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                     throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
                                                 OGRGeometryTypeToName(type) + ": " + capture.message());
                 geometry = owned.get();
+                report.add("converted", "curve_linearised", Severity::info,
+                           "curves are replaced by line segments (GDAL's default step)", id);
             } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
                 owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
                 geometry = owned.get();
@@ -198,28 +425,66 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                 owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
                 geometry = owned.get();
             }
-            if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
-            if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
+            if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
+                report.add("converted", "z_or_m_dropped", Severity::info, "Z and M values are dropped (2D only)", id);
+                if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
+                if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
+            }
             type = wkbFlatten(OGR_G_GetGeometryType(geometry));
 
+            bool keep = true;
             if (!options.accepted_families.empty()) {
                 const char* family = family_of(type);
                 if (family == nullptr || std::find(options.accepted_families.begin(), options.accepted_families.end(),
-                                                   family) == options.accepted_families.end())
-                    throw InputError(stage, feature_where(fid) + ": geometry type " + OGRGeometryTypeToName(type) +
-                                                " is not one of " + join(options.accepted_families));
+                                                   family) == options.accepted_families.end()) {
+                    if (!options.drop_other_families)
+                        throw InputError(stage, feature_where(fid) + ": geometry type " + OGRGeometryTypeToName(type) +
+                                                    " is not one of " + join(options.accepted_families));
+                    report.add("dropped", "wrong_geometry_type", Severity::warning,
+                               "features that are not " + join(options.accepted_families) +
+                                   " are left out (kept in the output without geometry)",
+                               id + " (" + OGRGeometryTypeToName(type) + ")");
+                    keep = false;
+                }
             }
-            if (transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE)
+            GeometryIssues issues;
+            if (keep) {
+                issues.non_finite = !all_finite(geometry);
+                if (!issues.non_finite) sanitize(geometry, issues);
+                issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
+                if (issues.unclosed_ring)
+                    report.add("repaired", "unclosed_ring", Severity::warning,
+                               "open rings are closed by repeating their first vertex", id);
+                if (issues.degenerate_part && !issues.empty_after)
+                    report.add("repaired", "too_few_points", Severity::warning,
+                               "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
+                if (issues.empty_after)
+                    report.add("dropped", "too_few_points", Severity::warning,
+                               "geometries with no ring of 4 or line of 2 vertices are left out", id);
+                keep = !issues.non_finite && !issues.empty_after;
+            }
+            if (keep && datum != Datum::wgs84) {
+                if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
+                    throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
+                                                capture.message("coordinates out of range"));
+                shift_to_wgs84(geometry, datum);
+            }
+            if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE)
                 throw InputError(stage, feature_where(fid) + ": cannot reproject the geometry to '" +
                                             options.target_crs + "': " + capture.message("coordinates out of range"));
-
-            wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
-            if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
-                throw InputError(stage,
-                                 feature_where(fid) + ": cannot export the geometry as WKB: " + capture.message());
+            if (keep && !issues.non_finite && !all_finite(geometry)) issues.non_finite = true, keep = false;
+            if (issues.non_finite)
+                report.add("dropped", "invalid_coordinates", Severity::warning,
+                           "geometries with NaN or infinite coordinates (or none after reprojection) are left out", id);
+            if (keep) {
+                wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
+                if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
+                    throw InputError(stage,
+                                     feature_where(fid) + ": cannot export the geometry as WKB: " + capture.message());
+            }
         }
 
-        // Attributes.
+        // Attributes (text raw here, decoded below).
         std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
         for (int i = 0; i < field_count; ++i) {
             if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
@@ -249,6 +514,58 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         throw IoError(stage, where + ": error while reading features (after " + std::to_string(table.size()) +
                                  " features): " + capture.message());
     }
+
+    // Text: Shapefiles in the encoding given, declared or detected; other formats are UTF-8. Every
+    // value comes out as valid UTF-8; a character a byte-limited field cut in half is removed.
+    std::string encoding = options.encoding, how = "--encoding";
+    if (shapefile && encoding.empty()) {
+        encoding = declared_shapefile_encoding(shapefile_base(spec.path, table.layer), how);
+        if (encoding.empty()) {
+            std::vector<const std::string*> texts;
+            for (const Field& field : table.fields) texts.push_back(&field.name);
+            for (const auto& row : table.rows)
+                for (const FieldValue& value : row)
+                    if (const auto* text = std::get_if<std::string>(&value)) texts.push_back(text);
+            encoding = detect_encoding(texts, where);
+            how = "detected from the content (" + how + ")";
+        }
+    } else if (!shapefile) {
+        encoding = "UTF-8";
+        how = "the format's own";
+    }
+    Decoder decoder(encoding);
+    report.fact("encoding", decoder.encoding() + " (" + how + ")");
+    for (Field& field : table.fields) field.name = decoder.decode(field.name).text;
+    for (std::size_t r = 0; r < table.size(); ++r)
+        for (std::size_t j = 0; j < table.rows[r].size(); ++j) {
+            auto* text = std::get_if<std::string>(&table.rows[r][j]);
+            if (text == nullptr || (decoder.encoding() == "UTF-8" && is_utf8(*text, false))) continue;
+            Decoded decoded = decoder.decode(*text);
+            const std::string id = std::to_string(r) + " (field '" + table.fields[j].name + "')";
+            if (decoded.truncated)
+                report.add("repaired", "cut_character", Severity::info,
+                           "a character cut in half at the end of a byte-limited field is removed", id);
+            if (decoded.invalid)
+                report.add("repaired", "invalid_text", Severity::warning,
+                           "bytes that are not " + decoder.encoding() + " are replaced with U+FFFD", id);
+            *text = std::move(decoded.text);
+        }
+    // Findings name rows so far; they name feature ids from here. Ids that are not unique (tiled
+    // GeoJSON exports repeat OSM ids) are replaced by the reading order, so every id names one feature.
+    std::vector<std::int64_t> sorted = table.fids;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+        for (std::size_t r = 0; r < table.size(); ++r) table.fids[r] = static_cast<std::int64_t>(r);
+        report.fact("feature ids", "not unique in the source: features are numbered 0 to " +
+                                       std::to_string(table.size() - 1) + " in reading order");
+    }
+    for (Finding& finding : report.findings)
+        for (std::string& label : finding.ids) {
+            const std::size_t end = label.find(' ');
+            const auto row = static_cast<std::size_t>(std::stoull(label.substr(0, end)));
+            label = std::to_string(table.fids[row]) + (end == std::string::npos ? "" : label.substr(end));
+        }
+    report.features = static_cast<std::int64_t>(table.size());
     return table;
 }
 

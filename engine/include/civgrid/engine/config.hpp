@@ -10,6 +10,11 @@ namespace civgrid::engine {
 struct LayerSource {
     std::string path;   ///< empty: the layer of the same role in PartitionConfig::city, if any
     std::string layer;  ///< empty: the role's standard name in `city`, or the file's only layer
+    /// Datum of the coordinates: "" or "wgs84", "gcj02" (Amap, Tencent), "bd09" (Baidu); offset
+    /// data are converted to WGS84 before reprojection (see io::ReadOptions::datum).
+    std::string datum;
+    /// Text encoding of a Shapefile's attributes; "" = .cpg, DBF language id, else detected.
+    std::string encoding;
     [[nodiscard]] bool given() const noexcept { return !path.empty(); }
 };
 
@@ -29,6 +34,7 @@ struct PartitionConfig {
     bool staffing = true;
     /// An unstaffed micro-grid (when workers had capacity for it) or a micro-grid no station could
     /// take is an InfeasibleError (exit code 5) instead of a reported shortfall; nothing is written.
+    /// Every warning of the import report is an InputError (exit code 3).
     bool strict = false;
     /// Standards per community (reported): community workers per 10,000 residents against 18, and
     /// service-facility floor area per 100 households against 30 m2 (from `facilities`, floor_area).
@@ -72,6 +78,15 @@ struct PartitionConfig {
     std::string working_crs;
     /// CRS assumed for layers that declare none; empty makes such a layer an error.
     std::string assume_crs;
+
+    // Import policies (see README, "Import: quirks and policies").
+    /// Floor area of one dwelling in m2: buildings without households but with floors get
+    /// round(floors x footprint area / dwelling_area) households. 0 = no derivation.
+    double dwelling_area = 0.0;
+    /// Building floors; empty = the first of floors, floor, storeys, levels, building:levels.
+    std::string floors_field;
+    /// More households than this in one building is absurd: counted as 0 and reported.
+    std::int64_t max_building_households = 5000;
 
     /// The regions split: "community", "street", "district", "city" (the whole city as one
     /// region), or "" for the finest admin layer given.

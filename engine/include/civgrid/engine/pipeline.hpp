@@ -7,6 +7,7 @@
 #include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/algorithms/staffing.hpp>
 #include <civgrid/algorithms/stations.hpp>
+#include <civgrid/diagnostics.hpp>
 #include <civgrid/engine/config.hpp>
 #include <civgrid/io/layer.hpp>
 
@@ -50,13 +51,23 @@ struct City {
     std::vector<Point> facility_points;
     io::FeatureTable stations;  ///< utility stations, when given
     std::vector<Point> station_points;
-    std::vector<std::string> warnings;                        ///< data problems found while loading
+    std::vector<std::string> warnings;  ///< data problems found while loading
+    ImportReport import_report;         ///< per layer: facts and what was repaired, dropped, derived (ids)
+    /// Per building: what import did to it ("dropped: duplicate of 12", "households derived"), or "".
+    std::vector<std::string> building_notes;
     std::vector<std::pair<std::string, std::string>> inputs;  ///< (role, "file:layer (N features)")
 };
 
-/// Reads and reprojects every input layer named by the config. Throws ConfigError, InputError,
-/// IoError with file / layer / feature / field in the message.
+/// Reads and reprojects every input layer named by the config, repairing what it can by the
+/// documented policies and recording everything in City::import_report. Throws ConfigError,
+/// InputError, IoError with file / layer / feature / field in the message.
 [[nodiscard]] City load_city(const PartitionConfig& config);
+
+/// `civgrid check`: loads the inputs and returns the import report, without partitioning.
+[[nodiscard]] ImportReport check_inputs(const PartitionConfig& config);
+
+/// Under --strict, throws InputError listing the report's warnings when it has any.
+void enforce_strict(const ImportReport& report, const PartitionConfig& config);
 
 struct MicroGrid {
     /// Community code + sequence, numbered in rows north to south, west to east; with grids,

@@ -2,6 +2,7 @@
 // All geometries cross this boundary as ISO WKB, 2D (Z/M dropped), in the CRS named by the table.
 #pragma once
 
+#include <civgrid/diagnostics.hpp>
 #include <civgrid/types.hpp>
 
 #include <cstdint>
@@ -35,17 +36,31 @@ struct ReadOptions {
     /// Geometry types accepted, by family; a feature of another family is an InputError naming
     /// file, layer and feature id. Empty accepts any.
     std::vector<std::string> accepted_families{};  ///< any of "point", "line", "polygon"
+    /// With accepted_families: a feature of another family is dropped (null geometry, reported in
+    /// FeatureTable::report as "wrong_geometry_type") instead of an error.
+    bool drop_other_families = false;
+    /// Text encoding of a Shapefile's attributes (UTF-8, GB18030, GBK, CP1252, ...); empty: from
+    /// the .cpg, else the DBF language id, else detected from the content (UTF-8 or GB18030).
+    /// Other formats are UTF-8 by definition. Text is always returned as valid UTF-8.
+    std::string encoding{};
+    /// Datum of the coordinates: "wgs84" (also CGCS2000), "gcj02" (Amap, Tencent) or "bd09"
+    /// (Baidu). Offset data are converted to WGS84 (iterative inversion) before reprojection,
+    /// whatever the layer's CRS says.
+    std::string datum{};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
 struct FeatureTable {
-    std::string source;             ///< path it was read from
-    std::string layer;              ///< layer name it was read from
-    std::string crs;                ///< CRS of `geometries` as WKT (the target CRS after reprojection)
-    std::vector<Field> fields;      ///< attribute fields, in layer order
-    std::vector<std::int64_t> fids; ///< OGR feature id of each feature
-    std::vector<Wkb> geometries;    ///< ISO WKB 2D in `crs`; empty Wkb for a null/empty geometry
+    std::string source;                         ///< path it was read from
+    std::string layer;                          ///< layer name it was read from
+    std::string crs;                            ///< CRS of `geometries` as WKT (the target CRS after reprojection)
+    std::vector<Field> fields;                  ///< attribute fields, in layer order
+    std::vector<std::int64_t> fids;             ///< OGR feature id of each feature
+    std::vector<Wkb> geometries;                ///< ISO WKB 2D in `crs`; empty Wkb for a null/empty geometry
     std::vector<std::vector<FieldValue>> rows;  ///< rows[i][j]: value of fields[j] for feature i
+    /// What reading found and did: facts (driver, crs, encoding, datum) and findings (features
+    /// dropped for their geometry type or invalid coordinates, rings closed, text repaired).
+    LayerReport report;
 
     [[nodiscard]] std::size_t size() const noexcept { return fids.size(); }
     /// Index of a field by name (case-insensitive, as OGR does), or -1.
@@ -107,7 +122,9 @@ private:
     std::string path_;
     std::string temp_path_;
     std::string crs_;
-    struct DatasetDeleter { void operator()(void* dataset) const noexcept; };
+    struct DatasetDeleter {
+        void operator()(void* dataset) const noexcept;
+    };
     std::unique_ptr<void, DatasetDeleter> dataset_;
     bool committed_ = false;
 };

@@ -1,0 +1,53 @@
+// Repairing imported polygons and finding duplicates, overlaps and gaps between them (GEOS only:
+// the engine turns the outcomes into the import report).
+#pragma once
+
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/types.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+/// What repair_polygons did to one geometry.
+struct RepairOutcome {
+    enum class Kind { unchanged, repaired, dropped };
+    Kind kind = Kind::unchanged;
+    /// snake_case reason: GEOS's validity reason ("self_intersection", "ring_self_intersection",
+    /// "too_few_points", "hole_lies_outside_shell", ...), "zero_area_ring", "duplicate_points", or
+    /// "zero_area" for a polygon with no area left.
+    std::string reason;
+};
+
+/// Makes every polygonal geometry valid, in place: repeated vertices removed, invalid ones
+/// rebuilt with GEOS MakeValid (structure method, collapsed parts dropped) keeping only their
+/// polygons; a geometry left without area is dropped (emptied). Points, lines and empty
+/// geometries are left alone. In parallel; `threads` 0 = all cores.
+[[nodiscard]] std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads = 0);
+
+/// Two polygons sharing area.
+struct OverlapPair {
+    std::size_t first = 0, second = 0;  ///< first < second
+    double area = 0;                    ///< area of the intersection
+    double share_of_smaller = 0;        ///< area / area of the smaller polygon
+};
+/// Pairs of polygonal geometries whose intersection exceeds `min_area` (non-polygons ignored),
+/// ordered by (first, second).
+[[nodiscard]] std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, double min_area,
+                                                         int threads = 0);
+
+/// A hole enclosed by the union of the polygons (a gap between them).
+struct CoverageGap {
+    double area = 0;
+    Point location;                       ///< a point inside the gap
+    std::vector<std::size_t> neighbours;  ///< polygons touching it
+};
+/// Gaps larger than `min_area` enclosed by the union of the polygons.
+[[nodiscard]] std::vector<CoverageGap> coverage_gaps(const std::vector<Wkb>& geometries, double min_area);
+
+/// Areas of the polygonal geometries (0 for others).
+[[nodiscard]] std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads = 0);
+
+}  // namespace civgrid::algorithms
