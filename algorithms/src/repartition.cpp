@@ -104,6 +104,11 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
                                static_cast<double>(households) <= input.upper[ru] + 1e-9;
         const bool as_before = grid.unchanged && households == grid.previous_households;
         if (!grid.locked && (members[m].empty() || foreign || !(in_bounds || as_before))) continue;
+        if (!input.region_unchanged.empty() && input.region_unchanged[ru]) {
+            kept_shape[m] = geos::clone(context, previous[m].get());
+            plan.kept[m] = true;
+            continue;
+        }
         // Clipped to its region (a moved boundary); the part holding its buildings stays.
         const Geom clipped =
             geos::own_nullable(context, GEOSIntersection_r(handle, previous[m].get(), regions[ru].get()));
@@ -129,9 +134,6 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
         plan.kept[m] = true;
     }
     plan.building_kept.assign(building_count, -1);
-    std::vector<Wkb> kept_wkb(previous_count);  // what worker threads read
-    for (std::size_t m = 0; m < previous_count; ++m)
-        if (plan.kept[m]) kept_wkb[m] = geos::to_wkb(context, kept_shape[m].get());
     for (std::size_t m = 0; m < previous_count; ++m)
         if (plan.kept[m])
             for (std::uint32_t b : members[m])
@@ -149,10 +151,27 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
 
     // 3. Zones, region by region (in parallel), until no zone below the lower bound can take in a
     // kept neighbour.
+    // Regions where anything changes: a moved boundary, a micro-grid not kept, a building left
+    // free. Elsewhere the kept micro-grids still tile the region exactly.
+    std::vector<bool> touched(region_count, false);
+    for (std::size_t r = 0; r < region_count; ++r)
+        touched[r] = input.region_unchanged.empty() || !input.region_unchanged[r] || region_previous[r].empty();
+    for (std::size_t m = 0; m < previous_count; ++m)
+        if (input.previous[m].region >= 0 && !plan.kept[m])
+            touched[static_cast<std::size_t>(input.previous[m].region)] = true;
+    for (std::uint32_t b = 0; b < building_count; ++b)
+        if (input.building_region[b] >= 0 && plan.building_kept[b] < 0)
+            touched[static_cast<std::size_t>(input.building_region[b])] = true;
+    std::vector<Wkb> kept_wkb(previous_count);  // what worker threads read, for the touched regions
+    for (std::size_t m = 0; m < previous_count; ++m)
+        if (plan.kept[m] && touched[static_cast<std::size_t>(input.previous[m].region)])
+            kept_wkb[m] = geos::to_wkb(context, kept_shape[m].get());
+
     std::vector<std::vector<Part>> region_parts(region_count);
     std::vector<std::vector<std::uint32_t>> region_unplaced(region_count);
-    std::vector<std::uint32_t> dirty(region_count);
-    std::iota(dirty.begin(), dirty.end(), 0u);
+    std::vector<std::uint32_t> dirty;
+    for (std::uint32_t r = 0; r < region_count; ++r)
+        if (touched[r]) dirty.push_back(r);
     auto build_zones = [&](std::uint32_t r) {
         const geos::Context local;
         const GEOSContextHandle_t h = local.handle();
@@ -173,6 +192,8 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
         if (!zone) return;
         std::vector<Geom> polygons;
         geos::collect_polygons(local, zone.get(), polygons);
+        // Parts under a square metre are noise of the difference along kept borders, not land.
+        std::erase_if(polygons, [&](const Geom& polygon) { return geos::area(local, polygon.get()) < 1.0; });
         std::vector<geos::Prepared> prepared;
         for (const Geom& polygon : polygons) prepared.push_back(geos::prepare(local, polygon.get()));
         parts.resize(polygons.size());
@@ -271,7 +292,10 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
         }
     }
     for (std::size_t m = 0; m < previous_count; ++m)
-        if (plan.kept[m]) plan.kept_polygon[m] = geos::to_wkb(context, kept_shape[m].get());
+        if (plan.kept[m])
+            plan.kept_polygon[m] = touched[static_cast<std::size_t>(input.previous[m].region)]
+                                       ? geos::to_wkb(context, kept_shape[m].get())
+                                       : input.previous[m].polygon;
     return plan;
 }
 

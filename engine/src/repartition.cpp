@@ -89,6 +89,10 @@ PreviousRun read_previous(const std::string& path, const std::string& crs) {
     previous.micro_grids = io::read_layer({path, "micro_grids"}, options);
     previous.buildings = io::read_layer({path, "buildings"}, {});
     const auto layers = io::list_layers(path);
+    if (std::find(layers.begin(), layers.end(), "communities") != layers.end())
+        previous.regions = io::read_layer({path, "communities"}, options);
+    if (std::find(layers.begin(), layers.end(), "grids") != layers.end())
+        previous.grids = io::read_layer({path, "grids"}, options);
     if (std::find(layers.begin(), layers.end(), "worker_assignments") != layers.end())
         previous.worker_assignments = io::read_layer({path, "worker_assignments"});
     if (std::find(layers.begin(), layers.end(), "service_assignments") != layers.end())
@@ -333,6 +337,17 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         plan_input.building_households.push_back(unit.households);
         plan_input.building_previous.push_back(unit.previous);
     }
+    // Regions whose boundary is the previous run's, byte for byte.
+    plan_input.region_unchanged.assign(region_count, false);
+    if (previous.regions.size() > 0) {
+        const int code = previous.regions.field_index("community_code");
+        for (std::size_t i = 0; code >= 0 && i < previous.regions.size(); ++i) {
+            const auto r = region_of_code.find(text_at(previous.regions, i, code));
+            if (r != region_of_code.end())
+                plan_input.region_unchanged[static_cast<std::size_t>(r->second)] =
+                    previous.regions.geometries[i] == city.regions[static_cast<std::size_t>(r->second)].boundary;
+        }
+    }
     const algorithms::RepartitionPlan plan = algorithms::plan_repartition(plan_input);
     out.zones = static_cast<std::int64_t>(plan.zones.size());
 
@@ -572,21 +587,43 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     for (std::size_t e = 0; e < entries.size(); ++e)
         if (!entries[e].grid_id.empty()) grid_members[{entries[e].grid.region, entries[e].grid_id}].push_back(e);
     std::map<std::pair<int, std::string>, int> grid_index;
+    // A grid whose micro-grids are all as before keeps its previous polygon.
+    std::map<std::string, std::pair<std::size_t, std::int64_t>> previous_grid;  // id -> (row, micro-grids)
+    {
+        std::map<std::string, std::int64_t> sizes;
+        for (std::size_t m = 0; m < previous_count; ++m) ++sizes[old_grid[m]];
+        const int grid_field = previous.grids.field_index("grid_id");
+        for (std::size_t i = 0; grid_field >= 0 && i < previous.grids.size(); ++i) {
+            const std::string id = text_at(previous.grids, i, grid_field);
+            previous_grid[id] = {i, sizes[id]};
+        }
+    }
     for (const auto& [key, members] : grid_members) {
         Grid grid;
         grid.id = key.second;
         grid.region = key.first;
-        std::vector<geos::Geom> parts;
-        for (std::size_t e : members) {
-            parts.push_back(geos::from_wkb(context, entries[e].grid.shape.polygon));
-            grid.shape.households += entries[e].grid.shape.households;
+        for (std::size_t e : members) grid.shape.households += entries[e].grid.shape.households;
+        const auto before = previous_grid.find(grid.id);
+        const bool as_before = before != previous_grid.end() &&
+                               before->second.second == static_cast<std::int64_t>(members.size()) &&
+                               std::all_of(members.begin(), members.end(), [&](std::size_t e) {
+                                   return entries[e].previous >= 0 &&
+                                          entries[e].grid.shape.polygon ==
+                                              old_grids.geometries[static_cast<std::size_t>(entries[e].previous)];
+                               });
+        geos::Geom united;
+        if (as_before) {
+            united = geos::from_wkb(context, previous.grids.geometries[before->second.first]);
+        } else {
+            std::vector<geos::Geom> parts;
+            for (std::size_t e : members) parts.push_back(geos::from_wkb(context, entries[e].grid.shape.polygon));
+            const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+            // Kept and redrawn micro-grids meet along edges computed twice (as a zone's border and
+            // as a cell's): a millimetre grid lets them close up instead of touching at points.
+            united = geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "uniting a grid");
         }
-        const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-        // Kept and redrawn micro-grids meet along edges computed twice (as a zone's border and
-        // as a cell's): a millimetre grid lets them close up instead of touching at points.
-        const geos::Geom united =
-            geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "uniting a grid");
-        grid.shape.polygon = geos::to_wkb(context, united.get());
+        grid.shape.polygon =
+            as_before ? previous.grids.geometries[before->second.first] : geos::to_wkb(context, united.get());
         grid.shape.micro_grids = static_cast<int>(members.size());
         grid.shape.target =
             static_cast<double>(members.size()) * base.result.regions[static_cast<std::size_t>(key.first)].target;

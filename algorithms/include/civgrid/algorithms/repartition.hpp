@@ -34,6 +34,9 @@ struct RepartitionPlanInput {
     std::vector<int> building_region;  ///< per building: new region, -1 outside all
     std::vector<std::int64_t> building_households;
     std::vector<int> building_previous;  ///< per building: previous micro-grid, -1 for a new building
+    /// Per region: its boundary is the previous run's, so the previous micro-grids tile it exactly
+    /// and need no clipping, and a region where everything stays needs no zones (empty: none is).
+    std::vector<bool> region_unchanged;
     int threads = 0;
 };
 

@@ -16,6 +16,7 @@ namespace civgrid::engine {
 struct PreviousRun {
     std::string path;
     io::FeatureTable micro_grids, buildings;
+    io::FeatureTable regions, grids;  ///< its `communities` (the regions it split) and `grids` layers
     io::FeatureTable worker_assignments, service_assignments;  ///< empty when the run had none
 };
 
