@@ -168,6 +168,7 @@ City load_city(const PartitionConfig& config) {
     io::ReadOptions options;
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
+    options.coordinate_grid = config.coordinate_grid;
 
     // Buildings: polygons or points, households per feature.
     options.accepted_families = {"polygon", "point"};
@@ -346,6 +347,7 @@ void load_staff_layers(City& city, const PartitionConfig& config) {
     io::ReadOptions options;
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
+    options.coordinate_grid = config.coordinate_grid;
     options.accepted_families = {"point", "polygon"};
     city.workers = {}, city.stations = {}, city.facilities = {}, city.work_areas = {};
     city.worker_points.clear(), city.station_points.clear(), city.facility_points.clear();

@@ -438,6 +438,7 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
     put("parameters", "seed", std::to_string(config.seed));
     put("parameters", "threads", std::to_string(config.threads));
     put("parameters", "working_crs", city.crs);
+    put("parameters", "coordinate_grid", number(config.coordinate_grid));
     put("parameters", "region_level", city.region_level);
     for (const auto& [role, description] : city.inputs) put("inputs", role, description);
     put("versions", "civgrid", kVersion);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -64,6 +65,18 @@ std::string join(const std::vector<std::string>& items) {
     std::string text;
     for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
     return text;
+}
+
+/// Rounds every vertex to a multiple of `grid`, through parts and rings.
+void snap_to_grid(OGRGeometryH geometry, double grid) {
+    if (const int parts = OGR_G_GetGeometryCount(geometry); parts > 0) {
+        for (int i = 0; i < parts; ++i) snap_to_grid(OGR_G_GetGeometryRef(geometry, i), grid);
+        return;
+    }
+    const int points = OGR_G_GetPointCount(geometry);
+    for (int i = 0; i < points; ++i)
+        OGR_G_SetPoint_2D(geometry, i, std::round(OGR_G_GetX(geometry, i) / grid) * grid,
+                          std::round(OGR_G_GetY(geometry, i) / grid) * grid);
 }
 
 FieldType field_type_of(OGRFieldType type) {
@@ -212,6 +225,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
             if (transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE)
                 throw InputError(stage, feature_where(fid) + ": cannot reproject the geometry to '" +
                                             options.target_crs + "': " + capture.message("coordinates out of range"));
+            if (options.coordinate_grid > 0) snap_to_grid(geometry, options.coordinate_grid);
 
             wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
             if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data()) != OGRERR_NONE)

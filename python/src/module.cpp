@@ -228,6 +228,7 @@ PYBIND11_MODULE(_core, m) {
     CIVGRID_FIELD(name_field);
     CIVGRID_FIELD(working_crs);
     CIVGRID_FIELD(assume_crs);
+    CIVGRID_FIELD(coordinate_grid);
     CIVGRID_FIELD(region_level);
     CIVGRID_FIELD(target_households);
     CIVGRID_FIELD(count_field);

@@ -35,6 +35,10 @@ struct ReadOptions {
     /// Geometry types accepted, by family; a feature of another family is an InputError naming
     /// file, layer and feature id. Empty accepts any.
     std::vector<std::string> accepted_families{};  ///< any of "point", "line", "polygon"
+    /// Rounds every coordinate (after reprojection) to a multiple of this, in the CRS's units; 0
+    /// keeps them as read. Reprojection leaves noise of about 1e-9 m: rounding takes it away, so the
+    /// same data read from different CRSs gives the same coordinates.
+    double coordinate_grid{};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
