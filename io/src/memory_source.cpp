@@ -1,4 +1,5 @@
-// In-memory layers as /vsimem/ GeoPackages.
+// In-memory layers as /vsimem/ FlatGeobuf files: feature ids are row positions, and a layer
+// without a CRS stays without one (a GeoPackage would declare "undefined geographic").
 #include "gdal_handles.hpp"
 
 #include <civgrid/io/memory_source.hpp>
@@ -56,27 +57,28 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
     detail::ensure_gdal_registered();
     static std::atomic<unsigned long> counter{0};
     const std::string name = data.name.empty() ? std::string("layer") : data.name;
-    spec_.path = "/vsimem/civgrid/" + std::to_string(++counter) + "/" + name + ".gpkg";
+    spec_.path = "/vsimem/civgrid/" + std::to_string(++counter) + "/" + name + ".fgb";
     spec_.layer = name;
     const std::string where = spec_.path + ", layer '" + name + "'";
-    const bool spatial = data.geometry_kind != GeometryKind::none;
-    if (spatial && data.geometries.size() != data.rows.size())
+    if (data.geometry_kind == GeometryKind::none)
+        throw ConfigError(kStage, where + ": an in-memory layer needs geometries (attribute tables are not supported)");
+    if (data.geometries.size() != data.rows.size())
         throw InternalError(kStage, where + ": " + std::to_string(data.geometries.size()) + " geometries for " +
                                         std::to_string(data.rows.size()) + " rows");
 
     detail::SrsPtr srs;
-    if (spatial && !crs.empty()) srs = detail::make_srs(crs, kStage, "CRS of '" + name + "'");
+    if (!crs.empty()) srs = detail::make_srs(crs, kStage, "CRS of '" + name + "'");
 
-    GDALDriverH driver = GDALGetDriverByName("GPKG");
-    if (driver == nullptr) throw IoError(kStage, "GDAL has no GPKG driver");
+    GDALDriverH driver = GDALGetDriverByName("FlatGeobuf");
+    if (driver == nullptr) throw IoError(kStage, "GDAL has no FlatGeobuf driver");
     MemoryFileGuard guard(spec_.path);
     detail::GdalErrorCapture capture;
     {
         const detail::DatasetPtr dataset(GDALCreate(driver, spec_.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!dataset) throw IoError(kStage, "cannot create '" + spec_.path + "': " + capture.message());
         const char* options[] = {"SPATIAL_INDEX=NO", nullptr};
-        OGRLayerH layer = GDALDatasetCreateLayer(dataset.get(), name.c_str(), srs.get(), spatial ? wkbUnknown : wkbNone,
-                                                 const_cast<char**>(options));
+        OGRLayerH layer =
+            GDALDatasetCreateLayer(dataset.get(), name.c_str(), srs.get(), wkbUnknown, const_cast<char**>(options));
         if (layer == nullptr) throw IoError(kStage, where + ": cannot create the layer: " + capture.message());
         for (const Field& field : data.fields) {
             OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), ogr_type_of(field.type));
@@ -85,19 +87,16 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
             if (error != OGRERR_NONE)
                 throw IoError(kStage, where + ": cannot create field '" + field.name + "': " + capture.message());
         }
-        if (GDALDatasetStartTransaction(dataset.get(), FALSE) != OGRERR_NONE)
-            throw IoError(kStage, where + ": cannot start a transaction: " + capture.message());
         const detail::FeaturePtr feature(OGR_F_Create(OGR_L_GetLayerDefn(layer)));
         for (std::size_t i = 0; i < data.rows.size(); ++i) {
             const std::string row_where = where + ", feature " + std::to_string(i);
             if (data.rows[i].size() != data.fields.size())
                 throw InternalError(kStage, row_where + ": " + std::to_string(data.rows[i].size()) + " values for " +
                                                 std::to_string(data.fields.size()) + " fields");
-            OGR_F_SetFID(feature.get(), static_cast<GIntBig>(i));
             for (std::size_t j = 0; j < data.fields.size(); ++j)
                 set_field(feature.get(), static_cast<int>(j), data.rows[i][j]);
             OGRGeometryH geometry = nullptr;
-            if (spatial && !data.geometries[i].empty()) {
+            if (!data.geometries[i].empty()) {
                 const Wkb& wkb = data.geometries[i];
                 if (OGR_G_CreateFromWkbEx(wkb.data(), srs.get(), &geometry, wkb.size()) != OGRERR_NONE ||
                     geometry == nullptr)
@@ -108,8 +107,6 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
             if (OGR_L_CreateFeature(layer, feature.get()) != OGRERR_NONE)
                 throw IoError(kStage, row_where + ": cannot write the feature: " + capture.message());
         }
-        if (GDALDatasetCommitTransaction(dataset.get()) != OGRERR_NONE)
-            throw IoError(kStage, where + ": cannot commit the transaction: " + capture.message());
     }  // closes the dataset, so readers see every feature
     if (capture.has_error()) throw IoError(kStage, where + ": " + capture.message());
     guard.release();

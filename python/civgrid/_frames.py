@@ -50,27 +50,21 @@ def _column(name: str, series: pd.Series) -> Column:
     return name, "string", [None if value is None else str(value) for value in text.tolist()], mask
 
 
-def memory_source(frame: pd.DataFrame, name: str) -> "_core.MemorySource":
-    """Hands a (Geo)DataFrame to the engine as an in-memory layer it reads like a file.
+def memory_source(frame: gpd.GeoDataFrame, name: str) -> "_core.MemorySource":
+    """Hands a GeoDataFrame to the engine as an in-memory layer it reads like a file.
 
     Feature ids are row positions, so an error's "feature N" is ``frame.iloc[N]``.
     """
-    spatial = isinstance(frame, gpd.GeoDataFrame)
     columns: List[Column] = []
-    geometry_name = frame.geometry.name if spatial else None
+    geometry_name = frame.geometry.name
     for column in frame.columns:
         if column == geometry_name:
             continue
         columns.append(_column(str(column), frame[column]))
-    crs = ""
+    crs = frame.crs.to_wkt() if frame.crs is not None else ""
+    wkb = frame.geometry.to_wkb().to_numpy(dtype=object)
+    lengths = np.fromiter((0 if item is None else len(item) for item in wkb), dtype=np.int64, count=len(wkb))
     offsets = np.zeros(len(frame) + 1, dtype=np.int64)
-    buffer = np.zeros(0, dtype=np.uint8)
-    if spatial:
-        if frame.crs is not None:
-            crs = frame.crs.to_wkt()
-        wkb = frame.geometry.to_wkb().to_numpy(dtype=object)
-        present = [item for item in wkb if item is not None]
-        lengths = np.fromiter((0 if item is None else len(item) for item in wkb), dtype=np.int64, count=len(wkb))
-        np.cumsum(lengths, out=offsets[1:])
-        buffer = np.frombuffer(b"".join(present), dtype=np.uint8)
-    return _core.MemorySource(name, crs, spatial, buffer, offsets, columns)
+    np.cumsum(lengths, out=offsets[1:])
+    buffer = np.frombuffer(b"".join(item for item in wkb if item is not None), dtype=np.uint8)
+    return _core.MemorySource(name, crs, buffer, offsets, columns)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from typing import Dict
 
 import geopandas as gpd
@@ -79,7 +80,9 @@ def main() -> None:
     if folder is None:
         folder = os.path.join(args.out, "shapefiles")
         city = civgrid.synth_city(args.households, seed=1)
-        civgrid.City({name: city[name] for name in LAYERS}).to_files(folder)
+        with warnings.catch_warnings():  # the cut field names are expected (SHAPEFILE_FIELDS)
+            warnings.filterwarnings("ignore", message="Column names longer than 10 characters")
+            civgrid.City({name: city[name] for name in LAYERS}).to_files(folder)
     layers = load_shapefiles(folder)
     print("loaded", ", ".join(f"{name} ({len(frame)})" for name, frame in layers.items()))
 

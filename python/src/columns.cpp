@@ -26,13 +26,13 @@ std::string text_of(const FieldValue& value) {
 
 }  // namespace
 
-io::LayerData layer_from_python(const std::string& name, bool spatial, const py::handle& wkb, const py::handle& offsets,
+io::LayerData layer_from_python(const std::string& name, const py::handle& wkb, const py::handle& offsets,
                                 const py::list& columns) {
     io::LayerData layer;
     layer.name = name;
-    layer.geometry_kind = spatial ? io::GeometryKind::polygon : io::GeometryKind::none;  // any type goes
+    layer.geometry_kind = io::GeometryKind::polygon;  // any type goes into a MemorySource
     std::size_t rows = 0;
-    if (spatial) {
+    {
         const auto bytes = py::cast<ByteArray>(wkb);
         const auto ends = py::cast<Int64Array>(offsets);
         if (ends.ndim() != 1 || ends.size() < 1)
@@ -49,7 +49,6 @@ io::LayerData layer_from_python(const std::string& name, bool spatial, const py:
         }
     }
     layer.rows.clear();
-    bool sized = spatial;
     for (const py::handle item : columns) {
         const auto column = py::cast<py::tuple>(item);
         if (column.size() != 4) throw InternalError(kStage, name + ": a column is (name, kind, values, mask)");
@@ -57,10 +56,6 @@ io::LayerData layer_from_python(const std::string& name, bool spatial, const py:
         const auto kind = py::cast<std::string>(column[1]);
         const py::handle values = column[2];
         const std::size_t count = py::len(values);
-        if (!sized) {
-            rows = count;
-            sized = true;
-        }
         if (count != rows)
             throw InternalError(kStage, name + ", column '" + field_name + "': " + std::to_string(count) +
                                             " values for " + std::to_string(rows) + " rows");

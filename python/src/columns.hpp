@@ -14,11 +14,11 @@ namespace civgrid::python {
 
 namespace py = pybind11;
 
-/// A layer from Python: `wkb` (uint8) holds feature i's geometry in bytes offsets[i]..offsets[i+1]
+/// A layer with geometry from Python: `wkb` (uint8) holds feature i's geometry in bytes offsets[i]..offsets[i+1]
 /// (empty = null); `columns` is a list of (name, kind, values, mask or None) with kind "integer"
 /// (int64 array), "real" (float64 array) or "string" (a sequence of str or None). Needs the GIL.
-[[nodiscard]] io::LayerData layer_from_python(const std::string& name, bool spatial, const py::handle& wkb,
-                                              const py::handle& offsets, const py::list& columns);
+[[nodiscard]] io::LayerData layer_from_python(const std::string& name, const py::handle& wkb, const py::handle& offsets,
+                                              const py::list& columns);
 
 /// A layer to Python: {"name", "crs" (WKT or ""), "geometry" (list of bytes or None per feature;
 /// None for an attribute table), "columns": [(name, kind, values, mask)]} with the kinds above;

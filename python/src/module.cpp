@@ -13,7 +13,12 @@
 #include <geos_c.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -36,6 +41,17 @@ struct Run {
 };
 
 using Clock = std::chrono::steady_clock;
+
+// WKB geometry type without byte order and dimension flags (1 point ... 6 multi-polygon); 0 if null.
+int geometry_type(const Wkb& wkb) {
+    if (wkb.size() < 5) return 0;
+    std::uint32_t type = 0;
+    for (int byte = 0; byte < 4; ++byte) {
+        const std::uint8_t value = wkb[static_cast<std::size_t>(wkb[0] == 1 ? 1 + byte : 4 - byte)];
+        type |= static_cast<std::uint32_t>(value) << (8 * byte);
+    }
+    return static_cast<int>(type % 1000);
+}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -85,14 +101,64 @@ std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfi
     return run;
 }
 
+// A file written beside its final path and renamed over it in commit(); removed when not committed.
+class PartialFile {
+public:
+    explicit PartialFile(std::string path) : path_(std::move(path)) {
+        static std::atomic<unsigned> counter{0};
+        partial_ = path_ + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".gpkg";
+    }
+    ~PartialFile() {
+        std::error_code ignored;
+        if (!committed_) std::filesystem::remove(partial_, ignored);
+    }
+    PartialFile(const PartialFile&) = delete;
+    PartialFile& operator=(const PartialFile&) = delete;
+    [[nodiscard]] const std::string& path() const noexcept { return partial_; }
+    void commit() {
+        std::error_code error;
+        std::filesystem::rename(partial_, path_, error);
+        if (error)
+            throw IoError("python.write", "cannot replace '" + path_ + "' with '" + partial_ + "': " + error.message());
+        committed_ = true;
+    }
+
+private:
+    std::string path_, partial_;
+    bool committed_ = false;
+};
+
 py::dict table_to_python(const io::FeatureTable& table) {
     return python::layer_to_python(table.layer, table.crs, table.fields, &table.geometries, table.rows);
 }
 
+// A single polygon or line as the one part of a multi-geometry of WKB type `multi_type`.
+Wkb as_multi(const Wkb& single, std::uint32_t multi_type) {
+    Wkb multi;
+    multi.reserve(9 + single.size());
+    multi.push_back(1);  // little endian
+    for (int byte = 0; byte < 4; ++byte) multi.push_back(static_cast<std::uint8_t>(multi_type >> (8 * byte)));
+    multi.insert(multi.end(), {std::uint8_t{1}, std::uint8_t{0}, std::uint8_t{0}, std::uint8_t{0}});  // one part
+    std::copy(single.begin(), single.end(), std::back_inserter(multi));
+    return multi;
+}
+
+// A layer as the GeoPackage writer would store it: polygons in a multi-polygon layer become
+// multi-polygons of one part (and lines likewise), so the GeoDataFrames match the file.
 py::dict layer_data_to_python(const io::LayerData& layer, const std::string& crs) {
     const bool spatial = layer.geometry_kind != io::GeometryKind::none;
-    return python::layer_to_python(layer.name, spatial ? crs : std::string(), layer.fields,
-                                   spatial ? &layer.geometries : nullptr, layer.rows);
+    const bool multi_polygon = layer.geometry_kind == io::GeometryKind::multi_polygon;
+    const bool multi_line = layer.geometry_kind == io::GeometryKind::multi_line_string;
+    if (!multi_polygon && !multi_line)
+        return python::layer_to_python(layer.name, spatial ? crs : std::string(), layer.fields,
+                                       spatial ? &layer.geometries : nullptr, layer.rows);
+    std::vector<Wkb> geometries = layer.geometries;
+    for (Wkb& geometry : geometries) {
+        const int type = geometry_type(geometry);
+        if (multi_polygon && type == 3) geometry = as_multi(geometry, 6);
+        if (multi_line && type == 2) geometry = as_multi(geometry, 5);
+    }
+    return python::layer_to_python(layer.name, crs, layer.fields, &geometries, layer.rows);
 }
 
 // The exception classes, made once at import: Python classes with the built-in base that fits,
@@ -127,9 +193,11 @@ void register_errors(py::module_& m) {
     py::register_exception_translator([](std::exception_ptr pointer) {
         try {
             if (pointer) std::rethrow_exception(pointer);
-        } catch (const CancelledError& error) {
-            PyErr_SetString(PyExc_KeyboardInterrupt, error.what());
         } catch (const Error& error) {
+            if (error.kind() == Error::Kind::cancelled) {
+                PyErr_SetString(PyExc_KeyboardInterrupt, error.what());
+                return;
+            }
             const ErrorClasses& classes = error_classes;
             const py::handle* cls = &classes.internal;
             switch (error.kind()) {
@@ -249,13 +317,13 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<io::MemorySource, std::shared_ptr<io::MemorySource>>(
         m, "MemorySource", "A layer from Python in GDAL's in-memory file system, readable like a file")
-        .def(py::init([](const std::string& name, const std::string& crs, bool spatial, const py::handle& wkb,
+        .def(py::init([](const std::string& name, const std::string& crs, const py::handle& wkb,
                          const py::handle& offsets, const py::list& columns) {
-                 const io::LayerData data = python::layer_from_python(name, spatial, wkb, offsets, columns);
+                 const io::LayerData data = python::layer_from_python(name, wkb, offsets, columns);
                  const py::gil_scoped_release release;
                  return std::make_shared<io::MemorySource>(data, crs);
              }),
-             "name"_a, "crs"_a, "spatial"_a, "wkb"_a, "offsets"_a, "columns"_a)
+             "name"_a, "crs"_a, "wkb"_a, "offsets"_a, "columns"_a)
         .def_property_readonly("path", [](const io::MemorySource& s) { return s.spec().path; })
         .def_property_readonly("layer", [](const io::MemorySource& s) { return s.spec().layer; });
 
@@ -290,11 +358,25 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "write",
             [](const Run& r, const std::string& path, const py::object& progress) {
+                // write_result is atomic itself; its file is renamed to `path` here, on the Python
+                // thread, only once no Ctrl-C came while it was written.
+                PartialFile partial(path);
                 engine::RunControl control;
                 python::run_interruptible(control, progress, [&] {
-                    engine::write_result(path, r.city, r.result, r.report, r.config, r.timings, &r.staffing, &control);
+                    try {
+                        engine::write_result(partial.path(), r.city, r.result, r.report, r.config, r.timings,
+                                             &r.staffing, &control);
+                    } catch (const Error& error) {  // the message names the file asked for, as the CLI's
+                        std::string message = std::string(error.what()).substr(error.stage().size() + 2);
+                        for (auto at = message.find(partial.path()); at != std::string::npos;
+                             at = message.find(partial.path(), at + path.size()))
+                            message.replace(at, partial.path().size(), path);
+                        throw Error(error.kind(), error.stage(), message);
+                    }
                     return true;
                 });
+                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                partial.commit();
             },
             "path"_a, "progress"_a = py::none(), "Writes the GeoPackage atomically (engine::write_result)")
         .def(

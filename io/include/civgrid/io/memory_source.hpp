@@ -1,5 +1,5 @@
 // Layers that live in memory (Python's GeoDataFrames) as sources read_layer opens like any file:
-// a GeoPackage in GDAL's in-memory file system (/vsimem/). Every reader, CRS rule and error
+// a FlatGeobuf file in GDAL's in-memory file system (/vsimem/). Every reader, CRS rule and error
 // message then works on them exactly as on files.
 #pragma once
 
@@ -13,9 +13,10 @@ namespace civgrid::io {
 /// so errors name the row of the original table.
 class MemorySource {
 public:
-    /// `data.geometries` are WKB in `crs` (EPSG code, WKT or PROJ string; empty: no CRS), any
-    /// geometry type; `data.geometry_kind` none makes an attribute table. Throws ConfigError for an
-    /// invalid CRS, InputError for invalid WKB (naming the row), IoError when GDAL cannot write.
+    /// `data.geometries` are WKB in `crs` (EPSG code, WKT or PROJ string; empty: no CRS), of any
+    /// geometry type (`data.geometry_kind` is not used, but must not be none: attribute tables are
+    /// not supported). Throws ConfigError for an invalid CRS or a layer without geometry,
+    /// InputError for invalid WKB (naming the row), IoError when GDAL cannot write.
     MemorySource(const LayerData& data, const std::string& crs);
     ~MemorySource();
     MemorySource(const MemorySource&) = delete;
