@@ -14,7 +14,8 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config \
   libgeos-dev libgdal-dev gdal-bin libproj-dev \
   libboost-graph-dev libboost-program-options-dev libtbb-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
-  pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \
+  python3-tqdm python3-pip python3-skbuild
 
 .PHONY: deps configure build demo test bench sanitize clean
 

@@ -369,6 +369,7 @@ City load_city(const PartitionConfig& config) {
     io::ReadOptions options;
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
+    options.coordinate_grid = config.coordinate_grid;
 
     // Buildings: polygons or points, households per feature.
     city.buildings = io::read_layer(*buildings_spec, options_for(options, config.buildings, {"polygon", "point"}));
@@ -730,6 +731,35 @@ void enforce_strict(const ImportReport& report, const PartitionConfig& config) {
     for (const std::string& line : lines) text += "\n  " + line;
     throw InputError(kStage, "--strict: the inputs have " + std::to_string(lines.size()) +
                                  " warnings (civgrid check prints the whole report):" + text);
+}
+
+void load_staff_layers(City& city, const PartitionConfig& config) {
+    const std::vector<std::string> city_layers =
+        config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
+    io::ReadOptions options;
+    options.target_crs = city.crs;
+    options.assume_crs = config.assume_crs;
+    options.coordinate_grid = config.coordinate_grid;
+    options.accepted_families = {"point", "polygon"};
+    city.workers = {}, city.stations = {}, city.facilities = {}, city.work_areas = {};
+    city.worker_points.clear(), city.station_points.clear(), city.facility_points.clear();
+    city.work_area_points.clear();
+    std::erase_if(city.inputs, [](const auto& input) {
+        return input.first == "workers" || input.first == "stations" || input.first == "facilities" ||
+               input.first == "work_areas";
+    });
+    read_points(resolve(config, config.workers, "workers", city_layers),
+                options_for(options, config.workers, {"point", "polygon"}), "workers", city, city.workers,
+                city.worker_points);
+    read_points(resolve(config, config.stations, "stations", city_layers),
+                options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
+                city.station_points);
+    read_points(resolve(config, config.facilities, "facilities", city_layers),
+                options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
+                city.facility_points);
+    read_points(resolve(config, config.work_areas, "work_areas", city_layers),
+                options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
+                city.work_area_points);
 }
 
 }  // namespace civgrid::engine

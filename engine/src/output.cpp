@@ -51,7 +51,7 @@ namespace {
 
 // Every layer but run_info, which needs the quality report: run_partition writes these while the
 // report is computed.
-void write_layers(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
+void write_layers(const LayerSink& writer, const City& city, const PartitionResult& result,
                   const PartitionConfig& config) {
     const double target = effective_target(result, config);
 
@@ -252,8 +252,8 @@ Standards standards_of(const City& city, const PartitionResult& result, const St
 }
 
 // communities (or the regions used): a summary per region, with its staffing when there is any.
-void write_regions(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
-                   const Staffing* staffing, const Standards& standards) {
+void write_regions(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing* staffing,
+                   const Standards& standards) {
     io::LayerData regions{"communities",
                           io::GeometryKind::multi_polygon,
                           {{"community_code", FieldType::string},
@@ -325,8 +325,8 @@ void write_regions(io::GeoPackageWriter& writer, const City& city, const Partiti
 
 // worker_assignments: a row per (worker, micro-grid); an attribute table (the workers layer has
 // the homes; joining on worker_id shows them).
-void write_staffing(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
-                    const Staffing& staffing, const PartitionConfig& config) {
+void write_staffing(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing& staffing,
+                    const PartitionConfig& config) {
     io::LayerData layer{"worker_assignments",
                         io::GeometryKind::none,
                         {{"worker_id", FieldType::string},
@@ -411,7 +411,7 @@ void write_staffing(io::GeoPackageWriter& writer, const City& city, const Partit
 }
 
 // run_info: parameters, inputs, versions, timings, quality, warnings.
-void write_run_info(io::GeoPackageWriter& writer, const City& city, const PartitionResult& result,
+void write_run_info(const LayerSink& writer, const City& city, const PartitionResult& result,
                     const algorithms::QualityReport& report, const PartitionConfig& config,
                     const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
                     const Standards& standards, const ExtraOutput* extra = nullptr) {
@@ -445,6 +445,7 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
     put("parameters", "seed", std::to_string(config.seed));
     put("parameters", "threads", std::to_string(config.threads));
     put("parameters", "working_crs", city.crs);
+    put("parameters", "coordinate_grid", number(config.coordinate_grid));
     put("parameters", "region_level", city.region_level);
     for (const auto& [role, description] : city.inputs) put("inputs", role, description);
     put("versions", "civgrid", kVersion);
@@ -521,19 +522,33 @@ void write_run_info(io::GeoPackageWriter& writer, const City& city, const Partit
 
 }  // namespace
 
+void result_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                   const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
+                   const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra) {
+    write_layers(sink, city, result, config);
+    const Standards standards = standards_of(city, result, staffing, config);
+    write_regions(sink, city, result, staffing, standards);
+    if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
+        write_staffing(sink, city, result, *staffing, config);
+    if (extra != nullptr)
+        for (const io::LayerData& layer : extra->layers) sink.add_layer(layer);
+    write_run_info(sink, city, result, report, config, timings, staffing, standards, extra);
+}
+
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
-                  const ExtraOutput* extra) {
+                  const ExtraOutput* extra, RunControl* control) {
     io::GeoPackageWriter writer(path, city.crs);
-    write_layers(writer, city, result, config);
-    const Standards standards = standards_of(city, result, staffing, config);
-    write_regions(writer, city, result, staffing, standards);
-    if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
-        write_staffing(writer, city, result, *staffing, config);
-    if (extra != nullptr)
-        for (const io::LayerData& layer : extra->layers) writer.add_layer(layer);
-    write_run_info(writer, city, result, report, config, timings, staffing, standards, extra);
+    if (control != nullptr) control->begin("write");
+    // A cancelled run stops between layers; the uncommitted writer then removes its temporary file.
+    const LayerSink sink{[&](const io::LayerData& layer) {
+        if (control != nullptr) control->check(kStage);
+        writer.add_layer(layer);
+        if (control != nullptr) control->step();
+    }};
+    result_layers(city, result, report, config, timings, staffing, sink, extra);
+    if (control != nullptr) control->check(kStage);
     writer.commit();
 }
 
@@ -568,14 +583,15 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         return computed;
     });
     io::GeoPackageWriter writer(output, city.crs);
+    const LayerSink sink{[&](const io::LayerData& layer) { writer.add_layer(layer); }};
     Standards standards;
     try {
-        write_layers(writer, city, result, config);
+        write_layers(sink, city, result, config);
         summary.staffing = staffing.get();
         standards = standards_of(city, result, &summary.staffing, config);
-        write_regions(writer, city, result, &summary.staffing, standards);
+        write_regions(sink, city, result, &summary.staffing, standards);
         if (summary.staffing.present || !summary.staffing.utilities.empty())
-            write_staffing(writer, city, result, summary.staffing, config);
+            write_staffing(sink, city, result, summary.staffing, config);
     } catch (...) {
         report.wait();  // it reads city and result
         throw;
@@ -585,7 +601,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.assess_seconds = assess_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", assess_seconds);
-    write_run_info(writer, city, result, summary.report, config, timings, &summary.staffing, standards);
+    write_run_info(sink, city, result, summary.report, config, timings, &summary.staffing, standards);
     writer.commit();
     summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
     start = clock::now();

@@ -247,10 +247,11 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     return problems;
 }
 
-PartitionResult partition_city(const City& city, const PartitionConfig& config) {
+PartitionResult partition_city(const City& city, const PartitionConfig& config, RunControl* control) {
     RegionProblems problems = region_problems(city, config);
     PartitionResult result = std::move(problems.result);
     const std::size_t region_count = city.regions.size();
+    if (control != nullptr) control->begin("partition", region_count);
     const auto& region_envelopes = problems.region_envelopes;
 
     // Regions in parallel; each writes only its own slot, so the result is independent of threads.
@@ -258,17 +259,20 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config) 
     std::vector<std::string> region_errors(region_count);
     auto work = [&] {
         tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) {
+            if (control != nullptr && control->cancelled()) return;  // reported below
             try {
                 region_results[r] = algorithms::partition_region(problems.inputs[r]);
             } catch (const Error& error) {
                 region_errors[r] = error.what();
             }
+            if (control != nullptr) control->step();
         });
     };
     if (config.threads > 0)
         tbb::task_arena(config.threads).execute(work);
     else
         work();
+    if (control != nullptr) control->check(kStage);
     for (std::size_t r = 0; r < region_count; ++r)
         if (!region_errors[r].empty())
             throw InputError(kStage, city.region_level + " '" + city.regions[r].code + "' (feature " +

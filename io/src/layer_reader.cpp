@@ -78,6 +78,18 @@ std::string join(const std::vector<std::string>& items) {
     return text;
 }
 
+/// Rounds every vertex to a multiple of `grid`, through parts and rings.
+void snap_to_grid(OGRGeometryH geometry, double grid) {
+    if (const int parts = OGR_G_GetGeometryCount(geometry); parts > 0) {
+        for (int i = 0; i < parts; ++i) snap_to_grid(OGR_G_GetGeometryRef(geometry, i), grid);
+        return;
+    }
+    const int points = OGR_G_GetPointCount(geometry);
+    for (int i = 0; i < points; ++i)
+        OGR_G_SetPoint_2D(geometry, i, std::round(OGR_G_GetX(geometry, i) / grid) * grid,
+                          std::round(OGR_G_GetY(geometry, i) / grid) * grid);
+}
+
 FieldType field_type_of(OGRFieldType type) {
     switch (type) {
         case OFTInteger:
@@ -477,6 +489,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                 report.add("dropped", "invalid_coordinates", Severity::warning,
                            "geometries with NaN or infinite coordinates (or none after reprojection) are left out", id);
             if (keep) {
+                if (options.coordinate_grid > 0) snap_to_grid(geometry, options.coordinate_grid);
                 wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
                 if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
                     throw InputError(stage,

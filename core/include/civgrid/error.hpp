@@ -11,7 +11,7 @@ namespace civgrid {
 class Error : public std::runtime_error {
 public:
     /// What went wrong, in the order the CLI maps them to exit codes (see ErrorKind exit codes).
-    enum class Kind { config, input, io, infeasible, internal };
+    enum class Kind { config, input, io, infeasible, internal, cancelled };
 
     Error(Kind kind, const std::string& stage, const std::string& message)
         : std::runtime_error(stage + ": " + message), kind_(kind), stage_(stage) {}
@@ -40,6 +40,10 @@ struct IoError : Error {
 struct InfeasibleError : Error {
     InfeasibleError(const std::string& stage, const std::string& message) : Error(Kind::infeasible, stage, message) {}
 };
+/// The caller asked the run to stop (RunControl::cancel, e.g. Ctrl-C in Python); nothing is written.
+struct CancelledError : Error {
+    CancelledError(const std::string& stage, const std::string& message) : Error(Kind::cancelled, stage, message) {}
+};
 /// A bug in civgrid: an invariant broke (exit code 1).
 struct InternalError : Error {
     InternalError(const std::string& stage, const std::string& message) : Error(Kind::internal, stage, message) {}
@@ -53,6 +57,7 @@ struct InternalError : Error {
     case Error::Kind::io: return 4;
     case Error::Kind::infeasible: return 5;
     case Error::Kind::internal: return 1;
+    case Error::Kind::cancelled: return 130;  // as a shell reports a run stopped by SIGINT
     }
     return 1;
 }

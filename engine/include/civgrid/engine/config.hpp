@@ -78,6 +78,9 @@ struct PartitionConfig {
     std::string working_crs;
     /// CRS assumed for layers that declare none; empty makes such a layer an error.
     std::string assume_crs;
+    /// Coordinates in the working CRS are rounded to this grid (metres) as they are read, so the same
+    /// data in any CRS (EPSG:4326, 4490, 4549, ...) gives the same micro-grids; 0 keeps them as read.
+    double coordinate_grid = 0.001;
 
     // Import policies (see README, "Import: quirks and policies").
     /// Floor area of one dwelling in m2: buildings without households but with floors get

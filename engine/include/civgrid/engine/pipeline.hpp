@@ -9,10 +9,12 @@
 #include <civgrid/algorithms/stations.hpp>
 #include <civgrid/diagnostics.hpp>
 #include <civgrid/engine/config.hpp>
+#include <civgrid/engine/run_control.hpp>
 #include <civgrid/io/layer.hpp>
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -68,6 +70,10 @@ struct City {
 
 /// Under --strict, throws InputError listing the report's warnings when it has any.
 void enforce_strict(const ImportReport& report, const PartitionConfig& config);
+/// Reads the staffing layers named by the config (workers, stations, facilities, work areas) into
+/// `city`, replacing those it holds, reprojected to city.crs: to staff a partition again with
+/// other workers or stations (Python's civgrid.assign).
+void load_staff_layers(City& city, const PartitionConfig& config);
 
 struct MicroGrid {
     /// Community code + sequence, numbered in rows north to south, west to east; with grids,
@@ -117,7 +123,9 @@ struct RegionProblems {
 [[nodiscard]] RegionProblems region_problems(const City& city, const PartitionConfig& config);
 
 /// Splits every region into micro-grids, regions in parallel (TBB). Identical for any thread count.
-[[nodiscard]] PartitionResult partition_city(const City& city, const PartitionConfig& config);
+/// With a control: reports each region done, and stops with CancelledError once cancelled.
+[[nodiscard]] PartitionResult partition_city(const City& city, const PartitionConfig& config,
+                                             RunControl* control = nullptr);
 
 /// Workers for the micro-grids (algorithms::assign_workers on the city's workers, decomposed by
 /// street). Empty when the city has no workers layer.
@@ -166,11 +174,23 @@ struct ExtraOutput {
     std::vector<std::array<std::string, 3>> info;  ///< (section, key, value)
 };
 
+/// Receives the layers of a result one at a time: a GeoPackage writer, or Python's GeoDataFrames.
+struct LayerSink {
+    std::function<void(const io::LayerData&)> add_layer;
+};
+
+/// The layers write_result writes (micro_grids, grids, buildings, barriers, communities, the
+/// staffing layers, run_info), in that order, each handed to `sink`.
+void result_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                   const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
+                   const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra = nullptr);
+
 /// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, atomically.
+/// With a control: stops with CancelledError between layers once cancelled, leaving no file.
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr,
-                  const ExtraOutput* extra = nullptr);
+                  const ExtraOutput* extra = nullptr, RunControl* control = nullptr);
 
 struct RunSummary {
     algorithms::QualityReport report;

@@ -47,6 +47,10 @@ struct ReadOptions {
     /// (Baidu). Offset data are converted to WGS84 (iterative inversion) before reprojection,
     /// whatever the layer's CRS says.
     std::string datum{};
+    /// Rounds every coordinate (after reprojection) to a multiple of this, in the CRS's units; 0
+    /// keeps them as read. Reprojection leaves noise of about 1e-9 m: rounding takes it away, so the
+    /// same data read from different CRSs gives the same coordinates.
+    double coordinate_grid{};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.

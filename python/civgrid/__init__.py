@@ -1,0 +1,44 @@
+"""civgrid: balanced governance micro-grids (微网格) for a city, from Python.
+
+A thin layer over the same engine as the ``civgrid`` CLI::
+
+    import civgrid
+    result = civgrid.partition("city.gpkg", target_households=83)
+    result.micro_grids.plot(column="deviation")
+    result.to_gpkg("out.gpkg")
+
+See python/README.md.
+"""
+
+from ._core import (
+    ConfigError,
+    Error,
+    InfeasibleError,
+    InputError,
+    InternalError,
+    IoError,
+    __version__,
+    versions,
+)
+from ._api import ROLES, City, Result, assign, partition, read_city, report, synth_city
+from ._progress import ProgressCallback
+
+__all__ = [
+    "City",
+    "ConfigError",
+    "Error",
+    "InfeasibleError",
+    "InputError",
+    "InternalError",
+    "IoError",
+    "ProgressCallback",
+    "ROLES",
+    "Result",
+    "__version__",
+    "assign",
+    "partition",
+    "read_city",
+    "report",
+    "synth_city",
+    "versions",
+]

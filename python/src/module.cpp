@@ -1,0 +1,444 @@
+// civgrid._core: the engine API (the same stages the CLI runs) for the civgrid Python package.
+// Python objects are read and made only here, with the GIL held; the engine runs without it.
+#include "columns.hpp"
+#include "interruptible.hpp"
+
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/version.hpp>
+#include <civgrid/error.hpp>
+#include <civgrid/io/memory_source.hpp>
+#include <civgrid/io/versions.hpp>
+
+#include <geos_c.h>
+#include <pybind11/stl.h>
+
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace py = pybind11;
+using namespace civgrid;
+using namespace py::literals;
+
+namespace {
+
+/// A partition held in memory: what the CLI writes, before it is written.
+struct Run {
+    engine::PartitionConfig config;
+    engine::City city;
+    engine::PartitionResult result;
+    engine::Staffing staffing;
+    algorithms::QualityReport report;
+    std::vector<std::pair<std::string, double>> timings;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// WKB geometry type without byte order and dimension flags (1 point ... 6 multi-polygon); 0 if null.
+int geometry_type(const Wkb& wkb) {
+    if (wkb.size() < 5) return 0;
+    std::uint32_t type = 0;
+    for (int byte = 0; byte < 4; ++byte) {
+        const std::uint8_t value = wkb[static_cast<std::size_t>(wkb[0] == 1 ? 1 + byte : 4 - byte)];
+        type |= static_cast<std::uint32_t>(value) << (8 * byte);
+    }
+    return static_cast<int>(type % 1000);
+}
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The stages of `civgrid partition` but the writing: load, partition, staffing, assess.
+std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::RunControl& control) {
+    auto run = std::make_shared<Run>();
+    run->config = config;
+    auto start = Clock::now();
+    control.begin("load");
+    run->city = engine::load_city(config);
+    run->timings.emplace_back("load", seconds_since(start));
+    control.check("python.partition");
+    start = Clock::now();
+    run->result = engine::partition_city(run->city, config, &control);
+    run->timings.emplace_back("partition", seconds_since(start));
+    control.check("python.partition");
+    start = Clock::now();
+    control.begin("staffing");
+    run->staffing = engine::assign_staff(run->city, run->result, config);
+    run->timings.emplace_back("staffing", seconds_since(start));
+    control.check("python.partition");
+    start = Clock::now();
+    control.begin("assess");
+    run->report = engine::assess(run->city, run->result, config);
+    run->timings.emplace_back("assess", seconds_since(start));
+    control.check("python.partition");
+    return run;
+}
+
+// Staffing again, with the layers named by `config`, on a copy of the partition.
+std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfig& config,
+                            engine::RunControl& control) {
+    auto run = std::make_shared<Run>(partitioned);
+    run->config = config;
+    run->config.staffing = true;
+    control.begin("load");
+    engine::load_staff_layers(run->city, run->config);
+    control.check("python.assign");
+    const auto start = Clock::now();
+    control.begin("staffing");
+    run->staffing = engine::assign_staff(run->city, run->result, run->config);
+    std::erase_if(run->timings, [](const auto& timing) { return timing.first == "staffing"; });
+    run->timings.emplace_back("staffing", seconds_since(start));
+    control.check("python.assign");
+    return run;
+}
+
+// A file written beside its final path and renamed over it in commit(); removed when not committed.
+class PartialFile {
+public:
+    explicit PartialFile(std::string path) : path_(std::move(path)) {
+        static std::atomic<unsigned> counter{0};
+        partial_ = path_ + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".gpkg";
+    }
+    ~PartialFile() {
+        std::error_code ignored;
+        if (!committed_) std::filesystem::remove(partial_, ignored);
+    }
+    PartialFile(const PartialFile&) = delete;
+    PartialFile& operator=(const PartialFile&) = delete;
+    [[nodiscard]] const std::string& path() const noexcept { return partial_; }
+    void commit() {
+        std::error_code error;
+        std::filesystem::rename(partial_, path_, error);
+        if (error)
+            throw IoError("python.write", "cannot replace '" + path_ + "' with '" + partial_ + "': " + error.message());
+        committed_ = true;
+    }
+
+private:
+    std::string path_, partial_;
+    bool committed_ = false;
+};
+
+py::dict table_to_python(const io::FeatureTable& table) {
+    return python::layer_to_python(table.layer, table.crs, table.fields, &table.geometries, table.rows);
+}
+
+// A single polygon or line as the one part of a multi-geometry of WKB type `multi_type`.
+Wkb as_multi(const Wkb& single, std::uint32_t multi_type) {
+    Wkb multi;
+    multi.reserve(9 + single.size());
+    multi.push_back(1);  // little endian
+    for (int byte = 0; byte < 4; ++byte) multi.push_back(static_cast<std::uint8_t>(multi_type >> (8 * byte)));
+    multi.insert(multi.end(), {std::uint8_t{1}, std::uint8_t{0}, std::uint8_t{0}, std::uint8_t{0}});  // one part
+    std::copy(single.begin(), single.end(), std::back_inserter(multi));
+    return multi;
+}
+
+// A layer as the GeoPackage writer would store it: polygons in a multi-polygon layer become
+// multi-polygons of one part (and lines likewise), so the GeoDataFrames match the file.
+py::dict layer_data_to_python(const io::LayerData& layer, const std::string& crs) {
+    const bool spatial = layer.geometry_kind != io::GeometryKind::none;
+    const bool multi_polygon = layer.geometry_kind == io::GeometryKind::multi_polygon;
+    const bool multi_line = layer.geometry_kind == io::GeometryKind::multi_line_string;
+    if (!multi_polygon && !multi_line)
+        return python::layer_to_python(layer.name, spatial ? crs : std::string(), layer.fields,
+                                       spatial ? &layer.geometries : nullptr, layer.rows);
+    std::vector<Wkb> geometries = layer.geometries;
+    for (Wkb& geometry : geometries) {
+        const int type = geometry_type(geometry);
+        if (multi_polygon && type == 3) geometry = as_multi(geometry, 6);
+        if (multi_line && type == 2) geometry = as_multi(geometry, 5);
+    }
+    return python::layer_to_python(layer.name, crs, layer.fields, &geometries, layer.rows);
+}
+
+// The exception classes, made once at import: Python classes with the built-in base that fits,
+// so `except ValueError` also catches bad options and `except OSError` unreadable files. The
+// module keeps them alive; these handles only point at them.
+struct ErrorClasses {
+    py::handle error, config, input, io, infeasible, internal;
+};
+ErrorClasses error_classes;
+
+void register_errors(py::module_& m) {
+    const py::object type = py::module_::import("builtins").attr("type");
+    auto make = [&](const char* name, py::tuple bases, int exit_code, const char* doc) {
+        py::object cls =
+            type(name, bases, py::dict("__module__"_a = "civgrid", "__doc__"_a = doc, "exit_code"_a = exit_code));
+        m.attr(name) = cls;
+        return py::handle(cls);  // the module holds the reference
+    };
+    ErrorClasses& c = error_classes;
+    c.error = make("Error", py::make_tuple(py::handle(PyExc_Exception)), 1,
+                   "A civgrid error; the message is the CLI's (stage, file, layer, feature, field).");
+    c.config = make("ConfigError", py::make_tuple(c.error, py::handle(PyExc_ValueError)), 2,
+                    "Invalid options or parameters (the CLI's exit code 2).");
+    c.input = make("InputError", py::make_tuple(c.error, py::handle(PyExc_ValueError)), 3,
+                   "Unusable input data: a missing layer or field, a bad value or geometry (exit code 3).");
+    c.io = make("IoError", py::make_tuple(c.error, py::handle(PyExc_OSError)), 4,
+                "A file cannot be read or written (exit code 4).");
+    c.infeasible = make("InfeasibleError", py::make_tuple(c.error), 5,
+                        "The data make the result impossible under strict=True (exit code 5).");
+    c.internal = make("InternalError", py::make_tuple(c.error, py::handle(PyExc_RuntimeError)), 1,
+                      "A bug in civgrid (exit code 1).");
+    py::register_exception_translator([](std::exception_ptr pointer) {
+        try {
+            if (pointer) std::rethrow_exception(pointer);
+        } catch (const Error& error) {
+            if (error.kind() == Error::Kind::cancelled) {
+                PyErr_SetString(PyExc_KeyboardInterrupt, error.what());
+                return;
+            }
+            const ErrorClasses& classes = error_classes;
+            const py::handle* cls = &classes.internal;
+            switch (error.kind()) {
+                case Error::Kind::config:
+                    cls = &classes.config;
+                    break;
+                case Error::Kind::input:
+                    cls = &classes.input;
+                    break;
+                case Error::Kind::io:
+                    cls = &classes.io;
+                    break;
+                case Error::Kind::infeasible:
+                    cls = &classes.infeasible;
+                    break;
+                case Error::Kind::internal:
+                case Error::Kind::cancelled:
+                    break;
+            }
+            PyErr_SetString(cls->ptr(), error.what());
+        }
+    });
+}
+
+// Layer sources of a config by role, for Python to set (path, layer).
+engine::LayerSource& source_of(engine::PartitionConfig& config, const std::string& role) {
+    if (role == "buildings") return config.buildings;
+    if (role == "roads") return config.roads;
+    if (role == "rivers") return config.rivers;
+    if (role == "railways") return config.railways;
+    if (role == "communities") return config.communities;
+    if (role == "streets") return config.streets;
+    if (role == "districts") return config.districts;
+    if (role == "workers") return config.workers;
+    if (role == "stations") return config.stations;
+    if (role == "facilities") return config.facilities;
+    if (role == "work_areas") return config.work_areas;
+    throw ConfigError("python.config", "unknown layer role '" + role + "'");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "civgrid engine bindings; use the civgrid package, not this module.";
+    register_errors(m);
+    m.attr("__version__") = engine::kVersion;
+    m.def("versions", [] {
+        return py::dict("civgrid"_a = engine::kVersion, "geos"_a = GEOSversion(), "gdal"_a = io::gdal_version(),
+                        "proj"_a = io::proj_version());
+    });
+
+    py::class_<engine::PartitionConfig> config_class(m, "Config", "engine::PartitionConfig, field by field");
+    config_class.def(py::init<>())
+        .def(
+            "set_source",
+            [](engine::PartitionConfig& c, const std::string& role, const std::string& path, const std::string& layer) {
+                engine::LayerSource& source = source_of(c, role);
+                source.path = path;
+                source.layer = layer;
+            },
+            "role"_a, "path"_a, "layer"_a = "")
+        .def("source",
+             [](engine::PartitionConfig& c, const std::string& role) {
+                 const engine::LayerSource& source = source_of(c, role);
+                 return py::make_tuple(source.path, source.layer);
+             })
+        .def_property(
+            "hard_roads", [](const engine::PartitionConfig& c) { return c.hard_roads.filter; },
+            [](engine::PartitionConfig& c, const std::string& f) { c.hard_roads.filter = f; })
+        .def_property(
+            "hard_rivers", [](const engine::PartitionConfig& c) { return c.hard_rivers.filter; },
+            [](engine::PartitionConfig& c, const std::string& f) { c.hard_rivers.filter = f; })
+        .def_property(
+            "hard_railways", [](const engine::PartitionConfig& c) { return c.hard_railways.filter; },
+            [](engine::PartitionConfig& c, const std::string& f) { c.hard_railways.filter = f; });
+#define CIVGRID_FIELD(name) config_class.def_readwrite(#name, &engine::PartitionConfig::name)
+    CIVGRID_FIELD(city);
+    CIVGRID_FIELD(staffing);
+    CIVGRID_FIELD(strict);
+    CIVGRID_FIELD(facility_area_field);
+    CIVGRID_FIELD(residents_field);
+    CIVGRID_FIELD(persons_per_household);
+    CIVGRID_FIELD(worker_id_field);
+    CIVGRID_FIELD(worker_kind_field);
+    CIVGRID_FIELD(worker_capacity_field);
+    CIVGRID_FIELD(station_id_field);
+    CIVGRID_FIELD(utility_field);
+    CIVGRID_FIELD(station_capacity_field);
+    CIVGRID_FIELD(worker_candidates);
+    CIVGRID_FIELD(building_id_field);
+    CIVGRID_FIELD(households_field);
+    CIVGRID_FIELD(units_field);
+    CIVGRID_FIELD(community_code_field);
+    CIVGRID_FIELD(street_code_field);
+    CIVGRID_FIELD(district_code_field);
+    CIVGRID_FIELD(name_field);
+    CIVGRID_FIELD(working_crs);
+    CIVGRID_FIELD(assume_crs);
+    CIVGRID_FIELD(coordinate_grid);
+    CIVGRID_FIELD(region_level);
+    CIVGRID_FIELD(target_households);
+    CIVGRID_FIELD(count_field);
+    CIVGRID_FIELD(micro_grid_count);
+    CIVGRID_FIELD(tolerance);
+    CIVGRID_FIELD(min_households);
+    CIVGRID_FIELD(max_households);
+    CIVGRID_FIELD(hard_min_households);
+    CIVGRID_FIELD(grid_households);
+    CIVGRID_FIELD(grid_count);
+    CIVGRID_FIELD(grid_count_field);
+    CIVGRID_FIELD(split_piece_households);
+    CIVGRID_FIELD(soft_barrier_weight);
+    CIVGRID_FIELD(compactness);
+    CIVGRID_FIELD(seed);
+    CIVGRID_FIELD(threads);
+#undef CIVGRID_FIELD
+
+    py::class_<io::MemorySource, std::shared_ptr<io::MemorySource>>(
+        m, "MemorySource", "A layer from Python in GDAL's in-memory file system, readable like a file")
+        .def(py::init([](const std::string& name, const std::string& crs, const py::handle& wkb,
+                         const py::handle& offsets, const py::list& columns) {
+                 const io::LayerData data = python::layer_from_python(name, wkb, offsets, columns);
+                 const py::gil_scoped_release release;
+                 return std::make_shared<io::MemorySource>(data, crs);
+             }),
+             "name"_a, "crs"_a, "wkb"_a, "offsets"_a, "columns"_a)
+        .def_property_readonly("path", [](const io::MemorySource& s) { return s.spec().path; })
+        .def_property_readonly("layer", [](const io::MemorySource& s) { return s.spec().layer; });
+
+    py::class_<Run, std::shared_ptr<Run>>(m, "Run", "A partition in memory (engine City, PartitionResult, Staffing)")
+        .def_property_readonly("crs", [](const Run& r) { return r.city.crs; })
+        .def_property_readonly("region_level", [](const Run& r) { return r.city.region_level; })
+        .def_property_readonly("config", [](const Run& r) { return r.config; })
+        .def_property_readonly("timings", [](const Run& r) { return r.timings; })
+        .def_property_readonly("report", [](const Run& r) { return r.report.rows(); })
+        .def_property_readonly("report_text", [](const Run& r) { return r.report.to_text(); })
+        .def_property_readonly("staffed", [](const Run& r) { return r.staffing.present; })
+        .def_property_readonly("warnings",
+                               [](const Run& r) {
+                                   std::vector<std::string> warnings = r.city.warnings;
+                                   warnings.insert(warnings.end(), r.result.warnings.begin(), r.result.warnings.end());
+                                   return warnings;
+                               })
+        .def(
+            "layers",
+            [](const Run& r) {
+                std::vector<io::LayerData> layers;
+                {
+                    const py::gil_scoped_release release;
+                    engine::result_layers(r.city, r.result, r.report, r.config, r.timings, &r.staffing,
+                                          engine::LayerSink{[&](const io::LayerData& l) { layers.push_back(l); }});
+                }
+                py::list out;
+                for (const io::LayerData& layer : layers) out.append(layer_data_to_python(layer, r.city.crs));
+                return out;
+            },
+            "The output layers, as write() writes them")
+        .def(
+            "write",
+            [](const Run& r, const std::string& path, const py::object& progress) {
+                // write_result is atomic itself; its file is renamed to `path` here, on the Python
+                // thread, only once no Ctrl-C came while it was written.
+                PartialFile partial(path);
+                engine::RunControl control;
+                python::run_interruptible(control, progress, [&] {
+                    try {
+                        engine::write_result(partial.path(), r.city, r.result, r.report, r.config, r.timings,
+                                             &r.staffing, nullptr, &control);
+                    } catch (const Error& error) {  // the message names the file asked for, as the CLI's
+                        std::string message = std::string(error.what()).substr(error.stage().size() + 2);
+                        for (auto at = message.find(partial.path()); at != std::string::npos;
+                             at = message.find(partial.path(), at + path.size()))
+                            message.replace(at, partial.path().size(), path);
+                        throw Error(error.kind(), error.stage(), message);
+                    }
+                    return true;
+                });
+                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                partial.commit();
+            },
+            "path"_a, "progress"_a = py::none(), "Writes the GeoPackage atomically (engine::write_result)")
+        .def(
+            "assign",
+            [](const Run& r, const engine::PartitionConfig& config, const py::object& progress) {
+                engine::RunControl control;
+                return python::run_interruptible(control, progress, [&] { return assign(r, config, control); });
+            },
+            "config"_a, "progress"_a = py::none());
+
+    m.def(
+        "partition",
+        [](const engine::PartitionConfig& config, const py::object& progress) {
+            engine::RunControl control;
+            return python::run_interruptible(control, progress, [&] { return partition(config, control); });
+        },
+        "config"_a, "progress"_a = py::none(), "load_city, partition_city, assign_staff, assess");
+
+    m.def(
+        "list_layers",
+        [](const std::string& path) {
+            const py::gil_scoped_release release;
+            return io::list_layers(path);
+        },
+        "path"_a);
+    m.def(
+        "read_layer",
+        [](const std::string& path, const std::string& layer) {
+            io::FeatureTable table;
+            {
+                const py::gil_scoped_release release;
+                table = io::read_layer({path, layer});
+            }
+            return table_to_python(table);
+        },
+        "path"_a, "layer"_a = "", "A layer as stored (no reprojection)");
+    m.def(
+        "synth_city",
+        [](std::int64_t households, std::uint64_t seed, const std::string& crs) {
+            data::SynthConfig config;
+            config.households = households;
+            config.seed = seed;
+            if (!crs.empty()) config.crs = crs;
+            data::SynthCity city;
+            {
+                const py::gil_scoped_release release;
+                city = data::generate_city(config);
+            }
+            py::list layers;
+            for (const io::LayerData& layer : city.layers) layers.append(layer_data_to_python(layer, city.crs));
+            return layers;
+        },
+        "households"_a, "seed"_a, "crs"_a = "");
+    m.def(
+        "report",
+        [](const std::string& path, int threads) {
+            algorithms::QualityReport report;
+            {
+                const py::gil_scoped_release release;
+                report = engine::report_file(path, threads);
+            }
+            return py::make_tuple(report.rows(), report.to_text());
+        },
+        "path"_a, "threads"_a = 0, "engine::report_file: (rows, text)");
+}
