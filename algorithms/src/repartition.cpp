@@ -7,6 +7,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace civgrid::algorithms {
@@ -33,6 +34,15 @@ Geom united(const geos::Context& context, std::vector<Geom> polygons) {
     Geom result = geos::own_nullable(context, GEOSCoverageUnion_r(context.handle(), all.get()));
     if (!result) result = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "uniting kept micro-grids");
     return result;
+}
+
+// Whether some number of micro-grids k >= 1 splits `households` within [lower, upper] on average:
+// a zone of 106 with bounds 66-100 cannot (one is too many, two too few) and takes in a neighbour.
+bool balanceable(std::int64_t households, double lower, double upper) {
+    const double h = static_cast<double>(households);
+    const double fewest = std::max(1.0, std::ceil(h / upper - 1e-9)),
+                 most = std::floor(h / std::max(lower, 1e-9) + 1e-9);
+    return fewest <= most;
 }
 
 // Length of `part`'s boundary that runs along `polygon`.
@@ -247,7 +257,7 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
         for (std::uint32_t r : dirty) {
             bool grew = false;
             for (const Part& part : region_parts[r]) {
-                if (part.households <= 0 || static_cast<double>(part.households) >= input.lower[r] - 1e-9) continue;
+                if (part.households <= 0 || balanceable(part.households, input.lower[r], input.upper[r])) continue;
                 const int m = neighbour_sharing_most(r, part, false);
                 if (m < 0) continue;
                 plan.kept[static_cast<std::size_t>(m)] = false;

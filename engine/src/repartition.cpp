@@ -81,6 +81,22 @@ std::string previous_crs(const std::string& path) {
     return io::read_layer({path, "micro_grids"}).crs;
 }
 
+namespace {
+
+// Output layers hold MultiPolygons; a one-part one is the Polygon the engine made, and compares
+// equal to it again.
+void unwrap_single_parts(io::FeatureTable& table) {
+    const geos::Context context;
+    for (Wkb& wkb : table.geometries) {
+        if (wkb_geometry_type(wkb) != 6) continue;
+        const geos::Geom geometry = geos::from_wkb(context, wkb);
+        if (GEOSGetNumGeometries_r(context.handle(), geometry.get()) == 1)
+            wkb = geos::to_wkb(context, GEOSGetGeometryN_r(context.handle(), geometry.get(), 0));
+    }
+}
+
+}  // namespace
+
 PreviousRun read_previous(const std::string& path, const std::string& crs) {
     (void)previous_crs(path);  // the layers a civgrid output has
     PreviousRun previous;
@@ -97,6 +113,9 @@ PreviousRun read_previous(const std::string& path, const std::string& crs) {
         previous.worker_assignments = io::read_layer({path, "worker_assignments"});
     if (std::find(layers.begin(), layers.end(), "service_assignments") != layers.end())
         previous.service_assignments = io::read_layer({path, "service_assignments"});
+    unwrap_single_parts(previous.micro_grids);
+    unwrap_single_parts(previous.regions);
+    unwrap_single_parts(previous.grids);
     return previous;
 }
 
@@ -337,15 +356,21 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         plan_input.building_households.push_back(unit.households);
         plan_input.building_previous.push_back(unit.previous);
     }
-    // Regions whose boundary is the previous run's, byte for byte.
+    // Regions whose boundary is the previous run's (vertex for vertex, within a millimetre).
     plan_input.region_unchanged.assign(region_count, false);
     if (previous.regions.size() > 0) {
         const int code = previous.regions.field_index("community_code");
         for (std::size_t i = 0; code >= 0 && i < previous.regions.size(); ++i) {
             const auto r = region_of_code.find(text_at(previous.regions, i, code));
-            if (r != region_of_code.end())
-                plan_input.region_unchanged[static_cast<std::size_t>(r->second)] =
-                    previous.regions.geometries[i] == city.regions[static_cast<std::size_t>(r->second)].boundary;
+            if (r == region_of_code.end() || previous.regions.geometries[i].empty()) continue;
+            const Wkb& now = city.regions[static_cast<std::size_t>(r->second)].boundary;
+            bool same = previous.regions.geometries[i] == now;
+            if (!same) {
+                const geos::Geom before = geos::from_wkb(context, previous.regions.geometries[i]);
+                const geos::Geom after = geos::from_wkb(context, now);
+                same = GEOSEqualsExact_r(context.handle(), before.get(), after.get(), 1e-3) == 1;
+            }
+            plan_input.region_unchanged[static_cast<std::size_t>(r->second)] = same;
         }
     }
     const algorithms::RepartitionPlan plan = algorithms::plan_repartition(plan_input);
@@ -495,7 +520,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                 : flags.find("large_building") != std::string::npos     ? algorithms::Flag::large_building
                                                                         : algorithms::Flag::out_of_bounds);
         }
-        if (GEOSGeomTypeId_r(context.handle(), polygon.get()) == GEOS_MULTIPOLYGON)
+        if (GEOSGetNumGeometries_r(context.handle(), polygon.get()) > 1)
             entry.grid.shape.flags |= static_cast<std::uint8_t>(algorithms::Flag::multipart);
         entry.grid_id = old_grid[m];
         entry.status = "unchanged";
@@ -627,7 +652,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         grid.shape.micro_grids = static_cast<int>(members.size());
         grid.shape.target =
             static_cast<double>(members.size()) * base.result.regions[static_cast<std::size_t>(key.first)].target;
-        grid.shape.multipart = GEOSGeomTypeId_r(context.handle(), united.get()) == GEOS_MULTIPOLYGON;
+        grid.shape.multipart = GEOSGetNumGeometries_r(context.handle(), united.get()) > 1;
         grid.shape.label_point = geos::point_on_surface(context, united.get());
         grid_index[key] = static_cast<int>(result.grids.size());
         result.grids.push_back(std::move(grid));
