@@ -26,6 +26,12 @@ struct Part {
     std::int64_t households = 0;
 };
 
+// Unites a part with what it joins on the zones' millimetre grid, so that edges a hair apart close.
+Geom joined(const geos::Context& context, std::vector<Geom> polygons) {
+    const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(polygons));
+    return geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "joining a part");
+}
+
 Geom united(const geos::Context& context, std::vector<Geom> polygons) {
     if (polygons.empty()) return {};
     const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(polygons));
@@ -200,6 +206,9 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
             zone = geos::own_nullable(local, GEOSDifference_r(h, region.get(), covered.get()));
         }
         if (!zone) return;
+        // The difference leaves spikes and vertices a hair apart where kept borders meet the
+        // region's; on a millimetre grid they collapse, and the partitioner gets clean zones.
+        zone = geos::own(local, GEOSGeom_setPrecision_r(h, zone.get(), 1e-3, 0), "cleaning a zone");
         std::vector<Geom> polygons;
         geos::collect_polygons(local, zone.get(), polygons);
         // Parts under a square metre are noise of the difference along kept borders, not land.
@@ -233,17 +242,22 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
             parts[p].polygon = geos::to_wkb(local, polygons[p].get());
         }
     };
-    auto neighbour_sharing_most = [&](std::uint32_t r, const Part& part, bool include_locked) {
-        int best = -1;
-        double best_length = 0;
+    // Kept neighbours of a part, most shared boundary first.
+    auto neighbours_of = [&](std::uint32_t r, const Part& part, bool include_locked) {
+        std::vector<std::pair<double, std::uint32_t>> found;
         const Geom polygon = geos::from_wkb(context, part.polygon);
         for (std::uint32_t m : region_previous[r]) {
             if (!plan.kept[m] || (input.previous[m].locked && !include_locked)) continue;
             if (!geos::envelope(context, kept_shape[m].get()).intersects(part.box)) continue;
             const double length = shared_boundary(context, polygon.get(), kept_shape[m].get());
-            if (length > best_length + 1e-9) best = static_cast<int>(m), best_length = length;
+            if (length > 1e-9) found.emplace_back(-length, m);
         }
-        return best;
+        std::sort(found.begin(), found.end());
+        return found;
+    };
+    auto neighbour_sharing_most = [&](std::uint32_t r, const Part& part, bool include_locked) {
+        const auto found = neighbours_of(r, part, include_locked);
+        return found.empty() ? -1 : static_cast<int>(found.front().second);
     };
     for (int round = 0;; ++round) {
         auto work = [&] {
@@ -275,16 +289,43 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
     // 4. Empty parts join the kept neighbour they share most boundary with; the rest are zones.
     // Buildings no zone holds join the kept micro-grid nearest to them.
     for (std::uint32_t r = 0; r < region_count; ++r) {
-        for (Part& part : region_parts[r]) {
+        // An empty part beside a zone with buildings joins that zone first: it is land the zone's
+        // micro-grids can take without changing anything kept.
+        auto& parts = region_parts[r];
+        for (Part& part : parts) {
+            if (!part.buildings.empty() || part.polygon.empty()) continue;
+            const Geom polygon = geos::from_wkb(context, part.polygon);
+            for (Part& other : parts) {
+                if (other.buildings.empty() || !other.box.intersects(part.box)) continue;
+                const Geom zone = geos::from_wkb(context, other.polygon);
+                if (shared_boundary(context, polygon.get(), zone.get()) <= 1e-9) continue;
+                std::vector<Geom> both;
+                both.push_back(geos::clone(context, zone.get()));
+                both.push_back(geos::clone(context, polygon.get()));
+                const Geom whole = joined(context, std::move(both));
+                if (GEOSGetNumGeometries_r(handle, whole.get()) != 1) continue;
+                other.polygon = geos::to_wkb(context, whole.get());
+                other.box = geos::envelope(context, whole.get());
+                part.polygon.clear();
+                break;
+            }
+        }
+        std::erase_if(parts, [](const Part& part) { return part.polygon.empty(); });
+        for (Part& part : parts) {
             if (part.buildings.empty()) {
-                const int m = neighbour_sharing_most(r, part, true);
-                if (m >= 0) {
+                // The first neighbour it joins in one piece (touching at a point is no joining).
+                bool attached = false;
+                for (const auto& [length, m] : neighbours_of(r, part, true)) {
                     std::vector<Geom> both;
-                    both.push_back(std::move(kept_shape[static_cast<std::size_t>(m)]));
+                    both.push_back(geos::clone(context, kept_shape[m].get()));
                     both.push_back(geos::from_wkb(context, part.polygon));
-                    kept_shape[static_cast<std::size_t>(m)] = united(context, std::move(both));
-                    continue;
+                    Geom whole = joined(context, std::move(both));
+                    if (GEOSGetNumGeometries_r(handle, whole.get()) != 1) continue;
+                    kept_shape[m] = std::move(whole);
+                    attached = true;
+                    break;
                 }
+                if (attached) continue;
             }
             plan.zones.push_back(
                 {static_cast<int>(r), std::move(part.polygon), std::move(part.buildings), part.households});

@@ -69,13 +69,21 @@ ChangeReport new_estate(SynthCity& city, std::mt19937_64& random) {
     for (const Wkb& wkb : rivers.geometries) water.push_back(geos::from_wkb(context, wkb));
     std::int64_t next_id = 0;
     for (const auto& row : buildings.rows) next_id = std::max(next_id, integer(row[field(buildings, "building_id")]));
-    // Thirty towers of 100 households on a 6 x 5 lattice 45 m apart, around a point of a random
-    // community, keeping those inside it and off the water; their households sum to 3,000.
+    // Existing footprints, to build between them (an estate on vacant land).
+    std::vector<geos::Geom> footprints;
+    geos::StrTree existing(context);
+    for (const Wkb& wkb : buildings.geometries) footprints.push_back(geos::from_wkb(context, wkb));
+    for (std::size_t b = 0; b < footprints.size(); ++b) existing.insert(footprints[b].get(), b);
+    // Towers of about 100 households on a 6 x 5 lattice 45 m apart, around a random point of a
+    // random community, keeping those inside it, off the water and 3 m clear of other buildings;
+    // their households sum to 3,000.
     constexpr std::int64_t kHouseholds = 3'000;
-    for (int attempt = 0; attempt < 50; ++attempt) {
+    for (int attempt = 0; attempt < 400; ++attempt) {
         const std::size_t c = std::uniform_int_distribution<std::size_t>(0, communities.geometries.size() - 1)(random);
         const geos::Geom community = geos::from_wkb(context, communities.geometries[c]);
-        const Point centre = geos::point_on_surface(context, community.get());
+        const geos::Envelope box = geos::envelope(context, community.get());
+        const Point centre{std::uniform_real_distribution<double>(box.min_x, box.max_x)(random),
+                           std::uniform_real_distribution<double>(box.min_y, box.max_y)(random)};
         std::vector<Point> sites;
         for (int i = 0; i < 6; ++i)
             for (int j = 0; j < 5; ++j) {
@@ -85,6 +93,13 @@ ChangeReport new_estate(SynthCity& city, std::mt19937_64& random) {
                 if (GEOSContains_r(context.handle(), community.get(), footprint.get()) != 1) continue;
                 if (std::any_of(water.begin(), water.end(), [&](const geos::Geom& w) {
                         return GEOSIntersects_r(context.handle(), w.get(), footprint.get()) == 1;
+                    }))
+                    continue;
+                const geos::Geom clearance = geos::polygon(
+                    context, {{p.x - 13, p.y - 9}, {p.x + 13, p.y - 9}, {p.x + 13, p.y + 9}, {p.x - 13, p.y + 9}});
+                const auto near = existing.query(clearance.get());
+                if (std::any_of(near.begin(), near.end(), [&](std::size_t b) {
+                        return GEOSIntersects_r(context.handle(), footprints[b].get(), clearance.get()) == 1;
                     }))
                     continue;
                 sites.push_back(p);

@@ -485,8 +485,13 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                                    : news.size() == 1                     ? "merged"
                                                                           : "regrouped";
         for (int g : news) zoned_status[static_cast<std::size_t>(g)] = status;
-        if (status == "redrawn")
-            zoned_id[static_cast<std::size_t>(*news.begin())] = old_id[static_cast<std::size_t>(*olds.begin())];
+        // A one-for-one redraw keeps the code, unless it moved to another community (the code
+        // starts with the community's).
+        const auto only = static_cast<std::size_t>(*news.begin());
+        if (status == "redrawn" &&
+            zones.regions[static_cast<std::size_t>(zoned.micro_grids[only].region)].code ==
+                old_code[static_cast<std::size_t>(*olds.begin())])
+            zoned_id[only] = old_id[static_cast<std::size_t>(*olds.begin())];
     }
 
     // The result: kept micro-grids (with their households now), then the zones', by region and code.
