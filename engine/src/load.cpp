@@ -327,6 +327,24 @@ void report_far_layers(City& city, const std::vector<std::pair<std::string, std:
     }
 }
 
+// Workers (a home each), stations, facilities and work areas: points; a polygon stands for its
+// point on surface.
+void read_staff_layers(City& city, const PartitionConfig& config, const io::ReadOptions& options,
+                       const std::vector<std::string>& city_layers) {
+    read_points(resolve(config, config.workers, "workers", city_layers),
+                options_for(options, config.workers, {"point", "polygon"}), "workers", city, city.workers,
+                city.worker_points);
+    read_points(resolve(config, config.stations, "stations", city_layers),
+                options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
+                city.station_points);
+    read_points(resolve(config, config.facilities, "facilities", city_layers),
+                options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
+                city.facility_points);
+    read_points(resolve(config, config.work_areas, "work_areas", city_layers),
+                options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
+                city.work_area_points);
+}
+
 }  // namespace
 
 City load_city(const PartitionConfig& config) {
@@ -692,21 +710,7 @@ City load_city(const PartitionConfig& config) {
         throw ConfigError(kStage,
                           "--network-distance measures along the roads, but no roads layer was given or it is empty");
 
-    // Workers (a home each) and stations: points; a polygon stands for its point on surface.
-    if (config.staffing) {
-        read_points(resolve(config, config.workers, "workers", city_layers),
-                    options_for(options, config.workers, {"point", "polygon"}), "workers", city, city.workers,
-                    city.worker_points);
-        read_points(resolve(config, config.stations, "stations", city_layers),
-                    options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
-                    city.station_points);
-        read_points(resolve(config, config.facilities, "facilities", city_layers),
-                    options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
-                    city.facility_points);
-        read_points(resolve(config, config.work_areas, "work_areas", city_layers),
-                    options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
-                    city.work_area_points);
-    }
+    if (config.staffing) read_staff_layers(city, config, options, city_layers);
 
     for (const char* role : {"workers", "stations"}) {
         const io::FeatureTable& table = std::string(role) == "workers" ? city.workers : city.stations;
@@ -748,18 +752,7 @@ void load_staff_layers(City& city, const PartitionConfig& config) {
         return input.first == "workers" || input.first == "stations" || input.first == "facilities" ||
                input.first == "work_areas";
     });
-    read_points(resolve(config, config.workers, "workers", city_layers),
-                options_for(options, config.workers, {"point", "polygon"}), "workers", city, city.workers,
-                city.worker_points);
-    read_points(resolve(config, config.stations, "stations", city_layers),
-                options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
-                city.station_points);
-    read_points(resolve(config, config.facilities, "facilities", city_layers),
-                options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
-                city.facility_points);
-    read_points(resolve(config, config.work_areas, "work_areas", city_layers),
-                options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
-                city.work_area_points);
+    read_staff_layers(city, config, options, city_layers);
 }
 
 }  // namespace civgrid::engine

@@ -1,3 +1,4 @@
+#include "placement.hpp"
 #include "values.hpp"
 
 #include <civgrid/algorithms/geos.hpp>
@@ -367,23 +368,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
                 else
                     it->second += sites[s].households;
             }
-            const auto main = std::max_element(shares.begin(), shares.end(), [](const auto& a, const auto& c) {
-                return a.second < c.second || (a.second == c.second && a.first > c.first);
-            });
-            result.building_grid[b] = main->first;
-            MicroGrid& home = result.micro_grids[static_cast<std::size_t>(main->first)];
-            home.buildings += 1;
-            if (home.grid >= 0) result.grids[static_cast<std::size_t>(home.grid)].buildings += 1;
-            if (shares.size() > 1) {
-                std::sort(shares.begin(), shares.end());
-                std::string ids, households;
-                for (const auto& [g, h] : shares) {
-                    ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
-                    households += (households.empty() ? "" : ";") + std::to_string(h);
-                }
-                result.building_split[b] = ids;
-                result.building_split_households[b] = households;
-            }
+            place_building(result, b, std::move(shares));
         }
     }
     return result;

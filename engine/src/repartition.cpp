@@ -1,3 +1,4 @@
+#include "placement.hpp"
 #include "values.hpp"
 
 #include <civgrid/algorithms/geos.hpp>
@@ -488,9 +489,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         // A one-for-one redraw keeps the code, unless it moved to another community (the code
         // starts with the community's).
         const auto only = static_cast<std::size_t>(*news.begin());
-        if (status == "redrawn" &&
-            zones.regions[static_cast<std::size_t>(zoned.micro_grids[only].region)].code ==
-                old_code[static_cast<std::size_t>(*olds.begin())])
+        if (status == "redrawn" && zones.regions[static_cast<std::size_t>(zoned.micro_grids[only].region)].code ==
+                                       old_code[static_cast<std::size_t>(*olds.begin())])
             zoned_id[only] = old_id[static_cast<std::size_t>(*olds.begin())];
     }
 
@@ -719,27 +719,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     if (placed > 0)
         out.warnings.push_back(std::to_string(placed) +
                                " building parts just outside their zone joined the nearest micro-grid");
-    for (std::size_t b = 0; b < building_count; ++b) {
-        auto& parts = building_parts[b];
-        if (parts.empty()) continue;
-        std::sort(parts.begin(), parts.end());
-        const auto main = std::max_element(parts.begin(), parts.end(), [](const auto& a, const auto& c) {
-            return a.second < c.second || (a.second == c.second && a.first > c.first);
-        });
-        result.building_grid[b] = main->first;
-        MicroGrid& home = result.micro_grids[static_cast<std::size_t>(main->first)];
-        ++home.buildings;
-        if (home.grid >= 0) ++result.grids[static_cast<std::size_t>(home.grid)].buildings;
-        if (parts.size() > 1) {
-            std::string ids, households;
-            for (const auto& [g, h] : parts) {
-                ids += (ids.empty() ? "" : ";") + result.micro_grids[static_cast<std::size_t>(g)].id;
-                households += (households.empty() ? "" : ";") + std::to_string(h);
-            }
-            result.building_split[b] = ids;
-            result.building_split_households[b] = households;
-        }
-    }
+    for (std::size_t b = 0; b < building_count; ++b) place_building(result, b, std::move(building_parts[b]));
     // Region summaries.
     result.regions = base.result.regions;
     result.warnings = base.result.warnings;
