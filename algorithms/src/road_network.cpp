@@ -97,15 +97,15 @@ RoadNetwork::RoadNetwork(const std::vector<Wkb>& lines, double snap_m) {
     for (const Edge& e : edges_) parent[find_root(parent, e.from)] = find_root(parent, e.to);
     for (std::uint32_t n = 0; n < nodes_.size(); ++n) components_ += find_root(parent, n) == n ? 1 : 0;
 
-    // Grids over segments and nodes: cells about one mean segment long.
+    // A grid over the segments: cells about one mean segment long.
     double min_x = nodes_[0].x, min_y = nodes_[0].y, total = 0;
     for (const Segment& s : segments_) {
         min_x = std::min({min_x, s.a.x, s.b.x});
         min_y = std::min({min_y, s.a.y, s.b.y});
         total += std::hypot(s.b.x - s.a.x, s.b.y - s.a.y);
     }
-    origin_ = {min_x, min_y};
-    cell_ = std::max(snap, total / static_cast<double>(segments_.size()));
+    grid_.origin = {min_x, min_y};
+    grid_.cell = std::max(snap, total / static_cast<double>(segments_.size()));
     for (std::uint32_t i = 0; i < segments_.size(); ++i) {
         const Segment& s = segments_[i];
         for (std::int64_t c = column(std::min(s.a.x, s.b.x)); c <= column(std::max(s.a.x, s.b.x)); ++c)
@@ -147,7 +147,7 @@ std::optional<RoadNetwork::Attachment> RoadNetwork::attach(Point p) const {
             for (std::int64_t c = c0 - k; c <= c0 + k; ++c) visit(c, r0 - k), visit(c, r0 + k);
             for (std::int64_t r = r0 - k + 1; r <= r0 + k - 1; ++r) visit(c0 - k, r), visit(c0 + k, r);
         }
-        if (best <= static_cast<double>(k) * cell_) break;
+        if (best <= static_cast<double>(k) * grid_.cell) break;
     }
     return found;
 }

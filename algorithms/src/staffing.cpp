@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/cell_grid.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/staffing.hpp>
 #include <civgrid/algorithms/transport.hpp>
@@ -39,15 +40,15 @@ public:
             min_x = std::min(min_x, points_[i].x), min_y = std::min(min_y, points_[i].y);
             max_x = std::max(max_x, points_[i].x), max_y = std::max(max_y, points_[i].y);
         }
-        origin_ = {min_x, min_y};
+        grid_.origin = {min_x, min_y};
         bounds_ = {min_x, min_y, max_x, max_y};
         extent_ = std::max({max_x - min_x, max_y - min_y, 1.0});
         // About two points per cell.
-        cell_ = std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0)));
+        grid_.cell = std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0)));
         for (std::uint32_t i : members_) cells_[key(column(points_[i].x), row(points_[i].y))].push_back(i);
     }
     [[nodiscard]] bool empty() const noexcept { return members_.empty(); }
-    [[nodiscard]] double cell() const noexcept { return cell_; }
+    [[nodiscard]] double cell() const noexcept { return grid_.cell; }
     [[nodiscard]] double extent() const noexcept { return extent_; }
     [[nodiscard]] const geos::Envelope& bounds() const noexcept { return bounds_; }
     // Calls visit(i) for every point in cells meeting the box.
@@ -62,18 +63,14 @@ public:
     }
 
 private:
-    [[nodiscard]] std::int64_t column(double x) const {
-        return static_cast<std::int64_t>(std::floor((x - origin_.x) / cell_));
-    }
-    [[nodiscard]] std::int64_t row(double y) const {
-        return static_cast<std::int64_t>(std::floor((y - origin_.y) / cell_));
-    }
-    [[nodiscard]] static std::int64_t key(std::int64_t c, std::int64_t r) { return c * 0x100000000LL + r; }
+    [[nodiscard]] std::int64_t column(double x) const { return grid_.column(x); }
+    [[nodiscard]] std::int64_t row(double y) const { return grid_.row(y); }
+    [[nodiscard]] static std::int64_t key(std::int64_t c, std::int64_t r) { return CellGrid::key(c, r); }
     const std::vector<Point>& points_;
     std::vector<std::uint32_t> members_;
-    Point origin_;
+    CellGrid grid_;
     geos::Envelope bounds_;
-    double extent_ = 1, cell_ = 1;
+    double extent_ = 1;
     std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
 };
 

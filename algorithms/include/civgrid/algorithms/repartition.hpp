@@ -3,8 +3,9 @@
 // region and its households are within the bounds (or nothing about it changed); everything else
 // becomes a zone: its region minus the micro-grids kept. A zone no number of micro-grids can split
 // within the bounds (too small for one, or between one and two) takes in the kept neighbour it
-// shares most boundary with (a merge); a micro-grid grown too large is a zone of its own (a split). Zones with no buildings (slivers left by a moved boundary) join the
-// kept neighbour they share most boundary with, so the result still tiles every region.
+// shares most boundary with (a merge); a micro-grid grown too large is a zone of its own (a split). Zones with no
+// buildings (slivers left by a moved boundary) join the kept neighbour they share most boundary with, so the result
+// still tiles every region.
 #pragma once
 
 #include <civgrid/types.hpp>

@@ -4,6 +4,7 @@
 // network at its nearest point on a road, by a straight access leg.
 #pragma once
 
+#include <civgrid/algorithms/cell_grid.hpp>
 #include <civgrid/types.hpp>
 
 #include <cmath>
@@ -71,13 +72,9 @@ public:
     }
 
 private:
-    [[nodiscard]] std::int64_t column(double x) const {
-        return static_cast<std::int64_t>(std::floor((x - origin_.x) / cell_));
-    }
-    [[nodiscard]] std::int64_t row(double y) const {
-        return static_cast<std::int64_t>(std::floor((y - origin_.y) / cell_));
-    }
-    [[nodiscard]] static std::int64_t key(std::int64_t c, std::int64_t r) { return c * 0x100000000LL + r; }
+    [[nodiscard]] std::int64_t column(double x) const { return grid_.column(x); }
+    [[nodiscard]] std::int64_t row(double y) const { return grid_.row(y); }
+    [[nodiscard]] static std::int64_t key(std::int64_t c, std::int64_t r) { return CellGrid::key(c, r); }
 
     std::vector<Point> nodes_;
     std::vector<Edge> edges_;
@@ -86,8 +83,7 @@ private:
     std::vector<Segment> segments_;
     std::size_t components_ = 0;
     // Uniform grids over the segments and the nodes.
-    Point origin_;
-    double cell_ = 1;
+    CellGrid grid_;
     std::int64_t first_column_ = 0, last_column_ = 0, first_row_ = 0, last_row_ = 0;
     std::unordered_map<std::int64_t, std::vector<std::uint32_t>> segment_cells_;
 };
