@@ -15,6 +15,9 @@ namespace civgrid::algorithms {
 namespace {
 
 constexpr const char* kStage = "algorithms.repartition";
+// Shared boundary (metres) that makes two polygons neighbours: less is a touch at a corner, which
+// a union on the millimetre grid leaves in two parts.
+constexpr double kSharedEdge = 0.01;
 using geos::Geom;
 
 // A region's zones: what its kept micro-grids leave uncovered, part by part, with the free
@@ -250,7 +253,7 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
             if (!plan.kept[m] || (input.previous[m].locked && !include_locked)) continue;
             if (!geos::envelope(context, kept_shape[m].get()).intersects(part.box)) continue;
             const double length = shared_boundary(context, polygon.get(), kept_shape[m].get());
-            if (length > 1e-9) found.emplace_back(-length, m);
+            if (length > kSharedEdge) found.emplace_back(-length, m);
         }
         std::sort(found.begin(), found.end());
         return found;
@@ -298,7 +301,7 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
             for (Part& other : parts) {
                 if (other.buildings.empty() || !other.box.intersects(part.box)) continue;
                 const Geom zone = geos::from_wkb(context, other.polygon);
-                if (shared_boundary(context, polygon.get(), zone.get()) <= 1e-9) continue;
+                if (shared_boundary(context, polygon.get(), zone.get()) < kSharedEdge) continue;
                 std::vector<Geom> both;
                 both.push_back(geos::clone(context, zone.get()));
                 both.push_back(geos::clone(context, polygon.get()));
@@ -375,7 +378,7 @@ RegridResult regrid(const RegridInput& input) {
         for (std::size_t other : tree.query(boxes[g].get())) {
             if (other == g || input.region[other] != input.region[g]) continue;
             const double length = shared_boundary(context, shape(g), shape(other));
-            if (length > 1e-6) result.emplace_back(other, length);
+            if (length > kSharedEdge) result.emplace_back(other, length);
         }
         return result;
     };
@@ -465,7 +468,7 @@ RegridResult regrid(const RegridInput& input) {
                 piece_households[static_cast<std::size_t>(id)] += input.households[members[grid][k]];
                 for (std::size_t other = 0; other < members[grid].size(); ++other)
                     if (piece[other] < 0 &&
-                        shared_boundary(context, shape(members[grid][k]), shape(members[grid][other])) > 1e-6) {
+                        shared_boundary(context, shape(members[grid][k]), shape(members[grid][other])) > kSharedEdge) {
                         piece[other] = id;
                         stack.push_back(other);
                     }
