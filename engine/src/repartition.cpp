@@ -415,8 +415,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         zoned = partition_city(zones, zone_config);
     }
     const std::size_t zoned_count = zoned.micro_grids.size();
-    std::unordered_map<std::string, int> zoned_index;
-    for (std::size_t g = 0; g < zoned_count; ++g) zoned_index.emplace(zoned.micro_grids[g].id, static_cast<int>(g));
+    // Zoned micro-grids by (zone, code): two zones of one community number their micro-grids alike.
+    std::map<std::pair<int, std::string>, int> zoned_index;
+    for (std::size_t g = 0; g < zoned_count; ++g)
+        zoned_index.emplace(std::pair{zoned.micro_grids[g].region, zoned.micro_grids[g].id}, static_cast<int>(g));
     // Each zone unit's households by zoned micro-grid (the partitioner may split it further).
     std::vector<std::vector<std::pair<int, std::int64_t>>> unit_zoned(units.size());
     for (std::size_t zb = 0; zb < zone_unit.size(); ++zb) {
@@ -425,7 +427,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         auto& parts = unit_zoned[zone_unit[zb]];
         if (ids.size() > 1 && households.size() == ids.size()) {
             for (std::size_t k = 0; k < ids.size(); ++k)
-                parts.emplace_back(zoned_index.at(ids[k]), as_integer(FieldValue{households[k]}).value_or(0));
+                parts.emplace_back(zoned_index.at({zoned.building_region[zb], ids[k]}),
+                                   as_integer(FieldValue{households[k]}).value_or(0));
         } else if (zoned.building_grid[zb] >= 0) {
             parts.emplace_back(zoned.building_grid[zb], units[zone_unit[zb]].households);
         }
@@ -488,9 +491,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         // A one-for-one redraw keeps the code, unless it moved to another community (the code
         // starts with the community's).
         const auto only = static_cast<std::size_t>(*news.begin());
-        if (status == "redrawn" &&
-            zones.regions[static_cast<std::size_t>(zoned.micro_grids[only].region)].code ==
-                old_code[static_cast<std::size_t>(*olds.begin())])
+        if (status == "redrawn" && zones.regions[static_cast<std::size_t>(zoned.micro_grids[only].region)].code ==
+                                       old_code[static_cast<std::size_t>(*olds.begin())])
             zoned_id[only] = old_id[static_cast<std::size_t>(*olds.begin())];
     }
 
