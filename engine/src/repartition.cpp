@@ -416,8 +416,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         zoned = partition_city(zones, zone_config);
     }
     const std::size_t zoned_count = zoned.micro_grids.size();
-    std::unordered_map<std::string, int> zoned_index;
-    for (std::size_t g = 0; g < zoned_count; ++g) zoned_index.emplace(zoned.micro_grids[g].id, static_cast<int>(g));
+    // Zoned micro-grids by (zone, code): two zones of one community number their micro-grids alike.
+    std::map<std::pair<int, std::string>, int> zoned_index;
+    for (std::size_t g = 0; g < zoned_count; ++g)
+        zoned_index.emplace(std::pair{zoned.micro_grids[g].region, zoned.micro_grids[g].id}, static_cast<int>(g));
     // Each zone unit's households by zoned micro-grid (the partitioner may split it further).
     std::vector<std::vector<std::pair<int, std::int64_t>>> unit_zoned(units.size());
     for (std::size_t zb = 0; zb < zone_unit.size(); ++zb) {
@@ -426,7 +428,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         auto& parts = unit_zoned[zone_unit[zb]];
         if (ids.size() > 1 && households.size() == ids.size()) {
             for (std::size_t k = 0; k < ids.size(); ++k)
-                parts.emplace_back(zoned_index.at(ids[k]), as_integer(FieldValue{households[k]}).value_or(0));
+                parts.emplace_back(zoned_index.at({zoned.building_region[zb], ids[k]}),
+                                   as_integer(FieldValue{households[k]}).value_or(0));
         } else if (zoned.building_grid[zb] >= 0) {
             parts.emplace_back(zoned.building_grid[zb], units[zone_unit[zb]].households);
         }
@@ -818,31 +821,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     return out;
 }
 
-RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
-                                   const RepartitionOptions& options, const std::string& output) {
-    using clock = std::chrono::steady_clock;
-    RepartitionSummary summary;
-    auto start = clock::now();
-    auto lap = [&](const std::string& stage) {
-        const auto now = clock::now();
-        summary.run.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
-        start = now;
-    };
-    // Kept polygons come back exactly when the rerun works in the previous run's CRS.
-    if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
-    const City city = load_city(config);
-    const PreviousRun previous = read_previous(previous_path, city.crs);
-    lap("load");
-    summary.changes = repartition_city(city, previous, config, options);
-    const PartitionResult& result = summary.changes.result;
-    lap("repartition");
-    const StaffingKeep keep = staffing_to_keep(previous, config);
-    summary.run.staffing = assign_staff(city, result, config, &keep);
-    lap("staffing");
-    summary.run.report = assess(city, result, config);
-    lap("assess");
-
-    const Repartition& changes = summary.changes;
+ExtraOutput repartition_output(const Repartition& changes, const std::string& previous_path,
+                               const RepartitionOptions& options, const Staffing& staffing) {
     ExtraOutput extra;
     io::LayerData layer{"changes",
                         io::GeometryKind::multi_polygon,
@@ -899,17 +879,67 @@ RepartitionSummary run_repartition(PartitionConfig config, const std::string& pr
     put("household_churn", share(changes.household_churn()));
     put("micro_grid_churn", share(changes.micro_grid_churn()));
     put("kept_worker_assignments",
-        std::to_string(summary.run.staffing.workers.fixed_assignments + summary.run.staffing.mobile.fixed_assignments));
+        std::to_string(staffing.workers.fixed_assignments + staffing.mobile.fixed_assignments));
     std::int64_t kept_stations = 0;
-    for (const auto& u : summary.run.staffing.utilities) kept_stations += u.kept;
+    for (const auto& u : staffing.utilities) kept_stations += u.kept;
     put("kept_station_assignments", std::to_string(kept_stations));
     for (const std::string& id : options.locked) put("locked", id);
-    write_result(output, city, result, summary.run.report, config, summary.run.timings, &summary.run.staffing, &extra);
-    lap("write");
-    summary.run.crs = city.crs;
-    summary.run.warnings = city.warnings;
-    summary.run.warnings.insert(summary.run.warnings.end(), result.warnings.begin(), result.warnings.end());
-    summary.run.warnings.insert(summary.run.warnings.end(), changes.warnings.begin(), changes.warnings.end());
+    return extra;
+}
+
+RepartitionRun compute_repartition(PartitionConfig config, const std::string& previous_path,
+                                   const RepartitionOptions& options, RunControl* control) {
+    using clock = std::chrono::steady_clock;
+    RepartitionRun run;
+    auto start = clock::now();
+    auto lap = [&](const std::string& stage) {
+        const auto now = clock::now();
+        run.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
+        start = now;
+        if (control != nullptr) control->check(kStage);
+    };
+    auto begin = [&](const std::string& stage) {
+        if (control != nullptr) control->begin(stage);
+    };
+    begin("load");
+    // Kept polygons come back exactly when the rerun works in the previous run's CRS.
+    if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
+    run.config = std::move(config);
+    run.city = load_city(run.config);
+    const PreviousRun previous = read_previous(previous_path, run.city.crs);
+    lap("load");
+    begin("repartition");
+    run.changes = repartition_city(run.city, previous, run.config, options);
+    lap("repartition");
+    begin("staffing");
+    const StaffingKeep keep = staffing_to_keep(previous, run.config);
+    run.staffing = assign_staff(run.city, run.changes.result, run.config, &keep);
+    lap("staffing");
+    begin("assess");
+    run.report = assess(run.city, run.changes.result, run.config);
+    lap("assess");
+    run.extra = repartition_output(run.changes, previous_path, options, run.staffing);
+    run.warnings = run.city.warnings;
+    const PartitionResult& result = run.changes.result;
+    run.warnings.insert(run.warnings.end(), result.warnings.begin(), result.warnings.end());
+    run.warnings.insert(run.warnings.end(), run.changes.warnings.begin(), run.changes.warnings.end());
+    return run;
+}
+
+RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
+                                   const RepartitionOptions& options, const std::string& output) {
+    RepartitionRun run = compute_repartition(std::move(config), previous_path, options);
+    RepartitionSummary summary;
+    summary.run.timings = run.timings;
+    const auto start = std::chrono::steady_clock::now();
+    write_result(output, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing, &run.extra);
+    summary.run.timings.emplace_back("write",
+                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    summary.run.report = std::move(run.report);
+    summary.run.staffing = std::move(run.staffing);
+    summary.run.crs = run.city.crs;
+    summary.run.warnings = std::move(run.warnings);
+    summary.changes = std::move(run.changes);
     return summary;
 }
 

@@ -6,6 +6,8 @@ A thin layer over the same engine as the ``civgrid`` CLI::
     result = civgrid.partition("city.gpkg", target_households=83)
     result.micro_grids.plot(column="deviation")
     result.to_gpkg("out.gpkg")
+    rerun = civgrid.repartition("out.gpkg", "city-2025.gpkg")   # keeps what still holds
+    print(rerun.churn["household_churn"])
 
 See python/README.md.
 """
@@ -20,7 +22,7 @@ from ._core import (
     __version__,
     versions,
 )
-from ._api import ROLES, City, Result, assign, partition, read_city, report, synth_city
+from ._api import ROLES, City, Result, assign, partition, read_city, repartition, report, synth_city
 from ._progress import ProgressCallback
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "assign",
     "partition",
     "read_city",
+    "repartition",
     "report",
     "synth_city",
     "versions",

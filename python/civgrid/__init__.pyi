@@ -1,7 +1,7 @@
 """Type stubs of the civgrid public API."""
 
 import os
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import geopandas as gpd
 import pandas as pd
@@ -50,6 +50,10 @@ class Result:
     crs: str
     warnings: List[str]
     timings: Dict[str, float]
+    path: Optional[str]
+    changes: Optional[gpd.GeoDataFrame]
+    lineage: Optional[pd.DataFrame]
+    churn: Optional[Dict[str, Union[int, float]]]
     def to_gpkg(self, path: PathLike, progress: Progress = True) -> None: ...
 
 def partition(buildings: Union[Source, City],
@@ -82,6 +86,29 @@ def assign(result: Result,
            strict: bool = False,
            progress: Progress = True,
            **options: Any) -> Result: ...
+def repartition(previous: Union[PathLike, Result],
+                buildings: Optional[Union[Source, City]] = None,
+                roads: Optional[Source] = None,
+                rivers: Optional[Source] = None,
+                communities: Optional[Source] = None,
+                *,
+                lock: Iterable[str] = (),
+                railways: Optional[Source] = None,
+                streets: Optional[Source] = None,
+                districts: Optional[Source] = None,
+                workers: Optional[Source] = None,
+                stations: Optional[Source] = None,
+                facilities: Optional[Source] = None,
+                work_areas: Optional[Source] = None,
+                target_households: float = 83,
+                tolerance: float = 0.2,
+                grid_households: float = 400,
+                seed: int = 0,
+                threads: Optional[int] = None,
+                progress: Progress = True,
+                output: Optional[PathLike] = None,
+                staffing: bool = True,
+                **options: Any) -> Result: ...
 def read_city(path: PathLike) -> City: ...
 def synth_city(households: int = 30000, seed: int = 1, crs: Optional[str] = None) -> City: ...
 def report(path: PathLike, threads: Optional[int] = None) -> Dict[str, ReportValue]: ...

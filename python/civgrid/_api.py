@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 import geopandas as gpd
 import pandas as pd
@@ -111,6 +111,15 @@ class Result:
     warnings: List[str]
     #: seconds per stage
     timings: Dict[str, float]
+    #: the GeoPackage it was last written to (``output=`` or :meth:`to_gpkg`), else None
+    path: Optional[str]
+    #: a rerun's micro-grids, each with its status (unchanged, redrawn, split, merged, regrouped, new,
+    #: retired), previous_ids, next_ids, households, buildings; None for a partition
+    changes: Optional[gpd.GeoDataFrame]
+    #: a rerun's (previous_id, new_id, households, buildings) pairs; None for a partition
+    lineage: Optional[pd.DataFrame]
+    #: a rerun's churn counts and shares (micro_grids_unchanged, household_churn, ...); None for a partition
+    churn: Optional[Dict[str, Union[int, float]]]
 
     def __init__(self, run: "_core.Run", names: Optional[Dict[str, str]] = None) -> None:
         self._run = run
@@ -137,16 +146,22 @@ class Result:
         # Warnings name a GeoDataFrame given as input by its role, as errors do.
         self.warnings = [_named(warning, self._names) for warning in run.warnings]
         self.timings = dict(run.timings)
+        self.path = None
+        self.changes = layers.get("changes")
+        self.lineage = layers.get("lineage")
+        self.churn = run.churn
 
     def to_gpkg(self, path: PathLike, progress: Progress = True) -> None:
         """Writes the GeoPackage ``civgrid partition`` writes, atomically: Ctrl-C or an error leaves
         no file (an older file at ``path`` stays as it was)."""
         with Reporter(progress) as callback, _readable_errors(self._names):
             self._run.write(os.fspath(path), callback)
+        self.path = os.fspath(path)
 
     def __repr__(self) -> str:
+        rerun = "" if self.churn is None else f", rerun: {self.churn['micro_grids_unchanged']} unchanged"
         return (f"Result({len(self.micro_grids)} micro-grids, {len(self.grids)} grids, "
-                f"{len(self.buildings)} buildings, CRS {self.crs})")
+                f"{len(self.buildings)} buildings, CRS {self.crs}{rerun})")
 
 
 def _report_dict(rows: List[tuple]) -> Dict[str, Union[int, float, str]]:
@@ -285,17 +300,32 @@ def partition(buildings: Union[Source, City],
     settings = dict(options)
     settings.update(target_households=target_households, tolerance=tolerance, grid_households=grid_households,
                     seed=seed, threads=threads or 0, staffing=staffing)
-    config = _config(settings)
-    inputs = _Inputs(config)
     given = dict(roads=roads, rivers=rivers, communities=communities, railways=railways, streets=streets,
                  districts=districts, workers=workers, stations=stations, facilities=facilities,
                  work_areas=work_areas)
+    inputs = _city_inputs("python.partition", buildings, given, settings)
+    with Reporter(progress) as callback, _readable_errors(inputs.names):
+        run = _core.partition(inputs.config, callback)
+        result = Result(run, inputs.names)
+        if output is not None:
+            run.write(os.fspath(output), callback)
+            result.path = os.fspath(output)
+    return result
+
+
+def _city_inputs(stage: str, buildings: Union[Source, City], given: Dict[str, Optional[Source]],
+                 settings: Dict[str, Any]) -> _Inputs:
+    """The config of a run on the city ``buildings`` (a layer, a city file or a City) and the
+    layers ``given`` by role, which override a city's own."""
+    config = _config(settings)
+    inputs = _Inputs(config)
+    given = dict(given)
     if isinstance(buildings, City):
         for role in ROLES:
             if given.get(role) is None and role in buildings:
                 given[role] = buildings[role]
         if "buildings" not in buildings:
-            raise _core.ConfigError("python.partition: the city has no layer 'buildings'")
+            raise _core.ConfigError(f"{stage}: the city has no layer 'buildings'")
         inputs.add("buildings", buildings["buildings"])
     elif isinstance(buildings, (str, os.PathLike)) and _is_city_file(os.fspath(buildings)):
         config.city = os.fspath(buildings)
@@ -303,11 +333,73 @@ def partition(buildings: Union[Source, City],
         inputs.add("buildings", buildings)
     for role, source in given.items():
         inputs.add(role, source)
+    return inputs
+
+
+def repartition(previous: Union[PathLike, Result],
+                buildings: Optional[Union[Source, City]] = None,
+                roads: Optional[Source] = None,
+                rivers: Optional[Source] = None,
+                communities: Optional[Source] = None,
+                *,
+                lock: Iterable[str] = (),
+                railways: Optional[Source] = None,
+                streets: Optional[Source] = None,
+                districts: Optional[Source] = None,
+                workers: Optional[Source] = None,
+                stations: Optional[Source] = None,
+                facilities: Optional[Source] = None,
+                work_areas: Optional[Source] = None,
+                target_households: float = 83,
+                tolerance: float = 0.2,
+                grid_households: float = 400,
+                seed: int = 0,
+                threads: Optional[int] = None,
+                progress: Progress = True,
+                output: Optional[PathLike] = None,
+                staffing: bool = True,
+                **options: Any) -> Result:
+    """Reruns a partition on a changed city, as ``civgrid repartition --previous`` does.
+
+    ``previous`` is a civgrid output GeoPackage, or a :class:`Result` written to one (``output=``
+    or :meth:`Result.to_gpkg`). Every previous micro-grid that still holds is kept with its code
+    (and its workers and stations where still valid); only the zones that must change are
+    partitioned again. ``lock`` names micro-grid or grid ids kept whatever happens; an id the
+    previous run lacks is a :class:`civgrid.ConfigError`. The city and the options are those of
+    :func:`partition`; the working CRS is the previous run's unless ``crs`` is given.
+
+    Returns a :class:`Result` with ``changes`` (a GeoDataFrame: each micro-grid's status),
+    ``lineage`` (a DataFrame) and ``churn`` (a dict); its GeoPackage has the CLI's ``changes`` and
+    ``lineage`` layers and run_info section ``repartition``.
+    """
+    if isinstance(previous, Result):
+        if previous.path is None:
+            raise _core.ConfigError("python.repartition: the previous Result was never written; write it with "
+                                    "to_gpkg() (or partition(..., output=...)) first, or pass its GeoPackage")
+        previous_path = previous.path
+    elif isinstance(previous, (str, os.PathLike)):
+        previous_path = os.fspath(previous)
+    else:
+        raise TypeError(f"previous: expected a file path or a Result, not {type(previous).__name__}")
+    if buildings is None:
+        raise _core.ConfigError("python.repartition: no city: pass the city as it is now (a city file, a City, "
+                                "or its buildings layer)")
+    if isinstance(lock, str):
+        lock = [lock]
+    locked = [str(item) for item in lock]
+    settings = dict(options)
+    settings.update(target_households=target_households, tolerance=tolerance, grid_households=grid_households,
+                    seed=seed, threads=threads or 0, staffing=staffing)
+    given = dict(roads=roads, rivers=rivers, communities=communities, railways=railways, streets=streets,
+                 districts=districts, workers=workers, stations=stations, facilities=facilities,
+                 work_areas=work_areas)
+    inputs = _city_inputs("python.repartition", buildings, given, settings)
     with Reporter(progress) as callback, _readable_errors(inputs.names):
-        run = _core.partition(config, callback)
+        run = _core.repartition(inputs.config, previous_path, locked, callback)
         result = Result(run, inputs.names)
         if output is not None:
             run.write(os.fspath(output), callback)
+            result.path = os.fspath(output)
     return result
 
 

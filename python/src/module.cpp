@@ -5,6 +5,7 @@
 
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/memory_source.hpp>
@@ -30,6 +31,13 @@ using namespace py::literals;
 
 namespace {
 
+/// What a rerun adds to a partition: what changed since the previous run.
+struct Rerun {
+    std::string previous;  ///< the previous run's output, as given
+    engine::RepartitionOptions options;
+    engine::Repartition changes;  ///< its result moved to Run::result
+};
+
 /// A partition held in memory: what the CLI writes, before it is written.
 struct Run {
     engine::PartitionConfig config;
@@ -38,6 +46,8 @@ struct Run {
     engine::Staffing staffing;
     algorithms::QualityReport report;
     std::vector<std::pair<std::string, double>> timings;
+    std::shared_ptr<const Rerun> rerun;  ///< null unless a rerun (civgrid repartition)
+    engine::ExtraOutput extra;           ///< a rerun's changes and lineage layers and run_info section
 };
 
 using Clock = std::chrono::steady_clock;
@@ -83,6 +93,27 @@ std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::Ru
     return run;
 }
 
+// The stages of `civgrid repartition` but the writing (engine::compute_repartition).
+std::shared_ptr<Run> repartition(const engine::PartitionConfig& config, const std::string& previous,
+                                 const engine::RepartitionOptions& options, engine::RunControl& control) {
+    engine::RepartitionRun computed = engine::compute_repartition(config, previous, options, &control);
+    auto run = std::make_shared<Run>();
+    run->config = std::move(computed.config);
+    run->city = std::move(computed.city);
+    run->result = std::move(computed.changes.result);
+    computed.changes.result = {};
+    run->staffing = std::move(computed.staffing);
+    run->report = std::move(computed.report);
+    run->timings = std::move(computed.timings);
+    run->extra = std::move(computed.extra);
+    auto rerun = std::make_shared<Rerun>();
+    rerun->previous = previous;
+    rerun->options = options;
+    rerun->changes = std::move(computed.changes);
+    run->rerun = std::move(rerun);
+    return run;
+}
+
 // Staffing again, with the layers named by `config`, on a copy of the partition.
 std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfig& config,
                             engine::RunControl& control) {
@@ -97,6 +128,10 @@ std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfi
     run->staffing = engine::assign_staff(run->city, run->result, run->config);
     std::erase_if(run->timings, [](const auto& timing) { return timing.first == "staffing"; });
     run->timings.emplace_back("staffing", seconds_since(start));
+    // A rerun's run_info counts the assignments kept from the previous run: none now.
+    if (run->rerun)
+        run->extra =
+            engine::repartition_output(run->rerun->changes, run->rerun->previous, run->rerun->options, run->staffing);
     control.check("python.assign");
     return run;
 }
@@ -339,6 +374,9 @@ PYBIND11_MODULE(_core, m) {
                                [](const Run& r) {
                                    std::vector<std::string> warnings = r.city.warnings;
                                    warnings.insert(warnings.end(), r.result.warnings.begin(), r.result.warnings.end());
+                                   if (r.rerun)
+                                       warnings.insert(warnings.end(), r.rerun->changes.warnings.begin(),
+                                                       r.rerun->changes.warnings.end());
                                    return warnings;
                                })
         .def(
@@ -348,7 +386,8 @@ PYBIND11_MODULE(_core, m) {
                 {
                     const py::gil_scoped_release release;
                     engine::result_layers(r.city, r.result, r.report, r.config, r.timings, &r.staffing,
-                                          engine::LayerSink{[&](const io::LayerData& l) { layers.push_back(l); }});
+                                          engine::LayerSink{[&](const io::LayerData& l) { layers.push_back(l); }},
+                                          r.rerun ? &r.extra : nullptr);
                 }
                 py::list out;
                 for (const io::LayerData& layer : layers) out.append(layer_data_to_python(layer, r.city.crs));
@@ -365,7 +404,7 @@ PYBIND11_MODULE(_core, m) {
                 python::run_interruptible(control, progress, [&] {
                     try {
                         engine::write_result(partial.path(), r.city, r.result, r.report, r.config, r.timings,
-                                             &r.staffing, nullptr, &control);
+                                             &r.staffing, r.rerun ? &r.extra : nullptr, &control);
                     } catch (const Error& error) {  // the message names the file asked for, as the CLI's
                         std::string message = std::string(error.what()).substr(error.stage().size() + 2);
                         for (auto at = message.find(partial.path()); at != std::string::npos;
@@ -379,6 +418,26 @@ PYBIND11_MODULE(_core, m) {
                 partial.commit();
             },
             "path"_a, "progress"_a = py::none(), "Writes the GeoPackage atomically (engine::write_result)")
+        .def_property_readonly(
+            "churn",
+            [](const Run& r) -> py::object {
+                if (!r.rerun) return py::none();
+                const engine::Repartition& c = r.rerun->changes;
+                return py::dict(
+                    "micro_grids_unchanged"_a = c.micro_grids_kept, "micro_grids_redrawn"_a = c.micro_grids_redrawn,
+                    "micro_grids_new"_a = c.micro_grids_new, "micro_grids_retired"_a = c.micro_grids_retired,
+                    "zones"_a = c.zones, "buildings_moved"_a = c.buildings_moved, "buildings_new"_a = c.buildings_new,
+                    "buildings_removed"_a = c.buildings_removed, "households_moved"_a = c.households_moved,
+                    "households_new"_a = c.households_new, "households_removed"_a = c.households_removed,
+                    "building_churn"_a = c.building_churn(), "household_churn"_a = c.household_churn(),
+                    "micro_grid_churn"_a = c.micro_grid_churn());
+            },
+            "A rerun's churn counts and shares (None for a partition)")
+        .def_property_readonly("previous",
+                               [](const Run& r) -> py::object {
+                                   if (!r.rerun) return py::none();
+                                   return py::str(r.rerun->previous);
+                               })
         .def(
             "assign",
             [](const Run& r, const engine::PartitionConfig& config, const py::object& progress) {
@@ -394,6 +453,19 @@ PYBIND11_MODULE(_core, m) {
             return python::run_interruptible(control, progress, [&] { return partition(config, control); });
         },
         "config"_a, "progress"_a = py::none(), "load_city, partition_city, assign_staff, assess");
+
+    m.def(
+        "repartition",
+        [](const engine::PartitionConfig& config, const std::string& previous, const std::vector<std::string>& locked,
+           const py::object& progress) {
+            engine::RepartitionOptions options;
+            options.locked = locked;
+            engine::RunControl control;
+            return python::run_interruptible(control, progress,
+                                             [&] { return repartition(config, previous, options, control); });
+        },
+        "config"_a, "previous"_a, "locked"_a = std::vector<std::string>{}, "progress"_a = py::none(),
+        "engine::compute_repartition: load, repartition, staffing, assess against a previous output");
 
     m.def(
         "list_layers",

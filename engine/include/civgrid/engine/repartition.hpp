@@ -69,13 +69,36 @@ struct Repartition {
 /// Worker and station assignments of the previous run that a rerun keeps where still valid.
 [[nodiscard]] StaffingKeep staffing_to_keep(const PreviousRun& previous, const PartitionConfig& config);
 
+/// The changes and lineage layers and the run_info `repartition` section of a rerun's output, as
+/// run_repartition writes them (`staffing` gives the kept worker and station counts).
+[[nodiscard]] ExtraOutput repartition_output(const Repartition& changes, const std::string& previous_path,
+                                             const RepartitionOptions& options, const Staffing& staffing);
+
+/// Everything run_repartition computes before writing: the CLI writes it, Python keeps it.
+struct RepartitionRun {
+    PartitionConfig config;  ///< as given, with the working CRS chosen (the previous run's unless given)
+    City city;
+    Repartition changes;  ///< changes.result is the partition
+    Staffing staffing;
+    algorithms::QualityReport report;
+    ExtraOutput extra;                                    ///< repartition_output(changes, ...)
+    std::vector<std::pair<std::string, double>> timings;  ///< load, repartition, staffing, assess
+    std::vector<std::string> warnings;                    ///< the city's, the partition's, then the rerun's
+};
+
+/// The stages of run_repartition but the writing: load (in the previous run's CRS unless config
+/// names one), repartition, staff (keeping valid assignments), assess. With a control: reports
+/// the stages load, repartition, staffing, assess and stops with CancelledError between them once
+/// cancelled.
+[[nodiscard]] RepartitionRun compute_repartition(PartitionConfig config, const std::string& previous_path,
+                                                 const RepartitionOptions& options, RunControl* control = nullptr);
+
 struct RepartitionSummary {
     RunSummary run;
     Repartition changes;
 };
 
-/// The whole job: load (in the previous run's CRS unless config names one), repartition, staff
-/// (keeping valid assignments), assess, write `output` with `changes` and `lineage` layers.
+/// The whole job: compute_repartition, then write `output` with `changes` and `lineage` layers.
 [[nodiscard]] RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
                                                  const RepartitionOptions& options, const std::string& output);
 
