@@ -32,7 +32,10 @@ _ALIASES = {
     "id_field": "building_id_field",
 }
 _CONFIG_FIELDS = frozenset(
-    name for name in dir(_core.Config) if not name.startswith("_") and name not in ("set_source", "source"))
+    name for name in dir(_core.Config)
+    if not name.startswith("_") and name not in ("set_source", "source", "set_layer_setting"))
+_ROLES = ("buildings", "roads", "rivers", "railways", "communities", "streets", "districts", "workers", "stations",
+          "facilities", "work_areas")
 
 
 class City(Mapping[str, gpd.GeoDataFrame]):
@@ -201,6 +204,14 @@ def _readable_errors(names: Mapping[str, str]) -> Iterator[None]:
 def _config(options: Dict[str, Any]) -> "_core.Config":
     config = _core.Config()
     for key, value in options.items():
+        if key in ("datum", "encoding"):
+            # One value for every layer, or {role: value} (as the CLI's --datum [LAYER=]VALUE).
+            settings = dict(value) if isinstance(value, Mapping) else {role: value for role in _ROLES}
+            for role, setting in settings.items():
+                if role not in _ROLES:
+                    raise _core.ConfigError(f"python.config: {key}: unknown layer {role!r}")
+                config.set_layer_setting(role, key, str(setting))
+            continue
         if key == "hard_barriers":
             for role, rule in dict(value).items():
                 if role not in ("roads", "rivers", "railways"):

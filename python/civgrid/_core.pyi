@@ -60,11 +60,16 @@ class Config:
     compactness: float
     seed: int
     threads: int
+    network_distance: bool
+    dwelling_area: float
+    floors_field: str
+    max_building_households: int
     hard_roads: str
     hard_rivers: str
     hard_railways: str
     def __init__(self) -> None: ...
     def set_source(self, role: str, path: str, layer: str = "") -> None: ...
+    def set_layer_setting(self, role: str, setting: str, value: str) -> None: ...
     def source(self, role: str) -> Tuple[str, str]: ...
 
 class MemorySource:

@@ -294,6 +294,20 @@ PYBIND11_MODULE(_core, m) {
                 source.layer = layer;
             },
             "role"_a, "path"_a, "layer"_a = "")
+        .def(
+            "set_layer_setting",
+            // --datum / --encoding of one layer: "datum" (wgs84, gcj02, bd09) or "encoding".
+            [](engine::PartitionConfig& c, const std::string& role, const std::string& setting,
+               const std::string& value) {
+                engine::LayerSource& source = source_of(c, role);
+                if (setting == "datum")
+                    source.datum = value;
+                else if (setting == "encoding")
+                    source.encoding = value;
+                else
+                    throw ConfigError("python.config", "unknown layer setting '" + setting + "'");
+            },
+            "role"_a, "setting"_a, "value"_a)
         .def("source",
              [](engine::PartitionConfig& c, const std::string& role) {
                  const engine::LayerSource& source = source_of(c, role);
@@ -348,6 +362,10 @@ PYBIND11_MODULE(_core, m) {
     CIVGRID_FIELD(compactness);
     CIVGRID_FIELD(seed);
     CIVGRID_FIELD(threads);
+    CIVGRID_FIELD(network_distance);
+    CIVGRID_FIELD(dwelling_area);
+    CIVGRID_FIELD(floors_field);
+    CIVGRID_FIELD(max_building_households);
 #undef CIVGRID_FIELD
 
     py::class_<io::MemorySource, std::shared_ptr<io::MemorySource>>(
