@@ -274,7 +274,24 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
         for (std::uint32_t r : dirty) {
             bool grew = false;
             for (const Part& part : region_parts[r]) {
-                if (part.households <= 0 || balanceable(part.households, input.lower[r], input.upper[r])) continue;
+                if (part.households <= 0) continue;
+                // In the first round, a zone asked to grow does; later it has.
+                bool grow = !balanceable(part.households, input.lower[r], input.upper[r]);
+                if (!grow && round == 0 && !input.grow_at.empty()) {
+                    const Geom polygon = geos::from_wkb(context, part.polygon);
+                    const geos::Prepared inside = geos::prepare(context, polygon.get());
+                    for (const Point p : input.grow_at) {
+                        if (p.x < part.box.min_x || p.x > part.box.max_x || p.y < part.box.min_y ||
+                            p.y > part.box.max_y)
+                            continue;
+                        const Geom point = geos::point(context, p);
+                        if (GEOSPreparedIntersects_r(handle, inside.get(), point.get()) == 1) {
+                            grow = true;
+                            break;
+                        }
+                    }
+                }
+                if (!grow) continue;
                 const int m = neighbour_sharing_most(r, part, false);
                 if (m < 0) continue;
                 plan.kept[static_cast<std::size_t>(m)] = false;

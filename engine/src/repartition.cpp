@@ -374,47 +374,63 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             plan_input.region_unchanged[static_cast<std::size_t>(r->second)] = same;
         }
     }
-    const algorithms::RepartitionPlan plan = algorithms::plan_repartition(plan_input);
-    out.zones = static_cast<std::int64_t>(plan.zones.size());
-
-    // The zones as a city of their own, partitioned like any other.
+    // Plan, then partition the zones like any city. A zone whose partition still leaves a
+    // micro-grid out of bounds (indivisible towers, barriers) takes in a neighbour once more.
+    algorithms::RepartitionPlan plan;
     City zones;
-    zones.crs = city.crs;
-    zones.region_level = city.region_level;
-    zones.hard_lines = city.hard_lines;
-    zones.hard_areas = city.hard_areas;
-    zones.soft_lines = city.soft_lines;
-    zones.buildings.source = city.buildings.source;
-    zones.buildings.layer = city.buildings.layer;
-    zones.buildings.crs = city.buildings.crs;
-    zones.buildings.fields = city.buildings.fields;
     std::vector<std::uint32_t> zone_unit;  // zone city's building -> unit
-    for (const auto& zone : plan.zones) {
-        Region region = city.regions[static_cast<std::size_t>(zone.region)];
-        region.boundary = zone.polygon;
-        region.requested_count = 0;
-        region.requested_grids = 0;
-        zones.regions.push_back(std::move(region));
-        for (std::uint32_t u : zone.buildings) {
-            const Unit& unit = units[u];
-            zone_unit.push_back(u);
-            zones.buildings.fids.push_back(city.buildings.fids[unit.building]);
-            zones.buildings.geometries.push_back(unit.geometry.empty() ? city.buildings.geometries[unit.building]
-                                                                       : unit.geometry);
-            zones.buildings.rows.push_back(city.buildings.rows[unit.building]);
-            zones.building_households.push_back(unit.households);
-            zones.building_units.push_back(city.building_units[unit.building]);
-            zones.building_points.push_back(unit.point);
-        }
-    }
     PartitionResult zoned;
-    if (!zones.regions.empty()) {
-        PartitionConfig zone_config = plan_config;
-        zone_config.count_field.clear();
-        zone_config.grid_count_field.clear();
-        zone_config.grid_households = 0;  // grids are redrawn around the kept ones below
-        zoned = partition_city(zones, zone_config);
+    for (int attempt = 0;; ++attempt) {
+        plan = algorithms::plan_repartition(plan_input);
+        zones = City{};
+        zone_unit.clear();
+        zoned = PartitionResult{};
+
+        zones.crs = city.crs;
+        zones.region_level = city.region_level;
+        zones.hard_lines = city.hard_lines;
+        zones.hard_areas = city.hard_areas;
+        zones.soft_lines = city.soft_lines;
+        zones.buildings.source = city.buildings.source;
+        zones.buildings.layer = city.buildings.layer;
+        zones.buildings.crs = city.buildings.crs;
+        zones.buildings.fields = city.buildings.fields;
+        for (const auto& zone : plan.zones) {
+            Region region = city.regions[static_cast<std::size_t>(zone.region)];
+            region.boundary = zone.polygon;
+            region.requested_count = 0;
+            region.requested_grids = 0;
+            zones.regions.push_back(std::move(region));
+            for (std::uint32_t u : zone.buildings) {
+                const Unit& unit = units[u];
+                zone_unit.push_back(u);
+                zones.buildings.fids.push_back(city.buildings.fids[unit.building]);
+                zones.buildings.geometries.push_back(unit.geometry.empty() ? city.buildings.geometries[unit.building]
+                                                                           : unit.geometry);
+                zones.buildings.rows.push_back(city.buildings.rows[unit.building]);
+                zones.building_households.push_back(unit.households);
+                zones.building_units.push_back(city.building_units[unit.building]);
+                zones.building_points.push_back(unit.point);
+            }
+        }
+        if (!zones.regions.empty()) {
+            PartitionConfig zone_config = plan_config;
+            zone_config.count_field.clear();
+            zone_config.grid_count_field.clear();
+            zone_config.grid_households = 0;  // grids are redrawn around the kept ones below
+            zoned = partition_city(zones, zone_config);
+        }
+        std::vector<Point> missed;
+        constexpr auto kMissed = static_cast<std::uint8_t>(algorithms::Flag::out_of_bounds);
+        constexpr auto kForced = static_cast<std::uint8_t>(algorithms::Flag::forced_by_boundaries) |
+                                 static_cast<std::uint8_t>(algorithms::Flag::large_building);
+        for (const MicroGrid& grid : zoned.micro_grids)
+            if ((grid.shape.flags & kMissed) != 0 && (grid.shape.flags & kForced) == 0)
+                missed.push_back(grid.shape.label_point);
+        if (missed.empty() || attempt == 1) break;
+        plan_input.grow_at = std::move(missed);
     }
+    out.zones = static_cast<std::int64_t>(plan.zones.size());
     const std::size_t zoned_count = zoned.micro_grids.size();
     // Zoned micro-grids by (zone, code): two zones of one community number their micro-grids alike.
     std::map<std::pair<int, std::string>, int> zoned_index;

@@ -38,6 +38,9 @@ struct RepartitionPlanInput {
     /// Per region: its boundary is the previous run's, so the previous micro-grids tile it exactly
     /// and need no clipping, and a region where everything stays needs no zones (empty: none is).
     std::vector<bool> region_unchanged;
+    /// Points inside zones that must take in a neighbour (once): where partitioning a zone left a
+    /// micro-grid out of bounds, and a larger zone may balance.
+    std::vector<Point> grow_at;
     int threads = 0;
 };
 
