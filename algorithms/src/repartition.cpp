@@ -468,8 +468,11 @@ RegridResult regrid(const RegridInput& input) {
         std::vector<geos::Geom> parts;
         for (std::size_t g : members[grid]) parts.push_back(geos::clone(context, shape(g)));
         const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-        const Geom whole = geos::own(context, GEOSUnaryUnionPrec_r(handle, all.get(), 1e-3), "uniting a grid");
-        if (GEOSGeomTypeId_r(handle, whole.get()) != GEOS_MULTIPOLYGON) continue;
+        // As the engine unites a grid: exactly, else on the millimetre grid, whichever is whole.
+        const Geom exact = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting a grid");
+        if (GEOSGetNumGeometries_r(handle, exact.get()) < 2) continue;
+        const Geom snapped = geos::own(context, GEOSUnaryUnionPrec_r(handle, all.get(), 1e-3), "uniting a grid");
+        if (GEOSGetNumGeometries_r(handle, snapped.get()) < 2) continue;
         // Pieces: members connected through shared boundaries.
         std::vector<int> piece(members[grid].size(), -1);
         std::vector<std::int64_t> piece_households;

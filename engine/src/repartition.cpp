@@ -12,6 +12,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 namespace civgrid::engine {
@@ -453,11 +454,13 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
 
     // Components of previous (not kept) and zoned micro-grids joined by shared households.
     std::vector<std::set<int>> zone_parents(zoned_count);
+    std::vector<std::map<int, std::int64_t>> zone_shares(zoned_count);  // previous -> households from it
     std::map<int, std::set<int>> previous_children;
     for (std::size_t u = 0; u < units.size(); ++u)
         if (units[u].previous >= 0)
             for (const auto& [g, h] : unit_zoned[u]) {
                 zone_parents[static_cast<std::size_t>(g)].insert(units[u].previous);
+                zone_shares[static_cast<std::size_t>(g)][units[u].previous] += h;
                 previous_children[units[u].previous].insert(g);
             }
     std::vector<int> component(zoned_count, -1);
@@ -505,12 +508,27 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                                    : news.size() == 1                     ? "merged"
                                                                           : "regrouped";
         for (int g : news) zoned_status[static_cast<std::size_t>(g)] = status;
-        // A one-for-one redraw keeps the code, unless it moved to another community (the code
-        // starts with the community's).
-        const auto only = static_cast<std::size_t>(*news.begin());
-        if (status == "redrawn" && zones.regions[static_cast<std::size_t>(zoned.micro_grids[only].region)].code ==
-                                       old_code[static_cast<std::size_t>(*olds.begin())])
-            zoned_id[only] = old_id[static_cast<std::size_t>(*olds.begin())];
+        // Core retention: a new micro-grid that is mostly one previous micro-grid (more than half
+        // its households came from it, in the same community) is that micro-grid redrawn and
+        // keeps its code; the largest such pairs first, each code once.
+        std::vector<std::tuple<std::int64_t, int, int>> pairs;  // (households shared, old, new)
+        for (int g : news)
+            for (const auto& [m, shared] : zone_shares[static_cast<std::size_t>(g)])
+                if (olds.contains(m) && 2 * shared > zoned.micro_grids[static_cast<std::size_t>(g)].shape.households &&
+                    zones.regions[static_cast<std::size_t>(zoned.micro_grids[static_cast<std::size_t>(g)].region)]
+                            .code == old_code[static_cast<std::size_t>(m)])
+                    pairs.emplace_back(shared, m, g);
+        std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) {
+            return std::get<0>(a) > std::get<0>(b) ||
+                   (std::get<0>(a) == std::get<0>(b) && std::get<2>(a) < std::get<2>(b));
+        });
+        std::set<int> used;
+        for (const auto& [shared, m, g] : pairs) {
+            if (used.contains(m) || !zoned_id[static_cast<std::size_t>(g)].empty()) continue;
+            used.insert(m);
+            zoned_id[static_cast<std::size_t>(g)] = old_id[static_cast<std::size_t>(m)];
+            zoned_status[static_cast<std::size_t>(g)] = "redrawn";
+        }
     }
 
     // The result: kept micro-grids (with their households now), then the zones', by region and code.
@@ -577,8 +595,12 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             previous_grid_households[old_grid[m]] += old_member_households[m];
             ++previous_grid_size[old_grid[m]];
         }
-        for (const Entry& entry : entries)
-            if (!entry.grid_id.empty()) ++grid_size_now[entry.grid_id];
+        std::set<std::string> redrawn_in;  // grids with a redrawn micro-grid: its shape moved
+        for (const Entry& entry : entries) {
+            if (entry.grid_id.empty()) continue;
+            ++grid_size_now[entry.grid_id];
+            if (entry.zoned >= 0) redrawn_in.insert(entry.grid_id);
+        }
         for (const Entry& entry : entries) {
             regrid_input.micro_grids.push_back(entry.grid.shape.polygon);
             regrid_input.region.push_back(entry.grid.region);
@@ -594,7 +616,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                         1.2 * std::max(static_cast<double>(previous_grid_households[entry.grid_id]),
                                        regrid_input.grid_households)));
                     regrid_input.grid_lost_members.push_back(grid_size_now[entry.grid_id] <
-                                                             previous_grid_size[entry.grid_id]);
+                                                                 previous_grid_size[entry.grid_id] ||
+                                                             redrawn_in.contains(entry.grid_id));
                 }
                 grid = it->second;
             }
@@ -668,8 +691,16 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             for (std::size_t e : members) parts.push_back(geos::from_wkb(context, entries[e].grid.shape.polygon));
             const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
             // Kept and redrawn micro-grids meet along edges computed twice (as a zone's border and
-            // as a cell's): a millimetre grid lets them close up instead of touching at points.
-            united = geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "uniting a grid");
+            // as a cell's): where the exact union leaves them apart by a hair, a millimetre grid
+            // closes it (but can cut a neck thinner than that, so it is the second choice).
+            united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "uniting a grid");
+            if (GEOSGetNumGeometries_r(context.handle(), united.get()) > 1) {
+                geos::Geom snapped =
+                    geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "uniting a grid");
+                if (GEOSGetNumGeometries_r(context.handle(), snapped.get()) <
+                    GEOSGetNumGeometries_r(context.handle(), united.get()))
+                    united = std::move(snapped);
+            }
         }
         grid.shape.polygon =
             as_before ? previous.grids.geometries[before->second.first] : geos::to_wkb(context, united.get());

@@ -180,10 +180,10 @@ TEST_F(Rerun, LockedMicroGridsStayWhateverHappens) {
     PartitionConfig config;
     config.city = changed(data::CityChange::estate, report);
     const RepartitionSummary free = run_repartition(config, dir_.file("first.gpkg"), {}, dir_.file("free.gpkg"));
-    // Lock every micro-grid the free rerun retired: the estate must go elsewhere.
+    // Lock every previous micro-grid the free rerun redrew or retired: the estate must go elsewhere.
     RepartitionOptions options;
     for (const MicroGridChange& change : free.changes.changes)
-        if (change.status == "retired") options.locked.push_back(change.id);
+        if (change.status == "retired" || change.status == "redrawn") options.locked.push_back(change.id);
     ASSERT_FALSE(options.locked.empty());
     const RepartitionSummary locked =
         run_repartition(config, dir_.file("first.gpkg"), options, dir_.file("locked.gpkg"));
