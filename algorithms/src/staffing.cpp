@@ -54,8 +54,15 @@ public:
     // Calls visit(i) for every point in cells meeting the box.
     template <class Visit>
     void in_box(const geos::Envelope& box, Visit&& visit) const {
-        for (std::int64_t c = column(box.min_x); c <= column(box.max_x); ++c)
-            for (std::int64_t r = row(box.min_y); r <= row(box.max_y); ++r) {
+        // Only cells that can hold points: a box far larger than the points' extent (a micro-grid
+        // far from a small cloud of workers) would otherwise visit millions of empty cells.
+        if (members_.empty()) return;
+        const std::int64_t c0 = std::max(column(box.min_x), column(bounds_.min_x)),
+                           c1 = std::min(column(box.max_x), column(bounds_.max_x)),
+                           r0 = std::max(row(box.min_y), row(bounds_.min_y)),
+                           r1 = std::min(row(box.max_y), row(bounds_.max_y));
+        for (std::int64_t c = c0; c <= c1; ++c)
+            for (std::int64_t r = r0; r <= r1; ++r) {
                 const auto it = cells_.find(key(c, r));
                 if (it != cells_.end())
                     for (std::uint32_t i : it->second) visit(i);
