@@ -48,7 +48,9 @@ ASAN_BUILD_DIR ?= build-asan
 MUTATION_ITERATIONS ?= 60
 sanitize: deps
 	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIVGRID_WERROR=ON -DCIVGRID_SANITIZE=ON -DCIVGRID_BUILD_BENCH=OFF
-	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target civgrid civgrid_io_tests civgrid_engine_tests
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target civgrid civgrid_algorithms_tests civgrid_io_tests civgrid_engine_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(ASAN_BUILD_DIR)/tests/civgrid_algorithms_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  CIVGRID_MUTATION_ITERATIONS=$(MUTATION_ITERATIONS) \
 	  $(ASAN_BUILD_DIR)/tests/civgrid_engine_tests --gtest_filter='Mutation.*:Import*'

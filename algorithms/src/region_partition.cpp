@@ -97,7 +97,7 @@ void for_each_line(const Context& context, const GEOSGeometry* geometry, Visit&&
 }
 
 // Voronoi vertices closer than this are one vertex: far below any survey's precision, far above
-// the rounding of a circumcentre (1e-10 m at a CGCS2000 northing of 3,000 km).
+// the rounding of a circumcentre (a unit in the last place is 5e-10 m at a northing of 3,300 km).
 constexpr double kVertexMerge = 1e-6;  // metres
 
 // Nearly cocircular sites (a surveyed lattice such as Chongqing's one-mu land cells, reprojected)
