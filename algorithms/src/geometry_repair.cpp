@@ -6,8 +6,10 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 namespace civgrid::algorithms {
@@ -36,6 +38,127 @@ std::string snake_case(const std::string& text) {
     }
     while (!out.empty() && out.back() == '_') out.pop_back();
     return out.empty() ? "invalid" : out;
+}
+
+// ---- Reading WKB in place --------------------------------------------------------------------
+// Almost every building is a small valid polygon. Its 2D little-endian ISO WKB (what io writes) is
+// read here directly, so the checks that find nothing wrong build no GEOS geometry; anything else
+// (big-endian, Z, curves, other types) goes the GEOS way.
+
+struct Rings {
+    std::vector<Point> points;
+    std::vector<std::size_t> ring_end;     ///< per ring: one past its last point
+    std::vector<std::size_t> polygon_end;  ///< per polygon: one past its last ring
+};
+
+class WkbCursor {
+public:
+    explicit WkbCursor(const Wkb& wkb) : data_(wkb.data()), size_(wkb.size()) {}
+    bool u8(std::uint8_t& value) {
+        if (at_ + 1 > size_) return false;
+        value = data_[at_++];
+        return true;
+    }
+    bool u32(std::uint32_t& value) {
+        if (at_ + 4 > size_) return false;
+        value = static_cast<std::uint32_t>(data_[at_]) | static_cast<std::uint32_t>(data_[at_ + 1]) << 8 |
+                static_cast<std::uint32_t>(data_[at_ + 2]) << 16 | static_cast<std::uint32_t>(data_[at_ + 3]) << 24;
+        at_ += 4;
+        return true;
+    }
+    bool points(std::uint32_t count, std::vector<Point>& out) {
+        if (count > (size_ - at_) / 16) return false;
+        const std::size_t first = out.size();
+        out.resize(first + count);
+        std::memcpy(out.data() + first, data_ + at_, std::size_t{count} * 16);  // x, y doubles, as Point
+        at_ += std::size_t{count} * 16;
+        return true;
+    }
+    [[nodiscard]] bool at_end() const noexcept { return at_ == size_; }
+
+private:
+    const std::uint8_t* data_;
+    std::size_t size_;
+    std::size_t at_ = 0;
+};
+static_assert(sizeof(Point) == 16 && std::endian::native == std::endian::little,
+              "WKB coordinates are copied into Points as they are");
+
+bool read_polygon(WkbCursor& cursor, Rings& out) {
+    std::uint8_t order = 0;
+    std::uint32_t type = 0, ring_count = 0;
+    if (!cursor.u8(order) || order != 1 || !cursor.u32(type) || type != 3 || !cursor.u32(ring_count)) return false;
+    for (std::uint32_t r = 0; r < ring_count; ++r) {
+        std::uint32_t point_count = 0;
+        if (!cursor.u32(point_count) || !cursor.points(point_count, out.points)) return false;
+        out.ring_end.push_back(out.points.size());
+    }
+    out.polygon_end.push_back(out.ring_end.size());
+    return true;
+}
+
+// Reads a 2D little-endian Polygon or MultiPolygon into `out` (cleared first); false for anything else.
+bool read_polygonal(const Wkb& wkb, Rings& out) {
+    out.points.clear();
+    out.ring_end.clear();
+    out.polygon_end.clear();
+    WkbCursor cursor(wkb);
+    std::uint8_t order = 0;
+    std::uint32_t type = 0;
+    if (!cursor.u8(order) || order != 1 || !cursor.u32(type)) return false;
+    if (type == 3) {
+        WkbCursor whole(wkb);
+        return read_polygon(whole, out) && whole.at_end();
+    }
+    std::uint32_t count = 0;
+    if (type != 6 || !cursor.u32(count)) return false;
+    for (std::uint32_t p = 0; p < count; ++p)
+        if (!read_polygon(cursor, out)) return false;
+    return cursor.at_end();
+}
+
+// Sign of the turn a -> b -> c: +1 left, -1 right, 0 when floating point cannot tell (Shewchuk's
+// error bound for orient2d, so a nonzero answer is exact).
+int orientation(Point a, Point b, Point c) {
+    const double left = (a.x - c.x) * (b.y - c.y), right = (a.y - c.y) * (b.x - c.x);
+    const double det = left - right, bound = 3.3306690738754716e-16 * (std::abs(left) + std::abs(right));
+    return det > bound ? 1 : det < -bound ? -1 : 0;
+}
+
+// Whether one polygon of a single ring of at most 64 segments is certainly valid for GEOS: closed,
+// finite, no repeated vertex, a definite turn at every vertex (so neighbouring edges meet only
+// there) and no two other edges touching. False means "ask GEOS", not "invalid".
+bool certainly_valid_simple_ring(const Rings& rings) {
+    if (rings.polygon_end.size() != 1 || rings.ring_end.size() != 1) return false;
+    const std::vector<Point>& p = rings.points;
+    const std::size_t n = p.size();
+    constexpr std::size_t kMaxPoints = 65;
+    if (n < 4 || n > kMaxPoints || !(p.front() == p.back())) return false;
+    for (const Point& q : p)
+        if (!std::isfinite(q.x) || !std::isfinite(q.y)) return false;
+    const std::size_t m = n - 1;  // segments p[i] -> p[i + 1]
+    for (std::size_t i = 0; i < m; ++i) {
+        const Point before = p[i == 0 ? m - 1 : i - 1];
+        if (p[i] == p[i + 1] || orientation(before, p[i], p[i + 1]) == 0) return false;
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+        const Point a = p[i], b = p[i + 1];
+        const double min_x = std::min(a.x, b.x), max_x = std::max(a.x, b.x);
+        const double min_y = std::min(a.y, b.y), max_y = std::max(a.y, b.y);
+        for (std::size_t j = i + 2; j < m; ++j) {
+            if (i == 0 && j == m - 1) continue;  // neighbours through the closing vertex
+            const Point c = p[j], d = p[j + 1];
+            if (std::max(c.x, d.x) < min_x || std::min(c.x, d.x) > max_x || std::max(c.y, d.y) < min_y ||
+                std::min(c.y, d.y) > max_y)
+                continue;
+            const int o1 = orientation(a, b, c), o2 = orientation(a, b, d);
+            if (o1 != 0 && o1 == o2) continue;
+            const int o3 = orientation(c, d, a), o4 = orientation(c, d, b);
+            if (o3 != 0 && o3 == o4) continue;
+            return false;  // they touch or cross, or rounding cannot tell
+        }
+    }
+    return true;
 }
 
 // Whether a ring encloses no area at all: even made valid, its polygon has none (a bow-tie's
@@ -119,12 +242,19 @@ RepairOutcome repair_one(const geos::Context& context, Wkb& wkb) {
 std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads) {
     std::vector<RepairOutcome> outcomes(geometries.size());
     tbb::enumerable_thread_specific<geos::Context> contexts;
+    tbb::enumerable_thread_specific<Rings> buffers;
     in_arena(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();
-                              for (std::size_t i = range.begin(); i < range.end(); ++i)
-                                  if (!geometries[i].empty()) outcomes[i] = repair_one(context, geometries[i]);
+                              Rings& rings = buffers.local();
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (geometries[i].empty()) continue;
+                                  // Nothing can be wrong: no GEOS geometry, no copy.
+                                  if (read_polygonal(geometries[i], rings) && certainly_valid_simple_ring(rings))
+                                      continue;
+                                  outcomes[i] = repair_one(context, geometries[i]);
+                              }
                           });
     });
     return outcomes;
@@ -148,61 +278,110 @@ std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int thread
 }
 
 std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, double min_area, int threads) {
-    // Envelopes, then a sweep along x for the pairs whose envelopes meet; exact areas in parallel.
+    // Envelopes (read from the WKB in place), pairs whose envelopes meet by a sweep along x within
+    // horizontal strips, then exact areas of those pairs; all in parallel.
     const std::size_t n = geometries.size();
     std::vector<geos::Envelope> envelopes(n);
     std::vector<char> polygonal(n, 0);
-    std::vector<double> areas(n, 0.0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
+    tbb::enumerable_thread_specific<Rings> buffers;
     in_arena(threads, [&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1024),
-                          [&](const tbb::blocked_range<std::size_t>& range) {
-                              const geos::Context& context = contexts.local();
-                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
-                                  if (geometries[i].empty()) continue;
-                                  const geos::Geom g = geos::from_wkb(context, geometries[i]);
-                                  if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
-                                  polygonal[i] = 1;
-                                  envelopes[i] = geos::envelope(context, g.get());
-                                  areas[i] = geos::area(context, g.get());
-                              }
-                          });
+        tbb::parallel_for(
+            tbb::blocked_range<std::size_t>(0, n, 1024), [&](const tbb::blocked_range<std::size_t>& range) {
+                Rings& rings = buffers.local();
+                for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                    if (geometries[i].empty()) continue;
+                    if (read_polygonal(geometries[i], rings)) {
+                        if (rings.points.empty()) continue;
+                        geos::Envelope e{rings.points[0].x, rings.points[0].y, rings.points[0].x, rings.points[0].y};
+                        for (const Point& p : rings.points) {
+                            e.min_x = std::min(e.min_x, p.x), e.max_x = std::max(e.max_x, p.x);
+                            e.min_y = std::min(e.min_y, p.y), e.max_y = std::max(e.max_y, p.y);
+                        }
+                        envelopes[i] = e;
+                        polygonal[i] = 1;
+                        continue;
+                    }
+                    const geos::Context& context = contexts.local();
+                    const geos::Geom g = geos::from_wkb(context, geometries[i]);
+                    if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
+                    polygonal[i] = 1;
+                    envelopes[i] = geos::envelope(context, g.get());
+                }
+            });
     });
-    std::vector<std::size_t> order;
+    std::vector<std::size_t> items;
     for (std::size_t i = 0; i < n; ++i)
-        if (polygonal[i]) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return envelopes[a].min_x < envelopes[b].min_x || (envelopes[a].min_x == envelopes[b].min_x && a < b);
+        if (polygonal[i]) items.push_back(i);
+    if (items.size() < 2) return {};
+
+    // Strips about four typical polygons high: a sweep along x then meets only its own strip's
+    // polygons, not every polygon of the city in a column. A pair is taken in the strip where the
+    // overlap of its envelopes starts, so once.
+    double low = envelopes[items[0]].min_y, high = envelopes[items[0]].max_y;
+    std::vector<double> heights;
+    heights.reserve(items.size());
+    for (std::size_t i : items) {
+        low = std::min(low, envelopes[i].min_y), high = std::max(high, envelopes[i].max_y);
+        heights.push_back(envelopes[i].max_y - envelopes[i].min_y);
+    }
+    std::nth_element(heights.begin(), heights.begin() + static_cast<std::ptrdiff_t>(heights.size() / 2), heights.end());
+    constexpr double kMaxStrips = 1 << 16;
+    double strip = std::max(4 * heights[heights.size() / 2], (high - low) / kMaxStrips);
+    if (!(strip > 0)) strip = 1.0;  // every polygon at one y
+    const auto strip_of = [&](double y) { return static_cast<std::size_t>((y - low) / strip); };
+    std::vector<std::vector<std::size_t>> members(strip_of(high) + 1);
+    for (std::size_t i : items)
+        for (std::size_t k = strip_of(envelopes[i].min_y); k <= strip_of(envelopes[i].max_y); ++k)
+            members[k].push_back(i);
+    std::vector<std::vector<std::pair<std::size_t, std::size_t>>> strip_candidates(members.size());
+    in_arena(threads, [&] {
+        tbb::parallel_for(std::size_t{0}, members.size(), [&](std::size_t k) {
+            std::vector<std::size_t>& order = members[k];
+            std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+                return envelopes[a].min_x < envelopes[b].min_x || (envelopes[a].min_x == envelopes[b].min_x && a < b);
+            });
+            for (std::size_t u = 0; u < order.size(); ++u) {
+                const geos::Envelope& e = envelopes[order[u]];
+                for (std::size_t v = u + 1; v < order.size() && envelopes[order[v]].min_x <= e.max_x; ++v) {
+                    const geos::Envelope& f = envelopes[order[v]];
+                    if (f.min_y <= e.max_y && e.min_y <= f.max_y && strip_of(std::max(e.min_y, f.min_y)) == k)
+                        strip_candidates[k].emplace_back(std::min(order[u], order[v]), std::max(order[u], order[v]));
+                }
+            }
+        });
     });
     std::vector<std::pair<std::size_t, std::size_t>> candidates;
-    for (std::size_t k = 0; k < order.size(); ++k) {
-        const geos::Envelope& e = envelopes[order[k]];
-        for (std::size_t m = k + 1; m < order.size() && envelopes[order[m]].min_x <= e.max_x; ++m)
-            if (envelopes[order[m]].min_y <= e.max_y && e.min_y <= envelopes[order[m]].max_y)
-                candidates.emplace_back(std::min(order[k], order[m]), std::max(order[k], order[m]));
-    }
-    std::vector<double> shared(candidates.size(), 0.0);
+    for (const auto& in_strip : strip_candidates) candidates.insert(candidates.end(), in_strip.begin(), in_strip.end());
+
+    struct Shared {
+        double area = 0, smaller = 0;
+    };
+    std::vector<Shared> shared(candidates.size());
     in_arena(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, candidates.size(), 256),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();
-                              const GEOSContextHandle_t h = context.handle();
                               for (std::size_t c = range.begin(); c < range.end(); ++c) {
                                   const geos::Geom a = geos::from_wkb(context, geometries[candidates[c].first]);
                                   const geos::Geom b = geos::from_wkb(context, geometries[candidates[c].second]);
-                                  if (GEOSIntersects_r(h, a.get(), b.get()) != 1) continue;
-                                  const geos::Geom both =
-                                      geos::own_nullable(context, GEOSIntersection_r(h, a.get(), b.get()));
-                                  if (both) shared[c] = geos::area(context, both.get());
+                                  // No intersects test first: for regions, which mostly touch, it costs more than
+                                  // the overlay (which clips to the boxes' overlap itself).
+                                  const geos::Geom both = geos::own_nullable(
+                                      context, GEOSIntersection_r(context.handle(), a.get(), b.get()));
+                                  if (!both) continue;
+                                  shared[c].area = geos::area(context, both.get());
+                                  if (shared[c].area > min_area)
+                                      shared[c].smaller =
+                                          std::min(geos::area(context, a.get()), geos::area(context, b.get()));
                               }
                           });
     });
     std::vector<OverlapPair> pairs;
     for (std::size_t c = 0; c < candidates.size(); ++c) {
-        if (shared[c] <= min_area) continue;
-        const double smaller = std::min(areas[candidates[c].first], areas[candidates[c].second]);
-        pairs.push_back(
-            {candidates[c].first, candidates[c].second, shared[c], smaller > 0 ? shared[c] / smaller : 1.0});
+        if (shared[c].area <= min_area) continue;
+        pairs.push_back({candidates[c].first, candidates[c].second, shared[c].area,
+                         shared[c].smaller > 0 ? shared[c].area / shared[c].smaller : 1.0});
     }
     std::sort(pairs.begin(), pairs.end(), [](const OverlapPair& a, const OverlapPair& b) {
         return a.first != b.first ? a.first < b.first : a.second < b.second;

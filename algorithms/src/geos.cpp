@@ -101,6 +101,27 @@ Geom polygon(const Context& context, const std::vector<Point>& shell) {
     return own(context, GEOSGeom_createPolygon_r(context.handle(), ring, nullptr, 0), "creating a polygon");
 }
 
+Geom polygon(const Context& context, const std::vector<Point>& shell, const std::vector<std::vector<Point>>& holes) {
+    if (holes.empty()) return polygon(context, shell);
+    // Rings are owned here until the polygon takes them.
+    auto ring = [&](const std::vector<Point>& points) {
+        GEOSGeometry* r = GEOSGeom_createLinearRing_r(context.handle(), make_sequence(context, points, true));
+        if (r == nullptr) fail(context, "creating a ring");
+        return Geom(r, GeomDeleter{context.handle()});
+    };
+    Geom outer = ring(shell);
+    std::vector<Geom> inner;
+    for (const auto& hole : holes) inner.push_back(ring(hole));
+    std::vector<GEOSGeometry*> raw;
+    for (Geom& h : inner) raw.push_back(h.get());
+    GEOSGeometry* result =
+        GEOSGeom_createPolygon_r(context.handle(), outer.get(), raw.data(), static_cast<unsigned>(raw.size()));
+    if (result == nullptr) fail(context, "creating a polygon");
+    static_cast<void>(outer.release());  // the polygon owns its rings now
+    for (Geom& h : inner) static_cast<void>(h.release());
+    return Geom(result, GeomDeleter{context.handle()});
+}
+
 Geom line_string(const Context& context, const std::vector<Point>& vertices) {
     return own(context, GEOSGeom_createLineString_r(context.handle(), make_sequence(context, vertices, false)),
                "creating a line string");

@@ -67,6 +67,131 @@ struct SegmentHash {
     }
 };
 
+struct PointHash {
+    std::size_t operator()(const Point& p) const noexcept {
+        const std::uint64_t h =
+            (std::bit_cast<std::uint64_t>(p.x) * 0x9E3779B97F4A7C15ULL) ^ std::bit_cast<std::uint64_t>(p.y);
+        return static_cast<std::size_t>(h ^ (h >> 31));
+    }
+};
+struct PointEqual {
+    bool operator()(const Point& a, const Point& b) const noexcept { return a.x == b.x && a.y == b.y; }
+};
+
+// Calls `visit` with every line string and ring of a geometry (collections flattened).
+template <typename Visit>
+void for_each_line(const Context& context, const GEOSGeometry* geometry, Visit&& visit) {
+    const auto handle = context.handle();
+    const int type = GEOSGeomTypeId_r(handle, geometry);
+    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
+        if (!geos::is_empty(context, geometry)) visit(geometry);
+    } else if (type == GEOS_POLYGON) {
+        if (geos::is_empty(context, geometry)) return;
+        visit(GEOSGetExteriorRing_r(handle, geometry));
+        const int holes = GEOSGetNumInteriorRings_r(handle, geometry);
+        for (int i = 0; i < holes; ++i) visit(GEOSGetInteriorRingN_r(handle, geometry, i));
+    } else if (type == GEOS_MULTILINESTRING || type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+        const int count = GEOSGetNumGeometries_r(handle, geometry);
+        for (int i = 0; i < count; ++i) for_each_line(context, GEOSGetGeometryN_r(handle, geometry, i), visit);
+    }
+}
+
+// Voronoi vertices closer than this are one vertex: far below any survey's precision, far above
+// the rounding of a circumcentre (a unit in the last place is 5e-10 m at a northing of 3,300 km).
+constexpr double kVertexMerge = 1e-6;  // metres
+
+// Nearly cocircular sites (a surveyed lattice such as Chongqing's one-mu land cells, reprojected)
+// give circumcentres a few units in the last place apart, and the ulp-long Voronoi edge between
+// them can fold a cell's ring back on itself: an invalid cell that breaks the coverage union
+// ("unable to assign free hole to a shell"). The vertices of such edges merge into one, the
+// lexicographically smallest, the same in every cell, so neighbours keep sharing exact edges.
+// Returns the replacement of each moved vertex; empty (the usual case) when no edge is that short.
+using VertexMap = std::unordered_map<Point, Point, PointHash, PointEqual>;
+VertexMap close_vertices(const Context& context, const GEOSGeometry* cells) {
+    std::vector<std::pair<Point, Point>> short_edges;
+    for_each_line(context, cells, [&](const GEOSGeometry* line) {
+        const std::vector<Point> v = geos::vertices(context, line);
+        for (std::size_t i = 1; i < v.size(); ++i)
+            if (std::abs(v[i].x - v[i - 1].x) < kVertexMerge && std::abs(v[i].y - v[i - 1].y) < kVertexMerge &&
+                !(v[i] == v[i - 1]) && std::hypot(v[i].x - v[i - 1].x, v[i].y - v[i - 1].y) < kVertexMerge)
+                short_edges.emplace_back(v[i - 1], v[i]);
+    });
+    if (short_edges.empty()) return {};
+    // Union-find over the vertices of short edges; a cluster maps to its smallest vertex.
+    std::unordered_map<Point, std::size_t, PointHash, PointEqual> index;
+    std::vector<Point> vertex;
+    std::vector<std::size_t> parent;
+    auto id = [&](Point p) {
+        auto [it, inserted] = index.try_emplace(p, vertex.size());
+        if (inserted) {
+            vertex.push_back(p);
+            parent.push_back(parent.size());
+        }
+        return it->second;
+    };
+    auto find = [&](std::size_t i) {
+        while (parent[i] != i) i = parent[i] = parent[parent[i]];
+        return i;
+    };
+    auto smaller = [](Point a, Point b) { return std::tie(a.x, a.y) < std::tie(b.x, b.y); };
+    for (const auto& [a, b] : short_edges) {
+        const std::size_t ra = find(id(a)), rb = find(id(b));
+        if (ra == rb) continue;
+        // The root is the smallest vertex of its cluster.
+        if (smaller(vertex[ra], vertex[rb]))
+            parent[rb] = ra;
+        else
+            parent[ra] = rb;
+    }
+    VertexMap moved;
+    for (std::size_t i = 0; i < vertex.size(); ++i)
+        if (const std::size_t root = find(i); root != i) moved.emplace(vertex[i], vertex[root]);
+    return moved;
+}
+
+// A copy of `geometry` with the moved vertices replaced and repeated vertices dropped; the same
+// geometry (not a copy) when it has none of them. A ring left with fewer than 4 vertices (a cell
+// under a micrometre across) is dropped.
+Geom move_vertices(const Context& context, Geom geometry, const VertexMap& moved) {
+    if (moved.empty()) return geometry;
+    bool touched = false;
+    for_each_line(context, geometry.get(), [&](const GEOSGeometry* line) {
+        if (!touched)
+            for (const Point& p : geos::vertices(context, line))
+                if (moved.contains(p)) {
+                    touched = true;
+                    break;
+                }
+    });
+    if (!touched) return geometry;
+    const auto handle = context.handle();
+    auto moved_points = [&](const GEOSGeometry* line) {
+        std::vector<Point> out;
+        for (Point p : geos::vertices(context, line)) {
+            if (const auto it = moved.find(p); it != moved.end()) p = it->second;
+            if (out.empty() || !(out.back() == p)) out.push_back(p);
+        }
+        return out;
+    };
+    const int type = GEOSGeomTypeId_r(handle, geometry.get());
+    if (type == GEOS_POLYGON) {
+        std::vector<std::vector<Point>> rings;
+        for_each_line(context, geometry.get(), [&](const GEOSGeometry* ring) { rings.push_back(moved_points(ring)); });
+        if (rings.empty() || rings.front().size() < 4) return geos::from_wkt(context, "POLYGON EMPTY");
+        std::vector<std::vector<Point>> holes(rings.begin() + 1, rings.end());
+        std::erase_if(holes, [](const std::vector<Point>& ring) { return ring.size() < 4; });
+        return geos::polygon(context, rings.front(), holes);
+    }
+    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
+        const std::vector<Point> points = moved_points(geometry.get());
+        return points.size() >= 2 ? geos::line_string(context, points) : geos::from_wkt(context, "LINESTRING EMPTY");
+    }
+    std::vector<Geom> parts;
+    for (Geom& part : geos::parts(context, geometry.get()))
+        parts.push_back(move_vertices(context, std::move(part), moved));
+    return geos::collection(context, type, std::move(parts));
+}
+
 struct AtomEdge {
     std::uint32_t a, b;
     double length;
@@ -160,9 +285,14 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, collection.get()));
     if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
-    if (!polygon) {  // floating-point noding failed: snap-round to a micrometre grid
+    if (!polygon) {
+        // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
+        // unite, snap-rounded to a micrometre grid should floating-point noding still fail.
+        const Geom repaired = geos::own(context, GEOSMakeValid_r(handle, collection.get()), "repairing cells");
+        polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, repaired.get()));
         constexpr double kGrid = 1e-6;
-        polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, collection.get(), kGrid), "uniting cells");
+        if (!polygon)
+            polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, repaired.get(), kGrid), "uniting cells");
     }
     if (GEOSGeomTypeId_r(handle, polygon.get()) == GEOS_POLYGON) return polygon;
     std::vector<Geom> polygons;
@@ -413,7 +543,10 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         const bool own_nodes = !face_nodes[f].empty();
         std::vector<Geom> band_rings;
         FaceCells& out = face_cells[f];
-        for (Geom& cell : geos::parts(local, cells.get())) {
+        const VertexMap moved = close_vertices(local, cells.get());
+        for (Geom& cell_as_computed : geos::parts(local, cells.get())) {
+            Geom cell = move_vertices(local, std::move(cell_as_computed), moved);
+            if (geos::is_empty(local, cell.get())) continue;
             const geos::Envelope box = geos::envelope(local, cell.get());
             if (outline_index.near_box({box.min_x, box.min_y}, {box.max_x, box.max_y})) {
                 collect_lines(local, cell.get(), band_rings);

@@ -51,18 +51,20 @@ public:
     [[nodiscard]] double cell() const noexcept { return grid_.cell; }
     [[nodiscard]] double extent() const noexcept { return extent_; }
     [[nodiscard]] const geos::Envelope& bounds() const noexcept { return bounds_; }
-    // Calls visit(i) for every point in cells meeting the box.
+    // Calls visit(i) for every point in cells meeting the box. Only cells within the points' bounds
+    // are visited: a polygon far from a tight cluster of points (a worker layer in another place)
+    // would otherwise walk (distance / cell)^2 empty cells.
     template <class Visit>
     void in_box(const geos::Envelope& box, Visit&& visit) const {
         // Only cells that can hold points: a box far larger than the points' extent (a micro-grid
         // far from a small cloud of workers) would otherwise visit millions of empty cells.
-        if (members_.empty()) return;
-        const std::int64_t c0 = std::max(column(box.min_x), column(bounds_.min_x)),
-                           c1 = std::min(column(box.max_x), column(bounds_.max_x)),
-                           r0 = std::max(row(box.min_y), row(bounds_.min_y)),
-                           r1 = std::min(row(box.max_y), row(bounds_.max_y));
-        for (std::int64_t c = c0; c <= c1; ++c)
-            for (std::int64_t r = r0; r <= r1; ++r) {
+        if (members_.empty() || !box.intersects(bounds_)) return;
+        const std::int64_t first_column = column(std::max(box.min_x, bounds_.min_x));
+        const std::int64_t last_column = column(std::min(box.max_x, bounds_.max_x));
+        const std::int64_t first_row = row(std::max(box.min_y, bounds_.min_y));
+        const std::int64_t last_row = row(std::min(box.max_y, bounds_.max_y));
+        for (std::int64_t c = first_column; c <= last_column; ++c)
+            for (std::int64_t r = first_row; r <= last_row; ++r) {
                 const auto it = cells_.find(key(c, r));
                 if (it != cells_.end())
                     for (std::uint32_t i : it->second) visit(i);

@@ -11,9 +11,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
+#include <string_view>
 
 namespace civgrid::engine {
 
@@ -260,28 +263,90 @@ std::string number_text(double value) {
     return buffer;
 }
 
-// Buildings whose point lies in no region get no micro-grid: reported by id.
-void report_outside_buildings(const City& city, LayerReport& report, const std::vector<char>& null_geometry) {
-    geos::Context context;
-    std::vector<geos::Geom> shapes;
-    std::vector<geos::Prepared> prepared;
-    geos::StrTree tree(context);
-    for (const Region& region : city.regions) shapes.push_back(geos::from_wkb(context, region.boundary));
-    for (std::size_t r = 0; r < shapes.size(); ++r) {
-        prepared.push_back(geos::prepare(context, shapes[r].get()));
-        tree.insert(shapes[r].get(), r);
-    }
-    for (std::size_t b = 0; b < city.buildings.size(); ++b) {
-        if (null_geometry[b]) continue;
-        const geos::Geom point = geos::point(context, city.building_points[b]);
-        bool inside = false;
-        for (std::size_t r : tree.query(point.get()))
-            if ((inside = GEOSPreparedIntersects_r(context.handle(), prepared[r].get(), point.get()) == 1)) break;
-        if (!inside)
+// Buildings whose point lies in no region get no micro-grid: reported by id. Each building's first
+// region (in region order) is kept in city.building_region for the partitioner.
+void report_outside_buildings(City& city, LayerReport& report, const std::vector<char>& null_geometry, int threads) {
+    // Each thread its own GEOS copies: prepared geometries and lazily computed envelopes are not
+    // safe to share between threads.
+    struct Regions {
+        geos::Context context;
+        std::vector<geos::Geom> shapes;
+        std::vector<geos::Prepared> prepared;
+        std::unique_ptr<geos::StrTree> tree;
+    };
+    tbb::enumerable_thread_specific<Regions> per_thread;
+    auto regions_here = [&]() -> Regions& {
+        Regions& local = per_thread.local();
+        if (local.tree) return local;
+        local.tree = std::make_unique<geos::StrTree>(local.context);
+        for (const Region& region : city.regions)
+            local.shapes.push_back(geos::from_wkb(local.context, region.boundary));
+        for (std::size_t r = 0; r < local.shapes.size(); ++r) {
+            local.prepared.push_back(geos::prepare(local.context, local.shapes[r].get()));
+            local.tree->insert(local.shapes[r].get(), r);
+        }
+        return local;
+    };
+    std::vector<int>& region_of = city.building_region;
+    region_of.assign(city.buildings.size(), -1);
+    auto locate = [&] {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, city.buildings.size(), 4096),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              Regions& local = regions_here();
+                              const auto handle = local.context.handle();
+                              for (std::size_t b = range.begin(); b < range.end(); ++b) {
+                                  if (null_geometry[b]) continue;
+                                  const geos::Geom point = geos::point(local.context, city.building_points[b]);
+                                  for (std::size_t r : local.tree->query(point.get()))
+                                      if (GEOSPreparedIntersects_r(handle, local.prepared[r].get(), point.get()) == 1) {
+                                          region_of[b] = static_cast<int>(r);
+                                          break;
+                                      }
+                              }
+                          });
+    };
+    if (threads > 0)
+        tbb::task_arena(threads).execute(locate);
+    else
+        locate();
+    for (std::size_t b = 0; b < city.buildings.size(); ++b)
+        if (!null_geometry[b] && region_of[b] < 0)
             report.add("reported", "outside_every_region", Severity::warning,
                        "buildings outside every " + city.region_level + " get no micro-grid",
                        fid_text(city.buildings, b));
+}
+
+// Rows whose value of `column` another row shares (as text), or every row when that cannot be
+// told cheaply. Integers and strings are sorted in place of building 400,000 strings.
+std::vector<std::size_t> rows_sharing_a_value(const io::FeatureTable& table, std::size_t column) {
+    std::vector<std::size_t> rows;
+    std::size_t integers = 0, strings = 0;
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const FieldValue& value = table.rows[i][column];
+        if (std::holds_alternative<std::monostate>(value)) continue;
+        integers += std::holds_alternative<std::int64_t>(value) ? 1 : 0;
+        strings += std::holds_alternative<std::string>(value) ? 1 : 0;
+        rows.push_back(i);
     }
+    // Reals print rounded, and an integer and a string can print alike: the caller compares text.
+    if (integers != rows.size() && strings != rows.size()) return rows;
+    std::vector<std::size_t> shared;
+    auto collect = [&](auto key) {
+        std::vector<std::pair<decltype(key(0)), std::size_t>> keyed;
+        keyed.reserve(rows.size());
+        for (std::size_t row : rows) keyed.emplace_back(key(row), row);
+        std::sort(keyed.begin(), keyed.end());
+        for (std::size_t k = 0; k < keyed.size(); ++k)
+            if ((k > 0 && keyed[k].first == keyed[k - 1].first) ||
+                (k + 1 < keyed.size() && keyed[k].first == keyed[k + 1].first))
+                shared.push_back(keyed[k].second);
+    };
+    if (integers == rows.size())
+        collect([&](std::size_t row) { return std::get<std::int64_t>(table.rows[row][column]); });
+    else
+        collect([&](std::size_t row) { return std::string_view(std::get<std::string>(table.rows[row][column])); });
+    std::sort(shared.begin(), shared.end());
+    return shared;
 }
 
 // The bounding box of the non-empty geometries, if any.
@@ -536,9 +601,10 @@ City load_city(const PartitionConfig& config) {
 
     // Duplicate ids are kept (they are distinct features) but reported.
     if (const int id_field = buildings.field_index(config.building_id_field); id_field >= 0) {
+        const auto column = static_cast<std::size_t>(id_field);
         std::map<std::string, std::vector<std::size_t>> by_id;
-        for (std::size_t i = 0; i < buildings.size(); ++i) {
-            const std::string id = as_text(buildings.rows[i][static_cast<std::size_t>(id_field)]);
+        for (std::size_t i : rows_sharing_a_value(buildings, column)) {
+            const std::string id = as_text(buildings.rows[i][column]);
             if (!id.empty()) by_id[id].push_back(i);
         }
         for (const auto& [id, rows] : by_id) {
@@ -654,7 +720,7 @@ City load_city(const PartitionConfig& config) {
         city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, box.get()), -1});
         city.region_level = "city";
     } else {
-        report_outside_buildings(city, report(), null_geometry);
+        report_outside_buildings(city, report(), null_geometry, config.threads);
     }
 
     // Barriers.

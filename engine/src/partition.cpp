@@ -121,13 +121,18 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
                                    ")"
                              : std::to_string(city.buildings.fids[b]);
     };
+    const bool located = city.building_region.size() == building_count;  // by load_city, the same test
     for (std::size_t b = 0; b < building_count; ++b) {
         if (city.buildings.geometries[b].empty()) continue;
-        const geos::Geom point = geos::point(context, city.building_points[b]);
-        for (std::size_t r : region_tree.query(point.get())) {
-            if (GEOSPreparedIntersects_r(context.handle(), region_prepared[r].get(), point.get()) == 1) {
-                result.building_region[b] = static_cast<int>(r);
-                break;
+        if (located) {
+            result.building_region[b] = city.building_region[b];
+        } else {
+            const geos::Geom point = geos::point(context, city.building_points[b]);
+            for (std::size_t r : region_tree.query(point.get())) {
+                if (GEOSPreparedIntersects_r(context.handle(), region_prepared[r].get(), point.get()) == 1) {
+                    result.building_region[b] = static_cast<int>(r);
+                    break;
+                }
             }
         }
         if (result.building_region[b] < 0 && city.building_households[b] >= 0) {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace civgrid::io {
 using detail::Decoded;
@@ -148,12 +149,12 @@ struct GeometryIssues {
 
 bool finite_points(OGRGeometryH leaf) {
     const int count = OGR_G_GetPointCount(leaf);
-    for (int i = 0; i < count; ++i) {
-        double x = 0, y = 0, z = 0;
-        OGR_G_GetPoint(leaf, i, &x, &y, &z);
-        if (!std::isfinite(x) || !std::isfinite(y)) return false;
-    }
-    return true;
+    if (count <= 0) return true;
+    // One call for the whole ring, not one per vertex (a city has millions).
+    thread_local std::vector<double> xy;
+    xy.resize(2 * static_cast<std::size_t>(count));
+    OGR_G_GetPoints(leaf, xy.data(), 2 * sizeof(double), xy.data() + 1, 2 * sizeof(double), nullptr, 0);
+    return std::all_of(xy.begin(), xy.end(), [](double v) { return std::isfinite(v); });
 }
 
 bool all_finite(OGRGeometryH geometry) {

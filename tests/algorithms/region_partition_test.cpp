@@ -235,5 +235,38 @@ TEST(RegionCells, GridsOfWholeMicroGrids) {
     }
 }
 
+// A surveyed lattice (Chongqing's one-mu land cells) at projected coordinates, reprojected with a
+// nanometre of noise: nearly cocircular sites whose Voronoi vertices come out a few units in the
+// last place apart and fold cells on themselves. Before such vertices were merged, the union of
+// the cells failed ("unable to assign free hole to a shell", "Ring edge missing") for half of these.
+TEST(RegionPartition, NearlyCocircularLatticeAtProjectedCoordinatesTiles) {
+    for (const double noise : {1e-9, 3e-9})
+        for (int k = 0; k < 6; ++k) {
+            SCOPED_TRACE("noise " + std::to_string(noise) + ", offset " + std::to_string(k));
+            const double x0 = 611000.0 + 13.37 * k, y0 = 3275000.0 + 7.1 * k, step = 25.82, size = 30 * step;
+            geos::Context context;
+            RegionInput input;
+            input.boundary = geos::to_wkb(context, geos::polygon(context, {{x0 - 50, y0 - 50},
+                                                                           {x0 + size + 50, y0 - 50},
+                                                                           {x0 + size + 50, y0 + size + 50},
+                                                                           {x0 - 50, y0 + size + 50}})
+                                                       .get());
+            input.sites = lattice(x0, y0, x0 + size, y0 + size, step, 20);  // 900 sites
+            std::uint64_t state = 12345 + static_cast<std::uint64_t>(k);
+            auto jitter = [&] {
+                state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+                return noise * (static_cast<double>(state >> 11) / 9007199254740992.0 - 0.5);
+            };
+            for (Site& site : input.sites) {
+                site.location.x += jitter();
+                site.location.y += jitter();
+            }
+            input.micro_grid_count = 216;  // 18,000 households / 83
+            const RegionResult result = partition_region(input);
+            ASSERT_EQ(result.micro_grids.size(), 216u);
+            expect_valid_coverage(input, result);
+        }
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

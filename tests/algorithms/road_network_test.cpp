@@ -183,3 +183,26 @@ TEST(StaffingAlongRoads, WorkersWithNoRoadPathComeLast) {
 
 }  // namespace
 }  // namespace civgrid::algorithms
+
+namespace civgrid::algorithms {
+namespace {
+
+// Workers in a tight cluster (a layer in another place, a mutated file) far from the micro-grid:
+// the nearest-worker search once walked every empty grid cell between them, (distance / 1 m)^2 of
+// them, and never ended.
+TEST(Staffing, WorkersClusteredFarFromTheMicroGridsAreStillFound) {
+    StaffingInput input;
+    input.micro_grids = {square(0, 0, 10, 10)};
+    input.micro_grid_group = {0};
+    input.workers = {{480500, 3540500}, {480500.5, 3540500}, {480500, 3540500.5}};
+    input.worker_capacity = {1, 1, 1};
+    input.worker_group = {0, 0, 0};
+    const StaffingResult result = assign_workers(input);
+    ASSERT_EQ(result.assignments.size(), 1u);
+    EXPECT_EQ(result.assignments[0].worker, 0u);
+    EXPECT_NEAR(result.assignments[0].distance_m, std::hypot(480490.0, 3540490.0), 1e-3);
+    EXPECT_TRUE(result.unstaffed.empty());
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms

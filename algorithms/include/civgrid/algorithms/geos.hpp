@@ -63,6 +63,9 @@ using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
 [[nodiscard]] Geom point(const Context& context, Point p);
 /// A closed ring's polygon from its vertices (the closing vertex is added if missing).
 [[nodiscard]] Geom polygon(const Context& context, const std::vector<Point>& shell);
+/// A polygon with holes (rings are closed when they are not).
+[[nodiscard]] Geom polygon(const Context& context, const std::vector<Point>& shell,
+                           const std::vector<std::vector<Point>>& holes);
 [[nodiscard]] Geom line_string(const Context& context, const std::vector<Point>& vertices);
 /// A GeometryCollection (or Multi* when `type` says so) that takes ownership of the parts.
 [[nodiscard]] Geom collection(const Context& context, int type, std::vector<Geom> parts);

@@ -42,6 +42,9 @@ struct City {
     std::vector<std::int64_t> building_households;  ///< per building (invalid values become 0, see warnings)
     std::vector<int> building_units;                ///< per building, >= 1
     std::vector<Point> building_points;             ///< one point inside each building
+    /// Per building: the first region holding its point, -1 outside all (load_city finds them while
+    /// checking; empty = not known, region_problems then locates the buildings itself).
+    std::vector<int> building_region;
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
     std::vector<Wkb> road_lines;             ///< every road, hard and soft (kept only for network distances)
     io::FeatureTable workers;                ///< micro-grid and mobile workers, when given

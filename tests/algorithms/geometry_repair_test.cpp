@@ -1,0 +1,127 @@
+#include <civgrid/algorithms/geometry_repair.hpp>
+#include <civgrid/algorithms/geos.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace civgrid::algorithms {
+namespace {
+
+Wkb wkb(const geos::Context& context, const std::string& wkt) {
+    return geos::to_wkb(context, geos::from_wkt(context, wkt).get());
+}
+
+// What GEOS itself says: a polygon is left alone only when it is valid and has no repeated vertex.
+bool geos_leaves_alone(const geos::Context& context, const Wkb& geometry) {
+    const geos::Geom g = geos::from_wkb(context, geometry);
+    const geos::Geom deduplicated = geos::own(context, GEOSRemoveRepeatedPoints_r(context.handle(), g.get(), 0.0), "");
+    return GEOSisValid_r(context.handle(), g.get()) == 1 &&
+           GEOSGetNumCoordinates_r(context.handle(), deduplicated.get()) ==
+               GEOSGetNumCoordinates_r(context.handle(), g.get());
+}
+
+// Valid buildings are read without GEOS; whatever the shortcut cannot vouch for goes to GEOS. Either
+// way the outcome must be GEOS's: unchanged exactly when GEOS finds nothing wrong.
+TEST(RepairPolygons, ShortcutForValidRingsAgreesWithGeos) {
+    geos::Context context;
+    std::vector<std::string> shapes = {
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))",                        // valid
+        "POLYGON((0 0, 10 0, 0 10, 0 0))",                               // valid triangle
+        "POLYGON((0 0, 5 0, 10 0, 10 10, 0 10, 0 0))",                   // valid, a collinear vertex
+        "POLYGON((0 0, 10 10, 10 0, 0 10, 0 0))",                        // bow-tie
+        "POLYGON((0 0, 10 0, 10 10, 5 0, 0 10, 0 0))",                   // ring touching itself at a vertex
+        "POLYGON((0 0, 10 0, 10 10, 10 0, 0 0))",                        // spike back along an edge
+        "POLYGON((0 0, 10 0, 20 0, 0 0))",                               // no area
+        "POLYGON((0 0, 10 0, 10 0, 10 10, 0 10, 0 0))",                  // repeated vertex
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 4 2, 4 4, 2 2))",  // a hole: GEOS decides
+        "MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)), ((5 5, 6 5, 6 6, 5 5)))",
+        // A Voronoi cell folded by a unit in the last place (Chongqing's lattice).
+        "POLYGON((611676.2132250016 3276086.6287249993, 611676.2132250016 3276086.628724999, "
+        "611702.0331750028 3276086.628724999, 611702.0331750028 3276060.8087750003, "
+        "611676.213225002 3276060.8087750003, 611676.2132250016 3276086.6287249993))",
+        // A sliver far from the origin: rounding cannot tell its turn at every vertex.
+        "POLYGON((611000.1 3275000.1, 611000.2 3275000.2, 611000.3 3275000.3000000005, 611000.1 3275000.1))",
+    };
+    // Random rings around a centre at projected coordinates: convex-ish and self-crossing ones.
+    std::mt19937_64 random(7);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    for (int k = 0; k < 400; ++k) {
+        const int n = 3 + static_cast<int>(unit(random) * 12);
+        const bool ordered = k % 2 == 0;
+        std::string text = "POLYGON((";
+        std::string first;
+        for (int i = 0; i < n; ++i) {
+            const double angle = ordered ? 2 * M_PI * (i + 0.8 * unit(random)) / n : 2 * M_PI * unit(random);
+            const double radius = 5 + 20 * unit(random);
+            char point[64];
+            std::snprintf(point, sizeof point, "%.4f %.4f", 611000 + radius * std::cos(angle),
+                          3275000 + radius * std::sin(angle));
+            if (i == 0) first = point;
+            text += std::string(point) + ", ";
+        }
+        shapes.push_back(text + first + "))");
+    }
+    std::vector<Wkb> geometries;
+    for (const std::string& shape : shapes) geometries.push_back(wkb(context, shape));
+    const std::vector<Wkb> before = geometries;
+    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 2);
+    int valid = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        const bool alone = geos_leaves_alone(context, before[i]);
+        valid += alone ? 1 : 0;
+        EXPECT_EQ(outcomes[i].kind == RepairOutcome::Kind::unchanged, alone) << shapes[i];
+        if (alone) {
+            EXPECT_EQ(geometries[i], before[i]) << shapes[i];
+        }
+    }
+    EXPECT_GT(valid, 150);  // both kinds are well represented
+    EXPECT_LT(valid, 350);
+}
+
+// Pairs found by the strip sweep are exactly those of the brute force over all pairs.
+TEST(OverlappingPairs, StripSweepFindsEveryPairOnce) {
+    geos::Context context;
+    std::mt19937_64 random(11);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<Wkb> geometries;
+    auto box = [&](double x, double y, double w, double h) {
+        return geos::to_wkb(context, geos::polygon(context, {{x, y}, {x + w, y}, {x + w, y + h}, {x, y + h}}).get());
+    };
+    for (int k = 0; k < 600; ++k)
+        geometries.push_back(box(611000 + 2000 * unit(random), 3275000 + 2000 * unit(random), 5 + 40 * unit(random),
+                                 5 + 40 * unit(random)));
+    geometries.push_back(box(611500, 3274900, 30, 2300));                              // a tall one across every strip
+    geometries.push_back(geometries[5]);                                               // an exact copy
+    geometries.push_back({});                                                          // no geometry
+    geometries.push_back(wkb(context, "LINESTRING(611000 3275000, 613000 3277000)"));  // not a polygon
+    const std::vector<OverlapPair> pairs = overlapping_pairs(geometries, 0.5, 2);
+    std::vector<OverlapPair> expected;
+    for (std::size_t a = 0; a < geometries.size(); ++a)
+        for (std::size_t b = a + 1; b < geometries.size(); ++b) {
+            if (geometries[a].empty() || geometries[b].empty()) continue;
+            const geos::Geom ga = geos::from_wkb(context, geometries[a]), gb = geos::from_wkb(context, geometries[b]);
+            if (GEOSGeomTypeId_r(context.handle(), ga.get()) != GEOS_POLYGON ||
+                GEOSGeomTypeId_r(context.handle(), gb.get()) != GEOS_POLYGON)
+                continue;
+            const geos::Geom both = geos::own(context, GEOSIntersection_r(context.handle(), ga.get(), gb.get()), "");
+            const double area = geos::area(context, both.get());
+            if (area > 0.5)
+                expected.push_back(
+                    {a, b, area, area / std::min(geos::area(context, ga.get()), geos::area(context, gb.get()))});
+        }
+    ASSERT_EQ(pairs.size(), expected.size());
+    ASSERT_GT(expected.size(), 50u);
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        EXPECT_EQ(pairs[i].first, expected[i].first);
+        EXPECT_EQ(pairs[i].second, expected[i].second);
+        EXPECT_NEAR(pairs[i].area, expected[i].area, 1e-6);
+        EXPECT_NEAR(pairs[i].share_of_smaller, expected[i].share_of_smaller, 1e-9);
+    }
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms
