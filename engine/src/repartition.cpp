@@ -105,7 +105,7 @@ PreviousRun read_previous(const std::string& path, const std::string& crs) {
     previous.path = path;
     const io::ReadOptions options{.target_crs = crs};
     previous.micro_grids = io::read_layer({path, "micro_grids"}, options);
-    previous.buildings = io::read_layer({path, "buildings"}, {});
+    previous.buildings = io::read_layer({path, "buildings"}, {.attributes_only = true});
     const auto layers = io::list_layers(path);
     if (std::find(layers.begin(), layers.end(), "communities") != layers.end())
         previous.regions = io::read_layer({path, "communities"}, options);

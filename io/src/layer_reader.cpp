@@ -400,7 +400,11 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         OGRFieldDefnH field = OGR_FD_GetFieldDefn(definition, i);
         table.fields.push_back(Field{OGR_Fld_GetNameRef(field), field_type_of(OGR_Fld_GetType(field))});
     }
-    const bool has_geometry = OGR_FD_GetGeomFieldCount(definition) > 0;
+    if (options.attributes_only) {
+        const char* ignored[] = {"OGR_GEOMETRY", nullptr};
+        OGR_L_SetIgnoredFields(layer, ignored);
+    }
+    const bool has_geometry = OGR_FD_GetGeomFieldCount(definition) > 0 && !options.attributes_only;
 
     if (const GIntBig count = OGR_L_GetFeatureCount(layer, FALSE); count > 0) {
         const auto n = static_cast<std::size_t>(std::min<GIntBig>(count, GIntBig{1} << 28));

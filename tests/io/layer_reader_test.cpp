@@ -167,6 +167,19 @@ TEST(ParseLayerSpec, NonexistentTextIsKeptWholeAsThePath) {
 
 // ---- read_layer: values -------------------------------------------------------------------------
 
+TEST(ReadLayer, AttributesOnlyLeavesGeometriesOut) {
+    test::TempDir dir;
+    const std::string file = dir.file("districts.geojson");
+    write_text(file, kPointGeoJson);
+    const FeatureTable whole = read_layer({file, ""});
+    const FeatureTable attributes = read_layer({file, ""}, {.attributes_only = true});
+    EXPECT_EQ(attributes.rows, whole.rows);
+    EXPECT_EQ(attributes.fids, whole.fids);
+    ASSERT_EQ(attributes.geometries.size(), whole.geometries.size());
+    ASSERT_FALSE(whole.geometries[0].empty());
+    for (const Wkb& geometry : attributes.geometries) EXPECT_TRUE(geometry.empty());
+}
+
 TEST(ReadLayer, GeoJsonFieldsValuesNullsAndUtf8) {
     test::TempDir dir;
     const std::string file = dir.file("districts.geojson");

@@ -51,6 +51,9 @@ struct ReadOptions {
     /// keeps them as read. Reprojection leaves noise of about 1e-9 m: rounding takes it away, so the
     /// same data read from different CRSs gives the same coordinates.
     double coordinate_grid{};
+    /// Reads the attributes only: every geometry comes back null and GDAL does not decode them
+    /// (a rerun needs the previous buildings' codes, not their shapes).
+    bool attributes_only{};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
