@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -125,10 +126,13 @@ std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfi
     control.check("python.assign");
     const auto start = Clock::now();
     control.begin("staffing");
-    run->staffing = engine::assign_staff(run->city, run->result, run->config);
+    // A rerun keeps the previous run's assignments where still valid, as `civgrid repartition` does.
+    std::optional<engine::StaffingKeep> keep;
+    if (run->rerun)
+        keep = engine::staffing_to_keep(engine::read_previous(run->rerun->previous, run->city.crs), run->config);
+    run->staffing = engine::assign_staff(run->city, run->result, run->config, keep ? &*keep : nullptr);
     std::erase_if(run->timings, [](const auto& timing) { return timing.first == "staffing"; });
     run->timings.emplace_back("staffing", seconds_since(start));
-    // A rerun's run_info counts the assignments kept from the previous run: none now.
     if (run->rerun)
         run->extra =
             engine::repartition_output(run->rerun->changes, run->rerun->previous, run->rerun->options, run->staffing);

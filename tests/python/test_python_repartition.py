@@ -151,3 +151,18 @@ def test_previous_must_be_a_path_or_a_result(sample_city):
         civgrid.repartition(42, sample_city, progress=False)
     with pytest.raises(civgrid.InputError):
         civgrid.repartition(sample_city, sample_city, progress=False)  # a city, not a civgrid output
+
+
+def test_staffing_a_rerun_again_keeps_the_previous_assignments(sample_city, previous_run):
+    rerun = civgrid.repartition(str(previous_run), str(sample_city), staffing=False, progress=False)
+    assert rerun.worker_assignments is None
+    city = civgrid.read_city(sample_city)
+    staffed = civgrid.assign(rerun, workers=city.workers, stations=city.stations, progress=False)
+    info = staffed.run_info
+    kept = info[(info.section == "repartition") & (info.key == "kept_worker_assignments")].value.astype(int)
+    # Nothing changed: every worker keeps the micro-grid (or grid) the previous run gave them.
+    before = gpd.read_file(previous_run, layer="worker_assignments")
+    assert kept.tolist() == [len(before)]
+    ours = staffed.worker_assignments[["worker_id", "micro_grid_id", "grid_id"]].fillna("")
+    theirs = before[["worker_id", "micro_grid_id", "grid_id"]].fillna("")
+    assert sorted(map(tuple, ours.values.tolist())) == sorted(map(tuple, theirs.values.tolist()))
