@@ -3,6 +3,7 @@
 #pragma once
 
 #include <civgrid/error.hpp>
+#include <civgrid/types.hpp>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace civgrid::io::detail {
@@ -143,5 +145,33 @@ void check_zone_prefix(OGRSpatialReferenceH srs, const OGREnvelope& extent, cons
 /// The layer `name` of `dataset` (the first one when empty). Throws InputError listing the
 /// available layers when absent.
 [[nodiscard]] OGRLayerH find_layer(GDALDatasetH dataset, const std::string& path, const std::string& name);
+
+// ---- Fields -----------------------------------------------------------------------------------
+
+inline OGRFieldType ogr_type_of(FieldType type) {
+    switch (type) {
+        case FieldType::integer:
+            return OFTInteger64;
+        case FieldType::real:
+            return OFTReal;
+        case FieldType::string:
+            return OFTString;
+    }
+    return OFTString;
+}
+
+/// Sets field `index` of a feature to `value`; an integer in a real field is written as a real,
+/// in a string field as its digits (OGR formats it).
+inline void set_field(OGRFeatureH feature, int index, FieldType type, const FieldValue& value) {
+    if (std::holds_alternative<std::monostate>(value))
+        OGR_F_SetFieldNull(feature, index);
+    else if (const auto* integer = std::get_if<std::int64_t>(&value))
+        type == FieldType::real ? OGR_F_SetFieldDouble(feature, index, static_cast<double>(*integer))
+                                : OGR_F_SetFieldInteger64(feature, index, *integer);
+    else if (const auto* real = std::get_if<double>(&value))
+        OGR_F_SetFieldDouble(feature, index, *real);
+    else
+        OGR_F_SetFieldString(feature, index, std::get<std::string>(value).c_str());
+}
 
 }  // namespace civgrid::io::detail

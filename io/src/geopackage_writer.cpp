@@ -35,18 +35,6 @@ OGRwkbGeometryType ogr_type_of(GeometryKind kind) {
     return wkbUnknown;
 }
 
-OGRFieldType ogr_type_of(FieldType type) {
-    switch (type) {
-        case FieldType::integer:
-            return OFTInteger64;
-        case FieldType::real:
-            return OFTReal;
-        case FieldType::string:
-            return OFTString;
-    }
-    return OFTString;
-}
-
 const char* name_of(FieldType type) {
     switch (type) {
         case FieldType::integer:
@@ -196,7 +184,7 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     LayerGuard guard(dataset, GDALDatasetGetLayerCount(dataset) - 1);
 
     for (const Field& field : data.fields) {
-        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), ogr_type_of(field.type));
+        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), detail::ogr_type_of(field.type));
         const OGRErr error = OGR_L_CreateField(layer, definition, TRUE);
         OGR_Fld_Destroy(definition);
         if (error != OGRERR_NONE)
@@ -214,23 +202,8 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
         OGR_F_SetFID(feature.get(), OGRNullFID);
 
         const auto& row = data.rows[i];
-        for (std::size_t j = 0; j < row.size(); ++j) {
-            const int index = static_cast<int>(j);
-            const Field& field = data.fields[j];
-            const FieldValue& value = row[j];
-            if (std::holds_alternative<std::monostate>(value)) {
-                OGR_F_SetFieldNull(feature.get(), index);
-            } else if (const auto* integer = std::get_if<std::int64_t>(&value); integer != nullptr) {
-                if (field.type == FieldType::real)
-                    OGR_F_SetFieldDouble(feature.get(), index, static_cast<double>(*integer));
-                else  // integer, or string (OGR formats the number)
-                    OGR_F_SetFieldInteger64(feature.get(), index, *integer);
-            } else if (const auto* real = std::get_if<double>(&value); real != nullptr) {
-                OGR_F_SetFieldDouble(feature.get(), index, *real);
-            } else {
-                OGR_F_SetFieldString(feature.get(), index, std::get<std::string>(value).c_str());
-            }
-        }
+        for (std::size_t j = 0; j < row.size(); ++j)
+            detail::set_field(feature.get(), static_cast<int>(j), data.fields[j].type, row[j]);
 
         if (spatial) {
             const Wkb& wkb = data.geometries[i];

@@ -28,29 +28,6 @@ private:
     std::string path_;
 };
 
-OGRFieldType ogr_type_of(FieldType type) {
-    switch (type) {
-        case FieldType::integer:
-            return OFTInteger64;
-        case FieldType::real:
-            return OFTReal;
-        case FieldType::string:
-            return OFTString;
-    }
-    return OFTString;
-}
-
-void set_field(OGRFeatureH feature, int index, const FieldValue& value) {
-    if (std::holds_alternative<std::monostate>(value))
-        OGR_F_SetFieldNull(feature, index);
-    else if (const auto* integer = std::get_if<std::int64_t>(&value))
-        OGR_F_SetFieldInteger64(feature, index, *integer);
-    else if (const auto* real = std::get_if<double>(&value))
-        OGR_F_SetFieldDouble(feature, index, *real);
-    else
-        OGR_F_SetFieldString(feature, index, std::get<std::string>(value).c_str());
-}
-
 }  // namespace
 
 MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
@@ -81,7 +58,7 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
             GDALDatasetCreateLayer(dataset.get(), name.c_str(), srs.get(), wkbUnknown, const_cast<char**>(options));
         if (layer == nullptr) throw IoError(kStage, where + ": cannot create the layer: " + capture.message());
         for (const Field& field : data.fields) {
-            OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), ogr_type_of(field.type));
+            OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), detail::ogr_type_of(field.type));
             const OGRErr error = OGR_L_CreateField(layer, definition, TRUE);
             OGR_Fld_Destroy(definition);
             if (error != OGRERR_NONE)
@@ -94,7 +71,7 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
                 throw InternalError(kStage, row_where + ": " + std::to_string(data.rows[i].size()) + " values for " +
                                                 std::to_string(data.fields.size()) + " fields");
             for (std::size_t j = 0; j < data.fields.size(); ++j)
-                set_field(feature.get(), static_cast<int>(j), data.rows[i][j]);
+                detail::set_field(feature.get(), static_cast<int>(j), data.fields[j].type, data.rows[i][j]);
             OGRGeometryH geometry = nullptr;
             if (!data.geometries[i].empty()) {
                 const Wkb& wkb = data.geometries[i];
