@@ -75,15 +75,16 @@ double Repartition::micro_grid_churn() const {
                    : 0.0;
 }
 
-std::string previous_crs(const std::string& path) {
-    const auto layers = io::list_layers(path);
+namespace {
+
+// The layers of a civgrid output at `path`; InputError when the ones a rerun needs are missing.
+std::vector<std::string> output_layers(const std::string& path) {
+    auto layers = io::list_layers(path);
     for (const char* needed : {"micro_grids", "buildings"})
         if (std::find(layers.begin(), layers.end(), needed) == layers.end())
             throw InputError(kStage, "--previous '" + path + "' has no layer '" + needed + "': not a civgrid output");
-    return io::read_layer({path, "micro_grids"}).crs;
+    return layers;
 }
-
-namespace {
 
 // Output layers hold MultiPolygons; a one-part one is the Polygon the engine made, and compares
 // equal to it again.
@@ -99,14 +100,18 @@ void unwrap_single_parts(io::FeatureTable& table) {
 
 }  // namespace
 
+std::string previous_crs(const std::string& path) {
+    (void)output_layers(path);
+    return io::layer_crs({path, "micro_grids"});
+}
+
 PreviousRun read_previous(const std::string& path, const std::string& crs) {
-    (void)previous_crs(path);  // the layers a civgrid output has
+    const std::vector<std::string> layers = output_layers(path);
     PreviousRun previous;
     previous.path = path;
     const io::ReadOptions options{.target_crs = crs};
     previous.micro_grids = io::read_layer({path, "micro_grids"}, options);
     previous.buildings = io::read_layer({path, "buildings"}, {.attributes_only = true});
-    const auto layers = io::list_layers(path);
     if (std::find(layers.begin(), layers.end(), "communities") != layers.end())
         previous.regions = io::read_layer({path, "communities"}, options);
     if (std::find(layers.begin(), layers.end(), "grids") != layers.end())
@@ -121,7 +126,7 @@ PreviousRun read_previous(const std::string& path, const std::string& crs) {
     return previous;
 }
 
-StaffingKeep staffing_to_keep(const PreviousRun& previous, const PartitionConfig& config) {
+StaffingKeep staffing_to_keep(const PreviousRun& previous) {
     StaffingKeep keep;
     const io::FeatureTable& workers = previous.worker_assignments;
     if (workers.size() > 0) {
@@ -137,8 +142,7 @@ StaffingKeep staffing_to_keep(const PreviousRun& previous, const PartitionConfig
     const io::FeatureTable& service = previous.service_assignments;
     if (service.size() > 0) {
         const int grid = field_or_throw(service, "micro_grid_id"), utility = field_or_throw(service, "utility"),
-                  station = field_or_throw(
-                      service, config.station_id_field == "station_id" ? "station_id" : config.station_id_field);
+                  station = field_or_throw(service, "station_id");  // the output's name, whatever the input's
         for (std::size_t i = 0; i < service.size(); ++i) {
             const std::string id = text_at(service, i, station);
             if (!id.empty()) keep.stations[{text_at(service, i, utility), text_at(service, i, grid)}] = id;
@@ -959,7 +963,7 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
     run.changes = repartition_city(run.city, previous, run.config, options);
     lap("repartition");
     begin("staffing");
-    const StaffingKeep keep = staffing_to_keep(previous, run.config);
+    const StaffingKeep keep = staffing_to_keep(previous);
     run.staffing = assign_staff(run.city, run.changes.result, run.config, &keep);
     lap("staffing");
     begin("assess");

@@ -100,6 +100,14 @@ std::string authority_code(OGRSpatialReferenceH srs) {
 
 }  // namespace
 
+std::string layer_crs(const LayerSpec& spec) {
+    detail::ensure_gdal_registered();
+    const detail::DatasetPtr dataset = detail::open_vector(spec.path);
+    OGRLayerH layer = detail::find_layer(dataset.get(), spec.path, spec.layer);
+    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+    return srs == nullptr ? std::string() : detail::srs_to_wkt(srs);
+}
+
 GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs) {
     detail::ensure_gdal_registered();
     const detail::DatasetPtr dataset = detail::open_vector(spec.path);

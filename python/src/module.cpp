@@ -128,8 +128,7 @@ std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfi
     control.begin("staffing");
     // A rerun keeps the previous run's assignments where still valid, as `civgrid repartition` does.
     std::optional<engine::StaffingKeep> keep;
-    if (run->rerun)
-        keep = engine::staffing_to_keep(engine::read_previous(run->rerun->previous, run->city.crs), run->config);
+    if (run->rerun) keep = engine::staffing_to_keep(engine::read_previous(run->rerun->previous, run->city.crs));
     run->staffing = engine::assign_staff(run->city, run->result, run->config, keep ? &*keep : nullptr);
     std::erase_if(run->timings, [](const auto& timing) { return timing.first == "staffing"; });
     run->timings.emplace_back("staffing", seconds_since(start));

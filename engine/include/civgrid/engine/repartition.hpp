@@ -67,7 +67,7 @@ struct Repartition {
                                            const RepartitionOptions& options);
 
 /// Worker and station assignments of the previous run that a rerun keeps where still valid.
-[[nodiscard]] StaffingKeep staffing_to_keep(const PreviousRun& previous, const PartitionConfig& config);
+[[nodiscard]] StaffingKeep staffing_to_keep(const PreviousRun& previous);
 
 /// The changes and lineage layers and the run_info `repartition` section of a rerun's output, as
 /// run_repartition writes them (`staffing` gives the kept worker and station counts).

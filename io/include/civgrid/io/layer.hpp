@@ -89,6 +89,9 @@ struct GeoExtent {
 /// Extent of a layer in lon/lat, from its layer extent reprojected to WGS84.
 [[nodiscard]] GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs = {});
 
+/// A layer's own CRS as WKT, without reading its features; "" when it declares none.
+[[nodiscard]] std::string layer_crs(const LayerSpec& spec);
+
 /// A metric CRS suited to an extent: inside China a CGCS2000 3-degree Gauss-Kruger zone without
 /// zone prefix (EPSG:4534-4554, by the extent's central longitude); elsewhere the WGS84 UTM zone.
 /// Returns "EPSG:<code>".
