@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <tuple>
 
 namespace civgrid::engine {
 
@@ -396,18 +397,14 @@ void report_far_layers(City& city, const std::vector<std::pair<std::string, std:
 // point on surface.
 void read_staff_layers(City& city, const PartitionConfig& config, const io::ReadOptions& options,
                        const std::vector<std::string>& city_layers) {
-    read_points(resolve(config, config.workers, "workers", city_layers),
-                options_for(options, config.workers, {"point", "polygon"}), "workers", city, city.workers,
-                city.worker_points);
-    read_points(resolve(config, config.stations, "stations", city_layers),
-                options_for(options, config.stations, {"point", "polygon"}), "stations", city, city.stations,
-                city.station_points);
-    read_points(resolve(config, config.facilities, "facilities", city_layers),
-                options_for(options, config.facilities, {"point", "polygon"}), "facilities", city, city.facilities,
-                city.facility_points);
-    read_points(resolve(config, config.work_areas, "work_areas", city_layers),
-                options_for(options, config.work_areas, {"point", "polygon"}), "work_areas", city, city.work_areas,
-                city.work_area_points);
+    const std::tuple<const LayerSource&, const char*, io::FeatureTable&, std::vector<Point>&> layers[] = {
+        {config.workers, "workers", city.workers, city.worker_points},
+        {config.stations, "stations", city.stations, city.station_points},
+        {config.facilities, "facilities", city.facilities, city.facility_points},
+        {config.work_areas, "work_areas", city.work_areas, city.work_area_points}};
+    for (const auto& [source, role, table, points] : layers)
+        read_points(resolve(config, source, role, city_layers), options_for(options, source, {"point", "polygon"}),
+                    role, city, table, points);
 }
 
 }  // namespace

@@ -174,4 +174,17 @@ inline void set_field(OGRFeatureH feature, int index, FieldType type, const Fiel
         OGR_F_SetFieldString(feature, index, std::get<std::string>(value).c_str());
 }
 
+/// Adds the fields to a new layer; IoError naming the layer (`where`) and field on failure.
+inline void create_fields(OGRLayerH layer, const std::vector<Field>& fields, const char* stage,
+                          const std::string& where) {
+    GdalErrorCapture capture;
+    for (const Field& field : fields) {
+        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), ogr_type_of(field.type));
+        const OGRErr error = OGR_L_CreateField(layer, definition, TRUE);
+        OGR_Fld_Destroy(definition);
+        if (error != OGRERR_NONE)
+            throw IoError(stage, where + ": cannot create field '" + field.name + "': " + capture.message());
+    }
+}
+
 }  // namespace civgrid::io::detail

@@ -183,13 +183,7 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     if (layer == nullptr) throw IoError(kStage, where + ": cannot create the layer: " + capture.message());
     LayerGuard guard(dataset, GDALDatasetGetLayerCount(dataset) - 1);
 
-    for (const Field& field : data.fields) {
-        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), detail::ogr_type_of(field.type));
-        const OGRErr error = OGR_L_CreateField(layer, definition, TRUE);
-        OGR_Fld_Destroy(definition);
-        if (error != OGRERR_NONE)
-            throw IoError(kStage, where + ": cannot create field '" + field.name + "': " + capture.message());
-    }
+    detail::create_fields(layer, data.fields, kStage, where);
 
     if (GDALDatasetStartTransaction(dataset, FALSE) != OGRERR_NONE)
         throw IoError(kStage, where + ": cannot start a transaction: " + capture.message());

@@ -57,13 +57,7 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
         OGRLayerH layer =
             GDALDatasetCreateLayer(dataset.get(), name.c_str(), srs.get(), wkbUnknown, const_cast<char**>(options));
         if (layer == nullptr) throw IoError(kStage, where + ": cannot create the layer: " + capture.message());
-        for (const Field& field : data.fields) {
-            OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), detail::ogr_type_of(field.type));
-            const OGRErr error = OGR_L_CreateField(layer, definition, TRUE);
-            OGR_Fld_Destroy(definition);
-            if (error != OGRERR_NONE)
-                throw IoError(kStage, where + ": cannot create field '" + field.name + "': " + capture.message());
-        }
+        detail::create_fields(layer, data.fields, kStage, where);
         const detail::FeaturePtr feature(OGR_F_Create(OGR_L_GetLayerDefn(layer)));
         for (std::size_t i = 0; i < data.rows.size(); ++i) {
             const std::string row_where = where + ", feature " + std::to_string(i);
