@@ -42,12 +42,9 @@ RoadNetwork::RoadNetwork(const std::vector<Wkb>& lines, double snap_m) {
     // Line ends become nodes; ends within snap_m of an existing node join it.
     const double snap = std::max(snap_m, 1e-6);
     std::unordered_map<std::int64_t, std::vector<std::uint32_t>> snap_cells;
-    auto snap_key = [&](double x, double y) {
-        return key(static_cast<std::int64_t>(std::floor(x / snap)), static_cast<std::int64_t>(std::floor(y / snap)));
-    };
+    auto snap_key = [&](double x, double y) { return key(CellGrid::index(x / snap), CellGrid::index(y / snap)); };
     auto node_at = [&](Point p) {
-        const auto c = static_cast<std::int64_t>(std::floor(p.x / snap)),
-                   r = static_cast<std::int64_t>(std::floor(p.y / snap));
+        const std::int64_t c = CellGrid::index(p.x / snap), r = CellGrid::index(p.y / snap);
         std::uint32_t best = 0;
         double best_distance = kUnreached;
         for (std::int64_t dc = -1; dc <= 1; ++dc)

@@ -44,7 +44,10 @@ public:
         bounds_ = {min_x, min_y, max_x, max_y};
         extent_ = std::max({max_x - min_x, max_y - min_y, 1.0});
         // About two points per cell.
-        grid_.cell = std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0)));
+        // Finite even when the points span more than the largest double (homes at +-1e308).
+        grid_.cell =
+            std::min(std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0))),
+                     std::numeric_limits<double>::max());
         for (std::uint32_t i : members_) cells_[key(column(points_[i].x), row(points_[i].y))].push_back(i);
     }
     [[nodiscard]] bool empty() const noexcept { return members_.empty(); }
@@ -127,7 +130,12 @@ std::vector<Candidate> nearest_workers(const Rings& polygon, const PointGrid& gr
     for (double margin = grid.cell();; margin *= 2) {
         found.clear();
         const geos::Envelope search{box.min_x - margin, box.min_y - margin, box.max_x + margin, box.max_y + margin};
-        grid.in_box(search, [&](std::uint32_t i) { found.push_back({i, polygon.distance(workers[i])}); });
+        // A worker no finite distance reaches (a home at 1e308) is no candidate: its cost would
+        // be infinite for the solver.
+        grid.in_box(search, [&](std::uint32_t i) {
+            const double distance = polygon.distance(workers[i]);
+            if (std::isfinite(distance)) found.push_back({i, distance});
+        });
         // Every point seen once the box holds them all.
         const geos::Envelope& all = grid.bounds();
         const bool whole = search.min_x <= all.min_x && search.min_y <= all.min_y && search.max_x >= all.max_x &&
