@@ -682,8 +682,6 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
                                    read_back::target_at(grid_layer, g, target, stage)});
     }
     const io::FeatureTable buildings = io::read_layer({path, "buildings"});
-    // Buildings keep their input geometry (a dropped one has none): any shape, checked for range.
-    read_back::check_geometries(buildings, read_back::Shape::any, true, stage);
     const int building_grid = required_field(buildings, "micro_grid_id", stage);
     const auto households_field = values.find("parameters.households_field");
     const int building_households =
@@ -691,7 +689,10 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     geos::Context context;
     for (std::size_t b = 0; b < buildings.size(); ++b) {
         if (buildings.geometries[b].empty()) continue;
-        const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[b]);
+        // Buildings keep their input geometry, whatever it is (one the import left outside every
+        // community may lie anywhere); only a point inside each is needed.
+        const geos::Geom geometry = geos::from_wkb_nullable(context, buildings.geometries[b]);
+        if (!geometry) throw InputError(stage, read_back::where(buildings, b) + ": the geometry cannot be read");
         if (geos::is_empty(context, geometry.get())) continue;
         const geos::Geom point = geos::own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry.get()));
         if (!point || geos::is_empty(context, point.get()))

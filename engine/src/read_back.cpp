@@ -72,9 +72,13 @@ void check_geometries(const io::FeatureTable& table, Shape shape, bool allow_nul
             throw InputError(stage, where(table, row) + ": the geometry is empty");
         }
         const int type = GEOSGeomTypeId_r(handle, geometry.get());
-        if (shape != Shape::any && type != GEOS_POLYGON && type != GEOS_MULTIPOLYGON)
-            throw InputError(stage, where(table, row) + ": a " + std::string(GEOSGeomType_r(handle, geometry.get())) +
-                                        " where a Polygon or MultiPolygon belongs");
+        if (shape != Shape::any && type != GEOS_POLYGON && type != GEOS_MULTIPOLYGON) {
+            char* name = GEOSGeomType_r(handle, geometry.get());  // malloc'd by GEOS
+            const std::string type_name = name != nullptr ? name : "geometry";
+            if (name != nullptr) GEOSFree_r(handle, name);
+            throw InputError(stage,
+                             where(table, row) + ": a " + type_name + " where a Polygon or MultiPolygon belongs");
+        }
         double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
         if (GEOSGeom_getXMin_r(handle, geometry.get(), &min_x) == 0 ||
             GEOSGeom_getYMin_r(handle, geometry.get(), &min_y) == 0 ||
