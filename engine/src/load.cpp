@@ -24,9 +24,6 @@ namespace civgrid::engine {
 namespace {
 
 constexpr const char* kStage = "engine.load";
-/// Largest coordinate magnitude of a usable point in the working CRS (metres): 1e8 m is over twice
-/// the Earth's circumference.
-constexpr double kMaxCoordinate = 1e8;
 
 // Resolves a role to a layer: the explicit source, else the standard layer of the city file.
 std::optional<io::LayerSpec> resolve(const PartitionConfig& config, const LayerSource& source, const std::string& role,
@@ -262,12 +259,10 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
         const Point where = point && !geos::is_empty(context, point.get())
                                 ? geos::point_xy(context, point.get())
                                 : Point{std::numeric_limits<double>::infinity(), 0};
-        // No metric CRS reaches 1e8 m (over twice the Earth's circumference): such a point is
-        // corrupt, and its distances would overflow the solvers' sums.
-        if (!(std::abs(where.x) <= kMaxCoordinate && std::abs(where.y) <= kMaxCoordinate)) {
+        // The reader drops absurd coordinates; a polygon without a point inside is dropped here.
+        if (!std::isfinite(where.x)) {
             report.add("dropped", "invalid_coordinates", Severity::warning,
-                       role + " without a usable point (coordinates beyond 1e8, or an invalid polygon) are left out",
-                       fid_text(table, i));
+                       role + " without a point inside (an invalid polygon) are left out", fid_text(table, i));
             points[i] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
             continue;
         }

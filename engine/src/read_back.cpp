@@ -84,9 +84,9 @@ void check_geometries(const io::FeatureTable& table, Shape shape, bool allow_nul
             GEOSGeom_getYMin_r(handle, geometry.get(), &min_y) == 0 ||
             GEOSGeom_getXMax_r(handle, geometry.get(), &max_x) == 0 ||
             GEOSGeom_getYMax_r(handle, geometry.get(), &max_y) == 0 ||
-            !(std::abs(min_x) <= kMaxCoordinate && std::abs(max_x) <= kMaxCoordinate &&
-              std::abs(min_y) <= kMaxCoordinate && std::abs(max_y) <= kMaxCoordinate))
-            throw InputError(stage, where(table, row) + ": coordinates beyond +-1e8 (or not numbers): corrupt");
+            !(std::abs(min_x) <= kMaxAbsCoordinate && std::abs(max_x) <= kMaxAbsCoordinate &&
+              std::abs(min_y) <= kMaxAbsCoordinate && std::abs(max_y) <= kMaxAbsCoordinate))
+            throw InputError(stage, where(table, row) + ": coordinates beyond +-1e9 (or not numbers): corrupt");
         if (shape == Shape::valid_polygons && GEOSisValid_r(handle, geometry.get()) != 1) {
             char* reason = GEOSisValidReason_r(handle, geometry.get());
             const std::string why = reason != nullptr ? reason : "invalid";

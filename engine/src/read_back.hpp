@@ -15,9 +15,10 @@ namespace civgrid::engine::read_back {
 /// Most households one feature of an output may hold (more than any country has): larger values
 /// are corrupt, and would overflow the 64-bit sums made from them.
 inline constexpr std::int64_t kMaxHouseholds = 1'000'000'000;
-/// Largest coordinate magnitude in an output's CRS: 10^8 m is over twice the Earth's circumference
-/// (and 10^8 degrees is no place), so anything beyond is corrupt.
-inline constexpr double kMaxCoordinate = 1e8;
+
+/// Largest coordinate magnitude of an output: the bound beyond which io's reader drops a feature
+/// as corrupt (io/src/layer_reader.cpp), so nothing civgrid wrote lies beyond it.
+inline constexpr double kMaxAbsCoordinate = 1e9;
 
 /// "FILE, layer 'L', feature FID" for messages.
 [[nodiscard]] std::string where(const io::FeatureTable& table, std::size_t row);
@@ -38,7 +39,7 @@ enum class Shape { polygons, valid_polygons, any };
 
 /// Checks every geometry of `table`: present (unless `allow_null`), readable, of the shape asked
 /// for (Polygon or MultiPolygon; `valid_polygons` also valid by GEOS) and with coordinates within
-/// kMaxCoordinate. InputError naming the file, layer and feature of the first that is not.
+/// kMaxAbsCoordinate. InputError naming the file, layer and feature of the first that is not.
 void check_geometries(const io::FeatureTable& table, Shape shape, bool allow_null, const char* stage);
 
 }  // namespace civgrid::engine::read_back

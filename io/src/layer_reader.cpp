@@ -141,11 +141,17 @@ namespace {
 
 /// What sanitize() found in one geometry.
 struct GeometryIssues {
-    bool non_finite = false;       ///< NaN or infinite coordinates: the feature is dropped
+    bool non_finite = false;       ///< NaN, infinite or absurd (kMaxAbsCoordinate) coordinates: dropped
     bool unclosed_ring = false;    ///< closed by repeating the first vertex
     bool degenerate_part = false;  ///< a ring of fewer than 4 or a line of fewer than 2 vertices, removed
     bool empty_after = false;      ///< nothing usable is left: the feature is dropped
 };
+
+/// Largest coordinate magnitude read, in any CRS: 10^9 is over twenty times the Earth's
+/// circumference in metres (and no angle in degrees). Beyond it a coordinate is corrupt, and the
+/// distances and cell indices made from it overflow. engine/src/read_back.hpp reads outputs back
+/// with the same bound.
+constexpr double kMaxAbsCoordinate = 1e9;
 
 bool finite_points(OGRGeometryH leaf) {
     const int count = OGR_G_GetPointCount(leaf);
@@ -154,7 +160,8 @@ bool finite_points(OGRGeometryH leaf) {
     thread_local std::vector<double> xy;
     xy.resize(2 * static_cast<std::size_t>(count));
     OGR_G_GetPoints(leaf, xy.data(), 2 * sizeof(double), xy.data() + 1, 2 * sizeof(double), nullptr, 0);
-    return std::all_of(xy.begin(), xy.end(), [](double v) { return std::isfinite(v); });
+    // NaN fails the comparison too.
+    return std::all_of(xy.begin(), xy.end(), [](double v) { return std::abs(v) <= kMaxAbsCoordinate; });
 }
 
 bool all_finite(OGRGeometryH geometry) {
@@ -491,8 +498,11 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                                             options.target_crs + "': " + capture.message("coordinates out of range"));
             if (keep && !issues.non_finite && !all_finite(geometry)) issues.non_finite = true, keep = false;
             if (issues.non_finite)
-                report.add("dropped", "invalid_coordinates", Severity::warning,
-                           "geometries with NaN or infinite coordinates (or none after reprojection) are left out", id);
+                report.add(
+                    "dropped", "invalid_coordinates", Severity::warning,
+                    "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after reprojection) are "
+                    "left out",
+                    id);
             if (keep) {
                 if (options.coordinate_grid > 0) snap_to_grid(geometry, options.coordinate_grid);
                 wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
