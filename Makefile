@@ -86,9 +86,9 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/reproducers/$$t; \
 	  echo "== fuzz $$t: $(FUZZ_RUNS) runs"; \
-	  ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:quarantine_size_mb=64 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    nice $(FUZZ_BUILD_DIR)/tests/fuzz/civgrid_fuzz_$$t -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
-	    -max_len=256 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -max_len=256 -rss_limit_mb=8192 -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/reproducers/$$t/ $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	  if [ "$(FUZZ_MERGE)" = 1 ]; then \
 	    nice $(FUZZ_BUILD_DIR)/tests/fuzz/civgrid_fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(FUZZ_BUILD_DIR)/corpus/$$t || exit 1; \

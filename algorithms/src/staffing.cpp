@@ -66,6 +66,16 @@ public:
         const std::int64_t last_column = column(std::min(box.max_x, bounds_.max_x));
         const std::int64_t first_row = row(std::max(box.min_y, bounds_.min_y));
         const std::int64_t last_row = row(std::min(box.max_y, bounds_.max_y));
+        // A box of more cells than there are points (points so far apart that the cell size
+        // saturates, homes at +-1e308): the points themselves are fewer to look at.
+        if (static_cast<double>(last_column - first_column + 1) * static_cast<double>(last_row - first_row + 1) >
+            static_cast<double>(members_.size())) {
+            for (std::uint32_t i : members_)
+                if (points_[i].x >= box.min_x && points_[i].x <= box.max_x && points_[i].y >= box.min_y &&
+                    points_[i].y <= box.max_y)
+                    visit(i);
+            return;
+        }
         for (std::int64_t c = first_column; c <= last_column; ++c)
             for (std::int64_t r = first_row; r <= last_row; ++r) {
                 const auto it = cells_.find(key(c, r));
