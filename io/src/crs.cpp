@@ -22,6 +22,16 @@ SrsPtr make_srs(const std::string& text, const char* stage, const std::string& w
     return srs;
 }
 
+OGRSpatialReferenceH declared_srs(OGRLayerH layer) {
+    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+    if (srs == nullptr || OSRGetAuthorityName(srs, nullptr) != nullptr) return srs;
+    const char* name = OSRGetName(srs);
+    if (name != nullptr &&
+        (std::string_view(name) == "Undefined geographic SRS" || std::string_view(name) == "Undefined Cartesian SRS"))
+        return nullptr;
+    return srs;
+}
+
 SrsPtr clone_srs(OGRSpatialReferenceH srs) {
     SrsPtr copy(OSRClone(srs));
     if (!copy) throw InternalError("io.crs", "cannot copy a spatial reference");
@@ -104,7 +114,7 @@ std::string layer_crs(const LayerSpec& spec) {
     detail::ensure_gdal_registered();
     const detail::DatasetPtr dataset = detail::open_vector(spec.path);
     OGRLayerH layer = detail::find_layer(dataset.get(), spec.path, spec.layer);
-    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+    OGRSpatialReferenceH srs = detail::declared_srs(layer);
     return srs == nullptr ? std::string() : detail::srs_to_wkt(srs);
 }
 
@@ -115,7 +125,7 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
     const std::string where = spec.path + ", layer '" + OGR_L_GetName(layer) + "'";
 
     detail::SrsPtr source;
-    if (OGRSpatialReferenceH layer_srs = OGR_L_GetSpatialRef(layer); layer_srs != nullptr)
+    if (OGRSpatialReferenceH layer_srs = detail::declared_srs(layer); layer_srs != nullptr)
         source = detail::clone_srs(layer_srs);
     else if (!assume_crs.empty())
         source = detail::make_srs(assume_crs, "io.crs", "--assume-crs");

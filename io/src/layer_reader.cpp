@@ -338,13 +338,13 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
 
     // CRS: the layer's own, else the assumed one; reproject when a target is given.
     detail::SrsPtr source_srs;
-    if (OGRSpatialReferenceH layer_srs = OGR_L_GetSpatialRef(layer); layer_srs != nullptr)
+    if (OGRSpatialReferenceH layer_srs = detail::declared_srs(layer); layer_srs != nullptr)
         source_srs = detail::clone_srs(layer_srs);
     else if (!options.assume_crs.empty())
         source_srs = detail::make_srs(options.assume_crs, "io.crs", "--assume-crs");
     if (source_srs) {
         report.fact("crs", describe_crs(detail::srs_to_wkt(source_srs.get())) +
-                               (OGR_L_GetSpatialRef(layer) == nullptr ? " (--assume-crs)" : ""));
+                               (detail::declared_srs(layer) == nullptr ? " (--assume-crs)" : ""));
         detail::GdalErrorCapture quiet;
         if (OGREnvelope envelope;
             OSRIsProjected(source_srs.get()) != 0 && OGR_L_GetExtent(layer, &envelope, TRUE) == OGRERR_NONE)
@@ -398,7 +398,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     table.fields.reserve(static_cast<std::size_t>(field_count));
     for (int i = 0; i < field_count; ++i) {
         OGRFieldDefnH field = OGR_FD_GetFieldDefn(definition, i);
-        table.fields.push_back(Field{OGR_Fld_GetNameRef(field), field_type_of(OGR_Fld_GetType(field))});
+        table.fields.push_back(Field{OGR_Fld_GetNameRef(field), field_type_of(OGR_Fld_GetType(field)),
+                                     OGR_Fld_GetSubType(field) == OFSTBoolean});
     }
     if (options.attributes_only) {
         const char* ignored[] = {"OGR_GEOMETRY", nullptr};

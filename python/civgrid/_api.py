@@ -226,8 +226,25 @@ def _config(options: Dict[str, Any]) -> "_core.Config":
             continue
         if name in ("working_crs", "assume_crs") and not isinstance(value, str):
             value = _crs_text(value)
-        setattr(config, name, value)
+        _set_option(config, key, name, value)
     return config
+
+
+def _set_option(config: "_core.Config", key: str, name: str, value: Any) -> None:
+    """Sets one option, turning pybind11's "incompatible function arguments" into a ConfigError
+    that names the option, the value and the type it takes."""
+    expected = type(getattr(config, name))
+    if expected is not bool and isinstance(value, bool):  # True is an int to Python, not a count
+        raise _core.ConfigError(f"python.config: {key}={value!r}: expected {expected.__name__}, not bool")
+    if expected is bool and not isinstance(value, bool):
+        raise _core.ConfigError(f"python.config: {key}={value!r}: expected True or False")
+    if expected is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        setattr(config, name, value)
+    except TypeError:
+        raise _core.ConfigError(f"python.config: {key}={value!r}: expected {expected.__name__}, "
+                                f"not {type(value).__name__}") from None
 
 
 def _crs_text(crs: Any) -> str:
