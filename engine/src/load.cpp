@@ -31,6 +31,20 @@ std::optional<io::LayerSpec> resolve(const PartitionConfig& config, const LayerS
     if (source.given()) {
         io::LayerSpec spec = io::parse_layer_spec(source.path);
         if (!source.layer.empty()) spec.layer = source.layer;
+        if (spec.layer.empty()) {
+            // A file of several layers: the one named after the role, never silently the first.
+            const std::vector<std::string> layers = io::list_layers(spec.path);
+            if (layers.size() > 1) {
+                if (std::find(layers.begin(), layers.end(), role) == layers.end()) {
+                    std::string names;
+                    for (const std::string& name : layers) names += (names.empty() ? "'" : ", '") + name + "'";
+                    throw ConfigError(kStage, "'" + spec.path + "' has " + std::to_string(layers.size()) + " layers (" +
+                                                  names + ") and none is named '" + role + "': say which holds the " +
+                                                  role + " as FILE:LAYER");
+                }
+                spec.layer = role;
+            }
+        }
         return spec;
     }
     if (config.city.empty()) return std::nullopt;
@@ -763,7 +777,20 @@ City load_city(const PartitionConfig& config) {
             return;
         }
         hard_options.attribute_filter = rule.filter;
-        io::FeatureTable hard = io::read_layer(*spec, hard_options);
+        io::FeatureTable hard = [&] {
+            try {
+                return io::read_layer(*spec, hard_options);
+            } catch (const ConfigError& error) {  // the filter: most often a field the layer lacks (OSM data)
+                const BarrierRule& default_rule = role == "roads"    ? defaults.hard_roads
+                                                  : role == "rivers" ? defaults.hard_rivers
+                                                                     : defaults.hard_railways;
+                throw ConfigError(error.stage(), std::string(error.what()).substr(error.stage().size() + 2) + " (the " +
+                                                     (rule.filter == default_rule.filter ? "default " : "") +
+                                                     "hard-barrier filter of " + role +
+                                                     "; set it with --hard-barriers " + role + ":FILTER, '" + role +
+                                                     ":' for all features, or '" + role + ":none')");
+            }
+        }();
         city.inputs.emplace_back(role, describe(hard) + (rule.filter.empty() ? "" : " hard where " + rule.filter));
         LayerReport& layer_report = register_layer(city, hard, role);
         if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);

@@ -957,6 +957,7 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
     if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
     run.config = std::move(config);
     run.city = load_city(run.config);
+    enforce_strict(run.city.import_report, run.config);
     const PreviousRun previous = read_previous(previous_path, run.city.crs);
     lap("load");
     begin("repartition");
