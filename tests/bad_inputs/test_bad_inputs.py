@@ -15,12 +15,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, ogr
 
 import civgrid
 
@@ -199,11 +199,23 @@ def separate(role: str, driver: str, suffix: str, remove: Sequence[str] = (), *e
     return prepare
 
 
-def bowtie(d: Path) -> Prepared:
-    x, y = first_building_corner(d / "city.gpkg")
-    set_geometry(d / "city.gpkg", "buildings", [1],
-                 f"POLYGON(({x} {y},{x + 20} {y + 20},{x + 20} {y},{x} {y + 20},{x} {y}))")
-    return city_args(d)
+def near_first_building(fid: int, make_wkt: Callable[[float, float], str]) -> Callable[[Path], Prepared]:
+    """Feature `fid`'s geometry replaced by make_wkt(x, y), near the first building's corner."""
+
+    def prepare(d: Path) -> Prepared:
+        x, y = first_building_corner(d / "city.gpkg")
+        set_geometry(d / "city.gpkg", "buildings", [fid], make_wkt(x, y))
+        return city_args(d)
+
+    return prepare
+
+
+bowtie = near_first_building(1, lambda x, y: f"POLYGON(({x} {y},{x + 20} {y + 20},{x + 20} {y},{x} {y + 20},{x} {y}))")
+far_building = near_first_building(
+    2, lambda x, y: f"POLYGON(({x - 3000} {y},{x - 2990} {y},{x - 2990} {y + 10},{x - 3000} {y + 10},{x - 3000} {y}))")
+point_building = near_first_building(3, lambda x, y: f"POINT({x + 1} {y + 1})")
+line_building = near_first_building(3, lambda x, y: f"LINESTRING({x} {y},{x + 10} {y})")
+flat_building = near_first_building(3, lambda x, y: f"POLYGON(({x} {y},{x + 10} {y},{x + 20} {y},{x} {y}))")
 
 
 def copy_of_building(d: Path) -> Prepared:
@@ -225,13 +237,6 @@ def overlapping_building(d: Path) -> Prepared:
     dataset.ReleaseResultSet(result)
     dataset = None
     set_geometry(d / "city.gpkg", "buildings", [fid], wkt)
-    return city_args(d)
-
-
-def far_building(d: Path) -> Prepared:
-    x, y = first_building_corner(d / "city.gpkg")
-    set_geometry(d / "city.gpkg", "buildings", [2],
-                 f"POLYGON(({x - 3000} {y},{x - 2990} {y},{x - 2990} {y + 10},{x - 3000} {y + 10},{x - 3000} {y}))")
     return city_args(d)
 
 
@@ -351,9 +356,9 @@ CASES: List[Case] = [
     Case("empty_geometry_buildings", geometry("buildings", [3], "POLYGON EMPTY"), 0, ("null_geometry",)),
     Case("bowtie_building", bowtie, 0, ("'buildings'", "1")),
     Case("nan_coordinates", geometry("buildings", [3], "POLYGON((nan 0,1 0,1 1,nan 0))"), 0, ("'buildings'", "3")),
-    Case("point_among_polygons", lambda d: point_building(d), 0, ("point_in_polygon_layer",)),
-    Case("line_among_buildings", lambda d: line_building(d), 0, ("wrong_geometry_type",)),
-    Case("zero_area_building", lambda d: flat_building(d), 0, ("'buildings'", "3")),
+    Case("point_among_polygons", point_building, 0, ("point_in_polygon_layer",)),
+    Case("line_among_buildings", line_building, 0, ("wrong_geometry_type",)),
+    Case("zero_area_building", flat_building, 0, ("'buildings'", "3")),
     Case("z_coordinates", lambda d: z_building(d), 0),  # info only: no warning
     Case("copy_of_a_building", copy_of_building, 0, ("duplicate_building", "copy of 5")),
     Case("overlapping_buildings", overlapping_building, 0, ("overlapping_buildings",)),
@@ -433,26 +438,7 @@ def boolean_households(d: Path) -> Prepared:
     return city_args(d, "--buildings", str(target))
 
 
-def point_building(d: Path) -> Prepared:
-    x, y = first_building_corner(d / "city.gpkg")
-    set_geometry(d / "city.gpkg", "buildings", [3], f"POINT({x + 1} {y + 1})")
-    return city_args(d)
-
-
-def line_building(d: Path) -> Prepared:
-    x, y = first_building_corner(d / "city.gpkg")
-    set_geometry(d / "city.gpkg", "buildings", [3], f"LINESTRING({x} {y},{x + 10} {y})")
-    return city_args(d)
-
-
-def flat_building(d: Path) -> Prepared:
-    x, y = first_building_corner(d / "city.gpkg")
-    set_geometry(d / "city.gpkg", "buildings", [3], f"POLYGON(({x} {y},{x + 10} {y},{x + 20} {y},{x} {y}))")
-    return city_args(d)
-
-
 def z_building(d: Path) -> Prepared:
-    x, y = first_building_corner(d / "city.gpkg")
     target = d / "buildings.geojson"
     translate(d / "city.gpkg", "buildings", target, "-f", "GeoJSON", "-dim", "XYZ")
     return city_args(d, "--buildings", str(target))
