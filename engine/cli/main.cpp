@@ -5,6 +5,7 @@
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/output_file.hpp>
 #include <civgrid/io/versions.hpp>
 
 #include <geos_c.h>
@@ -373,6 +374,8 @@ int run_report(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Ctrl-C, SIGTERM or a closed terminal during a run remove its temporary output file.
+    io::remove_temporary_files_on_signals();
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::cout << kUsage;

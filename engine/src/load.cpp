@@ -31,6 +31,20 @@ std::optional<io::LayerSpec> resolve(const PartitionConfig& config, const LayerS
     if (source.given()) {
         io::LayerSpec spec = io::parse_layer_spec(source.path);
         if (!source.layer.empty()) spec.layer = source.layer;
+        if (spec.layer.empty()) {
+            // A file of several layers: the one named after the role, never silently the first.
+            const std::vector<std::string> layers = io::list_layers(spec.path);
+            if (layers.size() > 1) {
+                if (std::find(layers.begin(), layers.end(), role) == layers.end()) {
+                    std::string names;
+                    for (const std::string& name : layers) names += (names.empty() ? "'" : ", '") + name + "'";
+                    throw ConfigError(kStage, "'" + spec.path + "' has " + std::to_string(layers.size()) + " layers (" +
+                                                  names + ") and none is named '" + role + "': say which holds the " +
+                                                  role + " as FILE:LAYER");
+                }
+                spec.layer = role;
+            }
+        }
         return spec;
     }
     if (config.city.empty()) return std::nullopt;
@@ -153,7 +167,13 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
         }
         Region region;
         region.code = as_text(table.rows[i][static_cast<std::size_t>(code)]);
-        if (region.code.empty()) region.code = "F" + std::to_string(table.fids[i]);
+        if (region.code.empty()) {  // still a region to split; its micro-grid codes say where it came from
+            region.code = "F" + std::to_string(table.fids[i]);
+            report.add("derived", "missing_code", Severity::warning,
+                       "features with a null or empty '" + code_field +
+                           "' are split under the code F<feature id>: give them their real code",
+                       fid_text(table, i) + " (" + region.code + ")");
+        }
         if (name >= 0) region.name = as_text(table.rows[i][static_cast<std::size_t>(name)]);
         if (street >= 0) region.street_code = as_text(table.rows[i][static_cast<std::size_t>(street)]);
         if (level == "street") region.street_code = region.code;
@@ -421,26 +441,23 @@ void read_staff_layers(City& city, const PartitionConfig& config, const io::Read
 
 }  // namespace
 
+std::vector<io::NamedSource> input_sources(const PartitionConfig& config) {
+    std::vector<io::NamedSource> sources;
+    if (!config.city.empty()) sources.push_back({"city", config.city});
+    const std::pair<const char*, const LayerSource*> roles[] = {
+        {"buildings", &config.buildings},     {"roads", &config.roads},
+        {"rivers", &config.rivers},           {"railways", &config.railways},
+        {"communities", &config.communities}, {"streets", &config.streets},
+        {"districts", &config.districts},     {"workers", &config.workers},
+        {"stations", &config.stations},       {"facilities", &config.facilities},
+        {"work-areas", &config.work_areas}};
+    for (const auto& [role, source] : roles)
+        if (source->given()) sources.push_back({role, io::parse_layer_spec(source->path).path});
+    return sources;
+}
+
 City load_city(const PartitionConfig& config) {
-    if (config.target_households <= 0) throw ConfigError(kStage, "--target-households must be positive");
-    if (config.tolerance < 0 || config.tolerance >= 1) throw ConfigError(kStage, "--tolerance must be in [0, 1)");
-    if (!config.region_level.empty() && config.region_level != "community" && config.region_level != "street" &&
-        config.region_level != "district" && config.region_level != "city")
-        throw ConfigError(kStage,
-                          "--level must be community, street, district or city, not '" + config.region_level + "'");
-    if (config.grid_count < 0) throw ConfigError(kStage, "--grids must not be negative");
-    if (config.min_households < 0 || config.max_households < 0 || config.hard_min_households < 0 ||
-        config.grid_households < 0)
-        throw ConfigError(
-            kStage,
-            "--min-households, --max-households, --hard-min-households and --grid-households must not be negative");
-    if (config.max_households > 0 && config.min_households > config.max_households)
-        throw ConfigError(kStage, "--min-households " + std::to_string(config.min_households) +
-                                      " is above --max-households " + std::to_string(config.max_households));
-    if (config.max_households > 0 && config.max_households < config.target_households)
-        throw ConfigError(kStage, "--max-households is below the target");
-    if (config.min_households > config.target_households)
-        throw ConfigError(kStage, "--min-households is above the target");
+    validate_config(config);
     const std::vector<std::string> city_layers =
         config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
     const auto buildings_spec = resolve(config, config.buildings, "buildings", city_layers);
@@ -449,10 +466,6 @@ City load_city(const PartitionConfig& config) {
                           config.city.empty()
                               ? "no buildings given: pass a city file or --buildings FILE[:LAYER]"
                               : "'" + config.city + "' has no layer 'buildings' (pass --buildings FILE[:LAYER])");
-
-    if (config.dwelling_area < 0 || !std::isfinite(config.dwelling_area))
-        throw ConfigError(kStage, "--dwelling-area must be a positive floor area in m2 (0 = off)");
-    if (config.max_building_households <= 0) throw ConfigError(kStage, "--max-building-households must be positive");
 
     City city;
     city.crs = config.working_crs.empty()
@@ -522,6 +535,19 @@ City load_city(const PartitionConfig& config) {
                                                          "--floors-field FIELD --dwelling-area M2")) +
                         "; fields are: " + available + ")");
     }
+    // A field named on the command line that the layer lacks is a typo, not a choice: only the
+    // defaults are optional (a missing default id field means feature ids, and so on).
+    const PartitionConfig defaults;
+    for (const auto& [name, default_name, option] :
+         {std::tuple<const std::string&, const std::string&, const char*>{config.building_id_field,
+                                                                          defaults.building_id_field, "--id-field"},
+          {config.units_field, defaults.units_field, "--units-field"},
+          {config.residents_field, defaults.residents_field, "residents_field"}})
+        if (!name.empty() && name != default_name) static_cast<void>(required_field(buildings, name, option));
+    if (households_field >= 0 && buildings.fields[static_cast<std::size_t>(households_field)].boolean)
+        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "', field '" +
+                                     buildings.fields[static_cast<std::size_t>(households_field)].name +
+                                     "': a true/false field, not a count of households (set --households-field)");
     const bool derive = config.dwelling_area > 0 && (floors_field >= 0 || height_field >= 0);
     if (derive)
         report().fact("households", households_field >= 0
@@ -547,6 +573,16 @@ City load_city(const PartitionConfig& config) {
                          fid_text(buildings, i) + " (" + std::to_string(*households) + ")");
         } else if (households && *households >= 0) {
             used = *households;
+            if (const double* real = std::get_if<double>(value); real != nullptr && *real != std::floor(*real))
+                report().add("repaired", "fractional_households", Severity::warning,
+                             "households that are not whole numbers are rounded to the nearest whole household",
+                             fid_text(buildings, i) + " (" + as_text(*value) + " -> " + std::to_string(used) + ")");
+            else if (const auto* text = std::get_if<std::string>(value);
+                     text != nullptr && text->find_first_of(".eE") != std::string::npos &&
+                     std::to_string(used) != *text)
+                report().add("repaired", "fractional_households", Severity::warning,
+                             "households that are not whole numbers are rounded to the nearest whole household",
+                             fid_text(buildings, i) + " ('" + *text + "' -> " + std::to_string(used) + ")");
         } else if (derive && !dropped[i]) {
             std::optional<std::int64_t> floors;
             if (floors_field >= 0) {
@@ -753,7 +789,20 @@ City load_city(const PartitionConfig& config) {
             return;
         }
         hard_options.attribute_filter = rule.filter;
-        io::FeatureTable hard = io::read_layer(*spec, hard_options);
+        io::FeatureTable hard = [&] {
+            try {
+                return io::read_layer(*spec, hard_options);
+            } catch (const ConfigError& error) {  // the filter: most often a field the layer lacks (OSM data)
+                const BarrierRule& default_rule = role == "roads"    ? defaults.hard_roads
+                                                  : role == "rivers" ? defaults.hard_rivers
+                                                                     : defaults.hard_railways;
+                throw ConfigError(error.stage(), std::string(error.what()).substr(error.stage().size() + 2) + " (the " +
+                                                     (rule.filter == default_rule.filter ? "default " : "") +
+                                                     "hard-barrier filter of " + role +
+                                                     "; set it with --hard-barriers " + role + ":FILTER, '" + role +
+                                                     ":' for all features, or '" + role + ":none')");
+            }
+        }();
         city.inputs.emplace_back(role, describe(hard) + (rule.filter.empty() ? "" : " hard where " + rule.filter));
         LayerReport& layer_report = register_layer(city, hard, role);
         if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);

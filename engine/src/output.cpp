@@ -540,7 +540,17 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                   const algorithms::QualityReport& report, const PartitionConfig& config,
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
                   const ExtraOutput* extra, RunControl* control) {
-    io::GeoPackageWriter writer(path, city.crs);
+    io::check_output_path(path, input_sources(config));
+    io::OutputReservation output(path);
+    write_result(output, city, result, report, config, timings, staffing, extra, control);
+    output.commit();
+}
+
+void write_result(io::OutputReservation& output, const City& city, const PartitionResult& result,
+                  const algorithms::QualityReport& report, const PartitionConfig& config,
+                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
+                  const ExtraOutput* extra, RunControl* control) {
+    io::GeoPackageWriter writer(output, city.crs);
     if (control != nullptr) control->begin("write");
     // A cancelled run stops between layers; the uncommitted writer then removes its temporary file.
     const LayerSink sink{[&](const io::LayerData& layer) {
@@ -550,7 +560,7 @@ void write_result(const std::string& path, const City& city, const PartitionResu
     }};
     result_layers(city, result, report, config, timings, staffing, sink, extra);
     if (control != nullptr) control->check(kStage);
-    writer.commit();
+    writer.close();
 }
 
 RunSummary run_partition(const PartitionConfig& config, const std::string& output) {
@@ -562,6 +572,11 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         summary.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
         start = now;
     };
+    // Before any work: an output that is an input, a link or a device is refused, and the output
+    // is claimed for the whole run (a second run writing it is refused, not silently overwritten).
+    validate_config(config);
+    io::check_output_path(output, input_sources(config));
+    io::OutputReservation reservation(output);
     const City city = load_city(config);
     enforce_strict(city.import_report, config);
     lap("load");
@@ -583,7 +598,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         assess_seconds = std::chrono::duration<double>(clock::now() - begin).count();
         return computed;
     });
-    io::GeoPackageWriter writer(output, city.crs);
+    io::GeoPackageWriter writer(reservation, city.crs);
     const LayerSink sink{[&](const io::LayerData& layer) { writer.add_layer(layer); }};
     Standards standards;
     try {
@@ -609,6 +624,8 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.crs = city.crs;
     summary.warnings = city.warnings;
     summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());
+    const auto removed = reservation.warnings();
+    summary.warnings.insert(summary.warnings.end(), removed.begin(), removed.end());
     return summary;
 }
 

@@ -216,6 +216,13 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
 
     std::vector<std::int64_t> region_households(region_count);
     for (std::size_t r = 0; r < region_count; ++r) region_households[r] = result.regions[r].households;
+    if (config.micro_grid_count > 0) {
+        const std::int64_t total = std::accumulate(region_households.begin(), region_households.end(), std::int64_t{0});
+        if (config.micro_grid_count > total)
+            throw ConfigError("engine.partition", "--micro-grids " + std::to_string(config.micro_grid_count) +
+                                                      " is more than the city's " + std::to_string(total) +
+                                                      " households: at most one micro-grid per household");
+    }
     const std::vector<int> counts = requested_counts(region_households, city.regions, config);
     const std::vector<int> grid_counts = requested_grid_counts(region_households, city.regions, config, counts);
     for (std::size_t r = 0; r < region_count; ++r) {

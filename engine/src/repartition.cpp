@@ -974,6 +974,7 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
     if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
     run.config = std::move(config);
     run.city = load_city(run.config);
+    enforce_strict(run.city.import_report, run.config);
     const PreviousRun previous = read_previous(previous_path, run.city.crs);
     lap("load");
     begin("repartition");
@@ -996,17 +997,26 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
 
 RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
                                    const RepartitionOptions& options, const std::string& output) {
+    std::vector<io::NamedSource> inputs = input_sources(config);
+    inputs.push_back({"previous", previous_path});
+    validate_config(config);
+    io::check_output_path(output, inputs);
+    io::OutputReservation reservation(output);
     RepartitionRun run = compute_repartition(std::move(config), previous_path, options);
     RepartitionSummary summary;
     summary.run.timings = run.timings;
     const auto start = std::chrono::steady_clock::now();
-    write_result(output, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing, &run.extra);
+    write_result(reservation, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing,
+                 &run.extra);
+    reservation.commit();
     summary.run.timings.emplace_back("write",
                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     summary.run.report = std::move(run.report);
     summary.run.staffing = std::move(run.staffing);
     summary.run.crs = run.city.crs;
     summary.run.warnings = std::move(run.warnings);
+    const auto removed = reservation.warnings();
+    summary.run.warnings.insert(summary.run.warnings.end(), removed.begin(), removed.end());
     summary.changes = std::move(run.changes);
     return summary;
 }

@@ -22,6 +22,16 @@ SrsPtr make_srs(const std::string& text, const char* stage, const std::string& w
     return srs;
 }
 
+OGRSpatialReferenceH declared_srs(OGRLayerH layer) {
+    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+    if (srs == nullptr || OSRGetAuthorityName(srs, nullptr) != nullptr) return srs;
+    const char* name = OSRGetName(srs);
+    if (name != nullptr &&
+        (std::string_view(name) == "Undefined geographic SRS" || std::string_view(name) == "Undefined Cartesian SRS"))
+        return nullptr;
+    return srs;
+}
+
 SrsPtr clone_srs(OGRSpatialReferenceH srs) {
     SrsPtr copy(OSRClone(srs));
     if (!copy) throw InternalError("io.crs", "cannot copy a spatial reference");
@@ -104,7 +114,7 @@ std::string layer_crs(const LayerSpec& spec) {
     detail::ensure_gdal_registered();
     const detail::DatasetPtr dataset = detail::open_vector(spec.path);
     OGRLayerH layer = detail::find_layer(dataset.get(), spec.path, spec.layer);
-    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(layer);
+    OGRSpatialReferenceH srs = detail::declared_srs(layer);
     return srs == nullptr ? std::string() : detail::srs_to_wkt(srs);
 }
 
@@ -115,7 +125,8 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
     const std::string where = spec.path + ", layer '" + OGR_L_GetName(layer) + "'";
 
     detail::SrsPtr source;
-    if (OGRSpatialReferenceH layer_srs = OGR_L_GetSpatialRef(layer); layer_srs != nullptr)
+    const bool layer_srs_declared = detail::declared_srs(layer) != nullptr;
+    if (OGRSpatialReferenceH layer_srs = detail::declared_srs(layer); layer_srs != nullptr)
         source = detail::clone_srs(layer_srs);
     else if (!assume_crs.empty())
         source = detail::make_srs(assume_crs, "io.crs", "--assume-crs");
@@ -139,6 +150,17 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
         throw InputError("io.crs", where + ": cannot transform the extent (" + std::to_string(envelope.MinX) + ", " +
                                        std::to_string(envelope.MinY) + ") - (" + std::to_string(envelope.MaxX) + ", " +
                                        std::to_string(envelope.MaxY) + ") to WGS84: " + capture.message());
+    const auto in_range = [](double lon, double lat) {
+        return std::isfinite(lon) && std::isfinite(lat) && lon >= -180.0 && lon <= 180.0 && lat >= -90.0 && lat <= 90.0;
+    };
+    if (!in_range(extent.min_lon, extent.min_lat) || !in_range(extent.max_lon, extent.max_lat))
+        throw InputError("io.crs", where + ": its coordinates (" + std::to_string(envelope.MinX) + ", " +
+                                       std::to_string(envelope.MinY) + ") - (" + std::to_string(envelope.MaxX) + ", " +
+                                       std::to_string(envelope.MaxY) + ") cannot be in " +
+                                       describe_crs(detail::srs_to_wkt(source.get())) +
+                                       (layer_srs_declared ? " (the CRS the layer declares)" : " (--assume-crs)") +
+                                       ": they are not longitudes and latitudes on the Earth; give the CRS they "
+                                       "are in with --assume-crs, or fix the layer's CRS");
     return extent;
 }
 

@@ -128,6 +128,10 @@ private:
 /// Parses an EPSG code, WKT or PROJ string with traditional GIS axis order (x = lon/easting).
 /// Throws ConfigError("<stage>: invalid CRS '<text>' (<what>): ...") when it cannot.
 [[nodiscard]] SrsPtr make_srs(const std::string& text, const char* stage, const std::string& what);
+/// The CRS a layer declares, or nullptr when it declares none. A GeoPackage's "undefined"
+/// systems (srs_id 0 "Undefined geographic SRS", -1 "Undefined Cartesian SRS") declare none:
+/// the spec defines them as unknown coordinates, so --assume-crs applies to them.
+[[nodiscard]] OGRSpatialReferenceH declared_srs(OGRLayerH layer);
 /// A copy of `srs` (e.g. a layer's) with traditional GIS axis order.
 [[nodiscard]] SrsPtr clone_srs(OGRSpatialReferenceH srs);
 /// Single-line WKT2 (2019) of `srs`, or WKT1 when WKT2 export fails; "" when neither works.
@@ -179,7 +183,9 @@ inline void create_fields(OGRLayerH layer, const std::vector<Field>& fields, con
                           const std::string& where) {
     GdalErrorCapture capture;
     for (const Field& field : fields) {
-        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), ogr_type_of(field.type));
+        const bool boolean = field.boolean && field.type == FieldType::integer;  // OGR: a subtype of 32-bit integers
+        OGRFieldDefnH definition = OGR_Fld_Create(field.name.c_str(), boolean ? OFTInteger : ogr_type_of(field.type));
+        if (boolean) OGR_Fld_SetSubType(definition, OFSTBoolean);
         const OGRErr error = OGR_L_CreateField(layer, definition, TRUE);
         OGR_Fld_Destroy(definition);
         if (error != OGRERR_NONE)

@@ -2,12 +2,11 @@
 #include "gdal_handles.hpp"
 
 #include <civgrid/io/layer.hpp>
+#include <civgrid/io/output_file.hpp>
 
-#include <unistd.h>
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <system_error>
 
@@ -103,46 +102,44 @@ void GeoPackageWriter::DatasetDeleter::operator()(void* dataset) const noexcept 
     if (dataset != nullptr) GDALClose(dataset);
 }
 
-GeoPackageWriter::GeoPackageWriter(std::string path, std::string crs) : path_(std::move(path)), crs_(std::move(crs)) {
+GeoPackageWriter::GeoPackageWriter(std::string path, std::string crs)
+    : owned_output_(std::make_unique<OutputReservation>(std::move(path))),
+      output_(owned_output_.get()),
+      path_(output_->path()),
+      crs_(std::move(crs)) {
+    open();
+}
+
+GeoPackageWriter::GeoPackageWriter(OutputReservation& output, std::string crs)
+    : output_(&output), path_(output.path()), crs_(std::move(crs)) {
+    open();
+}
+
+void GeoPackageWriter::open() {
     detail::ensure_gdal_registered();
-    if (path_.empty()) throw ConfigError(kStage, "empty output path");
     if (!crs_.empty()) static_cast<void>(detail::make_srs(crs_, kStage, "output CRS of '" + path_ + "'"));
-
-    const fs::path target(path_);
-    const fs::path directory = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    std::error_code error;
-    if (!fs::is_directory(directory, error))
-        throw IoError(kStage, "cannot create '" + path_ + "': directory '" + directory.string() + "' does not exist");
-    if (fs::is_directory(target, error)) throw IoError(kStage, "cannot create '" + path_ + "': it is a directory");
-
-    // Unique per process and per writer; ends in .gpkg so the driver does not warn about the name.
-    std::random_device random;
-    temp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random() % 1000000u) + ".gpkg";
-    remove_database_files(temp_path_);
-
+    // The reservation's empty placeholder makes way for the GeoPackage.
+    const std::string& temp_path = output_->temp_path();
+    remove_database_files(temp_path);
     GDALDriverH driver = GDALGetDriverByName("GPKG");
     if (driver == nullptr) throw IoError(kStage, "cannot create '" + path_ + "': GDAL has no GPKG driver");
     detail::GdalErrorCapture capture;
-    dataset_.reset(GDALCreate(driver, temp_path_.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+    dataset_.reset(GDALCreate(driver, temp_path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
     if (!dataset_) {
         const std::string message = capture.message("GDALCreate failed");
-        remove_database_files(temp_path_);
-        throw IoError(kStage, "cannot create '" + path_ + "' (temporary file '" + temp_path_ + "'): " + message);
+        throw IoError(kStage, "cannot create '" + path_ + "' (temporary file '" + temp_path + "'): " + message);
     }
 }
 
 GeoPackageWriter::~GeoPackageWriter() {
     if (committed_) return;
-    {
-        const detail::GdalErrorCapture quiet;
-        dataset_.reset();
-    }
-    if (!temp_path_.empty()) remove_database_files(temp_path_);
+    const detail::GdalErrorCapture quiet;
+    dataset_.reset();  // the reservation removes the temporary file
 }
 
 void GeoPackageWriter::add_layer(const LayerData& data) {
     if (committed_ || !dataset_)
-        throw InternalError(kStage, "'" + path_ + "': add_layer('" + data.name + "') after commit");
+        throw InternalError(kStage, "'" + path_ + "': add_layer('" + data.name + "') after close or commit");
     const std::string where = path_ + ", layer '" + data.name + "'";
     if (data.name.empty()) throw InternalError(kStage, path_ + ": a layer needs a name");
     const bool spatial = data.geometry_kind != GeometryKind::none;
@@ -236,23 +233,18 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     guard.release();
 }
 
+void GeoPackageWriter::close() {
+    if (committed_ || !dataset_) throw InternalError(kStage, "'" + path_ + "': closed twice");
+    detail::GdalErrorCapture capture;
+    dataset_.reset();  // GDALClose: flushes, builds the spatial indexes, closes SQLite
+    if (capture.has_error())
+        throw IoError(kStage, "cannot write '" + path_ + "' (temporary file '" + output_->temp_path() +
+                                  "'): " + capture.message());
+}
+
 void GeoPackageWriter::commit() {
-    if (committed_ || !dataset_) throw InternalError(kStage, "'" + path_ + "': commit() called twice");
-    {
-        detail::GdalErrorCapture capture;
-        dataset_.reset();  // GDALClose: flushes, builds the spatial indexes, closes SQLite
-        if (capture.has_error()) {
-            const std::string message = capture.message();
-            remove_database_files(temp_path_);
-            throw IoError(kStage, "cannot write '" + path_ + "' (temporary file '" + temp_path_ + "'): " + message);
-        }
-    }
-    std::error_code error;
-    fs::rename(temp_path_, path_, error);
-    if (error) {
-        remove_database_files(temp_path_);
-        throw IoError(kStage, "cannot replace '" + path_ + "' with '" + temp_path_ + "': " + error.message());
-    }
+    close();
+    output_->commit();
     committed_ = true;
 }
 

@@ -9,10 +9,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 namespace civgrid::io {
@@ -22,8 +25,37 @@ using detail::is_ascii;
 using detail::is_utf8;
 namespace detail {
 
+namespace {
+
+/// A Shapefile is three files at least: GDAL reads a .shp without its .dbf as a layer with no
+/// attributes (then every field is "missing") and fails on a missing .shx with a terse message.
+void require_shapefile_parts(const std::string& path) {
+    const std::filesystem::path shp(path);
+    std::string extension = shp.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::error_code error;
+    if (extension != ".shp" || !std::filesystem::is_regular_file(shp, error)) return;
+    for (const char* part : {".dbf", ".shx"}) {
+        std::string upper = part;
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        std::filesystem::path lower_path = shp, upper_path = shp;
+        lower_path.replace_extension(part);
+        upper_path.replace_extension(upper);
+        if (std::filesystem::exists(lower_path, error) || std::filesystem::exists(upper_path, error)) continue;
+        throw InputError("io.read", path + ": the Shapefile's " + part + " file '" + lower_path.string() +
+                                        "' is missing (" +
+                                        (std::string(part) == ".dbf" ? "it holds the attributes" : "the shape index") +
+                                        "); a Shapefile needs its .shp, .shx and .dbf side by side");
+    }
+}
+
+}  // namespace
+
 DatasetPtr open_vector(const std::string& path, const std::vector<std::string>& open_options) {
     ensure_gdal_registered();
+    require_shapefile_parts(path);
     GdalErrorCapture capture;
     std::vector<const char*> option_pointers;
     for (const std::string& option : open_options) option_pointers.push_back(option.c_str());
@@ -319,6 +351,64 @@ std::string detect_encoding(const std::vector<const std::string*>& texts, const 
     return "GB18030";
 }
 
+std::string quoted_identifier(const std::string& name) {
+    std::string quoted = "\"";
+    for (const char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
+/// SQLite stores any value in any column: a lax writer can leave 12.7 or 'many' in an INTEGER
+/// column, which GDAL then reads as 12 or 0 without a word. Such values are read as stored (a
+/// real, or text) and reported, so the policies that follow see what the file holds.
+void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable& table, LayerReport& report) {
+    const char* fid_column = OGR_L_GetFIDColumn(layer);
+    if (fid_column == nullptr || *fid_column == '\0') return;
+    std::unordered_map<std::int64_t, std::size_t> row_of;
+    for (std::size_t j = 0; j < table.fields.size(); ++j) {
+        const FieldType type = table.fields[j].type;  // as declared: the query below may widen it
+        if (type == FieldType::string) continue;
+        // The column's own name (the table holds it raw here, before text decoding).
+        const std::string column = quoted_identifier(table.fields[j].name);
+        const std::string allowed = type == FieldType::integer ? "'integer', 'null'" : "'integer', 'real', 'null'";
+        // "+ 0" keeps GDAL from taking the key for the result's FID: it stays field 0.
+        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key, CAST(" + column +
+                                  " AS TEXT) AS stored_text, typeof(" + column + ") AS stored_type FROM " +
+                                  quoted_identifier(table.layer) + " WHERE typeof(" + column + ") NOT IN (" + allowed +
+                                  ")";
+        const detail::GdalErrorCapture quiet;  // a view or an odd schema: nothing to recover
+        OGRLayerH result = GDALDatasetExecuteSQL(dataset, query.c_str(), nullptr, "SQLITE");
+        if (result == nullptr) continue;
+        const std::unique_ptr<std::remove_pointer_t<OGRLayerH>, std::function<void(OGRLayerH)>> release(
+            result, [dataset](OGRLayerH l) { GDALDatasetReleaseResultSet(dataset, l); });
+        while (true) {
+            const detail::FeaturePtr feature(OGR_L_GetNextFeature(result));
+            if (!feature) break;
+            if (row_of.empty())
+                for (std::size_t r = 0; r < table.size(); ++r) row_of.emplace(table.fids[r], r);
+            const auto found = row_of.find(OGR_F_GetFieldAsInteger64(feature.get(), 0));
+            if (found == row_of.end()) continue;  // filtered out
+            const std::string text = OGR_F_GetFieldAsString(feature.get(), 1);
+            const std::string stored = OGR_F_GetFieldAsString(feature.get(), 2);
+            FieldValue& value = table.rows[found->second][j];
+            char* end = nullptr;
+            const double number = std::strtod(text.c_str(), &end);
+            // The column's type widens to hold what it holds, so the values can be written back.
+            if (stored == "real" && end != nullptr && *end == '\0') {
+                value = number;
+                if (table.fields[j].type == FieldType::integer) table.fields[j].type = FieldType::real;
+            } else {
+                value = text;
+                table.fields[j].type = FieldType::string;
+                table.fields[j].boolean = false;
+            }
+            report.add("reported", "mistyped_value", Severity::warning,
+                       "values stored with another type than their column's (a lax writer) are read as stored",
+                       std::to_string(found->second) + " (field '" + table.fields[j].name + "': " + stored + " '" +
+                           text + "')");
+        }
+    }
+}
+
 }  // namespace
 
 FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
@@ -345,13 +435,13 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
 
     // CRS: the layer's own, else the assumed one; reproject when a target is given.
     detail::SrsPtr source_srs;
-    if (OGRSpatialReferenceH layer_srs = OGR_L_GetSpatialRef(layer); layer_srs != nullptr)
+    if (OGRSpatialReferenceH layer_srs = detail::declared_srs(layer); layer_srs != nullptr)
         source_srs = detail::clone_srs(layer_srs);
     else if (!options.assume_crs.empty())
         source_srs = detail::make_srs(options.assume_crs, "io.crs", "--assume-crs");
     if (source_srs) {
         report.fact("crs", describe_crs(detail::srs_to_wkt(source_srs.get())) +
-                               (OGR_L_GetSpatialRef(layer) == nullptr ? " (--assume-crs)" : ""));
+                               (detail::declared_srs(layer) == nullptr ? " (--assume-crs)" : ""));
         detail::GdalErrorCapture quiet;
         if (OGREnvelope envelope;
             OSRIsProjected(source_srs.get()) != 0 && OGR_L_GetExtent(layer, &envelope, TRUE) == OGRERR_NONE)
@@ -405,7 +495,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     table.fields.reserve(static_cast<std::size_t>(field_count));
     for (int i = 0; i < field_count; ++i) {
         OGRFieldDefnH field = OGR_FD_GetFieldDefn(definition, i);
-        table.fields.push_back(Field{OGR_Fld_GetNameRef(field), field_type_of(OGR_Fld_GetType(field))});
+        table.fields.push_back(Field{OGR_Fld_GetNameRef(field), field_type_of(OGR_Fld_GetType(field)),
+                                     OGR_Fld_GetSubType(field) == OFSTBoolean});
     }
     if (options.attributes_only) {
         const char* ignored[] = {"OGR_GEOMETRY", nullptr};
@@ -543,6 +634,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                                  " features): " + capture.message());
     }
 
+    if (driver == "GPKG" && field_count > 0) recover_mistyped_values(dataset.get(), layer, table, report);
+
     // Text: Shapefiles in the encoding given, declared or detected; other formats are UTF-8. Every
     // value comes out as valid UTF-8; a character a byte-limited field cut in half is removed.
     std::string encoding = options.encoding, how = "--encoding";
@@ -561,7 +654,14 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         encoding = "UTF-8";
         how = "the format's own";
     }
-    Decoder decoder(encoding);
+    Decoder decoder = [&] {
+        try {
+            return Decoder(encoding);
+        } catch (const ConfigError& error) {
+            throw ConfigError("io.encoding", where + ": --encoding: " +
+                                                 std::string(error.what()).substr(std::string("io.encoding: ").size()));
+        }
+    }();
     report.fact("encoding", decoder.encoding() + " (" + how + ")");
     for (Field& field : table.fields) field.name = decoder.decode(field.name).text;
     for (std::size_t r = 0; r < table.size(); ++r)

@@ -1,11 +1,13 @@
-// In-memory layers as /vsimem/ FlatGeobuf files: feature ids are row positions, and a layer
-// without a CRS stays without one (a GeoPackage would declare "undefined geographic").
+// In-memory layers as /vsimem/ GeoPackages: feature ids are row positions, every row is kept
+// (GDAL 3.6's FlatGeobuf writer drops features with a null or empty geometry, so the import report
+// could not name them), and a layer without a CRS reads back as declaring none (declared_srs).
 #include "gdal_handles.hpp"
 
 #include <civgrid/io/memory_source.hpp>
 
 #include <cpl_vsi.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace civgrid::io {
@@ -34,7 +36,7 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
     detail::ensure_gdal_registered();
     static std::atomic<unsigned long> counter{0};
     const std::string name = data.name.empty() ? std::string("layer") : data.name;
-    spec_.path = "/vsimem/civgrid/" + std::to_string(++counter) + "/" + name + ".fgb";
+    spec_.path = "/vsimem/civgrid/" + std::to_string(++counter) + "/" + name + ".gpkg";
     spec_.layer = name;
     const std::string where = spec_.path + ", layer '" + name + "'";
     if (data.geometry_kind == GeometryKind::none)
@@ -46,20 +48,30 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
     detail::SrsPtr srs;
     if (!crs.empty()) srs = detail::make_srs(crs, kStage, "CRS of '" + name + "'");
 
-    GDALDriverH driver = GDALGetDriverByName("FlatGeobuf");
-    if (driver == nullptr) throw IoError(kStage, "GDAL has no FlatGeobuf driver");
+    GDALDriverH driver = GDALGetDriverByName("GPKG");
+    if (driver == nullptr) throw IoError(kStage, "GDAL has no GPKG driver");
     MemoryFileGuard guard(spec_.path);
     detail::GdalErrorCapture capture;
     {
         const detail::DatasetPtr dataset(GDALCreate(driver, spec_.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!dataset) throw IoError(kStage, "cannot create '" + spec_.path + "': " + capture.message());
-        const char* options[] = {"SPATIAL_INDEX=NO", nullptr};
+        // The FID column must not take the name of an attribute (a frame may have a "fid" column).
+        std::string fid_column = "fid";
+        for (int n = 1; std::any_of(data.fields.begin(), data.fields.end(),
+                                    [&](const Field& f) { return EQUAL(f.name.c_str(), fid_column.c_str()); });
+             ++n)
+            fid_column = "fid_" + std::to_string(n);
+        const std::string fid_option = "FID=" + fid_column;
+        const char* options[] = {"SPATIAL_INDEX=NO", fid_option.c_str(), nullptr};
         OGRLayerH layer =
             GDALDatasetCreateLayer(dataset.get(), name.c_str(), srs.get(), wkbUnknown, const_cast<char**>(options));
         if (layer == nullptr) throw IoError(kStage, where + ": cannot create the layer: " + capture.message());
         detail::create_fields(layer, data.fields, kStage, where);
+        if (GDALDatasetStartTransaction(dataset.get(), FALSE) != OGRERR_NONE)
+            throw IoError(kStage, where + ": cannot start a transaction: " + capture.message());
         const detail::FeaturePtr feature(OGR_F_Create(OGR_L_GetLayerDefn(layer)));
         for (std::size_t i = 0; i < data.rows.size(); ++i) {
+            OGR_F_SetFID(feature.get(), static_cast<GIntBig>(i));
             const std::string row_where = where + ", feature " + std::to_string(i);
             if (data.rows[i].size() != data.fields.size())
                 throw InternalError(kStage, row_where + ": " + std::to_string(data.rows[i].size()) + " values for " +
@@ -78,6 +90,8 @@ MemorySource::MemorySource(const LayerData& data, const std::string& crs) {
             if (OGR_L_CreateFeature(layer, feature.get()) != OGRERR_NONE)
                 throw IoError(kStage, row_where + ": cannot write the feature: " + capture.message());
         }
+        if (GDALDatasetCommitTransaction(dataset.get()) != OGRERR_NONE)
+            throw IoError(kStage, where + ": cannot commit: " + capture.message());
     }  // closes the dataset, so readers see every feature
     if (capture.has_error()) throw IoError(kStage, where + ": " + capture.message());
     guard.release();

@@ -226,8 +226,25 @@ def _config(options: Dict[str, Any]) -> "_core.Config":
             continue
         if name in ("working_crs", "assume_crs") and not isinstance(value, str):
             value = _crs_text(value)
-        setattr(config, name, value)
+        _set_option(config, key, name, value)
     return config
+
+
+def _set_option(config: "_core.Config", key: str, name: str, value: Any) -> None:
+    """Sets one option, turning pybind11's "incompatible function arguments" into a ConfigError
+    that names the option, the value and the type it takes."""
+    expected = type(getattr(config, name))
+    if expected is not bool and isinstance(value, bool):  # True is an int to Python, not a count
+        raise _core.ConfigError(f"python.config: {key}={value!r}: expected {expected.__name__}, not bool")
+    if expected is bool and not isinstance(value, bool):
+        raise _core.ConfigError(f"python.config: {key}={value!r}: expected True or False")
+    if expected is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        setattr(config, name, value)
+    except TypeError:
+        raise _core.ConfigError(f"python.config: {key}={value!r}: expected {expected.__name__}, "
+                                f"not {type(value).__name__}") from None
 
 
 def _crs_text(crs: Any) -> str:
@@ -263,13 +280,16 @@ class _Inputs:
 
 
 def _is_city_file(path: str) -> bool:
-    """A source holding a layer named 'buildings' (and perhaps the other standard layers)."""
+    """A source holding a layer named 'buildings' (and perhaps the other standard layers), or
+    several layers: a city file, as the CLI's first argument (without 'buildings' the engine then
+    says so, as the CLI does, instead of taking its first layer for the buildings)."""
     if not os.path.exists(path):
         return False
     try:
-        return "buildings" in _core.list_layers(path)
+        layers = _core.list_layers(path)
     except _core.Error:
         return False
+    return "buildings" in layers or len(layers) > 1
 
 
 def partition(buildings: Union[Source, City],
@@ -316,6 +336,8 @@ def partition(buildings: Union[Source, City],
                  work_areas=work_areas)
     inputs = _city_inputs("python.partition", buildings, given, settings)
     with Reporter(progress) as callback, _readable_errors(inputs.names):
+        if output is not None:  # refused before any work, as the CLI refuses it
+            _core.check_output(inputs.config, os.fspath(output))
         run = _core.partition(inputs.config, callback)
         result = Result(run, inputs.names)
         if output is not None:
@@ -406,6 +428,8 @@ def repartition(previous: Union[PathLike, Result],
                  work_areas=work_areas)
     inputs = _city_inputs("python.repartition", buildings, given, settings)
     with Reporter(progress) as callback, _readable_errors(inputs.names):
+        if output is not None:
+            _core.check_output(inputs.config, os.fspath(output), previous_path)
         run = _core.repartition(inputs.config, previous_path, locked, callback)
         result = Result(run, inputs.names)
         if output is not None:

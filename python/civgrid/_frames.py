@@ -41,7 +41,7 @@ def _column(name: str, series: pd.Series) -> Column:
     mask = series.isna().to_numpy(dtype=bool)
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        return name, "integer", series.fillna(False).to_numpy(dtype=np.int64), mask
+        return name, "boolean", series.fillna(False).to_numpy(dtype=np.int64), mask
     if pd.api.types.is_integer_dtype(dtype):
         return name, "integer", series.fillna(0).to_numpy(dtype=np.int64), mask
     if pd.api.types.is_float_dtype(dtype):
@@ -55,6 +55,10 @@ def memory_source(frame: gpd.GeoDataFrame, name: str) -> "_core.MemorySource":
 
     Feature ids are row positions, so an error's "feature N" is ``frame.iloc[N]``.
     """
+    if frame.columns.has_duplicates:
+        repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise _core.ConfigError(f"python.input: GeoDataFrame '{name}': columns {', '.join(map(repr, repeated))} "
+                                "appear more than once; rename or drop the copies")
     columns: List[Column] = []
     geometry_name = frame.geometry.name
     for column in frame.columns:

@@ -67,8 +67,8 @@ io::LayerData layer_from_python(const std::string& name, const py::handle& wkb, 
                 throw InternalError(kStage, name + ", column '" + field_name + "': mask of the wrong length");
             for (std::size_t i = 0; i < rows; ++i) null[i] = mask.data()[i];
         }
-        if (kind == "integer") {
-            layer.fields.push_back({field_name, FieldType::integer});
+        if (kind == "integer" || kind == "boolean") {
+            layer.fields.push_back({field_name, FieldType::integer, kind == "boolean"});
             const auto array = py::cast<Int64Array>(values);
             for (std::size_t i = 0; i < rows; ++i)
                 layer.rows[i].push_back(null[i] ? FieldValue{} : FieldValue{array.data()[i]});

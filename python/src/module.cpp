@@ -9,14 +9,13 @@
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/memory_source.hpp>
+#include <civgrid/io/output_file.hpp>
 #include <civgrid/io/versions.hpp>
 
 #include <geos_c.h>
 #include <pybind11/stl.h>
 
-#include <unistd.h>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iterator>
@@ -75,6 +74,7 @@ std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::Ru
     auto start = Clock::now();
     control.begin("load");
     run->city = engine::load_city(config);
+    engine::enforce_strict(run->city.import_report, config);  // as the CLI: --strict fails on import warnings
     run->timings.emplace_back("load", seconds_since(start));
     control.check("python.partition");
     start = Clock::now();
@@ -138,33 +138,6 @@ std::shared_ptr<Run> assign(const Run& partitioned, const engine::PartitionConfi
     control.check("python.assign");
     return run;
 }
-
-// A file written beside its final path and renamed over it in commit(); removed when not committed.
-class PartialFile {
-public:
-    explicit PartialFile(std::string path) : path_(std::move(path)) {
-        static std::atomic<unsigned> counter{0};
-        partial_ = path_ + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".gpkg";
-    }
-    ~PartialFile() {
-        std::error_code ignored;
-        if (!committed_) std::filesystem::remove(partial_, ignored);
-    }
-    PartialFile(const PartialFile&) = delete;
-    PartialFile& operator=(const PartialFile&) = delete;
-    [[nodiscard]] const std::string& path() const noexcept { return partial_; }
-    void commit() {
-        std::error_code error;
-        std::filesystem::rename(partial_, path_, error);
-        if (error)
-            throw IoError("python.write", "cannot replace '" + path_ + "' with '" + partial_ + "': " + error.message());
-        committed_ = true;
-    }
-
-private:
-    std::string path_, partial_;
-    bool committed_ = false;
-};
 
 py::dict table_to_python(const io::FeatureTable& table) {
     return python::layer_to_python(table.layer, table.crs, table.fields, &table.geometries, table.rows);
@@ -281,6 +254,9 @@ engine::LayerSource& source_of(engine::PartitionConfig& config, const std::strin
 PYBIND11_MODULE(_core, m) {
     m.doc() = "civgrid engine bindings; use the civgrid package, not this module.";
     register_errors(m);
+    // SIGTERM (and SIGHUP) while writing remove the temporary file, where the host left them at
+    // their default; Ctrl-C is Python's KeyboardInterrupt, which cancels the run cleanly.
+    io::remove_temporary_files_on_signals();
     m.attr("__version__") = engine::kVersion;
     m.def("versions", [] {
         return py::dict("civgrid"_a = engine::kVersion, "geos"_a = GEOSversion(), "gdal"_a = io::gdal_version(),
@@ -418,25 +394,22 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "write",
             [](const Run& r, const std::string& path, const py::object& progress) {
-                // write_result is atomic itself; its file is renamed to `path` here, on the Python
-                // thread, only once no Ctrl-C came while it was written.
-                PartialFile partial(path);
+                // As the CLI: an output that is an input (or the previous run), a link or a device is
+                // refused, and a second writer of the same path is told. Ctrl-C stops the writing
+                // between layers and the reservation removes the temporary file.
+                std::vector<io::NamedSource> inputs = engine::input_sources(r.config);
+                if (r.rerun) inputs.push_back({"previous", r.rerun->previous});
+                io::check_output_path(path, inputs);
+                io::OutputReservation output(path);
                 engine::RunControl control;
                 python::run_interruptible(control, progress, [&] {
-                    try {
-                        engine::write_result(partial.path(), r.city, r.result, r.report, r.config, r.timings,
-                                             &r.staffing, r.rerun ? &r.extra : nullptr, &control);
-                    } catch (const Error& error) {  // the message names the file asked for, as the CLI's
-                        std::string message = std::string(error.what()).substr(error.stage().size() + 2);
-                        for (auto at = message.find(partial.path()); at != std::string::npos;
-                             at = message.find(partial.path(), at + path.size()))
-                            message.replace(at, partial.path().size(), path);
-                        throw Error(error.kind(), error.stage(), message);
-                    }
+                    engine::write_result(output, r.city, r.result, r.report, r.config, r.timings, &r.staffing,
+                                         r.rerun ? &r.extra : nullptr, &control);
                     return true;
                 });
+                // The file is complete; it replaces `path` only if no Ctrl-C came meanwhile.
                 if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-                partial.commit();
+                output.commit();
             },
             "path"_a, "progress"_a = py::none(), "Writes the GeoPackage atomically (engine::write_result)")
         .def_property_readonly(
@@ -488,6 +461,16 @@ PYBIND11_MODULE(_core, m) {
         "config"_a, "previous"_a, "locked"_a = std::vector<std::string>{}, "progress"_a = py::none(),
         "engine::compute_repartition: load, repartition, staffing, assess against a previous output");
 
+    m.def(
+        "check_output",
+        [](const engine::PartitionConfig& config, const std::string& path, const std::string& previous) {
+            engine::validate_config(config);
+            std::vector<io::NamedSource> inputs = engine::input_sources(config);
+            if (!previous.empty()) inputs.push_back({"previous", previous});
+            io::check_output_path(path, inputs);
+        },
+        "config"_a, "path"_a, "previous"_a = "",
+        "Refuses, before any work, an output that is an input (or the previous run), a link or a device");
     m.def(
         "list_layers",
         [](const std::string& path) {

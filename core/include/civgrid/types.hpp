@@ -27,6 +27,9 @@ enum class FieldType { integer, real, string };
 struct Field {
     std::string name;
     FieldType type = FieldType::string;
+    /// An integer field holding true (1) / false (0): OGR's boolean subtype, a bool column of a
+    /// GeoDataFrame. Counts read from it are refused rather than taken as 0 or 1.
+    bool boolean = false;
 };
 
 }  // namespace civgrid

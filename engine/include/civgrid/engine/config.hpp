@@ -126,4 +126,11 @@ struct PartitionConfig {
     int threads = 0;  ///< 0 = all cores; results are identical for any count
 };
 
+/// Refuses (ConfigError, exit code 2) an option outside its sane range, naming the option and the
+/// range, and a hard-barrier filter that is not one expression. Every run calls it before any work.
+void validate_config(const PartitionConfig& config);
+
+/// Refuses a hard-barrier filter with ';' outside quotes or unbalanced quotes or parentheses.
+void check_barrier_filter(const std::string& layer, const std::string& filter);
+
 }  // namespace civgrid::engine

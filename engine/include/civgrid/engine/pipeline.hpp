@@ -11,6 +11,7 @@
 #include <civgrid/engine/config.hpp>
 #include <civgrid/engine/run_control.hpp>
 #include <civgrid/io/layer.hpp>
+#include <civgrid/io/output_file.hpp>
 
 #include <array>
 #include <cstdint>
@@ -188,8 +189,20 @@ void result_layers(const City& city, const PartitionResult& result, const algori
                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
                    const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra = nullptr);
 
-/// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, atomically.
+/// The files a run reads, by role ("city", "buildings", ..., "facilities"), for
+/// io::check_output_path: an output that is one of them is refused before any work.
+[[nodiscard]] std::vector<io::NamedSource> input_sources(const PartitionConfig& config);
+
+/// Writes micro_grids, buildings, communities, barriers and run_info to a GeoPackage, complete and
+/// closed, into the temporary file of `output`; the caller then calls output.commit() to put it in
+/// place (Python does so only once no Ctrl-C came).
 /// With a control: stops with CancelledError between layers once cancelled, leaving no file.
+void write_result(io::OutputReservation& output, const City& city, const PartitionResult& result,
+                  const algorithms::QualityReport& report, const PartitionConfig& config,
+                  const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr,
+                  const ExtraOutput* extra = nullptr, RunControl* control = nullptr);
+/// As above, reserving `path` itself: refused when it is one of `config`'s inputs or not a
+/// regular file (io::check_output_path), or when another run writes it.
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
                   const algorithms::QualityReport& report, const PartitionConfig& config,
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr,
@@ -202,11 +215,12 @@ struct RunSummary {
     std::vector<std::pair<std::string, double>> timings;
     double assess_seconds = 0;  ///< the report alone, overlapping the writing
     Staffing staffing;
-    std::vector<std::string> warnings;
+    std::vector<std::string> warnings;  ///< the import's, the partition's, and temporaries removed
     std::string crs;
 };
 
-/// The whole job: load, partition, assess, write `output`.
+/// The whole job: load, partition, assess, write `output`. `output` is checked against the inputs
+/// and reserved before anything is read (see io::check_output_path, io::OutputReservation).
 [[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output);
 
 /// Recomputes the quality report of an output GeoPackage written by civgrid.

@@ -112,25 +112,36 @@ struct LayerData {
     std::vector<std::vector<FieldValue>> rows{};
 };
 
+class OutputReservation;
+
 /// Writes a GeoPackage atomically: everything goes to a temporary file beside `path`, which
 /// replaces `path` only in commit(). Destroying an uncommitted writer removes the temporary
 /// file, so a failed run never leaves a partial output. Each layer is written in one
 /// transaction, with a spatial index.
 class GeoPackageWriter {
 public:
-    /// `crs` is the CRS of every geometry written (EPSG code, WKT or PROJ string).
+    /// `crs` is the CRS of every geometry written (EPSG code, WKT or PROJ string). Reserves the
+    /// output itself (see OutputReservation: stale temporaries removed, a live writer refused).
     GeoPackageWriter(std::string path, std::string crs);
+    /// Writes into `output`'s temporary file, reserved by the caller (typically at the start of
+    /// the run, before any work); commit() renames it. `output` must outlive the writer.
+    GeoPackageWriter(OutputReservation& output, std::string crs);
     ~GeoPackageWriter();
     GeoPackageWriter(const GeoPackageWriter&) = delete;
     GeoPackageWriter& operator=(const GeoPackageWriter&) = delete;
 
     void add_layer(const LayerData& layer);
-    /// Closes the temporary file and renames it over `path`. Throws IoError on failure.
+    /// Closes the temporary file (building the spatial indexes): it is then complete, and the
+    /// reservation's commit() can rename it. Throws IoError on failure.
+    void close();
+    /// close(), then renames the temporary file over `path`. Throws IoError on failure.
     void commit();
 
 private:
+    void open();
+    std::unique_ptr<OutputReservation> owned_output_;
+    OutputReservation* output_ = nullptr;
     std::string path_;
-    std::string temp_path_;
     std::string crs_;
     struct DatasetDeleter {
         void operator()(void* dataset) const noexcept;

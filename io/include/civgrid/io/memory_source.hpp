@@ -1,5 +1,5 @@
 // Layers that live in memory (Python's GeoDataFrames) as sources read_layer opens like any file:
-// a FlatGeobuf file in GDAL's in-memory file system (/vsimem/). Every reader, CRS rule and error
+// a GeoPackage in GDAL's in-memory file system (/vsimem/). Every reader, CRS rule and error
 // message then works on them exactly as on files.
 #pragma once
 
