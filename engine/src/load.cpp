@@ -281,7 +281,7 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
                                 : Point{std::numeric_limits<double>::infinity(), 0};
         // The reader drops absurd coordinates; a polygon without a point inside is dropped here.
         if (!std::isfinite(where.x)) {
-            report.add("dropped", "invalid_coordinates", Severity::warning,
+            report.add("dropped", "no_point_inside", Severity::warning,
                        role + " without a point inside (an invalid polygon) are left out", fid_text(table, i));
             points[i] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
             continue;
