@@ -11,9 +11,13 @@
 #include <geos_c.h>
 #include <boost/program_options.hpp>
 
+#include "progress.hpp"
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -137,6 +141,80 @@ void per_layer_settings(const std::vector<std::string>& settings, const char* op
     }
 }
 
+// ---- --json -----------------------------------------------------------------------------------
+
+std::string json_string(const std::string& text) {
+    std::string quoted = "\"";
+    for (const unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            quoted += '\\';
+            quoted += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            quoted += escaped;
+        } else {
+            quoted += static_cast<char>(c);
+        }
+    }
+    return quoted + "\"";
+}
+
+/// A report value as a JSON number when it is one, else a string.
+std::string json_value(const std::string& text) {
+    char* end = nullptr;
+    const double number = std::strtod(text.c_str(), &end);
+    const bool numeric = !text.empty() && end != nullptr && *end == '\0' && std::isfinite(number) &&
+                         text.find_first_not_of("0123456789.eE+-") == std::string::npos;
+    return numeric ? text : json_string(text);
+}
+
+std::string json_number(double value) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.6g", std::isfinite(value) ? value : 0.0);
+    return buffer;
+}
+
+void print_json(std::ostream& out, const std::string& output, const engine::RunSummary& summary,
+                const engine::Repartition* changes) {
+    out << "{\"output\": " << json_string(output) << ", \"crs\": " << json_string(summary.crs) << ",\n \"warnings\": [";
+    for (std::size_t i = 0; i < summary.warnings.size(); ++i)
+        out << (i == 0 ? "" : ", ") << json_string(summary.warnings[i]);
+    out << "],\n \"quality\": {";
+    const auto rows = summary.report.rows();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        out << (i == 0 ? "" : ", ") << json_string(rows[i].first) << ": " << json_value(rows[i].second);
+    out << "},\n \"timings\": {";
+    double total = 0;
+    for (const auto& [stage, seconds] : summary.timings) {
+        out << json_string(stage) << ": " << json_number(seconds) << ", ";
+        total += seconds;
+    }
+    out << "\"total\": " << json_number(total) << "}";
+    if (summary.staffing.present) {
+        const auto& s = summary.staffing.workers;
+        out << ",\n \"staffing\": {\"assignments\": " << s.assignments.size()
+            << ", \"micro_grid_workers\": " << summary.staffing.micro_grid_workers
+            << ", \"unstaffed\": " << s.unstaffed.size() << ", \"mean_distance_m\": " << json_number(s.mean_distance_m)
+            << ", \"p95_distance_m\": " << json_number(s.p95_distance_m) << "}";
+    }
+    if (!summary.staffing.utilities.empty()) {
+        out << ",\n \"utilities\": {";
+        for (std::size_t i = 0; i < summary.staffing.utilities.size(); ++i) {
+            const auto& u = summary.staffing.utilities[i];
+            out << (i == 0 ? "" : ", ") << json_string(u.name) << ": {\"stations\": " << u.station_rows.size()
+                << ", \"unassigned\": " << u.result.unassigned.size() << "}";
+        }
+        out << "}";
+    }
+    if (changes != nullptr)
+        out << ",\n \"rerun\": {\"unchanged\": " << changes->micro_grids_kept
+            << ", \"redrawn\": " << changes->micro_grids_redrawn << ", \"new\": " << changes->micro_grids_new
+            << ", \"retired\": " << changes->micro_grids_retired
+            << ", \"household_churn\": " << json_number(changes->household_churn()) << "}";
+    out << "}\n";
+}
+
 enum class Mode { partition, check, rerun };
 
 int run_partition(const std::vector<std::string>& args, Mode mode) {
@@ -228,8 +306,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "threads", po::value(&config.threads)->default_value(0),
         "worker threads (0 = all cores); results do not depend on it");
     po::options_description general("General");
-    general.add_options()("help,h", "show this help")(
-        "output,o", po::value(&output), "output GeoPackage (written atomically)")("quiet,q", "print only errors");
+    general.add_options()("help,h", "show this help")("output,o", po::value(&output),
+                                                      "output GeoPackage (written atomically)")(
+        "quiet,q", "print only errors (no progress, no report)")(
+        "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
                               "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
@@ -294,10 +374,23 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         engine::enforce_strict(report, config);
         return 0;
     }
+    const bool quiet = vm.count("quiet") > 0, json = vm.count("json") > 0;
     engine::RepartitionSummary rerun_summary;
-    if (rerun) rerun_summary = engine::run_repartition(config, previous, rerun_options, output);
-    const engine::RunSummary summary = rerun ? rerun_summary.run : engine::run_partition(config, output);
-    if (vm.count("quiet")) return 0;
+    engine::RunSummary summary;
+    {
+        engine::RunControl control;
+        const cli::TerminalProgress progress(control, !quiet && cli::TerminalProgress::is_terminal(stderr));
+        if (rerun)
+            rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
+        else
+            summary = engine::run_partition(config, output, &control);
+    }
+    if (rerun) summary = rerun_summary.run;
+    if (json) {
+        print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr);
+        return 0;
+    }
+    if (quiet) return 0;
     if (rerun) {
         const engine::Repartition& c = rerun_summary.changes;
         std::printf(

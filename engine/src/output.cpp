@@ -562,8 +562,11 @@ void write_result(io::OutputReservation& output, const City& city, const Partiti
     writer.close();
 }
 
-RunSummary run_partition(const PartitionConfig& config, const std::string& output) {
+RunSummary run_partition(const PartitionConfig& config, const std::string& output, RunControl* control) {
     using clock = std::chrono::steady_clock;
+    const auto begin_stage = [&](const char* stage) {
+        if (control != nullptr) control->begin(stage);
+    };
     RunSummary summary;
     auto start = clock::now();
     auto lap = [&](const std::string& stage) {
@@ -576,11 +579,13 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     validate_config(config);
     io::check_output_path(output, input_sources(config));
     io::OutputReservation reservation(output);
+    begin_stage("load");
     const City city = load_city(config);
     enforce_strict(city.import_report, config);
     lap("load");
-    const PartitionResult result = partition_city(city, config);
+    const PartitionResult result = partition_city(city, config, control);
     lap("partition");
+    begin_stage("assess_and_write");  // one step per layer written
     // Workers are assigned, then the report computed, on a second thread while the layers are
     // written (SQLite writes on one thread); worker_assignments and run_info, which need them, go last.
     double assess_seconds = 0;
@@ -598,7 +603,10 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         return computed;
     });
     io::GeoPackageWriter writer(reservation, city.crs);
-    const LayerSink sink{[&](const io::LayerData& layer) { writer.add_layer(layer); }};
+    const LayerSink sink{[&](const io::LayerData& layer) {
+        writer.add_layer(layer);
+        if (control != nullptr) control->step();
+    }};
     Standards standards;
     try {
         write_layers(sink, city, result, config);

@@ -221,7 +221,10 @@ struct RunSummary {
 
 /// The whole job: load, partition, assess, write `output`. `output` is checked against the inputs
 /// and reserved before anything is read (see io::check_output_path, io::OutputReservation).
-[[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output);
+/// With a control: the stages (load, partition with a step per region, assess_and_write with a
+/// step per layer) for a progress display; a cancel stops it between regions.
+[[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output,
+                                       RunControl* control = nullptr);
 
 /// Recomputes the quality report of an output GeoPackage written by civgrid.
 [[nodiscard]] algorithms::QualityReport report_file(const std::string& path, int threads = 0);
