@@ -190,7 +190,11 @@ void print_json(std::ostream& out, const std::string& output, const engine::RunS
         out << json_string(stage) << ": " << json_number(seconds) << ", ";
         total += seconds;
     }
-    out << "\"total\": " << json_number(total) << "}";
+    out << "\"total\": " << json_number(total) << "},\n \"cpu_timings\": {";
+    for (std::size_t i = 0; i < summary.cpu_timings.size(); ++i)
+        out << (i == 0 ? "" : ", ") << json_string(summary.cpu_timings[i].first) << ": "
+            << json_number(summary.cpu_timings[i].second);
+    out << "}";
     if (summary.staffing.present) {
         const auto& s = summary.staffing.workers;
         out << ",\n \"staffing\": {\"assignments\": " << s.assignments.size()
@@ -435,8 +439,12 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     std::cout << "Timings:";
     double total = 0;
-    for (const auto& [stage, seconds] : summary.timings) {
-        std::printf(" %s %.2f s,", stage.c_str(), seconds);
+    for (std::size_t i = 0; i < summary.timings.size(); ++i) {
+        const auto& [stage, seconds] = summary.timings[i];
+        if (i < summary.cpu_timings.size())  // CPU above wall: both cores busy; below: one idle
+            std::printf(" %s %.2f s (CPU %.2f s),", stage.c_str(), seconds, summary.cpu_timings[i].second);
+        else
+            std::printf(" %s %.2f s,", stage.c_str(), seconds);
         total += seconds;
     }
     std::printf(" total %.2f s (assess alone %.2f s, alongside the writing)\n", total, summary.assess_seconds);

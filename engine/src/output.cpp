@@ -9,6 +9,8 @@
 #include <geos_c.h>
 
 #include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -43,6 +45,13 @@ std::string number(double value) {
 
 FieldValue text_or_null(const std::string& text) {
     return text.empty() ? FieldValue{} : FieldValue{text};
+}
+
+/// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 }  // namespace
@@ -569,10 +578,14 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     };
     RunSummary summary;
     auto start = clock::now();
+    double cpu_start = process_cpu_seconds();
     auto lap = [&](const std::string& stage) {
         const auto now = clock::now();
+        const double cpu_now = process_cpu_seconds();
         summary.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
+        summary.cpu_timings.emplace_back(stage, cpu_now - cpu_start);
         start = now;
+        cpu_start = cpu_now;
     };
     // Before any work: an output that is an input, a link or a device is refused, and the output
     // is claimed for the whole run (a second run writing it is refused, not silently overwritten).
@@ -624,10 +637,11 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.assess_seconds = assess_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", assess_seconds);
+    for (const auto& [stage, seconds] : summary.cpu_timings) timings.emplace_back(stage + "_cpu", seconds);
     write_run_info(sink, city, result, summary.report, config, timings, &summary.staffing, standards);
     writer.commit();
     summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
-    start = clock::now();
+    summary.cpu_timings.back().second += process_cpu_seconds() - cpu_start;
     summary.crs = city.crs;
     summary.warnings = city.warnings;
     summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());

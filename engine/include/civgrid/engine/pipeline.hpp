@@ -213,6 +213,9 @@ struct RunSummary {
     /// (stage, seconds), one after another: load, partition, assess_and_write (the quality report
     /// is computed while the layers are written).
     std::vector<std::pair<std::string, double>> timings;
+    /// The same stages' CPU seconds (all threads of the process): above the wall time when both
+    /// cores work, below it when one idles.
+    std::vector<std::pair<std::string, double>> cpu_timings;
     double assess_seconds = 0;  ///< the report alone, overlapping the writing
     Staffing staffing;
     std::vector<std::string> warnings;  ///< the import's, the partition's, and temporaries removed
