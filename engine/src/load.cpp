@@ -289,9 +289,21 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
             continue;
         }
         const geos::Geom geometry = geos::from_wkb(context, table.geometries[i]);
-        points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                        ? geos::point_xy(context, geometry.get())
-                        : geos::point_on_surface(context, geometry.get());
+        const geos::Geom point =
+            GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
+                ? geos::clone(context, geometry.get())
+                : geos::own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry.get()));
+        const Point where = point && !geos::is_empty(context, point.get())
+                                ? geos::point_xy(context, point.get())
+                                : Point{std::numeric_limits<double>::infinity(), 0};
+        // The reader drops absurd coordinates; a polygon without a point inside is dropped here.
+        if (!std::isfinite(where.x)) {
+            report.add("dropped", "no_point_inside", Severity::warning,
+                       role + " without a point inside (an invalid polygon) are left out", fid_text(table, i));
+            points[i] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+            continue;
+        }
+        points[i] = where;
     }
 }
 

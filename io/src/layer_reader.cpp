@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -173,28 +174,40 @@ namespace {
 
 /// What sanitize() found in one geometry.
 struct GeometryIssues {
-    bool non_finite = false;       ///< NaN or infinite coordinates: the feature is dropped
+    bool non_finite = false;       ///< NaN or infinite, or (in the target CRS) absurd coordinates: dropped
     bool unclosed_ring = false;    ///< closed by repeating the first vertex
     bool degenerate_part = false;  ///< a ring of fewer than 4 or a line of fewer than 2 vertices, removed
     bool empty_after = false;      ///< nothing usable is left: the feature is dropped
 };
 
-bool finite_points(OGRGeometryH leaf) {
+/// Largest coordinate magnitude read, in any CRS: 10^9 is over twenty times the Earth's
+/// circumference in metres (and no angle in degrees). Beyond it a coordinate is corrupt, and the
+/// distances and cell indices made from it overflow. Checked in the target CRS (reprojecting
+/// such a coordinate fails first); engine/src/read_back.hpp reads outputs back with the same bound.
+constexpr double kMaxAbsCoordinate = 1e9;
+
+/// Whether every coordinate of a simple geometry's points is at most `limit` in magnitude (NaN
+/// never is).
+bool points_within(OGRGeometryH leaf, double limit) {
     const int count = OGR_G_GetPointCount(leaf);
     if (count <= 0) return true;
     // One call for the whole ring, not one per vertex (a city has millions).
     thread_local std::vector<double> xy;
     xy.resize(2 * static_cast<std::size_t>(count));
     OGR_G_GetPoints(leaf, xy.data(), 2 * sizeof(double), xy.data() + 1, 2 * sizeof(double), nullptr, 0);
-    return std::all_of(xy.begin(), xy.end(), [](double v) { return std::isfinite(v); });
+    return std::all_of(xy.begin(), xy.end(), [limit](double v) { return std::abs(v) <= limit; });
+}
+
+bool all_within(OGRGeometryH geometry, double limit) {
+    const int parts = OGR_G_GetGeometryCount(geometry);
+    if (parts == 0) return points_within(geometry, limit);
+    for (int i = 0; i < parts; ++i)
+        if (!all_within(OGR_G_GetGeometryRef(geometry, i), limit)) return false;
+    return true;
 }
 
 bool all_finite(OGRGeometryH geometry) {
-    const int parts = OGR_G_GetGeometryCount(geometry);
-    if (parts == 0) return finite_points(geometry);
-    for (int i = 0; i < parts; ++i)
-        if (!all_finite(OGR_G_GetGeometryRef(geometry, i))) return false;
-    return true;
+    return all_within(geometry, std::numeric_limits<double>::max());
 }
 
 /// Closes open rings and removes rings and lines too short for GEOS, in place (linear 2D input).
@@ -580,10 +593,16 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
             if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE)
                 throw InputError(stage, feature_where(fid) + ": cannot reproject the geometry to '" +
                                             options.target_crs + "': " + capture.message("coordinates out of range"));
-            if (keep && !issues.non_finite && !all_finite(geometry)) issues.non_finite = true, keep = false;
+            // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
+            // failed on them, with an error naming the feature).
+            if (keep && !issues.non_finite && !all_within(geometry, kMaxAbsCoordinate))
+                issues.non_finite = true, keep = false;
             if (issues.non_finite)
-                report.add("dropped", "invalid_coordinates", Severity::warning,
-                           "geometries with NaN or infinite coordinates (or none after reprojection) are left out", id);
+                report.add(
+                    "dropped", "invalid_coordinates", Severity::warning,
+                    "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after reprojection) are "
+                    "left out",
+                    id);
             if (keep) {
                 if (options.coordinate_grid > 0) snap_to_grid(geometry, options.coordinate_grid);
                 wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
