@@ -6,6 +6,7 @@
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
 #include <civgrid/io/output_file.hpp>
 #include <civgrid/io/versions.hpp>
 
@@ -426,7 +427,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
             100 * c.building_churn(), 100 * c.household_churn(), 100 * c.micro_grid_churn());
     }
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
-    std::cout << "wrote " << output << " (working CRS " << summary.crs << ")\n";
+    std::cout << "wrote " << output << " (working CRS " << io::describe_crs(summary.crs) << ")\n";
     std::cout << summary.report.to_text();
     if (summary.staffing.present) {
         const auto& s = summary.staffing.workers;
