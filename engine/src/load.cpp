@@ -66,6 +66,23 @@ int required_field(const io::FeatureTable& table, const std::string& field, cons
                                  option + "; fields are: " + available + ")");
 }
 
+// A field named on the command line that the layer lacks is a typo, not a choice: only the
+// defaults are optional (a missing default id field means feature ids, and so on). A true/false
+// field is no count of households.
+void check_building_fields(const io::FeatureTable& buildings, int households_field, const PartitionConfig& config) {
+    const PartitionConfig defaults;
+    for (const auto& [name, default_name, option] :
+         {std::tuple<const std::string&, const std::string&, const char*>{config.building_id_field,
+                                                                          defaults.building_id_field, "--id-field"},
+          {config.units_field, defaults.units_field, "--units-field"},
+          {config.residents_field, defaults.residents_field, "residents_field"}})
+        if (!name.empty() && name != default_name) static_cast<void>(required_field(buildings, name, option));
+    if (households_field >= 0 && buildings.fields[static_cast<std::size_t>(households_field)].boolean)
+        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "', field '" +
+                                     buildings.fields[static_cast<std::size_t>(households_field)].name +
+                                     "': a true/false field, not a count of households (set --households-field)");
+}
+
 // Read options of one layer: the run's CRS choices plus the layer's own datum and encoding.
 io::ReadOptions options_for(const io::ReadOptions& base, const LayerSource& source, std::vector<std::string> families) {
     io::ReadOptions options = base;
@@ -535,19 +552,7 @@ City load_city(const PartitionConfig& config) {
                                                          "--floors-field FIELD --dwelling-area M2")) +
                         "; fields are: " + available + ")");
     }
-    // A field named on the command line that the layer lacks is a typo, not a choice: only the
-    // defaults are optional (a missing default id field means feature ids, and so on).
-    const PartitionConfig defaults;
-    for (const auto& [name, default_name, option] :
-         {std::tuple<const std::string&, const std::string&, const char*>{config.building_id_field,
-                                                                          defaults.building_id_field, "--id-field"},
-          {config.units_field, defaults.units_field, "--units-field"},
-          {config.residents_field, defaults.residents_field, "residents_field"}})
-        if (!name.empty() && name != default_name) static_cast<void>(required_field(buildings, name, option));
-    if (households_field >= 0 && buildings.fields[static_cast<std::size_t>(households_field)].boolean)
-        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "', field '" +
-                                     buildings.fields[static_cast<std::size_t>(households_field)].name +
-                                     "': a true/false field, not a count of households (set --households-field)");
+    check_building_fields(buildings, households_field, config);
     const bool derive = config.dwelling_area > 0 && (floors_field >= 0 || height_field >= 0);
     if (derive)
         report().fact("households", households_field >= 0
@@ -793,6 +798,7 @@ City load_city(const PartitionConfig& config) {
             try {
                 return io::read_layer(*spec, hard_options);
             } catch (const ConfigError& error) {  // the filter: most often a field the layer lacks (OSM data)
+                const PartitionConfig defaults;
                 const BarrierRule& default_rule = role == "roads"    ? defaults.hard_roads
                                                   : role == "rivers" ? defaults.hard_rivers
                                                                      : defaults.hard_railways;

@@ -10,6 +10,8 @@
 #include <geos_c.h>
 
 #include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -44,6 +46,13 @@ std::string number(double value) {
 
 FieldValue text_or_null(const std::string& text) {
     return text.empty() ? FieldValue{} : FieldValue{text};
+}
+
+/// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 }  // namespace
@@ -563,25 +572,34 @@ void write_result(io::OutputReservation& output, const City& city, const Partiti
     writer.close();
 }
 
-RunSummary run_partition(const PartitionConfig& config, const std::string& output) {
+RunSummary run_partition(const PartitionConfig& config, const std::string& output, RunControl* control) {
     using clock = std::chrono::steady_clock;
+    const auto begin_stage = [&](const char* stage) {
+        if (control != nullptr) control->begin(stage);
+    };
     RunSummary summary;
     auto start = clock::now();
+    double cpu_start = process_cpu_seconds();
     auto lap = [&](const std::string& stage) {
         const auto now = clock::now();
+        const double cpu_now = process_cpu_seconds();
         summary.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
+        summary.cpu_timings.emplace_back(stage, cpu_now - cpu_start);
         start = now;
+        cpu_start = cpu_now;
     };
     // Before any work: an output that is an input, a link or a device is refused, and the output
     // is claimed for the whole run (a second run writing it is refused, not silently overwritten).
     validate_config(config);
     io::check_output_path(output, input_sources(config));
     io::OutputReservation reservation(output);
+    begin_stage("load");
     const City city = load_city(config);
     enforce_strict(city.import_report, config);
     lap("load");
-    const PartitionResult result = partition_city(city, config);
+    const PartitionResult result = partition_city(city, config, control);
     lap("partition");
+    begin_stage("assess_and_write");  // one step per layer written
     // Workers are assigned, then the report computed, on a second thread while the layers are
     // written (SQLite writes on one thread); worker_assignments and run_info, which need them, go last.
     double assess_seconds = 0;
@@ -599,7 +617,10 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         return computed;
     });
     io::GeoPackageWriter writer(reservation, city.crs);
-    const LayerSink sink{[&](const io::LayerData& layer) { writer.add_layer(layer); }};
+    const LayerSink sink{[&](const io::LayerData& layer) {
+        writer.add_layer(layer);
+        if (control != nullptr) control->step();
+    }};
     Standards standards;
     try {
         write_layers(sink, city, result, config);
@@ -617,10 +638,11 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.assess_seconds = assess_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", assess_seconds);
+    for (const auto& [stage, seconds] : summary.cpu_timings) timings.emplace_back(stage + "_cpu", seconds);
     write_run_info(sink, city, result, summary.report, config, timings, &summary.staffing, standards);
     writer.commit();
     summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
-    start = clock::now();
+    summary.cpu_timings.back().second += process_cpu_seconds() - cpu_start;
     summary.crs = city.crs;
     summary.warnings = city.warnings;
     summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());

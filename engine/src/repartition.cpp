@@ -996,18 +996,18 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
 }
 
 RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
-                                   const RepartitionOptions& options, const std::string& output) {
+                                   const RepartitionOptions& options, const std::string& output, RunControl* control) {
     std::vector<io::NamedSource> inputs = input_sources(config);
     inputs.push_back({"previous", previous_path});
     validate_config(config);
     io::check_output_path(output, inputs);
     io::OutputReservation reservation(output);
-    RepartitionRun run = compute_repartition(std::move(config), previous_path, options);
+    RepartitionRun run = compute_repartition(std::move(config), previous_path, options, control);
     RepartitionSummary summary;
     summary.run.timings = run.timings;
     const auto start = std::chrono::steady_clock::now();
     write_result(reservation, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing,
-                 &run.extra);
+                 &run.extra, control);
     reservation.commit();
     summary.run.timings.emplace_back("write",
                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
