@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/error.hpp>
 
@@ -406,7 +407,7 @@ std::vector<CoverageGap> coverage_gaps(const std::vector<Wkb>& geometries, doubl
     for (const geos::Geom& p : polygons) copies.push_back(geos::clone(context, p.get()));
     const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
     // A coverage union is fast when the polygons do not overlap; otherwise a full union.
-    geos::Geom merged = geos::own_nullable(context, GEOSCoverageUnion_r(h, all.get()));
+    geos::Geom merged = coverage_union(context, all.get());
     if (!merged || GEOSisValid_r(h, merged.get()) != 1)
         merged = geos::own(context, GEOSUnaryUnion_r(h, all.get()), "uniting regions to find gaps");
     std::vector<geos::Geom> parts;

@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
 
@@ -171,7 +172,7 @@ QualityReport compute_quality(const QualityInput& input) {
                 std::vector<Geom> copies;
                 for (const Geom& grid : grids) copies.push_back(geos::clone(context, grid.get()));
                 const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
-                Geom united = geos::own_nullable(context, GEOSCoverageUnion_r(handle, all.get()));
+                Geom united = coverage_union(context, all.get());
                 if (!united || GEOSisValid_r(handle, united.get()) != 1)
                     united = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting micro-grids");
                 const double united_area = geos::area(context, united.get());

@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
@@ -282,7 +283,7 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     multipart = false;
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
     const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-    Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, collection.get()));
+    Geom polygon = coverage_union(context, collection.get());
     if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
     if (!polygon) {
