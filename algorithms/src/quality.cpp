@@ -1,6 +1,7 @@
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
+#include <civgrid/algorithms/segment_index.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -80,10 +81,25 @@ bool vertices_within(const Context& context, const GEOSGeometry* region, const G
     auto less = [](Point a, Point b) { return a.x < b.x || (a.x == b.x && a.y < b.y); };
     std::sort(region_vertices.begin(), region_vertices.end(), less);
     const geos::Prepared prepared = geos::prepare(context, region);
+    std::vector<Geom> rings;
+    collect_lines(context, region, rings);
+    std::vector<SegmentIndex::Segment> segments;
+    for (const Geom& ring : rings) {
+        const std::vector<Point> v = geos::vertices(context, ring.get());
+        for (std::size_t i = 1; i < v.size(); ++i) segments.push_back({v[i - 1], v[i]});
+    }
+    const SegmentIndex outline(std::move(segments));
     for (const Point& p : united_vertices) {
         if (std::binary_search(region_vertices.begin(), region_vertices.end(), p, less)) continue;
+        // Near enough when the outline crosses the square of side 2 * slack around it (then it
+        // crosses one of the square's diagonals); else it must be inside. Points on a long straight
+        // edge are asked first: GEOS's point-in-polygon walks every segment level with them.
+        const double e = slack;
+        if (outline.intersects({p.x - e, p.y - e}, {p.x + e, p.y + e}) ||
+            outline.intersects({p.x - e, p.y + e}, {p.x + e, p.y - e}))
+            continue;
         const Geom probe = geos::point(context, p);
-        if (GEOSPreparedDistanceWithin_r(handle, prepared.get(), probe.get(), slack) != 1) return false;
+        if (GEOSPreparedIntersects_r(handle, prepared.get(), probe.get()) != 1) return false;
     }
     return true;
 }

@@ -76,12 +76,21 @@ Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const
         return geos::own(context, GEOSIntersection_r(handle, lines, enlarged.get()), what);
     }
     const Geom clipped = geos::own(context, GEOSIntersection_r(handle, lines, area), what);
-    const Geom outline = geos::own(context, GEOSBoundary_r(handle, area), what);
-    const geos::Prepared outline_prepared = geos::prepare(context, outline.get());
-    constexpr double kOnOutline = 1e-6;  // metres: an end cut by the outline, not a line's own end
+    // An end on the outline (a segment of it crosses the end's micrometre square, so one of the
+    // square's diagonals) was cut there; the others are the lines' own ends or their crossings.
+    std::vector<Geom> rings;
+    collect_lines(context, area, rings);
+    std::vector<SegmentIndex::Segment> outline_segments;
+    for (const Geom& ring : rings) {
+        const std::vector<Point> v = geos::vertices(context, ring.get());
+        for (std::size_t i = 1; i < v.size(); ++i) outline_segments.push_back({v[i - 1], v[i]});
+    }
+    const SegmentIndex outline(std::move(outline_segments));
+    constexpr double kOnOutline = 1e-6;  // metres
     auto on_outline = [&](Point p) {
-        const Geom probe = geos::point(context, p);
-        return GEOSPreparedDistanceWithin_r(handle, outline_prepared.get(), probe.get(), kOnOutline) == 1;
+        const double e = kOnOutline;
+        return outline.intersects({p.x - e, p.y - e}, {p.x + e, p.y + e}) ||
+               outline.intersects({p.x - e, p.y + e}, {p.x + e, p.y - e});
     };
     auto pushed = [](Point end, Point before) {
         const double length = std::hypot(end.x - before.x, end.y - before.y);
