@@ -11,13 +11,13 @@ CIVGRID := $(BUILD_DIR)/engine/civgrid
 
 # Everything comes from Debian bookworm's packages; nothing is downloaded at build time.
 APT_PACKAGES := cmake ninja-build g++ pkg-config \
-  libgeos-dev libgdal-dev gdal-bin libproj-dev \
+  libgeos-dev libgdal-dev gdal-bin python3-gdal libproj-dev \
   libboost-graph-dev libboost-program-options-dev libtbb-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \
   python3-tqdm python3-pip python3-skbuild
 
-.PHONY: deps configure build demo test bench sanitize clean
+.PHONY: deps configure build demo test bench sanitize fuzz clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -59,10 +59,46 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(ASAN_BUILD_DIR)/tests/civgrid_io_tests
 
+# Fuzzing (README, Fuzzing): libFuzzer targets for partition, repartition --previous and report, built
+# with clang, AddressSanitizer and UndefinedBehaviorSanitizer in build-fuzz. The fuzz bytes script
+# edits of a small pristine city and its output (WKB, attributes, features, layers, file bytes,
+# GeoJSON and Shapefile copies). Each target runs FUZZ_RUNS inputs in turn (nice, one at a time),
+# starting from the committed corpus tests/fuzz/corpus/TARGET; inputs that add coverage go to
+# build-fuzz/corpus/TARGET (merge them with FUZZ_MERGE=1), and every finding is written to
+# tests/fuzz/reproducers/TARGET/, which CTest replays in the normal build (commit it with its fix).
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_RUNS ?= 10000
+FUZZ_TARGETS ?= partition repartition report
+FUZZ_TIMEOUT ?= 30
+FUZZ_MERGE ?= 0
+FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
+fuzz: deps
+	@missing=""; for p in $(FUZZ_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from apt:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCIVGRID_FUZZ=ON -DCIVGRID_BUILD_BENCH=OFF -DCIVGRID_BUILD_PYTHON=OFF
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) $(addprefix --target civgrid_fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/reproducers/$$t; \
+	  echo "== fuzz $$t: $(FUZZ_RUNS) runs"; \
+	  ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:quarantine_size_mb=64 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    nice $(FUZZ_BUILD_DIR)/tests/fuzz/civgrid_fuzz_$$t -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
+	    -max_len=256 -rss_limit_mb=8192 -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/reproducers/$$t/ $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	  if [ "$(FUZZ_MERGE)" = 1 ]; then \
+	    nice $(FUZZ_BUILD_DIR)/tests/fuzz/civgrid_fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(FUZZ_BUILD_DIR)/corpus/$$t || exit 1; \
+	  fi; \
+	done
+
 # Every stage at three sizes (community, district, whole city; about 70 s), JSON into
 # bench/results/. BENCH_ARGS=--quick leaves out the whole city; see bench/README.md.
 bench: build
 	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) out
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) out

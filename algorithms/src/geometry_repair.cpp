@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <optional>
+#include <tuple>
 
 namespace civgrid::algorithms {
 namespace {
@@ -254,6 +256,227 @@ RepairOutcome repair_one(const geos::Context& context, Wkb& wkb) {
     return outcome;
 }
 
+// ---- Certifying that two polygons share no area without an overlay -----------------------------
+// In a layer of polygons that tile the ground (parcels, regions) every neighbour's envelope meets,
+// and a GEOS overlay of each pair nodes their whole shared boundary. For valid polygons whose shared
+// boundary is made of the same vertices, this proves "no common area" from the segments alone:
+// every boundary segment in the envelopes' overlap is either shared with the other polygon in the
+// opposite direction (the two interiors on its two sides), or meets the other's boundary at most at
+// a common vertex and lies outside it. Anything less clear-cut (a crossing, a T-junction, a
+// segment shared in the same direction, a predicate floating point cannot decide) answers false,
+// and the caller asks GEOS.
+
+struct DirectedSegment {
+    Point from, to;  // the polygon's interior on the left
+};
+
+bool point_less(Point a, Point b) {
+    return a.x < b.x || (a.x == b.x && a.y < b.y);
+}
+
+/// The polygon's segments meeting `box`, each directed with the interior on its left (an
+/// exterior ring counter-clockwise, a hole clockwise); `all` receives every segment.
+void directed_segments(const Rings& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box,
+                       std::vector<DirectedSegment>& all) {
+    in_box.clear();
+    all.clear();
+    std::size_t ring_begin = 0, polygon = 0;
+    for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
+        const std::size_t ring_end = rings.ring_end[r];
+        const bool exterior = r == 0 || (polygon > 0 && r == rings.polygon_end[polygon - 1]);
+        if (polygon < rings.polygon_end.size() && r + 1 == rings.polygon_end[polygon]) ++polygon;
+        double twice_area = 0;
+        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i)
+            twice_area += rings.points[i].x * rings.points[i + 1].y - rings.points[i + 1].x * rings.points[i].y;
+        const bool reverse = exterior ? twice_area < 0 : twice_area > 0;
+        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
+            DirectedSegment segment{rings.points[i], rings.points[i + 1]};
+            if (reverse) std::swap(segment.from, segment.to);
+            all.push_back(segment);
+            if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
+                std::min(segment.from.x, segment.to.x) <= box.max_x &&
+                std::max(segment.from.y, segment.to.y) >= box.min_y &&
+                std::min(segment.from.y, segment.to.y) <= box.max_y)
+                in_box.push_back(segment);
+        }
+        ring_begin = ring_end;
+    }
+}
+
+/// Whether segments s and t meet at most at one common endpoint (true), or may meet elsewhere,
+/// cross, overlap or cannot be told apart (false).
+bool meet_at_most_at_a_common_end(const DirectedSegment& s, const DirectedSegment& t) {
+    if (std::max(s.from.x, s.to.x) < std::min(t.from.x, t.to.x) ||
+        std::max(t.from.x, t.to.x) < std::min(s.from.x, s.to.x) ||
+        std::max(s.from.y, s.to.y) < std::min(t.from.y, t.to.y) ||
+        std::max(t.from.y, t.to.y) < std::min(s.from.y, s.to.y))
+        return true;
+    const int o1 = orientation(t.from, t.to, s.from), o2 = orientation(t.from, t.to, s.to);
+    const int o3 = orientation(s.from, s.to, t.from), o4 = orientation(s.from, s.to, t.to);
+    if (o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0) return o1 == o2 || o3 == o4;  // disjoint, or a crossing
+    // A common endpoint, with each segment's other end off the other segment's line, or both on
+    // one line going away from it in opposite directions (a straight boundary running on).
+    for (const auto& [mine, theirs, other_mine, other_theirs] :
+         {std::tuple{s.from, t.from, s.to, t.to}, std::tuple{s.from, t.to, s.to, t.from},
+          std::tuple{s.to, t.from, s.from, t.to}, std::tuple{s.to, t.to, s.from, t.from}})
+        if (mine == theirs) {
+            const int off_theirs = orientation(t.from, t.to, other_mine),
+                      off_mine = orientation(s.from, s.to, other_theirs);
+            if (off_theirs != 0 && off_mine != 0) return true;
+            if (off_theirs != 0 || off_mine != 0) return false;  // one end on the other's line: ask GEOS
+            // Collinear (as far as floating point tells): apart only when they point away from each
+            // other, by a clear margin.
+            const double along = (other_mine.x - mine.x) * (other_theirs.x - mine.x) +
+                                 (other_mine.y - mine.y) * (other_theirs.y - mine.y);
+            const double scale = std::hypot(other_mine.x - mine.x, other_mine.y - mine.y) *
+                                 std::hypot(other_theirs.x - mine.x, other_theirs.y - mine.y);
+            return along < -1e-9 * scale;
+        }
+    return false;
+}
+
+/// Whether `m` is strictly outside the polygon of `segments`: 1 outside, 0 inside, -1 cannot tell.
+int outside(Point m, const std::vector<DirectedSegment>& segments) {
+    bool inside = false;
+    for (const DirectedSegment& e : segments) {
+        if ((e.from.y > m.y) == (e.to.y > m.y)) continue;
+        const int turn = orientation(e.from, e.to, m);
+        if (turn == 0) return -1;
+        // The edge crosses the ray from m to the east when m is left of it going up, or right of
+        // it going down (even-odd rule over every ring, holes included).
+        if ((e.to.y > e.from.y) == (turn > 0)) inside = !inside;
+    }
+    return inside ? 0 : 1;
+}
+
+/// Segments sorted by their smallest x, with the widest x-extent among them, for finding those
+/// whose x-range can meet a given segment's. `short_ones` keeps segments at most 1 m wide (a dense
+/// edge's), otherwise the others, so a few long edges do not widen every search.
+class SegmentsByX {
+public:
+    SegmentsByX(const std::vector<DirectedSegment>& segments, bool short_ones) {
+        for (const DirectedSegment& s : segments) {
+            const double width = std::abs(s.to.x - s.from.x);
+            if ((width <= 1.0) != short_ones) continue;
+            by_min_x_.push_back(s);
+            widest_ = std::max(widest_, width);
+        }
+        std::sort(by_min_x_.begin(), by_min_x_.end(), [](const DirectedSegment& a, const DirectedSegment& b) {
+            return std::min(a.from.x, a.to.x) < std::min(b.from.x, b.to.x);
+        });
+    }
+    template <typename Visit>
+    void for_each_near(const DirectedSegment& s, Visit&& visit) const {
+        const double low = std::min(s.from.x, s.to.x) - widest_, high = std::max(s.from.x, s.to.x);
+        auto it = std::lower_bound(by_min_x_.begin(), by_min_x_.end(), low,
+                                   [](const DirectedSegment& t, double x) { return std::min(t.from.x, t.to.x) < x; });
+        for (; it != by_min_x_.end() && std::min(it->from.x, it->to.x) <= high; ++it) visit(*it);
+    }
+
+private:
+    std::vector<DirectedSegment> by_min_x_;
+    double widest_ = 0;
+};
+
+/// See the section comment. `scratch` holds buffers reused between calls.
+struct CertificateScratch {
+    std::vector<DirectedSegment> a_box, a_all, b_box, b_all;
+    std::vector<std::pair<Point, Point>> a_keys;
+    std::vector<char> a_shared, b_shared;
+};
+
+bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelope& box, CertificateScratch& x) {
+    directed_segments(a, box, x.a_box, x.a_all);
+    directed_segments(b, box, x.b_box, x.b_all);
+    if (x.a_box.empty() || x.b_box.empty()) return false;
+    // Shared segments: A's as sorted keys, B's looked up reversed (opposite sides) and as they are
+    // (the same side: common area, or at least not provably none).
+    const auto key_less = [](const std::pair<Point, Point>& u, const std::pair<Point, Point>& v) {
+        return point_less(u.first, v.first) || (u.first == v.first && point_less(u.second, v.second));
+    };
+    x.a_keys.clear();
+    for (const DirectedSegment& s : x.a_box) x.a_keys.emplace_back(s.from, s.to);
+    std::vector<std::size_t> order(x.a_keys.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t i, std::size_t j) { return key_less(x.a_keys[i], x.a_keys[j]); });
+    std::vector<std::pair<Point, Point>> sorted_keys(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) sorted_keys[k] = x.a_keys[order[k]];
+    x.a_shared.assign(x.a_box.size(), 0);
+    x.b_shared.assign(x.b_box.size(), 0);
+    for (std::size_t j = 0; j < x.b_box.size(); ++j) {
+        const DirectedSegment& s = x.b_box[j];
+        if (std::binary_search(sorted_keys.begin(), sorted_keys.end(), std::pair{s.from, s.to}, key_less)) return false;
+        const auto found = std::lower_bound(sorted_keys.begin(), sorted_keys.end(), std::pair{s.to, s.from}, key_less);
+        if (found != sorted_keys.end() && found->first == s.to && found->second == s.from) {
+            x.b_shared[j] = 1;
+            x.a_shared[order[static_cast<std::size_t>(found - sorted_keys.begin())]] = 1;
+        }
+    }
+    // Every other segment meets the other boundary at most at a vertex, and lies outside it.
+    constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
+    std::size_t tests = 0;
+    const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
+                                           const std::vector<DirectedSegment>& theirs_box,
+                                           const std::vector<DirectedSegment>& theirs_all,
+                                           const geos::Envelope& theirs_extent) {
+        // Their segments by x, short ones (a dense edge's) apart from long ones, so a segment is
+        // tested only against those whose x-range can meet its own.
+        const SegmentsByX short_ones(theirs_box, true), long_ones(theirs_box, false);
+        std::vector<Point> their_vertices;  // sorted, made when first needed
+        const auto on_their_vertex = [&](Point p) {
+            if (their_vertices.empty()) {
+                for (const DirectedSegment& t : theirs_box) their_vertices.push_back(t.from);
+                std::sort(their_vertices.begin(), their_vertices.end(), point_less);
+            }
+            return std::binary_search(their_vertices.begin(), their_vertices.end(), p, point_less);
+        };
+        std::optional<DirectedSegment> last_outside;
+        for (std::size_t i = 0; i < mine.size(); ++i) {
+            if (shared[i]) continue;
+            const DirectedSegment& segment = mine[i];
+            bool meets_only_at_ends = true;
+            for (const SegmentsByX* group : {&short_ones, &long_ones})
+                group->for_each_near(segment, [&](const DirectedSegment& t) {
+                    ++tests;
+                    meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
+                });
+            if (!meets_only_at_ends || tests > kMaxTests) return false;
+            // Joined to a segment already outside at a point off their boundary: outside too (the
+            // path through that point never touches their boundary).
+            if (last_outside) {
+                const Point joint = last_outside->to == segment.from     ? segment.from
+                                    : last_outside->from == segment.to   ? segment.to
+                                    : last_outside->from == segment.from ? segment.from
+                                    : last_outside->to == segment.to     ? segment.to
+                                                                         : Point{NAN, NAN};
+                if (!std::isnan(joint.x) && !on_their_vertex(joint)) {
+                    last_outside = segment;
+                    continue;
+                }
+            }
+            const Point m{(segment.from.x + segment.to.x) / 2, (segment.from.y + segment.to.y) / 2};
+            if (m.x >= theirs_extent.min_x && m.x <= theirs_extent.max_x && m.y >= theirs_extent.min_y &&
+                m.y <= theirs_extent.max_y) {
+                tests += theirs_all.size();
+                if (tests > kMaxTests || outside(m, theirs_all) != 1) return false;
+            }
+            last_outside = segment;
+        }
+        return true;
+    };
+    const auto extent_of = [](const Rings& rings) {
+        geos::Envelope e{rings.points[0].x, rings.points[0].y, rings.points[0].x, rings.points[0].y};
+        for (const Point& p : rings.points) {
+            e.min_x = std::min(e.min_x, p.x), e.max_x = std::max(e.max_x, p.x);
+            e.min_y = std::min(e.min_y, p.y), e.max_y = std::max(e.max_y, p.y);
+        }
+        return e;
+    };
+    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_all, extent_of(a)) &&
+           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_all, extent_of(b));
+}
+
 }  // namespace
 
 std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads) {
@@ -375,11 +598,27 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
         double area = 0, smaller = 0;
     };
     std::vector<Shared> shared(candidates.size());
+    struct PairScratch {
+        Rings a, b;
+        CertificateScratch certificate;
+    };
+    tbb::enumerable_thread_specific<PairScratch> pair_scratch;
     in_arena(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, candidates.size(), 256),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();
+                              PairScratch& scratch = pair_scratch.local();
                               for (std::size_t c = range.begin(); c < range.end(); ++c) {
+                                  // Neighbours of a tiling: their segments prove it, no overlay needed.
+                                  const geos::Envelope& e = envelopes[candidates[c].first];
+                                  const geos::Envelope& f = envelopes[candidates[c].second];
+                                  const geos::Envelope box{std::max(e.min_x, f.min_x), std::max(e.min_y, f.min_y),
+                                                           std::min(e.max_x, f.max_x), std::min(e.max_y, f.max_y)};
+                                  if (read_polygonal(geometries[candidates[c].first], scratch.a) &&
+                                      read_polygonal(geometries[candidates[c].second], scratch.b) &&
+                                      !scratch.a.points.empty() && !scratch.b.points.empty() &&
+                                      certainly_no_common_area(scratch.a, scratch.b, box, scratch.certificate))
+                                      continue;
                                   const geos::Geom a = checked_shape(context, geometries[candidates[c].first]);
                                   const geos::Geom b = checked_shape(context, geometries[candidates[c].second]);
                                   // No intersects test first: for regions, which mostly touch, it costs more than

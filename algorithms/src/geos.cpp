@@ -45,6 +45,15 @@ Geom from_wkb(const Context& context, std::span<const std::uint8_t> wkb) {
     return own(context, geometry, "reading WKB");
 }
 
+Geom from_wkb_nullable(const Context& context, std::span<const std::uint8_t> wkb) noexcept {
+    if (wkb.empty()) return own_nullable(context, nullptr);
+    GEOSWKBReader* reader = GEOSWKBReader_create_r(context.handle());
+    if (reader == nullptr) return own_nullable(context, nullptr);
+    GEOSGeometry* geometry = GEOSWKBReader_read_r(context.handle(), reader, wkb.data(), wkb.size());
+    GEOSWKBReader_destroy_r(context.handle(), reader);
+    return own_nullable(context, geometry);
+}
+
 Wkb to_wkb(const Context& context, const GEOSGeometry* geometry) {
     GEOSWKBWriter* writer = GEOSWKBWriter_create_r(context.handle());
     GEOSWKBWriter_setOutputDimension_r(context.handle(), writer, 2);

@@ -181,7 +181,13 @@ QualityReport compute_quality(const QualityInput& input) {
                 if (GEOSGetNumGeometries_r(handle, polygon.get()) > 1) ++out.non_contiguous;
                 if (GEOSisValid_r(handle, polygon.get()) != 1) {
                     ++out.invalid;  // counted, then measured as repaired so one bad polygon cannot stop the report
-                    polygon = geos::own(context, GEOSMakeValid_r(handle, polygon.get()), "repairing a micro-grid");
+                    const Geom repaired =
+                        geos::own(context, GEOSMakeValid_r(handle, polygon.get()), "repairing a micro-grid");
+                    // Repairing can leave lines and points beside the polygons (a collapsed spike):
+                    // only the polygons are measured, as a MultiPolygon GEOS takes a boundary of.
+                    std::vector<Geom> polygons;
+                    geos::collect_polygons(context, repaired.get(), polygons);
+                    polygon = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
                 }
                 const double area = geos::area(context, polygon.get());
                 area_sum += area;

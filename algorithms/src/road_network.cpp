@@ -42,12 +42,9 @@ RoadNetwork::RoadNetwork(const std::vector<Wkb>& lines, double snap_m) {
     // Line ends become nodes; ends within snap_m of an existing node join it.
     const double snap = std::max(snap_m, 1e-6);
     std::unordered_map<std::int64_t, std::vector<std::uint32_t>> snap_cells;
-    auto snap_key = [&](double x, double y) {
-        return key(static_cast<std::int64_t>(std::floor(x / snap)), static_cast<std::int64_t>(std::floor(y / snap)));
-    };
+    auto snap_key = [&](double x, double y) { return key(CellGrid::index(x / snap), CellGrid::index(y / snap)); };
     auto node_at = [&](Point p) {
-        const auto c = static_cast<std::int64_t>(std::floor(p.x / snap)),
-                   r = static_cast<std::int64_t>(std::floor(p.y / snap));
+        const std::int64_t c = CellGrid::index(p.x / snap), r = CellGrid::index(p.y / snap);
         std::uint32_t best = 0;
         double best_distance = kUnreached;
         for (std::int64_t dc = -1; dc <= 1; ++dc)
@@ -98,14 +95,20 @@ RoadNetwork::RoadNetwork(const std::vector<Wkb>& lines, double snap_m) {
     for (std::uint32_t n = 0; n < nodes_.size(); ++n) components_ += find_root(parent, n) == n ? 1 : 0;
 
     // A grid over the segments: cells about one mean segment long.
-    double min_x = nodes_[0].x, min_y = nodes_[0].y, total = 0;
+    double min_x = nodes_[0].x, min_y = nodes_[0].y, max_x = min_x, max_y = min_y, total = 0;
     for (const Segment& s : segments_) {
         min_x = std::min({min_x, s.a.x, s.b.x});
         min_y = std::min({min_y, s.a.y, s.b.y});
+        max_x = std::max({max_x, s.a.x, s.b.x});
+        max_y = std::max({max_y, s.a.y, s.b.y});
         total += std::hypot(s.b.x - s.a.x, s.b.y - s.a.y);
     }
     grid_.origin = {min_x, min_y};
-    grid_.cell = std::max(snap, total / static_cast<double>(segments_.size()));
+    // No more cells than a few per segment: one road far out (a corrupt vertex) would otherwise
+    // spread one segment over billions of cells.
+    const double extent = std::max(max_x - min_x, max_y - min_y);
+    grid_.cell = std::max({snap, total / static_cast<double>(segments_.size()),
+                           extent / std::sqrt(4.0 * static_cast<double>(segments_.size()))});
     for (std::uint32_t i = 0; i < segments_.size(); ++i) {
         const Segment& s = segments_[i];
         for (std::int64_t c = column(std::min(s.a.x, s.b.x)); c <= column(std::max(s.a.x, s.b.x)); ++c)
@@ -140,12 +143,26 @@ std::optional<RoadNetwork::Attachment> RoadNetwork::attach(Point p) const {
             }
         }
     };
-    for (std::int64_t k = 0; k <= last_ring; ++k) {
+    // Rings start where they first meet the grid's cells and visit only the cells within it: a
+    // point far from every road (a home at 1e8 m) would otherwise walk (distance / cell)^2 empty cells.
+    const std::int64_t first_ring =
+        std::max({std::int64_t{0}, first_column_ - c0, c0 - last_column_, first_row_ - r0, r0 - last_row_});
+    auto in_columns = [&](std::int64_t c) { return c >= first_column_ && c <= last_column_; };
+    auto in_rows = [&](std::int64_t r) { return r >= first_row_ && r <= last_row_; };
+    for (std::int64_t k = first_ring; k <= last_ring; ++k) {
         if (k == 0) {
             visit(c0, r0);
         } else {
-            for (std::int64_t c = c0 - k; c <= c0 + k; ++c) visit(c, r0 - k), visit(c, r0 + k);
-            for (std::int64_t r = r0 - k + 1; r <= r0 + k - 1; ++r) visit(c0 - k, r), visit(c0 + k, r);
+            const std::int64_t c_low = std::max(c0 - k, first_column_), c_high = std::min(c0 + k, last_column_);
+            const std::int64_t r_low = std::max(r0 - k + 1, first_row_), r_high = std::min(r0 + k - 1, last_row_);
+            for (std::int64_t c = c_low; c <= c_high; ++c) {
+                if (in_rows(r0 - k)) visit(c, r0 - k);
+                if (in_rows(r0 + k)) visit(c, r0 + k);
+            }
+            for (std::int64_t r = r_low; r <= r_high; ++r) {
+                if (in_columns(c0 - k)) visit(c0 - k, r);
+                if (in_columns(c0 + k)) visit(c0 + k, r);
+            }
         }
         if (best <= static_cast<double>(k) * grid_.cell) break;
     }

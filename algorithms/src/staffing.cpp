@@ -44,7 +44,10 @@ public:
         bounds_ = {min_x, min_y, max_x, max_y};
         extent_ = std::max({max_x - min_x, max_y - min_y, 1.0});
         // About two points per cell.
-        grid_.cell = std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0)));
+        // Finite even when the points span more than the largest double (homes at +-1e308).
+        grid_.cell =
+            std::min(std::max(1.0, extent_ / std::max(1.0, std::sqrt(static_cast<double>(members_.size()) / 2.0))),
+                     std::numeric_limits<double>::max());
         for (std::uint32_t i : members_) cells_[key(column(points_[i].x), row(points_[i].y))].push_back(i);
     }
     [[nodiscard]] bool empty() const noexcept { return members_.empty(); }
@@ -63,6 +66,16 @@ public:
         const std::int64_t last_column = column(std::min(box.max_x, bounds_.max_x));
         const std::int64_t first_row = row(std::max(box.min_y, bounds_.min_y));
         const std::int64_t last_row = row(std::min(box.max_y, bounds_.max_y));
+        // A box of more cells than there are points (points so far apart that the cell size
+        // saturates, homes at +-1e308): the points themselves are fewer to look at.
+        if (static_cast<double>(last_column - first_column + 1) * static_cast<double>(last_row - first_row + 1) >
+            static_cast<double>(members_.size())) {
+            for (std::uint32_t i : members_)
+                if (points_[i].x >= box.min_x && points_[i].x <= box.max_x && points_[i].y >= box.min_y &&
+                    points_[i].y <= box.max_y)
+                    visit(i);
+            return;
+        }
         for (std::int64_t c = first_column; c <= last_column; ++c)
             for (std::int64_t r = first_row; r <= last_row; ++r) {
                 const auto it = cells_.find(key(c, r));
@@ -127,7 +140,12 @@ std::vector<Candidate> nearest_workers(const Rings& polygon, const PointGrid& gr
     for (double margin = grid.cell();; margin *= 2) {
         found.clear();
         const geos::Envelope search{box.min_x - margin, box.min_y - margin, box.max_x + margin, box.max_y + margin};
-        grid.in_box(search, [&](std::uint32_t i) { found.push_back({i, polygon.distance(workers[i])}); });
+        // A worker no finite distance reaches (a home at 1e308) is no candidate: its cost would
+        // be infinite for the solver.
+        grid.in_box(search, [&](std::uint32_t i) {
+            const double distance = polygon.distance(workers[i]);
+            if (std::isfinite(distance)) found.push_back({i, distance});
+        });
         // Every point seen once the box holds them all.
         const geos::Envelope& all = grid.bounds();
         const bool whole = search.min_x <= all.min_x && search.min_y <= all.min_y && search.max_x >= all.max_x &&

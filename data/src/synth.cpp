@@ -14,6 +14,8 @@
 // (bit-identical on one platform; libm's sin/cos/atan2 may differ in the last bit elsewhere).
 #include <civgrid/data/synth.hpp>
 
+#include "generator_support.hpp"
+
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/error.hpp>
 
@@ -35,74 +37,72 @@
 namespace civgrid::data {
 namespace {
 
+using detail::Rng;
+using detail::splitmix64;
+using detail::wkb_line;
+using detail::wkb_point;
+using detail::wkb_polygon;
+
 constexpr const char* kStage = "data.synth";
 constexpr double kPi = 3.14159265358979323846;
 
 // ------------------------------------------------------------------------------------------------
 // Parameters of the city model.
-constexpr double kSuperblockSpacing = 900.0;     // metres between major roads
-constexpr double kNodeJitter = 0.12;             // of the spacing
-constexpr int kBlocksPerSide = 4;                // blocks per superblock side
+constexpr double kSuperblockSpacing = 900.0;  // metres between major roads
+constexpr double kNodeJitter = 0.12;          // of the spacing
+constexpr int kBlocksPerSide = 4;             // blocks per superblock side
 constexpr double kHouseholdsPerCommunity = 2600.0;
 constexpr double kCommunitiesPerStreet = 13.0;
 constexpr double kStreetsPerDistrict = 8.5;
 constexpr int kMaxDistricts = 12;
-constexpr double kRoadSetback = 15.5;            // >= 15 m from any road centre line
-constexpr double kRiverSetback = 10.5;           // >= 10 m from the river polygon
-constexpr double kRailwaySetback = 12.5;         // >= 12 m from the railway
-constexpr double kStationHouseholds = 7'000.0;  // households per station and utility (about 2,000 stations for a 3.4 M city)
-constexpr double kStationReserve = 1.3;          // total capacity / households per utility
-constexpr double kWorkerFactor = 1.12;           // non-mobile workers per planned micro-grid
+constexpr double kRoadSetback = 15.5;     // >= 15 m from any road centre line
+constexpr double kRiverSetback = 10.5;    // >= 10 m from the river polygon
+constexpr double kRailwaySetback = 12.5;  // >= 12 m from the railway
+constexpr double kStationHouseholds =
+    7'000.0;                             // households per station and utility (about 2,000 stations for a 3.4 M city)
+constexpr double kStationReserve = 1.3;  // total capacity / households per utility
+constexpr double kWorkerFactor = 1.12;   // non-mobile workers per planned micro-grid
 constexpr double kMobilePerHousehold = 6000.0 / 3'400'000.0;
 constexpr std::int64_t kMinHouseholds = 1'000;
 constexpr std::int64_t kMaxHouseholds = 20'000'000;
 
-// ------------------------------------------------------------------------------------------------
-// Randomness: one mt19937_64 per purpose (and per block), numbers made by our own formulas.
-constexpr std::uint64_t splitmix64(std::uint64_t x) noexcept {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27U)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31U);
-}
-
 enum class Stream : std::uint64_t {
-    nodes = 1, grouping, names, block_type, block_layout, river, railway, households, stations, workers,
+    nodes = 1,
+    grouping,
+    names,
+    block_type,
+    block_layout,
+    river,
+    railway,
+    households,
+    stations,
+    workers,
 };
 
 std::uint64_t stream_seed(std::uint64_t seed, Stream stream, std::uint64_t index = 0) noexcept {
     return splitmix64(splitmix64(seed) ^ splitmix64((static_cast<std::uint64_t>(stream) << 40U) + index));
 }
 
-class Rng {
-public:
-    explicit Rng(std::uint64_t seed) : engine_(seed) {}
-    /// Uniform in [0, 1) from the top 53 bits of one draw.
-    double uniform() { return static_cast<double>(engine_() >> 11U) * 0x1.0p-53; }
-    double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-    /// Uniform integer in [lo, hi] (the modulo bias is below 2^-50 for our ranges).
-    int integer(int lo, int hi) {
-        const auto span = static_cast<std::uint64_t>(static_cast<std::int64_t>(hi) - lo + 1);
-        return lo + static_cast<int>(engine_() % span);
-    }
-    std::size_t index(std::size_t size) { return static_cast<std::size_t>(engine_() % size); }
-    bool chance(double p) { return uniform() < p; }
-    template <class T> void shuffle(std::vector<T>& values) {
-        for (std::size_t i = values.size(); i > 1; --i) std::swap(values[i - 1], values[index(i)]);
-    }
-
-private:
-    std::mt19937_64 engine_;
-};
-
 // ------------------------------------------------------------------------------------------------
 // Plane geometry on civgrid::Point.
-Point operator+(Point a, Point b) { return {a.x + b.x, a.y + b.y}; }
-Point operator-(Point a, Point b) { return {a.x - b.x, a.y - b.y}; }
-Point operator*(double s, Point a) { return {s * a.x, s * a.y}; }
-double dot(Point a, Point b) { return a.x * b.x + a.y * b.y; }
-double cross(Point a, Point b) { return a.x * b.y - a.y * b.x; }
-double norm(Point a) { return std::hypot(a.x, a.y); }
+Point operator+(Point a, Point b) {
+    return {a.x + b.x, a.y + b.y};
+}
+Point operator-(Point a, Point b) {
+    return {a.x - b.x, a.y - b.y};
+}
+Point operator*(double s, Point a) {
+    return {s * a.x, s * a.y};
+}
+double dot(Point a, Point b) {
+    return a.x * b.x + a.y * b.y;
+}
+double cross(Point a, Point b) {
+    return a.x * b.y - a.y * b.x;
+}
+double norm(Point a) {
+    return std::hypot(a.x, a.y);
+}
 
 double point_segment_distance(Point p, Point a, Point b) {
     const Point ab = b - a;
@@ -132,58 +132,6 @@ bool inside_convex(const Quad& q, Point p) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// WKB (ISO, 2D, little endian) written directly: cheaper than GEOS for 400,000 rectangles.
-class WkbBuilder {
-public:
-    explicit WkbBuilder(std::size_t reserve) { bytes_.reserve(reserve); }
-    void header(std::uint32_t type) {
-        bytes_.push_back(1);
-        u32(type);
-    }
-    void u32(std::uint32_t value) {
-        for (unsigned i = 0; i < 4; ++i) bytes_.push_back(static_cast<std::uint8_t>(value >> (8U * i)));
-    }
-    void point(Point p) {
-        f64(p.x);
-        f64(p.y);
-    }
-    Wkb take() { return std::move(bytes_); }
-
-private:
-    void f64(double value) {
-        const auto bits = std::bit_cast<std::uint64_t>(value);
-        for (unsigned i = 0; i < 8; ++i) bytes_.push_back(static_cast<std::uint8_t>(bits >> (8U * i)));
-    }
-    Wkb bytes_;
-};
-
-Wkb wkb_point(Point p) {
-    WkbBuilder b(21);
-    b.header(1);
-    b.point(p);
-    return b.take();
-}
-
-Wkb wkb_line(std::span<const Point> vertices) {
-    WkbBuilder b(9 + 16 * vertices.size());
-    b.header(2);
-    b.u32(static_cast<std::uint32_t>(vertices.size()));
-    for (const Point& p : vertices) b.point(p);
-    return b.take();
-}
-
-/// A one-ring polygon; `ring` is not closed (the closing vertex is written here).
-Wkb wkb_polygon(std::span<const Point> ring) {
-    WkbBuilder b(13 + 16 * (ring.size() + 1));
-    b.header(3);
-    b.u32(1);
-    b.u32(static_cast<std::uint32_t>(ring.size() + 1));
-    for (const Point& p : ring) b.point(p);
-    b.point(ring.front());
-    return b.take();
-}
-
-// ------------------------------------------------------------------------------------------------
 // Names (UTF-8).
 constexpr std::array<const char*, 64> kSyllables = {
     "新", "安", "和", "平", "华", "兴", "龙", "凤", "桥", "湖", "山", "水", "江", "河", "东", "西",
@@ -197,17 +145,17 @@ struct DistrictName {
 };
 // Nanjing's districts, central ones first; the last one is made up.
 constexpr std::array<DistrictName, kMaxDistricts> kDistrictNames = {{{"320102", "玄武区"},
-                                                                      {"320104", "秦淮区"},
-                                                                      {"320105", "建邺区"},
-                                                                      {"320106", "鼓楼区"},
-                                                                      {"320114", "雨花台区"},
-                                                                      {"320113", "栖霞区"},
-                                                                      {"320115", "江宁区"},
-                                                                      {"320111", "浦口区"},
-                                                                      {"320116", "六合区"},
-                                                                      {"320117", "溧水区"},
-                                                                      {"320118", "高淳区"},
-                                                                      {"320119", "江北区"}}};
+                                                                     {"320104", "秦淮区"},
+                                                                     {"320105", "建邺区"},
+                                                                     {"320106", "鼓楼区"},
+                                                                     {"320114", "雨花台区"},
+                                                                     {"320113", "栖霞区"},
+                                                                     {"320115", "江宁区"},
+                                                                     {"320111", "浦口区"},
+                                                                     {"320116", "六合区"},
+                                                                     {"320117", "溧水区"},
+                                                                     {"320118", "高淳区"},
+                                                                     {"320119", "江北区"}}};
 
 class NamePool {
 public:
@@ -265,9 +213,10 @@ Sizing choose_sizing(std::int64_t households) {
     }
     const int superblocks = best.nx * best.ny;
     const int communities = 4 * superblocks;
-    best.streets = std::clamp(static_cast<int>(std::lround(communities / kCommunitiesPerStreet)), std::min(2, superblocks),
-                              superblocks);
-    best.districts = std::clamp(static_cast<int>(std::ceil(best.streets / kStreetsPerDistrict - 1e-9)), 1, kMaxDistricts);
+    best.streets = std::clamp(static_cast<int>(std::lround(communities / kCommunitiesPerStreet)),
+                              std::min(2, superblocks), superblocks);
+    best.districts =
+        std::clamp(static_cast<int>(std::ceil(best.streets / kStreetsPerDistrict - 1e-9)), 1, kMaxDistricts);
     if (best.streets >= 4) best.districts = std::max(best.districts, 2);
     best.districts = std::min(best.districts, best.streets);
     return best;
@@ -284,11 +233,14 @@ struct Grid {
     [[nodiscard]] int fine_x() const { return kBlocksPerSide * nx; }
     [[nodiscard]] int fine_y() const { return kBlocksPerSide * ny; }
     [[nodiscard]] const Point& node(int i, int j) const {
-        return nodes[static_cast<std::size_t>(j) * static_cast<std::size_t>(fine_x() + 1) + static_cast<std::size_t>(i)];
+        return nodes[static_cast<std::size_t>(j) * static_cast<std::size_t>(fine_x() + 1) +
+                     static_cast<std::size_t>(i)];
     }
     [[nodiscard]] double width() const { return nx * spacing; }
     [[nodiscard]] double height() const { return ny * spacing; }
-    [[nodiscard]] Quad block(int i, int j) const { return {node(i, j), node(i + 1, j), node(i + 1, j + 1), node(i, j + 1)}; }
+    [[nodiscard]] Quad block(int i, int j) const {
+        return {node(i, j), node(i + 1, j), node(i + 1, j + 1), node(i, j + 1)};
+    }
 };
 
 Grid make_grid(const SynthConfig& config, const Sizing& sizing) {
@@ -309,7 +261,7 @@ Grid make_grid(const SynthConfig& config, const Sizing& sizing) {
             if (i == 0 || i == grid.nx) dx = 0;
             if (j == 0 || j == grid.ny) dy = 0;
             corners[static_cast<std::size_t>(j) * cx + static_cast<std::size_t>(i)] = {grid.origin.x + i * sp + dx,
-                                                                                        grid.origin.y + j * sp + dy};
+                                                                                       grid.origin.y + j * sp + dy};
         }
     }
     auto corner = [&](int i, int j) { return corners[static_cast<std::size_t>(j) * cx + static_cast<std::size_t>(i)]; };
@@ -326,7 +278,8 @@ Grid make_grid(const SynthConfig& config, const Sizing& sizing) {
             if (fi == fx) p.x = grid.origin.x + grid.width();
             if (fj == 0) p.y = grid.origin.y;
             if (fj == fy) p.y = grid.origin.y + grid.height();
-            grid.nodes[static_cast<std::size_t>(fj) * static_cast<std::size_t>(fx + 1) + static_cast<std::size_t>(fi)] = p;
+            grid.nodes[static_cast<std::size_t>(fj) * static_cast<std::size_t>(fx + 1) + static_cast<std::size_t>(fi)] =
+                p;
         }
     }
     return grid;
@@ -417,20 +370,28 @@ constexpr int kBlockTypes = 5;
 
 const char* kind_name(Kind kind) {
     switch (kind) {
-    case Kind::high_rise: return "high_rise";
-    case Kind::walk_up: return "walk_up";
-    case Kind::village: return "village";
-    case Kind::non_residential: return "non_residential";
+        case Kind::high_rise:
+            return "high_rise";
+        case Kind::walk_up:
+            return "walk_up";
+        case Kind::village:
+            return "village";
+        case Kind::non_residential:
+            return "non_residential";
     }
     return "non_residential";
 }
 
 std::pair<int, int> household_range(Kind kind) {
     switch (kind) {
-    case Kind::high_rise: return {100, 300};
-    case Kind::walk_up: return {18, 36};
-    case Kind::village: return {1, 3};
-    case Kind::non_residential: return {0, 0};
+        case Kind::high_rise:
+            return {100, 300};
+        case Kind::walk_up:
+            return {18, 36};
+        case Kind::village:
+            return {1, 3};
+        case Kind::non_residential:
+            return {0, 0};
     }
     return {0, 0};
 }
@@ -447,10 +408,10 @@ struct Building {
 /// `high_rise` scales the high-rise weight (the density knob).
 std::array<double, kBlockTypes> type_weights(double r, double high_rise = 1.0) {
     return {high_rise * (0.22 - 0.17 * r),  // high-rise estates, denser in the centre
-            0.36 - 0.16 * r,   // walk-ups
-            0.12 + 0.55 * r,   // villages, mostly in the periphery
-            0.14 - 0.06 * r,   // non-residential
-            0.05};             // parks and empty blocks
+            0.36 - 0.16 * r,                // walk-ups
+            0.12 + 0.55 * r,                // villages, mostly in the periphery
+            0.14 - 0.06 * r,                // non-residential
+            0.05};                          // parks and empty blocks
 }
 
 /// Households a block of each type holds on average before fitting (measured on large cities).
@@ -517,7 +478,8 @@ public:
         full_y1_ = ys[2];
         y1_ = ys[3];
         // The obstacle segments that can come near this block.
-        double bx0 = std::numeric_limits<double>::max(), by0 = bx0, bx1 = std::numeric_limits<double>::lowest(), by1 = bx1;
+        double bx0 = std::numeric_limits<double>::max(), by0 = bx0, bx1 = std::numeric_limits<double>::lowest(),
+               by1 = bx1;
         for (const Point& c : block) {
             bx0 = std::min(bx0, c.x);
             by0 = std::min(by0, c.y);
@@ -742,7 +704,7 @@ void fit_households(std::vector<Building>& buildings, std::int64_t target, Rng& 
 // ------------------------------------------------------------------------------------------------
 // River and railway.
 struct River {
-    Obstacle centre;       // centre line with clearance = max half width + setback
+    Obstacle centre;  // centre line with clearance = max half width + setback
     std::vector<Point> outline;
 };
 
@@ -755,7 +717,9 @@ River make_river(const SynthConfig& config, const Grid& grid) {
     const double l2 = l1 / rng.uniform(2.3, 2.9);
     const double lw = rng.uniform(1500.0, 3000.0);
     const double p1 = rng.uniform(0.0, 2 * kPi), p2 = rng.uniform(0.0, 2 * kPi), pw = rng.uniform(0.0, 2 * kPi);
-    auto centre_y = [&](double x) { return mid + a1 * std::sin(2 * kPi * x / l1 + p1) + a2 * std::sin(2 * kPi * x / l2 + p2); };
+    auto centre_y = [&](double x) {
+        return mid + a1 * std::sin(2 * kPi * x / l1 + p1) + a2 * std::sin(2 * kPi * x / l2 + p2);
+    };
     auto half_width = [&](double x) { return 40.0 + 7.5 * std::sin(2 * kPi * x / lw + pw); };  // 65-95 m wide
     River river;
     const double step = 20.0, x_start = grid.origin.x - 160.0;
@@ -829,7 +793,8 @@ SynthCity generate_city(const SynthConfig& config) {
     if (config.households < kMinHouseholds)
         throw ConfigError(kStage, "households must be at least 1,000 (got " + std::to_string(config.households) + ")");
     if (config.households > kMaxHouseholds)
-        throw ConfigError(kStage, "households must be at most 20,000,000 (got " + std::to_string(config.households) + ")");
+        throw ConfigError(kStage,
+                          "households must be at most 20,000,000 (got " + std::to_string(config.households) + ")");
     if (!(config.target_households > 0) || !std::isfinite(config.target_households))
         throw ConfigError(kStage, "target_households must be positive");
     if (!std::isfinite(config.origin_x) || !std::isfinite(config.origin_y))
@@ -856,7 +821,8 @@ SynthCity generate_city(const SynthConfig& config) {
     const std::vector<int> sb_district = grow_regions(all_cells, nx, sizing.districts, group_rng);
     // District order: central first (they get the central districts' codes).
     std::vector<std::vector<int>> district_cells(static_cast<std::size_t>(sizing.districts));
-    for (int s = 0; s < superblocks; ++s) district_cells[static_cast<std::size_t>(sb_district[static_cast<std::size_t>(s)])].push_back(s);
+    for (int s = 0; s < superblocks; ++s)
+        district_cells[static_cast<std::size_t>(sb_district[static_cast<std::size_t>(s)])].push_back(s);
     auto cells_centre = [&](const std::vector<int>& cells) {
         Point c;
         for (int s : cells) c = c + Point{(s % nx + 0.5) * grid.spacing, (s / nx + 0.5) * grid.spacing};
@@ -868,8 +834,9 @@ SynthCity generate_city(const SynthConfig& config) {
         const Point half{grid.width() / 2, grid.height() / 2};
         std::vector<double> distance;
         for (const auto& cells : district_cells) distance.push_back(norm(cells_centre(cells) - half));
-        std::stable_sort(district_order.begin(), district_order.end(),
-                         [&](int a, int b) { return distance[static_cast<std::size_t>(a)] < distance[static_cast<std::size_t>(b)]; });
+        std::stable_sort(district_order.begin(), district_order.end(), [&](int a, int b) {
+            return distance[static_cast<std::size_t>(a)] < distance[static_cast<std::size_t>(b)];
+        });
     }
     // Streets per district: proportional to size (largest remainder), at least 1, at most its cells.
     std::vector<int> street_count(static_cast<std::size_t>(sizing.districts), 1);
@@ -885,7 +852,8 @@ SynthCity generate_city(const SynthConfig& config) {
             remaining -= take;
             remainders.push_back({share - whole, d});
         }
-        std::stable_sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        std::stable_sort(remainders.begin(), remainders.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
         while (remaining > 0) {
             bool progress = false;
             for (const auto& [fraction, d] : remainders) {
@@ -921,7 +889,8 @@ SynthCity generate_city(const SynthConfig& config) {
         const std::vector<int>& cells = district_cells[d];
         const std::vector<int> local = grow_regions(cells, nx, street_count[d], group_rng);
         std::vector<Street> group(static_cast<std::size_t>(street_count[d]));
-        for (std::size_t k = 0; k < cells.size(); ++k) group[static_cast<std::size_t>(local[k])].cells.push_back(cells[k]);
+        for (std::size_t k = 0; k < cells.size(); ++k)
+            group[static_cast<std::size_t>(local[k])].cells.push_back(cells[k]);
         // Reading order inside the district: north to south, then west to east.
         std::stable_sort(group.begin(), group.end(), [&](const Street& a, const Street& b) {
             const Point ca = cells_centre(a.cells), cb = cells_centre(b.cells);
@@ -949,7 +918,8 @@ SynthCity generate_city(const SynthConfig& config) {
         std::vector<std::vector<std::pair<int, int>>> by_street(streets.size());
         for (int cj = 2 * ny - 1; cj >= 0; --cj)
             for (int ci = 0; ci < 2 * nx; ++ci)
-                by_street[static_cast<std::size_t>(sb_street[static_cast<std::size_t>((cj / 2) * nx + ci / 2)])].push_back({ci, cj});
+                by_street[static_cast<std::size_t>(sb_street[static_cast<std::size_t>((cj / 2) * nx + ci / 2)])]
+                    .push_back({ci, cj});
         for (std::size_t s = 0; s < streets.size(); ++s) {
             for (std::size_t k = 0; k < by_street[s].size(); ++k) {
                 Community community;
@@ -978,7 +948,8 @@ SynthCity generate_city(const SynthConfig& config) {
     for (const Community& c : communities) {
         const int i = 2 * c.ci, j = 2 * c.cj;
         community_rings.push_back({grid.node(i, j), grid.node(i + 1, j), grid.node(i + 2, j), grid.node(i + 2, j + 1),
-                                   grid.node(i + 2, j + 2), grid.node(i + 1, j + 2), grid.node(i, j + 2), grid.node(i, j + 1)});
+                                   grid.node(i + 2, j + 2), grid.node(i + 1, j + 2), grid.node(i, j + 2),
+                                   grid.node(i, j + 1)});
     }
     std::vector<std::vector<std::size_t>> street_communities(streets.size());
     for (std::size_t k = 0; k < communities.size(); ++k)
@@ -1004,7 +975,8 @@ SynthCity generate_city(const SynthConfig& config) {
         const Community& c = communities[k];
         const Street& street = streets[static_cast<std::size_t>(c.street)];
         community_layer.geometries.push_back(wkb_polygon(community_rings[k]));
-        community_layer.rows.push_back({c.code, street.code, districts[static_cast<std::size_t>(street.district)].code, c.name});
+        community_layer.rows.push_back(
+            {c.code, street.code, districts[static_cast<std::size_t>(street.district)].code, c.name});
     }
     // Features in code order (codes already sort in generation order, this keeps it explicit).
     auto sort_by_first_field = [](io::LayerData& layer) {
@@ -1025,9 +997,9 @@ SynthCity generate_city(const SynthConfig& config) {
     sort_by_first_field(community_layer);
 
     // --- Roads -------------------------------------------------------------------------------------
-    io::LayerData road_layer = make_layer(
-        "roads", io::GeometryKind::line_string,
-        {{"road_id", FieldType::integer}, {"class", FieldType::string}, {"name", FieldType::string}});
+    io::LayerData road_layer =
+        make_layer("roads", io::GeometryKind::line_string,
+                   {{"road_id", FieldType::integer}, {"class", FieldType::string}, {"name", FieldType::string}});
     auto add_road = [&](const std::vector<Point>& vertices, bool major) {
         const auto id = static_cast<std::int64_t>(road_layer.rows.size() + 1);
         std::string name = major ? names.unique(names.rng().chance(0.3) ? "大道" : "路")
@@ -1062,15 +1034,16 @@ SynthCity generate_city(const SynthConfig& config) {
     // --- River and railway ---------------------------------------------------------------------------
     const River river = make_river(config, grid);
     const Obstacle railway = make_railway(config, grid);
-    io::LayerData railway_layer =
-        make_layer("railways", io::GeometryKind::line_string, {{"railway_id", FieldType::integer}, {"name", FieldType::string}});
+    io::LayerData railway_layer = make_layer("railways", io::GeometryKind::line_string,
+                                             {{"railway_id", FieldType::integer}, {"name", FieldType::string}});
     railway_layer.geometries.push_back(wkb_line(railway.line));
     railway_layer.rows.push_back({std::int64_t{1}, std::string("京沪铁路")});
-    io::LayerData river_layer =
-        make_layer("rivers", io::GeometryKind::polygon, {{"river_id", FieldType::integer}, {"name", FieldType::string}});
+    io::LayerData river_layer = make_layer("rivers", io::GeometryKind::polygon,
+                                           {{"river_id", FieldType::integer}, {"name", FieldType::string}});
     {
         geos::Geom outline = geos::polygon(context, river.outline);
-        if (GEOSisValid_r(context.handle(), outline.get()) != 1) throw InternalError(kStage, "the river outline is invalid");
+        if (GEOSisValid_r(context.handle(), outline.get()) != 1)
+            throw InternalError(kStage, "the river outline is invalid");
         geos::Geom clipped = geos::own(context,
                                        GEOSClipByRect_r(context.handle(), outline.get(), grid.origin.x, grid.origin.y,
                                                         grid.origin.x + grid.width(), grid.origin.y + grid.height()),
@@ -1111,7 +1084,8 @@ SynthCity generate_city(const SynthConfig& config) {
             const auto w = type_weights(block_r[static_cast<std::size_t>(b)], knob);
             double pick = rng.uniform() * std::accumulate(w.begin(), w.end(), 0.0);
             int type = 0;
-            while (type + 1 < kBlockTypes && pick >= w[static_cast<std::size_t>(type)]) pick -= w[static_cast<std::size_t>(type++)];
+            while (type + 1 < kBlockTypes && pick >= w[static_cast<std::size_t>(type)])
+                pick -= w[static_cast<std::size_t>(type++)];
             block_types[static_cast<std::size_t>(b)] = static_cast<BlockType>(type);
         }
     }
@@ -1151,11 +1125,20 @@ SynthCity generate_city(const SynthConfig& config) {
         const double angle = rng.chance(0.5) ? std::atan2(along.y, along.x) : 0.0;
         BlockPlacer placer(q, angle, obstacles, b, placed);
         switch (type) {
-        case BlockType::high_rise: layout_high_rise(placer, rng); break;
-        case BlockType::walk_up: layout_walk_up(placer, rng); break;
-        case BlockType::village: layout_village(placer, rng); break;
-        case BlockType::non_residential: layout_non_residential(placer, rng); break;
-        case BlockType::park: break;
+            case BlockType::high_rise:
+                layout_high_rise(placer, rng);
+                break;
+            case BlockType::walk_up:
+                layout_walk_up(placer, rng);
+                break;
+            case BlockType::village:
+                layout_village(placer, rng);
+                break;
+            case BlockType::non_residential:
+                layout_non_residential(placer, rng);
+                break;
+            case BlockType::park:
+                break;
         }
         return placed;
     };
@@ -1163,7 +1146,8 @@ SynthCity generate_city(const SynthConfig& config) {
     std::int64_t base_households = 0;
     for (int b = 0; b < block_count; ++b) {
         block_buildings[static_cast<std::size_t>(b)] = layout_block(b);
-        for (const Building& building : block_buildings[static_cast<std::size_t>(b)]) base_households += building.households;
+        for (const Building& building : block_buildings[static_cast<std::size_t>(b)])
+            base_households += building.households;
     }
     // Too few households for the kinds' ranges (small cities vary a lot): turn the most central
     // walk-up and village blocks into high-rise estates until the layout holds nearly enough
@@ -1220,21 +1204,23 @@ SynthCity generate_city(const SynthConfig& config) {
     for (std::size_t k = 0; k < buildings.size(); ++k) {
         const Building& b = buildings[k];
         building_layer.geometries.push_back(wkb_polygon(b.corners));
-        building_layer.rows.push_back({static_cast<std::int64_t>(k + 1), std::int64_t{b.households}, std::int64_t{b.floors},
-                                       std::int64_t{b.units}, std::string(kind_name(b.kind))});
+        building_layer.rows.push_back({static_cast<std::int64_t>(k + 1), std::int64_t{b.households},
+                                       std::int64_t{b.floors}, std::int64_t{b.units}, std::string(kind_name(b.kind))});
         block_used[static_cast<std::size_t>(b.block)] = true;
         total_households += b.households;
     }
 
     // --- Stations: at block corners, a little inside the block ----------------------------------------
-    io::LayerData station_layer = make_layer(
-        "stations", io::GeometryKind::point,
-        {{"station_id", FieldType::string}, {"utility", FieldType::string}, {"capacity_households", FieldType::integer}});
+    io::LayerData station_layer = make_layer("stations", io::GeometryKind::point,
+                                             {{"station_id", FieldType::string},
+                                              {"utility", FieldType::string},
+                                              {"capacity_households", FieldType::integer}});
     {
         Rng rng(stream_seed(config.seed, Stream::stations));
         const std::array<std::pair<const char*, char>, 4> utilities = {
             {{"electricity", 'E'}, {"water", 'W'}, {"gas", 'G'}, {"telecom", 'T'}}};
-        const int per_utility = std::max(2, static_cast<int>(std::lround(static_cast<double>(total_households) / kStationHouseholds)));
+        const int per_utility =
+            std::max(2, static_cast<int>(std::lround(static_cast<double>(total_households) / kStationHouseholds)));
         auto clear_of = [](const Obstacle& obstacle, Point p, double distance) {
             for (std::size_t s = 0; s + 1 < obstacle.line.size(); ++s)
                 if (point_segment_distance(p, obstacle.line[s], obstacle.line[s + 1]) < distance) return false;
@@ -1254,8 +1240,9 @@ SynthCity generate_city(const SynthConfig& config) {
                     p = corner + (8.0 / norm(centre - corner)) * (centre - corner);
                     if (clear_of(river.centre, p, 47.5 + 3.0) && clear_of(railway, p, 3.0)) break;
                 }
-                const auto capacity = static_cast<std::int64_t>(std::ceil(
-                    kStationReserve * static_cast<double>(total_households) * weights[static_cast<std::size_t>(k)] / weight_sum));
+                const auto capacity =
+                    static_cast<std::int64_t>(std::ceil(kStationReserve * static_cast<double>(total_households) *
+                                                        weights[static_cast<std::size_t>(k)] / weight_sum));
                 char id[16];
                 std::snprintf(id, sizeof id, "%c%04d", prefix, k + 1);
                 station_layer.geometries.push_back(wkb_point(p));
@@ -1279,7 +1266,8 @@ SynthCity generate_city(const SynthConfig& config) {
         const auto mobile = static_cast<std::int64_t>(std::lround(th * kMobilePerHousehold));
         for (std::int64_t w = 0; w < settled + mobile; ++w) {
             const auto draw = static_cast<std::int64_t>(rng.uniform() * th);
-            const auto k = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), draw) - cumulative.begin());
+            const auto k = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), draw) -
+                                                    cumulative.begin());
             const Quad& q = buildings[std::min(k, buildings.size() - 1)].corners;
             const double s = rng.uniform(0.15, 0.85), t = rng.uniform(0.15, 0.85);
             const Point home = q[0] + s * (q[1] - q[0]) + t * (q[3] - q[0]);

@@ -1,19 +1,25 @@
 // civgrid command line: a thin layer over the engine API. Errors become exit codes here only.
 #include <civgrid/data/changes.hpp>
+#include <civgrid/data/parcels.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
 #include <civgrid/io/output_file.hpp>
 #include <civgrid/io/versions.hpp>
 
 #include <geos_c.h>
 #include <boost/program_options.hpp>
 
+#include "progress.hpp"
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -50,6 +56,7 @@ int run_synth(const std::vector<std::string>& args) {
     std::string output;
     std::string change;
     std::uint64_t change_seed = 1;
+    std::int64_t parcels = 0;
     po::options_description options("civgrid synth options");
     options.add_options()("help,h", "show this help")("households",
                                                       po::value(&config.households)->default_value(config.households),
@@ -60,7 +67,10 @@ int run_synth(const std::vector<std::string>& args) {
         "change", po::value(&change),
         "then change the city, for reruns: households (1 % of buildings +-30 %), estate (3,000 new households), "
         "demolition (all within 120 m), boundary (a strip moves to a neighbouring community)")(
-        "change-seed", po::value(&change_seed)->default_value(change_seed), "random seed of the change");
+        "change-seed", po::value(&change_seed)->default_value(change_seed), "random seed of the change")(
+        "parcels", po::value(&parcels)->default_value(0),
+        "instead of a city: about N parcels that tile the ground (shared edges, 1 % with thousands of vertices, "
+        "0.2 % invalid) as a buildings layer, to measure imports");
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).run(), vm);
     if (vm.count("help")) {
@@ -69,6 +79,18 @@ int run_synth(const std::vector<std::string>& args) {
     }
     po::notify(vm);
     const auto start = std::chrono::steady_clock::now();
+    if (parcels > 0) {
+        data::ParcelConfig parcel_config;
+        parcel_config.parcels = parcels;
+        parcel_config.seed = config.seed;
+        parcel_config.crs = config.crs;
+        const data::SynthCity layer = data::generate_parcels(parcel_config);
+        data::write_city(layer, output);
+        std::printf("wrote %s: %lld parcels, %lld households (%.2f s)\n", output.c_str(),
+                    static_cast<long long>(layer.summary.buildings), static_cast<long long>(layer.summary.households),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        return 0;
+    }
     data::SynthCity city = data::generate_city(config);
     if (!change.empty()) {
         const data::ChangeReport report = data::apply_change(city, data::parse_change(change), change_seed);
@@ -135,6 +157,84 @@ void per_layer_settings(const std::vector<std::string>& settings, const char* op
                                   "districts, workers, stations, facilities or work-areas");
         match->second->*member = setting.substr(equals + 1);
     }
+}
+
+// ---- --json -----------------------------------------------------------------------------------
+
+std::string json_string(const std::string& text) {
+    std::string quoted = "\"";
+    for (const unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            quoted += '\\';
+            quoted += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            quoted += escaped;
+        } else {
+            quoted += static_cast<char>(c);
+        }
+    }
+    return quoted + "\"";
+}
+
+/// A report value as a JSON number when it is one, else a string.
+std::string json_value(const std::string& text) {
+    char* end = nullptr;
+    const double number = std::strtod(text.c_str(), &end);
+    const bool numeric = !text.empty() && end != nullptr && *end == '\0' && std::isfinite(number) &&
+                         text.find_first_not_of("0123456789.eE+-") == std::string::npos;
+    return numeric ? text : json_string(text);
+}
+
+std::string json_number(double value) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.6g", std::isfinite(value) ? value : 0.0);
+    return buffer;
+}
+
+void print_json(std::ostream& out, const std::string& output, const engine::RunSummary& summary,
+                const engine::Repartition* changes) {
+    out << "{\"output\": " << json_string(output) << ", \"crs\": " << json_string(summary.crs) << ",\n \"warnings\": [";
+    for (std::size_t i = 0; i < summary.warnings.size(); ++i)
+        out << (i == 0 ? "" : ", ") << json_string(summary.warnings[i]);
+    out << "],\n \"quality\": {";
+    const auto rows = summary.report.rows();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        out << (i == 0 ? "" : ", ") << json_string(rows[i].first) << ": " << json_value(rows[i].second);
+    out << "},\n \"timings\": {";
+    double total = 0;
+    for (const auto& [stage, seconds] : summary.timings) {
+        out << json_string(stage) << ": " << json_number(seconds) << ", ";
+        total += seconds;
+    }
+    out << "\"total\": " << json_number(total) << "},\n \"cpu_timings\": {";
+    for (std::size_t i = 0; i < summary.cpu_timings.size(); ++i)
+        out << (i == 0 ? "" : ", ") << json_string(summary.cpu_timings[i].first) << ": "
+            << json_number(summary.cpu_timings[i].second);
+    out << "}";
+    if (summary.staffing.present) {
+        const auto& s = summary.staffing.workers;
+        out << ",\n \"staffing\": {\"assignments\": " << s.assignments.size()
+            << ", \"micro_grid_workers\": " << summary.staffing.micro_grid_workers
+            << ", \"unstaffed\": " << s.unstaffed.size() << ", \"mean_distance_m\": " << json_number(s.mean_distance_m)
+            << ", \"p95_distance_m\": " << json_number(s.p95_distance_m) << "}";
+    }
+    if (!summary.staffing.utilities.empty()) {
+        out << ",\n \"utilities\": {";
+        for (std::size_t i = 0; i < summary.staffing.utilities.size(); ++i) {
+            const auto& u = summary.staffing.utilities[i];
+            out << (i == 0 ? "" : ", ") << json_string(u.name) << ": {\"stations\": " << u.station_rows.size()
+                << ", \"unassigned\": " << u.result.unassigned.size() << "}";
+        }
+        out << "}";
+    }
+    if (changes != nullptr)
+        out << ",\n \"rerun\": {\"unchanged\": " << changes->micro_grids_kept
+            << ", \"redrawn\": " << changes->micro_grids_redrawn << ", \"new\": " << changes->micro_grids_new
+            << ", \"retired\": " << changes->micro_grids_retired
+            << ", \"household_churn\": " << json_number(changes->household_churn()) << "}";
+    out << "}\n";
 }
 
 enum class Mode { partition, check, rerun };
@@ -228,8 +328,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "threads", po::value(&config.threads)->default_value(0),
         "worker threads (0 = all cores); results do not depend on it");
     po::options_description general("General");
-    general.add_options()("help,h", "show this help")(
-        "output,o", po::value(&output), "output GeoPackage (written atomically)")("quiet,q", "print only errors");
+    general.add_options()("help,h", "show this help")("output,o", po::value(&output),
+                                                      "output GeoPackage (written atomically)")(
+        "quiet,q", "print only errors (no progress, no report)")(
+        "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
                               "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
@@ -294,10 +396,23 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         engine::enforce_strict(report, config);
         return 0;
     }
+    const bool quiet = vm.count("quiet") > 0, json = vm.count("json") > 0;
     engine::RepartitionSummary rerun_summary;
-    if (rerun) rerun_summary = engine::run_repartition(config, previous, rerun_options, output);
-    const engine::RunSummary summary = rerun ? rerun_summary.run : engine::run_partition(config, output);
-    if (vm.count("quiet")) return 0;
+    engine::RunSummary summary;
+    {
+        engine::RunControl control;
+        const cli::TerminalProgress progress(control, !quiet && cli::TerminalProgress::is_terminal(stderr));
+        if (rerun)
+            rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
+        else
+            summary = engine::run_partition(config, output, &control);
+    }
+    if (rerun) summary = rerun_summary.run;
+    if (json) {
+        print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr);
+        return 0;
+    }
+    if (quiet) return 0;
     if (rerun) {
         const engine::Repartition& c = rerun_summary.changes;
         std::printf(
@@ -312,7 +427,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
             100 * c.building_churn(), 100 * c.household_churn(), 100 * c.micro_grid_churn());
     }
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
-    std::cout << "wrote " << output << " (working CRS " << summary.crs << ")\n";
+    std::cout << "wrote " << output << " (working CRS " << io::describe_crs(summary.crs) << ")\n";
     std::cout << summary.report.to_text();
     if (summary.staffing.present) {
         const auto& s = summary.staffing.workers;
@@ -342,8 +457,12 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     std::cout << "Timings:";
     double total = 0;
-    for (const auto& [stage, seconds] : summary.timings) {
-        std::printf(" %s %.2f s,", stage.c_str(), seconds);
+    for (std::size_t i = 0; i < summary.timings.size(); ++i) {
+        const auto& [stage, seconds] = summary.timings[i];
+        if (i < summary.cpu_timings.size())  // CPU above wall: both cores busy; below: one idle
+            std::printf(" %s %.2f s (CPU %.2f s),", stage.c_str(), seconds, summary.cpu_timings[i].second);
+        else
+            std::printf(" %s %.2f s,", stage.c_str(), seconds);
         total += seconds;
     }
     std::printf(" total %.2f s (assess alone %.2f s, alongside the writing)\n", total, summary.assess_seconds);

@@ -1,6 +1,7 @@
 // The options' sane ranges, checked once before any work (CLI, Python and benchmarks alike).
 #include <civgrid/engine/config.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -57,6 +58,16 @@ void validate_config(const PartitionConfig& config) {
     if (config.min_households > config.target_households)
         throw ConfigError(kStage, "--min-households " + number_text(config.min_households) + " is above the target " +
                                       number_text(config.target_households));
+    // CRSs are parsed now, not when (or whether) a layer needs them.
+    for (const auto& [option, crs] : {std::pair<const char*, const std::string*>{"--crs", &config.working_crs},
+                                      {"--assume-crs", &config.assume_crs}})
+        if (!crs->empty()) {
+            try {
+                static_cast<void>(io::describe_crs(*crs));
+            } catch (const ConfigError& error) {
+                throw ConfigError(kStage, std::string(option) + ": " + error.what());
+            }
+        }
     for (const auto& [option, rule] : {std::pair<const char*, const BarrierRule*>{"roads", &config.hard_roads},
                                        {"rivers", &config.hard_rivers},
                                        {"railways", &config.hard_railways}})

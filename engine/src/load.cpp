@@ -31,6 +31,20 @@ std::optional<io::LayerSpec> resolve(const PartitionConfig& config, const LayerS
     if (source.given()) {
         io::LayerSpec spec = io::parse_layer_spec(source.path);
         if (!source.layer.empty()) spec.layer = source.layer;
+        if (spec.layer.empty()) {
+            // A file of several layers: the one named after the role, never silently the first.
+            const std::vector<std::string> layers = io::list_layers(spec.path);
+            if (layers.size() > 1) {
+                if (std::find(layers.begin(), layers.end(), role) == layers.end()) {
+                    std::string names;
+                    for (const std::string& name : layers) names += (names.empty() ? "'" : ", '") + name + "'";
+                    throw ConfigError(kStage, "'" + spec.path + "' has " + std::to_string(layers.size()) + " layers (" +
+                                                  names + ") and none is named '" + role + "': say which holds the " +
+                                                  role + " as FILE:LAYER");
+                }
+                spec.layer = role;
+            }
+        }
         return spec;
     }
     if (config.city.empty()) return std::nullopt;
@@ -50,6 +64,23 @@ int required_field(const io::FeatureTable& table, const std::string& field, cons
     for (const Field& f : table.fields) available += (available.empty() ? "" : ", ") + f.name;
     throw InputError(kStage, table.source + ", layer '" + table.layer + "': no field '" + field + "' (set it with " +
                                  option + "; fields are: " + available + ")");
+}
+
+// A field named on the command line that the layer lacks is a typo, not a choice: only the
+// defaults are optional (a missing default id field means feature ids, and so on). A true/false
+// field is no count of households.
+void check_building_fields(const io::FeatureTable& buildings, int households_field, const PartitionConfig& config) {
+    const PartitionConfig defaults;
+    for (const auto& [name, default_name, option] :
+         {std::tuple<const std::string&, const std::string&, const char*>{config.building_id_field,
+                                                                          defaults.building_id_field, "--id-field"},
+          {config.units_field, defaults.units_field, "--units-field"},
+          {config.residents_field, defaults.residents_field, "residents_field"}})
+        if (!name.empty() && name != default_name) static_cast<void>(required_field(buildings, name, option));
+    if (households_field >= 0 && buildings.fields[static_cast<std::size_t>(households_field)].boolean)
+        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "', field '" +
+                                     buildings.fields[static_cast<std::size_t>(households_field)].name +
+                                     "': a true/false field, not a count of households (set --households-field)");
 }
 
 // Read options of one layer: the run's CRS choices plus the layer's own datum and encoding.
@@ -258,9 +289,21 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
             continue;
         }
         const geos::Geom geometry = geos::from_wkb(context, table.geometries[i]);
-        points[i] = GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                        ? geos::point_xy(context, geometry.get())
-                        : geos::point_on_surface(context, geometry.get());
+        const geos::Geom point =
+            GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
+                ? geos::clone(context, geometry.get())
+                : geos::own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry.get()));
+        const Point where = point && !geos::is_empty(context, point.get())
+                                ? geos::point_xy(context, point.get())
+                                : Point{std::numeric_limits<double>::infinity(), 0};
+        // The reader drops absurd coordinates; a polygon without a point inside is dropped here.
+        if (!std::isfinite(where.x)) {
+            report.add("dropped", "no_point_inside", Severity::warning,
+                       role + " without a point inside (an invalid polygon) are left out", fid_text(table, i));
+            points[i] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+            continue;
+        }
+        points[i] = where;
     }
 }
 
@@ -509,19 +552,7 @@ City load_city(const PartitionConfig& config) {
                                                          "--floors-field FIELD --dwelling-area M2")) +
                         "; fields are: " + available + ")");
     }
-    // A field named on the command line that the layer lacks is a typo, not a choice: only the
-    // defaults are optional (a missing default id field means feature ids, and so on).
-    const PartitionConfig defaults;
-    for (const auto& [name, default_name, option] :
-         {std::tuple<const std::string&, const std::string&, const char*>{config.building_id_field,
-                                                                          defaults.building_id_field, "--id-field"},
-          {config.units_field, defaults.units_field, "--units-field"},
-          {config.residents_field, defaults.residents_field, "residents_field"}})
-        if (!name.empty() && name != default_name) static_cast<void>(required_field(buildings, name, option));
-    if (households_field >= 0 && buildings.fields[static_cast<std::size_t>(households_field)].boolean)
-        throw InputError(kStage, buildings.source + ", layer '" + buildings.layer + "', field '" +
-                                     buildings.fields[static_cast<std::size_t>(households_field)].name +
-                                     "': a true/false field, not a count of households (set --households-field)");
+    check_building_fields(buildings, households_field, config);
     const bool derive = config.dwelling_area > 0 && (floors_field >= 0 || height_field >= 0);
     if (derive)
         report().fact("households", households_field >= 0
@@ -763,7 +794,21 @@ City load_city(const PartitionConfig& config) {
             return;
         }
         hard_options.attribute_filter = rule.filter;
-        io::FeatureTable hard = io::read_layer(*spec, hard_options);
+        io::FeatureTable hard = [&] {
+            try {
+                return io::read_layer(*spec, hard_options);
+            } catch (const ConfigError& error) {  // the filter: most often a field the layer lacks (OSM data)
+                const PartitionConfig defaults;
+                const BarrierRule& default_rule = role == "roads"    ? defaults.hard_roads
+                                                  : role == "rivers" ? defaults.hard_rivers
+                                                                     : defaults.hard_railways;
+                throw ConfigError(error.stage(), std::string(error.what()).substr(error.stage().size() + 2) + " (the " +
+                                                     (rule.filter == default_rule.filter ? "default " : "") +
+                                                     "hard-barrier filter of " + role +
+                                                     "; set it with --hard-barriers " + role + ":FILTER, '" + role +
+                                                     ":' for all features, or '" + role + ":none')");
+            }
+        }();
         city.inputs.emplace_back(role, describe(hard) + (rule.filter.empty() ? "" : " hard where " + rule.filter));
         LayerReport& layer_report = register_layer(city, hard, role);
         if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);

@@ -1,3 +1,4 @@
+#include "read_back.hpp"
 #include "values.hpp"
 
 #include <civgrid/algorithms/geos.hpp>
@@ -9,6 +10,8 @@
 #include <geos_c.h>
 
 #include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -43,6 +46,13 @@ std::string number(double value) {
 
 FieldValue text_or_null(const std::string& text) {
     return text.empty() ? FieldValue{} : FieldValue{text};
+}
+
+/// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 }  // namespace
@@ -562,25 +572,34 @@ void write_result(io::OutputReservation& output, const City& city, const Partiti
     writer.close();
 }
 
-RunSummary run_partition(const PartitionConfig& config, const std::string& output) {
+RunSummary run_partition(const PartitionConfig& config, const std::string& output, RunControl* control) {
     using clock = std::chrono::steady_clock;
+    const auto begin_stage = [&](const char* stage) {
+        if (control != nullptr) control->begin(stage);
+    };
     RunSummary summary;
     auto start = clock::now();
+    double cpu_start = process_cpu_seconds();
     auto lap = [&](const std::string& stage) {
         const auto now = clock::now();
+        const double cpu_now = process_cpu_seconds();
         summary.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
+        summary.cpu_timings.emplace_back(stage, cpu_now - cpu_start);
         start = now;
+        cpu_start = cpu_now;
     };
     // Before any work: an output that is an input, a link or a device is refused, and the output
     // is claimed for the whole run (a second run writing it is refused, not silently overwritten).
     validate_config(config);
     io::check_output_path(output, input_sources(config));
     io::OutputReservation reservation(output);
+    begin_stage("load");
     const City city = load_city(config);
     enforce_strict(city.import_report, config);
     lap("load");
-    const PartitionResult result = partition_city(city, config);
+    const PartitionResult result = partition_city(city, config, control);
     lap("partition");
+    begin_stage("assess_and_write");  // one step per layer written
     // Workers are assigned, then the report computed, on a second thread while the layers are
     // written (SQLite writes on one thread); worker_assignments and run_info, which need them, go last.
     double assess_seconds = 0;
@@ -598,7 +617,10 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         return computed;
     });
     io::GeoPackageWriter writer(reservation, city.crs);
-    const LayerSink sink{[&](const io::LayerData& layer) { writer.add_layer(layer); }};
+    const LayerSink sink{[&](const io::LayerData& layer) {
+        writer.add_layer(layer);
+        if (control != nullptr) control->step();
+    }};
     Standards standards;
     try {
         write_layers(sink, city, result, config);
@@ -616,10 +638,11 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.assess_seconds = assess_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", assess_seconds);
+    for (const auto& [stage, seconds] : summary.cpu_timings) timings.emplace_back(stage + "_cpu", seconds);
     write_run_info(sink, city, result, summary.report, config, timings, &summary.staffing, standards);
     writer.commit();
     summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
-    start = clock::now();
+    summary.cpu_timings.back().second += process_cpu_seconds() - cpu_start;
     summary.crs = city.crs;
     summary.warnings = city.warnings;
     summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());
@@ -629,81 +652,102 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
 }
 
 algorithms::QualityReport report_file(const std::string& path, int threads) {
+    // Nothing in the file is trusted (read_back.hpp): fields are looked up before use, counts and
+    // targets range-checked, and geometries checked before GEOS sees them.
+    using read_back::required_field;
+    constexpr const char* stage = "engine.report";
     const auto layers = io::list_layers(path);
     for (const char* needed : {"micro_grids", "buildings", "communities", "barriers", "run_info"})
         if (std::find(layers.begin(), layers.end(), needed) == layers.end())
-            throw InputError("engine.report",
-                             "'" + path + "' has no layer '" + needed + "': not a civgrid output file");
+            throw InputError(stage, "'" + path + "' has no layer '" + needed + "': not a civgrid output file");
     const io::FeatureTable info = io::read_layer({path, "run_info"});
     std::map<std::string, std::string> values;
-    const int key = info.field_index("key"), value = info.field_index("value"), section = info.field_index("section");
+    const int key = required_field(info, "key", stage), value = required_field(info, "value", stage),
+              section = required_field(info, "section", stage);
     for (std::size_t i = 0; i < info.size(); ++i)
         values[as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." +
                as_text(info.rows[i][static_cast<std::size_t>(key)])] =
             as_text(info.rows[i][static_cast<std::size_t>(value)]);
     algorithms::QualityInput input;
     input.threads = threads;
-    try {
-        input.target_households = std::stod(values.at("parameters.effective_target"));
-        input.tolerance = std::stod(values.at("parameters.tolerance"));
-        input.requested = std::stoll(values.at("quality.requested"));
-    } catch (const std::exception&) {
-        throw InputError("engine.report", "'" + path + "', layer 'run_info': missing or unreadable parameters");
-    }
+    auto parameter = [&](const std::string& name, double low, double high) {
+        const auto found = values.find(name);
+        const std::optional<double> parsed =
+            found == values.end() ? std::nullopt : as_number(FieldValue{found->second});
+        if (!parsed || *parsed < low || *parsed > high)
+            throw InputError(stage, "'" + path + "', layer 'run_info', key '" + name +
+                                        "': " + (found == values.end() ? "missing" : "'" + found->second + "'") +
+                                        " is not a number from " + number(low) + " to " + number(high));
+        return *parsed;
+    };
+    constexpr auto most = static_cast<double>(read_back::kMaxHouseholds);
+    input.target_households = parameter("parameters.effective_target", 1e-9, most);
+    input.tolerance = parameter("parameters.tolerance", 0, 1);
+    input.requested = static_cast<std::int64_t>(parameter("quality.requested", 0, most));
 
     const io::FeatureTable regions = io::read_layer({path, "communities"});
-    const int region_code = regions.field_index("community_code");
+    read_back::check_geometries(regions, read_back::Shape::valid_polygons, false, stage);
+    const int region_code = required_field(regions, "community_code", stage);
     std::map<std::string, int> region_index;
     for (std::size_t r = 0; r < regions.size(); ++r) {
         input.regions.push_back(regions.geometries[r]);
         region_index[as_text(regions.rows[r][static_cast<std::size_t>(region_code)])] = static_cast<int>(r);
     }
     const io::FeatureTable grids = io::read_layer({path, "micro_grids"});
-    const int grid_id = grids.field_index("micro_grid_id"), grid_region = grids.field_index("community_code"),
-              grid_households = grids.field_index("households"), grid_flags = grids.field_index("flags"),
+    // Invalid micro-grids are what the report counts (and measures repaired); unreadable ones are not.
+    read_back::check_geometries(grids, read_back::Shape::polygons, false, stage);
+    const int grid_id = required_field(grids, "micro_grid_id", stage),
+              grid_region = required_field(grids, "community_code", stage),
+              grid_households = required_field(grids, "households", stage), grid_flags = grids.field_index("flags"),
               grid_target = grids.field_index("target");
     std::map<std::string, int> grid_index;
     for (std::size_t g = 0; g < grids.size(); ++g) {
         const auto& row = grids.rows[g];
-        const std::string flags = as_text(row[static_cast<std::size_t>(grid_flags)]);
+        const std::string flags = grid_flags >= 0 ? as_text(row[static_cast<std::size_t>(grid_flags)]) : "";
         const bool forced = !flags.empty() && flags != "multipart" && flags.find("out_of_bounds") == std::string::npos;
         const auto found = region_index.find(as_text(row[static_cast<std::size_t>(grid_region)]));
-        const auto target_value = grid_target >= 0 ? row[static_cast<std::size_t>(grid_target)] : FieldValue{};
-        const double own_target = std::holds_alternative<double>(target_value) ? std::get<double>(target_value) : 0.0;
         input.micro_grids.push_back({grids.geometries[g], found == region_index.end() ? -1 : found->second,
-                                     as_integer(row[static_cast<std::size_t>(grid_households)]).value_or(0), forced,
-                                     own_target});
+                                     read_back::count_at(grids, g, grid_households, stage), forced,
+                                     read_back::target_at(grids, g, grid_target, stage)});
         grid_index[as_text(row[static_cast<std::size_t>(grid_id)])] = static_cast<int>(g);
     }
     if (std::find(layers.begin(), layers.end(), "grids") != layers.end()) {
         const io::FeatureTable grid_layer = io::read_layer({path, "grids"});
-        const int households = grid_layer.field_index("households"), target = grid_layer.field_index("target");
-        for (std::size_t g = 0; g < grid_layer.size(); ++g) {
-            const auto& row = grid_layer.rows[g];
-            const FieldValue& expected = row[static_cast<std::size_t>(target)];
-            input.grids.push_back({grid_layer.geometries[g],
-                                   as_integer(row[static_cast<std::size_t>(households)]).value_or(0),
-                                   std::holds_alternative<double>(expected) ? std::get<double>(expected) : 0.0});
-        }
+        read_back::check_geometries(grid_layer, read_back::Shape::polygons, false, stage);
+        const int households = required_field(grid_layer, "households", stage),
+                  target = grid_layer.field_index("target");
+        for (std::size_t g = 0; g < grid_layer.size(); ++g)
+            input.grids.push_back({grid_layer.geometries[g], read_back::count_at(grid_layer, g, households, stage),
+                                   read_back::target_at(grid_layer, g, target, stage)});
     }
     const io::FeatureTable buildings = io::read_layer({path, "buildings"});
-    const int building_grid = buildings.field_index("micro_grid_id");
+    const int building_grid = required_field(buildings, "micro_grid_id", stage);
     const auto households_field = values.find("parameters.households_field");
     const int building_households =
         buildings.field_index(households_field == values.end() ? "households" : households_field->second);
     geos::Context context;
     for (std::size_t b = 0; b < buildings.size(); ++b) {
         if (buildings.geometries[b].empty()) continue;
-        const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[b]);
-        input.building_points.push_back(geos::point_on_surface(context, geometry.get()));
+        // Buildings keep their input geometry, whatever it is (one the import left outside every
+        // community may lie anywhere); only a point inside each is needed.
+        const geos::Geom geometry = geos::from_wkb_nullable(context, buildings.geometries[b]);
+        if (!geometry) throw InputError(stage, read_back::where(buildings, b) + ": the geometry cannot be read");
+        if (geos::is_empty(context, geometry.get())) continue;
+        const geos::Geom point = geos::own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry.get()));
+        if (!point || geos::is_empty(context, point.get()))
+            throw InputError(stage, read_back::where(buildings, b) + ": no point inside the geometry: " +
+                                        (context.last_error().empty() ? "invalid" : context.last_error()));
+        input.building_points.push_back(geos::point_xy(context, point.get()));
         const auto found = grid_index.find(as_text(buildings.rows[b][static_cast<std::size_t>(building_grid)]));
         input.building_grid.push_back(found == grid_index.end() ? -1 : found->second);
+        // The input's own households attribute: any value; only whether it is positive matters.
         input.building_households.push_back(
             building_households < 0
                 ? 1
                 : as_integer(buildings.rows[b][static_cast<std::size_t>(building_households)]).value_or(0));
     }
     const io::FeatureTable barriers = io::read_layer({path, "barriers"});
+    read_back::check_geometries(barriers, read_back::Shape::any, false, stage);
     input.barriers = barriers.geometries;
     return algorithms::compute_quality(input);
 }

@@ -1,4 +1,5 @@
 #include "placement.hpp"
+#include "read_back.hpp"
 #include "values.hpp"
 
 #include <civgrid/algorithms/geos.hpp>
@@ -120,6 +121,11 @@ PreviousRun read_previous(const std::string& path, const std::string& crs) {
         previous.worker_assignments = io::read_layer({path, "worker_assignments"});
     if (std::find(layers.begin(), layers.end(), "service_assignments") != layers.end())
         previous.service_assignments = io::read_layer({path, "service_assignments"});
+    // Nothing in the file is trusted: kept polygons go into the new output as they are, so they
+    // must be valid; a community without a polygon is only compared, so it may lack one.
+    read_back::check_geometries(previous.micro_grids, read_back::Shape::valid_polygons, false, kStage);
+    read_back::check_geometries(previous.regions, read_back::Shape::valid_polygons, true, kStage);
+    read_back::check_geometries(previous.grids, read_back::Shape::valid_polygons, false, kStage);
     unwrap_single_parts(previous.micro_grids);
     unwrap_single_parts(previous.regions);
     unwrap_single_parts(previous.grids);
@@ -252,10 +258,15 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     std::vector<std::int64_t> old_member_count(previous_count, 0), old_member_households(previous_count, 0);
     for (std::size_t i = 0; i < old_buildings.size(); ++i) {
         OldBuilding building;
-        building.total =
+        // The input's own households attribute, kept in the output: counted as the import counts
+        // it (non-numeric, negative or absurd is 0), so a corrupt value cannot overflow the sums.
+        const std::int64_t households =
             old_households_field >= 0
-                ? std::max<std::int64_t>(
-                      as_integer(old_buildings.rows[i][static_cast<std::size_t>(old_households_field)]).value_or(0), 0)
+                ? as_integer(old_buildings.rows[i][static_cast<std::size_t>(old_households_field)]).value_or(0)
+                : 0;
+        building.total =
+            households >= 0 && households <= std::min(config.max_building_households, read_back::kMaxHouseholds)
+                ? households
                 : 0;
         const std::vector<std::string> split_ids = split_text(text_at(old_buildings, i, old_split_field));
         const std::vector<std::string> split_households =
@@ -267,9 +278,15 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             if (found == previous_index.end()) continue;
             building.micro_grids.push_back(found->second);
             std::int64_t share = ids.size() == 1 ? building.total : 0;
-            if (ids.size() > 1 && split_households.size() == ids.size())
-                share = as_integer(FieldValue{split_households[k]}).value_or(0);
-            else if (ids.size() > 1)  // an output without split_households: an even split
+            if (ids.size() > 1 && split_households.size() == ids.size()) {
+                // civgrid wrote these: anything but a count is corruption.
+                const std::optional<std::int64_t> written = as_integer(FieldValue{split_households[k]});
+                if (!written || *written < 0 || *written > read_back::kMaxHouseholds)
+                    throw InputError(kStage, read_back::where(old_buildings, i) + ", field 'split_households': '" +
+                                                 split_households[k] + "' is not a count from 0 to " +
+                                                 std::to_string(read_back::kMaxHouseholds));
+                share = *written;
+            } else if (ids.size() > 1)  // an output without split_households: an even split
                 share = building.total / static_cast<std::int64_t>(ids.size()) +
                         (static_cast<std::int64_t>(k) < building.total % static_cast<std::int64_t>(ids.size()) ? 1 : 0);
             building.households.push_back(share);
@@ -957,6 +974,7 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
     if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
     run.config = std::move(config);
     run.city = load_city(run.config);
+    enforce_strict(run.city.import_report, run.config);
     const PreviousRun previous = read_previous(previous_path, run.city.crs);
     lap("load");
     begin("repartition");
@@ -978,18 +996,18 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
 }
 
 RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
-                                   const RepartitionOptions& options, const std::string& output) {
+                                   const RepartitionOptions& options, const std::string& output, RunControl* control) {
     std::vector<io::NamedSource> inputs = input_sources(config);
     inputs.push_back({"previous", previous_path});
     validate_config(config);
     io::check_output_path(output, inputs);
     io::OutputReservation reservation(output);
-    RepartitionRun run = compute_repartition(std::move(config), previous_path, options);
+    RepartitionRun run = compute_repartition(std::move(config), previous_path, options, control);
     RepartitionSummary summary;
     summary.run.timings = run.timings;
     const auto start = std::chrono::steady_clock::now();
     write_result(reservation, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing,
-                 &run.extra);
+                 &run.extra, control);
     reservation.commit();
     summary.run.timings.emplace_back("write",
                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

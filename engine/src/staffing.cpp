@@ -147,7 +147,9 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
         std::int64_t most = 1;
         if (capacity >= 0) {
             const auto value = as_integer(workers.rows[w][static_cast<std::size_t>(capacity)]);
-            if (value) most = std::max<std::int64_t>(*value, 0);
+            // No worker can take more than every micro-grid: a larger (corrupt, or INT64_MAX)
+            // capacity means the same and cannot overflow the solver's sums.
+            if (value) most = std::clamp<std::int64_t>(*value, 0, static_cast<std::int64_t>(result.micro_grids.size()));
         }
         const int group = street_of(home);
         staffing.worker_rows.push_back(static_cast<std::uint32_t>(w));
@@ -216,6 +218,8 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
         staffing.utilities[it->second].station_rows.push_back(static_cast<std::uint32_t>(s));
     }
     const int station_id = stations.field_index(config.station_id_field);
+    std::int64_t city_households = 0;
+    for (const MicroGrid& grid : result.micro_grids) city_households += grid.shape.households;
     for (Staffing::Utility& u : staffing.utilities) {
         algorithms::StationInput input;
         input.threads = config.threads;
@@ -226,13 +230,15 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
                 throw InputError(kStage, stations.source + ", layer '" + stations.layer + "', feature " +
                                              std::to_string(stations.fids[row]) + ", field '" +
                                              config.station_capacity_field + "': not a capacity in households");
-            input.capacity.push_back(*value);
+            u.capacity.push_back(*value);
+            // No station can serve more than every household: for the solver, a larger capacity
+            // (corrupt, or INT64_MAX) means the same and cannot overflow its sums.
+            input.capacity.push_back(std::min(*value, city_households));
             // A station given as a polygon serves that area, from its point on surface.
             const Wkb& shape = stations.geometries[row];
             const int type = wkb_geometry_type(shape);
             input.service_area.push_back(type == 3 || type == 6 ? shape : Wkb{});
         }
-        u.capacity = input.capacity;
         // A rerun keeps a micro-grid's station when it still exists, has room and (with a service
         // area) still covers it; the rest are solved with what room is left.
         const std::size_t grid_count = result.micro_grids.size();

@@ -125,6 +125,7 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
     const std::string where = spec.path + ", layer '" + OGR_L_GetName(layer) + "'";
 
     detail::SrsPtr source;
+    const bool layer_srs_declared = detail::declared_srs(layer) != nullptr;
     if (OGRSpatialReferenceH layer_srs = detail::declared_srs(layer); layer_srs != nullptr)
         source = detail::clone_srs(layer_srs);
     else if (!assume_crs.empty())
@@ -149,6 +150,17 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
         throw InputError("io.crs", where + ": cannot transform the extent (" + std::to_string(envelope.MinX) + ", " +
                                        std::to_string(envelope.MinY) + ") - (" + std::to_string(envelope.MaxX) + ", " +
                                        std::to_string(envelope.MaxY) + ") to WGS84: " + capture.message());
+    const auto in_range = [](double lon, double lat) {
+        return std::isfinite(lon) && std::isfinite(lat) && lon >= -180.0 && lon <= 180.0 && lat >= -90.0 && lat <= 90.0;
+    };
+    if (!in_range(extent.min_lon, extent.min_lat) || !in_range(extent.max_lon, extent.max_lat))
+        throw InputError("io.crs", where + ": its coordinates (" + std::to_string(envelope.MinX) + ", " +
+                                       std::to_string(envelope.MinY) + ") - (" + std::to_string(envelope.MaxX) + ", " +
+                                       std::to_string(envelope.MaxY) + ") cannot be in " +
+                                       describe_crs(detail::srs_to_wkt(source.get())) +
+                                       (layer_srs_declared ? " (the CRS the layer declares)" : " (--assume-crs)") +
+                                       ": they are not longitudes and latitudes on the Earth; give the CRS they "
+                                       "are in with --assume-crs, or fix the layer's CRS");
     return extent;
 }
 

@@ -9,10 +9,14 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 namespace civgrid::io {
@@ -22,8 +26,37 @@ using detail::is_ascii;
 using detail::is_utf8;
 namespace detail {
 
+namespace {
+
+/// A Shapefile is three files at least: GDAL reads a .shp without its .dbf as a layer with no
+/// attributes (then every field is "missing") and fails on a missing .shx with a terse message.
+void require_shapefile_parts(const std::string& path) {
+    const std::filesystem::path shp(path);
+    std::string extension = shp.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::error_code error;
+    if (extension != ".shp" || !std::filesystem::is_regular_file(shp, error)) return;
+    for (const char* part : {".dbf", ".shx"}) {
+        std::string upper = part;
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        std::filesystem::path lower_path = shp, upper_path = shp;
+        lower_path.replace_extension(part);
+        upper_path.replace_extension(upper);
+        if (std::filesystem::exists(lower_path, error) || std::filesystem::exists(upper_path, error)) continue;
+        throw InputError("io.read", path + ": the Shapefile's " + part + " file '" + lower_path.string() +
+                                        "' is missing (" +
+                                        (std::string(part) == ".dbf" ? "it holds the attributes" : "the shape index") +
+                                        "); a Shapefile needs its .shp, .shx and .dbf side by side");
+    }
+}
+
+}  // namespace
+
 DatasetPtr open_vector(const std::string& path, const std::vector<std::string>& open_options) {
     ensure_gdal_registered();
+    require_shapefile_parts(path);
     GdalErrorCapture capture;
     std::vector<const char*> option_pointers;
     for (const std::string& option : open_options) option_pointers.push_back(option.c_str());
@@ -141,28 +174,40 @@ namespace {
 
 /// What sanitize() found in one geometry.
 struct GeometryIssues {
-    bool non_finite = false;       ///< NaN or infinite coordinates: the feature is dropped
+    bool non_finite = false;       ///< NaN or infinite, or (in the target CRS) absurd coordinates: dropped
     bool unclosed_ring = false;    ///< closed by repeating the first vertex
     bool degenerate_part = false;  ///< a ring of fewer than 4 or a line of fewer than 2 vertices, removed
     bool empty_after = false;      ///< nothing usable is left: the feature is dropped
 };
 
-bool finite_points(OGRGeometryH leaf) {
+/// Largest coordinate magnitude read, in any CRS: 10^9 is over twenty times the Earth's
+/// circumference in metres (and no angle in degrees). Beyond it a coordinate is corrupt, and the
+/// distances and cell indices made from it overflow. Checked in the target CRS (reprojecting
+/// such a coordinate fails first); engine/src/read_back.hpp reads outputs back with the same bound.
+constexpr double kMaxAbsCoordinate = 1e9;
+
+/// Whether every coordinate of a simple geometry's points is at most `limit` in magnitude (NaN
+/// never is).
+bool points_within(OGRGeometryH leaf, double limit) {
     const int count = OGR_G_GetPointCount(leaf);
     if (count <= 0) return true;
     // One call for the whole ring, not one per vertex (a city has millions).
     thread_local std::vector<double> xy;
     xy.resize(2 * static_cast<std::size_t>(count));
     OGR_G_GetPoints(leaf, xy.data(), 2 * sizeof(double), xy.data() + 1, 2 * sizeof(double), nullptr, 0);
-    return std::all_of(xy.begin(), xy.end(), [](double v) { return std::isfinite(v); });
+    return std::all_of(xy.begin(), xy.end(), [limit](double v) { return std::abs(v) <= limit; });
+}
+
+bool all_within(OGRGeometryH geometry, double limit) {
+    const int parts = OGR_G_GetGeometryCount(geometry);
+    if (parts == 0) return points_within(geometry, limit);
+    for (int i = 0; i < parts; ++i)
+        if (!all_within(OGR_G_GetGeometryRef(geometry, i), limit)) return false;
+    return true;
 }
 
 bool all_finite(OGRGeometryH geometry) {
-    const int parts = OGR_G_GetGeometryCount(geometry);
-    if (parts == 0) return finite_points(geometry);
-    for (int i = 0; i < parts; ++i)
-        if (!all_finite(OGR_G_GetGeometryRef(geometry, i))) return false;
-    return true;
+    return all_within(geometry, std::numeric_limits<double>::max());
 }
 
 /// Closes open rings and removes rings and lines too short for GEOS, in place (linear 2D input).
@@ -310,6 +355,64 @@ std::string detect_encoding(const std::vector<const std::string*>& texts, const 
                                                 "(e.g. BIG5, CP1252) or add a .cpg file");
     }
     return "GB18030";
+}
+
+std::string quoted_identifier(const std::string& name) {
+    std::string quoted = "\"";
+    for (const char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
+/// SQLite stores any value in any column: a lax writer can leave 12.7 or 'many' in an INTEGER
+/// column, which GDAL then reads as 12 or 0 without a word. Such values are read as stored (a
+/// real, or text) and reported, so the policies that follow see what the file holds.
+void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable& table, LayerReport& report) {
+    const char* fid_column = OGR_L_GetFIDColumn(layer);
+    if (fid_column == nullptr || *fid_column == '\0') return;
+    std::unordered_map<std::int64_t, std::size_t> row_of;
+    for (std::size_t j = 0; j < table.fields.size(); ++j) {
+        const FieldType type = table.fields[j].type;  // as declared: the query below may widen it
+        if (type == FieldType::string) continue;
+        // The column's own name (the table holds it raw here, before text decoding).
+        const std::string column = quoted_identifier(table.fields[j].name);
+        const std::string allowed = type == FieldType::integer ? "'integer', 'null'" : "'integer', 'real', 'null'";
+        // "+ 0" keeps GDAL from taking the key for the result's FID: it stays field 0.
+        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key, CAST(" + column +
+                                  " AS TEXT) AS stored_text, typeof(" + column + ") AS stored_type FROM " +
+                                  quoted_identifier(table.layer) + " WHERE typeof(" + column + ") NOT IN (" + allowed +
+                                  ")";
+        const detail::GdalErrorCapture quiet;  // a view or an odd schema: nothing to recover
+        OGRLayerH result = GDALDatasetExecuteSQL(dataset, query.c_str(), nullptr, "SQLITE");
+        if (result == nullptr) continue;
+        const std::unique_ptr<std::remove_pointer_t<OGRLayerH>, std::function<void(OGRLayerH)>> release(
+            result, [dataset](OGRLayerH l) { GDALDatasetReleaseResultSet(dataset, l); });
+        while (true) {
+            const detail::FeaturePtr feature(OGR_L_GetNextFeature(result));
+            if (!feature) break;
+            if (row_of.empty())
+                for (std::size_t r = 0; r < table.size(); ++r) row_of.emplace(table.fids[r], r);
+            const auto found = row_of.find(OGR_F_GetFieldAsInteger64(feature.get(), 0));
+            if (found == row_of.end()) continue;  // filtered out
+            const std::string text = OGR_F_GetFieldAsString(feature.get(), 1);
+            const std::string stored = OGR_F_GetFieldAsString(feature.get(), 2);
+            FieldValue& value = table.rows[found->second][j];
+            char* end = nullptr;
+            const double number = std::strtod(text.c_str(), &end);
+            // The column's type widens to hold what it holds, so the values can be written back.
+            if (stored == "real" && end != nullptr && *end == '\0') {
+                value = number;
+                if (table.fields[j].type == FieldType::integer) table.fields[j].type = FieldType::real;
+            } else {
+                value = text;
+                table.fields[j].type = FieldType::string;
+                table.fields[j].boolean = false;
+            }
+            report.add("reported", "mistyped_value", Severity::warning,
+                       "values stored with another type than their column's (a lax writer) are read as stored",
+                       std::to_string(found->second) + " (field '" + table.fields[j].name + "': " + stored + " '" +
+                           text + "')");
+        }
+    }
 }
 
 }  // namespace
@@ -490,10 +593,16 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
             if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE)
                 throw InputError(stage, feature_where(fid) + ": cannot reproject the geometry to '" +
                                             options.target_crs + "': " + capture.message("coordinates out of range"));
-            if (keep && !issues.non_finite && !all_finite(geometry)) issues.non_finite = true, keep = false;
+            // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
+            // failed on them, with an error naming the feature).
+            if (keep && !issues.non_finite && !all_within(geometry, kMaxAbsCoordinate))
+                issues.non_finite = true, keep = false;
             if (issues.non_finite)
-                report.add("dropped", "invalid_coordinates", Severity::warning,
-                           "geometries with NaN or infinite coordinates (or none after reprojection) are left out", id);
+                report.add(
+                    "dropped", "invalid_coordinates", Severity::warning,
+                    "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after reprojection) are "
+                    "left out",
+                    id);
             if (keep) {
                 if (options.coordinate_grid > 0) snap_to_grid(geometry, options.coordinate_grid);
                 wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
@@ -534,6 +643,8 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                                  " features): " + capture.message());
     }
 
+    if (driver == "GPKG" && field_count > 0) recover_mistyped_values(dataset.get(), layer, table, report);
+
     // Text: Shapefiles in the encoding given, declared or detected; other formats are UTF-8. Every
     // value comes out as valid UTF-8; a character a byte-limited field cut in half is removed.
     std::string encoding = options.encoding, how = "--encoding";
@@ -552,7 +663,14 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         encoding = "UTF-8";
         how = "the format's own";
     }
-    Decoder decoder(encoding);
+    Decoder decoder = [&] {
+        try {
+            return Decoder(encoding);
+        } catch (const ConfigError& error) {
+            throw ConfigError("io.encoding", where + ": --encoding: " +
+                                                 std::string(error.what()).substr(std::string("io.encoding: ").size()));
+        }
+    }();
     report.fact("encoding", decoder.encoding() + " (" + how + ")");
     for (Field& field : table.fields) field.name = decoder.decode(field.name).text;
     for (std::size_t r = 0; r < table.size(); ++r)

@@ -14,8 +14,11 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <system_error>
 
 namespace civgrid::io {
@@ -146,9 +149,38 @@ std::optional<long> temporary_owner(const std::string& entry, const std::string&
     return pid;
 }
 
-bool process_alive(long pid) {
+/// When process `pid` started, in seconds since the epoch (Linux /proc), or nullopt.
+std::optional<double> process_start_time(long pid) {
+    std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const auto name_end = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (name_end == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(name_end + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i)
+        if (i == 22) {
+            std::ifstream system_stat("/proc/stat");
+            for (std::string key; system_stat >> key;)
+                if (key == "btime") {
+                    double boot = 0;
+                    system_stat >> boot;
+                    return boot + std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+                }
+        }
+    return std::nullopt;
+}
+
+/// Whether the process that wrote `file` (its name says `pid`) may still be writing it: the pid
+/// is alive and did not start after the file was last written (a reused pid did).
+bool writer_alive(long pid, const fs::path& file) {
     if (pid <= 0) return false;
-    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+    struct stat status {};
+    const auto started = process_start_time(pid);
+    if (!started || ::stat(file.c_str(), &status) != 0) return true;
+    const double modified =
+        static_cast<double>(status.st_mtim.tv_sec) + 1e-9 * static_cast<double>(status.st_mtim.tv_nsec);
+    return *started <= modified + 2.0;  // clock ticks and file times are coarse: a little slack
 }
 
 /// Paths of the Shapefile family of `shp` (every sidecar GDAL or ArcGIS may keep beside it).
@@ -291,7 +323,7 @@ OutputReservation::OutputReservation(std::string output) : path_(std::move(outpu
             if (base.size() > std::strlen(suffix) &&
                 base.compare(base.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
                 base.resize(base.size() - std::strlen(suffix));
-        if (ours ? registered_in_this_process(base) : process_alive(*owner)) {
+        if (ours ? registered_in_this_process(base) : writer_alive(*owner, entry_path)) {
             live.emplace_back(entry_path, *owner);
             continue;
         }

@@ -280,13 +280,16 @@ class _Inputs:
 
 
 def _is_city_file(path: str) -> bool:
-    """A source holding a layer named 'buildings' (and perhaps the other standard layers)."""
+    """A source holding a layer named 'buildings' (and perhaps the other standard layers), or
+    several layers: a city file, as the CLI's first argument (without 'buildings' the engine then
+    says so, as the CLI does, instead of taking its first layer for the buildings)."""
     if not os.path.exists(path):
         return False
     try:
-        return "buildings" in _core.list_layers(path)
+        layers = _core.list_layers(path)
     except _core.Error:
         return False
+    return "buildings" in layers or len(layers) > 1
 
 
 def partition(buildings: Union[Source, City],
@@ -333,6 +336,8 @@ def partition(buildings: Union[Source, City],
                  work_areas=work_areas)
     inputs = _city_inputs("python.partition", buildings, given, settings)
     with Reporter(progress) as callback, _readable_errors(inputs.names):
+        if output is not None:  # refused before any work, as the CLI refuses it
+            _core.check_output(inputs.config, os.fspath(output))
         run = _core.partition(inputs.config, callback)
         result = Result(run, inputs.names)
         if output is not None:
@@ -423,6 +428,8 @@ def repartition(previous: Union[PathLike, Result],
                  work_areas=work_areas)
     inputs = _city_inputs("python.repartition", buildings, given, settings)
     with Reporter(progress) as callback, _readable_errors(inputs.names):
+        if output is not None:
+            _core.check_output(inputs.config, os.fspath(output), previous_path)
         run = _core.repartition(inputs.config, previous_path, locked, callback)
         result = Result(run, inputs.names)
         if output is not None:

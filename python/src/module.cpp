@@ -74,6 +74,7 @@ std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::Ru
     auto start = Clock::now();
     control.begin("load");
     run->city = engine::load_city(config);
+    engine::enforce_strict(run->city.import_report, config);  // as the CLI: --strict fails on import warnings
     run->timings.emplace_back("load", seconds_since(start));
     control.check("python.partition");
     start = Clock::now();
@@ -460,6 +461,16 @@ PYBIND11_MODULE(_core, m) {
         "config"_a, "previous"_a, "locked"_a = std::vector<std::string>{}, "progress"_a = py::none(),
         "engine::compute_repartition: load, repartition, staffing, assess against a previous output");
 
+    m.def(
+        "check_output",
+        [](const engine::PartitionConfig& config, const std::string& path, const std::string& previous) {
+            engine::validate_config(config);
+            std::vector<io::NamedSource> inputs = engine::input_sources(config);
+            if (!previous.empty()) inputs.push_back({"previous", previous});
+            io::check_output_path(path, inputs);
+        },
+        "config"_a, "path"_a, "previous"_a = "",
+        "Refuses, before any work, an output that is an input (or the previous run), a link or a device");
     m.def(
         "list_layers",
         [](const std::string& path) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -80,6 +81,89 @@ TEST(RepairPolygons, ShortcutForValidRingsAgreesWithGeos) {
     }
     EXPECT_GT(valid, 150);  // both kinds are well represented
     EXPECT_LT(valid, 350);
+}
+
+// The brute force: every pair of polygons measured by a GEOS overlay.
+std::vector<OverlapPair> overlaps_by_geos(const geos::Context& context, const std::vector<Wkb>& geometries,
+                                          double min_area) {
+    std::vector<OverlapPair> expected;
+    for (std::size_t a = 0; a < geometries.size(); ++a)
+        for (std::size_t b = a + 1; b < geometries.size(); ++b) {
+            const geos::Geom ga = geos::from_wkb(context, geometries[a]), gb = geos::from_wkb(context, geometries[b]);
+            const geos::Geom both = geos::own(context, GEOSIntersection_r(context.handle(), ga.get(), gb.get()), "");
+            const double area = geos::area(context, both.get());
+            if (area > min_area)
+                expected.push_back(
+                    {a, b, area, area / std::min(geos::area(context, ga.get()), geos::area(context, gb.get()))});
+        }
+    return expected;
+}
+
+// Neighbours of a tiling are told apart from their segments; every contact that is not a plain
+// shared edge must still be measured: the result equals the brute force's on a jittered lattice
+// (rings of both orientations, dense shared edges) with every tricky case added.
+TEST(OverlappingPairs, TilingNeighboursAndTrickyContactsAgreeWithGeos) {
+    geos::Context context;
+    std::mt19937_64 random(5);
+    std::uniform_real_distribution<double> jitter(-6.0, 6.0);
+    constexpr int kSide = 12;
+    constexpr double kSize = 40.0;
+    std::vector<std::vector<Point>> corners(kSide + 1, std::vector<Point>(kSide + 1));
+    for (int r = 0; r <= kSide; ++r)
+        for (int c = 0; c <= kSide; ++c)
+            corners[r][c] = {611000 + c * kSize + (c % kSide ? jitter(random) : 0),
+                             3275000 + r * kSize + (r % kSide ? jitter(random) : 0)};
+    // A dense shared edge: the same wiggly vertices on both sides of the vertical edge at (3, 3).
+    std::vector<Point> wiggle;
+    for (int k = 1; k < 300; ++k) {
+        const double t = k / 300.0;
+        const Point a = corners[3][3], b = corners[4][3];
+        wiggle.push_back({a.x + t * (b.x - a.x) + 0.3 * std::sin(t * 50) * std::sin(3.14159 * t), a.y + t * (b.y - a.y)});
+    }
+    const auto ring_text = [](const std::vector<Point>& ring) {
+        std::string text = "POLYGON((";
+        for (const Point& p : ring) text += std::to_string(p.x) + " " + std::to_string(p.y) + ",";
+        return text + std::to_string(ring.front().x) + " " + std::to_string(ring.front().y) + "))";
+    };
+    std::vector<Wkb> geometries;
+    for (int r = 0; r < kSide; ++r)
+        for (int c = 0; c < kSide; ++c) {
+            std::vector<Point> ring{corners[r][c], corners[r][c + 1]};
+            if (r == 3 && c == 2) ring.insert(ring.end(), wiggle.begin(), wiggle.end());  // its right edge
+            ring.push_back(corners[r + 1][c + 1]);
+            ring.push_back(corners[r + 1][c]);
+            if (r == 3 && c == 3) ring.insert(ring.end(), wiggle.rbegin(), wiggle.rend());  // its left edge
+            if ((r + c) % 3 == 0) std::reverse(ring.begin(), ring.end());  // clockwise: orientation must not matter
+            geometries.push_back(wkb(context, ring_text(ring)));
+        }
+    const auto cell = [&](int r, int c) { return geometries[static_cast<std::size_t>(r * kSide + c)]; };
+    geometries.push_back(cell(5, 5));  // an exact copy
+    {
+        // A T-junction: cell (7, 7) again with an extra vertex in the middle of its right edge, pushed inwards.
+        const Point a = corners[7][8], b = corners[8][8];
+        geometries.push_back(wkb(context, ring_text({corners[7][7], a, {(a.x + b.x) / 2 - 5, (a.y + b.y) / 2}, b,
+                                                     corners[8][7]})));
+    }
+    geometries.push_back(wkb(context, "POLYGON((611090 3275090,611095 3275090,611095 3275095,611090 3275095,"
+                                      "611090 3275090))"));  // a small one inside cell (2, 2)
+    geometries.push_back(wkb(context, "POLYGON((611600 3275000,611700 3275000,611700 3275100,611600 3275100,611600 "
+                                      "3275000),(611620 3275020,611680 3275020,611680 3275080,611620 3275080,611620 "
+                                      "3275020))"));  // a ring with a hole, beside the lattice...
+    geometries.push_back(wkb(context, "POLYGON((611630 3275030,611670 3275030,611670 3275070,611630 3275070,611630 "
+                                      "3275030))"));  // ...and a polygon in its hole
+    geometries.push_back(wkb(context, "POLYGON((611700 3275100,611750 3275100,611750 3275150,611700 3275150,611700 "
+                                      "3275100))"));  // touching the holed one at a corner only
+    geometries.push_back(wkb(context, "POLYGON((611600 3275100,611650 3275100,611650 3275050,611600 3275050,611600 "
+                                      "3275100))"));  // over the holed one's edge, crossing into it
+    const std::vector<OverlapPair> pairs = overlapping_pairs(geometries, 0.01, 2);
+    const std::vector<OverlapPair> expected = overlaps_by_geos(context, geometries, 0.01);
+    ASSERT_EQ(pairs.size(), expected.size());
+    ASSERT_GE(expected.size(), 4u);  // the copy, the T-junction's neighbours, the small one, the crossing
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        EXPECT_EQ(pairs[i].first, expected[i].first);
+        EXPECT_EQ(pairs[i].second, expected[i].second);
+        EXPECT_NEAR(pairs[i].area, expected[i].area, 1e-6);
+    }
 }
 
 // Pairs found by the strip sweep are exactly those of the brute force over all pairs.

@@ -88,5 +88,18 @@ TEST(Quality, BalanceSharesAndFlaggedMicroGrids) {
     EXPECT_NE(text.find("micro-grids (requested)"), std::string::npos);
 }
 
+TEST(Quality, AnInvalidMicroGridWhoseRepairLeavesLinesIsCountedNotFatal) {
+    // A spike out of the square and back: repaired, it is the square plus a line, and the line's
+    // boundary made GEOS throw (exit 1 from `civgrid report` on a corrupt output, found by fuzzing).
+    QualityInput input = two_squares();
+    input.micro_grids[0].polygon = wkb("POLYGON((0 0, 100 0, 100 100, 50 100, 50 150, 50 100, 0 100, 0 0))");
+    input.barriers = {wkb("LINESTRING(50 -10, 50 110)")};
+    input.threads = 1;
+    const QualityReport report = compute_quality(input);
+    EXPECT_EQ(report.invalid_polygons, 1);
+    EXPECT_EQ(report.micro_grids, 2);
+    EXPECT_NEAR(report.gap_area_m2, 0.0, 1e-6);  // measured as the repaired square
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

@@ -11,15 +11,9 @@
 namespace civgrid::test {
 namespace {
 
-const std::string kCivgrid = std::string(kBinaryDir) + "/engine/civgrid";
-
 // Runs the CLI; returns its exit code and fills `output` with stdout + stderr.
 int run(const std::string& arguments, std::string& output, const TempDir& dir) {
-    const std::string log = dir.file("log.txt");
-    const int status = std::system((kCivgrid + " " + arguments + " > " + log + " 2>&1").c_str());
-    std::ifstream in(log);
-    output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_cli(arguments, output, dir);
 }
 
 TEST(Cli, HelpAndVersion) {

@@ -28,8 +28,6 @@ namespace {
 
 using civgrid::test::message_of;
 
-const std::string kCivgrid = std::string(test::kBinaryDir) + "/engine/civgrid";
-
 // The sample city of the brief (3,000 households, seed 1), made once.
 const std::string& sample_city() {
     static const test::TempDir* dir = new test::TempDir();  // lives for the whole run
@@ -336,16 +334,11 @@ TEST(ImportCorpus, HouseholdsFromFloorsAndAFarOffLayer) {
 // ---- the CLI: check, failures --------------------------------------------------------------------
 
 int run(const std::string& arguments, std::string& output, const test::TempDir& dir) {
-    const std::string log = dir.file("log.txt");
-    const int status = std::system((kCivgrid + " " + arguments + " > " + log + " 2>&1").c_str());
-    std::ifstream in(log);
-    output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return test::run_cli(arguments, output, dir);
 }
 
 std::string bytes_of(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return test::file_bytes(path);
 }
 
 TEST(ImportCli, CheckPrintsTheReportAndStrictFails) {

@@ -24,8 +24,7 @@ namespace civgrid::engine {
 namespace {
 
 std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return test::file_bytes(path);
 }
 
 // Attribute and geometry mutations through OGR: nulls, negatives, huge and text values, broken,

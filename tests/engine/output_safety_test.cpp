@@ -22,19 +22,14 @@ namespace civgrid::test {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kCivgrid = std::string(kBinaryDir) + "/engine/civgrid";
+const std::string kCivgrid = civgrid_cli();
 
 int run(const std::string& arguments, std::string& output, const TempDir& dir) {
-    const std::string log = dir.file("log.txt");
-    const int status = std::system((kCivgrid + " " + arguments + " > " + log + " 2>&1").c_str());
-    std::ifstream in(log);
-    output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_cli(arguments, output, dir);
 }
 
 std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return file_bytes(path);
 }
 
 std::vector<std::string> temporaries_in(const fs::path& directory) {

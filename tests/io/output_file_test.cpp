@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -128,6 +129,19 @@ TEST(OutputReservation, RemovesTemporariesOfDeadProcessesAndReportsThem) {
     EXPECT_TRUE(fs::exists(dir.file("unrelated.gpkg.tmp-1-1.gpkg")));
     EXPECT_FALSE(fs::exists(output));
     EXPECT_EQ(temporaries_in(dir), std::vector<std::string>{"unrelated.gpkg.tmp-1-1.gpkg"});
+}
+
+TEST(OutputReservation, APidReusedByAnotherProcessIsNotAWriter) {
+    TempDir dir;
+    const std::string output = dir.file("out.gpkg");
+    // Our parent is alive, but the file was last written (back-dated 30 years) long before the
+    // parent started: the pid was reused, and the file is a killed run's.
+    const std::string stale = output + ".tmp-" + std::to_string(::getppid()) + "-5.gpkg";
+    touch(stale);
+    fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(24 * 365 * 30));
+    OutputReservation reservation(output);
+    EXPECT_EQ(reservation.removed_stale(), std::vector<std::string>{stale});
+    EXPECT_FALSE(fs::exists(stale));
 }
 
 TEST(OutputReservation, RefusesASecondLiveWriterOfTheSameOutput) {

@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 namespace civgrid::test {
 
@@ -22,6 +27,22 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+}
+
+std::string civgrid_cli() {
+    return std::string(kBinaryDir) + "/engine/civgrid";
+}
+
+int run_cli(const std::string& arguments, std::string& output, const TempDir& dir) {
+    const std::string log = dir.file("log.txt");
+    const int status = std::system((civgrid_cli() + " " + arguments + " > " + log + " 2>&1").c_str());
+    output = file_bytes(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::string realdata(const std::string& relative) {

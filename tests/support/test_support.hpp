@@ -25,6 +25,16 @@ private:
     std::filesystem::path path_;
 };
 
+/// The civgrid executable of this build.
+[[nodiscard]] std::string civgrid_cli();
+
+/// Runs the CLI with `arguments` (shell words); returns its exit code (-1 when it did not exit) and
+/// fills `output` with its stdout and stderr, logged in `dir`.
+int run_cli(const std::string& arguments, std::string& output, const TempDir& dir);
+
+/// A file's whole content, byte for byte ("" when it cannot be read).
+[[nodiscard]] std::string file_bytes(const std::string& path);
+
 /// Path of a file under ../shared/realdata, or "" when the samples are absent (tests then
 /// GTEST_SKIP() with a message saying so, never pass silently).
 [[nodiscard]] std::string realdata(const std::string& relative);

@@ -56,6 +56,9 @@ using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
 [[nodiscard]] Geom own_nullable(const Context& context, GEOSGeometry* geometry) noexcept;
 
 [[nodiscard]] Geom from_wkb(const Context& context, std::span<const std::uint8_t> wkb);
+/// Same, but an empty Geom for bytes that are not WKB: for data read back from files, which the
+/// caller diagnoses with its feature id instead of GEOS failing.
+[[nodiscard]] Geom from_wkb_nullable(const Context& context, std::span<const std::uint8_t> wkb) noexcept;
 [[nodiscard]] Wkb to_wkb(const Context& context, const GEOSGeometry* geometry);
 [[nodiscard]] Geom from_wkt(const Context& context, const std::string& wkt);
 [[nodiscard]] std::string to_wkt(const Context& context, const GEOSGeometry* geometry, int decimals = 3);

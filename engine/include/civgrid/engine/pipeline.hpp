@@ -213,6 +213,9 @@ struct RunSummary {
     /// (stage, seconds), one after another: load, partition, assess_and_write (the quality report
     /// is computed while the layers are written).
     std::vector<std::pair<std::string, double>> timings;
+    /// The same stages' CPU seconds (all threads of the process): above the wall time when both
+    /// cores work, below it when one idles.
+    std::vector<std::pair<std::string, double>> cpu_timings;
     double assess_seconds = 0;  ///< the report alone, overlapping the writing
     Staffing staffing;
     std::vector<std::string> warnings;  ///< the import's, the partition's, and temporaries removed
@@ -221,7 +224,10 @@ struct RunSummary {
 
 /// The whole job: load, partition, assess, write `output`. `output` is checked against the inputs
 /// and reserved before anything is read (see io::check_output_path, io::OutputReservation).
-[[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output);
+/// With a control: the stages (load, partition with a step per region, assess_and_write with a
+/// step per layer) for a progress display; a cancel stops it between regions.
+[[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output,
+                                       RunControl* control = nullptr);
 
 /// Recomputes the quality report of an output GeoPackage written by civgrid.
 [[nodiscard]] algorithms::QualityReport report_file(const std::string& path, int threads = 0);

@@ -99,7 +99,9 @@ struct RepartitionSummary {
 };
 
 /// The whole job: compute_repartition, then write `output` with `changes` and `lineage` layers.
+/// With a control: its stages and steps, for a progress display.
 [[nodiscard]] RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
-                                                 const RepartitionOptions& options, const std::string& output);
+                                                 const RepartitionOptions& options, const std::string& output,
+                                                 RunControl* control = nullptr);
 
 }  // namespace civgrid::engine
