@@ -102,6 +102,13 @@ Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const
     std::vector<Geom> result;
     for (const Geom& piece : pieces) {
         std::vector<Point> v = geos::vertices(context, piece.get());
+        // A piece along the outline (a Voronoi cell's edge on the diagram's box, which is the face's
+        // box) repeats linework the caller has, split at every outline vertex: left out, or the
+        // noding of a million-vertex outline takes it twice.
+        bool along_outline = v.size() >= 2;
+        for (std::size_t i = 1; i < v.size() && along_outline; ++i)
+            along_outline = on_outline({(v[i - 1].x + v[i].x) / 2, (v[i - 1].y + v[i].y) / 2});
+        if (along_outline) continue;
         if (v.size() >= 2 && !(v.front() == v.back())) {
             if (on_outline(v.front())) v.front() = pushed(v.front(), v[1]);
             if (on_outline(v.back())) v.back() = pushed(v.back(), v[v.size() - 2]);
