@@ -50,10 +50,15 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
     const int face_count = GEOSGetNumGeometries_r(handle, faces.get());
     if (face_count <= 1) return 1;
     std::vector<char> used(static_cast<std::size_t>(face_count), 0);
+    // Prepared: a plain intersects test walks the whole face, which along a detailed boundary has
+    // hundreds of thousands of vertices, once per building.
+    std::vector<geos::Prepared> prepared;
+    for (int f = 0; f < face_count; ++f)
+        prepared.push_back(geos::prepare(context, GEOSGetGeometryN_r(handle, faces.get(), f)));
     for (const Point& p : points) {
         const Geom point = geos::point(context, p);
         for (int f = 0; f < face_count; ++f) {
-            if (GEOSIntersects_r(handle, GEOSGetGeometryN_r(handle, faces.get(), f), point.get()) == 1) {
+            if (GEOSPreparedIntersects_r(handle, prepared[static_cast<std::size_t>(f)].get(), point.get()) == 1) {
                 used[static_cast<std::size_t>(f)] = 1;
                 break;
             }
