@@ -18,6 +18,7 @@ import math
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,14 +99,17 @@ def run(command, timeout):
     """(wall seconds, peak RSS MB, exit code, output), measured by GNU time (/usr/bin/time): a child
     forked from this process would count this process's own memory in its peak."""
     with tempfile.NamedTemporaryFile(mode="r") as measured:
+        # Its own process group, so a timeout stops civgrid too, not only GNU time.
+        child = subprocess.Popen(["/usr/bin/time", "-o", measured.name, "-f", "%e %M"] + command,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            done = subprocess.run(["/usr/bin/time", "-o", measured.name, "-f", "%e %M"] + command,
-                                  capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as expired:
-            text = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else ""
+            text, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            text, _ = child.communicate()
             return timeout, float("nan"), "timeout", text
         wall, rss_kb = measured.read().split()[-2:]
-    return float(wall), float(rss_kb) / 1024, done.returncode, done.stdout + done.stderr
+    return float(wall), float(rss_kb) / 1024, child.returncode, text
 
 
 def main():
