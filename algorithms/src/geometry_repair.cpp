@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/error.hpp>
 
@@ -40,6 +41,22 @@ std::string snake_case(const std::string& text) {
     }
     while (!out.empty() && out.back() == '_') out.pop_back();
     return out.empty() ? "invalid" : out;
+}
+
+// A polygon of more than this many vertices is compared with its neighbours (overlaps, gaps) as
+// simplified to kCheckTolerance: overlays of a boundary of a million vertices that zig-zags against
+// its neighbour's straight edge make a hole per tooth, and GEOS's union assigns holes to shells in
+// quadratic time (minutes). The report's areas (over 1 m2) move by at most the tolerance times the
+// boundary's length next to them; everyday boundaries are compared as they are.
+constexpr int kDetailedOutline = 50'000;  // vertices
+constexpr double kCheckTolerance = 0.05;  // metres
+
+geos::Geom checked_shape(const geos::Context& context, const Wkb& wkb) {
+    geos::Geom geometry = geos::from_wkb(context, wkb);
+    if (GEOSGetNumCoordinates_r(context.handle(), geometry.get()) <= kDetailedOutline) return geometry;
+    geos::Geom simplified =
+        geos::own_nullable(context, GEOSSimplify_r(context.handle(), geometry.get(), kCheckTolerance));
+    return simplified && !geos::is_empty(context, simplified.get()) ? std::move(simplified) : std::move(geometry);
 }
 
 // ---- Reading WKB in place --------------------------------------------------------------------
@@ -602,8 +619,8 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                                       !scratch.a.points.empty() && !scratch.b.points.empty() &&
                                       certainly_no_common_area(scratch.a, scratch.b, box, scratch.certificate))
                                       continue;
-                                  const geos::Geom a = geos::from_wkb(context, geometries[candidates[c].first]);
-                                  const geos::Geom b = geos::from_wkb(context, geometries[candidates[c].second]);
+                                  const geos::Geom a = checked_shape(context, geometries[candidates[c].first]);
+                                  const geos::Geom b = checked_shape(context, geometries[candidates[c].second]);
                                   // No intersects test first: for regions, which mostly touch, it costs more than
                                   // the overlay (which clips to the boxes' overlap itself).
                                   const geos::Geom both = geos::own_nullable(
@@ -635,7 +652,7 @@ std::vector<CoverageGap> coverage_gaps(const std::vector<Wkb>& geometries, doubl
     std::vector<std::size_t> owner;
     for (std::size_t i = 0; i < geometries.size(); ++i) {
         if (geometries[i].empty()) continue;
-        geos::Geom g = geos::from_wkb(context, geometries[i]);
+        geos::Geom g = checked_shape(context, geometries[i]);
         if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
         polygons.push_back(std::move(g));
         owner.push_back(i);
@@ -645,7 +662,7 @@ std::vector<CoverageGap> coverage_gaps(const std::vector<Wkb>& geometries, doubl
     for (const geos::Geom& p : polygons) copies.push_back(geos::clone(context, p.get()));
     const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
     // A coverage union is fast when the polygons do not overlap; otherwise a full union.
-    geos::Geom merged = geos::own_nullable(context, GEOSCoverageUnion_r(h, all.get()));
+    geos::Geom merged = coverage_union(context, all.get());
     if (!merged || GEOSisValid_r(h, merged.get()) != 1)
         merged = geos::own(context, GEOSUnaryUnion_r(h, all.get()), "uniting regions to find gaps");
     std::vector<geos::Geom> parts;

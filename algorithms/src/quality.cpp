@@ -1,5 +1,7 @@
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
+#include <civgrid/algorithms/segment_index.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -48,16 +50,63 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
     const int face_count = GEOSGetNumGeometries_r(handle, faces.get());
     if (face_count <= 1) return 1;
     std::vector<char> used(static_cast<std::size_t>(face_count), 0);
+    // Prepared: a plain intersects test walks the whole face, which along a detailed boundary has
+    // hundreds of thousands of vertices, once per building.
+    std::vector<geos::Prepared> prepared;
+    for (int f = 0; f < face_count; ++f)
+        prepared.push_back(geos::prepare(context, GEOSGetGeometryN_r(handle, faces.get(), f)));
     for (const Point& p : points) {
         const Geom point = geos::point(context, p);
         for (int f = 0; f < face_count; ++f) {
-            if (GEOSIntersects_r(handle, GEOSGetGeometryN_r(handle, faces.get(), f), point.get()) == 1) {
+            if (GEOSPreparedIntersects_r(handle, prepared[static_cast<std::size_t>(f)].get(), point.get()) == 1) {
                 used[static_cast<std::size_t>(f)] = 1;
                 break;
             }
         }
     }
     return static_cast<int>(std::count(used.begin(), used.end(), 1));
+}
+
+// Whether every vertex of `united` lies within `slack` of `region`. Vertices of the region itself
+// (most of a detailed boundary's) are looked up in a sorted copy; the others (noding points, the
+// insides) are measured through the prepared region.
+bool vertices_within(const Context& context, const GEOSGeometry* region, const GEOSGeometry* united, double slack) {
+    const auto handle = context.handle();
+    std::vector<Point> region_vertices, united_vertices;
+    auto gather = [&](const GEOSGeometry* geometry, std::vector<Point>& out) {
+        std::vector<Geom> rings;
+        collect_lines(context, geometry, rings);
+        for (const Geom& ring : rings) {
+            const std::vector<Point> v = geos::vertices(context, ring.get());
+            out.insert(out.end(), v.begin(), v.end());
+        }
+    };
+    gather(region, region_vertices);
+    gather(united, united_vertices);
+    auto less = [](Point a, Point b) { return a.x < b.x || (a.x == b.x && a.y < b.y); };
+    std::sort(region_vertices.begin(), region_vertices.end(), less);
+    const geos::Prepared prepared = geos::prepare(context, region);
+    std::vector<Geom> rings;
+    collect_lines(context, region, rings);
+    std::vector<SegmentIndex::Segment> segments;
+    for (const Geom& ring : rings) {
+        const std::vector<Point> v = geos::vertices(context, ring.get());
+        for (std::size_t i = 1; i < v.size(); ++i) segments.push_back({v[i - 1], v[i]});
+    }
+    const SegmentIndex outline(std::move(segments));
+    for (const Point& p : united_vertices) {
+        if (std::binary_search(region_vertices.begin(), region_vertices.end(), p, less)) continue;
+        // Near enough when the outline crosses the square of side 2 * slack around it (then it
+        // crosses one of the square's diagonals); else it must be inside. Points on a long straight
+        // edge are asked first: GEOS's point-in-polygon walks every segment level with them.
+        const double e = slack;
+        if (outline.intersects({p.x - e, p.y - e}, {p.x + e, p.y + e}) ||
+            outline.intersects({p.x - e, p.y + e}, {p.x + e, p.y - e}))
+            continue;
+        const Geom probe = geos::point(context, p);
+        if (GEOSPreparedIntersects_r(handle, prepared.get(), probe.get()) != 1) return false;
+    }
+    return true;
 }
 
 std::string format(double value, int decimals) {
@@ -177,7 +226,7 @@ QualityReport compute_quality(const QualityInput& input) {
                 std::vector<Geom> copies;
                 for (const Geom& grid : grids) copies.push_back(geos::clone(context, grid.get()));
                 const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
-                Geom united = geos::own_nullable(context, GEOSCoverageUnion_r(handle, all.get()));
+                Geom united = coverage_union(context, all.get());
                 if (!united || GEOSisValid_r(handle, united.get()) != 1)
                     united = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting micro-grids");
                 const double united_area = geos::area(context, united.get());
@@ -185,11 +234,22 @@ QualityReport compute_quality(const QualityInput& input) {
                 // When the union lies within a centimetre of the region (prepared covers: no
                 // overlay), the gap is the difference of the areas. Otherwise exact differences; an
                 // overlay per region or micro-grid costs seconds at city scale, so only then.
-                constexpr double kSlack = 0.01;  // metres
-                const Geom slack_region =
-                    geos::own(context, GEOSBuffer_r(handle, region.get(), kSlack, 2), "enlarging a region");
-                const geos::Prepared slack_prepared = geos::prepare(context, slack_region.get());
-                if (GEOSPreparedCovers_r(handle, slack_prepared.get(), united.get()) == 1) {
+                // A region of more than kDetailedOutline vertices is not buffered (the offset curves
+                // of a zig-zagging million-vertex boundary overlap by the thousand and the buffer runs
+                // for minutes): its micro-grids' vertices are checked instead. Every micro-grid edge
+                // is a piece of the region's outline or runs inside it, so their vertices tell.
+                constexpr double kSlack = 0.01;           // metres
+                constexpr int kDetailedOutline = 50'000;  // vertices
+                bool within_slack = false;
+                if (GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline) {
+                    within_slack = vertices_within(context, region.get(), united.get(), kSlack);
+                } else {
+                    const Geom slack_region =
+                        geos::own(context, GEOSBuffer_r(handle, region.get(), kSlack, 2), "enlarging a region");
+                    const geos::Prepared slack_prepared = geos::prepare(context, slack_region.get());
+                    within_slack = GEOSPreparedCovers_r(handle, slack_prepared.get(), united.get()) == 1;
+                }
+                if (within_slack) {
                     out.gap = std::max(0.0, geos::area(context, region.get()) - united_area);
                 } else {
                     Geom gap =

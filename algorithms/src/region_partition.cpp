@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
@@ -53,6 +54,68 @@ std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* 
         if (GEOSPreparedIntersects_r(context.handle(), region, inside.get()) == 1) faces.push_back(std::move(face));
     }
     return faces;
+}
+
+// Lines are clipped to an area with a small overhang beyond its outline: a line clipped exactly
+// ends a rounding error short of the outline, and polygonize would take it for a dangle that
+// splits nothing. Overhanging ends are dangles outside, which polygonize drops.
+constexpr double kOverhang = 0.01;  // metres
+// An outline with more vertices than this is not enlarged by a buffer: the offset curves of a
+// densely digitised or zig-zagging outline overlap each other by the thousand (a 1,000,000-vertex
+// community boundary zig-zagging by 3 cm ran for minutes and past 4 GB in GEOSBuffer). Everyday
+// boundaries, up to a few thousand vertices, keep the buffer and exactly the atoms they had.
+constexpr int kDetailedOutline = 50'000;  // vertices
+
+// `lines` (linear) clipped to the polygonal `area` with an overhang of kOverhang: the intersection
+// with the area enlarged by a buffer, or for a detailed outline the exact intersection whose ends on
+// the outline are pushed kOverhang further along their last segment.
+Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area, const char* what) {
+    const auto handle = context.handle();
+    if (GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
+        const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, area, kOverhang, 2), what);
+        return geos::own(context, GEOSIntersection_r(handle, lines, enlarged.get()), what);
+    }
+    const Geom clipped = geos::own(context, GEOSIntersection_r(handle, lines, area), what);
+    // An end on the outline (a segment of it crosses the end's micrometre square, so one of the
+    // square's diagonals) was cut there; the others are the lines' own ends or their crossings.
+    std::vector<Geom> rings;
+    collect_lines(context, area, rings);
+    std::vector<SegmentIndex::Segment> outline_segments;
+    for (const Geom& ring : rings) {
+        const std::vector<Point> v = geos::vertices(context, ring.get());
+        for (std::size_t i = 1; i < v.size(); ++i) outline_segments.push_back({v[i - 1], v[i]});
+    }
+    const SegmentIndex outline(std::move(outline_segments));
+    constexpr double kOnOutline = 1e-6;  // metres
+    auto on_outline = [&](Point p) {
+        const double e = kOnOutline;
+        return outline.intersects({p.x - e, p.y - e}, {p.x + e, p.y + e}) ||
+               outline.intersects({p.x - e, p.y + e}, {p.x + e, p.y - e});
+    };
+    auto pushed = [](Point end, Point before) {
+        const double length = std::hypot(end.x - before.x, end.y - before.y);
+        if (!(length > 0)) return end;
+        return Point{end.x + (end.x - before.x) / length * kOverhang, end.y + (end.y - before.y) / length * kOverhang};
+    };
+    std::vector<Geom> pieces;
+    collect_lines(context, clipped.get(), pieces);
+    std::vector<Geom> result;
+    for (const Geom& piece : pieces) {
+        std::vector<Point> v = geos::vertices(context, piece.get());
+        // A piece along the outline (a Voronoi cell's edge on the diagram's box, which is the face's
+        // box) repeats linework the caller has, split at every outline vertex: left out, or the
+        // noding of a million-vertex outline takes it twice.
+        bool along_outline = v.size() >= 2;
+        for (std::size_t i = 1; i < v.size() && along_outline; ++i)
+            along_outline = on_outline({(v[i - 1].x + v[i].x) / 2, (v[i - 1].y + v[i].y) / 2});
+        if (along_outline) continue;
+        if (v.size() >= 2 && !(v.front() == v.back())) {
+            if (on_outline(v.front())) v.front() = pushed(v.front(), v[1]);
+            if (on_outline(v.back())) v.back() = pushed(v.back(), v[v.size() - 2]);
+        }
+        result.push_back(geos::line_string(context, v));
+    }
+    return multi_lines(context, std::move(result));
 }
 
 struct SegmentKey {
@@ -282,7 +345,7 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     multipart = false;
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
     const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-    Geom polygon = geos::own_nullable(context, GEOSCoverageUnion_r(handle, collection.get()));
+    Geom polygon = coverage_union(context, collection.get());
     if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
     if (!polygon) {
@@ -404,16 +467,11 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         const Geom area = geos::from_wkb(context, wkb);
         collect_lines(context, area.get(), barrier_lines);
     }
-    // Lines are clipped to a slightly enlarged region (and Voronoi edges to enlarged faces): a line
-    // clipped exactly ends a rounding error short of the boundary, and polygonize would take it for
-    // a dangle that splits nothing. Overhanging ends are dangles outside, which polygonize drops.
-    constexpr double kOverhang = 0.01;  // metres
-    Geom region_enlarged = geos::own(context, GEOSBuffer_r(handle, region.get(), kOverhang, 2), "enlarging the region");
+    // Lines are clipped with an overhang beyond the region (and Voronoi edges beyond their faces).
     Geom hard_linework;  // barrier lines across the region, or null
     if (!barrier_lines.empty()) {
         const Geom all = multi_lines(context, std::move(barrier_lines));
-        Geom clipped =
-            geos::own(context, GEOSIntersection_r(handle, all.get(), region_enlarged.get()), "clipping barriers");
+        const Geom clipped = clip_with_overhang(context, all.get(), region.get(), "clipping barriers");
         std::vector<Geom> lines;
         collect_lines(context, clipped.get(), lines);
         if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
@@ -564,10 +622,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));
-        const Geom enlarged =
-            geos::own(local, GEOSBuffer_r(local_handle, faces[f].get(), kOverhang, 2), "enlarging a face");
-        out.band = to_region_context(
-            geos::own(local, GEOSIntersection_r(local_handle, rings.get(), enlarged.get()), "clipping Voronoi cells"));
+        out.band = to_region_context(clip_with_overhang(local, rings.get(), faces[f].get(), "clipping Voronoi cells"));
     });
     for (std::size_t f = 0; f < faces.size(); ++f) {
         for (Geom& atom : face_cells[f].atoms) {

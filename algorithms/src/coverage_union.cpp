@@ -1,0 +1,269 @@
+#include <civgrid/algorithms/coverage_union.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+#include <numeric>
+#include <tuple>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+namespace {
+
+struct Segment {
+    Point a, b;  // directed: the polygon's interior on the left
+};
+
+bool less(Point p, Point q) noexcept {
+    return std::tie(p.x, p.y) < std::tie(q.x, q.y);
+}
+
+// Twice the signed area (positive counter-clockwise), relative to the first vertex for precision.
+double twice_signed_area(const std::vector<Point>& ring) {
+    if (ring.size() < 4) return 0.0;
+    const Point o = ring.front();
+    double sum = 0;
+    for (std::size_t i = 1; i + 1 < ring.size(); ++i)
+        sum += (ring[i].x - o.x) * (ring[i + 1].y - o.y) - (ring[i + 1].x - o.x) * (ring[i].y - o.y);
+    return sum;
+}
+
+// Whether `p` lies inside the closed ring (crossing number; points on it may go either way, which
+// the caller avoids by testing a hole's point against shells that do not share its edges).
+bool ring_contains(const std::vector<Point>& ring, Point p) {
+    bool inside = false;
+    for (std::size_t i = 1; i < ring.size(); ++i) {
+        const Point a = ring[i - 1], b = ring[i];
+        if ((a.y > p.y) != (b.y > p.y) && p.x < a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y)) inside = !inside;
+    }
+    return inside;
+}
+
+class SegmentCollector {
+public:
+    explicit SegmentCollector(const geos::Context& context) : context_(context) {}
+
+    // Every ring of every polygon, shells counter-clockwise and holes clockwise.
+    void add(const GEOSGeometry* geometry) {
+        const auto handle = context_.handle();
+        const int type = GEOSGeomTypeId_r(handle, geometry);
+        if (type == GEOS_POLYGON) {
+            if (GEOSisEmpty_r(handle, geometry) == 1) return;
+            area_ += add_ring(GEOSGetExteriorRing_r(handle, geometry), true);
+            const int holes = GEOSGetNumInteriorRings_r(handle, geometry);
+            for (int i = 0; i < holes; ++i) area_ -= add_ring(GEOSGetInteriorRingN_r(handle, geometry, i), false);
+        } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+            const int count = GEOSGetNumGeometries_r(handle, geometry);
+            for (int i = 0; i < count; ++i) add(GEOSGetGeometryN_r(handle, geometry, i));
+        }
+    }
+    [[nodiscard]] std::vector<Segment>& segments() noexcept { return segments_; }
+    [[nodiscard]] double area() const noexcept { return area_; }
+
+private:
+    // Returns the ring's unsigned area.
+    double add_ring(const GEOSGeometry* ring, bool shell) {
+        const auto handle = context_.handle();
+        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(handle, ring);
+        unsigned size = 0;
+        if (sequence == nullptr || GEOSCoordSeq_getSize_r(handle, sequence, &size) == 0 || size < 2) return 0.0;
+        points_.resize(size);
+        static_assert(sizeof(Point) == 2 * sizeof(double));
+        GEOSCoordSeq_copyToBuffer_r(handle, sequence, &points_.front().x, 0, 0);
+        const double area2 = twice_signed_area(points_);
+        const bool reverse = shell ? area2 < 0 : area2 > 0;
+        for (std::size_t i = 1; i < points_.size(); ++i) {
+            const Point a = points_[i - 1], b = points_[i];
+            if (a == b) continue;
+            segments_.push_back(reverse ? Segment{b, a} : Segment{a, b});
+        }
+        return std::abs(area2) / 2;
+    }
+
+    const geos::Context& context_;
+    std::vector<Point> points_;
+    std::vector<Segment> segments_;
+    double area_ = 0;
+};
+
+// Segments present an odd number of times (the last of them, in input order), in input order.
+std::vector<Segment> unshared(const std::vector<Segment>& segments) {
+    auto key = [&](std::uint32_t i) {
+        const Segment& s = segments[i];
+        return less(s.a, s.b) ? std::tuple(s.a.x, s.a.y, s.b.x, s.b.y) : std::tuple(s.b.x, s.b.y, s.a.x, s.a.y);
+    };
+    std::vector<std::uint32_t> order(segments.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t i, std::uint32_t j) {
+        const auto ki = key(i), kj = key(j);
+        return ki < kj || (ki == kj && i < j);
+    });
+    std::vector<std::uint32_t> kept;
+    for (std::size_t begin = 0; begin < order.size();) {
+        std::size_t end = begin + 1;
+        while (end < order.size() && key(order[end]) == key(order[begin])) ++end;
+        if ((end - begin) % 2 == 1) kept.push_back(order[end - 1]);
+        begin = end;
+    }
+    std::sort(kept.begin(), kept.end());
+    std::vector<Segment> result;
+    result.reserve(kept.size());
+    for (std::uint32_t i : kept) result.push_back(segments[i]);
+    return result;
+}
+
+// The closed rings the segments form. At a vertex where several leave, a ring takes the first one
+// clockwise from where it came from, so it keeps to its own face (minimal rings, as GEOS's
+// polygonizer makes). False when some segment has no successor or two rings claim one segment.
+bool link_rings(const std::vector<Segment>& segments, std::vector<std::vector<Point>>& rings) {
+    const std::size_t n = segments.size();
+    std::vector<std::uint32_t> by_start(n);
+    std::iota(by_start.begin(), by_start.end(), 0u);
+    std::sort(by_start.begin(), by_start.end(), [&](std::uint32_t i, std::uint32_t j) {
+        return less(segments[i].a, segments[j].a) || (segments[i].a == segments[j].a && i < j);
+    });
+    constexpr auto kNone = static_cast<std::uint32_t>(-1);
+    auto next = [&](std::uint32_t incoming) {
+        const Point at = segments[incoming].b;
+        const auto first = std::partition_point(by_start.begin(), by_start.end(),
+                                                [&](std::uint32_t k) { return less(segments[k].a, at); });
+        auto last = first;
+        while (last != by_start.end() && segments[*last].a == at) ++last;
+        if (first == last) return kNone;
+        if (last - first == 1) return *first;
+        const Segment& in = segments[incoming];
+        const double back = std::atan2(in.a.y - at.y, in.a.x - at.x);
+        std::uint32_t best = kNone;
+        double best_turn = 0;
+        for (auto it = first; it != last; ++it) {
+            const Segment& out = segments[*it];
+            double turn = back - std::atan2(out.b.y - at.y, out.b.x - at.x);  // clockwise from `back`
+            while (turn <= 0) turn += 2 * std::numbers::pi;
+            while (turn > 2 * std::numbers::pi) turn -= 2 * std::numbers::pi;
+            if (best == kNone || turn < best_turn) best = *it, best_turn = turn;
+        }
+        return best;
+    };
+    std::vector<char> used(n, 0);
+    for (std::uint32_t start = 0; start < n; ++start) {
+        if (used[start]) continue;
+        std::vector<Point> ring{segments[start].a};
+        for (std::uint32_t current = start;;) {
+            used[current] = 1;
+            ring.push_back(segments[current].b);
+            const std::uint32_t following = next(current);
+            if (following == start) break;
+            if (following == kNone || used[following]) return false;
+            current = following;
+        }
+        rings.push_back(std::move(ring));
+    }
+    return true;
+}
+
+geos::Geom ring_geometry(const geos::Context& context, const std::vector<Point>& points) {
+    GEOSCoordSequence* sequence =
+        GEOSCoordSeq_copyFromBuffer_r(context.handle(), &points.front().x, static_cast<unsigned>(points.size()), 0, 0);
+    return geos::own(context, GEOSGeom_createLinearRing_r(context.handle(), sequence), "building a ring");
+}
+
+}  // namespace
+
+geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geometry) {
+    const auto handle = context.handle();
+    SegmentCollector collector(context);
+    collector.add(geometry);
+    const std::vector<Segment> boundary = unshared(collector.segments());
+    collector.segments() = {};
+    if (boundary.empty()) return {};
+    std::vector<std::vector<Point>> rings;
+    if (!link_rings(boundary, rings)) return {};
+
+    // Shells (counter-clockwise) and holes (clockwise); each hole goes to the smallest shell
+    // around it, found by a point in the middle of its first segment.
+    struct Shell {
+        std::size_t ring;
+        double area;
+        geos::Envelope box;
+        std::vector<std::size_t> holes;
+    };
+    std::vector<Shell> shells;
+    std::vector<std::size_t> holes;
+    double area = 0;
+    for (std::size_t r = 0; r < rings.size(); ++r) {
+        const double signed_area = twice_signed_area(rings[r]) / 2;
+        area += signed_area;
+        if (signed_area > 0) {
+            geos::Envelope box{rings[r][0].x, rings[r][0].y, rings[r][0].x, rings[r][0].y};
+            for (const Point& p : rings[r]) {
+                box.min_x = std::min(box.min_x, p.x), box.max_x = std::max(box.max_x, p.x);
+                box.min_y = std::min(box.min_y, p.y), box.max_y = std::max(box.max_y, p.y);
+            }
+            shells.push_back({r, signed_area, box, {}});
+        } else if (signed_area < 0) {
+            holes.push_back(r);
+        }
+    }
+    constexpr double kAreaTolerance = 1e-6;  // relative, as GEOSCoverageUnion's check
+    if (shells.empty() || std::abs(area - collector.area()) > kAreaTolerance * std::abs(collector.area())) return {};
+    // Point in shell: by walking the ring when it is short, else through a prepared polygon (a
+    // region's union may have thousands of holes in a shell of a million vertices).
+    constexpr std::size_t kWalkedRing = 256;  // vertices
+    std::vector<geos::Geom> shell_polygons(shells.size());
+    std::vector<geos::Prepared> shell_prepared(shells.size());
+    auto contains = [&](std::size_t s, Point p) {
+        const std::vector<Point>& ring = rings[shells[s].ring];
+        if (ring.size() <= kWalkedRing) return ring_contains(ring, p);
+        if (!shell_prepared[s]) {
+            shell_polygons[s] =
+                geos::own(context, GEOSGeom_createPolygon_r(handle, ring_geometry(context, ring).release(), nullptr, 0),
+                          "building a polygon");
+            shell_prepared[s] = geos::prepare(context, shell_polygons[s].get());
+        }
+        const geos::Geom point = geos::point(context, p);
+        return GEOSPreparedContains_r(handle, shell_prepared[s].get(), point.get()) == 1;
+    };
+    std::vector<std::size_t> by_area(shells.size());
+    std::iota(by_area.begin(), by_area.end(), std::size_t{0});
+    std::stable_sort(by_area.begin(), by_area.end(),
+                     [&](std::size_t a, std::size_t b) { return shells[a].area < shells[b].area; });
+    for (std::size_t h : holes) {
+        if (shells.size() == 1) {
+            shells.front().holes.push_back(h);
+            continue;
+        }
+        const Point a = rings[h][0], b = rings[h][1];
+        const Point probe{(a.x + b.x) / 2, (a.y + b.y) / 2};
+        std::size_t owner = shells.size();
+        for (std::size_t s : by_area) {
+            const geos::Envelope& box = shells[s].box;
+            if (probe.x < box.min_x || probe.x > box.max_x || probe.y < box.min_y || probe.y > box.max_y) continue;
+            if (contains(s, probe)) {
+                owner = s;
+                break;
+            }
+        }
+        if (owner == shells.size()) return {};
+        shells[owner].holes.push_back(h);
+    }
+
+    std::vector<geos::Geom> polygons;
+    for (const Shell& shell : shells) {
+        geos::Geom exterior = ring_geometry(context, rings[shell.ring]);
+        std::vector<geos::Geom> interiors;
+        for (std::size_t h : shell.holes) interiors.push_back(ring_geometry(context, rings[h]));
+        // GEOS takes the rings over.
+        std::vector<GEOSGeometry*> interior_rings;
+        for (geos::Geom& ring : interiors) interior_rings.push_back(ring.release());
+        polygons.push_back(geos::own(context,
+                                     GEOSGeom_createPolygon_r(handle, exterior.release(), interior_rings.data(),
+                                                              static_cast<unsigned>(interior_rings.size())),
+                                     "building a polygon"));
+    }
+    if (polygons.size() == 1) return std::move(polygons.front());
+    return geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
+}
+
+}  // namespace civgrid::algorithms

@@ -1,0 +1,110 @@
+// Hostile sizes (issue 14, item 8): a community boundary of hundreds of thousands of vertices is
+// partitioned like the same city with its plain boundary, and its micro-grids still tile it. Not a
+// timing test: bench/hostile_sizes.py measures the time and memory.
+#include <civgrid/algorithms/coverage_union.hpp>
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace civgrid::engine {
+namespace {
+
+// The same polygon with about `vertices` vertices: the extra ones lie on its edges, at whole
+// millimetres as the loader would round them (so on the edges exactly for axis-parallel ones).
+Wkb densified(const Wkb& boundary, std::size_t vertices) {
+    geos::Context context;
+    const geos::Geom polygon = geos::from_wkb(context, boundary);
+    const GEOSGeometry* shell =
+        GEOSGetExteriorRing_r(context.handle(), GEOSGeomTypeId_r(context.handle(), polygon.get()) == GEOS_POLYGON
+                                                    ? polygon.get()
+                                                    : GEOSGetGeometryN_r(context.handle(), polygon.get(), 0));
+    const std::vector<Point> ring = geos::vertices(context, shell);
+    double perimeter = 0;
+    for (std::size_t i = 1; i < ring.size(); ++i)
+        perimeter += std::hypot(ring[i].x - ring[i - 1].x, ring[i].y - ring[i - 1].y);
+    const double step = perimeter / static_cast<double>(vertices);
+    std::vector<Point> out;
+    for (std::size_t i = 1; i < ring.size(); ++i) {
+        const Point a = ring[i - 1], b = ring[i];
+        const auto pieces = std::max<long>(1, std::lround(std::hypot(b.x - a.x, b.y - a.y) / step));  // per edge
+        out.push_back(a);
+        for (long k = 1; k < pieces; ++k) {
+            const double t = static_cast<double>(k) / static_cast<double>(pieces);
+            const Point p{std::round((a.x + t * (b.x - a.x)) * 1000) / 1000,
+                          std::round((a.y + t * (b.y - a.y)) * 1000) / 1000};
+            if (!(p == out.back())) out.push_back(p);
+        }
+    }
+    const geos::Geom dense = geos::polygon(context, out);
+    EXPECT_EQ(GEOSisValid_r(context.handle(), dense.get()), 1);
+    return geos::to_wkb(context, dense.get());
+}
+
+std::map<std::string, std::int64_t> households_by_micro_grid(const PartitionResult& result) {
+    std::map<std::string, std::int64_t> households;
+    for (const MicroGrid& grid : result.micro_grids) households[grid.id] = grid.shape.households;
+    return households;
+}
+
+TEST(HostileSizes, DensifiedCommunityBoundaryPartitionsLikeThePlainOne) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 3000;
+    synth.seed = 1;
+    PartitionConfig config;
+    config.city = dir.file("city.gpkg");
+    data::write_city(data::generate_city(synth), config.city);
+    const City plain = load_city(config);
+    ASSERT_GE(plain.regions.size(), 2u);
+
+    City dense = plain;
+    constexpr std::size_t kVertices = 200'000;  // above every "detailed outline" threshold, quick in CI
+    dense.regions[0].boundary = densified(plain.regions[0].boundary, kVertices);
+    {
+        geos::Context context;
+        const geos::Geom boundary = geos::from_wkb(context, dense.regions[0].boundary);
+        ASSERT_GT(GEOSGetNumCoordinates_r(context.handle(), boundary.get()), 150'000);
+    }
+
+    const PartitionResult plain_result = partition_city(plain, config);
+    const PartitionResult dense_result = partition_city(dense, config);
+    // The same micro-grids, household for household (the codes follow the same label points).
+    EXPECT_EQ(households_by_micro_grid(dense_result), households_by_micro_grid(plain_result));
+    EXPECT_EQ(dense_result.building_grid, plain_result.building_grid);
+
+    // They tile the densified community exactly: no gap, overlap, part outside, or second part.
+    const algorithms::QualityReport report = assess(dense, dense_result, config);
+    EXPECT_EQ(report.non_contiguous, 0);
+    EXPECT_EQ(report.outside_region, 0);
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_LT(report.gap_area_m2, 1e-3);
+    EXPECT_LT(report.overlap_area_m2, 1e-3);
+    EXPECT_EQ(report.buildings_unassigned, 0);
+
+    // The dense community's micro-grids unite to exactly its polygon.
+    geos::Context context;
+    std::vector<geos::Geom> parts;
+    for (const MicroGrid& grid : dense_result.micro_grids)
+        if (grid.region == 0) parts.push_back(geos::from_wkb(context, grid.shape.polygon));
+    ASSERT_FALSE(parts.empty());
+    const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+    const geos::Geom united = algorithms::coverage_union(context, all.get());
+    ASSERT_TRUE(united);
+    const geos::Geom community = geos::from_wkb(context, dense.regions[0].boundary);
+    EXPECT_NEAR(geos::area(context, united.get()), geos::area(context, community.get()), 1e-3);
+    const geos::Geom difference =
+        geos::own(context, GEOSSymDifference_r(context.handle(), united.get(), community.get()), "difference");
+    EXPECT_LT(geos::area(context, difference.get()), 1e-3);
+}
+
+}  // namespace
+}  // namespace civgrid::engine
