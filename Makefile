@@ -17,16 +17,21 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \
   python3-tqdm python3-pip python3-skbuild
 
-.PHONY: deps configure build demo test bench sanitize fuzz clean
-
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Installs from apt the packages of the list given that are missing (sudo when not root).
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing from apt:$$missing"; \
 	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+.PHONY: deps configure build demo test bench sanitize fuzz clean
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
 
 configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCIVGRID_WERROR=ON
@@ -75,13 +80,7 @@ FUZZ_TIMEOUT ?= 30
 FUZZ_MERGE ?= 0
 FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
 fuzz: deps
-	@missing=""; for p in $(FUZZ_APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing from apt:$$missing"; \
-	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,$(FUZZ_APT_PACKAGES))
 	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
 	  -DCIVGRID_FUZZ=ON -DCIVGRID_BUILD_BENCH=OFF -DCIVGRID_BUILD_PYTHON=OFF
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) $(addprefix --target civgrid_fuzz_,$(FUZZ_TARGETS))

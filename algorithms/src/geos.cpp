@@ -260,6 +260,17 @@ void collect_polygons(const Context& context, const GEOSGeometry* geometry, std:
 }
 
 // Collects the line strings of any geometry (collections flattened, rings as lines), cloned.
+std::vector<std::pair<Point, Point>> line_segments(const Context& context, const GEOSGeometry* geometry) {
+    std::vector<Geom> lines;
+    collect_lines(context, geometry, lines);
+    std::vector<std::pair<Point, Point>> segments;
+    for (const Geom& line : lines) {
+        const std::vector<Point> v = vertices(context, line.get());
+        for (std::size_t k = 1; k < v.size(); ++k) segments.emplace_back(v[k - 1], v[k]);
+    }
+    return segments;
+}
+
 void collect_lines(const Context& context, const GEOSGeometry* geometry, std::vector<Geom>& out) {
     const int type = GEOSGeomTypeId_r(context.handle(), geometry);
     if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {

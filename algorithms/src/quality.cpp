@@ -86,14 +86,7 @@ bool vertices_within(const Context& context, const GEOSGeometry* region, const G
     auto less = [](Point a, Point b) { return a.x < b.x || (a.x == b.x && a.y < b.y); };
     std::sort(region_vertices.begin(), region_vertices.end(), less);
     const geos::Prepared prepared = geos::prepare(context, region);
-    std::vector<Geom> rings;
-    collect_lines(context, region, rings);
-    std::vector<SegmentIndex::Segment> segments;
-    for (const Geom& ring : rings) {
-        const std::vector<Point> v = geos::vertices(context, ring.get());
-        for (std::size_t i = 1; i < v.size(); ++i) segments.push_back({v[i - 1], v[i]});
-    }
-    const SegmentIndex outline(std::move(segments));
+    const SegmentIndex outline = SegmentIndex::of_pairs(geos::line_segments(context, region));
     for (const Point& p : united_vertices) {
         if (std::binary_search(region_vertices.begin(), region_vertices.end(), p, less)) continue;
         // Near enough when the outline crosses the square of side 2 * slack around it (then it

@@ -78,14 +78,7 @@ Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const
     const Geom clipped = geos::own(context, GEOSIntersection_r(handle, lines, area), what);
     // An end on the outline (a segment of it crosses the end's micrometre square, so one of the
     // square's diagonals) was cut there; the others are the lines' own ends or their crossings.
-    std::vector<Geom> rings;
-    collect_lines(context, area, rings);
-    std::vector<SegmentIndex::Segment> outline_segments;
-    for (const Geom& ring : rings) {
-        const std::vector<Point> v = geos::vertices(context, ring.get());
-        for (std::size_t i = 1; i < v.size(); ++i) outline_segments.push_back({v[i - 1], v[i]});
-    }
-    const SegmentIndex outline(std::move(outline_segments));
+    const SegmentIndex outline = SegmentIndex::of_pairs(geos::line_segments(context, area));
     constexpr double kOnOutline = 1e-6;  // metres
     auto on_outline = [&](Point p) {
         const double e = kOnOutline;

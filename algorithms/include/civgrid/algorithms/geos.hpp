@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace civgrid::geos {
@@ -84,6 +85,8 @@ void collect_lines(const Context& context, const GEOSGeometry* geometry, std::ve
 
 /// The vertices of a LineString or LinearRing, in order.
 [[nodiscard]] std::vector<Point> vertices(const Context& context, const GEOSGeometry* line);
+/// Every segment (pair of consecutive vertices) of the lines and rings of `geometry`.
+[[nodiscard]] std::vector<std::pair<Point, Point>> line_segments(const Context& context, const GEOSGeometry* geometry);
 
 [[nodiscard]] Prepared prepare(const Context& context, const GEOSGeometry* geometry);
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace civgrid::algorithms {
@@ -20,6 +21,13 @@ public:
 
     /// Builds the index; `segments` may be empty (then nothing is ever crossed).
     explicit SegmentIndex(std::vector<Segment> segments);
+    /// Builds the index of segments given as (a, b) pairs (geos::line_segments of an outline).
+    [[nodiscard]] static SegmentIndex of_pairs(const std::vector<std::pair<Point, Point>>& pairs) {
+        std::vector<Segment> segments;
+        segments.reserve(pairs.size());
+        for (const auto& [a, b] : pairs) segments.push_back({a, b});
+        return SegmentIndex(std::move(segments));
+    }
 
     [[nodiscard]] bool empty() const noexcept { return segments_.empty(); }
 
