@@ -7,6 +7,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cctype>
 #include <cmath>
@@ -313,7 +314,11 @@ bool meet_at_most_at_a_common_end(const DirectedSegment& s, const DirectedSegmen
         return true;
     const int o1 = orientation(t.from, t.to, s.from), o2 = orientation(t.from, t.to, s.to);
     const int o3 = orientation(s.from, s.to, t.from), o4 = orientation(s.from, s.to, t.to);
-    if (o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0) return o1 == o2 || o3 == o4;  // disjoint, or a crossing
+    // One segment strictly on one side of the other's line: disjoint, even when the other's end is
+    // on (or too near to tell) this one's line (a dense edge's short segments lined up with the
+    // end of a long one). A common endpoint is on both lines, so it never passes here.
+    if ((o1 != 0 && o1 == o2) || (o3 != 0 && o3 == o4)) return true;
+    if (o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0) return false;  // a crossing
     // A common endpoint, with each segment's other end off the other segment's line, or both on
     // one line going away from it in opposite directions (a straight boundary running on).
     for (const auto& [mine, theirs, other_mine, other_theirs] :
@@ -517,7 +522,8 @@ std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int thread
     return areas;
 }
 
-std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, double min_area, int threads) {
+std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, double min_area, int threads,
+                                           OverlapStats* stats) {
     // Envelopes (read from the WKB in place), pairs whose envelopes meet by a sweep along x within
     // horizontal strips, then exact areas of those pairs; all in parallel.
     const std::size_t n = geometries.size();
@@ -553,6 +559,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     std::vector<std::size_t> items;
     for (std::size_t i = 0; i < n; ++i)
         if (polygonal[i]) items.push_back(i);
+    if (stats != nullptr) *stats = {};
     if (items.size() < 2) return {};
 
     // Strips about four typical polygons high: a sweep along x then meets only its own strip's
@@ -603,6 +610,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
         CertificateScratch certificate;
     };
     tbb::enumerable_thread_specific<PairScratch> pair_scratch;
+    std::atomic<std::size_t> overlaid{0};
     in_arena(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, candidates.size(), 256),
                           [&](const tbb::blocked_range<std::size_t>& range) {
@@ -619,6 +627,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                                       !scratch.a.points.empty() && !scratch.b.points.empty() &&
                                       certainly_no_common_area(scratch.a, scratch.b, box, scratch.certificate))
                                       continue;
+                                  ++overlaid;
                                   const geos::Geom a = checked_shape(context, geometries[candidates[c].first]);
                                   const geos::Geom b = checked_shape(context, geometries[candidates[c].second]);
                                   // No intersects test first: for regions, which mostly touch, it costs more than
@@ -633,6 +642,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                               }
                           });
     });
+    if (stats != nullptr) *stats = {candidates.size(), overlaid.load()};
     std::vector<OverlapPair> pairs;
     for (std::size_t c = 0; c < candidates.size(); ++c) {
         if (shared[c].area <= min_area) continue;
