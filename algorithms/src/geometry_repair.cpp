@@ -383,10 +383,52 @@ private:
     double widest_ = 0;
 };
 
+/// Segments of one polygon by their (from, to) points, for finding the other polygon's segments
+/// among them in O(1): open addressing over a power-of-two table, rebuilt for each pair (the
+/// sort and binary searches it replaced cost a dense edge n log n per neighbour).
+class SegmentTable {
+public:
+    void build(const std::vector<DirectedSegment>& segments) {
+        segments_ = &segments;
+        std::size_t size = 16;
+        while (size < 2 * segments.size()) size *= 2;
+        slots_.assign(size, kEmpty);
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+            std::size_t slot = hash(segments[i].from, segments[i].to) & (size - 1);
+            while (slots_[slot] != kEmpty) slot = (slot + 1) & (size - 1);
+            slots_[slot] = i;
+        }
+    }
+    /// The index of a segment from `from` to `to`, or kEmpty.
+    [[nodiscard]] std::size_t find(Point from, Point to) const {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t slot = hash(from, to) & mask; slots_[slot] != kEmpty; slot = (slot + 1) & mask) {
+            const DirectedSegment& s = (*segments_)[slots_[slot]];
+            if (s.from == from && s.to == to) return slots_[slot];
+        }
+        return kEmpty;
+    }
+    static constexpr std::size_t kEmpty = static_cast<std::size_t>(-1);
+
+private:
+    static std::size_t hash(Point from, Point to) noexcept {
+        // +0.0 for -0.0: equal coordinates must hash alike.
+        const auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v == 0 ? 0.0 : v); };
+        std::uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (const std::uint64_t v : {bits(from.x), bits(from.y), bits(to.x), bits(to.y)}) {
+            h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+            h *= 0xBF58476D1CE4E5B9ull;
+        }
+        return static_cast<std::size_t>(h ^ (h >> 31));
+    }
+    const std::vector<DirectedSegment>* segments_ = nullptr;
+    std::vector<std::size_t> slots_;
+};
+
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, a_all, b_box, b_all;
-    std::vector<std::pair<Point, Point>> a_keys;
+    SegmentTable a_table;
     std::vector<char> a_shared, b_shared;
 };
 
@@ -394,28 +436,17 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
     directed_segments(a, box, x.a_box, x.a_all);
     directed_segments(b, box, x.b_box, x.b_all);
     if (x.a_box.empty() || x.b_box.empty()) return false;
-    // Shared segments: A's as sorted keys, B's looked up reversed (opposite sides) and as they are
-    // (the same side: common area, or at least not provably none).
-    const auto key_less = [](const std::pair<Point, Point>& u, const std::pair<Point, Point>& v) {
-        return point_less(u.first, v.first) || (u.first == v.first && point_less(u.second, v.second));
-    };
-    x.a_keys.clear();
-    for (const DirectedSegment& s : x.a_box) x.a_keys.emplace_back(s.from, s.to);
-    std::vector<std::size_t> order(x.a_keys.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t i, std::size_t j) { return key_less(x.a_keys[i], x.a_keys[j]); });
-    std::vector<std::pair<Point, Point>> sorted_keys(order.size());
-    for (std::size_t k = 0; k < order.size(); ++k) sorted_keys[k] = x.a_keys[order[k]];
+    // Shared segments: B's looked up in A's reversed (opposite sides) and as they are (the same
+    // side: common area, or at least not provably none).
+    x.a_table.build(x.a_box);
     x.a_shared.assign(x.a_box.size(), 0);
     x.b_shared.assign(x.b_box.size(), 0);
     for (std::size_t j = 0; j < x.b_box.size(); ++j) {
         const DirectedSegment& s = x.b_box[j];
-        if (std::binary_search(sorted_keys.begin(), sorted_keys.end(), std::pair{s.from, s.to}, key_less)) return false;
-        const auto found = std::lower_bound(sorted_keys.begin(), sorted_keys.end(), std::pair{s.to, s.from}, key_less);
-        if (found != sorted_keys.end() && found->first == s.to && found->second == s.from) {
+        if (x.a_table.find(s.from, s.to) != SegmentTable::kEmpty) return false;
+        if (const std::size_t found = x.a_table.find(s.to, s.from); found != SegmentTable::kEmpty) {
             x.b_shared[j] = 1;
-            x.a_shared[order[static_cast<std::size_t>(found - sorted_keys.begin())]] = 1;
+            x.a_shared[found] = 1;
         }
     }
     // Every other segment meets the other boundary at most at a vertex, and lies outside it.
@@ -425,11 +456,21 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
                                            const std::vector<DirectedSegment>& theirs_box,
                                            const std::vector<DirectedSegment>& theirs_all,
                                            const geos::Envelope& theirs_extent) {
-        // Their segments by x, short ones (a dense edge's) apart from long ones, so a segment is
-        // tested only against those whose x-range can meet its own.
-        const SegmentsByX short_ones(theirs_box, true), long_ones(theirs_box, false);
+        // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
+        // those are tested against each of their segments. Many free ones get their segments by
+        // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
+        // against those whose x-range can meet its own.
+        const auto free_count = static_cast<std::size_t>(std::count(shared.begin(), shared.end(), 0));
+        if (free_count == 0) return true;
+        constexpr std::size_t kFewFree = 16;
+        const bool few = free_count <= kFewFree;
+        std::optional<SegmentsByX> short_ones, long_ones;
+        if (!few) short_ones.emplace(theirs_box, true), long_ones.emplace(theirs_box, false);
         std::vector<Point> their_vertices;  // sorted, made when first needed
         const auto on_their_vertex = [&](Point p) {
+            if (few)
+                return std::any_of(theirs_box.begin(), theirs_box.end(),
+                                   [&](const DirectedSegment& t) { return t.from == p || t.to == p; });
             if (their_vertices.empty()) {
                 for (const DirectedSegment& t : theirs_box) their_vertices.push_back(t.from);
                 std::sort(their_vertices.begin(), their_vertices.end(), point_less);
@@ -441,11 +482,16 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
             if (shared[i]) continue;
             const DirectedSegment& segment = mine[i];
             bool meets_only_at_ends = true;
-            for (const SegmentsByX* group : {&short_ones, &long_ones})
-                group->for_each_near(segment, [&](const DirectedSegment& t) {
-                    ++tests;
-                    meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
-                });
+            const auto test = [&](const DirectedSegment& t) {
+                ++tests;
+                meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
+            };
+            if (few) {
+                for (const DirectedSegment& t : theirs_box) test(t);
+            } else {
+                short_ones->for_each_near(segment, test);
+                long_ones->for_each_near(segment, test);
+            }
             if (!meets_only_at_ends || tests > kMaxTests) return false;
             // Joined to a segment already outside at a point off their boundary: outside too (the
             // path through that point never touches their boundary).
