@@ -276,11 +276,9 @@ bool point_less(Point a, Point b) {
 }
 
 /// The polygon's segments meeting `box`, each directed with the interior on its left (an
-/// exterior ring counter-clockwise, a hole clockwise); `all` receives every segment.
-void directed_segments(const Rings& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box,
-                       std::vector<DirectedSegment>& all) {
+/// exterior ring counter-clockwise, a hole clockwise).
+void directed_segments(const Rings& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box) {
     in_box.clear();
-    all.clear();
     std::size_t ring_begin = 0, polygon = 0;
     for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
         const std::size_t ring_end = rings.ring_end[r];
@@ -293,7 +291,6 @@ void directed_segments(const Rings& rings, const geos::Envelope& box, std::vecto
         for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
             DirectedSegment segment{rings.points[i], rings.points[i + 1]};
             if (reverse) std::swap(segment.from, segment.to);
-            all.push_back(segment);
             if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
                 std::min(segment.from.x, segment.to.x) <= box.max_x &&
                 std::max(segment.from.y, segment.to.y) >= box.min_y &&
@@ -340,16 +337,21 @@ bool meet_at_most_at_a_common_end(const DirectedSegment& s, const DirectedSegmen
     return false;
 }
 
-/// Whether `m` is strictly outside the polygon of `segments`: 1 outside, 0 inside, -1 cannot tell.
-int outside(Point m, const std::vector<DirectedSegment>& segments) {
+/// Whether `m` is strictly outside the polygon of `rings`: 1 outside, 0 inside, -1 cannot tell.
+int outside(Point m, const Rings& rings) {
     bool inside = false;
-    for (const DirectedSegment& e : segments) {
-        if ((e.from.y > m.y) == (e.to.y > m.y)) continue;
-        const int turn = orientation(e.from, e.to, m);
-        if (turn == 0) return -1;
-        // The edge crosses the ray from m to the east when m is left of it going up, or right of
-        // it going down (even-odd rule over every ring, holes included).
-        if ((e.to.y > e.from.y) == (turn > 0)) inside = !inside;
+    std::size_t ring_begin = 0;
+    for (const std::size_t ring_end : rings.ring_end) {
+        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
+            const Point from = rings.points[i], to = rings.points[i + 1];
+            if ((from.y > m.y) == (to.y > m.y)) continue;
+            const int turn = orientation(from, to, m);
+            if (turn == 0) return -1;
+            // The edge crosses the ray from m to the east when m is left of it going up, or right
+            // of it going down (even-odd rule over every ring, holes included; either direction).
+            if ((to.y > from.y) == (turn > 0)) inside = !inside;
+        }
+        ring_begin = ring_end;
     }
     return inside ? 0 : 1;
 }
@@ -427,14 +429,16 @@ private:
 
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
-    std::vector<DirectedSegment> a_box, a_all, b_box, b_all;
+    std::vector<DirectedSegment> a_box, b_box;
     SegmentTable a_table;
     std::vector<char> a_shared, b_shared;
 };
 
-bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelope& box, CertificateScratch& x) {
-    directed_segments(a, box, x.a_box, x.a_all);
-    directed_segments(b, box, x.b_box, x.b_all);
+/// `a_extent` and `b_extent` hold every vertex of a and b.
+bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, const Rings& b,
+                              const geos::Envelope& b_extent, const geos::Envelope& box, CertificateScratch& x) {
+    directed_segments(a, box, x.a_box);
+    directed_segments(b, box, x.b_box);
     if (x.a_box.empty() || x.b_box.empty()) return false;
     // Shared segments: B's looked up in A's reversed (opposite sides) and as they are (the same
     // side: common area, or at least not provably none).
@@ -454,7 +458,7 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
                                            const std::vector<DirectedSegment>& theirs_box,
-                                           const std::vector<DirectedSegment>& theirs_all,
+                                           const Rings& theirs_all,
                                            const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
         // those are tested against each of their segments. Many free ones get their segments by
@@ -509,23 +513,15 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
             const Point m{(segment.from.x + segment.to.x) / 2, (segment.from.y + segment.to.y) / 2};
             if (m.x >= theirs_extent.min_x && m.x <= theirs_extent.max_x && m.y >= theirs_extent.min_y &&
                 m.y <= theirs_extent.max_y) {
-                tests += theirs_all.size();
+                tests += theirs_all.points.size();
                 if (tests > kMaxTests || outside(m, theirs_all) != 1) return false;
             }
             last_outside = segment;
         }
         return true;
     };
-    const auto extent_of = [](const Rings& rings) {
-        geos::Envelope e{rings.points[0].x, rings.points[0].y, rings.points[0].x, rings.points[0].y};
-        for (const Point& p : rings.points) {
-            e.min_x = std::min(e.min_x, p.x), e.max_x = std::max(e.max_x, p.x);
-            e.min_y = std::min(e.min_y, p.y), e.max_y = std::max(e.max_y, p.y);
-        }
-        return e;
-    };
-    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_all, extent_of(a)) &&
-           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_all, extent_of(b));
+    return free_segments_outside(x.b_box, x.b_shared, x.a_box, a, a_extent) &&
+           free_segments_outside(x.a_box, x.a_shared, x.b_box, b, b_extent);
 }
 
 }  // namespace
@@ -549,6 +545,59 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
                           });
     });
     return outcomes;
+}
+
+std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int threads) {
+    struct Partial {
+        std::optional<geos::Envelope> extent;
+        void add(const geos::Envelope& e) {
+            if (!extent) {
+                extent = e;
+                return;
+            }
+            extent->min_x = std::min(extent->min_x, e.min_x), extent->min_y = std::min(extent->min_y, e.min_y);
+            extent->max_x = std::max(extent->max_x, e.max_x), extent->max_y = std::max(extent->max_y, e.max_y);
+        }
+    };
+    tbb::enumerable_thread_specific<Partial> partials;
+    tbb::enumerable_thread_specific<geos::Context> contexts;
+    tbb::enumerable_thread_specific<Rings> buffers;
+    in_arena(threads, [&] {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              Partial& partial = partials.local();
+                              Rings& rings = buffers.local();
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (geometries[i].empty()) continue;
+                                  if (read_polygonal(geometries[i], rings)) {
+                                      // Exterior rings only, as GEOS's envelope of a polygon.
+                                      for (std::size_t p = 0; p < rings.polygon_end.size(); ++p) {
+                                          const std::size_t shell = p == 0 ? 0 : rings.polygon_end[p - 1];
+                                          if (shell == rings.polygon_end[p]) continue;  // no rings
+                                          const std::size_t begin = shell == 0 ? 0 : rings.ring_end[shell - 1];
+                                          const std::size_t end = rings.ring_end[shell];
+                                          if (begin == end) continue;
+                                          geos::Envelope e{rings.points[begin].x, rings.points[begin].y,
+                                                           rings.points[begin].x, rings.points[begin].y};
+                                          for (std::size_t k = begin; k < end; ++k) {
+                                              const Point& q = rings.points[k];
+                                              e.min_x = std::min(e.min_x, q.x), e.max_x = std::max(e.max_x, q.x);
+                                              e.min_y = std::min(e.min_y, q.y), e.max_y = std::max(e.max_y, q.y);
+                                          }
+                                          partial.add(e);
+                                      }
+                                      continue;
+                                  }
+                                  const geos::Context& context = contexts.local();
+                                  const geos::Geom g = geos::from_wkb(context, geometries[i]);
+                                  if (!geos::is_empty(context, g.get())) partial.add(geos::envelope(context, g.get()));
+                              }
+                          });
+    });
+    Partial total;
+    for (const Partial& partial : partials)
+        if (partial.extent) total.add(*partial.extent);
+    return total.extent;
 }
 
 std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads) {
@@ -671,7 +720,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                                   if (read_polygonal(geometries[candidates[c].first], scratch.a) &&
                                       read_polygonal(geometries[candidates[c].second], scratch.b) &&
                                       !scratch.a.points.empty() && !scratch.b.points.empty() &&
-                                      certainly_no_common_area(scratch.a, scratch.b, box, scratch.certificate))
+                                      certainly_no_common_area(scratch.a, e, scratch.b, f, box, scratch.certificate))
                                       continue;
                                   ++overlaid;
                                   const geos::Geom a = checked_shape(context, geometries[candidates[c].first]);

@@ -6,6 +6,7 @@
 #include <civgrid/types.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct RepairOutcome {
 /// polygons; a geometry left without area is dropped (emptied). Points, lines and empty
 /// geometries are left alone. In parallel; `threads` 0 = all cores.
 [[nodiscard]] std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads = 0);
+
+/// The bounding box of every non-empty geometry, nullopt when there is none. Polygons in 2D
+/// little-endian WKB are read in place (no GEOS geometry is built), in parallel.
+[[nodiscard]] std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int threads = 0);
 
 /// Two polygons sharing area.
 struct OverlapPair {
