@@ -152,7 +152,7 @@ bool certainly_valid_simple_ring(const Rings& rings) {
     if (rings.polygon_end.size() != 1 || rings.ring_end.size() != 1) return false;
     const std::vector<Point>& p = rings.points;
     const std::size_t n = p.size();
-    constexpr std::size_t kMaxPoints = 65;
+    constexpr std::size_t kMaxPoints = 100'000;  // above, GEOS's indexed check
     if (n < 4 || n > kMaxPoints || !(p.front() == p.back())) return false;
     for (const Point& q : p)
         if (!std::isfinite(q.x) || !std::isfinite(q.y)) return false;
@@ -161,22 +161,59 @@ bool certainly_valid_simple_ring(const Rings& rings) {
         const Point before = p[i == 0 ? m - 1 : i - 1];
         if (p[i] == p[i + 1] || orientation(before, p[i], p[i + 1]) == 0) return false;
     }
+    // Segments i and j (not neighbours) must neither touch nor cross.
+    const auto apart = [&](std::size_t i, std::size_t j) {
+        if (j < i) std::swap(i, j);
+        if (j == i + 1 || (i == 0 && j == m - 1)) return true;  // neighbours (through the closing vertex)
+        const Point a = p[i], b = p[i + 1], c = p[j], d = p[j + 1];
+        if (std::max(c.x, d.x) < std::min(a.x, b.x) || std::min(c.x, d.x) > std::max(a.x, b.x) ||
+            std::max(c.y, d.y) < std::min(a.y, b.y) || std::min(c.y, d.y) > std::max(a.y, b.y))
+            return true;
+        const int o1 = orientation(a, b, c), o2 = orientation(a, b, d);
+        if (o1 != 0 && o1 == o2) return true;
+        const int o3 = orientation(c, d, a), o4 = orientation(c, d, b);
+        return o3 != 0 && o3 == o4;  // else they touch or cross, or rounding cannot tell
+    };
+    constexpr std::size_t kAllPairs = 65;
+    if (n <= kAllPairs) {
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = i + 2; j < m; ++j)
+                if (!apart(i, j)) return false;
+        return true;
+    }
+    // A dense ring (a parcel's wiggly edges): segments in the cells of a grid about two mean
+    // segment lengths wide, pairs tested within each cell. A cell holding many segments, or
+    // segments spanning too many cells (a few long edges among many short ones), leave it to GEOS.
+    double min_x = p[0].x, min_y = p[0].y, max_x = p[0].x, max_y = p[0].y, perimeter = 0;
     for (std::size_t i = 0; i < m; ++i) {
-        const Point a = p[i], b = p[i + 1];
-        const double min_x = std::min(a.x, b.x), max_x = std::max(a.x, b.x);
-        const double min_y = std::min(a.y, b.y), max_y = std::max(a.y, b.y);
-        for (std::size_t j = i + 2; j < m; ++j) {
-            if (i == 0 && j == m - 1) continue;  // neighbours through the closing vertex
-            const Point c = p[j], d = p[j + 1];
-            if (std::max(c.x, d.x) < min_x || std::min(c.x, d.x) > max_x || std::max(c.y, d.y) < min_y ||
-                std::min(c.y, d.y) > max_y)
-                continue;
-            const int o1 = orientation(a, b, c), o2 = orientation(a, b, d);
-            if (o1 != 0 && o1 == o2) continue;
-            const int o3 = orientation(c, d, a), o4 = orientation(c, d, b);
-            if (o3 != 0 && o3 == o4) continue;
-            return false;  // they touch or cross, or rounding cannot tell
-        }
+        min_x = std::min(min_x, p[i].x), max_x = std::max(max_x, p[i].x);
+        min_y = std::min(min_y, p[i].y), max_y = std::max(max_y, p[i].y);
+        perimeter += std::hypot(p[i + 1].x - p[i].x, p[i + 1].y - p[i].y);
+    }
+    const double cell = 2 * perimeter / static_cast<double>(m);
+    if (!(cell > 0) || (max_x - min_x) / cell > 1e6 || (max_y - min_y) / cell > 1e6) return false;
+    const auto column = [&](double x) { return static_cast<std::uint64_t>((x - min_x) / cell); };
+    const auto row = [&](double y) { return static_cast<std::uint64_t>((y - min_y) / cell); };
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> entries;  // (cell key, segment)
+    const std::size_t most_entries = 16 * m;
+    for (std::size_t i = 0; i < m; ++i) {
+        const std::uint64_t c0 = column(std::min(p[i].x, p[i + 1].x)), c1 = column(std::max(p[i].x, p[i + 1].x));
+        const std::uint64_t r0 = row(std::min(p[i].y, p[i + 1].y)), r1 = row(std::max(p[i].y, p[i + 1].y));
+        if ((c1 - c0 + 1) * (r1 - r0 + 1) + entries.size() > most_entries) return false;
+        for (std::uint64_t c = c0; c <= c1; ++c)
+            for (std::uint64_t r = r0; r <= r1; ++r) entries.emplace_back(c << 32 | r, static_cast<std::uint32_t>(i));
+    }
+    std::sort(entries.begin(), entries.end());
+    std::size_t tests = 0;
+    for (std::size_t begin = 0; begin < entries.size();) {
+        std::size_t end = begin + 1;
+        while (end < entries.size() && entries[end].first == entries[begin].first) ++end;
+        tests += (end - begin) * (end - begin - 1) / 2;
+        if (tests > 64 * m) return false;
+        for (std::size_t u = begin; u < end; ++u)
+            for (std::size_t v = u + 1; v < end; ++v)
+                if (!apart(entries[u].second, entries[v].second)) return false;
+        begin = end;
     }
     return true;
 }
@@ -270,10 +307,6 @@ RepairOutcome repair_one(const geos::Context& context, Wkb& wkb) {
 struct DirectedSegment {
     Point from, to;  // the polygon's interior on the left
 };
-
-bool point_less(Point a, Point b) {
-    return a.x < b.x || (a.x == b.x && a.y < b.y);
-}
 
 /// The polygon's segments meeting `box`, each directed with the interior on its left (an
 /// exterior ring counter-clockwise, a hole clockwise).
@@ -430,7 +463,8 @@ private:
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
-    SegmentTable a_table;
+    SegmentTable a_table, vertex_table;
+    std::vector<DirectedSegment> vertices;
     std::vector<char> a_shared, b_shared;
 };
 
@@ -470,16 +504,22 @@ bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, co
         const bool few = free_count <= kFewFree;
         std::optional<SegmentsByX> short_ones, long_ones;
         if (!few) short_ones.emplace(theirs_box, true), long_ones.emplace(theirs_box, false);
-        std::vector<Point> their_vertices;  // sorted, made when first needed
+        // Their vertices, as (v, v) in a table made when first needed.
+        bool vertices_made = false;
         const auto on_their_vertex = [&](Point p) {
             if (few)
                 return std::any_of(theirs_box.begin(), theirs_box.end(),
                                    [&](const DirectedSegment& t) { return t.from == p || t.to == p; });
-            if (their_vertices.empty()) {
-                for (const DirectedSegment& t : theirs_box) their_vertices.push_back(t.from);
-                std::sort(their_vertices.begin(), their_vertices.end(), point_less);
+            if (!vertices_made) {
+                x.vertices.clear();
+                for (const DirectedSegment& t : theirs_box) {
+                    x.vertices.push_back({t.from, t.from});
+                    x.vertices.push_back({t.to, t.to});
+                }
+                x.vertex_table.build(x.vertices);
+                vertices_made = true;
             }
-            return std::binary_search(their_vertices.begin(), their_vertices.end(), p, point_less);
+            return x.vertex_table.find(p, p) != SegmentTable::kEmpty;
         };
         std::optional<DirectedSegment> last_outside;
         for (std::size_t i = 0; i < mine.size(); ++i) {
