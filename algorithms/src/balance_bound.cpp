@@ -7,6 +7,10 @@
 
 namespace civgrid::algorithms {
 
+bool is_within(std::int64_t households, double target, double share) {
+    return target > 0 && std::abs(static_cast<double>(households) - target) / target <= share + 1e-12;
+}
+
 WithinRange within_range(double target, double share) {
     if (!(target > 0) || !std::isfinite(target)) return {};
     // The quality report counts |h - target| / target <= share + 1e-12.
@@ -15,9 +19,8 @@ WithinRange within_range(double target, double share) {
                       static_cast<std::int64_t>(std::floor(target * (1 + slack)))};
     range.low = std::max<std::int64_t>(range.low, 0);
     // Rounding at the edges: keep only integers the report's own test accepts.
-    const auto accepted = [&](std::int64_t h) { return std::abs(static_cast<double>(h) - target) / target <= slack; };
-    while (range.low <= range.high && !accepted(range.low)) ++range.low;
-    while (range.high >= range.low && !accepted(range.high)) --range.high;
+    while (range.low <= range.high && !is_within(range.low, target, share)) ++range.low;
+    while (range.high >= range.low && !is_within(range.high, target, share)) --range.high;
     return range;
 }
 

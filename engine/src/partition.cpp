@@ -1,6 +1,7 @@
 #include "placement.hpp"
 #include "values.hpp"
 
+#include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
@@ -302,6 +303,22 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
         algorithms::RegionResult& region_result = region_results[r];
         const geos::Envelope& envelope = region_envelopes[r];
         const std::size_t k = region_result.micro_grids.size();
+        // The best balance the same count allows: its pieces' households (every household of a
+        // piece lies in one of the piece's micro-grids).
+        {
+            std::vector<std::int64_t> piece_households;
+            for (const algorithms::MicroGridShape& shape : region_result.micro_grids) {
+                const auto piece = static_cast<std::size_t>(std::max(shape.piece, 0));
+                if (piece >= piece_households.size()) piece_households.resize(piece + 1, 0);
+                piece_households[piece] += shape.households;
+            }
+            std::erase(piece_households, 0);
+            result.regions[r].best_within_10 =
+                k == 0
+                    ? 0
+                    : std::max(algorithms::best_within(piece_households, static_cast<int>(k), result.regions[r].target),
+                               0);
+        }
         const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
         // Items in reading order: rows about one item high (`per_region` items of that kind tile
         // the region), north to south, then west to east.
@@ -415,6 +432,10 @@ algorithms::QualityReport assess(const City& city, const PartitionResult& result
     input.building_households = city.building_households;
     input.barriers = city.hard_lines;
     input.barriers.insert(input.barriers.end(), city.hard_areas.begin(), city.hard_areas.end());
+    for (std::size_t r = 0; r < city.regions.size(); ++r) {
+        input.region_best_within_10.push_back(result.regions[r].best_within_10);
+        input.region_codes.push_back(city.regions[r].code);
+    }
     return algorithms::compute_quality(input);
 }
 

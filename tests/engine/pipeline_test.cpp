@@ -54,6 +54,22 @@ TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
         EXPECT_EQ(again.barrier_crossings, summary.report.barrier_crossings);
         EXPECT_NEAR(again.gap_area_m2, summary.report.gap_area_m2, 1e-3);
         EXPECT_DOUBLE_EQ(again.share_within_10, summary.report.share_within_10);
+        // The best possible share is an upper bound on the one reached, with each community's
+        // bound in the communities layer, read back as it was.
+        EXPECT_GE(summary.report.best_share_within_10, summary.report.share_within_10);
+        EXPECT_LE(summary.report.best_share_within_10, 1.0);
+        EXPECT_DOUBLE_EQ(again.best_share_within_10, summary.report.best_share_within_10);
+        ASSERT_EQ(again.largest_gaps.size(), summary.report.largest_gaps.size());
+        for (std::size_t i = 0; i < again.largest_gaps.size(); ++i) {
+            const auto& gap = again.largest_gaps[i];
+            EXPECT_EQ(gap.code, summary.report.largest_gaps[i].code);
+            EXPECT_GT(gap.best_within_10, gap.within_10);
+            EXPECT_LE(gap.best_within_10, gap.micro_grids);
+            if (i > 0) {
+                const auto& before = again.largest_gaps[i - 1];
+                EXPECT_GE(before.best_within_10 - before.within_10, gap.best_within_10 - gap.within_10);
+            }
+        }
     }
 }
 

@@ -12,6 +12,10 @@
 
 namespace civgrid::algorithms {
 
+/// Whether a micro-grid of `households` counts as within `share` of `target`: the quality
+/// report's test, |households - target| / target <= share (+1e-12 for rounding).
+[[nodiscard]] bool is_within(std::int64_t households, double target, double share = 0.10);
+
 /// The least and most households a micro-grid may hold and count as within `share` (0.10) of
 /// `target`: the integers h with |h - target| / target <= share (+1e-12, as the quality report
 /// rounds). `low > high` when no integer qualifies.
