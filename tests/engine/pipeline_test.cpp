@@ -1,4 +1,5 @@
 // End to end on generated cities: the guarantees of issue 2 on real outputs.
+#include <civgrid/data/organic.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
@@ -70,6 +71,29 @@ TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
                 EXPECT_GE(before.best_within_10 - before.within_10, gap.best_within_10 - gap.within_10);
             }
         }
+    }
+}
+
+// Cities built unlike the sample (issue 16): small communities, a river cutting them into
+// slivers, towers. Every guarantee holds, and balance stays within a floor of the best the counts
+// allow. The floor guards what is reached today (gaps of 8-12 points at 100,000 households);
+// issue 16's goal is 3.
+TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
+    test::TempDir dir;
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        data::OrganicConfig organic;
+        organic.households = 40'000;
+        organic.seed = seed;
+        PartitionConfig config;
+        config.city = dir.file("organic-" + std::to_string(seed) + ".gpkg");
+        data::write_city(data::generate_organic_city(organic), config.city);
+        const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+        SCOPED_TRACE("organic seed " + std::to_string(seed));
+        expect_guarantees(summary.report);
+        EXPECT_EQ(summary.report.micro_grids, summary.report.requested);
+        EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.16)
+            << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
+        EXPECT_GE(summary.report.polsby_popper_mean, 0.55);
     }
 }
 
