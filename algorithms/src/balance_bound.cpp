@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <numeric>
 
 namespace civgrid::algorithms {
 
@@ -73,6 +74,80 @@ int best_within(const std::vector<std::int64_t>& piece_households, int count, do
         }
     }
     return static_cast<int>(std::max<std::int64_t>(0, count - losses));
+}
+
+std::vector<int> share_by_households(const std::vector<double>& households, int total) {
+    const std::size_t pieces = households.size();
+    std::vector<int> counts(pieces, 1);
+    const double sum = std::accumulate(households.begin(), households.end(), 0.0);
+    if (pieces == 0 || total <= static_cast<int>(pieces) || sum <= 0) return counts;
+    std::vector<double> quota(pieces);
+    int assigned = 0;
+    for (std::size_t p = 0; p < pieces; ++p) {
+        quota[p] = households[p] / sum * total;
+        counts[p] = std::max(1, static_cast<int>(std::floor(quota[p])));
+        assigned += counts[p];
+    }
+    while (assigned > total) {  // minimum-one pieces took more than the floor allowed
+        std::size_t pick = pieces;
+        for (std::size_t p = 0; p < pieces; ++p)
+            if (counts[p] > 1 && (pick == pieces || counts[p] - quota[p] > counts[pick] - quota[pick])) pick = p;
+        if (pick == pieces) break;
+        --counts[pick];
+        --assigned;
+    }
+    while (assigned < total) {
+        std::size_t pick = 0;
+        for (std::size_t p = 1; p < pieces; ++p)
+            if (quota[p] - counts[p] > quota[pick] - counts[pick]) pick = p;
+        ++counts[pick];
+        ++assigned;
+    }
+    return counts;
+}
+
+std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target) {
+    const std::size_t pieces = piece_households.size();
+    if (pieces == 0 || total <= static_cast<int>(pieces)) return std::vector<int>(pieces, 1);
+    const WithinRange range = within_range(target);
+    const double work = static_cast<double>(pieces) * static_cast<double>(total) * static_cast<double>(total);
+    if (range.low > range.high || !(target > 0) || work > 2e7) return share_by_households(piece_households, total);
+    // Cost of giving piece i k parts: each micro-grid it could not have within counts 1, plus
+    // (much less) how far its average lies from the target, so that of equally good sharings the
+    // one with averages nearest the target wins, then the one the loop meets first (stable).
+    const auto cost = [&](std::size_t i, int k) {
+        const auto households = static_cast<std::int64_t>(std::llround(piece_households[i]));
+        const double lost = static_cast<double>(k - best_within_in_piece(households, k, range));
+        const double off = (piece_households[i] / k - target) / target;
+        return lost + 1e-3 * std::min(1.0, static_cast<double>(k) * off * off);
+    };
+    const auto slots = static_cast<std::size_t>(total) + 1;
+    constexpr double kNever = std::numeric_limits<double>::infinity();
+    std::vector<double> best(slots, kNever), next(slots);
+    std::vector<std::vector<int>> choice(pieces, std::vector<int>(slots, 0));
+    best[0] = 0;
+    for (std::size_t i = 0; i < pieces; ++i) {
+        std::fill(next.begin(), next.end(), kNever);
+        const int after = static_cast<int>(pieces - i - 1);  // pieces still to come, one part each
+        for (int c = static_cast<int>(i) + 1; c <= total - after; ++c)
+            for (int k = 1; k <= c - static_cast<int>(i); ++k) {
+                const double before = best[static_cast<std::size_t>(c - k)];
+                if (before == kNever) continue;
+                const double value = before + cost(i, k);
+                if (value < next[static_cast<std::size_t>(c)] - 1e-12) {
+                    next[static_cast<std::size_t>(c)] = value;
+                    choice[i][static_cast<std::size_t>(c)] = k;
+                }
+            }
+        best.swap(next);
+    }
+    std::vector<int> counts(pieces, 1);
+    int left = total;
+    for (std::size_t i = pieces; i-- > 0;) {
+        counts[i] = choice[i][static_cast<std::size_t>(left)];
+        left -= counts[i];
+    }
+    return counts;
 }
 
 }  // namespace civgrid::algorithms

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <random>
 #include <vector>
 
@@ -84,6 +85,34 @@ TEST(BalanceBound, SharingTheCountMatchesEnumeration) {
             << "instance " << instance;
     }
     EXPECT_EQ(best_within({100, 50}, 1, 100), 0);  // fewer parts than pieces: no plan
+}
+
+TEST(BalanceBound, ShareCountReachesTheBound) {
+    std::mt19937_64 random(23);
+    for (int instance = 0; instance < 2000; ++instance) {
+        const double target = 20 + 80 * std::uniform_real_distribution<double>(0, 1)(random);
+        std::vector<double> pieces(1 + random() % 6);
+        std::vector<std::int64_t> whole;
+        for (auto& h : pieces) {
+            h = static_cast<double>(1 + random() % 600);
+            whole.push_back(static_cast<std::int64_t>(h));
+        }
+        const int total = static_cast<int>(pieces.size() + random() % 15);
+        const std::vector<int> counts = share_count(pieces, total, target);
+        ASSERT_EQ(counts.size(), pieces.size());
+        EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), 0), total);
+        int reached = 0;
+        for (std::size_t i = 0; i < pieces.size(); ++i) {
+            EXPECT_GE(counts[i], 1);
+            reached += best_within_in_piece(whole[i], counts[i], within_range(target));
+        }
+        EXPECT_EQ(reached, best_within(whole, total, target)) << "instance " << instance;
+    }
+    // Fewer than one per piece: one each (the caller raises the count).
+    EXPECT_EQ(share_count({10, 20, 30}, 2, 83), (std::vector<int>{1, 1, 1}));
+    // Equally good sharings: the one with averages nearest the target. 166 and 500 households at
+    // 83: 2 + 6 (83.3 each) rather than, say, 3 + 5 (55 and 100, fewer within anyway).
+    EXPECT_EQ(share_count({166, 500}, 8, 83), (std::vector<int>{2, 6}));
 }
 
 // The real thing on small cases: pieces are paths of buildings (households 1-17, a tower now and

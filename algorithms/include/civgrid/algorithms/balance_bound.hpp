@@ -33,4 +33,15 @@ struct WithinRange {
 [[nodiscard]] int best_within(const std::vector<std::int64_t>& piece_households, int count, double target,
                               double share = 0.10);
 
+/// `total` shared among pieces in proportion to their households (largest remainder), at least
+/// one each.
+[[nodiscard]] std::vector<int> share_by_households(const std::vector<double>& households, int total);
+
+/// How many of `total` micro-grids each piece gets (at least one each; all ones when `total` is
+/// not above the piece count): the sharing that lets the most micro-grids be within +-10 % of
+/// `target` (the bound's own), and among those the one whose piece averages lie nearest the
+/// target. An exact dynamic programme while pieces x total^2 stays below about 2e7; beyond it
+/// (a whole city as one region) the largest remainder on household shares.
+[[nodiscard]] std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target);
+
 }  // namespace civgrid::algorithms
