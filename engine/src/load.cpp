@@ -307,12 +307,6 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
     }
 }
 
-std::string number_text(double value) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%g", value);
-    return buffer;
-}
-
 // Buildings whose point lies in no region get no micro-grid: reported by id. Each building's first
 // region (in region order) is kept in city.building_region for the partitioner.
 void report_outside_buildings(City& city, LayerReport& report, const std::vector<char>& null_geometry, int threads) {

@@ -40,9 +40,7 @@ std::string flag_names(std::uint8_t flags) {
 }
 
 std::string number(double value) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
-    return buffer;
+    return number_text(value);
 }
 
 FieldValue text_or_null(const std::string& text) {

@@ -233,6 +233,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
 
     // 4. The problem of each region, as the algorithms see it.
     problems.inputs.resize(region_count);
+    std::size_t regions_without_grids = 0;
     for (std::size_t r = 0; r < region_count; ++r) {
         algorithms::RegionInput& input = problems.inputs[r];
         input.boundary = city.regions[r].boundary;
@@ -251,12 +252,25 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.options.min_households = config.min_households;
         input.options.max_households = config.max_households;
         input.options.hard_min_households = config.hard_min_households;
+        // A grid must hold two micro-grids at least: a grid level of one micro-grid per grid (a
+        // target near --grid-households) is no level at all, so it is turned off, and said.
         input.options.grid_households = config.grid_households;
+        if (config.grid_households > 0 && config.grid_count <= 0 &&
+            config.grid_households < 2 * input.options.target_households) {
+            input.options.grid_households = 0;
+            ++regions_without_grids;
+        }
         input.options.grid_count = grid_counts[r];
         input.options.soft_barrier_weight = config.soft_barrier_weight;
         input.options.compactness = config.compactness;
         result.regions[r].target = input.options.target_households;
     }
+    if (regions_without_grids > 0)
+        result.warnings.push_back("no grid level in " + std::to_string(regions_without_grids) + " of " +
+                                  std::to_string(region_count) + " " + city.region_level +
+                                  " regions: --grid-households " + number_text(config.grid_households) +
+                                  " is less than two micro-grids of their target; give --grid-households at least "
+                                  "twice the target (or 0 for none)");
     problems.region_envelopes = std::move(region_envelopes);
     return problems;
 }

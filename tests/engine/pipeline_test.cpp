@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -95,6 +96,23 @@ TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
             << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
         EXPECT_GE(summary.report.polsby_popper_mean, 0.55);
     }
+}
+
+// Issue 17: a target near --grid-households made every grid one micro-grid. The grid level is
+// turned off where a grid could not hold two micro-grids, and the run says so.
+TEST(Pipeline, GridLevelOfOneMicroGridPerGridIsTurnedOffAndSaid) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 30'000, 1);
+    config.target_households = 400;
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    EXPECT_EQ(summary.report.grids, 0);
+    const auto said = std::find_if(summary.warnings.begin(), summary.warnings.end(), [](const std::string& w) {
+        return w.find("no grid level in") != std::string::npos && w.find("--grid-households 400") != std::string::npos;
+    });
+    EXPECT_NE(said, summary.warnings.end());
+    config.target_households = 150;  // two micro-grids fit a grid of 400: the level stays
+    EXPECT_GT(run_partition(config, dir.file("out2.gpkg")).report.grids, 0);
 }
 
 TEST(Pipeline, OutputHasTheDocumentedLayersAndCodes) {
