@@ -735,6 +735,34 @@ City load_city(const PartitionConfig& config) {
             }
         }
     }
+    // Buildings on one point (address points geocoded to one address): reported; the partition
+    // spreads them a few centimetres apart so that micro-grids can divide them.
+    {
+        std::vector<std::uint32_t> order;
+        for (std::size_t i = 0; i < buildings.size(); ++i)
+            if (!null_geometry[i]) order.push_back(static_cast<std::uint32_t>(i));
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const Point p = city.building_points[a], q = city.building_points[b];
+            return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
+        });
+        for (std::size_t begin = 0; begin < order.size();) {
+            std::size_t end = begin + 1;
+            const Point p = city.building_points[order[begin]];
+            while (end < order.size() && city.building_points[order[end]].x == p.x &&
+                   city.building_points[order[end]].y == p.y)
+                ++end;
+            if (end - begin > 1) {
+                std::string group;
+                for (std::size_t k = begin; k < end; ++k)
+                    group += (group.empty() ? "" : "/") + fid_text(buildings, order[k]);
+                report().add("reported", "stacked_points", Severity::warning,
+                             "buildings whose points coincide (geocoded to one address) are spread a few centimetres "
+                             "apart, so that micro-grids can divide them",
+                             group + " (" + std::to_string(end - begin) + " on one point)");
+            }
+            begin = end;
+        }
+    }
     if (static_cast<std::size_t>(std::count(null_geometry.begin(), null_geometry.end(), 1)) == buildings.size())
         throw InputError(kStage,
                          buildings.source + ", layer '" + buildings.layer + "': no building has a usable geometry");
