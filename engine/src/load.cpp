@@ -2,6 +2,7 @@
 
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/settled_land.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
@@ -795,19 +796,26 @@ City load_city(const PartitionConfig& config) {
         break;
     }
     if (city.regions.empty()) {
-        // No admin layer: the whole city (the buildings' extent with a margin) is one region.
+        // No admin layer: the city is one region, the settled land: 100 m cells within 200 m of a
+        // building (a bounding box stretched edge micro-grids over the sea or the next country);
+        // water is cut out below, once the barriers are read.
         geos::Context context;
-        const std::optional<geos::Envelope> extent = algorithms::extent_of(buildings.geometries, config.threads);
-        if (!extent)
+        std::vector<Point> points;
+        for (std::size_t i = 0; i < buildings.size(); ++i)
+            if (!null_geometry[i]) points.push_back(city.building_points[i]);
+        const geos::Geom land = algorithms::settled_land(context, points);
+        if (!land)
             throw InputError(kStage,
                              buildings.source + ", layer '" + buildings.layer + "': no building has a geometry");
-        const double min_x = extent->min_x, min_y = extent->min_y, max_x = extent->max_x, max_y = extent->max_y;
-        constexpr double kMargin = 50.0;
-        const geos::Geom box = geos::polygon(context, {{min_x - kMargin, min_y - kMargin},
-                                                       {max_x + kMargin, min_y - kMargin},
-                                                       {max_x + kMargin, max_y + kMargin},
-                                                       {min_x - kMargin, max_y + kMargin}});
-        city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, box.get()), -1});
+        const std::optional<geos::Envelope> extent = algorithms::extent_of(buildings.geometries, config.threads);
+        report().fact("region", "no admin layer: the settled land, 100 m cells within 200 m of a building, " +
+                                    std::to_string(std::lround(geos::area(context, land.get()) / 1e6)) + " km2" +
+                                    (extent ? " (the buildings' bounding box: " +
+                                                  std::to_string(std::lround((extent->max_x - extent->min_x) *
+                                                                             (extent->max_y - extent->min_y) / 1e6)) +
+                                                  " km2)"
+                                            : std::string()));
+        city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, land.get()), -1});
         city.region_level = "city";
     } else {
         report_outside_buildings(city, report(), null_geometry, config.threads);
@@ -876,6 +884,22 @@ City load_city(const PartitionConfig& config) {
     read_barriers(config.roads, "roads", config.hard_roads, true);
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
+    if (city.region_level == "city" && !city.hard_areas.empty()) {
+        // The settled land less the water (river and lake polygons): micro-grids stay on land.
+        geos::Context context;
+        std::vector<geos::Geom> water;
+        for (const Wkb& area : city.hard_areas) water.push_back(geos::from_wkb(context, area));
+        const geos::Geom all_water =
+            geos::own(context,
+                      GEOSUnaryUnion_r(context.handle(),
+                                       geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(water)).get()),
+                      "water");
+        const geos::Geom land = geos::from_wkb(context, city.regions.front().boundary);
+        const geos::Geom dry = geos::own(context, GEOSDifference_r(context.handle(), land.get(), all_water.get()),
+                                         "the settled land less the water");
+        if (!geos::is_empty(context, dry.get()) && geos::area(context, dry.get()) > 0)
+            city.regions.front().boundary = geos::to_wkb(context, dry.get());
+    }
     if (config.network_distance && config.staffing && city.road_lines.empty())
         throw ConfigError(kStage,
                           "--network-distance measures along the roads, but no roads layer was given or it is empty");
