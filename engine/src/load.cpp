@@ -639,11 +639,16 @@ City load_city(const PartitionConfig& config) {
         }
         for (const auto& [id, rows] : by_id) {
             if (rows.size() < 2) continue;
-            std::string features;
-            for (std::size_t row : rows) features += (features.empty() ? "" : ", ") + fid_text(buildings, row);
-            report().add("reported", "duplicate_id", Severity::warning,
-                         "features sharing a " + config.building_id_field + " are kept as separate buildings",
-                         "'" + id + "': " + features);
+            // One entry per feature, so that the count is of features (it said "2 reported" for
+            // 19 features sharing two ids).
+            for (std::size_t row : rows) {
+                std::string others;
+                for (std::size_t other : rows)
+                    if (other != row) others += (others.empty() ? "" : "/") + fid_text(buildings, other);
+                report().add("reported", "duplicate_id", Severity::warning,
+                             "features sharing a " + config.building_id_field + " are kept as separate buildings",
+                             fid_text(buildings, row) + " ('" + id + "', as " + others + ")");
+            }
         }
     }
 

@@ -223,7 +223,8 @@ TEST(ImportCorpus, EveryBuildingQuirkIsRepairedDroppedOrReportedWithItsId) {
     EXPECT_EQ(ids(report, "buildings", "duplicate_building"), Ids{"11 (copy of 10)"});
     EXPECT_EQ(ids(report, "buildings", "invalid_households"), (Ids{"12 ('')", "13 ('-5')"}));
     EXPECT_EQ(ids(report, "buildings", "absurd_households"), Ids{"14 (9999)"});
-    EXPECT_EQ(ids(report, "buildings", "duplicate_id"), Ids{"'" + duplicate_id + "': 15, 16"});
+    EXPECT_EQ(ids(report, "buildings", "duplicate_id"),
+              (Ids{"15 ('" + duplicate_id + "', as 16)", "16 ('" + duplicate_id + "', as 15)"}));
     EXPECT_EQ(ids(report, "buildings", "outside_every_region"), Ids{"17"});
     EXPECT_EQ(ids(report, "buildings", "unclosed_ring"), Ids{"18"});
     EXPECT_EQ(report.layer("buildings")->findings.size(), 14u) << report.to_text();
