@@ -879,11 +879,17 @@ City load_city(const PartitionConfig& config) {
             std::sort(hard_ids.begin(), hard_ids.end());
             // The hard read reported the shared features; here they are only repaired alike.
             static_cast<void>(algorithms::repair_polygons(all.geometries, config.threads));
+            std::size_t soft = 0;
             for (std::size_t i = 0; i < all.size(); ++i)
                 if (!all.geometries[i].empty() && !std::binary_search(hard_ids.begin(), hard_ids.end(), all.fids[i])) {
                     city.soft_lines.push_back(all.geometries[i]);
                     if (config.network_distance) city.road_lines.push_back(all.geometries[i]);
+                    ++soft;
                 }
+            // The report's feature count is the hard read's; say what else was used (it read as
+            // "0 features, no problems found" while the layer's polygons were soft barriers).
+            layer_report.fact("soft barriers", std::to_string(soft) + " of the layer's " + std::to_string(all.size()) +
+                                                   " features (the rest are hard)");
         }
     };
     read_barriers(config.roads, "roads", config.hard_roads, true);

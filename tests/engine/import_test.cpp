@@ -308,6 +308,21 @@ TEST(ImportCorpus, OverlappingCommunitiesGapsAndDuplicateCodes) {
                     "nothing to check");
 }
 
+// Issue 17: a roads layer whose features were soft barriers read "0 features, no problems found"
+// when the hard filter matched none. The report says how many are soft.
+TEST(ImportCorpus, SoftBarriersAreCountedInTheReport) {
+    PartitionConfig config;
+    config.city = sample_city();
+    const ImportReport report = check_inputs(config);
+    const LayerReport* roads = report.layer("roads");
+    ASSERT_NE(roads, nullptr);
+    std::string soft;
+    for (const auto& [key, value] : roads->facts)
+        if (key == "soft barriers") soft = value;
+    EXPECT_CONTAINS(soft, "of the layer's");
+    EXPECT_NE(soft.rfind("0 of", 0), 0u) << soft;  // the sample's minor roads are soft
+}
+
 void shift_x(OGRGeometryH geometry, double dx) {
     for (int i = 0; i < OGR_G_GetGeometryCount(geometry); ++i) shift_x(OGR_G_GetGeometryRef(geometry, i), dx);
     for (int i = 0; i < OGR_G_GetPointCount(geometry); ++i)
