@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -40,7 +41,8 @@ Usage:
   civgrid repartition --previous old.gpkg CITY.gpkg -o new.gpkg [--lock ID]...
                                                                rerun after the city changed, keeping
                                                                micro-grids and codes that still hold
-  civgrid report     out.gpkg                                 recompute the quality report of an output
+  civgrid report     out.gpkg [--html report.html]            recompute the quality report of an output;
+                                                               --html: a map and figures in one offline page
   civgrid <command> --help                                    options of a command
   civgrid --version
 
@@ -264,6 +266,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     engine::PartitionConfig config;
     std::string output;
     std::string previous;
+    std::string report_html;
     engine::RepartitionOptions rerun_options;
     std::vector<std::string> hard_barriers, datums, encodings;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
@@ -351,6 +354,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     general.add_options()("help,h", "show this help")("output,o", po::value(&output),
                                                       "output GeoPackage (written atomically)")(
         "quiet,q", "print only errors (no progress, no report)")(
+        "report", po::value(&report_html),
+        "also write the self-contained HTML report (map, figures) of the output here, as civgrid report --html")(
         "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
@@ -417,6 +422,17 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         return 0;
     }
     const bool quiet = vm.count("quiet") > 0, json = vm.count("json") > 0;
+    std::vector<io::NamedSource> report_inputs;
+    if (!report_html.empty()) {  // refused before any work, as the output is
+        report_inputs = engine::input_sources(config);
+        if (rerun) report_inputs.push_back({"previous", previous});
+        io::check_output_path(report_html, report_inputs);
+        const auto same = [](const std::string& a, const std::string& b) {
+            return std::filesystem::weakly_canonical(a) == std::filesystem::weakly_canonical(b);
+        };
+        if (same(report_html, output))
+            throw ConfigError("cli", "--report '" + report_html + "' is the output GeoPackage '" + output + "'");
+    }
     engine::RepartitionSummary rerun_summary;
     engine::RunSummary summary;
     {
@@ -428,6 +444,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
             summary = engine::run_partition(config, output, &control);
     }
     if (rerun) summary = rerun_summary.run;
+    if (!report_html.empty()) (void)engine::report_html_file(output, report_html, config.threads, report_inputs);
     if (json) {
         print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr);
         return 0;
@@ -448,6 +465,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
     std::cout << "wrote " << output << " (working CRS " << io::describe_crs(summary.crs) << ")\n";
+    if (!report_html.empty()) std::cout << "wrote " << report_html << " (HTML report)\n";
     std::cout << summary.report.to_text();
     if (summary.staffing.present) {
         const auto& s = summary.staffing.workers;
@@ -491,22 +509,32 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
 
 int run_report(const std::vector<std::string>& args) {
     std::string path;
+    std::string html;
     int threads = 0;
     po::options_description options("civgrid report options");
     options.add_options()("help,h", "show this help")("file", po::value(&path)->required(),
                                                       "civgrid output GeoPackage")(
-        "threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)");
+        "threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")(
+        "html", po::value(&html),
+        "also write a self-contained HTML report here: map of the micro-grids by deviation, the quality report, "
+        "a histogram, a table per community; opens offline in any browser");
     po::positional_options_description positional;
     positional.add("file", 1);
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
     if (vm.count("help")) {
-        std::cout << "Usage: civgrid report out.gpkg\nRecomputes the quality report from the output's geometry.\n\n"
+        std::cout << "Usage: civgrid report out.gpkg [--html report.html]\nRecomputes the quality report from the "
+                     "output's geometry.\n\n"
                   << options;
         return 0;
     }
     po::notify(vm);
-    std::cout << engine::report_file(path, threads).to_text();
+    if (html.empty()) {
+        std::cout << engine::report_file(path, threads).to_text();
+        return 0;
+    }
+    std::cout << engine::report_html_file(path, html, threads).to_text();
+    std::cout << "wrote " << html << " (HTML report)\n";
     return 0;
 }
 

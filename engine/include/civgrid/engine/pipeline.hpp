@@ -235,4 +235,12 @@ struct RunSummary {
 /// Recomputes the quality report of an output GeoPackage written by civgrid.
 [[nodiscard]] algorithms::QualityReport report_file(const std::string& path, int threads = 0);
 
+/// Writes the self-contained HTML report (io/html_report.hpp) of the output GeoPackage `path` to
+/// `html`: the micro-grids and communities reprojected to lon/lat, the quality report recomputed by
+/// report_file, per-community figures from the micro-grids. `html` is refused when it is `path` or
+/// one of `inputs` (io::check_output_path) and written atomically (io::OutputReservation). Returns
+/// the quality report. Throws InputError / IoError naming the file and layer.
+algorithms::QualityReport report_html_file(const std::string& path, const std::string& html, int threads = 0,
+                                           const std::vector<io::NamedSource>& inputs = {});
+
 }  // namespace civgrid::engine

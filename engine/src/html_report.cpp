@@ -1,0 +1,100 @@
+// `civgrid report OUT.gpkg --html report.html`: reads an output back (nothing in it trusted, see
+// read_back.hpp), reprojects what the map shows to lon/lat and hands plain data to io's writer.
+#include "read_back.hpp"
+#include "values.hpp"
+
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/error.hpp>
+#include <civgrid/io/html_report.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+namespace civgrid::engine {
+
+algorithms::QualityReport report_html_file(const std::string& path, const std::string& html, int threads,
+                                           const std::vector<io::NamedSource>& inputs) {
+    constexpr const char* stage = "engine.report_html";
+    std::vector<io::NamedSource> sources = inputs;
+    sources.push_back({"report", path});
+    io::check_output_path(html, sources);
+    io::OutputReservation output(html);
+
+    algorithms::QualityReport report = report_file(path, threads);
+
+    io::HtmlReportData data;
+    data.title = "civgrid report: " + std::filesystem::path(path).filename().string();
+    data.source = path;
+    data.quality = report.rows();
+
+    // The run's parameters (report_file checked them): the target of micro-grids without their own.
+    const io::FeatureTable info = io::read_layer({path, "run_info"});
+    const int section = read_back::required_field(info, "section", stage),
+              key = read_back::required_field(info, "key", stage),
+              value = read_back::required_field(info, "value", stage);
+    double effective_target = 0;
+    for (std::size_t i = 0; i < info.size(); ++i) {
+        const std::string name = as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." +
+                                 as_text(info.rows[i][static_cast<std::size_t>(key)]);
+        const auto number = as_number(info.rows[i][static_cast<std::size_t>(value)]);
+        if (name == "parameters.effective_target" && number) effective_target = *number;
+        if (name == "parameters.tolerance" && number) data.tolerance = *number;
+    }
+
+    const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
+    const io::FeatureTable communities = io::read_layer({path, "communities"}, lonlat);
+    const int community_code = read_back::required_field(communities, "community_code", stage),
+              best = communities.field_index("best_within_10");
+    std::map<std::string, std::size_t> community_index;
+    for (std::size_t r = 0; r < communities.size(); ++r) {
+        io::HtmlReportData::Community c;
+        c.geometry = communities.geometries[r];
+        c.code = as_text(communities.rows[r][static_cast<std::size_t>(community_code)]);
+        if (best >= 0) {
+            const auto bound = as_integer(communities.rows[r][static_cast<std::size_t>(best)]);
+            c.best_within_10 = bound && *bound >= 0 ? *bound : -1;
+        }
+        community_index.emplace(c.code, data.communities.size());
+        data.communities.push_back(std::move(c));
+    }
+
+    const io::FeatureTable grids = io::read_layer({path, "micro_grids"}, lonlat);
+    const int id = read_back::required_field(grids, "micro_grid_id", stage),
+              region = read_back::required_field(grids, "community_code", stage),
+              households = read_back::required_field(grids, "households", stage), grid = grids.field_index("grid_id"),
+              flags = grids.field_index("flags"), target = grids.field_index("target");
+    data.micro_grids.reserve(grids.size());
+    for (std::size_t g = 0; g < grids.size(); ++g) {
+        const auto& row = grids.rows[g];
+        io::HtmlReportData::MicroGrid m;
+        m.geometry = grids.geometries[g];
+        m.code = as_text(row[static_cast<std::size_t>(id)]);
+        m.community = as_text(row[static_cast<std::size_t>(region)]);
+        m.grid = grid >= 0 ? as_text(row[static_cast<std::size_t>(grid)]) : "";
+        m.flags = flags >= 0 ? as_text(row[static_cast<std::size_t>(flags)]) : "";
+        m.households = read_back::count_at(grids, g, households, stage);
+        const double own = read_back::target_at(grids, g, target, stage);
+        m.target = own > 0 ? own : effective_target;
+        m.deviation = m.target > 0 ? (static_cast<double>(m.households) - m.target) / m.target : 0;
+        if (const auto found = community_index.find(m.community); found != community_index.end()) {
+            auto& c = data.communities[found->second];
+            c.households += m.households;
+            ++c.micro_grids;
+            if (std::abs(m.deviation) <= 0.10 + 1e-12) ++c.within_10;  // as algorithms::compute_quality
+            if (!m.flags.empty()) ++c.flags;
+        }
+        data.micro_grids.push_back(std::move(m));
+    }
+
+    // The bound never below what was reached nor above the count (as the quality report has it).
+    for (auto& c : data.communities)
+        if (c.best_within_10 >= 0) c.best_within_10 = std::clamp(c.best_within_10, c.within_10, c.micro_grids);
+
+    io::write_html_report(output, data);
+    output.commit();
+    return report;
+}
+
+}  // namespace civgrid::engine

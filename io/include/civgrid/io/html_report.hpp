@@ -1,0 +1,55 @@
+// The planner's report as one self-contained HTML file: a map of the micro-grids (Leaflet, from
+// Debian's libjs-leaflet, inlined with its CSS), the quality report, a histogram of households per
+// micro-grid (inline SVG) and a sortable table per community. Nothing is fetched when it is opened:
+// no tile server, no script or style from the network. GDAL never appears in this header.
+#pragma once
+
+#include <civgrid/types.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace civgrid::io {
+
+class OutputReservation;
+
+/// What the report shows; geometry is ISO WKB in WGS84 lon/lat degrees (x = longitude), already
+/// reprojected (read_layer with target_crs "EPSG:4326"); it is written as GeoJSON with 6 decimals.
+struct HtmlReportData {
+    std::string title;   ///< the page's title and heading (e.g. the output file's name)
+    std::string source;  ///< the file reported on, shown under the heading
+    struct MicroGrid {
+        Wkb geometry;  ///< Polygon or MultiPolygon, lon/lat
+        std::string code, grid, community, flags;
+        std::int64_t households = 0;
+        double target = 0;     ///< households aimed at
+        double deviation = 0;  ///< (households - target) / target
+    };
+    std::vector<MicroGrid> micro_grids;
+    struct Community {
+        Wkb geometry;  ///< its boundary (polygon), lon/lat; may be empty
+        std::string code;
+        std::int64_t households = 0, micro_grids = 0, within_10 = 0;
+        std::int64_t best_within_10 = -1;  ///< -1 when the file does not have the bound
+        std::int64_t flags = 0;            ///< flagged micro-grids
+    };
+    std::vector<Community> communities;
+    /// The quality report's (key, value) rows (algorithms::QualityReport::rows()), in order.
+    std::vector<std::pair<std::string, std::string>> quality;
+    double tolerance = 0.2;  ///< the run's bounds, for the legend (deviation scale is +-2 tolerance)
+};
+
+/// Where the inlined Leaflet (leaflet.min.js, leaflet.css) is read from: $CIVGRID_LEAFLET_DIR when
+/// set, else Debian's /usr/share/javascript/leaflet (package libjs-leaflet).
+[[nodiscard]] std::string leaflet_directory();
+
+/// The report as HTML text. Throws IoError naming the file when Leaflet cannot be read (with the
+/// package to install), InputError naming the micro-grid when a geometry cannot be converted.
+[[nodiscard]] std::string html_report(const HtmlReportData& data);
+
+/// Writes html_report(data) into the temporary file of `output`; the caller commits it.
+void write_html_report(OutputReservation& output, const HtmlReportData& data);
+
+}  // namespace civgrid::io

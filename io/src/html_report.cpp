@@ -1,0 +1,340 @@
+// The self-contained HTML report (html_report.hpp): Leaflet inlined, data as GeoJSON inlined,
+// figures as HTML and inline SVG. Nothing in the page refers to the network.
+#include <civgrid/error.hpp>
+#include <civgrid/io/html_report.hpp>
+#include <civgrid/io/output_file.hpp>
+
+#include "gdal_handles.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string_view>
+
+namespace civgrid::io {
+namespace {
+
+constexpr const char* kStage = "io.html_report";
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw IoError(kStage, "cannot read '" + path +
+                                  "' (Leaflet, inlined into the report): install Debian's libjs-leaflet or set "
+                                  "CIVGRID_LEAFLET_DIR");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw IoError(kStage, "cannot read '" + path + "'");
+    return text;
+}
+
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+}
+
+/// Text for HTML content and attribute values.
+std::string html(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+/// A JSON string literal that is also safe inside a <script> element ('<' escaped).
+std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (c == '<' || c == '>' || c == '&' || u < 0x20) {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", u);
+            out += buffer;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string json_number(double value, int decimals) {
+    if (!std::isfinite(value)) return "null";
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+    return buffer;
+}
+
+std::string fixed(double value, int decimals) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+    return buffer;
+}
+
+/// GeoJSON geometry of lon/lat WKB, 6 decimals (about 0.1 m); "null" for an empty geometry.
+std::string geojson_geometry(const Wkb& wkb, const std::string& what) {
+    if (wkb.empty()) return "null";
+    OGRGeometryH raw = nullptr;
+    if (OGR_G_CreateFromWkb(wkb.data(), nullptr, &raw, static_cast<int>(wkb.size())) != OGRERR_NONE || raw == nullptr)
+        throw InputError(kStage, what + ": the geometry cannot be read");
+    const detail::GeometryPtr geometry(raw);
+    char option[] = "COORDINATE_PRECISION=6";
+    char* options[] = {option, nullptr};
+    const detail::CplString json(OGR_G_ExportToJsonEx(geometry.get(), options));
+    if (!json) throw InputError(kStage, what + ": the geometry cannot be written as GeoJSON");
+    return json.get();
+}
+
+/// Households per micro-grid as bars, with the target and its +-10 % marked.
+std::string histogram_svg(const HtmlReportData& data) {
+    if (data.micro_grids.empty()) return "<p>No micro-grids.</p>";
+    std::int64_t low = data.micro_grids.front().households, high = low;
+    double target_sum = 0;
+    for (const auto& g : data.micro_grids) {
+        low = std::min(low, g.households);
+        high = std::max(high, g.households);
+        target_sum += g.target;
+    }
+    const double target = target_sum / static_cast<double>(data.micro_grids.size());
+    const std::int64_t width = std::max<std::int64_t>(1, (high - low + 40) / 40);  // at most about 40 bins
+    const std::int64_t first = low - low % width;
+    const auto bins = static_cast<std::size_t>((high - first) / width + 1);
+    std::vector<std::int64_t> counts(bins, 0);
+    for (const auto& g : data.micro_grids) ++counts[static_cast<std::size_t>((g.households - first) / width)];
+    const std::int64_t most = *std::max_element(counts.begin(), counts.end());
+    constexpr double kWidth = 760, kHeight = 220, kLeft = 50, kBottom = 30, kTop = 10;
+    const double plot_w = kWidth - kLeft - 10, plot_h = kHeight - kBottom - kTop;
+    const double span = static_cast<double>(bins * static_cast<std::size_t>(width));
+    auto x_of = [&](double households) { return kLeft + (households - static_cast<double>(first)) / span * plot_w; };
+    std::ostringstream svg;
+    svg << "<svg id=\"histogram\" width=\"" << kWidth << "\" height=\"" << kHeight
+        << "\" role=\"img\" aria-label=\"households per micro-grid\">\n";
+    svg << "<rect x=\"" << fixed(x_of(0.9 * target), 1) << "\" y=\"" << kTop << "\" width=\""
+        << fixed(x_of(1.1 * target) - x_of(0.9 * target), 1) << "\" height=\"" << plot_h
+        << "\" fill=\"#e8f4e8\"><title>within +-10 % of the target</title></rect>\n";
+    for (std::size_t b = 0; b < bins; ++b) {
+        const double h = most > 0 ? static_cast<double>(counts[b]) / static_cast<double>(most) * plot_h : 0;
+        const auto from = static_cast<double>(first + static_cast<std::int64_t>(b) * width);
+        svg << "<rect class=\"bar\" x=\"" << fixed(x_of(from), 1) << "\" y=\"" << fixed(kTop + plot_h - h, 1)
+            << "\" width=\"" << fixed(std::max(0.5, plot_w / static_cast<double>(bins) - 1), 1) << "\" height=\""
+            << fixed(h, 1) << "\" fill=\"#4a6fa5\"><title>" << from;
+        if (width > 1) svg << "-" << from + static_cast<double>(width) - 1;
+        svg << " households: " << counts[b] << " micro-grids</title></rect>\n";
+    }
+    svg << "<line x1=\"" << fixed(x_of(target), 1) << "\" x2=\"" << fixed(x_of(target), 1) << "\" y1=\"" << kTop
+        << "\" y2=\"" << kTop + plot_h << "\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/>\n";
+    svg << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_w << "\" y1=\"" << kTop + plot_h << "\" y2=\""
+        << kTop + plot_h << "\" stroke=\"#333\"/>\n";
+    svg << "<text x=\"" << kLeft << "\" y=\"" << kHeight - 10 << "\" font-size=\"12\">" << first << "</text>\n";
+    svg << "<text x=\"" << kLeft + plot_w << "\" y=\"" << kHeight - 10 << "\" font-size=\"12\" text-anchor=\"end\">"
+        << first + static_cast<std::int64_t>(bins) * width - 1 << "</text>\n";
+    svg << "<text x=\"" << fixed(x_of(target), 1) << "\" y=\"" << kHeight - 10
+        << "\" font-size=\"12\" text-anchor=\"middle\" fill=\"#c00\">target " << fixed(target, 1) << "</text>\n";
+    svg << "<text x=\"5\" y=\"" << kTop + 12 << "\" font-size=\"12\">" << most << "</text>\n";
+    svg << "<text x=\"5\" y=\"" << kTop + plot_h << "\" font-size=\"12\">0</text>\n";
+    svg << "</svg>\n";
+    return svg.str();
+}
+
+constexpr const char* kStyle = R"css(
+body{font-family:system-ui,sans-serif;margin:0 1.5em 2em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}
+#map{height:620px;border:1px solid #999}
+.legend{display:flex;align-items:center;gap:.5em;margin:.4em 0;font-size:.9em}
+.legend .bar{width:320px;height:14px;border:1px solid #999}
+table{border-collapse:collapse;font-size:.9em}
+td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}
+table.sortable th{cursor:pointer;background:#eef}
+table.sortable th.asc::after{content:" \25B2"}table.sortable th.desc::after{content:" \25BC"}
+.popup td{border:none;padding:0 4px}
+.note{color:#555;font-size:.85em}
+)css";
+
+// Colours: blue below the target, white at it, red above; the scale ends at +-2 tolerance.
+constexpr const char* kScript = R"js(
+(function(){
+var data=JSON.parse(document.getElementById('civgrid-data').textContent);
+var limit=2*data.tolerance;
+var stops=[[-1,[33,102,172]],[-0.5,[103,169,207]],[-0.25,[209,229,240]],[0,[247,247,247]],
+           [0.25,[253,219,199]],[0.5,[239,138,98]],[1,[178,24,43]]];
+function colour(d){
+  var t=Math.max(-1,Math.min(1,d/limit));
+  for(var i=1;i<stops.length;i++){
+    if(t<=stops[i][0]){
+      var a=stops[i-1],b=stops[i],f=(t-a[0])/(b[0]-a[0]);
+      var c=a[1].map(function(v,k){return Math.round(v+(b[1][k]-v)*f);});
+      return 'rgb('+c.join(',')+')';
+    }
+  }
+  return 'rgb(178,24,43)';
+}
+function esc(s){return String(s).replace(/[&<>"']/g,function(c){return '&#'+c.charCodeAt(0)+';';});}
+var map=L.map('map',{attributionControl:false,preferCanvas:false,zoomSnap:0.25});
+var grids=L.geoJSON(data.micro_grids,{
+  style:function(f){var p=f.properties;return {fillColor:colour(p.deviation),fillOpacity:0.85,
+    color:p.flags?'#000':'#666',weight:p.flags?1.5:0.5,dashArray:p.flags?'4 3':null};},
+  onEachFeature:function(f,layer){var p=f.properties;
+    layer.bindPopup('<table class="popup"><tr><td>micro-grid</td><td><b>'+esc(p.code)+'</b></td></tr>'+
+      '<tr><td>households</td><td>'+p.households+'</td></tr>'+
+      '<tr><td>target</td><td>'+p.target.toFixed(1)+'</td></tr>'+
+      '<tr><td>deviation</td><td>'+(p.deviation>=0?'+':'')+(100*p.deviation).toFixed(1)+' %</td></tr>'+
+      '<tr><td>grid</td><td>'+esc(p.grid||'-')+'</td></tr>'+
+      '<tr><td>community</td><td>'+esc(p.community)+'</td></tr>'+
+      '<tr><td>flags</td><td>'+esc(p.flags||'-')+'</td></tr></table>');}
+}).addTo(map);
+L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2}}).addTo(map);
+var bounds=grids.getBounds();
+if(bounds.isValid())map.fitBounds(bounds);else map.setView([0,0],2);
+L.control.scale({imperial:false}).addTo(map);
+var stopsCss=stops.map(function(s){return colour(s[0]*limit)+' '+((s[0]+1)*50)+'%';}).join(',');
+document.querySelector('.legend .bar').style.background='linear-gradient(to right,'+stopsCss+')';
+document.querySelectorAll('table.sortable').forEach(function(table){
+  table.querySelectorAll('th').forEach(function(th,column){
+    th.addEventListener('click',function(){
+      var asc=!th.classList.contains('asc');
+      table.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
+      th.classList.add(asc?'asc':'desc');
+      var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+      rows.sort(function(a,b){
+        var x=a.cells[column].getAttribute('data-value'),y=b.cells[column].getAttribute('data-value');
+        var nx=parseFloat(x),ny=parseFloat(y),r;
+        if(!isNaN(nx)&&!isNaN(ny))r=nx-ny;else r=x<y?-1:x>y?1:0;
+        return asc?r:-r;});
+      rows.forEach(function(r){body.appendChild(r);});
+    });
+  });
+});
+document.body.setAttribute('data-rendered',String(grids.getLayers().length));
+})();
+)js";
+
+std::string community_table(const HtmlReportData& data) {
+    std::ostringstream out;
+    out << "<table id=\"communities\" class=\"sortable\">\n<thead><tr><th>code</th><th>households</th>"
+           "<th>micro-grids</th><th>within_10</th><th>best_within_10</th><th>flags</th></tr></thead>\n<tbody>\n";
+    for (const auto& c : data.communities) {
+        out << "<tr><td data-value=\"" << html(c.code) << "\">" << html(c.code) << "</td>";
+        for (const std::int64_t value : {c.households, c.micro_grids, c.within_10, c.best_within_10, c.flags}) {
+            if (value < 0)
+                out << "<td data-value=\"-1\">-</td>";
+            else
+                out << "<td data-value=\"" << value << "\">" << value << "</td>";
+        }
+        out << "</tr>\n";
+    }
+    out << "</tbody></table>\n";
+    return out.str();
+}
+
+}  // namespace
+
+std::string leaflet_directory() {
+    const char* set = std::getenv("CIVGRID_LEAFLET_DIR");
+    return set != nullptr && *set != '\0' ? std::string(set) : std::string("/usr/share/javascript/leaflet");
+}
+
+std::string html_report(const HtmlReportData& data) {
+    const std::string directory = leaflet_directory();
+    std::string leaflet_js = read_text(directory + "/leaflet.min.js");
+    std::string leaflet_css = read_text(directory + "/leaflet.css");
+    // A self-contained page refers to no other file: the source map comment goes, and the images of
+    // the markers and the layers control (which the report does not use) are not asked for.
+    replace_all(leaflet_js, "//# sourceMappingURL=", "// source map: ");
+    replace_all(leaflet_js, "</script", "<\\/script");
+    for (const char* image : {"url(images/layers-2x.png)", "url(images/layers.png)", "url(images/marker-icon.png)"})
+        replace_all(leaflet_css, image, "none");
+    replace_all(leaflet_css, "</style", "<\\/style");
+    replace_all(leaflet_css, "/*# sourceMappingURL=", "/* source map: ");
+
+    detail::ensure_gdal_registered();
+    std::string json;
+    json.reserve(data.micro_grids.size() * 600);
+    json += "{\"tolerance\":" + json_number(data.tolerance, 4) +
+            ",\"micro_grids\":{\"type\":\"FeatureCollection\","
+            "\"features\":[";
+    for (std::size_t i = 0; i < data.micro_grids.size(); ++i) {
+        const auto& g = data.micro_grids[i];
+        if (i > 0) json += ",\n";
+        json += "{\"type\":\"Feature\",\"properties\":{\"code\":" + json_string(g.code) +
+                ",\"households\":" + std::to_string(g.households) + ",\"target\":" + json_number(g.target, 3) +
+                ",\"deviation\":" + json_number(g.deviation, 4) + ",\"grid\":" + json_string(g.grid) +
+                ",\"community\":" + json_string(g.community) + ",\"flags\":" + json_string(g.flags) +
+                "},\"geometry\":" + geojson_geometry(g.geometry, "micro-grid '" + g.code + "'") + "}";
+    }
+    json += "]},\"communities\":{\"type\":\"FeatureCollection\",\"features\":[";
+    bool first = true;
+    for (const auto& c : data.communities) {
+        if (c.geometry.empty()) continue;
+        if (!first) json += ",\n";
+        first = false;
+        json += "{\"type\":\"Feature\",\"properties\":{\"code\":" + json_string(c.code) +
+                "},\"geometry\":" + geojson_geometry(c.geometry, "community '" + c.code + "'") + "}";
+    }
+    json += "]}}";
+
+    std::ostringstream page;
+    page << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << html(data.title)
+         << "</title>\n<style>\n/* Leaflet (BSD-2-Clause), from Debian's libjs-leaflet */\n"
+         << leaflet_css << "\n</style>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
+    page << "<h1>" << html(data.title) << "</h1>\n<p class=\"note\">" << html(data.source) << ": "
+         << data.micro_grids.size() << " micro-grids in " << data.communities.size()
+         << " communities. Click a micro-grid for its figures.</p>\n";
+    page << "<h2>Map: deviation from the target</h2>\n<div id=\"map\"></div>\n";
+    const double scale = 200 * data.tolerance;
+    page << "<div class=\"legend\"><span>households below target</span><span>-" << fixed(scale, 0)
+         << " %</span><span class=\"bar\"></span><span>+" << fixed(scale, 0)
+         << " %</span><span>above target</span><span class=\"note\">(white: on target; dashed outline: flagged; "
+            "black lines: community boundaries)</span></div>\n";
+    page << "<h2>Quality report</h2>\n<table id=\"quality\">\n<tbody>\n";
+    for (const auto& [key, value] : data.quality)
+        page << "<tr><td>" << html(key) << "</td><td>" << html(value) << "</td></tr>\n";
+    page << "</tbody></table>\n";
+    page << "<h2>Households per micro-grid</h2>\n" << histogram_svg(data);
+    page << "<h2>Communities</h2>\n<p class=\"note\">within_10: micro-grids within +-10 % of their target; "
+            "best_within_10: the most the same count allows (\"-\" when the file does not have it). Click a "
+            "column to sort.</p>\n"
+         << community_table(data);
+    page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; the page uses "
+            "no network.</p>\n";
+    page << "<script>\n" << leaflet_js << "\n</script>\n";
+    page << "<script type=\"application/json\" id=\"civgrid-data\">" << json << "</script>\n";
+    page << "<script>" << kScript << "</script>\n</body>\n</html>\n";
+    return page.str();
+}
+
+void write_html_report(OutputReservation& output, const HtmlReportData& data) {
+    const std::string text = html_report(data);
+    std::ofstream out(output.temp_path(), std::ios::binary | std::ios::trunc);
+    if (!out) throw IoError(kStage, "cannot create '" + output.temp_path() + "' (for '" + output.path() + "')");
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    if (!out) throw IoError(kStage, "cannot write '" + output.temp_path() + "' (for '" + output.path() + "')");
+}
+
+}  // namespace civgrid::io

@@ -1,0 +1,167 @@
+"""The HTML report in a real browser: Debian's Chromium, headless, with every network request sent to
+a local proxy that records it. The page must draw one path per micro-grid once its scripts ran, hold
+the quality report, the histogram and one table row per community, open a micro-grid's figures on a
+click, and ask nothing of the network. Chromium is installed by the Makefile (APT_PACKAGES): when it
+is missing this test fails, it is not skipped."""
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import threading
+
+import pytest
+
+from conftest import run_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class RecordingProxy:
+    """A TCP listener given to Chromium as its proxy: every request the page makes arrives here."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.requests = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    self.requests.append(connection.recv(4096).decode("latin-1").split("\r\n", 1)[0])
+                except OSError:
+                    self.requests.append("<connection without a request line>")
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+# Chromium's own services, which it calls whatever page it shows (component updates, sign-in): not
+# the page's requests. Any other request fails the test.
+BROWSER_SERVICES = re.compile(r"^(CONNECT |[A-Z]+ https?://)(update\.googleapis\.com|accounts\.google\.com|"
+                              r"clients\d*\.google\.com|[a-z0-9.-]*\.gvt1\.com|www\.googleapis\.com)[:/]")
+
+
+def page_requests(proxy):
+    return [r for r in proxy.requests if not BROWSER_SERVICES.match(r)]
+
+
+def dump_dom(page, tmp_path, proxy):
+    assert CHROMIUM, "Debian's chromium is not installed (make deps installs it: APT_PACKAGES in the Makefile)"
+    completed = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-default-apps", "--disable-client-side-phishing-detection", "--disable-domain-reliability",
+         "--no-pings", "--disable-breakpad", "--metrics-recording-only", "--safebrowsing-disable-auto-update",
+         "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate,AutofillServerCommunication",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}",
+         f"--proxy-server=http://127.0.0.1:{proxy.port}", "--proxy-bypass-list=<-loopback>",
+         "--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+def layer_counts(gpkg):
+    with sqlite3.connect(gpkg) as db:
+        micro_grids = db.execute("SELECT COUNT(*) FROM micro_grids").fetchone()[0]
+        communities = db.execute("SELECT COUNT(*) FROM communities").fetchone()[0]
+    return micro_grids, communities
+
+
+@pytest.fixture(scope="module")
+def report(sample_city, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("html")
+    out, page = folder / "out.gpkg", folder / "report.html"
+    completed = run_cli("partition", str(sample_city), "-o", str(out), "--report", str(page))
+    assert f"wrote {page} (HTML report)" in completed.stdout
+    return out, page
+
+
+def test_the_report_draws_every_micro_grid_offline(report, tmp_path):
+    out, page = report
+    micro_grids, communities = layer_counts(out)
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(page, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == [], f"the page asked the network for {page_requests(proxy)}"
+    # The map: Leaflet ran and drew one interactive SVG path per micro-grid (communities are not
+    # interactive), and the page's own script reached its end.
+    drawn = re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)
+    assert len(drawn) == micro_grids > 0
+    assert f'data-rendered="{micro_grids}"' in dom
+    assert len(re.findall(r"<path[^>]*", dom)) >= micro_grids + communities
+    assert 'class="leaflet-pane leaflet-overlay-pane"' in dom
+    assert "linear-gradient" in dom  # the legend's scale was painted
+    # The figures and the tables.
+    assert "<td>best_share_within_10pct</td>" in dom and "<td>share_within_10pct</td>" in dom
+    assert '<svg id="histogram"' in dom and dom.count('class="bar"') > 3
+    table = dom.split('<table id="communities"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == communities + 1  # the header and one row per community
+
+
+def test_a_click_on_a_micro_grid_shows_its_figures_and_a_header_sorts(report, tmp_path):
+    out, page = report
+    # The same page with a script that clicks the first micro-grid and a column header, as a person would.
+    clicking = tmp_path / "clicking.html"
+    clicking.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
+setTimeout(function(){
+  var path=document.querySelector('path.leaflet-interactive'),box=path.getBoundingClientRect();
+  var at={bubbles:true,cancelable:true,view:window,clientX:box.left+box.width/2,clientY:box.top+box.height/2};
+  path.dispatchEvent(new MouseEvent('mousedown',at));path.dispatchEvent(new MouseEvent('mouseup',at));
+  path.dispatchEvent(new MouseEvent('click',at));
+  document.querySelectorAll('#communities th')[1].click();
+  document.querySelectorAll('#communities th')[1].click();
+  document.body.setAttribute('data-resources',JSON.stringify(
+    performance.getEntriesByType('resource').map(function(e){return e.name;})));
+},500);
+</script></body>"""), encoding="utf-8")
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(clicking, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == [], page_requests(proxy)
+    # The page's own account of what it loaded (Resource Timing, file:// included): nothing.
+    assert 'data-resources="[]"' in dom
+    popup = dom.split('class="leaflet-popup-content"', 1)[1].split("</table>", 1)[0]
+    assert "<b>" in popup and "households" in popup and "deviation" in popup
+    shown_code = re.search(r"<b>([^<]*)</b>", popup).group(1)
+    shown_households = int(re.search(r"<td>households</td><td>(\d+)</td>", popup).group(1))
+    with sqlite3.connect(out) as db:  # the figures of the micro-grid clicked, as the file has them
+        assert db.execute("SELECT households FROM micro_grids WHERE micro_grid_id = ?",
+                          (shown_code,)).fetchone() == (shown_households,)
+    # Two clicks on 'households': sorted descending.
+    rows = dom.split('<table id="communities"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    values = [int(v) for v in re.findall(r'<tr><td data-value="[^"]*">[^<]*</td><td data-value="(-?\d+)"', rows)]
+    assert values == sorted(values, reverse=True) and len(values) > 1
+    assert 'class="desc"' in dom
+
+
+def test_report_html_from_a_file_and_refusals(report, tmp_path):
+    out, _ = report
+    page = tmp_path / "again.html"
+    completed = run_cli("report", str(out), "--html", str(page))
+    assert "share within +-10 %" in completed.stdout or "within" in completed.stdout
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and 'id="civgrid-data"' in text
+    assert not list(tmp_path.glob("*.tmp-*"))  # written atomically, no temporary left
+    # The report never overwrites the file it reports on.
+    refused = run_cli("report", str(out), "--html", str(out), check=False)
+    assert refused.returncode == 2 and str(out) in refused.stderr
