@@ -165,7 +165,7 @@ constexpr const char* kStyle = R"css(
 body{font-family:system-ui,sans-serif;margin:0 1.5em 2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}
 #map{height:620px;border:1px solid #999}
-.legend{display:flex;align-items:center;gap:.5em;margin:.4em 0;font-size:.9em}
+.legend{display:flex;align-items:center;gap:.5em;white-space:nowrap;margin:.4em 0;font-size:.9em}
 .legend .bar{width:320px;height:14px;border:1px solid #999}
 table{border-collapse:collapse;font-size:.9em}
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
@@ -231,6 +231,7 @@ document.querySelectorAll('table.sortable').forEach(function(table){
   });
 });
 document.body.setAttribute('data-rendered',String(grids.getLayers().length));
+document.body.setAttribute('data-drawn-ms',String(Math.round(performance.now())));
 })();
 )js";
 

@@ -165,3 +165,27 @@ def test_report_html_from_a_file_and_refusals(report, tmp_path):
     # The report never overwrites the file it reports on.
     refused = run_cli("report", str(out), "--html", str(out), check=False)
     assert refused.returncode == 2 and str(out) in refused.stderr
+
+
+def test_partition_refuses_a_report_over_an_input_or_its_output_before_any_work(sample_city, tmp_path):
+    out = tmp_path / "out.gpkg"
+    for report in (sample_city, out):
+        refused = run_cli("partition", str(sample_city), "-o", str(out), "--report", str(report), check=False)
+        assert refused.returncode == 2 and str(report) in refused.stderr, refused.stderr
+        assert not out.exists()
+
+
+def test_a_rerun_writes_its_report_with_the_run(report, sample_city, tmp_path):
+    previous, _ = report
+    out, page = tmp_path / "rerun.gpkg", tmp_path / "rerun.html"
+    run_cli("repartition", "--previous", str(previous), str(sample_city), "-o", str(out), "-q", "--report", str(page))
+    micro_grids, communities = layer_counts(out)
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(page, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == []
+    assert len(re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)) == micro_grids > 0
+    table = dom.split('<table id="communities"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == communities + 1
