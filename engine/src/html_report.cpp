@@ -88,6 +88,11 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
         data.micro_grids.push_back(std::move(m));
     }
 
+    // Grids and hard barriers: drawn only, so any geometry OGR reads is taken as it is.
+    if (const auto layers = io::list_layers(path); std::find(layers.begin(), layers.end(), "grids") != layers.end())
+        data.grids = io::read_layer({path, "grids"}, lonlat).geometries;
+    data.barriers = io::read_layer({path, "barriers"}, lonlat).geometries;
+
     // The bound never below what was reached nor above the count (as the quality report has it).
     for (auto& c : data.communities)
         if (c.best_within_10 >= 0) c.best_within_10 = std::clamp(c.best_within_10, c.within_10, c.micro_grids);

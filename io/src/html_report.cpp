@@ -164,7 +164,7 @@ std::string histogram_svg(const HtmlReportData& data) {
 constexpr const char* kStyle = R"css(
 body{font-family:system-ui,sans-serif;margin:0 1.5em 2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}
-#map{height:620px;border:1px solid #999}
+#map{height:620px;border:1px solid #999}#find{margin:.4em 0}#found{color:#a00}
 .legend{display:flex;align-items:center;gap:.5em;white-space:nowrap;margin:.4em 0;font-size:.9em}
 .legend .bar{width:320px;height:14px;border:1px solid #999}
 table{border-collapse:collapse;font-size:.9em}
@@ -208,7 +208,19 @@ var grids=L.geoJSON(data.micro_grids,{
       '<tr><td>community</td><td>'+esc(p.community)+'</td></tr>'+
       '<tr><td>flags</td><td>'+esc(p.flags||'-')+'</td></tr></table>');}
 }).addTo(map);
-L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2}}).addTo(map);
+L.geoJSON(data.grids,{interactive:false,style:{fill:false,color:'#333',weight:1.2,opacity:0.8}}).addTo(map);
+L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2.5}}).addTo(map);
+L.geoJSON(data.barriers,{interactive:false,style:{color:'#6a3d9a',weight:2,opacity:0.7,dashArray:'6 4'}}).addTo(map);
+var byCode={};
+grids.eachLayer(function(layer){byCode[layer.feature.properties.code.toLowerCase()]=layer;});
+document.getElementById('find').addEventListener('submit',function(event){
+  event.preventDefault();
+  var code=document.getElementById('code').value.trim().toLowerCase(),layer=byCode[code],status=document.getElementById('found');
+  if(!layer){status.textContent='no micro-grid '+document.getElementById('code').value;return;}
+  status.textContent='';
+  map.fitBounds(layer.getBounds(),{maxZoom:17});
+  layer.openPopup(layer.getBounds().getCenter());
+});
 var bounds=grids.getBounds();
 if(bounds.isValid())map.fitBounds(bounds);else map.setView([0,0],2);
 L.control.scale({imperial:false}).addTo(map);
@@ -297,7 +309,22 @@ std::string html_report(const HtmlReportData& data) {
         json += "{\"type\":\"Feature\",\"properties\":{\"code\":" + json_string(c.code) +
                 "},\"geometry\":" + geojson_geometry(c.geometry, "community '" + c.code + "'") + "}";
     }
-    json += "]}}";
+    json += "]}";
+    auto collection = [&](const char* name, const std::vector<Wkb>& geometries) {
+        json += std::string(",\"") + name + "\":{\"type\":\"FeatureCollection\",\"features\":[";
+        bool first_feature = true;
+        for (std::size_t i = 0; i < geometries.size(); ++i) {
+            if (geometries[i].empty()) continue;
+            if (!first_feature) json += ",\n";
+            first_feature = false;
+            json += "{\"type\":\"Feature\",\"properties\":{},\"geometry\":" +
+                    geojson_geometry(geometries[i], std::string(name) + " feature " + std::to_string(i)) + "}";
+        }
+        json += "]}";
+    };
+    collection("grids", data.grids);
+    collection("barriers", data.barriers);
+    json += "}";
 
     std::ostringstream page;
     page << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << html(data.title)
@@ -306,12 +333,14 @@ std::string html_report(const HtmlReportData& data) {
     page << "<h1>" << html(data.title) << "</h1>\n<p class=\"note\">" << html(data.source) << ": "
          << data.micro_grids.size() << " micro-grids in " << data.communities.size()
          << " communities. Click a micro-grid for its figures.</p>\n";
-    page << "<h2>Map: deviation from the target</h2>\n<div id=\"map\"></div>\n";
+    page << "<h2>Map: deviation from the target</h2>\n<form id=\"find\">Find a micro-grid by code: <input "
+            "id=\"code\" size=\"20\"> <button type=\"submit\">show</button> <span id=\"found\"></span></form>\n"
+            "<div id=\"map\"></div>\n";
     const double scale = 200 * data.tolerance;
     page << "<div class=\"legend\"><span>households below target</span><span>-" << fixed(scale, 0)
          << " %</span><span class=\"bar\"></span><span>+" << fixed(scale, 0)
          << " %</span><span>above target</span><span class=\"note\">(white: on target; dashed outline: flagged; "
-            "black lines: community boundaries)</span></div>\n";
+            "thick black lines: community boundaries; thin: grids; purple dashes: hard barriers)</span></div>\n";
     page << "<h2>Quality report</h2>\n<table id=\"quality\">\n<tbody>\n";
     for (const auto& [key, value] : data.quality)
         page << "<tr><td>" << html(key) << "</td><td>" << html(value) << "</td></tr>\n";

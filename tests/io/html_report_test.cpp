@@ -59,6 +59,8 @@ HtmlReportData sample() {
          2, 1, 2, 0});
     data.communities.push_back(
         {wkb_of("POLYGON((120.2 30.2,120.211 30.2,120.211 30.201,120.2 30.2))"), "C2", 40, 1, 0, -1, 1});
+    data.grids.push_back(data.communities.front().geometry);
+    data.barriers.push_back(wkb_of("LINESTRING(120.15 30.19,120.15 30.21)"));
     data.quality = {{"micro_grids", "3"}, {"share_within_10pct", "0.3333"}, {"best_share_within_10pct", "0.6667"}};
     return data;
 }
@@ -101,6 +103,10 @@ TEST(HtmlReport, GeoJsonParsesWithOneFeaturePerMicroGrid) {
     const CPLJSONArray features = root.GetObj("micro_grids").GetArray("features");
     ASSERT_EQ(features.Size(), static_cast<int>(data.micro_grids.size()));
     EXPECT_EQ(root.GetObj("communities").GetArray("features").Size(), 2);
+    EXPECT_EQ(root.GetObj("grids").GetArray("features").Size(), 1);
+    const CPLJSONArray barriers = root.GetObj("barriers").GetArray("features");
+    ASSERT_EQ(barriers.Size(), 1);
+    EXPECT_EQ(barriers[0].GetObj("geometry").GetString("type"), "LineString");
     EXPECT_EQ(features[2].GetObj("properties").GetString("code"), "C2-\"</script>");  // escaped, intact
     EXPECT_EQ(features[1].GetObj("properties").GetLong("households"), 95);
     EXPECT_NEAR(features[1].GetObj("properties").GetDouble("deviation"), 12.0 / 83, 1e-4);

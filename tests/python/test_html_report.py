@@ -3,6 +3,8 @@ a local proxy that records it. The page must draw one path per micro-grid once i
 the quality report, the histogram and one table row per community, open a micro-grid's figures on a
 click, and ask nothing of the network. Chromium is installed by the Makefile (APT_PACKAGES): when it
 is missing this test fails, it is not skipped."""
+import html
+import json
 import re
 import shutil
 import socket
@@ -116,8 +118,11 @@ def test_the_report_draws_every_micro_grid_offline(report, tmp_path):
     assert table.count("<tr>") == communities + 1  # the header and one row per community
 
 
-def test_a_click_on_a_micro_grid_shows_its_figures_and_a_header_sorts(report, tmp_path):
+def test_a_click_and_a_search_show_a_micro_grids_figures_and_a_header_sorts(report, tmp_path):
     out, page = report
+    with sqlite3.connect(out) as db:
+        searched, searched_households = db.execute(
+            "SELECT micro_grid_id, households FROM micro_grids ORDER BY fid DESC LIMIT 1").fetchone()
     # The same page with a script that clicks the first micro-grid and a column header, as a person would.
     clicking = tmp_path / "clicking.html"
     clicking.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
@@ -126,12 +131,17 @@ setTimeout(function(){
   var at={bubbles:true,cancelable:true,view:window,clientX:box.left+box.width/2,clientY:box.top+box.height/2};
   path.dispatchEvent(new MouseEvent('mousedown',at));path.dispatchEvent(new MouseEvent('mouseup',at));
   path.dispatchEvent(new MouseEvent('click',at));
+  var shown=document.querySelector('.leaflet-popup-content');
+  document.body.setAttribute('data-clicked',shown?shown.innerHTML:'no popup');
   document.querySelectorAll('#communities th')[1].click();
   document.querySelectorAll('#communities th')[1].click();
+  // Search by code: the file's last micro-grid, typed in the box.
+  document.getElementById('code').value=SEARCH;
+  document.getElementById('find').dispatchEvent(new Event('submit',{cancelable:true}));
   document.body.setAttribute('data-resources',JSON.stringify(
     performance.getEntriesByType('resource').map(function(e){return e.name;})));
 },500);
-</script></body>"""), encoding="utf-8")
+</script></body>""".replace("SEARCH", json.dumps(searched))), encoding="utf-8")
     proxy = RecordingProxy()
     try:
         dom = dump_dom(clicking, tmp_path, proxy)
@@ -140,13 +150,17 @@ setTimeout(function(){
     assert page_requests(proxy) == [], page_requests(proxy)
     # The page's own account of what it loaded (Resource Timing, file:// included): nothing.
     assert 'data-resources="[]"' in dom
-    popup = dom.split('class="leaflet-popup-content"', 1)[1].split("</table>", 1)[0]
-    assert "<b>" in popup and "households" in popup and "deviation" in popup
-    shown_code = re.search(r"<b>([^<]*)</b>", popup).group(1)
-    shown_households = int(re.search(r"<td>households</td><td>(\d+)</td>", popup).group(1))
-    with sqlite3.connect(out) as db:  # the figures of the micro-grid clicked, as the file has them
+    # The click's popup (kept on <body>, escaped by the DOM dump): the figures the file has for it.
+    clicked = html.unescape(re.search(r'data-clicked="([^"]*)"', dom).group(1))
+    shown_code = re.search(r"<b>([^<]*)</b>", clicked).group(1)
+    shown_households = int(re.search(r"<td>households</td><td>(\d+)</td>", clicked).group(1))
+    with sqlite3.connect(out) as db:
         assert db.execute("SELECT households FROM micro_grids WHERE micro_grid_id = ?",
                           (shown_code,)).fetchone() == (shown_households,)
+    # Then the search's popup (Leaflet shows one at a time).
+    popup = dom.split('class="leaflet-popup-content"', 1)[1].split("</table>", 1)[0]
+    assert "deviation" in popup and "target" in popup and "community" in popup
+    assert f"<b>{searched}</b>" in popup and f"<td>households</td><td>{searched_households}</td>" in popup
     # Two clicks on 'households': sorted descending.
     rows = dom.split('<table id="communities"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     values = [int(v) for v in re.findall(r'<tr><td data-value="[^"]*">[^<]*</td><td data-value="(-?\d+)"', rows)]
@@ -189,3 +203,23 @@ def test_a_rerun_writes_its_report_with_the_run(report, sample_city, tmp_path):
     assert len(re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)) == micro_grids > 0
     table = dom.split('<table id="communities"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr>") == communities + 1
+
+
+def test_a_screenshot_of_the_map_is_not_blank(report, tmp_path):
+    from PIL import Image  # python3-pil, in APT_PACKAGES
+
+    _, page = report
+    shot = tmp_path / "shot.png"
+    completed = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--proxy-server=http://127.0.0.1:9",
+         "--window-size=1200,900", "--virtual-time-budget=5000", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0 and shot.exists(), completed.stderr[-3000:]
+    image = Image.open(shot).convert("RGB")
+    # The map's box (below the heading, the search line): micro-grids in many colours, not one fill.
+    map_area = image.crop((40, 200, 1100, 700))
+    colours = map_area.getcolors(maxcolors=1_000_000)
+    assert len(colours) > 50, f"{len(colours)} colours in the map's area"
+    most = max(count for count, _ in colours)
+    assert most < 0.8 * map_area.width * map_area.height  # no single colour fills it

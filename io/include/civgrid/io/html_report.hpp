@@ -36,6 +36,8 @@ struct HtmlReportData {
         std::int64_t flags = 0;            ///< flagged micro-grids
     };
     std::vector<Community> communities;
+    std::vector<Wkb> grids;     ///< grid (网格) polygons, lon/lat, outlined; empty without a grid level
+    std::vector<Wkb> barriers;  ///< hard barrier lines, lon/lat
     /// The quality report's (key, value) rows (algorithms::QualityReport::rows()), in order.
     std::vector<std::pair<std::string, std::string>> quality;
     double tolerance = 0.2;  ///< the run's bounds, for the legend (deviation scale is +-2 tolerance)
