@@ -209,7 +209,9 @@ var grids=L.geoJSON(data.micro_grids,{
       '<tr><td>flags</td><td>'+esc(p.flags||'-')+'</td></tr></table>');}
 }).addTo(map);
 L.geoJSON(data.grids,{interactive:false,style:{fill:false,color:'#333',weight:1.2,opacity:0.8}}).addTo(map);
-L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2.5}}).addTo(map);
+var communities=L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2.5}}).addTo(map);
+var communityByCode={};
+communities.eachLayer(function(layer){communityByCode[layer.feature.properties.code]=layer;});
 L.geoJSON(data.barriers,{interactive:false,style:{color:'#6a3d9a',weight:2,opacity:0.7,dashArray:'6 4'}}).addTo(map);
 var byCode={};
 grids.eachLayer(function(layer){byCode[layer.feature.properties.code.toLowerCase()]=layer;});
@@ -226,6 +228,17 @@ if(bounds.isValid())map.fitBounds(bounds);else map.setView([0,0],2);
 L.control.scale({imperial:false}).addTo(map);
 var stopsCss=stops.map(function(s){return colour(s[0]*limit)+' '+((s[0]+1)*50)+'%';}).join(',');
 document.querySelector('.legend .bar').style.background='linear-gradient(to right,'+stopsCss+')';
+// A community's or a flagged micro-grid's code in the tables zooms the map to it.
+document.querySelectorAll('a.zoom').forEach(function(a){
+  a.addEventListener('click',function(event){
+    event.preventDefault();
+    var code=a.getAttribute('data-code'),layer=a.classList.contains('community')?communityByCode[code]:byCode[code.toLowerCase()];
+    if(!layer)return;
+    map.fitBounds(layer.getBounds(),{maxZoom:17});
+    if(layer.openPopup&&!a.classList.contains('community'))layer.openPopup(layer.getBounds().getCenter());
+    document.getElementById('map').scrollIntoView();
+  });
+});
 document.querySelectorAll('table.sortable').forEach(function(table){
   table.querySelectorAll('th').forEach(function(th,column){
     th.addEventListener('click',function(){
@@ -247,12 +260,34 @@ document.body.setAttribute('data-drawn-ms',String(Math.round(performance.now()))
 })();
 )js";
 
+/// The flagged micro-grids (a reason the data forces, or the bounds missed), sortable too.
+std::string flagged_table(const HtmlReportData& data) {
+    std::ostringstream out;
+    std::size_t count = 0;
+    for (const auto& g : data.micro_grids) count += g.flags.empty() ? 0 : 1;
+    if (count == 0) return "<p id=\"flagged\">No micro-grid is flagged.</p>\n";
+    out << "<table id=\"flagged\" class=\"sortable\">\n<thead><tr><th>micro-grid</th><th>community</th>"
+           "<th>households</th><th>target</th><th>deviation %</th><th>flags</th></tr></thead>\n<tbody>\n";
+    for (const auto& g : data.micro_grids) {
+        if (g.flags.empty()) continue;
+        out << "<tr><td data-value=\"" << html(g.code) << "\"><a href=\"#map\" class=\"zoom\" data-code=\""
+            << html(g.code) << "\">" << html(g.code) << "</a></td><td data-value=\"" << html(g.community) << "\">"
+            << html(g.community) << "</td><td data-value=\"" << g.households << "\">" << g.households
+            << "</td><td data-value=\"" << fixed(g.target, 1) << "\">" << fixed(g.target, 1) << "</td><td data-value=\""
+            << fixed(100 * g.deviation, 1) << "\">" << (g.deviation >= 0 ? "+" : "") << fixed(100 * g.deviation, 1)
+            << "</td><td data-value=\"" << html(g.flags) << "\">" << html(g.flags) << "</td></tr>\n";
+    }
+    out << "</tbody></table>\n";
+    return out.str();
+}
+
 std::string community_table(const HtmlReportData& data) {
     std::ostringstream out;
     out << "<table id=\"communities\" class=\"sortable\">\n<thead><tr><th>code</th><th>households</th>"
            "<th>micro-grids</th><th>within_10</th><th>best_within_10</th><th>flags</th></tr></thead>\n<tbody>\n";
     for (const auto& c : data.communities) {
-        out << "<tr><td data-value=\"" << html(c.code) << "\">" << html(c.code) << "</td>";
+        out << "<tr><td data-value=\"" << html(c.code) << "\"><a href=\"#map\" class=\"zoom community\" data-code=\""
+            << html(c.code) << "\">" << html(c.code) << "</a></td>";
         for (const std::int64_t value : {c.households, c.micro_grids, c.within_10, c.best_within_10, c.flags}) {
             if (value < 0)
                 out << "<td data-value=\"-1\">-</td>";
@@ -348,8 +383,12 @@ std::string html_report(const HtmlReportData& data) {
     page << "<h2>Households per micro-grid</h2>\n" << histogram_svg(data);
     page << "<h2>Communities</h2>\n<p class=\"note\">within_10: micro-grids within +-10 % of their target; "
             "best_within_10: the most the same count allows (\"-\" when the file does not have it). Click a "
-            "column to sort.</p>\n"
+            "column to sort, a code to zoom to the community.</p>\n"
          << community_table(data);
+    page << "<h2>Flagged micro-grids</h2>\n<p class=\"note\">Outside the bounds for a reason the data forces "
+            "(large_building, forced_by_boundaries, no_households, multipart) or because the partitioner missed them "
+            "(out_of_bounds). Click a code to see it on the map.</p>\n"
+         << flagged_table(data);
     page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; the page uses "
             "no network.</p>\n";
     page << "<script>\n" << leaflet_js << "\n</script>\n";

@@ -128,6 +128,13 @@ TEST(HtmlReport, HasTheFiguresAndASortableCommunityTable) {
     EXPECT_EQ(std::distance(std::sregex_iterator(page.begin(), page.end(), row), std::sregex_iterator()), 2);
     EXPECT_TRUE(contains(page, "<td data-value=\"-1\">-</td>"));  // C2's bound unknown
     EXPECT_TRUE(contains(page, "class=\"legend\""));
+    // The flagged micro-grid listed with its reason, its code a link to the map.
+    const auto start = page.find("<table id=\"flagged\"");
+    ASSERT_NE(start, std::string::npos);
+    const std::string flagged = page.substr(start, page.find("</table>", start) - start);
+    EXPECT_TRUE(contains(flagged, "<td data-value=\"multipart\">multipart</td>"));
+    EXPECT_EQ(flagged.find("C1-001"), std::string::npos);
+    EXPECT_TRUE(contains(page, "class=\"zoom community\" data-code=\"C1\""));
 }
 
 TEST(HtmlReport, WritesAtomicallyAndNamesAMissingLeaflet) {

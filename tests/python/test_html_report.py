@@ -116,6 +116,13 @@ def test_the_report_draws_every_micro_grid_offline(report, tmp_path):
     assert '<svg id="histogram"' in dom and dom.count('class="bar"') > 3
     table = dom.split('<table id="communities"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr>") == communities + 1  # the header and one row per community
+    with sqlite3.connect(out) as db:
+        flagged = db.execute("SELECT COUNT(*) FROM micro_grids WHERE flags IS NOT NULL AND flags != ''").fetchone()[0]
+    if flagged:
+        listed = dom.split('<table id="flagged"', 1)[1].split("</table>", 1)[0]
+        assert listed.count("<tr>") == flagged + 1
+    else:
+        assert "No micro-grid is flagged." in dom
 
 
 def test_a_click_and_a_search_show_a_micro_grids_figures_and_a_header_sorts(report, tmp_path):
@@ -163,7 +170,7 @@ setTimeout(function(){
     assert f"<b>{searched}</b>" in popup and f"<td>households</td><td>{searched_households}</td>" in popup
     # Two clicks on 'households': sorted descending.
     rows = dom.split('<table id="communities"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    values = [int(v) for v in re.findall(r'<tr><td data-value="[^"]*">[^<]*</td><td data-value="(-?\d+)"', rows)]
+    values = [int(v) for v in re.findall(r'<tr><td data-value="[^"]*">.*?</td><td data-value="(-?\d+)"', rows)]
     assert values == sorted(values, reverse=True) and len(values) > 1
     assert 'class="desc"' in dom
 
