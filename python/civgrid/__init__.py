@@ -22,7 +22,7 @@ from ._core import (
     __version__,
     versions,
 )
-from ._api import ROLES, City, Result, assign, partition, read_city, repartition, report, synth_city
+from ._api import ROLES, City, Result, assign, partition, read_city, repartition, report, report_html, synth_city
 from ._progress import ProgressCallback
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "read_city",
     "repartition",
     "report",
+    "report_html",
     "synth_city",
     "versions",
 ]

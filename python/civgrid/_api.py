@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 import geopandas as gpd
@@ -160,6 +161,20 @@ class Result:
         with Reporter(progress) as callback, _readable_errors(self._names):
             self._run.write(os.fspath(path), callback)
         self.path = os.fspath(path)
+
+    def report_html(self, html: PathLike) -> None:
+        """Writes the self-contained HTML report (``civgrid report OUT.gpkg --html``): a map of the
+        micro-grids by deviation, the quality report, a histogram, the tables. It is made from the
+        GeoPackage this result was written to (:meth:`to_gpkg` or ``output=``), else from a
+        temporary one, so the page shows what the file holds."""
+        if self.path is not None:
+            report_html(self.path, html)
+            return
+        with tempfile.TemporaryDirectory(prefix="civgrid-report-") as folder:
+            written = os.path.join(folder, "result.gpkg")
+            with Reporter(False) as callback, _readable_errors(self._names):
+                self._run.write(written, callback)
+            report_html(written, html)
 
     def __repr__(self) -> str:
         rerun = "" if self.churn is None else f", rerun: {self.churn['micro_grids_unchanged']} unchanged"
@@ -490,4 +505,12 @@ def synth_city(households: int = 30000, seed: int = 1, crs: Optional[str] = None
 def report(path: PathLike, threads: Optional[int] = None) -> Dict[str, Union[int, float, str]]:
     """The quality report of a civgrid output file, recomputed from its geometry (``civgrid report``)."""
     rows, _text = _core.report(os.fspath(path), threads or 0)
+    return _report_dict(rows)
+
+
+def report_html(path: PathLike, html: PathLike, threads: Optional[int] = None) -> Dict[str, Union[int, float, str]]:
+    """Writes the self-contained HTML report of a civgrid output file to ``html`` (``civgrid report
+    OUT.gpkg --html``, atomically; refused when ``html`` is the file itself) and returns its
+    quality report."""
+    rows, _text = _core.report_html(os.fspath(path), os.fspath(html), threads or 0)
     return _report_dict(rows)

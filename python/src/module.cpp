@@ -517,4 +517,15 @@ PYBIND11_MODULE(_core, m) {
             return py::make_tuple(report.rows(), report.to_text());
         },
         "path"_a, "threads"_a = 0, "engine::report_file: (rows, text)");
+    m.def(
+        "report_html",
+        [](const std::string& path, const std::string& html, int threads) {
+            algorithms::QualityReport report;
+            {
+                const py::gil_scoped_release release;
+                report = engine::report_html_file(path, html, threads);
+            }
+            return py::make_tuple(report.rows(), report.to_text());
+        },
+        "path"_a, "html"_a, "threads"_a = 0, "engine::report_html_file: writes the HTML report; (rows, text)");
 }

@@ -230,3 +230,4 @@ def test_a_screenshot_of_the_map_is_not_blank(report, tmp_path):
     assert len(colours) > 50, f"{len(colours)} colours in the map's area"
     most = max(count for count, _ in colours)
     assert most < 0.8 * map_area.width * map_area.height  # no single colour fills it
+
