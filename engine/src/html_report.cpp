@@ -88,9 +88,42 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
         data.micro_grids.push_back(std::move(m));
     }
 
+    // Staffing, when the run had it: each micro-grid's workers and its station per utility (ids as
+    // text; a row naming no micro-grid of the file is left out).
+    std::map<std::string, std::size_t> grid_row;
+    for (std::size_t g = 0; g < data.micro_grids.size(); ++g) grid_row.emplace(data.micro_grids[g].code, g);
+    const auto layers = io::list_layers(path);
+    const auto has = [&](const char* name) { return std::find(layers.begin(), layers.end(), name) != layers.end(); };
+    const auto append = [](std::string& list, const std::string& item) {
+        if (item.empty()) return;
+        list += (list.empty() ? "" : "; ") + item;
+    };
+    if (has("worker_assignments")) {
+        const io::FeatureTable table = io::read_layer({path, "worker_assignments"});
+        const int worker = read_back::required_field(table, "worker_id", stage),
+                  micro_grid = read_back::required_field(table, "micro_grid_id", stage);
+        for (std::size_t i = 0; i < table.size(); ++i)
+            if (const auto found = grid_row.find(as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]));
+                found != grid_row.end())
+                append(data.micro_grids[found->second].workers,
+                       as_text(table.rows[i][static_cast<std::size_t>(worker)]));
+    }
+    if (has("service_assignments")) {
+        const io::FeatureTable table = io::read_layer({path, "service_assignments"});
+        const int micro_grid = read_back::required_field(table, "micro_grid_id", stage),
+                  utility = read_back::required_field(table, "utility", stage),
+                  station = read_back::required_field(table, "station_id", stage);
+        for (std::size_t i = 0; i < table.size(); ++i) {
+            const auto found = grid_row.find(as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]));
+            if (found == grid_row.end()) continue;
+            const std::string station_id = as_text(table.rows[i][static_cast<std::size_t>(station)]);
+            append(data.micro_grids[found->second].stations, as_text(table.rows[i][static_cast<std::size_t>(utility)]) +
+                                                                 ": " + (station_id.empty() ? "none" : station_id));
+        }
+    }
+
     // Grids and hard barriers: drawn only, so any geometry OGR reads is taken as it is.
-    if (const auto layers = io::list_layers(path); std::find(layers.begin(), layers.end(), "grids") != layers.end())
-        data.grids = io::read_layer({path, "grids"}, lonlat).geometries;
+    if (has("grids")) data.grids = io::read_layer({path, "grids"}, lonlat).geometries;
     data.barriers = io::read_layer({path, "barriers"}, lonlat).geometries;
 
     // The bound never below what was reached nor above the count (as the quality report has it).

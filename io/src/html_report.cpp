@@ -206,7 +206,9 @@ var grids=L.geoJSON(data.micro_grids,{
       '<tr><td>deviation</td><td>'+(p.deviation>=0?'+':'')+(100*p.deviation).toFixed(1)+' %</td></tr>'+
       '<tr><td>grid</td><td>'+esc(p.grid||'-')+'</td></tr>'+
       '<tr><td>community</td><td>'+esc(p.community)+'</td></tr>'+
-      '<tr><td>flags</td><td>'+esc(p.flags||'-')+'</td></tr></table>');}
+      '<tr><td>flags</td><td>'+esc(p.flags||'-')+'</td></tr>'+
+      (p.workers?'<tr><td>workers</td><td>'+esc(p.workers)+'</td></tr>':'')+
+      (p.stations?'<tr><td>stations</td><td>'+esc(p.stations)+'</td></tr>':'')+'</table>');}
 }).addTo(map);
 L.geoJSON(data.grids,{interactive:false,style:{fill:false,color:'#333',weight:1.2,opacity:0.8}}).addTo(map);
 var communities=L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2.5}}).addTo(map);
@@ -333,6 +335,7 @@ std::string html_report(const HtmlReportData& data) {
                 ",\"households\":" + std::to_string(g.households) + ",\"target\":" + json_number(g.target, 3) +
                 ",\"deviation\":" + json_number(g.deviation, 4) + ",\"grid\":" + json_string(g.grid) +
                 ",\"community\":" + json_string(g.community) + ",\"flags\":" + json_string(g.flags) +
+                ",\"workers\":" + json_string(g.workers) + ",\"stations\":" + json_string(g.stations) +
                 "},\"geometry\":" + geojson_geometry(g.geometry, "micro-grid '" + g.code + "'") + "}";
     }
     json += "]},\"communities\":{\"type\":\"FeatureCollection\",\"features\":[";

@@ -46,14 +46,14 @@ HtmlReportData sample() {
     data.source = "/tmp/city.gpkg";
     data.tolerance = 0.2;
     data.micro_grids.push_back({wkb_of("POLYGON((120.1 30.2,120.101 30.2,120.101 30.201,120.1 30.201,120.1 30.2))"),
-                                "C1-001", "C1-G1", "C1", "", 83, 83.0, 0.0});
+                                "C1-001", "C1-G1", "C1", "", 83, 83.0, 0.0, "W1; W2", "electricity: E1; water: none"});
     data.micro_grids.push_back(
         {wkb_of("POLYGON((120.101 30.2,120.1023456789 30.2,120.1023456789 30.201,120.101 30.201,120.101 30.2))"),
-         "C1-002", "C1-G1", "C1", "", 95, 83.0, 12.0 / 83});
+         "C1-002", "C1-G1", "C1", "", 95, 83.0, 12.0 / 83, "", ""});
     data.micro_grids.push_back(
         {wkb_of("MULTIPOLYGON(((120.2 30.2,120.201 30.2,120.201 30.201,120.2 30.2)),((120.21 30.2,120.211 30.2,"
                 "120.211 30.201,120.21 30.2)))"),
-         "C2-\"</script>", "", "C2", "multipart", 40, 83.0, -43.0 / 83});
+         "C2-\"</script>", "", "C2", "multipart", 40, 83.0, -43.0 / 83, "", ""});
     data.communities.push_back(
         {wkb_of("POLYGON((120.1 30.2,120.1023456789 30.2,120.1023456789 30.201,120.1 30.201,120.1 30.2))"), "C1", 178,
          2, 1, 2, 0});
@@ -109,6 +109,8 @@ TEST(HtmlReport, GeoJsonParsesWithOneFeaturePerMicroGrid) {
     EXPECT_EQ(barriers[0].GetObj("geometry").GetString("type"), "LineString");
     EXPECT_EQ(features[2].GetObj("properties").GetString("code"), "C2-\"</script>");  // escaped, intact
     EXPECT_EQ(features[1].GetObj("properties").GetLong("households"), 95);
+    EXPECT_EQ(features[0].GetObj("properties").GetString("workers"), "W1; W2");
+    EXPECT_EQ(features[0].GetObj("properties").GetString("stations"), "electricity: E1; water: none");
     EXPECT_NEAR(features[1].GetObj("properties").GetDouble("deviation"), 12.0 / 83, 1e-4);
     EXPECT_EQ(features[2].GetObj("geometry").GetString("type"), "MultiPolygon");
     // Coordinates rounded to 6 decimals (about 0.1 m).

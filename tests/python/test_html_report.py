@@ -164,6 +164,16 @@ setTimeout(function(){
     with sqlite3.connect(out) as db:
         assert db.execute("SELECT households FROM micro_grids WHERE micro_grid_id = ?",
                           (shown_code,)).fetchone() == (shown_households,)
+        workers = [w for (w,) in db.execute("SELECT worker_id FROM worker_assignments WHERE micro_grid_id = ?",
+                                             (shown_code,))]
+        stations = db.execute("SELECT utility, station_id FROM service_assignments WHERE micro_grid_id = ?",
+                              (shown_code,)).fetchall()
+    # The sample city is staffed: its worker(s) and its station of each utility.
+    assert workers and stations
+    shown_workers = re.search(r"<td>workers</td><td>([^<]*)</td>", clicked).group(1)
+    assert sorted(shown_workers.split("; ")) == sorted(workers)
+    shown_stations = re.search(r"<td>stations</td><td>([^<]*)</td>", clicked).group(1)
+    assert sorted(shown_stations.split("; ")) == sorted(f"{u}: {s}" for u, s in stations)
     # Then the search's popup (Leaflet shows one at a time).
     popup = dom.split('class="leaflet-popup-content"', 1)[1].split("</table>", 1)[0]
     assert "deviation" in popup and "target" in popup and "community" in popup

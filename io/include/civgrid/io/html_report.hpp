@@ -26,6 +26,8 @@ struct HtmlReportData {
         std::int64_t households = 0;
         double target = 0;     ///< households aimed at
         double deviation = 0;  ///< (households - target) / target
+        std::string workers;   ///< its micro-grid worker ids, "; "-separated ("" when none or not staffed)
+        std::string stations;  ///< "utility: station id" per utility, "; "-separated ("" when none)
     };
     std::vector<MicroGrid> micro_grids;
     struct Community {
