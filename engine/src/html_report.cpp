@@ -46,7 +46,9 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
     const io::FeatureTable communities = io::read_layer({path, "communities"}, lonlat);
     const int community_code = read_back::required_field(communities, "community_code", stage),
-              best = communities.field_index("best_within_10");
+              best = communities.field_index("best_within_10"),
+              workers_per_10k = communities.field_index("workers_per_10k_residents"),
+              facility_m2 = communities.field_index("facility_m2_per_100_households");
     std::map<std::string, std::size_t> community_index;
     for (std::size_t r = 0; r < communities.size(); ++r) {
         io::HtmlReportData::Community c;
@@ -56,6 +58,14 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
             const auto bound = as_integer(communities.rows[r][static_cast<std::size_t>(best)]);
             c.best_within_10 = bound && *bound >= 0 ? *bound : -1;
         }
+        // The standards as the run computed them; a missing or non-finite value is not known.
+        const auto known = [&](int field) {
+            if (field < 0) return -1.0;
+            const auto number = as_number(communities.rows[r][static_cast<std::size_t>(field)]);
+            return number && std::isfinite(*number) && *number >= 0 ? *number : -1.0;
+        };
+        c.workers_per_10k = known(workers_per_10k);
+        c.facility_m2_per_100 = known(facility_m2);
         community_index.emplace(c.code, data.communities.size());
         data.communities.push_back(std::move(c));
     }
@@ -120,6 +130,21 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
             append(data.micro_grids[found->second].stations, as_text(table.rows[i][static_cast<std::size_t>(utility)]) +
                                                                  ": " + (station_id.empty() ? "none" : station_id));
         }
+    }
+
+    if (has("stations")) {
+        const io::FeatureTable table = io::read_layer({path, "stations"}, {.attributes_only = true});
+        const int station = read_back::required_field(table, "station_id", stage),
+                  utility = read_back::required_field(table, "utility", stage),
+                  capacity = read_back::required_field(table, "capacity_households", stage),
+                  load = read_back::required_field(table, "load_households", stage),
+                  served = read_back::required_field(table, "micro_grids", stage);
+        for (std::size_t i = 0; i < table.size(); ++i)
+            data.stations.push_back({as_text(table.rows[i][static_cast<std::size_t>(station)]),
+                                     as_text(table.rows[i][static_cast<std::size_t>(utility)]),
+                                     read_back::count_at(table, i, capacity, stage),
+                                     read_back::count_at(table, i, load, stage),
+                                     read_back::count_at(table, i, served, stage)});
     }
 
     // Grids and hard barriers: drawn only, so any geometry OGR reads is taken as it is.

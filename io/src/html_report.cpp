@@ -173,7 +173,7 @@ td:first-child,th:first-child{text-align:left}
 table.sortable th{cursor:pointer;background:#eef}
 table.sortable th.asc::after{content:" \25B2"}table.sortable th.desc::after{content:" \25BC"}
 .popup td{border:none;padding:0 4px}
-.note{color:#555;font-size:.85em}
+.note{color:#555;font-size:.85em}td.fail{color:#b00;font-weight:bold}td.pass{color:#070}
 )css";
 
 // Colours: blue below the target, white at it, red above; the scale ends at +-2 tolerance.
@@ -262,6 +262,25 @@ document.body.setAttribute('data-drawn-ms',String(Math.round(performance.now()))
 })();
 )js";
 
+/// Each utility station's load against its capacity.
+std::string station_table(const HtmlReportData& data) {
+    if (data.stations.empty()) return "<p id=\"stations\">The run had no utility stations.</p>\n";
+    std::ostringstream out;
+    out << "<table id=\"stations\" class=\"sortable\">\n<thead><tr><th>station</th><th>utility</th><th>capacity "
+           "(households)</th><th>load (households)</th><th>micro-grids</th><th>load / capacity %</th></tr></thead>\n"
+           "<tbody>\n";
+    for (const auto& s : data.stations) {
+        const double use = s.capacity > 0 ? 100.0 * static_cast<double>(s.load) / static_cast<double>(s.capacity) : 0;
+        out << "<tr><td data-value=\"" << html(s.id) << "\">" << html(s.id) << "</td><td data-value=\""
+            << html(s.utility) << "\">" << html(s.utility) << "</td><td data-value=\"" << s.capacity << "\">"
+            << s.capacity << "</td><td data-value=\"" << s.load << "\">" << s.load << "</td><td data-value=\""
+            << s.micro_grids << "\">" << s.micro_grids << "</td><td data-value=\"" << fixed(use, 2) << "\""
+            << (s.load > s.capacity ? " class=\"fail\"" : "") << ">" << fixed(use, 1) << "</td></tr>\n";
+    }
+    out << "</tbody></table>\n";
+    return out.str();
+}
+
 /// The flagged micro-grids (a reason the data forces, or the bounds missed), sortable too.
 std::string flagged_table(const HtmlReportData& data) {
     std::ostringstream out;
@@ -286,7 +305,8 @@ std::string flagged_table(const HtmlReportData& data) {
 std::string community_table(const HtmlReportData& data) {
     std::ostringstream out;
     out << "<table id=\"communities\" class=\"sortable\">\n<thead><tr><th>code</th><th>households</th>"
-           "<th>micro-grids</th><th>within_10</th><th>best_within_10</th><th>flags</th></tr></thead>\n<tbody>\n";
+           "<th>micro-grids</th><th>within_10</th><th>best_within_10</th><th>flags</th><th>workers per 10,000 "
+           "residents (18)</th><th>m² service space per 100 households (30)</th></tr></thead>\n<tbody>\n";
     for (const auto& c : data.communities) {
         out << "<tr><td data-value=\"" << html(c.code) << "\"><a href=\"#map\" class=\"zoom community\" data-code=\""
             << html(c.code) << "\">" << html(c.code) << "</a></td>";
@@ -296,6 +316,17 @@ std::string community_table(const HtmlReportData& data) {
             else
                 out << "<td data-value=\"" << value << "\">" << value << "</td>";
         }
+        const auto standard = [&](double value, double needed) {
+            if (value < 0) {
+                out << "<td data-value=\"-1\">-</td>";
+                return;
+            }
+            const bool pass = value >= needed;
+            out << "<td data-value=\"" << fixed(value, 2) << "\" class=\"" << (pass ? "pass" : "fail") << "\">"
+                << fixed(value, 1) << (pass ? " pass" : " fail") << "</td>";
+        };
+        standard(c.workers_per_10k, 18);
+        standard(c.facility_m2_per_100, 30);
         out << "</tr>\n";
     }
     out << "</tbody></table>\n";
@@ -392,6 +423,8 @@ std::string html_report(const HtmlReportData& data) {
             "(large_building, forced_by_boundaries, no_households, multipart) or because the partitioner missed them "
             "(out_of_bounds). Click a code to see it on the map.</p>\n"
          << flagged_table(data);
+    page << "<h2>Utility stations</h2>\n<p class=\"note\">Households each station serves against its capacity.</p>\n"
+         << station_table(data);
     page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; the page uses "
             "no network.</p>\n";
     page << "<script>\n" << leaflet_js << "\n</script>\n";

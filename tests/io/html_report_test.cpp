@@ -56,11 +56,12 @@ HtmlReportData sample() {
          "C2-\"</script>", "", "C2", "multipart", 40, 83.0, -43.0 / 83, "", ""});
     data.communities.push_back(
         {wkb_of("POLYGON((120.1 30.2,120.1023456789 30.2,120.1023456789 30.201,120.1 30.201,120.1 30.2))"), "C1", 178,
-         2, 1, 2, 0});
+         2, 1, 2, 0, 21.5, 12.0});
     data.communities.push_back(
-        {wkb_of("POLYGON((120.2 30.2,120.211 30.2,120.211 30.201,120.2 30.2))"), "C2", 40, 1, 0, -1, 1});
+        {wkb_of("POLYGON((120.2 30.2,120.211 30.2,120.211 30.201,120.2 30.2))"), "C2", 40, 1, 0, -1, 1, -1, -1});
     data.grids.push_back(data.communities.front().geometry);
     data.barriers.push_back(wkb_of("LINESTRING(120.15 30.19,120.15 30.21)"));
+    data.stations.push_back({"E1", "electricity", 100, 120, 2});
     data.quality = {{"micro_grids", "3"}, {"share_within_10pct", "0.3333"}, {"best_share_within_10pct", "0.6667"}};
     return data;
 }
@@ -137,6 +138,10 @@ TEST(HtmlReport, HasTheFiguresAndASortableCommunityTable) {
     EXPECT_TRUE(contains(flagged, "<td data-value=\"multipart\">multipart</td>"));
     EXPECT_EQ(flagged.find("C1-001"), std::string::npos);
     EXPECT_TRUE(contains(page, "class=\"zoom community\" data-code=\"C1\""));
+    // The standards per community, pass or fail, "-" when not known; the stations' loads.
+    EXPECT_TRUE(contains(page, "<td data-value=\"21.50\" class=\"pass\">21.5 pass</td>"));
+    EXPECT_TRUE(contains(page, "<td data-value=\"12.00\" class=\"fail\">12.0 fail</td>"));
+    EXPECT_TRUE(contains(page, "<td data-value=\"120.00\" class=\"fail\">120.0</td>"));  // E1 over capacity
 }
 
 TEST(HtmlReport, WritesAtomicallyAndNamesAMissingLeaflet) {

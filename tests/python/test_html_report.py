@@ -118,6 +118,13 @@ def test_the_report_draws_every_micro_grid_offline(report, tmp_path):
     assert table.count("<tr>") == communities + 1  # the header and one row per community
     with sqlite3.connect(out) as db:
         flagged = db.execute("SELECT COUNT(*) FROM micro_grids WHERE flags IS NOT NULL AND flags != ''").fetchone()[0]
+        stations = db.execute("SELECT COUNT(*) FROM stations").fetchone()[0]
+        worker_standard = db.execute("SELECT COUNT(*) FROM communities WHERE meets_worker_standard IS NOT NULL"
+                                     ).fetchone()[0]
+    assert stations > 0 and worker_standard == communities  # the sample city is staffed
+    station_rows = dom.split('<table id="stations"', 1)[1].split("</table>", 1)[0]
+    assert station_rows.count("<tr>") == stations + 1
+    assert len(re.findall(r'class="(pass|fail)">[0-9.]+ (pass|fail)</td>', table)) >= communities
     if flagged:
         listed = dom.split('<table id="flagged"', 1)[1].split("</table>", 1)[0]
         assert listed.count("<tr>") == flagged + 1

@@ -36,8 +36,18 @@ struct HtmlReportData {
         std::int64_t households = 0, micro_grids = 0, within_10 = 0;
         std::int64_t best_within_10 = -1;  ///< -1 when the file does not have the bound
         std::int64_t flags = 0;            ///< flagged micro-grids
+        /// The standards, -1 when not known (a run without workers, or without facilities):
+        /// community workers per 10,000 residents (18 needed) and m² of service space per 100
+        /// households (30 needed).
+        double workers_per_10k = -1, facility_m2_per_100 = -1;
     };
     std::vector<Community> communities;
+    /// Utility stations with their load (the output's stations layer), when the run had them.
+    struct Station {
+        std::string id, utility;
+        std::int64_t capacity = 0, load = 0, micro_grids = 0;
+    };
+    std::vector<Station> stations;
     std::vector<Wkb> grids;     ///< grid (网格) polygons, lon/lat, outlined; empty without a grid level
     std::vector<Wkb> barriers;  ///< hard barrier lines, lon/lat
     /// The quality report's (key, value) rows (algorithms::QualityReport::rows()), in order.
