@@ -4,6 +4,7 @@ assign_staff, assess, write_result, report_file), through the ``civgrid._core`` 
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import tempfile
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
@@ -175,6 +176,23 @@ class Result:
             with Reporter(False) as callback, _readable_errors(self._names):
                 self._run.write(written, callback)
             report_html(written, html)
+
+    #: above this many micro-grids Jupyter shows the text repr instead of the map (the page grows by
+    #: about 1.2 KB per micro-grid, and a notebook keeps it)
+    REPR_HTML_MAX_MICRO_GRIDS = 5000
+
+    def _repr_html_(self) -> Optional[str]:
+        """Jupyter's view: the HTML report in a frame (``srcdoc``, nothing fetched), for results of
+        up to REPR_HTML_MAX_MICRO_GRIDS micro-grids; None (the text repr) above."""
+        if len(self.micro_grids) > self.REPR_HTML_MAX_MICRO_GRIDS:
+            return None
+        with tempfile.TemporaryDirectory(prefix="civgrid-view-") as folder:
+            page = os.path.join(folder, "report.html")
+            self.report_html(page)
+            with open(page, encoding="utf-8") as text:
+                document = text.read()
+        return (f'<iframe title="{html.escape(repr(self))}" style="width:100%;height:760px;border:1px solid #ccc" '
+                f'sandbox="allow-scripts" srcdoc="{html.escape(document, quote=True)}"></iframe>')
 
     def __repr__(self) -> str:
         rerun = "" if self.churn is None else f", rerun: {self.churn['micro_grids_unchanged']} unchanged"

@@ -44,3 +44,18 @@ def test_the_module_function_writes_the_page_the_cli_writes(result, tmp_path):
     assert (tmp_path / "from_result.html").read_bytes() == from_cli.read_bytes()
     with pytest.raises(civgrid.ConfigError, match="out.gpkg"):
         civgrid.report_html(out, out)
+
+
+def test_jupyter_shows_the_report_in_a_sandboxed_frame(result):
+    import html
+
+    shown = result._repr_html_()
+    assert shown.startswith("<iframe") and 'sandbox="allow-scripts"' in shown
+    document = html.unescape(re.search(r'srcdoc="([^"]*)"', shown).group(1))
+    assert document.startswith("<!DOCTYPE html>")
+    assert len(inlined_data(document)["micro_grids"]["features"]) == len(result.micro_grids)
+
+
+def test_jupyter_shows_text_for_a_large_result(result, monkeypatch):
+    monkeypatch.setattr(type(result), "REPR_HTML_MAX_MICRO_GRIDS", len(result.micro_grids) - 1)
+    assert result._repr_html_() is None
