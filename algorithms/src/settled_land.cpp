@@ -48,4 +48,20 @@ geos::Geom settled_land(const geos::Context& context, const std::vector<Point>& 
     return land;
 }
 
+Wkb without_water(const Wkb& land, const std::vector<Wkb>& water) {
+    if (water.empty()) return land;
+    geos::Context context;
+    std::vector<geos::Geom> parts;
+    for (const Wkb& area : water)
+        if (!area.empty()) parts.push_back(geos::from_wkb(context, area));
+    if (parts.empty()) return land;
+    const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+    const geos::Geom united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "the water");
+    const geos::Geom whole = geos::from_wkb(context, land);
+    const geos::Geom dry =
+        geos::own(context, GEOSDifference_r(context.handle(), whole.get(), united.get()), "the land less the water");
+    if (geos::is_empty(context, dry.get()) || !(geos::area(context, dry.get()) > 0)) return land;
+    return geos::to_wkb(context, dry.get());
+}
+
 }  // namespace civgrid::algorithms

@@ -895,22 +895,9 @@ City load_city(const PartitionConfig& config) {
     read_barriers(config.roads, "roads", config.hard_roads, true);
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
-    if (city.region_level == "city" && !city.hard_areas.empty()) {
-        // The settled land less the water (river and lake polygons): micro-grids stay on land.
-        geos::Context context;
-        std::vector<geos::Geom> water;
-        for (const Wkb& area : city.hard_areas) water.push_back(geos::from_wkb(context, area));
-        const geos::Geom all_water =
-            geos::own(context,
-                      GEOSUnaryUnion_r(context.handle(),
-                                       geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(water)).get()),
-                      "water");
-        const geos::Geom land = geos::from_wkb(context, city.regions.front().boundary);
-        const geos::Geom dry = geos::own(context, GEOSDifference_r(context.handle(), land.get(), all_water.get()),
-                                         "the settled land less the water");
-        if (!geos::is_empty(context, dry.get()) && geos::area(context, dry.get()) > 0)
-            city.regions.front().boundary = geos::to_wkb(context, dry.get());
-    }
+    // The settled land less the water (river and lake polygons): micro-grids stay on land.
+    if (city.region_level == "city")
+        city.regions.front().boundary = algorithms::without_water(city.regions.front().boundary, city.hard_areas);
     if (config.network_distance && config.staffing && city.road_lines.empty())
         throw ConfigError(kStage,
                           "--network-distance measures along the roads, but no roads layer was given or it is empty");

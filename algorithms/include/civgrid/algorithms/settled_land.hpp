@@ -21,4 +21,9 @@ struct SettledLandOptions {
 [[nodiscard]] geos::Geom settled_land(const geos::Context& context, const std::vector<Point>& points,
                                       SettledLandOptions options = {});
 
+/// `land` (polygonal WKB) less the union of `water` (river and lake polygons): micro-grids stay on
+/// land. `land` as it is when nothing is left of it (the water covered every building's cell) or
+/// there is no water.
+[[nodiscard]] Wkb without_water(const Wkb& land, const std::vector<Wkb>& water);
+
 }  // namespace civgrid::algorithms
