@@ -1,4 +1,5 @@
 #include <civgrid/algorithms/coverage_union.hpp>
+#include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/error.hpp>
 
@@ -43,12 +44,11 @@ std::string snake_case(const std::string& text) {
     return out.empty() ? "invalid" : out;
 }
 
-// A polygon of more than this many vertices is compared with its neighbours (overlaps, gaps) as
+// A polygon of more than kDetailedOutline vertices is compared with its neighbours (overlaps, gaps) as
 // simplified to kCheckTolerance: overlays of a boundary of a million vertices that zig-zags against
 // its neighbour's straight edge make a hole per tooth, and GEOS's union assigns holes to shells in
 // quadratic time (minutes). The report's areas (over 1 m2) move by at most the tolerance times the
 // boundary's length next to them; everyday boundaries are compared as they are.
-constexpr int kDetailedOutline = 50'000;  // vertices
 constexpr double kCheckTolerance = 0.05;  // metres
 
 geos::Geom checked_shape(const geos::Context& context, const Wkb& wkb) {
