@@ -91,11 +91,13 @@ int separated_parts_detailed(const Context& context, const GEOSGeometry* grid, c
     return faces_with_points(context, linework.get(), points);
 }
 
-// Number of barrier-separated parts of `grid` that hold at least one of `points`.
+// Number of barrier-separated parts of `grid` that hold at least one of `points`. `detailed`: its
+// region's outline has more than kDetailedOutline vertices (a micro-grid holding a part of it may
+// have fewer, and its overlays along a zig-zagging boundary still cost seconds).
 int separated_parts_with_buildings(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
-                                   const std::vector<Point>& points) {
+                                   const std::vector<Point>& points, bool detailed) {
     const auto handle = context.handle();
-    if (GEOSGetNumCoordinates_r(handle, grid) > kDetailedOutline)
+    if (detailed || GEOSGetNumCoordinates_r(handle, grid) > kDetailedOutline)
         return separated_parts_detailed(context, grid, barriers, points);
     Geom inside = geos::own(context, GEOSIntersection_r(handle, barriers, grid), "clipping barriers to a micro-grid");
     const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
@@ -218,6 +220,7 @@ QualityReport compute_quality(const QualityInput& input) {
             RegionStats& out = stats[r];
             const Geom region = geos::from_wkb(context, input.regions[r]);
             const geos::Envelope region_envelope = geos::envelope(context, region.get());
+            const bool detailed_region = GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline;
             std::vector<Geom> grids;
             double area_sum = 0;
             for (std::size_t g : region_grids[r]) {
@@ -256,7 +259,8 @@ QualityReport compute_quality(const QualityInput& input) {
                     if (GEOSPreparedIntersects_r(handle, prepared.get(), grids[i].get()) != 1) continue;
                     std::vector<Point> points;
                     for (std::size_t b : grid_buildings[g]) points.push_back(input.building_points[b]);
-                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points) > 1)
+                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points,
+                                                       detailed_region) > 1)
                         ++out.crossings;
                 }
             }
@@ -279,7 +283,7 @@ QualityReport compute_quality(const QualityInput& input) {
                 // is a piece of the region's outline or runs inside it, so their vertices tell.
                 constexpr double kSlack = 0.01;  // metres
                 bool within_slack = false;
-                if (GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline) {
+                if (detailed_region) {
                     within_slack = vertices_within(context, region.get(), united.get(), kSlack);
                 } else {
                     const Geom slack_region =
