@@ -9,6 +9,8 @@
 //   BM_TransportStations/stations:N  micro-grids to the N stations of one utility: demand 40-130
 //                                 households, stations hold 1.1x the total, candidates the 6
 //                                 nearest stations (one component, multi-unit flow)
+// Each runs with method:0 (our successive shortest paths, the default) and method:1 (LEMON's network
+// simplex), in one run: issue 18 keeps a hand-made algorithm only where a benchmark shows why.
 // Counters: consumers, suppliers, arcs, components, shipped, unmet, cost_km, split (consumers
 // served by more than one supplier). Instances are built
 // outside the timed loop (the stations' per benchmark, the workers' once).
@@ -168,8 +170,10 @@ algorithms::TransportProblem stations(std::uint32_t count) {
     return problem;
 }
 
-void run(benchmark::State& state, algorithms::TransportProblem problem, int threads) {
+void run(benchmark::State& state, algorithms::TransportProblem problem, int threads, std::int64_t method) {
     problem.threads = threads;
+    problem.method = method == 1 ? algorithms::TransportMethod::network_simplex
+                                 : algorithms::TransportMethod::successive_shortest_paths;
     algorithms::TransportSolution solution;
     for (auto _ : state) {
         solution = algorithms::solve_transport(problem);
@@ -194,27 +198,30 @@ void run(benchmark::State& state, algorithms::TransportProblem problem, int thre
 
 void BM_TransportCells(benchmark::State& state) {
     static const auto problem = workers(false, false);
-    run(state, problem, static_cast<int>(state.range(0)));
+    run(state, problem, static_cast<int>(state.range(0)), state.range(1));
 }
 void BM_TransportGiant(benchmark::State& state) {
     static const auto problem = workers(true, false);
-    run(state, problem, 1);
+    run(state, problem, 1, state.range(0));
 }
 void BM_TransportGiantTight(benchmark::State& state) {
     static const auto problem = workers(true, true);
-    run(state, problem, 1);
+    run(state, problem, 1, state.range(0));
 }
 void BM_TransportStations(benchmark::State& state) {
-    run(state, stations(static_cast<std::uint32_t>(state.range(0))), 1);
+    run(state, stations(static_cast<std::uint32_t>(state.range(0))), 1, state.range(1));
 }
 
-BENCHMARK(BM_TransportCells)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_TransportGiant)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_TransportGiantTight)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TransportCells)
+    ->ArgNames({"threads", "method"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_TransportGiant)->ArgName("method")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TransportGiantTight)->ArgName("method")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_TransportStations)
-    ->ArgName("stations")
-    ->Arg(500)
-    ->Arg(2'000)
+    ->ArgNames({"stations", "method"})
+    ->ArgsProduct({{500, 2'000}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -8,6 +8,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cctype>
 #include <cmath>
@@ -151,7 +152,7 @@ bool certainly_valid_simple_ring(const Rings& rings) {
     if (rings.polygon_end.size() != 1 || rings.ring_end.size() != 1) return false;
     const std::vector<Point>& p = rings.points;
     const std::size_t n = p.size();
-    constexpr std::size_t kMaxPoints = 65;
+    constexpr std::size_t kMaxPoints = 100'000;  // above, GEOS's indexed check
     if (n < 4 || n > kMaxPoints || !(p.front() == p.back())) return false;
     for (const Point& q : p)
         if (!std::isfinite(q.x) || !std::isfinite(q.y)) return false;
@@ -160,22 +161,59 @@ bool certainly_valid_simple_ring(const Rings& rings) {
         const Point before = p[i == 0 ? m - 1 : i - 1];
         if (p[i] == p[i + 1] || orientation(before, p[i], p[i + 1]) == 0) return false;
     }
+    // Segments i and j (not neighbours) must neither touch nor cross.
+    const auto apart = [&](std::size_t i, std::size_t j) {
+        if (j < i) std::swap(i, j);
+        if (j == i + 1 || (i == 0 && j == m - 1)) return true;  // neighbours (through the closing vertex)
+        const Point a = p[i], b = p[i + 1], c = p[j], d = p[j + 1];
+        if (std::max(c.x, d.x) < std::min(a.x, b.x) || std::min(c.x, d.x) > std::max(a.x, b.x) ||
+            std::max(c.y, d.y) < std::min(a.y, b.y) || std::min(c.y, d.y) > std::max(a.y, b.y))
+            return true;
+        const int o1 = orientation(a, b, c), o2 = orientation(a, b, d);
+        if (o1 != 0 && o1 == o2) return true;
+        const int o3 = orientation(c, d, a), o4 = orientation(c, d, b);
+        return o3 != 0 && o3 == o4;  // else they touch or cross, or rounding cannot tell
+    };
+    constexpr std::size_t kAllPairs = 65;
+    if (n <= kAllPairs) {
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = i + 2; j < m; ++j)
+                if (!apart(i, j)) return false;
+        return true;
+    }
+    // A dense ring (a parcel's wiggly edges): segments in the cells of a grid about two mean
+    // segment lengths wide, pairs tested within each cell. A cell holding many segments, or
+    // segments spanning too many cells (a few long edges among many short ones), leave it to GEOS.
+    double min_x = p[0].x, min_y = p[0].y, max_x = p[0].x, max_y = p[0].y, perimeter = 0;
     for (std::size_t i = 0; i < m; ++i) {
-        const Point a = p[i], b = p[i + 1];
-        const double min_x = std::min(a.x, b.x), max_x = std::max(a.x, b.x);
-        const double min_y = std::min(a.y, b.y), max_y = std::max(a.y, b.y);
-        for (std::size_t j = i + 2; j < m; ++j) {
-            if (i == 0 && j == m - 1) continue;  // neighbours through the closing vertex
-            const Point c = p[j], d = p[j + 1];
-            if (std::max(c.x, d.x) < min_x || std::min(c.x, d.x) > max_x || std::max(c.y, d.y) < min_y ||
-                std::min(c.y, d.y) > max_y)
-                continue;
-            const int o1 = orientation(a, b, c), o2 = orientation(a, b, d);
-            if (o1 != 0 && o1 == o2) continue;
-            const int o3 = orientation(c, d, a), o4 = orientation(c, d, b);
-            if (o3 != 0 && o3 == o4) continue;
-            return false;  // they touch or cross, or rounding cannot tell
-        }
+        min_x = std::min(min_x, p[i].x), max_x = std::max(max_x, p[i].x);
+        min_y = std::min(min_y, p[i].y), max_y = std::max(max_y, p[i].y);
+        perimeter += std::hypot(p[i + 1].x - p[i].x, p[i + 1].y - p[i].y);
+    }
+    const double cell = 2 * perimeter / static_cast<double>(m);
+    if (!(cell > 0) || (max_x - min_x) / cell > 1e6 || (max_y - min_y) / cell > 1e6) return false;
+    const auto column = [&](double x) { return static_cast<std::uint64_t>((x - min_x) / cell); };
+    const auto row = [&](double y) { return static_cast<std::uint64_t>((y - min_y) / cell); };
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> entries;  // (cell key, segment)
+    const std::size_t most_entries = 16 * m;
+    for (std::size_t i = 0; i < m; ++i) {
+        const std::uint64_t c0 = column(std::min(p[i].x, p[i + 1].x)), c1 = column(std::max(p[i].x, p[i + 1].x));
+        const std::uint64_t r0 = row(std::min(p[i].y, p[i + 1].y)), r1 = row(std::max(p[i].y, p[i + 1].y));
+        if ((c1 - c0 + 1) * (r1 - r0 + 1) + entries.size() > most_entries) return false;
+        for (std::uint64_t c = c0; c <= c1; ++c)
+            for (std::uint64_t r = r0; r <= r1; ++r) entries.emplace_back(c << 32 | r, static_cast<std::uint32_t>(i));
+    }
+    std::sort(entries.begin(), entries.end());
+    std::size_t tests = 0;
+    for (std::size_t begin = 0; begin < entries.size();) {
+        std::size_t end = begin + 1;
+        while (end < entries.size() && entries[end].first == entries[begin].first) ++end;
+        tests += (end - begin) * (end - begin - 1) / 2;
+        if (tests > 64 * m) return false;
+        for (std::size_t u = begin; u < end; ++u)
+            for (std::size_t v = u + 1; v < end; ++v)
+                if (!apart(entries[u].second, entries[v].second)) return false;
+        begin = end;
     }
     return true;
 }
@@ -270,16 +308,10 @@ struct DirectedSegment {
     Point from, to;  // the polygon's interior on the left
 };
 
-bool point_less(Point a, Point b) {
-    return a.x < b.x || (a.x == b.x && a.y < b.y);
-}
-
 /// The polygon's segments meeting `box`, each directed with the interior on its left (an
-/// exterior ring counter-clockwise, a hole clockwise); `all` receives every segment.
-void directed_segments(const Rings& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box,
-                       std::vector<DirectedSegment>& all) {
+/// exterior ring counter-clockwise, a hole clockwise).
+void directed_segments(const Rings& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box) {
     in_box.clear();
-    all.clear();
     std::size_t ring_begin = 0, polygon = 0;
     for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
         const std::size_t ring_end = rings.ring_end[r];
@@ -292,7 +324,6 @@ void directed_segments(const Rings& rings, const geos::Envelope& box, std::vecto
         for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
             DirectedSegment segment{rings.points[i], rings.points[i + 1]};
             if (reverse) std::swap(segment.from, segment.to);
-            all.push_back(segment);
             if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
                 std::min(segment.from.x, segment.to.x) <= box.max_x &&
                 std::max(segment.from.y, segment.to.y) >= box.min_y &&
@@ -313,7 +344,11 @@ bool meet_at_most_at_a_common_end(const DirectedSegment& s, const DirectedSegmen
         return true;
     const int o1 = orientation(t.from, t.to, s.from), o2 = orientation(t.from, t.to, s.to);
     const int o3 = orientation(s.from, s.to, t.from), o4 = orientation(s.from, s.to, t.to);
-    if (o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0) return o1 == o2 || o3 == o4;  // disjoint, or a crossing
+    // One segment strictly on one side of the other's line: disjoint, even when the other's end is
+    // on (or too near to tell) this one's line (a dense edge's short segments lined up with the
+    // end of a long one). A common endpoint is on both lines, so it never passes here.
+    if ((o1 != 0 && o1 == o2) || (o3 != 0 && o3 == o4)) return true;
+    if (o1 != 0 && o2 != 0 && o3 != 0 && o4 != 0) return false;  // a crossing
     // A common endpoint, with each segment's other end off the other segment's line, or both on
     // one line going away from it in opposite directions (a straight boundary running on).
     for (const auto& [mine, theirs, other_mine, other_theirs] :
@@ -335,16 +370,21 @@ bool meet_at_most_at_a_common_end(const DirectedSegment& s, const DirectedSegmen
     return false;
 }
 
-/// Whether `m` is strictly outside the polygon of `segments`: 1 outside, 0 inside, -1 cannot tell.
-int outside(Point m, const std::vector<DirectedSegment>& segments) {
+/// Whether `m` is strictly outside the polygon of `rings`: 1 outside, 0 inside, -1 cannot tell.
+int outside(Point m, const Rings& rings) {
     bool inside = false;
-    for (const DirectedSegment& e : segments) {
-        if ((e.from.y > m.y) == (e.to.y > m.y)) continue;
-        const int turn = orientation(e.from, e.to, m);
-        if (turn == 0) return -1;
-        // The edge crosses the ray from m to the east when m is left of it going up, or right of
-        // it going down (even-odd rule over every ring, holes included).
-        if ((e.to.y > e.from.y) == (turn > 0)) inside = !inside;
+    std::size_t ring_begin = 0;
+    for (const std::size_t ring_end : rings.ring_end) {
+        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
+            const Point from = rings.points[i], to = rings.points[i + 1];
+            if ((from.y > m.y) == (to.y > m.y)) continue;
+            const int turn = orientation(from, to, m);
+            if (turn == 0) return -1;
+            // The edge crosses the ray from m to the east when m is left of it going up, or right
+            // of it going down (even-odd rule over every ring, holes included; either direction).
+            if ((to.y > from.y) == (turn > 0)) inside = !inside;
+        }
+        ring_begin = ring_end;
     }
     return inside ? 0 : 1;
 }
@@ -378,39 +418,73 @@ private:
     double widest_ = 0;
 };
 
+/// Segments of one polygon by their (from, to) points, for finding the other polygon's segments
+/// among them in O(1): open addressing over a power-of-two table, rebuilt for each pair (the
+/// sort and binary searches it replaced cost a dense edge n log n per neighbour).
+class SegmentTable {
+public:
+    void build(const std::vector<DirectedSegment>& segments) {
+        segments_ = &segments;
+        std::size_t size = 16;
+        while (size < 2 * segments.size()) size *= 2;
+        slots_.assign(size, kEmpty);
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+            std::size_t slot = hash(segments[i].from, segments[i].to) & (size - 1);
+            while (slots_[slot] != kEmpty) slot = (slot + 1) & (size - 1);
+            slots_[slot] = i;
+        }
+    }
+    /// The index of a segment from `from` to `to`, or kEmpty.
+    [[nodiscard]] std::size_t find(Point from, Point to) const {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t slot = hash(from, to) & mask; slots_[slot] != kEmpty; slot = (slot + 1) & mask) {
+            const DirectedSegment& s = (*segments_)[slots_[slot]];
+            if (s.from == from && s.to == to) return slots_[slot];
+        }
+        return kEmpty;
+    }
+    static constexpr std::size_t kEmpty = static_cast<std::size_t>(-1);
+
+private:
+    static std::size_t hash(Point from, Point to) noexcept {
+        // +0.0 for -0.0: equal coordinates must hash alike.
+        const auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v == 0 ? 0.0 : v); };
+        std::uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (const std::uint64_t v : {bits(from.x), bits(from.y), bits(to.x), bits(to.y)}) {
+            h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+            h *= 0xBF58476D1CE4E5B9ull;
+        }
+        return static_cast<std::size_t>(h ^ (h >> 31));
+    }
+    const std::vector<DirectedSegment>* segments_ = nullptr;
+    std::vector<std::size_t> slots_;
+};
+
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
-    std::vector<DirectedSegment> a_box, a_all, b_box, b_all;
-    std::vector<std::pair<Point, Point>> a_keys;
+    std::vector<DirectedSegment> a_box, b_box;
+    SegmentTable a_table, vertex_table;
+    std::vector<DirectedSegment> vertices;
     std::vector<char> a_shared, b_shared;
 };
 
-bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelope& box, CertificateScratch& x) {
-    directed_segments(a, box, x.a_box, x.a_all);
-    directed_segments(b, box, x.b_box, x.b_all);
+/// `a_extent` and `b_extent` hold every vertex of a and b.
+bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, const Rings& b,
+                              const geos::Envelope& b_extent, const geos::Envelope& box, CertificateScratch& x) {
+    directed_segments(a, box, x.a_box);
+    directed_segments(b, box, x.b_box);
     if (x.a_box.empty() || x.b_box.empty()) return false;
-    // Shared segments: A's as sorted keys, B's looked up reversed (opposite sides) and as they are
-    // (the same side: common area, or at least not provably none).
-    const auto key_less = [](const std::pair<Point, Point>& u, const std::pair<Point, Point>& v) {
-        return point_less(u.first, v.first) || (u.first == v.first && point_less(u.second, v.second));
-    };
-    x.a_keys.clear();
-    for (const DirectedSegment& s : x.a_box) x.a_keys.emplace_back(s.from, s.to);
-    std::vector<std::size_t> order(x.a_keys.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t i, std::size_t j) { return key_less(x.a_keys[i], x.a_keys[j]); });
-    std::vector<std::pair<Point, Point>> sorted_keys(order.size());
-    for (std::size_t k = 0; k < order.size(); ++k) sorted_keys[k] = x.a_keys[order[k]];
+    // Shared segments: B's looked up in A's reversed (opposite sides) and as they are (the same
+    // side: common area, or at least not provably none).
+    x.a_table.build(x.a_box);
     x.a_shared.assign(x.a_box.size(), 0);
     x.b_shared.assign(x.b_box.size(), 0);
     for (std::size_t j = 0; j < x.b_box.size(); ++j) {
         const DirectedSegment& s = x.b_box[j];
-        if (std::binary_search(sorted_keys.begin(), sorted_keys.end(), std::pair{s.from, s.to}, key_less)) return false;
-        const auto found = std::lower_bound(sorted_keys.begin(), sorted_keys.end(), std::pair{s.to, s.from}, key_less);
-        if (found != sorted_keys.end() && found->first == s.to && found->second == s.from) {
+        if (x.a_table.find(s.from, s.to) != SegmentTable::kEmpty) return false;
+        if (const std::size_t found = x.a_table.find(s.to, s.from); found != SegmentTable::kEmpty) {
             x.b_shared[j] = 1;
-            x.a_shared[order[static_cast<std::size_t>(found - sorted_keys.begin())]] = 1;
+            x.a_shared[found] = 1;
         }
     }
     // Every other segment meets the other boundary at most at a vertex, and lies outside it.
@@ -418,29 +492,50 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
                                            const std::vector<DirectedSegment>& theirs_box,
-                                           const std::vector<DirectedSegment>& theirs_all,
+                                           const Rings& theirs_all,
                                            const geos::Envelope& theirs_extent) {
-        // Their segments by x, short ones (a dense edge's) apart from long ones, so a segment is
-        // tested only against those whose x-range can meet its own.
-        const SegmentsByX short_ones(theirs_box, true), long_ones(theirs_box, false);
-        std::vector<Point> their_vertices;  // sorted, made when first needed
+        // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
+        // those are tested against each of their segments. Many free ones get their segments by
+        // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
+        // against those whose x-range can meet its own.
+        const auto free_count = static_cast<std::size_t>(std::count(shared.begin(), shared.end(), 0));
+        if (free_count == 0) return true;
+        constexpr std::size_t kFewFree = 16;
+        const bool few = free_count <= kFewFree;
+        std::optional<SegmentsByX> short_ones, long_ones;
+        if (!few) short_ones.emplace(theirs_box, true), long_ones.emplace(theirs_box, false);
+        // Their vertices, as (v, v) in a table made when first needed.
+        bool vertices_made = false;
         const auto on_their_vertex = [&](Point p) {
-            if (their_vertices.empty()) {
-                for (const DirectedSegment& t : theirs_box) their_vertices.push_back(t.from);
-                std::sort(their_vertices.begin(), their_vertices.end(), point_less);
+            if (few)
+                return std::any_of(theirs_box.begin(), theirs_box.end(),
+                                   [&](const DirectedSegment& t) { return t.from == p || t.to == p; });
+            if (!vertices_made) {
+                x.vertices.clear();
+                for (const DirectedSegment& t : theirs_box) {
+                    x.vertices.push_back({t.from, t.from});
+                    x.vertices.push_back({t.to, t.to});
+                }
+                x.vertex_table.build(x.vertices);
+                vertices_made = true;
             }
-            return std::binary_search(their_vertices.begin(), their_vertices.end(), p, point_less);
+            return x.vertex_table.find(p, p) != SegmentTable::kEmpty;
         };
         std::optional<DirectedSegment> last_outside;
         for (std::size_t i = 0; i < mine.size(); ++i) {
             if (shared[i]) continue;
             const DirectedSegment& segment = mine[i];
             bool meets_only_at_ends = true;
-            for (const SegmentsByX* group : {&short_ones, &long_ones})
-                group->for_each_near(segment, [&](const DirectedSegment& t) {
-                    ++tests;
-                    meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
-                });
+            const auto test = [&](const DirectedSegment& t) {
+                ++tests;
+                meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
+            };
+            if (few) {
+                for (const DirectedSegment& t : theirs_box) test(t);
+            } else {
+                short_ones->for_each_near(segment, test);
+                long_ones->for_each_near(segment, test);
+            }
             if (!meets_only_at_ends || tests > kMaxTests) return false;
             // Joined to a segment already outside at a point off their boundary: outside too (the
             // path through that point never touches their boundary).
@@ -458,23 +553,15 @@ bool certainly_no_common_area(const Rings& a, const Rings& b, const geos::Envelo
             const Point m{(segment.from.x + segment.to.x) / 2, (segment.from.y + segment.to.y) / 2};
             if (m.x >= theirs_extent.min_x && m.x <= theirs_extent.max_x && m.y >= theirs_extent.min_y &&
                 m.y <= theirs_extent.max_y) {
-                tests += theirs_all.size();
+                tests += theirs_all.points.size();
                 if (tests > kMaxTests || outside(m, theirs_all) != 1) return false;
             }
             last_outside = segment;
         }
         return true;
     };
-    const auto extent_of = [](const Rings& rings) {
-        geos::Envelope e{rings.points[0].x, rings.points[0].y, rings.points[0].x, rings.points[0].y};
-        for (const Point& p : rings.points) {
-            e.min_x = std::min(e.min_x, p.x), e.max_x = std::max(e.max_x, p.x);
-            e.min_y = std::min(e.min_y, p.y), e.max_y = std::max(e.max_y, p.y);
-        }
-        return e;
-    };
-    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_all, extent_of(a)) &&
-           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_all, extent_of(b));
+    return free_segments_outside(x.b_box, x.b_shared, x.a_box, a, a_extent) &&
+           free_segments_outside(x.a_box, x.a_shared, x.b_box, b, b_extent);
 }
 
 }  // namespace
@@ -500,6 +587,59 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
     return outcomes;
 }
 
+std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int threads) {
+    struct Partial {
+        std::optional<geos::Envelope> extent;
+        void add(const geos::Envelope& e) {
+            if (!extent) {
+                extent = e;
+                return;
+            }
+            extent->min_x = std::min(extent->min_x, e.min_x), extent->min_y = std::min(extent->min_y, e.min_y);
+            extent->max_x = std::max(extent->max_x, e.max_x), extent->max_y = std::max(extent->max_y, e.max_y);
+        }
+    };
+    tbb::enumerable_thread_specific<Partial> partials;
+    tbb::enumerable_thread_specific<geos::Context> contexts;
+    tbb::enumerable_thread_specific<Rings> buffers;
+    in_arena(threads, [&] {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              Partial& partial = partials.local();
+                              Rings& rings = buffers.local();
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (geometries[i].empty()) continue;
+                                  if (read_polygonal(geometries[i], rings)) {
+                                      // Exterior rings only, as GEOS's envelope of a polygon.
+                                      for (std::size_t p = 0; p < rings.polygon_end.size(); ++p) {
+                                          const std::size_t shell = p == 0 ? 0 : rings.polygon_end[p - 1];
+                                          if (shell == rings.polygon_end[p]) continue;  // no rings
+                                          const std::size_t begin = shell == 0 ? 0 : rings.ring_end[shell - 1];
+                                          const std::size_t end = rings.ring_end[shell];
+                                          if (begin == end) continue;
+                                          geos::Envelope e{rings.points[begin].x, rings.points[begin].y,
+                                                           rings.points[begin].x, rings.points[begin].y};
+                                          for (std::size_t k = begin; k < end; ++k) {
+                                              const Point& q = rings.points[k];
+                                              e.min_x = std::min(e.min_x, q.x), e.max_x = std::max(e.max_x, q.x);
+                                              e.min_y = std::min(e.min_y, q.y), e.max_y = std::max(e.max_y, q.y);
+                                          }
+                                          partial.add(e);
+                                      }
+                                      continue;
+                                  }
+                                  const geos::Context& context = contexts.local();
+                                  const geos::Geom g = geos::from_wkb(context, geometries[i]);
+                                  if (!geos::is_empty(context, g.get())) partial.add(geos::envelope(context, g.get()));
+                              }
+                          });
+    });
+    Partial total;
+    for (const Partial& partial : partials)
+        if (partial.extent) total.add(*partial.extent);
+    return total.extent;
+}
+
 std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads) {
     std::vector<double> areas(geometries.size(), 0.0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
@@ -517,7 +657,8 @@ std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int thread
     return areas;
 }
 
-std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, double min_area, int threads) {
+std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, double min_area, int threads,
+                                           OverlapStats* stats) {
     // Envelopes (read from the WKB in place), pairs whose envelopes meet by a sweep along x within
     // horizontal strips, then exact areas of those pairs; all in parallel.
     const std::size_t n = geometries.size();
@@ -553,6 +694,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     std::vector<std::size_t> items;
     for (std::size_t i = 0; i < n; ++i)
         if (polygonal[i]) items.push_back(i);
+    if (stats != nullptr) *stats = {};
     if (items.size() < 2) return {};
 
     // Strips about four typical polygons high: a sweep along x then meets only its own strip's
@@ -603,6 +745,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
         CertificateScratch certificate;
     };
     tbb::enumerable_thread_specific<PairScratch> pair_scratch;
+    std::atomic<std::size_t> overlaid{0};
     in_arena(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, candidates.size(), 256),
                           [&](const tbb::blocked_range<std::size_t>& range) {
@@ -617,8 +760,9 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                                   if (read_polygonal(geometries[candidates[c].first], scratch.a) &&
                                       read_polygonal(geometries[candidates[c].second], scratch.b) &&
                                       !scratch.a.points.empty() && !scratch.b.points.empty() &&
-                                      certainly_no_common_area(scratch.a, scratch.b, box, scratch.certificate))
+                                      certainly_no_common_area(scratch.a, e, scratch.b, f, box, scratch.certificate))
                                       continue;
+                                  ++overlaid;
                                   const geos::Geom a = checked_shape(context, geometries[candidates[c].first]);
                                   const geos::Geom b = checked_shape(context, geometries[candidates[c].second]);
                                   // No intersects test first: for regions, which mostly touch, it costs more than
@@ -633,6 +777,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                               }
                           });
     });
+    if (stats != nullptr) *stats = {candidates.size(), overlaid.load()};
     std::vector<OverlapPair> pairs;
     for (std::size_t c = 0; c < candidates.size(); ++c) {
         if (shared[c].area <= min_area) continue;

@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geos.hpp>
@@ -363,37 +364,6 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     return geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
 }
 
-// Micro-grids per piece: largest remainder on household shares, at least one per piece.
-std::vector<int> allocate_counts(const std::vector<double>& households, int total) {
-    const std::size_t pieces = households.size();
-    std::vector<int> counts(pieces, 1);
-    const double sum = std::accumulate(households.begin(), households.end(), 0.0);
-    if (pieces == 0 || total <= static_cast<int>(pieces) || sum <= 0) return counts;
-    std::vector<double> quota(pieces);
-    int assigned = 0;
-    for (std::size_t p = 0; p < pieces; ++p) {
-        quota[p] = households[p] / sum * total;
-        counts[p] = std::max(1, static_cast<int>(std::floor(quota[p])));
-        assigned += counts[p];
-    }
-    while (assigned > total) {  // minimum-one pieces took more than the floor allowed
-        std::size_t pick = pieces;
-        for (std::size_t p = 0; p < pieces; ++p)
-            if (counts[p] > 1 && (pick == pieces || counts[p] - quota[p] > counts[pick] - quota[pick])) pick = p;
-        if (pick == pieces) break;
-        --counts[pick];
-        --assigned;
-    }
-    while (assigned < total) {
-        std::size_t pick = 0;
-        for (std::size_t p = 1; p < pieces; ++p)
-            if (quota[p] - counts[p] > quota[pick] - counts[pick]) pick = p;
-        ++counts[pick];
-        ++assigned;
-    }
-    return counts;
-}
-
 }  // namespace
 
 struct RegionCells::State {
@@ -745,7 +715,9 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     state.vertex_piece.resize(vertex_count);
     for (std::size_t v = 0; v < vertex_count; ++v)
         state.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
-    state.piece_counts = allocate_counts(state.piece_households, std::max(1, input.micro_grid_count));
+    // Shared so that the most micro-grids can be within +-10 % of the target (balance_bound.hpp).
+    state.piece_counts =
+        share_count(state.piece_households, std::max(1, input.micro_grid_count), input.options.target_households);
     // A part needs a vertex with households, and with a hard minimum, that many households.
     if (input.options.hard_min_households > 0)
         for (std::size_t p = 0; p < state.piece_counts.size(); ++p)
@@ -816,7 +788,7 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     const bool with_grids = options.grid_households > 0 || options.grid_count > 0;
     // Count mode: the region's grids shared among its pieces by households.
     const std::vector<int> piece_grids =
-        options.grid_count > 0 ? allocate_counts(cells.piece_households(), options.grid_count) : std::vector<int>{};
+        options.grid_count > 0 ? share_by_households(cells.piece_households(), options.grid_count) : std::vector<int>{};
     tbb::parallel_for(std::size_t{0}, pieces, [&](std::size_t p) {
         std::vector<int>& local = locals.local();
         PieceOutcome& outcome = outcomes[p];

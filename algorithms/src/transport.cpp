@@ -22,11 +22,14 @@
 #include <civgrid/algorithms/transport.hpp>
 #include <civgrid/error.hpp>
 
+#include <lemon/network_simplex.h>
+#include <lemon/smart_graph.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -38,6 +41,8 @@ namespace {
 
 constexpr const char* kStage = "algorithms.transport";
 constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+/// Most units a component may ship: sums of capacities stay far from overflow.
+constexpr std::int64_t kMostUnits = std::int64_t{1} << 61;
 
 /// A cost or potential: `big` units of unmet demand, then `small` cost units; ordered
 /// lexicographically.
@@ -422,6 +427,154 @@ private:
     }
 };
 
+/// Solves one component with LEMON's network simplex (TransportMethod::network_simplex, and the
+/// fallback of successive_shortest_paths). Buffers are reused between the components a thread
+/// solves.
+///
+/// Network: S -> supplier i (capacity supply[i], cost 0), supplier i -> consumer j (capacity
+/// min(supply[i], demand[j]), the arc's cost), consumer j -> T (capacity demand[j], cost 0), and
+/// S -> consumer j (capacity demand[j]) for demand left unmet, at a cost above that of any simple
+/// path (node count x the largest cost): a flow that leaves one unit more unmet than necessary has
+/// a negative cycle through that arc, so the cheapest flow of all the demand from S to T is a
+/// maximum flow of the real arcs and the cheapest of those. Costs go to LEMON as integers:
+/// multiples of a quantum small enough that the result is optimal to about 1e-12 of the largest
+/// cost per unit, and large enough that no sum of costs along a path overflows LEMON's int64
+/// potentials (see `quantum_bits`). Integers also mean no round-off in its pivots, whatever the
+/// range of the costs. (LEMON's CostScaling, faster in the literature, does not compile as C++20:
+/// it calls std::allocator::construct.)
+class NetworkSimplexSolver {
+public:
+    void solve(const Component& component, const TransportProblem& problem,
+               const std::vector<std::uint32_t>& kept_offset, const std::vector<std::uint32_t>& kept,
+               std::vector<std::uint32_t>& local_index, TransportSolution& solution) {
+        const auto consumers = static_cast<std::uint32_t>(component.consumers.size());
+        const auto suppliers = static_cast<std::uint32_t>(component.suppliers.size());
+        // Each supplier belongs to one component, so components write disjoint entries.
+        for (std::uint32_t i = 0; i < suppliers; ++i) local_index[component.suppliers[i]] = i;
+
+        // Capacities are clamped to what the component's consumers can take, so that no sum of
+        // them overflows even for absurd supplies (the flow is the same).
+        std::int64_t total_demand = 0;
+        for (const std::uint32_t g : component.consumers) total_demand = saturating_add(total_demand, problem.demand[g]);
+        if (total_demand > kMostUnits)
+            throw InputError(kStage, "consumers " + std::to_string(component.consumers.front()) + ".." +
+                                         std::to_string(component.consumers.back()) +
+                                         " demand more than 2^61 units together");
+        double largest_cost = 0;
+        for (const std::uint32_t g : component.consumers)
+            for (std::uint32_t p = kept_offset[g]; p < kept_offset[g + 1]; ++p)
+                largest_cost = std::max(largest_cost, problem.arcs[kept[p]].cost);
+        const std::size_t node_count = std::size_t{2} + suppliers + consumers;
+        const double quantum = largest_cost > 0 ? largest_cost / std::ldexp(1.0, quantum_bits(node_count)) : 1.0;
+
+        graph_.clear();
+        graph_.reserveNode(static_cast<int>(node_count));
+        graph_.reserveArc(static_cast<int>(suppliers + component.arc_count + 2 * consumers));
+        const Graph::Node source = graph_.addNode(), sink = graph_.addNode();
+        supplier_nodes_.clear();
+        for (std::uint32_t i = 0; i < suppliers; ++i) supplier_nodes_.push_back(graph_.addNode());
+        // Arcs in a fixed order (suppliers, then each consumer's arcs, then consumers): LEMON's
+        // result depends on it, and it depends on nothing else, so neither does the flow.
+        capacity_.clear();
+        cost_.clear();
+        for (std::uint32_t i = 0; i < suppliers; ++i) {
+            graph_.addArc(source, supplier_nodes_[i]);
+            capacity_.push_back(std::min(problem.supply[component.suppliers[i]], total_demand));
+            cost_.push_back(0);
+        }
+        const std::size_t first_candidate = capacity_.size();
+        candidate_input_.clear();
+        consumer_nodes_.clear();
+        for (std::uint32_t v = 0; v < consumers; ++v) consumer_nodes_.push_back(graph_.addNode());
+        for (std::uint32_t v = 0; v < consumers; ++v) {
+            const std::uint32_t g = component.consumers[v];
+            for (std::uint32_t p = kept_offset[g]; p < kept_offset[g + 1]; ++p) {
+                const TransportArc& arc = problem.arcs[kept[p]];
+                graph_.addArc(supplier_nodes_[local_index[arc.supplier]], consumer_nodes_[v]);
+                capacity_.push_back(std::min(problem.supply[arc.supplier], problem.demand[g]));
+                cost_.push_back(static_cast<std::int64_t>(std::llround(arc.cost / quantum)));
+                candidate_input_.push_back(kept[p]);
+            }
+        }
+        for (std::uint32_t v = 0; v < consumers; ++v) {
+            graph_.addArc(consumer_nodes_[v], sink);
+            capacity_.push_back(problem.demand[component.consumers[v]]);
+            cost_.push_back(0);
+        }
+        // Demand left unmet goes straight from S at a cost above any simple path's, so that the
+        // cheapest flow leaves the least unmet (a maximum flow) and is the cheapest of those.
+        const std::size_t first_unmet = capacity_.size();
+        const std::int64_t unmet_cost = static_cast<std::int64_t>(node_count + 1) << quantum_bits(node_count);
+        for (std::uint32_t v = 0; v < consumers; ++v) {
+            graph_.addArc(source, consumer_nodes_[v]);
+            capacity_.push_back(problem.demand[component.consumers[v]]);
+            cost_.push_back(unmet_cost);
+        }
+
+        Graph::ArcMap<std::int64_t> capacity_map(graph_), cost_map(graph_);
+        for (Graph::ArcIt arc(graph_); arc != lemon::INVALID; ++arc) {
+            const auto id = static_cast<std::size_t>(Graph::id(arc));
+            capacity_map[arc] = capacity_[id];
+            cost_map[arc] = cost_[id];
+        }
+
+        lemon::NetworkSimplex<Graph, std::int64_t, std::int64_t> simplex(graph_);
+        simplex.upperMap(capacity_map).costMap(cost_map).stSupply(source, sink, total_demand);
+        if (const auto status = simplex.run(); status != decltype(simplex)::OPTIMAL)
+            throw InternalError(kStage, std::string("the network simplex found the problem ") +
+                                            (status == decltype(simplex)::INFEASIBLE ? "infeasible" : "unbounded"));
+
+        std::vector<std::int64_t>& received = received_;
+        received.assign(consumers, 0);
+        given_.assign(suppliers, 0);
+        for (std::size_t k = 0; k < candidate_input_.size(); ++k) {
+            const Graph::Arc arc = Graph::arcFromId(static_cast<int>(first_candidate + k));
+            const std::int64_t flow = simplex.flow(arc);
+            if (flow < 0) throw InternalError(kStage, "a negative flow");
+            const TransportArc& input = problem.arcs[candidate_input_[k]];
+            received[static_cast<std::size_t>(Graph::id(graph_.target(arc))) - 2 - suppliers] += flow;
+            given_[local_index[input.supplier]] += flow;
+            solution.flow[candidate_input_[k]] = flow;
+        }
+        for (std::uint32_t i = 0; i < suppliers; ++i) {
+            if (given_[i] > problem.supply[component.suppliers[i]])
+                throw InternalError(kStage, "supplier " + std::to_string(component.suppliers[i]) + " ships " +
+                                                std::to_string(given_[i]) + " of a supply of " +
+                                                std::to_string(problem.supply[component.suppliers[i]]));
+        }
+        for (std::uint32_t v = 0; v < consumers; ++v) {
+            const std::uint32_t g = component.consumers[v];
+            const std::int64_t unmet = simplex.flow(Graph::arcFromId(static_cast<int>(first_unmet + v)));
+            if (received[v] + unmet != problem.demand[g])
+                throw InternalError(kStage, "consumer " + std::to_string(g) + " receives " +
+                                                std::to_string(received[v]) + " and misses " + std::to_string(unmet) +
+                                                " of a demand of " + std::to_string(problem.demand[g]));
+            solution.unmet[g] = unmet;
+        }
+    }
+
+private:
+    using Graph = lemon::SmartDigraph;
+
+    static std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+        return a > std::numeric_limits<std::int64_t>::max() - b ? std::numeric_limits<std::int64_t>::max() : a + b;
+    }
+
+    /// The largest cost becomes 2^bits: 40 (costs exact to ~1e-12 of it) unless the component is
+    /// so large that a potential (at most two unmet arcs of (n + 1) 2^bits and n arcs of 2^bits on
+    /// a tree path) could pass 2^60: LEMON adds its artificial cost of 2^62 to such sums.
+    static int quantum_bits(std::size_t node_count) noexcept {
+        int bits = 0;
+        while (bits < 40 && (std::size_t{1} << bits) < node_count + 1) ++bits;
+        return std::clamp(58 - bits, 8, 40);
+    }
+
+    Graph graph_;
+    std::vector<Graph::Node> supplier_nodes_, consumer_nodes_;
+    std::vector<std::int64_t> capacity_, cost_, received_, given_;
+    std::vector<std::uint32_t> candidate_input_;
+};
+
 void validate(const TransportProblem& problem) {
     if (problem.arcs.size() >= kNone || problem.supply.size() >= kNone || problem.demand.size() >= kNone)
         throw InputError(kStage, "more than 2^32 - 1 arcs, suppliers or consumers");
@@ -535,12 +688,26 @@ TransportSolution solve_transport(const TransportProblem& problem) {
     });
     std::vector<std::uint32_t> local_index(suppliers, kNone);
     tbb::enumerable_thread_specific<ComponentSolver> solvers;
+    tbb::enumerable_thread_specific<NetworkSimplexSolver> simplex_solvers;
+    std::atomic<std::size_t> fallbacks{0};
+    const auto solve_one = [&](const Component& component) {
+        if (problem.method == TransportMethod::successive_shortest_paths) {
+            try {
+                solvers.local().solve(component, problem, kept_offset, kept, local_index, solution);
+                return;
+            } catch (const InternalError&) {
+                // Round-off broke the potentials (costs of wildly different sizes): the integer
+                // network simplex rewrites every flow and unmet entry of the component.
+                ++fallbacks;
+            }
+        }
+        simplex_solvers.local().solve(component, problem, kept_offset, kept, local_index, solution);
+    };
     const auto work = [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, order.size(), 1),
                           [&](const tbb::blocked_range<std::size_t>& range) {
-                              ComponentSolver& solver = solvers.local();
                               for (std::size_t c = range.begin(); c != range.end(); ++c)
-                                  solver.solve(components[order[c]], problem, kept_offset, kept, local_index, solution);
+                                  solve_one(components[order[c]]);
                           });
     };
     if (problem.threads > 0)
@@ -548,6 +715,7 @@ TransportSolution solve_transport(const TransportProblem& problem) {
     else
         work();
 
+    solution.fallbacks = fallbacks.load();
     for (std::uint32_t a = 0; a < arcs; ++a) {
         solution.shipped += solution.flow[a];
         solution.cost += static_cast<double>(solution.flow[a]) * problem.arcs[a].cost;

@@ -1,5 +1,6 @@
 // civgrid command line: a thin layer over the engine API. Errors become exit codes here only.
 #include <civgrid/data/changes.hpp>
+#include <civgrid/data/organic.hpp>
 #include <civgrid/data/parcels.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
@@ -57,6 +58,7 @@ int run_synth(const std::vector<std::string>& args) {
     std::string change;
     std::uint64_t change_seed = 1;
     std::int64_t parcels = 0;
+    std::string style = "planned";
     po::options_description options("civgrid synth options");
     options.add_options()("help,h", "show this help")("households",
                                                       po::value(&config.households)->default_value(config.households),
@@ -70,7 +72,11 @@ int run_synth(const std::vector<std::string>& args) {
         "change-seed", po::value(&change_seed)->default_value(change_seed), "random seed of the change")(
         "parcels", po::value(&parcels)->default_value(0),
         "instead of a city: about N parcels that tile the ground (shared edges, 1 % with thousands of vertices, "
-        "0.2 % invalid) as a buildings layer, to measure imports");
+        "0.2 % invalid) as a buildings layer, to measure imports")(
+        "style", po::value(&style)->default_value(style),
+        "planned (superblocks of high-rises, the sample city) or organic (communities of 1,500-2,600 households "
+        "on a jittered grid of 125 m blocks, a major road every 3-5 streets, a meandering river cutting "
+        "blocks into slivers, parks, villages, 2 % towers; no workers or stations)");
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(options).run(), vm);
     if (vm.count("help")) {
@@ -91,7 +97,20 @@ int run_synth(const std::vector<std::string>& args) {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         return 0;
     }
-    data::SynthCity city = data::generate_city(config);
+    if (style != "planned" && style != "organic")
+        throw ConfigError("cli", "--style '" + style + "': planned or organic");
+    if (style == "organic" && !change.empty())
+        throw ConfigError("cli", "--change works on --style planned cities only");
+    data::SynthCity city;
+    if (style == "organic") {
+        data::OrganicConfig organic;
+        organic.households = config.households;
+        organic.seed = config.seed;
+        organic.crs = config.crs;
+        city = data::generate_organic_city(organic);
+    } else {
+        city = data::generate_city(config);
+    }
     if (!change.empty()) {
         const data::ChangeReport report = data::apply_change(city, data::parse_change(change), change_seed);
         std::printf("changed: %s (%lld buildings, %lld households directly affected)\n", report.description.c_str(),

@@ -307,12 +307,6 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
     }
 }
 
-std::string number_text(double value) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%g", value);
-    return buffer;
-}
-
 // Buildings whose point lies in no region get no micro-grid: reported by id. Each building's first
 // region (in region order) is kept in city.building_region for the partitioner.
 void report_outside_buildings(City& city, LayerReport& report, const std::vector<char>& null_geometry, int threads) {
@@ -400,21 +394,6 @@ std::vector<std::size_t> rows_sharing_a_value(const io::FeatureTable& table, std
 }
 
 // The bounding box of the non-empty geometries, if any.
-std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries) {
-    geos::Context context;
-    std::optional<geos::Envelope> total;
-    for (const Wkb& g : geometries) {
-        if (g.empty()) continue;
-        const geos::Geom geometry = geos::from_wkb(context, g);
-        if (geos::is_empty(context, geometry.get())) continue;
-        const geos::Envelope e = geos::envelope(context, geometry.get());
-        if (!total) total = e;
-        total->min_x = std::min(total->min_x, e.min_x), total->min_y = std::min(total->min_y, e.min_y);
-        total->max_x = std::max(total->max_x, e.max_x), total->max_y = std::max(total->max_y, e.max_y);
-    }
-    return total;
-}
-
 // A layer far from the buildings is most likely in another CRS than it says. `extents`: each
 // layer's role and bounding box in the working CRS.
 void report_far_layers(City& city, const std::vector<std::pair<std::string, std::optional<geos::Envelope>>>& extents) {
@@ -743,7 +722,7 @@ City load_city(const PartitionConfig& config) {
         require_some_geometry(table, city.import_report.layers[index], role, "polygon");
         repair_layer(table, city.import_report.layers[index], config.threads);
         city.regions = read_regions(table, level, config, city.import_report.layers[index]);
-        extents.emplace_back(role, extent_of(table.geometries));
+        extents.emplace_back(role, algorithms::extent_of(table.geometries, config.threads));
         check_coverage(city.regions, city.import_report.layers[index], config.threads);
         city.region_level = level;
         break;
@@ -751,17 +730,11 @@ City load_city(const PartitionConfig& config) {
     if (city.regions.empty()) {
         // No admin layer: the whole city (the buildings' extent with a margin) is one region.
         geos::Context context;
-        double min_x = 1e300, min_y = 1e300, max_x = -1e300, max_y = -1e300;
-        for (std::size_t i = 0; i < buildings.size(); ++i) {
-            if (null_geometry[i]) continue;
-            const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[i]);
-            const geos::Envelope e = geos::envelope(context, geometry.get());
-            min_x = std::min(min_x, e.min_x), min_y = std::min(min_y, e.min_y);
-            max_x = std::max(max_x, e.max_x), max_y = std::max(max_y, e.max_y);
-        }
-        if (min_x > max_x)
+        const std::optional<geos::Envelope> extent = algorithms::extent_of(buildings.geometries, config.threads);
+        if (!extent)
             throw InputError(kStage,
                              buildings.source + ", layer '" + buildings.layer + "': no building has a geometry");
+        const double min_x = extent->min_x, min_y = extent->min_y, max_x = extent->max_x, max_y = extent->max_y;
         constexpr double kMargin = 50.0;
         const geos::Geom box = geos::polygon(context, {{min_x - kMargin, min_y - kMargin},
                                                        {max_x + kMargin, min_y - kMargin},
@@ -785,7 +758,7 @@ City load_city(const PartitionConfig& config) {
             io::FeatureTable all = io::read_layer(*spec, all_options);
             city.inputs.emplace_back(role, describe(all) + ", all soft");
             repair_layer(all, register_layer(city, all, role), config.threads);
-            extents.emplace_back(role, extent_of(all.geometries));
+            extents.emplace_back(role, algorithms::extent_of(all.geometries, config.threads));
             for (const Wkb& g : all.geometries)
                 if (!g.empty()) {
                     city.soft_lines.push_back(g);
@@ -813,7 +786,7 @@ City load_city(const PartitionConfig& config) {
         LayerReport& layer_report = register_layer(city, hard, role);
         if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);
         repair_layer(hard, layer_report, config.threads);
-        extents.emplace_back(role, extent_of(hard.geometries));
+        extents.emplace_back(role, algorithms::extent_of(hard.geometries, config.threads));
         for (const Wkb& g : hard.geometries) {
             if (g.empty()) continue;
             const int type = wkb_geometry_type(g);
@@ -844,7 +817,7 @@ City load_city(const PartitionConfig& config) {
 
     for (const char* role : {"workers", "stations"}) {
         const io::FeatureTable& table = std::string(role) == "workers" ? city.workers : city.stations;
-        if (table.size() > 0) extents.emplace_back(role, extent_of(table.geometries));
+        if (table.size() > 0) extents.emplace_back(role, algorithms::extent_of(table.geometries, config.threads));
     }
     report_far_layers(city, extents);
     city.warnings = city.import_report.warning_lines();

@@ -1,6 +1,7 @@
 #include "read_back.hpp"
 #include "values.hpp"
 
+#include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/version.hpp>
@@ -9,8 +10,8 @@
 
 #include <geos_c.h>
 
-#include <algorithm>
 #include <time.h>
+#include <algorithm>
 
 #include <chrono>
 #include <cmath>
@@ -39,9 +40,7 @@ std::string flag_names(std::uint8_t flags) {
 }
 
 std::string number(double value) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
-    return buffer;
+    return number_text(value);
 }
 
 FieldValue text_or_null(const std::string& text) {
@@ -277,6 +276,8 @@ void write_regions(const LayerSink& writer, const City& city, const PartitionRes
                            {"micro_grids", FieldType::integer},
                            {"grids", FieldType::integer},
                            {"target", FieldType::real},
+                           {"within_10", FieldType::integer},
+                           {"best_within_10", FieldType::integer},
                            {"pieces", FieldType::integer},
                            {"faces", FieldType::integer},
                            {"micro_grid_workers", FieldType::integer},
@@ -301,6 +302,12 @@ void write_regions(const LayerSink& writer, const City& city, const PartitionRes
             ++mobile[static_cast<std::size_t>(result.grids[a.micro_grid].region)];
     }
     auto staffed_value = [&](std::int64_t value) { return staffed ? FieldValue{value} : FieldValue{}; };
+    // Micro-grids within +-10 % of their community's target, beside the best the counts allow.
+    std::vector<std::int64_t> within_10(city.regions.size(), 0);
+    for (const MicroGrid& grid : result.micro_grids) {
+        if (algorithms::is_within(grid.shape.households, result.regions[static_cast<std::size_t>(grid.region)].target))
+            ++within_10[static_cast<std::size_t>(grid.region)];
+    }
     for (std::size_t r = 0; r < city.regions.size(); ++r) {
         const Region& region = city.regions[r];
         const RegionSummary& summary = result.regions[r];
@@ -317,6 +324,8 @@ void write_regions(const LayerSink& writer, const City& city, const PartitionRes
              static_cast<std::int64_t>(summary.micro_grids),
              static_cast<std::int64_t>(summary.grids),
              summary.target,
+             within_10[r],
+             summary.best_within_10 >= 0 ? FieldValue{static_cast<std::int64_t>(summary.best_within_10)} : FieldValue{},
              static_cast<std::int64_t>(summary.pieces),
              static_cast<std::int64_t>(summary.faces),
              staffed_value(workers[r]),
@@ -692,6 +701,20 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     for (std::size_t r = 0; r < regions.size(); ++r) {
         input.regions.push_back(regions.geometries[r]);
         region_index[as_text(regions.rows[r][static_cast<std::size_t>(region_code)])] = static_cast<int>(r);
+    }
+    // The best-balance bound of each community, when the file has it for every one (older outputs
+    // do not); the report never lets a bound fall below what was reached or above the count.
+    if (const int best = regions.field_index("best_within_10"); best >= 0) {
+        for (std::size_t r = 0; r < regions.size(); ++r) {
+            const auto bound = as_integer(regions.rows[r][static_cast<std::size_t>(best)]);
+            if (!bound || *bound < 0) {
+                input.region_best_within_10.clear();
+                input.region_codes.clear();
+                break;
+            }
+            input.region_best_within_10.push_back(*bound);
+            input.region_codes.push_back(as_text(regions.rows[r][static_cast<std::size_t>(region_code)]));
+        }
     }
     const io::FeatureTable grids = io::read_layer({path, "micro_grids"});
     // Invalid micro-grids are what the report counts (and measures repaired); unreadable ones are not.

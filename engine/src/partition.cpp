@@ -1,6 +1,7 @@
 #include "placement.hpp"
 #include "values.hpp"
 
+#include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
@@ -232,6 +233,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
 
     // 4. The problem of each region, as the algorithms see it.
     problems.inputs.resize(region_count);
+    std::size_t regions_without_grids = 0;
     for (std::size_t r = 0; r < region_count; ++r) {
         algorithms::RegionInput& input = problems.inputs[r];
         input.boundary = city.regions[r].boundary;
@@ -250,12 +252,25 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.options.min_households = config.min_households;
         input.options.max_households = config.max_households;
         input.options.hard_min_households = config.hard_min_households;
+        // A grid must hold two micro-grids at least: a grid level of one micro-grid per grid (a
+        // target near --grid-households) is no level at all, so it is turned off, and said.
         input.options.grid_households = config.grid_households;
+        if (config.grid_households > 0 && config.grid_count <= 0 &&
+            config.grid_households < 2 * input.options.target_households) {
+            input.options.grid_households = 0;
+            ++regions_without_grids;
+        }
         input.options.grid_count = grid_counts[r];
         input.options.soft_barrier_weight = config.soft_barrier_weight;
         input.options.compactness = config.compactness;
         result.regions[r].target = input.options.target_households;
     }
+    if (regions_without_grids > 0)
+        result.warnings.push_back("no grid level in " + std::to_string(regions_without_grids) + " of " +
+                                  std::to_string(region_count) + " " + city.region_level +
+                                  " regions: --grid-households " + number_text(config.grid_households) +
+                                  " is less than two micro-grids of their target; give --grid-households at least "
+                                  "twice the target (or 0 for none)");
     problems.region_envelopes = std::move(region_envelopes);
     return problems;
 }
@@ -302,6 +317,22 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
         algorithms::RegionResult& region_result = region_results[r];
         const geos::Envelope& envelope = region_envelopes[r];
         const std::size_t k = region_result.micro_grids.size();
+        // The best balance the same count allows: its pieces' households (every household of a
+        // piece lies in one of the piece's micro-grids).
+        {
+            std::vector<std::int64_t> piece_households;
+            for (const algorithms::MicroGridShape& shape : region_result.micro_grids) {
+                const auto piece = static_cast<std::size_t>(std::max(shape.piece, 0));
+                if (piece >= piece_households.size()) piece_households.resize(piece + 1, 0);
+                piece_households[piece] += shape.households;
+            }
+            std::erase(piece_households, 0);
+            result.regions[r].best_within_10 =
+                k == 0
+                    ? 0
+                    : std::max(algorithms::best_within(piece_households, static_cast<int>(k), result.regions[r].target),
+                               0);
+        }
         const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
         // Items in reading order: rows about one item high (`per_region` items of that kind tile
         // the region), north to south, then west to east.
@@ -415,6 +446,10 @@ algorithms::QualityReport assess(const City& city, const PartitionResult& result
     input.building_households = city.building_households;
     input.barriers = city.hard_lines;
     input.barriers.insert(input.barriers.end(), city.hard_areas.begin(), city.hard_areas.end());
+    for (std::size_t r = 0; r < city.regions.size(); ++r) {
+        input.region_best_within_10.push_back(result.regions[r].best_within_10);
+        input.region_codes.push_back(city.regions[r].code);
+    }
     return algorithms::compute_quality(input);
 }
 

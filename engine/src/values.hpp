@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,13 @@ inline std::optional<double> as_number(const FieldValue& value) {
 }
 
 /// The value as text ("" for null); integral reals print without decimals.
+/// A number as people write it: up to six significant digits, no trailing zeros ("400", "0.2").
+inline std::string number_text(double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%g", value);
+    return buffer;
+}
+
 inline std::string as_text(const FieldValue& value) {
     if (const auto* s = std::get_if<std::string>(&value)) return *s;
     if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);

@@ -171,9 +171,19 @@ std::string choose_metric_crs(const GeoExtent& extent) {
         throw InputError("io.crs", "extent centre (" + std::to_string(lon) + ", " + std::to_string(lat) +
                                        ") is not a longitude/latitude in degrees");
     if (lon >= 73.0 && lon <= 136.0 && lat >= 3.0 && lat <= 54.0) {
-        // CGCS2000 3-degree Gauss-Kruger, CM 75E..135E = EPSG:4534..4554 (no zone prefix).
+        // CGCS2000 3-degree Gauss-Kruger, CM 75E..135E = EPSG:4534..4554 (no zone prefix), but only
+        // for data in China: the zone's area of use in PROJ's database (China's land within the
+        // zone, as a box), with 0.25 degrees to spare for a city on the border. Japan, Korea or
+        // Vietnam inside the rough box above fall outside every zone's area and get UTM below.
         const int central_meridian = std::clamp(3 * static_cast<int>(std::lround(lon / 3.0)), 75, 135);
-        return "EPSG:" + std::to_string(4534 + (central_meridian - 75) / 3);
+        const std::string code = "EPSG:" + std::to_string(4534 + (central_meridian - 75) / 3);
+        const detail::SrsPtr zone = detail::make_srs(code, "io.crs", "the working CRS");
+        double west = 0, south = 0, east = 0, north = 0;
+        const char* area = nullptr;
+        constexpr double kSpare = 0.25;
+        if (OSRGetAreaOfUse(zone.get(), &west, &south, &east, &north, &area) != 0 && lon >= west - kSpare &&
+            lon <= east + kSpare && lat >= south - kSpare && lat <= north + kSpare)
+            return code;
     }
     const int zone = std::clamp(static_cast<int>(std::floor((lon + 180.0) / 6.0)) + 1, 1, 60);
     return "EPSG:" + std::to_string((lat >= 0.0 ? 32600 : 32700) + zone);

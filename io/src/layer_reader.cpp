@@ -335,26 +335,57 @@ std::string declared_shapefile_encoding(const std::filesystem::path& base, std::
     return {};
 }
 
-/// Chooses UTF-8 or GB18030 from the raw text: UTF-8 when every value is UTF-8 (a character cut
-/// at a field's end allowed), else GB18030 when every value decodes as GB18030.
-std::string detect_encoding(const std::vector<const std::string*>& texts, const std::string& where) {
-    const std::string* not_utf8 = nullptr;
-    for (const std::string* text : texts)
-        if (!is_utf8(*text, true)) {
-            not_utf8 = text;
-            break;
+/// The encoding of text a Shapefile does not declare, from its content: UTF-8 when every value is
+/// UTF-8 (a character cut at a field's end allowed); else, of GB18030, Big5, Shift-JIS (CP932)
+/// and EUC-KR (CP949), the one that decodes every value and scores highest on its common
+/// characters (text_encoding.hpp: plausibility). `detail` says how sure it is; `rival` names a
+/// second encoding that decodes everything and scores close to the first: the gap times the
+/// square root of the characters seen (its resolution) below 0.3 (a warning: a few Hangul
+/// syllables are also first-level hanzi, a whole layer of them is not mistaken).
+struct Detection {
+    std::string encoding, detail, rival;
+};
+Detection detect_encoding(const std::vector<const std::string*>& texts, const std::string& where) {
+    const bool utf8 = std::all_of(texts.begin(), texts.end(), [](const std::string* text) { return is_utf8(*text, true); });
+    if (utf8) return {"UTF-8", "", ""};
+    std::vector<std::pair<double, std::string>> ranked;  // (score, encoding)
+    std::size_t seen = 0;                                // non-ASCII characters
+    for (const std::string_view candidate : detail::kEastAsianEncodings) {
+        Decoder decoder{std::string(candidate)};
+        double weight = 0;
+        std::size_t characters = 0;
+        bool valid = true;
+        for (const std::string* text : texts) {
+            if (is_ascii(*text)) continue;
+            if (!detail::plausibility(*text, candidate, weight, characters) || decoder.decode(*text).invalid) {
+                valid = false;
+                break;
+            }
         }
-    if (not_utf8 == nullptr) return "UTF-8";
-    Decoder gb18030("GB18030");
-    for (const std::string* text : texts) {
-        if (is_ascii(*text)) continue;
-        if (gb18030.decode(*text).invalid)
-            throw InputError("io.encoding", where +
-                                                ": cannot tell the text encoding (no .cpg, DBF language id 0): the "
-                                                "attributes are neither UTF-8 nor GB18030; pass --encoding "
-                                                "(e.g. BIG5, CP1252) or add a .cpg file");
+        if (!valid) continue;
+        ranked.emplace_back(characters > 0 ? weight / static_cast<double>(characters) : 0.0, candidate);
+        seen = std::max(seen, characters);
     }
-    return "GB18030";
+    if (ranked.empty())
+        throw InputError("io.encoding", where +
+                                            ": cannot tell the text encoding (no .cpg, DBF language id 0): the "
+                                            "attributes are neither UTF-8 nor GB18030, Big5, Shift-JIS or EUC-KR; "
+                                            "pass --encoding (e.g. CP1252, ISO-8859-1) or add a .cpg file");
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    const auto score = [](double value) {
+        char text[16];
+        std::snprintf(text, sizeof text, "%.2f", value);
+        return std::string(text);
+    };
+    Detection found{ranked[0].second, "plausibility " + score(ranked[0].first), ""};
+    if (ranked.size() > 1) {
+        found.detail += "; also decodes as " + ranked[1].second + ", " + score(ranked[1].first);
+        if ((ranked[0].first - ranked[1].first) * std::sqrt(static_cast<double>(seen)) < 0.3)
+            found.rival = ranked[1].second;
+    } else {
+        found.detail += "; no other of GB18030, BIG5, CP932, CP949 decodes it";
+    }
+    return found;
 }
 
 std::string quoted_identifier(const std::string& name) {
@@ -656,8 +687,24 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
             for (const auto& row : table.rows)
                 for (const FieldValue& value : row)
                     if (const auto* text = std::get_if<std::string>(&value)) texts.push_back(text);
-            encoding = detect_encoding(texts, where);
-            how = "detected from the content (" + how + ")";
+            const Detection detection = detect_encoding(texts, where);
+            encoding = detection.encoding;
+            how = "detected from the content (" + how + (detection.detail.empty() ? "" : "; " + detection.detail) + ")";
+            if (!detection.rival.empty()) {
+                // Name the first value that reads differently, so the user can look at it.
+                std::string example = "0";
+                for (std::size_t r = 0; r < table.size() && example == "0"; ++r)
+                    for (std::size_t j = 0; j < table.rows[r].size(); ++j)
+                        if (const auto* text = std::get_if<std::string>(&table.rows[r][j]);
+                            text != nullptr && !is_ascii(*text)) {
+                            example = std::to_string(r) + " (field '" + table.fields[j].name + "')";
+                            break;
+                        }
+                report.add("reported", "ambiguous_encoding", Severity::warning,
+                           "the text reads as " + encoding + " and almost as well as " + detection.rival +
+                               ": if names look wrong, pass --encoding " + detection.rival + " or add a .cpg file",
+                           example);
+            }
         }
     } else if (!shapefile) {
         encoding = "UTF-8";

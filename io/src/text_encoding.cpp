@@ -83,6 +83,74 @@ bool is_utf8(std::string_view text, bool allow_cut_tail) {
     return true;
 }
 
+bool plausibility(std::string_view text, std::string_view encoding, double& score, std::size_t& characters) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(text[k])); };
+    for (std::size_t i = 0; i < text.size();) {
+        const unsigned lead = byte(i);
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        ++characters;
+        // A cut last character (a byte-limited field) counts as nothing, as the decoder drops it.
+        const bool last = i + 1 >= text.size();
+        const unsigned trail = last ? 0 : byte(i + 1);
+        const unsigned code = lead << 8 | trail;
+        double weight = 0;
+        std::size_t length = 2;
+        if (encoding == "GB18030") {
+            if (lead == 0x80 || lead == 0xFF) return false;
+            if (!last && trail >= 0x30 && trail <= 0x39) {
+                length = 4;  // a four-byte GB18030 code: rare characters
+            } else if (!last && (trail < 0x40 || trail == 0x7F || trail == 0xFF)) {
+                return false;
+            } else if (lead >= 0xB0 && lead <= 0xF7 && trail >= 0xA1) {
+                weight = lead <= 0xC8 ? 0.9 : lead <= 0xD7 ? 1.0 : 0.6;  // GB2312 level 1, level 2
+            } else if (lead >= 0xA1 && lead <= 0xA9 && trail >= 0xA1) {
+                weight = 0.6;  // GB2312 symbols, kana, Cyrillic
+            } else {
+                weight = 0.2;  // GBK's extensions
+            }
+        } else if (encoding == "BIG5") {
+            if (lead < 0xA1 || lead > 0xF9) return false;
+            if (!last && !((trail >= 0x40 && trail <= 0x7E) || (trail >= 0xA1 && trail <= 0xFE))) return false;
+            weight = code >= 0xA440 && code <= 0xC67E   ? 1.0   // frequent hanzi
+                     : code >= 0xC940 && code <= 0xF9D5 ? 0.6   // less frequent hanzi
+                     : code >= 0xA140 && code <= 0xA3BF ? 0.6   // symbols
+                                                        : 0.1;  // reserved and user-defined
+        } else if (encoding == "CP932") {
+            if (lead >= 0xA1 && lead <= 0xDF) {
+                length = 1;
+                weight = 0.5;  // half-width katakana
+            } else if ((lead >= 0x81 && lead <= 0x9F) || (lead >= 0xE0 && lead <= 0xFC)) {
+                if (!last && !((trail >= 0x40 && trail <= 0x7E) || (trail >= 0x80 && trail <= 0xFC))) return false;
+                weight = (code >= 0x829F && code <= 0x82F1) || (code >= 0x8340 && code <= 0x8396) ? 1.0  // kana
+                         : code >= 0x889F && code <= 0x9872                                        ? 1.0  // JIS level 1
+                         : code >= 0x989F && code <= 0xEAA4                                        ? 0.6  // level 2
+                         : code >= 0x8140 && code <= 0x84BE                                        ? 0.6  // symbols
+                                                                                                   : 0.1;
+            } else {
+                return false;
+            }
+        } else if (encoding == "CP949") {
+            if (lead == 0x80 || lead == 0xFF || lead == 0xC9 || lead == 0xFE) return false;
+            const bool ks = trail >= 0xA1 && trail <= 0xFE;
+            if (!last && !(ks || (trail >= 0x41 && trail <= 0x5A) || (trail >= 0x61 && trail <= 0x7A) ||
+                           (trail >= 0x81 && trail <= 0xA0)))
+                return false;
+            weight = lead >= 0xB0 && lead <= 0xC8 && ks   ? 1.0   // KS X 1001 Hangul syllables
+                     : lead >= 0xA1 && lead <= 0xAF && ks ? 0.6   // symbols and jamo
+                     : lead >= 0xCA && lead <= 0xFD && ks ? 0.3   // Hanja: rare in Korean text today
+                                                          : 0.5;  // UHC's other Hangul syllables
+        } else {
+            return false;
+        }
+        if (!last) score += weight;
+        i += length;
+    }
+    return true;
+}
+
 std::string canonical_encoding(std::string_view name) {
     std::string upper;
     for (char c : name)
@@ -93,6 +161,10 @@ std::string canonical_encoding(std::string_view name) {
         upper == "54936" || upper == "EUC-CN")
         return "GB18030";
     if (upper == "BIG5" || upper == "950" || upper == "CP950") return "BIG5";
+    if (upper == "SHIFT_JIS" || upper == "SHIFT-JIS" || upper == "SJIS" || upper == "932" || upper == "CP932" ||
+        upper == "MS932" || upper == "WINDOWS-31J")
+        return "CP932";
+    if (upper == "EUC-KR" || upper == "EUCKR" || upper == "949" || upper == "CP949" || upper == "UHC") return "CP949";
     if (!upper.empty() &&
         std::all_of(upper.begin(), upper.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
         return "CP" + upper;                                          // a bare Windows code page number

@@ -211,11 +211,23 @@ TransportProblem random_city(std::uint64_t seed, std::uint32_t consumers, std::u
     return problem;
 }
 
-TEST(Transport, MatchesBruteForceOnSmallRandomInstances) {
+// Every test runs with both methods: they must agree with the brute force, the independent
+// reference and each other's exact answers.
+class Transport : public ::testing::TestWithParam<TransportMethod> {
+protected:
+    [[nodiscard]] TransportSolution solve(TransportProblem problem) const {
+        problem.method = GetParam();
+        const TransportSolution solution = solve_transport(problem);
+        EXPECT_EQ(solution.fallbacks, 0u);  // everyday costs never need the fallback
+        return solution;
+    }
+};
+
+TEST_P(Transport, MatchesBruteForceOnSmallRandomInstances) {
     std::mt19937_64 random(11);
     for (int instance = 0; instance < 400; ++instance) {
         const TransportProblem problem = random_small(random, instance % 2 == 0);
-        const TransportSolution solution = solve_transport(problem);
+        const TransportSolution solution = solve(problem);
         const Optimum best = brute_force(problem);
         SCOPED_TRACE("instance " + std::to_string(instance));
         expect_feasible(problem, solution);
@@ -224,14 +236,14 @@ TEST(Transport, MatchesBruteForceOnSmallRandomInstances) {
     }
 }
 
-TEST(Transport, MatchesIndependentSolverOnMediumRandomInstances) {
+TEST_P(Transport, MatchesIndependentSolverOnMediumRandomInstances) {
     // Sparse, multi-unit, sometimes short of supply, several components: against Bellman-Ford SSP.
     for (std::uint64_t seed = 1; seed <= 30; ++seed) {
         const auto consumers = static_cast<std::uint32_t>(20 + seed * 3),
                    suppliers = static_cast<std::uint32_t>(15 + seed * 2);
         const TransportProblem problem = random_city(seed, consumers, suppliers, 1 + static_cast<int>(seed % 3),
                                                      1 + seed % 4, 3, 2 + static_cast<int>(seed % 3));
-        const TransportSolution solution = solve_transport(problem);
+        const TransportSolution solution = solve(problem);
         const Optimum best = reference(problem);
         SCOPED_TRACE("seed " + std::to_string(seed));
         expect_feasible(problem, solution);
@@ -240,7 +252,7 @@ TEST(Transport, MatchesIndependentSolverOnMediumRandomInstances) {
     }
 }
 
-TEST(Transport, MatchesIndependentSolverWithLargeCapacities) {
+TEST_P(Transport, MatchesIndependentSolverWithLargeCapacities) {
     // Utility stations: few suppliers with large capacities, consumers wanting tens of units, some
     // short of reachable capacity.
     for (std::uint64_t seed = 1; seed <= 8; ++seed) {
@@ -251,7 +263,7 @@ TEST(Transport, MatchesIndependentSolverWithLargeCapacities) {
         std::uniform_int_distribution<int> households(40, 120), capacity(300, 1800);
         for (auto& d : problem.demand) d = households(random);
         for (auto& s : problem.supply) s = capacity(random);
-        const TransportSolution solution = solve_transport(problem);
+        const TransportSolution solution = solve(problem);
         const Optimum best = reference(problem);
         SCOPED_TRACE("seed " + std::to_string(seed));
         expect_feasible(problem, solution);
@@ -260,11 +272,11 @@ TEST(Transport, MatchesIndependentSolverWithLargeCapacities) {
     }
 }
 
-TEST(Transport, MatchesIndependentSolverOnOneLargeComponent) {
+TEST_P(Transport, MatchesIndependentSolverOnOneLargeComponent) {
     // Workers and micro-grids as one component: 1,500 consumers of demand 0-2, 1,400 suppliers of
     // supply 0-2, 6 candidates each; shortages in places, spare supply in others.
     const TransportProblem problem = random_city(17, 1500, 1400, 1, 6, 2, 2);
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     const Optimum best = reference(problem);
     expect_feasible(problem, solution);
     EXPECT_EQ(solution.shipped, best.shipped);
@@ -272,51 +284,51 @@ TEST(Transport, MatchesIndependentSolverOnOneLargeComponent) {
     EXPECT_LT(solution.shipped, std::accumulate(problem.demand.begin(), problem.demand.end(), std::int64_t{0}));
 }
 
-TEST(Transport, BeatsGreedyNearestFirst) {
+TEST_P(Transport, BeatsGreedyNearestFirst) {
     // Greedy by cost: X-A (1), then Y must take B (100): 101. Optimal: X-B (2) + Y-A (2) = 4.
     TransportProblem problem;
     problem.supply = {1, 1};  // A, B
     problem.demand = {1, 1};  // X, Y
     problem.arcs = {{0, 0, 1}, {1, 0, 2}, {0, 1, 2}, {1, 1, 100}};
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     expect_feasible(problem, solution);
     EXPECT_EQ(solution.shipped, 2);
     EXPECT_DOUBLE_EQ(solution.cost, 4);
     EXPECT_EQ(solution.flow, (std::vector<std::int64_t>{0, 1, 1, 0}));
 }
 
-TEST(Transport, MaximumFlowComesBeforeCost) {
+TEST_P(Transport, MaximumFlowComesBeforeCost) {
     // Y could be left out to save 1000, but the most shipped wins.
     TransportProblem problem;
     problem.supply = {1, 1};
     problem.demand = {1, 1};
     problem.arcs = {{0, 0, 1}, {0, 1, 1}, {1, 1, 1000}};
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     expect_feasible(problem, solution);
     EXPECT_EQ(solution.shipped, 2);
     EXPECT_DOUBLE_EQ(solution.cost, 1001);
     EXPECT_EQ(solution.unmet, (std::vector<std::int64_t>{0, 0}));
 }
 
-TEST(Transport, ShortSupplyLeavesTheDearestDemandUnmet) {
+TEST_P(Transport, ShortSupplyLeavesTheDearestDemandUnmet) {
     // One unit for two consumers: the nearer one (consumer 1, processed second) gets it.
     TransportProblem problem;
     problem.supply = {1};
     problem.demand = {1, 1};
     problem.arcs = {{0, 0, 10}, {0, 1, 1}};
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     expect_feasible(problem, solution);
     EXPECT_EQ(solution.shipped, 1);
     EXPECT_DOUBLE_EQ(solution.cost, 1);
     EXPECT_EQ(solution.unmet, (std::vector<std::int64_t>{1, 0}));
 }
 
-TEST(Transport, InfeasibleDemandIsReportedExactly) {
+TEST_P(Transport, InfeasibleDemandIsReportedExactly) {
     TransportProblem problem;
     problem.supply = {2, 1, 0, 5};  // supplier 2 has nothing, supplier 3 no arc
     problem.demand = {3, 2, 4, 0, 1};
     problem.arcs = {{0, 0, 5}, {0, 1, 1}, {1, 1, 2}, {2, 2, 0}, {1, 3, 1}};  // consumer 4 has no arc
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     expect_feasible(problem, solution);
     // Suppliers 0 and 1 give 3 units to consumers 0 and 1 (demand 5); consumer 2 is reachable only
     // from an empty supplier, consumer 4 from nobody.
@@ -333,12 +345,12 @@ TEST(Transport, InfeasibleDemandIsReportedExactly) {
     EXPECT_EQ(solution.flow[4], 0);
 }
 
-TEST(Transport, DuplicateArcsKeepTheCheapest) {
+TEST_P(Transport, DuplicateArcsKeepTheCheapest) {
     TransportProblem problem;
     problem.supply = {3};
     problem.demand = {2, 1};
     problem.arcs = {{0, 0, 7}, {0, 0, 3}, {0, 0, 3}, {0, 1, 4}, {0, 0, 9}};
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     expect_feasible(problem, solution);
     // All of consumer 0's flow on the first of the two arcs of cost 3.
     EXPECT_EQ(solution.flow, (std::vector<std::int64_t>{0, 2, 0, 1, 0}));
@@ -346,8 +358,8 @@ TEST(Transport, DuplicateArcsKeepTheCheapest) {
     EXPECT_EQ(solution.components, 1u);
 }
 
-TEST(Transport, EmptyAndZeroInputs) {
-    const TransportSolution empty = solve_transport({});
+TEST_P(Transport, EmptyAndZeroInputs) {
+    const TransportSolution empty = solve({});
     EXPECT_TRUE(empty.flow.empty());
     EXPECT_TRUE(empty.unmet.empty());
     EXPECT_EQ(empty.shipped, 0);
@@ -357,16 +369,16 @@ TEST(Transport, EmptyAndZeroInputs) {
     zeros.supply = {0, 4};
     zeros.demand = {0, 0, 2};
     zeros.arcs = {{0, 0, 1}, {1, 0, 1}, {0, 2, 0}, {1, 1, 3}};
-    const TransportSolution solution = solve_transport(zeros);
+    const TransportSolution solution = solve(zeros);
     expect_feasible(zeros, solution);
     EXPECT_EQ(solution.shipped, 0);
     EXPECT_EQ(solution.unmet, (std::vector<std::int64_t>{0, 0, 2}));
     EXPECT_EQ(solution.components, 0u);
 }
 
-TEST(Transport, ComponentsAreSolvedSeparately) {
+TEST_P(Transport, ComponentsAreSolvedSeparately) {
     const TransportProblem problem = random_city(3, 400, 450, 4, 5, 2, 1);
-    const TransportSolution solution = solve_transport(problem);
+    const TransportSolution solution = solve(problem);
     expect_feasible(problem, solution);
     EXPECT_GE(solution.components, 16u);  // 4 x 4 cells, some split further by empty suppliers
     const Optimum best = reference(problem);
@@ -374,14 +386,14 @@ TEST(Transport, ComponentsAreSolvedSeparately) {
     EXPECT_TRUE(close(solution.cost, best.cost)) << solution.cost << " vs " << best.cost;
 }
 
-TEST(Transport, IdenticalForAnyThreadCount) {
+TEST_P(Transport, IdenticalForAnyThreadCount) {
     TransportProblem problem = random_city(5, 3000, 3300, 6, 8, 2, 1);
     problem.threads = 1;
-    const TransportSolution one = solve_transport(problem);
+    const TransportSolution one = solve(problem);
     problem.threads = 2;
-    const TransportSolution two = solve_transport(problem);
+    const TransportSolution two = solve(problem);
     problem.threads = 0;
-    const TransportSolution all = solve_transport(problem);
+    const TransportSolution all = solve(problem);
     expect_feasible(problem, one);
     EXPECT_GT(one.components, 30u);
     EXPECT_EQ(one.flow, two.flow);
@@ -391,28 +403,63 @@ TEST(Transport, IdenticalForAnyThreadCount) {
     EXPECT_EQ(one.cost, all.cost);
 }
 
-TEST(Transport, RejectsBadInput) {
+TEST_P(Transport, RejectsBadInput) {
     TransportProblem problem;
     problem.supply = {1};
     problem.demand = {1};
     problem.arcs = {{0, 0, 1}};
     auto bad = problem;
     bad.supply[0] = -1;
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve_transport(bad); }),
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }),
                     "supplier 0 has a negative supply");
     bad = problem;
     bad.demand[0] = -2;
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve_transport(bad); }),
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }),
                     "consumer 0 has a negative demand");
     bad = problem;
     bad.arcs.push_back({1, 0, 1});
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve_transport(bad); }), "arc 1 joins supplier 1");
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }), "arc 1 joins supplier 1");
     bad = problem;
     bad.arcs[0].cost = -1;
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve_transport(bad); }), "algorithms.transport: arc 0");
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }), "algorithms.transport: arc 0");
     bad.arcs[0].cost = std::numeric_limits<double>::quiet_NaN();
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve_transport(bad); }), "costs must be finite");
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }), "costs must be finite");
 }
+
+TEST(TransportFallback, WildCostRangesAreSolvedExactly) {
+    // Costs from 1e-150 to 1e150 in one problem (corrupted coordinates in a workers layer): the
+    // shortest paths' floating potentials break on many of them, and those components go to the
+    // network simplex. Every answer must still ship the most possible, at the optimal cost up to
+    // the documented precision (1e-12 of the largest cost per unit shipped: costs below that are
+    // all alike to either method).
+    std::mt19937_64 random(5);
+    std::size_t fallbacks = 0;
+    for (int instance = 0; instance < 1500; ++instance) {
+        TransportProblem problem = random_small(random, false);
+        std::uniform_real_distribution<double> exponent(-150, 150);
+        for (TransportArc& arc : problem.arcs) arc.cost = std::pow(10.0, exponent(random));
+        const TransportSolution solution = solve_transport(problem);
+        const Optimum best = brute_force(problem);
+        SCOPED_TRACE("instance " + std::to_string(instance));
+        expect_feasible(problem, solution);
+        EXPECT_EQ(solution.shipped, best.shipped);
+        double largest = 0;
+        for (const TransportArc& arc : problem.arcs) largest = std::max(largest, arc.cost);
+        // (+1e-11: the brute force takes costs within 1e-12 of each other as equal.)
+        EXPECT_LE(std::abs(solution.cost - best.cost), 1e-11 * largest * static_cast<double>(best.shipped) + 1e-11)
+            << solution.cost << " vs " << best.cost;
+        fallbacks += solution.fallbacks;
+    }
+    EXPECT_GE(fallbacks, 5u);  // the fallback really ran
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, Transport,
+                         ::testing::Values(TransportMethod::successive_shortest_paths,
+                                           TransportMethod::network_simplex),
+                         [](const ::testing::TestParamInfo<TransportMethod>& method) {
+                             return method.param == TransportMethod::network_simplex ? std::string("NetworkSimplex")
+                                                                                  : std::string("ShortestPaths");
+                         });
 
 }  // namespace
 }  // namespace civgrid::algorithms

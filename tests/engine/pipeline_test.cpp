@@ -1,4 +1,5 @@
 // End to end on generated cities: the guarantees of issue 2 on real outputs.
+#include <civgrid/data/organic.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
@@ -8,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -54,7 +56,63 @@ TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
         EXPECT_EQ(again.barrier_crossings, summary.report.barrier_crossings);
         EXPECT_NEAR(again.gap_area_m2, summary.report.gap_area_m2, 1e-3);
         EXPECT_DOUBLE_EQ(again.share_within_10, summary.report.share_within_10);
+        // The best possible share is an upper bound on the one reached, with each community's
+        // bound in the communities layer, read back as it was.
+        EXPECT_GE(summary.report.best_share_within_10, summary.report.share_within_10);
+        EXPECT_LE(summary.report.best_share_within_10, 1.0);
+        EXPECT_DOUBLE_EQ(again.best_share_within_10, summary.report.best_share_within_10);
+        ASSERT_EQ(again.largest_gaps.size(), summary.report.largest_gaps.size());
+        for (std::size_t i = 0; i < again.largest_gaps.size(); ++i) {
+            const auto& gap = again.largest_gaps[i];
+            EXPECT_EQ(gap.code, summary.report.largest_gaps[i].code);
+            EXPECT_GT(gap.best_within_10, gap.within_10);
+            EXPECT_LE(gap.best_within_10, gap.micro_grids);
+            if (i > 0) {
+                const auto& before = again.largest_gaps[i - 1];
+                EXPECT_GE(before.best_within_10 - before.within_10, gap.best_within_10 - gap.within_10);
+            }
+        }
     }
+}
+
+// Cities built unlike the sample (issue 16): small communities, a river cutting them into
+// slivers, towers. Every guarantee holds, and balance stays within a floor of the best the counts
+// allow. The floor guards what is reached today (gaps of 8-12 points at 100,000 households);
+// issue 16's goal is 3.
+TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
+    test::TempDir dir;
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        data::OrganicConfig organic;
+        organic.households = 40'000;
+        organic.seed = seed;
+        PartitionConfig config;
+        config.city = dir.file("organic-" + std::to_string(seed) + ".gpkg");
+        data::write_city(data::generate_organic_city(organic), config.city);
+        const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+        SCOPED_TRACE("organic seed " + std::to_string(seed));
+        expect_guarantees(summary.report);
+        EXPECT_EQ(summary.report.micro_grids, summary.report.requested);
+        EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.16)
+            << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
+        EXPECT_GE(summary.report.polsby_popper_mean, 0.55);
+    }
+}
+
+// Issue 17: a target near --grid-households made every grid one micro-grid. The grid level is
+// turned off where a grid could not hold two micro-grids, and the run says so.
+TEST(Pipeline, GridLevelOfOneMicroGridPerGridIsTurnedOffAndSaid) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 30'000, 1);
+    config.target_households = 400;
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    EXPECT_EQ(summary.report.grids, 0);
+    const auto said = std::find_if(summary.warnings.begin(), summary.warnings.end(), [](const std::string& w) {
+        return w.find("no grid level in") != std::string::npos && w.find("--grid-households 400") != std::string::npos;
+    });
+    EXPECT_NE(said, summary.warnings.end());
+    config.target_households = 150;  // two micro-grids fit a grid of 400: the level stays
+    EXPECT_GT(run_partition(config, dir.file("out2.gpkg")).report.grids, 0);
 }
 
 TEST(Pipeline, OutputHasTheDocumentedLayersAndCodes) {

@@ -29,8 +29,26 @@ TEST(ChooseMetricCrs, ChinaUsesCgcs2000GaussKrugerWithoutZonePrefix) {
     EXPECT_EQ(choose_metric_crs(around(106.5, 29.5)), "EPSG:4545");
     EXPECT_EQ(choose_metric_crs(around(106.1, 29.6)), "EPSG:4544");  // CM 105E
     EXPECT_EQ(choose_metric_crs(around(126.6, 45.8)), "EPSG:4551");  // Harbin: CM 126E
-    EXPECT_EQ(choose_metric_crs(around(73.5, 39.5)), "EPSG:4534");   // CM clamped to 75E
-    EXPECT_EQ(choose_metric_crs(around(135.9, 48.0)), "EPSG:4554");  // CM 135E
+    EXPECT_EQ(choose_metric_crs(around(73.7, 39.5)), "EPSG:4534");   // Kashgar's far west: CM clamped to 75E
+    EXPECT_EQ(choose_metric_crs(around(134.0, 46.8)), "EPSG:4554");  // Raohe, Heilongjiang: CM 135E
+}
+
+// Inside the rough lon/lat box around China but not in China: the CGCS2000 zone's area of use
+// (PROJ's database) says so, and UTM is used (issue 17: Japanese data got EPSG:4554).
+TEST(ChooseMetricCrs, NeighboursOfChinaUseUtm) {
+    EXPECT_EQ(choose_metric_crs(around(133.5, 33.8)), "EPSG:32653");  // Kochi, Shikoku (CM 135E zone)
+    EXPECT_EQ(choose_metric_crs(around(135.5, 34.7)), "EPSG:32653");  // Osaka
+    EXPECT_EQ(choose_metric_crs(around(130.4, 33.6)), "EPSG:32652");  // Fukuoka
+    EXPECT_EQ(choose_metric_crs(around(126.98, 37.57)), "EPSG:32652");  // Seoul
+    EXPECT_EQ(choose_metric_crs(around(129.07, 35.18)), "EPSG:32652");  // Busan
+    EXPECT_EQ(choose_metric_crs(around(103.85, 3.2)), "EPSG:32648");    // Kuantan, Malaysia
+    EXPECT_EQ(choose_metric_crs(around(106.92, 47.92)), "EPSG:32648");  // Ulaanbaatar
+    EXPECT_EQ(choose_metric_crs(around(106.7, 10.8)), "EPSG:32648");    // Ho Chi Minh City
+    EXPECT_EQ(choose_metric_crs(around(77.2, 28.6)), "EPSG:32643");     // Delhi
+    // China's own cities near those neighbours keep their zone.
+    EXPECT_EQ(choose_metric_crs(around(129.5, 42.9)), "EPSG:4552");  // Yanji, Jilin (CM 129E)
+    EXPECT_EQ(choose_metric_crs(around(121.6, 38.9)), "EPSG:4550");  // Dalian (CM 123E)
+    EXPECT_EQ(choose_metric_crs(around(108.3, 22.8)), "EPSG:4545");  // Nanning (CM 108E)
 }
 
 TEST(ChooseMetricCrs, ElsewhereUsesWgs84Utm) {
@@ -42,8 +60,11 @@ TEST(ChooseMetricCrs, ElsewhereUsesWgs84Utm) {
 }
 
 TEST(ChooseMetricCrs, EveryChinaZoneCodeHasTheMatchingCentralMeridian) {
+    // A latitude inside each zone's part of China (the middle of its area of use).
+    const double latitude[] = {38.2, 36.4, 37.9, 37.7, 38.5, 37.9, 36.4, 36.4, 32.1, 32.1, 32.4,
+                               30.3, 31.6, 33.5, 36.2, 38.9, 40.9, 46.7, 45.8, 45.7, 47.1};
     for (int cm = 75; cm <= 135; cm += 3) {
-        const std::string code = choose_metric_crs(around(cm + 0.4, 30.0));
+        const std::string code = choose_metric_crs(around(cm - 0.4, latitude[(cm - 75) / 3]));
         EXPECT_CONTAINS(describe_crs(code), "CM " + std::to_string(cm) + "E (" + code + ")");
     }
 }

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iconv.h>
+
 #include <cpl_conv.h>
 #include <gdal.h>
 #include <ogr_api.h>
@@ -111,8 +113,71 @@ TEST(Encoding, GbkShapefileWithoutCpgIsDetectedAndReadAsUtf8) {
     patch_dbf(shp, 10, {kXuanwuGbk, kGulouGbk}, 0);
     const FeatureTable table = read_layer({shp, ""});
     EXPECT_EQ(names(table), (std::vector<std::string>{"玄武区", "鼓楼区"}));
-    EXPECT_EQ(fact(table, "encoding"), "GB18030 (detected from the content (no .cpg, DBF language id 0x00))");
+    EXPECT_CONTAINS(fact(table, "encoding"), "GB18030 (detected from the content (no .cpg, DBF language id 0x00; ");
     EXPECT_TRUE(table.report.findings.empty());
+}
+
+/// `utf8` converted to `encoding` with iconv (the bytes a Shapefile in that encoding holds).
+std::string encode(const std::string& utf8, const char* encoding) {
+    iconv_t handle = iconv_open(encoding, "UTF-8");
+    EXPECT_NE(handle, reinterpret_cast<iconv_t>(-1));
+    std::string input = utf8, output(4 * utf8.size() + 8, '\0');
+    char* in = input.data();
+    char* out = output.data();
+    std::size_t in_left = input.size(), out_left = output.size();
+    EXPECT_NE(iconv(handle, &in, &in_left, &out, &out_left), static_cast<std::size_t>(-1)) << utf8;
+    iconv_close(handle);
+    output.resize(output.size() - out_left);
+    return output;
+}
+
+// Shapefiles without .cpg in each East Asian encoding, read as what they are (issue 17: a
+// Shift-JIS file was read as GB18030 without a warning, every name garbled).
+TEST(Encoding, EastAsianEncodingsAreToldApartByContent) {
+    struct Case {
+        const char* encoding;  // iconv's name, to write the file
+        const char* detected;  // civgrid's
+        std::vector<std::string> names;
+    };
+    const std::vector<Case> cases = {
+        {"GBK", "GB18030", {"南京市玄武区", "鼓楼区中山路街道", "建邺区兴隆街道", "秦淮区夫子庙社区"}},
+        {"SHIFT_JIS", "CP932", {"千代田区丸の内一丁目", "新宿区西新宿二丁目", "渋谷区神南一丁目", "中央区銀座四丁目"}},
+        {"BIG5", "BIG5", {"臺北市大安區", "新北市板橋區", "臺中市西屯區", "高雄市苓雅區"}},
+        {"EUC-KR", "CP949", {"서울특별시 종로구", "부산광역시 해운대구", "인천광역시 남동구", "대구광역시 수성구"}},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.encoding);
+        test::TempDir dir;
+        const std::string shp = dir.file("names.shp");
+        write_placeholder_shapefile(shp, 40, static_cast<int>(c.names.size()));
+        std::vector<std::string> raw;
+        for (const std::string& name : c.names) raw.push_back(encode(name, c.encoding));
+        patch_dbf(shp, 40, raw, 0);
+        const FeatureTable table = read_layer({shp, ""});
+        std::vector<std::string> trimmed;
+        for (std::string name : names(table)) {
+            while (!name.empty() && name.back() == ' ') name.pop_back();
+            trimmed.push_back(name);
+        }
+        EXPECT_EQ(trimmed, c.names);
+        EXPECT_CONTAINS(fact(table, "encoding"), std::string(c.detected) + " (detected from the content");
+        EXPECT_CONTAINS(fact(table, "encoding"), "plausibility");
+        EXPECT_EQ(table.report.find("ambiguous_encoding"), nullptr) << fact(table, "encoding");
+    }
+}
+
+// Two encodings reading the same bytes about as well: the one chosen is said, and a warning names
+// the other and --encoding. Four Hangul syllables are also valid first-level hanzi in GB2312.
+TEST(Encoding, AnAmbiguousGuessIsAWarningNamingTheOther) {
+    test::TempDir dir;
+    const std::string shp = dir.file("short.shp");
+    write_placeholder_shapefile(shp, 10, 1);
+    patch_dbf(shp, 10, {encode("한국", "EUC-KR")}, 0);
+    const FeatureTable table = read_layer({shp, ""});
+    const Finding* ambiguous = table.report.find("ambiguous_encoding");
+    ASSERT_NE(ambiguous, nullptr);
+    EXPECT_CONTAINS(ambiguous->policy, "pass --encoding");
+    EXPECT_CONTAINS(fact(table, "encoding"), "also decodes as");
 }
 
 TEST(Encoding, LanguageIdAndCpgAndOptionDecide) {

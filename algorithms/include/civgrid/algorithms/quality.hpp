@@ -41,6 +41,10 @@ struct QualityInput {
     std::vector<std::int64_t> building_households;
     std::vector<Wkb> barriers;  ///< hard barrier lines (river outlines included)
     int threads = 0;            ///< 0 = all cores
+    /// Per region (when known; empty otherwise): at most how many of its micro-grids could be
+    /// within +-10 % (algorithms::best_within), and its code for the report's list.
+    std::vector<std::int64_t> region_best_within_10;
+    std::vector<std::string> region_codes;
 };
 
 struct QualityReport {
@@ -53,9 +57,18 @@ struct QualityReport {
     double share_within_10 = 0;              ///< share of micro-grids within +-10 % of the target
     double share_within_20 = 0;              ///< share within +-20 %
     double share_within_bounds = 0;          ///< share within +-tolerance
-    std::int64_t non_contiguous = 0;         ///< polygons with more than one part
-    std::int64_t barrier_crossings = 0;      ///< micro-grids whose households a hard barrier separates
-    std::int64_t outside_region = 0;         ///< micro-grids reaching outside their region
+    /// The best share within +-10 % the same counts allow (sum of the regions' bounds over the
+    /// micro-grids), -1 when not known (an output without the bound).
+    double best_share_within_10 = -1;
+    /// Regions furthest below their bound (most micro-grids short of it first; at most 10).
+    struct RegionGap {
+        std::string code;
+        std::int64_t micro_grids = 0, within_10 = 0, best_within_10 = 0;
+    };
+    std::vector<RegionGap> largest_gaps;
+    std::int64_t non_contiguous = 0;     ///< polygons with more than one part
+    std::int64_t barrier_crossings = 0;  ///< micro-grids whose households a hard barrier separates
+    std::int64_t outside_region = 0;     ///< micro-grids reaching outside their region
     std::int64_t invalid_polygons = 0;
     double gap_area_m2 = 0;                 ///< region area not covered by its micro-grids, total
     double overlap_area_m2 = 0;             ///< area covered twice, total

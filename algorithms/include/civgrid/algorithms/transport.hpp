@@ -16,11 +16,23 @@ struct TransportArc {
     double cost = 0;
 };
 
+/// How each component is solved. Both are exact and give the same shipment and cost (up to ~1e-9
+/// relative); which of equally good flows they pick may differ.
+enum class TransportMethod {
+    /// Our successive shortest paths (below), 2-4x faster than LEMON on civgrid's problems
+    /// (bench/transport_bench.cpp times both in one run). A component whose potentials round-off
+    /// breaks (costs spanning more than ~1e9 to 1) is solved again by the network simplex.
+    successive_shortest_paths,
+    /// LEMON 1.3's network simplex (Debian's liblemon-dev) on integer costs.
+    network_simplex,
+};
+
 struct TransportProblem {
     std::vector<std::int64_t> supply;  ///< per supplier: most units it can give (>= 0)
     std::vector<std::int64_t> demand;  ///< per consumer: units it wants (>= 0)
     std::vector<TransportArc> arcs;    ///< candidate arcs; duplicates allowed (the cheapest is kept)
     int threads = 0;                   ///< 0 = all cores (TBB); results are identical for any count
+    TransportMethod method = TransportMethod::successive_shortest_paths;
 };
 
 struct TransportSolution {
@@ -33,6 +45,8 @@ struct TransportSolution {
     /// Connected components of the candidate graph that were solved (those with an arc and a
     /// consumer that wants something); consumers without arcs are not counted.
     std::size_t components = 0;
+    /// Components that successive_shortest_paths handed to the network simplex (see TransportMethod).
+    std::size_t fallbacks = 0;
 };
 
 /// Maximum shipment at minimum cost among maximum shipments (exact min-cost max-flow) on the
@@ -51,7 +65,10 @@ struct TransportSolution {
 /// is a maximum flow first and the cheapest of those second. Which of equally good consumers goes
 /// unmet, and ties in general, follow consumer and arc order: the flow is deterministic. Reduced
 /// costs that round-off makes slightly negative are clamped to 0 (the cost is optimal up to
-/// ~1e-9 relative); a clearly negative one throws InternalError.
+/// ~1e-9 relative); a clearly negative one (costs spanning many orders of magnitude: 1e-150 to
+/// 1e150 broke about 1 component in 100) sends the component to LEMON's network simplex, whose
+/// integer costs cannot break that way: the answer is then a maximum flow, optimal to 1e-12 of the
+/// largest cost per unit (`TransportSolution::fallbacks` counts such components).
 ///
 /// Demands larger than 1 may be split between suppliers (a micro-grid between two stations); for
 /// distinct costs the optimum is a vertex, with fewer split consumers than suppliers.
@@ -60,7 +77,10 @@ struct TransportSolution {
 /// 46,000 suppliers of supply 1-2, 8 candidates each: 40 ms as 100 components (23 ms on 2 threads),
 /// 0.1 s as one component, 0.3 s as one with supply 1 each; 41,000 micro-grids of 40-130
 /// households to 500 or 2,000 stations, 6 candidates each: 0.4-0.5 s. Time grows about linearly
-/// with the candidates per consumer (3.3 s with 60 of 500 stations).
+/// with the candidates per consumer (3.3 s with 60 of 500 stations). LEMON 1.3's network simplex
+/// on the same instances in the same run (6 December 2026, medians of 3): 97 / 52 ms against
+/// 51 / 29 ms (1 / 2 threads), 548 against 127 ms, 596 against 522 ms, 1,430 and 856 against 576
+/// and 573 ms: 1.1-4.3 times slower, so it is the fallback and the tests' second opinion only.
 ///
 /// Throws civgrid::InputError for a negative supply or demand, an arc whose supplier or consumer is
 /// out of range, or a negative or non-finite cost; civgrid::InternalError if an invariant breaks.

@@ -101,6 +101,9 @@ struct RegionSummary {
     std::int64_t households = 0, buildings = 0;
     int requested = 0, micro_grids = 0, grids = 0, pieces = 0, faces = 0;
     double target = 0;  ///< micro-grid size aimed at in this region
+    /// At most this many of its micro-grids could be within +-10 % of `target` with the same
+    /// count, nested and barrier-respecting (algorithms::best_within); -1 before partitioning.
+    int best_within_10 = -1;
 };
 
 struct PartitionResult {

@@ -1,0 +1,47 @@
+// How many micro-grids of a region could at best be within +-10 % of the target: an upper bound
+// on the balance any nested, barrier-respecting plan with the same count can reach (issue 16).
+//
+// A plan splits each barrier-bounded piece of the region (a connected component with households)
+// into whole micro-grids, at least one per piece, `count` in all. The bound relaxes everything but
+// that: micro-grids need not be contiguous and households may be divided at will, so no plan
+// reaches more; a dynamic programme over the pieces shares the count among them the best way.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace civgrid::algorithms {
+
+/// Whether a micro-grid of `households` counts as within `share` of `target`: the quality
+/// report's test, |households - target| / target <= share (+1e-12 for rounding).
+[[nodiscard]] bool is_within(std::int64_t households, double target, double share = 0.10);
+
+/// The least and most households a micro-grid may hold and count as within `share` (0.10) of
+/// `target`: the integers h with |h - target| / target <= share (+1e-12, as the quality report
+/// rounds). `low > high` when no integer qualifies.
+struct WithinRange {
+    std::int64_t low = 0, high = -1;
+};
+[[nodiscard]] WithinRange within_range(double target, double share = 0.10);
+
+/// At most how many of `parts` micro-grids holding `households` in all can be within `range`
+/// (the rest holding anything, empty included).
+[[nodiscard]] int best_within_in_piece(std::int64_t households, int parts, WithinRange range);
+
+/// The bound for one region: `piece_households` per piece (each > 0), `count` micro-grids in all
+/// (at least one per piece; fewer than pieces gives 0), each measured against `target`.
+[[nodiscard]] int best_within(const std::vector<std::int64_t>& piece_households, int count, double target,
+                              double share = 0.10);
+
+/// `total` shared among pieces in proportion to their households (largest remainder), at least
+/// one each.
+[[nodiscard]] std::vector<int> share_by_households(const std::vector<double>& households, int total);
+
+/// How many of `total` micro-grids each piece gets (at least one each; all ones when `total` is
+/// not above the piece count): the sharing that lets the most micro-grids be within +-10 % of
+/// `target` (the bound's own), and among those the one whose piece averages lie nearest the
+/// target. An exact dynamic programme while pieces x total^2 stays below about 2e7; beyond it
+/// (a whole city as one region) the largest remainder on household shares.
+[[nodiscard]] std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target);
+
+}  // namespace civgrid::algorithms
