@@ -1,6 +1,7 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/detailed_outline.hpp>
+#include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
@@ -192,8 +193,7 @@ QualityReport compute_quality(const QualityInput& input) {
         std::int64_t best = 0;
         for (std::size_t r = 0; r < input.regions.size(); ++r) {
             // A bound below what was reached or above the count (an edited file) is taken to them.
-            const std::int64_t bound =
-                std::clamp(input.region_best_within_10[r], region_within[r], region_count[r]);
+            const std::int64_t bound = std::clamp(input.region_best_within_10[r], region_within[r], region_count[r]);
             best += bound;
             if (bound > region_within[r])
                 report.largest_gaps.push_back(
@@ -253,7 +253,7 @@ QualityReport compute_quality(const QualityInput& input) {
             for (std::size_t g : region_grids[r]) {
                 Geom polygon = geos::from_wkb(context, input.micro_grids[g].polygon);
                 if (GEOSGetNumGeometries_r(handle, polygon.get()) > 1) ++out.non_contiguous;
-                if (GEOSisValid_r(handle, polygon.get()) != 1) {
+                if (!is_valid(context, polygon.get())) {
                     ++out.invalid;  // counted, then measured as repaired so one bad polygon cannot stop the report
                     const Geom repaired =
                         geos::own(context, GEOSMakeValid_r(handle, polygon.get()), "repairing a micro-grid");
@@ -297,7 +297,7 @@ QualityReport compute_quality(const QualityInput& input) {
                 for (const Geom& grid : grids) copies.push_back(geos::clone(context, grid.get()));
                 const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
                 Geom united = coverage_union(context, all.get());
-                if (!united || GEOSisValid_r(handle, united.get()) != 1)
+                if (!united || !is_valid(context, united.get()))
                     united = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting micro-grids");
                 const double united_area = geos::area(context, united.get());
                 out.overlap = std::max(0.0, area_sum - united_area);

@@ -1,6 +1,7 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/detailed_outline.hpp>
+#include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
@@ -34,7 +35,7 @@ Geom multi_lines(const Context& context, std::vector<Geom> lines) {
 
 // A valid polygonal geometry, repaired with MakeValid when needed.
 Geom valid_polygonal(const Context& context, Geom geometry) {
-    if (GEOSisValid_r(context.handle(), geometry.get()) != 1) {
+    if (!is_valid(context, geometry.get())) {
         Geom repaired =
             geos::own(context, GEOSMakeValid_r(context.handle(), geometry.get()), "repairing the region boundary");
         std::vector<Geom> polygons;
@@ -339,7 +340,7 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
     const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
     Geom polygon = coverage_union(context, collection.get());
-    if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
+    if (!polygon || !is_valid(context, polygon.get()))
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
     if (!polygon) {
         // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
