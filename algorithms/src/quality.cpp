@@ -175,6 +175,8 @@ QualityReport compute_quality(const QualityInput& input) {
         report.max_abs_deviation = std::max(report.max_abs_deviation, deviation);
         if (!grid.flagged) report.max_abs_deviation_unflagged = std::max(report.max_abs_deviation_unflagged, deviation);
         report.flagged += grid.flagged ? 1 : 0;
+        report.flagged_out_of_bounds += grid.out_of_bounds ? 1 : 0;
+        report.flagged_multipart += grid.multipart ? 1 : 0;
         report.empty += grid.households == 0 ? 1 : 0;
         within_10 += deviation <= 0.10 + 1e-12 ? 1 : 0;
         within_20 += deviation <= 0.20 + 1e-12 ? 1 : 0;
@@ -385,6 +387,8 @@ std::vector<std::pair<std::string, std::string>> QualityReport::rows() const {
         {"requested", std::to_string(requested)},
         {"empty", std::to_string(empty)},
         {"flagged", std::to_string(flagged)},
+        {"flagged_out_of_bounds", std::to_string(flagged_out_of_bounds)},
+        {"flagged_multipart", std::to_string(flagged_multipart)},
         {"max_abs_deviation", format(max_abs_deviation, 4)},
         {"max_abs_deviation_unflagged", format(max_abs_deviation_unflagged, 4)},
         {"share_within_10pct", format(share_within_10, 4)},
@@ -432,7 +436,9 @@ std::string QualityReport::to_text() const {
     }
     line("max deviation (unflagged)",
          format(100 * max_abs_deviation, 1) + " % (" + format(100 * max_abs_deviation_unflagged, 1) + " %)");
-    line("flagged (forced by data)", std::to_string(flagged));
+    line("flagged: forced by data", std::to_string(flagged) + " (out of bounds " +
+                                        std::to_string(flagged_out_of_bounds) + ", multipart " +
+                                        std::to_string(flagged_multipart) + ")");
     line("non-contiguous", std::to_string(non_contiguous));
     line("crossing a hard barrier", std::to_string(barrier_crossings));
     line("outside their community", std::to_string(outside_region));

@@ -36,6 +36,7 @@ Usage:
   civgrid synth      --households N [--seed S] -o city.gpkg   generate a synthetic city
   civgrid partition  CITY.gpkg -o out.gpkg [options]          partition a city into micro-grids
   civgrid check      CITY.gpkg [options]                      validate the inputs, print the import report
+  civgrid check      --communities FILE (or any layer)        check layers alone, without buildings
   civgrid repartition --previous old.gpkg CITY.gpkg -o new.gpkg [--lock ID]...
                                                                rerun after the city changed, keeping
                                                                micro-grids and codes that still hold

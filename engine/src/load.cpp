@@ -824,9 +824,80 @@ City load_city(const PartitionConfig& config) {
     return city;
 }
 
+namespace {
+
+// `civgrid check` of layers without buildings (GIS staff check an admin layer they were sent
+// before anything else): each layer given is read and checked as the import does, alone, in the
+// working CRS its own extent suggests (or --crs).
+ImportReport check_layers_alone(const PartitionConfig& config, const std::vector<std::string>& city_layers) {
+    struct Role {
+        const char* name;
+        const LayerSource* source;
+        std::vector<std::string> families;
+        const char* level;  // admin level, or empty
+    };
+    const Role roles[] = {
+        {"communities", &config.communities, {"polygon"}, "community"},
+        {"streets", &config.streets, {"polygon"}, "street"},
+        {"districts", &config.districts, {"polygon"}, "district"},
+        {"roads", &config.roads, {"line", "polygon"}, ""},
+        {"rivers", &config.rivers, {"line", "polygon"}, ""},
+        {"railways", &config.railways, {"line", "polygon"}, ""},
+    };
+    std::vector<std::pair<const Role*, io::LayerSpec>> given;
+    for (const Role& role : roles)
+        if (auto spec = resolve(config, *role.source, role.name, city_layers)) given.emplace_back(&role, *spec);
+    const bool staff =
+        config.workers.given() || config.stations.given() || config.facilities.given() || config.work_areas.given() ||
+        std::any_of(city_layers.begin(), city_layers.end(), [](const std::string& layer) {
+            return layer == "workers" || layer == "stations" || layer == "facilities" || layer == "work_areas";
+        });
+    if (given.empty() && !staff)
+        throw ConfigError(kStage, config.city.empty()
+                                      ? "nothing to check: pass a city file, --buildings FILE[:LAYER] or any layer "
+                                        "(--communities, --streets, --districts, --roads, --rivers, --railways, "
+                                        "--workers, --stations)"
+                                      : "'" + config.city + "' has none of the layers civgrid reads");
+    City city;
+    if (!config.working_crs.empty()) {
+        city.crs = config.working_crs;
+    } else {
+        const io::LayerSpec first = !given.empty()            ? given.front().second
+                                    : config.workers.given()  ? io::parse_layer_spec(config.workers.path)
+                                    : config.stations.given() ? io::parse_layer_spec(config.stations.path)
+                                                              : io::LayerSpec{config.city, "workers"};
+        city.crs = io::choose_metric_crs(io::geographic_extent(first, config.assume_crs));
+    }
+    io::ReadOptions options;
+    options.target_crs = city.crs;
+    options.assume_crs = config.assume_crs;
+    options.coordinate_grid = config.coordinate_grid;
+    for (const auto& [role, spec] : given) {
+        io::FeatureTable table = io::read_layer(spec, options_for(options, *role->source, role->families));
+        city.inputs.emplace_back(role->name, describe(table));
+        LayerReport& report = register_layer(city, table, role->name);
+        if (city.import_report.layers.size() == 1)
+            report.fact("working crs", io::describe_crs(city.crs) + "; checked without buildings");
+        require_some_geometry(table, report, role->name, role->families.size() == 1 ? "polygon" : "line or polygon");
+        repair_layer(table, report, config.threads);
+        if (*role->level != '\0') {
+            const std::vector<Region> regions = read_regions(table, role->level, config, report);
+            check_coverage(regions, report, config.threads);
+        }
+    }
+    read_staff_layers(city, config, options, city_layers);
+    return city.import_report;
+}
+
+}  // namespace
+
 ImportReport check_inputs(const PartitionConfig& config) {
     PartitionConfig quiet = config;
     quiet.strict = false;
+    validate_config(quiet);
+    const std::vector<std::string> city_layers =
+        config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
+    if (!resolve(quiet, quiet.buildings, "buildings", city_layers)) return check_layers_alone(quiet, city_layers);
     return load_city(quiet).import_report;
 }
 

@@ -731,7 +731,9 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         const auto found = region_index.find(as_text(row[static_cast<std::size_t>(grid_region)]));
         input.micro_grids.push_back({grids.geometries[g], found == region_index.end() ? -1 : found->second,
                                      read_back::count_at(grids, g, grid_households, stage), forced,
-                                     read_back::target_at(grids, g, grid_target, stage)});
+                                     read_back::target_at(grids, g, grid_target, stage),
+                                     flags.find("out_of_bounds") != std::string::npos,
+                                     flags.find("multipart") != std::string::npos});
         grid_index[as_text(row[static_cast<std::size_t>(grid_id)])] = static_cast<int>(g);
     }
     if (std::find(layers.begin(), layers.end(), "grids") != layers.end()) {

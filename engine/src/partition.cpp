@@ -435,9 +435,11 @@ algorithms::QualityReport assess(const City& city, const PartitionResult& result
                                      static_cast<std::uint8_t>(algorithms::Flag::large_building) |
                                      static_cast<std::uint8_t>(algorithms::Flag::no_households);
     for (const MicroGrid& grid : result.micro_grids)
-        input.micro_grids.push_back({grid.shape.polygon, grid.region, grid.shape.households,
-                                     (grid.shape.flags & kForced) != 0,
-                                     result.regions[static_cast<std::size_t>(grid.region)].target});
+        input.micro_grids.push_back(
+            {grid.shape.polygon, grid.region, grid.shape.households, (grid.shape.flags & kForced) != 0,
+             result.regions[static_cast<std::size_t>(grid.region)].target,
+             (grid.shape.flags & static_cast<std::uint8_t>(algorithms::Flag::out_of_bounds)) != 0,
+             (grid.shape.flags & static_cast<std::uint8_t>(algorithms::Flag::multipart)) != 0});
     for (const Grid& grid : result.grids)
         input.grids.push_back({grid.shape.polygon, grid.shape.households,
                                grid.shape.micro_grids * result.regions[static_cast<std::size_t>(grid.region)].target});

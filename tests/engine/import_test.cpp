@@ -290,6 +290,21 @@ TEST(ImportCorpus, OverlappingCommunitiesGapsAndDuplicateCodes) {
     EXPECT_NE(gaps.front().find("between 3"), std::string::npos) << gaps.front();
     EXPECT_EQ(ids(report, "communities", "duplicate_code"), Ids{"'" + code2 + "': 2, 4"});
     EXPECT_EQ(action(report, "communities", "duplicate_code"), "merged");
+
+    // The communities layer alone (civgrid check --communities FILE:LAYER, no buildings): the
+    // same findings, and nothing else read.
+    PartitionConfig alone;
+    alone.communities.path = city + ":communities";
+    const ImportReport own = check_inputs(alone);
+    ASSERT_EQ(own.layers.size(), 1u) << own.to_text();
+    EXPECT_EQ(own.layers.front().role, "communities");
+    EXPECT_EQ(ids(own, "communities", "overlapping_regions"), overlaps);
+    EXPECT_EQ(ids(own, "communities", "gap_between_regions"), gaps);
+    EXPECT_EQ(ids(own, "communities", "duplicate_code"), Ids{"'" + code2 + "': 2, 4"});
+    EXPECT_CONTAINS(own.to_text(), "checked without buildings");
+    // Nothing at all to check is a clear error.
+    EXPECT_CONTAINS(message_of<ConfigError>([&] { static_cast<void>(check_inputs(PartitionConfig{})); }),
+                    "nothing to check");
 }
 
 void shift_x(OGRGeometryH geometry, double dx) {

@@ -95,6 +95,26 @@ TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
         EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.16)
             << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
         EXPECT_GE(summary.report.polsby_popper_mean, 0.55);
+        // The report's flag counts are the micro_grids layer's flags, counted independently.
+        const io::FeatureTable grids = io::read_layer({dir.file("out.gpkg"), "micro_grids"});
+        const int flags = grids.field_index("flags");
+        ASSERT_GE(flags, 0);
+        std::int64_t forced = 0, out_of_bounds = 0, multipart = 0;
+        for (const auto& row : grids.rows) {
+            const auto* text = std::get_if<std::string>(&row[static_cast<std::size_t>(flags)]);
+            if (text == nullptr) continue;
+            out_of_bounds += text->find("out_of_bounds") != std::string::npos ? 1 : 0;
+            multipart += text->find("multipart") != std::string::npos ? 1 : 0;
+            forced += text->find("forced_by_boundaries") != std::string::npos ||
+                              text->find("large_building") != std::string::npos ||
+                              text->find("no_households") != std::string::npos
+                          ? 1
+                          : 0;
+        }
+        EXPECT_EQ(summary.report.flagged, forced);
+        EXPECT_EQ(summary.report.flagged_out_of_bounds, out_of_bounds);
+        EXPECT_EQ(summary.report.flagged_multipart, multipart);
+        EXPECT_GT(forced, 0);  // slivers the river cuts off
     }
 }
 

@@ -22,8 +22,10 @@ struct QualityInput {
         Wkb polygon;
         int region = -1;  ///< index into regions
         std::int64_t households = 0;
-        bool flagged = false;  ///< out of bounds for a reason the data forces
-        double target = 0;     ///< its region's target (count mode varies by region); 0 = target_households
+        bool flagged = false;        ///< out of bounds for a reason the data forces
+        double target = 0;           ///< its region's target (count mode varies by region); 0 = target_households
+        bool out_of_bounds = false;  ///< flagged: the partitioner could not reach the bounds
+        bool multipart = false;      ///< flagged: several parts the data forces (islands)
     };
     std::vector<MicroGrid> micro_grids;
     /// Grids (网格), when there is a grid level: whole micro-grids, `expected` households each
@@ -52,6 +54,8 @@ struct QualityReport {
     std::int64_t requested = 0;
     std::int64_t empty = 0;                  ///< micro-grids with no households
     std::int64_t flagged = 0;                ///< out of bounds for a reason the data forces
+    std::int64_t flagged_out_of_bounds = 0;  ///< flagged out_of_bounds: the partitioner missed the bounds
+    std::int64_t flagged_multipart = 0;      ///< flagged multipart: several parts the data forces
     double max_abs_deviation = 0;            ///< max |households - target| / target, all micro-grids
     double max_abs_deviation_unflagged = 0;  ///< the same excluding flagged micro-grids
     double share_within_10 = 0;              ///< share of micro-grids within +-10 % of the target
