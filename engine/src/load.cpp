@@ -696,6 +696,73 @@ City load_city(const PartitionConfig& config) {
                      fid_text(buildings, i));
         if (city.building_notes[i].empty()) city.building_notes[i] = "dropped: null_geometry";
     }
+    // Buildings far from all the others (address points geocoded to another city or country) would
+    // stretch the city's region and its micro-grids across the map: beyond ten times the distance
+    // that holds 90 % of the buildings from their median point (and at least 50 km), they are left
+    // out and reported with how far they are.
+    {
+        std::vector<double> xs, ys;
+        for (std::size_t i = 0; i < buildings.size(); ++i)
+            if (!null_geometry[i]) xs.push_back(city.building_points[i].x), ys.push_back(city.building_points[i].y);
+        if (xs.size() >= 20) {
+            const auto median = [](std::vector<double> values) {
+                std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2),
+                                 values.end());
+                return values[values.size() / 2];
+            };
+            const Point centre{median(xs), median(ys)};
+            std::vector<double> distances;
+            for (std::size_t i = 0; i < xs.size(); ++i)
+                distances.push_back(std::hypot(xs[i] - centre.x, ys[i] - centre.y));
+            const auto k = static_cast<std::size_t>(0.9 * static_cast<double>(distances.size() - 1));
+            std::nth_element(distances.begin(), distances.begin() + static_cast<std::ptrdiff_t>(k), distances.end());
+            constexpr double kLeast = 50'000.0;
+            const double limit = std::max(kLeast, 10 * distances[k]);
+            for (std::size_t i = 0; i < buildings.size(); ++i) {
+                if (null_geometry[i]) continue;
+                const double distance =
+                    std::hypot(city.building_points[i].x - centre.x, city.building_points[i].y - centre.y);
+                if (distance <= limit) continue;
+                null_geometry[i] = 1;
+                dropped[i] = 1;
+                city.building_households[i] = 0;
+                buildings.geometries[i].clear();
+                report().add("dropped", "far_from_the_rest", Severity::warning,
+                             "buildings more than ten times farther from the others' median point than 90 % of "
+                             "them (and over 50 km) are left out: geocodes in another place?",
+                             fid_text(buildings, i) + " (" + std::to_string(std::lround(distance / 1000)) + " km)");
+                city.building_notes[i] = "dropped: far_from_the_rest";
+            }
+        }
+    }
+    // Buildings on one point (address points geocoded to one address): reported; the partition
+    // spreads them a few centimetres apart so that micro-grids can divide them.
+    {
+        std::vector<std::uint32_t> order;
+        for (std::size_t i = 0; i < buildings.size(); ++i)
+            if (!null_geometry[i]) order.push_back(static_cast<std::uint32_t>(i));
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const Point p = city.building_points[a], q = city.building_points[b];
+            return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
+        });
+        for (std::size_t begin = 0; begin < order.size();) {
+            std::size_t end = begin + 1;
+            const Point p = city.building_points[order[begin]];
+            while (end < order.size() && city.building_points[order[end]].x == p.x &&
+                   city.building_points[order[end]].y == p.y)
+                ++end;
+            if (end - begin > 1) {
+                std::string group;
+                for (std::size_t k = begin; k < end; ++k)
+                    group += (group.empty() ? "" : "/") + fid_text(buildings, order[k]);
+                report().add("reported", "stacked_points", Severity::warning,
+                             "buildings whose points coincide (geocoded to one address) are spread a few centimetres "
+                             "apart, so that micro-grids can divide them",
+                             group + " (" + std::to_string(end - begin) + " on one point)");
+            }
+            begin = end;
+        }
+    }
     if (static_cast<std::size_t>(std::count(null_geometry.begin(), null_geometry.end(), 1)) == buildings.size())
         throw InputError(kStage,
                          buildings.source + ", layer '" + buildings.layer + "': no building has a usable geometry");

@@ -153,6 +153,39 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
                                                            : std::max(1L, std::lround(config.target_households / 5.0)));
     std::vector<std::vector<algorithms::Site>> region_sites(region_count);
     result.regions.assign(region_count, RegionSummary{});
+    // Sites around one point (a point building's pieces, or buildings geocoded to one address) lie
+    // on a sunflower spiral a few centimetres across, so each gets a Voronoi cell of its own and
+    // micro-grids can divide them (stacked, they were one cell: a micro-grid 808 % over target).
+    // `spiral_start`: per building, the first spiral position its sites take at its point (0 but
+    // for the second and later buildings at one point, in building order); the first building at
+    // a point that is not split keeps the point exactly.
+    constexpr double kGoldenAngle = 2.399963229728653;
+    constexpr double kSpacing = 0.05;  // metres: close enough that no road runs between them
+    const auto on_spiral = [&](Point centre, int index) {
+        const double radius = kSpacing * std::sqrt(index + 0.5), angle = kGoldenAngle * index;
+        return Point{centre.x + radius * std::cos(angle), centre.y + radius * std::sin(angle)};
+    };
+    const auto pieces_of = [&](std::size_t b) {
+        const std::int64_t households = city.building_households[b];
+        return households <= piece_limit ? 1
+                                         : static_cast<int>(std::max<std::int64_t>(
+                                               city.building_units[b], (households + piece_limit - 1) / piece_limit));
+    };
+    std::vector<int> spiral_start(building_count, 0);
+    {
+        std::vector<std::uint32_t> order;
+        for (std::size_t b = 0; b < building_count; ++b)
+            if (result.building_region[b] >= 0) order.push_back(static_cast<std::uint32_t>(b));
+        const auto point_less = [&](std::uint32_t a, std::uint32_t b) {
+            const Point p = city.building_points[a], q = city.building_points[b];
+            return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
+        };
+        std::sort(order.begin(), order.end(), point_less);
+        for (std::size_t i = 1; i < order.size(); ++i) {
+            const Point p = city.building_points[order[i - 1]], q = city.building_points[order[i]];
+            if (p.x == q.x && p.y == q.y) spiral_start[order[i]] = spiral_start[order[i - 1]] + pieces_of(order[i - 1]);
+        }
+    }
     for (std::size_t b = 0; b < building_count; ++b) {
         const int r = result.building_region[b];
         if (r < 0) continue;
@@ -162,22 +195,18 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         result.regions[static_cast<std::size_t>(r)].buildings += 1;
         const int type = wkb_geometry_type(city.buildings.geometries[b]);
         if (households <= piece_limit) {
-            sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
+            const Point at = city.building_points[b];
+            sites.push_back({spiral_start[b] == 0 ? at : on_spiral(at, spiral_start[b]), households,
+                             static_cast<std::uint32_t>(b)});
             continue;
         }
-        const int pieces = static_cast<int>(
-            std::max<std::int64_t>(city.building_units[b], (households + piece_limit - 1) / piece_limit));
+        const int pieces = pieces_of(b);
         std::vector<Point> locations;
         if (type == 1 || type == 4) {
-            // A point: its pieces on a sunflower spiral a few decimetres across, so each gets a cell of
-            // its own (not a circle: cocircular sites make Voronoi cells degenerate).
-            constexpr double kGoldenAngle = 2.399963229728653;
-            constexpr double kSpacing = 0.05;  // metres: close enough that no road runs between them
-            for (int i = 0; i < pieces; ++i) {
-                const double radius = kSpacing * std::sqrt(i + 0.5), angle = kGoldenAngle * i;
-                locations.push_back({city.building_points[b].x + radius * std::cos(angle),
-                                     city.building_points[b].y + radius * std::sin(angle)});
-            }
+            // A point: its pieces on the spiral (not a circle: cocircular sites make Voronoi cells
+            // degenerate), after any sites already around the point.
+            for (int i = 0; i < pieces; ++i)
+                locations.push_back(on_spiral(city.building_points[b], spiral_start[b] + i));
         } else {
             locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
         }

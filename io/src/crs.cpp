@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace civgrid::io {
 namespace detail {
@@ -161,6 +162,53 @@ GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs
                                        (layer_srs_declared ? " (the CRS the layer declares)" : " (--assume-crs)") +
                                        ": they are not longitudes and latitudes on the Earth; give the CRS they "
                                        "are in with --assume-crs, or fix the layer's CRS");
+    // A few features far from the rest (geocodes in other countries) stretch the extent and would
+    // move the working CRS away from where the data is. Wider than a province (5 degrees), the
+    // features' own positions are looked at: when their middle half (25th to 75th percentile in
+    // each direction) spans less than a fifth of the extent, it is the extent (a quarter of the
+    // features may lie anywhere on either side).
+    constexpr double kProvinceSpan = 5.0;  // degrees
+    const double span = std::max(extent.max_lon - extent.min_lon, extent.max_lat - extent.min_lat);
+    if (span > kProvinceSpan) {
+        std::vector<double> lons, lats;
+        const GIntBig count = OGR_L_GetFeatureCount(layer, FALSE);
+        constexpr GIntBig kSample = 50'000;
+        const bool stride = count > kSample && OGR_L_TestCapability(layer, OLCFastSetNextByIndex) != 0;
+        const GIntBig step = stride ? count / kSample : 1;
+        std::vector<const char*> ignored;  // attributes are not needed: only the geometry
+        OGRFeatureDefnH definition = OGR_L_GetLayerDefn(layer);
+        for (int i = 0; i < OGR_FD_GetFieldCount(definition); ++i)
+            ignored.push_back(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(definition, i)));
+        ignored.push_back(nullptr);
+        OGR_L_SetIgnoredFields(layer, ignored.data());
+        OGR_L_ResetReading(layer);
+        for (GIntBig index = 0;; index += step) {
+            if (stride && (index >= count || OGR_L_SetNextByIndex(layer, index) != OGRERR_NONE)) break;
+            const detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
+            if (!feature) break;
+            OGRGeometryH geometry = OGR_F_GetGeometryRef(feature.get());
+            if (geometry == nullptr || OGR_G_IsEmpty(geometry)) continue;
+            OGREnvelope box;
+            OGR_G_GetEnvelope(geometry, &box);
+            double x = (box.MinX + box.MaxX) / 2, y = (box.MinY + box.MaxY) / 2, z = 0;
+            int ok = 0;
+            if (OCTTransformEx(transformation.get(), 1, &x, &y, &z, &ok) && ok && in_range(x, y)) {
+                lons.push_back(x);
+                lats.push_back(y);
+            }
+        }
+        OGR_L_SetIgnoredFields(layer, nullptr);
+        if (lons.size() >= 10) {
+            const auto quantile = [](std::vector<double>& values, double q) {
+                const auto k = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1));
+                std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
+                return values[k];
+            };
+            const GeoExtent middle{quantile(lons, 0.25), quantile(lats, 0.25), quantile(lons, 0.75),
+                                   quantile(lats, 0.75)};
+            if (std::max(middle.max_lon - middle.min_lon, middle.max_lat - middle.min_lat) < span / 5) extent = middle;
+        }
+    }
     return extent;
 }
 

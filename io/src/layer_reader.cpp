@@ -346,7 +346,8 @@ struct Detection {
     std::string encoding, detail, rival;
 };
 Detection detect_encoding(const std::vector<const std::string*>& texts, const std::string& where) {
-    const bool utf8 = std::all_of(texts.begin(), texts.end(), [](const std::string* text) { return is_utf8(*text, true); });
+    const bool utf8 =
+        std::all_of(texts.begin(), texts.end(), [](const std::string* text) { return is_utf8(*text, true); });
     if (utf8) return {"UTF-8", "", ""};
     std::vector<std::pair<double, std::string>> ranked;  // (score, encoding)
     std::size_t seen = 0;                                // non-ASCII characters
@@ -621,9 +622,16 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                                                 capture.message("coordinates out of range"));
                 shift_to_wgs84(geometry, datum);
             }
-            if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE)
-                throw InputError(stage, feature_where(fid) + ": cannot reproject the geometry to '" +
-                                            options.target_crs + "': " + capture.message("coordinates out of range"));
+            // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
+            // another country): left out and reported, not the end of the import.
+            if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
+                report.add("dropped", "unprojectable", Severity::warning,
+                           "geometries the working CRS cannot hold (far outside its area: a geocode in another "
+                           "country?) are left out",
+                           id);
+                capture.clear();  // the finding says it
+                keep = false;
+            }
             // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
             // failed on them, with an error naming the feature).
             if (keep && !issues.non_finite && !all_within(geometry, kMaxAbsCoordinate))

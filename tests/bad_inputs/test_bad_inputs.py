@@ -386,8 +386,10 @@ CASES: List[Case] = [
     # Geometry that cannot be used.
     Case("no_building_geometry", edit("UPDATE buildings SET geom = NULL"), 3, (CITY, "'buildings'", "no usable polygon or point")),
     Case("communities_are_points", lambda d: points_as_communities(d), 3, ("'communities'", "polygon")),
+    # One absurd building no longer decides the working CRS (the middle half of the features' positions
+    # does, issue 17): it is left out by id, as NaN ones are.
     Case("infinite_coordinates", geometry("buildings", [3], "POLYGON((1e300 1e300,-1e300 1e300,0 -1e300,"
-                                                            "1e300 1e300))"), 3, ("'buildings'", "feature 3")),
+                                                            "1e300 1e300))"), 0, ("invalid_coordinates", "3")),
     # CRS.
     Case("layer_without_crs", separate("buildings", "ESRI Shapefile", ".shp", [".prj"]), 3,
          ("{d}/buildings.shp", "no CRS", "--assume-crs")),

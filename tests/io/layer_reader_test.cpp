@@ -406,17 +406,20 @@ TEST(ReadLayerErrors, InvalidTargetCrsIsConfigError) {
                     "EPSG:999999");
 }
 
-TEST(ReadLayerErrors, UnprojectableFeatureNamesItsFid) {
+// A geometry the working CRS cannot hold is left out and reported by id (issue 17: geocodes in
+// other countries ended the import), not the end of the import.
+TEST(ReadLayerErrors, UnprojectableFeatureIsDroppedByItsFid) {
     test::TempDir dir;
     const std::string file = dir.file("far.geojson");
     // Latitude 95 cannot be projected.
     write_text(file, R"({"type": "FeatureCollection", "features": [
       {"type": "Feature", "id": 1, "properties": {}, "geometry": {"type": "Point", "coordinates": [118.8, 32.05]}},
       {"type": "Feature", "id": 42, "properties": {}, "geometry": {"type": "Point", "coordinates": [118.8, 95.0]}}]})");
-    const std::string message = message_of<InputError>([&] {
-        static_cast<void>(read_layer({file, ""}, {.target_crs = "EPSG:4549"}));
-    });
-    EXPECT_CONTAINS(message, "feature 42");
+    const FeatureTable table = read_layer({file, ""}, {.target_crs = "EPSG:4549"});
+    ASSERT_NE(table.report.find("unprojectable"), nullptr);
+    EXPECT_EQ(table.report.find("unprojectable")->ids, (std::vector<std::string>{"42"}));
+    EXPECT_TRUE(table.geometries[1].empty());
+    EXPECT_FALSE(table.geometries[0].empty());
 }
 
 // ---- real data ----------------------------------------------------------------------------------

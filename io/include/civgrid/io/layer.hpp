@@ -86,7 +86,10 @@ struct GeoExtent {
     double min_lon = 0, min_lat = 0, max_lon = 0, max_lat = 0;
 };
 
-/// Extent of a layer in lon/lat, from its layer extent reprojected to WGS84.
+/// Extent of a layer in lon/lat, from its layer extent reprojected to WGS84; when that spans more
+/// than 5 degrees and the middle half of its features' positions (25th to 75th percentile of
+/// their lon and lat) less than a fifth of it, that middle half, so that a few features far away
+/// (geocodes in other countries) do not move it.
 [[nodiscard]] GeoExtent geographic_extent(const LayerSpec& spec, const std::string& assume_crs = {});
 
 /// A layer's own CRS as WKT, without reading its features; "" when it declares none.
