@@ -45,6 +45,7 @@ demo: build
 	$(CIVGRID) partition out/sample-city-input.gpkg -o out/sample-city.gpkg
 
 test: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target civgrid_header_check  # every public header compiles alone
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer) build in build-asan: the

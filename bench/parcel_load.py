@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Importing a layer of parcels against GDAL reading it, measured side by side (issue 15).
 
-    bench/parcel_load.py [--build DIR] [--parcels N[,N...]] [--seed S] [--workdir DIR]
+    bench/parcel_load.py [--build DIR] [--parcels N[,N...]] [--dense-vertices V] [--seed S] [--workdir DIR]
 
 For each size it generates parcels that tile the ground (`civgrid synth --parcels N`: neighbours
 share their edges vertex for vertex, 1 % of parcels have about 4,000 vertices, 0.2 % are invalid
@@ -44,6 +44,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default=str(REPO / "build"))
     parser.add_argument("--parcels", default="10000,100000")
+    parser.add_argument("--dense-vertices", type=int, default=4000, help="vertices of the 1 %% dense parcels")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=str(REPO / "bench" / "results" / "parcels"))
     args = parser.parse_args()
@@ -53,9 +54,10 @@ def main():
 
     print(f"{'parcels':>9} {'GDAL read':>10} {'civgrid import':>15} {'ratio':>6} {'peak RSS':>9}")
     for parcels in (int(size) for size in args.parcels.split(",")):
-        layer = workdir / f"parcels-{parcels}-{args.seed}.gpkg"
+        layer = workdir / f"parcels-{parcels}-{args.seed}-{args.dense_vertices}.gpkg"
         if not layer.exists():
-            run_child([civgrid, "synth", "--parcels", str(parcels), "--seed", str(args.seed), "-o", str(layer)])
+            run_child([civgrid, "synth", "--parcels", str(parcels), "--dense-vertices", str(args.dense_vertices),
+                       "--seed", str(args.seed), "-o", str(layer)])
         gdal_wall, _ = run_child(["ogr2ogr", "-f", "Memory", "/vsimem/read", str(layer), "buildings"])
         import_wall, import_rss = run_child([civgrid, "check", str(layer)])
         print(f"{parcels:>9,} {gdal_wall:>9.2f}s {import_wall:>14.2f}s {import_wall / gdal_wall:>6.1f} "

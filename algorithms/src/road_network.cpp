@@ -1,5 +1,8 @@
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/road_network.hpp>
+
+#include <boost/iterator/counting_iterator.hpp>
+#include <boost/pending/disjoint_sets.hpp>
 #include <civgrid/error.hpp>
 
 #include <algorithm>
@@ -18,11 +21,6 @@ std::pair<double, double> to_segment(Point p, Point a, Point b) {
     const double dx = b.x - a.x, dy = b.y - a.y, length2 = dx * dx + dy * dy;
     const double t = length2 > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length2, 0.0, 1.0) : 0.0;
     return {std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)), t * std::sqrt(length2)};
-}
-
-std::uint32_t find_root(std::vector<std::uint32_t>& parent, std::uint32_t n) {
-    while (parent[n] != n) n = parent[n] = parent[parent[n]];
-    return n;
 }
 
 }  // namespace
@@ -89,10 +87,12 @@ RoadNetwork::RoadNetwork(const std::vector<Wkb>& lines, double snap_m) {
         arcs_[fill[e.from]++] = {e.to, e.length};
         arcs_[fill[e.to]++] = {e.from, e.length};
     }
-    std::vector<std::uint32_t> parent(nodes_.size());
-    std::iota(parent.begin(), parent.end(), 0u);
-    for (const Edge& e : edges_) parent[find_root(parent, e.from)] = find_root(parent, e.to);
-    for (std::uint32_t n = 0; n < nodes_.size(); ++n) components_ += find_root(parent, n) == n ? 1 : 0;
+    // Connected pieces of the network: Boost's union-find (rank and path compression).
+    boost::disjoint_sets_with_storage<> joined(nodes_.size());
+    for (std::uint32_t n = 0; n < nodes_.size(); ++n) joined.make_set(n);
+    for (const Edge& e : edges_) joined.union_set(e.from, e.to);
+    components_ = joined.count_sets(boost::counting_iterator<std::size_t>(0),
+                                    boost::counting_iterator<std::size_t>(nodes_.size()));
 
     // A grid over the segments: cells about one mean segment long.
     double min_x = nodes_[0].x, min_y = nodes_[0].y, max_x = min_x, max_y = min_y, total = 0;

@@ -27,6 +27,7 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <boost/pending/disjoint_sets.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -455,7 +456,8 @@ public:
         // Capacities are clamped to what the component's consumers can take, so that no sum of
         // them overflows even for absurd supplies (the flow is the same).
         std::int64_t total_demand = 0;
-        for (const std::uint32_t g : component.consumers) total_demand = saturating_add(total_demand, problem.demand[g]);
+        for (const std::uint32_t g : component.consumers)
+            total_demand = saturating_add(total_demand, problem.demand[g]);
         if (total_demand > kMostUnits)
             throw InputError(kStage, "consumers " + std::to_string(component.consumers.front()) + ".." +
                                          std::to_string(component.consumers.back()) +
@@ -600,14 +602,6 @@ void validate(const TransportProblem& problem) {
     }
 }
 
-std::uint32_t find_root(std::vector<std::uint32_t>& parent, std::uint32_t x) {
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-    }
-    return x;
-}
-
 }  // namespace
 
 TransportSolution solve_transport(const TransportProblem& problem) {
@@ -654,18 +648,15 @@ TransportSolution solve_transport(const TransportProblem& problem) {
 
     // Components of the usable arcs: nodes are consumers [0, c) and suppliers [c, c + s),
     // numbered in the order of their smallest consumer.
-    std::vector<std::uint32_t> parent(std::size_t{consumers} + suppliers);
-    std::iota(parent.begin(), parent.end(), 0u);
-    for (const std::uint32_t a : kept) {
-        const std::uint32_t x = find_root(parent, problem.arcs[a].consumer);
-        const std::uint32_t y = find_root(parent, consumers + problem.arcs[a].supplier);
-        if (x != y) parent[std::max(x, y)] = std::min(x, y);
-    }
-    std::vector<std::uint32_t> component_of_root(parent.size(), kNone);
+    boost::disjoint_sets_with_storage<> joined(std::size_t{consumers} + suppliers);  // Boost's union-find
+    for (std::size_t n = 0; n < std::size_t{consumers} + suppliers; ++n) joined.make_set(n);
+    for (const std::uint32_t a : kept) joined.union_set(problem.arcs[a].consumer, consumers + problem.arcs[a].supplier);
+    const auto find_root = [&](std::size_t n) { return static_cast<std::uint32_t>(joined.find_set(n)); };
+    std::vector<std::uint32_t> component_of_root(std::size_t{consumers} + suppliers, kNone);
     std::vector<Component> components;
     for (std::uint32_t j = 0; j < consumers; ++j) {
         if (kept_offset[j] == kept_offset[j + 1]) continue;
-        const std::uint32_t root = find_root(parent, j);
+        const std::uint32_t root = find_root(j);
         if (component_of_root[root] == kNone) {
             component_of_root[root] = static_cast<std::uint32_t>(components.size());
             components.emplace_back();
@@ -677,7 +668,7 @@ TransportSolution solve_transport(const TransportProblem& problem) {
     std::vector<std::uint8_t> has_arc(suppliers, 0);
     for (const std::uint32_t a : kept) has_arc[problem.arcs[a].supplier] = 1;
     for (std::uint32_t i = 0; i < suppliers; ++i)
-        if (has_arc[i]) components[component_of_root[find_root(parent, consumers + i)]].suppliers.push_back(i);
+        if (has_arc[i]) components[component_of_root[find_root(consumers + i)]].suppliers.push_back(i);
     solution.components = components.size();
 
     // Largest components first, so that no thread is left with a big one at the end.

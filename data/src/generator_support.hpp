@@ -1,6 +1,7 @@
 // Internal to data/: the generators' deterministic randomness and direct WKB writing.
 #pragma once
 
+#include <civgrid/io/layer.hpp>
 #include <civgrid/types.hpp>
 
 #include <bit>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -94,6 +96,37 @@ inline Wkb wkb_polygon(std::span<const Point> ring) {
     for (const Point& p : ring) b.point(p);
     b.point(ring.front());
     return b.take();
+}
+
+// ------------------------------------------------------------------------------------------------
+// The layer contract of synth.hpp: each generated layer's name, geometry and fields, in one place.
+inline io::LayerData contract_layer(const std::string& name) {
+    const auto layer = [&](io::GeometryKind kind, std::vector<Field> fields) {
+        return io::LayerData{name, kind, std::move(fields), {}, {}};
+    };
+    if (name == "districts")
+        return layer(io::GeometryKind::polygon, {{"district_code", FieldType::string}, {"name", FieldType::string}});
+    if (name == "streets")
+        return layer(
+            io::GeometryKind::polygon,
+            {{"street_code", FieldType::string}, {"district_code", FieldType::string}, {"name", FieldType::string}});
+    if (name == "communities")
+        return layer(io::GeometryKind::polygon, {{"community_code", FieldType::string},
+                                                 {"street_code", FieldType::string},
+                                                 {"district_code", FieldType::string},
+                                                 {"name", FieldType::string}});
+    if (name == "roads")
+        return layer(io::GeometryKind::line_string,
+                     {{"road_id", FieldType::integer}, {"class", FieldType::string}, {"name", FieldType::string}});
+    if (name == "rivers")
+        return layer(io::GeometryKind::polygon, {{"river_id", FieldType::integer}, {"name", FieldType::string}});
+    if (name == "buildings")
+        return layer(io::GeometryKind::polygon, {{"building_id", FieldType::integer},
+                                                 {"households", FieldType::integer},
+                                                 {"floors", FieldType::integer},
+                                                 {"units", FieldType::integer},
+                                                 {"kind", FieldType::string}});
+    return layer(io::GeometryKind::none, {});
 }
 
 }  // namespace civgrid::data::detail

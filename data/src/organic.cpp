@@ -81,15 +81,7 @@ SynthCity generate_organic_city(const OrganicConfig& config) {
 
     // Buildings, block by block (each block its own randomness: a block's contents do not depend
     // on the others'). A point at (u, v) in [0, 1]^2 of a block is interpolated between its corners.
-    io::LayerData buildings{"buildings",
-                            io::GeometryKind::polygon,
-                            {{"building_id", FieldType::integer},
-                             {"households", FieldType::integer},
-                             {"floors", FieldType::integer},
-                             {"units", FieldType::integer},
-                             {"kind", FieldType::string}},
-                            {},
-                            {}};
+    io::LayerData buildings = detail::contract_layer("buildings");
     SynthCity city;
     city.crs = config.crs;
     std::vector<std::int64_t> block_households(rows * columns, 0);
@@ -223,25 +215,9 @@ SynthCity generate_organic_city(const OrganicConfig& config) {
         return std::string(text);
     };
 
-    io::LayerData districts{"districts",
-                            io::GeometryKind::polygon,
-                            {{"district_code", FieldType::string}, {"name", FieldType::string}},
-                            {},
-                            {}};
-    io::LayerData streets{
-        "streets",
-        io::GeometryKind::polygon,
-        {{"street_code", FieldType::string}, {"district_code", FieldType::string}, {"name", FieldType::string}},
-        {},
-        {}};
-    io::LayerData communities{"communities",
-                              io::GeometryKind::polygon,
-                              {{"community_code", FieldType::string},
-                               {"street_code", FieldType::string},
-                               {"district_code", FieldType::string},
-                               {"name", FieldType::string}},
-                              {},
-                              {}};
+    io::LayerData districts = detail::contract_layer("districts");
+    io::LayerData streets = detail::contract_layer("streets");
+    io::LayerData communities = detail::contract_layer("communities");
     const std::vector<BlockRect> district_rects = split({0, rows, 0, columns}, 40'000, 80'000);
     for (std::size_t d = 0; d < district_rects.size(); ++d) {
         const std::string district_code = "32" + code(static_cast<std::int64_t>(d + 1), 4);
@@ -264,11 +240,7 @@ SynthCity generate_organic_city(const OrganicConfig& config) {
     }
 
     // Roads along every lattice line; a major one every few lines each way.
-    io::LayerData roads{"roads",
-                        io::GeometryKind::line_string,
-                        {{"road_id", FieldType::integer}, {"class", FieldType::string}, {"name", FieldType::string}},
-                        {},
-                        {}};
+    io::LayerData roads = detail::contract_layer("roads");
     const auto majors = [&](std::size_t lines) {
         std::vector<char> major(lines + 1, 0);
         for (std::size_t i = static_cast<std::size_t>(rng.integer(1, config.major_every_min)); i < lines;
@@ -293,8 +265,7 @@ SynthCity generate_organic_city(const OrganicConfig& config) {
             {road_id++, std::string(major_columns[c] ? "major" : "minor"), "Column road " + std::to_string(c)});
     }
 
-    io::LayerData rivers{
-        "rivers", io::GeometryKind::polygon, {{"river_id", FieldType::integer}, {"name", FieldType::string}}, {}, {}};
+    io::LayerData rivers = detail::contract_layer("rivers");
     if (config.river) {
         // The band from beyond the west edge to beyond the east one, sampled every 10 m.
         std::vector<Point> ring;

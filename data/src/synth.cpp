@@ -37,6 +37,7 @@
 namespace civgrid::data {
 namespace {
 
+using detail::contract_layer;
 using detail::Rng;
 using detail::splitmix64;
 using detail::wkb_line;
@@ -934,16 +935,9 @@ SynthCity generate_city(const SynthConfig& config) {
     }
 
     // --- Admin polygons: built from the shared fine-grid vertices -----------------------------------
-    io::LayerData district_layer = make_layer("districts", io::GeometryKind::polygon,
-                                              {{"district_code", FieldType::string}, {"name", FieldType::string}});
-    io::LayerData street_layer = make_layer(
-        "streets", io::GeometryKind::polygon,
-        {{"street_code", FieldType::string}, {"district_code", FieldType::string}, {"name", FieldType::string}});
-    io::LayerData community_layer = make_layer("communities", io::GeometryKind::polygon,
-                                               {{"community_code", FieldType::string},
-                                                {"street_code", FieldType::string},
-                                                {"district_code", FieldType::string},
-                                                {"name", FieldType::string}});
+    io::LayerData district_layer = contract_layer("districts");
+    io::LayerData street_layer = contract_layer("streets");
+    io::LayerData community_layer = contract_layer("communities");
     std::vector<std::vector<Point>> community_rings;
     for (const Community& c : communities) {
         const int i = 2 * c.ci, j = 2 * c.cj;
@@ -997,9 +991,7 @@ SynthCity generate_city(const SynthConfig& config) {
     sort_by_first_field(community_layer);
 
     // --- Roads -------------------------------------------------------------------------------------
-    io::LayerData road_layer =
-        make_layer("roads", io::GeometryKind::line_string,
-                   {{"road_id", FieldType::integer}, {"class", FieldType::string}, {"name", FieldType::string}});
+    io::LayerData road_layer = contract_layer("roads");
     auto add_road = [&](const std::vector<Point>& vertices, bool major) {
         const auto id = static_cast<std::int64_t>(road_layer.rows.size() + 1);
         std::string name = major ? names.unique(names.rng().chance(0.3) ? "大道" : "路")
@@ -1038,8 +1030,7 @@ SynthCity generate_city(const SynthConfig& config) {
                                              {{"railway_id", FieldType::integer}, {"name", FieldType::string}});
     railway_layer.geometries.push_back(wkb_line(railway.line));
     railway_layer.rows.push_back({std::int64_t{1}, std::string("京沪铁路")});
-    io::LayerData river_layer = make_layer("rivers", io::GeometryKind::polygon,
-                                           {{"river_id", FieldType::integer}, {"name", FieldType::string}});
+    io::LayerData river_layer = contract_layer("rivers");
     {
         geos::Geom outline = geos::polygon(context, river.outline);
         if (GEOSisValid_r(context.handle(), outline.get()) != 1)
@@ -1191,12 +1182,7 @@ SynthCity generate_city(const SynthConfig& config) {
     }
     std::erase_if(buildings, [](const Building& b) { return b.removed; });
 
-    io::LayerData building_layer = make_layer("buildings", io::GeometryKind::polygon,
-                                              {{"building_id", FieldType::integer},
-                                               {"households", FieldType::integer},
-                                               {"floors", FieldType::integer},
-                                               {"units", FieldType::integer},
-                                               {"kind", FieldType::string}});
+    io::LayerData building_layer = contract_layer("buildings");
     building_layer.geometries.reserve(buildings.size());
     building_layer.rows.reserve(buildings.size());
     std::vector<bool> block_used(static_cast<std::size_t>(block_count), false);

@@ -60,6 +60,7 @@ int run_synth(const std::vector<std::string>& args) {
     std::uint64_t change_seed = 1;
     std::int64_t parcels = 0;
     std::string style = "planned";
+    int dense_vertices = data::ParcelConfig{}.dense_vertices;
     po::options_description options("civgrid synth options");
     options.add_options()("help,h", "show this help")("households",
                                                       po::value(&config.households)->default_value(config.households),
@@ -74,6 +75,8 @@ int run_synth(const std::vector<std::string>& args) {
         "parcels", po::value(&parcels)->default_value(0),
         "instead of a city: about N parcels that tile the ground (shared edges, 1 % with thousands of vertices, "
         "0.2 % invalid) as a buildings layer, to measure imports")(
+        "dense-vertices", po::value(&dense_vertices)->default_value(dense_vertices),
+        "with --parcels: vertices of the 1 % of dense parcels (issue 17 met parcels of 6,000-18,000)")(
         "style", po::value(&style)->default_value(style),
         "planned (superblocks of high-rises, the sample city) or organic (communities of 1,500-2,600 households "
         "on a jittered grid of 125 m blocks, a major road every 3-5 streets, a meandering river cutting "
@@ -91,6 +94,10 @@ int run_synth(const std::vector<std::string>& args) {
         parcel_config.parcels = parcels;
         parcel_config.seed = config.seed;
         parcel_config.crs = config.crs;
+        if (dense_vertices < 4 || dense_vertices > 1'000'000)
+            throw ConfigError("cli",
+                              "--dense-vertices " + std::to_string(dense_vertices) + " is out of range: 4 to 1000000");
+        parcel_config.dense_vertices = dense_vertices;
         const data::SynthCity layer = data::generate_parcels(parcel_config);
         data::write_city(layer, output);
         std::printf("wrote %s: %lld parcels, %lld households (%.2f s)\n", output.c_str(),

@@ -2,6 +2,7 @@
 
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/settled_land.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
@@ -638,11 +639,16 @@ City load_city(const PartitionConfig& config) {
         }
         for (const auto& [id, rows] : by_id) {
             if (rows.size() < 2) continue;
-            std::string features;
-            for (std::size_t row : rows) features += (features.empty() ? "" : ", ") + fid_text(buildings, row);
-            report().add("reported", "duplicate_id", Severity::warning,
-                         "features sharing a " + config.building_id_field + " are kept as separate buildings",
-                         "'" + id + "': " + features);
+            // One entry per feature, so that the count is of features (it said "2 reported" for
+            // 19 features sharing two ids).
+            for (std::size_t row : rows) {
+                std::string others;
+                for (std::size_t other : rows)
+                    if (other != row) others += (others.empty() ? "" : "/") + fid_text(buildings, other);
+                report().add("reported", "duplicate_id", Severity::warning,
+                             "features sharing a " + config.building_id_field + " are kept as separate buildings",
+                             fid_text(buildings, row) + " ('" + id + "', as " + others + ")");
+            }
         }
     }
 
@@ -795,19 +801,26 @@ City load_city(const PartitionConfig& config) {
         break;
     }
     if (city.regions.empty()) {
-        // No admin layer: the whole city (the buildings' extent with a margin) is one region.
+        // No admin layer: the city is one region, the settled land: 100 m cells within 200 m of a
+        // building (a bounding box stretched edge micro-grids over the sea or the next country);
+        // water is cut out below, once the barriers are read.
         geos::Context context;
-        const std::optional<geos::Envelope> extent = algorithms::extent_of(buildings.geometries, config.threads);
-        if (!extent)
+        std::vector<Point> points;
+        for (std::size_t i = 0; i < buildings.size(); ++i)
+            if (!null_geometry[i]) points.push_back(city.building_points[i]);
+        const geos::Geom land = algorithms::settled_land(context, points);
+        if (!land)
             throw InputError(kStage,
                              buildings.source + ", layer '" + buildings.layer + "': no building has a geometry");
-        const double min_x = extent->min_x, min_y = extent->min_y, max_x = extent->max_x, max_y = extent->max_y;
-        constexpr double kMargin = 50.0;
-        const geos::Geom box = geos::polygon(context, {{min_x - kMargin, min_y - kMargin},
-                                                       {max_x + kMargin, min_y - kMargin},
-                                                       {max_x + kMargin, max_y + kMargin},
-                                                       {min_x - kMargin, max_y + kMargin}});
-        city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, box.get()), -1});
+        const std::optional<geos::Envelope> extent = algorithms::extent_of(buildings.geometries, config.threads);
+        report().fact("region", "no admin layer: the settled land, 100 m cells within 200 m of a building, " +
+                                    std::to_string(std::lround(geos::area(context, land.get()) / 1e6)) + " km2" +
+                                    (extent ? " (the buildings' bounding box: " +
+                                                  std::to_string(std::lround((extent->max_x - extent->min_x) *
+                                                                             (extent->max_y - extent->min_y) / 1e6)) +
+                                                  " km2)"
+                                            : std::string()));
+        city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, land.get()), -1});
         city.region_level = "city";
     } else {
         report_outside_buildings(city, report(), null_geometry, config.threads);
@@ -866,16 +879,25 @@ City load_city(const PartitionConfig& config) {
             std::sort(hard_ids.begin(), hard_ids.end());
             // The hard read reported the shared features; here they are only repaired alike.
             static_cast<void>(algorithms::repair_polygons(all.geometries, config.threads));
+            std::size_t soft = 0;
             for (std::size_t i = 0; i < all.size(); ++i)
                 if (!all.geometries[i].empty() && !std::binary_search(hard_ids.begin(), hard_ids.end(), all.fids[i])) {
                     city.soft_lines.push_back(all.geometries[i]);
                     if (config.network_distance) city.road_lines.push_back(all.geometries[i]);
+                    ++soft;
                 }
+            // The report's feature count is the hard read's; say what else was used (it read as
+            // "0 features, no problems found" while the layer's polygons were soft barriers).
+            layer_report.fact("soft barriers", std::to_string(soft) + " of the layer's " + std::to_string(all.size()) +
+                                                   " features (the rest are hard)");
         }
     };
     read_barriers(config.roads, "roads", config.hard_roads, true);
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
+    // The settled land less the water (river and lake polygons): micro-grids stay on land.
+    if (city.region_level == "city")
+        city.regions.front().boundary = algorithms::without_water(city.regions.front().boundary, city.hard_areas);
     if (config.network_distance && config.staffing && city.road_lines.empty())
         throw ConfigError(kStage,
                           "--network-distance measures along the roads, but no roads layer was given or it is empty");

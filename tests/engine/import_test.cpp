@@ -223,7 +223,8 @@ TEST(ImportCorpus, EveryBuildingQuirkIsRepairedDroppedOrReportedWithItsId) {
     EXPECT_EQ(ids(report, "buildings", "duplicate_building"), Ids{"11 (copy of 10)"});
     EXPECT_EQ(ids(report, "buildings", "invalid_households"), (Ids{"12 ('')", "13 ('-5')"}));
     EXPECT_EQ(ids(report, "buildings", "absurd_households"), Ids{"14 (9999)"});
-    EXPECT_EQ(ids(report, "buildings", "duplicate_id"), Ids{"'" + duplicate_id + "': 15, 16"});
+    EXPECT_EQ(ids(report, "buildings", "duplicate_id"),
+              (Ids{"15 ('" + duplicate_id + "', as 16)", "16 ('" + duplicate_id + "', as 15)"}));
     EXPECT_EQ(ids(report, "buildings", "outside_every_region"), Ids{"17"});
     EXPECT_EQ(ids(report, "buildings", "unclosed_ring"), Ids{"18"});
     EXPECT_EQ(report.layer("buildings")->findings.size(), 14u) << report.to_text();
@@ -305,6 +306,21 @@ TEST(ImportCorpus, OverlappingCommunitiesGapsAndDuplicateCodes) {
     // Nothing at all to check is a clear error.
     EXPECT_CONTAINS(message_of<ConfigError>([&] { static_cast<void>(check_inputs(PartitionConfig{})); }),
                     "nothing to check");
+}
+
+// Issue 17: a roads layer whose features were soft barriers read "0 features, no problems found"
+// when the hard filter matched none. The report says how many are soft.
+TEST(ImportCorpus, SoftBarriersAreCountedInTheReport) {
+    PartitionConfig config;
+    config.city = sample_city();
+    const ImportReport report = check_inputs(config);
+    const LayerReport* roads = report.layer("roads");
+    ASSERT_NE(roads, nullptr);
+    std::string soft;
+    for (const auto& [key, value] : roads->facts)
+        if (key == "soft barriers") soft = value;
+    EXPECT_CONTAINS(soft, "of the layer's");
+    EXPECT_NE(soft.rfind("0 of", 0), 0u) << soft;  // the sample's minor roads are soft
 }
 
 void shift_x(OGRGeometryH geometry, double dx) {

@@ -1,4 +1,5 @@
 // End to end on generated cities: the guarantees of issue 2 on real outputs.
+#include <civgrid/algorithms/geos.hpp>
 #include <civgrid/data/organic.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
@@ -133,6 +134,58 @@ TEST(Pipeline, GridLevelOfOneMicroGridPerGridIsTurnedOffAndSaid) {
     EXPECT_NE(said, summary.warnings.end());
     config.target_households = 150;  // two micro-grids fit a grid of 400: the level stays
     EXPECT_GT(run_partition(config, dir.file("out2.gpkg")).report.grids, 0);
+}
+
+// Issue 17: without admin layers the region was the buildings' bounding box, and edge micro-grids
+// of 27 km2 covered the sea. The region is the settled land now, less the water.
+TEST(Pipeline, WithoutAdminLayersMicroGridsCoverTheSettledLandOnly) {
+    test::TempDir dir;
+    data::OrganicConfig organic;
+    organic.households = 60'000;
+    data::SynthCity city = data::generate_organic_city(organic);
+    // Keep buildings and rivers; empty the western three quarters but for three farms far apart.
+    std::erase_if(city.layers, [](const io::LayerData& l) { return l.name != "buildings" && l.name != "rivers"; });
+    io::LayerData& buildings = city.layers.back().name == "buildings" ? city.layers.back() : city.layers.front();
+    const double middle = city.summary.min_x + 0.75 * (city.summary.max_x - city.summary.min_x);
+    geos::Context context;
+    io::LayerData kept = buildings;
+    kept.geometries.clear();
+    kept.rows.clear();
+    int farms = 0;
+    for (std::size_t i = 0; i < buildings.geometries.size(); ++i) {
+        const geos::Geom g = geos::from_wkb(context, buildings.geometries[i]);
+        const bool west = geos::envelope(context, g.get()).max_x < middle;
+        if (west && (farms >= 3 || i % 499 != 0)) continue;
+        farms += west ? 1 : 0;
+        kept.geometries.push_back(buildings.geometries[i]);
+        kept.rows.push_back(buildings.rows[i]);
+    }
+    buildings = std::move(kept);
+    PartitionConfig config;
+    config.city = dir.file("no-admin.gpkg");
+    data::write_city(city, config.city);
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    expect_guarantees(summary.report);
+    const io::FeatureTable grids = io::read_layer({dir.file("out.gpkg"), "micro_grids"});
+    double total = 0, largest = 0;
+    for (const Wkb& g : grids.geometries) {
+        const double area = geos::area(context, geos::from_wkb(context, g).get());
+        total += area;
+        largest = std::max(largest, area);
+    }
+    const double box = (city.summary.max_x - city.summary.min_x) * (city.summary.max_y - city.summary.min_y);
+    EXPECT_LT(total, 0.7 * box);  // the empty west is not partitioned (the box was, all of it)
+    EXPECT_LT(largest, 0.6e6);    // no micro-grid stretches over empty land (a farm's is its 500 m square)
+    // And none lies on the water.
+    const io::FeatureTable rivers = io::read_layer({config.city, "rivers"});
+    const geos::Geom river = geos::from_wkb(context, rivers.geometries.front());
+    double wet = 0;
+    for (const Wkb& g : grids.geometries) {
+        const geos::Geom both =
+            geos::own(context, GEOSIntersection_r(context.handle(), geos::from_wkb(context, g).get(), river.get()), "");
+        wet += geos::area(context, both.get());
+    }
+    EXPECT_LT(wet, 1.0);
 }
 
 TEST(Pipeline, OutputHasTheDocumentedLayersAndCodes) {

@@ -33,6 +33,57 @@ def test_stubs_declare_the_public_api():
     assert public <= core_names
 
 
+def _stub_parameters(function: ast.FunctionDef):
+    """(name, default as source text or None) of a stub's parameters, self excluded."""
+    arguments = function.args
+    positional = arguments.posonlyargs + arguments.args
+    defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    out = [(a.arg, None if d is None else ast.unparse(d)) for a, d in zip(positional, defaults)]
+    if arguments.vararg is not None:
+        out.append(("*" + arguments.vararg.arg, None))
+    out += [(a.arg, None if d is None else ast.unparse(d)) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)]
+    if arguments.kwarg is not None:
+        out.append(("**" + arguments.kwarg.arg, None))
+    return [(name, default) for name, default in out if name != "self"]
+
+
+def test_stubs_match_the_implementation_parameter_for_parameter():
+    """The stubs restate the signatures by hand (issue 18): each public function and method must have
+    the implementation's parameters, in its order, with its defaults."""
+    import inspect
+
+    stub = ast.parse((PACKAGE / "__init__.pyi").read_text())
+    checked = 0
+
+    def compare(function: ast.FunctionDef, implementation, where: str):
+        nonlocal checked
+        star = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+        real = [(star.get(p.kind, "") + name, None if p.default is inspect.Parameter.empty else repr(p.default))
+                for name, p in inspect.signature(implementation).parameters.items() if name != "self"]
+        declared = _stub_parameters(function)
+        assert [n for n, _ in declared] == [n for n, _ in real], where
+        for (name, stub_default), (_, real_default) in zip(declared, real):
+            if stub_default == "...":  # a stub may elide a default, never invent or drop one
+                assert real_default is not None, f"{where}: {name}"
+                continue
+            assert (stub_default is None) == (real_default is None), f"{where}: {name}"
+            if stub_default is not None:
+                assert ast.literal_eval(stub_default) == eval(real_default), f"{where}: {name}"  # noqa: S307
+        checked += 1
+
+    for node in stub.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            compare(node, getattr(civgrid, node.name), node.name)
+        elif isinstance(node, ast.ClassDef) and hasattr(civgrid, node.name):
+            cls = getattr(civgrid, node.name)
+            for member in node.body:
+                if isinstance(member, ast.FunctionDef) and (not member.name.startswith("_") or member.name == "__init__"):
+                    if any(isinstance(d, ast.Name) and d.id == "property" for d in member.decorator_list):
+                        continue
+                    compare(member, getattr(cls, member.name), f"{node.name}.{member.name}")
+    assert checked >= 8
+
+
 def test_planner_walkthrough_runs_on_the_sample_city(tmp_path):
     environment = dict(os.environ, MPLBACKEND="Agg")
     completed = subprocess.run([sys.executable, str(EXAMPLE), "--out", str(tmp_path)], env=environment,

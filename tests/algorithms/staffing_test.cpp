@@ -1,0 +1,187 @@
+// Micro-grid workers (algorithms::assign_workers) on hand-made and random cases: who lives inside
+// is preferred, capacities hold, the total distance is the brute force's optimum, streets come
+// first and then any worker with capacity left, kept pairs stay, any thread count gives the same.
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/staffing.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+
+namespace civgrid::algorithms {
+namespace {
+
+Wkb square(const geos::Context& context, double x, double y, double side) {
+    return geos::to_wkb(context,
+                        geos::polygon(context, {{x, y}, {x + side, y}, {x + side, y + side}, {x, y + side}}).get());
+}
+
+// Distance from a home to a micro-grid polygon (0 inside), as the staffing measures it.
+double distance(const geos::Context& context, const Wkb& polygon, Point home) {
+    const geos::Geom g = geos::from_wkb(context, polygon);
+    const geos::Geom p = geos::point(context, home);
+    double d = 0;
+    GEOSDistance_r(context.handle(), g.get(), p.get(), &d);
+    return d;
+}
+
+TEST(Staffing, WhoLivesInsideIsPreferredAndCapacitiesHold) {
+    geos::Context context;
+    StaffingInput input;
+    for (int i = 0; i < 3; ++i) input.micro_grids.push_back(square(context, 100.0 * i, 0, 100));
+    input.micro_grid_group = {0, 0, 0};
+    // One worker inside each micro-grid, and one just outside the first, nearer to it than the
+    // others' homes are to it: the ones inside still take their own.
+    input.workers = {{50, 50}, {150, 50}, {250, 50}, {-5, 50}};
+    input.worker_capacity = {1, 1, 1, 1};
+    input.worker_group = {0, 0, 0, 0};
+    input.threads = 1;
+    StaffingResult result = assign_workers(input);
+    ASSERT_EQ(result.assignments.size(), 3u);
+    for (std::uint32_t g = 0; g < 3; ++g) {
+        EXPECT_EQ(result.assignments[g].micro_grid, g);
+        EXPECT_EQ(result.assignments[g].worker, g);
+        EXPECT_DOUBLE_EQ(result.assignments[g].distance_m, 0.0);
+    }
+    EXPECT_TRUE(result.unstaffed.empty());
+
+    // One worker of capacity 2 for three micro-grids: two staffed, and which one is not is said.
+    input.workers = {{150, 50}};
+    input.worker_capacity = {2};
+    input.worker_group = {0};
+    result = assign_workers(input);
+    EXPECT_EQ(result.assignments.size(), 2u);
+    EXPECT_EQ(result.unstaffed.size(), 1u);
+    for (const auto& a : result.assignments) EXPECT_EQ(a.worker, 0u);
+    input.worker_capacity = {3};
+    EXPECT_TRUE(assign_workers(input).unstaffed.empty());
+}
+
+TEST(Staffing, TotalDistanceIsTheBruteForceOptimum) {
+    geos::Context context;
+    std::mt19937_64 random(9);
+    std::uniform_real_distribution<double> unit(0, 1);
+    for (int instance = 0; instance < 60; ++instance) {
+        StaffingInput input;
+        const int grids = 2 + instance % 4, workers = 1 + instance % 6;
+        for (int g = 0; g < grids; ++g)
+            input.micro_grids.push_back(square(context, 1000 * unit(random), 1000 * unit(random), 80));
+        input.micro_grid_group.assign(static_cast<std::size_t>(grids), 0);
+        for (int w = 0; w < workers; ++w) {
+            input.workers.push_back({1100 * unit(random), 1100 * unit(random)});
+            input.worker_capacity.push_back(1 + static_cast<std::int64_t>(unit(random) * 2));
+        }
+        input.worker_group.assign(static_cast<std::size_t>(workers), 0);
+        input.candidates = workers;  // every worker a candidate: the solver's optimum is the true one
+        input.threads = 1;
+        const StaffingResult result = assign_workers(input);
+
+        // Brute force: each micro-grid gets a worker or none; most staffed first, then least distance.
+        std::vector<std::int64_t> left = input.worker_capacity;
+        int best_staffed = -1;
+        double best_total = 0;
+        std::function<void(int, int, double)> go = [&](int g, int staffed, double total) {
+            if (g == grids) {
+                if (staffed > best_staffed || (staffed == best_staffed && total < best_total - 1e-9))
+                    best_staffed = staffed, best_total = total;
+                return;
+            }
+            go(g + 1, staffed, total);
+            for (int w = 0; w < workers; ++w) {
+                if (left[static_cast<std::size_t>(w)] == 0) continue;
+                --left[static_cast<std::size_t>(w)];
+                go(g + 1, staffed + 1,
+                   total + distance(context, input.micro_grids[static_cast<std::size_t>(g)],
+                                    input.workers[static_cast<std::size_t>(w)]));
+                ++left[static_cast<std::size_t>(w)];
+            }
+        };
+        go(0, 0, 0);
+        SCOPED_TRACE("instance " + std::to_string(instance));
+        EXPECT_EQ(static_cast<int>(result.assignments.size()), best_staffed);
+        EXPECT_NEAR(result.total_distance_m, best_total, 1e-6 * (1 + best_total));
+        EXPECT_LE(result.total_distance_m, result.greedy_total_distance_m + 1e-6);
+        std::vector<std::int64_t> used(input.workers.size(), 0);
+        for (const auto& a : result.assignments) {
+            ++used[a.worker];
+            EXPECT_NEAR(a.distance_m, distance(context, input.micro_grids[a.micro_grid], input.workers[a.worker]),
+                        1e-6);
+        }
+        for (std::size_t w = 0; w < used.size(); ++w) EXPECT_LE(used[w], input.worker_capacity[w]);
+    }
+}
+
+TEST(Staffing, StreetsFirstThenAnyWorkerWithCapacityLeft) {
+    geos::Context context;
+    StaffingInput input;
+    // Street 0: two micro-grids and a worker of capacity 2 far east; street 1: one micro-grid and
+    // no worker of its own, next to street 0's micro-grids.
+    input.micro_grids = {square(context, 0, 0, 100), square(context, 100, 0, 100), square(context, 200, 0, 100)};
+    input.micro_grid_group = {0, 0, 1};
+    input.workers = {{5000, 50}, {210, 50}};  // the second lives in street 1's micro-grid, street -1
+    input.worker_capacity = {2, 1};
+    input.worker_group = {0, -1};
+    input.threads = 1;
+    const StaffingResult result = assign_workers(input);
+    EXPECT_TRUE(result.unstaffed.empty());
+    ASSERT_EQ(result.assignments.size(), 3u);
+    // Street 0's worker serves street 0 (its round comes first, however far); the worker living
+    // in no street staffs the micro-grid of street 1 in the second round.
+    EXPECT_EQ(result.assignments[0].worker, 0u);
+    EXPECT_EQ(result.assignments[1].worker, 0u);
+    EXPECT_EQ(result.assignments[2].worker, 1u);
+    EXPECT_EQ(result.first_round_staffed, 2);
+}
+
+TEST(Staffing, KeptPairsStayAndCountAgainstCapacity) {
+    geos::Context context;
+    StaffingInput input;
+    input.micro_grids = {square(context, 0, 0, 100), square(context, 100, 0, 100)};
+    input.micro_grid_group = {0, 0};
+    input.workers = {{50, 50}, {150, 50}};
+    input.worker_capacity = {1, 1};
+    input.worker_group = {0, 0};
+    input.fixed = {{1, 0}};  // kept from a previous run: worker 1 on micro-grid 0, though not nearest
+    input.threads = 1;
+    const StaffingResult result = assign_workers(input);
+    ASSERT_EQ(result.assignments.size(), 2u);
+    EXPECT_EQ(result.fixed_assignments, 1);
+    EXPECT_EQ(result.assignments[0].micro_grid, 0u);
+    EXPECT_EQ(result.assignments[0].worker, 1u);
+    EXPECT_EQ(result.assignments[1].worker, 0u);  // worker 1 is full: worker 0 takes micro-grid 1
+}
+
+TEST(Staffing, SameResultForAnyThreadCount) {
+    geos::Context context;
+    std::mt19937_64 random(4);
+    std::uniform_real_distribution<double> unit(0, 1);
+    StaffingInput input;
+    for (int g = 0; g < 400; ++g) {
+        input.micro_grids.push_back(square(context, 100.0 * (g % 20), 100.0 * (g / 20), 100));
+        input.micro_grid_group.push_back(g / 100);
+    }
+    for (int w = 0; w < 380; ++w) {
+        const Point home{2000 * unit(random), 2000 * unit(random)};
+        input.workers.push_back(home);
+        input.worker_capacity.push_back(1 + static_cast<std::int64_t>(unit(random) * 2));
+        input.worker_group.push_back(static_cast<int>(std::min(3.0, std::floor(home.y / 500))));
+    }
+    input.threads = 1;
+    const StaffingResult one = assign_workers(input);
+    input.threads = 2;
+    const StaffingResult two = assign_workers(input);
+    ASSERT_EQ(one.assignments.size(), two.assignments.size());
+    for (std::size_t i = 0; i < one.assignments.size(); ++i) {
+        EXPECT_EQ(one.assignments[i].worker, two.assignments[i].worker);
+        EXPECT_EQ(one.assignments[i].micro_grid, two.assignments[i].micro_grid);
+    }
+    EXPECT_EQ(one.unstaffed, two.unstaffed);
+    EXPECT_EQ(one.total_distance_m, two.total_distance_m);
+}
+
+}  // namespace
+}  // namespace civgrid::algorithms
