@@ -1,4 +1,5 @@
 #include <civgrid/algorithms/coverage_union.hpp>
+#include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/error.hpp>
 
@@ -12,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <tuple>
@@ -44,12 +46,11 @@ std::string snake_case(const std::string& text) {
     return out.empty() ? "invalid" : out;
 }
 
-// A polygon of more than this many vertices is compared with its neighbours (overlaps, gaps) as
+// A polygon of more than kDetailedOutline vertices is compared with its neighbours (overlaps, gaps) as
 // simplified to kCheckTolerance: overlays of a boundary of a million vertices that zig-zags against
 // its neighbour's straight edge make a hole per tooth, and GEOS's union assigns holes to shells in
 // quadratic time (minutes). The report's areas (over 1 m2) move by at most the tolerance times the
 // boundary's length next to them; everyday boundaries are compared as they are.
-constexpr int kDetailedOutline = 50'000;  // vertices
 constexpr double kCheckTolerance = 0.05;  // metres
 
 geos::Geom checked_shape(const geos::Context& context, const Wkb& wkb) {
@@ -147,19 +148,24 @@ int orientation(Point a, Point b, Point c) {
 
 // Whether one polygon of a single ring of at most 64 segments is certainly valid for GEOS: closed,
 // finite, no repeated vertex, a definite turn at every vertex (so neighbouring edges meet only
-// there) and no two other edges touching. False means "ask GEOS", not "invalid".
-bool certainly_valid_simple_ring(const Rings& rings) {
+// there) and no two other edges touching. False means "ask GEOS", not "invalid". Rings of more
+// than `max_points` are left to GEOS. `straight_on`: a vertex where the ring goes straight on
+// (collinear, not turning back) is fine too; its edges still meet only there.
+bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 100'000, bool straight_on = false) {
     if (rings.polygon_end.size() != 1 || rings.ring_end.size() != 1) return false;
     const std::vector<Point>& p = rings.points;
     const std::size_t n = p.size();
-    constexpr std::size_t kMaxPoints = 100'000;  // above, GEOS's indexed check
-    if (n < 4 || n > kMaxPoints || !(p.front() == p.back())) return false;
+    if (n < 4 || n > max_points || !(p.front() == p.back())) return false;
     for (const Point& q : p)
         if (!std::isfinite(q.x) || !std::isfinite(q.y)) return false;
     const std::size_t m = n - 1;  // segments p[i] -> p[i + 1]
     for (std::size_t i = 0; i < m; ++i) {
         const Point before = p[i == 0 ? m - 1 : i - 1];
-        if (p[i] == p[i + 1] || orientation(before, p[i], p[i + 1]) == 0) return false;
+        if (p[i] == p[i + 1]) return false;
+        if (orientation(before, p[i], p[i + 1]) == 0 &&
+            (!straight_on ||
+             (p[i].x - before.x) * (p[i + 1].x - p[i].x) + (p[i].y - before.y) * (p[i + 1].y - p[i].y) <= 0))
+            return false;
     }
     // Segments i and j (not neighbours) must neither touch nor cross.
     const auto apart = [&](std::size_t i, std::size_t j) {
@@ -491,8 +497,7 @@ bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, co
     constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
-                                           const std::vector<DirectedSegment>& theirs_box,
-                                           const Rings& theirs_all,
+                                           const std::vector<DirectedSegment>& theirs_box, const Rings& theirs_all,
                                            const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
         // those are tested against each of their segments. Many free ones get their segments by
@@ -565,6 +570,31 @@ bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, co
 }
 
 }  // namespace
+
+bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
+    const auto handle = context.handle();
+    if (GEOSGetNumCoordinates_r(handle, geometry) > kDetailedOutline &&
+        GEOSGeomTypeId_r(handle, geometry) == GEOS_POLYGON && GEOSGetNumInteriorRings_r(handle, geometry) == 0) {
+        Rings rings;
+        rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
+        rings.ring_end.push_back(rings.points.size());
+        rings.polygon_end.push_back(1);
+        // GEOS's check is slow on many short monotone chains (a zig-zag), quick on long ones (a
+        // densified straight edge, where the grid's pairs would cost more): chains counted first.
+        const std::vector<Point>& p = rings.points;
+        std::size_t chains = 1;
+        for (std::size_t i = 2; i < p.size(); ++i) {
+            const bool right = p[i].x > p[i - 1].x, up = p[i].y > p[i - 1].y;
+            const bool was_right = p[i - 1].x > p[i - 2].x, was_up = p[i - 1].y > p[i - 2].y;
+            chains += right != was_right || up != was_up ? 1 : 0;
+        }
+        constexpr std::size_t kShortChains = 8;  // vertices per chain below which the grid is faster
+        if (chains * kShortChains > p.size() &&
+            certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max(), true))
+            return true;
+    }
+    return GEOSisValid_r(handle, geometry) == 1;
+}
 
 std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads) {
     std::vector<RepairOutcome> outcomes(geometries.size());

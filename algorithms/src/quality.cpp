@@ -1,5 +1,7 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/coverage_union.hpp>
+#include <civgrid/algorithms/detailed_outline.hpp>
+#include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
@@ -27,26 +29,10 @@ struct RegionStats {
     std::vector<std::pair<std::size_t, double>> polsby_popper;  // (grid, value)
 };
 
-// Number of barrier-separated parts of `grid` that hold at least one of `points`.
-int separated_parts_with_buildings(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
-                                   const std::vector<Point>& points) {
+// Number of faces of polygonized `linework` that hold at least one of `points`.
+int faces_with_points(const Context& context, const GEOSGeometry* linework, const std::vector<Point>& points) {
     const auto handle = context.handle();
-    Geom inside = geos::own(context, GEOSIntersection_r(handle, barriers, grid), "clipping barriers to a micro-grid");
-    const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
-    Geom interior =
-        geos::own(context, GEOSDifference_r(handle, inside.get(), outline.get()), "barriers inside a micro-grid");
-    if (geos::length(context, interior.get()) < 1e-3) return 1;
-    // Barriers clipped to a slightly enlarged micro-grid cross its outline properly when noded
-    // (clipped exactly, they may end short of it and split nothing).
-    const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, grid, 0.01, 2), "enlarging a micro-grid");
-    Geom across =
-        geos::own(context, GEOSIntersection_r(handle, barriers, enlarged.get()), "clipping barriers to a micro-grid");
-    std::vector<Geom> lines;
-    collect_lines(context, outline.get(), lines);
-    collect_lines(context, across.get(), lines);
-    const Geom all = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
-    const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "noding barriers");
-    const GEOSGeometry* inputs[] = {noded.get()};
+    const GEOSGeometry* inputs[] = {linework};
     const Geom faces = geos::own(context, GEOSPolygonize_r(handle, inputs, 1), "splitting a micro-grid by barriers");
     const int face_count = GEOSGetNumGeometries_r(handle, faces.get());
     if (face_count <= 1) return 1;
@@ -66,6 +52,69 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
         }
     }
     return static_cast<int>(std::count(used.begin(), used.end(), 1));
+}
+
+// Barriers shorter than this inside a micro-grid (off its outline) split nothing.
+constexpr double kMinInteriorBarrier = 1e-3;  // metres
+// Barriers are clipped to the micro-grid enlarged by this much, so that they cross its outline
+// properly when noded (clipped exactly, they may end short of it and split nothing).
+constexpr double kBarrierOverhang = 0.01;  // metres
+
+// separated_parts_with_buildings for a micro-grid of more than kDetailedOutline vertices, without
+// an overlay or a buffer of it (seconds each for a micro-grid along a 1,000,000-vertex boundary):
+// barriers cut exactly at its outline with their cut ends pushed kBarrierOverhang out, and only
+// the stretches of its outline that barriers come near are noded.
+int separated_parts_detailed(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
+                             const std::vector<Point>& points) {
+    const geos::Prepared prepared = geos::prepare(context, grid);
+    const OutlineClipper clipper(context, grid, prepared.get());
+    std::vector<ClippedPiece> pieces = clipper.clip(barriers);
+    double interior = 0;
+    for (const ClippedPiece& piece : pieces)
+        for (std::size_t i = 1; i < piece.points.size(); ++i)
+            interior +=
+                std::hypot(piece.points[i].x - piece.points[i - 1].x, piece.points[i].y - piece.points[i - 1].y);
+    if (interior < kMinInteriorBarrier) return 1;
+    auto pushed = [](Point end, Point before) {
+        const double length = std::hypot(end.x - before.x, end.y - before.y);
+        if (!(length > 0)) return end;
+        return Point{end.x + (end.x - before.x) / length * kBarrierOverhang,
+                     end.y + (end.y - before.y) / length * kBarrierOverhang};
+    };
+    std::vector<Geom> lines;
+    for (ClippedPiece& piece : pieces) {
+        std::vector<Point>& v = piece.points;
+        if (piece.cut_start) v.front() = pushed(v.front(), v[1]);
+        if (piece.cut_end) v.back() = pushed(v.back(), v[v.size() - 2]);
+        lines.push_back(geos::line_string(context, v));
+    }
+    const Geom across = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
+    const Geom linework = node_with_outline(context, grid, across.get());
+    return faces_with_points(context, linework.get(), points);
+}
+
+// Number of barrier-separated parts of `grid` that hold at least one of `points`. `detailed`: its
+// region's outline has more than kDetailedOutline vertices (a micro-grid holding a part of it may
+// have fewer, and its overlays along a zig-zagging boundary still cost seconds).
+int separated_parts_with_buildings(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
+                                   const std::vector<Point>& points, bool detailed) {
+    const auto handle = context.handle();
+    if (detailed || GEOSGetNumCoordinates_r(handle, grid) > kDetailedOutline)
+        return separated_parts_detailed(context, grid, barriers, points);
+    Geom inside = geos::own(context, GEOSIntersection_r(handle, barriers, grid), "clipping barriers to a micro-grid");
+    const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
+    Geom interior =
+        geos::own(context, GEOSDifference_r(handle, inside.get(), outline.get()), "barriers inside a micro-grid");
+    if (geos::length(context, interior.get()) < kMinInteriorBarrier) return 1;
+    const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, grid, kBarrierOverhang, 2), "enlarging a micro-grid");
+    Geom across =
+        geos::own(context, GEOSIntersection_r(handle, barriers, enlarged.get()), "clipping barriers to a micro-grid");
+    std::vector<Geom> lines;
+    collect_lines(context, outline.get(), lines);
+    collect_lines(context, across.get(), lines);
+    const Geom all = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
+    const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "noding barriers");
+    return faces_with_points(context, noded.get(), points);
 }
 
 // Whether every vertex of `united` lies within `slack` of `region`. Vertices of the region itself
@@ -200,12 +249,13 @@ QualityReport compute_quality(const QualityInput& input) {
             RegionStats& out = stats[r];
             const Geom region = geos::from_wkb(context, input.regions[r]);
             const geos::Envelope region_envelope = geos::envelope(context, region.get());
+            const bool detailed_region = GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline;
             std::vector<Geom> grids;
             double area_sum = 0;
             for (std::size_t g : region_grids[r]) {
                 Geom polygon = geos::from_wkb(context, input.micro_grids[g].polygon);
                 if (GEOSGetNumGeometries_r(handle, polygon.get()) > 1) ++out.non_contiguous;
-                if (GEOSisValid_r(handle, polygon.get()) != 1) {
+                if (!is_valid(context, polygon.get())) {
                     ++out.invalid;  // counted, then measured as repaired so one bad polygon cannot stop the report
                     const Geom repaired =
                         geos::own(context, GEOSMakeValid_r(handle, polygon.get()), "repairing a micro-grid");
@@ -238,7 +288,8 @@ QualityReport compute_quality(const QualityInput& input) {
                     if (GEOSPreparedIntersects_r(handle, prepared.get(), grids[i].get()) != 1) continue;
                     std::vector<Point> points;
                     for (std::size_t b : grid_buildings[g]) points.push_back(input.building_points[b]);
-                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points) > 1)
+                    if (separated_parts_with_buildings(context, grids[i].get(), barrier_lines.get(), points,
+                                                       detailed_region) > 1)
                         ++out.crossings;
                 }
             }
@@ -248,7 +299,7 @@ QualityReport compute_quality(const QualityInput& input) {
                 for (const Geom& grid : grids) copies.push_back(geos::clone(context, grid.get()));
                 const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
                 Geom united = coverage_union(context, all.get());
-                if (!united || GEOSisValid_r(handle, united.get()) != 1)
+                if (!united || !is_valid(context, united.get()))
                     united = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting micro-grids");
                 const double united_area = geos::area(context, united.get());
                 out.overlap = std::max(0.0, area_sum - united_area);
@@ -259,10 +310,9 @@ QualityReport compute_quality(const QualityInput& input) {
                 // of a zig-zagging million-vertex boundary overlap by the thousand and the buffer runs
                 // for minutes): its micro-grids' vertices are checked instead. Every micro-grid edge
                 // is a piece of the region's outline or runs inside it, so their vertices tell.
-                constexpr double kSlack = 0.01;           // metres
-                constexpr int kDetailedOutline = 50'000;  // vertices
+                constexpr double kSlack = 0.01;  // metres
                 bool within_slack = false;
-                if (GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline) {
+                if (detailed_region) {
                     within_slack = vertices_within(context, region.get(), united.get(), kSlack);
                 } else {
                     const Geom slack_region =

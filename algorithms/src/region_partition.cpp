@@ -1,5 +1,7 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/coverage_union.hpp>
+#include <civgrid/algorithms/detailed_outline.hpp>
+#include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
@@ -33,7 +35,7 @@ Geom multi_lines(const Context& context, std::vector<Geom> lines) {
 
 // A valid polygonal geometry, repaired with MakeValid when needed.
 Geom valid_polygonal(const Context& context, Geom geometry) {
-    if (GEOSisValid_r(context.handle(), geometry.get()) != 1) {
+    if (!is_valid(context, geometry.get())) {
         Geom repaired =
             geos::own(context, GEOSMakeValid_r(context.handle(), geometry.get()), "repairing the region boundary");
         std::vector<Geom> polygons;
@@ -61,55 +63,53 @@ std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* 
 // ends a rounding error short of the outline, and polygonize would take it for a dangle that
 // splits nothing. Overhanging ends are dangles outside, which polygonize drops.
 constexpr double kOverhang = 0.01;  // metres
-// An outline with more vertices than this is not enlarged by a buffer: the offset curves of a
-// densely digitised or zig-zagging outline overlap each other by the thousand (a 1,000,000-vertex
-// community boundary zig-zagging by 3 cm ran for minutes and past 4 GB in GEOSBuffer). Everyday
-// boundaries, up to a few thousand vertices, keep the buffer and exactly the atoms they had.
-constexpr int kDetailedOutline = 50'000;  // vertices
 
-// `lines` (linear) clipped to the polygonal `area` with an overhang of kOverhang: the intersection
-// with the area enlarged by a buffer, or for a detailed outline the exact intersection whose ends on
-// the outline are pushed kOverhang further along their last segment.
-Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area, const char* what) {
+// `lines` (linear) clipped to the polygonal `area` (`prepared` from it) with an overhang of
+// kOverhang: the intersection with the area enlarged by a buffer, or, when `detailed` (the area or
+// the region it was cut from has more than kDetailedOutline vertices), the pieces inside it cut
+// without an overlay (OutlineClipper), their ends on the outline pushed kOverhang further along
+// their last segment. A detailed outline is not buffered: the offset curves of a densely digitised
+// or zig-zagging outline overlap each other by the thousand (a 1,000,000-vertex community boundary
+// zig-zagging by 3 cm ran for minutes and past 4 GB in GEOSBuffer). Everyday boundaries, up to a
+// few thousand vertices, keep the buffer and exactly the atoms they had.
+Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area,
+                        const GEOSPreparedGeometry* prepared, bool detailed, const char* what) {
     const auto handle = context.handle();
-    if (GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
+    if (!detailed && GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
         const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, area, kOverhang, 2), what);
         return geos::own(context, GEOSIntersection_r(handle, lines, enlarged.get()), what);
     }
-    const Geom clipped = geos::own(context, GEOSIntersection_r(handle, lines, area), what);
-    // An end on the outline (a segment of it crosses the end's micrometre square, so one of the
-    // square's diagonals) was cut there; the others are the lines' own ends or their crossings.
-    const SegmentIndex outline = SegmentIndex::of_pairs(geos::line_segments(context, area));
-    constexpr double kOnOutline = 1e-6;  // metres
-    auto on_outline = [&](Point p) {
-        const double e = kOnOutline;
-        return outline.intersects({p.x - e, p.y - e}, {p.x + e, p.y + e}) ||
-               outline.intersects({p.x - e, p.y + e}, {p.x + e, p.y - e});
-    };
     auto pushed = [](Point end, Point before) {
         const double length = std::hypot(end.x - before.x, end.y - before.y);
         if (!(length > 0)) return end;
         return Point{end.x + (end.x - before.x) / length * kOverhang, end.y + (end.y - before.y) / length * kOverhang};
     };
-    std::vector<Geom> pieces;
-    collect_lines(context, clipped.get(), pieces);
+    // Pieces along the outline (a Voronoi cell's edge on the diagram's box, which is the face's
+    // box) repeat linework the caller has, split at every outline vertex: the clipper leaves them
+    // out, or the noding of a million-vertex outline would take them twice.
+    const OutlineClipper clipper(context, area, prepared);
     std::vector<Geom> result;
-    for (const Geom& piece : pieces) {
-        std::vector<Point> v = geos::vertices(context, piece.get());
-        // A piece along the outline (a Voronoi cell's edge on the diagram's box, which is the face's
-        // box) repeats linework the caller has, split at every outline vertex: left out, or the
-        // noding of a million-vertex outline takes it twice.
-        bool along_outline = v.size() >= 2;
-        for (std::size_t i = 1; i < v.size() && along_outline; ++i)
-            along_outline = on_outline({(v[i - 1].x + v[i].x) / 2, (v[i - 1].y + v[i].y) / 2});
-        if (along_outline) continue;
-        if (v.size() >= 2 && !(v.front() == v.back())) {
-            if (on_outline(v.front())) v.front() = pushed(v.front(), v[1]);
-            if (on_outline(v.back())) v.back() = pushed(v.back(), v[v.size() - 2]);
-        }
+    for (ClippedPiece& piece : clipper.clip(lines)) {
+        std::vector<Point>& v = piece.points;
+        if (piece.cut_start) v.front() = pushed(v.front(), v[1]);
+        if (piece.cut_end) v.back() = pushed(v.back(), v[v.size() - 2]);
         result.push_back(geos::line_string(context, v));
     }
     return multi_lines(context, std::move(result));
+}
+
+// Noded linework of `lines` with the rings of `region` for polygonize: a union of all of it, or
+// for a detailed region, the stretches of its outline that lines come near (node_with_outline).
+Geom noded_with_region(const Context& context, const GEOSGeometry* region, const GEOSGeometry* region_boundary,
+                       const GEOSGeometry* lines, bool detailed, const char* what) {
+    if (detailed) return node_with_outline(context, region, lines);
+    const Geom both = geos::collection(context, GEOS_GEOMETRYCOLLECTION, [&] {
+        std::vector<Geom> v;
+        v.push_back(geos::clone(context, region_boundary));
+        v.push_back(geos::clone(context, lines));
+        return v;
+    }());
+    return geos::own(context, GEOSUnaryUnion_r(context.handle(), both.get()), what);
 }
 
 struct SegmentKey {
@@ -340,7 +340,7 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
     const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
     Geom polygon = coverage_union(context, collection.get());
-    if (!polygon || GEOSisValid_r(handle, polygon.get()) != 1)
+    if (!polygon || !is_valid(context, polygon.get()))
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
     if (!polygon) {
         // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
@@ -417,6 +417,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     if (geos::is_empty(context, region.get()) || geos::area(context, region.get()) <= 0)
         throw InputError(kStage, "the region boundary is empty or has no area");
     const geos::Prepared region_prepared = geos::prepare(context, region.get());
+    // A detailed region boundary is clipped to and noded without overlays on all of it.
+    const bool detailed = GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline;
 
     // 1. Hard barriers clipped to the region: lines, and the outlines of barrier areas.
     std::vector<Geom> barrier_lines;
@@ -434,7 +436,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     Geom hard_linework;  // barrier lines across the region, or null
     if (!barrier_lines.empty()) {
         const Geom all = multi_lines(context, std::move(barrier_lines));
-        const Geom clipped = clip_with_overhang(context, all.get(), region.get(), "clipping barriers");
+        const Geom clipped =
+            clip_with_overhang(context, all.get(), region.get(), region_prepared.get(), detailed, "clipping barriers");
         std::vector<Geom> lines;
         collect_lines(context, clipped.get(), lines);
         if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
@@ -446,13 +449,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     // 2. Faces: the region cut by the hard barriers.
     std::vector<Geom> faces;
     if (hard_linework) {
-        const Geom both = geos::collection(context, GEOS_GEOMETRYCOLLECTION, [&] {
-            std::vector<Geom> v;
-            v.push_back(geos::clone(context, region_boundary.get()));
-            v.push_back(geos::clone(context, hard_linework.get()));
-            return v;
-        }());
-        const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, both.get()), "noding barriers");
+        const Geom noded = noded_with_region(context, region.get(), region_boundary.get(), hard_linework.get(),
+                                             detailed, "noding barriers");
         faces = polygonize_inside(context, noded.get(), region_prepared.get());
     }
     if (faces.empty()) collect_polygons(context, region.get(), faces);
@@ -504,7 +502,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     std::vector<Geom>& atoms = state.atoms;
     std::vector<std::size_t>& atom_face = state.atom_face;  // band atoms are located after polygonizing
     std::vector<Geom> band_linework;
-    band_linework.push_back(geos::clone(context, region_boundary.get()));
+    if (!detailed) band_linework.push_back(geos::clone(context, region_boundary.get()));
     if (hard_linework) band_linework.push_back(geos::clone(context, hard_linework.get()));
     std::vector<std::uint32_t> all_nodes(node_count);
     std::iota(all_nodes.begin(), all_nodes.end(), 0u);
@@ -585,7 +583,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));
-        out.band = to_region_context(clip_with_overhang(local, rings.get(), faces[f].get(), "clipping Voronoi cells"));
+        out.band = to_region_context(clip_with_overhang(local, rings.get(), faces[f].get(), faces_prepared[f].get(),
+                                                        detailed, "clipping Voronoi cells"));
     });
     for (std::size_t f = 0; f < faces.size(); ++f) {
         for (Geom& atom : face_cells[f].atoms) {
@@ -603,7 +602,9 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         for (std::size_t a = 0; a < interior_atoms; ++a)
             interior_prepared.push_back(geos::prepare(context, atoms[a].get()));
         const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(band_linework));
-        const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
+        const Geom noded =
+            detailed ? node_with_outline(context, region.get(), linework_collection.get())
+                     : geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
         for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get())) {
             // Polygonize also returns the holes the interior cells fill: drop those.
             const Geom inside = geos::point(context, geos::point_on_surface(context, piece.get()));

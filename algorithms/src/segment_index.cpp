@@ -49,6 +49,14 @@ bool segment_interior_meets(Point p, Point q, Point a, Point b) {
     return o1 != o2;
 }
 
+double squared_distance_to(Point p, Point a, Point b) {
+    const double dx = b.x - a.x, dy = b.y - a.y;
+    const double squared = dx * dx + dy * dy;
+    const double t = squared > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / squared, 0.0, 1.0) : 0.0;
+    const double ex = a.x + t * dx - p.x, ey = a.y + t * dy - p.y;
+    return ex * ex + ey * ey;
+}
+
 }  // namespace
 
 SegmentIndex::SegmentIndex(std::vector<Segment> segments) : segments_(std::move(segments)) {
@@ -115,6 +123,60 @@ bool SegmentIndex::intersects(Point p, Point q) const {
 
 bool SegmentIndex::crosses(Point p, Point q) const {
     return any_near(p, q, [&](const Segment& s) { return segment_interior_meets(p, q, s.a, s.b); });
+}
+
+void SegmentIndex::meeting(Point p, Point q, std::vector<Segment>& out) const {
+    any_near(p, q, [&](const Segment& s) {
+        if (segments_intersect(p, q, s.a, s.b)) out.push_back(s);
+        return false;  // visit them all
+    });
+}
+
+std::int64_t SegmentIndex::nearest(Point p, int max_rings) const {
+    if (segments_.empty()) return -1;
+    auto squared_distance = [&](const Segment& s) { return squared_distance_to(p, s.a, s.b); };
+    const auto column = static_cast<std::int64_t>(std::floor((p.x - origin_x_) / cell_size_));
+    const auto row = static_cast<std::int64_t>(std::floor((p.y - origin_y_) / cell_size_));
+    std::int64_t best = -1;
+    double best_squared = 0;
+    auto visit = [&](std::int64_t c, std::int64_t r) {
+        const auto it = cells_.find(cell_key(c, r));
+        if (it == cells_.end()) return;
+        for (std::uint32_t i : it->second) {
+            const double d = squared_distance(segments_[i]);
+            if (best < 0 || d < best_squared || (d == best_squared && i < best)) {
+                best = i;
+                best_squared = d;
+            }
+        }
+    };
+    for (std::int64_t k = 0; k <= max_rings; ++k) {
+        // The ring of cells k away from p's cell (its square's border).
+        for (std::int64_t c = column - k; c <= column + k; ++c) {
+            visit(c, row - k);
+            if (k > 0) visit(c, row + k);
+        }
+        for (std::int64_t r = row - k + 1; r <= row + k - 1; ++r) {
+            visit(column - k, r);
+            visit(column + k, r);
+        }
+        // A segment not met yet lies in cells at least k + 1 away: k whole cells from p.
+        const double reach = static_cast<double>(k) * cell_size_;
+        if (best >= 0 && best_squared <= reach * reach) return best;
+    }
+    return -1;
+}
+
+bool SegmentIndex::within(Point p, Point q, double distance) const {
+    const double squared = distance * distance;
+    const Point low{std::min(p.x, q.x) - distance, std::min(p.y, q.y) - distance};
+    const Point high{std::max(p.x, q.x) + distance, std::max(p.y, q.y) + distance};
+    return any_near(low, high, [&](const Segment& s) {
+        // Apart segments are nearest at an endpoint of one of them.
+        return segments_intersect(p, q, s.a, s.b) || squared_distance_to(p, s.a, s.b) <= squared ||
+               squared_distance_to(q, s.a, s.b) <= squared || squared_distance_to(s.a, p, q) <= squared ||
+               squared_distance_to(s.b, p, q) <= squared;
+    });
 }
 
 bool SegmentIndex::near_box(Point low, Point high) const {

@@ -140,7 +140,8 @@ TEST(OverlappingPairs, TilingNeighboursAndTrickyContactsAgreeWithGeos) {
     for (int k = 1; k < 300; ++k) {
         const double t = k / 300.0;
         const Point a = corners[3][3], b = corners[4][3];
-        wiggle.push_back({a.x + t * (b.x - a.x) + 0.3 * std::sin(t * 50) * std::sin(3.14159 * t), a.y + t * (b.y - a.y)});
+        wiggle.push_back(
+            {a.x + t * (b.x - a.x) + 0.3 * std::sin(t * 50) * std::sin(3.14159 * t), a.y + t * (b.y - a.y)});
     }
     const auto ring_text = [](const std::vector<Point>& ring) {
         std::string text = "POLYGON((";
@@ -163,20 +164,25 @@ TEST(OverlappingPairs, TilingNeighboursAndTrickyContactsAgreeWithGeos) {
     {
         // A T-junction: cell (7, 7) again with an extra vertex in the middle of its right edge, pushed inwards.
         const Point a = corners[7][8], b = corners[8][8];
-        geometries.push_back(wkb(context, ring_text({corners[7][7], a, {(a.x + b.x) / 2 - 5, (a.y + b.y) / 2}, b,
-                                                     corners[8][7]})));
+        geometries.push_back(
+            wkb(context, ring_text({corners[7][7], a, {(a.x + b.x) / 2 - 5, (a.y + b.y) / 2}, b, corners[8][7]})));
     }
-    geometries.push_back(wkb(context, "POLYGON((611090 3275090,611095 3275090,611095 3275095,611090 3275095,"
-                                      "611090 3275090))"));  // a small one inside cell (2, 2)
-    geometries.push_back(wkb(context, "POLYGON((611600 3275000,611700 3275000,611700 3275100,611600 3275100,611600 "
-                                      "3275000),(611620 3275020,611680 3275020,611680 3275080,611620 3275080,611620 "
-                                      "3275020))"));  // a ring with a hole, beside the lattice...
-    geometries.push_back(wkb(context, "POLYGON((611630 3275030,611670 3275030,611670 3275070,611630 3275070,611630 "
-                                      "3275030))"));  // ...and a polygon in its hole
-    geometries.push_back(wkb(context, "POLYGON((611700 3275100,611750 3275100,611750 3275150,611700 3275150,611700 "
-                                      "3275100))"));  // touching the holed one at a corner only
-    geometries.push_back(wkb(context, "POLYGON((611600 3275100,611650 3275100,611650 3275050,611600 3275050,611600 "
-                                      "3275100))"));  // over the holed one's edge, crossing into it
+    geometries.push_back(wkb(context,
+                             "POLYGON((611090 3275090,611095 3275090,611095 3275095,611090 3275095,"
+                             "611090 3275090))"));  // a small one inside cell (2, 2)
+    geometries.push_back(wkb(context,
+                             "POLYGON((611600 3275000,611700 3275000,611700 3275100,611600 3275100,611600 "
+                             "3275000),(611620 3275020,611680 3275020,611680 3275080,611620 3275080,611620 "
+                             "3275020))"));  // a ring with a hole, beside the lattice...
+    geometries.push_back(wkb(context,
+                             "POLYGON((611630 3275030,611670 3275030,611670 3275070,611630 3275070,611630 "
+                             "3275030))"));  // ...and a polygon in its hole
+    geometries.push_back(wkb(context,
+                             "POLYGON((611700 3275100,611750 3275100,611750 3275150,611700 3275150,611700 "
+                             "3275100))"));  // touching the holed one at a corner only
+    geometries.push_back(wkb(context,
+                             "POLYGON((611600 3275100,611650 3275100,611650 3275050,611600 3275050,611600 "
+                             "3275100))"));  // over the holed one's edge, crossing into it
     const std::vector<OverlapPair> pairs = overlapping_pairs(geometries, 0.01, 2);
     const std::vector<OverlapPair> expected = overlaps_by_geos(context, geometries, 0.01);
     ASSERT_EQ(pairs.size(), expected.size());
@@ -227,6 +233,43 @@ TEST(OverlappingPairs, StripSweepFindsEveryPairOnce) {
         EXPECT_NEAR(pairs[i].area, expected[i].area, 1e-6);
         EXPECT_NEAR(pairs[i].share_of_smaller, expected[i].share_of_smaller, 1e-9);
     }
+}
+
+// is_valid agrees with GEOS on detailed rings: a zig-zag it proves simple itself, one with a tooth
+// pushed across its neighbour, one touching itself at a vertex, and a straight densified edge
+// (collinear vertices, left to GEOS).
+TEST(IsValid, AgreesWithGeosOnDetailedRings) {
+    geos::Context context;
+    auto zig_zag = [](int teeth) {
+        std::vector<Point> ring;
+        for (int i = 0; i <= teeth; ++i) ring.push_back({i * 100.0 / teeth, i % 2 == 1 ? 0.03 : 0.0});
+        ring.push_back({100, 100});
+        ring.push_back({0, 100});
+        ring.push_back(ring.front());
+        return ring;
+    };
+    std::vector<std::vector<Point>> rings;
+    rings.push_back(zig_zag(60'000));
+    rings.push_back(zig_zag(60'000));
+    rings.back()[30'001].x -= 0.01;  // the tooth leans over the next one: the ring crosses itself
+    rings.push_back(zig_zag(60'000));
+    // A tooth flattened onto the base line and stretched: vertex 30,002 lies on its edge (a self-touch).
+    rings.back()[30'001] = {rings.back()[30'003].x, 0.0};
+    std::vector<Point> straight;
+    for (int i = 0; i <= 60'000; ++i) straight.push_back({i * 100.0 / 60'000, 0});
+    straight.push_back({100, 100});
+    straight.push_back({0, 100});
+    straight.push_back(straight.front());
+    rings.push_back(straight);
+    std::vector<bool> answers;
+    for (const std::vector<Point>& ring : rings) {
+        const geos::Geom polygon = geos::polygon(context, ring);
+        ASSERT_GT(GEOSGetNumCoordinates_r(context.handle(), polygon.get()), 50'000);
+        const bool expected = GEOSisValid_r(context.handle(), polygon.get()) == 1;
+        EXPECT_EQ(is_valid(context, polygon.get()), expected);
+        answers.push_back(expected);
+    }
+    EXPECT_EQ(answers, (std::vector<bool>{true, false, false, true}));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace civgrid::algorithms {
 namespace {
 
@@ -68,7 +70,8 @@ TEST(Quality, BarrierCrossingNeedsBuildingsOnBothSides) {
 
 TEST(Quality, MultipartAndInvalidPolygonsAreCounted) {
     QualityInput input = two_squares();
-    input.micro_grids[0].polygon = wkb("MULTIPOLYGON(((0 0, 40 0, 40 100, 0 100, 0 0)), ((60 0, 100 0, 100 100, 60 100, 60 0)))");
+    input.micro_grids[0].polygon =
+        wkb("MULTIPOLYGON(((0 0, 40 0, 40 100, 0 100, 0 0)), ((60 0, 100 0, 100 100, 60 100, 60 0)))");
     input.micro_grids[1].polygon = wkb("POLYGON((100 0, 200 100, 200 0, 100 100, 100 0))");  // bow-tie
     const QualityReport report = compute_quality(input);
     EXPECT_EQ(report.non_contiguous, 1);
@@ -99,6 +102,46 @@ TEST(Quality, AnInvalidMicroGridWhoseRepairLeavesLinesIsCountedNotFatal) {
     EXPECT_EQ(report.invalid_polygons, 1);
     EXPECT_EQ(report.micro_grids, 2);
     EXPECT_NEAR(report.gap_area_m2, 0.0, 1e-6);  // measured as the repaired square
+}
+
+// A community whose bottom edge zig-zags by 3 cm over 60,000 vertices (a detailed outline), split
+// into two micro-grids of 30,000 each: their barrier split runs without overlays on the outline
+// (for every micro-grid of a detailed region) and still tells a crossing road from a dead end.
+TEST(Quality, BarrierSplitAlongAZigZaggingCommunityBoundary) {
+    constexpr int kTeeth = 60'000;
+    std::vector<Point> bottom;
+    for (int i = 0; i <= kTeeth; ++i)
+        bottom.push_back({i * 100.0 / kTeeth, i % 2 == 1 && i > 10 && i < kTeeth - 10 ? 0.03 : 0.0});
+    auto polygon = [](std::vector<Point> ring, std::initializer_list<Point> rest) {
+        ring.insert(ring.end(), rest);
+        geos::Context context;
+        return geos::to_wkb(context, geos::polygon(context, ring).get());
+    };
+    const std::vector<Point> left(bottom.begin(), bottom.begin() + kTeeth / 2 + 1);
+    const std::vector<Point> right(bottom.begin() + kTeeth / 2, bottom.end());
+    ASSERT_EQ(left.back().x, 50.0);
+    ASSERT_EQ(left.back().y, 0.0);
+    QualityInput input;
+    input.regions = {polygon(bottom, {{100, 100}, {0, 100}})};
+    input.micro_grids = {{polygon(left, {{50, 100}, {0, 100}}), 0, 80, false},
+                         {polygon(right, {{100, 100}, {50, 100}}), 0, 80, false}};
+    input.target_households = 80;
+    input.building_points = {{10, 50}, {40, 50}, {60, 50}, {90, 50}};
+    input.building_grid = {0, 0, 1, 1};
+    // A road across the left micro-grid (and the zig-zag), a dead end into the right one.
+    input.barriers = {wkb("LINESTRING(25 -10, 25 110)"), wkb("LINESTRING(75 110, 75 50)")};
+    QualityReport report = compute_quality(input);
+    EXPECT_EQ(report.barrier_crossings, 1);
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_LT(report.gap_area_m2, 1e-6);
+    EXPECT_LT(report.overlap_area_m2, 1e-6);
+    // Buildings on one side only: no crossing.
+    input.building_points[1] = {20, 50};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 0);
+    // The dead end carried through: the right micro-grid is split too.
+    input.barriers[1] = wkb("LINESTRING(75 110, 75 -10)");
+    input.building_points[1] = {40, 50};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 2);
 }
 
 }  // namespace

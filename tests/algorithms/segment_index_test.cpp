@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <random>
 
 namespace civgrid::algorithms {
@@ -56,6 +59,45 @@ TEST(SegmentIndex, AgreesWithBruteForceOnRandomSegments) {
     }
     EXPECT_GT(crossings, 100);  // the data exercises both answers
     EXPECT_LT(crossings, 4900);
+}
+
+TEST(SegmentIndex, MeetingAndNearestAgreeWithBruteForce) {
+    std::mt19937_64 random(9);
+    std::uniform_real_distribution<double> coordinate(0.0, 1000.0), step(-30.0, 30.0);
+    std::vector<SegmentIndex::Segment> segments;
+    for (int i = 0; i < 400; ++i) {
+        const Point a{coordinate(random), coordinate(random)};
+        segments.push_back({a, {a.x + step(random) * 3, a.y + step(random) * 3}});
+    }
+    const SegmentIndex index(segments);
+    auto squared_distance = [](const SegmentIndex::Segment& s, Point p) {
+        const double dx = s.b.x - s.a.x, dy = s.b.y - s.a.y;
+        const double t = std::clamp(((p.x - s.a.x) * dx + (p.y - s.a.y) * dy) / (dx * dx + dy * dy), 0.0, 1.0);
+        return std::pow(s.a.x + t * dx - p.x, 2) + std::pow(s.a.y + t * dy - p.y, 2);
+    };
+    int met = 0;
+    for (int i = 0; i < 2000; ++i) {
+        const Point p{coordinate(random), coordinate(random)};
+        const Point q{p.x + step(random), p.y + step(random)};
+        std::vector<SegmentIndex::Segment> meeting;
+        index.meeting(p, q, meeting);
+        const bool crossed = crosses_brute_force(segments, p, q);
+        ASSERT_EQ(!meeting.empty(), crossed) << "query " << i;
+        for (const SegmentIndex::Segment& s : meeting) ASSERT_TRUE(crosses_brute_force({s}, p, q));
+        met += static_cast<int>(meeting.size());
+
+        double best = std::numeric_limits<double>::infinity();
+        for (const SegmentIndex::Segment& s : segments) best = std::min(best, squared_distance(s, p));
+        const std::int64_t nearest = index.nearest(p, 1000);
+        ASSERT_GE(nearest, 0);
+        EXPECT_EQ(squared_distance(index.segment(static_cast<std::size_t>(nearest)), p), best) << "query " << i;
+    }
+    EXPECT_GT(met, 100);
+    EXPECT_EQ(SegmentIndex({}).nearest({0, 0}, 10), -1);
+    // Within a reach of one cell, nothing is found farther than that cell's neighbours.
+    const SegmentIndex two({{{0, 0}, {1, 0}}, {{1000, 1000}, {1001, 1000}}});
+    EXPECT_EQ(two.nearest({500, 500}, 1), -1);
+    EXPECT_GE(two.nearest({500, 500}, 3), 0);
 }
 
 }  // namespace

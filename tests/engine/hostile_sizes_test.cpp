@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
@@ -20,14 +21,19 @@ namespace {
 
 // The same polygon with about `vertices` vertices: the extra ones lie on its edges, at whole
 // millimetres as the loader would round them (so on the edges exactly for axis-parallel ones).
-Wkb densified(const Wkb& boundary, std::size_t vertices) {
+// With `jag`, every other extra vertex is moved that far inwards (a zig-zagging boundary), except
+// within 5 jag of the polygon's own vertices, so it stays simple.
+Wkb densified(const Wkb& boundary, std::size_t vertices, double jag = 0) {
     geos::Context context;
     const geos::Geom polygon = geos::from_wkb(context, boundary);
     const GEOSGeometry* shell =
         GEOSGetExteriorRing_r(context.handle(), GEOSGeomTypeId_r(context.handle(), polygon.get()) == GEOS_POLYGON
                                                     ? polygon.get()
                                                     : GEOSGetGeometryN_r(context.handle(), polygon.get(), 0));
-    const std::vector<Point> ring = geos::vertices(context, shell);
+    std::vector<Point> ring = geos::vertices(context, shell);
+    double twice_area = 0;
+    for (std::size_t i = 1; i < ring.size(); ++i) twice_area += ring[i - 1].x * ring[i].y - ring[i].x * ring[i - 1].y;
+    if (twice_area < 0) std::reverse(ring.begin(), ring.end());  // counter-clockwise: inwards is left
     double perimeter = 0;
     for (std::size_t i = 1; i < ring.size(); ++i)
         perimeter += std::hypot(ring[i].x - ring[i - 1].x, ring[i].y - ring[i - 1].y);
@@ -35,12 +41,14 @@ Wkb densified(const Wkb& boundary, std::size_t vertices) {
     std::vector<Point> out;
     for (std::size_t i = 1; i < ring.size(); ++i) {
         const Point a = ring[i - 1], b = ring[i];
-        const auto pieces = std::max<long>(1, std::lround(std::hypot(b.x - a.x, b.y - a.y) / step));  // per edge
+        const double length = std::hypot(b.x - a.x, b.y - a.y);
+        const auto pieces = std::max<long>(1, std::lround(length / step));  // per edge
         out.push_back(a);
         for (long k = 1; k < pieces; ++k) {
             const double t = static_cast<double>(k) / static_cast<double>(pieces);
-            const Point p{std::round((a.x + t * (b.x - a.x)) * 1000) / 1000,
-                          std::round((a.y + t * (b.y - a.y)) * 1000) / 1000};
+            const double in = k % 2 == 1 && std::min(t, 1 - t) * length > 5 * jag ? jag / length : 0.0;
+            const Point p{std::round((a.x + t * (b.x - a.x) - in * (b.y - a.y)) * 1000) / 1000,
+                          std::round((a.y + t * (b.y - a.y) + in * (b.x - a.x)) * 1000) / 1000};
             if (!(p == out.back())) out.push_back(p);
         }
     }
@@ -104,6 +112,57 @@ TEST(HostileSizes, DensifiedCommunityBoundaryPartitionsLikeThePlainOne) {
     const geos::Geom difference =
         geos::own(context, GEOSSymDifference_r(context.handle(), united.get(), community.get()), "difference");
     EXPECT_LT(geos::area(context, difference.get()), 1e-3);
+}
+
+// A community boundary zig-zagging by 3 cm over 200,000 vertices (the bench's jagged case, where
+// clipping, noding and the quality report's barrier split run without overlays on the boundary):
+// every building keeps its community, and the community's micro-grids tile it exactly.
+TEST(HostileSizes, ZigZaggingCommunityBoundaryIsTiledExactly) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 3000;
+    synth.seed = 1;
+    PartitionConfig config;
+    config.city = dir.file("city.gpkg");
+    data::write_city(data::generate_city(synth), config.city);
+    const City plain = load_city(config);
+    ASSERT_GE(plain.regions.size(), 2u);
+    City jagged = plain;
+    jagged.regions[0].boundary = densified(plain.regions[0].boundary, 200'000, 0.03);
+    geos::Context context;
+    const geos::Geom community = geos::from_wkb(context, jagged.regions[0].boundary);
+    ASSERT_GT(GEOSGetNumCoordinates_r(context.handle(), community.get()), 150'000);
+
+    const PartitionResult plain_result = partition_city(plain, config);
+    const PartitionResult result = partition_city(jagged, config);
+    EXPECT_EQ(result.building_region, plain_result.building_region);
+    std::int64_t households = 0, plain_households = 0;
+    for (const MicroGrid& grid : result.micro_grids) households += grid.region == 0 ? grid.shape.households : 0;
+    for (const MicroGrid& grid : plain_result.micro_grids)
+        plain_households += grid.region == 0 ? grid.shape.households : 0;
+    EXPECT_EQ(households, plain_households);
+    EXPECT_GT(households, 0);
+
+    const algorithms::QualityReport report = assess(jagged, result, config);
+    EXPECT_EQ(report.non_contiguous, 0);
+    EXPECT_EQ(report.outside_region, 0);
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_EQ(report.barrier_crossings, 0);
+    EXPECT_LT(report.gap_area_m2, 1e-3);
+    EXPECT_LT(report.overlap_area_m2, 1e-3);
+    EXPECT_EQ(report.buildings_unassigned, 0);
+
+    std::vector<geos::Geom> parts;
+    for (const MicroGrid& grid : result.micro_grids)
+        if (grid.region == 0) parts.push_back(geos::from_wkb(context, grid.shape.polygon));
+    ASSERT_GT(parts.size(), 1u);
+    const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+    const geos::Geom united = algorithms::coverage_union(context, all.get());
+    ASSERT_TRUE(united);
+    EXPECT_NEAR(geos::area(context, united.get()), geos::area(context, community.get()), 1e-3);
+    // Every vertex of the zig-zag survives in the micro-grids (none was cut off or smoothed).
+    EXPECT_GE(GEOSGetNumCoordinates_r(context.handle(), united.get()),
+              GEOSGetNumCoordinates_r(context.handle(), community.get()));
 }
 
 }  // namespace

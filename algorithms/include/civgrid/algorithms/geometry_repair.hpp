@@ -28,6 +28,11 @@ struct RepairOutcome {
 /// geometries are left alone. In parallel; `threads` 0 = all cores.
 [[nodiscard]] std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads = 0);
 
+/// GEOSisValid_r, answered without GEOS for a polygon of one ring of more than kDetailedOutline
+/// vertices that a grid of its segments proves simple (the import's check; GEOS's ring check on a
+/// zig-zagging 1,000,000-vertex boundary takes about a second, and runs once per stage).
+[[nodiscard]] bool is_valid(const geos::Context& context, const GEOSGeometry* geometry);
+
 /// The bounding box of every non-empty geometry, nullopt when there is none. Polygons in 2D
 /// little-endian WKB are read in place (no GEOS geometry is built), in parallel.
 [[nodiscard]] std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int threads = 0);

@@ -30,6 +30,8 @@ public:
     }
 
     [[nodiscard]] bool empty() const noexcept { return segments_.empty(); }
+    /// The stored segment at `position` in the order given.
+    [[nodiscard]] const Segment& segment(std::size_t position) const { return segments_[position]; }
 
     /// True when the segment p-q and some stored segment share a point, endpoints included.
     [[nodiscard]] bool intersects(Point p, Point q) const;
@@ -37,9 +39,22 @@ public:
     /// touches p or q (a site lying on a barrier) does not count.
     [[nodiscard]] bool crosses(Point p, Point q) const;
 
+    /// True when some stored segment passes within `distance` of the segment p-q (a conservative
+    /// "might these segments meet" test that rounding cannot fool, for distance above it).
+    [[nodiscard]] bool within(Point p, Point q, double distance) const;
+
     /// True when some stored segment's bounding box meets the box [low, high] (a conservative
     /// "might this box touch a segment" test).
     [[nodiscard]] bool near_box(Point low, Point high) const;
+
+    /// Appends to `out` every stored segment that shares a point with p-q (endpoints included),
+    /// each once, in no particular order.
+    void meeting(Point p, Point q, std::vector<Segment>& out) const;
+
+    /// The position (in the order given) of a stored segment nearest to p, looked for in the
+    /// index cells up to `max_rings` cells away from p's cell; -1 when none is that near (or the
+    /// index is empty). Ties go to any of them. Cost: the segments of the cells looked at.
+    [[nodiscard]] std::int64_t nearest(Point p, int max_rings) const;
 
 private:
     template <class Test>
