@@ -63,15 +63,20 @@ std::map<std::string, std::int64_t> households_by_micro_grid(const PartitionResu
     return households;
 }
 
-TEST(HostileSizes, DensifiedCommunityBoundaryPartitionsLikeThePlainOne) {
-    test::TempDir dir;
+/// The 3,000-household sample city (seed 1), written to `dir` and loaded with `config`.
+City sample_city(const test::TempDir& dir, PartitionConfig& config) {
     data::SynthConfig synth;
     synth.households = 3000;
     synth.seed = 1;
-    PartitionConfig config;
     config.city = dir.file("city.gpkg");
     data::write_city(data::generate_city(synth), config.city);
-    const City plain = load_city(config);
+    return load_city(config);
+}
+
+TEST(HostileSizes, DensifiedCommunityBoundaryPartitionsLikeThePlainOne) {
+    test::TempDir dir;
+    PartitionConfig config;
+    const City plain = sample_city(dir, config);
     ASSERT_GE(plain.regions.size(), 2u);
 
     City dense = plain;
@@ -119,13 +124,8 @@ TEST(HostileSizes, DensifiedCommunityBoundaryPartitionsLikeThePlainOne) {
 // every building keeps its community, and the community's micro-grids tile it exactly.
 TEST(HostileSizes, ZigZaggingCommunityBoundaryIsTiledExactly) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 3000;
-    synth.seed = 1;
     PartitionConfig config;
-    config.city = dir.file("city.gpkg");
-    data::write_city(data::generate_city(synth), config.city);
-    const City plain = load_city(config);
+    const City plain = sample_city(dir, config);
     ASSERT_GE(plain.regions.size(), 2u);
     City jagged = plain;
     jagged.regions[0].boundary = densified(plain.regions[0].boundary, 200'000, 0.03);
