@@ -2,6 +2,7 @@
 #include <civgrid/error.hpp>
 #include <civgrid/io/layer.hpp>
 
+#include "ogr_wkb.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -25,19 +26,7 @@ using civgrid::test::message_of;
 
 namespace fs = std::filesystem;
 
-/// ISO WKB (little endian) of a WKT, built with OGR.
-Wkb wkb_of(const std::string& wkt) {
-    OGRGeometryH geometry = nullptr;
-    char* text = const_cast<char*>(wkt.c_str());
-    if (OGR_G_CreateFromWkt(&text, nullptr, &geometry) != OGRERR_NONE) {
-        ADD_FAILURE() << "bad WKT " << wkt;
-        return {};
-    }
-    Wkb wkb(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
-    OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data());
-    OGR_G_DestroyGeometry(geometry);
-    return wkb;
-}
+using civgrid::test::wkb_of;
 
 /// Output (stdout and stderr) of a shell command.
 std::string run(const std::string& command) {

@@ -5,6 +5,7 @@
 #include <civgrid/io/html_report.hpp>
 #include <civgrid/io/output_file.hpp>
 
+#include "ogr_wkb.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -26,18 +27,7 @@ using civgrid::test::file_bytes;
 using civgrid::test::message_of;
 using civgrid::test::TempDir;
 
-Wkb wkb_of(const std::string& wkt) {
-    OGRGeometryH geometry = nullptr;
-    char* text = const_cast<char*>(wkt.c_str());
-    if (OGR_G_CreateFromWkt(&text, nullptr, &geometry) != OGRERR_NONE) {
-        ADD_FAILURE() << "bad WKT " << wkt;
-        return {};
-    }
-    Wkb wkb(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
-    OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data());
-    OGR_G_DestroyGeometry(geometry);
-    return wkb;
-}
+using civgrid::test::wkb_of;
 
 /// Three micro-grids in two communities near Hangzhou (lon/lat), one flagged, odd characters in codes.
 HtmlReportData sample() {
