@@ -89,24 +89,33 @@ private:
 };
 
 // Segments present an odd number of times (the last of them, in input order), in input order.
+// Sorted as plain records (key, position) rather than positions compared through the segments:
+// the same order, a few times faster on the million segments along a detailed boundary.
 std::vector<Segment> unshared(const std::vector<Segment>& segments) {
-    auto key = [&](std::uint32_t i) {
-        const Segment& s = segments[i];
-        return less(s.a, s.b) ? std::tuple(s.a.x, s.a.y, s.b.x, s.b.y) : std::tuple(s.b.x, s.b.y, s.a.x, s.a.y);
+    struct Keyed {
+        double x1, y1, x2, y2;
+        std::uint32_t index;
     };
-    std::vector<std::uint32_t> order(segments.size());
-    std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(), [&](std::uint32_t i, std::uint32_t j) {
-        const auto ki = key(i), kj = key(j);
-        return ki < kj || (ki == kj && i < j);
+    std::vector<Keyed> keyed;
+    keyed.reserve(segments.size());
+    for (std::uint32_t i = 0; i < segments.size(); ++i) {
+        const Segment& s = segments[i];
+        keyed.push_back(less(s.a, s.b) ? Keyed{s.a.x, s.a.y, s.b.x, s.b.y, i} : Keyed{s.b.x, s.b.y, s.a.x, s.a.y, i});
+    }
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& p, const Keyed& q) {
+        return std::tie(p.x1, p.y1, p.x2, p.y2, p.index) < std::tie(q.x1, q.y1, q.x2, q.y2, q.index);
     });
+    auto same_key = [](const Keyed& p, const Keyed& q) {
+        return p.x1 == q.x1 && p.y1 == q.y1 && p.x2 == q.x2 && p.y2 == q.y2;
+    };
     std::vector<std::uint32_t> kept;
-    for (std::size_t begin = 0; begin < order.size();) {
+    for (std::size_t begin = 0; begin < keyed.size();) {
         std::size_t end = begin + 1;
-        while (end < order.size() && key(order[end]) == key(order[begin])) ++end;
-        if ((end - begin) % 2 == 1) kept.push_back(order[end - 1]);
+        while (end < keyed.size() && same_key(keyed[end], keyed[begin])) ++end;
+        if ((end - begin) % 2 == 1) kept.push_back(keyed[end - 1].index);
         begin = end;
     }
+    keyed = {};
     std::sort(kept.begin(), kept.end());
     std::vector<Segment> result;
     result.reserve(kept.size());
@@ -119,30 +128,35 @@ std::vector<Segment> unshared(const std::vector<Segment>& segments) {
 // polygonizer makes). False when some segment has no successor or two rings claim one segment.
 bool link_rings(const std::vector<Segment>& segments, std::vector<std::vector<Point>>& rings) {
     const std::size_t n = segments.size();
-    std::vector<std::uint32_t> by_start(n);
-    std::iota(by_start.begin(), by_start.end(), 0u);
-    std::sort(by_start.begin(), by_start.end(), [&](std::uint32_t i, std::uint32_t j) {
-        return less(segments[i].a, segments[j].a) || (segments[i].a == segments[j].a && i < j);
-    });
+    // Segments by start point (then position), as plain records.
+    struct Start {
+        Point at;
+        std::uint32_t index;
+    };
+    std::vector<Start> by_start;
+    by_start.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) by_start.push_back({segments[i].a, i});
+    std::sort(by_start.begin(), by_start.end(),
+              [](const Start& p, const Start& q) { return less(p.at, q.at) || (p.at == q.at && p.index < q.index); });
     constexpr auto kNone = static_cast<std::uint32_t>(-1);
     auto next = [&](std::uint32_t incoming) {
         const Point at = segments[incoming].b;
-        const auto first = std::partition_point(by_start.begin(), by_start.end(),
-                                                [&](std::uint32_t k) { return less(segments[k].a, at); });
+        const auto first =
+            std::partition_point(by_start.begin(), by_start.end(), [&](const Start& k) { return less(k.at, at); });
         auto last = first;
-        while (last != by_start.end() && segments[*last].a == at) ++last;
+        while (last != by_start.end() && last->at == at) ++last;
         if (first == last) return kNone;
-        if (last - first == 1) return *first;
+        if (last - first == 1) return first->index;
         const Segment& in = segments[incoming];
         const double back = std::atan2(in.a.y - at.y, in.a.x - at.x);
         std::uint32_t best = kNone;
         double best_turn = 0;
         for (auto it = first; it != last; ++it) {
-            const Segment& out = segments[*it];
+            const Segment& out = segments[it->index];
             double turn = back - std::atan2(out.b.y - at.y, out.b.x - at.x);  // clockwise from `back`
             while (turn <= 0) turn += 2 * std::numbers::pi;
             while (turn > 2 * std::numbers::pi) turn -= 2 * std::numbers::pi;
-            if (best == kNone || turn < best_turn) best = *it, best_turn = turn;
+            if (best == kNone || turn < best_turn) best = it->index, best_turn = turn;
         }
         return best;
     };

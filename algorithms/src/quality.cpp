@@ -3,6 +3,7 @@
 #include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/polygonize.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
 
@@ -29,19 +30,27 @@ struct RegionStats {
     std::vector<std::pair<std::size_t, double>> polsby_popper;  // (grid, value)
 };
 
-// Number of faces of polygonized `linework` that hold at least one of `points`.
-int faces_with_points(const Context& context, const GEOSGeometry* linework, const std::vector<Point>& points) {
+// Number of faces of polygonized `linework` that hold at least one of `points`. `detailed`: the
+// linework holds a detailed outline, polygonized by polygonize_noded (GEOS's polygonizer checks
+// every ring's validity, seconds along a zig-zagging million-vertex boundary).
+int faces_with_points(const Context& context, const GEOSGeometry* linework, const std::vector<Point>& points,
+                      bool detailed) {
     const auto handle = context.handle();
-    const GEOSGeometry* inputs[] = {linework};
-    const Geom faces = geos::own(context, GEOSPolygonize_r(handle, inputs, 1), "splitting a micro-grid by barriers");
-    const int face_count = GEOSGetNumGeometries_r(handle, faces.get());
+    std::vector<Geom> faces;
+    if (detailed) {
+        faces = polygonize_noded(context, linework);
+    } else {
+        const GEOSGeometry* inputs[] = {linework};
+        const Geom all = geos::own(context, GEOSPolygonize_r(handle, inputs, 1), "splitting a micro-grid by barriers");
+        faces = geos::parts(context, all.get());
+    }
+    const auto face_count = static_cast<int>(faces.size());
     if (face_count <= 1) return 1;
     std::vector<char> used(static_cast<std::size_t>(face_count), 0);
     // Prepared: a plain intersects test walks the whole face, which along a detailed boundary has
     // hundreds of thousands of vertices, once per building.
     std::vector<geos::Prepared> prepared;
-    for (int f = 0; f < face_count; ++f)
-        prepared.push_back(geos::prepare(context, GEOSGetGeometryN_r(handle, faces.get(), f)));
+    for (const Geom& face : faces) prepared.push_back(geos::prepare(context, face.get()));
     for (const Point& p : points) {
         const Geom point = geos::point(context, p);
         for (int f = 0; f < face_count; ++f) {
@@ -90,7 +99,7 @@ int separated_parts_detailed(const Context& context, const GEOSGeometry* grid, c
     }
     const Geom across = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
     const Geom linework = node_with_outline(context, grid, across.get());
-    return faces_with_points(context, linework.get(), points);
+    return faces_with_points(context, linework.get(), points, true);
 }
 
 // Number of barrier-separated parts of `grid` that hold at least one of `points`. `detailed`: its
@@ -114,7 +123,7 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
     collect_lines(context, across.get(), lines);
     const Geom all = geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
     const Geom noded = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "noding barriers");
-    return faces_with_points(context, noded.get(), points);
+    return faces_with_points(context, noded.get(), points, false);
 }
 
 // Whether every vertex of `united` lies within `slack` of `region`. Vertices of the region itself

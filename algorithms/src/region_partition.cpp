@@ -4,6 +4,7 @@
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
+#include <civgrid/algorithms/polygonize.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
 #include <civgrid/error.hpp>
@@ -46,12 +47,20 @@ Geom valid_polygonal(const Context& context, Geom geometry) {
 }
 
 // Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
+// `detailed` (the linework holds a detailed outline): by polygonize_noded, since GEOS's polygonizer
+// checks every ring's validity (seconds along a zig-zagging million-vertex boundary).
 std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework,
-                                    const GEOSPreparedGeometry* region) {
-    const GEOSGeometry* inputs[] = {linework};
-    Geom polygons = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
+                                    const GEOSPreparedGeometry* region, bool detailed) {
+    std::vector<Geom> polygons;
+    if (detailed) {
+        polygons = polygonize_noded(context, linework);
+    } else {
+        const GEOSGeometry* inputs[] = {linework};
+        const Geom all = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
+        polygons = geos::parts(context, all.get());
+    }
     std::vector<Geom> faces;
-    for (Geom& face : geos::parts(context, polygons.get())) {
+    for (Geom& face : polygons) {
         if (geos::area(context, face.get()) <= 0) continue;
         const Geom inside = geos::point(context, geos::point_on_surface(context, face.get()));
         if (GEOSPreparedIntersects_r(context.handle(), region, inside.get()) == 1) faces.push_back(std::move(face));
@@ -451,7 +460,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     if (hard_linework) {
         const Geom noded = noded_with_region(context, region.get(), region_boundary.get(), hard_linework.get(),
                                              detailed, "noding barriers");
-        faces = polygonize_inside(context, noded.get(), region_prepared.get());
+        faces = polygonize_inside(context, noded.get(), region_prepared.get(), detailed);
     }
     if (faces.empty()) collect_polygons(context, region.get(), faces);
     state.faces = static_cast<int>(faces.size());
@@ -605,7 +614,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         const Geom noded =
             detailed ? node_with_outline(context, region.get(), linework_collection.get())
                      : geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
-        for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get())) {
+        for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get(), detailed)) {
             // Polygonize also returns the holes the interior cells fill: drop those.
             const Geom inside = geos::point(context, geos::point_on_surface(context, piece.get()));
             bool covered = false;
