@@ -166,6 +166,10 @@ bool OutlineClipper::inside(Point p) const {
     return left == ring.interior_on_left;
 }
 
+bool OutlineClipper::covers(Point p) const {
+    return on_outline(p) ? inside_by_prepared(p) : inside(p);
+}
+
 bool OutlineClipper::on_outline(Point p, double tolerance) const {
     // The outline passes within `tolerance` when it crosses the square of that half-side around p,
     // so one of the square's diagonals.

@@ -569,6 +569,25 @@ bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, co
            free_segments_outside(x.a_box, x.a_shared, x.b_box, b, b_extent);
 }
 
+// Whether a one-ring polygon of more than kDetailedOutline vertices (read into `rings`) is
+// certainly valid by the grid-of-segments proof. Tried only when the ring is made of short
+// monotone chains (a zig-zag): GEOS's check is slow on those (about a second for a million
+// vertices), quick on long ones (a densified straight edge, where the grid's pairs cost more).
+bool certainly_valid_detailed_ring(const Rings& rings) {
+    if (rings.polygon_end.size() != 1 || rings.ring_end.size() != 1) return false;
+    const std::vector<Point>& p = rings.points;
+    if (p.size() <= static_cast<std::size_t>(kDetailedOutline)) return false;
+    std::size_t chains = 1;
+    for (std::size_t i = 2; i < p.size(); ++i) {
+        const bool right = p[i].x > p[i - 1].x, up = p[i].y > p[i - 1].y;
+        const bool was_right = p[i - 1].x > p[i - 2].x, was_up = p[i - 1].y > p[i - 2].y;
+        chains += right != was_right || up != was_up ? 1 : 0;
+    }
+    constexpr std::size_t kShortChains = 8;  // vertices per chain below which the grid is faster
+    return chains * kShortChains > p.size() &&
+           certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max(), true);
+}
+
 }  // namespace
 
 bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
@@ -579,19 +598,7 @@ bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
         rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
         rings.ring_end.push_back(rings.points.size());
         rings.polygon_end.push_back(1);
-        // GEOS's check is slow on many short monotone chains (a zig-zag), quick on long ones (a
-        // densified straight edge, where the grid's pairs would cost more): chains counted first.
-        const std::vector<Point>& p = rings.points;
-        std::size_t chains = 1;
-        for (std::size_t i = 2; i < p.size(); ++i) {
-            const bool right = p[i].x > p[i - 1].x, up = p[i].y > p[i - 1].y;
-            const bool was_right = p[i - 1].x > p[i - 2].x, was_up = p[i - 1].y > p[i - 2].y;
-            chains += right != was_right || up != was_up ? 1 : 0;
-        }
-        constexpr std::size_t kShortChains = 8;  // vertices per chain below which the grid is faster
-        if (chains * kShortChains > p.size() &&
-            certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max(), true))
-            return true;
+        if (certainly_valid_detailed_ring(rings)) return true;
     }
     return GEOSisValid_r(handle, geometry) == 1;
 }
@@ -608,7 +615,10 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
                               for (std::size_t i = range.begin(); i < range.end(); ++i) {
                                   if (geometries[i].empty()) continue;
                                   // Nothing can be wrong: no GEOS geometry, no copy.
-                                  if (read_polygonal(geometries[i], rings) && certainly_valid_simple_ring(rings))
+                                  // A detailed ring (a million-vertex boundary) by the same proof
+                                  // without the size limit, when GEOS would be slow on it.
+                                  if (read_polygonal(geometries[i], rings) &&
+                                      (certainly_valid_simple_ring(rings) || certainly_valid_detailed_ring(rings)))
                                       continue;
                                   outcomes[i] = repair_one(context, geometries[i]);
                               }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 
@@ -47,12 +48,13 @@ Geom valid_polygonal(const Context& context, Geom geometry) {
 }
 
 // Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
-// `detailed` (the linework holds a detailed outline): by polygonize_noded, since GEOS's polygonizer
-// checks every ring's validity (seconds along a zig-zagging million-vertex boundary).
+// `clipper` (the region's, when its outline is detailed): faces by polygonize_noded, since GEOS's
+// polygonizer checks every ring's validity (seconds along a zig-zagging million-vertex boundary),
+// and their points located by it (GEOS walks every tooth level with a point next to the teeth).
 std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework,
-                                    const GEOSPreparedGeometry* region, bool detailed) {
+                                    const GEOSPreparedGeometry* region, const OutlineClipper* clipper) {
     std::vector<Geom> polygons;
-    if (detailed) {
+    if (clipper != nullptr) {
         polygons = polygonize_noded(context, linework);
     } else {
         const GEOSGeometry* inputs[] = {linework};
@@ -62,8 +64,13 @@ std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* 
     std::vector<Geom> faces;
     for (Geom& face : polygons) {
         if (geos::area(context, face.get()) <= 0) continue;
-        const Geom inside = geos::point(context, geos::point_on_surface(context, face.get()));
-        if (GEOSPreparedIntersects_r(context.handle(), region, inside.get()) == 1) faces.push_back(std::move(face));
+        const Point inside = geos::point_on_surface(context, face.get());
+        if (clipper != nullptr) {
+            if (clipper->covers(inside)) faces.push_back(std::move(face));
+            continue;
+        }
+        const Geom point = geos::point(context, inside);
+        if (GEOSPreparedIntersects_r(context.handle(), region, point.get()) == 1) faces.push_back(std::move(face));
     }
     return faces;
 }
@@ -82,7 +89,8 @@ constexpr double kOverhang = 0.01;  // metres
 // zig-zagging by 3 cm ran for minutes and past 4 GB in GEOSBuffer). Everyday boundaries, up to a
 // few thousand vertices, keep the buffer and exactly the atoms they had.
 Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area,
-                        const GEOSPreparedGeometry* prepared, bool detailed, const char* what) {
+                        const GEOSPreparedGeometry* prepared, bool detailed, const char* what,
+                        const OutlineClipper* area_clipper = nullptr) {
     const auto handle = context.handle();
     if (!detailed && GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
         const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, area, kOverhang, 2), what);
@@ -96,9 +104,10 @@ Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const
     // Pieces along the outline (a Voronoi cell's edge on the diagram's box, which is the face's
     // box) repeat linework the caller has, split at every outline vertex: the clipper leaves them
     // out, or the noding of a million-vertex outline would take them twice.
-    const OutlineClipper clipper(context, area, prepared);
+    std::optional<OutlineClipper> own_clipper;
+    if (area_clipper == nullptr) area_clipper = &own_clipper.emplace(context, area, prepared);
     std::vector<Geom> result;
-    for (ClippedPiece& piece : clipper.clip(lines)) {
+    for (ClippedPiece& piece : area_clipper->clip(lines)) {
         std::vector<Point>& v = piece.points;
         if (piece.cut_start) v.front() = pushed(v.front(), v[1]);
         if (piece.cut_end) v.back() = pushed(v.back(), v[v.size() - 2]);
@@ -428,6 +437,9 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     const geos::Prepared region_prepared = geos::prepare(context, region.get());
     // A detailed region boundary is clipped to and noded without overlays on all of it.
     const bool detailed = GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline;
+    std::optional<OutlineClipper> region_clipper;  // a detailed region's, built once
+    if (detailed) region_clipper.emplace(context, region.get(), region_prepared.get());
+    const OutlineClipper* const detailed_region = detailed ? &*region_clipper : nullptr;
 
     // 1. Hard barriers clipped to the region: lines, and the outlines of barrier areas.
     std::vector<Geom> barrier_lines;
@@ -445,8 +457,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     Geom hard_linework;  // barrier lines across the region, or null
     if (!barrier_lines.empty()) {
         const Geom all = multi_lines(context, std::move(barrier_lines));
-        const Geom clipped =
-            clip_with_overhang(context, all.get(), region.get(), region_prepared.get(), detailed, "clipping barriers");
+        const Geom clipped = clip_with_overhang(context, all.get(), region.get(), region_prepared.get(), detailed,
+                                                "clipping barriers", detailed_region);
         std::vector<Geom> lines;
         collect_lines(context, clipped.get(), lines);
         if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
@@ -460,7 +472,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     if (hard_linework) {
         const Geom noded = noded_with_region(context, region.get(), region_boundary.get(), hard_linework.get(),
                                              detailed, "noding barriers");
-        faces = polygonize_inside(context, noded.get(), region_prepared.get(), detailed);
+        faces = polygonize_inside(context, noded.get(), region_prepared.get(), detailed_region);
     }
     if (faces.empty()) collect_polygons(context, region.get(), faces);
     state.faces = static_cast<int>(faces.size());
@@ -614,7 +626,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         const Geom noded =
             detailed ? node_with_outline(context, region.get(), linework_collection.get())
                      : geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
-        for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get(), detailed)) {
+        for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get(), detailed_region)) {
             // Polygonize also returns the holes the interior cells fill: drop those.
             const Geom inside = geos::point(context, geos::point_on_surface(context, piece.get()));
             bool covered = false;

@@ -75,7 +75,7 @@ TEST(BalanceBound, SharingTheCountMatchesEnumeration) {
             // Slivers, pieces of about one or a few micro-grids, and awkward sizes between.
             const int kind = static_cast<int>(random() % 3);
             const auto pick = [&](int n) { return static_cast<double>(random() % static_cast<unsigned>(n)); };
-            h = kind == 0 ? 1 + static_cast<std::int64_t>(pick(30))
+            h = kind == 0   ? 1 + static_cast<std::int64_t>(pick(30))
                 : kind == 1 ? static_cast<std::int64_t>(target * (0.7 + 0.6 * pick(100) / 100.0))
                             : static_cast<std::int64_t>(target * (1 + pick(6)) * (0.85 + pick(30) / 100.0));
             h = std::max<std::int64_t>(h, 1);
@@ -163,13 +163,15 @@ TEST(BalanceBound, NeverBelowExhaustiveSearch) {
         std::size_t buildings = 0;
         for (auto& path : paths) {
             path.resize(1 + random() % 7);
-            for (auto& h : path) h = random() % 20 == 0 ? 25 + static_cast<std::int64_t>(random() % 40) : 1 + random() % 17;
+            for (auto& h : path)
+                h = random() % 20 == 0 ? 25 + static_cast<std::int64_t>(random() % 40) : 1 + random() % 17;
             buildings += path.size();
             std::int64_t total = 0;
             for (const auto h : path) total += h;
             households.push_back(total);
         }
-        const int count = static_cast<int>(paths.size() + random() % std::max<std::size_t>(1, buildings - paths.size() + 1));
+        const int count =
+            static_cast<int>(paths.size() + random() % std::max<std::size_t>(1, buildings - paths.size() + 1));
         const int found = plans_by_exhaustive_search(paths, count, target);
         if (found < 0) continue;  // more micro-grids than buildings
         const int bound = best_within(households, count, target);

@@ -146,6 +146,33 @@ TEST(OutlineClipper, TellsInsideFromOutsideLikeGeosNextToTheTeeth) {
     EXPECT_GT(tested - inside, 5000);
 }
 
+TEST(OutlineClipper, CoversLikeGeosPreparedIntersects) {
+    geos::Context context;
+    const geos::Geom area = toothed_area(context, 4000);
+    const geos::Prepared prepared = geos::prepare(context, area.get());
+    const OutlineClipper clipper(context, area.get(), prepared.get());
+    std::mt19937 random(9);
+    std::uniform_real_distribution<double> along(-1, 101), across(-0.05, 0.08), anywhere(-5, 105);
+    // The outline's own vertices and the middles of its segments, points among the teeth, anywhere.
+    std::vector<Point> points;
+    for (const auto& [a, b] : geos::line_segments(context, area.get())) {
+        if (points.size() % 50 == 0) points.push_back(a);
+        if (points.size() % 50 == 1) points.push_back({(a.x + b.x) / 2, (a.y + b.y) / 2});
+        points.push_back({a.x, a.y + 1e-9});
+    }
+    for (int i = 0; i < 10000; ++i)
+        points.push_back(i % 2 == 0 ? Point{along(random), across(random)} : Point{anywhere(random), anywhere(random)});
+    int covered = 0;
+    for (const Point& p : points) {
+        const geos::Geom point = geos::point(context, p);
+        const bool expected = GEOSPreparedIntersects_r(context.handle(), prepared.get(), point.get()) == 1;
+        ASSERT_EQ(clipper.covers(p), expected) << p.x << " " << p.y;
+        covered += expected ? 1 : 0;
+    }
+    EXPECT_GT(covered, 1000);
+    EXPECT_LT(covered, static_cast<int>(points.size()) - 1000);
+}
+
 // Faces of polygonized linework, as sorted areas.
 std::vector<double> face_areas(const geos::Context& context, const GEOSGeometry* linework) {
     const GEOSGeometry* inputs[] = {linework};

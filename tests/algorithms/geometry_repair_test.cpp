@@ -270,6 +270,17 @@ TEST(IsValid, AgreesWithGeosOnDetailedRings) {
         answers.push_back(expected);
     }
     EXPECT_EQ(answers, (std::vector<bool>{true, false, false, true}));
+
+    // repair_polygons vouches for the valid zig-zag itself and repairs the others as GEOS finds them.
+    std::vector<Wkb> geometries;
+    for (const std::vector<Point>& ring : rings)
+        geometries.push_back(geos::to_wkb(context, geos::polygon(context, ring).get()));
+    const std::vector<Wkb> before = geometries;
+    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 1);
+    for (std::size_t i = 0; i < rings.size(); ++i) {
+        EXPECT_EQ(outcomes[i].kind == RepairOutcome::Kind::unchanged, geos_leaves_alone(context, before[i])) << i;
+        EXPECT_EQ(geometries[i] == before[i], outcomes[i].kind == RepairOutcome::Kind::unchanged) << i;
+    }
 }
 
 }  // namespace

@@ -410,12 +410,10 @@ TEST_P(Transport, RejectsBadInput) {
     problem.arcs = {{0, 0, 1}};
     auto bad = problem;
     bad.supply[0] = -1;
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }),
-                    "supplier 0 has a negative supply");
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }), "supplier 0 has a negative supply");
     bad = problem;
     bad.demand[0] = -2;
-    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }),
-                    "consumer 0 has a negative demand");
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }), "consumer 0 has a negative demand");
     bad = problem;
     bad.arcs.push_back({1, 0, 1});
     EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)solve(bad); }), "arc 1 joins supplier 1");
@@ -458,7 +456,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, Transport,
                                            TransportMethod::network_simplex),
                          [](const ::testing::TestParamInfo<TransportMethod>& method) {
                              return method.param == TransportMethod::network_simplex ? std::string("NetworkSimplex")
-                                                                                  : std::string("ShortestPaths");
+                                                                                     : std::string("ShortestPaths");
                          });
 
 }  // namespace

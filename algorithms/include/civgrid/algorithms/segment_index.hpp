@@ -30,6 +30,8 @@ public:
     }
 
     [[nodiscard]] bool empty() const noexcept { return segments_.empty(); }
+    /// The side of the index's square cells (metres): about two average segments.
+    [[nodiscard]] double cell_size() const noexcept { return cell_size_; }
     /// The stored segment at `position` in the order given.
     [[nodiscard]] const Segment& segment(std::size_t position) const { return segments_[position]; }
 
