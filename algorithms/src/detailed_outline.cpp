@@ -27,11 +27,13 @@ double fraction_along(Point a, Point b, Point p) {
 struct Cut {
     double s;  // segment index + fraction along it
     Point p;
+    int side = 0;  // where the line goes on from it: 1 into the area, -1 out of it, 0 not known
 };
 
 // The points where segment `i` (a-b) of a line meets the outline segment c-d (they share a
-// point): exact vertices where one lies on the other, else the computed crossing.
-void add_cuts(std::size_t i, Point a, Point b, Point c, Point d, std::vector<Cut>& cuts) {
+// point): exact vertices where one lies on the other, else the computed crossing. A proper
+// crossing (no end of either on the other) also tells the side the line goes on to.
+void add_cuts(std::size_t i, Point a, Point b, Point c, Point d, bool interior_on_left, std::vector<Cut>& cuts) {
     const auto base = static_cast<double>(i);
     const int oc = orientation(a, b, c), od = orientation(a, b, d);
     if (oc == 0 && od == 0) {  // collinear overlap: its ends
@@ -65,7 +67,8 @@ void add_cuts(std::size_t i, Point a, Point b, Point c, Point d, std::vector<Cut
     const double denominator = rx * ey - ry * ex;
     if (denominator == 0) return;
     const double t = std::clamp(((c.x - a.x) * ey - (c.y - a.y) * ex) / denominator, 0.0, 1.0);
-    cuts.push_back({base + t, {a.x + t * rx, a.y + t * ry}});
+    const bool b_on_left = orientation(c, d, b) > 0;
+    cuts.push_back({base + t, {a.x + t * rx, a.y + t * ry}, b_on_left == interior_on_left ? 1 : -1});
 }
 
 // The segments of the rings of a polygonal geometry, ring by ring, and each ring's orientation.
@@ -189,14 +192,26 @@ std::vector<ClippedPiece> OutlineClipper::clip(const GEOSGeometry* lines) const 
 void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedPiece>& out) const {
     if (v.size() < 2) return;
     std::vector<Cut> cuts;
-    std::vector<SegmentIndex::Segment> met;
+    std::vector<std::uint32_t> met;
     for (std::size_t i = 0; i + 1 < v.size(); ++i) {
         if (v[i] == v[i + 1]) continue;
         met.clear();
-        outline_.meeting(v[i], v[i + 1], met);
-        for (const SegmentIndex::Segment& s : met) add_cuts(i, v[i], v[i + 1], s.a, s.b, cuts);
+        outline_.meeting_positions(v[i], v[i + 1], met);
+        for (std::uint32_t m : met) {
+            const SegmentIndex::Segment& s = outline_.segment(m);
+            add_cuts(i, v[i], v[i + 1], s.a, s.b, rings_[segment_ring_[m]].interior_on_left, cuts);
+        }
     }
     std::sort(cuts.begin(), cuts.end(), [](const Cut& x, const Cut& y) { return x.s < y.s; });
+    // Cuts at one place are one; its side is known when all of them agree.
+    for (std::size_t k = 0; k < cuts.size();) {
+        std::size_t end = k + 1;
+        while (end < cuts.size() && cuts[end].s == cuts[k].s) {
+            if (cuts[end].side != cuts[k].side) cuts[k].side = 0;
+            ++end;
+        }
+        k = end;
+    }
     cuts.erase(std::unique(cuts.begin(), cuts.end(), [](const Cut& x, const Cut& y) { return x.s == y.s; }),
                cuts.end());
     const auto last = static_cast<double>(v.size() - 1);
@@ -205,14 +220,14 @@ void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedP
     std::vector<char> stop_cut;
     const bool cut_at_start = !cuts.empty() && cuts.front().s <= 0;
     const bool cut_at_end = !cuts.empty() && cuts.back().s >= last;
-    stops.push_back({0, cut_at_start ? cuts.front().p : v.front()});
+    stops.push_back({0, cut_at_start ? cuts.front().p : v.front(), cut_at_start ? cuts.front().side : 0});
     stop_cut.push_back(cut_at_start ? 1 : 0);
     for (const Cut& c : cuts)
         if (c.s > 0 && c.s < last) {
             stops.push_back(c);
             stop_cut.push_back(1);
         }
-    stops.push_back({last, cut_at_end ? cuts.back().p : v.back()});
+    stops.push_back({last, cut_at_end ? cuts.back().p : v.back(), cut_at_end ? cuts.back().side : 0});
     stop_cut.push_back(cut_at_end ? 1 : 0);
 
     const std::size_t first_piece = out.size();
@@ -235,7 +250,12 @@ void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedP
             probe = {(piece.points[j - 1].x + piece.points[j].x) / 2, (piece.points[j - 1].y + piece.points[j].y) / 2};
             off_outline = !on_outline(probe);
         }
-        if (!off_outline || !inside(probe)) continue;
+        if (!off_outline) continue;
+        // The side a proper crossing at either end leads to, else the probe's: along a zig-zagging
+        // outline a line crossing its teeth is cut into thousands of pieces, and the nearest
+        // outline segment is looked for among the teeth for each.
+        const int side = stops[k].side != 0 ? stops[k].side : -stops[k + 1].side;
+        if (side == 0 ? !inside(probe) : side < 0) continue;
         piece.cut_start = stop_cut[k] != 0;
         piece.cut_end = stop_cut[k + 1] != 0;
         if (k == 0) first_kept = true;

@@ -132,6 +132,13 @@ void SegmentIndex::meeting(Point p, Point q, std::vector<Segment>& out) const {
     });
 }
 
+void SegmentIndex::meeting_positions(Point p, Point q, std::vector<std::uint32_t>& out) const {
+    any_near(p, q, [&](const Segment& s) {
+        if (segments_intersect(p, q, s.a, s.b)) out.push_back(static_cast<std::uint32_t>(&s - segments_.data()));
+        return false;  // visit them all
+    });
+}
+
 std::int64_t SegmentIndex::nearest(Point p, int max_rings) const {
     if (segments_.empty()) return -1;
     auto squared_distance = [&](const Segment& s) { return squared_distance_to(p, s.a, s.b); };

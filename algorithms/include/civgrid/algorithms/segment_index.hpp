@@ -53,6 +53,9 @@ public:
     /// each once, in no particular order.
     void meeting(Point p, Point q, std::vector<Segment>& out) const;
 
+    /// Same, as the positions (in the order given) of those segments.
+    void meeting_positions(Point p, Point q, std::vector<std::uint32_t>& out) const;
+
     /// The position (in the order given) of a stored segment nearest to p, looked for in the
     /// index cells up to `max_rings` cells away from p's cell; -1 when none is that near (or the
     /// index is empty). Ties go to any of them. Cost: the segments of the cells looked at.
