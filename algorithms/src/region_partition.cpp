@@ -9,9 +9,12 @@
 #include <civgrid/algorithms/segment_index.hpp>
 #include <civgrid/error.hpp>
 
+#include "key_numbers.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -135,10 +138,10 @@ struct SegmentKey {
     bool operator==(const SegmentKey&) const = default;
 };
 struct SegmentHash {
-    std::size_t operator()(const SegmentKey& k) const noexcept {
+    std::uint64_t operator()(const SegmentKey& k) const noexcept {
         std::uint64_t h = 1469598103934665603ULL;
         for (double d : {k.x1, k.y1, k.x2, k.y2}) h = (h ^ std::bit_cast<std::uint64_t>(d)) * 1099511628211ULL;
-        return static_cast<std::size_t>(h ^ (h >> 29));
+        return h ^ (h >> 29);
     }
 };
 
@@ -274,27 +277,39 @@ struct AtomEdge {
 
 // Adjacency of the atoms of one polygonize: they share exactly identical segments.
 std::vector<AtomEdge> atom_adjacency(const Context& context, const std::vector<Geom>& atoms) {
-    std::unordered_map<SegmentKey, std::uint32_t, SegmentHash> first_owner;
+    // Each segment's first owner while it waits for its second: a segment seen again joins the two
+    // atoms and waits no more (a third time it waits again). Segments are numbered in a flat table
+    // (a million of them along a detailed boundary, never seen twice).
+    std::size_t coordinates = 0;
+    for (const Geom& atom : atoms)
+        coordinates += static_cast<std::size_t>(GEOSGetNumCoordinates_r(context.handle(), atom.get()));
+    detail::KeyNumbers<SegmentKey, SegmentHash> numbers(coordinates);
+    constexpr auto kNoOwner = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> first_owner;
+    first_owner.reserve(coordinates);
     std::vector<AtomEdge> edges;
+    std::vector<Point> points;
     auto add_ring = [&](const GEOSGeometry* ring, std::uint32_t atom) {
         const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), ring);
         unsigned size = 0;
-        GEOSCoordSeq_getSize_r(context.handle(), sequence, &size);
-        double px = 0, py = 0;
-        for (unsigned i = 0; i < size; ++i) {
-            double x = 0, y = 0;
-            GEOSCoordSeq_getXY_r(context.handle(), sequence, i, &x, &y);
-            if (i > 0 && (x != px || y != py)) {
-                SegmentKey key =
-                    std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
-                auto [it, inserted] = first_owner.try_emplace(key, atom);
-                if (!inserted) {
-                    if (it->second != atom) edges.push_back({it->second, atom, std::hypot(x - px, y - py)});
-                    first_owner.erase(it);
-                }
+        if (sequence == nullptr || GEOSCoordSeq_getSize_r(context.handle(), sequence, &size) == 0 || size == 0) return;
+        points.resize(size);
+        static_assert(sizeof(Point) == 2 * sizeof(double));
+        GEOSCoordSeq_copyToBuffer_r(context.handle(), sequence, &points.front().x, 0, 0);
+        for (unsigned i = 1; i < size; ++i) {
+            const double px = points[i - 1].x, py = points[i - 1].y, x = points[i].x, y = points[i].y;
+            if (x == px && y == py) continue;
+            const SegmentKey key =
+                std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
+            const auto [number, inserted] = numbers.number(key);
+            if (inserted) first_owner.push_back(kNoOwner);
+            std::uint32_t& owner = first_owner[number];
+            if (owner == kNoOwner) {
+                owner = atom;
+            } else {
+                if (owner != atom) edges.push_back({owner, atom, std::hypot(x - px, y - py)});
+                owner = kNoOwner;
             }
-            px = x;
-            py = y;
         }
     };
     for (std::uint32_t a = 0; a < atoms.size(); ++a) {
