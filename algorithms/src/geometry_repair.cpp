@@ -147,36 +147,23 @@ int orientation(Point a, Point b, Point c) {
     return det > bound ? 1 : det < -bound ? -1 : 0;
 }
 
-// Sorts (cell key, segment) entries by cell, then segment, as std::sort of the pairs would, where
-// the key is column << 32 | row and the entries come in increasing segment order: a stable LSD
-// radix sort on the cell's number (column * (rows + 1) + row), 16 bits a pass. A million-vertex
-// ring has millions of entries, which std::sort took a large part of the proof on.
-void sort_by_cell(std::vector<std::pair<std::uint64_t, std::uint32_t>>& entries, std::uint64_t max_column,
-                  std::uint64_t max_row) {
-    const std::uint64_t rows = max_row + 1;
-    const std::uint64_t cells = (max_column + 1) * rows;
-    if (entries.size() < 4096 || cells >= (std::uint64_t{1} << 48)) {
+// Sorts entries (cell number << 32 | segment) as std::sort would: a stable LSD radix sort on the
+// cell number (the entries come in increasing segment order), 16 bits a pass, for the millions of
+// entries of a million-vertex ring, which std::sort took a large part of the proof on.
+void sort_entries(std::vector<std::uint64_t>& entries, std::uint64_t cells) {
+    if (entries.size() < 65'536) {
         std::sort(entries.begin(), entries.end());
         return;
     }
-    std::vector<std::uint64_t> number(entries.size());
-    for (std::size_t k = 0; k < entries.size(); ++k)
-        number[k] = (entries[k].first >> 32) * rows + (entries[k].first & 0xFFFFFFFFu);
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> other(entries.size());
-    std::vector<std::uint64_t> other_number(entries.size());
+    std::vector<std::uint64_t> other(entries.size());
     std::vector<std::size_t> count(std::size_t{1} << 16);
-    for (unsigned shift = 0; shift < 64 && (cells - 1) >> shift != 0; shift += 16) {
+    for (unsigned shift = 32; shift < 64 && (cells - 1) >> (shift - 32) != 0; shift += 16) {
         std::fill(count.begin(), count.end(), 0);
-        for (std::uint64_t n : number) ++count[(n >> shift) & 0xFFFF];
+        for (std::uint64_t e : entries) ++count[(e >> shift) & 0xFFFF];
         std::size_t total = 0;
         for (std::size_t& c : count) total += std::exchange(c, total);
-        for (std::size_t k = 0; k < entries.size(); ++k) {
-            const std::size_t to = count[(number[k] >> shift) & 0xFFFF]++;
-            other[to] = entries[k];
-            other_number[to] = number[k];
-        }
+        for (std::uint64_t e : entries) other[count[(e >> shift) & 0xFFFF]++] = e;
         entries.swap(other);
-        number.swap(other_number);
     }
 }
 
@@ -234,25 +221,28 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
     if (!(cell > 0) || (max_x - min_x) / cell > 1e6 || (max_y - min_y) / cell > 1e6) return false;
     const auto column = [&](double x) { return static_cast<std::uint64_t>((x - min_x) / cell); };
     const auto row = [&](double y) { return static_cast<std::uint64_t>((y - min_y) / cell); };
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> entries;  // (cell key, segment)
+    // Entries: (cell number << 32 | segment), cells numbered column by column.
+    const std::uint64_t rows = row(max_y) + 1, cells = (column(max_x) + 1) * rows;
+    if (cells >= (std::uint64_t{1} << 32)) return false;
+    std::vector<std::uint64_t> entries;
     const std::size_t most_entries = 16 * m;
     for (std::size_t i = 0; i < m; ++i) {
         const std::uint64_t c0 = column(std::min(p[i].x, p[i + 1].x)), c1 = column(std::max(p[i].x, p[i + 1].x));
         const std::uint64_t r0 = row(std::min(p[i].y, p[i + 1].y)), r1 = row(std::max(p[i].y, p[i + 1].y));
         if ((c1 - c0 + 1) * (r1 - r0 + 1) + entries.size() > most_entries) return false;
         for (std::uint64_t c = c0; c <= c1; ++c)
-            for (std::uint64_t r = r0; r <= r1; ++r) entries.emplace_back(c << 32 | r, static_cast<std::uint32_t>(i));
+            for (std::uint64_t r = r0; r <= r1; ++r) entries.push_back((c * rows + r) << 32 | i);
     }
-    sort_by_cell(entries, column(max_x), row(max_y));
+    sort_entries(entries, cells);
     std::size_t tests = 0;
     for (std::size_t begin = 0; begin < entries.size();) {
         std::size_t end = begin + 1;
-        while (end < entries.size() && entries[end].first == entries[begin].first) ++end;
+        while (end < entries.size() && entries[end] >> 32 == entries[begin] >> 32) ++end;
         tests += (end - begin) * (end - begin - 1) / 2;
         if (tests > 64 * m) return false;
         for (std::size_t u = begin; u < end; ++u)
             for (std::size_t v = u + 1; v < end; ++v)
-                if (!apart(entries[u].second, entries[v].second)) return false;
+                if (!apart(entries[u] & 0xFFFFFFFFu, entries[v] & 0xFFFFFFFFu)) return false;
         begin = end;
     }
     return true;
