@@ -119,7 +119,9 @@ OutlineClipper::OutlineClipper(const Context& context, const GEOSGeometry* area,
         rings_.push_back({outline.rings[r].first, end - outline.rings[r].first, outline.rings[r].second});
     }
     segment_ring_ = std::move(outline.segment_ring);
-    outline_ = SegmentIndex(std::move(outline.segments));
+    // Fine cells: along a zig-zag the default ones hold hundreds of teeth each.
+    constexpr double kCellsPerSegment = 64;
+    outline_ = SegmentIndex(std::move(outline.segments), kCellsPerSegment);
 }
 
 bool OutlineClipper::inside_by_prepared(Point p) const {

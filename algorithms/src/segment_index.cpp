@@ -59,7 +59,7 @@ double squared_distance_to(Point p, Point a, Point b) {
 
 }  // namespace
 
-SegmentIndex::SegmentIndex(std::vector<Segment> segments) : segments_(std::move(segments)) {
+SegmentIndex::SegmentIndex(std::vector<Segment> segments, double cells_per_segment) : segments_(std::move(segments)) {
     if (segments_.empty()) return;
     double min_x = segments_[0].a.x, min_y = segments_[0].a.y, max_x = min_x, max_y = min_y;
     double total_length = 0;
@@ -75,7 +75,8 @@ SegmentIndex::SegmentIndex(std::vector<Segment> segments) : segments_(std::move(
     // Cells about two average segments wide, and no more cells than a few per segment.
     const double extent = std::max({max_x - min_x, max_y - min_y, 1e-6});
     const double average = total_length / static_cast<double>(segments_.size());
-    cell_size_ = std::max({2.0 * average, extent / std::sqrt(4.0 * static_cast<double>(segments_.size())), 1e-6});
+    cell_size_ = std::max({cells_per_segment > 4 ? 0.0 : 2.0 * average,
+                           extent / std::sqrt(cells_per_segment * static_cast<double>(segments_.size())), 1e-6});
     for (std::uint32_t i = 0; i < segments_.size(); ++i) {
         const Segment& s = segments_[i];
         const auto c0 = static_cast<std::int64_t>(std::floor((std::min(s.a.x, s.b.x) - origin_x_) / cell_size_));
@@ -89,7 +90,7 @@ SegmentIndex::SegmentIndex(std::vector<Segment> segments) : segments_(std::move(
 }
 
 template <class Test>
-bool SegmentIndex::any_near(Point p, Point q, Test&& test) const {
+bool SegmentIndex::any_near(Point p, Point q, bool along_segment, Test&& test) const {
     if (segments_.empty()) return false;
     if (++stamp_ == 0) {  // wrapped: reset the marks
         std::fill(seen_.begin(), seen_.end(), 0u);
@@ -99,41 +100,73 @@ bool SegmentIndex::any_near(Point p, Point q, Test&& test) const {
     const auto c1 = static_cast<std::int64_t>(std::floor((std::max(p.x, q.x) - origin_x_) / cell_size_));
     const auto r0 = static_cast<std::int64_t>(std::floor((std::min(p.y, q.y) - origin_y_) / cell_size_));
     const auto r1 = static_cast<std::int64_t>(std::floor((std::max(p.y, q.y) - origin_y_) / cell_size_));
-    if ((c1 - c0 + 1) * (r1 - r0 + 1) > static_cast<std::int64_t>(segments_.size())) {  // a long query: scan all
+    auto visit = [&](std::int64_t c, std::int64_t r) {
+        const auto it = cells_.find(cell_key(c, r));
+        if (it == cells_.end()) return false;
+        for (std::uint32_t i : it->second) {
+            if (seen_[i] == stamp_) continue;
+            seen_[i] = stamp_;
+            if (test(segments_[i])) return true;
+        }
+        return false;
+    };
+    const std::int64_t box_cells = (c1 - c0 + 1) * (r1 - r0 + 1);
+    constexpr std::int64_t kWalked = 16;  // cells of a box above which a segment's own cells are walked
+    if (along_segment && box_cells > kWalked) {
+        // The cells along p-q, column by column: the rows the segment spans within the column,
+        // one more each side for rounding. A stored segment meeting p-q does so at a point of one
+        // of them, and is stored in that point's cell.
+        if (4 * (c1 - c0 + r1 - r0 + 2) > static_cast<std::int64_t>(segments_.size())) {
+            for (const Segment& s : segments_)
+                if (test(s)) return true;
+            return false;
+        }
+        const double dx = q.x - p.x, dy = q.y - p.y;
+        const double low_x = std::min(p.x, q.x), high_x = std::max(p.x, q.x);
+        for (auto c = c0; c <= c1; ++c) {
+            std::int64_t from = r0, to = r1;
+            if (dx != 0) {
+                const double xa = std::max(low_x, origin_x_ + static_cast<double>(c) * cell_size_);
+                const double xb = std::min(high_x, origin_x_ + static_cast<double>(c + 1) * cell_size_);
+                const double ya = p.y + (xa - p.x) * dy / dx, yb = p.y + (xb - p.x) * dy / dx;
+                from = std::max(r0,
+                                static_cast<std::int64_t>(std::floor((std::min(ya, yb) - origin_y_) / cell_size_)) - 1);
+                to = std::min(r1,
+                              static_cast<std::int64_t>(std::floor((std::max(ya, yb) - origin_y_) / cell_size_)) + 1);
+            }
+            for (auto r = from; r <= to; ++r)
+                if (visit(c, r)) return true;
+        }
+        return false;
+    }
+    if (box_cells > static_cast<std::int64_t>(segments_.size())) {  // a long query: scan all
         for (const Segment& s : segments_)
             if (test(s)) return true;
         return false;
     }
     for (auto c = c0; c <= c1; ++c)
-        for (auto r = r0; r <= r1; ++r) {
-            const auto it = cells_.find(cell_key(c, r));
-            if (it == cells_.end()) continue;
-            for (std::uint32_t i : it->second) {
-                if (seen_[i] == stamp_) continue;
-                seen_[i] = stamp_;
-                if (test(segments_[i])) return true;
-            }
-        }
+        for (auto r = r0; r <= r1; ++r)
+            if (visit(c, r)) return true;
     return false;
 }
 
 bool SegmentIndex::intersects(Point p, Point q) const {
-    return any_near(p, q, [&](const Segment& s) { return segments_intersect(p, q, s.a, s.b); });
+    return any_near(p, q, true, [&](const Segment& s) { return segments_intersect(p, q, s.a, s.b); });
 }
 
 bool SegmentIndex::crosses(Point p, Point q) const {
-    return any_near(p, q, [&](const Segment& s) { return segment_interior_meets(p, q, s.a, s.b); });
+    return any_near(p, q, true, [&](const Segment& s) { return segment_interior_meets(p, q, s.a, s.b); });
 }
 
 void SegmentIndex::meeting(Point p, Point q, std::vector<Segment>& out) const {
-    any_near(p, q, [&](const Segment& s) {
+    any_near(p, q, true, [&](const Segment& s) {
         if (segments_intersect(p, q, s.a, s.b)) out.push_back(s);
         return false;  // visit them all
     });
 }
 
 void SegmentIndex::meeting_positions(Point p, Point q, std::vector<std::uint32_t>& out) const {
-    any_near(p, q, [&](const Segment& s) {
+    any_near(p, q, true, [&](const Segment& s) {
         if (segments_intersect(p, q, s.a, s.b)) out.push_back(static_cast<std::uint32_t>(&s - segments_.data()));
         return false;  // visit them all
     });
@@ -178,7 +211,7 @@ bool SegmentIndex::within(Point p, Point q, double distance) const {
     const double squared = distance * distance;
     const Point low{std::min(p.x, q.x) - distance, std::min(p.y, q.y) - distance};
     const Point high{std::max(p.x, q.x) + distance, std::max(p.y, q.y) + distance};
-    return any_near(low, high, [&](const Segment& s) {
+    return any_near(low, high, false, [&](const Segment& s) {
         // Apart segments are nearest at an endpoint of one of them.
         return segments_intersect(p, q, s.a, s.b) || squared_distance_to(p, s.a, s.b) <= squared ||
                squared_distance_to(q, s.a, s.b) <= squared || squared_distance_to(s.a, p, q) <= squared ||
@@ -187,7 +220,7 @@ bool SegmentIndex::within(Point p, Point q, double distance) const {
 }
 
 bool SegmentIndex::near_box(Point low, Point high) const {
-    return any_near(low, high, [&](const Segment& s) {
+    return any_near(low, high, false, [&](const Segment& s) {
         return std::min(s.a.x, s.b.x) <= high.x && std::max(s.a.x, s.b.x) >= low.x &&
                std::min(s.a.y, s.b.y) <= high.y && std::max(s.a.y, s.b.y) >= low.y;
     });

@@ -19,8 +19,11 @@ public:
         Point a, b;
     };
 
-    /// Builds the index; `segments` may be empty (then nothing is ever crossed).
-    explicit SegmentIndex(std::vector<Segment> segments);
+    /// Builds the index; `segments` may be empty (then nothing is ever crossed). Cells are about
+    /// two average segments wide, but no more than `cells_per_segment` per segment would cover the
+    /// segments' bounding box; above 4, finer: that many cells per segment in the box (an outline
+    /// of a million short teeth, whose cells would otherwise hold hundreds of them).
+    explicit SegmentIndex(std::vector<Segment> segments, double cells_per_segment = 4.0);
     /// Builds the index of segments given as (a, b) pairs (geos::line_segments of an outline).
     [[nodiscard]] static SegmentIndex of_pairs(const std::vector<std::pair<Point, Point>>& pairs) {
         std::vector<Segment> segments;
@@ -62,8 +65,10 @@ public:
     [[nodiscard]] std::int64_t nearest(Point p, int max_rings) const;
 
 private:
+    // Tests the stored segments near the box of p-q (`along_segment`: near the segment p-q) once
+    // each, until `test` is true.
     template <class Test>
-    bool any_near(Point p, Point q, Test&& test) const;
+    bool any_near(Point p, Point q, bool along_segment, Test&& test) const;
     [[nodiscard]] std::int64_t cell_key(std::int64_t column, std::int64_t row) const noexcept {
         return column * 0x100000000LL + row;
     }
