@@ -114,25 +114,27 @@ struct PointKeyHash {
 // Counted in a flat table of the distinct segments: linear in the million segments along a
 // detailed boundary, where sorting them cost most of the union. (+ 0.0 makes -0 hash as 0.)
 std::vector<Segment> unshared(const std::vector<Segment>& segments) {
-    detail::KeyNumbers<SegmentKey, SegmentKeyHash> numbers(segments.size());
-    std::vector<std::uint32_t> count, last;
-    count.reserve(segments.size());
-    last.reserve(segments.size());
-    for (std::uint32_t i = 0; i < segments.size(); ++i) {
-        const Segment& s = segments[i];
-        const SegmentKey key =
-            less(s.a, s.b) ? SegmentKey{s.a.x, s.a.y, s.b.x, s.b.y} : SegmentKey{s.b.x, s.b.y, s.a.x, s.a.y};
-        const auto [number, inserted] = numbers.number(key);
-        if (inserted) {
-            count.push_back(0);
-            last.push_back(0);
-        }
-        ++count[number];
-        last[number] = i;
-    }
     std::vector<char> kept(segments.size(), 0);
-    for (std::size_t k = 0; k < count.size(); ++k)
-        if (count[k] % 2 == 1) kept[last[k]] = 1;
+    {
+        detail::KeyNumbers<SegmentKey, SegmentKeyHash> numbers(segments.size());
+        std::vector<std::uint32_t> count, last;
+        count.reserve(segments.size());
+        last.reserve(segments.size());
+        for (std::uint32_t i = 0; i < segments.size(); ++i) {
+            const Segment& s = segments[i];
+            const SegmentKey key =
+                less(s.a, s.b) ? SegmentKey{s.a.x, s.a.y, s.b.x, s.b.y} : SegmentKey{s.b.x, s.b.y, s.a.x, s.a.y};
+            const auto [number, inserted] = numbers.number(key);
+            if (inserted) {
+                count.push_back(0);
+                last.push_back(0);
+            }
+            ++count[number];
+            last[number] = i;
+        }
+        for (std::size_t k = 0; k < count.size(); ++k)
+            if (count[k] % 2 == 1) kept[last[k]] = 1;
+    }  // the table freed before the result is built
     std::vector<Segment> result;
     for (std::size_t i = 0; i < segments.size(); ++i)
         if (kept[i] != 0) result.push_back(segments[i]);

@@ -7,6 +7,8 @@
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
 
+#include "free_memory.hpp"
+
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -304,9 +306,9 @@ QualityReport compute_quality(const QualityInput& input) {
             }
             // Coverage: gaps and overlaps against the region.
             if (!grids.empty()) {
-                std::vector<Geom> copies;
-                for (const Geom& grid : grids) copies.push_back(geos::clone(context, grid.get()));
-                const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
+                // The micro-grids themselves go into the collection (a copy of a million-vertex one
+                // is 24 MB); below they are read back from it.
+                const Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(grids));
                 Geom united = coverage_union(context, all.get());
                 if (!united || !is_valid(context, united.get()))
                     united = geos::own(context, GEOSUnaryUnion_r(handle, all.get()), "uniting micro-grids");
@@ -335,16 +337,19 @@ QualityReport compute_quality(const QualityInput& input) {
                     Geom gap =
                         geos::own(context, GEOSDifference_r(handle, region.get(), united.get()), "gaps in a region");
                     out.gap = geos::area(context, gap.get());
-                    for (const Geom& grid : grids) {
-                        const Geom outside = geos::own(context, GEOSDifference_r(handle, grid.get(), region.get()),
+                    for (int i = 0; i < GEOSGetNumGeometries_r(handle, all.get()); ++i) {
+                        const GEOSGeometry* grid = GEOSGetGeometryN_r(handle, all.get(), i);
+                        const Geom outside = geos::own(context, GEOSDifference_r(handle, grid, region.get()),
                                                        "micro-grid outside its region");
-                        if (geos::area(context, outside.get()) > std::max(0.01, 1e-9 * geos::area(context, grid.get())))
+                        if (geos::area(context, outside.get()) > std::max(0.01, 1e-9 * geos::area(context, grid)))
                             ++out.outside;
                     }
                 }
             } else {
                 out.gap = geos::area(context, region.get());
             }
+            // A detailed outline's transient vectors (millions of points) are handed back.
+            if (detailed_region) detail::release_free_memory();
         });
     };
     if (input.threads > 0)

@@ -9,6 +9,7 @@
 #include <civgrid/algorithms/segment_index.hpp>
 #include <civgrid/error.hpp>
 
+#include "free_memory.hpp"
 #include "key_numbers.hpp"
 
 #include <algorithm>
@@ -1117,8 +1118,15 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
 }
 
 RegionResult partition_region(const RegionInput& input) {
-    const RegionCells cells(input);
-    return cells.assemble(partition_cells(cells, input.seed, input.options));
+    RegionResult result;
+    {
+        const RegionCells cells(input);
+        result = cells.assemble(partition_cells(cells, input.seed, input.options));
+    }
+    // A detailed outline's transient vectors (millions of points) are handed back.
+    constexpr std::size_t kBytesPerVertex = 16;  // WKB, 2D
+    if (input.boundary.size() > kBytesPerVertex * kDetailedOutline) detail::release_free_memory();
+    return result;
 }
 
 std::vector<Point> split_locations(const Wkb& footprint, int count) {
