@@ -1,6 +1,7 @@
 #include <civgrid/algorithms/segment_index.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace civgrid::algorithms {
@@ -77,16 +78,64 @@ SegmentIndex::SegmentIndex(std::vector<Segment> segments, double cells_per_segme
     const double average = total_length / static_cast<double>(segments_.size());
     cell_size_ = std::max({cells_per_segment > 4 ? 0.0 : 2.0 * average,
                            extent / std::sqrt(cells_per_segment * static_cast<double>(segments_.size())), 1e-6});
-    for (std::uint32_t i = 0; i < segments_.size(); ++i) {
+    // Cells in a flat table (open addressing, key -> cell) over one array of segment positions,
+    // each cell's in increasing order: no allocation per cell (an outline of a million segments
+    // has hundreds of thousands of cells).
+    auto for_each_cell = [&](std::uint32_t i, auto&& visit) {
         const Segment& s = segments_[i];
         const auto c0 = static_cast<std::int64_t>(std::floor((std::min(s.a.x, s.b.x) - origin_x_) / cell_size_));
         const auto c1 = static_cast<std::int64_t>(std::floor((std::max(s.a.x, s.b.x) - origin_x_) / cell_size_));
         const auto r0 = static_cast<std::int64_t>(std::floor((std::min(s.a.y, s.b.y) - origin_y_) / cell_size_));
         const auto r1 = static_cast<std::int64_t>(std::floor((std::max(s.a.y, s.b.y) - origin_y_) / cell_size_));
         for (auto c = c0; c <= c1; ++c)
-            for (auto r = r0; r <= r1; ++r) cells_[cell_key(c, r)].push_back(i);
-    }
+            for (auto r = r0; r <= r1; ++r) visit(cell_key(c, r));
+    };
+    std::size_t entries = 0;
+    for (std::uint32_t i = 0; i < segments_.size(); ++i) for_each_cell(i, [&](std::int64_t) { ++entries; });
+    slot_key_.assign(std::bit_ceil(2 * entries + 16), kEmptyCell);
+    slot_cell_.assign(slot_key_.size(), 0);
+    std::vector<std::uint32_t> entry_cell;
+    entry_cell.reserve(entries);
+    std::vector<std::uint32_t> count;
+    for (std::uint32_t i = 0; i < segments_.size(); ++i)
+        for_each_cell(i, [&](std::int64_t key) {
+            std::size_t slot = slot_of(key);
+            while (slot_key_[slot] != kEmptyCell && slot_key_[slot] != key) slot = (slot + 1) & (slot_key_.size() - 1);
+            if (slot_key_[slot] == kEmptyCell) {
+                slot_key_[slot] = key;
+                slot_cell_[slot] = static_cast<std::uint32_t>(count.size());
+                count.push_back(0);
+            }
+            ++count[slot_cell_[slot]];
+            entry_cell.push_back(slot_cell_[slot]);
+        });
+    cell_begin_.assign(count.size() + 1, 0);
+    for (std::size_t c = 0; c < count.size(); ++c) cell_begin_[c + 1] = cell_begin_[c] + count[c];
+    std::vector<std::uint32_t> next(cell_begin_.begin(), cell_begin_.end() - 1);
+    items_.resize(entries);
+    std::size_t k = 0;
+    for (std::uint32_t i = 0; i < segments_.size(); ++i)
+        for_each_cell(i, [&](std::int64_t) { items_[next[entry_cell[k++]]++] = i; });
     seen_.assign(segments_.size(), 0);
+}
+
+std::size_t SegmentIndex::slot_of(std::int64_t key) const noexcept {
+    auto h = static_cast<std::uint64_t>(key);  // splitmix64's finaliser
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+    h ^= h >> 31;
+    return static_cast<std::size_t>(h) & (slot_key_.size() - 1);
+}
+
+std::span<const std::uint32_t> SegmentIndex::cell(std::int64_t column, std::int64_t row) const {
+    const std::int64_t key = cell_key(column, row);
+    for (std::size_t slot = slot_of(key);; slot = (slot + 1) & (slot_key_.size() - 1)) {
+        if (slot_key_[slot] == key) {
+            const std::uint32_t c = slot_cell_[slot];
+            return {items_.data() + cell_begin_[c], cell_begin_[c + 1] - cell_begin_[c]};
+        }
+        if (slot_key_[slot] == kEmptyCell) return {};
+    }
 }
 
 template <class Test>
@@ -101,9 +150,7 @@ bool SegmentIndex::any_near(Point p, Point q, bool along_segment, Test&& test) c
     const auto r0 = static_cast<std::int64_t>(std::floor((std::min(p.y, q.y) - origin_y_) / cell_size_));
     const auto r1 = static_cast<std::int64_t>(std::floor((std::max(p.y, q.y) - origin_y_) / cell_size_));
     auto visit = [&](std::int64_t c, std::int64_t r) {
-        const auto it = cells_.find(cell_key(c, r));
-        if (it == cells_.end()) return false;
-        for (std::uint32_t i : it->second) {
+        for (std::uint32_t i : cell(c, r)) {
             if (seen_[i] == stamp_) continue;
             seen_[i] = stamp_;
             if (test(segments_[i])) return true;
@@ -180,9 +227,7 @@ std::int64_t SegmentIndex::nearest(Point p, int max_rings) const {
     std::int64_t best = -1;
     double best_squared = 0;
     auto visit = [&](std::int64_t c, std::int64_t r) {
-        const auto it = cells_.find(cell_key(c, r));
-        if (it == cells_.end()) return;
-        for (std::uint32_t i : it->second) {
+        for (std::uint32_t i : cell(c, r)) {
             const double d = squared_distance(segments_[i]);
             if (best < 0 || d < best_squared || (d == best_squared && i < best)) {
                 best = i;

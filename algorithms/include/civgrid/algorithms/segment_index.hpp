@@ -7,7 +7,8 @@
 #include <civgrid/types.hpp>
 
 #include <cstdint>
-#include <unordered_map>
+#include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -75,7 +76,15 @@ private:
 
     std::vector<Segment> segments_;
     double origin_x_ = 0, origin_y_ = 0, cell_size_ = 1;
-    std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
+    // The positions of the segments of the cell (column, row), increasing; empty when none.
+    [[nodiscard]] std::span<const std::uint32_t> cell(std::int64_t column, std::int64_t row) const;
+    [[nodiscard]] std::size_t slot_of(std::int64_t key) const noexcept;
+    static constexpr std::int64_t kEmptyCell = std::numeric_limits<std::int64_t>::min();
+    // Cells: an open-addressing table of cell keys (kEmptyCell where free) and their cell numbers;
+    // cell c's segments are items_[cell_begin_[c], cell_begin_[c + 1]).
+    std::vector<std::int64_t> slot_key_;
+    std::vector<std::uint32_t> slot_cell_;
+    std::vector<std::uint32_t> cell_begin_, items_;
     mutable std::vector<std::uint32_t> seen_;
     mutable std::uint32_t stamp_ = 0;
 };
