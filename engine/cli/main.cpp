@@ -69,6 +69,8 @@ int run_synth(const std::vector<std::string>& args) {
                                                       "approximate number of households")(
         "seed", po::value(&config.seed)->default_value(config.seed), "random seed (same seed and size, same city)")(
         "crs", po::value(&config.crs)->default_value(config.crs), "projected CRS of the city")(
+        "districts", po::value(&config.districts)->default_value(0),
+        "districts (0: by size, at most 12); more make a province for distributed runs (codes 3202xx, ...)")(
         "output,o", po::value(&output)->required(), "output GeoPackage")(
         "change", po::value(&change),
         "then change the city, for reruns: households (1 % of buildings +-30 %), estate (3,000 new households), "
