@@ -111,3 +111,16 @@ def test_the_signature_is_civgrid_partition_s_plus_the_cluster():
     own = inspect.signature(civgrid.distributed.partition).parameters
     base = inspect.signature(civgrid.partition).parameters
     assert [name for name in own if name not in ("client", "shard_level")] == list(base)
+
+
+def test_a_bad_shard_fails_as_the_single_machine_run_and_writes_nothing(city, cluster, tmp_path):
+    _, client = cluster
+    with pytest.raises(civgrid.InputError) as single_error:
+        civgrid.partition(str(city), households_field="dwellings", progress=False)
+    output = tmp_path / "out.gpkg"
+    with pytest.raises(civgrid.InputError) as shard_error:
+        civgrid.distributed.partition(str(city), client=client, households_field="dwellings", progress=False,
+                                      output=str(output))
+    assert str(shard_error.value) == str(single_error.value)
+    assert "dwellings" in str(shard_error.value) and "buildings" in str(shard_error.value)
+    assert list(tmp_path.iterdir()) == []
