@@ -3,12 +3,12 @@
 #include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -338,10 +338,7 @@ QualityReport compute_quality(const QualityInput& input) {
             }
         });
     };
-    if (input.threads > 0)
-        tbb::task_arena(input.threads).execute(work);
-    else
-        work();
+    with_threads(input.threads, work);
 
     std::vector<double> compactness;
     for (const RegionStats& s : stats) {

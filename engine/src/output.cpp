@@ -3,6 +3,7 @@
 
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
@@ -217,22 +218,18 @@ RegionStandards standards_of(const City& city, const PartitionResult& result, co
     out.facility_m2_per_100.assign(regions, 0.0);
     if (out.facilities) {
         const int area = city.facilities.field_index(config.facility_area_field);
-        geos::Context context;
-        std::vector<geos::Geom> shapes;
-        for (const Region& region : city.regions) shapes.push_back(geos::from_wkb(context, region.boundary));
+        std::vector<Wkb> boundaries;
+        for (const Region& region : city.regions) boundaries.push_back(region.boundary);
+        const std::vector<int> holder =
+            algorithms::RegionLocator(std::move(boundaries)).locate_all(city.facility_points, config.threads);
         std::vector<double> floor(regions, 0.0);
         for (std::size_t f = 0; f < city.facilities.size(); ++f) {
-            if (area < 0 || std::isnan(city.facility_points[f].x)) continue;
+            if (area < 0 || holder[f] < 0) continue;
             const FieldValue& value = city.facilities.rows[f][static_cast<std::size_t>(area)];
             const double m2 = std::holds_alternative<double>(value)
                                   ? std::get<double>(value)
                                   : static_cast<double>(as_integer(value).value_or(0));
-            const geos::Geom point = geos::point(context, city.facility_points[f]);
-            for (std::size_t r = 0; r < regions; ++r)
-                if (GEOSIntersects_r(context.handle(), shapes[r].get(), point.get()) == 1) {
-                    floor[r] += m2;
-                    break;
-                }
+            floor[static_cast<std::size_t>(holder[f])] += m2;
         }
         for (std::size_t r = 0; r < regions; ++r)
             out.facility_m2_per_100[r] = result.regions[r].households > 0
