@@ -48,21 +48,14 @@ FieldValue text_or_null(const std::string& text) {
     return text.empty() ? FieldValue{} : FieldValue{text};
 }
 
-/// CPU time of the whole process (every thread), in seconds.
-double process_cpu_seconds() {
-    timespec now{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
 }  // namespace
 
 namespace {
 
 // Every layer but run_info, which needs the quality report: run_partition writes these while the
 // report is computed.
-void write_layers(const LayerSink& writer, const City& city, const PartitionResult& result,
-                  const PartitionConfig& config) {
+void write_partition_layers(const LayerSink& writer, const City& city, const PartitionResult& result,
+                            const PartitionConfig& config) {
     const double target = effective_target(result, config);
 
     // micro_grids
@@ -194,19 +187,14 @@ void write_layers(const LayerSink& writer, const City& city, const PartitionResu
     writer.add_layer(barriers);
 }
 
-// The standards per region: community workers per 10,000 residents (standard: at least 18) and
-// service-facility floor area per 100 households (standard: at least 30 m2).
-struct Standards {
-    std::vector<double> residents, workers_per_10k, facility_m2_per_100;
-    std::vector<std::int64_t> workers;  ///< distinct micro-grid workers on each region's micro-grids
-    bool staffed = false, facilities = false;
-    std::int64_t with_residents = 0, meeting_workers = 0, meeting_facilities = 0;
-};
-constexpr double kWorkersPer10k = 18.0, kFacilityM2Per100 = 30.0;
+constexpr double kWorkersPer10k = RegionStandards::kWorkersPer10k,
+                 kFacilityM2Per100 = RegionStandards::kFacilityM2Per100;
 
-Standards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing,
-                       const PartitionConfig& config) {
-    Standards out;
+}  // namespace
+
+RegionStandards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing,
+                             const PartitionConfig& config) {
+    RegionStandards out;
     const std::size_t regions = city.regions.size();
     out.residents.assign(regions, 0.0);
     for (std::size_t b = 0; b < result.building_region.size(); ++b)
@@ -261,6 +249,8 @@ Standards standards_of(const City& city, const PartitionResult& result, const St
     return out;
 }
 
+namespace {
+
 // streets: the communities of each street merged (community level only, when communities carry a
 // street code), for the street boundaries on a map.
 void write_streets(const LayerSink& writer, const City& city, const PartitionResult& result) {
@@ -298,7 +288,7 @@ void write_streets(const LayerSink& writer, const City& city, const PartitionRes
 
 // communities (or the regions used): a summary per region, with its staffing when there is any.
 void write_regions(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing* staffing,
-                   const Standards& standards) {
+                   const RegionStandards& standards) {
     io::LayerData regions{"communities",
                           io::GeometryKind::multi_polygon,
                           {{"community_code", FieldType::string},
@@ -512,7 +502,7 @@ void write_staffing(const LayerSink& writer, const City& city, const PartitionRe
 void write_run_info(const LayerSink& writer, const City& city, const PartitionResult& result,
                     const algorithms::QualityReport& report, const PartitionConfig& config,
                     const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
-                    const Standards& standards, const ExtraOutput* extra = nullptr) {
+                    const RegionStandards& standards, const ExtraOutput* extra = nullptr) {
     const double target = effective_target(result, config);
     io::LayerData info{"run_info",
                        io::GeometryKind::none,
@@ -620,17 +610,34 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
 
 }  // namespace
 
-void result_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
-                   const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
-                   const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra) {
-    write_layers(sink, city, result, config);
-    const Standards standards = standards_of(city, result, staffing, config);
+void partition_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                      const LayerSink& sink) {
+    write_partition_layers(sink, city, result, config);
+}
+
+void staffed_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                    const Staffing* staffing, const RegionStandards& standards, const LayerSink& sink) {
     write_regions(sink, city, result, staffing, standards);
     if (staffing != nullptr && (staffing->present || !staffing->utilities.empty()))
         write_staffing(sink, city, result, *staffing, config);
+}
+
+void closing_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
+                    const Staffing* staffing, const RegionStandards& standards, const LayerSink& sink,
+                    const ExtraOutput* extra) {
     if (extra != nullptr)
         for (const io::LayerData& layer : extra->layers) sink.add_layer(layer);
     write_run_info(sink, city, result, report, config, timings, staffing, standards, extra);
+}
+
+void result_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                   const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
+                   const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra) {
+    partition_layers(city, result, config, sink);
+    const RegionStandards standards = standards_of(city, result, staffing, config);
+    staffed_layers(city, result, config, staffing, standards, sink);
+    closing_layers(city, result, report, config, timings, staffing, standards, sink, extra);
 }
 
 void write_result(const std::string& path, const City& city, const PartitionResult& result,
@@ -659,86 +666,6 @@ void write_result(io::OutputReservation& output, const City& city, const Partiti
     if (control != nullptr) control->check(kStage);
     writer.add_styles(layer_styles(writer.layers()));  // QGIS opens every layer styled
     writer.close();
-}
-
-RunSummary run_partition(const PartitionConfig& config, const std::string& output, RunControl* control) {
-    using clock = std::chrono::steady_clock;
-    const auto begin_stage = [&](const char* stage) {
-        if (control != nullptr) control->begin(stage);
-    };
-    RunSummary summary;
-    auto start = clock::now();
-    double cpu_start = process_cpu_seconds();
-    auto lap = [&](const std::string& stage) {
-        const auto now = clock::now();
-        const double cpu_now = process_cpu_seconds();
-        summary.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
-        summary.cpu_timings.emplace_back(stage, cpu_now - cpu_start);
-        start = now;
-        cpu_start = cpu_now;
-    };
-    // Before any work: an output that is an input, a link or a device is refused, and the output
-    // is claimed for the whole run (a second run writing it is refused, not silently overwritten).
-    validate_config(config);
-    io::check_output_path(output, input_sources(config));
-    io::OutputReservation reservation(output);
-    begin_stage("load");
-    const City city = load_city(config);
-    enforce_strict(city.import_report, config);
-    lap("load");
-    const PartitionResult result = partition_city(city, config, control);
-    lap("partition");
-    begin_stage("assess_and_write");  // one step per layer written
-    // Workers are assigned, then the report computed, on a second thread while the layers are
-    // written (SQLite writes on one thread); worker_assignments and run_info, which need them, go last.
-    double assess_seconds = 0;
-    std::promise<Staffing> staffing_promise;
-    std::future<Staffing> staffing = staffing_promise.get_future();
-    std::future<algorithms::QualityReport> report = std::async(std::launch::async, [&] {
-        try {
-            staffing_promise.set_value(assign_staff(city, result, config));
-        } catch (...) {
-            staffing_promise.set_exception(std::current_exception());
-        }
-        const auto begin = clock::now();
-        algorithms::QualityReport computed = assess(city, result, config);
-        assess_seconds = std::chrono::duration<double>(clock::now() - begin).count();
-        return computed;
-    });
-    io::GeoPackageWriter writer(reservation, city.crs);
-    const LayerSink sink{[&](const io::LayerData& layer) {
-        writer.add_layer(layer);
-        if (control != nullptr) control->step();
-    }};
-    Standards standards;
-    try {
-        write_layers(sink, city, result, config);
-        summary.staffing = staffing.get();
-        standards = standards_of(city, result, &summary.staffing, config);
-        write_regions(sink, city, result, &summary.staffing, standards);
-        if (summary.staffing.present || !summary.staffing.utilities.empty())
-            write_staffing(sink, city, result, summary.staffing, config);
-    } catch (...) {
-        report.wait();  // it reads city and result
-        throw;
-    }
-    summary.report = report.get();
-    lap("assess_and_write");
-    summary.assess_seconds = assess_seconds;
-    auto timings = summary.timings;
-    timings.emplace_back("assess_alone", assess_seconds);
-    for (const auto& [stage, seconds] : summary.cpu_timings) timings.emplace_back(stage + "_cpu", seconds);
-    write_run_info(sink, city, result, summary.report, config, timings, &summary.staffing, standards);
-    writer.add_styles(layer_styles(writer.layers()));  // QGIS opens every layer styled
-    writer.commit();
-    summary.timings.back().second += std::chrono::duration<double>(clock::now() - start).count();
-    summary.cpu_timings.back().second += process_cpu_seconds() - cpu_start;
-    summary.crs = city.crs;
-    summary.warnings = city.warnings;
-    summary.warnings.insert(summary.warnings.end(), result.warnings.begin(), result.warnings.end());
-    const auto removed = reservation.warnings();
-    summary.warnings.insert(summary.warnings.end(), removed.begin(), removed.end());
-    return summary;
 }
 
 algorithms::QualityReport report_file(const std::string& path, int threads) {

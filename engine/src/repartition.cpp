@@ -1,5 +1,6 @@
 #include "placement.hpp"
 #include "read_back.hpp"
+#include "stage_timer.hpp"
 #include "values.hpp"
 
 #include <civgrid/algorithms/geos.hpp>
@@ -957,36 +958,27 @@ ExtraOutput repartition_output(const Repartition& changes, const std::string& pr
 
 RepartitionRun compute_repartition(PartitionConfig config, const std::string& previous_path,
                                    const RepartitionOptions& options, RunControl* control) {
-    using clock = std::chrono::steady_clock;
     RepartitionRun run;
-    auto start = clock::now();
-    auto lap = [&](const std::string& stage) {
-        const auto now = clock::now();
-        run.timings.emplace_back(stage, std::chrono::duration<double>(now - start).count());
-        start = now;
-        if (control != nullptr) control->check(kStage);
-    };
-    auto begin = [&](const std::string& stage) {
-        if (control != nullptr) control->begin(stage);
-    };
-    begin("load");
+    StageTimer timer(control, kStage);
+    timer.begin("load");
     // Kept polygons come back exactly when the rerun works in the previous run's CRS.
     if (config.working_crs.empty()) config.working_crs = previous_crs(previous_path);
     run.config = std::move(config);
     run.city = load_city(run.config);
     enforce_strict(run.city.import_report, run.config);
     const PreviousRun previous = read_previous(previous_path, run.city.crs);
-    lap("load");
-    begin("repartition");
+    timer.lap("load");
+    timer.begin("repartition");
     run.changes = repartition_city(run.city, previous, run.config, options);
-    lap("repartition");
-    begin("staffing");
+    timer.lap("repartition");
+    timer.begin("staffing");
     const StaffingKeep keep = staffing_to_keep(previous);
     run.staffing = assign_staff(run.city, run.changes.result, run.config, &keep);
-    lap("staffing");
-    begin("assess");
+    timer.lap("staffing");
+    timer.begin("assess");
     run.report = assess(run.city, run.changes.result, run.config);
-    lap("assess");
+    timer.lap("assess");
+    run.timings = timer.wall();
     run.extra = repartition_output(run.changes, previous_path, options, run.staffing);
     run.warnings = run.city.warnings;
     const PartitionResult& result = run.changes.result;

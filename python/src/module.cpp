@@ -67,30 +67,16 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The stages of `civgrid partition` but the writing: load, partition, staffing, assess.
+// The stages of `civgrid partition` but the writing (engine::compute_partition).
 std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::RunControl& control) {
+    engine::PartitionRun computed = engine::compute_partition(config, &control);
     auto run = std::make_shared<Run>();
-    run->config = config;
-    auto start = Clock::now();
-    control.begin("load");
-    run->city = engine::load_city(config);
-    engine::enforce_strict(run->city.import_report, config);  // as the CLI: --strict fails on import warnings
-    run->timings.emplace_back("load", seconds_since(start));
-    control.check("python.partition");
-    start = Clock::now();
-    run->result = engine::partition_city(run->city, config, &control);
-    run->timings.emplace_back("partition", seconds_since(start));
-    control.check("python.partition");
-    start = Clock::now();
-    control.begin("staffing");
-    run->staffing = engine::assign_staff(run->city, run->result, config);
-    run->timings.emplace_back("staffing", seconds_since(start));
-    control.check("python.partition");
-    start = Clock::now();
-    control.begin("assess");
-    run->report = engine::assess(run->city, run->result, config);
-    run->timings.emplace_back("assess", seconds_since(start));
-    control.check("python.partition");
+    run->config = std::move(computed.config);
+    run->city = std::move(computed.city);
+    run->result = std::move(computed.result);
+    run->staffing = std::move(computed.staffing);
+    run->report = std::move(computed.report);
+    run->timings = std::move(computed.timings);
     return run;
 }
 
@@ -446,7 +432,7 @@ PYBIND11_MODULE(_core, m) {
             engine::RunControl control;
             return python::run_interruptible(control, progress, [&] { return partition(config, control); });
         },
-        "config"_a, "progress"_a = py::none(), "load_city, partition_city, assign_staff, assess");
+        "config"_a, "progress"_a = py::none(), "engine::compute_partition: load, partition, staffing, assess");
 
     m.def(
         "repartition",

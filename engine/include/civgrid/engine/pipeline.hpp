@@ -186,11 +186,38 @@ struct LayerSink {
     std::function<void(const io::LayerData&)> add_layer;
 };
 
+/// The standards per region: community workers per 10,000 residents (at least 18) and
+/// service-facility floor area per 100 households (at least 30 m2), as the communities layer and
+/// run_info report them.
+struct RegionStandards {
+    static constexpr double kWorkersPer10k = 18.0, kFacilityM2Per100 = 30.0;
+    std::vector<double> residents, workers_per_10k, facility_m2_per_100;  ///< per region
+    std::vector<std::int64_t> workers;  ///< distinct micro-grid workers on each region's micro-grids
+    bool staffed = false, facilities = false;
+    std::int64_t with_residents = 0, meeting_workers = 0, meeting_facilities = 0;
+};
+[[nodiscard]] RegionStandards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing,
+                                           const PartitionConfig& config);
+
 /// The layers write_result writes (micro_grids, grids, buildings, barriers, communities, the
-/// staffing layers, run_info), in that order, each handed to `sink`.
+/// staffing layers, a rerun's extra layers, run_info), in that order, each handed to `sink`: the
+/// three calls below, one after another.
 void result_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
                    const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra = nullptr);
+/// The layers that need neither the staffing nor the quality report: micro_grids, grids, buildings,
+/// barriers.
+void partition_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                      const LayerSink& sink);
+/// The layers that need the staffing (null: none): the region layer (communities, or the level
+/// partitioned) with its standards, and the staffing layers when there are workers or stations.
+void staffed_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
+                    const Staffing* staffing, const RegionStandards& standards, const LayerSink& sink);
+/// The layers that need the quality report: a rerun's extra layers, then run_info.
+void closing_layers(const City& city, const PartitionResult& result, const algorithms::QualityReport& report,
+                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
+                    const Staffing* staffing, const RegionStandards& standards, const LayerSink& sink,
+                    const ExtraOutput* extra = nullptr);
 
 /// The files a run reads, by role ("city", "buildings", ..., "facilities"), for
 /// io::check_output_path: an output that is one of them is refused before any work.
@@ -225,8 +252,40 @@ struct RunSummary {
     std::string crs;
 };
 
-/// The whole job: load, partition, assess, write `output`. `output` is checked against the inputs
-/// and reserved before anything is read (see io::check_output_path, io::OutputReservation).
+/// Everything a partition computes before it is written: the CLI writes it, Python keeps it.
+struct PartitionRun {
+    PartitionConfig config;
+    City city;
+    PartitionResult result;
+    Staffing staffing;  ///< present == false and no utilities when the city has neither layer
+    algorithms::QualityReport report;
+    /// (stage, seconds), one after another: load, partition, then staffing and assess, or the
+    /// Alongside stage that overlaps them.
+    std::vector<std::pair<std::string, double>> timings;
+    std::vector<std::pair<std::string, double>> cpu_timings;  ///< the same stages' process CPU seconds
+    double assess_seconds = 0;                                ///< the quality report alone
+    std::vector<std::string> warnings;                        ///< the import's, then the partition's
+};
+
+/// Work a caller does on its own thread while compute_partition staffs, then assesses, on a second
+/// thread: the CLI writes the layers that need neither, then those that need the staffing.
+struct Alongside {
+    std::string stage;  ///< the overlapped stage, in the timings and the progress display
+    std::function<void(const City&, const PartitionResult&)> while_staffing;
+    std::function<void(const City&, const PartitionResult&, const Staffing&)> while_assessing;
+};
+
+/// The partition job but the writing, as named stages: load (then --strict), partition_city,
+/// assign_staff, assess. The CLI, Python and every other driver call this. With `alongside`, the
+/// last two run on a second thread beside its work. With a control: the stages for a progress
+/// display, and a CancelledError between stages (and between regions) once cancelled.
+/// Throws what the stages throw (ConfigError, InputError, IoError) with file, layer and feature.
+[[nodiscard]] PartitionRun compute_partition(PartitionConfig config, RunControl* control = nullptr,
+                                             const Alongside* alongside = nullptr);
+
+/// The whole job: compute_partition, writing `output` alongside staffing and assessment. `output`
+/// is checked against the inputs and reserved before anything is read (see io::check_output_path,
+/// io::OutputReservation).
 /// With a control: the stages (load, partition with a step per region, assess_and_write with a
 /// step per layer) for a progress display; a cancel stops it between regions.
 [[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output,
