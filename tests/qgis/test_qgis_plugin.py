@@ -102,3 +102,21 @@ def test_a_failing_run_names_the_field(qgis_env, city, tmp_path):
     assert completed.returncode != 0
     assert "no_such_field" in completed.stdout + completed.stderr
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_count_field_and_barrier_filters_give_the_cli_micro_grids(qgis_env, city, tmp_path):
+    """Count mode from a community field of another file, and the hard-barrier filters."""
+    communities = tmp_path / "communities.gpkg"
+    subprocess.run(["ogr2ogr", "-f", "GPKG", str(communities), str(city), "-sql",
+                    "SELECT *, 5 + fid AS wanted FROM communities", "-nln", "communities"], check=True)
+    cli_out, qgis_out = tmp_path / "cli.gpkg", tmp_path / "qgis.gpkg"
+    run_cli("partition", city, "--communities", f"{communities}:communities", "--count-field", "wanted",
+            "--hard-barriers", "roads:class = 'major'", "--hard-barriers", "railways:none", "--no-staffing",
+            "-o", cli_out, "--quiet")
+    qgis_process(qgis_env, "partition", CITY=city, COMMUNITIES=f"{communities}|layername=communities", MODE=2,
+                 COUNT_FIELD="wanted", HARD_BARRIERS="roads:class = 'major'\nrailways:none", STAFFING="false",
+                 OUTPUT=qgis_out)
+    expected = micro_grids_of(cli_out)
+    source = ogr.Open(str(communities))
+    assert len(expected) == sum(f.GetField("wanted") for f in source.GetLayerByName("communities"))
+    assert micro_grids_of(qgis_out) == expected
