@@ -38,6 +38,7 @@ DEVIATION_CLASSES = [
     (0.2, 0.4, "+20 % to +40 %", "#ef8a62"),
     (0.4, 1e9, "above +40 %", "#b2182b"),
 ]
+MICRO_GRID_OPACITY = 0.8
 CHANGE_STATUSES = [
     ("unchanged", "#d9d9d9"), ("redrawn", "#80b1d3"), ("split", "#fb8072"), ("merged", "#bebada"),
     ("regrouped", "#fdb462"), ("new", "#b3de69"), ("retired", "#969696"),
@@ -85,6 +86,7 @@ def micro_grids():
     ranges = []
     for lower, upper, label, color in DEVIATION_CLASSES:
         symbol = QgsFillSymbol.createSimple({"color": color, "outline_color": "#7f7f7f", "outline_width": "0.15"})
+        symbol.setOpacity(MICRO_GRID_OPACITY)  # buildings drawn below show through
         # Flagged micro-grids (a reason the data forces, or missed bounds) are hatched.
         hatch = QgsLinePatternFillSymbolLayer()
         hatch.setLineAngle(45)

@@ -11,7 +11,7 @@
    <range lower="0.400000000000000" symbol="6" upper="1000000000.000000000000000" render="true" label="above +40 %"/>
   </ranges>
   <symbols>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="0">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="0">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
@@ -170,7 +170,7 @@
      </symbol>
     </layer>
    </symbol>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="1">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="1">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
@@ -329,7 +329,7 @@
      </symbol>
     </layer>
    </symbol>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="2">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="2">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
@@ -488,7 +488,7 @@
      </symbol>
     </layer>
    </symbol>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="3">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="3">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
@@ -647,7 +647,7 @@
      </symbol>
     </layer>
    </symbol>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="4">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="4">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
@@ -806,7 +806,7 @@
      </symbol>
     </layer>
    </symbol>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="5">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="5">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
@@ -965,7 +965,7 @@
      </symbol>
     </layer>
    </symbol>
-   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="1" name="6">
+   <symbol type="fill" force_rhr="0" clip_to_extent="1" alpha="0.8" name="6">
     <data_defined_properties>
      <Option type="Map">
       <Option type="QString" name="name" value=""/>
