@@ -16,7 +16,7 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \
   python3-tqdm python3-pip python3-skbuild \
-  libjs-leaflet chromium python3-pil \
+  libjs-leaflet chromium python3-pil python3-distributed \
   qgis python3-qgis qgis-providers fonts-wqy-microhei
 
 # Installs from apt the packages of the list given that are missing (sudo when not root).

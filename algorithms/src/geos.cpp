@@ -211,6 +211,15 @@ bool is_empty(const Context& context, const GEOSGeometry* geometry) {
     return GEOSisEmpty_r(context.handle(), geometry) == 1;
 }
 
+bool meets_box(const Context& context, const GEOSGeometry* geometry, const Envelope& box) {
+    const Geom rectangle =
+        own(context, GEOSGeom_createRectangle_r(context.handle(), box.min_x, box.min_y, box.max_x, box.max_y),
+            "making a box");
+    const char met = GEOSIntersects_r(context.handle(), rectangle.get(), geometry);
+    if (met == 2) throw InternalError(kStage, "testing a geometry against a box: " + context.last_error());
+    return met == 1;
+}
+
 Envelope envelope(const Context& context, const GEOSGeometry* geometry) {
     Envelope e;
     if (GEOSGeom_getXMin_r(context.handle(), geometry, &e.min_x) == 0 ||

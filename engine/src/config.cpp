@@ -72,6 +72,24 @@ void validate_config(const PartitionConfig& config) {
                                        {"rivers", &config.hard_rivers},
                                        {"railways", &config.hard_railways}})
         check_barrier_filter(option, rule->filter);
+    if (config.shard.given()) {
+        const ShardSelection& shard = config.shard;
+        if (config.working_crs.empty())
+            throw ConfigError(kStage, "a shard needs the working CRS of its whole run (plan_shards gives it)");
+        if (!(shard.min_x <= shard.max_x && shard.min_y <= shard.max_y))
+            throw ConfigError(kStage, "shard " + shard.field + " = " + shard.value + ": its box is empty");
+        if (config.micro_grid_count > 0 || config.grid_count > 0)
+            throw ConfigError(kStage,
+                              "--micro-grids / --grids share one count over the whole city: not by shard (give the "
+                              "count per region with --count-field / --grid-count-field, or run on one machine)");
+    }
+}
+
+std::string ShardSelection::filter() const {
+    std::string quoted_field = "\"", quoted_value = "'";
+    for (const char c : field) quoted_field += c == '"' ? std::string("\"\"") : std::string(1, c);
+    for (const char c : value) quoted_value += c == '\'' ? std::string("''") : std::string(1, c);
+    return quoted_field + "\" = " + quoted_value + "'";
 }
 
 void check_barrier_filter(const std::string& layer, const std::string& filter) {

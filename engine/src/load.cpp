@@ -4,6 +4,7 @@
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/settled_land.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/shards.hpp>
 #include <civgrid/error.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -17,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <tuple>
 
@@ -310,7 +312,8 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
 
 // Buildings whose point lies in no region get no micro-grid: reported by id. Each building's first
 // region (in region order) is kept in city.building_region for the partitioner.
-void report_outside_buildings(City& city, LayerReport& report, const std::vector<char>& null_geometry, int threads) {
+void report_outside_buildings(City& city, LayerReport& report, const std::vector<char>& null_geometry, int threads,
+                              bool report_outside) {
     // Each thread its own GEOS copies: prepared geometries and lazily computed envelopes are not
     // safe to share between threads.
     struct Regions {
@@ -354,11 +357,35 @@ void report_outside_buildings(City& city, LayerReport& report, const std::vector
         tbb::task_arena(threads).execute(locate);
     else
         locate();
-    for (std::size_t b = 0; b < city.buildings.size(); ++b)
+    for (std::size_t b = 0; report_outside && b < city.buildings.size(); ++b)
         if (!null_geometry[b] && region_of[b] < 0)
             report.add("reported", "outside_every_region", Severity::warning,
                        "buildings outside every " + city.region_level + " get no micro-grid",
                        fid_text(city.buildings, b));
+}
+
+// A shard keeps the buildings its regions hold: the others (in its box, outside its regions) are
+// other shards'; those without a usable point belong to none (see README, "Distributed runs").
+void keep_buildings_in_regions(City& city) {
+    std::vector<std::size_t> kept;
+    for (std::size_t b = 0; b < city.building_region.size(); ++b)
+        if (city.building_region[b] >= 0) kept.push_back(b);
+    auto keep = [&](auto& values) {
+        if (values.size() != city.building_region.size()) return;
+        for (std::size_t k = 0; k < kept.size(); ++k)
+            if (kept[k] != k) values[k] = std::move(values[kept[k]]);  // a vector moved onto itself empties
+        values.resize(kept.size());
+    };
+    io::FeatureTable& buildings = city.buildings;
+    keep(buildings.fids);
+    keep(buildings.geometries);
+    keep(buildings.rows);
+    keep(city.building_households);
+    keep(city.building_units);
+    keep(city.building_points);
+    keep(city.building_residents);
+    keep(city.building_notes);
+    keep(city.building_region);
 }
 
 // Rows whose value of `column` another row shares (as text), or every row when that cannot be
@@ -472,6 +499,8 @@ City load_city(const PartitionConfig& config) {
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
     options.coordinate_grid = config.coordinate_grid;
+    if (config.shard.given())
+        options.extent = io::Box{config.shard.min_x, config.shard.min_y, config.shard.max_x, config.shard.max_y};
 
     // Buildings: polygons or points, households per feature.
     city.buildings = io::read_layer(*buildings_spec, options_for(options, config.buildings, {"polygon", "point"}));
@@ -788,7 +817,12 @@ City load_city(const PartitionConfig& config) {
                                   "--level " + level + ": no " + role + " layer (pass --" + role + " FILE[:LAYER])");
             continue;
         }
-        io::FeatureTable table = io::read_layer(*spec, options_for(options, *source, {"polygon"}));
+        io::ReadOptions region_options = options_for(options, *source, {"polygon"});
+        if (config.shard.given()) {
+            region_options.extent.reset();
+            region_options.attribute_filter = config.shard.filter();
+        }
+        io::FeatureTable table = io::read_layer(*spec, region_options);
         city.inputs.emplace_back(role, describe(table));
         const std::size_t index = city.import_report.layers.size();
         register_layer(city, table, role);
@@ -823,7 +857,8 @@ City load_city(const PartitionConfig& config) {
         city.regions.push_back(Region{"", "city", "", "", geos::to_wkb(context, land.get()), -1});
         city.region_level = "city";
     } else {
-        report_outside_buildings(city, report(), null_geometry, config.threads);
+        report_outside_buildings(city, report(), null_geometry, config.threads, !config.shard.given());
+        if (config.shard.given()) keep_buildings_in_regions(city);
     }
 
     // Barriers.
@@ -1016,6 +1051,98 @@ void load_staff_layers(City& city, const PartitionConfig& config) {
                input.first == "work_areas";
     });
     read_staff_layers(city, config, options, city_layers);
+}
+
+ShardPlan plan_shards(const PartitionConfig& config, const std::string& level) {
+    validate_config(config);
+    if (!level.empty() && level != "district" && level != "street" && level != "community")
+        throw ConfigError(kStage, "shard level '" + level + "': district, street or community");
+    const std::vector<std::string> city_layers =
+        config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
+    const auto buildings_spec = resolve(config, config.buildings, "buildings", city_layers);
+    if (!buildings_spec) throw ConfigError(kStage, "no buildings given: pass a city file or --buildings FILE[:LAYER]");
+    ShardPlan plan;
+    plan.working_crs = config.working_crs.empty()
+                           ? io::choose_metric_crs(io::geographic_extent(*buildings_spec, config.assume_crs))
+                           : config.working_crs;
+    io::ReadOptions options;
+    options.target_crs = plan.working_crs;
+    options.assume_crs = config.assume_crs;
+    options.coordinate_grid = config.coordinate_grid;
+
+    // The region layer, as load_city chooses it.
+    std::vector<Region> regions;
+    for (const auto& [region_level, source] :
+         {std::pair<std::string, const LayerSource*>{"community", &config.communities},
+          {"street", &config.streets},
+          {"district", &config.districts}}) {
+        if (!config.region_level.empty() && config.region_level != region_level) continue;
+        const std::string role = region_level == "community" ? "communities"
+                                 : region_level == "street"  ? "streets"
+                                                             : "districts";
+        const auto spec = resolve(config, *source, role, city_layers);
+        if (!spec) continue;
+        io::FeatureTable table = io::read_layer(*spec, options_for(options, *source, {"polygon"}));
+        LayerReport report;
+        regions = read_regions(table, region_level, config, report);
+        plan.region_level = region_level;
+        break;
+    }
+    if (regions.empty()) {
+        plan.region_level = plan.level = "city";
+        plan.shards.push_back(Shard{});
+        return plan;
+    }
+
+    // The coarsest key every region has (at least two shards), or the level asked for; else each
+    // region its own shard.
+    auto key_of = [&](const Region& region, const std::string& kind) -> const std::string& {
+        if (kind == plan.region_level) return region.code;
+        return kind == "district" ? region.district_code : region.street_code;
+    };
+    const std::vector<std::string> kinds = plan.region_level == "district" ? std::vector<std::string>{"district"}
+                                           : plan.region_level == "street"
+                                               ? std::vector<std::string>{"district", "street"}
+                                               : std::vector<std::string>{"district", "street", "community"};
+    plan.level = kinds.back();
+    for (const std::string& candidate : kinds) {
+        if (!level.empty() && candidate != level) continue;
+        std::set<std::string> keys;
+        bool complete = true;
+        for (const Region& region : regions) {
+            complete = complete && !key_of(region, candidate).empty();
+            keys.insert(key_of(region, candidate));
+        }
+        if (complete && (keys.size() >= 2 || !level.empty())) {
+            plan.level = candidate;
+            break;
+        }
+    }
+    const std::string& kind = plan.level;
+    const std::string& field = kind == "district" ? config.district_code_field
+                               : kind == "street" ? config.street_code_field
+                                                  : config.community_code_field;
+    std::map<std::string, std::size_t> shard_of;
+    for (const Region& region : regions) {
+        const std::string& key = key_of(region, kind);
+        const auto [found, added] = shard_of.emplace(key, plan.shards.size());
+        if (added) plan.shards.push_back(Shard{ShardSelection{field, key, 0, 0, 0, 0}, 0});
+        Shard& shard = plan.shards[found->second];
+        const std::optional<geos::Envelope> box = algorithms::extent_of({region.boundary});
+        if (!box) continue;
+        ShardSelection& selection = shard.selection;
+        if (shard.regions == 0) {
+            selection.min_x = box->min_x, selection.min_y = box->min_y;
+            selection.max_x = box->max_x, selection.max_y = box->max_y;
+        } else {
+            selection.min_x = std::min(selection.min_x, box->min_x),
+            selection.min_y = std::min(selection.min_y, box->min_y);
+            selection.max_x = std::max(selection.max_x, box->max_x),
+            selection.max_y = std::max(selection.max_y, box->max_y);
+        }
+        ++shard.regions;
+    }
+    return plan;
 }
 
 }  // namespace civgrid::engine

@@ -236,11 +236,18 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     const auto hard_line_envelopes = envelopes_of(city.hard_lines);
     const auto hard_area_envelopes = envelopes_of(city.hard_areas);
     const auto soft_line_envelopes = envelopes_of(city.soft_lines);
-    auto nearby = [](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes,
-                     const geos::Envelope& region) {
+    // Those that meet the region's envelope itself, not only with theirs: a shard's read keeps
+    // exactly these (GDAL's spatial filter tests the geometry), so a shard and the city agree.
+    auto nearby = [&](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes,
+                      const geos::Envelope& region) {
         std::vector<Wkb> result_geometries;
-        for (std::size_t i = 0; i < geometries.size(); ++i)
-            if (envelopes[i].intersects(region)) result_geometries.push_back(geometries[i]);
+        for (std::size_t i = 0; i < geometries.size(); ++i) {
+            if (!envelopes[i].intersects(region)) continue;
+            const bool inside = envelopes[i].min_x >= region.min_x && envelopes[i].max_x <= region.max_x &&
+                                envelopes[i].min_y >= region.min_y && envelopes[i].max_y <= region.max_y;
+            if (!inside && !geos::meets_box(context, geos::from_wkb(context, geometries[i]).get(), region)) continue;
+            result_geometries.push_back(geometries[i]);
+        }
         return result_geometries;
     };
 
@@ -271,7 +278,10 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.hard_areas = nearby(city.hard_areas, hard_area_envelopes, region_envelopes[r]);
         input.soft_lines = nearby(city.soft_lines, soft_line_envelopes, region_envelopes[r]);
         input.micro_grid_count = counts[r];
-        input.seed = config.seed ^ hash_text(city.regions[r].code + "#" + std::to_string(r));
+        // By the region's code alone, not its place in the list or its feature id: a shard of a
+        // distributed run (a district's regions alone) and the same data in another format (a
+        // GeoDataFrame, a Shapefile) draw the same numbers as the whole city from its file.
+        input.seed = config.seed ^ hash_text(city.regions[r].code);
         // Count mode aims at the households per micro-grid the count implies.
         const bool counted = config.micro_grid_count > 0 || city.regions[r].requested_count > 0;
         input.options.target_households = counted && region_households[r] > 0 && counts[r] > 0

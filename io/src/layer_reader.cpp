@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -447,6 +448,40 @@ void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable
     }
 }
 
+// Rows in feature-id order, and the report's row ids (the leading number of each id) with them.
+void sort_by_fid(FeatureTable& table) {
+    std::vector<std::size_t> order(table.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return table.fids[a] < table.fids[b]; });
+    std::vector<std::size_t> new_row(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) new_row[order[k]] = k;
+    auto permute = [&](auto& values) {
+        std::remove_reference_t<decltype(values)> sorted;
+        sorted.reserve(values.size());
+        for (const std::size_t i : order) sorted.push_back(std::move(values[i]));
+        values = std::move(sorted);
+    };
+    permute(table.fids);
+    permute(table.geometries);
+    permute(table.rows);
+    for (Finding& finding : table.report.findings)
+        for (std::string& id : finding.ids) {
+            std::size_t digits = 0;
+            while (digits < id.size() && id[digits] >= '0' && id[digits] <= '9') ++digits;
+            if (digits == 0) continue;
+            const auto row = static_cast<std::size_t>(std::stoull(id.substr(0, digits)));
+            if (row < new_row.size()) id = std::to_string(new_row[row]) + id.substr(digits);
+        }
+}
+
+// Takes back what the report says of row `id` (the last row read): the row is left out.
+void forget_findings(LayerReport& report, const std::string& id) {
+    for (Finding& finding : report.findings)
+        while (!finding.ids.empty() && (finding.ids.back() == id || finding.ids.back().starts_with(id + " ")))
+            finding.ids.pop_back();
+    std::erase_if(report.findings, [](const Finding& finding) { return finding.ids.empty(); });
+}
 }  // namespace
 
 FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
@@ -526,6 +561,24 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         OGR_L_SetAttributeFilter(layer, options.attribute_filter.c_str()) != OGRERR_NONE)
         throw ConfigError(
             stage, where + ": invalid attribute filter \"" + options.attribute_filter + "\": " + capture.message());
+
+    // A shard: GDAL skips what lies far from the box (taken to the layer's CRS, 1 % wider each way,
+    // so rounding at the edges keeps every candidate); the exact test is made after reprojection.
+    if (options.extent && datum == Datum::wgs84) {
+        const Box& box = *options.extent;
+        double min_x = box.min_x, min_y = box.min_y, max_x = box.max_x, max_y = box.max_y;
+        bool known = true;
+        if (transformation) {
+            const detail::TransformationPtr back(OCTNewCoordinateTransformation(target_srs.get(), source_srs.get()));
+            known = back && OCTTransformBounds(back.get(), box.min_x, box.min_y, box.max_x, box.max_y, &min_x, &min_y,
+                                               &max_x, &max_y, 21) != 0;
+        }
+        if (known) {
+            const double margin_x = 0.01 * (max_x - min_x), margin_y = 0.01 * (max_y - min_y);
+            OGR_L_SetSpatialFilterRect(layer, min_x - margin_x, min_y - margin_y, max_x + margin_x, max_y + margin_y);
+        }
+        capture.clear();
+    }
 
     // Fields (names decoded with the values, below).
     OGRFeatureDefnH definition = OGR_L_GetLayerDefn(layer);
@@ -642,6 +695,16 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                     "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after reprojection) are "
                     "left out",
                     id);
+            if (keep && options.extent) {
+                OGREnvelope envelope;
+                OGR_G_GetEnvelope(geometry, &envelope);
+                const Box& box = *options.extent;
+                if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
+                    envelope.MinY > box.max_y) {
+                    forget_findings(report, id);  // another shard's: it reports them
+                    continue;
+                }
+            }
             if (keep) {
                 if (options.coordinate_grid > 0) snap_to_grid(geometry, options.coordinate_grid);
                 wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
@@ -649,6 +712,11 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                     throw InputError(stage,
                                      feature_where(fid) + ": cannot export the geometry as WKB: " + capture.message());
             }
+        }
+
+        if (options.extent && wkb.empty()) {  // no geometry: in no shard
+            forget_findings(report, id);
+            continue;
         }
 
         // Attributes (text raw here, decoded below).
@@ -681,6 +749,10 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         throw IoError(stage, where + ": error while reading features (after " + std::to_string(table.size()) +
                                  " features): " + capture.message());
     }
+
+    // A spatial filter reads in the index's order: back to feature-id order, which a whole read
+    // gives, so a shard sees its features in the same order as the city does.
+    if (options.extent && !std::is_sorted(table.fids.begin(), table.fids.end())) sort_by_fid(table);
 
     if (driver == "GPKG" && field_count > 0) recover_mistyped_values(dataset.get(), layer, table, report);
 

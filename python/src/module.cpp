@@ -6,6 +6,7 @@
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
+#include <civgrid/engine/shards.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/memory_source.hpp>
@@ -16,6 +17,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <iterator>
@@ -273,6 +275,13 @@ PYBIND11_MODULE(_core, m) {
                     throw ConfigError("python.config", "unknown layer setting '" + setting + "'");
             },
             "role"_a, "setting"_a, "value"_a)
+        .def("layer_setting",
+             [](engine::PartitionConfig& c, const std::string& role, const std::string& setting) {
+                 const engine::LayerSource& source = source_of(c, role);
+                 if (setting == "datum") return source.datum;
+                 if (setting == "encoding") return source.encoding;
+                 throw ConfigError("python.config", "unknown layer setting '" + setting + "'");
+             })
         .def("source",
              [](engine::PartitionConfig& c, const std::string& role) {
                  const engine::LayerSource& source = source_of(c, role);
@@ -446,6 +455,70 @@ PYBIND11_MODULE(_core, m) {
         },
         "config"_a, "previous"_a, "locked"_a = std::vector<std::string>{}, "progress"_a = py::none(),
         "engine::compute_repartition: load, repartition, staffing, assess against a previous output");
+
+    // Distributed runs (civgrid.distributed): plan on the client, a shard on each worker, merge.
+    m.def(
+        "plan_shards",
+        [](const engine::PartitionConfig& config, const std::string& level) {
+            const engine::ShardPlan plan = [&] {
+                const py::gil_scoped_release release;
+                return engine::plan_shards(config, level);
+            }();
+            py::list shards;
+            for (const engine::Shard& shard : plan.shards) {
+                const engine::ShardSelection& s = shard.selection;
+                shards.append(py::make_tuple(s.field, s.value, py::make_tuple(s.min_x, s.min_y, s.max_x, s.max_y),
+                                             shard.regions));
+            }
+            return py::dict("working_crs"_a = plan.working_crs, "region_level"_a = plan.region_level,
+                            "level"_a = plan.level, "shards"_a = shards);
+        },
+        "config"_a, "level"_a = "",
+        "engine::plan_shards: the shards of a city (field, value, (min_x, min_y, max_x, max_y), regions)");
+    m.def(
+        "compute_shard",
+        [](const engine::PartitionConfig& config, const std::string& working_crs, const std::string& region_level,
+           const std::string& field, const std::string& value, const std::array<double, 4>& box) {
+            engine::ShardPlan plan;
+            plan.working_crs = working_crs;
+            plan.region_level = region_level;
+            const engine::Shard shard{engine::ShardSelection{field, value, box[0], box[1], box[2], box[3]}, 0};
+            std::string bytes;
+            {
+                const py::gil_scoped_release release;
+                bytes = engine::encode_shard(engine::compute_shard(engine::shard_config(config, plan, shard)));
+            }
+            return py::bytes(bytes);
+        },
+        "config"_a, "working_crs"_a, "region_level"_a, "field"_a, "value"_a, "box"_a,
+        "engine::compute_shard of one shard, encoded (engine::encode_shard) for the trip to the client");
+    m.def(
+        "merge_shards",
+        [](const engine::PartitionConfig& config, const std::vector<py::bytes>& shards, const py::object& progress) {
+            std::vector<std::string> encoded;
+            encoded.reserve(shards.size());
+            for (const py::bytes& shard : shards) encoded.emplace_back(shard);
+            engine::RunControl control;
+            return python::run_interruptible(control, progress, [&] {
+                std::vector<engine::PartitionRun> runs;
+                runs.reserve(encoded.size());
+                for (std::string& bytes : encoded) {
+                    runs.push_back(engine::decode_shard(bytes));
+                    bytes = std::string();  // decoded: its memory goes now
+                }
+                engine::PartitionRun merged = engine::merge_shards(config, std::move(runs), &control);
+                auto run = std::make_shared<Run>();
+                run->config = std::move(merged.config);
+                run->city = std::move(merged.city);
+                run->result = std::move(merged.result);
+                run->staffing = std::move(merged.staffing);
+                run->report = std::move(merged.report);
+                run->timings = std::move(merged.timings);
+                return run;
+            });
+        },
+        "config"_a, "shards"_a, "progress"_a = py::none(),
+        "engine::merge_shards: the city's Run from its encoded shards, then staffing and the quality report");
 
     m.def(
         "check_output",

@@ -106,6 +106,8 @@ struct Envelope {
     }
 };
 [[nodiscard]] Envelope envelope(const Context& context, const GEOSGeometry* geometry);
+/// Whether `geometry` meets the box (its interior or boundary), as GDAL's spatial filter decides.
+[[nodiscard]] bool meets_box(const Context& context, const GEOSGeometry* geometry, const Envelope& box);
 
 /// An STR-tree of items identified by index. Geometries inserted must outlive the tree.
 class StrTree {

@@ -25,6 +25,18 @@ struct BarrierRule {
     [[nodiscard]] bool disabled() const noexcept { return filter == "none"; }
 };
 
+/// One shard of a distributed run (engine/shards.hpp): the regions whose `field` equals `value`,
+/// and every other layer's features whose bounding box meets the box (working CRS). Buildings,
+/// workers and stations outside the shard's regions are left to the shards that hold them.
+struct ShardSelection {
+    std::string field;  ///< a field of the region layer (district_code, street_code, community_code)
+    std::string value;
+    double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+    [[nodiscard]] bool given() const noexcept { return !field.empty(); }
+    /// The OGR SQL attribute filter of the shard's regions: "field" = 'value'.
+    [[nodiscard]] std::string filter() const;
+};
+
 struct PartitionConfig {
     /// One file holding the standard layers (buildings, roads, rivers, railways, communities,
     /// streets, districts); a LayerSource given below overrides a role.
@@ -124,6 +136,8 @@ struct PartitionConfig {
     double compactness = 0.6;
     std::uint64_t seed = 0;
     int threads = 0;  ///< 0 = all cores; results are identical for any count
+    /// Unset: the whole city. Set (by a distributed driver): one shard; needs working_crs.
+    ShardSelection shard;
 };
 
 /// Refuses (ConfigError, exit code 2) an option outside its sane range, naming the option and the

@@ -7,11 +7,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace civgrid::io {
+
+/// An axis-aligned box in a layer's coordinates.
+struct Box {
+    double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+};
 
 /// Where a layer comes from: any OGR source (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, ...).
 struct LayerSpec {
@@ -54,6 +60,11 @@ struct ReadOptions {
     /// Reads the attributes only: every geometry comes back null and GDAL does not decode them
     /// (a rerun needs the previous buildings' codes, not their shapes).
     bool attributes_only{};
+    /// Reads only the features whose bounding box, in the target CRS (the layer's own without one),
+    /// meets this box: one shard of a distributed run. GDAL's spatial filter skips the rest of the
+    /// file (the box taken to the layer's CRS, with a margin); the test after reprojection is exact.
+    /// Features without a geometry are left out too. Unset reads every feature.
+    std::optional<Box> extent{};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.

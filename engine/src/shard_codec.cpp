@@ -1,0 +1,235 @@
+// A shard's result as bytes, for a distributed driver to move between processes (encode_shard,
+// decode_shard in engine/shards.hpp). One `fields` function per type lists its members once, for
+// both directions, so writing and reading cannot drift apart.
+#include <civgrid/engine/shards.hpp>
+#include <civgrid/error.hpp>
+
+#include <bit>
+#include <cstring>
+#include <type_traits>
+
+namespace civgrid::engine {
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "the shard codec writes the host's little endian");
+
+constexpr const char* kStage = "engine.shards";
+constexpr std::string_view kMagic = "civgrid-shard-1";
+
+template <typename A>
+void fields(A& a, Point& v) {
+    a(v.x, v.y);
+}
+template <typename A>
+void fields(A& a, Field& v) {
+    a(v.name, v.type, v.boolean);
+}
+template <typename A>
+void fields(A& a, Finding& v) {
+    a(v.action, v.reason, v.severity, v.policy, v.ids);
+}
+template <typename A>
+void fields(A& a, LayerReport& v) {
+    a(v.role, v.source, v.layer, v.features, v.facts, v.findings);
+}
+template <typename A>
+void fields(A& a, ImportReport& v) {
+    a(v.layers);
+}
+template <typename A>
+void fields(A& a, io::FeatureTable& v) {
+    a(v.source, v.layer, v.crs, v.fields, v.fids, v.geometries, v.rows, v.report);
+}
+template <typename A>
+void fields(A& a, Region& v) {
+    a(v.code, v.name, v.street_code, v.district_code, v.boundary, v.feature_id, v.requested_count, v.requested_grids);
+}
+template <typename A>
+void fields(A& a, algorithms::MicroGridShape& v) {
+    a(v.polygon, v.households, v.target, v.piece, v.flags, v.label_point, v.grid);
+}
+template <typename A>
+void fields(A& a, algorithms::GridShape& v) {
+    a(v.polygon, v.households, v.micro_grids, v.piece, v.target, v.multipart, v.label_point);
+}
+template <typename A>
+void fields(A& a, MicroGrid& v) {
+    a(v.id, v.region, v.grid, v.shape, v.buildings);
+}
+template <typename A>
+void fields(A& a, Grid& v) {
+    a(v.id, v.region, v.shape, v.buildings);
+}
+template <typename A>
+void fields(A& a, RegionSummary& v) {
+    a(v.households, v.buildings, v.requested, v.micro_grids, v.grids, v.pieces, v.faces, v.target, v.best_within_10);
+}
+// What the merge needs of a shard's city: no staffing layers (assigned on the merged city).
+template <typename A>
+void fields(A& a, City& v) {
+    a(v.crs, v.region_level, v.regions, v.buildings, v.building_households, v.building_units, v.building_points,
+      v.building_region, v.hard_lines, v.hard_areas, v.soft_lines, v.road_lines, v.building_residents, v.warnings,
+      v.import_report, v.building_notes, v.inputs);
+}
+template <typename A>
+void fields(A& a, PartitionResult& v) {
+    a(v.micro_grids, v.grids, v.building_grid, v.building_split, v.building_split_households, v.building_region,
+      v.regions, v.requested, v.warnings);
+}
+
+class Writer {
+public:
+    std::string bytes;
+    template <typename... T>
+    void operator()(const T&... values) {
+        (put(values), ...);
+    }
+
+private:
+    template <typename T>
+    void put(const T& value) {
+        if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+            const auto* raw = reinterpret_cast<const char*>(&value);
+            bytes.append(raw, sizeof(T));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            put(static_cast<std::uint64_t>(value.size()));
+            bytes.append(value);
+        } else {
+            fields(*this, const_cast<T&>(value));  // fields() only reads through a Writer
+        }
+    }
+    void put(const Wkb& value) {
+        put(static_cast<std::uint64_t>(value.size()));
+        bytes.append(reinterpret_cast<const char*>(value.data()), value.size());
+    }
+    template <typename T>
+    void put(const std::vector<T>& values) {
+        put(static_cast<std::uint64_t>(values.size()));
+        for (const T& value : values) put(value);
+    }
+    template <typename A, typename B>
+    void put(const std::pair<A, B>& pair) {
+        put(pair.first), put(pair.second);
+    }
+    void put(const FieldValue& value) {
+        put(static_cast<std::uint8_t>(value.index()));
+        std::visit(
+            [&](const auto& held) {
+                if constexpr (!std::is_same_v<std::decay_t<decltype(held)>, std::monostate>) put(held);
+            },
+            value);
+    }
+};
+
+class Reader {
+public:
+    explicit Reader(const std::string& bytes) : bytes_(bytes) {}
+    template <typename... T>
+    void operator()(T&... values) {
+        (get(values), ...);
+    }
+    [[nodiscard]] bool done() const { return at_ == bytes_.size(); }
+    void expect(std::string_view text) {
+        need(text.size());
+        if (bytes_.compare(at_, text.size(), text) != 0) fail();
+        at_ += text.size();
+    }
+
+private:
+    const std::string& bytes_;
+    std::size_t at_ = 0;
+
+    [[noreturn]] static void fail() {
+        throw InputError(kStage, "bytes that are not a civgrid shard of this version (truncated or corrupt)");
+    }
+    void need(std::size_t count) const {
+        if (count > bytes_.size() - at_) fail();
+    }
+    std::size_t length() {
+        std::uint64_t size = 0;
+        get(size);
+        if (size > bytes_.size() - at_) fail();  // no element takes less than a byte
+        return static_cast<std::size_t>(size);
+    }
+    template <typename T>
+    void get(T& value) {
+        if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
+            need(sizeof(T));
+            std::memcpy(&value, bytes_.data() + at_, sizeof(T));
+            at_ += sizeof(T);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            const std::size_t size = length();
+            value.assign(bytes_, at_, size);
+            at_ += size;
+        } else {
+            fields(*this, value);
+        }
+    }
+    void get(Wkb& value) {
+        const std::size_t size = length();
+        value.assign(bytes_.begin() + static_cast<std::ptrdiff_t>(at_),
+                     bytes_.begin() + static_cast<std::ptrdiff_t>(at_ + size));
+        at_ += size;
+    }
+    template <typename T>
+    void get(std::vector<T>& values) {
+        values.resize(length());
+        for (T& value : values) get(value);
+    }
+    template <typename A, typename B>
+    void get(std::pair<A, B>& pair) {
+        get(pair.first), get(pair.second);
+    }
+    void get(FieldValue& value) {
+        std::uint8_t index = 0;
+        get(index);
+        switch (index) {
+            case 0:
+                value = std::monostate{};
+                break;
+            case 1: {
+                std::int64_t held = 0;
+                get(held);
+                value = held;
+                break;
+            }
+            case 2: {
+                double held = 0;
+                get(held);
+                value = held;
+                break;
+            }
+            case 3: {
+                std::string held;
+                get(held);
+                value = std::move(held);
+                break;
+            }
+            default:
+                fail();
+        }
+    }
+};
+
+}  // namespace
+
+std::string encode_shard(const PartitionRun& shard) {
+    Writer writer;
+    writer.bytes.append(kMagic);
+    auto& run = const_cast<PartitionRun&>(shard);  // only read: fields() through a Writer
+    writer(run.city, run.result, run.timings, run.cpu_timings);
+    return std::move(writer.bytes);
+}
+
+PartitionRun decode_shard(const std::string& bytes) {
+    Reader reader(bytes);
+    reader.expect(kMagic);
+    PartitionRun run;
+    reader(run.city, run.result, run.timings, run.cpu_timings);
+    if (!reader.done()) throw InputError(kStage, "bytes that are not a civgrid shard of this version (trailing data)");
+    run.config.working_crs = run.city.crs;
+    return run;
+}
+
+}  // namespace civgrid::engine

@@ -1,0 +1,143 @@
+"""civgrid on a cluster: the same partition as :func:`civgrid.partition`, its shards computed by
+dask.distributed workers.
+
+::
+
+    from dask.distributed import Client
+    import civgrid.distributed
+    client = Client("tcp://scheduler:8786")          # or Client(LocalCluster(n_workers=4))
+    result = civgrid.distributed.partition("province.gpkg", client=client, output="out.gpkg")
+
+The client plans the shards (districts, else streets, else communities: ``engine::plan_shards``
+reads the region layer only); each worker reads its shard's features alone (GDAL spatial and
+attribute filters), partitions them with the GIL released and returns them encoded
+(``engine::encode_shard``); the client merges them in feature-id order, assigns workers and
+utility stations on the merged city and computes the quality report. A region's micro-grids
+depend only on its own inputs and its feature id, so the result equals :func:`civgrid.partition`'s
+micro-grid by micro-grid, whichever worker computed a shard and in whatever order. A task whose
+worker dies is run again elsewhere by the scheduler. Inputs must be files every worker can read
+(a shared file system, or any GDAL path such as ``/vsis3/...``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+import geopandas as gpd
+
+from . import _api, _core
+from ._api import City, Result
+from ._progress import Reporter
+
+__all__ = ["partition", "plan"]
+
+_PARTITION = inspect.signature(_api.partition)
+# Config attributes that are not plain fields (layer sources and per-layer settings go by role).
+_METHODS = ("set_source", "source", "set_layer_setting", "layer_setting")
+
+
+def _config_state(config: "_core.Config") -> Dict[str, Any]:
+    """Everything in a config, as plain data a worker process can rebuild it from."""
+    fields = {name: getattr(config, name) for name in dir(config) if not name.startswith("_") and name not in _METHODS}
+    layers = {role: (config.source(role), config.layer_setting(role, "datum"), config.layer_setting(role, "encoding"))
+              for role in _api.ROLES}
+    return {"fields": fields, "layers": layers}
+
+
+def _config_from_state(state: Dict[str, Any]) -> "_core.Config":
+    config = _core.Config()
+    for name, value in state["fields"].items():
+        setattr(config, name, value)
+    for role, ((path, layer), datum, encoding) in state["layers"].items():
+        config.set_source(role, path, layer)
+        config.set_layer_setting(role, "datum", datum)
+        config.set_layer_setting(role, "encoding", encoding)
+    return config
+
+
+def _compute_shard(state: Dict[str, Any], working_crs: str, region_level: str,
+                   shard: Tuple[str, str, Tuple[float, float, float, float], int]) -> bytes:
+    """One task: a shard's load and partition on a worker (C++, GIL released)."""
+    field, value, box, _regions = shard
+    return _core.compute_shard(_config_from_state(state), working_crs, region_level, field, value, box)
+
+
+def _inputs(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Dict[str, Any], "_api._Inputs"]:
+    """civgrid.partition's arguments, bound by its own signature, and the config they make."""
+    bound = _PARTITION.bind(*args, **kwargs)
+    bound.apply_defaults()
+    arguments = bound.arguments
+    settings = dict(arguments.pop("options"))
+    settings.update(target_households=arguments["target_households"], tolerance=arguments["tolerance"],
+                    grid_households=arguments["grid_households"], seed=arguments["seed"],
+                    threads=arguments["threads"] or 0, staffing=arguments["staffing"])
+    given = {role: arguments[role] for role in _api.ROLES if role != "buildings"}
+    for role, source in [("buildings", arguments["buildings"])] + list(given.items()):
+        if isinstance(source, (gpd.GeoDataFrame, City)):
+            raise TypeError(f"civgrid.distributed: {role}: workers read their shard from files; pass a path every "
+                            f"worker can read (a shared file system or a GDAL path such as /vsis3/...), not a "
+                            f"{type(source).__name__}")
+    return arguments, _api._city_inputs("python.distributed", arguments["buildings"], given, settings)
+
+
+def plan(buildings: Any, *, shard_level: str = "", **options: Any) -> Dict[str, Any]:
+    """The shards a distributed run of this city would compute: ``working_crs``, ``region_level``,
+    ``level`` and ``shards`` (field, value, box in the working CRS, regions)."""
+    _arguments, inputs = _inputs((buildings,), options)
+    with _api._readable_errors(inputs.names):
+        return _core.plan_shards(inputs.config, shard_level)
+
+
+def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: Any) -> Result:
+    """:func:`civgrid.partition` with its shards on a dask.distributed cluster: the same parameters
+    and the same :class:`civgrid.Result`, plus ``client`` (a ``dask.distributed.Client``; None uses
+    the current one, ``distributed.get_client()``) and ``shard_level`` ("district", "street",
+    "community"; "" chooses the coarsest level with two shards or more).
+
+    Inputs must be file paths the workers can read. ``--micro-grids`` / ``--grids`` (one count
+    shared over the whole city) are refused: give counts per region instead. Each shard task runs
+    on one thread (``threads`` applies to the client's merge, staffing and report).
+    """
+    import distributed
+
+    arguments, inputs = _inputs(args, kwargs)
+    config = inputs.config
+    output = arguments["output"]
+    client = client if client is not None else distributed.get_client()
+    with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
+        if output is not None:  # refused before any work, as the CLI refuses it
+            _core.check_output(config, os.fspath(output))
+        shard_plan = _core.plan_shards(config, shard_level)
+        state = _config_state(config)
+        state["fields"]["threads"] = 1  # one core per task: the cluster's parallelism is its tasks
+        shards: List[Tuple[str, str, Tuple[float, float, float, float], int]] = shard_plan["shards"]
+        futures = client.map(_compute_shard, [state] * len(shards), [shard_plan["working_crs"]] * len(shards),
+                             [shard_plan["region_level"]] * len(shards), shards,
+                             key=[f"civgrid-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
+                             pure=False)
+        try:
+            done = 0
+            for _ in distributed.as_completed(futures):
+                done += 1
+                if callback is not None:
+                    callback("shards", done, len(shards))
+            encoded = client.gather(futures)  # in plan order; a failed shard raises its own error
+        finally:
+            client.cancel(futures)
+        run = _core.merge_shards(config, encoded, callback)
+        del encoded
+        result = Result(run, inputs.names)
+        if output is not None:
+            run.write(os.fspath(output), callback)
+            result.path = os.fspath(output)
+    return result
+
+
+partition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [p for p in _PARTITION.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
+       inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
+       inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
+    return_annotation=Result)

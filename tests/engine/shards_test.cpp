@@ -1,0 +1,103 @@
+// Distributed runs' seam (engine/shards.hpp): the shards of a generated city, computed alone and
+// merged in any order, give compute_partition's micro-grids, codes, households and geometry.
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/shards.hpp>
+#include <civgrid/error.hpp>
+
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+namespace civgrid::engine {
+namespace {
+
+std::string generate(const test::TempDir& dir, std::int64_t households, std::uint64_t seed) {
+    data::SynthConfig config;
+    config.households = households;
+    config.seed = seed;
+    const std::string path = dir.file("city-" + std::to_string(seed) + ".gpkg");
+    data::write_city(data::generate_city(config), path);
+    return path;
+}
+
+void expect_same_partition(const PartitionRun& whole, const PartitionRun& merged) {
+    ASSERT_EQ(whole.result.micro_grids.size(), merged.result.micro_grids.size());
+    for (std::size_t m = 0; m < whole.result.micro_grids.size(); ++m) {
+        const MicroGrid& a = whole.result.micro_grids[m];
+        const MicroGrid& b = merged.result.micro_grids[m];
+        ASSERT_EQ(a.id, b.id) << m;
+        EXPECT_EQ(a.shape.households, b.shape.households) << a.id;
+        EXPECT_EQ(a.shape.polygon, b.shape.polygon) << a.id;
+        EXPECT_EQ(a.buildings, b.buildings) << a.id;
+        EXPECT_EQ(whole.city.regions[static_cast<std::size_t>(a.region)].code,
+                  merged.city.regions[static_cast<std::size_t>(b.region)].code);
+    }
+    ASSERT_EQ(whole.result.grids.size(), merged.result.grids.size());
+    for (std::size_t g = 0; g < whole.result.grids.size(); ++g) {
+        EXPECT_EQ(whole.result.grids[g].id, merged.result.grids[g].id);
+        EXPECT_EQ(whole.result.grids[g].shape.polygon, merged.result.grids[g].shape.polygon);
+    }
+    EXPECT_EQ(whole.city.buildings.fids, merged.city.buildings.fids);
+    EXPECT_EQ(whole.result.building_grid, merged.result.building_grid);
+    EXPECT_EQ(whole.result.building_split, merged.result.building_split);
+    EXPECT_EQ(whole.report.micro_grids, merged.report.micro_grids);
+    EXPECT_EQ(whole.report.share_within_10, merged.report.share_within_10);
+    EXPECT_EQ(whole.report.best_share_within_10, merged.report.best_share_within_10);
+    EXPECT_EQ(whole.report.barrier_crossings, 0);
+    EXPECT_EQ(merged.report.barrier_crossings, 0);
+    EXPECT_EQ(merged.report.non_contiguous, 0);
+    EXPECT_LT(merged.report.max_region_gap_overlap_m2, 1.0);
+}
+
+TEST(Shards, MergedShardsEqualTheWholeCityInAnyOrder) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 60'000, 3);
+    const PartitionRun whole = compute_partition(config);
+
+    for (const std::string level : {"", "community"}) {
+        const ShardPlan plan = plan_shards(config, level);
+        EXPECT_EQ(plan.region_level, "community");
+        EXPECT_EQ(plan.working_crs, whole.city.crs);
+        ASSERT_GE(plan.shards.size(), 2U) << level;
+        EXPECT_EQ(plan.level, level.empty() ? "street" : level);
+        std::int64_t regions = 0;
+        for (const Shard& shard : plan.shards) regions += shard.regions;
+        EXPECT_EQ(static_cast<std::size_t>(regions), whole.city.regions.size());
+
+        // Computed in reverse order and moved as bytes, as a cluster would.
+        std::vector<PartitionRun> shards;
+        for (auto shard = plan.shards.rbegin(); shard != plan.shards.rend(); ++shard)
+            shards.push_back(decode_shard(encode_shard(compute_shard(shard_config(config, plan, *shard)))));
+        std::size_t buildings = 0;
+        for (const PartitionRun& shard : shards) {
+            EXPECT_FALSE(shard.city.regions.empty());
+            buildings += shard.city.buildings.size();
+        }
+        EXPECT_EQ(buildings, whole.city.buildings.size()) << "every building in exactly one shard";
+        const PartitionRun merged = merge_shards(config, std::move(shards));
+        expect_same_partition(whole, merged);
+        EXPECT_TRUE(merged.staffing.present);
+        EXPECT_EQ(merged.staffing.workers.assignments.size(), whole.staffing.workers.assignments.size());
+    }
+}
+
+TEST(Shards, CorruptBytesAndCityWideCountsAreRefused) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 30'000, 1);
+    const ShardPlan plan = plan_shards(config, "community");
+    ASSERT_GE(plan.shards.size(), 2U);
+    const std::string bytes = encode_shard(compute_shard(shard_config(config, plan, plan.shards.front())));
+    EXPECT_THROW((void)decode_shard(bytes.substr(0, bytes.size() / 2)), InputError);
+    EXPECT_THROW((void)decode_shard("not a shard"), InputError);
+    EXPECT_THROW((void)decode_shard(bytes + "x"), InputError);
+    config.micro_grid_count = 300;
+    EXPECT_THROW((void)compute_shard(shard_config(config, plan, plan.shards.front())), ConfigError);
+}
+
+}  // namespace
+}  // namespace civgrid::engine

@@ -1,0 +1,113 @@
+"""civgrid.distributed (issue 21): a city's shards on a dask LocalCluster of worker processes give
+civgrid.partition's result, also when a worker is killed in the middle of the run."""
+import os
+import signal
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import civgrid  # noqa: E402
+import civgrid.distributed  # noqa: E402
+
+from conftest import run_cli  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """60,000 households: one district of two streets and 24 communities."""
+    path = tmp_path_factory.mktemp("province") / "city.gpkg"
+    run_cli("synth", "--households", "60000", "--seed", "3", "-o", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as local, distributed.Client(local) as client:
+        yield local, client
+
+
+@pytest.fixture(scope="module")
+def single(city):
+    return civgrid.partition(str(city), progress=False)
+
+
+def assert_same_result(one, other):
+    assert len(one.micro_grids) > 500
+    columns = ["micro_grid_id", "grid_id", "community_code", "households", "buildings", "target", "deviation"]
+    pd.testing.assert_frame_equal(one.micro_grids[columns].reset_index(drop=True),
+                                  other.micro_grids[columns].reset_index(drop=True))
+    assert one.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
+        other.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
+    pd.testing.assert_series_equal(one.buildings.micro_grid_id.reset_index(drop=True),
+                                   other.buildings.micro_grid_id.reset_index(drop=True))
+    assert list(one.grids.grid_id) == list(other.grids.grid_id)
+    pd.testing.assert_frame_equal(one.assignments.reset_index(drop=True), other.assignments.reset_index(drop=True))
+    for key, value in other.report.items():
+        if isinstance(value, (int, float)) and "seconds" not in key:
+            assert one.report[key] == pytest.approx(value), key
+
+
+@pytest.mark.parametrize("level", ["", "community"])
+def test_the_shards_on_a_cluster_give_the_single_machine_result(city, cluster, single, level, tmp_path):
+    _, client = cluster
+    plan = civgrid.distributed.plan(str(city), shard_level=level)
+    assert len(plan["shards"]) == (2 if level == "" else 24)
+    assert plan["level"] == ("street" if level == "" else "community")
+    output = tmp_path / "out.gpkg"
+    result = civgrid.distributed.partition(str(city), client=client, shard_level=level, progress=False,
+                                           output=str(output))
+    assert_same_result(single, result)
+    assert output.exists()
+    written = civgrid.report(str(output))
+    assert written["micro_grids"] == len(single.micro_grids)
+    assert written["barrier_crossings"] == 0 and written["non_contiguous"] == 0
+
+
+def test_a_worker_killed_in_the_middle_changes_nothing(city, cluster, single):
+    local, client = cluster
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = civgrid.distributed.partition(str(city), client=client, shard_level="community",
+                                                              progress=False)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        busy = [address for address, tasks in client.processing().items() if tasks]
+        if busy:
+            pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed = pid
+        time.sleep(0.05)
+    thread.join(600)
+    assert killed is not None, "no worker was busy to be killed"
+    assert "error" not in outcome, outcome.get("error")
+    assert_same_result(single, outcome["result"])
+    client.wait_for_workers(2, timeout=60)  # the nanny starts it again
+
+
+def test_inputs_workers_cannot_read_and_city_wide_counts_are_refused(city, cluster):
+    _, client = cluster
+    frame = civgrid.read_city(str(city)).buildings
+    with pytest.raises(TypeError, match="workers read their shard from files"):
+        civgrid.distributed.partition(frame, client=client, progress=False)
+    with pytest.raises(civgrid.ConfigError, match="not by shard"):
+        civgrid.distributed.partition(str(city), client=client, progress=False, micro_grids=600)
+
+
+def test_the_signature_is_civgrid_partition_s_plus_the_cluster():
+    import inspect
+    own = inspect.signature(civgrid.distributed.partition).parameters
+    base = inspect.signature(civgrid.partition).parameters
+    assert [name for name in own if name not in ("client", "shard_level")] == list(base)
