@@ -65,7 +65,7 @@ constexpr double kStationReserve = 1.3;  // total capacity / households per util
 constexpr double kWorkerFactor = 1.12;   // non-mobile workers per planned micro-grid
 constexpr double kMobilePerHousehold = 6000.0 / 3'400'000.0;
 constexpr std::int64_t kMinHouseholds = 1'000;
-constexpr std::int64_t kMaxHouseholds = 20'000'000;
+constexpr std::int64_t kMaxHouseholds = 30'000'000;
 
 enum class Stream : std::uint64_t {
     nodes = 1,
@@ -192,7 +192,7 @@ struct Sizing {
     int streets = 1, districts = 1;
 };
 
-Sizing choose_sizing(std::int64_t households) {
+Sizing choose_sizing(std::int64_t households, int districts) {
     const double target = static_cast<double>(households) / (kHouseholdsPerCommunity * 4.0);
     const double max_aspect = target >= 8.0 ? 1.5 : 3.0;
     Sizing best;
@@ -219,6 +219,10 @@ Sizing choose_sizing(std::int64_t households) {
     best.districts =
         std::clamp(static_cast<int>(std::ceil(best.streets / kStreetsPerDistrict - 1e-9)), 1, kMaxDistricts);
     if (best.streets >= 4) best.districts = std::max(best.districts, 2);
+    if (districts > 0) {  // asked for: a street each at least
+        best.districts = std::min(districts, superblocks);
+        best.streets = std::max(best.streets, best.districts);
+    }
     best.districts = std::min(best.districts, best.streets);
     return best;
 }
@@ -795,14 +799,17 @@ SynthCity generate_city(const SynthConfig& config) {
         throw ConfigError(kStage, "households must be at least 1,000 (got " + std::to_string(config.households) + ")");
     if (config.households > kMaxHouseholds)
         throw ConfigError(kStage,
-                          "households must be at most 20,000,000 (got " + std::to_string(config.households) + ")");
+                          "households must be at most 30,000,000 (got " + std::to_string(config.households) + ")");
     if (!(config.target_households > 0) || !std::isfinite(config.target_households))
         throw ConfigError(kStage, "target_households must be positive");
     if (!std::isfinite(config.origin_x) || !std::isfinite(config.origin_y))
         throw ConfigError(kStage, "origin must be finite");
     if (config.crs.empty()) throw ConfigError(kStage, "crs must not be empty");
+    if (config.districts < 0 || config.districts > 1000)
+        throw ConfigError(kStage,
+                          "districts must be from 0 (by size) to 1,000 (got " + std::to_string(config.districts) + ")");
 
-    const Sizing sizing = choose_sizing(config.households);
+    const Sizing sizing = choose_sizing(config.households, config.districts);
     const Grid grid = make_grid(config, sizing);
     const int nx = grid.nx, ny = grid.ny, fx = grid.fine_x(), fy = grid.fine_y();
     const int superblocks = nx * ny;
@@ -885,8 +892,14 @@ SynthCity generate_city(const SynthConfig& config) {
     for (std::size_t rank = 0; rank < district_order.size(); ++rank) {
         const auto d = static_cast<std::size_t>(district_order[rank]);
         District district;
-        district.code = kDistrictNames[rank].code;
-        district.name = kDistrictNames[rank].name;
+        if (rank < kDistrictNames.size()) {
+            district.code = kDistrictNames[rank].code;
+            district.name = kDistrictNames[rank].name;
+        } else {  // a province: the cities after Nanjing (3202, 3203, ...), 99 districts each
+            const auto extra = static_cast<std::int64_t>(rank - kDistrictNames.size());
+            district.code = "32" + padded(2 + extra / 99, 2) + padded(1 + extra % 99, 2);
+            district.name = names.unique("区");
+        }
         const std::vector<int>& cells = district_cells[d];
         const std::vector<int> local = grow_regions(cells, nx, street_count[d], group_rng);
         std::vector<Street> group(static_cast<std::size_t>(street_count[d]));

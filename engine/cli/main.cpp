@@ -5,6 +5,7 @@
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
+#include <civgrid/engine/shards.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/layer.hpp>
@@ -12,16 +13,20 @@
 #include <civgrid/io/versions.hpp>
 
 #include <geos_c.h>
+#include <unistd.h>
 #include <boost/program_options.hpp>
 
 #include "progress.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -69,6 +74,8 @@ int run_synth(const std::vector<std::string>& args) {
                                                       "approximate number of households")(
         "seed", po::value(&config.seed)->default_value(config.seed), "random seed (same seed and size, same city)")(
         "crs", po::value(&config.crs)->default_value(config.crs), "projected CRS of the city")(
+        "districts", po::value(&config.districts)->default_value(0),
+        "districts (0: by size, at most 12); more make a province for distributed runs (codes 3202xx, ...)")(
         "output,o", po::value(&output)->required(), "output GeoPackage")(
         "change", po::value(&change),
         "then change the city, for reruns: households (1 % of buildings +-30 %), estate (3,000 new households), "
@@ -268,6 +275,49 @@ void print_json(std::ostream& out, const std::string& output, const engine::RunS
 
 enum class Mode { partition, check, rerun };
 
+// `partition --scheduler`: the Python driver (civgrid.distributed) runs the shards on the cluster.
+// The options parsed here go to it whole (engine::encode_config) in a private file it removes; this
+// process becomes the driver, so its exit code and messages are the run's.
+int run_on_cluster(const engine::PartitionConfig& config, const std::string& output, const std::string& scheduler,
+                   const std::string& shard_level, bool quiet, bool json, const std::string& report_html) {
+    engine::validate_config(config);
+    io::check_output_path(output, engine::input_sources(config));  // refused before any work
+    const std::filesystem::path handoff =
+        std::filesystem::temp_directory_path() / ("civgrid-config-" + std::to_string(::getpid()) + ".bin");
+    {
+        std::ofstream file(handoff, std::ios::binary | std::ios::trunc);
+        const std::string bytes = engine::encode_config(config);
+        file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!file.flush())
+            throw IoError("cli", "--scheduler: cannot write '" + handoff.string() + "': " + std::strerror(errno));
+    }
+    const char* python = std::getenv("CIVGRID_PYTHON");
+    const std::string interpreter = python != nullptr && *python != '\0' ? python : CIVGRID_PYTHON_EXECUTABLE;
+    // The build tree's package, when this is the build tree's CLI (an installed package is found anyway).
+    if (std::filesystem::exists(CIVGRID_BUILD_PYTHON_DIR "/civgrid/distributed.py")) {
+        const char* path = std::getenv("PYTHONPATH");
+        const std::string joined =
+            std::string(CIVGRID_BUILD_PYTHON_DIR) + (path != nullptr && *path != '\0' ? ":" + std::string(path) : "");
+        ::setenv("PYTHONPATH", joined.c_str(), 1);
+    }
+    std::vector<std::string> arguments = {interpreter,      "-m",       "civgrid.distributed",
+                                          "--scheduler",    scheduler,  "--config",
+                                          handoff.string(), "--output", output};
+    if (!shard_level.empty()) arguments.insert(arguments.end(), {"--shard-level", shard_level});
+    if (!report_html.empty()) arguments.insert(arguments.end(), {"--report", report_html});
+    if (quiet) arguments.emplace_back("--quiet");
+    if (json) arguments.emplace_back("--json");
+    std::vector<char*> argv;
+    for (std::string& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    std::cout.flush();
+    ::execvp(argv.front(), argv.data());
+    const std::string reason = std::strerror(errno);
+    std::filesystem::remove(handoff);
+    throw IoError("cli", "--scheduler: cannot run the Python driver '" + interpreter + "': " + reason +
+                             " (set CIVGRID_PYTHON to an interpreter with the civgrid package and dask.distributed)");
+}
+
 int run_partition(const std::vector<std::string>& args, Mode mode) {
     const bool check_only = mode == Mode::check, rerun = mode == Mode::rerun;
     engine::PartitionConfig config;
@@ -366,6 +416,14 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts")(
         "progress-json",
         "print progress on stderr as JSON lines ({\"stage\": ..., \"done\": N, \"total\": M}) for front ends");
+    std::string scheduler, shard_level;
+    po::options_description cluster("On a cluster (dask.distributed; needs the civgrid Python package)");
+    cluster.add_options()(
+        "scheduler", po::value(&scheduler),
+        "run the shards on the dask scheduler at this address (tcp://HOST:8786); inputs must be files "
+        "every worker can read")(
+        "shard-level", po::value(&shard_level),
+        "with --scheduler: district, street or community (default: the coarsest with two shards or more)");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
                               "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
@@ -374,6 +432,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     po::options_description all;
     all.add(inputs).add(fields).add(partition).add(general);
     if (rerun) all.add(rerun_group);
+    if (mode == Mode::partition) all.add(cluster);
     po::positional_options_description positional;
     positional.add("city", 1);
     po::variables_map vm;
@@ -431,6 +490,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         return 0;
     }
     const bool quiet = vm.count("quiet") > 0, json = vm.count("json") > 0;
+    if (!scheduler.empty()) return run_on_cluster(config, output, scheduler, shard_level, quiet, json, report_html);
     std::vector<io::NamedSource> report_inputs;
     if (!report_html.empty()) {  // refused before any work, as the output is
         report_inputs = engine::input_sources(config);

@@ -16,7 +16,36 @@ static_assert(std::endian::native == std::endian::little, "the shard codec write
 
 constexpr const char* kStage = "engine.shards";
 constexpr std::string_view kMagic = "civgrid-shard-1";
+constexpr std::string_view kConfigMagic = "civgrid-config-1";
 
+template <typename A>
+void fields(A& a, LayerSource& v) {
+    a(v.path, v.layer, v.datum, v.encoding);
+}
+template <typename A>
+void fields(A& a, BarrierRule& v) {
+    a(v.filter);
+}
+template <typename A>
+void fields(A& a, ShardSelection& v) {
+    a(v.field, v.value, v.min_x, v.min_y, v.max_x, v.max_y);
+}
+// Every member, in declaration order. A member added to PartitionConfig must be added here: the
+// size check below fails until it is (and the Python test of Config's bytes checks each field).
+static_assert(sizeof(PartitionConfig) == 2456,
+              "PartitionConfig changed: list the new member in fields(PartitionConfig) and update this size");
+template <typename A>
+void fields(A& a, PartitionConfig& v) {
+    a(v.city, v.buildings, v.roads, v.rivers, v.railways, v.communities, v.streets, v.districts, v.staffing, v.strict,
+      v.facilities, v.work_areas, v.facility_area_field, v.residents_field, v.persons_per_household, v.workers,
+      v.worker_id_field, v.worker_kind_field, v.worker_capacity_field, v.stations, v.station_id_field, v.utility_field,
+      v.station_capacity_field, v.worker_candidates, v.network_distance, v.building_id_field, v.households_field,
+      v.units_field, v.community_code_field, v.street_code_field, v.district_code_field, v.name_field, v.hard_roads,
+      v.hard_rivers, v.hard_railways, v.working_crs, v.assume_crs, v.coordinate_grid, v.dwelling_area, v.floors_field,
+      v.max_building_households, v.region_level, v.target_households, v.count_field, v.micro_grid_count, v.tolerance,
+      v.min_households, v.max_households, v.hard_min_households, v.grid_households, v.grid_count, v.grid_count_field,
+      v.split_piece_households, v.soft_barrier_weight, v.compactness, v.seed, v.threads, v.shard);
+}
 template <typename A>
 void fields(A& a, Point& v) {
     a(v.x, v.y);
@@ -230,6 +259,22 @@ PartitionRun decode_shard(const std::string& bytes) {
     if (!reader.done()) throw InputError(kStage, "bytes that are not a civgrid shard of this version (trailing data)");
     run.config.working_crs = run.city.crs;
     return run;
+}
+
+std::string encode_config(const PartitionConfig& config) {
+    Writer writer;
+    writer.bytes.append(kConfigMagic);
+    writer(const_cast<PartitionConfig&>(config));  // only read: fields() through a Writer
+    return std::move(writer.bytes);
+}
+
+PartitionConfig decode_config(const std::string& bytes) {
+    Reader reader(bytes);
+    reader.expect(kConfigMagic);
+    PartitionConfig config;
+    reader(config);
+    if (!reader.done()) throw InputError(kStage, "bytes that are not a civgrid configuration of this version");
+    return config;
 }
 
 }  // namespace civgrid::engine

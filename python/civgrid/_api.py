@@ -35,7 +35,7 @@ _ALIASES = {
 }
 _CONFIG_FIELDS = frozenset(
     name for name in dir(_core.Config)
-    if not name.startswith("_") and name not in ("set_source", "source", "set_layer_setting", "layer_setting"))
+    if not name.startswith("_") and name not in ("set_source", "source", "set_layer_setting"))
 _ROLES = ("buildings", "roads", "rivers", "railways", "communities", "streets", "districts", "workers", "stations",
           "facilities", "work_areas")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import pickle
 from typing import Any, Dict, List, Optional, Tuple
 
 import geopandas as gpd
@@ -34,34 +35,14 @@ from ._progress import Reporter
 __all__ = ["partition", "plan"]
 
 _PARTITION = inspect.signature(_api.partition)
-# Config attributes that are not plain fields (layer sources and per-layer settings go by role).
-_METHODS = ("set_source", "source", "set_layer_setting", "layer_setting")
 
 
-def _config_state(config: "_core.Config") -> Dict[str, Any]:
-    """Everything in a config, as plain data a worker process can rebuild it from."""
-    fields = {name: getattr(config, name) for name in dir(config) if not name.startswith("_") and name not in _METHODS}
-    layers = {role: (config.source(role), config.layer_setting(role, "datum"), config.layer_setting(role, "encoding"))
-              for role in _api.ROLES}
-    return {"fields": fields, "layers": layers}
-
-
-def _config_from_state(state: Dict[str, Any]) -> "_core.Config":
-    config = _core.Config()
-    for name, value in state["fields"].items():
-        setattr(config, name, value)
-    for role, ((path, layer), datum, encoding) in state["layers"].items():
-        config.set_source(role, path, layer)
-        config.set_layer_setting(role, "datum", datum)
-        config.set_layer_setting(role, "encoding", encoding)
-    return config
-
-
-def _compute_shard(state: Dict[str, Any], working_crs: str, region_level: str,
+def _compute_shard(config: "_core.Config", working_crs: str, region_level: str,
                    shard: Tuple[str, str, Tuple[float, float, float, float], int]) -> bytes:
-    """One task: a shard's load and partition on a worker (C++, GIL released)."""
+    """One task: a shard's load and partition on a worker (C++, GIL released). The config travels
+    pickled as engine::encode_config's bytes."""
     field, value, box, _regions = shard
-    return _core.compute_shard(_config_from_state(state), working_crs, region_level, field, value, box)
+    return _core.compute_shard(config, working_crs, region_level, field, value, box)
 
 
 def _inputs(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Dict[str, Any], "_api._Inputs"]:
@@ -103,17 +84,23 @@ def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: A
     import distributed
 
     arguments, inputs = _inputs(args, kwargs)
-    config = inputs.config
-    output = arguments["output"]
     client = client if client is not None else distributed.get_client()
-    with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
+    return _run(inputs.config, inputs.names, client, shard_level, arguments["output"], arguments["progress"])
+
+
+def _run(config: "_core.Config", names: Dict[str, str], client: Any, shard_level: str, output: Any,
+         progress: Any) -> Result:
+    """Plan, the shards on the cluster, merge: the run of a prepared config."""
+    import distributed
+
+    with Reporter(progress) as callback, _api._readable_errors(names):
         if output is not None:  # refused before any work, as the CLI refuses it
             _core.check_output(config, os.fspath(output))
         shard_plan = _core.plan_shards(config, shard_level)
-        state = _config_state(config)
-        state["fields"]["threads"] = 1  # one core per task: the cluster's parallelism is its tasks
+        task_config = pickle.loads(pickle.dumps(config))
+        task_config.threads = 1  # one core per task: the cluster's parallelism is its tasks
         shards: List[Tuple[str, str, Tuple[float, float, float, float], int]] = shard_plan["shards"]
-        futures = client.map(_compute_shard, [state] * len(shards), [shard_plan["working_crs"]] * len(shards),
+        futures = client.map(_compute_shard, [task_config] * len(shards), [shard_plan["working_crs"]] * len(shards),
                              [shard_plan["region_level"]] * len(shards), shards,
                              key=[f"civgrid-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
                              pure=False)
@@ -128,11 +115,58 @@ def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: A
             client.cancel(futures)
         run = _core.merge_shards(config, encoded, callback)
         del encoded
-        result = Result(run, inputs.names)
+        result = Result(run, names)
         if output is not None:
             run.write(os.fspath(output), callback)
             result.path = os.fspath(output)
     return result
+
+
+def _main(argv: Optional[List[str]] = None) -> int:
+    """``civgrid partition --scheduler ADDRESS``: the CLI parses its options, hands them over as
+    engine::encode_config bytes in a file (removed here) and becomes this driver."""
+    import argparse
+    import json
+    import sys
+
+    import distributed
+
+    parser = argparse.ArgumentParser(prog="civgrid partition --scheduler")
+    parser.add_argument("--scheduler", required=True)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--shard-level", default="")
+    parser.add_argument("--report")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    arguments = parser.parse_args(argv)
+    try:
+        with open(arguments.config, "rb") as handoff:
+            config = _core.decode_config(handoff.read())
+        os.remove(arguments.config)
+        progress = not arguments.quiet and not arguments.json and sys.stderr.isatty()
+        with distributed.Client(arguments.scheduler, timeout="60s") as client:
+            result = _run(config, {}, client, arguments.shard_level, arguments.output, progress)
+        if arguments.report:
+            result.report_html(arguments.report)
+    except _core.Error as error:
+        print(f"civgrid: {error}", file=sys.stderr)  # as the CLI prints its errors
+        return error.exit_code
+    except OSError as error:  # the scheduler unreachable, the handoff file gone
+        print(f"civgrid: cli: --scheduler {arguments.scheduler}: {error}", file=sys.stderr)
+        return 4
+    if arguments.json:
+        print(json.dumps({"output": arguments.output, "crs": result.crs, "warnings": result.warnings,
+                          "quality": result.report, "timings": result.timings,
+                          "scheduler": arguments.scheduler}))
+    elif not arguments.quiet:
+        for warning in result.warnings:
+            print(f"warning: {warning}")
+        print(f"wrote {arguments.output} (shards on {arguments.scheduler})")
+        if arguments.report:
+            print(f"wrote {arguments.report} (HTML report)")
+        print(result.report_text, end="")
+    return 0
 
 
 partition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -141,3 +175,12 @@ partition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
        inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
        inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
     return_annotation=Result)
+
+
+if __name__ == "__main__":
+    import sys
+
+    # Tasks must name civgrid.distributed's functions, not this __main__'s: workers import the package.
+    from civgrid.distributed import _main as _package_main
+
+    sys.exit(_package_main())

@@ -275,13 +275,9 @@ PYBIND11_MODULE(_core, m) {
                     throw ConfigError("python.config", "unknown layer setting '" + setting + "'");
             },
             "role"_a, "setting"_a, "value"_a)
-        .def("layer_setting",
-             [](engine::PartitionConfig& c, const std::string& role, const std::string& setting) {
-                 const engine::LayerSource& source = source_of(c, role);
-                 if (setting == "datum") return source.datum;
-                 if (setting == "encoding") return source.encoding;
-                 throw ConfigError("python.config", "unknown layer setting '" + setting + "'");
-             })
+        // Pickled as engine::encode_config's bytes: a dask task carries the whole config.
+        .def(py::pickle([](const engine::PartitionConfig& c) { return py::bytes(engine::encode_config(c)); },
+                        [](const py::bytes& state) { return engine::decode_config(std::string(state)); }))
         .def("source",
              [](engine::PartitionConfig& c, const std::string& role) {
                  const engine::LayerSource& source = source_of(c, role);
@@ -457,6 +453,9 @@ PYBIND11_MODULE(_core, m) {
         "engine::compute_repartition: load, repartition, staffing, assess against a previous output");
 
     // Distributed runs (civgrid.distributed): plan on the client, a shard on each worker, merge.
+    m.def(
+        "decode_config", [](const py::bytes& bytes) { return engine::decode_config(std::string(bytes)); }, "bytes"_a,
+        "A Config from engine::encode_config's bytes (the CLI's --scheduler hands its options over so)");
     m.def(
         "plan_shards",
         [](const engine::PartitionConfig& config, const std::string& level) {

@@ -113,7 +113,9 @@ struct CityCase {
     std::uint64_t seed;
 };
 
-void PrintTo(const CityCase& c, std::ostream* os) { *os << c.households << " households, seed " << c.seed; }
+void PrintTo(const CityCase& c, std::ostream* os) {
+    *os << c.households << " households, seed " << c.seed;
+}
 
 class SynthCityTest : public ::testing::TestWithParam<CityCase> {
 protected:
@@ -127,24 +129,34 @@ TEST_P(SynthCityTest, LayerOrderSchemaAndCrs) {
     for (std::size_t k = 0; k < kLayerNames.size(); ++k) EXPECT_EQ(c.layers[k].name, kLayerNames[k]);
     const std::map<std::string, std::vector<std::pair<std::string, FieldType>>> schema = {
         {"districts", {{"district_code", FieldType::string}, {"name", FieldType::string}}},
-        {"streets", {{"street_code", FieldType::string}, {"district_code", FieldType::string}, {"name", FieldType::string}}},
+        {"streets",
+         {{"street_code", FieldType::string}, {"district_code", FieldType::string}, {"name", FieldType::string}}},
         {"communities",
-         {{"community_code", FieldType::string}, {"street_code", FieldType::string}, {"district_code", FieldType::string},
+         {{"community_code", FieldType::string},
+          {"street_code", FieldType::string},
+          {"district_code", FieldType::string},
           {"name", FieldType::string}}},
         {"roads", {{"road_id", FieldType::integer}, {"class", FieldType::string}, {"name", FieldType::string}}},
         {"railways", {{"railway_id", FieldType::integer}, {"name", FieldType::string}}},
         {"rivers", {{"river_id", FieldType::integer}, {"name", FieldType::string}}},
         {"buildings",
-         {{"building_id", FieldType::integer}, {"households", FieldType::integer}, {"floors", FieldType::integer},
-          {"units", FieldType::integer}, {"kind", FieldType::string}}},
-        {"stations", {{"station_id", FieldType::string}, {"utility", FieldType::string}, {"capacity_households", FieldType::integer}}},
-        {"workers", {{"worker_id", FieldType::integer}, {"kind", FieldType::string}, {"max_micro_grids", FieldType::integer}}},
+         {{"building_id", FieldType::integer},
+          {"households", FieldType::integer},
+          {"floors", FieldType::integer},
+          {"units", FieldType::integer},
+          {"kind", FieldType::string}}},
+        {"stations",
+         {{"station_id", FieldType::string},
+          {"utility", FieldType::string},
+          {"capacity_households", FieldType::integer}}},
+        {"workers",
+         {{"worker_id", FieldType::integer}, {"kind", FieldType::string}, {"max_micro_grids", FieldType::integer}}},
     };
     const std::map<std::string, io::GeometryKind> kinds = {
-        {"districts", io::GeometryKind::polygon}, {"streets", io::GeometryKind::polygon},
-        {"communities", io::GeometryKind::polygon}, {"roads", io::GeometryKind::line_string},
+        {"districts", io::GeometryKind::polygon},    {"streets", io::GeometryKind::polygon},
+        {"communities", io::GeometryKind::polygon},  {"roads", io::GeometryKind::line_string},
         {"railways", io::GeometryKind::line_string}, {"rivers", io::GeometryKind::polygon},
-        {"buildings", io::GeometryKind::polygon}, {"stations", io::GeometryKind::point},
+        {"buildings", io::GeometryKind::polygon},    {"stations", io::GeometryKind::point},
         {"workers", io::GeometryKind::point}};
     CityGeoms g(c);
     const std::map<io::GeometryKind, int> geos_type = {{io::GeometryKind::polygon, GEOS_POLYGON},
@@ -249,8 +261,10 @@ TEST_P(SynthCityTest, AdminAreasTileAndNestExactly) {
     GEOSContextHandle_t h = g.ctx().handle();
     const double city_area = (c.summary.max_x - c.summary.min_x) * (c.summary.max_y - c.summary.min_y);
     ASSERT_GT(city_area, 0);
-    geos::Geom rectangle = geos::polygon(g.ctx(), {{c.summary.min_x, c.summary.min_y}, {c.summary.max_x, c.summary.min_y},
-                                                   {c.summary.max_x, c.summary.max_y}, {c.summary.min_x, c.summary.max_y}});
+    geos::Geom rectangle = geos::polygon(g.ctx(), {{c.summary.min_x, c.summary.min_y},
+                                                   {c.summary.max_x, c.summary.min_y},
+                                                   {c.summary.max_x, c.summary.max_y},
+                                                   {c.summary.min_x, c.summary.max_y}});
     for (const std::string level : {"districts", "streets", "communities"}) {
         SCOPED_TRACE(level);
         double sum = 0;
@@ -263,8 +277,8 @@ TEST_P(SynthCityTest, AdminAreasTileAndNestExactly) {
         EXPECT_LT(g.area(gap.get()), 1e-6 * city_area);
     }
     // Each child inside its parent, and the children of a parent make up exactly the parent.
-    auto check_nesting = [&](const std::string& child_level, const std::string& parent_level, const std::string& child_key,
-                             const std::string& parent_key) {
+    auto check_nesting = [&](const std::string& child_level, const std::string& parent_level,
+                             const std::string& child_key, const std::string& parent_key) {
         SCOPED_TRACE(child_level + " in " + parent_level);
         const io::LayerData& children = layer(c, child_level);
         const io::LayerData& parents = layer(c, parent_level);
@@ -274,7 +288,8 @@ TEST_P(SynthCityTest, AdminAreasTileAndNestExactly) {
         for (std::size_t k = 0; k < children.rows.size(); ++k) {
             const std::size_t p = parent_of_code.at(str(children, k, parent_key));
             const GEOSGeometry* child = g.of(child_level)[k].get();
-            geos::Geom outside = geos::own(g.ctx(), GEOSDifference_r(h, child, g.of(parent_level)[p].get()), "difference");
+            geos::Geom outside =
+                geos::own(g.ctx(), GEOSDifference_r(h, child, g.of(parent_level)[p].get()), "difference");
             EXPECT_LT(g.area(outside.get()), 1e-6 * g.area(child)) << str(children, k, child_key);
             parts[p].push_back(geos::clone(g.ctx(), child));
         }
@@ -414,7 +429,8 @@ TEST_P(SynthCityTest, BuildingAttributesFollowTheirKind) {
                            units = integer(b, k, "units");
         ++kinds[kind];
         if (kind == "high_rise") {
-            EXPECT_TRUE(households >= 100 && households <= 300 && floors >= 18 && floors <= 33 && units >= 2 && units <= 6)
+            EXPECT_TRUE(households >= 100 && households <= 300 && floors >= 18 && floors <= 33 && units >= 2 &&
+                        units <= 6)
                 << k;
         } else if (kind == "walk_up") {
             EXPECT_TRUE(households >= 18 && households <= 36 && floors == 6 && units >= 2 && units <= 3) << k;
@@ -458,7 +474,8 @@ TEST_P(SynthCityTest, RoadsBoundBlocksAndSomeBlocksAreEmpty) {
     for (const auto& block : blocks) {
         geos::Prepared p = geos::prepare(g.ctx(), block.get());
         bool any = false;
-        for (std::size_t k : tree.query(block.get())) any = any || GEOSPreparedContains_r(h, p.get(), buildings[k].get()) == 1;
+        for (std::size_t k : tree.query(block.get()))
+            any = any || GEOSPreparedContains_r(h, p.get(), buildings[k].get()) == 1;
         empty += any ? 0 : 1;
     }
     EXPECT_GE(empty, 1);
@@ -530,7 +547,8 @@ TEST_P(SynthCityTest, WorkersLiveInResidentialBuildings) {
     for (const auto& home : g.of("workers")) {
         bool inside = false;
         for (std::size_t k : tree.query(home.get()))
-            inside = inside || (integer(b, k, "households") > 0 && GEOSContains_r(h, buildings[k].get(), home.get()) == 1);
+            inside =
+                inside || (integer(b, k, "households") > 0 && GEOSContains_r(h, buildings[k].get(), home.get()) == 1);
         ASSERT_TRUE(inside);
     }
 }
@@ -603,6 +621,44 @@ TEST(synth, RejectsTooFewHouseholds) {
     EXPECT_NO_THROW((void)data::generate_city(config));
 }
 
+// A province for distributed runs (issue 21): the districts asked for, past Nanjing's twelve, each
+// with its streets and communities nested by code and tiling it.
+TEST(synth, ProvinceHasTheDistrictsAskedForNestedAndTiling) {
+    data::SynthConfig config;
+    config.households = 400'000;
+    config.districts = 20;
+    const data::SynthCity province = data::generate_city(config);
+    const io::LayerData& districts = layer(province, "districts");
+    ASSERT_EQ(districts.rows.size(), 20U);
+    EXPECT_EQ(province.summary.districts, 20);
+    std::set<std::string> codes;
+    for (std::size_t k = 0; k < districts.rows.size(); ++k) {
+        const std::string& code = str(districts, k, "district_code");
+        EXPECT_EQ(code.size(), 6U);
+        EXPECT_TRUE(all_digits(code)) << code;
+        EXPECT_TRUE(codes.insert(code).second) << code;
+        EXPECT_TRUE(ends_with(str(districts, k, "name"), "区"));
+    }
+    EXPECT_TRUE(codes.count("320202")) << "the thirteenth district is the next city's first";
+    std::set<std::string> with_streets, with_communities;
+    const io::LayerData& streets = layer(province, "streets");
+    for (std::size_t k = 0; k < streets.rows.size(); ++k) with_streets.insert(str(streets, k, "district_code"));
+    const io::LayerData& communities = layer(province, "communities");
+    for (std::size_t k = 0; k < communities.rows.size(); ++k) {
+        EXPECT_EQ(str(communities, k, "community_code").substr(0, 6), str(communities, k, "district_code"));
+        with_communities.insert(str(communities, k, "district_code"));
+    }
+    EXPECT_EQ(with_streets, codes);
+    EXPECT_EQ(with_communities, codes);
+    CityGeoms geoms(province);
+    double district_area = 0, community_area = 0;
+    for (const auto& g : geoms.of("districts")) district_area += geoms.area(g.get());
+    for (const auto& g : geoms.of("communities")) community_area += geoms.area(g.get());
+    EXPECT_NEAR(district_area, community_area, 1e-6 * district_area);
+    config.districts = 1001;
+    EXPECT_THROW((void)data::generate_city(config), ConfigError);
+}
+
 TEST(synth, MediumCityHasTheFullMixture) {
     const data::SynthCity& c = cached_city(120'000, 1);
     const io::LayerData& b = layer(c, "buildings");
@@ -662,16 +718,17 @@ TEST(synth, DISABLED_FullScale) {
         const data::SynthSummary& s = c.summary;
         std::int64_t towers = 0;
         for (const auto& row : layer(c, "buildings").rows) towers += std::get<std::int64_t>(row[1]) > 100 ? 1 : 0;
-        std::printf("households=%lld: %.3f s; buildings %lld (>100 households: %lld), households %lld, communities %lld, "
-                    "streets %lld, districts %lld, roads %lld, workers %lld, stations %lld, blocks %lld (empty %lld), "
-                    "extent %.0f x %.0f m\n",
-                    static_cast<long long>(households), seconds, static_cast<long long>(s.buildings),
-                    static_cast<long long>(towers), static_cast<long long>(s.households),
-                    static_cast<long long>(s.communities), static_cast<long long>(s.streets),
-                    static_cast<long long>(s.districts), static_cast<long long>(s.roads), static_cast<long long>(s.workers),
-                    static_cast<long long>(s.stations), static_cast<long long>(s.blocks),
-                    static_cast<long long>(s.empty_blocks), s.max_x - s.min_x, s.max_y - s.min_y);
-        EXPECT_NEAR(static_cast<double>(s.households), static_cast<double>(households), 0.05 * static_cast<double>(households));
+        std::printf(
+            "households=%lld: %.3f s; buildings %lld (>100 households: %lld), households %lld, communities %lld, "
+            "streets %lld, districts %lld, roads %lld, workers %lld, stations %lld, blocks %lld (empty %lld), "
+            "extent %.0f x %.0f m\n",
+            static_cast<long long>(households), seconds, static_cast<long long>(s.buildings),
+            static_cast<long long>(towers), static_cast<long long>(s.households), static_cast<long long>(s.communities),
+            static_cast<long long>(s.streets), static_cast<long long>(s.districts), static_cast<long long>(s.roads),
+            static_cast<long long>(s.workers), static_cast<long long>(s.stations), static_cast<long long>(s.blocks),
+            static_cast<long long>(s.empty_blocks), s.max_x - s.min_x, s.max_y - s.min_y);
+        EXPECT_NEAR(static_cast<double>(s.households), static_cast<double>(households),
+                    0.05 * static_cast<double>(households));
         test::TempDir dir;
         const auto write_start = std::chrono::steady_clock::now();
         data::write_city(c, dir.file("city.gpkg"));

@@ -111,3 +111,77 @@ def test_the_signature_is_civgrid_partition_s_plus_the_cluster():
     own = inspect.signature(civgrid.distributed.partition).parameters
     base = inspect.signature(civgrid.partition).parameters
     assert [name for name in own if name not in ("client", "shard_level")] == list(base)
+
+
+def test_a_bad_shard_fails_as_the_single_machine_run_and_writes_nothing(city, cluster, tmp_path):
+    _, client = cluster
+    with pytest.raises(civgrid.InputError) as single_error:
+        civgrid.partition(str(city), households_field="dwellings", progress=False)
+    output = tmp_path / "out.gpkg"
+    with pytest.raises(civgrid.InputError) as shard_error:
+        civgrid.distributed.partition(str(city), client=client, households_field="dwellings", progress=False,
+                                      output=str(output))
+    assert str(shard_error.value) == str(single_error.value)
+    assert "dwellings" in str(shard_error.value) and "buildings" in str(shard_error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_runs_on_a_scheduler_and_writes_the_single_machine_micro_grids(city, cluster, tmp_path):
+    import json
+
+    import geopandas as gpd
+
+    local, _ = cluster
+    single = tmp_path / "single.gpkg"
+    run_cli("partition", str(city), "-o", str(single), "--quiet")
+    output = tmp_path / "cluster.gpkg"
+    completed = run_cli("partition", str(city), "-o", str(output), "--scheduler", local.scheduler_address, "--json")
+    printed = json.loads(completed.stdout)
+    assert printed["output"] == str(output) and printed["scheduler"] == local.scheduler_address
+    assert printed["quality"]["barrier_crossings"] == 0
+    one = gpd.read_file(single, layer="micro_grids")
+    other = gpd.read_file(output, layer="micro_grids")
+    assert len(one) == printed["quality"]["micro_grids"] > 500
+    assert list(one.micro_grid_id) == list(other.micro_grid_id)
+    assert list(one.households) == list(other.households)
+    assert one.geometry.geom_equals_exact(other.geometry, tolerance=0).all()
+    text = run_cli("partition", str(city), "-o", str(tmp_path / "text.gpkg"), "--scheduler", local.scheduler_address,
+                   "--shard-level", "community").stdout
+    assert f"shards on {local.scheduler_address}" in text and "Quality report" in text
+    # A bad input: the single-machine exit code and message, and no output.
+    bad_single = run_cli("partition", str(city), "-o", str(tmp_path / "bad1.gpkg"), "--households-field", "x",
+                         check=False)
+    bad = run_cli("partition", str(city), "-o", str(tmp_path / "bad2.gpkg"), "--households-field", "x",
+                  "--scheduler", local.scheduler_address, check=False)
+    assert bad.returncode == bad_single.returncode == 3
+    assert bad.stderr.strip().splitlines()[-1] == bad_single.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "bad2.gpkg").exists()
+    assert not [name for name in os.listdir("/tmp") if name == f"civgrid-config-{os.getpid()}.bin"]
+
+
+def test_a_config_travels_whole():
+    """Tasks carry the config pickled as engine::encode_config's bytes: every field comes back."""
+    import pickle
+
+    from civgrid import _core
+
+    config = _core.Config()
+    changed = {}
+    for name in dir(config):
+        if name.startswith("_") or callable(getattr(config, name)):
+            continue
+        value = getattr(config, name)
+        new = (not value if isinstance(value, bool) else value + 3 if isinstance(value, int)
+               else value + 0.25 if isinstance(value, float) else f"{value}-{name}")
+        setattr(config, name, new)
+        changed[name] = new
+    assert len(changed) > 40
+    for index, role in enumerate(civgrid.ROLES):
+        config.set_source(role, f"/data/{role}.gpkg", f"layer{index}")
+    copy = pickle.loads(pickle.dumps(config))
+    for name, value in changed.items():
+        assert getattr(copy, name) == value, name
+    for index, role in enumerate(civgrid.ROLES):
+        assert copy.source(role) == (f"/data/{role}.gpkg", f"layer{index}")
+    with pytest.raises(civgrid.InputError):
+        _core.decode_config(b"civgrid-config-1 truncated")

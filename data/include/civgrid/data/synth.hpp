@@ -27,10 +27,13 @@ namespace civgrid::data {
 struct SynthConfig {
     std::int64_t households = 30'000;  ///< approximate total households (within a few percent)
     std::uint64_t seed = 1;
-    std::string crs = "EPSG:4549";     ///< projected CRS the city is laid out in (metres)
-    double origin_x = 480'000.0;       ///< south-west corner of the city in `crs`
+    std::string crs = "EPSG:4549";  ///< projected CRS the city is laid out in (metres)
+    double origin_x = 480'000.0;    ///< south-west corner of the city in `crs`
     double origin_y = 3'540'000.0;
-    double target_households = 83.0;   ///< micro-grid size the worker count is planned for
+    double target_households = 83.0;  ///< micro-grid size the worker count is planned for
+    /// Districts (0: by size, at most 12, Nanjing's codes). More make a province: codes 32xxyy
+    /// past Nanjing's twelve; each district gets at least one street (superblocks permitting).
+    int districts = 0;
 };
 
 struct SynthSummary {

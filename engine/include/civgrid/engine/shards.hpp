@@ -49,5 +49,9 @@ struct ShardPlan {
 /// and back. decode_shard throws InputError on bytes that are not a shard of this version.
 [[nodiscard]] std::string encode_shard(const PartitionRun& shard);
 [[nodiscard]] PartitionRun decode_shard(const std::string& bytes);
+/// A whole configuration as bytes, and back: for a driver in another process (the CLI's
+/// --scheduler hands its parsed options to the Python driver; Python pickles a Config so).
+[[nodiscard]] std::string encode_config(const PartitionConfig& config);
+[[nodiscard]] PartitionConfig decode_config(const std::string& bytes);
 
 }  // namespace civgrid::engine
