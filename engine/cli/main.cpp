@@ -388,7 +388,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "quiet,q", "print only errors (no progress, no report)")(
         "report", po::value(&report_html),
         "also write the self-contained HTML report (map, figures) of the output here, as civgrid report --html")(
-        "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts");
+        "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts")(
+        "progress-json",
+        "print progress on stderr as JSON lines ({\"stage\": ..., \"done\": N, \"total\": M}) for front ends");
     std::string scheduler, shard_level;
     po::options_description cluster("On a cluster (dask.distributed; needs the civgrid Python package)");
     cluster.add_options()(
@@ -470,7 +472,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     engine::RunSummary summary;
     {
         engine::RunControl control;
-        const cli::TerminalProgress progress(control, !quiet && cli::TerminalProgress::is_terminal(stderr));
+        const bool progress_json = vm.count("progress-json") > 0;
+        const cli::TerminalProgress progress(control,
+                                             !quiet && !progress_json && cli::TerminalProgress::is_terminal(stderr));
+        const cli::JsonProgress json_progress(control, progress_json);
         if (rerun)
             rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
         else
