@@ -16,7 +16,8 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \
   python3-tqdm python3-pip python3-skbuild \
-  libjs-leaflet chromium python3-pil python3-distributed
+  libjs-leaflet chromium python3-pil python3-distributed \
+  qgis python3-qgis qgis-providers fonts-wqy-microhei
 
 # Installs from apt the packages of the list given that are missing (sudo when not root).
 define apt_install
@@ -29,7 +30,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: deps configure build demo test bench sanitize fuzz clean
+.PHONY: deps configure build demo test bench sanitize fuzz clean qgis-plugin
 
 deps:
 	$(call apt_install,$(APT_PACKAGES))
@@ -48,6 +49,19 @@ demo: build
 test: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target civgrid_header_check  # every public header compiles alone
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The QGIS plugin (qgis_plugin/civgrid_qgis, README: QGIS): copied into the QGIS profile's plugin folder
+# (QGIS_PROFILE_DIR, by default the user's default profile), told where this build's civgrid is
+# (the file civgrid_cli beside it) and enabled, so the Processing toolbox shows civgrid's algorithms
+# at QGIS's next start (and qgis_process lists them).
+QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+qgis-plugin: build
+	mkdir -p $(QGIS_PROFILE_DIR)/python/plugins
+	rm -rf $(QGIS_PROFILE_DIR)/python/plugins/civgrid_qgis
+	cp -r qgis_plugin/civgrid_qgis $(QGIS_PROFILE_DIR)/python/plugins/civgrid_qgis
+	realpath $(CIVGRID) > $(QGIS_PROFILE_DIR)/python/plugins/civgrid_qgis/civgrid_cli
+	QT_QPA_PLATFORM=offscreen /usr/bin/qgis_process.bin plugins enable civgrid_qgis >/dev/null
+	@echo "installed the civgrid plugin into $(QGIS_PROFILE_DIR)/python/plugins/civgrid_qgis (civgrid: $$(realpath $(CIVGRID)))"
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer) build in build-asan: the
 # algorithms, io and import tests and the mutation test (MUTATION_ITERATIONS corrupted copies of the

@@ -1,11 +1,11 @@
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
+#include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/error.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,14 +21,6 @@
 
 namespace civgrid::algorithms {
 namespace {
-
-template <typename Body>
-void in_arena(int threads, Body&& body) {
-    if (threads > 0)
-        tbb::task_arena(threads).execute(body);
-    else
-        body();
-}
 
 bool is_polygonal(const geos::Context& context, const GEOSGeometry* geometry) {
     const int type = GEOSGeomTypeId_r(context.handle(), geometry);
@@ -631,7 +623,7 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
     std::vector<RepairOutcome> outcomes(geometries.size());
     tbb::enumerable_thread_specific<geos::Context> contexts;
     tbb::enumerable_thread_specific<Rings> buffers;
-    in_arena(threads, [&] {
+    with_threads(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();
@@ -666,7 +658,7 @@ std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int 
     tbb::enumerable_thread_specific<Partial> partials;
     tbb::enumerable_thread_specific<geos::Context> contexts;
     tbb::enumerable_thread_specific<Rings> buffers;
-    in_arena(threads, [&] {
+    with_threads(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               Partial& partial = partials.local();
@@ -707,7 +699,7 @@ std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int 
 std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads) {
     std::vector<double> areas(geometries.size(), 0.0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
-    in_arena(threads, [&] {
+    with_threads(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();
@@ -730,7 +722,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     std::vector<char> polygonal(n, 0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
     tbb::enumerable_thread_specific<Rings> buffers;
-    in_arena(threads, [&] {
+    with_threads(threads, [&] {
         tbb::parallel_for(
             tbb::blocked_range<std::size_t>(0, n, 1024), [&](const tbb::blocked_range<std::size_t>& range) {
                 Rings& rings = buffers.local();
@@ -781,7 +773,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
         for (std::size_t k = strip_of(envelopes[i].min_y); k <= strip_of(envelopes[i].max_y); ++k)
             members[k].push_back(i);
     std::vector<std::vector<std::pair<std::size_t, std::size_t>>> strip_candidates(members.size());
-    in_arena(threads, [&] {
+    with_threads(threads, [&] {
         tbb::parallel_for(std::size_t{0}, members.size(), [&](std::size_t k) {
             std::vector<std::size_t>& order = members[k];
             std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -810,7 +802,7 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     };
     tbb::enumerable_thread_specific<PairScratch> pair_scratch;
     std::atomic<std::size_t> overlaid{0};
-    in_arena(threads, [&] {
+    with_threads(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, candidates.size(), 256),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();

@@ -3,6 +3,7 @@
 #include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/polygonize.hpp>
 #include <civgrid/algorithms/quality.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
@@ -11,7 +12,6 @@
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -352,10 +352,7 @@ QualityReport compute_quality(const QualityInput& input) {
             if (detailed_region) detail::release_free_memory();
         });
     };
-    if (input.threads > 0)
-        tbb::task_arena(input.threads).execute(work);
-    else
-        work();
+    with_threads(input.threads, work);
 
     std::vector<double> compactness;
     for (const RegionStats& s : stats) {

@@ -1,10 +1,10 @@
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/repartition.hpp>
 #include <civgrid/error.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -266,10 +266,7 @@ RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
         auto work = [&] {
             tbb::parallel_for(std::size_t{0}, dirty.size(), [&](std::size_t i) { build_zones(dirty[i]); });
         };
-        if (input.threads > 0)
-            tbb::task_arena(input.threads).execute(work);
-        else
-            work();
+        with_threads(input.threads, work);
         std::vector<std::uint32_t> next;
         for (std::uint32_t r : dirty) {
             bool grew = false;

@@ -1,5 +1,6 @@
 #include <civgrid/algorithms/cell_grid.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/staffing.hpp>
 #include <civgrid/algorithms/transport.hpp>
 #include <civgrid/error.hpp>
@@ -7,7 +8,6 @@
 #include <tbb/combinable.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -426,10 +426,7 @@ StaffingResult assign_workers(const StaffingInput& input) {
             std::count_if(greedy_wanted.begin(), greedy_wanted.end(), [](std::int64_t w) { return w > 0; }));
         result.first_round_staffed = first.shipped;
     };
-    if (input.threads > 0)
-        tbb::task_arena(input.threads).execute(solve);
-    else
-        solve();
+    with_threads(input.threads, solve);
 
     std::sort(result.assignments.begin(), result.assignments.end(), [](const auto& a, const auto& b) {
         return a.micro_grid < b.micro_grid || (a.micro_grid == b.micro_grid && a.worker < b.worker);

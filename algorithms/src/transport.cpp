@@ -19,6 +19,7 @@
 // searches short too. Each intermediate flow is a minimum-cost flow for the demand served so far
 // (U included), so the last one is optimal whatever order the consumers are served in. The
 // searches run over suppliers only (see ComponentSolver).
+#include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/transport.hpp>
 #include <civgrid/error.hpp>
 
@@ -26,7 +27,6 @@
 #include <lemon/smart_graph.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 #include <boost/pending/disjoint_sets.hpp>
 
 #include <algorithm>
@@ -701,10 +701,7 @@ TransportSolution solve_transport(const TransportProblem& problem) {
                                   solve_one(components[order[c]]);
                           });
     };
-    if (problem.threads > 0)
-        tbb::task_arena(problem.threads).execute(work);
-    else
-        work();
+    with_threads(problem.threads, work);
 
     solution.fallbacks = fallbacks.load();
     for (std::uint32_t a = 0; a < arcs; ++a) {

@@ -5,6 +5,7 @@
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
+#include <civgrid/engine/roles.hpp>
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
@@ -147,10 +148,6 @@ int run_synth(const std::vector<std::string>& args) {
     return 0;
 }
 
-void layer_option(const po::variables_map& vm, const char* name, engine::LayerSource& source) {
-    if (vm.count(name)) source.path = vm[name].as<std::string>();
-}
-
 void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfig& config) {
     for (const std::string& rule : rules) {
         const auto colon = rule.find(':');
@@ -170,28 +167,17 @@ void barrier_rules(const std::vector<std::string>& rules, engine::PartitionConfi
 // "--datum gcj02" (every layer) or "--datum communities=gcj02" (one layer), repeatable.
 void per_layer_settings(const std::vector<std::string>& settings, const char* option,
                         std::string engine::LayerSource::*member, engine::PartitionConfig& config) {
-    const std::pair<const char*, engine::LayerSource*> roles[] = {
-        {"buildings", &config.buildings},     {"roads", &config.roads},
-        {"rivers", &config.rivers},           {"railways", &config.railways},
-        {"communities", &config.communities}, {"streets", &config.streets},
-        {"districts", &config.districts},     {"workers", &config.workers},
-        {"stations", &config.stations},       {"facilities", &config.facilities},
-        {"work-areas", &config.work_areas},   {"work_areas", &config.work_areas}};
     for (const std::string& setting : settings) {
         const auto equals = setting.find('=');
         if (equals == std::string::npos) {
-            for (const auto& [role, source] : roles) source->*member = setting;
+            for (const engine::InputRole& role : engine::kInputRoles) config.*(role.source).*member = setting;
             continue;
         }
-        const std::string role = setting.substr(0, equals);
-        const auto match =
-            std::find_if(std::begin(roles), std::end(roles), [&](const auto& r) { return role == r.first; });
-        if (match == std::end(roles))
-            throw ConfigError("cli",
-                              std::string(option) + " '" + setting +
-                                  "': the layer must be buildings, roads, rivers, railways, communities, streets, "
-                                  "districts, workers, stations, facilities or work-areas");
-        match->second->*member = setting.substr(equals + 1);
+        const engine::InputRole* role = engine::find_role(setting.substr(0, equals));
+        if (role == nullptr)
+            throw ConfigError(
+                "cli", std::string(option) + " '" + setting + "': the layer must be one of " + engine::role_names());
+        config.*(role->source).*member = setting.substr(equals + 1);
     }
 }
 
@@ -328,20 +314,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     std::vector<std::string> hard_barriers, datums, encodings;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
     inputs.add_options()("city", po::value(&config.city),
-                         "one file with the standard layers (also the first positional argument)")(
-        "buildings", po::value<std::string>(), "building polygons or points with households")(
-        "roads", po::value<std::string>(), "road centre lines")("rivers", po::value<std::string>(),
-                                                                "river polygons or centre lines")(
-        "railways", po::value<std::string>(), "railway lines")("communities", po::value<std::string>(),
-                                                               "community polygons (the regions split; optional)")(
-        "streets", po::value<std::string>(), "street polygons (regions when no communities)")(
-        "districts", po::value<std::string>(), "district polygons (regions when no streets)")(
-        "workers", po::value<std::string>(),
-        "worker home points (kind, max_micro_grids): each micro-grid gets workers")(
-        "facilities", po::value<std::string>(), "community service facilities (floor_area) for the standards")(
-        "work-areas", po::value<std::string>(), "where mobile workers work (polygons or points with worker_id)")(
-        "stations", po::value<std::string>(),
-        "utility stations (utility, capacity_households): one per utility for each micro-grid");
+                         "one file with the standard layers (also the first positional argument)");
+    for (const engine::InputRole& role : engine::kInputRoles)
+        inputs.add_options()(role.option, po::value<std::string>(), role.help);
     po::options_description fields("Field names");
     fields.add_options()("id-field", po::value(&config.building_id_field)->default_value(config.building_id_field),
                          "building id")(
@@ -413,7 +388,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "quiet,q", "print only errors (no progress, no report)")(
         "report", po::value(&report_html),
         "also write the self-contained HTML report (map, figures) of the output here, as civgrid report --html")(
-        "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts");
+        "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts")(
+        "progress-json",
+        "print progress on stderr as JSON lines ({\"stage\": ..., \"done\": N, \"total\": M}) for front ends");
     std::string scheduler, shard_level;
     po::options_description cluster("On a cluster (dask.distributed; needs the civgrid Python package)");
     cluster.add_options()(
@@ -463,17 +440,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     po::notify(vm);
     if (!check_only && output.empty()) throw po::required_option("output");
-    layer_option(vm, "buildings", config.buildings);
-    layer_option(vm, "roads", config.roads);
-    layer_option(vm, "rivers", config.rivers);
-    layer_option(vm, "railways", config.railways);
-    layer_option(vm, "communities", config.communities);
-    layer_option(vm, "streets", config.streets);
-    layer_option(vm, "districts", config.districts);
-    layer_option(vm, "workers", config.workers);
-    layer_option(vm, "stations", config.stations);
-    layer_option(vm, "work-areas", config.work_areas);
-    layer_option(vm, "facilities", config.facilities);
+    for (const engine::InputRole& role : engine::kInputRoles)
+        if (vm.count(role.option)) (config.*(role.source)).path = vm[role.option].as<std::string>();
     if (vm.count("no-staffing")) config.staffing = false;
     if (vm.count("strict")) config.strict = true;
     if (vm.count("network-distance")) config.network_distance = true;
@@ -504,7 +472,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     engine::RunSummary summary;
     {
         engine::RunControl control;
-        const cli::TerminalProgress progress(control, !quiet && cli::TerminalProgress::is_terminal(stderr));
+        const bool progress_json = vm.count("progress-json") > 0;
+        const cli::TerminalProgress progress(control,
+                                             !quiet && !progress_json && cli::TerminalProgress::is_terminal(stderr));
+        const cli::JsonProgress json_progress(control, progress_json);
         if (rerun)
             rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
         else

@@ -53,4 +53,33 @@ void TerminalProgress::draw(bool final) {
     std::fflush(out_);
 }
 
+JsonProgress::JsonProgress(const engine::RunControl& control, bool enabled, std::FILE* out)
+    : control_(control), out_(out) {
+    if (!enabled) return;
+    thread_ = std::thread([this] {
+        while (!stop_.load()) {
+            print();
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+    });
+}
+
+JsonProgress::~JsonProgress() {
+    if (!thread_.joinable()) return;
+    stop_.store(true);
+    thread_.join();
+    print();
+}
+
+void JsonProgress::print() {
+    const engine::RunControl::Snapshot now = control_.snapshot();
+    if (now.stages.empty()) return;
+    if (now.stages.size() == stages_ && now.done == done_ && now.total == total_) return;
+    stages_ = now.stages.size(), done_ = now.done, total_ = now.total;
+    // Stage names are the engine's own identifiers (letters and '_'): nothing to escape.
+    std::fprintf(out_, "{\"stage\": \"%s\", \"done\": %zu, \"total\": %zu}\n", now.stages.back().c_str(), now.done,
+                 now.total);
+    std::fflush(out_);
+}
+
 }  // namespace civgrid::cli

@@ -36,4 +36,25 @@ private:
     std::chrono::steady_clock::time_point stage_start_ = std::chrono::steady_clock::now();
 };
 
+/// Progress for programs driving the CLI (the QGIS plugin, qgis_plugin/): while the object lives,
+/// one JSON object per line on `out` each time the stage or its count of steps changes (polled four
+/// times a second), `{"stage": "partition", "done": 3, "total": 12}` (total 0 = not counted),
+/// flushed at once. Enabled by `--progress-json`; stdout keeps the --json result alone.
+class JsonProgress {
+public:
+    JsonProgress(const engine::RunControl& control, bool enabled, std::FILE* out = stderr);
+    ~JsonProgress();
+    JsonProgress(const JsonProgress&) = delete;
+    JsonProgress& operator=(const JsonProgress&) = delete;
+
+private:
+    void print();
+
+    const engine::RunControl& control_;
+    std::FILE* out_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    std::size_t stages_ = 0, done_ = 0, total_ = 0;
+};
+
 }  // namespace civgrid::cli

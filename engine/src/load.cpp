@@ -2,14 +2,16 @@
 
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/parallel.hpp>
+#include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/algorithms/settled_land.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/roles.hpp>
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/error.hpp>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -314,49 +316,11 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
 // region (in region order) is kept in city.building_region for the partitioner.
 void report_outside_buildings(City& city, LayerReport& report, const std::vector<char>& null_geometry, int threads,
                               bool report_outside) {
-    // Each thread its own GEOS copies: prepared geometries and lazily computed envelopes are not
-    // safe to share between threads.
-    struct Regions {
-        geos::Context context;
-        std::vector<geos::Geom> shapes;
-        std::vector<geos::Prepared> prepared;
-        std::unique_ptr<geos::StrTree> tree;
-    };
-    tbb::enumerable_thread_specific<Regions> per_thread;
-    auto regions_here = [&]() -> Regions& {
-        Regions& local = per_thread.local();
-        if (local.tree) return local;
-        local.tree = std::make_unique<geos::StrTree>(local.context);
-        for (const Region& region : city.regions)
-            local.shapes.push_back(geos::from_wkb(local.context, region.boundary));
-        for (std::size_t r = 0; r < local.shapes.size(); ++r) {
-            local.prepared.push_back(geos::prepare(local.context, local.shapes[r].get()));
-            local.tree->insert(local.shapes[r].get(), r);
-        }
-        return local;
-    };
-    std::vector<int>& region_of = city.building_region;
-    region_of.assign(city.buildings.size(), -1);
-    auto locate = [&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, city.buildings.size(), 4096),
-                          [&](const tbb::blocked_range<std::size_t>& range) {
-                              Regions& local = regions_here();
-                              const auto handle = local.context.handle();
-                              for (std::size_t b = range.begin(); b < range.end(); ++b) {
-                                  if (null_geometry[b]) continue;
-                                  const geos::Geom point = geos::point(local.context, city.building_points[b]);
-                                  for (std::size_t r : local.tree->query(point.get()))
-                                      if (GEOSPreparedIntersects_r(handle, local.prepared[r].get(), point.get()) == 1) {
-                                          region_of[b] = static_cast<int>(r);
-                                          break;
-                                      }
-                              }
-                          });
-    };
-    if (threads > 0)
-        tbb::task_arena(threads).execute(locate);
-    else
-        locate();
+    std::vector<Wkb> boundaries;
+    for (const Region& region : city.regions) boundaries.push_back(region.boundary);
+    city.building_region =
+        algorithms::RegionLocator(std::move(boundaries)).locate_all(city.building_points, threads, &null_geometry);
+    const std::vector<int>& region_of = city.building_region;
     for (std::size_t b = 0; report_outside && b < city.buildings.size(); ++b)
         if (!null_geometry[b] && region_of[b] < 0)
             report.add("reported", "outside_every_region", Severity::warning,
@@ -468,15 +432,9 @@ void read_staff_layers(City& city, const PartitionConfig& config, const io::Read
 std::vector<io::NamedSource> input_sources(const PartitionConfig& config) {
     std::vector<io::NamedSource> sources;
     if (!config.city.empty()) sources.push_back({"city", config.city});
-    const std::pair<const char*, const LayerSource*> roles[] = {
-        {"buildings", &config.buildings},     {"roads", &config.roads},
-        {"rivers", &config.rivers},           {"railways", &config.railways},
-        {"communities", &config.communities}, {"streets", &config.streets},
-        {"districts", &config.districts},     {"workers", &config.workers},
-        {"stations", &config.stations},       {"facilities", &config.facilities},
-        {"work-areas", &config.work_areas}};
-    for (const auto& [role, source] : roles)
-        if (source->given()) sources.push_back({role, io::parse_layer_spec(source->path).path});
+    for (const InputRole& role : kInputRoles)
+        if ((config.*(role.source)).given())
+            sources.push_back({role.option, io::parse_layer_spec((config.*(role.source)).path).path});
     return sources;
 }
 
@@ -717,10 +675,7 @@ City load_city(const PartitionConfig& config) {
                               }
                           });
     };
-    if (config.threads > 0)
-        tbb::task_arena(config.threads).execute(locate);
-    else
-        locate();
+    algorithms::with_threads(config.threads, locate);
     for (std::size_t i = 0; i < buildings.size(); ++i) {
         if (!null_geometry[i]) continue;
         city.building_households[i] = 0;

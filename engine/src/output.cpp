@@ -3,7 +3,9 @@
 
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/styles.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/versions.hpp>
@@ -217,22 +219,18 @@ RegionStandards standards_of(const City& city, const PartitionResult& result, co
     out.facility_m2_per_100.assign(regions, 0.0);
     if (out.facilities) {
         const int area = city.facilities.field_index(config.facility_area_field);
-        geos::Context context;
-        std::vector<geos::Geom> shapes;
-        for (const Region& region : city.regions) shapes.push_back(geos::from_wkb(context, region.boundary));
+        std::vector<Wkb> boundaries;
+        for (const Region& region : city.regions) boundaries.push_back(region.boundary);
+        const std::vector<int> holder =
+            algorithms::RegionLocator(std::move(boundaries)).locate_all(city.facility_points, config.threads);
         std::vector<double> floor(regions, 0.0);
         for (std::size_t f = 0; f < city.facilities.size(); ++f) {
-            if (area < 0 || std::isnan(city.facility_points[f].x)) continue;
+            if (area < 0 || holder[f] < 0) continue;
             const FieldValue& value = city.facilities.rows[f][static_cast<std::size_t>(area)];
             const double m2 = std::holds_alternative<double>(value)
                                   ? std::get<double>(value)
                                   : static_cast<double>(as_integer(value).value_or(0));
-            const geos::Geom point = geos::point(context, city.facility_points[f]);
-            for (std::size_t r = 0; r < regions; ++r)
-                if (GEOSIntersects_r(context.handle(), shapes[r].get(), point.get()) == 1) {
-                    floor[r] += m2;
-                    break;
-                }
+            floor[static_cast<std::size_t>(holder[f])] += m2;
         }
         for (std::size_t r = 0; r < regions; ++r)
             out.facility_m2_per_100[r] = result.regions[r].households > 0
@@ -249,6 +247,41 @@ RegionStandards standards_of(const City& city, const PartitionResult& result, co
 }
 
 namespace {
+
+// streets: the communities of each street merged (community level only, when communities carry a
+// street code), for the street boundaries on a map.
+void write_streets(const LayerSink& writer, const City& city, const PartitionResult& result) {
+    std::map<std::string, std::vector<std::size_t>> members;
+    for (std::size_t r = 0; r < city.regions.size(); ++r)
+        if (!city.regions[r].street_code.empty()) members[city.regions[r].street_code].push_back(r);
+    if (members.empty()) return;
+    io::LayerData streets{"streets",
+                          io::GeometryKind::multi_polygon,
+                          {{"street_code", FieldType::string},
+                           {"district_code", FieldType::string},
+                           {"communities", FieldType::integer},
+                           {"households", FieldType::integer},
+                           {"micro_grids", FieldType::integer}},
+                          {},
+                          {}};
+    geos::Context context;
+    for (const auto& [code, regions] : members) {
+        std::vector<geos::Geom> parts;
+        std::int64_t households = 0, micro_grids = 0;
+        for (std::size_t r : regions) {
+            parts.push_back(geos::from_wkb(context, city.regions[r].boundary));
+            households += result.regions[r].households;
+            micro_grids += static_cast<std::int64_t>(result.regions[r].micro_grids);
+        }
+        const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+        const geos::Geom merged =
+            geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "merging the communities of a street");
+        streets.geometries.push_back(geos::to_wkb(context, merged.get()));
+        streets.rows.push_back({code, text_or_null(city.regions[regions.front()].district_code),
+                                static_cast<std::int64_t>(regions.size()), households, micro_grids});
+    }
+    writer.add_layer(streets);
+}
 
 // communities (or the regions used): a summary per region, with its staffing when there is any.
 void write_regions(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing* staffing,
@@ -330,6 +363,46 @@ void write_regions(const LayerSink& writer, const City& city, const PartitionRes
                                   : FieldValue{}});
     }
     writer.add_layer(regions);
+    if (city.region_level == "community") write_streets(writer, city, result);
+}
+
+// workers: each worker's home (a point), its role and what it was given, for the map.
+void write_workers(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing& staffing,
+                   const PartitionConfig& config) {
+    io::LayerData layer{"workers",
+                        io::GeometryKind::point,
+                        {{"worker_id", FieldType::string},
+                         {"role", FieldType::string},
+                         {"assigned", FieldType::integer},
+                         {"assigned_ids", FieldType::string}},
+                        {},
+                        {}};
+    const std::size_t rows = city.workers.size();
+    std::vector<std::string> role(rows), ids(rows);
+    std::vector<std::int64_t> assigned(rows, 0);
+    auto give = [&](std::uint32_t row, const char* kind, const std::string& id) {
+        role[row] = kind;
+        ++assigned[row];
+        ids[row] += (ids[row].empty() ? "" : ",") + id;
+    };
+    for (std::uint32_t row : staffing.worker_rows) role[row] = "micro_grid_worker";
+    for (std::uint32_t row : staffing.mobile_rows) role[row] = "mobile_worker";
+    for (const auto& a : staffing.workers.assignments)
+        give(staffing.worker_rows[a.worker], "micro_grid_worker", result.micro_grids[a.micro_grid].id);
+    for (const auto& a : staffing.mobile.assignments)
+        give(staffing.mobile_rows[a.worker], "mobile_worker", result.grids[a.micro_grid].id);
+    const int id = city.workers.field_index(config.worker_id_field);
+    geos::Context context;
+    for (std::size_t row = 0; row < rows && row < city.worker_points.size(); ++row) {
+        const Point home = city.worker_points[row];
+        if (!std::isfinite(home.x) || !std::isfinite(home.y)) continue;  // dropped on import
+        const geos::Geom point = geos::point(context, home);
+        layer.geometries.push_back(geos::to_wkb(context, point.get()));
+        layer.rows.push_back({id >= 0 ? as_text(city.workers.rows[row][static_cast<std::size_t>(id)])
+                                      : std::to_string(city.workers.fids[row]),
+                              text_or_null(role[row]), assigned[row], text_or_null(ids[row])});
+    }
+    writer.add_layer(layer);
 }
 
 // worker_assignments: a row per (worker, micro-grid); an attribute table (the workers layer has
@@ -367,7 +440,10 @@ void write_staffing(const LayerSink& writer, const City& city, const PartitionRe
                               text_or_null(city.regions[static_cast<std::size_t>(grid.region)].code),
                               std::string("mobile_worker"), assignment.distance_m});
     }
-    if (staffing.present) writer.add_layer(layer);
+    if (staffing.present) {
+        writer.add_layer(layer);
+        write_workers(writer, city, result, staffing, config);
+    }
     if (staffing.utilities.empty()) return;
 
     // service_assignments: micro-grid, utility, station; stations: load against capacity.
@@ -585,6 +661,7 @@ void write_result(io::OutputReservation& output, const City& city, const Partiti
     }};
     result_layers(city, result, report, config, timings, staffing, sink, extra);
     if (control != nullptr) control->check(kStage);
+    writer.add_styles(layer_styles(writer.layers()));  // QGIS opens every layer styled
     writer.close();
 }
 

@@ -3,15 +3,17 @@
 
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/parallel.hpp>
+#include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 namespace civgrid::engine {
 
@@ -99,14 +101,12 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     std::vector<geos::Geom> region_shapes;
     std::vector<geos::Prepared> region_prepared;
     std::vector<geos::Envelope> region_envelopes;
-    geos::StrTree region_tree(context);
     for (std::size_t r = 0; r < region_count; ++r) {
         region_shapes.push_back(geos::from_wkb(context, city.regions[r].boundary));
         region_envelopes.push_back(geos::envelope(context, region_shapes.back().get()));
     }
     for (std::size_t r = 0; r < region_count; ++r) {
         region_prepared.push_back(geos::prepare(context, region_shapes[r].get()));
-        region_tree.insert(region_shapes[r].get(), r);
     }
     std::int64_t outside = 0;
     std::string outside_ids;
@@ -123,19 +123,15 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
                              : std::to_string(city.buildings.fids[b]);
     };
     const bool located = city.building_region.size() == building_count;  // by load_city, the same test
+    std::optional<algorithms::RegionLocator> locator;
+    if (!located) {
+        std::vector<Wkb> boundaries;
+        for (const Region& region : city.regions) boundaries.push_back(region.boundary);
+        locator.emplace(std::move(boundaries));
+    }
     for (std::size_t b = 0; b < building_count; ++b) {
         if (city.buildings.geometries[b].empty()) continue;
-        if (located) {
-            result.building_region[b] = city.building_region[b];
-        } else {
-            const geos::Geom point = geos::point(context, city.building_points[b]);
-            for (std::size_t r : region_tree.query(point.get())) {
-                if (GEOSPreparedIntersects_r(context.handle(), region_prepared[r].get(), point.get()) == 1) {
-                    result.building_region[b] = static_cast<int>(r);
-                    break;
-                }
-            }
-        }
+        result.building_region[b] = located ? city.building_region[b] : locator->locate(city.building_points[b]);
         if (result.building_region[b] < 0 && city.building_households[b] >= 0) {
             if (outside < 20) outside_ids += (outside_ids.empty() ? "" : ", ") + building_label(b);
             ++outside;
@@ -335,10 +331,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
             if (control != nullptr) control->step();
         });
     };
-    if (config.threads > 0)
-        tbb::task_arena(config.threads).execute(work);
-    else
-        work();
+    algorithms::with_threads(config.threads, work);
     if (control != nullptr) control->check(kStage);
     for (std::size_t r = 0; r < region_count; ++r)
         if (!region_errors[r].empty())

@@ -3,6 +3,7 @@
 #include "stage_timer.hpp"
 
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/styles.hpp>
 #include <civgrid/io/output_file.hpp>
 
 #include <chrono>
@@ -112,6 +113,7 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     timings.emplace_back("assess_alone", run.assess_seconds);
     for (const auto& [stage, seconds] : summary.cpu_timings) timings.emplace_back(stage + "_cpu", seconds);
     closing_layers(run.city, run.result, run.report, run.config, timings, &run.staffing, *standards, sink);
+    writer->add_styles(layer_styles(writer->layers()));  // QGIS opens every layer styled
     writer->commit();
     // run_info and the commit belong to the last stage (assess_and_write).
     closing.record("closing");

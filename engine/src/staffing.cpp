@@ -1,6 +1,7 @@
 #include "values.hpp"
 
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
@@ -97,21 +98,12 @@ Staffing assign_staff(const City& city, const PartitionResult& result, const Par
         input.micro_grid_group.push_back(region_street[static_cast<std::size_t>(grid.region)]);
     }
     // Each micro-grid worker's street: the region holding their home.
-    geos::Context context;
-    std::vector<geos::Geom> regions;
-    std::vector<geos::Prepared> prepared;
-    geos::StrTree tree(context);
-    for (const Region& region : city.regions) regions.push_back(geos::from_wkb(context, region.boundary));
-    for (std::size_t r = 0; r < regions.size(); ++r) {
-        prepared.push_back(geos::prepare(context, regions[r].get()));
-        tree.insert(regions[r].get(), r);
-    }
+    std::vector<Wkb> boundaries;
+    for (const Region& region : city.regions) boundaries.push_back(region.boundary);
+    const algorithms::RegionLocator locator(std::move(boundaries));
     auto street_of = [&](Point home) {
-        const geos::Geom point = geos::point(context, home);
-        for (std::size_t r : tree.query(point.get()))
-            if (GEOSPreparedIntersects_r(context.handle(), prepared[r].get(), point.get()) == 1)
-                return region_street[r];
-        return -1;
+        const int r = locator.locate(home);
+        return r < 0 ? -1 : region_street[static_cast<std::size_t>(r)];
     };
     algorithms::StaffingInput mobile;  // mobile workers to grids
     mobile.candidates = config.worker_candidates;

@@ -48,6 +48,11 @@ struct TransformationDestroyer {
         if (h != nullptr) OCTDestroyCoordinateTransformation(h);
     }
 };
+struct FieldDefnDestroyer {
+    void operator()(OGRFieldDefnH h) const noexcept {
+        if (h != nullptr) OGR_Fld_Destroy(h);
+    }
+};
 struct CplFreer {
     void operator()(void* p) const noexcept { CPLFree(p); }
 };
@@ -57,6 +62,7 @@ using FeaturePtr = std::unique_ptr<std::remove_pointer_t<OGRFeatureH>, FeatureDe
 using GeometryPtr = std::unique_ptr<std::remove_pointer_t<OGRGeometryH>, GeometryDestroyer>;
 using SrsPtr = std::unique_ptr<std::remove_pointer_t<OGRSpatialReferenceH>, SrsReleaser>;
 using TransformationPtr = std::unique_ptr<std::remove_pointer_t<OGRCoordinateTransformationH>, TransformationDestroyer>;
+using FieldDefnPtr = std::unique_ptr<std::remove_pointer_t<OGRFieldDefnH>, FieldDefnDestroyer>;
 using CplString = std::unique_ptr<char, CplFreer>;
 
 /// Registers every GDAL driver, once per process.

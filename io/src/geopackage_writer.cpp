@@ -231,6 +231,96 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     guard.transaction_ended();
     if (capture.has_error()) throw IoError(kStage, where + ": " + capture.message());
     guard.release();
+    layers_.push_back(data.name);
+}
+
+void GeoPackageWriter::add_styles(const std::vector<LayerStyle>& styles) {
+    constexpr const char* kTable = "layer_styles";
+    if (committed_ || !dataset_) throw InternalError(kStage, "'" + path_ + "': add_styles after close or commit");
+    const std::string where = path_ + ", layer '" + kTable + "'";
+    if (std::find(layers_.begin(), layers_.end(), kTable) != layers_.end())
+        throw InternalError(kStage, where + ": styles written twice");
+    GDALDatasetH dataset = dataset_.get();
+    detail::GdalErrorCapture capture;
+
+    // The geometry column of each styled layer: QGIS matches f_table_name and f_geometry_column.
+    std::vector<std::string> geometry_columns;
+    for (const LayerStyle& style : styles) {
+        OGRLayerH styled = GDALDatasetGetLayerByName(dataset, style.layer.c_str());
+        const char* column = styled != nullptr ? OGR_L_GetGeometryColumn(styled) : nullptr;
+        if (column == nullptr || *column == '\0')
+            throw InternalError(
+                kStage, where + ": a style for '" + style.layer + "', which is not a spatial layer of the file");
+        if (style.name.empty() || style.name.size() > 30)
+            throw InternalError(kStage, where + ": style name '" + style.name + "' of layer '" + style.layer +
+                                            "' must have 1 to 30 characters");
+        geometry_columns.emplace_back(column);
+    }
+
+    // The table as QGIS's OGR provider creates it (QgsOgrProviderMetadata::saveStyle).
+    const char* layer_options[] = {"FID=id", nullptr};
+    OGRLayerH layer = GDALDatasetCreateLayer(dataset, kTable, nullptr, wkbNone, const_cast<char**>(layer_options));
+    if (layer == nullptr) throw IoError(kStage, where + ": cannot create the table: " + capture.message());
+    LayerGuard guard(dataset, GDALDatasetGetLayerCount(dataset) - 1);
+    struct Column {
+        const char* name;
+        OGRFieldType type;
+        int width;
+        OGRFieldSubType subtype;
+    };
+    constexpr Column columns[] = {
+        {"f_table_catalog", OFTString, 256, OFSTNone},
+        {"f_table_schema", OFTString, 256, OFSTNone},
+        {"f_table_name", OFTString, 256, OFSTNone},
+        {"f_geometry_column", OFTString, 256, OFSTNone},
+        {"styleName", OFTString, 30, OFSTNone},
+        {"styleQML", OFTString, 0, OFSTNone},
+        {"styleSLD", OFTString, 0, OFSTNone},
+        {"useAsDefault", OFTInteger, 0, OFSTBoolean},
+        {"description", OFTString, 0, OFSTNone},
+        {"owner", OFTString, 30, OFSTNone},
+        {"ui", OFTString, 30, OFSTNone},
+        {"update_time", OFTDateTime, 0, OFSTNone},
+    };
+    for (const Column& column : columns) {
+        const detail::FieldDefnPtr definition(OGR_Fld_Create(column.name, column.type));
+        OGR_Fld_SetWidth(definition.get(), column.width);
+        OGR_Fld_SetSubType(definition.get(), column.subtype);
+        if (column.type == OFTDateTime) OGR_Fld_SetDefault(definition.get(), "CURRENT_TIMESTAMP");
+        if (OGR_L_CreateField(layer, definition.get(), TRUE) != OGRERR_NONE)
+            throw IoError(kStage, where + ", field '" + column.name + "': cannot create it: " + capture.message());
+    }
+
+    if (GDALDatasetStartTransaction(dataset, FALSE) != OGRERR_NONE)
+        throw IoError(kStage, where + ": cannot start a transaction: " + capture.message());
+    guard.transaction_started();
+    const detail::FeaturePtr feature(OGR_F_Create(OGR_L_GetLayerDefn(layer)));
+    if (!feature) throw InternalError(kStage, where + ": cannot allocate a feature");
+    for (std::size_t i = 0; i < styles.size(); ++i) {
+        const LayerStyle& style = styles[i];
+        OGR_F_SetFID(feature.get(), OGRNullFID);
+        OGR_F_SetFieldString(feature.get(), 0, "");
+        OGR_F_SetFieldString(feature.get(), 1, "");
+        OGR_F_SetFieldString(feature.get(), 2, style.layer.c_str());
+        OGR_F_SetFieldString(feature.get(), 3, geometry_columns[i].c_str());
+        OGR_F_SetFieldString(feature.get(), 4, style.name.c_str());
+        OGR_F_SetFieldString(feature.get(), 5, style.qml.c_str());
+        OGR_F_SetFieldString(feature.get(), 6, "");
+        OGR_F_SetFieldInteger(feature.get(), 7, style.use_as_default ? 1 : 0);
+        OGR_F_SetFieldString(feature.get(), 8, style.description.c_str());
+        OGR_F_SetFieldString(feature.get(), 9, "");
+        OGR_F_SetFieldNull(feature.get(), 10);
+        OGR_F_UnsetField(feature.get(), 11);  // the column's default: the time of writing
+        if (OGR_L_CreateFeature(layer, feature.get()) != OGRERR_NONE)
+            throw IoError(kStage,
+                          where + ", style of layer '" + style.layer + "': cannot write it: " + capture.message());
+    }
+    if (GDALDatasetCommitTransaction(dataset) != OGRERR_NONE)
+        throw IoError(kStage, where + ": cannot commit the transaction: " + capture.message());
+    guard.transaction_ended();
+    if (capture.has_error()) throw IoError(kStage, where + ": " + capture.message());
+    guard.release();
+    layers_.emplace_back(kTable);
 }
 
 void GeoPackageWriter::close() {

@@ -19,9 +19,8 @@ from ._progress import Progress, Reporter
 PathLike = Union[str, "os.PathLike[str]"]
 Source = Union[PathLike, gpd.GeoDataFrame]
 
-#: The layers a partition reads, by role (the CLI's --buildings, --roads, ...).
-ROLES = ("buildings", "roads", "rivers", "railways", "communities", "streets", "districts", "workers", "stations",
-         "facilities", "work_areas")
+#: The layers a partition reads, by role (the CLI's --buildings, --roads, ...): engine::kInputRoles.
+ROLES = tuple(_core.input_roles())
 _STAFF_ROLES = ("workers", "stations", "facilities", "work_areas")
 
 # The CLI's option names that differ from the engine's configuration fields.
@@ -36,8 +35,6 @@ _ALIASES = {
 _CONFIG_FIELDS = frozenset(
     name for name in dir(_core.Config)
     if not name.startswith("_") and name not in ("set_source", "source", "set_layer_setting"))
-_ROLES = ("buildings", "roads", "rivers", "railways", "communities", "streets", "districts", "workers", "stations",
-          "facilities", "work_areas")
 
 
 class City(Mapping[str, gpd.GeoDataFrame]):
@@ -239,9 +236,9 @@ def _config(options: Dict[str, Any]) -> "_core.Config":
     for key, value in options.items():
         if key in ("datum", "encoding"):
             # One value for every layer, or {role: value} (as the CLI's --datum [LAYER=]VALUE).
-            settings = dict(value) if isinstance(value, Mapping) else {role: value for role in _ROLES}
+            settings = dict(value) if isinstance(value, Mapping) else {role: value for role in ROLES}
             for role, setting in settings.items():
-                if role not in _ROLES:
+                if role not in ROLES:
                     raise _core.ConfigError(f"python.config: {key}: unknown layer {role!r}")
                 config.set_layer_setting(role, key, str(setting))
             continue

@@ -6,6 +6,7 @@
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
+#include <civgrid/engine/roles.hpp>
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
@@ -223,18 +224,7 @@ void register_errors(py::module_& m) {
 
 // Layer sources of a config by role, for Python to set (path, layer).
 engine::LayerSource& source_of(engine::PartitionConfig& config, const std::string& role) {
-    if (role == "buildings") return config.buildings;
-    if (role == "roads") return config.roads;
-    if (role == "rivers") return config.rivers;
-    if (role == "railways") return config.railways;
-    if (role == "communities") return config.communities;
-    if (role == "streets") return config.streets;
-    if (role == "districts") return config.districts;
-    if (role == "workers") return config.workers;
-    if (role == "stations") return config.stations;
-    if (role == "facilities") return config.facilities;
-    if (role == "work_areas") return config.work_areas;
-    throw ConfigError("python.config", "unknown layer role '" + role + "'");
+    return engine::source_of(config, role, "python.config");
 }
 
 }  // namespace
@@ -453,6 +443,14 @@ PYBIND11_MODULE(_core, m) {
         "engine::compute_repartition: load, repartition, staffing, assess against a previous output");
 
     // Distributed runs (civgrid.distributed): plan on the client, a shard on each worker, merge.
+    m.def(
+        "input_roles",
+        [] {
+            std::vector<std::string> names;
+            for (const engine::InputRole& role : engine::kInputRoles) names.emplace_back(role.name);
+            return names;
+        },
+        "The input layers by role, in order (engine::kInputRoles)");
     m.def(
         "decode_config", [](const py::bytes& bytes) { return engine::decode_config(std::string(bytes)); }, "bytes"_a,
         "A Config from engine::encode_config's bytes (the CLI's --scheduler hands its options over so)");

@@ -281,6 +281,15 @@ TEST(Pipeline, ComputePartitionAloneOrWritingAlongsideGivesTheSameOutput) {
             one.geometries.clear();  // an attribute table: no geometry to compare
             two.geometries.clear();
         }
+        if (layer == "layer_styles") {  // the QGIS styles: the same, but written at another time
+            const auto time = static_cast<std::size_t>(one.field_index("update_time"));
+            ASSERT_EQ(static_cast<int>(time), two.field_index("update_time"));
+            for (auto* table : {&one, &two})
+                for (auto& row : table->rows) row[time] = FieldValue{};
+            EXPECT_GE(one.rows.size(), 7U);
+            one.geometries.clear();
+            two.geometries.clear();
+        }
         EXPECT_EQ(one.rows, two.rows) << layer;
         EXPECT_EQ(one.geometries, two.geometries) << layer;
     }

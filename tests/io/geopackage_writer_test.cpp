@@ -182,6 +182,48 @@ TEST(GeoPackageWriter, FieldNamedFidAndEmptyLayer) {
     EXPECT_EQ(info.find("Warning"), std::string::npos) << info;
 }
 
+TEST(GeoPackageWriter, StylesGoIntoTheLayerStylesTableQgisReads) {
+    test::TempDir dir;
+    const std::string file = dir.file("styled.gpkg");
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer(points_layer("points"));
+        writer.add_layer({"table", GeometryKind::none, {{"k", FieldType::string}}, {}, {{std::string("v")}}});
+        EXPECT_EQ(writer.layers(), (std::vector<std::string>{"points", "table"}));
+        // A style for an attribute table, or a layer not written, is a bug of the caller.
+        EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_styles({{.layer = "table", .name = "s"}}); }),
+                        "a style for 'table', which is not a spatial layer");
+        EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_styles({{.layer = "nowhere", .name = "s"}}); }),
+                        "a style for 'nowhere'");
+        writer.add_styles(
+            {{.layer = "points", .name = "civgrid points", .qml = "<qgis>点</qgis>", .description = "d"}});
+        EXPECT_THROW(writer.add_styles({}), InternalError) << "one layer_styles table per file";
+        writer.commit();
+    }
+    EXPECT_EQ(list_layers(file), (std::vector<std::string>{"points", "table", "layer_styles"}));
+    const FeatureTable styles = read_layer({file, "layer_styles"});
+    ASSERT_EQ(styles.size(), 1u);
+    const auto value = [&](const char* field) {
+        return styles.rows[0][static_cast<std::size_t>(styles.field_index(field))];
+    };
+    EXPECT_EQ(value("f_table_name"), FieldValue{std::string("points")});
+    EXPECT_EQ(value("f_geometry_column"), FieldValue{std::string("geom")});
+    EXPECT_EQ(value("styleName"), FieldValue{std::string("civgrid points")});
+    EXPECT_EQ(value("styleQML"), FieldValue{std::string("<qgis>点</qgis>")});
+    EXPECT_EQ(value("useAsDefault"), FieldValue{std::int64_t{1}});
+    EXPECT_EQ(value("f_table_catalog"), FieldValue{std::string()});
+    EXPECT_FALSE(std::holds_alternative<std::monostate>(value("update_time"))) << "the column's default fills it";
+    // The table's schema is QGIS's own (sqlite's view of it), and GDAL's validator is happy.
+    const std::string schema = run("/usr/bin/ogrinfo -so '" + file + "' layer_styles");
+    for (const char* column :
+         {"useAsDefault: Integer(Boolean)", "styleName: String (30.0)", "update_time: DateTime", "FID Column = id"})
+        EXPECT_CONTAINS(schema, column);
+    const std::string verdict =
+        run("/usr/bin/python3 /usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py '" + file + "'");
+    EXPECT_EQ(verdict.find("rror"), std::string::npos) << verdict;
+    EXPECT_EQ(verdict.find("WARNING"), std::string::npos) << verdict;
+}
+
 // ---- atomicity ----------------------------------------------------------------------------------
 
 TEST(GeoPackageWriterAtomicity, NothingAtPathBeforeCommit) {

@@ -42,7 +42,10 @@ class RecordingProxy:
             with connection:
                 connection.settimeout(1)
                 try:
-                    self.requests.append(connection.recv(4096).decode("latin-1").split("\r\n", 1)[0])
+                    data = connection.recv(4096)
+                    # Closed without a byte: a preconnect Chromium dropped at exit, not a request.
+                    if data:
+                        self.requests.append(data.decode("latin-1").split("\r\n", 1)[0])
                 except OSError:
                     self.requests.append("<connection without a request line>")
 

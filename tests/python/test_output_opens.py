@@ -38,3 +38,40 @@ def test_layers_open_without_warnings(output):
     quality = run_info[run_info.section == "quality"].set_index("key").value
     assert quality["barrier_crossings"] == "0"
     assert quality["non_contiguous"] == "0"
+
+
+def test_every_layer_opens_in_gdal_and_geopandas_with_the_styles_table(output):
+    """The QGIS styles (layer_styles) are one more attribute table: every layer, it included, reads
+    in GDAL and GeoPandas as before, and the styled layers are the file's spatial layers."""
+    import fiona
+    from osgeo import ogr
+    layers = fiona.listlayers(str(output))
+    assert {"micro_grids", "grids", "buildings", "communities", "streets", "barriers", "workers", "stations",
+            "run_info", "layer_styles"} <= set(layers)
+    source = ogr.Open(str(output))
+    spatial = set()
+    for name in layers:
+        layer = source.GetLayerByName(name)
+        assert layer is not None and layer.GetFeatureCount() >= 0, name
+        if layer.GetGeomType() != ogr.wkbNone:
+            spatial.add(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = gpd.read_file(output, layer=name)
+        assert len(frame) == layer.GetFeatureCount(), name
+    styles = gpd.read_file(output, layer="layer_styles")
+    assert set(styles.f_table_name) <= spatial
+    assert {"micro_grids", "grids", "communities", "streets", "barriers", "stations", "workers"} <= \
+        set(styles.f_table_name)
+    assert styles.styleQML.str.startswith("<!DOCTYPE qgis").all()
+    # streets are the communities merged: the same households, street by street.
+    streets = gpd.read_file(output, layer="streets")
+    communities = gpd.read_file(output, layer="communities")
+    assert streets.set_index("street_code").households.to_dict() == \
+        communities.groupby("street_code").households.sum().to_dict()
+    assert abs(streets.area.sum() - communities.area.sum()) < 1.0
+    # workers: every worker of worker_assignments has a home point with its count.
+    workers = gpd.read_file(output, layer="workers")
+    assignments = gpd.read_file(output, layer="worker_assignments")
+    counts = assignments.groupby("worker_id").size().to_dict()
+    assert {w: c for w, c in zip(workers.worker_id, workers.assigned) if c > 0} == counts

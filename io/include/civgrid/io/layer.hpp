@@ -126,6 +126,16 @@ struct LayerData {
     std::vector<std::vector<FieldValue>> rows{};
 };
 
+/// A QGIS style (QML) of one layer, stored in the GeoPackage's `layer_styles` table, where QGIS
+/// (3.x, through its OGR provider) finds a layer's default style when it opens the layer.
+struct LayerStyle {
+    std::string layer{};         ///< table name of the styled layer (written before add_styles)
+    std::string name{};          ///< styleName (QGIS shows it in the layer's Styles menu; at most 30 characters)
+    std::string qml{};           ///< the QGIS style document (QML, UTF-8)
+    std::string description{};   ///< free text shown by QGIS
+    bool use_as_default = true;  ///< QGIS applies the default style of a layer when loading it
+};
+
 class OutputReservation;
 
 /// Writes a GeoPackage atomically: everything goes to a temporary file beside `path`, which
@@ -145,6 +155,15 @@ public:
     GeoPackageWriter& operator=(const GeoPackageWriter&) = delete;
 
     void add_layer(const LayerData& layer);
+    /// Writes `styles` into the `layer_styles` table (created with the schema QGIS itself uses:
+    /// f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML,
+    /// styleSLD, useAsDefault, description, owner, ui, update_time), registered in gpkg_contents as
+    /// an attributes table, so GDAL and other readers see one more attribute table and nothing else
+    /// changes. Each style's layer must be a spatial layer already added; InternalError otherwise.
+    /// At most one call per file.
+    void add_styles(const std::vector<LayerStyle>& styles);
+    /// Names of the layers added so far, in order.
+    [[nodiscard]] const std::vector<std::string>& layers() const noexcept { return layers_; }
     /// Closes the temporary file (building the spatial indexes): it is then complete, and the
     /// reservation's commit() can rename it. Throws IoError on failure.
     void close();
@@ -161,6 +180,7 @@ private:
         void operator()(void* dataset) const noexcept;
     };
     std::unique_ptr<void, DatasetDeleter> dataset_;
+    std::vector<std::string> layers_;
     bool committed_ = false;
 };
 
