@@ -2,6 +2,7 @@
 #include "values.hpp"
 
 #include <civgrid/algorithms/balance_bound.hpp>
+#include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/engine/pipeline.hpp>
@@ -270,6 +271,21 @@ void write_streets(const LayerSink& writer, const City& city, const PartitionRes
         std::int64_t households = 0, micro_grids = 0;
         for (std::size_t r : regions) {
             parts.push_back(geos::from_wkb(context, city.regions[r].boundary));
+            // A community boundary of more than kDetailedOutline vertices is united simplified to
+            // 5 cm (as the import compares it with its neighbours): GEOS's union of a zig-zagging
+            // million-vertex boundary with its neighbours assigns a hole per tooth, for minutes.
+            if (GEOSGetNumCoordinates_r(context.handle(), parts.back().get()) > algorithms::kDetailedOutline) {
+                // Douglas-Peucker (light), or topology-preserving when that leaves it invalid.
+                constexpr double kSimplified = 0.05;  // metres
+                geos::Geom simplified =
+                    geos::own(context, GEOSSimplify_r(context.handle(), parts.back().get(), kSimplified),
+                              "simplifying a detailed community for its street");
+                if (GEOSisValid_r(context.handle(), simplified.get()) != 1)
+                    simplified = geos::own(
+                        context, GEOSTopologyPreserveSimplify_r(context.handle(), parts.back().get(), kSimplified),
+                        "simplifying a detailed community for its street");
+                parts.back() = std::move(simplified);
+            }
             households += result.regions[r].households;
             micro_grids += static_cast<std::int64_t>(result.regions[r].micro_grids);
         }
