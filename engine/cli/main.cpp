@@ -306,6 +306,8 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
                              " (set CIVGRID_PYTHON to an interpreter with the civgrid package and dask.distributed)");
 }
 
+// Long on purpose: the option table of partition, check and repartition (one per group), then
+// one call into the engine per mode.
 int run_partition(const std::vector<std::string>& args, Mode mode) {
     const bool check_only = mode == Mode::check, rerun = mode == Mode::rerun;
     engine::PartitionConfig config;

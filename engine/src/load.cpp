@@ -437,6 +437,9 @@ std::vector<io::NamedSource> input_sources(const PartitionConfig& config) {
     return sources;
 }
 
+// Long (about 450 lines) on purpose: one pass over the input roles in the order their checks
+// depend on each other (buildings, then regions that locate them, then barriers and staff), each
+// step a commented block sharing the city being built; the per-layer work is in the helpers above.
 City load_city(const PartitionConfig& config) {
     validate_config(config);
     const std::vector<std::string> city_layers =
