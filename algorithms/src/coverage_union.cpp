@@ -299,4 +299,15 @@ geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geom
     return geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
 }
 
+geos::Geom union_closing_hairlines(const geos::Context& context, std::vector<geos::Geom> polygons) {
+    const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(polygons));
+    geos::Geom united = geos::unary_union(context, all.get(), "uniting polygons");
+    if (geos::part_count(context, united.get()) > 1) {
+        geos::Geom snapped = geos::unary_union(context, all.get(), 1e-3, "uniting polygons on a millimetre grid");
+        if (geos::part_count(context, snapped.get()) < geos::part_count(context, united.get()))
+            united = std::move(snapped);
+    }
+    return united;
+}
+
 }  // namespace civgrid::algorithms

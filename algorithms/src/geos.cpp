@@ -220,6 +220,82 @@ bool meets_box(const Context& context, const GEOSGeometry* geometry, const Envel
     return met == 1;
 }
 
+Geom point_on_surface_or_null(const Context& context, const GEOSGeometry* geometry) {
+    return own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry));
+}
+
+int type_id(const Context& context, const GEOSGeometry* geometry) {
+    return GEOSGeomTypeId_r(context.handle(), geometry);
+}
+
+std::string type_name(const Context& context, const GEOSGeometry* geometry) {
+    char* name = GEOSGeomType_r(context.handle(), geometry);  // malloc'd by GEOS
+    std::string text = name != nullptr ? name : "?";
+    if (name != nullptr) GEOSFree_r(context.handle(), name);
+    return text;
+}
+
+int part_count(const Context& context, const GEOSGeometry* geometry) {
+    return GEOSGetNumGeometries_r(context.handle(), geometry);
+}
+
+const GEOSGeometry* part(const Context& context, const GEOSGeometry* geometry, int index) {
+    return GEOSGetGeometryN_r(context.handle(), geometry, index);
+}
+
+std::optional<std::string> invalidity(const Context& context, const GEOSGeometry* geometry) {
+    if (GEOSisValid_r(context.handle(), geometry) == 1) return std::nullopt;
+    char* reason = GEOSisValidReason_r(context.handle(), geometry);
+    std::string text = reason != nullptr ? reason : "invalid";
+    if (reason != nullptr) GEOSFree_r(context.handle(), reason);
+    return text;
+}
+
+std::optional<Envelope> envelope_if_any(const Context& context, const GEOSGeometry* geometry) {
+    Envelope e;
+    if (GEOSGeom_getXMin_r(context.handle(), geometry, &e.min_x) == 0 ||
+        GEOSGeom_getYMin_r(context.handle(), geometry, &e.min_y) == 0 ||
+        GEOSGeom_getXMax_r(context.handle(), geometry, &e.max_x) == 0 ||
+        GEOSGeom_getYMax_r(context.handle(), geometry, &e.max_y) == 0)
+        return std::nullopt;
+    return e;
+}
+
+Geom unary_union(const Context& context, const GEOSGeometry* geometry, const char* what) {
+    return own(context, GEOSUnaryUnion_r(context.handle(), geometry), what);
+}
+
+Geom unary_union(const Context& context, const GEOSGeometry* geometry, double grid_size, const char* what) {
+    return own(context, GEOSUnaryUnionPrec_r(context.handle(), geometry, grid_size), what);
+}
+
+Geom intersection_or_null(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b) {
+    return own_nullable(context, GEOSIntersection_r(context.handle(), a, b));
+}
+
+Geom boundary(const Context& context, const GEOSGeometry* geometry, const char* what) {
+    return own(context, GEOSBoundary_r(context.handle(), geometry), what);
+}
+
+bool intersects(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b) {
+    return GEOSIntersects_r(context.handle(), a, b) == 1;
+}
+
+bool prepared_intersects(const Context& context, const Prepared& a, const GEOSGeometry* b) {
+    return GEOSPreparedIntersects_r(context.handle(), a.get(), b) == 1;
+}
+
+bool equals_exact(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b, double tolerance) {
+    return GEOSEqualsExact_r(context.handle(), a, b, tolerance) == 1;
+}
+
+double distance(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b) {
+    double value = 0;
+    if (GEOSDistance_r(context.handle(), a, b, &value) != 1)
+        throw InternalError(kStage, "GEOSDistance failed: " + context.last_error());
+    return value;
+}
+
 Envelope envelope(const Context& context, const GEOSGeometry* geometry) {
     Envelope e;
     if (GEOSGeom_getXMin_r(context.handle(), geometry, &e.min_x) == 0 ||

@@ -45,6 +45,8 @@ struct River {
 
 }  // namespace
 
+// Long on purpose: the organic city's steps in order (street grid, major roads, river, parks,
+// buildings), each a commented block with its own random stream.
 SynthCity generate_organic_city(const OrganicConfig& config) {
     if (config.households < 5'000 || config.households > 20'000'000)
         throw ConfigError(kStage, "--households " + std::to_string(config.households) +

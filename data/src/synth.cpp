@@ -794,6 +794,9 @@ geos::Geom coverage_union(const geos::Context& context, std::vector<geos::Geom> 
 }  // namespace
 
 // ================================================================================================
+// Long (about 500 lines) on purpose: the generator's steps in order (grid, admin areas, roads,
+// river, blocks, buildings, workers, stations), each a commented block drawing from its own random
+// stream, so a step can change without shifting the others' numbers.
 SynthCity generate_city(const SynthConfig& config) {
     if (config.households < kMinHouseholds)
         throw ConfigError(kStage, "households must be at least 1,000 (got " + std::to_string(config.households) + ")");

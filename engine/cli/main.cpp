@@ -265,7 +265,8 @@ enum class Mode { partition, check, rerun };
 // The options parsed here go to it whole (engine::encode_config) in a private file it removes; this
 // process becomes the driver, so its exit code and messages are the run's.
 int run_on_cluster(const engine::PartitionConfig& config, const std::string& output, const std::string& scheduler,
-                   const std::string& shard_level, bool quiet, bool json, const std::string& report_html) {
+                   const std::string& shard_level, bool quiet, bool json, bool progress_json,
+                   const std::string& report_html) {
     engine::validate_config(config);
     io::check_output_path(output, engine::input_sources(config));  // refused before any work
     const std::filesystem::path handoff =
@@ -293,6 +294,7 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
     if (!report_html.empty()) arguments.insert(arguments.end(), {"--report", report_html});
     if (quiet) arguments.emplace_back("--quiet");
     if (json) arguments.emplace_back("--json");
+    if (progress_json) arguments.emplace_back("--progress-json");
     std::vector<char*> argv;
     for (std::string& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -304,6 +306,8 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
                              " (set CIVGRID_PYTHON to an interpreter with the civgrid package and dask.distributed)");
 }
 
+// Long on purpose: the option table of partition, check and repartition (one per group), then
+// one call into the engine per mode.
 int run_partition(const std::vector<std::string>& args, Mode mode) {
     const bool check_only = mode == Mode::check, rerun = mode == Mode::rerun;
     engine::PartitionConfig config;
@@ -456,7 +460,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         return 0;
     }
     const bool quiet = vm.count("quiet") > 0, json = vm.count("json") > 0;
-    if (!scheduler.empty()) return run_on_cluster(config, output, scheduler, shard_level, quiet, json, report_html);
+    if (!scheduler.empty())
+        return run_on_cluster(config, output, scheduler, shard_level, quiet, json, vm.count("progress-json") > 0,
+                              report_html);
     std::vector<io::NamedSource> report_inputs;
     if (!report_html.empty()) {  // refused before any work, as the output is
         report_inputs = engine::input_sources(config);

@@ -237,7 +237,7 @@ std::vector<Region> read_regions(const io::FeatureTable& table, const std::strin
             ids += (ids.empty() ? "" : ", ") + std::to_string(regions[r].feature_id);
         }
         const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-        const geos::Geom united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "merging regions");
+        const geos::Geom united = geos::unary_union(context, all.get(), "merging regions");
         regions[members.front()].boundary = geos::to_wkb(context, united.get());
         for (std::size_t k = 1; k < members.size(); ++k) merged_away[members[k]] = 1;
         report.add("merged", "duplicate_code", Severity::warning,
@@ -294,10 +294,9 @@ void read_points(const std::optional<io::LayerSpec>& spec, const io::ReadOptions
             continue;
         }
         const geos::Geom geometry = geos::from_wkb(context, table.geometries[i]);
-        const geos::Geom point =
-            GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                ? geos::clone(context, geometry.get())
-                : geos::own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry.get()));
+        const geos::Geom point = geos::type_id(context, geometry.get()) == GEOS_POINT
+                                     ? geos::clone(context, geometry.get())
+                                     : geos::point_on_surface_or_null(context, geometry.get());
         const Point where = point && !geos::is_empty(context, point.get())
                                 ? geos::point_xy(context, point.get())
                                 : Point{std::numeric_limits<double>::infinity(), 0};
@@ -438,6 +437,9 @@ std::vector<io::NamedSource> input_sources(const PartitionConfig& config) {
     return sources;
 }
 
+// Long (about 450 lines) on purpose: one pass over the input roles in the order their checks
+// depend on each other (buildings, then regions that locate them, then barriers and staff), each
+// step a commented block sharing the city being built; the per-layer work is in the helpers above.
 City load_city(const PartitionConfig& config) {
     validate_config(config);
     const std::vector<std::string> city_layers =
@@ -668,10 +670,9 @@ City load_city(const PartitionConfig& config) {
                                       null_geometry[i] = 1;
                                       continue;
                                   }
-                                  city.building_points[i] =
-                                      GEOSGeomTypeId_r(context.handle(), geometry.get()) == GEOS_POINT
-                                          ? geos::point_xy(context, geometry.get())
-                                          : geos::point_on_surface(context, geometry.get());
+                                  city.building_points[i] = geos::type_id(context, geometry.get()) == GEOS_POINT
+                                                                ? geos::point_xy(context, geometry.get())
+                                                                : geos::point_on_surface(context, geometry.get());
                               }
                           });
     };

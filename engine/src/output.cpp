@@ -180,8 +180,7 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
         }
         for (const Wkb& area : city.hard_areas) {
             const geos::Geom polygon = geos::from_wkb(context, area);
-            const geos::Geom outline =
-                geos::own(context, GEOSBoundary_r(context.handle(), polygon.get()), "outlining a barrier area");
+            const geos::Geom outline = geos::boundary(context, polygon.get(), "outlining a barrier area");
             barriers.geometries.push_back(geos::to_wkb(context, outline.get()));
             barriers.rows.push_back({std::string("area_outline")});
         }
@@ -290,8 +289,7 @@ void write_streets(const LayerSink& writer, const City& city, const PartitionRes
             micro_grids += static_cast<std::int64_t>(result.regions[r].micro_grids);
         }
         const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-        const geos::Geom merged =
-            geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "merging the communities of a street");
+        const geos::Geom merged = geos::unary_union(context, all.get(), "merging the communities of a street");
         streets.geometries.push_back(geos::to_wkb(context, merged.get()));
         streets.rows.push_back({code, text_or_null(city.regions[regions.front()].district_code),
                                 static_cast<std::int64_t>(regions.size()), households, micro_grids});
@@ -779,7 +777,7 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         const geos::Geom geometry = geos::from_wkb_nullable(context, buildings.geometries[b]);
         if (!geometry) throw InputError(stage, read_back::where(buildings, b) + ": the geometry cannot be read");
         if (geos::is_empty(context, geometry.get())) continue;
-        const geos::Geom point = geos::own_nullable(context, GEOSPointOnSurface_r(context.handle(), geometry.get()));
+        const geos::Geom point = geos::point_on_surface_or_null(context, geometry.get());
         if (!point || geos::is_empty(context, point.get()))
             throw InputError(stage, read_back::where(buildings, b) + ": no point inside the geometry: " +
                                         (context.last_error().empty() ? "invalid" : context.last_error()));

@@ -212,8 +212,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
             // inside the region: they must not start a piece of land it does not reach.
             Point location = locations[static_cast<std::size_t>(i)];
             const geos::Geom probe = geos::point(context, location);
-            if (GEOSPreparedIntersects_r(context.handle(), region_prepared[static_cast<std::size_t>(r)].get(),
-                                         probe.get()) != 1)
+            if (!geos::prepared_intersects(context, region_prepared[static_cast<std::size_t>(r)], probe.get()))
                 location = city.building_points[b];
             sites.push_back({location, share, static_cast<std::uint32_t>(b)});
         }

@@ -6,6 +6,7 @@
 #include <civgrid/error.hpp>
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 namespace civgrid::engine::read_back {
@@ -58,7 +59,6 @@ double target_at(const io::FeatureTable& table, std::size_t row, int field, cons
 
 void check_geometries(const io::FeatureTable& table, Shape shape, bool allow_null, const char* stage) {
     const geos::Context context;
-    const auto handle = context.handle();
     for (std::size_t row = 0; row < table.size(); ++row) {
         const Wkb& wkb = table.geometries[row];
         if (wkb.empty()) {
@@ -67,32 +67,21 @@ void check_geometries(const io::FeatureTable& table, Shape shape, bool allow_nul
         }
         const geos::Geom geometry = geos::from_wkb_nullable(context, wkb);
         if (!geometry) throw InputError(stage, where(table, row) + ": the geometry cannot be read");
-        if (GEOSisEmpty_r(handle, geometry.get()) == 1) {
+        if (geos::is_empty(context, geometry.get())) {
             if (allow_null) continue;
             throw InputError(stage, where(table, row) + ": the geometry is empty");
         }
-        const int type = GEOSGeomTypeId_r(handle, geometry.get());
-        if (shape != Shape::any && type != GEOS_POLYGON && type != GEOS_MULTIPOLYGON) {
-            char* name = GEOSGeomType_r(handle, geometry.get());  // malloc'd by GEOS
-            const std::string type_name = name != nullptr ? name : "geometry";
-            if (name != nullptr) GEOSFree_r(handle, name);
-            throw InputError(stage,
-                             where(table, row) + ": a " + type_name + " where a Polygon or MultiPolygon belongs");
-        }
-        double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
-        if (GEOSGeom_getXMin_r(handle, geometry.get(), &min_x) == 0 ||
-            GEOSGeom_getYMin_r(handle, geometry.get(), &min_y) == 0 ||
-            GEOSGeom_getXMax_r(handle, geometry.get(), &max_x) == 0 ||
-            GEOSGeom_getYMax_r(handle, geometry.get(), &max_y) == 0 ||
-            !(std::abs(min_x) <= kMaxAbsCoordinate && std::abs(max_x) <= kMaxAbsCoordinate &&
-              std::abs(min_y) <= kMaxAbsCoordinate && std::abs(max_y) <= kMaxAbsCoordinate))
+        const int type = geos::type_id(context, geometry.get());
+        if (shape != Shape::any && type != GEOS_POLYGON && type != GEOS_MULTIPOLYGON)
+            throw InputError(stage, where(table, row) + ": a " + geos::type_name(context, geometry.get()) +
+                                        " where a Polygon or MultiPolygon belongs");
+        const std::optional<geos::Envelope> box = geos::envelope_if_any(context, geometry.get());
+        if (!box || !(std::abs(box->min_x) <= kMaxAbsCoordinate && std::abs(box->max_x) <= kMaxAbsCoordinate &&
+                      std::abs(box->min_y) <= kMaxAbsCoordinate && std::abs(box->max_y) <= kMaxAbsCoordinate))
             throw InputError(stage, where(table, row) + ": coordinates beyond +-1e9 (or not numbers): corrupt");
-        if (shape == Shape::valid_polygons && GEOSisValid_r(handle, geometry.get()) != 1) {
-            char* reason = GEOSisValidReason_r(handle, geometry.get());
-            const std::string why = reason != nullptr ? reason : "invalid";
-            if (reason != nullptr) GEOSFree_r(handle, reason);
-            throw InputError(stage, where(table, row) + ": invalid polygon (" + why + ")");
-        }
+        if (shape == Shape::valid_polygons)
+            if (const auto why = geos::invalidity(context, geometry.get()))
+                throw InputError(stage, where(table, row) + ": invalid polygon (" + *why + ")");
     }
 }
 

@@ -3,6 +3,7 @@
 #include "stage_timer.hpp"
 #include "values.hpp"
 
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/repartition.hpp>
 #include <civgrid/engine/repartition.hpp>
@@ -95,8 +96,8 @@ void unwrap_single_parts(io::FeatureTable& table) {
     for (Wkb& wkb : table.geometries) {
         if (wkb_geometry_type(wkb) != 6) continue;
         const geos::Geom geometry = geos::from_wkb(context, wkb);
-        if (GEOSGetNumGeometries_r(context.handle(), geometry.get()) == 1)
-            wkb = geos::to_wkb(context, GEOSGetGeometryN_r(context.handle(), geometry.get(), 0));
+        if (geos::part_count(context, geometry.get()) == 1)
+            wkb = geos::to_wkb(context, geos::part(context, geometry.get(), 0));
     }
 }
 
@@ -335,8 +336,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                 const geos::Geom building = geos::from_wkb(context, city.buildings.geometries[b]);
                 const geos::Geom grid =
                     geos::from_wkb(context, old_grids.geometries[static_cast<std::size_t>(old.micro_grids[k])]);
-                const geos::Geom part =
-                    geos::own_nullable(context, GEOSIntersection_r(context.handle(), building.get(), grid.get()));
+                const geos::Geom part = geos::intersection_or_null(context, building.get(), grid.get());
                 if (part && !geos::is_empty(context, part.get()) && geos::area(context, part.get()) > 0) {
                     unit.point = geos::point_on_surface(context, part.get());
                     unit.geometry = geos::to_wkb(context, part.get());
@@ -392,7 +392,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             if (!same) {
                 const geos::Geom before = geos::from_wkb(context, previous.regions.geometries[i]);
                 const geos::Geom after = geos::from_wkb(context, now);
-                same = GEOSEqualsExact_r(context.handle(), before.get(), after.get(), 1e-3) == 1;
+                same = geos::equals_exact(context, before.get(), after.get(), 1e-3);
             }
             plan_input.region_unchanged[static_cast<std::size_t>(r->second)] = same;
         }
@@ -584,7 +584,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                 : flags.find("large_building") != std::string::npos     ? algorithms::Flag::large_building
                                                                         : algorithms::Flag::out_of_bounds);
         }
-        if (GEOSGetNumGeometries_r(context.handle(), polygon.get()) > 1)
+        if (geos::part_count(context, polygon.get()) > 1)
             entry.grid.shape.flags |= static_cast<std::uint8_t>(algorithms::Flag::multipart);
         entry.grid_id = old_grid[m];
         entry.status = "unchanged";
@@ -711,25 +711,16 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         } else {
             std::vector<geos::Geom> parts;
             for (std::size_t e : members) parts.push_back(geos::from_wkb(context, entries[e].grid.shape.polygon));
-            const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
             // Kept and redrawn micro-grids meet along edges computed twice (as a zone's border and
-            // as a cell's): where the exact union leaves them apart by a hair, a millimetre grid
-            // closes it (but can cut a neck thinner than that, so it is the second choice).
-            united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "uniting a grid");
-            if (GEOSGetNumGeometries_r(context.handle(), united.get()) > 1) {
-                geos::Geom snapped =
-                    geos::own(context, GEOSUnaryUnionPrec_r(context.handle(), all.get(), 1e-3), "uniting a grid");
-                if (GEOSGetNumGeometries_r(context.handle(), snapped.get()) <
-                    GEOSGetNumGeometries_r(context.handle(), united.get()))
-                    united = std::move(snapped);
-            }
+            // as a cell's): a hairline between them is closed.
+            united = algorithms::union_closing_hairlines(context, std::move(parts));
         }
         grid.shape.polygon =
             as_before ? previous.grids.geometries[before->second.first] : geos::to_wkb(context, united.get());
         grid.shape.micro_grids = static_cast<int>(members.size());
         grid.shape.target =
             static_cast<double>(members.size()) * base.result.regions[static_cast<std::size_t>(key.first)].target;
-        grid.shape.multipart = GEOSGetNumGeometries_r(context.handle(), united.get()) > 1;
+        grid.shape.multipart = geos::part_count(context, united.get()) > 1;
         grid.shape.label_point = geos::point_on_surface(context, united.get());
         grid_index[key] = static_cast<int>(result.grids.size());
         result.grids.push_back(std::move(grid));
@@ -769,8 +760,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             for (std::size_t g = 0; g < result.micro_grids.size(); ++g) {
                 if (result.micro_grids[g].region != result.building_region[units[u].building]) continue;
                 const geos::Geom polygon = geos::from_wkb(context, result.micro_grids[g].shape.polygon);
-                double distance = 0;
-                GEOSDistance_r(context.handle(), polygon.get(), point.get(), &distance);
+                const double distance = geos::distance(context, polygon.get(), point.get());
                 if (best < 0 || distance < best_distance) best = static_cast<int>(g), best_distance = distance;
             }
             if (best >= 0) {

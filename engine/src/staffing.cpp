@@ -252,7 +252,7 @@ void assign_utilities(const City& city, const PartitionResult& result, const Par
                 if (!input.service_area[si].empty()) {
                     const geos::Geom area = geos::from_wkb(context, input.service_area[si]);
                     const geos::Geom label = geos::point(context, result.micro_grids[g].shape.label_point);
-                    if (GEOSIntersects_r(context.handle(), area.get(), label.get()) != 1) continue;
+                    if (!geos::intersects(context, area.get(), label.get())) continue;
                 }
                 input.capacity[si] -= households;
                 fixed[g] = s->second;

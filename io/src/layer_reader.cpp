@@ -484,6 +484,9 @@ void forget_findings(LayerReport& report, const std::string& id) {
 }
 }  // namespace
 
+// Long (about 350 lines) on purpose: the per-feature pipeline (linearise, flatten, family check,
+// sanitise, datum, reprojection, shard box, WKB) must run in this order inside one loop over GDAL's
+// features; the decisions it makes are in the helpers above.
 FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     constexpr const char* stage = "io.read";
     for (const auto& family : options.accepted_families)

@@ -139,12 +139,18 @@ def _main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--report")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--progress-json", action="store_true")
     arguments = parser.parse_args(argv)
     try:
         with open(arguments.config, "rb") as handoff:
             config = _core.decode_config(handoff.read())
         os.remove(arguments.config)
-        progress = not arguments.quiet and not arguments.json and sys.stderr.isatty()
+        progress: Any = not arguments.quiet and not arguments.json and sys.stderr.isatty()
+        if arguments.progress_json:  # as the CLI's --progress-json: a JSON object per line on stderr
+
+            def progress(stage: str, done: int, total: int) -> None:
+                print(json.dumps({"stage": stage, "done": done, "total": total}), file=sys.stderr, flush=True)
+
         with distributed.Client(arguments.scheduler, timeout="60s") as client:
             result = _run(config, {}, client, arguments.shard_level, arguments.output, progress)
         if arguments.report:

@@ -229,6 +229,7 @@ engine::LayerSource& source_of(engine::PartitionConfig& config, const std::strin
 
 }  // namespace
 
+// Long on purpose: the module's bindings, one after another; each calls one engine function.
 PYBIND11_MODULE(_core, m) {
     m.doc() = "civgrid engine bindings; use the civgrid package, not this module.";
     register_errors(m);

@@ -145,9 +145,11 @@ def test_the_cli_runs_on_a_scheduler_and_writes_the_single_machine_micro_grids(c
     assert list(one.micro_grid_id) == list(other.micro_grid_id)
     assert list(one.households) == list(other.households)
     assert one.geometry.geom_equals_exact(other.geometry, tolerance=0).all()
-    text = run_cli("partition", str(city), "-o", str(tmp_path / "text.gpkg"), "--scheduler", local.scheduler_address,
-                   "--shard-level", "community").stdout
-    assert f"shards on {local.scheduler_address}" in text and "Quality report" in text
+    shown = run_cli("partition", str(city), "-o", str(tmp_path / "text.gpkg"), "--scheduler", local.scheduler_address,
+                    "--shard-level", "community", "--progress-json")
+    assert f"shards on {local.scheduler_address}" in shown.stdout and "Quality report" in shown.stdout
+    steps = [json.loads(line) for line in shown.stderr.splitlines() if line.startswith("{")]
+    assert {"stage": "shards", "done": 24, "total": 24} in steps
     # A bad input: the single-machine exit code and message, and no output.
     bad_single = run_cli("partition", str(city), "-o", str(tmp_path / "bad1.gpkg"), "--households-field", "x",
                          check=False)

@@ -7,6 +7,8 @@
 // rings with sorted arrays: O(n log n) in vertices, about 100 bytes per vertex.
 #pragma once
 
+#include <vector>
+
 #include <civgrid/algorithms/geos.hpp>
 
 namespace civgrid::algorithms {
@@ -20,5 +22,11 @@ namespace civgrid::algorithms {
 /// parts by more than 1e-6 of it). The result is NOT checked for validity: callers that cannot
 /// trust their input check it and fall back to a full union. Deterministic: parts in input order.
 [[nodiscard]] geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geometry);
+
+/// The union of polygons that should meet along shared edges but may have been computed twice (a
+/// rerun's kept and redrawn micro-grids): GEOS's exact union, or, when that leaves more parts than
+/// the same union on a millimetre grid, the latter (it closes hairline gaps, but may cut a neck
+/// thinner than a millimetre, so it is the second choice).
+[[nodiscard]] geos::Geom union_closing_hairlines(const geos::Context& context, std::vector<geos::Geom> polygons);
 
 }  // namespace civgrid::algorithms

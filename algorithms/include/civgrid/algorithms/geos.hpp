@@ -7,6 +7,7 @@
 #include <geos_c.h>
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -94,10 +95,32 @@ void collect_lines(const Context& context, const GEOSGeometry* geometry, std::ve
 [[nodiscard]] double length(const Context& context, const GEOSGeometry* geometry);
 /// A point guaranteed inside a polygon (GEOSPointOnSurface).
 [[nodiscard]] Point point_on_surface(const Context& context, const GEOSGeometry* geometry);
+/// GEOSPointOnSurface as a geometry, or an empty Geom when GEOS finds none (an invalid polygon).
+[[nodiscard]] Geom point_on_surface_or_null(const Context& context, const GEOSGeometry* geometry);
 [[nodiscard]] Point centroid(const Context& context, const GEOSGeometry* geometry);
 /// x, y of a Point geometry.
 [[nodiscard]] Point point_xy(const Context& context, const GEOSGeometry* geometry);
 [[nodiscard]] bool is_empty(const Context& context, const GEOSGeometry* geometry);
+/// GEOSGeomTypeId (GEOS_POINT, GEOS_POLYGON, ...) and GEOS's name of the type ("Polygon").
+[[nodiscard]] int type_id(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] std::string type_name(const Context& context, const GEOSGeometry* geometry);
+/// Parts of a collection (1 for a single geometry), and part `index` (owned by `geometry`).
+[[nodiscard]] int part_count(const Context& context, const GEOSGeometry* geometry);
+[[nodiscard]] const GEOSGeometry* part(const Context& context, const GEOSGeometry* geometry, int index);
+/// Why a geometry is invalid (GEOSisValidReason), or nothing when it is valid.
+[[nodiscard]] std::optional<std::string> invalidity(const Context& context, const GEOSGeometry* geometry);
+/// Overlay and predicates (GEOS's, exact): `what` names the operation in an InternalError.
+[[nodiscard]] Geom unary_union(const Context& context, const GEOSGeometry* geometry, const char* what);
+/// The union with coordinates snapped to a grid of `grid_size` (GEOSUnaryUnionPrec).
+[[nodiscard]] Geom unary_union(const Context& context, const GEOSGeometry* geometry, double grid_size,
+                               const char* what);
+/// The intersection, or an empty Geom when GEOS cannot compute it (robustness failures).
+[[nodiscard]] Geom intersection_or_null(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b);
+[[nodiscard]] Geom boundary(const Context& context, const GEOSGeometry* geometry, const char* what);
+[[nodiscard]] bool intersects(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b);
+[[nodiscard]] bool prepared_intersects(const Context& context, const Prepared& a, const GEOSGeometry* b);
+[[nodiscard]] bool equals_exact(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b, double tolerance);
+[[nodiscard]] double distance(const Context& context, const GEOSGeometry* a, const GEOSGeometry* b);
 
 struct Envelope {
     double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
@@ -106,6 +129,8 @@ struct Envelope {
     }
 };
 [[nodiscard]] Envelope envelope(const Context& context, const GEOSGeometry* geometry);
+/// The envelope, or nothing for an empty geometry.
+[[nodiscard]] std::optional<Envelope> envelope_if_any(const Context& context, const GEOSGeometry* geometry);
 /// Whether `geometry` meets the box (its interior or boundary), as GDAL's spatial filter decides.
 [[nodiscard]] bool meets_box(const Context& context, const GEOSGeometry* geometry, const Envelope& box);
 
