@@ -276,6 +276,16 @@ void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedP
     }
 }
 
+Geom lightened(const Context& context, Geom polygonal, double tolerance) {
+    const auto handle = context.handle();
+    if (GEOSGetNumCoordinates_r(handle, polygonal.get()) <= kDetailedOutline) return polygonal;
+    Geom simplified = geos::own(context, GEOSSimplify_r(handle, polygonal.get(), tolerance), "simplifying an outline");
+    if (GEOSisValid_r(handle, simplified.get()) != 1)
+        simplified = geos::own(context, GEOSTopologyPreserveSimplify_r(handle, polygonal.get(), tolerance),
+                               "simplifying an outline");
+    return simplified;
+}
+
 Geom node_with_outline(const Context& context, const GEOSGeometry* outline, const GEOSGeometry* lines) {
     const auto handle = context.handle();
     std::vector<Geom> rings;

@@ -273,18 +273,8 @@ void write_streets(const LayerSink& writer, const City& city, const PartitionRes
             // A community boundary of more than kDetailedOutline vertices is united simplified to
             // 5 cm (as the import compares it with its neighbours): GEOS's union of a zig-zagging
             // million-vertex boundary with its neighbours assigns a hole per tooth, for minutes.
-            if (GEOSGetNumCoordinates_r(context.handle(), parts.back().get()) > algorithms::kDetailedOutline) {
-                // Douglas-Peucker (light), or topology-preserving when that leaves it invalid.
-                constexpr double kSimplified = 0.05;  // metres
-                geos::Geom simplified =
-                    geos::own(context, GEOSSimplify_r(context.handle(), parts.back().get(), kSimplified),
-                              "simplifying a detailed community for its street");
-                if (GEOSisValid_r(context.handle(), simplified.get()) != 1)
-                    simplified = geos::own(
-                        context, GEOSTopologyPreserveSimplify_r(context.handle(), parts.back().get(), kSimplified),
-                        "simplifying a detailed community for its street");
-                parts.back() = std::move(simplified);
-            }
+            constexpr double kSimplified = 0.05;  // metres
+            parts.back() = algorithms::lightened(context, std::move(parts.back()), kSimplified);
             households += result.regions[r].households;
             micro_grids += static_cast<std::int64_t>(result.regions[r].micro_grids);
         }

@@ -173,6 +173,25 @@ TEST(OutlineClipper, CoversLikeGeosPreparedIntersects) {
     EXPECT_LT(covered, static_cast<int>(points.size()) - 1000);
 }
 
+// lightened: small outlines untouched; a zig-zagging detailed one simplified to within the
+// tolerance, valid, its area within tolerance times perimeter.
+TEST(Lightened, LeavesEverydayOutlinesAndSimplifiesDetailedOnes) {
+    geos::Context context;
+    const auto handle = context.handle();
+    const geos::Geom small = geos::from_wkt(context, "POLYGON((0 0,10 0,10 10,0 10,0 0))");
+    const geos::Geom kept = lightened(context, geos::clone(context, small.get()), 0.05);
+    EXPECT_EQ(GEOSEqualsExact_r(handle, kept.get(), small.get(), 0.0), 1);
+    const geos::Geom area = toothed_area(context, 16'000);
+    const double before = geos::area(context, area.get());
+    const geos::Geom light = lightened(context, geos::clone(context, area.get()), 0.05);
+    EXPECT_LT(GEOSGetNumCoordinates_r(handle, light.get()), 1000);
+    EXPECT_EQ(GEOSisValid_r(handle, light.get()), 1);
+    double distance = 0;
+    GEOSHausdorffDistance_r(handle, light.get(), area.get(), &distance);
+    EXPECT_LE(distance, 0.05 + 1e-9);
+    EXPECT_NEAR(geos::area(context, light.get()), before, 0.05 * geos::length(context, area.get()));
+}
+
 // Faces of polygonized linework, as sorted areas.
 std::vector<double> face_areas(const geos::Context& context, const GEOSGeometry* linework) {
     const GEOSGeometry* inputs[] = {linework};

@@ -74,6 +74,11 @@ private:
     SegmentIndex outline_;
 };
 
+/// `polygonal` as it is when it has at most kDetailedOutline vertices; else simplified to within
+/// `tolerance` metres (Douglas-Peucker, or GEOS's topology-preserving simplification when that
+/// leaves it invalid), for overlays that only show it (a street made of its communities).
+[[nodiscard]] geos::Geom lightened(const geos::Context& context, geos::Geom polygonal, double tolerance);
+
 /// Linework for GEOSPolygonize: `lines` (any linear or polygonal geometry, its rings as lines)
 /// noded together with the rings of `outline` (polygonal), where only the stretches of outline
 /// rings that some line comes near (within a micrometre) are noded by GEOS; the rest of a
