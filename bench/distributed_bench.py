@@ -111,7 +111,7 @@ def main():
               f"{figures['shards']} shards (compute mean {figures['shard_compute_s']['mean']:.2f} s, max "
               f"{figures['shard_compute_s']['max']:.2f} s, sum {figures['shard_compute_s']['sum']:.1f} s), "
               f"same micro-grids as the CLI: {same}", flush=True)
-    print(json.dumps({"households": arguments.households, "districts": arguments.districts,
+    print(json.dumps({"city": arguments.city or f"synth {arguments.households} households, {arguments.districts} districts",
                       "single": {"wall_s": single_wall, "peak_mb": single_peak}, "distributed": rows,
                       "load_average_before": load, "load_average_after": os.getloadavg()}))
     if not all(row["same_as_single"] for row in rows):
