@@ -5,9 +5,10 @@ and the speed-up against the single-machine CLI on the same province, measured i
     /usr/bin/python3 bench/distributed_bench.py [--households 30000000] [--districts 100]
         [--workers 1 2 4] [--memory-limit 2GB] [--city province.gpkg]
 
-Each distributed run happens in a fresh process (so the client's peak memory is its own) against a
-LocalCluster of worker processes, one thread each, with the given memory limit per worker; its
-micro-grids are compared with the CLI's (codes and households). Per-shard task times from dask's
+Each distributed run is `civgrid partition --scheduler` against a LocalCluster (started in a fresh
+process) of worker processes, one thread each, with the given memory limit per worker; the client's
+peak is the driver's (GNU time), and its micro-grids are compared with the CLI's (codes and
+households). Per-shard task times from dask's
 task stream are printed, for extrapolating to a national run (see README, "A province on a cluster").
 """
 import argparse
@@ -36,32 +37,32 @@ def timed(command):
 
 
 def one_run(city, workers, memory_limit, output, level):
-    """In this process: a LocalCluster of `workers` processes, civgrid.distributed.partition, figures."""
+    """In this process: a LocalCluster of `workers` processes, then `civgrid partition --scheduler`
+    against it (the CLI's own path: the driver is a separate process, timed by GNU time), figures."""
     sys.path.insert(0, str(BUILD / "python"))
     import distributed
-
-    import civgrid
-    import civgrid.distributed
+    import geopandas as gpd
 
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                                   dashboard_address=None, silence_logs=50) as cluster, \
             distributed.Client(cluster) as client:
-        start = time.monotonic()
+        command = [CLI, "partition", city, "-o", output, "--quiet", "--scheduler", cluster.scheduler_address]
+        if level:
+            command += ["--shard-level", level]
         with distributed.get_task_stream(client) as stream:
-            result = civgrid.distributed.partition(city, client=client, shard_level=level, progress=False,
-                                                   output=output)
-        wall = time.monotonic() - start
+            wall, driver_peak = timed(command)
         worker_peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         tasks = [task for task in stream.data if str(task.get("key", "")).startswith("civgrid-shard")]
         compute = [sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
                    for task in tasks]
+    micro_grids = gpd.read_file(output, layer="micro_grids", ignore_geometry=True)
     return {
-        "workers": workers, "wall_s": wall, "client_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "workers": workers, "wall_s": wall, "client_peak_mb": driver_peak,
         "worker_peak_mb": max(worker_peaks.values()), "shards": len(compute),
         "shard_compute_s": {"sum": sum(compute), "mean": sum(compute) / max(1, len(compute)),
                             "max": max(compute, default=0)},
-        "micro_grids": len(result.micro_grids), "households": int(result.micro_grids.households.sum()),
-        "ids": list(result.micro_grids.micro_grid_id),
+        "micro_grids": len(micro_grids), "households": int(micro_grids.households.sum()),
+        "ids": list(micro_grids.micro_grid_id),
     }
 
 
@@ -110,7 +111,7 @@ def main():
               f"{figures['shards']} shards (compute mean {figures['shard_compute_s']['mean']:.2f} s, max "
               f"{figures['shard_compute_s']['max']:.2f} s, sum {figures['shard_compute_s']['sum']:.1f} s), "
               f"same micro-grids as the CLI: {same}", flush=True)
-    print(json.dumps({"households": arguments.households, "districts": arguments.districts,
+    print(json.dumps({"city": arguments.city or f"synth {arguments.households} households, {arguments.districts} districts",
                       "single": {"wall_s": single_wall, "peak_mb": single_peak}, "distributed": rows,
                       "load_average_before": load, "load_average_after": os.getloadavg()}))
     if not all(row["same_as_single"] for row in rows):

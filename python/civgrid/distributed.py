@@ -85,41 +85,43 @@ def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: A
 
     arguments, inputs = _inputs(args, kwargs)
     client = client if client is not None else distributed.get_client()
-    return _run(inputs.config, inputs.names, client, shard_level, arguments["output"], arguments["progress"])
+    with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
+        run = _run(inputs.config, client, shard_level, arguments["output"], callback)
+        result = Result(run, inputs.names)
+    if arguments["output"] is not None:
+        result.path = os.fspath(arguments["output"])
+    return result
 
 
-def _run(config: "_core.Config", names: Dict[str, str], client: Any, shard_level: str, output: Any,
-         progress: Any) -> Result:
-    """Plan, the shards on the cluster, merge: the run of a prepared config."""
+def _run(config: "_core.Config", client: Any, shard_level: str, output: Any, callback: Any) -> "_core.Run":
+    """Plan, the shards on the cluster, merge, and write `output` when given: the run of a
+    prepared config, as the engine's Run (the CLI's driver needs no GeoDataFrames)."""
     import distributed
 
-    with Reporter(progress) as callback, _api._readable_errors(names):
-        if output is not None:  # refused before any work, as the CLI refuses it
-            _core.check_output(config, os.fspath(output))
-        shard_plan = _core.plan_shards(config, shard_level)
-        task_config = pickle.loads(pickle.dumps(config))
-        task_config.threads = 1  # one core per task: the cluster's parallelism is its tasks
-        shards: List[Tuple[str, str, Tuple[float, float, float, float], int]] = shard_plan["shards"]
-        futures = client.map(_compute_shard, [task_config] * len(shards), [shard_plan["working_crs"]] * len(shards),
-                             [shard_plan["region_level"]] * len(shards), shards,
-                             key=[f"civgrid-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
-                             pure=False)
-        try:
-            done = 0
-            for _ in distributed.as_completed(futures):
-                done += 1
-                if callback is not None:
-                    callback("shards", done, len(shards))
-            encoded = client.gather(futures)  # in plan order; a failed shard raises its own error
-        finally:
-            client.cancel(futures)
-        run = _core.merge_shards(config, encoded, callback)
-        del encoded
-        result = Result(run, names)
-        if output is not None:
-            run.write(os.fspath(output), callback)
-            result.path = os.fspath(output)
-    return result
+    if output is not None:  # refused before any work, as the CLI refuses it
+        _core.check_output(config, os.fspath(output))
+    shard_plan = _core.plan_shards(config, shard_level)
+    task_config = pickle.loads(pickle.dumps(config))
+    task_config.threads = 1  # one core per task: the cluster's parallelism is its tasks
+    shards: List[Tuple[str, str, Tuple[float, float, float, float], int]] = shard_plan["shards"]
+    futures = client.map(_compute_shard, [task_config] * len(shards), [shard_plan["working_crs"]] * len(shards),
+                         [shard_plan["region_level"]] * len(shards), shards,
+                         key=[f"civgrid-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
+                         pure=False)
+    try:
+        done = 0
+        for _ in distributed.as_completed(futures):
+            done += 1
+            if callback is not None:
+                callback("shards", done, len(shards))
+        encoded = client.gather(futures)  # in plan order; a failed shard raises its own error
+    finally:
+        client.cancel(futures)
+    run = _core.merge_shards(config, encoded, callback)
+    del encoded
+    if output is not None:
+        run.write(os.fspath(output), callback)
+    return run
 
 
 def _main(argv: Optional[List[str]] = None) -> int:
@@ -151,10 +153,10 @@ def _main(argv: Optional[List[str]] = None) -> int:
             def progress(stage: str, done: int, total: int) -> None:
                 print(json.dumps({"stage": stage, "done": done, "total": total}), file=sys.stderr, flush=True)
 
-        with distributed.Client(arguments.scheduler, timeout="60s") as client:
-            result = _run(config, {}, client, arguments.shard_level, arguments.output, progress)
+        with Reporter(progress) as callback, distributed.Client(arguments.scheduler, timeout="60s") as client:
+            run = _run(config, client, arguments.shard_level, arguments.output, callback)
         if arguments.report:
-            result.report_html(arguments.report)
+            _api.report_html(arguments.output, arguments.report)
     except _core.Error as error:
         print(f"civgrid: {error}", file=sys.stderr)  # as the CLI prints its errors
         return error.exit_code
@@ -162,16 +164,16 @@ def _main(argv: Optional[List[str]] = None) -> int:
         print(f"civgrid: cli: --scheduler {arguments.scheduler}: {error}", file=sys.stderr)
         return 4
     if arguments.json:
-        print(json.dumps({"output": arguments.output, "crs": result.crs, "warnings": result.warnings,
-                          "quality": result.report, "timings": result.timings,
+        print(json.dumps({"output": arguments.output, "crs": run.crs, "warnings": list(run.warnings),
+                          "quality": _api._report_dict(run.report), "timings": dict(run.timings),
                           "scheduler": arguments.scheduler}))
     elif not arguments.quiet:
-        for warning in result.warnings:
+        for warning in run.warnings:
             print(f"warning: {warning}")
         print(f"wrote {arguments.output} (shards on {arguments.scheduler})")
         if arguments.report:
             print(f"wrote {arguments.report} (HTML report)")
-        print(result.report_text, end="")
+        print(run.report_text, end="")
     return 0
 
 
