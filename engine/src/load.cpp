@@ -426,6 +426,32 @@ void read_staff_layers(City& city, const PartitionConfig& config, const io::Read
                     role, city, table, points);
 }
 
+// What every read of a run starts from: the city file's layers, the buildings' layer, and the
+// read options in the working CRS (given, or chosen from the buildings' extent).
+struct Start {
+    std::vector<std::string> city_layers;
+    io::LayerSpec buildings;
+    io::ReadOptions options;
+};
+
+Start start_reading(const PartitionConfig& config) {
+    Start start;
+    if (!config.city.empty()) start.city_layers = io::list_layers(config.city);
+    const auto buildings_spec = resolve(config, config.buildings, "buildings", start.city_layers);
+    if (!buildings_spec)
+        throw ConfigError(kStage,
+                          config.city.empty()
+                              ? "no buildings given: pass a city file or --buildings FILE[:LAYER]"
+                              : "'" + config.city + "' has no layer 'buildings' (pass --buildings FILE[:LAYER])");
+    start.buildings = *buildings_spec;
+    start.options.target_crs = config.working_crs.empty()
+                                   ? io::choose_metric_crs(io::geographic_extent(start.buildings, config.assume_crs))
+                                   : config.working_crs;
+    start.options.assume_crs = config.assume_crs;
+    start.options.coordinate_grid = config.coordinate_grid;
+    return start;
+}
+
 }  // namespace
 
 std::vector<io::NamedSource> input_sources(const PartitionConfig& config) {
@@ -442,23 +468,12 @@ std::vector<io::NamedSource> input_sources(const PartitionConfig& config) {
 // step a commented block sharing the city being built; the per-layer work is in the helpers above.
 City load_city(const PartitionConfig& config) {
     validate_config(config);
-    const std::vector<std::string> city_layers =
-        config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
-    const auto buildings_spec = resolve(config, config.buildings, "buildings", city_layers);
-    if (!buildings_spec)
-        throw ConfigError(kStage,
-                          config.city.empty()
-                              ? "no buildings given: pass a city file or --buildings FILE[:LAYER]"
-                              : "'" + config.city + "' has no layer 'buildings' (pass --buildings FILE[:LAYER])");
-
+    const Start start = start_reading(config);
+    const std::vector<std::string>& city_layers = start.city_layers;
+    const io::LayerSpec* buildings_spec = &start.buildings;
     City city;
-    city.crs = config.working_crs.empty()
-                   ? io::choose_metric_crs(io::geographic_extent(*buildings_spec, config.assume_crs))
-                   : config.working_crs;
-    io::ReadOptions options;
-    options.target_crs = city.crs;
-    options.assume_crs = config.assume_crs;
-    options.coordinate_grid = config.coordinate_grid;
+    city.crs = start.options.target_crs;
+    io::ReadOptions options = start.options;
     if (config.shard.given())
         options.extent = io::Box{config.shard.min_x, config.shard.min_y, config.shard.max_x, config.shard.max_y};
 
@@ -1013,18 +1028,11 @@ ShardPlan plan_shards(const PartitionConfig& config, const std::string& level) {
     validate_config(config);
     if (!level.empty() && level != "district" && level != "street" && level != "community")
         throw ConfigError(kStage, "shard level '" + level + "': district, street or community");
-    const std::vector<std::string> city_layers =
-        config.city.empty() ? std::vector<std::string>{} : io::list_layers(config.city);
-    const auto buildings_spec = resolve(config, config.buildings, "buildings", city_layers);
-    if (!buildings_spec) throw ConfigError(kStage, "no buildings given: pass a city file or --buildings FILE[:LAYER]");
+    const Start start = start_reading(config);
+    const std::vector<std::string>& city_layers = start.city_layers;
     ShardPlan plan;
-    plan.working_crs = config.working_crs.empty()
-                           ? io::choose_metric_crs(io::geographic_extent(*buildings_spec, config.assume_crs))
-                           : config.working_crs;
-    io::ReadOptions options;
-    options.target_crs = plan.working_crs;
-    options.assume_crs = config.assume_crs;
-    options.coordinate_grid = config.coordinate_grid;
+    plan.working_crs = start.options.target_crs;
+    const io::ReadOptions& options = start.options;
 
     // The region layer, as load_city chooses it.
     std::vector<Region> regions;

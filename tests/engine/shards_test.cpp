@@ -4,6 +4,7 @@
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/error.hpp>
 
+#include "synth_file.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -15,12 +16,7 @@ namespace civgrid::engine {
 namespace {
 
 std::string generate(const test::TempDir& dir, std::int64_t households, std::uint64_t seed) {
-    data::SynthConfig config;
-    config.households = households;
-    config.seed = seed;
-    const std::string path = dir.file("city-" + std::to_string(seed) + ".gpkg");
-    data::write_city(data::generate_city(config), path);
-    return path;
+    return test::synth_city_file(dir, households, seed);
 }
 
 void expect_same_partition(const PartitionRun& whole, const PartitionRun& merged) {
