@@ -1,3 +1,5 @@
+#include "ring_math.hpp"
+
 #include <civgrid/algorithms/coverage_union.hpp>
 
 #include "key_numbers.hpp"
@@ -16,33 +18,15 @@ namespace civgrid::algorithms {
 
 namespace {
 
+using detail::ring_contains;
+using detail::twice_signed_area;
+
 struct Segment {
     Point a, b;  // directed: the polygon's interior on the left
 };
 
 bool less(Point p, Point q) noexcept {
     return std::tie(p.x, p.y) < std::tie(q.x, q.y);
-}
-
-// Twice the signed area (positive counter-clockwise), relative to the first vertex for precision.
-double twice_signed_area(const std::vector<Point>& ring) {
-    if (ring.size() < 4) return 0.0;
-    const Point o = ring.front();
-    double sum = 0;
-    for (std::size_t i = 1; i + 1 < ring.size(); ++i)
-        sum += (ring[i].x - o.x) * (ring[i + 1].y - o.y) - (ring[i + 1].x - o.x) * (ring[i].y - o.y);
-    return sum;
-}
-
-// Whether `p` lies inside the closed ring (crossing number; points on it may go either way, which
-// the caller avoids by testing a hole's point against shells that do not share its edges).
-bool ring_contains(const std::vector<Point>& ring, Point p) {
-    bool inside = false;
-    for (std::size_t i = 1; i < ring.size(); ++i) {
-        const Point a = ring[i - 1], b = ring[i];
-        if ((a.y > p.y) != (b.y > p.y) && p.x < a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y)) inside = !inside;
-    }
-    return inside;
 }
 
 class SegmentCollector {

@@ -1,3 +1,5 @@
+#include "ring_math.hpp"
+
 #include <civgrid/algorithms/polygonize.hpp>
 
 #include <algorithm>
@@ -11,6 +13,9 @@ namespace civgrid::algorithms {
 
 namespace {
 
+using detail::ring_contains;
+using detail::twice_signed_area;
+
 constexpr auto kNone = std::numeric_limits<std::uint32_t>::max();
 
 // Quadrant of a direction, as GEOS numbers them (0 NE, 1 NW, 2 SW, 3 SE; an axis belongs to the
@@ -18,25 +23,6 @@ constexpr auto kNone = std::numeric_limits<std::uint32_t>::max();
 int quadrant(double dx, double dy) {
     if (dx >= 0) return dy >= 0 ? 0 : 3;
     return dy >= 0 ? 1 : 2;
-}
-
-// Twice the signed area of a closed ring (positive counter-clockwise), relative to its first vertex.
-double twice_signed_area(const std::vector<Point>& ring) {
-    const Point o = ring.front();
-    double sum = 0;
-    for (std::size_t i = 1; i + 1 < ring.size(); ++i)
-        sum += (ring[i].x - o.x) * (ring[i + 1].y - o.y) - (ring[i + 1].x - o.x) * (ring[i].y - o.y);
-    return sum;
-}
-
-// Whether `p` lies inside the closed ring (crossing number).
-bool ring_contains(const std::vector<Point>& ring, Point p) {
-    bool inside = false;
-    for (std::size_t i = 1; i < ring.size(); ++i) {
-        const Point a = ring[i - 1], b = ring[i];
-        if ((a.y > p.y) != (b.y > p.y) && p.x < a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y)) inside = !inside;
-    }
-    return inside;
 }
 
 struct Box {
