@@ -470,7 +470,6 @@ City load_city(const PartitionConfig& config) {
     validate_config(config);
     const Start start = start_reading(config);
     const std::vector<std::string>& city_layers = start.city_layers;
-    const io::LayerSpec* buildings_spec = &start.buildings;
     City city;
     city.crs = start.options.target_crs;
     io::ReadOptions options = start.options;
@@ -478,7 +477,7 @@ City load_city(const PartitionConfig& config) {
         options.extent = io::Box{config.shard.min_x, config.shard.min_y, config.shard.max_x, config.shard.max_y};
 
     // Buildings: polygons or points, households per feature.
-    city.buildings = io::read_layer(*buildings_spec, options_for(options, config.buildings, {"polygon", "point"}));
+    city.buildings = io::read_layer(start.buildings, options_for(options, config.buildings, {"polygon", "point"}));
     city.inputs.emplace_back("buildings", describe(city.buildings));
     io::FeatureTable& buildings = city.buildings;
     const std::size_t building_report = city.import_report.layers.size();

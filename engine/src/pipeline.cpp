@@ -48,7 +48,6 @@ void staff_and_assess_alongside(PartitionRun& run, const Alongside& alongside) {
 }  // namespace
 
 PartitionRun compute_partition(PartitionConfig config, RunControl* control, const Alongside* alongside) {
-    validate_config(config);
     PartitionRun run;
     run.config = std::move(config);
     StageTimer timer(control, kStage);

@@ -77,7 +77,6 @@ PartitionConfig shard_config(const PartitionConfig& config, const ShardPlan& pla
 }
 
 PartitionRun compute_shard(const PartitionConfig& shard_config, RunControl* control) {
-    validate_config(shard_config);
     PartitionRun run;
     run.config = shard_config;
     StageTimer timer(control, kStage);
