@@ -3,6 +3,7 @@
 #include <civgrid/data/organic.hpp>
 #include <civgrid/data/parcels.hpp>
 #include <civgrid/data/synth.hpp>
+#include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/roles.hpp>
@@ -49,6 +50,7 @@ Usage:
                                                                micro-grids and codes that still hold
   civgrid report     out.gpkg [--html report.html]            recompute the quality report of an output;
                                                                --html: a map and figures in one offline page
+  civgrid schema     [--json]                                 the layers and fields an output holds
   civgrid <command> --help                                    options of a command
   civgrid --version
 
@@ -304,6 +306,58 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
     std::filesystem::remove(handoff);
     throw IoError("cli", "--scheduler: cannot run the Python driver '" + interpreter + "': " + reason +
                              " (set CIVGRID_PYTHON to an interpreter with the civgrid package and dask.distributed)");
+}
+
+// The output's layers and fields (engine/output_schema.hpp), as text or JSON for scripts.
+int run_schema(const std::vector<std::string>& args) {
+    const bool json = args.size() == 1 && args[0] == "--json";
+    if (!args.empty() && !json) return fail("schema: only --json is accepted", 2);
+    auto type_name = [](FieldType type) {
+        return type == FieldType::integer ? "integer" : type == FieldType::real ? "real" : "text";
+    };
+    auto geometry_name = [](io::GeometryKind kind) {
+        switch (kind) {
+            case io::GeometryKind::point:
+                return "Point";
+            case io::GeometryKind::line_string:
+                return "LineString";
+            case io::GeometryKind::polygon:
+                return "Polygon";
+            case io::GeometryKind::multi_line_string:
+                return "MultiLineString";
+            case io::GeometryKind::multi_polygon:
+                return "MultiPolygon";
+            case io::GeometryKind::none:
+                break;
+        }
+        return "none";
+    };
+    if (!json) {
+        for (const auto& layer : engine::schema::layers()) {
+            std::cout << layer.name << " (" << geometry_name(layer.geometry) << "): " << layer.meaning << "\n";
+            for (const auto& field : layer.fields)
+                std::cout << "  " << field.name << " (" << type_name(field.type) << "): " << field.meaning << "\n";
+        }
+        return 0;
+    }
+    std::cout << "{";
+    bool first_layer = true;
+    for (const auto& layer : engine::schema::layers()) {
+        std::cout << (first_layer ? "" : ",") << "\n  " << json_string(std::string(layer.name))
+                  << ": {\"geometry\": " << json_string(geometry_name(layer.geometry))
+                  << ", \"meaning\": " << json_string(std::string(layer.meaning)) << ", \"fields\": [";
+        bool first_field = true;
+        for (const auto& field : layer.fields) {
+            std::cout << (first_field ? "" : ", ") << "{\"name\": " << json_string(std::string(field.name))
+                      << ", \"type\": " << json_string(type_name(field.type))
+                      << ", \"meaning\": " << json_string(std::string(field.meaning)) << "}";
+            first_field = false;
+        }
+        std::cout << "]}";
+        first_layer = false;
+    }
+    std::cout << "\n}\n";
+    return 0;
 }
 
 // Long on purpose: the option table of partition, check and repartition (one per group), then
@@ -604,6 +658,7 @@ int main(int argc, char** argv) {
         if (args[0] == "check") return run_partition(rest, Mode::check);
         if (args[0] == "repartition") return run_partition(rest, Mode::rerun);
         if (args[0] == "report") return run_report(rest);
+        if (args[0] == "schema") return run_schema(rest);
         return fail("unknown command '" + args[0] + "'\n" + kUsage, 2);
     } catch (const po::error& error) {
         return fail(args[0] + ": " + error.what() + " (see civgrid " + args[0] + " --help)", 2);

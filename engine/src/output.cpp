@@ -5,6 +5,7 @@
 #include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/region_locator.hpp>
+#include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/styles.hpp>
 #include <civgrid/engine/version.hpp>
@@ -23,6 +24,9 @@
 #include <map>
 
 namespace civgrid::engine {
+
+namespace field_name = schema::field_name;
+namespace layer_name = schema::layer_name;
 
 namespace {
 
@@ -61,22 +65,7 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
     const double target = effective_target(result, config);
 
     // micro_grids
-    io::LayerData grids{"micro_grids",
-                        io::GeometryKind::multi_polygon,
-                        {{"micro_grid_id", FieldType::string},
-                         {"grid_id", FieldType::string},
-                         {"community_code", FieldType::string},
-                         {"street_code", FieldType::string},
-                         {"district_code", FieldType::string},
-                         {"households", FieldType::integer},
-                         {"buildings", FieldType::integer},
-                         {"target", FieldType::real},
-                         {"deviation", FieldType::real},
-                         {"piece", FieldType::integer},
-                         {"piece_target", FieldType::real},
-                         {"flags", FieldType::string}},
-                        {},
-                        {}};
+    io::LayerData grids = schema::empty_layer(layer_name::micro_grids);
     for (const MicroGrid& grid : result.micro_grids) {
         const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
         grids.geometries.push_back(grid.shape.polygon);
@@ -95,20 +84,7 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
     writer.add_layer(grids);
 
     // grids: whole micro-grids of a community (written even when empty, so the schema is stable).
-    io::LayerData grid_layer{"grids",
-                             io::GeometryKind::multi_polygon,
-                             {{"grid_id", FieldType::string},
-                              {"community_code", FieldType::string},
-                              {"street_code", FieldType::string},
-                              {"district_code", FieldType::string},
-                              {"households", FieldType::integer},
-                              {"micro_grids", FieldType::integer},
-                              {"buildings", FieldType::integer},
-                              {"target", FieldType::real},
-                              {"deviation", FieldType::real},
-                              {"multipart", FieldType::integer}},
-                             {},
-                             {}};
+    io::LayerData grid_layer = schema::empty_layer(layer_name::grids);
     for (const Grid& grid : result.grids) {
         const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
         grid_layer.geometries.push_back(grid.shape.polygon);
@@ -125,7 +101,8 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
 
     // buildings: every input attribute, plus where the building went.
     const io::FeatureTable& input = city.buildings;
-    io::LayerData buildings{"buildings", io::GeometryKind::multi_polygon, input.fields, {}, {}};
+    io::LayerData buildings = schema::empty_layer(layer_name::buildings);
+    buildings.fields = input.fields;
     for (const Wkb& g : input.geometries) {
         const int type = wkb_geometry_type(g);
         if (type == 1 || type == 4) buildings.geometry_kind = io::GeometryKind::point;
@@ -143,13 +120,13 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
         buildings.fields.push_back({name, type});
         return buildings.fields.size() - 1;
     };
-    const std::size_t grid_column = column("micro_grid_id", FieldType::string);
-    const std::size_t grid_level_column = column("grid_id", FieldType::string);
-    const std::size_t community_column = column("community_code", FieldType::string);
-    const std::size_t split_column = column("split_micro_grids", FieldType::string);
-    // What each part holds, so a rerun knows the split (civgrid repartition).
-    const std::size_t split_households_column = column("split_households", FieldType::string);
-    const std::size_t note_column = column("import_note", FieldType::string);
+    // The schema's fields after the input's (an input field of the same name is taken over).
+    std::vector<std::size_t> added;
+    for (const schema::OutputField& field : schema::layer(layer_name::buildings).fields)
+        added.push_back(column(std::string(field.name), field.type));
+    // In the schema's order; split_households: what each part holds, so a rerun knows the split.
+    const std::size_t grid_column = added[0], grid_level_column = added[1], community_column = added[2],
+                      split_column = added[3], split_households_column = added[4], note_column = added[5];
     for (std::size_t b = 0; b < input.size(); ++b) {
         std::vector<FieldValue> row = input.rows[b];
         row.resize(buildings.fields.size());
@@ -171,7 +148,7 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
     writer.add_layer(buildings);
 
     // barriers: the hard barrier lines used (river outlines as lines), for `civgrid report`.
-    io::LayerData barriers{"barriers", io::GeometryKind::multi_line_string, {{"source", FieldType::string}}, {}, {}};
+    io::LayerData barriers = schema::empty_layer(layer_name::barriers);
     {
         geos::Context context;
         for (const Wkb& line : city.hard_lines) {
@@ -255,15 +232,7 @@ void write_streets(const LayerSink& writer, const City& city, const PartitionRes
     for (std::size_t r = 0; r < city.regions.size(); ++r)
         if (!city.regions[r].street_code.empty()) members[city.regions[r].street_code].push_back(r);
     if (members.empty()) return;
-    io::LayerData streets{"streets",
-                          io::GeometryKind::multi_polygon,
-                          {{"street_code", FieldType::string},
-                           {"district_code", FieldType::string},
-                           {"communities", FieldType::integer},
-                           {"households", FieldType::integer},
-                           {"micro_grids", FieldType::integer}},
-                          {},
-                          {}};
+    io::LayerData streets = schema::empty_layer(layer_name::streets);
     geos::Context context;
     for (const auto& [code, regions] : members) {
         std::vector<geos::Geom> parts;
@@ -290,33 +259,7 @@ void write_streets(const LayerSink& writer, const City& city, const PartitionRes
 // communities (or the regions used): a summary per region, with its staffing when there is any.
 void write_regions(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing* staffing,
                    const RegionStandards& standards) {
-    io::LayerData regions{"communities",
-                          io::GeometryKind::multi_polygon,
-                          {{"community_code", FieldType::string},
-                           {"name", FieldType::string},
-                           {"street_code", FieldType::string},
-                           {"district_code", FieldType::string},
-                           {"level", FieldType::string},
-                           {"households", FieldType::integer},
-                           {"buildings", FieldType::integer},
-                           {"requested", FieldType::integer},
-                           {"micro_grids", FieldType::integer},
-                           {"grids", FieldType::integer},
-                           {"target", FieldType::real},
-                           {"within_10", FieldType::integer},
-                           {"best_within_10", FieldType::integer},
-                           {"pieces", FieldType::integer},
-                           {"faces", FieldType::integer},
-                           {"micro_grid_workers", FieldType::integer},
-                           {"unstaffed_micro_grids", FieldType::integer},
-                           {"mobile_workers", FieldType::integer},
-                           {"residents", FieldType::real},
-                           {"workers_per_10k_residents", FieldType::real},
-                           {"meets_worker_standard", FieldType::integer},
-                           {"facility_m2_per_100_households", FieldType::real},
-                           {"meets_facility_standard", FieldType::integer}},
-                          {},
-                          {}};
+    io::LayerData regions = schema::empty_layer(layer_name::communities);
     // Staffing per region: distinct micro-grid workers on its micro-grids, its unstaffed
     // micro-grids, mobile workers on its grids (null without workers).
     const bool staffed = staffing != nullptr && staffing->present;
@@ -373,14 +316,7 @@ void write_regions(const LayerSink& writer, const City& city, const PartitionRes
 // workers: each worker's home (a point), its role and what it was given, for the map.
 void write_workers(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing& staffing,
                    const PartitionConfig& config) {
-    io::LayerData layer{"workers",
-                        io::GeometryKind::point,
-                        {{"worker_id", FieldType::string},
-                         {"role", FieldType::string},
-                         {"assigned", FieldType::integer},
-                         {"assigned_ids", FieldType::string}},
-                        {},
-                        {}};
+    io::LayerData layer = schema::empty_layer(layer_name::workers);
     const std::size_t rows = city.workers.size();
     std::vector<std::string> role(rows), ids(rows);
     std::vector<std::int64_t> assigned(rows, 0);
@@ -413,16 +349,7 @@ void write_workers(const LayerSink& writer, const City& city, const PartitionRes
 // the homes; joining on worker_id shows them).
 void write_staffing(const LayerSink& writer, const City& city, const PartitionResult& result, const Staffing& staffing,
                     const PartitionConfig& config) {
-    io::LayerData layer{"worker_assignments",
-                        io::GeometryKind::none,
-                        {{"worker_id", FieldType::string},
-                         {"micro_grid_id", FieldType::string},
-                         {"grid_id", FieldType::string},
-                         {"community_code", FieldType::string},
-                         {"role", FieldType::string},
-                         {"distance_m", FieldType::real}},
-                        {},
-                        {}};
+    io::LayerData layer = schema::empty_layer(layer_name::worker_assignments);
     const int id = city.workers.field_index(config.worker_id_field);
     for (const auto& assignment : staffing.workers.assignments) {
         const std::uint32_t row = staffing.worker_rows[assignment.worker];
@@ -451,24 +378,8 @@ void write_staffing(const LayerSink& writer, const City& city, const PartitionRe
     if (staffing.utilities.empty()) return;
 
     // service_assignments: micro-grid, utility, station; stations: load against capacity.
-    io::LayerData service{"service_assignments",
-                          io::GeometryKind::none,
-                          {{"micro_grid_id", FieldType::string},
-                           {"utility", FieldType::string},
-                           {"station_id", FieldType::string},
-                           {"distance_m", FieldType::real}},
-                          {},
-                          {}};
-    io::LayerData station_layer{"stations",
-                                io::GeometryKind::point,
-                                {{"station_id", FieldType::string},
-                                 {"utility", FieldType::string},
-                                 {"capacity_households", FieldType::integer},
-                                 {"load_households", FieldType::integer},
-                                 {"micro_grids", FieldType::integer},
-                                 {"utilisation", FieldType::real}},
-                                {},
-                                {}};
+    io::LayerData service = schema::empty_layer(layer_name::service_assignments);
+    io::LayerData station_layer = schema::empty_layer(layer_name::stations);
     const int station_id = city.stations.field_index(config.station_id_field);
     auto station_name = [&](std::uint32_t row) {
         return station_id >= 0 ? as_text(city.stations.rows[row][static_cast<std::size_t>(station_id)])
@@ -505,11 +416,7 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
                     const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing,
                     const RegionStandards& standards, const ExtraOutput* extra = nullptr) {
     const double target = effective_target(result, config);
-    io::LayerData info{"run_info",
-                       io::GeometryKind::none,
-                       {{"section", FieldType::string}, {"key", FieldType::string}, {"value", FieldType::string}},
-                       {},
-                       {}};
+    io::LayerData info = schema::empty_layer(layer_name::run_info);
     auto put = [&](const std::string& section, const std::string& key, const std::string& value) {
         info.rows.push_back({section, key, value});
     };
@@ -678,10 +585,11 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     for (const char* needed : {"micro_grids", "buildings", "communities", "barriers", "run_info"})
         if (std::find(layers.begin(), layers.end(), needed) == layers.end())
             throw InputError(stage, "'" + path + "' has no layer '" + needed + "': not a civgrid output file");
-    const io::FeatureTable info = io::read_layer({path, "run_info"});
+    const io::FeatureTable info = io::read_layer(read_back::output_layer(path, layer_name::run_info));
     std::map<std::string, std::string> values;
-    const int key = required_field(info, "key", stage), value = required_field(info, "value", stage),
-              section = required_field(info, "section", stage);
+    const int key = required_field(info, field_name::key, stage),
+              value = required_field(info, field_name::value, stage),
+              section = required_field(info, field_name::section, stage);
     for (std::size_t i = 0; i < info.size(); ++i)
         values[as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." +
                as_text(info.rows[i][static_cast<std::size_t>(key)])] =
@@ -703,9 +611,9 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     input.tolerance = parameter("parameters.tolerance", 0, 1);
     input.requested = static_cast<std::int64_t>(parameter("quality.requested", 0, most));
 
-    const io::FeatureTable regions = io::read_layer({path, "communities"});
+    const io::FeatureTable regions = io::read_layer(read_back::output_layer(path, layer_name::communities));
     read_back::check_geometries(regions, read_back::Shape::valid_polygons, false, stage);
-    const int region_code = required_field(regions, "community_code", stage);
+    const int region_code = required_field(regions, field_name::community_code, stage);
     std::map<std::string, int> region_index;
     for (std::size_t r = 0; r < regions.size(); ++r) {
         input.regions.push_back(regions.geometries[r]);
@@ -713,7 +621,7 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
     }
     // The best-balance bound of each community, when the file has it for every one (older outputs
     // do not); the report never lets a bound fall below what was reached or above the count.
-    if (const int best = regions.field_index("best_within_10"); best >= 0) {
+    if (const int best = regions.field_index(field_name::best_within_10); best >= 0) {
         for (std::size_t r = 0; r < regions.size(); ++r) {
             const auto bound = as_integer(regions.rows[r][static_cast<std::size_t>(best)]);
             if (!bound || *bound < 0) {
@@ -725,13 +633,13 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
             input.region_codes.push_back(as_text(regions.rows[r][static_cast<std::size_t>(region_code)]));
         }
     }
-    const io::FeatureTable grids = io::read_layer({path, "micro_grids"});
+    const io::FeatureTable grids = io::read_layer(read_back::output_layer(path, layer_name::micro_grids));
     // Invalid micro-grids are what the report counts (and measures repaired); unreadable ones are not.
     read_back::check_geometries(grids, read_back::Shape::polygons, false, stage);
-    const int grid_id = required_field(grids, "micro_grid_id", stage),
-              grid_region = required_field(grids, "community_code", stage),
-              grid_households = required_field(grids, "households", stage), grid_flags = grids.field_index("flags"),
-              grid_target = grids.field_index("target");
+    const int grid_id = required_field(grids, field_name::micro_grid_id, stage),
+              grid_region = required_field(grids, field_name::community_code, stage),
+              grid_households = required_field(grids, field_name::households, stage),
+              grid_flags = grids.field_index(field_name::flags), grid_target = grids.field_index(field_name::target);
     std::map<std::string, int> grid_index;
     for (std::size_t g = 0; g < grids.size(); ++g) {
         const auto& row = grids.rows[g];
@@ -746,16 +654,16 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
         grid_index[as_text(row[static_cast<std::size_t>(grid_id)])] = static_cast<int>(g);
     }
     if (std::find(layers.begin(), layers.end(), "grids") != layers.end()) {
-        const io::FeatureTable grid_layer = io::read_layer({path, "grids"});
+        const io::FeatureTable grid_layer = io::read_layer(read_back::output_layer(path, layer_name::grids));
         read_back::check_geometries(grid_layer, read_back::Shape::polygons, false, stage);
-        const int households = required_field(grid_layer, "households", stage),
-                  target = grid_layer.field_index("target");
+        const int households = required_field(grid_layer, field_name::households, stage),
+                  target = grid_layer.field_index(field_name::target);
         for (std::size_t g = 0; g < grid_layer.size(); ++g)
             input.grids.push_back({grid_layer.geometries[g], read_back::count_at(grid_layer, g, households, stage),
                                    read_back::target_at(grid_layer, g, target, stage)});
     }
-    const io::FeatureTable buildings = io::read_layer({path, "buildings"});
-    const int building_grid = required_field(buildings, "micro_grid_id", stage);
+    const io::FeatureTable buildings = io::read_layer(read_back::output_layer(path, layer_name::buildings));
+    const int building_grid = required_field(buildings, field_name::micro_grid_id, stage);
     const auto households_field = values.find("parameters.households_field");
     const int building_households =
         buildings.field_index(households_field == values.end() ? "households" : households_field->second);
@@ -780,7 +688,7 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
                 ? 1
                 : as_integer(buildings.rows[b][static_cast<std::size_t>(building_households)]).value_or(0));
     }
-    const io::FeatureTable barriers = io::read_layer({path, "barriers"});
+    const io::FeatureTable barriers = io::read_layer(read_back::output_layer(path, layer_name::barriers));
     read_back::check_geometries(barriers, read_back::Shape::any, false, stage);
     input.barriers = barriers.geometries;
     return algorithms::compute_quality(input);

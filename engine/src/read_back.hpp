@@ -23,6 +23,11 @@ inline constexpr double kMaxAbsCoordinate = 1e9;
 /// "FILE, layer 'L', feature FID" for messages.
 [[nodiscard]] std::string where(const io::FeatureTable& table, std::size_t row);
 
+/// The layer `name` of the output `path` (a name from engine/output_schema.hpp).
+[[nodiscard]] inline io::LayerSpec output_layer(const std::string& path, std::string_view name) {
+    return {path, std::string(name)};
+}
+
 /// The index of `field` in `table`; InputError naming the file, the layer and the field when absent.
 [[nodiscard]] int required_field(const io::FeatureTable& table, std::string_view field, const char* stage);
 

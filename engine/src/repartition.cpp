@@ -6,6 +6,7 @@
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/repartition.hpp>
+#include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/error.hpp>
 
@@ -20,17 +21,13 @@
 
 namespace civgrid::engine {
 
+namespace field_name = schema::field_name;
+namespace layer_name = schema::layer_name;
+using read_back::required_field;
+
 namespace {
 
 constexpr const char* kStage = "engine.repartition";
-
-int field_or_throw(const io::FeatureTable& table, const std::string& field) {
-    const int index = table.field_index(field);
-    if (index < 0)
-        throw InputError(kStage, table.source + ", layer '" + table.layer + "': no field '" + field +
-                                     "': not a civgrid output, or written by another version");
-    return index;
-}
 
 std::string text_at(const io::FeatureTable& table, std::size_t row, int field) {
     return field < 0 ? std::string() : as_text(table.rows[row][static_cast<std::size_t>(field)]);
@@ -83,9 +80,10 @@ namespace {
 // The layers of a civgrid output at `path`; InputError when the ones a rerun needs are missing.
 std::vector<std::string> output_layers(const std::string& path) {
     auto layers = io::list_layers(path);
-    for (const char* needed : {"micro_grids", "buildings"})
+    for (const std::string_view needed : {layer_name::micro_grids, layer_name::buildings})
         if (std::find(layers.begin(), layers.end(), needed) == layers.end())
-            throw InputError(kStage, "--previous '" + path + "' has no layer '" + needed + "': not a civgrid output");
+            throw InputError(
+                kStage, "--previous '" + path + "' has no layer '" + std::string(needed) + "': not a civgrid output");
     return layers;
 }
 
@@ -105,7 +103,7 @@ void unwrap_single_parts(io::FeatureTable& table) {
 
 std::string previous_crs(const std::string& path) {
     (void)output_layers(path);
-    return io::layer_crs({path, "micro_grids"});
+    return io::layer_crs(read_back::output_layer(path, layer_name::micro_grids));
 }
 
 PreviousRun read_previous(const std::string& path, const std::string& crs) {
@@ -113,16 +111,17 @@ PreviousRun read_previous(const std::string& path, const std::string& crs) {
     PreviousRun previous;
     previous.path = path;
     const io::ReadOptions options{.target_crs = crs};
-    previous.micro_grids = io::read_layer({path, "micro_grids"}, options);
-    previous.buildings = io::read_layer({path, "buildings"}, {.attributes_only = true});
-    if (std::find(layers.begin(), layers.end(), "communities") != layers.end())
-        previous.regions = io::read_layer({path, "communities"}, options);
-    if (std::find(layers.begin(), layers.end(), "grids") != layers.end())
-        previous.grids = io::read_layer({path, "grids"}, options);
-    if (std::find(layers.begin(), layers.end(), "worker_assignments") != layers.end())
-        previous.worker_assignments = io::read_layer({path, "worker_assignments"});
-    if (std::find(layers.begin(), layers.end(), "service_assignments") != layers.end())
-        previous.service_assignments = io::read_layer({path, "service_assignments"});
+    previous.micro_grids = io::read_layer(read_back::output_layer(path, layer_name::micro_grids), options);
+    previous.buildings =
+        io::read_layer(read_back::output_layer(path, layer_name::buildings), {.attributes_only = true});
+    if (std::find(layers.begin(), layers.end(), layer_name::communities) != layers.end())
+        previous.regions = io::read_layer(read_back::output_layer(path, layer_name::communities), options);
+    if (std::find(layers.begin(), layers.end(), layer_name::grids) != layers.end())
+        previous.grids = io::read_layer(read_back::output_layer(path, layer_name::grids), options);
+    if (std::find(layers.begin(), layers.end(), layer_name::worker_assignments) != layers.end())
+        previous.worker_assignments = io::read_layer(read_back::output_layer(path, layer_name::worker_assignments));
+    if (std::find(layers.begin(), layers.end(), layer_name::service_assignments) != layers.end())
+        previous.service_assignments = io::read_layer(read_back::output_layer(path, layer_name::service_assignments));
     // Nothing in the file is trusted: kept polygons go into the new output as they are, so they
     // must be valid; a community without a polygon is only compared, so it may lack one.
     read_back::check_geometries(previous.micro_grids, read_back::Shape::valid_polygons, false, kStage);
@@ -138,8 +137,10 @@ StaffingKeep staffing_to_keep(const PreviousRun& previous) {
     StaffingKeep keep;
     const io::FeatureTable& workers = previous.worker_assignments;
     if (workers.size() > 0) {
-        const int worker = field_or_throw(workers, "worker_id"), grid = field_or_throw(workers, "micro_grid_id"),
-                  big_grid = field_or_throw(workers, "grid_id"), role = field_or_throw(workers, "role");
+        const int worker = required_field(workers, field_name::worker_id, kStage),
+                  grid = required_field(workers, field_name::micro_grid_id, kStage),
+                  big_grid = required_field(workers, field_name::grid_id, kStage),
+                  role = required_field(workers, field_name::role, kStage);
         for (std::size_t i = 0; i < workers.size(); ++i) {
             if (text_at(workers, i, role) == "mobile_worker")
                 keep.grid_mobile_workers[text_at(workers, i, big_grid)].push_back(text_at(workers, i, worker));
@@ -149,8 +150,10 @@ StaffingKeep staffing_to_keep(const PreviousRun& previous) {
     }
     const io::FeatureTable& service = previous.service_assignments;
     if (service.size() > 0) {
-        const int grid = field_or_throw(service, "micro_grid_id"), utility = field_or_throw(service, "utility"),
-                  station = field_or_throw(service, "station_id");  // the output's name, whatever the input's
+        const int grid = required_field(service, field_name::micro_grid_id, kStage),
+                  utility = required_field(service, field_name::utility, kStage),
+                  station = required_field(service, field_name::station_id,
+                                           kStage);  // the output's name, whatever the input's
         for (std::size_t i = 0; i < service.size(); ++i) {
             const std::string id = text_at(service, i, station);
             if (!id.empty()) keep.stations[{text_at(service, i, utility), text_at(service, i, grid)}] = id;
@@ -212,10 +215,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
 
     // Previous micro-grids.
     const io::FeatureTable& old_grids = previous.micro_grids;
-    const int old_id_field = field_or_throw(old_grids, "micro_grid_id"),
-              old_grid_field = field_or_throw(old_grids, "grid_id"),
-              old_code_field = field_or_throw(old_grids, "community_code"),
-              old_flags_field = old_grids.field_index("flags");
+    const int old_id_field = required_field(old_grids, field_name::micro_grid_id, kStage),
+              old_grid_field = required_field(old_grids, field_name::grid_id, kStage),
+              old_code_field = required_field(old_grids, field_name::community_code, kStage),
+              old_flags_field = old_grids.field_index(field_name::flags);
     const std::size_t previous_count = old_grids.size();
     std::vector<std::string> old_id(previous_count), old_grid(previous_count), old_code(previous_count);
     std::unordered_map<std::string, int> previous_index;
@@ -246,9 +249,9 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         throw ConfigError(kStage, "a rerun matches buildings by their id field '" + config.building_id_field +
                                       "', which " + (new_id_field < 0 ? city.buildings.source : previous.path) +
                                       " lacks (set it with --id-field)");
-    const int old_building_grid = field_or_throw(old_buildings, "micro_grid_id");
-    const int old_split_field = old_buildings.field_index("split_micro_grids");
-    const int old_split_households_field = old_buildings.field_index("split_households");
+    const int old_building_grid = required_field(old_buildings, field_name::micro_grid_id, kStage);
+    const int old_split_field = old_buildings.field_index(field_name::split_micro_grids);
+    const int old_split_households_field = old_buildings.field_index(field_name::split_households);
     const int old_households_field = old_buildings.field_index(config.households_field);
     struct OldBuilding {
         std::vector<int> micro_grids;
@@ -383,7 +386,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     // Regions whose boundary is the previous run's (vertex for vertex, within a millimetre).
     plan_input.region_unchanged.assign(region_count, false);
     if (previous.regions.size() > 0) {
-        const int code = previous.regions.field_index("community_code");
+        const int code = previous.regions.field_index(field_name::community_code);
         for (std::size_t i = 0; code >= 0 && i < previous.regions.size(); ++i) {
             const auto r = region_of_code.find(text_at(previous.regions, i, code));
             if (r == region_of_code.end() || previous.regions.geometries[i].empty()) continue;
@@ -686,7 +689,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     {
         std::map<std::string, std::int64_t> sizes;
         for (std::size_t m = 0; m < previous_count; ++m) ++sizes[old_grid[m]];
-        const int grid_field = previous.grids.field_index("grid_id");
+        const int grid_field = previous.grids.field_index(field_name::grid_id);
         for (std::size_t i = 0; grid_field >= 0 && i < previous.grids.size(); ++i) {
             const std::string id = text_at(previous.grids, i, grid_field);
             previous_grid[id] = {i, sizes[id]};
@@ -883,16 +886,7 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
 ExtraOutput repartition_output(const Repartition& changes, const std::string& previous_path,
                                const RepartitionOptions& options, const Staffing& staffing) {
     ExtraOutput extra;
-    io::LayerData layer{"changes",
-                        io::GeometryKind::multi_polygon,
-                        {{"micro_grid_id", FieldType::string},
-                         {"status", FieldType::string},
-                         {"previous_ids", FieldType::string},
-                         {"next_ids", FieldType::string},
-                         {"households", FieldType::integer},
-                         {"buildings", FieldType::integer}},
-                        {},
-                        {}};
+    io::LayerData layer = schema::empty_layer(layer_name::changes);
     for (const MicroGridChange& change : changes.changes) {
         layer.geometries.push_back(change.polygon);
         layer.rows.push_back({change.id, change.status,
@@ -901,14 +895,7 @@ ExtraOutput repartition_output(const Repartition& changes, const std::string& pr
                               change.buildings});
     }
     extra.layers.push_back(std::move(layer));
-    io::LayerData lineage{"lineage",
-                          io::GeometryKind::none,
-                          {{"previous_id", FieldType::string},
-                           {"new_id", FieldType::string},
-                           {"households", FieldType::integer},
-                           {"buildings", FieldType::integer}},
-                          {},
-                          {}};
+    io::LayerData lineage = schema::empty_layer(layer_name::lineage);
     for (const LineageRow& row : changes.lineage)
         lineage.rows.push_back({row.previous_id.empty() ? FieldValue{} : FieldValue{row.previous_id},
                                 row.new_id.empty() ? FieldValue{} : FieldValue{row.new_id}, row.households,

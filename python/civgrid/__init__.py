@@ -22,7 +22,7 @@ from ._core import (
     __version__,
     versions,
 )
-from ._api import ROLES, City, Result, assign, partition, read_city, repartition, report, report_html, synth_city
+from ._api import OUTPUT_SCHEMA, ROLES, City, Result, assign, partition, read_city, repartition, report, report_html, synth_city
 from ._progress import ProgressCallback
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "InputError",
     "InternalError",
     "IoError",
+    "OUTPUT_SCHEMA",
     "ProgressCallback",
     "ROLES",
     "Result",

@@ -23,6 +23,7 @@ Progress = Union[bool, ProgressCallback, None]
 ReportValue = Union[int, float, str]
 
 ROLES: Tuple[str, ...]
+OUTPUT_SCHEMA: Dict[str, Dict[str, Any]]
 
 class City(Mapping[str, gpd.GeoDataFrame]):
     source: Optional[str]

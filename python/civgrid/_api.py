@@ -21,6 +21,17 @@ Source = Union[PathLike, gpd.GeoDataFrame]
 
 #: The layers a partition reads, by role (the CLI's --buildings, --roads, ...): engine::kInputRoles.
 ROLES = tuple(_core.input_roles())
+#: The layers an output holds and their fields, in the order written (engine/output_schema.hpp; the
+#: CLI's `civgrid schema`): layer -> {"spatial": bool, "meaning": str, "fields": {field: (type, meaning)}}.
+#: `buildings` holds the input's own attributes before these fields.
+OUTPUT_SCHEMA = {
+    layer: {
+        "spatial": geometry != "none",
+        "meaning": meaning,
+        "fields": {field: (kind, what) for field, kind, what in fields},
+    }
+    for layer, geometry, meaning, fields in _core.output_schema()
+}
 _STAFF_ROLES = ("workers", "stations", "facilities", "work_areas")
 
 # The CLI's option names that differ from the engine's configuration fields.

@@ -4,6 +4,7 @@
 #include "interruptible.hpp"
 
 #include <civgrid/data/synth.hpp>
+#include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/engine/roles.hpp>
@@ -452,6 +453,26 @@ PYBIND11_MODULE(_core, m) {
             return names;
         },
         "The input layers by role, in order (engine::kInputRoles)");
+    m.def(
+        "output_schema",
+        [] {
+            // [(layer, geometry, meaning, [(field, type, meaning), ...]), ...] in the order written.
+            py::list layers;
+            for (const auto& layer : engine::schema::layers()) {
+                py::list fields;
+                for (const auto& field : layer.fields)
+                    fields.append(py::make_tuple(std::string(field.name),
+                                                 field.type == FieldType::integer ? "integer"
+                                                 : field.type == FieldType::real  ? "real"
+                                                                                  : "text",
+                                                 std::string(field.meaning)));
+                layers.append(py::make_tuple(std::string(layer.name),
+                                             layer.geometry == io::GeometryKind::none ? "none" : "geometry",
+                                             std::string(layer.meaning), fields));
+            }
+            return layers;
+        },
+        "The output layers and their fields (engine/output_schema.hpp)");
     m.def(
         "decode_config", [](const py::bytes& bytes) { return engine::decode_config(std::string(bytes)); }, "bytes"_a,
         "A Config from engine::encode_config's bytes (the CLI's --scheduler hands its options over so)");
