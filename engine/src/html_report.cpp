@@ -9,14 +9,128 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
 namespace civgrid::engine {
+namespace {
+
+constexpr const char* kStage = "engine.report_html";
+
+std::string percent(double share) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f %%", 100 * share);
+    return buffer;
+}
+
+// The rerun's layers: `changes` (every micro-grid now and every retired one, with its status) and
+// `lineage` (households and building parts from each previous micro-grid to each one now). The churn
+// is recomputed from them; the run's own record (run_info, section repartition) is shown beside it.
+void read_rerun(const std::string& path, const io::FeatureTable& info, int section, int key, int value,
+                io::HtmlReportData& data) {
+    const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
+    const io::FeatureTable changes = io::read_layer({path, "changes"}, lonlat);
+    const int id = read_back::required_field(changes, "micro_grid_id", kStage),
+              status = read_back::required_field(changes, "status", kStage),
+              previous = read_back::required_field(changes, "previous_ids", kStage),
+              next = read_back::required_field(changes, "next_ids", kStage),
+              households = read_back::required_field(changes, "households", kStage),
+              buildings = read_back::required_field(changes, "buildings", kStage);
+    data.rerun = true;
+    std::map<std::string, std::int64_t> by_status;
+    for (const char* known : io::kChangeStatuses) by_status[known] = 0;
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        const auto& row = changes.rows[i];
+        io::HtmlReportData::Change c;
+        c.geometry = changes.geometries[i];
+        c.code = as_text(row[static_cast<std::size_t>(id)]);
+        c.status = as_text(row[static_cast<std::size_t>(status)]);
+        if (c.code.empty())
+            throw InputError(kStage, read_back::where(changes, i) + ", field 'micro_grid_id': empty (NULL)");
+        const auto found = by_status.find(c.status);
+        if (found == by_status.end())
+            throw InputError(kStage, read_back::where(changes, i) + ", field 'status': '" + c.status.substr(0, 40) +
+                                         "' is not a status of a rerun (unchanged, redrawn, split, merged, "
+                                         "regrouped, new, retired)");
+        ++found->second;
+        c.previous_ids = as_text(row[static_cast<std::size_t>(previous)]);
+        c.next_ids = as_text(row[static_cast<std::size_t>(next)]);
+        c.households = read_back::count_at(changes, i, households, kStage);
+        c.buildings = read_back::count_at(changes, i, buildings, kStage);
+        data.changes.push_back(std::move(c));
+    }
+    const std::int64_t now = static_cast<std::int64_t>(data.changes.size()) - by_status["retired"];
+    data.churn.emplace_back("micro_grids_now", std::to_string(now));
+    for (const char* known : io::kChangeStatuses)
+        data.churn.emplace_back(std::string("micro_grids_") + known, std::to_string(by_status[known]));
+    data.churn.emplace_back(
+        "micro_grid_churn",
+        percent(now > 0 ? static_cast<double>(now - by_status["unchanged"]) / static_cast<double>(now) : 0.0));
+
+    const auto layers = io::list_layers(path);
+    if (std::find(layers.begin(), layers.end(), "lineage") == layers.end())
+        throw InputError(kStage, "'" + path + "': a 'changes' layer without its 'lineage' layer: not a civgrid rerun");
+    const io::FeatureTable lineage = io::read_layer({path, "lineage"}, {.attributes_only = true});
+    const int from = read_back::required_field(lineage, "previous_id", kStage),
+              to = read_back::required_field(lineage, "new_id", kStage),
+              moved = read_back::required_field(lineage, "households", kStage),
+              parts = read_back::required_field(lineage, "buildings", kStage);
+    std::int64_t compared = 0, households_moved = 0, households_new = 0, households_removed = 0;
+    std::int64_t parts_compared = 0, parts_moved = 0, parts_new = 0, parts_removed = 0;
+    for (std::size_t i = 0; i < lineage.size(); ++i) {
+        io::HtmlReportData::Lineage l;
+        l.previous = as_text(lineage.rows[i][static_cast<std::size_t>(from)]);
+        l.now = as_text(lineage.rows[i][static_cast<std::size_t>(to)]);
+        l.households = read_back::count_at(lineage, i, moved, kStage);
+        l.building_parts = read_back::count_at(lineage, i, parts, kStage);
+        if (l.previous.empty() && l.now.empty())
+            throw InputError(kStage, read_back::where(lineage, i) +
+                                         ": neither 'previous_id' nor 'new_id' (a lineage row links one to the other)");
+        if (l.previous.empty()) {
+            households_new += l.households;
+            parts_new += l.building_parts;
+        } else if (l.now.empty()) {
+            households_removed += l.households;
+            parts_removed += l.building_parts;
+        } else {
+            compared += l.households;
+            parts_compared += l.building_parts;
+            if (l.previous != l.now) {
+                households_moved += l.households;
+                parts_moved += l.building_parts;
+            }
+        }
+        if (l.previous == l.now)
+            ++data.lineage_kept_rows;
+        else
+            data.lineage.push_back(std::move(l));
+    }
+    const auto churn = [](std::int64_t changed, std::int64_t all) {
+        return percent(all > 0 ? static_cast<double>(changed) / static_cast<double>(all) : 0.0);
+    };
+    data.churn.emplace_back("households_moved", std::to_string(households_moved));
+    data.churn.emplace_back("households_new", std::to_string(households_new));
+    data.churn.emplace_back("households_removed", std::to_string(households_removed));
+    data.churn.emplace_back("household_churn", churn(households_moved + households_new + households_removed,
+                                                     compared + households_new + households_removed));
+    data.churn.emplace_back("building_parts_moved", std::to_string(parts_moved));
+    data.churn.emplace_back("building_parts_new", std::to_string(parts_new));
+    data.churn.emplace_back("building_parts_removed", std::to_string(parts_removed));
+    data.churn.emplace_back("building_part_churn",
+                            churn(parts_moved + parts_new + parts_removed, parts_compared + parts_new + parts_removed));
+
+    for (std::size_t i = 0; i < info.size(); ++i)
+        if (as_text(info.rows[i][static_cast<std::size_t>(section)]) == "repartition")
+            data.rerun_record.emplace_back(as_text(info.rows[i][static_cast<std::size_t>(key)]),
+                                           as_text(info.rows[i][static_cast<std::size_t>(value)]));
+}
+
+}  // namespace
 
 algorithms::QualityReport report_html_file(const std::string& path, const std::string& html, int threads,
                                            const std::vector<io::NamedSource>& inputs) {
-    constexpr const char* stage = "engine.report_html";
+    constexpr const char* stage = kStage;
     std::vector<io::NamedSource> sources = inputs;
     sources.push_back({"report", path});
     io::check_output_path(html, sources);
@@ -146,6 +260,9 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
                                      read_back::count_at(table, i, load, stage),
                                      read_back::count_at(table, i, served, stage)});
     }
+
+    // A rerun: what changed (the changes layer), the lineage and the churn recomputed from them.
+    if (has("changes")) read_rerun(path, info, section, key, value, data);
 
     // Grids and hard barriers: drawn only, so any geometry OGR reads is taken as it is.
     if (has("grids")) data.grids = io::read_layer({path, "grids"}, lonlat).geometries;

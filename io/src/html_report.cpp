@@ -173,7 +173,9 @@ td:first-child,th:first-child{text-align:left}
 table.sortable th{cursor:pointer;background:#eef}
 table.sortable th.asc::after{content:" \25B2"}table.sortable th.desc::after{content:" \25BC"}
 .popup td{border:none;padding:0 4px}
-.note{color:#555;font-size:.85em}td.fail{color:#b00;font-weight:bold}td.pass{color:#070}
+.note{color:#555;font-size:.85em}.swatch{display:inline-block;flex:none;width:14px;height:14px;border:1px solid #999}
+#changes-legend{flex-wrap:wrap}
+#zoom-to{margin:.4em 0}td.fail{color:#b00;font-weight:bold}td.pass{color:#070}
 )css";
 
 // Colours: blue below the target, white at it, red above; the scale ends at +-2 tolerance.
@@ -210,11 +212,42 @@ var grids=L.geoJSON(data.micro_grids,{
       (p.workers?'<tr><td>workers</td><td>'+esc(p.workers)+'</td></tr>':'')+
       (p.stations?'<tr><td>stations</td><td>'+esc(p.stations)+'</td></tr>':'')+'</table>');}
 }).addTo(map);
-L.geoJSON(data.grids,{interactive:false,style:{fill:false,color:'#333',weight:1.2,opacity:0.8}}).addTo(map);
+// A rerun: what changed, a second view of the map (the layers control switches between the two).
+var changes=null,changeByCode={};
+if(data.rerun){
+  var changeColour={unchanged:'#d9d9d9',redrawn:'#fdd835',split:'#fb8c00',merged:'#8e24aa',regrouped:'#6d4c41',
+                    'new':'#43a047'};
+  changes=L.geoJSON(data.changes,{
+    style:function(f){var s=f.properties.status;
+      if(s==='retired')return {fill:false,color:'#000',weight:1.5,dashArray:'5 4',interactive:false,
+                                className:'change change-retired'};
+      return {fillColor:changeColour[s]||'#fff',fillOpacity:0.85,color:'#555',weight:0.5,className:'change change-'+s};},
+    onEachFeature:function(f,layer){var p=f.properties;changeByCode[p.code.toLowerCase()]=layer;
+      if(p.status==='retired')return;
+      layer.bindPopup('<table class="popup"><tr><td>micro-grid</td><td><b>'+esc(p.code)+'</b></td></tr>'+
+        '<tr><td>status</td><td>'+esc(p.status)+'</td></tr>'+
+        '<tr><td>previous</td><td>'+esc(p.previous_ids||'-')+'</td></tr>'+
+        '<tr><td>next</td><td>'+esc(p.next_ids||'-')+'</td></tr>'+
+        '<tr><td>households</td><td>'+p.households+'</td></tr>'+
+        '<tr><td>buildings</td><td>'+p.buildings+'</td></tr></table>');}
+  });
+}
+var gridLines=L.geoJSON(data.grids,{interactive:false,style:{fill:false,color:'#333',weight:1.2,opacity:0.8}}).addTo(map);
 var communities=L.geoJSON(data.communities,{interactive:false,style:{fill:false,color:'#111',weight:2.5}}).addTo(map);
 var communityByCode={};
 communities.eachLayer(function(layer){communityByCode[layer.feature.properties.code]=layer;});
-L.geoJSON(data.barriers,{interactive:false,style:{color:'#6a3d9a',weight:2,opacity:0.7,dashArray:'6 4'}}).addTo(map);
+var barriers=L.geoJSON(data.barriers,{interactive:false,style:{color:'#6a3d9a',weight:2,opacity:0.7,dashArray:'6 4'}}).addTo(map);
+var outlines=[gridLines,communities,barriers];
+var overlays={'grids':gridLines,'community boundaries':communities,'hard barriers':barriers};
+var views=changes?{'deviation from the target':grids,'what changed':changes}:null;
+L.control.layers(views,overlays,{collapsed:false}).addTo(map);
+// A view drawn anew goes under the outlines.
+map.on('baselayerchange',function(){outlines.forEach(function(o){if(map.hasLayer(o))o.bringToFront();});});
+function showView(view){
+  if(!changes||map.hasLayer(view))return;
+  map.removeLayer(view===grids?changes:grids);map.addLayer(view);
+  outlines.forEach(function(o){if(map.hasLayer(o))o.bringToFront();});
+}
 var byCode={};
 grids.eachLayer(function(layer){byCode[layer.feature.properties.code.toLowerCase()]=layer;});
 document.getElementById('find').addEventListener('submit',function(event){
@@ -222,6 +255,7 @@ document.getElementById('find').addEventListener('submit',function(event){
   var code=document.getElementById('code').value.trim().toLowerCase(),layer=byCode[code],status=document.getElementById('found');
   if(!layer){status.textContent='no micro-grid '+document.getElementById('code').value;return;}
   status.textContent='';
+  showView(grids);
   map.fitBounds(layer.getBounds(),{maxZoom:17});
   layer.openPopup(layer.getBounds().getCenter());
 });
@@ -234,10 +268,13 @@ document.querySelector('.legend .bar').style.background='linear-gradient(to righ
 document.querySelectorAll('a.zoom').forEach(function(a){
   a.addEventListener('click',function(event){
     event.preventDefault();
-    var code=a.getAttribute('data-code'),layer=a.classList.contains('community')?communityByCode[code]:byCode[code.toLowerCase()];
+    var code=a.getAttribute('data-code'),layer;
+    if(a.classList.contains('change')){layer=changeByCode[code.toLowerCase()];if(layer)showView(changes);}
+    else if(a.classList.contains('community'))layer=communityByCode[code];
+    else{layer=byCode[code.toLowerCase()];if(layer)showView(grids);}
     if(!layer)return;
     map.fitBounds(layer.getBounds(),{maxZoom:17});
-    if(layer.openPopup&&!a.classList.contains('community'))layer.openPopup(layer.getBounds().getCenter());
+    if(layer.openPopup&&layer.getPopup()&&!a.classList.contains('community'))layer.openPopup(layer.getBounds().getCenter());
     document.getElementById('map').scrollIntoView();
   });
 });
@@ -333,6 +370,77 @@ std::string community_table(const HtmlReportData& data) {
     return out.str();
 }
 
+/// A rerun's statuses: colour, and what each means.
+struct StatusStyle {
+    const char* status;
+    const char* colour;
+    const char* meaning;
+};
+constexpr StatusStyle kStatusStyles[] = {
+    {"unchanged", "#d9d9d9", "kept, code and polygon"},
+    {"redrawn", "#fdd835", "one for one, same code, new polygon"},
+    {"split", "#fb8c00", "a micro-grid grown too large, split"},
+    {"merged", "#8e24aa", "several into one"},
+    {"regrouped", "#6d4c41", "several into several"},
+    {"new", "#43a047", "new code"},
+    {"retired", "#000000", "gone (dashed outline, its polygon before)"},
+};
+
+std::string changes_legend(const HtmlReportData& data) {
+    std::ostringstream out;
+    out << "<div class=\"legend\" id=\"changes-legend\"><span>What changed (the \"changes\" view of the map, "
+           "from the file's changes layer):</span>";
+    for (const auto& s : kStatusStyles) {
+        std::size_t count = 0;
+        for (const auto& c : data.changes) count += c.status == s.status ? 1 : 0;
+        const bool retired = std::string_view(s.status) == "retired";
+        out << "<span class=\"swatch\" style=\"" << (retired ? "border:2px dashed #000" : "background:")
+            << (retired ? "" : s.colour) << "\"></span><span title=\"" << html(s.meaning) << "\" data-status=\""
+            << s.status << "\" data-count=\"" << count << "\">" << s.status << " " << count << "</span>";
+    }
+    out << "</div>\n";
+    return out.str();
+}
+
+/// The churn (recomputed), the run's own record, and the lineage rows that moved something.
+std::string rerun_sections(const HtmlReportData& data) {
+    std::ostringstream out;
+    out << "<h2>What changed since the previous run</h2>\n<p class=\"note\">Recomputed from the file's changes and "
+           "lineage layers. Churn: the share of micro-grids not unchanged, of households (and of building parts) "
+           "now in another micro-grid, new or removed.</p>\n<table id=\"churn\">\n<tbody>\n";
+    for (const auto& [key, value] : data.churn)
+        out << "<tr><td>" << html(key) << "</td><td>" << html(value) << "</td></tr>\n";
+    out << "</tbody></table>\n";
+    if (!data.rerun_record.empty()) {
+        out << "<p class=\"note\">As the run recorded it (run_info, section repartition; buildings counted by the "
+               "micro-grid holding most of each):</p>\n<table id=\"rerun-record\">\n<tbody>\n";
+        for (const auto& [key, value] : data.rerun_record)
+            out << "<tr><td>" << html(key) << "</td><td>" << html(value) << "</td></tr>\n";
+        out << "</tbody></table>\n";
+    }
+    out << "<h2>Lineage</h2>\n<p class=\"note\">Households and building parts that moved from a previous "
+           "micro-grid to another one now (previous \"-\": new buildings; now \"-\": removed buildings). "
+        << data.lineage_kept_rows
+        << " rows where a micro-grid keeps households under its own code are not listed. Click a column to sort, "
+           "a code to see it on the map.</p>\n";
+    if (data.lineage.empty()) {
+        out << "<p id=\"lineage\">Nothing moved.</p>\n";
+        return out.str();
+    }
+    out << "<table id=\"lineage\" class=\"sortable\">\n<thead><tr><th>previous</th><th>now</th><th>households</th>"
+           "<th>building parts</th></tr></thead>\n<tbody>\n";
+    const auto code = [&](const std::string& id) {
+        if (id.empty()) return std::string("<td data-value=\"\">-</td>");
+        return "<td data-value=\"" + html(id) + "\"><a href=\"#map\" class=\"zoom change\" data-code=\"" + html(id) +
+               "\">" + html(id) + "</a></td>";
+    };
+    for (const auto& l : data.lineage)
+        out << "<tr>" << code(l.previous) << code(l.now) << "<td data-value=\"" << l.households << "\">" << l.households
+            << "</td><td data-value=\"" << l.building_parts << "\">" << l.building_parts << "</td></tr>\n";
+    out << "</tbody></table>\n";
+    return out.str();
+}
+
 }  // namespace
 
 std::string leaflet_directory() {
@@ -393,6 +501,24 @@ std::string html_report(const HtmlReportData& data) {
     };
     collection("grids", data.grids);
     collection("barriers", data.barriers);
+    if (data.rerun) {
+        // Retired micro-grids last: drawn as outlines over the micro-grids that took their place.
+        json += ",\"rerun\":true,\"changes\":{\"type\":\"FeatureCollection\",\"features\":[";
+        bool first_change = true;
+        for (const bool retired : {false, true}) {
+            for (const auto& c : data.changes) {
+                if ((c.status == "retired") != retired || c.geometry.empty()) continue;
+                if (!first_change) json += ",\n";
+                first_change = false;
+                json += "{\"type\":\"Feature\",\"properties\":{\"code\":" + json_string(c.code) +
+                        ",\"status\":" + json_string(c.status) + ",\"previous_ids\":" + json_string(c.previous_ids) +
+                        ",\"next_ids\":" + json_string(c.next_ids) + ",\"households\":" + std::to_string(c.households) +
+                        ",\"buildings\":" + std::to_string(c.buildings) +
+                        "},\"geometry\":" + geojson_geometry(c.geometry, "changes: micro-grid '" + c.code + "'") + "}";
+            }
+        }
+        json += "]}";
+    }
     json += "}";
 
     std::ostringstream page;
@@ -402,7 +528,9 @@ std::string html_report(const HtmlReportData& data) {
     page << "<h1>" << html(data.title) << "</h1>\n<p class=\"note\">" << html(data.source) << ": "
          << data.micro_grids.size() << " micro-grids in " << data.communities.size()
          << " communities. Click a micro-grid for its figures.</p>\n";
-    page << "<h2>Map: deviation from the target</h2>\n<form id=\"find\">Find a micro-grid by code: <input "
+    page << "<h2>Map: deviation from the target"
+         << (data.rerun ? " or what changed (switch in the map's top-right box)" : "")
+         << "</h2>\n<form id=\"find\">Find a micro-grid by code: <input "
             "id=\"code\" size=\"20\"> <button type=\"submit\">show</button> <span id=\"found\"></span></form>\n"
             "<div id=\"map\"></div>\n";
     const double scale = 200 * data.tolerance;
@@ -410,6 +538,7 @@ std::string html_report(const HtmlReportData& data) {
          << " %</span><span class=\"bar\"></span><span>+" << fixed(scale, 0)
          << " %</span><span>above target</span><span class=\"note\">(white: on target; dashed outline: flagged; "
             "thick black lines: community boundaries; thin: grids; purple dashes: hard barriers)</span></div>\n";
+    if (data.rerun) page << changes_legend(data);
     page << "<h2>Quality report</h2>\n<table id=\"quality\">\n<tbody>\n";
     for (const auto& [key, value] : data.quality)
         page << "<tr><td>" << html(key) << "</td><td>" << html(value) << "</td></tr>\n";
@@ -423,6 +552,7 @@ std::string html_report(const HtmlReportData& data) {
             "(large_building, forced_by_boundaries, no_households, multipart) or because the partitioner missed them "
             "(out_of_bounds). Click a code to see it on the map.</p>\n"
          << flagged_table(data);
+    if (data.rerun) page << rerun_sections(data);
     page << "<h2>Utility stations</h2>\n<p class=\"note\">Households each station serves against its capacity.</p>\n"
          << station_table(data);
     page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; the page uses "

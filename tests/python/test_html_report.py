@@ -251,3 +251,89 @@ def test_a_screenshot_of_the_map_is_not_blank(report, tmp_path):
     most = max(count for count, _ in colours)
     assert most < 0.8 * map_area.width * map_area.height  # no single colour fills it
 
+
+
+@pytest.fixture(scope="module")
+def changed_rerun(tmp_path_factory):
+    """A real rerun: a generated city partitioned, then the same city with a new estate (the rerun
+    tests' scenario) repartitioned against it, with its report."""
+    folder = tmp_path_factory.mktemp("html-rerun")
+    before, after, previous = folder / "a.gpkg", folder / "b.gpkg", folder / "previous.gpkg"
+    run_cli("synth", "--households", "20000", "--seed", "4", "-o", str(before))
+    run_cli("synth", "--households", "20000", "--seed", "4", "--change", "estate", "--change-seed", "2", "-o",
+            str(after))
+    run_cli("partition", str(before), "-o", str(previous), "--quiet", "--no-staffing")
+    out, page = folder / "rerun.gpkg", folder / "rerun.html"
+    run_cli("repartition", "--previous", str(previous), str(after), "-o", str(out), "--quiet", "--no-staffing",
+            "--report", str(page))
+    return out, page
+
+
+def test_a_reruns_report_draws_what_changed_as_the_file_has_it(changed_rerun, tmp_path):
+    out, page = changed_rerun
+    # The page with a script that switches the map to its "what changed" view, as a person would.
+    switching = tmp_path / "switching.html"
+    switching.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
+setTimeout(function(){
+  var views=document.querySelectorAll('.leaflet-control-layers-base input');
+  document.body.setAttribute('data-views',String(views.length));
+  views[1].click();
+},500);
+</script></body>"""), encoding="utf-8")
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(switching, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == []
+    assert 'data-views="2"' in dom  # deviation and what changed
+    with sqlite3.connect(out) as db:
+        expected = dict(db.execute("SELECT status, COUNT(*) FROM changes GROUP BY status").fetchall())
+        lineage_moved = db.execute("SELECT COUNT(*) FROM lineage WHERE previous_id IS NOT new_id").fetchone()[0]
+        compared, moved, new, removed = db.execute(
+            "SELECT SUM(CASE WHEN previous_id IS NOT NULL AND new_id IS NOT NULL THEN households ELSE 0 END), "
+            "SUM(CASE WHEN previous_id IS NOT NULL AND new_id IS NOT NULL AND previous_id != new_id "
+            "THEN households ELSE 0 END), SUM(CASE WHEN previous_id IS NULL THEN households ELSE 0 END), "
+            "SUM(CASE WHEN new_id IS NULL THEN households ELSE 0 END) FROM lineage").fetchone()
+        recorded = dict(db.execute("SELECT key, value FROM run_info WHERE section = 'repartition'").fetchall())
+    # The estate changed something: more than one class, some of them new micro-grids.
+    assert len(expected) > 1 and expected.get("new", 0) > 0, expected
+    # The changes view: one path per feature of the changes layer, its class its status.
+    drawn = {}
+    for status in re.findall(r'<path[^>]*class="change change-([a-z]+)', dom):
+        drawn[status] = drawn.get(status, 0) + 1
+    assert drawn == expected
+    # The deviation view is gone from the map, the outlines stay.
+    assert not re.search(r'<path[^>]*class="leaflet-interactive"', dom)
+    # The legend counts each status as the file has it.
+    legend = dom.split('id="changes-legend"', 1)[1].split("</div>", 1)[0]
+    for status, count in expected.items():
+        assert f'data-status="{status}" data-count="{count}"' in legend
+    # The lineage table lists every row that moved something; the churn is the file's.
+    table = dom.split('<table id="lineage"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == lineage_moved + 1
+    churn = dom.split('<table id="churn"', 1)[1].split("</table>", 1)[0]
+    share = 100 * (moved + new + removed) / (compared + new + removed)
+    assert f"<td>household_churn</td><td>{share:.2f} %</td>" in churn
+    assert abs(share - 100 * float(recorded["household_churn"])) < 0.01
+    assert f"<td>households_moved</td><td>{moved}</td>" in churn
+    assert f"<td>micro_grids_new</td><td>{expected['new']}</td>" in churn
+    record = dom.split('<table id="rerun-record"', 1)[1].split("</table>", 1)[0]
+    assert f"<td>micro_grids_new</td><td>{recorded['micro_grids_new']}</td>" in record
+
+
+def test_a_bad_changes_layer_is_refused_naming_it(changed_rerun, tmp_path):
+    out, _ = changed_rerun
+    edited = tmp_path / "edited.gpkg"
+    shutil.copy(out, edited)
+    with sqlite3.connect(edited) as db:
+        # The GeoPackage's update triggers call SpatiaLite's ST_ functions: plain sqlite3 lacks them.
+        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+            db.create_function(name, 1, lambda geometry: None)
+        fid = db.execute("SELECT fid FROM changes ORDER BY fid LIMIT 1").fetchone()[0]
+        db.execute("UPDATE changes SET status = 'moved' WHERE fid = ?", (fid,))
+    refused = run_cli("report", str(edited), "--html", str(tmp_path / "r.html"), check=False)
+    assert refused.returncode == 3, refused.stderr  # an input error, as every bad file (README, exit codes)
+    assert str(edited) in refused.stderr and "layer 'changes'" in refused.stderr
+    assert f"feature {fid}" in refused.stderr and "'status'" in refused.stderr and "'moved'" in refused.stderr
+    assert not (tmp_path / "r.html").exists()

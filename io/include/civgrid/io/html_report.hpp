@@ -50,10 +50,36 @@ struct HtmlReportData {
     std::vector<Station> stations;
     std::vector<Wkb> grids;     ///< grid (网格) polygons, lon/lat, outlined; empty without a grid level
     std::vector<Wkb> barriers;  ///< hard barrier lines, lon/lat
+    /// A rerun (`civgrid repartition`'s output, with its `changes` and `lineage` layers): what
+    /// changed, drawn as a second view of the map, its legend, the lineage and the churn figures.
+    bool rerun = false;
+    struct Change {
+        Wkb geometry;        ///< the micro-grid's polygon now (a retired one's before), lon/lat; may be empty
+        std::string code;    ///< micro_grid_id
+        std::string status;  ///< one of kChangeStatuses
+        std::string previous_ids, next_ids;
+        std::int64_t households = 0, buildings = 0;
+    };
+    std::vector<Change> changes;
+    /// Lineage rows that moved something (previous_id != new_id; "" for a new or removed building).
+    struct Lineage {
+        std::string previous, now;
+        std::int64_t households = 0, building_parts = 0;
+    };
+    std::vector<Lineage> lineage;
+    std::int64_t lineage_kept_rows = 0;  ///< lineage rows with previous_id == new_id, not listed
+    /// The churn figures recomputed from `changes` and `lineage` (key, value), in order.
+    std::vector<std::pair<std::string, std::string>> churn;
+    /// The run's own record (run_info section `repartition`), shown as it is.
+    std::vector<std::pair<std::string, std::string>> rerun_record;
     /// The quality report's (key, value) rows (algorithms::QualityReport::rows()), in order.
     std::vector<std::pair<std::string, std::string>> quality;
     double tolerance = 0.2;  ///< the run's bounds, for the legend (deviation scale is +-2 tolerance)
 };
+
+/// The statuses of a rerun's `changes` layer, in the legend's order.
+inline constexpr const char* kChangeStatuses[] = {"unchanged", "redrawn", "split",  "merged",
+                                                  "regrouped", "new",     "retired"};
 
 /// Where the inlined Leaflet (leaflet.min.js, leaflet.css) is read from: $CIVGRID_LEAFLET_DIR when
 /// set, else Debian's /usr/share/javascript/leaflet (package libjs-leaflet).
