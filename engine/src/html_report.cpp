@@ -3,6 +3,7 @@
 #include "read_back.hpp"
 #include "values.hpp"
 
+#include <civgrid/algorithms/geos.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/html_report.hpp>
@@ -126,6 +127,49 @@ void read_rerun(const std::string& path, const io::FeatureTable& info, int secti
                                            as_text(info.rows[i][static_cast<std::size_t>(value)]));
 }
 
+// The streets' boundaries (the streets layer) and the districts' (the union of their streets, in
+// lon/lat on the report's 1e-6 degree grid; a district whose union fails is drawn as its streets).
+void read_street_boundaries(const std::string& path, io::HtmlReportData& data) {
+    const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
+    const io::FeatureTable streets = io::read_layer({path, "streets"}, lonlat);
+    read_back::check_geometries(streets, read_back::Shape::polygons, true, kStage);
+    const int code = read_back::required_field(streets, "street_code", kStage),
+              district = streets.field_index("district_code");
+    std::map<std::string, std::size_t> street_row;
+    for (std::size_t s = 0; s < data.streets.size(); ++s) street_row.emplace(data.streets[s].code, s);
+    std::map<std::string, std::size_t> district_row;
+    for (std::size_t d = 0; d < data.districts.size(); ++d) district_row.emplace(data.districts[d].code, d);
+    const geos::Context context;
+    std::map<std::string, std::vector<geos::Geom>> parts;
+    for (std::size_t i = 0; i < streets.size(); ++i) {
+        if (streets.geometries[i].empty()) continue;
+        const std::string street = as_text(streets.rows[i][static_cast<std::size_t>(code)]);
+        const auto found = street_row.find(street);
+        if (found == street_row.end()) {  // a street without micro-grids: drawn, counted as empty
+            street_row.emplace(street, data.streets.size());
+            io::HtmlReportData::Area area;
+            area.code = street;
+            area.geometry = streets.geometries[i];
+            data.streets.push_back(std::move(area));
+        } else {
+            data.streets[found->second].geometry = streets.geometries[i];
+        }
+        const std::string in = district >= 0 ? as_text(streets.rows[i][static_cast<std::size_t>(district)]) : "";
+        if (!in.empty() && district_row.count(in) > 0)
+            parts[in].push_back(geos::from_wkb(context, streets.geometries[i]));
+    }
+    for (auto& [name, geometries] : parts) {
+        const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(geometries));
+        Wkb outline;
+        try {
+            outline = geos::to_wkb(context, geos::unary_union(context, all.get(), 1e-6, "a district's streets").get());
+        } catch (const Error&) {
+            outline = geos::to_wkb(context, all.get());
+        }
+        data.districts[district_row.at(name)].geometry = std::move(outline);
+    }
+}
+
 }  // namespace
 
 algorithms::QualityReport report_html_file(const std::string& path, const std::string& html, int threads,
@@ -162,8 +206,16 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     const int community_code = read_back::required_field(communities, "community_code", stage),
               best = communities.field_index("best_within_10"),
               workers_per_10k = communities.field_index("workers_per_10k_residents"),
-              facility_m2 = communities.field_index("facility_m2_per_100_households");
+              facility_m2 = communities.field_index("facility_m2_per_100_households"),
+              community_street = communities.field_index("street_code"),
+              community_district = communities.field_index("district_code"),
+              requested = communities.field_index("requested");
     std::map<std::string, std::size_t> community_index;
+    // Streets and districts: their communities and the micro-grids those requested.
+    std::map<std::string, io::HtmlReportData::Area> streets, districts;
+    const auto text_at = [](const io::FeatureTable& table, std::size_t row, int field) {
+        return field >= 0 ? as_text(table.rows[row][static_cast<std::size_t>(field)]) : std::string();
+    };
     for (std::size_t r = 0; r < communities.size(); ++r) {
         io::HtmlReportData::Community c;
         c.geometry = communities.geometries[r];
@@ -180,6 +232,22 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
         };
         c.workers_per_10k = known(workers_per_10k);
         c.facility_m2_per_100 = known(facility_m2);
+        const std::int64_t asked = requested >= 0 ? read_back::count_at(communities, r, requested, stage) : -1;
+        const auto count_in = [&](io::HtmlReportData::Area& area) {
+            ++area.communities;
+            area.requested = asked < 0 || area.requested < -1 ? -2 : std::max<std::int64_t>(area.requested, 0) + asked;
+        };
+        if (const std::string street = text_at(communities, r, community_street); !street.empty()) {
+            auto& area = streets[street];
+            area.code = street;
+            area.district = text_at(communities, r, community_district);
+            count_in(area);
+        }
+        if (const std::string district = text_at(communities, r, community_district); !district.empty()) {
+            auto& area = districts[district];
+            area.code = district;
+            count_in(area);
+        }
         community_index.emplace(c.code, data.communities.size());
         data.communities.push_back(std::move(c));
     }
@@ -188,7 +256,8 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     const int id = read_back::required_field(grids, "micro_grid_id", stage),
               region = read_back::required_field(grids, "community_code", stage),
               households = read_back::required_field(grids, "households", stage), grid = grids.field_index("grid_id"),
-              flags = grids.field_index("flags"), target = grids.field_index("target");
+              flags = grids.field_index("flags"), target = grids.field_index("target"),
+              street_code = grids.field_index("street_code"), district_code = grids.field_index("district_code");
     data.micro_grids.reserve(grids.size());
     for (std::size_t g = 0; g < grids.size(); ++g) {
         const auto& row = grids.rows[g];
@@ -209,8 +278,26 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
             if (std::abs(m.deviation) <= 0.10 + 1e-12) ++c.within_10;  // as algorithms::compute_quality
             if (!m.flags.empty()) ++c.flags;
         }
+        const bool within = std::abs(m.deviation) <= 0.10 + 1e-12;
+        for (auto [field, areas] : {std::pair{street_code, &streets}, std::pair{district_code, &districts}}) {
+            const std::string code = text_at(grids, g, field);
+            if (code.empty()) continue;
+            auto& area = (*areas)[code];
+            area.code = code;
+            if (areas == &streets && area.district.empty()) area.district = text_at(grids, g, district_code);
+            area.households += m.households;
+            ++area.micro_grids;
+            area.within_10 += within ? 1 : 0;
+            area.flags += m.flags.empty() ? 0 : 1;
+        }
         data.micro_grids.push_back(std::move(m));
     }
+    // A sum over communities of which one had no request is not known (-2 marks it while summing).
+    for (auto* areas : {&streets, &districts})
+        for (auto& [code, area] : *areas) {
+            if (area.requested < 0) area.requested = -1;
+            (areas == &streets ? data.streets : data.districts).push_back(std::move(area));
+        }
 
     // Staffing, when the run had it: each micro-grid's workers and its station per utility (ids as
     // text; a row naming no micro-grid of the file is left out).
@@ -260,6 +347,8 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
                                      read_back::count_at(table, i, load, stage),
                                      read_back::count_at(table, i, served, stage)});
     }
+
+    if (has("streets")) read_street_boundaries(path, data);
 
     // A rerun: what changed (the changes layer), the lineage and the churn recomputed from them.
     if (has("changes")) read_rerun(path, info, section, key, value, data);

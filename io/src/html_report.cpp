@@ -237,8 +237,14 @@ var communities=L.geoJSON(data.communities,{interactive:false,style:{fill:false,
 var communityByCode={};
 communities.eachLayer(function(layer){communityByCode[layer.feature.properties.code]=layer;});
 var barriers=L.geoJSON(data.barriers,{interactive:false,style:{color:'#6a3d9a',weight:2,opacity:0.7,dashArray:'6 4'}}).addTo(map);
-var outlines=[gridLines,communities,barriers];
-var overlays={'grids':gridLines,'community boundaries':communities,'hard barriers':barriers};
+var streets=L.geoJSON(data.streets,{interactive:false,style:{fill:false,color:'#000',weight:4,dashArray:'10 6'}}).addTo(map);
+var districts=L.geoJSON(data.districts,{interactive:false,style:{fill:false,color:'#7f0000',weight:6,opacity:0.6}}).addTo(map);
+var areaByCode={community:communityByCode,street:{},district:{}};
+streets.eachLayer(function(layer){areaByCode.street[layer.feature.properties.code]=layer;});
+districts.eachLayer(function(layer){areaByCode.district[layer.feature.properties.code]=layer;});
+var outlines=[gridLines,communities,streets,districts,barriers];
+var overlays={'grids':gridLines,'community boundaries':communities,'street boundaries':streets,
+              'district boundaries':districts,'hard barriers':barriers};
 var views=changes?{'deviation from the target':grids,'what changed':changes}:null;
 L.control.layers(views,overlays,{collapsed:false}).addTo(map);
 // A view drawn anew goes under the outlines.
@@ -256,11 +262,20 @@ document.getElementById('find').addEventListener('submit',function(event){
   if(!layer){status.textContent='no micro-grid '+document.getElementById('code').value;return;}
   status.textContent='';
   showView(grids);
-  map.fitBounds(layer.getBounds(),{maxZoom:17});
+  map.fitBounds(layer.getBounds(),{maxZoom:17,animate:false});
   layer.openPopup(layer.getBounds().getCenter());
 });
+// The view on the map's element (zoom, centre), for scripts and tests.
+map.on('moveend',function(){var c=map.getCenter();
+  document.getElementById('map').setAttribute('data-view',map.getZoom()+','+c.lat.toFixed(6)+','+c.lng.toFixed(6));});
 var bounds=grids.getBounds();
 if(bounds.isValid())map.fitBounds(bounds);else map.setView([0,0],2);
+document.getElementById('zoom-select').addEventListener('change',function(){
+  var v=this.value,at=v.indexOf(':');if(at<0)return;
+  var layer=areaByCode[v.slice(0,at)][v.slice(at+1)];
+  if(layer)map.fitBounds(layer.getBounds(),{maxZoom:17,animate:false});
+});
+document.getElementById('zoom-all').addEventListener('click',function(){if(bounds.isValid())map.fitBounds(bounds);});
 L.control.scale({imperial:false}).addTo(map);
 var stopsCss=stops.map(function(s){return colour(s[0]*limit)+' '+((s[0]+1)*50)+'%';}).join(',');
 document.querySelector('.legend .bar').style.background='linear-gradient(to right,'+stopsCss+')';
@@ -271,10 +286,12 @@ document.querySelectorAll('a.zoom').forEach(function(a){
     var code=a.getAttribute('data-code'),layer;
     if(a.classList.contains('change')){layer=changeByCode[code.toLowerCase()];if(layer)showView(changes);}
     else if(a.classList.contains('community'))layer=communityByCode[code];
+    else if(a.classList.contains('street'))layer=areaByCode.street[code];
+    else if(a.classList.contains('district'))layer=areaByCode.district[code];
     else{layer=byCode[code.toLowerCase()];if(layer)showView(grids);}
     if(!layer)return;
-    map.fitBounds(layer.getBounds(),{maxZoom:17});
-    if(layer.openPopup&&layer.getPopup()&&!a.classList.contains('community'))layer.openPopup(layer.getBounds().getCenter());
+    map.fitBounds(layer.getBounds(),{maxZoom:17,animate:false});
+    if(layer.getPopup&&layer.getPopup())layer.openPopup(layer.getBounds().getCenter());
     document.getElementById('map').scrollIntoView();
   });
 });
@@ -367,6 +384,55 @@ std::string community_table(const HtmlReportData& data) {
         out << "</tr>\n";
     }
     out << "</tbody></table>\n";
+    return out.str();
+}
+
+/// A table per street or district: micro-grids requested and made, households, balance, flags.
+std::string area_table(const char* id, const char* kind, const std::vector<HtmlReportData::Area>& areas) {
+    std::ostringstream out;
+    const bool streets = std::string_view(kind) == "street";
+    out << "<table id=\"" << id << "\" class=\"sortable\">\n<thead><tr><th>" << kind << "</th>"
+        << (streets ? "<th>district</th>" : "")
+        << "<th>communities</th><th>micro-grids requested</th><th>micro-grids made</th><th>households</th>"
+           "<th>within_10</th><th>share within +-10 %</th><th>flagged</th></tr></thead>\n<tbody>\n";
+    for (const auto& a : areas) {
+        out << "<tr><td data-value=\"" << html(a.code) << "\"><a href=\"#map\" class=\"zoom " << kind
+            << "\" data-code=\"" << html(a.code) << "\">" << html(a.code) << "</a></td>";
+        if (streets) out << "<td data-value=\"" << html(a.district) << "\">" << html(a.district) << "</td>";
+        for (const std::int64_t value : {a.communities, a.requested, a.micro_grids, a.households, a.within_10}) {
+            if (value < 0)
+                out << "<td data-value=\"-1\">-</td>";
+            else
+                out << "<td data-value=\"" << value << "\">" << value << "</td>";
+        }
+        const double share =
+            a.micro_grids > 0 ? 100.0 * static_cast<double>(a.within_10) / static_cast<double>(a.micro_grids) : 0;
+        out << "<td data-value=\"" << fixed(share, 2) << "\">" << fixed(share, 1) << "</td><td data-value=\"" << a.flags
+            << "\">" << a.flags << "</td></tr>\n";
+    }
+    out << "</tbody></table>\n";
+    return out.str();
+}
+
+/// A list to zoom the map to a district, a street or a community.
+std::string zoom_list(const HtmlReportData& data) {
+    std::ostringstream out;
+    out << "<form id=\"zoom-to\">Zoom to: <select id=\"zoom-select\"><option value=\"\">a district, street or "
+           "community</option>\n";
+    const auto group = [&](const char* label, const char* kind, const auto& items) {
+        bool any = false;
+        for (const auto& item : items) {
+            if (item.geometry.empty()) continue;
+            if (!any) out << "<optgroup label=\"" << label << "\">";
+            any = true;
+            out << "<option value=\"" << kind << ":" << html(item.code) << "\">" << html(item.code) << "</option>";
+        }
+        if (any) out << "</optgroup>\n";
+    };
+    group("districts", "district", data.districts);
+    group("streets", "street", data.streets);
+    group("communities", "community", data.communities);
+    out << "</select> <button type=\"button\" id=\"zoom-all\">whole city</button></form>\n";
     return out.str();
 }
 
@@ -499,6 +565,18 @@ std::string html_report(const HtmlReportData& data) {
         }
         json += "]}";
     };
+    for (const auto& [name, areas] : {std::pair{"streets", &data.streets}, std::pair{"districts", &data.districts}}) {
+        json += std::string(",\"") + name + "\":{\"type\":\"FeatureCollection\",\"features\":[";
+        bool first_area = true;
+        for (const auto& a : *areas) {
+            if (a.geometry.empty()) continue;
+            if (!first_area) json += ",\n";
+            first_area = false;
+            json += "{\"type\":\"Feature\",\"properties\":{\"code\":" + json_string(a.code) +
+                    "},\"geometry\":" + geojson_geometry(a.geometry, std::string(name) + " '" + a.code + "'") + "}";
+        }
+        json += "]}";
+    }
     collection("grids", data.grids);
     collection("barriers", data.barriers);
     if (data.rerun) {
@@ -531,13 +609,15 @@ std::string html_report(const HtmlReportData& data) {
     page << "<h2>Map: deviation from the target"
          << (data.rerun ? " or what changed (switch in the map's top-right box)" : "")
          << "</h2>\n<form id=\"find\">Find a micro-grid by code: <input "
-            "id=\"code\" size=\"20\"> <button type=\"submit\">show</button> <span id=\"found\"></span></form>\n"
-            "<div id=\"map\"></div>\n";
+            "id=\"code\" size=\"20\"> <button type=\"submit\">show</button> <span id=\"found\"></span></form>\n";
+    page << zoom_list(data) << "<div id=\"map\"></div>\n";
     const double scale = 200 * data.tolerance;
     page << "<div class=\"legend\"><span>households below target</span><span>-" << fixed(scale, 0)
          << " %</span><span class=\"bar\"></span><span>+" << fixed(scale, 0)
          << " %</span><span>above target</span><span class=\"note\">(white: on target; dashed outline: flagged; "
-            "thick black lines: community boundaries; thin: grids; purple dashes: hard barriers)</span></div>\n";
+            "thick black lines: community boundaries; thick black dashes: streets; wide dark red: districts; thin: "
+            "grids; "
+            "purple dashes: hard barriers)</span></div>\n";
     if (data.rerun) page << changes_legend(data);
     page << "<h2>Quality report</h2>\n<table id=\"quality\">\n<tbody>\n";
     for (const auto& [key, value] : data.quality)
@@ -548,6 +628,14 @@ std::string html_report(const HtmlReportData& data) {
             "best_within_10: the most the same count allows (\"-\" when the file does not have it). Click a "
             "column to sort, a code to zoom to the community.</p>\n"
          << community_table(data);
+    if (!data.streets.empty())
+        page << "<h2>Streets</h2>\n<p class=\"note\">Summed from the micro-grids of each street (requested: its "
+                "communities' sum). Click a column to sort, a code to zoom to the street.</p>\n"
+             << area_table("streets", "street", data.streets);
+    if (!data.districts.empty())
+        page << "<h2>Districts</h2>\n<p class=\"note\">Summed from the micro-grids of each district. Click a column "
+                "to sort, a code to zoom to the district.</p>\n"
+             << area_table("districts", "district", data.districts);
     page << "<h2>Flagged micro-grids</h2>\n<p class=\"note\">Outside the bounds for a reason the data forces "
             "(large_building, forced_by_boundaries, no_households, multipart) or because the partitioner missed them "
             "(out_of_bounds). Click a code to see it on the map.</p>\n"

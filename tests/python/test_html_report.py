@@ -337,3 +337,63 @@ def test_a_bad_changes_layer_is_refused_naming_it(changed_rerun, tmp_path):
     assert str(edited) in refused.stderr and "layer 'changes'" in refused.stderr
     assert f"feature {fid}" in refused.stderr and "'status'" in refused.stderr and "'moved'" in refused.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_streets_and_districts_drawn_tabled_and_zoomed_to(changed_rerun, tmp_path):
+    out, page = changed_rerun
+    with sqlite3.connect(out) as db:
+        streets = db.execute(
+            "SELECT m.street_code, m.district_code, COUNT(*), SUM(m.households), "
+            "(SELECT SUM(requested) FROM communities c WHERE c.street_code = m.street_code) "
+            "FROM micro_grids m GROUP BY m.street_code ORDER BY m.street_code").fetchall()
+        districts = db.execute("SELECT district_code, COUNT(*), SUM(households) FROM micro_grids GROUP BY 1").fetchall()
+        street_features = db.execute("SELECT COUNT(*) FROM streets").fetchone()[0]
+    assert len(streets) > 1 and street_features == len(streets)
+    # A script that picks a community in the zoom list, as a person would, and sorts a column.
+    zooming = tmp_path / "zooming.html"
+    zooming.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
+setTimeout(function(){
+  // The page keeps the map's view (zoom, centre) on its element.
+  var shown=document.getElementById('map'),before=shown.getAttribute('data-view');
+  var select=document.getElementById('zoom-select');
+  select.value=select.querySelector('option[value^="community:"]').value;
+  select.dispatchEvent(new Event('change'));
+  setTimeout(function(){var after=shown.getAttribute('data-view');
+    document.body.setAttribute('data-zoomed',String(!!before&&after!==before&&
+      parseFloat(after.split(',')[0])>parseFloat(before.split(',')[0])));},1000);
+  document.querySelectorAll('#streets th')[5].click();
+  document.querySelectorAll('#streets th')[5].click();
+},500);
+</script></body>"""), encoding="utf-8")
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(zooming, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == []
+    # Drawn: the streets in black dashes, the districts wide in dark red.
+    assert len(re.findall(r'<path[^>]*stroke-dasharray="10 6"', dom)) == len(streets)
+    assert len(re.findall(r'<path[^>]*stroke="#7f0000"', dom)) == len(districts)
+    # The tables: one row per street and per district, the file's figures.
+    table = dom.split('<table id="streets"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == len(streets) + 1
+    for code, district, made, households, requested in streets:
+        row = re.search(rf'<tr><td data-value="{code}">.*?</tr>', table).group(0)
+        values = re.findall(r'<td data-value="([^"]*)"', row)
+        assert values[1] == district and int(values[3]) == requested and int(values[4]) == made
+        assert int(values[5]) == households
+    listed = dom.split('<table id="districts"', 1)[1].split("</table>", 1)[0]
+    assert listed.count("<tr>") == len(districts) + 1
+    for code, made, households in districts:
+        assert re.search(rf'data-code="{code}">{code}</a></td><td data-value="\d+">\d+</td><td data-value="-?\d+">'
+                         rf'-?\d+</td><td data-value="{made}">{made}</td><td data-value="{households}">', listed)
+    # Two clicks on 'households': sorted descending.
+    shown = [int(v) for v in re.findall(r'<tr><td data-value="[^"]*">.*?</td>(?:<td data-value="[^"]*">[^<]*</td>){4}'
+                                         r'<td data-value="(\d+)"', table)]
+    assert shown == sorted((h for *_, h, _r in streets), reverse=True)
+    # The list holds every district, street and community, and picking one zoomed the map in.
+    options = re.search(r'<select id="zoom-select">.*?</select>', dom, re.S).group(0)
+    with sqlite3.connect(out) as db:
+        communities = db.execute("SELECT COUNT(*) FROM communities").fetchone()[0]
+    assert options.count("<option") == 1 + len(districts) + len(streets) + communities
+    assert 'data-zoomed="true"' in dom

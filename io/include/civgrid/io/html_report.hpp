@@ -42,6 +42,16 @@ struct HtmlReportData {
         double workers_per_10k = -1, facility_m2_per_100 = -1;
     };
     std::vector<Community> communities;
+    /// A street (街道) or a district (区): its boundary and its figures, summed from its micro-grids.
+    struct Area {
+        Wkb geometry;          ///< its boundary, lon/lat; may be empty
+        std::string code;      ///< street_code or district_code
+        std::string district;  ///< a street's district_code ("" for a district)
+        std::int64_t communities = 0;
+        std::int64_t requested = -1;  ///< micro-grids requested (its communities' sum), -1 when not known
+        std::int64_t micro_grids = 0, households = 0, within_10 = 0, flags = 0;
+    };
+    std::vector<Area> streets, districts;  ///< empty when the output has no street (district) codes
     /// Utility stations with their load (the output's stations layer), when the run had them.
     struct Station {
         std::string id, utility;
