@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <tuple>
 
 namespace civgrid::engine {
 namespace {
@@ -23,6 +25,22 @@ std::string percent(double share) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.2f %%", 100 * share);
     return buffer;
+}
+
+// Mean, median, 95th percentile (as algorithms' staffing has it) and maximum of `metres` into `figures`.
+void summarise(io::HtmlReportData::Distances& figures, std::vector<double>& metres) {
+    figures.known = static_cast<std::int64_t>(metres.size());
+    if (metres.empty()) return;
+    std::sort(metres.begin(), metres.end());
+    double sum = 0;
+    for (const double m : metres) sum += m;
+    figures.mean = sum / static_cast<double>(metres.size());
+    const auto at = [&](double q) {
+        return metres[static_cast<std::size_t>(q * static_cast<double>(metres.size() - 1))];
+    };
+    figures.median = at(0.5);
+    figures.p95 = at(0.95);
+    figures.max = metres.back();
 }
 
 // The rerun's layers: `changes` (every micro-grid now and every retired one, with its status) and
@@ -309,27 +327,65 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
         if (item.empty()) return;
         list += (list.empty() ? "" : "; ") + item;
     };
+    std::vector<double> worker_metres, mobile_metres;
+    io::HtmlReportData::Distances workers{.what = "micro-grid workers"}, mobile{.what = "mobile workers"};
     if (has("worker_assignments")) {
         const io::FeatureTable table = io::read_layer({path, "worker_assignments"});
         const int worker = read_back::required_field(table, "worker_id", stage),
-                  micro_grid = read_back::required_field(table, "micro_grid_id", stage);
-        for (std::size_t i = 0; i < table.size(); ++i)
-            if (const auto found = grid_row.find(as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]));
-                found != grid_row.end())
+                  micro_grid = read_back::required_field(table, "micro_grid_id", stage),
+                  distance = table.field_index("distance_m");
+        std::vector<std::int64_t> staff(data.micro_grids.size(), 0);
+        for (std::size_t i = 0; i < table.size(); ++i) {
+            const std::string on = as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]);
+            const std::optional<double> metres =
+                distance >= 0 ? read_back::distance_at(table, i, distance, stage) : std::nullopt;
+            // A row without a micro-grid is a mobile worker's (on a grid).
+            auto [figures, all] = on.empty() ? std::tie(mobile, mobile_metres) : std::tie(workers, worker_metres);
+            ++figures.assignments;
+            if (metres) all.push_back(*metres);
+            if (const auto found = grid_row.find(on); found != grid_row.end()) {
                 append(data.micro_grids[found->second].workers,
                        as_text(table.rows[i][static_cast<std::size_t>(worker)]));
+                ++staff[found->second];
+            }
+        }
+        data.staffing.present = true;
+        std::map<std::int64_t, std::int64_t> histogram;
+        for (std::size_t g = 0; g < staff.size(); ++g) {
+            ++histogram[staff[g]];
+            if (staff[g] == 0) data.staffing.unstaffed.push_back(g);
+        }
+        data.staffing.workers_per_micro_grid.assign(histogram.begin(), histogram.end());
+        summarise(workers, worker_metres);
+        data.staffing.distances.push_back(workers);
+        if (mobile.assignments > 0) {
+            summarise(mobile, mobile_metres);
+            data.staffing.distances.push_back(mobile);
+        }
     }
     if (has("service_assignments")) {
         const io::FeatureTable table = io::read_layer({path, "service_assignments"});
         const int micro_grid = read_back::required_field(table, "micro_grid_id", stage),
                   utility = read_back::required_field(table, "utility", stage),
                   station = read_back::required_field(table, "station_id", stage);
+        const int distance = table.field_index("distance_m");
+        std::map<std::string, std::pair<io::HtmlReportData::Distances, std::vector<double>>> utilities;
         for (std::size_t i = 0; i < table.size(); ++i) {
             const auto found = grid_row.find(as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]));
             if (found == grid_row.end()) continue;
             const std::string station_id = as_text(table.rows[i][static_cast<std::size_t>(station)]);
-            append(data.micro_grids[found->second].stations, as_text(table.rows[i][static_cast<std::size_t>(utility)]) +
-                                                                 ": " + (station_id.empty() ? "none" : station_id));
+            const std::string name = as_text(table.rows[i][static_cast<std::size_t>(utility)]);
+            auto& [figures, metres] = utilities[name];
+            figures.what = name;
+            figures.unassigned = std::max<std::int64_t>(figures.unassigned, 0) + (station_id.empty() ? 1 : 0);
+            ++figures.assignments;
+            if (distance >= 0 && !station_id.empty())
+                if (const auto known = read_back::distance_at(table, i, distance, stage)) metres.push_back(*known);
+            append(data.micro_grids[found->second].stations, name + ": " + (station_id.empty() ? "none" : station_id));
+        }
+        for (auto& [name, figures] : utilities) {
+            summarise(figures.first, figures.second);
+            data.staffing.distances.push_back(figures.first);
         }
     }
 

@@ -163,7 +163,7 @@ std::string histogram_svg(const HtmlReportData& data) {
 
 constexpr const char* kStyle = R"css(
 body{font-family:system-ui,sans-serif;margin:0 1.5em 2em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}h3{font-size:1em}
 #map{height:620px;border:1px solid #999}#find{margin:.4em 0}#found{color:#a00}
 .legend{display:flex;align-items:center;gap:.5em;white-space:nowrap;margin:.4em 0;font-size:.9em}
 .legend .bar{width:320px;height:14px;border:1px solid #999}
@@ -382,6 +382,68 @@ std::string community_table(const HtmlReportData& data) {
         standard(c.workers_per_10k, 18);
         standard(c.facility_m2_per_100, 30);
         out << "</tr>\n";
+    }
+    out << "</tbody></table>\n";
+    return out.str();
+}
+
+/// Staffing: workers per micro-grid, distances, the unstaffed micro-grids.
+std::string staffing_sections(const HtmlReportData& data) {
+    const auto& staffing = data.staffing;
+    std::ostringstream out;
+    if (!staffing.present) {
+        out << "<p id=\"staffing\">The run was not staffed (no worker_assignments layer).</p>\n";
+        if (staffing.distances.empty()) return out.str();
+    } else {
+        out << "<p class=\"note\">Recomputed from the worker_assignments layer: how many micro-grid workers each "
+               "micro-grid has.</p>\n<table id=\"workers-per-micro-grid\" "
+               "class=\"sortable\">\n<thead><tr><th>micro-grid "
+               "workers</th><th>micro-grids</th><th>share %</th></tr></thead>\n<tbody>\n";
+        for (const auto& [workers, count] : staffing.workers_per_micro_grid) {
+            const double share = data.micro_grids.empty() ? 0
+                                                          : 100.0 * static_cast<double>(count) /
+                                                                static_cast<double>(data.micro_grids.size());
+            out << "<tr><td data-value=\"" << workers << "\">" << workers << "</td><td data-value=\"" << count << "\">"
+                << count << "</td><td data-value=\"" << fixed(share, 2) << "\">" << fixed(share, 1) << "</td></tr>\n";
+        }
+        out << "</tbody></table>\n";
+    }
+    out << "<h3>Distances</h3>\n<p class=\"note\">Home to the micro-grid (workers; mobile workers to their grid), "
+           "station to the micro-grid (utilities), in metres, 0 inside; from the distance_m fields. Unassigned: "
+           "micro-grids no station took.</p>\n<table id=\"distances\" class=\"sortable\">\n<thead><tr><th>who</th>"
+           "<th>assignments</th><th>with a distance</th><th>unassigned</th><th>mean m</th><th>median m</th><th>95 % "
+           "m</th><th>max m</th></tr></thead>\n<tbody>\n";
+    for (const auto& d : staffing.distances) {
+        out << "<tr><td data-value=\"" << html(d.what) << "\">" << html(d.what) << "</td><td data-value=\""
+            << d.assignments << "\">" << d.assignments << "</td><td data-value=\"" << d.known << "\">" << d.known
+            << "</td>";
+        if (d.unassigned < 0)
+            out << "<td data-value=\"-1\">-</td>";
+        else
+            out << "<td data-value=\"" << d.unassigned << "\"" << (d.unassigned > 0 ? " class=\"fail\"" : "") << ">"
+                << d.unassigned << "</td>";
+        for (const double metres : {d.mean, d.median, d.p95, d.max}) {
+            if (d.known == 0)
+                out << "<td data-value=\"-1\">-</td>";
+            else
+                out << "<td data-value=\"" << fixed(metres, 2) << "\">" << fixed(metres, 1) << "</td>";
+        }
+        out << "</tr>\n";
+    }
+    out << "</tbody></table>\n";
+    if (!staffing.present) return out.str();
+    out << "<h3>Unstaffed micro-grids</h3>\n";
+    if (staffing.unstaffed.empty()) {
+        out << "<p id=\"unstaffed\">Every micro-grid has a micro-grid worker.</p>\n";
+        return out.str();
+    }
+    out << "<table id=\"unstaffed\" class=\"sortable\">\n<thead><tr><th>micro-grid</th><th>community</th>"
+           "<th>households</th></tr></thead>\n<tbody>\n";
+    for (const std::size_t g : staffing.unstaffed) {
+        const auto& m = data.micro_grids[g];
+        out << "<tr><td data-value=\"" << html(m.code) << "\"><a href=\"#map\" class=\"zoom\" data-code=\""
+            << html(m.code) << "\">" << html(m.code) << "</a></td><td data-value=\"" << html(m.community) << "\">"
+            << html(m.community) << "</td><td data-value=\"" << m.households << "\">" << m.households << "</td></tr>\n";
     }
     out << "</tbody></table>\n";
     return out.str();
@@ -641,6 +703,7 @@ std::string html_report(const HtmlReportData& data) {
             "(out_of_bounds). Click a code to see it on the map.</p>\n"
          << flagged_table(data);
     if (data.rerun) page << rerun_sections(data);
+    page << "<h2>Staffing</h2>\n" << staffing_sections(data);
     page << "<h2>Utility stations</h2>\n<p class=\"note\">Households each station serves against its capacity.</p>\n"
          << station_table(data);
     page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; the page uses "

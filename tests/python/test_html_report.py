@@ -397,3 +397,63 @@ setTimeout(function(){
         communities = db.execute("SELECT COUNT(*) FROM communities").fetchone()[0]
     assert options.count("<option") == 1 + len(districts) + len(streets) + communities
     assert 'data-zoomed="true"' in dom
+
+
+def test_staffing_figures_are_the_files_and_an_unstaffed_micro_grid_is_listed(report, tmp_path):
+    out, _ = report
+    # The output edited: one micro-grid's workers removed, so it is unstaffed.
+    edited = tmp_path / "edited.gpkg"
+    shutil.copy(out, edited)
+    with sqlite3.connect(edited) as db:
+        removed = db.execute("SELECT micro_grid_id FROM worker_assignments WHERE micro_grid_id IS NOT NULL "
+                             "ORDER BY micro_grid_id LIMIT 1").fetchone()[0]
+        db.execute("DELETE FROM worker_assignments WHERE micro_grid_id = ?", (removed,))
+        per_grid = dict(db.execute(
+            "SELECT m.micro_grid_id, (SELECT COUNT(*) FROM worker_assignments w WHERE w.micro_grid_id = "
+            "m.micro_grid_id) FROM micro_grids m").fetchall())
+        distances = db.execute("SELECT COUNT(*), AVG(distance_m), MAX(distance_m) FROM worker_assignments "
+                               "WHERE role = 'micro_grid_worker'").fetchone()
+        utilities = db.execute("SELECT utility, COUNT(*), AVG(distance_m), MAX(distance_m) FROM service_assignments "
+                               "GROUP BY utility").fetchall()
+    page = tmp_path / "edited.html"
+    run_cli("report", str(edited), "--html", str(page))
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(page, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == []
+    # Workers per micro-grid: the distribution the file has.
+    table = dom.split('<table id="workers-per-micro-grid"', 1)[1].split("</table>", 1)[0]
+    shown = {int(w): int(n) for w, n in re.findall(r'<tr><td data-value="(\d+)">\d+</td><td data-value="(\d+)"', table)}
+    expected = {}
+    for count in per_grid.values():
+        expected[count] = expected.get(count, 0) + 1
+    assert shown == expected and shown.get(0, 0) >= 1
+    # The unstaffed: the micro-grid whose workers were removed among them, each a link to the map.
+    unstaffed = dom.split('<table id="unstaffed"', 1)[1].split("</table>", 1)[0]
+    listed = re.findall(r'class="zoom" data-code="([^"]*)"', unstaffed)
+    assert sorted(listed) == sorted(code for code, n in per_grid.items() if n == 0) and removed in listed
+    # Distances: the micro-grid workers' and each utility's, mean and max as the file has them.
+    rows = dom.split('<table id="distances"', 1)[1].split("</table>", 1)[0]
+
+    def shown_row(who):
+        row = re.search(rf'<tr><td data-value="{who}">.*?</tr>', rows).group(0)
+        return [float(v) for v in re.findall(r'<td data-value="(-?[0-9.]+)"', row)]
+
+    count, mean, longest = distances
+    figures = shown_row("micro-grid workers")
+    assert figures[0] == count and abs(figures[3] - mean) < 0.01 and abs(figures[6] - longest) < 0.01
+    assert len(utilities) == 4
+    for utility, count, mean, longest in utilities:
+        figures = shown_row(utility)
+        assert figures[0] == count and figures[2] == 0 and abs(figures[3] - mean) < 0.01
+        assert abs(figures[6] - longest) < 0.01
+    # A distance that is not one is refused, naming the file, layer, feature and field.
+    with sqlite3.connect(edited) as db:
+        fid = db.execute("SELECT fid FROM worker_assignments LIMIT 1").fetchone()[0]
+        db.execute("UPDATE worker_assignments SET distance_m = -5 WHERE fid = ?", (fid,))
+    refused = run_cli("report", str(edited), "--html", str(tmp_path / "bad.html"), check=False)
+    assert refused.returncode == 3, refused.stderr
+    assert str(edited) in refused.stderr and "layer 'worker_assignments'" in refused.stderr
+    assert f"feature {fid}" in refused.stderr and "'distance_m'" in refused.stderr

@@ -58,6 +58,22 @@ struct HtmlReportData {
         std::int64_t capacity = 0, load = 0, micro_grids = 0;
     };
     std::vector<Station> stations;
+    /// Staffing, recomputed from worker_assignments and service_assignments (when the run had them).
+    struct Distances {
+        std::string what;  ///< "micro-grid workers", "mobile workers", or a utility's name
+        std::int64_t assignments = 0;
+        std::int64_t unassigned = -1;  ///< micro-grids no station took (utilities), -1 when not counted
+        std::int64_t known = 0;        ///< assignments with a distance
+        double mean = 0, median = 0, p95 = 0, max = 0;  ///< metres, home (station) to the micro-grid
+    };
+    struct Staffing {
+        bool present = false;  ///< the output has worker_assignments
+        /// (workers, micro-grids with that many micro-grid workers), by workers ascending.
+        std::vector<std::pair<std::int64_t, std::int64_t>> workers_per_micro_grid;
+        std::vector<std::size_t> unstaffed;  ///< indexes into micro_grids of those without a worker
+        std::vector<Distances> distances;
+    };
+    Staffing staffing;
     std::vector<Wkb> grids;     ///< grid (网格) polygons, lon/lat, outlined; empty without a grid level
     std::vector<Wkb> barriers;  ///< hard barrier lines, lon/lat
     /// A rerun (`civgrid repartition`'s output, with its `changes` and `lineage` layers): what
