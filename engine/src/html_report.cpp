@@ -191,8 +191,9 @@ void read_street_boundaries(const std::string& path, io::HtmlReportData& data) {
 }  // namespace
 
 algorithms::QualityReport report_html_file(const std::string& path, const std::string& html, int threads,
-                                           const std::vector<io::NamedSource>& inputs) {
+                                           const std::vector<io::NamedSource>& inputs, const std::string& basemap) {
     constexpr const char* stage = kStage;
+    if (!basemap.empty()) io::check_basemap_template(basemap);
     std::vector<io::NamedSource> sources = inputs;
     sources.push_back({"report", path});
     io::check_output_path(html, sources);
@@ -204,6 +205,7 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     data.title = "civgrid report: " + std::filesystem::path(path).filename().string();
     data.source = path;
     data.quality = report.rows();
+    data.basemap = basemap;
 
     // The run's parameters (report_file checked them): the target of micro-grids without their own.
     const io::FeatureTable info = io::read_layer({path, "run_info"});

@@ -7,6 +7,7 @@
 #include "gdal_handles.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -198,8 +199,11 @@ function colour(d){
 }
 function esc(s){return String(s).replace(/[&<>"']/g,function(c){return '&#'+c.charCodeAt(0)+';';});}
 var map=L.map('map',{attributionControl:false,preferCanvas:false,zoomSnap:0.25});
+// A basemap only when asked for (--basemap): then the page fetches its tiles, and nothing else.
+var basemap=data.basemap?L.tileLayer(data.basemap,{maxZoom:19,subdomains:'abc'}).addTo(map):null;
+var fillOpacity=basemap?0.6:0.85;
 var grids=L.geoJSON(data.micro_grids,{
-  style:function(f){var p=f.properties;return {fillColor:colour(p.deviation),fillOpacity:0.85,
+  style:function(f){var p=f.properties;return {fillColor:colour(p.deviation),fillOpacity:fillOpacity,
     color:p.flags?'#000':'#666',weight:p.flags?1.5:0.5,dashArray:p.flags?'4 3':null};},
   onEachFeature:function(f,layer){var p=f.properties;
     layer.bindPopup('<table class="popup"><tr><td>micro-grid</td><td><b>'+esc(p.code)+'</b></td></tr>'+
@@ -221,7 +225,7 @@ if(data.rerun){
     style:function(f){var s=f.properties.status;
       if(s==='retired')return {fill:false,color:'#000',weight:1.5,dashArray:'5 4',interactive:false,
                                 className:'change change-retired'};
-      return {fillColor:changeColour[s]||'#fff',fillOpacity:0.85,color:'#555',weight:0.5,className:'change change-'+s};},
+      return {fillColor:changeColour[s]||'#fff',fillOpacity:fillOpacity,color:'#555',weight:0.5,className:'change change-'+s};},
     onEachFeature:function(f,layer){var p=f.properties;changeByCode[p.code.toLowerCase()]=layer;
       if(p.status==='retired')return;
       layer.bindPopup('<table class="popup"><tr><td>micro-grid</td><td><b>'+esc(p.code)+'</b></td></tr>'+
@@ -245,6 +249,7 @@ districts.eachLayer(function(layer){areaByCode.district[layer.feature.properties
 var outlines=[gridLines,communities,streets,districts,barriers];
 var overlays={'grids':gridLines,'community boundaries':communities,'street boundaries':streets,
               'district boundaries':districts,'hard barriers':barriers};
+if(basemap)overlays['basemap']=basemap;
 var views=changes?{'deviation from the target':grids,'what changed':changes}:null;
 L.control.layers(views,overlays,{collapsed:false}).addTo(map);
 // A view drawn anew goes under the outlines.
@@ -571,6 +576,44 @@ std::string rerun_sections(const HtmlReportData& data) {
 
 }  // namespace
 
+void check_basemap_template(const std::string& url_template) {
+    const auto refuse = [&](const std::string& why) {
+        throw ConfigError(kStage, "basemap URL template '" + url_template.substr(0, 200) + "': " + why +
+                                      " (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png)");
+    };
+    if (url_template.size() > 2000) refuse("longer than 2,000 characters");
+    std::string lower;
+    for (const char c : url_template) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u == 0x7f) refuse("a space or control character in it");
+        if (c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\' || c == '`')
+            refuse("a quote, '<', '>' or '\\' in it");
+        lower += static_cast<char>(std::tolower(u));
+    }
+    std::size_t host = 0;
+    if (lower.rfind("http://", 0) == 0)
+        host = 7;
+    else if (lower.rfind("https://", 0) == 0)
+        host = 8;
+    else
+        refuse("not http:// or https://");
+    const std::size_t slash = url_template.find('/', host);
+    if (slash == host || host >= url_template.size()) refuse("no host");
+    // Placeholders: only Leaflet's own (a {name} of anything else is an error when the map draws).
+    for (std::size_t at = url_template.find_first_of("{}"); at != std::string::npos;
+         at = url_template.find_first_of("{}", at + 1)) {
+        const std::size_t end = url_template.find('}', at);
+        if (url_template[at] == '}' || end == std::string::npos) refuse("unbalanced braces");
+        const std::string name = url_template.substr(at, end - at + 1);
+        if (name != "{s}" && name != "{z}" && name != "{x}" && name != "{y}" && name != "{-y}" && name != "{r}")
+            refuse("the placeholder " + name + " (only {s} {z} {x} {y} {-y} {r})");
+        at = end;
+    }
+    if (url_template.find("{z}") == std::string::npos || url_template.find("{x}") == std::string::npos ||
+        (url_template.find("{y}") == std::string::npos && url_template.find("{-y}") == std::string::npos))
+        refuse("it must hold {z}, {x} and {y}");
+}
+
 std::string leaflet_directory() {
     const char* set = std::getenv("CIVGRID_LEAFLET_DIR");
     return set != nullptr && *set != '\0' ? std::string(set) : std::string("/usr/share/javascript/leaflet");
@@ -592,7 +635,8 @@ std::string html_report(const HtmlReportData& data) {
     detail::ensure_gdal_registered();
     std::string json;
     json.reserve(data.micro_grids.size() * 600);
-    json += "{\"tolerance\":" + json_number(data.tolerance, 4) +
+    if (!data.basemap.empty()) check_basemap_template(data.basemap);
+    json += "{\"tolerance\":" + json_number(data.tolerance, 4) + ",\"basemap\":" + json_string(data.basemap) +
             ",\"micro_grids\":{\"type\":\"FeatureCollection\","
             "\"features\":[";
     for (std::size_t i = 0; i < data.micro_grids.size(); ++i) {
@@ -706,8 +750,11 @@ std::string html_report(const HtmlReportData& data) {
     page << "<h2>Staffing</h2>\n" << staffing_sections(data);
     page << "<h2>Utility stations</h2>\n<p class=\"note\">Households each station serves against its capacity.</p>\n"
          << station_table(data);
-    page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; the page uses "
-            "no network.</p>\n";
+    page << "<p class=\"note\">Written by civgrid. Map drawn with Leaflet (BSD-2-Clause), inlined; "
+         << (data.basemap.empty()
+                 ? std::string("the page uses no network.")
+                 : "the page fetches the basemap's tiles (" + html(data.basemap) + ") and nothing else.")
+         << "</p>\n";
     page << "<script>\n" << leaflet_js << "\n</script>\n";
     page << "<script type=\"application/json\" id=\"civgrid-data\">" << json << "</script>\n";
     page << "<script>" << kScript << "</script>\n</body>\n</html>\n";

@@ -457,3 +457,49 @@ def test_staffing_figures_are_the_files_and_an_unstaffed_micro_grid_is_listed(re
     assert refused.returncode == 3, refused.stderr
     assert str(edited) in refused.stderr and "layer 'worker_assignments'" in refused.stderr
     assert f"feature {fid}" in refused.stderr and "'distance_m'" in refused.stderr
+
+
+def test_a_basemap_is_fetched_from_its_host_only_when_asked_for(report, sample_city, tmp_path):
+    out, _ = report
+    page = tmp_path / "basemap.html"
+    template = "http://tiles.civgrid-test.invalid/{z}/{x}/{y}.png"
+    run_cli("report", str(out), "--html", str(page), "--basemap", template)
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(page, tmp_path, proxy)
+    finally:
+        proxy.close()
+    asked = page_requests(proxy)
+    # Tiles of the template, through the proxy, and nothing else.
+    tiles = [r for r in asked if re.match(r"^GET http://tiles\.civgrid-test\.invalid/\d+/\d+/\d+\.png HTTP/", r)]
+    assert tiles and tiles == asked, asked
+    assert 'class="leaflet-tile' in dom
+    assert len(re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)) == layer_counts(out)[0]
+
+
+@pytest.mark.parametrize("template", [
+    "ftp://tiles.example.org/{z}/{x}/{y}.png",        # not http(s)
+    "file:///tmp/{z}/{x}/{y}.png",                   # a local file
+    "javascript:alert(1)//{z}/{x}/{y}",               # a script
+    "https://tiles.example.org/{z}/{x}.png",          # no {y}
+    "https://tiles.example.org/{z}/{x}/{y}/{key}",    # a placeholder Leaflet cannot fill
+    "https:///{z}/{x}/{y}.png",                       # no host
+    "https://tiles.example.org/{z}/{x}/{y}.png x",   # a space
+])
+def test_a_bad_basemap_template_is_refused_before_any_work(report, sample_city, tmp_path, template):
+    out, _ = report
+    page = tmp_path / "refused.html"
+    refused = run_cli("report", str(out), "--html", str(page), "--basemap", template, check=False)
+    assert refused.returncode == 2 and "basemap URL template" in refused.stderr, refused.stderr
+    assert template[:30] in refused.stderr and not page.exists()
+    written = tmp_path / "out.gpkg"
+    refused = run_cli("partition", str(sample_city), "-o", str(written), "--report", str(page), "--basemap", template,
+                      check=False)
+    assert refused.returncode == 2 and "basemap URL template" in refused.stderr, refused.stderr
+    assert not written.exists() and not page.exists()
+
+
+def test_basemap_needs_a_page(report, tmp_path):
+    out, _ = report
+    refused = run_cli("report", str(out), "--basemap", "https://t.example.org/{z}/{x}/{y}.png", check=False)
+    assert refused.returncode == 2 and "--basemap without --html" in refused.stderr

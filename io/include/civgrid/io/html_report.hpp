@@ -101,7 +101,15 @@ struct HtmlReportData {
     /// The quality report's (key, value) rows (algorithms::QualityReport::rows()), in order.
     std::vector<std::pair<std::string, std::string>> quality;
     double tolerance = 0.2;  ///< the run's bounds, for the legend (deviation scale is +-2 tolerance)
+    /// A tile server's URL template ("https://tile.example.org/{z}/{x}/{y}.png") drawn under the
+    /// micro-grids (L.tileLayer); empty: no basemap, and the page fetches nothing.
+    std::string basemap;
 };
+
+/// Checks a basemap URL template (HtmlReportData::basemap): http:// or https:// and a host,
+/// {z}, {x} and {y} (or {-y}), no placeholder but {s} {z} {x} {y} {-y} {r}, no space or control
+/// character, at most 2,000 characters. ConfigError naming the template and the rule otherwise.
+void check_basemap_template(const std::string& url_template);
 
 /// The statuses of a rerun's `changes` layer, in the legend's order.
 inline constexpr const char* kChangeStatuses[] = {"unchanged", "redrawn", "split",  "merged",
