@@ -3,6 +3,7 @@
 #include "read_back.hpp"
 #include "values.hpp"
 
+#include <civgrid/algorithms/coverage_simplify.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -25,6 +27,65 @@ std::string percent(double share) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.2f %%", 100 * share);
     return buffer;
+}
+
+// Above this many micro-grids the overview is simplified ($CIVGRID_REPORT_SIMPLIFY_ABOVE, for tests).
+std::int64_t overview_threshold() {
+    constexpr std::int64_t kDefault = 5000;
+    const char* set = std::getenv("CIVGRID_REPORT_SIMPLIFY_ABOVE");
+    if (set == nullptr || *set == '\0') return kDefault;
+    char* end = nullptr;
+    const long long value = std::strtoll(set, &end, 10);
+    if (end == set || *end != '\0' || value < 0)
+        throw ConfigError(kStage, std::string("CIVGRID_REPORT_SIMPLIFY_ABOVE='") + set + "': not a count");
+    return value;
+}
+
+// The overview of a large city: the micro-grids, grids, communities, streets, districts and
+// changes drawn with each edge between two nodes of the micro-grids' coverage simplified once
+// (algorithms::CoverageSimplifier), so neighbours still meet without gap or overlap. The tolerance
+// grows with the city's extent (its diagonal / 20,000, from 0.5 m to 5 m): about a pixel at the
+// zoom that shows a street.
+void simplify_overview(io::HtmlReportData& data) {
+    const geos::Context context;
+    std::vector<Wkb> coverage;
+    coverage.reserve(data.micro_grids.size());
+    double west = 180, east = -180, south = 90, north = -90;
+    for (const auto& m : data.micro_grids) {
+        coverage.push_back(m.geometry);
+        if (m.geometry.empty()) continue;
+        const geos::Geom g = geos::from_wkb_nullable(context, m.geometry);
+        if (!g) continue;
+        if (const auto box = geos::envelope_if_any(context, g.get())) {
+            west = std::min(west, box->min_x);
+            east = std::max(east, box->max_x);
+            south = std::min(south, box->min_y);
+            north = std::max(north, box->max_y);
+        }
+    }
+    if (west > east) return;
+    constexpr double kMetresPerDegree = 111'320;  // of latitude; a degree of longitude is shorter
+    const double middle = (south + north) / 2 * 3.14159265358979323846 / 180;
+    const double diagonal_m = std::hypot((east - west) * std::cos(middle), north - south) * kMetresPerDegree;
+    const double tolerance_m = std::clamp(diagonal_m / 8000, 0.5, 5.0);
+    const double tolerance = tolerance_m / kMetresPerDegree;
+    const algorithms::CoverageSimplifier simplifier(context, coverage);
+    coverage.clear();
+    coverage.shrink_to_fit();
+    const auto count = [&](const Wkb& wkb) {
+        return static_cast<std::int64_t>(algorithms::vertex_count(context, wkb));
+    };
+    for (auto& m : data.micro_grids) {
+        data.vertices_before += count(m.geometry);
+        m.geometry = simplifier.simplify(m.geometry, tolerance);
+        data.vertices_after += count(m.geometry);
+    }
+    for (auto& c : data.communities) c.geometry = simplifier.simplify(c.geometry, tolerance);
+    for (auto* areas : {&data.streets, &data.districts})
+        for (auto& a : *areas) a.geometry = simplifier.simplify(a.geometry, tolerance);
+    for (auto& g : data.grids) g = simplifier.simplify(g, tolerance);
+    for (auto& c : data.changes) c.geometry = simplifier.simplify(c.geometry, tolerance);
+    data.simplified_m = tolerance_m;
 }
 
 // Mean, median, 95th percentile (as algorithms' staffing has it) and maximum of `metres` into `figures`.
@@ -414,6 +475,8 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     // Grids and hard barriers: drawn only, so any geometry OGR reads is taken as it is.
     if (has("grids")) data.grids = io::read_layer({path, "grids"}, lonlat).geometries;
     data.barriers = io::read_layer({path, "barriers"}, lonlat).geometries;
+
+    if (static_cast<std::int64_t>(data.micro_grids.size()) > overview_threshold()) simplify_overview(data);
 
     // The bound never below what was reached nor above the count (as the quality report has it).
     for (auto& c : data.communities)

@@ -712,6 +712,12 @@ std::string html_report(const HtmlReportData& data) {
     page << "<h1>" << html(data.title) << "</h1>\n<p class=\"note\">" << html(data.source) << ": "
          << data.micro_grids.size() << " micro-grids in " << data.communities.size()
          << " communities. Click a micro-grid for its figures.</p>\n";
+    if (data.simplified_m > 0)
+        page << "<p class=\"note\" id=\"simplified\" data-tolerance-m=\"" << fixed(data.simplified_m, 2)
+             << "\">A large city: the map's lines are simplified for the overview, each edge two micro-grids "
+                "share once, the same for both (no gap or overlap opens between them), at "
+             << fixed(data.simplified_m, 1) << " m (" << data.vertices_before << " vertices of the micro-grids down to "
+             << data.vertices_after << "); the GeoPackage has them in full.</p>\n";
     page << "<h2>Map: deviation from the target"
          << (data.rerun ? " or what changed (switch in the map's top-right box)" : "")
          << "</h2>\n<form id=\"find\">Find a micro-grid by code: <input "

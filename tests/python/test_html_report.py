@@ -5,6 +5,7 @@ click, and ask nothing of the network. Chromium is installed by the Makefile (AP
 is missing this test fails, it is not skipped."""
 import html
 import json
+import os
 import re
 import shutil
 import socket
@@ -503,3 +504,53 @@ def test_basemap_needs_a_page(report, tmp_path):
     out, _ = report
     refused = run_cli("report", str(out), "--basemap", "https://t.example.org/{z}/{x}/{y}.png", check=False)
     assert refused.returncode == 2 and "--basemap without --html" in refused.stderr
+
+
+def inlined(page):
+    text = page.read_text(encoding="utf-8")
+    return json.loads(re.search(r'<script type="application/json" id="civgrid-data">(.*?)</script>', text,
+                                re.S).group(1))
+
+
+def test_a_large_citys_overview_is_simplified_without_gaps_or_overlaps(changed_rerun, tmp_path):
+    """Above 5,000 micro-grids the page draws them simplified, each shared edge once; the threshold
+    is lowered here (CIVGRID_REPORT_SIMPLIFY_ABOVE) so that a city of a test's size is simplified."""
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    out, full_page = changed_rerun
+    page = tmp_path / "simplified.html"
+    env = dict(os.environ, CIVGRID_REPORT_SIMPLIFY_ABOVE="0")
+    completed = subprocess.run([os.environ.get("CIVGRID_CLI", "build/engine/civgrid"), "report", str(out), "--html",
+                                str(page)], env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    full, simplified = inlined(full_page), inlined(page)
+    assert 'id="simplified"' in page.read_text(encoding="utf-8")
+    assert 'id="simplified"' not in full_page.read_text(encoding="utf-8")  # 277 micro-grids: drawn in full
+    before = [shape(f["geometry"]) for f in full["micro_grids"]["features"]]
+    after = [shape(f["geometry"]) for f in simplified["micro_grids"]["features"]]
+    assert len(after) == len(before)
+    assert [f["properties"] for f in simplified["micro_grids"]["features"]] == \
+        [f["properties"] for f in full["micro_grids"]["features"]]
+    vertices = lambda polygons: sum(len(ring.coords) for p in polygons for part in getattr(p, "geoms", [p])  # noqa
+                                    for ring in [part.exterior, *part.interiors])
+    assert vertices(after) < 0.8 * vertices(before)
+    # No new overlap (the union's area short of the sum of the areas) and no new gap (holes in the
+    # union) between neighbours. The full micro-grids on the page have a few already, each below a
+    # few square metres: none in the file's own CRS, they come with the rounding to 1e-6 degrees.
+    united, united_before = unary_union(after), unary_union(before)
+    overlap = sum(p.area for p in after) - united.area
+    overlap_before = sum(p.area for p in before) - united_before.area
+    assert overlap <= max(overlap_before, 0) + 1e-9 * united.area, (overlap, overlap_before)
+    parts = lambda g: list(getattr(g, "geoms", [g]))  # noqa: E731
+    assert len(parts(united)) == len(parts(united_before))
+    assert sum(len(p.interiors) for p in parts(united)) <= sum(len(p.interiors) for p in parts(united_before))
+    assert abs(united.area - united_before.area) < 1e-3 * united_before.area
+    # And it draws, one path per micro-grid, offline.
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(page, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == []
+    assert len(re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)) == len(after)

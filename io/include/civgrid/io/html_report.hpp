@@ -101,6 +101,9 @@ struct HtmlReportData {
     /// The quality report's (key, value) rows (algorithms::QualityReport::rows()), in order.
     std::vector<std::pair<std::string, std::string>> quality;
     double tolerance = 0.2;  ///< the run's bounds, for the legend (deviation scale is +-2 tolerance)
+    /// Simplified for the overview (a large city): the tolerance in metres, 0 when drawn in full.
+    double simplified_m = 0;
+    std::int64_t vertices_before = 0, vertices_after = 0;  ///< the micro-grids' vertices, when simplified
     /// A tile server's URL template ("https://tile.example.org/{z}/{x}/{y}.png") drawn under the
     /// micro-grids (L.tileLayer); empty: no basemap, and the page fetches nothing.
     std::string basemap;
