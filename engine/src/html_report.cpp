@@ -5,6 +5,7 @@
 
 #include <civgrid/algorithms/coverage_simplify.hpp>
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/html_report.hpp>
@@ -19,6 +20,9 @@
 #include <tuple>
 
 namespace civgrid::engine {
+
+namespace field_name = schema::field_name;
+namespace layer_name = schema::layer_name;
 namespace {
 
 constexpr const char* kStage = "engine.report_html";
@@ -110,13 +114,13 @@ void summarise(io::HtmlReportData::Distances& figures, std::vector<double>& metr
 void read_rerun(const std::string& path, const io::FeatureTable& info, int section, int key, int value,
                 io::HtmlReportData& data) {
     const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
-    const io::FeatureTable changes = io::read_layer({path, "changes"}, lonlat);
-    const int id = read_back::required_field(changes, "micro_grid_id", kStage),
-              status = read_back::required_field(changes, "status", kStage),
-              previous = read_back::required_field(changes, "previous_ids", kStage),
-              next = read_back::required_field(changes, "next_ids", kStage),
-              households = read_back::required_field(changes, "households", kStage),
-              buildings = read_back::required_field(changes, "buildings", kStage);
+    const io::FeatureTable changes = io::read_layer(read_back::output_layer(path, layer_name::changes), lonlat);
+    const int id = read_back::required_field(changes, field_name::micro_grid_id, kStage),
+              status = read_back::required_field(changes, field_name::status, kStage),
+              previous = read_back::required_field(changes, field_name::previous_ids, kStage),
+              next = read_back::required_field(changes, field_name::next_ids, kStage),
+              households = read_back::required_field(changes, field_name::households, kStage),
+              buildings = read_back::required_field(changes, field_name::buildings, kStage);
     data.rerun = true;
     std::map<std::string, std::int64_t> by_status;
     for (const char* known : io::kChangeStatuses) by_status[known] = 0;
@@ -149,13 +153,14 @@ void read_rerun(const std::string& path, const io::FeatureTable& info, int secti
         percent(now > 0 ? static_cast<double>(now - by_status["unchanged"]) / static_cast<double>(now) : 0.0));
 
     const auto layers = io::list_layers(path);
-    if (std::find(layers.begin(), layers.end(), "lineage") == layers.end())
+    if (std::find(layers.begin(), layers.end(), layer_name::lineage) == layers.end())
         throw InputError(kStage, "'" + path + "': a 'changes' layer without its 'lineage' layer: not a civgrid rerun");
-    const io::FeatureTable lineage = io::read_layer({path, "lineage"}, {.attributes_only = true});
-    const int from = read_back::required_field(lineage, "previous_id", kStage),
-              to = read_back::required_field(lineage, "new_id", kStage),
-              moved = read_back::required_field(lineage, "households", kStage),
-              parts = read_back::required_field(lineage, "buildings", kStage);
+    const io::FeatureTable lineage =
+        io::read_layer(read_back::output_layer(path, layer_name::lineage), {.attributes_only = true});
+    const int from = read_back::required_field(lineage, field_name::previous_id, kStage),
+              to = read_back::required_field(lineage, field_name::new_id, kStage),
+              moved = read_back::required_field(lineage, field_name::households, kStage),
+              parts = read_back::required_field(lineage, field_name::buildings, kStage);
     std::int64_t compared = 0, households_moved = 0, households_new = 0, households_removed = 0;
     std::int64_t parts_compared = 0, parts_moved = 0, parts_new = 0, parts_removed = 0;
     for (std::size_t i = 0; i < lineage.size(); ++i) {
@@ -210,10 +215,10 @@ void read_rerun(const std::string& path, const io::FeatureTable& info, int secti
 // lon/lat on the report's 1e-6 degree grid; a district whose union fails is drawn as its streets).
 void read_street_boundaries(const std::string& path, io::HtmlReportData& data) {
     const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
-    const io::FeatureTable streets = io::read_layer({path, "streets"}, lonlat);
+    const io::FeatureTable streets = io::read_layer(read_back::output_layer(path, layer_name::streets), lonlat);
     read_back::check_geometries(streets, read_back::Shape::polygons, true, kStage);
-    const int code = read_back::required_field(streets, "street_code", kStage),
-              district = streets.field_index("district_code");
+    const int code = read_back::required_field(streets, field_name::street_code, kStage),
+              district = streets.field_index(field_name::district_code);
     std::map<std::string, std::size_t> street_row;
     for (std::size_t s = 0; s < data.streets.size(); ++s) street_row.emplace(data.streets[s].code, s);
     std::map<std::string, std::size_t> district_row;
@@ -269,10 +274,10 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     data.basemap = basemap;
 
     // The run's parameters (report_file checked them): the target of micro-grids without their own.
-    const io::FeatureTable info = io::read_layer({path, "run_info"});
-    const int section = read_back::required_field(info, "section", stage),
-              key = read_back::required_field(info, "key", stage),
-              value = read_back::required_field(info, "value", stage);
+    const io::FeatureTable info = io::read_layer(read_back::output_layer(path, layer_name::run_info));
+    const int section = read_back::required_field(info, field_name::section, stage),
+              key = read_back::required_field(info, field_name::key, stage),
+              value = read_back::required_field(info, field_name::value, stage);
     double effective_target = 0;
     for (std::size_t i = 0; i < info.size(); ++i) {
         const std::string name = as_text(info.rows[i][static_cast<std::size_t>(section)]) + "." +
@@ -283,14 +288,14 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     }
 
     const io::ReadOptions lonlat{.target_crs = "EPSG:4326", .coordinate_grid = 1e-6};
-    const io::FeatureTable communities = io::read_layer({path, "communities"}, lonlat);
-    const int community_code = read_back::required_field(communities, "community_code", stage),
-              best = communities.field_index("best_within_10"),
-              workers_per_10k = communities.field_index("workers_per_10k_residents"),
-              facility_m2 = communities.field_index("facility_m2_per_100_households"),
-              community_street = communities.field_index("street_code"),
-              community_district = communities.field_index("district_code"),
-              requested = communities.field_index("requested");
+    const io::FeatureTable communities = io::read_layer(read_back::output_layer(path, layer_name::communities), lonlat);
+    const int community_code = read_back::required_field(communities, field_name::community_code, stage),
+              best = communities.field_index(field_name::best_within_10),
+              workers_per_10k = communities.field_index(field_name::workers_per_10k_residents),
+              facility_m2 = communities.field_index(field_name::facility_m2_per_100_households),
+              community_street = communities.field_index(field_name::street_code),
+              community_district = communities.field_index(field_name::district_code),
+              requested = communities.field_index(field_name::requested);
     std::map<std::string, std::size_t> community_index;
     // Streets and districts: their communities and the micro-grids those requested.
     std::map<std::string, io::HtmlReportData::Area> streets, districts;
@@ -333,12 +338,13 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
         data.communities.push_back(std::move(c));
     }
 
-    const io::FeatureTable grids = io::read_layer({path, "micro_grids"}, lonlat);
-    const int id = read_back::required_field(grids, "micro_grid_id", stage),
-              region = read_back::required_field(grids, "community_code", stage),
-              households = read_back::required_field(grids, "households", stage), grid = grids.field_index("grid_id"),
-              flags = grids.field_index("flags"), target = grids.field_index("target"),
-              street_code = grids.field_index("street_code"), district_code = grids.field_index("district_code");
+    const io::FeatureTable grids = io::read_layer(read_back::output_layer(path, layer_name::micro_grids), lonlat);
+    const int id = read_back::required_field(grids, field_name::micro_grid_id, stage),
+              region = read_back::required_field(grids, field_name::community_code, stage),
+              households = read_back::required_field(grids, field_name::households, stage),
+              grid = grids.field_index(field_name::grid_id), flags = grids.field_index(field_name::flags),
+              target = grids.field_index(field_name::target), street_code = grids.field_index(field_name::street_code),
+              district_code = grids.field_index(field_name::district_code);
     data.micro_grids.reserve(grids.size());
     for (std::size_t g = 0; g < grids.size(); ++g) {
         const auto& row = grids.rows[g];
@@ -385,18 +391,20 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
     std::map<std::string, std::size_t> grid_row;
     for (std::size_t g = 0; g < data.micro_grids.size(); ++g) grid_row.emplace(data.micro_grids[g].code, g);
     const auto layers = io::list_layers(path);
-    const auto has = [&](const char* name) { return std::find(layers.begin(), layers.end(), name) != layers.end(); };
+    const auto has = [&](std::string_view name) {
+        return std::find(layers.begin(), layers.end(), name) != layers.end();
+    };
     const auto append = [](std::string& list, const std::string& item) {
         if (item.empty()) return;
         list += (list.empty() ? "" : "; ") + item;
     };
     std::vector<double> worker_metres, mobile_metres;
     io::HtmlReportData::Distances workers{.what = "micro-grid workers"}, mobile{.what = "mobile workers"};
-    if (has("worker_assignments")) {
-        const io::FeatureTable table = io::read_layer({path, "worker_assignments"});
-        const int worker = read_back::required_field(table, "worker_id", stage),
-                  micro_grid = read_back::required_field(table, "micro_grid_id", stage),
-                  distance = table.field_index("distance_m");
+    if (has(layer_name::worker_assignments)) {
+        const io::FeatureTable table = io::read_layer(read_back::output_layer(path, layer_name::worker_assignments));
+        const int worker = read_back::required_field(table, field_name::worker_id, stage),
+                  micro_grid = read_back::required_field(table, field_name::micro_grid_id, stage),
+                  distance = table.field_index(field_name::distance_m);
         std::vector<std::int64_t> staff(data.micro_grids.size(), 0);
         for (std::size_t i = 0; i < table.size(); ++i) {
             const std::string on = as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]);
@@ -426,12 +434,12 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
             data.staffing.distances.push_back(mobile);
         }
     }
-    if (has("service_assignments")) {
-        const io::FeatureTable table = io::read_layer({path, "service_assignments"});
-        const int micro_grid = read_back::required_field(table, "micro_grid_id", stage),
-                  utility = read_back::required_field(table, "utility", stage),
-                  station = read_back::required_field(table, "station_id", stage);
-        const int distance = table.field_index("distance_m");
+    if (has(layer_name::service_assignments)) {
+        const io::FeatureTable table = io::read_layer(read_back::output_layer(path, layer_name::service_assignments));
+        const int micro_grid = read_back::required_field(table, field_name::micro_grid_id, stage),
+                  utility = read_back::required_field(table, field_name::utility, stage),
+                  station = read_back::required_field(table, field_name::station_id, stage);
+        const int distance = table.field_index(field_name::distance_m);
         std::map<std::string, std::pair<io::HtmlReportData::Distances, std::vector<double>>> utilities;
         for (std::size_t i = 0; i < table.size(); ++i) {
             const auto found = grid_row.find(as_text(table.rows[i][static_cast<std::size_t>(micro_grid)]));
@@ -452,13 +460,14 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
         }
     }
 
-    if (has("stations")) {
-        const io::FeatureTable table = io::read_layer({path, "stations"}, {.attributes_only = true});
-        const int station = read_back::required_field(table, "station_id", stage),
-                  utility = read_back::required_field(table, "utility", stage),
-                  capacity = read_back::required_field(table, "capacity_households", stage),
-                  load = read_back::required_field(table, "load_households", stage),
-                  served = read_back::required_field(table, "micro_grids", stage);
+    if (has(layer_name::stations)) {
+        const io::FeatureTable table =
+            io::read_layer(read_back::output_layer(path, layer_name::stations), {.attributes_only = true});
+        const int station = read_back::required_field(table, field_name::station_id, stage),
+                  utility = read_back::required_field(table, field_name::utility, stage),
+                  capacity = read_back::required_field(table, field_name::capacity_households, stage),
+                  load = read_back::required_field(table, field_name::load_households, stage),
+                  served = read_back::required_field(table, field_name::micro_grids, stage);
         for (std::size_t i = 0; i < table.size(); ++i)
             data.stations.push_back({as_text(table.rows[i][static_cast<std::size_t>(station)]),
                                      as_text(table.rows[i][static_cast<std::size_t>(utility)]),
@@ -467,14 +476,15 @@ algorithms::QualityReport report_html_file(const std::string& path, const std::s
                                      read_back::count_at(table, i, served, stage)});
     }
 
-    if (has("streets")) read_street_boundaries(path, data);
+    if (has(layer_name::streets)) read_street_boundaries(path, data);
 
     // A rerun: what changed (the changes layer), the lineage and the churn recomputed from them.
-    if (has("changes")) read_rerun(path, info, section, key, value, data);
+    if (has(layer_name::changes)) read_rerun(path, info, section, key, value, data);
 
     // Grids and hard barriers: drawn only, so any geometry OGR reads is taken as it is.
-    if (has("grids")) data.grids = io::read_layer({path, "grids"}, lonlat).geometries;
-    data.barriers = io::read_layer({path, "barriers"}, lonlat).geometries;
+    if (has(layer_name::grids))
+        data.grids = io::read_layer(read_back::output_layer(path, layer_name::grids), lonlat).geometries;
+    data.barriers = io::read_layer(read_back::output_layer(path, layer_name::barriers), lonlat).geometries;
 
     if (static_cast<std::int64_t>(data.micro_grids.size()) > overview_threshold()) simplify_overview(data);
 

@@ -59,7 +59,8 @@ inline constexpr std::string_view micro_grid_id = "micro_grid_id", grid_id = "gr
                                   role = "role", distance_m = "distance_m", utility = "utility",
                                   station_id = "station_id", capacity_households = "capacity_households",
                                   load_households = "load_households", status = "status", section = "section",
-                                  key = "key", value = "value";
+                                  key = "key", value = "value", requested = "requested", previous_ids = "previous_ids",
+                                  next_ids = "next_ids", previous_id = "previous_id", new_id = "new_id";
 }  // namespace field_name
 
 }  // namespace civgrid::engine::schema
