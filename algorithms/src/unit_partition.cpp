@@ -15,6 +15,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -101,6 +102,14 @@ std::vector<UnitEdge> adjacency_of(const Context& context, const std::vector<Geo
     }
     // Per pair: the exact length, and the near length measured from the first and from the second.
     std::map<std::pair<std::uint32_t, std::uint32_t>, std::array<double, 3>> pairs;
+    // Consecutive segments mostly add to the same pair (a dense parcel's 1,000 segments along one
+    // neighbour): the last pair is kept at hand.
+    auto last = pairs.end();
+    const auto add = [&](std::uint32_t u, std::uint32_t v, int kind, double length) {
+        const std::pair<std::uint32_t, std::uint32_t> key{std::min(u, v), std::max(u, v)};
+        if (last == pairs.end() || last->first != key) last = pairs.try_emplace(key, std::array<double, 3>{}).first;
+        last->second[static_cast<std::size_t>(kind)] += length;
+    };
     {
         // Exact: a segment's owners in the order seen, paired one after another.
         constexpr auto kNone = std::numeric_limits<std::uint32_t>::max();
@@ -111,7 +120,7 @@ std::vector<UnitEdge> adjacency_of(const Context& context, const std::vector<Geo
             if (owner == kNone) {
                 owner = s.unit;
             } else {
-                if (owner != s.unit) pairs[std::minmax(owner, s.unit)][0] += std::hypot(s.b.x - s.a.x, s.b.y - s.a.y);
+                if (owner != s.unit) add(owner, s.unit, 0, std::hypot(s.b.x - s.a.x, s.b.y - s.a.y));
                 owner = kNone;
             }
         }
@@ -163,7 +172,7 @@ std::vector<UnitEdge> adjacency_of(const Context& context, const std::vector<Geo
                     near_middle = near_middle || point_segment_distance(middle, o.a, o.b) <= gap;
                 }
                 if (near_a && near_b && near_middle)
-                    pairs[std::minmax(s.unit, v)][s.unit < v ? 1 : 2] += std::hypot(s.b.x - s.a.x, s.b.y - s.a.y);
+                    add(s.unit, v, s.unit < v ? 1 : 2, std::hypot(s.b.x - s.a.x, s.b.y - s.a.y));
             }
         }
     }
@@ -176,6 +185,57 @@ std::vector<UnitEdge> adjacency_of(const Context& context, const std::vector<Geo
             edges.push_back({pair.first, pair.second, near, false});
     }
     return edges;
+}
+
+// Area and box of a little-endian 2D WKB Polygon or MultiPolygon read in place (shoelace per
+// ring, holes subtracted), far cheaper than a GEOS geometry for the coverage test's pass over
+// every building; false for anything else (the caller asks GEOS).
+bool wkb_area_box(const Wkb& wkb, double& area, geos::Envelope& box) {
+    std::size_t at = 0;
+    const auto u32 = [&](std::uint32_t& value) {
+        if (at + 4 > wkb.size()) return false;
+        std::memcpy(&value, wkb.data() + at, 4);
+        at += 4;
+        return true;
+    };
+    const auto polygon = [&](double& sum) {
+        if (at + 1 > wkb.size() || wkb[at] != 1) return false;
+        ++at;
+        std::uint32_t type = 0, rings = 0;
+        if (!u32(type) || type != 3 || !u32(rings)) return false;
+        for (std::uint32_t r = 0; r < rings; ++r) {
+            std::uint32_t count = 0;
+            if (!u32(count) || at + 16 * static_cast<std::size_t>(count) > wkb.size()) return false;
+            double twice = 0, x0 = 0, y0 = 0;
+            for (std::uint32_t k = 0; k < count; ++k) {
+                double x = 0, y = 0;
+                std::memcpy(&x, wkb.data() + at, 8);
+                std::memcpy(&y, wkb.data() + at + 8, 8);
+                at += 16;
+                if (!std::isfinite(x) || !std::isfinite(y)) return false;
+                box.min_x = std::min(box.min_x, x), box.max_x = std::max(box.max_x, x);
+                box.min_y = std::min(box.min_y, y), box.max_y = std::max(box.max_y, y);
+                if (k > 0) twice += x0 * y - x * y0;
+                x0 = x, y0 = y;
+            }
+            sum += (r == 0 ? 0.5 : -0.5) * std::abs(twice);
+        }
+        return true;
+    };
+    area = 0;
+    box = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    if (wkb.size() < 9 || wkb[0] != 1) return false;
+    std::uint32_t type = 0;
+    std::memcpy(&type, wkb.data() + 1, 4);
+    if (type == 3) return polygon(area) && at == wkb.size();
+    if (type != 6) return false;
+    at = 5;
+    std::uint32_t parts = 0;
+    if (!u32(parts)) return false;
+    for (std::uint32_t p = 0; p < parts; ++p)
+        if (!polygon(area)) return false;
+    return at == wkb.size();
 }
 
 bool polygonal(const Context& context, const GEOSGeometry* geometry) {
@@ -381,6 +441,8 @@ CoverageTraits coverage_traits(const std::vector<Wkb>& polygons, double overlap_
                               const Context& context = contexts.local();
                               for (std::size_t i = range.begin(); i < range.end(); ++i) {
                                   if (polygons[i].empty()) continue;
+                                  if (wkb_area_box(polygons[i], areas[i], boxes[i])) continue;
+                                  areas[i] = 0;
                                   const Geom g = geos::from_wkb(context, polygons[i]);
                                   if (!polygonal(context, g.get())) continue;
                                   areas[i] = geos::area(context, g.get());
@@ -430,13 +492,44 @@ CoverageTraits coverage_traits(const std::vector<Wkb>& polygons, double overlap_
     const double hull_area = geos::area(context, hull.get());
     traits.hull_cover = hull_area > 0 ? std::min(1.0, total_area / hull_area) : 0.0;
     if (traits.hull_cover < CoverageTraits::kMinHullCover) return traits;
-    // Neighbours: what units mode would join.
-    std::vector<char> sharing(n, 0);
-    for (const UnitEdge& e : unit_adjacency(polygons)) sharing[e.a] = sharing[e.b] = 1;
-    std::size_t with_neighbour = 0;
-    for (std::size_t i = 0; i < n; ++i)
-        if (areas[i] > 0 && sharing[i]) ++with_neighbour;
-    traits.sharing_share = static_cast<double>(with_neighbour) / static_cast<double>(traits.polygons);
+    // Neighbours, as units mode would join them, of a sample of at most kSample polygons (every
+    // k-th): each with the polygons whose boxes meet its own (an STRtree of the boxes), so the
+    // test reads a few thousand polygons again, not a city of 100,000 parcels with thousands of
+    // vertices each.
+    constexpr std::size_t kSample = 2000;
+    const std::size_t step = std::max<std::size_t>(1, traits.polygons / kSample);
+    geos::StrTree tree(context);
+    std::vector<Geom> rectangles(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!(areas[i] > 0)) continue;
+        rectangles[i] = geos::own(context,
+                                  GEOSGeom_createRectangle_r(context.handle(), boxes[i].min_x, boxes[i].min_y,
+                                                             boxes[i].max_x, boxes[i].max_y),
+                                  "a box");
+        tree.insert(rectangles[i].get(), i);
+    }
+    const UnitOptions options;
+    std::size_t sampled = 0, with_neighbour = 0, seen = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!(areas[i] > 0) || seen++ % step != 0) continue;
+        ++sampled;
+        const geos::Envelope reach{boxes[i].min_x - options.gap, boxes[i].min_y - options.gap,
+                                   boxes[i].max_x + options.gap, boxes[i].max_y + options.gap};
+        const Geom probe = geos::own(
+            context, GEOSGeom_createRectangle_r(context.handle(), reach.min_x, reach.min_y, reach.max_x, reach.max_y),
+            "a box");
+        std::vector<Geom> near;
+        near.push_back(geos::from_wkb(context, polygons[i]));
+        for (std::size_t j : tree.query(probe.get()))
+            if (j != i) near.push_back(geos::from_wkb(context, polygons[j]));
+        if (near.size() < 2) continue;
+        for (const UnitEdge& e : adjacency_of(context, near, options))
+            if (e.a == 0) {
+                ++with_neighbour;
+                break;
+            }
+    }
+    traits.sharing_share = static_cast<double>(with_neighbour) / static_cast<double>(sampled);
     return traits;
 }
 

@@ -61,7 +61,9 @@ struct UnitEdge {
 /// footprints: measured, for the import report's suggestion of units mode.
 struct CoverageTraits {
     std::size_t polygons = 0;
-    double sharing_share = 0;  ///< share of polygons sharing boundary with a neighbour (unit_adjacency)
+    /// Share of polygons sharing boundary with a neighbour (as unit_adjacency finds them), measured
+    /// on a sample of at most 2,000 (every k-th polygon).
+    double sharing_share = 0;
     double hull_cover = 0;     ///< sum of their areas / area of the convex hull of all of them
     double overlap_share = 0;  ///< overlap area given / sum of their areas
     /// The rule: at least kMinPolygons polygons, sharing_share >= 0.6, hull_cover >= 0.6 and
