@@ -607,10 +607,13 @@ City load_city(const PartitionConfig& config) {
     // The same building twice (tile overlaps, repeated exports): the smaller copy goes and the one
     // kept takes the larger household count. Lesser overlaps are reported and kept.
     constexpr double kSameBuildingShare = 0.9;
-    double overlap_area = 0;  // for the coverage test of units mode below
+    double overlap_area = 0;               // for the coverage test of units mode below
+    std::vector<std::size_t> overlapping;  // and the units' union
     for (const algorithms::OverlapPair& pair :
          algorithms::overlapping_pairs(buildings.geometries, 0.5, config.threads)) {
         overlap_area += pair.area;
+        overlapping.push_back(pair.first);
+        overlapping.push_back(pair.second);
         if (dropped[pair.first] || dropped[pair.second]) continue;
         if (pair.share_of_smaller < kSameBuildingShare) {
             report().add("reported", "overlapping_buildings", Severity::warning,
@@ -831,7 +834,7 @@ City load_city(const PartitionConfig& config) {
     if (city.regions.empty() && config.units == "areas") {
         // No admin layer, units mode: the region is the union of the units, which the micro-grids tile.
         geos::Context context;
-        const Wkb units = algorithms::union_of_units(buildings.geometries);
+        const Wkb units = algorithms::union_of_units(buildings.geometries, overlapping);
         if (units.empty())
             throw InputError(kStage, buildings.source + ", layer '" + buildings.layer +
                                          "': --units areas needs polygons, and no building has an area");
