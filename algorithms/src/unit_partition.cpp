@@ -416,21 +416,7 @@ Wkb union_of_units(const std::vector<Wkb>& units, const std::vector<std::size_t>
     }
     if (tiling.empty() && others.empty()) return {};
     const Geom tiled = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(tiling));
-    Geom result = coverage_union(context, tiled.get());
-    if (result && !is_valid(context, result.get())) {
-        // Rings touching themselves at a vertex (holes meeting at a corner): made valid, which
-        // costs the outline's vertices, not the units'. Kept when the area stays the same.
-        const double area = geos::area(context, result.get());
-        const Geom repaired = geos::own_nullable(context, GEOSMakeValid_r(context.handle(), result.get()));
-        std::vector<Geom> polygons;
-        if (repaired) geos::collect_polygons(context, repaired.get(), polygons);
-        Geom made_valid = polygons.size() == 1 ? std::move(polygons.front())
-                                               : geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
-        result.reset();
-        if (std::abs(geos::area(context, made_valid.get()) - area) <= 1e-9 * area &&
-            is_valid(context, made_valid.get()))
-            result = std::move(made_valid);
-    }
+    Geom result = valid_coverage_union(context, tiled.get());
     if (!result) result = geos::unary_union(context, tiled.get(), "uniting the units");
     if (!others.empty()) {
         others.push_back(std::move(result));
