@@ -10,6 +10,7 @@
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/engine/version.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/html_report.hpp>
 #include <civgrid/io/layer.hpp>
 #include <civgrid/io/output_file.hpp>
 #include <civgrid/io/versions.hpp>
@@ -268,7 +269,7 @@ enum class Mode { partition, check, rerun };
 // process becomes the driver, so its exit code and messages are the run's.
 int run_on_cluster(const engine::PartitionConfig& config, const std::string& output, const std::string& scheduler,
                    const std::string& shard_level, bool quiet, bool json, bool progress_json,
-                   const std::string& report_html) {
+                   const std::string& report_html, const std::string& basemap) {
     engine::validate_config(config);
     io::check_output_path(output, engine::input_sources(config));  // refused before any work
     const std::filesystem::path handoff =
@@ -294,6 +295,7 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
                                           handoff.string(), "--output", output};
     if (!shard_level.empty()) arguments.insert(arguments.end(), {"--shard-level", shard_level});
     if (!report_html.empty()) arguments.insert(arguments.end(), {"--report", report_html});
+    if (!basemap.empty()) arguments.insert(arguments.end(), {"--basemap", basemap});
     if (quiet) arguments.emplace_back("--quiet");
     if (json) arguments.emplace_back("--json");
     if (progress_json) arguments.emplace_back("--progress-json");
@@ -367,7 +369,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     engine::PartitionConfig config;
     std::string output;
     std::string previous;
-    std::string report_html;
+    std::string report_html, basemap;
     engine::RepartitionOptions rerun_options;
     std::vector<std::string> hard_barriers, datums, encodings;
     po::options_description inputs("Inputs (FILE[:LAYER], any OGR source: GeoPackage, Shapefile, GeoJSON, FlatGeobuf)");
@@ -449,6 +451,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "quiet,q", "print only errors (no progress, no report)")(
         "report", po::value(&report_html),
         "also write the self-contained HTML report (map, figures) of the output here, as civgrid report --html")(
+        "basemap", po::value(&basemap),
+        "with --report: a tile server's URL template drawn under the report's map (http(s), with {z} {x} {y}); the "
+        "page then fetches its tiles")(
         "json", "print the result as one JSON object (output, CRS, warnings, quality, staffing, timings) for scripts")(
         "progress-json",
         "print progress on stderr as JSON lines ({\"stage\": ..., \"done\": N, \"total\": M}) for front ends");
@@ -517,9 +522,13 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         return 0;
     }
     const bool quiet = vm.count("quiet") > 0, json = vm.count("json") > 0;
+    if (!basemap.empty()) {  // refused before any work
+        if (report_html.empty()) throw ConfigError("cli", "--basemap without --report: the basemap is the report's");
+        io::check_basemap_template(basemap);
+    }
     if (!scheduler.empty())
         return run_on_cluster(config, output, scheduler, shard_level, quiet, json, vm.count("progress-json") > 0,
-                              report_html);
+                              report_html, basemap);
     std::vector<io::NamedSource> report_inputs;
     if (!report_html.empty()) {  // refused before any work, as the output is
         report_inputs = engine::input_sources(config);
@@ -545,7 +554,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
             summary = engine::run_partition(config, output, &control);
     }
     if (rerun) summary = rerun_summary.run;
-    if (!report_html.empty()) (void)engine::report_html_file(output, report_html, config.threads, report_inputs);
+    if (!report_html.empty())
+        (void)engine::report_html_file(output, report_html, config.threads, report_inputs, basemap);
     if (json) {
         print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr);
         return 0;
@@ -610,7 +620,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
 
 int run_report(const std::vector<std::string>& args) {
     std::string path;
-    std::string html;
+    std::string html, basemap;
     int threads = 0;
     po::options_description options("civgrid report options");
     options.add_options()("help,h", "show this help")("file", po::value(&path)->required(),
@@ -618,7 +628,10 @@ int run_report(const std::vector<std::string>& args) {
         "threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")(
         "html", po::value(&html),
         "also write a self-contained HTML report here: map of the micro-grids by deviation, the quality report, "
-        "a histogram, a table per community; opens offline in any browser");
+        "a histogram, a table per community; opens offline in any browser")(
+        "basemap", po::value(&basemap),
+        "with --html: a tile server's URL template drawn under the map (http(s), with {z} {x} {y}, e.g. "
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png); the page then fetches its tiles, and nothing else");
     po::positional_options_description positional;
     positional.add("file", 1);
     po::variables_map vm;
@@ -630,11 +643,13 @@ int run_report(const std::vector<std::string>& args) {
         return 0;
     }
     po::notify(vm);
+    if (!basemap.empty() && html.empty())
+        throw ConfigError("cli", "--basemap without --html: the basemap is the page's");
     if (html.empty()) {
         std::cout << engine::report_file(path, threads).to_text();
         return 0;
     }
-    std::cout << engine::report_html_file(path, html, threads).to_text();
+    std::cout << engine::report_html_file(path, html, threads, {}, basemap).to_text();
     std::cout << "wrote " << html << " (HTML report)\n";
     return 0;
 }

@@ -57,6 +57,16 @@ double target_at(const io::FeatureTable& table, std::size_t row, int field, cons
     return *target;
 }
 
+std::optional<double> distance_at(const io::FeatureTable& table, std::size_t row, int field, const char* stage) {
+    const FieldValue& value = table.rows[row][static_cast<std::size_t>(field)];
+    if (std::holds_alternative<std::monostate>(value)) return std::nullopt;
+    const std::optional<double> metres = as_number(value);
+    if (!metres || *metres < 0 || *metres > kMaxAbsCoordinate)
+        throw InputError(stage, where(table, row) + ", field '" + field_name(table, field) + "': " + shown(value) +
+                                    " is not a distance in metres from 0 to 1e9");
+    return metres;
+}
+
 void check_geometries(const io::FeatureTable& table, Shape shape, bool allow_null, const char* stage) {
     const geos::Context context;
     for (std::size_t row = 0; row < table.size(); ++row) {

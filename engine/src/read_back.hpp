@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,11 @@ inline constexpr double kMaxAbsCoordinate = 1e9;
 /// A household target civgrid wrote at `row`: a finite number in [0, kMaxHouseholds]; NULL or an
 /// absent field (`field` < 0) is 0 (no target of its own). InputError naming the feature otherwise.
 [[nodiscard]] double target_at(const io::FeatureTable& table, std::size_t row, int field, const char* stage);
+
+/// A distance in metres civgrid wrote at `row`: a finite number in [0, kMaxAbsCoordinate]; nothing
+/// for NULL (not known). InputError naming the feature, the field and the value otherwise.
+[[nodiscard]] std::optional<double> distance_at(const io::FeatureTable& table, std::size_t row, int field,
+                                                const char* stage);
 
 /// What a layer's geometries must be.
 enum class Shape { polygons, valid_polygons, any };

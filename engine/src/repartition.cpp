@@ -200,35 +200,149 @@ std::vector<std::string> split_text(const std::string& text) {
 
 }  // namespace
 
-Repartition repartition_city(const City& city, const PreviousRun& previous, const PartitionConfig& config,
-                             const RepartitionOptions& options) {
-    Repartition out;
-    // Rerun sizes come from the target (a count for the whole city would reshuffle everything).
-    PartitionConfig plan_config = config;
-    plan_config.micro_grid_count = 0;
-    plan_config.grid_count = 0;
-    const RegionProblems base = region_problems(city, plan_config);
-    const std::size_t region_count = city.regions.size(), building_count = city.buildings.size();
-    std::map<std::string, int> region_of_code;
-    for (std::size_t r = 0; r < region_count; ++r) region_of_code.emplace(city.regions[r].code, static_cast<int>(r));
-    geos::Context context;
+namespace {
+
+// A rerun, stage by stage: each method is one step of repartition_city, in order; the members are
+// what the steps hand on (the previous run as read, the units of households, the zones' partition,
+// the micro-grids now and their codes).
+class Rerun {
+public:
+    Rerun(const City& city_now, const PreviousRun& previous_run, const PartitionConfig& run_config,
+          const RepartitionOptions& rerun_options)
+        : city(city_now),
+          previous(previous_run),
+          config(run_config),
+          options(rerun_options),
+          old_grids(previous_run.micro_grids),
+          plan_config(for_planning(run_config)),
+          base(region_problems(city_now, plan_config)),
+          region_count(city_now.regions.size()),
+          building_count(city_now.buildings.size()) {
+        for (std::size_t r = 0; r < region_count; ++r)
+            region_of_code.emplace(city.regions[r].code, static_cast<int>(r));
+    }
 
     // Previous micro-grids.
-    const io::FeatureTable& old_grids = previous.micro_grids;
+    void read_previous_micro_grids();
+    // Previous buildings by id, each as its parts: (micro-grid, households) — several for a
+    // building split across micro-grids.
+    void read_previous_buildings();
+    // Units: each new building, or each part of a building that was split, with its households
+    // now (a changed count spread over the parts as before).
+    void make_units();
+    // Which micro-grids stay, and the zones to partition again.
+    void plan_zones();
+    // Plan, then partition the zones like any city. A zone whose partition still leaves a
+    // micro-grid out of bounds (indivisible towers, barriers) takes in a neighbour once more.
+    void partition_zones();
+    // Components of previous (not kept) and zoned micro-grids joined by shared households.
+    void join_components();
+    // Codes: kept ones keep theirs; one-for-one redraws keep the previous code; the rest continue
+    // each community's numbering after every code it ever used (retired codes are never reused).
+    void choose_codes();
+    // The result: kept micro-grids (with their households now), then the zones', by region and code.
+    void collect_entries();
+    // Grids: kept grids keep their micro-grids and take in new neighbours while they have room;
+    // the rest form new grids; a grid left in pieces splits. New codes follow every code used.
+    void regroup_grids();
+    // Grids by id, from their micro-grids now.
+    void unite_grids();
+    void place_buildings();
+    void summarise_regions();
+    void trace_lineage();
+
+    Repartition out;
+
+private:
+    // Rerun sizes come from the target (a count for the whole city would reshuffle everything).
+    static PartitionConfig for_planning(PartitionConfig config) {
+        config.micro_grid_count = 0;
+        config.grid_count = 0;
+        return config;
+    }
+
+    struct OldBuilding {
+        std::vector<int> micro_grids;
+        std::vector<std::int64_t> households;
+        std::int64_t total = 0;
+        bool seen = false;
+    };
+    struct Unit {
+        std::uint32_t building = 0;
+        int previous = -1;
+        std::int64_t households = 0;
+        Point point;
+        Wkb geometry;  ///< the part of the building; empty = all of it
+    };
+    struct Entry {
+        MicroGrid grid;
+        std::string grid_id, status;
+        int previous = -1, zoned = -1;
+    };
+
+    const City& city;
+    const PreviousRun& previous;
+    const PartitionConfig& config;
+    const RepartitionOptions& options;
+    const io::FeatureTable& old_grids;
+    const PartitionConfig plan_config;
+    const RegionProblems base;
+    const std::size_t region_count, building_count;
+    std::map<std::string, int> region_of_code;
+    geos::Context context;
+
+    // The previous run: its micro-grids (index m) and buildings.
+    std::size_t previous_count = 0;
+    int old_flags_field = -1;
+    std::vector<std::string> old_id, old_grid, old_code;
+    std::unordered_map<std::string, int> previous_index;
+    std::set<std::string> locked;
+    int new_id_field = -1;
+    std::unordered_map<std::string, OldBuilding> old_by_id;
+    std::vector<std::int64_t> old_member_count, old_member_households;
+
+    // Units of households now (index u), and what the previous micro-grids hold of them.
+    std::vector<Unit> units;
+    std::vector<std::string> new_building_id;
+    std::vector<bool> existed;
+    std::vector<std::int64_t> new_member_count, new_member_households;
+
+    // The plan and the zones' partition (zoned micro-grids, index g).
+    algorithms::RepartitionPlanInput plan_input;
+    algorithms::RepartitionPlan plan;
+    City zones;
+    PartitionResult zoned;
+    std::size_t zoned_count = 0;
+    std::vector<std::vector<std::pair<int, std::int64_t>>> unit_zoned;
+    std::vector<std::set<int>> zone_parents;
+    std::vector<std::map<int, std::int64_t>> zone_shares;             // previous -> households from it
+    std::vector<std::pair<std::set<int>, std::set<int>>> components;  // (previous, zoned)
+
+    // Codes and the micro-grids now (entries, index e).
+    std::map<std::string, std::int64_t> next_grid, next_micro;
+    bool with_grids = false;
+    std::vector<std::string> zoned_id, zoned_status;
+    std::vector<Entry> entries;
+    std::vector<int> previous_to_result, zoned_to_result;
+    std::vector<std::vector<std::pair<int, std::int64_t>>> unit_result;
+};
+
+void Rerun::read_previous_micro_grids() {
     const int old_id_field = required_field(old_grids, field_name::micro_grid_id, kStage),
               old_grid_field = required_field(old_grids, field_name::grid_id, kStage),
-              old_code_field = required_field(old_grids, field_name::community_code, kStage),
-              old_flags_field = old_grids.field_index(field_name::flags);
-    const std::size_t previous_count = old_grids.size();
-    std::vector<std::string> old_id(previous_count), old_grid(previous_count), old_code(previous_count);
-    std::unordered_map<std::string, int> previous_index;
+              old_code_field = required_field(old_grids, field_name::community_code, kStage);
+    old_flags_field = old_grids.field_index(field_name::flags);
+    previous_count = old_grids.size();
+    old_id.resize(previous_count);
+    old_grid.resize(previous_count);
+    old_code.resize(previous_count);
     for (std::size_t m = 0; m < previous_count; ++m) {
         old_id[m] = text_at(old_grids, m, old_id_field);
         old_grid[m] = text_at(old_grids, m, old_grid_field);
         old_code[m] = text_at(old_grids, m, old_code_field);
         previous_index.emplace(old_id[m], static_cast<int>(m));
     }
-    std::set<std::string> locked(options.locked.begin(), options.locked.end());
+    locked.insert(options.locked.begin(), options.locked.end());
     {
         std::set<std::string> known(old_id.begin(), old_id.end());
         known.insert(old_grid.begin(), old_grid.end());
@@ -239,11 +353,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             throw ConfigError(kStage,
                               "--lock: the previous run (" + previous.path + ") has no micro-grid or grid " + unknown);
     }
-
-    // Previous buildings by id, each as its parts: (micro-grid, households) — several for a
-    // building split across micro-grids.
+}
+void Rerun::read_previous_buildings() {
     const io::FeatureTable& old_buildings = previous.buildings;
-    const int new_id_field = city.buildings.field_index(config.building_id_field);
+    new_id_field = city.buildings.field_index(config.building_id_field);
     const int old_building_id = old_buildings.field_index(config.building_id_field);
     if (new_id_field < 0 || old_building_id < 0)
         throw ConfigError(kStage, "a rerun matches buildings by their id field '" + config.building_id_field +
@@ -253,14 +366,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     const int old_split_field = old_buildings.field_index(field_name::split_micro_grids);
     const int old_split_households_field = old_buildings.field_index(field_name::split_households);
     const int old_households_field = old_buildings.field_index(config.households_field);
-    struct OldBuilding {
-        std::vector<int> micro_grids;
-        std::vector<std::int64_t> households;
-        std::int64_t total = 0;
-        bool seen = false;
-    };
-    std::unordered_map<std::string, OldBuilding> old_by_id;
-    std::vector<std::int64_t> old_member_count(previous_count, 0), old_member_households(previous_count, 0);
+    old_member_count.assign(previous_count, 0);
+    old_member_households.assign(previous_count, 0);
     for (std::size_t i = 0; i < old_buildings.size(); ++i) {
         OldBuilding building;
         // The input's own households attribute, kept in the output: counted as the import counts
@@ -303,20 +410,12 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             old_member_households[static_cast<std::size_t>(building.micro_grids[k])] += building.households[k];
         }
     }
-
-    // Units: each new building, or each part of a building that was split, with its households
-    // now (a changed count spread over the parts as before).
-    struct Unit {
-        std::uint32_t building = 0;
-        int previous = -1;
-        std::int64_t households = 0;
-        Point point;
-        Wkb geometry;  ///< the part of the building; empty = all of it
-    };
-    std::vector<Unit> units;
-    std::vector<std::string> new_building_id(building_count);
-    std::vector<bool> existed(building_count, false);
-    std::vector<std::int64_t> new_member_count(previous_count, 0), new_member_households(previous_count, 0);
+}
+void Rerun::make_units() {
+    new_building_id.resize(building_count);
+    existed.assign(building_count, false);
+    new_member_count.assign(previous_count, 0);
+    new_member_households.assign(previous_count, 0);
     std::int64_t duplicates = 0;
     for (std::uint32_t b = 0; b < building_count; ++b) {
         new_building_id[b] = text_at(city.buildings, b, new_id_field);
@@ -353,9 +452,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     if (duplicates > 0)
         out.warnings.push_back(std::to_string(duplicates) + " buildings repeat an id '" + config.building_id_field +
                                "' of another: each after the first counts as a new building");
-
-    // Which micro-grids stay, and the zones to partition again.
-    algorithms::RepartitionPlanInput plan_input;
+}
+void Rerun::plan_zones() {
     plan_input.threads = config.threads;
     for (std::size_t r = 0; r < region_count; ++r) {
         plan_input.regions.push_back(city.regions[r].boundary);
@@ -400,12 +498,9 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             plan_input.region_unchanged[static_cast<std::size_t>(r->second)] = same;
         }
     }
-    // Plan, then partition the zones like any city. A zone whose partition still leaves a
-    // micro-grid out of bounds (indivisible towers, barriers) takes in a neighbour once more.
-    algorithms::RepartitionPlan plan;
-    City zones;
+}
+void Rerun::partition_zones() {
     std::vector<std::uint32_t> zone_unit;  // zone city's building -> unit
-    PartitionResult zoned;
     for (int attempt = 0;; ++attempt) {
         plan = algorithms::plan_repartition(plan_input);
         zones = City{};
@@ -457,13 +552,13 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         plan_input.grow_at = std::move(missed);
     }
     out.zones = static_cast<std::int64_t>(plan.zones.size());
-    const std::size_t zoned_count = zoned.micro_grids.size();
+    zoned_count = zoned.micro_grids.size();
     // Zoned micro-grids by (zone, code): two zones of one community number their micro-grids alike.
     std::map<std::pair<int, std::string>, int> zoned_index;
     for (std::size_t g = 0; g < zoned_count; ++g)
         zoned_index.emplace(std::pair{zoned.micro_grids[g].region, zoned.micro_grids[g].id}, static_cast<int>(g));
     // Each zone unit's households by zoned micro-grid (the partitioner may split it further).
-    std::vector<std::vector<std::pair<int, std::int64_t>>> unit_zoned(units.size());
+    unit_zoned.resize(units.size());
     for (std::size_t zb = 0; zb < zone_unit.size(); ++zb) {
         const std::vector<std::string> ids = split_text(zoned.building_split[zb]);
         const std::vector<std::string> households = split_text(zoned.building_split_households[zb]);
@@ -476,10 +571,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             parts.emplace_back(zoned.building_grid[zb], units[zone_unit[zb]].households);
         }
     }
-
-    // Components of previous (not kept) and zoned micro-grids joined by shared households.
-    std::vector<std::set<int>> zone_parents(zoned_count);
-    std::vector<std::map<int, std::int64_t>> zone_shares(zoned_count);  // previous -> households from it
+}
+void Rerun::join_components() {
+    zone_parents.resize(zoned_count);
+    zone_shares.resize(zoned_count);
     std::map<int, std::set<int>> previous_children;
     for (std::size_t u = 0; u < units.size(); ++u)
         if (units[u].previous >= 0)
@@ -489,7 +584,6 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
                 previous_children[units[u].previous].insert(g);
             }
     std::vector<int> component(zoned_count, -1);
-    std::vector<std::pair<std::set<int>, std::set<int>>> components;  // (previous, zoned)
     for (std::size_t start = 0; start < zoned_count; ++start) {
         if (component[start] >= 0) continue;
         std::set<int> olds, news;
@@ -510,12 +604,10 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         }
         components.emplace_back(std::move(olds), std::move(news));
     }
-
-    // Codes: kept ones keep theirs; one-for-one redraws keep the previous code; the rest continue
-    // each community's numbering after every code it ever used (retired codes are never reused).
-    std::map<std::string, std::int64_t> next_grid, next_micro;
-    const bool with_grids = std::any_of(old_grid.begin(), old_grid.end(), [](const auto& g) { return !g.empty(); }) ||
-                            (previous_count == 0 && config.grid_households > 0);
+}
+void Rerun::choose_codes() {
+    with_grids = std::any_of(old_grid.begin(), old_grid.end(), [](const auto& g) { return !g.empty(); }) ||
+                 (previous_count == 0 && config.grid_households > 0);
     for (std::size_t m = 0; m < previous_count; ++m) {
         const std::string& code = old_code[m];
         if (with_grids) {
@@ -525,7 +617,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             next_micro[code] = std::max(next_micro[code], sequence_after(old_id[m], code, 3));
         }
     }
-    std::vector<std::string> zoned_id(zoned_count), zoned_status(zoned_count);
+    zoned_id.resize(zoned_count);
+    zoned_status.resize(zoned_count);
     for (const auto& [olds, news] : components) {
         const std::string status = olds.empty()                           ? "new"
                                    : olds.size() == 1 && news.size() == 1 ? "redrawn"
@@ -555,14 +648,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
             zoned_status[static_cast<std::size_t>(g)] = "redrawn";
         }
     }
-
-    // The result: kept micro-grids (with their households now), then the zones', by region and code.
-    struct Entry {
-        MicroGrid grid;
-        std::string grid_id, status;
-        int previous = -1, zoned = -1;
-    };
-    std::vector<Entry> entries;
+}
+void Rerun::collect_entries() {
     std::vector<std::int64_t> kept_households(previous_count, 0);
     for (std::size_t u = 0; u < units.size(); ++u)
         if (plan.building_kept[u] >= 0)
@@ -607,9 +694,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         entry.zoned = static_cast<int>(g);
         entries.push_back(std::move(entry));
     }
-
-    // Grids: kept grids keep their micro-grids and take in new neighbours while they have room;
-    // the rest form new grids; a grid left in pieces splits. New codes follow every code used.
+}
+void Rerun::regroup_grids() {
     if (with_grids) {
         algorithms::RegridInput regrid_input;
         regrid_input.grid_households = config.grid_households > 0 ? config.grid_households : 400.0;
@@ -677,8 +763,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         return a.grid.region < b.grid.region || (a.grid.region == b.grid.region && a.grid.id < b.grid.id);
     });
-
-    // Grids by id, from their micro-grids now.
+}
+void Rerun::unite_grids() {
     PartitionResult& result = out.result;
     std::map<std::pair<int, std::string>, std::vector<std::size_t>> grid_members;
     for (std::size_t e = 0; e < entries.size(); ++e)
@@ -728,7 +814,8 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         grid_index[key] = static_cast<int>(result.grids.size());
         result.grids.push_back(std::move(grid));
     }
-    std::vector<int> previous_to_result(previous_count, -1), zoned_to_result(zoned_count, -1);
+    previous_to_result.assign(previous_count, -1);
+    zoned_to_result.assign(zoned_count, -1);
     for (std::size_t e = 0; e < entries.size(); ++e) {
         Entry& entry = entries[e];
         entry.grid.grid = entry.grid_id.empty() ? -1 : grid_index.at({entry.grid.region, entry.grid_id});
@@ -737,14 +824,16 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         if (entry.zoned >= 0) zoned_to_result[static_cast<std::size_t>(entry.zoned)] = static_cast<int>(e);
         result.micro_grids.push_back(entry.grid);
     }
-
+}
+void Rerun::place_buildings() {
+    PartitionResult& result = out.result;
     // Buildings: households per micro-grid now, from their units; the largest share is home.
     result.building_region = base.result.building_region;
     result.building_grid.assign(building_count, -1);
     result.building_split.assign(building_count, {});
     result.building_split_households.assign(building_count, {});
     std::vector<std::vector<std::pair<int, std::int64_t>>> building_parts(building_count);
-    std::vector<std::vector<std::pair<int, std::int64_t>>> unit_result(units.size());
+    unit_result.resize(units.size());
     std::int64_t placed = 0;
     for (std::size_t u = 0; u < units.size(); ++u) {
         if (plan.building_kept[u] >= 0) {
@@ -785,6 +874,9 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         out.warnings.push_back(std::to_string(placed) +
                                " building parts just outside their zone joined the nearest micro-grid");
     for (std::size_t b = 0; b < building_count; ++b) place_building(result, b, std::move(building_parts[b]));
+}
+void Rerun::summarise_regions() {
+    PartitionResult& result = out.result;
     // Region summaries.
     result.regions = base.result.regions;
     result.warnings = base.result.warnings;
@@ -795,7 +887,9 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
     for (const Grid& grid : result.grids) ++result.regions[static_cast<std::size_t>(grid.region)].grids;
     for (auto& region : result.regions) region.requested = region.micro_grids;
     result.requested = static_cast<std::int64_t>(result.micro_grids.size());
-
+}
+void Rerun::trace_lineage() {
+    const PartitionResult& result = out.result;
     // Lineage and churn, by households of each unit: previous micro-grid -> micro-grid now.
     std::map<std::pair<std::string, std::string>, LineageRow> pairs;
     std::map<std::string, std::set<std::string>> successors;
@@ -880,7 +974,27 @@ Repartition repartition_city(const City& city, const PreviousRun& previous, cons
         ++out.micro_grids_retired;
         out.changes.push_back(std::move(change));
     }
-    return out;
+}
+
+}  // namespace
+
+Repartition repartition_city(const City& city, const PreviousRun& previous, const PartitionConfig& config,
+                             const RepartitionOptions& options) {
+    Rerun rerun(city, previous, config, options);
+    rerun.read_previous_micro_grids();
+    rerun.read_previous_buildings();
+    rerun.make_units();
+    rerun.plan_zones();
+    rerun.partition_zones();
+    rerun.join_components();
+    rerun.choose_codes();
+    rerun.collect_entries();
+    rerun.regroup_grids();
+    rerun.unite_grids();
+    rerun.place_buildings();
+    rerun.summarise_regions();
+    rerun.trace_lineage();
+    return std::move(rerun.out);
 }
 
 ExtraOutput repartition_output(const Repartition& changes, const std::string& previous_path,

@@ -171,19 +171,21 @@ class Result:
             self._run.write(os.fspath(path), callback)
         self.path = os.fspath(path)
 
-    def report_html(self, html: PathLike) -> None:
+    def report_html(self, html: PathLike, basemap: Optional[str] = None) -> None:
         """Writes the self-contained HTML report (``civgrid report OUT.gpkg --html``): a map of the
         micro-grids by deviation, the quality report, a histogram, the tables. It is made from the
         GeoPackage this result was written to (:meth:`to_gpkg` or ``output=``), else from a
-        temporary one, so the page shows what the file holds."""
+        temporary one, so the page shows what the file holds. ``basemap``: a tile server's URL
+        template (``https://tile.openstreetmap.org/{z}/{x}/{y}.png``) drawn under the map; the page
+        then fetches its tiles (without, it fetches nothing)."""
         if self.path is not None:
-            report_html(self.path, html)
+            report_html(self.path, html, basemap=basemap)
             return
         with tempfile.TemporaryDirectory(prefix="civgrid-report-") as folder:
             written = os.path.join(folder, "result.gpkg")
             with Reporter(False) as callback, _readable_errors(self._names):
                 self._run.write(written, callback)
-            report_html(written, html)
+            report_html(written, html, basemap=basemap)
 
     #: above this many micro-grids Jupyter shows the text repr instead of the map (the page grows by
     #: about 1.2 KB per micro-grid, and a notebook keeps it)
@@ -534,9 +536,11 @@ def report(path: PathLike, threads: Optional[int] = None) -> Dict[str, Union[int
     return _report_dict(rows)
 
 
-def report_html(path: PathLike, html: PathLike, threads: Optional[int] = None) -> Dict[str, Union[int, float, str]]:
+def report_html(path: PathLike, html: PathLike, threads: Optional[int] = None,
+                basemap: Optional[str] = None) -> Dict[str, Union[int, float, str]]:
     """Writes the self-contained HTML report of a civgrid output file to ``html`` (``civgrid report
     OUT.gpkg --html``, atomically; refused when ``html`` is the file itself) and returns its
-    quality report."""
-    rows, _text = _core.report_html(os.fspath(path), os.fspath(html), threads or 0)
+    quality report. ``basemap``: a tile server's URL template drawn under the map (``--basemap``;
+    http or https with {z} {x} {y}, else ConfigError); without it the page fetches nothing."""
+    rows, _text = _core.report_html(os.fspath(path), os.fspath(html), threads or 0, basemap or "")
     return _report_dict(rows)

@@ -139,6 +139,7 @@ def _main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--output", required=True)
     parser.add_argument("--shard-level", default="")
     parser.add_argument("--report")
+    parser.add_argument("--basemap", default=None)
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--progress-json", action="store_true")
@@ -156,7 +157,7 @@ def _main(argv: Optional[List[str]] = None) -> int:
         with Reporter(progress) as callback, distributed.Client(arguments.scheduler, timeout="60s") as client:
             run = _run(config, client, arguments.shard_level, arguments.output, callback)
         if arguments.report:
-            _api.report_html(arguments.output, arguments.report)
+            _api.report_html(arguments.output, arguments.report, basemap=arguments.basemap)
     except _core.Error as error:
         print(f"civgrid: {error}", file=sys.stderr)  # as the CLI prints its errors
         return error.exit_code

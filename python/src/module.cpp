@@ -598,13 +598,14 @@ PYBIND11_MODULE(_core, m) {
         "path"_a, "threads"_a = 0, "engine::report_file: (rows, text)");
     m.def(
         "report_html",
-        [](const std::string& path, const std::string& html, int threads) {
+        [](const std::string& path, const std::string& html, int threads, const std::string& basemap) {
             algorithms::QualityReport report;
             {
                 const py::gil_scoped_release release;
-                report = engine::report_html_file(path, html, threads);
+                report = engine::report_html_file(path, html, threads, {}, basemap);
             }
             return py::make_tuple(report.rows(), report.to_text());
         },
-        "path"_a, "html"_a, "threads"_a = 0, "engine::report_html_file: writes the HTML report; (rows, text)");
+        "path"_a, "html"_a, "threads"_a = 0, "basemap"_a = "",
+        "engine::report_html_file: writes the HTML report (a basemap URL template or \"\"); (rows, text)");
 }

@@ -59,3 +59,19 @@ def test_jupyter_shows_the_report_in_a_sandboxed_frame(result):
 def test_jupyter_shows_text_for_a_large_result(result, monkeypatch):
     monkeypatch.setattr(type(result), "REPR_HTML_MAX_MICRO_GRIDS", len(result.micro_grids) - 1)
     assert result._repr_html_() is None
+
+
+def test_a_basemap_from_python_is_the_clis(result, tmp_path):
+    out = tmp_path / "out.gpkg"
+    result.to_gpkg(out, progress=False)
+    template = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    from_python, from_cli = tmp_path / "python.html", tmp_path / "cli.html"
+    civgrid.report_html(out, from_python, basemap=template)
+    run_cli("report", str(out), "--html", str(from_cli), "--basemap", template)
+    assert from_python.read_bytes() == from_cli.read_bytes()
+    assert inlined_data(from_python.read_text(encoding="utf-8"))["basemap"] == template
+    result.report_html(tmp_path / "result.html", basemap=template)
+    assert (tmp_path / "result.html").read_bytes() == from_cli.read_bytes()
+    with pytest.raises(civgrid.ConfigError, match="basemap URL template"):
+        civgrid.report_html(out, tmp_path / "bad.html", basemap="ftp://x/{z}/{x}/{y}")
+    assert not (tmp_path / "bad.html").exists()

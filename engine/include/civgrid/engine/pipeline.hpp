@@ -298,8 +298,11 @@ struct Alongside {
 /// `html`: the micro-grids and communities reprojected to lon/lat, the quality report recomputed by
 /// report_file, per-community figures from the micro-grids. `html` is refused when it is `path` or
 /// one of `inputs` (io::check_output_path) and written atomically (io::OutputReservation). Returns
-/// the quality report. Throws InputError / IoError naming the file and layer.
+/// the quality report. `basemap`: a tile server's URL template drawn under the map (checked by
+/// io::check_basemap_template, ConfigError before anything is read); empty: none, nothing fetched.
+/// Throws InputError / IoError naming the file and layer.
 algorithms::QualityReport report_html_file(const std::string& path, const std::string& html, int threads = 0,
-                                           const std::vector<io::NamedSource>& inputs = {});
+                                           const std::vector<io::NamedSource>& inputs = {},
+                                           const std::string& basemap = {});
 
 }  // namespace civgrid::engine
