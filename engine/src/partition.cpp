@@ -196,7 +196,9 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         const int type = wkb_geometry_type(city.buildings.geometries[b]);
         if (areas) {
             if (type != 3 && type != 6)
-                throw InputError(kStage, "--units areas keeps input polygons whole, but building " + building_label(b) +
+                throw InputError(kStage, city.buildings.source + ", layer '" + city.buildings.layer +
+                                             "': --units areas keeps input polygons whole, but feature " +
+                                             building_label(b) +
                                              " is not a polygon: give polygons, or --units buildings");
             sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
             region_areas[static_cast<std::size_t>(r)].push_back(city.buildings.geometries[b]);
