@@ -657,6 +657,13 @@ City load_city(const PartitionConfig& config) {
                          "under 1 % overlap), like parcels or census areas: micro-grids are cut through them; "
                          "--units areas keeps each one whole (--units buildings: as now, without this warning)",
                          "all " + std::to_string(traits.polygons) + " polygons");
+        if (config.units == "areas" && traits.polygons >= algorithms::CoverageTraits::kMinPolygons &&
+            !traits.coverage())
+            report().add("reported", "units_not_a_coverage", Severity::warning,
+                         "--units areas joins units only where they share boundary, and these polygons do not form "
+                         "a coverage (see the coverage fact): units apart from the others make micro-grids of their "
+                         "own (building footprints: one each); it is meant for parcels, census areas, blocks",
+                         "all " + std::to_string(traits.polygons) + " polygons");
     }
 
     // Duplicate ids are kept (they are distinct features) but reported.

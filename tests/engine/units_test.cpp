@@ -208,11 +208,18 @@ TEST(Units, ImportSuggestsUnitsModeForACoverageOnly) {
         const ImportReport given = check_inputs(config);
         EXPECT_EQ(given.layer("buildings")->find("polygons_tile_the_ground"), nullptr) << units;
     }
-    // Footprints of a city are no coverage.
+    // Footprints of a city are no coverage; units mode on them is warned about.
     PartitionConfig sample;
     sample.city = test::synth_city_file(dir, 3'000, 1);
     const ImportReport footprints = check_inputs(sample);
     EXPECT_EQ(footprints.layer("buildings")->find("polygons_tile_the_ground"), nullptr) << footprints.to_text();
+    EXPECT_EQ(footprints.layer("buildings")->find("units_not_a_coverage"), nullptr);
+    sample.units = "areas";
+    const Finding* misuse = check_inputs(sample).layer("buildings")->find("units_not_a_coverage");
+    ASSERT_NE(misuse, nullptr);
+    EXPECT_EQ(misuse->severity, Severity::warning);
+    config.units = "areas";
+    EXPECT_EQ(check_inputs(config).layer("buildings")->find("units_not_a_coverage"), nullptr);
 }
 
 TEST(Units, CliOptionChecked) {
