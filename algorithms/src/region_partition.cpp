@@ -988,7 +988,33 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
         frontier.clear();
         for (const auto& decision : decided) enqueue_neighbours(decision.first);
     }
-    for (std::size_t a = 0; a < atoms.size(); ++a) {  // isolated islands: the nearest micro-grid
+    // Isolated islands: the nearest micro-grid. Many of them (units mode on scattered polygons
+    // without households, where every pair would be measured) look up the nearest placed atom in
+    // an STRtree of the atoms placed before; a few islands, as ever, measure every atom.
+    std::vector<std::size_t> islands;
+    for (std::size_t a = 0; a < atoms.size(); ++a)
+        if (atom_grid[a] < 0) islands.push_back(a);
+    constexpr double kMeasureAll = 1e7;  // island x atom distances
+    if (static_cast<double>(islands.size()) * static_cast<double>(atoms.size()) > kMeasureAll) {
+        std::unordered_map<const GEOSGeometry*, std::size_t> index_of;
+        struct TreeDeleter {
+            GEOSContextHandle_t context;
+            void operator()(GEOSSTRtree* t) const noexcept { GEOSSTRtree_destroy_r(context, t); }
+        };
+        const std::unique_ptr<GEOSSTRtree, TreeDeleter> tree(GEOSSTRtree_create_r(handle, 10), TreeDeleter{handle});
+        for (std::size_t b = 0; b < atoms.size(); ++b) {
+            if (atom_grid[b] < 0) continue;
+            GEOSSTRtree_insert_r(handle, tree.get(), atoms[b].get(), const_cast<GEOSGeometry*>(atoms[b].get()));
+            index_of.emplace(atoms[b].get(), b);
+        }
+        std::vector<int> nearest_grid(islands.size(), -1);
+        for (std::size_t i = 0; i < islands.size(); ++i) {
+            const GEOSGeometry* nearest = GEOSSTRtree_nearest_r(handle, tree.get(), atoms[islands[i]].get());
+            if (nearest != nullptr) nearest_grid[i] = atom_grid[index_of.at(nearest)];
+        }
+        for (std::size_t i = 0; i < islands.size(); ++i) atom_grid[islands[i]] = nearest_grid[i];
+    }
+    for (std::size_t a = 0; a < atoms.size(); ++a) {
         if (atom_grid[a] >= 0) continue;
         double best_distance = std::numeric_limits<double>::infinity();
         for (std::size_t b = 0; b < atoms.size(); ++b) {

@@ -184,6 +184,36 @@ TEST(UnitPartition, LandWithoutHouseholdsJoinsANeighbourAndNothingIsLeftOut) {
     EXPECT_EQ(households, 56 * 12);
 }
 
+TEST(UnitPartition, ScatteredUnitsWithoutHouseholdsJoinTheNearestMicroGrid) {
+    // Footprints apart from each other (units mode misused): 4,000 without households around
+    // 1,000 with; each with households is a piece of its own, each without joins the nearest one
+    // (an STRtree, not 16 million distances).
+    RegionInput input;
+    input.boundary = wkb(square(0, 0, 5000));
+    for (int i = 0; i < 5000; ++i) {
+        const double x = 20.0 * (i % 100), y = 20.0 * (i / 100);
+        input.site_areas.push_back(wkb(square(x, y, 8)));
+        input.sites.push_back({{x + 4, y + 4}, i % 5 == 0 ? 10 : 0, static_cast<std::uint32_t>(i)});
+    }
+    input.micro_grid_count = 120;
+    const RegionResult result = partition_units(input);
+    EXPECT_EQ(result.micro_grids.size(), 1000u);
+    for (std::size_t s = 0; s < input.sites.size(); ++s) {
+        ASSERT_GE(result.site_micro_grid[s], 0);
+        // Its micro-grid's unit with households is (one of) the nearest.
+        const int g = result.site_micro_grid[s];
+        const Point at = input.sites[s].location;
+        double nearest = 1e18, assigned = 1e18;
+        for (std::size_t t = 0; t < input.sites.size(); ++t) {
+            if (input.sites[t].households == 0) continue;
+            const double d = std::hypot(input.sites[t].location.x - at.x, input.sites[t].location.y - at.y);
+            nearest = std::min(nearest, d);
+            if (result.site_micro_grid[t] == g) assigned = std::min(assigned, d);
+        }
+        EXPECT_NEAR(assigned, nearest, 1e-9) << "unit " << s;
+    }
+}
+
 TEST(UnitPartition, RegionWithoutUnitsHasNoMicroGrid) {
     RegionInput input;
     input.boundary = wkb(square(0, 0, 10));
