@@ -1,6 +1,7 @@
 #include "ring_math.hpp"
 
 #include <civgrid/algorithms/coverage_union.hpp>
+#include <civgrid/algorithms/geometry_repair.hpp>
 
 #include "key_numbers.hpp"
 
@@ -292,6 +293,21 @@ geos::Geom union_closing_hairlines(const geos::Context& context, std::vector<geo
             united = std::move(snapped);
     }
     return united;
+}
+
+geos::Geom valid_coverage_union(const geos::Context& context, const GEOSGeometry* geometry) {
+    geos::Geom result = coverage_union(context, geometry);
+    if (!result || is_valid(context, result.get())) return result;
+    const double area = geos::area(context, result.get());
+    const geos::Geom repaired = geos::own_nullable(context, GEOSMakeValid_r(context.handle(), result.get()));
+    if (!repaired) return {};
+    std::vector<geos::Geom> polygons;
+    geos::collect_polygons(context, repaired.get(), polygons);
+    geos::Geom made_valid = polygons.size() == 1 ? std::move(polygons.front())
+                                                 : geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
+    if (std::abs(geos::area(context, made_valid.get()) - area) > 1e-9 * area || !is_valid(context, made_valid.get()))
+        return {};
+    return made_valid;
 }
 
 }  // namespace civgrid::algorithms

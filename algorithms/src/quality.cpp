@@ -327,8 +327,8 @@ QualityReport compute_quality(const QualityInput& input) {
                     out.gap = geos::area(local, region.get());
                     return;
                 }
-                Geom united = coverage_union(local, all.get());
-                if (!united || !is_valid(local, united.get()))
+                Geom united = valid_coverage_union(local, all.get());
+                if (!united)
                     united = geos::own(local, GEOSUnaryUnion_r(local_handle, all.get()), "uniting micro-grids");
                 const double united_area = geos::area(local, united.get());
                 out.overlap = std::max(0.0, area_sum - united_area);

@@ -11,6 +11,7 @@
 
 #include "free_memory.hpp"
 #include "key_numbers.hpp"
+#include "region_cells_state.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -271,67 +272,6 @@ Geom move_vertices(const Context& context, Geom geometry, const VertexMap& moved
     return geos::collection(context, type, std::move(parts));
 }
 
-struct AtomEdge {
-    std::uint32_t a, b;
-    double length;
-};
-
-// Adjacency of the atoms of one polygonize: they share exactly identical segments.
-std::vector<AtomEdge> atom_adjacency(const Context& context, const std::vector<Geom>& atoms) {
-    // Each segment's first owner while it waits for its second: a segment seen again joins the two
-    // atoms and waits no more (a third time it waits again). Segments are numbered in a flat table
-    // (a million of them along a detailed boundary, never seen twice).
-    std::size_t coordinates = 0;
-    for (const Geom& atom : atoms)
-        coordinates += static_cast<std::size_t>(GEOSGetNumCoordinates_r(context.handle(), atom.get()));
-    detail::KeyNumbers<SegmentKey, SegmentHash> numbers(coordinates);
-    constexpr auto kNoOwner = std::numeric_limits<std::uint32_t>::max();
-    std::vector<std::uint32_t> first_owner;
-    first_owner.reserve(coordinates);
-    std::vector<AtomEdge> edges;
-    std::vector<Point> points;
-    auto add_ring = [&](const GEOSGeometry* ring, std::uint32_t atom) {
-        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), ring);
-        unsigned size = 0;
-        if (sequence == nullptr || GEOSCoordSeq_getSize_r(context.handle(), sequence, &size) == 0 || size == 0) return;
-        points.resize(size);
-        static_assert(sizeof(Point) == 2 * sizeof(double));
-        GEOSCoordSeq_copyToBuffer_r(context.handle(), sequence, &points.front().x, 0, 0);
-        for (unsigned i = 1; i < size; ++i) {
-            const double px = points[i - 1].x, py = points[i - 1].y, x = points[i].x, y = points[i].y;
-            if (x == px && y == py) continue;
-            const SegmentKey key =
-                std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
-            const auto [number, inserted] = numbers.number(key);
-            if (inserted) first_owner.push_back(kNoOwner);
-            std::uint32_t& owner = first_owner[number];
-            if (owner == kNoOwner) {
-                owner = atom;
-            } else {
-                if (owner != atom) edges.push_back({owner, atom, std::hypot(x - px, y - py)});
-                owner = kNoOwner;
-            }
-        }
-    };
-    for (std::uint32_t a = 0; a < atoms.size(); ++a) {
-        add_ring(GEOSGetExteriorRing_r(context.handle(), atoms[a].get()), a);
-        const int holes = GEOSGetNumInteriorRings_r(context.handle(), atoms[a].get());
-        for (int i = 0; i < holes; ++i) add_ring(GEOSGetInteriorRingN_r(context.handle(), atoms[a].get(), i), a);
-    }
-    // Merge the segments of each atom pair into one edge.
-    std::sort(edges.begin(), edges.end(),
-              [](const AtomEdge& x, const AtomEdge& y) { return std::minmax(x.a, x.b) < std::minmax(y.a, y.b); });
-    std::vector<AtomEdge> merged;
-    for (const auto& e : edges) {
-        const auto key = std::minmax(e.a, e.b);
-        if (!merged.empty() && std::minmax(merged.back().a, merged.back().b) == key)
-            merged.back().length += e.length;
-        else
-            merged.push_back({key.first, key.second, e.length});
-    }
-    return merged;
-}
-
 // Index of the first polygon (in index order) covering the point, or the nearest one.
 std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared,
                    const std::vector<Geom>& polygons, const geos::StrTree* tree, const GEOSGeometry* point) {
@@ -401,23 +341,66 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
 
 }  // namespace
 
-struct RegionCells::State {
-    Context context;
-    PartitionOptions options;
-    int requested = 0;
-    int faces = 0;
-    std::vector<std::int64_t> site_households;
-    std::vector<std::uint32_t> site_vertex;  // per site
-    std::vector<Geom> atoms;
-    std::vector<std::size_t> atom_face;
-    std::vector<AtomEdge> adjacency;
-    std::vector<std::uint32_t> vertex_atom;
-    WeightedGraph graph;
-    std::vector<int> vertex_piece;
-    std::vector<double> piece_households;
-    std::vector<int> piece_counts;
-};
+namespace detail {
 
+std::vector<AtomEdge> atom_adjacency(const geos::Context& context, const std::vector<geos::Geom>& atoms) {
+    // Each segment's first owner while it waits for its second: a segment seen again joins the two
+    // atoms and waits no more (a third time it waits again). Segments are numbered in a flat table
+    // (a million of them along a detailed boundary, never seen twice).
+    std::size_t coordinates = 0;
+    for (const Geom& atom : atoms)
+        coordinates += static_cast<std::size_t>(GEOSGetNumCoordinates_r(context.handle(), atom.get()));
+    detail::KeyNumbers<SegmentKey, SegmentHash> numbers(coordinates);
+    constexpr auto kNoOwner = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> first_owner;
+    first_owner.reserve(coordinates);
+    std::vector<AtomEdge> edges;
+    std::vector<Point> points;
+    auto add_ring = [&](const GEOSGeometry* ring, std::uint32_t atom) {
+        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), ring);
+        unsigned size = 0;
+        if (sequence == nullptr || GEOSCoordSeq_getSize_r(context.handle(), sequence, &size) == 0 || size == 0) return;
+        points.resize(size);
+        static_assert(sizeof(Point) == 2 * sizeof(double));
+        GEOSCoordSeq_copyToBuffer_r(context.handle(), sequence, &points.front().x, 0, 0);
+        for (unsigned i = 1; i < size; ++i) {
+            const double px = points[i - 1].x, py = points[i - 1].y, x = points[i].x, y = points[i].y;
+            if (x == px && y == py) continue;
+            const SegmentKey key =
+                std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
+            const auto [number, inserted] = numbers.number(key);
+            if (inserted) first_owner.push_back(kNoOwner);
+            std::uint32_t& owner = first_owner[number];
+            if (owner == kNoOwner) {
+                owner = atom;
+            } else {
+                if (owner != atom) edges.push_back({owner, atom, std::hypot(x - px, y - py)});
+                owner = kNoOwner;
+            }
+        }
+    };
+    for (std::uint32_t a = 0; a < atoms.size(); ++a) {
+        add_ring(GEOSGetExteriorRing_r(context.handle(), atoms[a].get()), a);
+        const int holes = GEOSGetNumInteriorRings_r(context.handle(), atoms[a].get());
+        for (int i = 0; i < holes; ++i) add_ring(GEOSGetInteriorRingN_r(context.handle(), atoms[a].get(), i), a);
+    }
+    // Merge the segments of each atom pair into one edge.
+    std::sort(edges.begin(), edges.end(),
+              [](const AtomEdge& x, const AtomEdge& y) { return std::minmax(x.a, x.b) < std::minmax(y.a, y.b); });
+    std::vector<AtomEdge> merged;
+    for (const auto& e : edges) {
+        const auto key = std::minmax(e.a, e.b);
+        if (!merged.empty() && std::minmax(merged.back().a, merged.back().b) == key)
+            merged.back().length += e.length;
+        else
+            merged.push_back({key.first, key.second, e.length});
+    }
+    return merged;
+}
+
+}  // namespace detail
+
+RegionCells::RegionCells() : state_(std::make_unique<State>()) {}
 RegionCells::RegionCells(RegionCells&&) noexcept = default;
 RegionCells& RegionCells::operator=(RegionCells&&) noexcept = default;
 RegionCells::~RegionCells() = default;
@@ -691,8 +674,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     }
     const std::size_t vertex_count = vertex_households.size();
 
-    state.adjacency = atom_adjacency(context, atoms);
-    const std::vector<AtomEdge>& adjacency = state.adjacency;
+    state.adjacency = detail::atom_adjacency(context, atoms);
+    const std::vector<detail::AtomEdge>& adjacency = state.adjacency;
     // Graph edges join sites of neighbouring atoms in one face. A dead-end barrier does not split
     // its face, but no edge may cross it; an edge crossing a soft barrier is marked.
     auto segment_index_of = [&](const std::vector<const GEOSGeometry*>& geometries) {
@@ -715,7 +698,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     const SegmentIndex soft_index = segment_index_of(soft_views);
 
     std::vector<EdgeInput> graph_edges;
-    for (const AtomEdge& e : adjacency) {
+    for (const detail::AtomEdge& e : adjacency) {
         const int va = atom_vertex[e.a], vb = atom_vertex[e.b];
         if (va < 0 || vb < 0 || atom_face[e.a] != atom_face[e.b]) continue;
         const Point pa = vertex_location[static_cast<std::size_t>(va)],
@@ -915,7 +898,7 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     const auto handle = context.handle();
     const std::vector<Geom>& atoms = state.atoms;
     const std::vector<std::size_t>& atom_face = state.atom_face;
-    const std::vector<AtomEdge>& adjacency = state.adjacency;
+    const std::vector<detail::AtomEdge>& adjacency = state.adjacency;
     const std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
     const std::size_t vertex_count = state.graph.node_count();
     if (vertex_part.size() != vertex_count)
@@ -965,7 +948,7 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     // 8. Leftover atoms (no households, fragments, water) join the neighbour with the longest
     // shared boundary, preferring their own face so no barrier separates them from it.
     std::vector<std::vector<std::pair<std::uint32_t, double>>> atom_neighbours(atoms.size());
-    for (const AtomEdge& e : adjacency) {
+    for (const detail::AtomEdge& e : adjacency) {
         atom_neighbours[e.a].emplace_back(e.b, e.length);
         atom_neighbours[e.b].emplace_back(e.a, e.length);
     }
@@ -1005,7 +988,33 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
         frontier.clear();
         for (const auto& decision : decided) enqueue_neighbours(decision.first);
     }
-    for (std::size_t a = 0; a < atoms.size(); ++a) {  // isolated islands: the nearest micro-grid
+    // Isolated islands: the nearest micro-grid. Many of them (units mode on scattered polygons
+    // without households, where every pair would be measured) look up the nearest placed atom in
+    // an STRtree of the atoms placed before; a few islands, as ever, measure every atom.
+    std::vector<std::size_t> islands;
+    for (std::size_t a = 0; a < atoms.size(); ++a)
+        if (atom_grid[a] < 0) islands.push_back(a);
+    constexpr double kMeasureAll = 1e7;  // island x atom distances
+    if (static_cast<double>(islands.size()) * static_cast<double>(atoms.size()) > kMeasureAll) {
+        std::unordered_map<const GEOSGeometry*, std::size_t> index_of;
+        struct TreeDeleter {
+            GEOSContextHandle_t context;
+            void operator()(GEOSSTRtree* t) const noexcept { GEOSSTRtree_destroy_r(context, t); }
+        };
+        const std::unique_ptr<GEOSSTRtree, TreeDeleter> tree(GEOSSTRtree_create_r(handle, 10), TreeDeleter{handle});
+        for (std::size_t b = 0; b < atoms.size(); ++b) {
+            if (atom_grid[b] < 0) continue;
+            GEOSSTRtree_insert_r(handle, tree.get(), atoms[b].get(), const_cast<GEOSGeometry*>(atoms[b].get()));
+            index_of.emplace(atoms[b].get(), b);
+        }
+        std::vector<int> nearest_grid(islands.size(), -1);
+        for (std::size_t i = 0; i < islands.size(); ++i) {
+            const GEOSGeometry* nearest = GEOSSTRtree_nearest_r(handle, tree.get(), atoms[islands[i]].get());
+            if (nearest != nullptr) nearest_grid[i] = atom_grid[index_of.at(nearest)];
+        }
+        for (std::size_t i = 0; i < islands.size(); ++i) atom_grid[islands[i]] = nearest_grid[i];
+    }
+    for (std::size_t a = 0; a < atoms.size(); ++a) {
         if (atom_grid[a] >= 0) continue;
         double best_distance = std::numeric_limits<double>::infinity();
         for (std::size_t b = 0; b < atoms.size(); ++b) {

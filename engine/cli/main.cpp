@@ -416,6 +416,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "region attribute with the micro-grids it wants (count mode per community)")(
         "level", po::value(&config.region_level),
         "regions split: community, street, district or city (default: the finest given)")(
+        "units", po::value(&config.units),
+        "what micro-grids are made of: buildings (Voronoi cells of their points; the default) or areas (the input "
+        "polygons kept whole and united: parcels, census areas, blocks)")(
         "hard-barriers", po::value(&hard_barriers)->composing(),
         "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
         "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")(

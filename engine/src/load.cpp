@@ -5,6 +5,7 @@
 #include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/region_locator.hpp>
 #include <civgrid/algorithms/settled_land.hpp>
+#include <civgrid/algorithms/unit_partition.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/engine/roles.hpp>
 #include <civgrid/engine/shards.hpp>
@@ -606,8 +607,13 @@ City load_city(const PartitionConfig& config) {
     // The same building twice (tile overlaps, repeated exports): the smaller copy goes and the one
     // kept takes the larger household count. Lesser overlaps are reported and kept.
     constexpr double kSameBuildingShare = 0.9;
+    double overlap_area = 0;               // for the coverage test of units mode below
+    std::vector<std::size_t> overlapping;  // and the units' union
     for (const algorithms::OverlapPair& pair :
          algorithms::overlapping_pairs(buildings.geometries, 0.5, config.threads)) {
+        overlap_area += pair.area;
+        overlapping.push_back(pair.first);
+        overlapping.push_back(pair.second);
         if (dropped[pair.first] || dropped[pair.second]) continue;
         if (pair.share_of_smaller < kSameBuildingShare) {
             report().add("reported", "overlapping_buildings", Severity::warning,
@@ -630,6 +636,34 @@ City load_city(const PartitionConfig& config) {
                      "a building covering 90 % or more of another is a copy: the smaller goes, the one kept takes "
                      "the larger household count",
                      fid_text(buildings, gone) + " (copy of " + fid_text(buildings, kept) + ")");
+    }
+
+    // Polygons that tile the ground (parcels, census areas, blocks) rather than footprints: units
+    // mode keeps them whole. Measured when --units is not given, and suggested (a warning).
+    if (config.units.empty() || config.units == "areas") {
+        const algorithms::CoverageTraits traits =
+            algorithms::coverage_traits(buildings.geometries, overlap_area, config.threads);
+        const auto percent = [](double share) { return std::to_string(std::lround(100 * share)) + " %"; };
+        if (traits.polygons >= algorithms::CoverageTraits::kMinPolygons)
+            report().fact("coverage", percent(traits.hull_cover) + " of their convex hull covered, " +
+                                          (traits.hull_cover >= algorithms::CoverageTraits::kMinHullCover
+                                               ? percent(traits.sharing_share) + " sharing boundary with a neighbour, "
+                                               : std::string()) +
+                                          percent(traits.overlap_share) + " overlapping" +
+                                          (traits.coverage() ? ": a coverage" : ""));
+        if (config.units.empty() && traits.coverage())
+            report().add("reported", "polygons_tile_the_ground", Severity::warning,
+                         "the polygons form a coverage (over 60 % of their hull covered, over 60 % sharing boundary, "
+                         "under 1 % overlap), like parcels or census areas: micro-grids are cut through them; "
+                         "--units areas keeps each one whole (--units buildings: as now, without this warning)",
+                         "all " + std::to_string(traits.polygons) + " polygons");
+        if (config.units == "areas" && traits.polygons >= algorithms::CoverageTraits::kMinPolygons &&
+            !traits.coverage())
+            report().add("reported", "units_not_a_coverage", Severity::warning,
+                         "--units areas joins units only where they share boundary, and these polygons do not form "
+                         "a coverage (see the coverage fact): units apart from the others make micro-grids of their "
+                         "own (building footprints: one each); it is meant for parcels, census areas, blocks",
+                         "all " + std::to_string(traits.polygons) + " polygons");
     }
 
     // Duplicate ids are kept (they are distinct features) but reported.
@@ -804,7 +838,19 @@ City load_city(const PartitionConfig& config) {
         city.region_level = level;
         break;
     }
-    if (city.regions.empty()) {
+    if (city.regions.empty() && config.units == "areas") {
+        // No admin layer, units mode: the region is the union of the units, which the micro-grids tile.
+        geos::Context context;
+        const Wkb units = algorithms::union_of_units(buildings.geometries, overlapping);
+        if (units.empty())
+            throw InputError(kStage, buildings.source + ", layer '" + buildings.layer +
+                                         "': --units areas needs polygons, and no building has an area");
+        const geos::Geom union_geometry = geos::from_wkb(context, units);
+        report().fact("region", "no admin layer, --units areas: the union of the units, " +
+                                    number_text(geos::area(context, union_geometry.get()) / 1e6) + " km2");
+        city.regions.push_back(Region{"", "city", "", "", units, -1});
+        city.region_level = "city";
+    } else if (city.regions.empty()) {
         // No admin layer: the city is one region, the settled land: 100 m cells within 200 m of a
         // building (a bounding box stretched edge micro-grids over the sea or the next country);
         // water is cut out below, once the barriers are read.
@@ -901,7 +947,7 @@ City load_city(const PartitionConfig& config) {
     read_barriers(config.rivers, "rivers", config.hard_rivers, false);
     read_barriers(config.railways, "railways", config.hard_railways, false);
     // The settled land less the water (river and lake polygons): micro-grids stay on land.
-    if (city.region_level == "city")
+    if (city.region_level == "city" && config.units != "areas")
         city.regions.front().boundary = algorithms::without_water(city.regions.front().boundary, city.hard_areas);
     if (config.network_distance && config.staffing && city.road_lines.empty())
         throw ConfigError(kStage,

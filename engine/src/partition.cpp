@@ -5,6 +5,7 @@
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/region_locator.hpp>
+#include <civgrid/algorithms/unit_partition.hpp>
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
@@ -182,6 +183,9 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
             if (p.x == q.x && p.y == q.y) spiral_start[order[i]] = spiral_start[order[i - 1]] + pieces_of(order[i - 1]);
         }
     }
+    // Units mode: each building polygon is one site, whole, at its point (never split or spread).
+    const bool areas = config.units == "areas";
+    std::vector<std::vector<Wkb>> region_areas(areas ? region_count : 0);
     for (std::size_t b = 0; b < building_count; ++b) {
         const int r = result.building_region[b];
         if (r < 0) continue;
@@ -190,6 +194,16 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         result.regions[static_cast<std::size_t>(r)].households += households;
         result.regions[static_cast<std::size_t>(r)].buildings += 1;
         const int type = wkb_geometry_type(city.buildings.geometries[b]);
+        if (areas) {
+            if (type != 3 && type != 6)
+                throw InputError(kStage, city.buildings.source + ", layer '" + city.buildings.layer +
+                                             "': --units areas keeps input polygons whole, but feature " +
+                                             building_label(b) +
+                                             " is not a polygon: give polygons, or --units buildings");
+            sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
+            region_areas[static_cast<std::size_t>(r)].push_back(city.buildings.geometries[b]);
+            continue;
+        }
         if (households <= piece_limit) {
             const Point at = city.building_points[b];
             sites.push_back({spiral_start[b] == 0 ? at : on_spiral(at, spiral_start[b]), households,
@@ -269,6 +283,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         algorithms::RegionInput& input = problems.inputs[r];
         input.boundary = city.regions[r].boundary;
         input.sites = std::move(region_sites[r]);
+        if (areas) input.site_areas = std::move(region_areas[r]);
         input.hard_lines = nearby(city.hard_lines, hard_line_envelopes, region_envelopes[r]);
         input.hard_areas = nearby(city.hard_areas, hard_area_envelopes, region_envelopes[r]);
         input.soft_lines = nearby(city.soft_lines, soft_line_envelopes, region_envelopes[r]);
@@ -323,7 +338,8 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
         tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) {
             if (control != nullptr && control->cancelled()) return;  // reported below
             try {
-                region_results[r] = algorithms::partition_region(problems.inputs[r]);
+                region_results[r] = config.units == "areas" ? algorithms::partition_units(problems.inputs[r])
+                                                            : algorithms::partition_region(problems.inputs[r]);
             } catch (const Error& error) {
                 region_errors[r] = error.what();
             }

@@ -1047,8 +1047,19 @@ ExtraOutput repartition_output(const Repartition& changes, const std::string& pr
     return extra;
 }
 
+namespace {
+
+// Reruns keep and redraw Voronoi micro-grids; units mode (issue 17) has no rerun yet.
+void refuse_units_mode(const PartitionConfig& config) {
+    if (config.units == "areas")
+        throw ConfigError(kStage, "--units areas is not supported by repartition yet: run partition (issue 17)");
+}
+
+}  // namespace
+
 RepartitionRun compute_repartition(PartitionConfig config, const std::string& previous_path,
                                    const RepartitionOptions& options, RunControl* control) {
+    refuse_units_mode(config);
     RepartitionRun run;
     StageTimer timer(control, kStage);
     timer.begin("load");
@@ -1083,6 +1094,7 @@ RepartitionSummary run_repartition(PartitionConfig config, const std::string& pr
     std::vector<io::NamedSource> inputs = input_sources(config);
     inputs.push_back({"previous", previous_path});
     validate_config(config);
+    refuse_units_mode(config);
     io::check_output_path(output, inputs);
     io::OutputReservation reservation(output);
     RepartitionRun run = compute_repartition(std::move(config), previous_path, options, control);

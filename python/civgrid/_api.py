@@ -362,7 +362,7 @@ def partition(buildings: Union[Source, City],
     a GeoDataFrame in any CRS. ``buildings`` may also be a whole city: a file with the standard
     layers (as ``civgrid partition city.gpkg``; layers given here override its own) or a
     :class:`City`. ``options`` are the CLI's other options with ``_`` for ``-``
-    (``level``, ``micro_grids``, ``count_field``, ``hard_min_households``, ``households_field``,
+    (``level``, ``units="areas"``, ``micro_grids``, ``count_field``, ``hard_min_households``, ``households_field``,
     ``crs``, ``assume_crs``, ``strict``, ``hard_barriers={"roads": "class = 'major'"}``, ...).
 
     ``threads`` None uses every core; the result is the same for any count. ``progress`` True

@@ -309,6 +309,7 @@ PYBIND11_MODULE(_core, m) {
     CIVGRID_FIELD(assume_crs);
     CIVGRID_FIELD(coordinate_grid);
     CIVGRID_FIELD(region_level);
+    CIVGRID_FIELD(units);
     CIVGRID_FIELD(target_households);
     CIVGRID_FIELD(count_field);
     CIVGRID_FIELD(micro_grid_count);

@@ -412,6 +412,9 @@ CASES: List[Case] = [
     Case("min_above_max", options("--min-households", "90", "--max-households", "85"), 2,
          ("--min-households", "--max-households")),
     Case("level_unknown", options("--level", "county"), 2, ("--level", "county")),
+    Case("units_unknown", options("--units", "parcels"), 2, ("--units", "parcels", "buildings or areas")),
+    Case("units_areas_on_points", lambda d: points_as_buildings(d, "--units", "areas"), 3,
+         ("{d}/buildings.gpkg", "--units areas", "not a polygon")),
     Case("level_without_layer", edit("DROP TABLE streets", "--level", "street"), 2, ("--level street", "streets")),
     Case("barrier_filter_injection", options("--hard-barriers", "roads:1=1; DROP TABLE x"), 2,
          ("--hard-barriers", "DROP TABLE", "';'")),
@@ -496,6 +499,13 @@ def points_as_communities(d: Path) -> Prepared:
     translate(d / "city.gpkg", "communities", target, "-f", "GPKG", "-dialect", "SQLITE", "-sql",
               "SELECT ST_PointOnSurface(geom) AS geom, community_code FROM communities", "-nln", "communities")
     return city_args(d, "--communities", str(target))
+
+
+def points_as_buildings(d: Path, *extra: str) -> Prepared:
+    target = d / "buildings.gpkg"
+    translate(d / "city.gpkg", "buildings", target, "-f", "GPKG", "-dialect", "SQLITE", "-sql",
+              "SELECT ST_PointOnSurface(geom) AS geom, building_id, households FROM buildings", "-nln", "buildings")
+    return city_args(d, "--buildings", str(target), *extra)
 
 
 def shapefile_with_encoding(d: Path) -> Prepared:

@@ -496,8 +496,10 @@ TEST(ImportRealData, NanjingGcj02DistrictsAndChongqingZonePrefix) {
     chongqing.households_field = "Slope";
     const ImportReport cells_report = check_inputs(chongqing);
     EXPECT_EQ(cells_report.layer("buildings")->features, 10653);
-    // A real-valued field taken as households: every value is rounded, and said so (one reason).
-    EXPECT_EQ(cells_report.count(Severity::warning), 1u) << cells_report.to_text();
+    // A real-valued field taken as households: every value is rounded, and said so (one reason);
+    // and the cells tile the ground, so units mode is suggested (issue 17).
+    EXPECT_EQ(cells_report.count(Severity::warning), 2u) << cells_report.to_text();
+    EXPECT_NE(cells_report.layer("buildings")->find("polygons_tile_the_ground"), nullptr);
     ASSERT_NE(cells_report.layer("buildings")->find("fractional_households"), nullptr);
     EXPECT_EQ(cells_report.layer("buildings")->find("fractional_households")->ids.size(), 10653u);
     EXPECT_NE(cells_report.layer("buildings")->facts.end(),

@@ -23,6 +23,12 @@ namespace civgrid::algorithms {
 /// trust their input check it and fall back to a full union. Deterministic: parts in input order.
 [[nodiscard]] geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geometry);
 
+/// coverage_union, checked: when its rings touch themselves at a vertex (holes meeting at a
+/// corner, a pinch where a unit of two parts meets itself), GEOS MakeValid of the result — which
+/// costs the union's own vertices, not the parts' — kept when its area is the same to 1e-9; null
+/// when that fails or the input is no coverage (callers then take GEOS's union of the parts).
+[[nodiscard]] geos::Geom valid_coverage_union(const geos::Context& context, const GEOSGeometry* geometry);
+
 /// The union of polygons that should meet along shared edges but may have been computed twice (a
 /// rerun's kept and redrawn micro-grids): GEOS's exact union, or, when that leaves more parts than
 /// the same union on a millimetre grid, the latter (it closes hairline gaps, but may cut a neck

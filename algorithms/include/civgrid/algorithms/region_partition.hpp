@@ -69,6 +69,9 @@ struct RegionInput {
     int micro_grid_count = 1;
     std::uint64_t seed = 0;
     PartitionOptions options;
+    /// Units mode (unit_partition.hpp): per site, the polygon it stands for, kept whole in one
+    /// micro-grid; empty in the usual mode (Voronoi cells of the sites).
+    std::vector<Wkb> site_areas;
 };
 
 /// Why a micro-grid is outside the balance bounds or otherwise special; empty when it is not.
@@ -121,6 +124,12 @@ class RegionCells {
 public:
     /// Steps 1-6 of partition_region. Throws InputError on an unusable boundary.
     explicit RegionCells(const RegionInput& input);
+    /// Units mode: the atoms are the sites' own polygons (input.site_areas), one vertex each, kept
+    /// whole; neighbours as unit_adjacency finds them with `gap` and `min_contact` (metres), less
+    /// the pairs a hard barrier separates. A unit above the upper bound is a piece of its own with
+    /// one micro-grid. Defined in unit_partition.cpp. Throws InputError when site_areas and sites
+    /// differ in number.
+    [[nodiscard]] static RegionCells from_units(const RegionInput& input, double gap, double min_contact);
     RegionCells(RegionCells&&) noexcept;
     RegionCells& operator=(RegionCells&&) noexcept;
     ~RegionCells();
@@ -144,7 +153,8 @@ public:
     [[nodiscard]] RegionResult assemble(const CellPartition& partition) const;
 
 private:
-    struct State;
+    struct State;  // algorithms/src/region_cells_state.hpp
+    RegionCells();
     std::unique_ptr<State> state_;
 };
 

@@ -106,6 +106,11 @@ struct PartitionConfig {
     /// The regions split: "community", "street", "district", "city" (the whole city as one
     /// region), or "" for the finest admin layer given.
     std::string region_level;
+    /// What a micro-grid is made of: "buildings" (Voronoi cells of the buildings' points, cut
+    /// through anything), "areas" (whole input polygons — parcels, census small areas, blocks —
+    /// united, boundaries following theirs: algorithms/unit_partition.hpp), or "" = buildings, and
+    /// the import report suggests areas when the building polygons form a coverage.
+    std::string units;
 
     double target_households = 83.0;  ///< micro-grid size; count per community = round(H / target)
     /// A region attribute holding the number of micro-grids it wants (count mode per community);

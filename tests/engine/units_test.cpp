@@ -1,0 +1,264 @@
+// Units mode end to end on generated parcels (`civgrid synth --parcels`): polygons that tile the
+// ground, share edges vertex for vertex, a few with hundreds of vertices and a few invalid bow-ties
+// (issue 17, item 1).
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/region_partition.hpp>
+#include <civgrid/data/parcels.hpp>
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+#include <civgrid/error.hpp>
+
+#include "synth_file.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace civgrid::engine {
+namespace {
+
+constexpr std::int64_t kLargeHouseholds = 600;
+
+// About `parcels` parcels of 40 m; parcel `large` (0-based, row-major) gets kLargeHouseholds.
+// With `communities`, two communities split the ground at x = origin + 0.5 x width, across
+// parcels (the line ignores the jittered parcel edges).
+data::SynthCity parcel_city(std::int64_t parcels, std::size_t large, bool communities) {
+    data::ParcelConfig config;
+    config.parcels = parcels;
+    config.dense_vertices = 400;
+    config.seed = 3;
+    data::SynthCity city = data::generate_parcels(config);
+    io::LayerData& buildings = city.layers.front();
+    buildings.rows.at(large).at(1) = FieldValue{kLargeHouseholds};
+    if (communities) {
+        const auto& s = city.summary;
+        const double middle = (s.min_x + s.max_x) / 2;
+        geos::Context context;
+        io::LayerData layer{"communities",
+                            io::GeometryKind::polygon,
+                            {{"community_code", FieldType::string},
+                             {"street_code", FieldType::string},
+                             {"district_code", FieldType::string},
+                             {"name", FieldType::string}},
+                            {},
+                            {}};
+        const auto box = [&](double x0, double x1) {
+            return geos::to_wkb(
+                context,
+                geos::polygon(
+                    context,
+                    {{x0, s.min_y - 1}, {x1, s.min_y - 1}, {x1, s.max_y + 1}, {x0, s.max_y + 1}, {x0, s.min_y - 1}})
+                    .get());
+        };
+        layer.geometries = {box(s.min_x - 1, middle), box(middle, s.max_x + 1)};
+        layer.rows = {{std::string("320102001001"), std::string("320102001"), std::string("320102"), std::string("A")},
+                      {std::string("320102001002"), std::string("320102001"), std::string("320102"), std::string("B")}};
+        city.layers.push_back(std::move(layer));
+    }
+    return city;
+}
+
+std::string parcel_file(const test::TempDir& dir, const std::string& name, std::int64_t parcels, std::size_t large,
+                        bool communities) {
+    const std::string path = dir.file(name);
+    data::write_city(parcel_city(parcels, large, communities), path);
+    return path;
+}
+
+// Every unit whole in exactly one micro-grid (>= 99.99 % of its area inside it, and its
+// micro-grid's polygon the union of its units to 1e-6 of the area), households conserved.
+void expect_units_whole(const City& city, const PartitionResult& result) {
+    geos::Context context;
+    std::map<int, std::vector<std::size_t>> members;
+    std::int64_t households = 0, in_micro_grids = 0;
+    for (std::size_t b = 0; b < city.buildings.size(); ++b) {
+        if (city.buildings.geometries[b].empty()) continue;
+        ASSERT_GE(result.building_grid[b], 0) << "unit " << b << " in no micro-grid";
+        EXPECT_TRUE(result.building_split[b].empty()) << "unit " << b << " split: " << result.building_split[b];
+        members[result.building_grid[b]].push_back(b);
+        households += city.building_households[b];
+    }
+    for (std::size_t g = 0; g < result.micro_grids.size(); ++g) {
+        const MicroGrid& micro_grid = result.micro_grids[g];
+        in_micro_grids += micro_grid.shape.households;
+        const geos::Geom polygon = geos::from_wkb(context, micro_grid.shape.polygon);
+        std::vector<geos::Geom> units;
+        for (std::size_t b : members[static_cast<int>(g)]) {
+            geos::Geom unit = geos::from_wkb(context, city.buildings.geometries[b]);
+            const double area = geos::area(context, unit.get());
+            const geos::Geom inside =
+                geos::own(context, GEOSIntersection_r(context.handle(), unit.get(), polygon.get()), "intersection");
+            EXPECT_GE(geos::area(context, inside.get()), 0.9999 * area) << "unit " << b << " of " << micro_grid.id;
+            units.push_back(std::move(unit));
+        }
+        const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(units));
+        const geos::Geom united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "union");
+        const double area = geos::area(context, united.get());
+        EXPECT_NEAR(geos::area(context, polygon.get()), area, 1e-6 * area) << micro_grid.id;
+        const geos::Geom difference =
+            geos::own(context, GEOSSymDifference_r(context.handle(), united.get(), polygon.get()), "difference");
+        EXPECT_LT(geos::area(context, difference.get()), 1e-6 * area) << micro_grid.id;
+    }
+    EXPECT_EQ(in_micro_grids, households);
+}
+
+TEST(Units, ParcelsAreKeptWholeContiguousAndBalanced) {
+    test::TempDir dir;
+    const std::size_t large = 1234;
+    PartitionConfig config;
+    config.city = parcel_file(dir, "parcels.gpkg", 2'500, large, false);
+    config.units = "areas";
+    config.threads = 2;
+    const City city = load_city(config);
+    ASSERT_EQ(city.region_level, "city");
+    const PartitionResult result = partition_city(city, config);
+    expect_units_whole(city, result);
+
+    // The unit over the bound is a micro-grid of its own, flagged.
+    const int g = result.building_grid[large];
+    ASSERT_GE(g, 0);
+    const MicroGrid& alone = result.micro_grids[static_cast<std::size_t>(g)];
+    EXPECT_NE(alone.shape.flags & static_cast<std::uint8_t>(algorithms::Flag::large_building), 0);
+    std::int64_t with_households = 0;
+    for (std::size_t b = 0; b < city.buildings.size(); ++b)
+        if (result.building_grid[b] == g && city.building_households[b] > 0) ++with_households;
+    EXPECT_EQ(with_households, 1) << "the large unit shares its micro-grid with other households";
+    EXPECT_EQ(alone.shape.households, kLargeHouseholds);
+
+    // The run's report: contiguous, nothing outside, no gap, most micro-grids within the bounds.
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    const algorithms::QualityReport& report = summary.report;
+    EXPECT_EQ(report.micro_grids, static_cast<std::int64_t>(result.micro_grids.size()));
+    // A micro-grid has several parts only where a unit has (a bow-tie made valid is two triangles
+    // meeting at a point), flagged multipart.
+    {
+        geos::Context context;
+        std::set<int> with_multipart_unit;
+        for (std::size_t b = 0; b < city.buildings.size(); ++b)
+            if (!city.buildings.geometries[b].empty() &&
+                geos::type_id(context, geos::from_wkb(context, city.buildings.geometries[b]).get()) ==
+                    GEOS_MULTIPOLYGON)
+                with_multipart_unit.insert(result.building_grid[b]);
+        std::int64_t multipart = 0;
+        for (std::size_t i = 0; i < result.micro_grids.size(); ++i) {
+            if (geos::type_id(context, geos::from_wkb(context, result.micro_grids[i].shape.polygon).get()) !=
+                GEOS_MULTIPOLYGON)
+                continue;
+            ++multipart;
+            EXPECT_TRUE(with_multipart_unit.contains(static_cast<int>(i))) << result.micro_grids[i].id;
+            EXPECT_NE(result.micro_grids[i].shape.flags & static_cast<std::uint8_t>(algorithms::Flag::multipart), 0);
+        }
+        EXPECT_EQ(report.non_contiguous, multipart);
+        EXPECT_LE(multipart, static_cast<std::int64_t>(with_multipart_unit.size()));
+    }
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_EQ(report.buildings_unassigned, 0);
+    EXPECT_LT(report.max_region_gap_overlap_m2, 1.0);
+    EXPECT_GE(report.share_within_bounds, 0.9);
+    EXPECT_GE(report.flagged, 1);
+    EXPECT_LE(std::abs(static_cast<double>(report.micro_grids - report.requested)),
+              0.05 * static_cast<double>(report.requested));
+
+    // The same micro-grids on one thread.
+    PartitionConfig one = config;
+    one.threads = 1;
+    const PartitionResult again = partition_city(load_city(one), one);
+    ASSERT_EQ(again.micro_grids.size(), result.micro_grids.size());
+    for (std::size_t i = 0; i < result.micro_grids.size(); ++i) {
+        EXPECT_EQ(again.micro_grids[i].id, result.micro_grids[i].id);
+        EXPECT_EQ(again.micro_grids[i].shape.polygon, result.micro_grids[i].shape.polygon);
+        EXPECT_EQ(again.micro_grids[i].shape.households, result.micro_grids[i].shape.households);
+    }
+    EXPECT_EQ(again.building_grid, result.building_grid);
+}
+
+TEST(Units, WithCommunitiesEachUnitGoesWholeToTheCommunityOfItsPoint) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = parcel_file(dir, "parcels.gpkg", 900, 10, true);
+    config.units = "areas";
+    const City city = load_city(config);
+    ASSERT_EQ(city.regions.size(), 2u);
+    const PartitionResult result = partition_city(city, config);
+    expect_units_whole(city, result);
+    for (std::size_t b = 0; b < city.buildings.size(); ++b) {
+        if (result.building_grid[b] < 0) continue;
+        EXPECT_EQ(result.micro_grids[static_cast<std::size_t>(result.building_grid[b])].region,
+                  city.building_region[b]);
+    }
+}
+
+TEST(Units, ImportSuggestsUnitsModeForACoverageOnly) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = parcel_file(dir, "parcels.gpkg", 900, 10, false);
+    const ImportReport parcels = check_inputs(config);
+    const LayerReport* buildings = parcels.layer("buildings");
+    ASSERT_NE(buildings, nullptr);
+    const Finding* finding = buildings->find("polygons_tile_the_ground");
+    ASSERT_NE(finding, nullptr) << parcels.to_text();
+    EXPECT_EQ(finding->severity, Severity::warning);
+    EXPECT_CONTAINS(finding->policy, "--units areas");
+    // Given either way, no suggestion.
+    for (const char* units : {"buildings", "areas"}) {
+        config.units = units;
+        const ImportReport given = check_inputs(config);
+        EXPECT_EQ(given.layer("buildings")->find("polygons_tile_the_ground"), nullptr) << units;
+    }
+    // Footprints of a city are no coverage; units mode on them is warned about.
+    PartitionConfig sample;
+    sample.city = test::synth_city_file(dir, 3'000, 1);
+    const ImportReport footprints = check_inputs(sample);
+    EXPECT_EQ(footprints.layer("buildings")->find("polygons_tile_the_ground"), nullptr) << footprints.to_text();
+    EXPECT_EQ(footprints.layer("buildings")->find("units_not_a_coverage"), nullptr);
+    sample.units = "areas";
+    const Finding* misuse = check_inputs(sample).layer("buildings")->find("units_not_a_coverage");
+    ASSERT_NE(misuse, nullptr);
+    EXPECT_EQ(misuse->severity, Severity::warning);
+    config.units = "areas";
+    EXPECT_EQ(check_inputs(config).layer("buildings")->find("units_not_a_coverage"), nullptr);
+}
+
+TEST(Units, CliOptionChecked) {
+    test::TempDir dir;
+    const std::string parcels = parcel_file(dir, "parcels.gpkg", 400, 10, false);
+    std::string output;
+    EXPECT_EQ(test::run_cli("partition " + parcels + " -o " + dir.file("out.gpkg") + " --units areas -q", output, dir),
+              0)
+        << output;
+    EXPECT_EQ(test::run_cli("partition " + parcels + " -o " + dir.file("bad.gpkg") + " --units blocks", output, dir),
+              2);
+    EXPECT_CONTAINS(output, "--units must be buildings or areas");
+    EXPECT_EQ(test::run_cli("repartition --previous " + dir.file("out.gpkg") + " " + parcels + " -o " +
+                                dir.file("rerun.gpkg") + " --units areas",
+                            output, dir),
+              2);
+    EXPECT_CONTAINS(output, "not supported by repartition yet");
+    // Building points cannot be kept whole.
+    data::SynthCity point_city;
+    point_city.crs = "EPSG:4549";
+    io::LayerData layer{"buildings",
+                        io::GeometryKind::point,
+                        {{"building_id", FieldType::integer}, {"households", FieldType::integer}},
+                        {},
+                        {}};
+    geos::Context context;
+    for (int i = 0; i < 30; ++i) {
+        layer.geometries.push_back(
+            geos::to_wkb(context, geos::point(context, {480'000.0 + 20 * (i % 6), 3'540'000.0 + 20 * (i / 6)}).get()));
+        layer.rows.push_back({std::int64_t{i + 1}, std::int64_t{10}});
+    }
+    point_city.layers.push_back(std::move(layer));
+    PartitionConfig points;
+    points.city = dir.file("points.gpkg");
+    data::write_city(point_city, points.city);
+    points.units = "areas";
+    EXPECT_CONTAINS(test::message_of<InputError>([&] { (void)run_partition(points, dir.file("points-out.gpkg")); }),
+                    "--units areas");
+}
+
+}  // namespace
+}  // namespace civgrid::engine
