@@ -77,17 +77,8 @@ private:
     double area_ = 0;
 };
 
-struct SegmentKey {
-    double x1, y1, x2, y2;
-    bool operator==(const SegmentKey&) const = default;
-};
-struct SegmentKeyHash {
-    std::uint64_t operator()(const SegmentKey& k) const noexcept {
-        std::uint64_t h = 1469598103934665603ULL;
-        for (double d : {k.x1, k.y1, k.x2, k.y2}) h = (h ^ std::bit_cast<std::uint64_t>(d + 0.0)) * 1099511628211ULL;
-        return h;
-    }
-};
+using detail::SegmentHash;
+using detail::SegmentKey;
 struct PointKeyHash {
     std::uint64_t operator()(const Point& p) const noexcept {
         return (std::bit_cast<std::uint64_t>(p.x + 0.0) * 0x9E3779B97F4A7C15ULL) ^
@@ -101,7 +92,7 @@ struct PointKeyHash {
 std::vector<Segment> unshared(const std::vector<Segment>& segments) {
     std::vector<char> kept(segments.size(), 0);
     {
-        detail::KeyNumbers<SegmentKey, SegmentKeyHash> numbers(segments.size());
+        detail::KeyNumbers<SegmentKey, SegmentHash> numbers(segments.size());
         std::vector<std::uint32_t> count, last;
         count.reserve(segments.size());
         last.reserve(segments.size());

@@ -12,6 +12,21 @@
 
 namespace civgrid::algorithms::detail {
 
+/// A segment by the coordinates of its ends; callers put the lesser end first (x, then y) so both
+/// directions of an edge make one key.
+struct SegmentKey {
+    double x1, y1, x2, y2;
+    bool operator==(const SegmentKey&) const = default;
+};
+/// FNV-1a over the four coordinates, mixed; -0.0 and 0.0 (equal under ==) hash alike.
+struct SegmentHash {
+    std::uint64_t operator()(const SegmentKey& k) const noexcept {
+        std::uint64_t h = 1469598103934665603ULL;
+        for (double d : {k.x1, k.y1, k.x2, k.y2}) h = (h ^ std::bit_cast<std::uint64_t>(d + 0.0)) * 1099511628211ULL;
+        return h ^ (h >> 29);
+    }
+};
+
 /// `Hash` gives a 64-bit hash of a Key; `==` compares keys. Not thread-safe.
 template <class Key, class Hash>
 class KeyNumbers {

@@ -135,17 +135,8 @@ Geom noded_with_region(const Context& context, const GEOSGeometry* region, const
     return geos::own(context, GEOSUnaryUnion_r(context.handle(), both.get()), what);
 }
 
-struct SegmentKey {
-    double x1, y1, x2, y2;
-    bool operator==(const SegmentKey&) const = default;
-};
-struct SegmentHash {
-    std::uint64_t operator()(const SegmentKey& k) const noexcept {
-        std::uint64_t h = 1469598103934665603ULL;
-        for (double d : {k.x1, k.y1, k.x2, k.y2}) h = (h ^ std::bit_cast<std::uint64_t>(d)) * 1099511628211ULL;
-        return h ^ (h >> 29);
-    }
-};
+using detail::SegmentHash;
+using detail::SegmentKey;
 
 struct PointHash {
     std::size_t operator()(const Point& p) const noexcept {

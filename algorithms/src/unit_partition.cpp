@@ -40,17 +40,8 @@ double point_segment_distance(Point p, Point a, Point b) {
     return std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
 }
 
-struct SegmentKey {
-    double x1, y1, x2, y2;
-    bool operator==(const SegmentKey&) const = default;
-};
-struct SegmentHash {
-    std::uint64_t operator()(const SegmentKey& k) const noexcept {
-        std::uint64_t h = 1469598103934665603ULL;
-        for (double d : {k.x1, k.y1, k.x2, k.y2}) h = (h ^ std::bit_cast<std::uint64_t>(d)) * 1099511628211ULL;
-        return h ^ (h >> 29);
-    }
-};
+using detail::SegmentHash;
+using detail::SegmentKey;
 
 // Neighbours of units: identical segments (hashed), then near contacts among the segments left
 // without a twin ("free": T-junctions, slivers, the outline of the whole). A free segment of unit
