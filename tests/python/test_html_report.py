@@ -82,6 +82,18 @@ def dump_dom(page, tmp_path, proxy):
     return completed.stdout
 
 
+def offline_dom(page, tmp_path):
+    """The DOM Chromium made of `page` behind a recording proxy; fails when the page asked the
+    network for anything."""
+    proxy = RecordingProxy()
+    try:
+        dom = dump_dom(page, tmp_path, proxy)
+    finally:
+        proxy.close()
+    assert page_requests(proxy) == [], f"the page asked the network for {page_requests(proxy)}"
+    return dom
+
+
 def layer_counts(gpkg):
     with sqlite3.connect(gpkg) as db:
         micro_grids = db.execute("SELECT COUNT(*) FROM micro_grids").fetchone()[0]
@@ -101,12 +113,7 @@ def report(sample_city, tmp_path_factory):
 def test_the_report_draws_every_micro_grid_offline(report, tmp_path):
     out, page = report
     micro_grids, communities = layer_counts(out)
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(page, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == [], f"the page asked the network for {page_requests(proxy)}"
+    dom = offline_dom(page, tmp_path)
     # The map: Leaflet ran and drew one interactive SVG path per micro-grid (communities are not
     # interactive), and the page's own script reached its end.
     drawn = re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)
@@ -160,12 +167,7 @@ setTimeout(function(){
     performance.getEntriesByType('resource').map(function(e){return e.name;})));
 },500);
 </script></body>""".replace("SEARCH", json.dumps(searched))), encoding="utf-8")
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(clicking, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == [], page_requests(proxy)
+    dom = offline_dom(clicking, tmp_path)
     # The page's own account of what it loaded (Resource Timing, file:// included): nothing.
     assert 'data-resources="[]"' in dom
     # The click's popup (kept on <body>, escaped by the DOM dump): the figures the file has for it.
@@ -222,12 +224,7 @@ def test_a_rerun_writes_its_report_with_the_run(report, sample_city, tmp_path):
     out, page = tmp_path / "rerun.gpkg", tmp_path / "rerun.html"
     run_cli("repartition", "--previous", str(previous), str(sample_city), "-o", str(out), "-q", "--report", str(page))
     micro_grids, communities = layer_counts(out)
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(page, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == []
+    dom = offline_dom(page, tmp_path)
     assert len(re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)) == micro_grids > 0
     table = dom.split('<table id="communities"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr>") == communities + 1
@@ -281,12 +278,7 @@ setTimeout(function(){
   views[1].click();
 },500);
 </script></body>"""), encoding="utf-8")
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(switching, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == []
+    dom = offline_dom(switching, tmp_path)
     assert 'data-views="2"' in dom  # deviation and what changed
     with sqlite3.connect(out) as db:
         expected = dict(db.execute("SELECT status, COUNT(*) FROM changes GROUP BY status").fetchall())
@@ -366,12 +358,7 @@ setTimeout(function(){
   document.querySelectorAll('#streets th')[5].click();
 },500);
 </script></body>"""), encoding="utf-8")
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(zooming, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == []
+    dom = offline_dom(zooming, tmp_path)
     # Drawn: the streets in black dashes, the districts wide in dark red.
     assert len(re.findall(r'<path[^>]*stroke-dasharray="10 6"', dom)) == len(streets)
     assert len(re.findall(r'<path[^>]*stroke="#7f0000"', dom)) == len(districts)
@@ -418,12 +405,7 @@ def test_staffing_figures_are_the_files_and_an_unstaffed_micro_grid_is_listed(re
                                "GROUP BY utility").fetchall()
     page = tmp_path / "edited.html"
     run_cli("report", str(edited), "--html", str(page))
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(page, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == []
+    dom = offline_dom(page, tmp_path)
     # Workers per micro-grid: the distribution the file has.
     table = dom.split('<table id="workers-per-micro-grid"', 1)[1].split("</table>", 1)[0]
     shown = {int(w): int(n) for w, n in re.findall(r'<tr><td data-value="(\d+)">\d+</td><td data-value="(\d+)"', table)}
@@ -547,10 +529,5 @@ def test_a_large_citys_overview_is_simplified_without_gaps_or_overlaps(changed_r
     assert sum(len(p.interiors) for p in parts(united)) <= sum(len(p.interiors) for p in parts(united_before))
     assert abs(united.area - united_before.area) < 1e-3 * united_before.area
     # And it draws, one path per micro-grid, offline.
-    proxy = RecordingProxy()
-    try:
-        dom = dump_dom(page, tmp_path, proxy)
-    finally:
-        proxy.close()
-    assert page_requests(proxy) == []
+    dom = offline_dom(page, tmp_path)
     assert len(re.findall(r'<path[^>]*class="[^"]*leaflet-interactive', dom)) == len(after)
