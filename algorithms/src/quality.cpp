@@ -178,6 +178,9 @@ std::string format(double value, int decimals) {
 
 }  // namespace
 
+// Long on purpose: the report's sections (balance, per-region geometry checks: validity,
+// compactness, barrier crossings and coverage; grids) fill one QualityReport from shared indexes
+// (micro-grids per region, buildings per micro-grid, barrier boxes) built once at the top.
 QualityReport compute_quality(const QualityInput& input) {
     QualityReport report;
     report.micro_grids = static_cast<std::int64_t>(input.micro_grids.size());

@@ -414,6 +414,9 @@ std::size_t RegionCells::atom_count() const noexcept {
     return state_->atoms.size();
 }
 
+// Long on purpose: steps 1-6 (barriers, faces, nodes, atoms, adjacency, pieces) build one State
+// together, each from the previous step's vectors; numbered below. Split further, each would take
+// and return most of State.
 RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<State>()) {
     State& state = *state_;
     const Context& context = state.context;
@@ -881,6 +884,8 @@ RegionResult RegionCells::assemble(const std::vector<int>& vertex_part, int part
     return assemble(partition);
 }
 
+// Long on purpose: steps 7-10 (targets, leftover land, polygons, sites and flags) read and fill
+// one RegionResult in order; numbered below.
 RegionResult RegionCells::assemble(const CellPartition& partition) const {
     const std::vector<int>& vertex_part = partition.vertex_part;
     const int part_count = partition.part_count;

@@ -63,6 +63,8 @@ double shared_boundary(const geos::Context& context, const GEOSGeometry* part, c
 
 }  // namespace
 
+// Long on purpose: four numbered steps (buildings per previous micro-grid, what is kept, zones
+// region by region, empty parts) hand their per-micro-grid vectors on to the next.
 RepartitionPlan plan_repartition(const RepartitionPlanInput& input) {
     const std::size_t region_count = input.regions.size(), previous_count = input.previous.size(),
                       building_count = input.building_points.size();

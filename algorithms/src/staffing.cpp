@@ -292,6 +292,9 @@ std::vector<TransportArc> candidate_arcs(const StaffingInput& input, const std::
 
 }  // namespace
 
+// Long on purpose: one solve in stages (workers by street; 1. each street's micro-grids with its own
+// workers; 2. what a street could not staff, with every worker left; kept assignments solved
+// around) shares the candidate searches and the transport problem built at the top.
 StaffingResult assign_workers(const StaffingInput& input) {
     const std::size_t grid_count = input.micro_grids.size(), worker_count = input.workers.size();
     if (input.micro_grid_group.size() != grid_count || input.worker_capacity.size() != worker_count ||

@@ -10,6 +10,8 @@
 
 namespace civgrid::algorithms {
 
+// Long on purpose: one greedy pass in stages (candidates, service areas, nearest station, giving
+// away over capacity, placing what is left) over the same candidate lists.
 StationResult assign_stations(const StationInput& input) {
     const std::size_t grids = input.micro_grids.size(), stations = input.stations.size();
     if (input.households.size() != grids || input.capacity.size() != stations)

@@ -87,6 +87,8 @@ std::vector<int> requested_grid_counts(const std::vector<std::int64_t>& househol
 
 }  // namespace
 
+// Long on purpose: four numbered steps (buildings to regions, sites per region, barriers near each
+// region, the problems) share the per-building and per-region vectors they build.
 RegionProblems region_problems(const City& city, const PartitionConfig& config) {
     RegionProblems problems;
     PartitionResult& result = problems.result;
