@@ -314,26 +314,8 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
 int run_schema(const std::vector<std::string>& args) {
     const bool json = args.size() == 1 && args[0] == "--json";
     if (!args.empty() && !json) return fail("schema: only --json is accepted", 2);
-    auto type_name = [](FieldType type) {
-        return type == FieldType::integer ? "integer" : type == FieldType::real ? "real" : "text";
-    };
-    auto geometry_name = [](io::GeometryKind kind) {
-        switch (kind) {
-            case io::GeometryKind::point:
-                return "Point";
-            case io::GeometryKind::line_string:
-                return "LineString";
-            case io::GeometryKind::polygon:
-                return "Polygon";
-            case io::GeometryKind::multi_line_string:
-                return "MultiLineString";
-            case io::GeometryKind::multi_polygon:
-                return "MultiPolygon";
-            case io::GeometryKind::none:
-                break;
-        }
-        return "none";
-    };
+    using engine::schema::geometry_name;
+    using engine::schema::type_name;
     if (!json) {
         for (const auto& layer : engine::schema::layers()) {
             std::cout << layer.name << " (" << geometry_name(layer.geometry) << "): " << layer.meaning << "\n";
@@ -346,12 +328,12 @@ int run_schema(const std::vector<std::string>& args) {
     bool first_layer = true;
     for (const auto& layer : engine::schema::layers()) {
         std::cout << (first_layer ? "" : ",") << "\n  " << json_string(std::string(layer.name))
-                  << ": {\"geometry\": " << json_string(geometry_name(layer.geometry))
+                  << ": {\"geometry\": " << json_string(std::string(geometry_name(layer.geometry)))
                   << ", \"meaning\": " << json_string(std::string(layer.meaning)) << ", \"fields\": [";
         bool first_field = true;
         for (const auto& field : layer.fields) {
             std::cout << (first_field ? "" : ", ") << "{\"name\": " << json_string(std::string(field.name))
-                      << ", \"type\": " << json_string(type_name(field.type))
+                      << ", \"type\": " << json_string(std::string(type_name(field.type)))
                       << ", \"meaning\": " << json_string(std::string(field.meaning)) << "}";
             first_field = false;
         }

@@ -158,6 +158,28 @@ const OutputLayer& layer(std::string_view name) {
     throw InternalError("output", "no output layer '" + std::string(name) + "' in the schema");
 }
 
+std::string_view type_name(FieldType type) noexcept {
+    return type == FieldType::integer ? "integer" : type == FieldType::real ? "real" : "text";
+}
+
+std::string_view geometry_name(io::GeometryKind kind) noexcept {
+    switch (kind) {
+        case io::GeometryKind::point:
+            return "Point";
+        case io::GeometryKind::line_string:
+            return "LineString";
+        case io::GeometryKind::polygon:
+            return "Polygon";
+        case io::GeometryKind::multi_line_string:
+            return "MultiLineString";
+        case io::GeometryKind::multi_polygon:
+            return "MultiPolygon";
+        case io::GeometryKind::none:
+            break;
+    }
+    return "none";
+}
+
 io::LayerData empty_layer(std::string_view name) {
     const OutputLayer& definition = layer(name);
     io::LayerData data;

@@ -463,9 +463,7 @@ PYBIND11_MODULE(_core, m) {
                 py::list fields;
                 for (const auto& field : layer.fields)
                     fields.append(py::make_tuple(std::string(field.name),
-                                                 field.type == FieldType::integer ? "integer"
-                                                 : field.type == FieldType::real  ? "real"
-                                                                                  : "text",
+                                                 std::string(engine::schema::type_name(field.type)),
                                                  std::string(field.meaning)));
                 layers.append(py::make_tuple(std::string(layer.name),
                                              layer.geometry == io::GeometryKind::none ? "none" : "geometry",

@@ -34,6 +34,11 @@ struct OutputLayer {
 /// An empty layer to fill: the schema's name, geometry kind and fields, in order.
 [[nodiscard]] io::LayerData empty_layer(std::string_view name);
 
+/// "integer", "real" or "text": a field's type as `civgrid schema` and Python name it.
+[[nodiscard]] std::string_view type_name(FieldType type) noexcept;
+/// "Point", "MultiPolygon", ..., or "none" for an attribute table.
+[[nodiscard]] std::string_view geometry_name(io::GeometryKind kind) noexcept;
+
 /// Layer names, one spelling each.
 namespace layer_name {
 inline constexpr std::string_view micro_grids = "micro_grids", grids = "grids", buildings = "buildings",
