@@ -76,6 +76,48 @@ int best_within(const std::vector<std::int64_t>& piece_households, int count, do
     return static_cast<int>(std::max<std::int64_t>(0, count - losses));
 }
 
+int best_within_in_piece_bounded(std::int64_t households, int parts, WithinRange range, WithinRange bounds) {
+    if (parts <= 0 || households < 0) return 0;
+    const auto k = static_cast<std::int64_t>(parts);
+    if (bounds.low > bounds.high || households < k * bounds.low || households > k * bounds.high)
+        return best_within_in_piece(households, parts, range);
+    if (range.low > range.high) return 0;
+    // j within the window and k - j anywhere within the bounds hold exactly the integers
+    // j * low + (k - j) * bounds.low .. j * high + (k - j) * bounds.high (each part an interval).
+    for (std::int64_t j = k; j > 0; --j)
+        if (j * range.low + (k - j) * bounds.low <= households && households <= j * range.high + (k - j) * bounds.high)
+            return static_cast<int>(j);
+    return 0;
+}
+
+int best_within_bounded(const std::vector<std::int64_t>& piece_households, int count, double target, double lower,
+                        double upper, double share) {
+    const std::size_t pieces = piece_households.size();
+    if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
+    const WithinRange range = within_range(target, share);
+    if (range.low > range.high) return 0;
+    const double work = static_cast<double>(pieces) * static_cast<double>(count) * static_cast<double>(count);
+    if (work > 2e7 || !(lower <= upper)) return best_within(piece_households, count, target, share);
+    const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
+                             static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+    // best[c]: the most within for the pieces so far with c micro-grids among them (-1: none).
+    std::vector<int> best(static_cast<std::size_t>(count) + 1, -1), next(best.size());
+    best[0] = 0;
+    for (std::size_t i = 0; i < pieces; ++i) {
+        std::fill(next.begin(), next.end(), -1);
+        for (int c = 0; c <= count; ++c) {
+            if (best[static_cast<std::size_t>(c)] < 0) continue;
+            for (int k = 1; c + k <= count; ++k) {
+                const int value = best[static_cast<std::size_t>(c)] +
+                                  best_within_in_piece_bounded(piece_households[i], k, range, bounds);
+                next[static_cast<std::size_t>(c + k)] = std::max(next[static_cast<std::size_t>(c + k)], value);
+            }
+        }
+        best.swap(next);
+    }
+    return std::max(best[static_cast<std::size_t>(count)], 0);
+}
+
 std::vector<int> share_by_households(const std::vector<double>& households, int total) {
     const std::size_t pieces = households.size();
     std::vector<int> counts(pieces, 1);

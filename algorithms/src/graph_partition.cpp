@@ -167,11 +167,11 @@ public:
         if (options_.growth_rounds <= 0 || next <= 1) return std::move(part_);
         // The bisection's parts are balanced but their shapes follow random trees. Grown again
         // from their centres (grow), parts come out rounder; the better of the two is kept.
-        const std::pair<int, double> bisected_score = score(next);
+        const Score bisected_score = score(next);
         std::vector<int> bisected = part_;
         grow(next);
         refine(next);
-        const std::pair<int, double> grown_score = score(next);
+        const Score grown_score = score(next);
         if (bisected_score < grown_score) part_ = std::move(bisected);
         return std::move(part_);
     }
@@ -705,6 +705,7 @@ private:
         std::vector<int> best = part_;
         double best_error = std::numeric_limits<double>::infinity();
         int best_outside = std::numeric_limits<int>::max();
+        double best_beyond = std::numeric_limits<double>::infinity();
 
         // Each part's weighted node nearest its weighted centre (ties to the lower index).
         auto place_sources = [&](const std::vector<int>& of) {
@@ -793,15 +794,18 @@ private:
             std::fill(last_sign.begin(), last_sign.end(), 0);
             for (int iteration = 0; iteration < kBalanceSteps; ++iteration) {
                 assign();
+                double beyond = 0, error = 0;
                 int outside = 0;
-                double error = 0;
                 for (std::size_t p = 0; p < part_count; ++p) {
                     const double target = o.target_of(static_cast<int>(p));
-                    outside += o.outside_window(weight_of[p]) + (o.violation(weight_of[p]) > 0 ? 1 : 0);
+                    beyond += o.violation(weight_of[p]);
+                    outside += o.outside_window(weight_of[p]);
                     error += (weight_of[p] - target) * (weight_of[p] - target) / (target * target);
                 }
-                const bool better = outside < best_outside || (outside == best_outside && error < best_error);
+                // As score() ranks partitions: beyond the bounds, then outside the window.
+                const bool better = std::tie(beyond, outside, error) < std::tie(best_beyond, best_outside, best_error);
                 if (better && enough_weighted(label, parts)) {
+                    best_beyond = beyond;
                     best_outside = outside;
                     best_error = error;
                     best = label;
@@ -888,8 +892,18 @@ private:
         return o;
     }
 
-    // (parts outside the window, the rest of the objective) of part_.
-    [[nodiscard]] std::pair<int, double> score(int parts) const {
+    // How part_ scores, compared in this order: households outside the bounds (a micro-grid far
+    // beyond them is worse than any number a little outside the window), parts outside the
+    // window, the rest of the objective.
+    struct Score {
+        double beyond_bounds = 0;
+        int outside = 0;
+        double rest = 0;
+        [[nodiscard]] bool operator<(const Score& other) const {
+            return std::tie(beyond_bounds, outside, rest) < std::tie(other.beyond_bounds, other.outside, other.rest);
+        }
+    };
+    [[nodiscard]] Score score(int parts) const {
         const Objective o = objective(parts);
         std::vector<double> weight_of(static_cast<std::size_t>(parts), 0.0);
         double cut = 0;
@@ -898,13 +912,14 @@ private:
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                 if (part_[graph_.neighbours[e]] != part_[v]) cut += graph_.shared_length[e];
         }
-        int outside = 0;
-        double rest = o.compactness * 0.5 * cut / o.perimeter_scale;  // each edge is stored twice
+        Score result;
+        result.rest = o.compactness * 0.5 * cut / o.perimeter_scale;  // each edge is stored twice
         for (int p = 0; p < parts; ++p) {
-            outside += o.outside_window(weight_of[static_cast<std::size_t>(p)]);
-            rest += o.cost(weight_of[static_cast<std::size_t>(p)], p);
+            result.beyond_bounds += o.violation(weight_of[static_cast<std::size_t>(p)]);
+            result.outside += o.outside_window(weight_of[static_cast<std::size_t>(p)]);
+            result.rest += o.cost(weight_of[static_cast<std::size_t>(p)], p);
         }
-        return {outside, rest};
+        return result;
     }
 
     // Boundary moves that reduce the objective, never emptying or disconnecting a part.

@@ -224,6 +224,14 @@ QualityReport compute_quality(const QualityInput& input) {
                      region_within[r], bound});
         }
         report.best_share_within_10 = static_cast<double>(best) / count;
+        if (input.region_best_within_10_in_bounds.size() == input.regions.size()) {
+            std::int64_t best_in_bounds = 0;
+            for (std::size_t r = 0; r < input.regions.size(); ++r)
+                best_in_bounds +=
+                    std::clamp(input.region_best_within_10_in_bounds[r], region_within[r],
+                               std::clamp(input.region_best_within_10[r], region_within[r], region_count[r]));
+            report.best_share_within_10_in_bounds = static_cast<double>(best_in_bounds) / count;
+        }
         std::stable_sort(report.largest_gaps.begin(), report.largest_gaps.end(),
                          [](const QualityReport::RegionGap& a, const QualityReport::RegionGap& b) {
                              return a.best_within_10 - a.within_10 > b.best_within_10 - b.within_10;
@@ -433,6 +441,8 @@ std::vector<std::pair<std::string, std::string>> QualityReport::rows() const {
         {"share_within_20pct", format(share_within_20, 4)},
         {"share_within_bounds", format(share_within_bounds, 4)},
         {"best_share_within_10pct", best_share_within_10 < 0 ? std::string() : format(best_share_within_10, 4)},
+        {"best_share_within_10pct_in_bounds",
+         best_share_within_10_in_bounds < 0 ? std::string() : format(best_share_within_10_in_bounds, 4)},
         {"non_contiguous", std::to_string(non_contiguous)},
         {"barrier_crossings", std::to_string(barrier_crossings)},
         {"outside_region", std::to_string(outside_region)},
@@ -464,6 +474,9 @@ std::string QualityReport::to_text() const {
     if (best_share_within_10 >= 0) {
         line("within +-10 %: best possible",
              format(100 * best_share_within_10, 1) + " % (same counts, nested, " + "never crossing a barrier)");
+        if (best_share_within_10_in_bounds >= 0)
+            line("  keeping the balance bounds", format(100 * best_share_within_10_in_bounds, 1) +
+                                                     " % (no micro-grid beyond them where its piece allows)");
         if (!largest_gaps.empty()) {
             std::string worst;
             for (std::size_t i = 0; i < largest_gaps.size() && i < 5; ++i)

@@ -296,6 +296,9 @@ void write_regions(const LayerSink& writer, const City& city, const PartitionRes
              summary.target,
              within_10[r],
              summary.best_within_10 >= 0 ? FieldValue{static_cast<std::int64_t>(summary.best_within_10)} : FieldValue{},
+             summary.best_within_10_in_bounds >= 0
+                 ? FieldValue{static_cast<std::int64_t>(summary.best_within_10_in_bounds)}
+                 : FieldValue{},
              static_cast<std::int64_t>(summary.pieces),
              static_cast<std::int64_t>(summary.faces),
              staffed_value(workers[r]),
@@ -632,6 +635,17 @@ algorithms::QualityReport report_file(const std::string& path, int threads) {
             }
             input.region_best_within_10.push_back(*bound);
             input.region_codes.push_back(as_text(regions.rows[r][static_cast<std::size_t>(region_code)]));
+        }
+    }
+    if (const int best = regions.field_index(field_name::best_within_10_in_bounds);
+        best >= 0 && input.region_best_within_10.size() == regions.size()) {
+        for (std::size_t r = 0; r < regions.size(); ++r) {
+            const auto bound = as_integer(regions.rows[r][static_cast<std::size_t>(best)]);
+            if (!bound || *bound < 0) {
+                input.region_best_within_10_in_bounds.clear();
+                break;
+            }
+            input.region_best_within_10_in_bounds.push_back(*bound);
         }
     }
     const io::FeatureTable grids = io::read_layer(read_back::output_layer(path, layer_name::micro_grids));

@@ -69,6 +69,8 @@ constexpr std::array kCommunities{
     F{"target", real, "households aimed at per micro-grid"},
     F{"within_10", integer, "micro-grids within 10 % of target"},
     F{"best_within_10", integer, "the most that can be within 10 % with this count (upper bound)"},
+    F{"best_within_10_in_bounds", integer,
+      "the same for plans keeping every micro-grid within the balance bounds where the data allows"},
     F{"pieces", integer, "barrier-bounded pieces"},
     F{"faces", integer, "faces of the barrier network"},
     F{"micro_grid_workers", integer, "micro-grid workers assigned"},

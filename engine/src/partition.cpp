@@ -376,11 +376,16 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
                 piece_households[piece] += shape.households;
             }
             std::erase(piece_households, 0);
+            const double target = result.regions[r].target;
             result.regions[r].best_within_10 =
-                k == 0
-                    ? 0
-                    : std::max(algorithms::best_within(piece_households, static_cast<int>(k), result.regions[r].target),
-                               0);
+                k == 0 ? 0 : std::max(algorithms::best_within(piece_households, static_cast<int>(k), target), 0);
+            const double lower = config.min_households > 0 ? config.min_households : target * (1 - config.tolerance);
+            const double upper = config.max_households > 0 ? config.max_households : target * (1 + config.tolerance);
+            result.regions[r].best_within_10_in_bounds =
+                k == 0 ? 0
+                       : std::max(algorithms::best_within_bounded(piece_households, static_cast<int>(k), target, lower,
+                                                                  upper),
+                                  0);
         }
         const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
         // Items in reading order: rows about one item high (`per_region` items of that kind tile
@@ -499,6 +504,7 @@ algorithms::QualityReport assess(const City& city, const PartitionResult& result
     input.barriers.insert(input.barriers.end(), city.hard_areas.begin(), city.hard_areas.end());
     for (std::size_t r = 0; r < city.regions.size(); ++r) {
         input.region_best_within_10.push_back(result.regions[r].best_within_10);
+        input.region_best_within_10_in_bounds.push_back(result.regions[r].best_within_10_in_bounds);
         input.region_codes.push_back(city.regions[r].code);
     }
     return algorithms::compute_quality(input);

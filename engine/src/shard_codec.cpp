@@ -92,7 +92,8 @@ void fields(A& a, Grid& v) {
 }
 template <typename A>
 void fields(A& a, RegionSummary& v) {
-    a(v.households, v.buildings, v.requested, v.micro_grids, v.grids, v.pieces, v.faces, v.target, v.best_within_10);
+    a(v.households, v.buildings, v.requested, v.micro_grids, v.grids, v.pieces, v.faces, v.target, v.best_within_10,
+      v.best_within_10_in_bounds);
 }
 // What the merge needs of a shard's city: no staffing layers (assigned on the merged city).
 template <typename A>

@@ -50,6 +50,45 @@ TEST(BalanceBound, OnePieceMatchesEnumeration) {
                     << target << " " << households << " " << parts;
 }
 
+// Every way to give `parts` parts `households` in all: the most within the window while every part
+// keeps within [lower, upper]; -1 when no way keeps them all there.
+int bounded_by_enumeration(std::int64_t households, int parts, double target, std::int64_t lower, std::int64_t upper) {
+    int best = -1;
+    std::function<void(int, std::int64_t, int)> go = [&](int left, std::int64_t rest, int good) {
+        if (left == 1) {
+            if (rest >= lower && rest <= upper) best = std::max(best, good + (within(rest, target) ? 1 : 0));
+            return;
+        }
+        for (std::int64_t h = lower; h <= std::min(rest, upper); ++h)
+            go(left - 1, rest - h, good + (within(h, target) ? 1 : 0));
+    };
+    go(parts, households, 0);
+    return best;
+}
+
+TEST(BalanceBound, WithinTheBoundsMatchesEnumeration) {
+    for (const double target : {5.0, 7.3, 10.0})
+        for (const double tolerance : {0.2, 0.35})
+            for (std::int64_t households = 0; households <= 45; ++households)
+                for (int parts = 1; parts <= 4; ++parts) {
+                    const auto lower = static_cast<std::int64_t>(std::ceil(target * (1 - tolerance) - 1e-9));
+                    const auto upper = static_cast<std::int64_t>(std::floor(target * (1 + tolerance) + 1e-9));
+                    const int exact = bounded_by_enumeration(households, parts, target, lower, upper);
+                    const int bound = best_within_in_piece_bounded(households, parts, within_range(target),
+                                                                   WithinRange{lower, upper});
+                    // Where the bounds can hold the bound is exact; where they cannot, the unbounded one.
+                    EXPECT_EQ(bound, exact >= 0 ? exact : best_within_in_piece(households, parts, within_range(target)))
+                        << target << " " << tolerance << " " << households << " " << parts;
+                    EXPECT_LE(bound, best_within_in_piece(households, parts, within_range(target)));
+                }
+    // Three micro-grids for 293 households (target 83, bounds 66-99): two within +-10 % would
+    // leave 111 for the third, beyond the bounds; keeping the bounds, none can be within.
+    EXPECT_EQ(best_within_in_piece(293, 3, within_range(83)), 2);
+    EXPECT_EQ(best_within_in_piece_bounded(293, 3, within_range(83), WithinRange{67, 99}), 0);
+    EXPECT_EQ(best_within_bounded({293, 249}, 6, 83, 66.4, 99.6), 4);  // 4 + 2: 3 of 4 within, and 1 of 2
+    EXPECT_EQ(best_within({293, 249}, 6, 83), 5);
+}
+
 // The count shared among the pieces every way (each at least one).
 int pieces_by_enumeration(const std::vector<std::int64_t>& pieces, int count, double target) {
     int best = -1;

@@ -33,6 +33,20 @@ struct WithinRange {
 [[nodiscard]] int best_within(const std::vector<std::int64_t>& piece_households, int count, double target,
                               double share = 0.10);
 
+/// At most how many of `parts` micro-grids holding `households` in all can be within `range` while
+/// every one keeps within `bounds` (the balance bounds, `--tolerance`): a micro-grid far beyond
+/// them is no price civgrid pays for another within +-10 %. When the bounds cannot all hold
+/// (households outside parts x bounds), as best_within_in_piece: the data forces one out anyway.
+[[nodiscard]] int best_within_in_piece_bounded(std::int64_t households, int parts, WithinRange range,
+                                               WithinRange bounds);
+
+/// best_within for plans that keep every micro-grid within the balance bounds [lower, upper]
+/// where its piece allows (best_within_in_piece_bounded per piece), the count shared among the
+/// pieces by a dynamic programme. Never above best_within; beyond about 2e7 steps (pieces x
+/// count^2: a whole city as one region) it is best_within, still an upper bound.
+[[nodiscard]] int best_within_bounded(const std::vector<std::int64_t>& piece_households, int count, double target,
+                                      double lower, double upper, double share = 0.10);
+
 /// `total` shared among pieces in proportion to their households (largest remainder), at least
 /// one each.
 [[nodiscard]] std::vector<int> share_by_households(const std::vector<double>& households, int total);

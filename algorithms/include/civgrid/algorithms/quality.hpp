@@ -46,6 +46,9 @@ struct QualityInput {
     /// Per region (when known; empty otherwise): at most how many of its micro-grids could be
     /// within +-10 % (algorithms::best_within), and its code for the report's list.
     std::vector<std::int64_t> region_best_within_10;
+    /// The same keeping every micro-grid within the balance bounds (algorithms::best_within_bounded);
+    /// empty when not known (an output read back from a file).
+    std::vector<std::int64_t> region_best_within_10_in_bounds;
     std::vector<std::string> region_codes;
 };
 
@@ -64,6 +67,9 @@ struct QualityReport {
     /// The best share within +-10 % the same counts allow (sum of the regions' bounds over the
     /// micro-grids), -1 when not known (an output without the bound).
     double best_share_within_10 = -1;
+    /// The same for plans that keep every micro-grid within the balance bounds where the data
+    /// allows (civgrid never buys a micro-grid within +-10 % with one beyond them), -1 when not known.
+    double best_share_within_10_in_bounds = -1;
     /// Regions furthest below their bound (most micro-grids short of it first; at most 10).
     struct RegionGap {
         std::string code;

@@ -57,6 +57,7 @@ inline constexpr std::string_view micro_grid_id = "micro_grid_id", grid_id = "gr
                                   micro_grids = "micro_grids", split_micro_grids = "split_micro_grids",
                                   split_households = "split_households", source = "source", name = "name",
                                   within_10 = "within_10", best_within_10 = "best_within_10",
+                                  best_within_10_in_bounds = "best_within_10_in_bounds",
                                   workers_per_10k_residents = "workers_per_10k_residents",
                                   facility_m2_per_100_households = "facility_m2_per_100_households",
                                   meets_worker_standard = "meets_worker_standard",

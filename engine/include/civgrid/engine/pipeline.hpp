@@ -104,6 +104,9 @@ struct RegionSummary {
     /// At most this many of its micro-grids could be within +-10 % of `target` with the same
     /// count, nested and barrier-respecting (algorithms::best_within); -1 before partitioning.
     int best_within_10 = -1;
+    /// The same for plans that keep every micro-grid within the balance bounds (--tolerance,
+    /// --min/--max-households) where its piece allows (algorithms::best_within_bounded).
+    int best_within_10_in_bounds = -1;
 };
 
 struct PartitionResult {
