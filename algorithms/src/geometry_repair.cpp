@@ -8,14 +8,17 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <optional>
+#include <random>
 #include <tuple>
 #include <utility>
 
@@ -604,6 +607,65 @@ bool certainly_valid_detailed_ring(const Rings& rings) {
            certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max(), true);
 }
 
+// Rings of more than kDetailedOutline vertices found valid in this process (as a one-ring
+// polygon): the same boundary is checked by the import, again as a region in the partition, and a
+// micro-grid along it by its union in the partition and again by the quality report after a WKB
+// round trip (each proof a tenth of a second or more on a million-vertex zig-zag). A ring is known
+// by its vertex count and a 128-bit hash of its coordinates keyed by a seed drawn at start-up, so
+// no input can be made to match a ring it is not. A positive answer only, a few kept.
+class ProvenRings {
+public:
+    struct Key {
+        std::uint64_t count = 0, first = 0, second = 0;
+        bool operator==(const Key&) const = default;
+    };
+    [[nodiscard]] Key key(const std::vector<Point>& points) const noexcept {
+        std::uint64_t first = seed_[0], second = seed_[1];
+        for (const Point& p : points) {
+            const auto x = std::bit_cast<std::uint64_t>(p.x), y = std::bit_cast<std::uint64_t>(p.y);
+            first = std::rotl((first ^ x) * 0x9E3779B97F4A7C15ULL, 27) ^ y;
+            second = std::rotl((second ^ y) * 0xC2B2AE3D27D4EB4FULL, 31) ^ x;
+        }
+        const auto finish = [](std::uint64_t h) {
+            h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+            h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+            return h ^ (h >> 31);
+        };
+        return {points.size(), finish(first ^ second), finish(second + first * 3)};
+    }
+    [[nodiscard]] bool contains(const Key& key) const {
+        const std::scoped_lock lock(mutex_);
+        return std::find(keys_.begin(), keys_.end(), key) != keys_.end();
+    }
+    void add(const Key& key) {
+        const std::scoped_lock lock(mutex_);
+        if (std::find(keys_.begin(), keys_.end(), key) != keys_.end()) return;
+        constexpr std::size_t kKept = 32;
+        if (keys_.size() == kKept) keys_.erase(keys_.begin());
+        keys_.push_back(key);
+    }
+
+private:
+    std::array<std::uint64_t, 2> seed_ = [] {
+        std::random_device device;
+        return std::array<std::uint64_t, 2>{(std::uint64_t{device()} << 32) | device(),
+                                            (std::uint64_t{device()} << 32) | device()};
+    }();
+    mutable std::mutex mutex_;
+    std::vector<Key> keys_;
+};
+
+ProvenRings& proven_rings() {
+    static ProvenRings rings;
+    return rings;
+}
+
+// The one ring of a detailed one-ring polygon read into `rings`, else null.
+const std::vector<Point>* detailed_single_ring(const Rings& rings) {
+    const bool one_ring = rings.polygon_end.size() == 1 && rings.ring_end.size() == 1;
+    return one_ring && rings.points.size() > static_cast<std::size_t>(kDetailedOutline) ? &rings.points : nullptr;
+}
+
 }  // namespace
 
 bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
@@ -614,7 +676,11 @@ bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
         rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
         rings.ring_end.push_back(rings.points.size());
         rings.polygon_end.push_back(1);
-        if (certainly_valid_detailed_ring(rings)) return true;
+        const ProvenRings::Key key = proven_rings().key(rings.points);
+        if (proven_rings().contains(key)) return true;
+        if (!certainly_valid_detailed_ring(rings) && GEOSisValid_r(handle, geometry) != 1) return false;
+        proven_rings().add(key);
+        return true;
     }
     return GEOSisValid_r(handle, geometry) == 1;
 }
@@ -633,10 +699,17 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
                                   // Nothing can be wrong: no GEOS geometry, no copy.
                                   // A detailed ring (a million-vertex boundary) by the same proof
                                   // without the size limit, when GEOS would be slow on it.
-                                  if (read_polygonal(geometries[i], rings) &&
-                                      (certainly_valid_simple_ring(rings) || certainly_valid_detailed_ring(rings)))
+                                  const bool read = read_polygonal(geometries[i], rings);
+                                  if (read && certainly_valid_simple_ring(rings)) continue;
+                                  if (read && certainly_valid_detailed_ring(rings)) {
+                                      proven_rings().add(proven_rings().key(rings.points));
                                       continue;
+                                  }
                                   outcomes[i] = repair_one(context, geometries[i]);
+                                  // A detailed ring GEOS found valid as it was: remembered too.
+                                  if (read && outcomes[i].kind == RepairOutcome::Kind::unchanged)
+                                      if (const std::vector<Point>* ring = detailed_single_ring(rings))
+                                          proven_rings().add(proven_rings().key(*ring));
                               }
                           });
     });
