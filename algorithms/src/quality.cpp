@@ -79,8 +79,7 @@ constexpr double kBarrierOverhang = 0.01;  // metres
 // the stretches of its outline that barriers come near are noded.
 int separated_parts_detailed(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
                              const std::vector<Point>& points) {
-    const geos::Prepared prepared = geos::prepare(context, grid);
-    const OutlineClipper clipper(context, grid, prepared.get());
+    const OutlineClipper clipper(context, grid);
     std::vector<ClippedPiece> pieces = clipper.clip(barriers);
     double interior = 0;
     for (const ClippedPiece& piece : pieces)
