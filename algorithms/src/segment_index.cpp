@@ -248,6 +248,19 @@ std::int64_t SegmentIndex::nearest(Point p, int max_rings) const {
         // A segment not met yet lies in cells at least k + 1 away: k whole cells from p.
         const double reach = static_cast<double>(k) * cell_size_;
         if (best >= 0 && best_squared <= reach * reach) return best;
+        // It lies outside the square of cells k around p's cell, so beyond k cells plus p's
+        // distance to its own cell's nearest side: when the best is nearer than that by more than
+        // rounding, the rings still to come would not change it (next to a dense outline, p's own
+        // cell tells, instead of the eight around it too). Not at the last ring, where the walk
+        // above would find none.
+        if (best >= 0 && k < max_rings) {
+            const double x = p.x - origin_x_ - static_cast<double>(column) * cell_size_;
+            const double y = p.y - origin_y_ - static_cast<double>(row) * cell_size_;
+            const double side = std::min({x, cell_size_ - x, y, cell_size_ - y});
+            const double slack = 1e-6 + 1e-12 * (std::abs(p.x) + std::abs(p.y));
+            const double clear = reach + side - slack;
+            if (clear > 0 && best_squared < clear * clear) return best;
+        }
     }
     return -1;
 }
