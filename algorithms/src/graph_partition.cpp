@@ -270,6 +270,38 @@ private:
                     units_prefix_[static_cast<std::size_t>(first)]) /
                    units_here;
         };
+        // The part counts j (1 .. k-1) a side with `inside_positive` weighted nodes can take: each
+        // side needs a weighted node per unit its parts stand for (a grid of five micro-grids,
+        // five), or, where the units cannot all be met, per part.
+        auto units_upto = [&](int j) {
+            return units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)];
+        };
+        auto feasible_parts = [&](int inside_positive) -> std::pair<int, int> {
+            const int outside_positive = static_cast<int>(positive_total) - inside_positive;
+            if (units_upto(k) <= static_cast<double>(positive_total) + 1e-9) {
+                int lo = 1, hi = k - 1;  // the largest j whose units fit inside
+                while (lo < hi) {
+                    const int mid = (lo + hi + 1) / 2;
+                    if (units_upto(mid) <= inside_positive + 1e-9)
+                        lo = mid;
+                    else
+                        hi = mid - 1;
+                }
+                const int high_j = units_upto(lo) <= inside_positive + 1e-9 ? lo : 0;
+                lo = 1;
+                hi = k - 1;  // the smallest j whose remaining units fit outside
+                while (lo < hi) {
+                    const int mid = (lo + hi) / 2;
+                    if (units_upto(k) - units_upto(mid) <= outside_positive + 1e-9)
+                        hi = mid;
+                    else
+                        lo = mid + 1;
+                }
+                const int low_j = units_upto(k) - units_upto(lo) <= outside_positive + 1e-9 ? lo : k;
+                return {low_j, high_j};
+            }
+            return {std::max(1, k - outside_positive), std::min(k - 1, inside_positive)};
+        };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
             if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
             int lo = 1, hi = k - 1;
@@ -483,10 +515,7 @@ private:
                 if (v == root) continue;
                 const double w = subtree_weight[v];
                 if (!by_count && (w <= 0 || w >= total)) continue;
-                // Each side must hold at least one weighted node per part it will make.
-                const int inside_positive = static_cast<int>(subtree_positive[v]);
-                const int feasible_low = std::max(1, k - static_cast<int>(positive_total) + inside_positive);
-                const int feasible_high = std::min(k - 1, inside_positive);
+                const auto [feasible_low, feasible_high] = feasible_parts(static_cast<int>(subtree_positive[v]));
                 if (feasible_low > feasible_high) continue;
                 const int natural = nearest_count(w / total);
                 const int preferred_low = std::max(low, feasible_low), preferred_high = std::min(high, feasible_high);
@@ -588,9 +617,7 @@ private:
                         ++count;
                     }
                     if (count == 0 || count == n) continue;
-                    const int feasible_low =
-                        std::max(1, k - static_cast<int>(positive_total) + static_cast<int>(positive));
-                    const int feasible_high = std::min(k - 1, static_cast<int>(positive));
+                    const auto [feasible_low, feasible_high] = feasible_parts(static_cast<int>(positive));
                     if (j < feasible_low || j > feasible_high) continue;
                     side.assign(n, 0);
                     for (std::uint32_t c = 0; c < count; ++c) side[static_cast<std::uint32_t>(packed[c])] = 1;
@@ -660,7 +687,7 @@ private:
         for (std::uint32_t v = 0; v < n; ++v)
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
                 const Point a = graph_.location[v], b = graph_.location[graph_.neighbours[e]];
-                length_sum += std::hypot(a.x - b.x, a.y - b.y);
+                length_sum += std::sqrt((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y));
             }
         const std::size_t directed = graph_.neighbours.size();
         const double mean_edge = directed == 0 ? 1.0 : std::max(length_sum / static_cast<double>(directed), 1e-6);
@@ -674,7 +701,7 @@ private:
         std::vector<int> last_sign(part_count, 0);
         std::vector<int>& label = grow_.label;
         std::vector<double>& distance = grow_.distance;
-        std::vector<char>& is_source = grow_.is_source;
+        std::vector<char>& joined = grow_.joined;  // 1: the node's part is final; 2: a source
         std::vector<int> best = part_;
         double best_error = std::numeric_limits<double>::infinity();
         int best_outside = std::numeric_limits<int>::max();
@@ -717,10 +744,11 @@ private:
             label.assign(n, -1);
             distance.assign(n, std::numeric_limits<double>::infinity());
             crossed.assign(n, 0.0);
-            is_source.assign(n, 0);  // here: 1 once a node has joined
+            joined.assign(n, 0);
             heap.clear();
             for (std::size_t p = 0; p < part_count; ++p) {
                 const std::uint32_t s = source[p];
+                joined[s] = 2;  // a source keeps its part, however early another part comes near
                 label[s] = static_cast<int>(p);
                 distance[s] = offset[p];
                 heap.emplace_back(offset[p], s);
@@ -730,16 +758,18 @@ private:
                 std::pop_heap(heap.begin(), heap.end(), std::greater<>());
                 const auto [d, v] = heap.back();
                 heap.pop_back();
-                if (is_source[v] != 0 || d > distance[v]) continue;
-                is_source[v] = 1;
+                if (joined[v] == 1 || d > distance[v]) continue;
+                joined[v] = 1;
                 const auto p = static_cast<std::size_t>(label[v]);
                 const Point from = graph_.location[source[p]];
                 for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
                     const std::uint32_t u = graph_.neighbours[e];
-                    if (is_source[u] != 0) continue;
+                    if (joined[u] != 0) continue;
                     const double penalty = crossed[v] + (graph_.crosses_soft[e] != 0 ? soft_step : 0.0);
                     const Point at = graph_.location[u];
-                    const double key = std::hypot(at.x - from.x, at.y - from.y) + offset[p] + penalty;
+                    const double key =
+                        std::sqrt((at.x - from.x) * (at.x - from.x) + (at.y - from.y) * (at.y - from.y)) + offset[p] +
+                        penalty;
                     if (key < distance[u]) {
                         distance[u] = key;
                         crossed[u] = penalty;
@@ -770,7 +800,8 @@ private:
                     outside += o.outside_window(weight_of[p]) + (o.violation(weight_of[p]) > 0 ? 1 : 0);
                     error += (weight_of[p] - target) * (weight_of[p] - target) / (target * target);
                 }
-                if (outside < best_outside || (outside == best_outside && error < best_error)) {
+                const bool better = outside < best_outside || (outside == best_outside && error < best_error);
+                if (better && enough_weighted(label, parts)) {
                     best_outside = outside;
                     best_error = error;
                     best = label;
@@ -788,6 +819,16 @@ private:
             }
         }
         part_ = std::move(best);
+    }
+
+    // Does every part of `of` hold a weighted node per unit it stands for?
+    [[nodiscard]] bool enough_weighted(const std::vector<int>& of, int parts) const {
+        std::vector<int> positive(static_cast<std::size_t>(parts), 0);
+        for (std::uint32_t v = 0; v < graph_.node_count(); ++v)
+            positive[static_cast<std::size_t>(of[v])] += graph_.node_weight[v] > 0 ? 1 : 0;
+        for (std::size_t p = 0; p < positive.size(); ++p)
+            if (static_cast<double>(positive[p]) < units_prefix_[p + 1] - units_prefix_[p] - 1e-9) return false;
+        return true;
     }
 
     // What refinement minimises, and what decides between two partitions of the same graph:
@@ -871,10 +912,13 @@ private:
         const std::size_t n = graph_.node_count();
         part_weight_.assign(static_cast<std::size_t>(parts), 0.0);
         part_size_.assign(static_cast<std::size_t>(parts), 0);
+        part_positive_.assign(static_cast<std::size_t>(parts), 0);
+        members_.clear();  // repair_window's lists; moves before it need none
         double total = 0;
         for (std::size_t v = 0; v < n; ++v) {
             part_weight_[static_cast<std::size_t>(part_[v])] += static_cast<double>(graph_.node_weight[v]);
             ++part_size_[static_cast<std::size_t>(part_[v])];
+            part_positive_[static_cast<std::size_t>(part_[v])] += graph_.node_weight[v] > 0 ? 1 : 0;
             total += static_cast<double>(graph_.node_weight[v]);
         }
         if (parts <= 1 || total <= 0) return;
@@ -937,14 +981,8 @@ private:
                         best_q = q;
                     }
                 }
-                if (best_q < 0 || (w > 0 && part_weight_[static_cast<std::size_t>(p)] - w <= 0) ||
-                    !stays_connected_without(v, p))
-                    continue;
-                part_[v] = best_q;
-                part_weight_[static_cast<std::size_t>(p)] -= w;
-                part_weight_[static_cast<std::size_t>(best_q)] += w;
-                --part_size_[static_cast<std::size_t>(p)];
-                ++part_size_[static_cast<std::size_t>(best_q)];
+                if (best_q < 0 || !keeps_enough_weighted(v, p) || !stays_connected_without(v, p)) continue;
+                move_node(v, best_q);
                 ++moves;
             }
             if (moves == 0) break;
@@ -979,6 +1017,18 @@ private:
         }
     }
 
+    // Without node v, does part p keep a node, and a weighted node per unit it stands for (a grid
+    // of five micro-grids needs five: each of its micro-grids must hold households)?
+    [[nodiscard]] bool keeps_enough_weighted(std::uint32_t v, int p) const {
+        const auto i = static_cast<std::size_t>(p);
+        if (part_size_[i] <= 1) return false;
+        if (graph_.node_weight[v] <= 0) return true;
+        return static_cast<double>(part_positive_[i] - 1) >= units_prefix_[i + 1] - units_prefix_[i] - 1e-9;
+    }
+
+    // Can part p give node v away and stay connected and with enough weighted nodes?
+    bool can_give(std::uint32_t v, int p) { return keeps_enough_weighted(v, p) && stays_connected_without(v, p); }
+
     void move_node(std::uint32_t v, int to) {
         const int from = part_[v];
         const auto w = static_cast<double>(graph_.node_weight[v]);
@@ -987,7 +1037,11 @@ private:
         part_weight_[static_cast<std::size_t>(to)] += w;
         --part_size_[static_cast<std::size_t>(from)];
         ++part_size_[static_cast<std::size_t>(to)];
-        members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries elsewhere are skipped
+        if (w > 0) {
+            --part_positive_[static_cast<std::size_t>(from)];
+            ++part_positive_[static_cast<std::size_t>(to)];
+        }
+        if (!members_.empty()) members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries are skipped
     }
 
     static constexpr int kChainDepth = 5;          // parts a chain may pass through
@@ -1028,9 +1082,7 @@ private:
         std::size_t tried = 0;
         for (const Candidate& x : candidates) {
             if (tried >= kChainTries || --chain_budget_ < 0) return false;
-            if (part_[x.node] != c || part_size_[static_cast<std::size_t>(c)] <= 1 ||
-                !stays_connected_without(x.node, c))
-                continue;
+            if (part_[x.node] != c || !can_give(x.node, c)) continue;
             ++tried;
             move_node(x.node, x.to);
             if (x.ends) return true;
@@ -1079,9 +1131,7 @@ private:
         std::size_t tried = 0;
         for (const Candidate& x : candidates) {
             if (tried >= kChainTries || --chain_budget_ < 0) return false;
-            if (part_[x.node] != x.from || part_size_[static_cast<std::size_t>(x.from)] <= 1 ||
-                !stays_connected_without(x.node, x.from))
-                continue;
+            if (part_[x.node] != x.from || !can_give(x.node, x.from)) continue;
             ++tried;
             move_node(x.node, c);
             if (x.ends) return true;
@@ -1106,6 +1156,7 @@ private:
     std::vector<int> part_;
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
+    std::vector<int> part_positive_;  // weighted nodes per part
     std::vector<std::uint32_t> mark_;
     std::uint32_t stamp_ = 0;
     std::vector<std::uint32_t> scratch_;
@@ -1129,7 +1180,7 @@ private:
     struct GrowScratch {
         std::vector<double> distance, crossed;
         std::vector<int> label;
-        std::vector<char> is_source;
+        std::vector<char> joined;
         std::vector<std::pair<double, std::uint32_t>> heap;
     } grow_;
 };

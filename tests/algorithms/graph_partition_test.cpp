@@ -259,5 +259,30 @@ TEST(GraphPartition, RefinementNeverTakesAPartOutOfTheWindow) {
     }
 }
 
+TEST(GraphPartition, EveryPartHoldsAWeightedNodePerUnit) {
+    // Grids of several micro-grids among few weighted nodes (tower pieces among empty land): a
+    // grid standing for five micro-grids must hold five weighted nodes, or some of its micro-grids
+    // would be empty. Regrowing and refinement keep that, as the bisection does.
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        std::mt19937_64 random(seed);
+        std::vector<std::int64_t> weights(20 * 20, 0);
+        for (int placed = 0; placed < 24;) {
+            auto& w = weights[random() % weights.size()];
+            if (w == 0) {
+                w = 20 + static_cast<std::int64_t>(random() % 80);
+                ++placed;
+            }
+        }
+        const WeightedGraph graph = grid_graph(20, 20, weights);
+        const std::vector<int> units{5, 4, 6, 5, 4};  // 24 micro-grids for 24 weighted nodes
+        const std::vector<int> part = partition_connected_graph(graph, units, seed);
+        ASSERT_TRUE(parts_are_connected(graph, part)) << "seed " << seed;
+        std::vector<int> weighted(units.size(), 0);
+        for (std::size_t v = 0; v < part.size(); ++v) weighted[static_cast<std::size_t>(part[v])] += weights[v] > 0;
+        for (std::size_t p = 0; p < units.size(); ++p)
+            EXPECT_GE(weighted[p], units[p]) << "seed " << seed << " part " << p;
+    }
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms
