@@ -26,15 +26,25 @@ struct Segment {
     Point a, b;  // directed: the polygon's interior on the left
 };
 
-bool less(Point p, Point q) noexcept {
-    return std::tie(p.x, p.y) < std::tie(q.x, q.y);
-}
+struct PointKeyHash {
+    std::uint64_t operator()(const Point& p) const noexcept {
+        return (std::bit_cast<std::uint64_t>(p.x + 0.0) * 0x9E3779B97F4A7C15ULL) ^
+               std::bit_cast<std::uint64_t>(p.y + 0.0);
+    }
+};
+struct NumberPairHash {
+    std::uint64_t operator()(std::uint64_t key) const noexcept { return key; }
+};
+using PointNumbers = detail::KeyNumbers<Point, PointKeyHash>;
 
+// Every segment of every ring, shells counter-clockwise and holes clockwise, with the numbers of
+// its end points (equal points, equal numbers). Numbering each vertex once is the only lookup per
+// vertex: the segments and rings below work on numbers in arrays, which along a million-vertex
+// boundary is what keeps the union linear and cache-friendly.
 class SegmentCollector {
 public:
-    explicit SegmentCollector(const geos::Context& context) : context_(context) {}
+    SegmentCollector(const geos::Context& context, PointNumbers& numbers) : context_(context), numbers_(numbers) {}
 
-    // Every ring of every polygon, shells counter-clockwise and holes clockwise.
     void add(const GEOSGeometry* geometry) {
         const auto handle = context_.handle();
         const int type = GEOSGeomTypeId_r(handle, geometry);
@@ -48,7 +58,10 @@ public:
             for (int i = 0; i < count; ++i) add(GEOSGetGeometryN_r(handle, geometry, i));
         }
     }
-    [[nodiscard]] std::vector<Segment>& segments() noexcept { return segments_; }
+    std::vector<Segment> segments;
+    std::vector<std::uint32_t> from, to;  // point numbers of each segment's ends
+    // Segments that may occur twice: see unshared().
+    std::vector<char> may_repeat;
     [[nodiscard]] double area() const noexcept { return area_; }
 
 private:
@@ -63,43 +76,51 @@ private:
         GEOSCoordSeq_copyToBuffer_r(handle, sequence, &points_.front().x, 0, 0);
         const double area2 = twice_signed_area(points_);
         const bool reverse = shell ? area2 < 0 : area2 > 0;
+        point_numbers_.resize(size);
+        for (std::size_t i = 0; i < points_.size(); ++i) point_numbers_[i] = numbers_.number(points_[i]).first;
+        const std::size_t first = segments.size();
         for (std::size_t i = 1; i < points_.size(); ++i) {
             const Point a = points_[i - 1], b = points_[i];
             if (a == b) continue;
-            segments_.push_back(reverse ? Segment{b, a} : Segment{a, b});
+            segments.push_back(reverse ? Segment{b, a} : Segment{a, b});
+            from.push_back(point_numbers_[reverse ? i : i - 1]);
+            // A point with a NaN coordinate equals nothing, not even itself: a number of its own.
+            const Point end = reverse ? a : b;
+            to.push_back(end == end ? point_numbers_[reverse ? i - 1 : i] : numbers_.number(end).first);
         }
+        // A ring of one or two segments (a spike's) or one that does not close may repeat any
+        // of its segments without the proof in unshared() applying.
+        const bool any = segments.size() - first <= 2 || !(points_.front() == points_.back());
+        may_repeat.resize(segments.size(), any ? 1 : 0);
         return std::abs(area2) / 2;
     }
 
     const geos::Context& context_;
+    PointNumbers& numbers_;
     std::vector<Point> points_;
-    std::vector<Segment> segments_;
+    std::vector<std::uint32_t> point_numbers_;
     double area_ = 0;
 };
 
-using detail::SegmentHash;
-using detail::SegmentKey;
-struct PointKeyHash {
-    std::uint64_t operator()(const Point& p) const noexcept {
-        return (std::bit_cast<std::uint64_t>(p.x + 0.0) * 0x9E3779B97F4A7C15ULL) ^
-               std::bit_cast<std::uint64_t>(p.y + 0.0);
-    }
-};
-
-// Segments present an odd number of times (the last of them, in input order), in input order.
-// Counted in a flat table of the distinct segments: linear in the million segments along a
-// detailed boundary, where sorting them cost most of the union. (+ 0.0 makes -0 hash as 0.)
-std::vector<Segment> unshared(const std::vector<Segment>& segments) {
-    std::vector<char> kept(segments.size(), 0);
+// Indices of the segments present an odd number of times (the last of them), in input order.
+// Only a segment with an end where two segments start can be present twice: the ends of a
+// repeated segment are each the start of both copies or of a copy and the segment after the
+// other (in closed rings of three or more segments), so the others are counted without a lookup.
+// The rest, the few along shared edges and at their ends, are counted in a flat table by their
+// ends' numbers. (Equal points have equal numbers, so this is the count by coordinates.)
+std::vector<std::uint32_t> unshared(SegmentCollector& collector, std::size_t point_count) {
+    const std::size_t n = collector.segments.size();
+    std::vector<std::uint32_t> starts(point_count, 0);
+    for (std::uint32_t p : collector.from) ++starts[p];
+    std::vector<char> kept(n, 1);
     {
-        detail::KeyNumbers<SegmentKey, SegmentHash> numbers(segments.size());
+        detail::KeyNumbers<std::uint64_t, NumberPairHash> numbers;
         std::vector<std::uint32_t> count, last;
-        count.reserve(segments.size());
-        last.reserve(segments.size());
-        for (std::uint32_t i = 0; i < segments.size(); ++i) {
-            const Segment& s = segments[i];
-            const SegmentKey key =
-                less(s.a, s.b) ? SegmentKey{s.a.x, s.a.y, s.b.x, s.b.y} : SegmentKey{s.b.x, s.b.y, s.a.x, s.a.y};
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const std::uint32_t a = collector.from[i], b = collector.to[i];
+            if (starts[a] < 2 && starts[b] < 2 && collector.may_repeat[i] == 0) continue;
+            kept[i] = 0;
+            const auto key = (std::uint64_t{std::min(a, b)} << 32) | std::max(a, b);
             const auto [number, inserted] = numbers.number(key);
             if (inserted) {
                 count.push_back(0);
@@ -110,44 +131,44 @@ std::vector<Segment> unshared(const std::vector<Segment>& segments) {
         }
         for (std::size_t k = 0; k < count.size(); ++k)
             if (count[k] % 2 == 1) kept[last[k]] = 1;
-    }  // the table freed before the result is built
-    std::vector<Segment> result;
-    for (std::size_t i = 0; i < segments.size(); ++i)
-        if (kept[i] != 0) result.push_back(segments[i]);
+    }
+    std::vector<std::uint32_t> result;
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (kept[i] != 0) result.push_back(i);
     return result;
 }
 
-// The closed rings the segments form. At a vertex where several leave, a ring takes the first one
-// clockwise from where it came from, so it keeps to its own face (minimal rings, as GEOS's
-// polygonizer makes). False when some segment has no successor or two rings claim one segment.
-bool link_rings(const std::vector<Segment>& segments, std::vector<std::vector<Point>>& rings) {
-    const std::size_t n = segments.size();
-    // The segments leaving each point, in input order: a flat table of the points, a list per point.
+// The closed rings the segments `chosen` (indices into the collector's, in input order) form. At a
+// vertex where several leave, a ring takes the first one clockwise from where it came from, so it
+// keeps to its own face (minimal rings, as GEOS's polygonizer makes). False when some segment has
+// no successor or two rings claim one segment.
+bool link_rings(const SegmentCollector& collector, const std::vector<std::uint32_t>& chosen, std::size_t point_count,
+                std::vector<std::vector<Point>>& rings) {
+    const std::size_t n = chosen.size();
+    const std::vector<Segment>& all = collector.segments;
+    auto segment = [&](std::uint32_t k) -> const Segment& { return all[chosen[k]]; };
+    // The segments leaving each point, in input order: a list per point number.
     constexpr auto kNone = static_cast<std::uint32_t>(-1);
-    detail::KeyNumbers<Point, PointKeyHash> starts(n);
-    std::vector<std::uint32_t> first, last, same_start(n, kNone);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        const auto [number, inserted] = starts.number(segments[i].a);
-        if (inserted) {
-            first.push_back(i);
-            last.push_back(i);
-        } else {
-            same_start[last[number]] = i;
-            last[number] = i;
-        }
+    std::vector<std::uint32_t> first(point_count, kNone), last(point_count, kNone), same_start(n, kNone);
+    for (std::uint32_t k = 0; k < n; ++k) {
+        const std::uint32_t p = collector.from[chosen[k]];
+        if (first[p] == kNone)
+            first[p] = k;
+        else
+            same_start[last[p]] = k;
+        last[p] = k;
     }
     auto next = [&](std::uint32_t incoming) {
-        const Point at = segments[incoming].b;
-        const std::optional<std::uint32_t> number = starts.find(at);
-        if (!number) return kNone;
-        const std::uint32_t head = first[*number];
+        const std::uint32_t head = first[collector.to[chosen[incoming]]];
+        if (head == kNone) return kNone;
         if (same_start[head] == kNone) return head;
-        const Segment& in = segments[incoming];
+        const Segment& in = segment(incoming);
+        const Point at = in.b;
         const double back = std::atan2(in.a.y - at.y, in.a.x - at.x);
         std::uint32_t best = kNone;
         double best_turn = 0;
         for (std::uint32_t k = head; k != kNone; k = same_start[k]) {
-            const Segment& out = segments[k];
+            const Segment& out = segment(k);
             double turn = back - std::atan2(out.b.y - at.y, out.b.x - at.x);  // clockwise from `back`
             while (turn <= 0) turn += 2 * std::numbers::pi;
             while (turn > 2 * std::numbers::pi) turn -= 2 * std::numbers::pi;
@@ -158,10 +179,10 @@ bool link_rings(const std::vector<Segment>& segments, std::vector<std::vector<Po
     std::vector<char> used(n, 0);
     for (std::uint32_t start = 0; start < n; ++start) {
         if (used[start]) continue;
-        std::vector<Point> ring{segments[start].a};
+        std::vector<Point> ring{segment(start).a};
         for (std::uint32_t current = start;;) {
             used[current] = 1;
-            ring.push_back(segments[current].b);
+            ring.push_back(segment(current).b);
             const std::uint32_t following = next(current);
             if (following == start) break;
             if (following == kNone || used[following]) return false;
@@ -182,13 +203,17 @@ geos::Geom ring_geometry(const geos::Context& context, const std::vector<Point>&
 
 geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geometry) {
     const auto handle = context.handle();
-    SegmentCollector collector(context);
-    collector.add(geometry);
-    const std::vector<Segment> boundary = unshared(collector.segments());
-    collector.segments() = {};
-    if (boundary.empty()) return {};
     std::vector<std::vector<Point>> rings;
-    if (!link_rings(boundary, rings)) return {};
+    double parts_area = 0;
+    {
+        PointNumbers numbers(static_cast<std::size_t>(std::max(GEOSGetNumCoordinates_r(handle, geometry), 0)));
+        SegmentCollector collector(context, numbers);
+        collector.add(geometry);
+        parts_area = collector.area();
+        const std::vector<std::uint32_t> boundary = unshared(collector, numbers.size());
+        if (boundary.empty()) return {};
+        if (!link_rings(collector, boundary, numbers.size(), rings)) return {};
+    }  // the numbers and segments freed before the polygons are built
 
     // Shells (counter-clockwise) and holes (clockwise); each hole goes to the smallest shell
     // around it, found by a point in the middle of its first segment.
@@ -216,7 +241,7 @@ geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geom
         }
     }
     constexpr double kAreaTolerance = 1e-6;  // relative, as GEOSCoverageUnion's check
-    if (shells.empty() || std::abs(area - collector.area()) > kAreaTolerance * std::abs(collector.area())) return {};
+    if (shells.empty() || std::abs(area - parts_area) > kAreaTolerance * std::abs(parts_area)) return {};
     // Point in shell: by walking the ring when it is short, else through a prepared polygon (a
     // region's union may have thousands of holes in a shell of a million vertices).
     constexpr std::size_t kWalkedRing = 256;  // vertices

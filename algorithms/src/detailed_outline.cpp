@@ -111,8 +111,8 @@ OutlineSegments outline_segments(const Context& context, const GEOSGeometry* are
 
 }  // namespace
 
-OutlineClipper::OutlineClipper(const Context& context, const GEOSGeometry* area, const GEOSPreparedGeometry* prepared)
-    : context_(context), prepared_(prepared), outline_({}) {
+OutlineClipper::OutlineClipper(const Context& context, const GEOSGeometry* area)
+    : context_(context), area_(area), outline_({}) {
     OutlineSegments outline = outline_segments(context, area);
     for (std::size_t r = 0; r < outline.rings.size(); ++r) {
         const std::size_t end = r + 1 < outline.rings.size() ? outline.rings[r + 1].first : outline.segments.size();
@@ -124,9 +124,10 @@ OutlineClipper::OutlineClipper(const Context& context, const GEOSGeometry* area,
     outline_ = SegmentIndex(std::move(outline.segments), kCellsPerSegment);
 }
 
-bool OutlineClipper::inside_by_prepared(Point p) const {
-    const Geom point = geos::point(context_, p);
-    return GEOSPreparedIntersects_r(context_.handle(), prepared_, point.get()) == 1;
+bool OutlineClipper::inside_by_locator(Point p) const {
+    // As the prepared area would answer, without building GEOS's point locator of the outline.
+    if (!area_locator_) area_locator_.emplace(context_, area_);
+    return area_locator_->covers(context_, p);
 }
 
 bool OutlineClipper::inside(Point p) const {
@@ -134,7 +135,7 @@ bool OutlineClipper::inside(Point p) const {
     // side of the outline it comes from. Beyond this reach (p far inside or outside), GEOS.
     constexpr int kReach = 8;  // index cells
     const std::int64_t nearest = outline_.nearest(p, kReach);
-    if (nearest < 0) return inside_by_prepared(p);
+    if (nearest < 0) return inside_by_locator(p);
     const auto i = static_cast<std::size_t>(nearest);
     const SegmentIndex::Segment& s = outline_.segment(i);
     const Ring& ring = rings_[segment_ring_[i]];
@@ -143,7 +144,7 @@ bool OutlineClipper::inside(Point p) const {
     const double t = squared > 0 ? ((p.x - s.a.x) * dx + (p.y - s.a.y) * dy) / squared : 0.0;
     if (t > 0 && t < 1) {
         const int side = orientation(s.a, s.b, p);
-        if (side == 0) return inside_by_prepared(p);
+        if (side == 0) return inside_by_locator(p);
         return (side > 0) == ring.interior_on_left;
     }
     // Nearest at a vertex: p is inside when it lies in the corner the ring turns around there.
@@ -154,9 +155,9 @@ bool OutlineClipper::inside(Point p) const {
     const std::size_t after = t <= 0 ? i : ring.first + (offset + 1) % ring.count;
     std::vector<SegmentIndex::Segment> at_corner;
     outline_.meeting(corner, corner, at_corner);
-    if (at_corner.size() != 2 || ring.count < 3) return inside_by_prepared(p);
+    if (at_corner.size() != 2 || ring.count < 3) return inside_by_locator(p);
     const Point u = outline_.segment(before).a, w = outline_.segment(after).b;
-    if (!(outline_.segment(before).b == corner) || !(outline_.segment(after).a == corner)) return inside_by_prepared(p);
+    if (!(outline_.segment(before).b == corner) || !(outline_.segment(after).a == corner)) return inside_by_locator(p);
     const int turn = orientation(u, corner, w);
     const bool left_of_first = orientation(u, corner, p) > 0, left_of_second = orientation(corner, w, p) > 0;
     bool left;
@@ -167,12 +168,12 @@ bool OutlineClipper::inside(Point p) const {
     else if ((corner.x - u.x) * (w.x - corner.x) + (corner.y - u.y) * (w.y - corner.y) > 0)
         left = left_of_first;  // straight on
     else
-        return inside_by_prepared(p);  // a spike that turns back
+        return inside_by_locator(p);  // a spike that turns back
     return left == ring.interior_on_left;
 }
 
 bool OutlineClipper::covers(Point p) const {
-    return on_outline(p) ? inside_by_prepared(p) : inside(p);
+    return on_outline(p) ? inside_by_locator(p) : inside(p);
 }
 
 bool OutlineClipper::on_outline(Point p, double tolerance) const {
@@ -274,6 +275,89 @@ void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedP
         tail.cut_end = head.cut_end;
         head = std::move(tail);
     }
+}
+
+AreaLocator::AreaLocator(const Context& context, const GEOSGeometry* area) {
+    std::vector<Geom> rings;
+    geos::collect_lines(context, area, rings);
+    constexpr std::uint32_t kBlock = 256;  // segments
+    for (const Geom& ring : rings) {
+        const std::vector<Point> v = geos::vertices(context, ring.get());
+        if (v.size() < 2) continue;
+        const auto offset = static_cast<std::uint32_t>(points_.size());
+        points_.insert(points_.end(), v.begin(), v.end());
+        for (auto first = offset + 1; first < points_.size(); first += kBlock) {
+            const auto end = static_cast<std::uint32_t>(std::min<std::size_t>(first + kBlock, points_.size()));
+            Block block{
+                first, end, points_[first - 1].x, points_[first - 1].y, points_[first - 1].x, points_[first - 1].y};
+            for (std::uint32_t i = first; i < end; ++i) {
+                block.min_x = std::min(block.min_x, points_[i].x), block.max_x = std::max(block.max_x, points_[i].x);
+                block.min_y = std::min(block.min_y, points_[i].y), block.max_y = std::max(block.max_y, points_[i].y);
+            }
+            min_x_ = std::min(min_x_, block.min_x), max_x_ = std::max(max_x_, block.max_x);
+            min_y_ = std::min(min_y_, block.min_y), max_y_ = std::max(max_y_, block.max_y);
+            blocks_.push_back(block);
+        }
+    }
+    magnitude_ = std::max({std::abs(min_x_), std::abs(max_x_), std::abs(min_y_), std::abs(max_y_)});
+}
+
+bool AreaLocator::covers(const Context& context, Point p) const {
+    if (!(p.x >= min_x_ && p.x <= max_x_ && p.y >= min_y_ && p.y <= max_y_)) return false;  // NaN too
+    // A micrometre plus thousands of units in the last place of these coordinates: far more than
+    // the rounding of an edge's foot or a crossing point, far less than anything one can see.
+    const double slack = 1e-6 + 1e-12 * (magnitude_ + std::abs(p.x) + std::abs(p.y));
+    bool inside = false, near_outline = false;
+    for (const Block& block : blocks_) {
+        const bool near = p.x >= block.min_x - slack && p.x <= block.max_x + slack && p.y >= block.min_y - slack &&
+                          p.y <= block.max_y + slack;
+        const bool crossed = block.max_y > p.y && block.min_y <= p.y && p.x <= block.max_x + slack;
+        if (!near && !crossed) continue;
+        for (std::uint32_t i = block.first; i < block.end; ++i) {
+            const Point a = points_[i - 1], b = points_[i];
+            if (near) {
+                const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
+                const double t =
+                    length > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
+                if (std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)) <= slack) {
+                    near_outline = true;
+                    break;
+                }
+            }
+            // Half-open in y, so a vertex level with p counts once; p is off every segment by more
+            // than the slack, far beyond the rounding of the crossing point.
+            if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) inside = !inside;
+        }
+        if (near_outline) break;
+    }
+    if (!near_outline) return inside;
+    // Next to the outline: GEOS's own rule (RayCrossingCounter, as its IndexedPointInAreaLocator
+    // applies it) with GEOS's orientation test, over the segments level with p.
+    const auto handle = context.handle();
+    bool on_segment = false;
+    int crossings = 0;
+    for (const Block& block : blocks_) {
+        if (block.min_y > p.y || block.max_y < p.y || block.max_x < p.x) continue;
+        for (std::uint32_t i = block.first; i < block.end && !on_segment; ++i) {
+            const Point a = points_[i - 1], b = points_[i];
+            if (a.x < p.x && b.x < p.x) continue;
+            if (p == b) {
+                on_segment = true;
+            } else if (a.y == p.y && b.y == p.y) {
+                on_segment = p.x >= std::min(a.x, b.x) && p.x <= std::max(a.x, b.x);
+            } else if ((a.y > p.y && b.y <= p.y) || (b.y > p.y && a.y <= p.y)) {
+                int orientation = GEOSOrientationIndex_r(handle, a.x, a.y, b.x, b.y, p.x, p.y);
+                if (orientation == 0) {
+                    on_segment = true;
+                } else {
+                    if (b.y < a.y) orientation = -orientation;
+                    crossings += orientation == 1 ? 1 : 0;
+                }
+            }
+        }
+        if (on_segment) return true;
+    }
+    return crossings % 2 == 1;
 }
 
 Geom lightened(const Context& context, Geom polygonal, double tolerance) {

@@ -8,14 +8,17 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <optional>
+#include <random>
 #include <tuple>
 #include <utility>
 
@@ -45,6 +48,9 @@ std::string snake_case(const std::string& text) {
 // quadratic time (minutes). The report's areas (over 1 m2) move by at most the tolerance times the
 // boundary's length next to them; everyday boundaries are compared as they are.
 constexpr double kCheckTolerance = 0.05;  // metres
+
+// WKB (2D) longer than this holds more than kDetailedOutline vertices, so may be simplified.
+constexpr std::size_t kDetailedWkbBytes = 16 * static_cast<std::size_t>(kDetailedOutline);
 
 geos::Geom checked_shape(const geos::Context& context, const Wkb& wkb) {
     geos::Geom geometry = geos::from_wkb(context, wkb);
@@ -226,18 +232,39 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
             for (std::uint64_t r = r0; r <= r1; ++r) entries.push_back((c * rows + r) << 32 | i);
     }
     sort_entries(entries, cells);
+    // The cells' runs of entries, and the pairs they hold: more than 64 per segment, ask GEOS.
+    std::vector<std::size_t> run_begin;
     std::size_t tests = 0;
     for (std::size_t begin = 0; begin < entries.size();) {
         std::size_t end = begin + 1;
         while (end < entries.size() && entries[end] >> 32 == entries[begin] >> 32) ++end;
         tests += (end - begin) * (end - begin - 1) / 2;
         if (tests > 64 * m) return false;
-        for (std::size_t u = begin; u < end; ++u)
-            for (std::size_t v = u + 1; v < end; ++v)
-                if (!apart(entries[u] & 0xFFFFFFFFu, entries[v] & 0xFFFFFFFFu)) return false;
+        if (end - begin > 1) run_begin.push_back(begin);
         begin = end;
     }
-    return true;
+    auto cells_apart = [&](std::size_t first_run, std::size_t last_run) {
+        for (std::size_t k = first_run; k < last_run; ++k) {
+            const std::size_t begin = run_begin[k];
+            std::size_t end = begin + 1;
+            while (end < entries.size() && entries[end] >> 32 == entries[begin] >> 32) ++end;
+            for (std::size_t u = begin; u < end; ++u)
+                for (std::size_t v = u + 1; v < end; ++v)
+                    if (!apart(entries[u] & 0xFFFFFFFFu, entries[v] & 0xFFFFFFFFu)) return false;
+        }
+        return true;
+    };
+    // A ring of a million segments (a detailed boundary, proven in the partition and the report)
+    // tests its cells on every thread of the caller's arena; the answer is the same.
+    constexpr std::size_t kSerialRuns = 1 << 14;
+    if (run_begin.size() <= kSerialRuns) return cells_apart(0, run_begin.size());
+    std::atomic<bool> all_apart{true};
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, run_begin.size(), kSerialRuns / 4),
+                      [&](const tbb::blocked_range<std::size_t>& range) {
+                          if (all_apart.load(std::memory_order_relaxed) && !cells_apart(range.begin(), range.end()))
+                              all_apart.store(false, std::memory_order_relaxed);
+                      });
+    return all_apart.load();
 }
 
 // Whether a ring encloses no area at all: even made valid, its polygon has none (a bow-tie's
@@ -604,6 +631,65 @@ bool certainly_valid_detailed_ring(const Rings& rings) {
            certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max(), true);
 }
 
+// Rings of more than kDetailedOutline vertices found valid in this process (as a one-ring
+// polygon): the same boundary is checked by the import, again as a region in the partition, and a
+// micro-grid along it by its union in the partition and again by the quality report after a WKB
+// round trip (each proof a tenth of a second or more on a million-vertex zig-zag). A ring is known
+// by its vertex count and a 128-bit hash of its coordinates keyed by a seed drawn at start-up, so
+// no input can be made to match a ring it is not. A positive answer only, a few kept.
+class ProvenRings {
+public:
+    struct Key {
+        std::uint64_t count = 0, first = 0, second = 0;
+        bool operator==(const Key&) const = default;
+    };
+    [[nodiscard]] Key key(const std::vector<Point>& points) const noexcept {
+        std::uint64_t first = seed_[0], second = seed_[1];
+        for (const Point& p : points) {
+            const auto x = std::bit_cast<std::uint64_t>(p.x), y = std::bit_cast<std::uint64_t>(p.y);
+            first = std::rotl((first ^ x) * 0x9E3779B97F4A7C15ULL, 27) ^ y;
+            second = std::rotl((second ^ y) * 0xC2B2AE3D27D4EB4FULL, 31) ^ x;
+        }
+        const auto finish = [](std::uint64_t h) {
+            h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+            h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+            return h ^ (h >> 31);
+        };
+        return {points.size(), finish(first ^ second), finish(second + first * 3)};
+    }
+    [[nodiscard]] bool contains(const Key& key) const {
+        const std::scoped_lock lock(mutex_);
+        return std::find(keys_.begin(), keys_.end(), key) != keys_.end();
+    }
+    void add(const Key& key) {
+        const std::scoped_lock lock(mutex_);
+        if (std::find(keys_.begin(), keys_.end(), key) != keys_.end()) return;
+        constexpr std::size_t kKept = 32;
+        if (keys_.size() == kKept) keys_.erase(keys_.begin());
+        keys_.push_back(key);
+    }
+
+private:
+    std::array<std::uint64_t, 2> seed_ = [] {
+        std::random_device device;
+        return std::array<std::uint64_t, 2>{(std::uint64_t{device()} << 32) | device(),
+                                            (std::uint64_t{device()} << 32) | device()};
+    }();
+    mutable std::mutex mutex_;
+    std::vector<Key> keys_;
+};
+
+ProvenRings& proven_rings() {
+    static ProvenRings rings;
+    return rings;
+}
+
+// The one ring of a detailed one-ring polygon read into `rings`, else null.
+const std::vector<Point>* detailed_single_ring(const Rings& rings) {
+    const bool one_ring = rings.polygon_end.size() == 1 && rings.ring_end.size() == 1;
+    return one_ring && rings.points.size() > static_cast<std::size_t>(kDetailedOutline) ? &rings.points : nullptr;
+}
+
 }  // namespace
 
 bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
@@ -614,7 +700,11 @@ bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
         rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
         rings.ring_end.push_back(rings.points.size());
         rings.polygon_end.push_back(1);
-        if (certainly_valid_detailed_ring(rings)) return true;
+        const ProvenRings::Key key = proven_rings().key(rings.points);
+        if (proven_rings().contains(key)) return true;
+        if (!certainly_valid_detailed_ring(rings) && GEOSisValid_r(handle, geometry) != 1) return false;
+        proven_rings().add(key);
+        return true;
     }
     return GEOSisValid_r(handle, geometry) == 1;
 }
@@ -633,10 +723,17 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
                                   // Nothing can be wrong: no GEOS geometry, no copy.
                                   // A detailed ring (a million-vertex boundary) by the same proof
                                   // without the size limit, when GEOS would be slow on it.
-                                  if (read_polygonal(geometries[i], rings) &&
-                                      (certainly_valid_simple_ring(rings) || certainly_valid_detailed_ring(rings)))
+                                  const bool read = read_polygonal(geometries[i], rings);
+                                  if (read && certainly_valid_simple_ring(rings)) continue;
+                                  if (read && certainly_valid_detailed_ring(rings)) {
+                                      proven_rings().add(proven_rings().key(rings.points));
                                       continue;
+                                  }
                                   outcomes[i] = repair_one(context, geometries[i]);
+                                  // A detailed ring GEOS found valid as it was: remembered too.
+                                  if (read && outcomes[i].kind == RepairOutcome::Kind::unchanged)
+                                      if (const std::vector<Point>* ring = detailed_single_ring(rings))
+                                          proven_rings().add(proven_rings().key(*ring));
                               }
                           });
     });
@@ -796,6 +893,21 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
         double area = 0, smaller = 0;
     };
     std::vector<Shared> shared(candidates.size());
+    // A detailed polygon is simplified once, not again for each of its neighbours (a million-vertex
+    // boundary read and simplified took a tenth of a second per pair).
+    std::vector<std::size_t> detailed;
+    for (std::size_t i : items)
+        if (geometries[i].size() > kDetailedWkbBytes) detailed.push_back(i);
+    std::vector<Wkb> simplified(n);
+    with_threads(threads, [&] {
+        tbb::parallel_for(std::size_t{0}, detailed.size(), [&](std::size_t k) {
+            const geos::Context& context = contexts.local();
+            simplified[detailed[k]] = geos::to_wkb(context, checked_shape(context, geometries[detailed[k]]).get());
+        });
+    });
+    auto shape = [&](const geos::Context& context, std::size_t i) {
+        return simplified[i].empty() ? checked_shape(context, geometries[i]) : geos::from_wkb(context, simplified[i]);
+    };
     struct PairScratch {
         Rings a, b;
         CertificateScratch certificate;
@@ -819,8 +931,8 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
                                       certainly_no_common_area(scratch.a, e, scratch.b, f, box, scratch.certificate))
                                       continue;
                                   ++overlaid;
-                                  const geos::Geom a = checked_shape(context, geometries[candidates[c].first]);
-                                  const geos::Geom b = checked_shape(context, geometries[candidates[c].second]);
+                                  const geos::Geom a = shape(context, candidates[c].first);
+                                  const geos::Geom b = shape(context, candidates[c].second);
                                   // No intersects test first: for regions, which mostly touch, it costs more than
                                   // the overlay (which clips to the boxes' overlap itself).
                                   const geos::Geom both = geos::own_nullable(

@@ -79,8 +79,7 @@ constexpr double kBarrierOverhang = 0.01;  // metres
 // the stretches of its outline that barriers come near are noded.
 int separated_parts_detailed(const Context& context, const GEOSGeometry* grid, const GEOSGeometry* barriers,
                              const std::vector<Point>& points) {
-    const geos::Prepared prepared = geos::prepare(context, grid);
-    const OutlineClipper clipper(context, grid, prepared.get());
+    const OutlineClipper clipper(context, grid);
     std::vector<ClippedPiece> pieces = clipper.clip(barriers);
     double interior = 0;
     for (const ClippedPiece& piece : pieces)
@@ -322,7 +321,14 @@ QualityReport compute_quality(const QualityInput& input) {
                 for (std::size_t i = 0; i < region_grids[r].size(); ++i) {
                     const std::size_t g = region_grids[r][i];
                     if (grid_buildings[g].size() < 2) continue;
-                    if (GEOSPreparedIntersects_r(local.handle(), prepared.get(), grid_at(local, i)) != 1) continue;
+                    // A micro-grid of more than kDetailedOutline vertices goes straight to the split
+                    // (which finds one part when no barrier enters it): the prepared barriers' test
+                    // against it indexes its whole outline, and barriers along a boundary meet it anyway.
+                    const bool detailed_grid =
+                        GEOSGetNumCoordinates_r(local.handle(), grid_at(local, i)) > kDetailedOutline;
+                    if (!detailed_grid &&
+                        GEOSPreparedIntersects_r(local.handle(), prepared.get(), grid_at(local, i)) != 1)
+                        continue;
                     std::vector<Point> points;
                     for (std::size_t b : grid_buildings[g]) points.push_back(input.building_points[b]);
                     if (separated_parts_with_buildings(local, grid_at(local, i), barrier_lines.get(), points,

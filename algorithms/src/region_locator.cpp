@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/region_locator.hpp>
@@ -21,6 +22,10 @@ struct RegionLocator::Index {
         std::unique_ptr<geos::StrTree> tree;
     };
     std::vector<Wkb> regions;
+    // Regions of more than kDetailedOutline vertices, located by one AreaLocator all threads
+    // share (GEOS's point locator of a million-vertex boundary costs a tenth of a second or more
+    // per thread to build).
+    std::vector<std::unique_ptr<AreaLocator>> detailed;
     mutable tbb::enumerable_thread_specific<Local> per_thread;
 
     Local& here() const {
@@ -37,15 +42,29 @@ struct RegionLocator::Index {
     int locate(Local& local, Point where) const {
         if (!std::isfinite(where.x) || !std::isfinite(where.y)) return -1;
         const geos::Geom point = geos::point(local.context, where);
-        for (const std::size_t r : local.tree->query(point.get()))  // in region order
+        for (const std::size_t r : local.tree->query(point.get())) {  // in region order
+            if (detailed[r]) {
+                if (detailed[r]->covers(local.context, where)) return static_cast<int>(r);
+                continue;
+            }
             if (GEOSPreparedIntersects_r(local.context.handle(), local.prepared[r].get(), point.get()) == 1)
                 return static_cast<int>(r);
+        }
         return -1;
     }
 };
 
 RegionLocator::RegionLocator(std::vector<Wkb> regions) : index_(std::make_unique<Index>()) {
     index_->regions = std::move(regions);
+    index_->detailed.resize(index_->regions.size());
+    const geos::Context context;
+    for (std::size_t r = 0; r < index_->regions.size(); ++r) {
+        constexpr std::size_t kBytesPerVertex = 16;  // WKB, 2D: only a big one is read here
+        if (index_->regions[r].size() <= kBytesPerVertex * kDetailedOutline) continue;
+        const geos::Geom shape = geos::from_wkb(context, index_->regions[r]);
+        if (GEOSGetNumCoordinates_r(context.handle(), shape.get()) > kDetailedOutline)
+            index_->detailed[r] = std::make_unique<AreaLocator>(context, shape.get());
+    }
 }
 
 RegionLocator::~RegionLocator() = default;

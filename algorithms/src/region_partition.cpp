@@ -85,7 +85,7 @@ std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* 
 // splits nothing. Overhanging ends are dangles outside, which polygonize drops.
 constexpr double kOverhang = 0.01;  // metres
 
-// `lines` (linear) clipped to the polygonal `area` (`prepared` from it) with an overhang of
+// `lines` (linear) clipped to the polygonal `area` with an overhang of
 // kOverhang: the intersection with the area enlarged by a buffer, or, when `detailed` (the area or
 // the region it was cut from has more than kDetailedOutline vertices), the pieces inside it cut
 // without an overlay (OutlineClipper), their ends on the outline pushed kOverhang further along
@@ -93,9 +93,8 @@ constexpr double kOverhang = 0.01;  // metres
 // or zig-zagging outline overlap each other by the thousand (a 1,000,000-vertex community boundary
 // zig-zagging by 3 cm ran for minutes and past 4 GB in GEOSBuffer). Everyday boundaries, up to a
 // few thousand vertices, keep the buffer and exactly the atoms they had.
-Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area,
-                        const GEOSPreparedGeometry* prepared, bool detailed, const char* what,
-                        const OutlineClipper* area_clipper = nullptr) {
+Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area, bool detailed,
+                        const char* what, const OutlineClipper* area_clipper = nullptr) {
     const auto handle = context.handle();
     if (!detailed && GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
         const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, area, kOverhang, 2), what);
@@ -110,7 +109,7 @@ Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const
     // box) repeat linework the caller has, split at every outline vertex: the clipper leaves them
     // out, or the noding of a million-vertex outline would take them twice.
     std::optional<OutlineClipper> own_clipper;
-    if (area_clipper == nullptr) area_clipper = &own_clipper.emplace(context, area, prepared);
+    if (area_clipper == nullptr) area_clipper = &own_clipper.emplace(context, area);
     std::vector<Geom> result;
     for (ClippedPiece& piece : area_clipper->clip(lines)) {
         std::vector<Point>& v = piece.points;
@@ -263,9 +262,20 @@ Geom move_vertices(const Context& context, Geom geometry, const VertexMap& moved
     return geos::collection(context, type, std::move(parts));
 }
 
-// Index of the first polygon (in index order) covering the point, or the nearest one.
+// Index of the first polygon (in index order) covering the point, or the nearest one. `areas`
+// (when given, per polygon, null for most): locators of detailed polygons, asked instead of GEOS.
 std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared,
-                   const std::vector<Geom>& polygons, const geos::StrTree* tree, const GEOSGeometry* point) {
+                   const std::vector<Geom>& polygons, const geos::StrTree* tree, const GEOSGeometry* point,
+                   const std::vector<std::unique_ptr<AreaLocator>>* areas = nullptr) {
+    auto covers = [&](std::size_t i) {
+        if (areas != nullptr && (*areas)[i]) {
+            Point p{};
+            GEOSGeomGetX_r(context.handle(), point, &p.x);
+            GEOSGeomGetY_r(context.handle(), point, &p.y);
+            return (*areas)[i]->covers(context, p);
+        }
+        return GEOSPreparedIntersects_r(context.handle(), prepared[i].get(), point) == 1;
+    };
     std::vector<std::size_t> candidates;
     if (tree != nullptr)
         candidates = tree->query(point);
@@ -274,7 +284,7 @@ std::size_t locate(const Context& context, const std::vector<geos::Prepared>& pr
         std::iota(candidates.begin(), candidates.end(), std::size_t{0});
     }
     for (std::size_t i : candidates)
-        if (GEOSPreparedIntersects_r(context.handle(), prepared[i].get(), point) == 1) return i;
+        if (covers(i)) return i;
     // Precision: a point on no polygon (it should not happen) goes to the nearest one.
     std::size_t best = 0;
     double best_distance = std::numeric_limits<double>::infinity();
@@ -431,7 +441,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     // A detailed region boundary is clipped to and noded without overlays on all of it.
     const bool detailed = GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline;
     std::optional<OutlineClipper> region_clipper;  // a detailed region's, built once
-    if (detailed) region_clipper.emplace(context, region.get(), region_prepared.get());
+    if (detailed) region_clipper.emplace(context, region.get());
     const OutlineClipper* const detailed_region = detailed ? &*region_clipper : nullptr;
 
     // 1. Hard barriers clipped to the region: lines, and the outlines of barrier areas.
@@ -450,8 +460,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     Geom hard_linework;  // barrier lines across the region, or null
     if (!barrier_lines.empty()) {
         const Geom all = multi_lines(context, std::move(barrier_lines));
-        const Geom clipped = clip_with_overhang(context, all.get(), region.get(), region_prepared.get(), detailed,
-                                                "clipping barriers", detailed_region);
+        const Geom clipped =
+            clip_with_overhang(context, all.get(), region.get(), detailed, "clipping barriers", detailed_region);
         std::vector<Geom> lines;
         collect_lines(context, clipped.get(), lines);
         if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
@@ -471,6 +481,12 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     state.faces = static_cast<int>(faces.size());
     std::vector<geos::Prepared> faces_prepared;
     for (const Geom& face : faces) faces_prepared.push_back(geos::prepare(context, face.get()));
+    // Detailed faces locate points without GEOS's point locator.
+    std::vector<std::unique_ptr<AreaLocator>> face_areas(faces.size());
+    if (detailed)
+        for (std::size_t f = 0; f < faces.size(); ++f)
+            if (GEOSGetNumCoordinates_r(handle, faces[f].get()) > kDetailedOutline)
+                face_areas[f] = std::make_unique<AreaLocator>(context, faces[f].get());
     std::unique_ptr<geos::StrTree> face_tree;
     if (faces.size() > 8) {
         face_tree = std::make_unique<geos::StrTree>(context);
@@ -503,7 +519,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     std::vector<std::size_t> node_face(node_count);
     std::vector<std::vector<std::uint32_t>> face_nodes(faces.size());
     for (std::uint32_t v = 0; v < node_count; ++v) {
-        node_face[v] = locate(context, faces_prepared, faces, face_tree.get(), node_points[v].get());
+        node_face[v] = locate(context, faces_prepared, faces, face_tree.get(), node_points[v].get(), &face_areas);
         face_nodes[node_face[v]].push_back(v);
     }
 
@@ -597,8 +613,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));
-        out.band = to_region_context(clip_with_overhang(local, rings.get(), faces[f].get(), faces_prepared[f].get(),
-                                                        detailed, "clipping Voronoi cells"));
+        out.band = to_region_context(
+            clip_with_overhang(local, rings.get(), faces[f].get(), detailed, "clipping Voronoi cells"));
     });
     for (std::size_t f = 0; f < faces.size(); ++f) {
         for (Geom& atom : face_cells[f].atoms) {
@@ -635,7 +651,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     atom_face.resize(atoms.size());
     for (std::size_t a = interior_atoms; a < atoms.size(); ++a) {
         const Geom inside = geos::point(context, geos::point_on_surface(context, atoms[a].get()));
-        atom_face[a] = locate(context, faces_prepared, faces, face_tree.get(), inside.get());
+        atom_face[a] = locate(context, faces_prepared, faces, face_tree.get(), inside.get(), &face_areas);
     }
 
     geos::StrTree atom_tree(context);
@@ -645,6 +661,13 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         atom_tree.insert(atoms[a].get(), a);
         atoms_prepared.push_back(geos::prepare(context, atoms[a].get()));
     }
+    // In a detailed region the atoms along the outline share its million vertices: GEOS's point
+    // locators of all of them cost as much as the region's.
+    std::vector<std::unique_ptr<AreaLocator>> atom_areas(detailed ? atoms.size() : 0);
+    constexpr int kLocatedByBlocks = 1'000;  // vertices
+    for (std::size_t a = 0; a < atom_areas.size(); ++a)
+        if (GEOSGetNumCoordinates_r(handle, atoms[a].get()) > kLocatedByBlocks)
+            atom_areas[a] = std::make_unique<AreaLocator>(context, atoms[a].get());
 
     // 5. Graph vertices: atoms holding nodes (several nodes in one atom merge).
     std::vector<int> atom_vertex(atoms.size(), -1);
@@ -653,7 +676,8 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
     std::vector<Point> vertex_location;
     std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
     for (std::uint32_t v = 0; v < node_count; ++v) {
-        const std::size_t a = locate(context, atoms_prepared, atoms, &atom_tree, node_points[v].get());
+        const std::size_t a =
+            locate(context, atoms_prepared, atoms, &atom_tree, node_points[v].get(), detailed ? &atom_areas : nullptr);
         if (atom_vertex[a] < 0) {
             atom_vertex[a] = static_cast<int>(vertex_households.size());
             vertex_households.push_back(0);

@@ -90,24 +90,41 @@ SegmentIndex::SegmentIndex(std::vector<Segment> segments, double cells_per_segme
         for (auto c = c0; c <= c1; ++c)
             for (auto r = r0; r <= r1; ++r) visit(cell_key(c, r));
     };
-    std::size_t entries = 0;
-    for (std::uint32_t i = 0; i < segments_.size(); ++i) for_each_cell(i, [&](std::int64_t) { ++entries; });
-    slot_key_.assign(std::bit_ceil(2 * entries + 16), kEmptyCell);
+    // The table is sized by the changes of cell from one entry to the next, a bound on the cells:
+    // along an outline, dozens of consecutive segments share a cell, and a table sized by the
+    // entries (a million) took tens of megabytes to clear. Consecutive entries of one cell also
+    // skip the lookup.
+    std::size_t entries = 0, changes = 0;
+    std::int64_t previous = kEmptyCell;
+    for (std::uint32_t i = 0; i < segments_.size(); ++i)
+        for_each_cell(i, [&](std::int64_t key) {
+            ++entries;
+            changes += key != previous ? 1 : 0;
+            previous = key;
+        });
+    slot_key_.assign(std::bit_ceil(2 * changes + 16), kEmptyCell);
     slot_cell_.assign(slot_key_.size(), 0);
     std::vector<std::uint32_t> entry_cell;
     entry_cell.reserve(entries);
     std::vector<std::uint32_t> count;
+    previous = kEmptyCell;
+    std::uint32_t previous_cell = 0;
     for (std::uint32_t i = 0; i < segments_.size(); ++i)
         for_each_cell(i, [&](std::int64_t key) {
-            std::size_t slot = slot_of(key);
-            while (slot_key_[slot] != kEmptyCell && slot_key_[slot] != key) slot = (slot + 1) & (slot_key_.size() - 1);
-            if (slot_key_[slot] == kEmptyCell) {
-                slot_key_[slot] = key;
-                slot_cell_[slot] = static_cast<std::uint32_t>(count.size());
-                count.push_back(0);
+            if (key != previous) {
+                std::size_t slot = slot_of(key);
+                while (slot_key_[slot] != kEmptyCell && slot_key_[slot] != key)
+                    slot = (slot + 1) & (slot_key_.size() - 1);
+                if (slot_key_[slot] == kEmptyCell) {
+                    slot_key_[slot] = key;
+                    slot_cell_[slot] = static_cast<std::uint32_t>(count.size());
+                    count.push_back(0);
+                }
+                previous = key;
+                previous_cell = slot_cell_[slot];
             }
-            ++count[slot_cell_[slot]];
-            entry_cell.push_back(slot_cell_[slot]);
+            ++count[previous_cell];
+            entry_cell.push_back(previous_cell);
         });
     cell_begin_.assign(count.size() + 1, 0);
     for (std::size_t c = 0; c < count.size(); ++c) cell_begin_[c + 1] = cell_begin_[c] + count[c];
@@ -248,6 +265,19 @@ std::int64_t SegmentIndex::nearest(Point p, int max_rings) const {
         // A segment not met yet lies in cells at least k + 1 away: k whole cells from p.
         const double reach = static_cast<double>(k) * cell_size_;
         if (best >= 0 && best_squared <= reach * reach) return best;
+        // It lies outside the square of cells k around p's cell, so beyond k cells plus p's
+        // distance to its own cell's nearest side: when the best is nearer than that by more than
+        // rounding, the rings still to come would not change it (next to a dense outline, p's own
+        // cell tells, instead of the eight around it too). Not at the last ring, where the walk
+        // above would find none.
+        if (best >= 0 && k < max_rings) {
+            const double x = p.x - origin_x_ - static_cast<double>(column) * cell_size_;
+            const double y = p.y - origin_y_ - static_cast<double>(row) * cell_size_;
+            const double side = std::min({x, cell_size_ - x, y, cell_size_ - y});
+            const double slack = 1e-6 + 1e-12 * (std::abs(p.x) + std::abs(p.y));
+            const double clear = reach + side - slack;
+            if (clear > 0 && best_squared < clear * clear) return best;
+        }
     }
     return -1;
 }

@@ -1,4 +1,5 @@
 #include <civgrid/algorithms/cell_grid.hpp>
+#include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/algorithms/staffing.hpp>
@@ -105,23 +106,100 @@ struct Rings {
     Rings(const geos::Context& context, const GEOSGeometry* polygon) : box(geos::envelope(context, polygon)) {
         std::vector<geos::Geom> lines;
         geos::collect_lines(context, polygon, lines);
-        for (const geos::Geom& line : lines) rings.push_back(geos::vertices(context, line.get()));
+        std::size_t vertices = 0;
+        for (const geos::Geom& line : lines) {
+            rings.push_back(geos::vertices(context, line.get()));
+            vertices += rings.back().size();
+        }
+        if (vertices > static_cast<std::size_t>(kDetailedOutline)) make_blocks();
     }
     // 0 inside (even-odd over every ring), else the distance to the nearest edge.
     [[nodiscard]] double distance(Point p) const {
+        if (!blocks_.empty()) return distance_by_blocks(p);
         bool inside = false;
         double best = std::numeric_limits<double>::infinity();
         for (const auto& ring : rings)
-            for (std::size_t i = 1; i < ring.size(); ++i) {
-                const Point a = ring[i - 1], b = ring[i];
-                if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) inside = !inside;
-                const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
-                const double t =
-                    length > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
-                best = std::min(best, std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)));
-            }
+            for (std::size_t i = 1; i < ring.size(); ++i) visit(ring[i - 1], ring[i], p, inside, best);
         return inside ? 0.0 : best;
     }
+
+private:
+    // Edge a-b's part of distance(): toggles `inside` when it crosses the ray from p to the east,
+    // lowers `best` to its distance from p.
+    static void visit(Point a, Point b, Point p, bool& inside, double& best) {
+        crossing(a, b, p, inside);
+        nearer(a, b, p, best);
+    }
+    static void crossing(Point a, Point b, Point p, bool& inside) {
+        if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) inside = !inside;
+    }
+    static void nearer(Point a, Point b, Point p, double& best) {
+        const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
+        const double t = length > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
+        best = std::min(best, std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)));
+    }
+
+    // A polygon of more than kDetailedOutline vertices (a micro-grid along a million-vertex
+    // boundary, measured from tens of workers, each walk a million hypot calls) is walked in
+    // blocks of consecutive edges with their boxes: a block whose box lies farther than the
+    // nearest edge found, or that no edge of it can cross p's ray, is skipped. Same answer as
+    // the walk: only blocks that can change neither result are left out, with a slack above
+    // the rounding of the edge's foot and crossing point.
+    struct Block {
+        std::uint32_t ring, first, end;  // edges ring[i - 1]-ring[i] for i in [first, end)
+        geos::Envelope box;
+    };
+    void make_blocks() {
+        constexpr std::uint32_t kEdges = 256;
+        for (std::size_t r = 0; r < rings.size(); ++r) {
+            const std::vector<Point>& ring = rings[r];
+            for (std::size_t first = 1; first < ring.size(); first += kEdges) {
+                const std::size_t end = std::min<std::size_t>(first + kEdges, ring.size());
+                geos::Envelope block_box{ring[first - 1].x, ring[first - 1].y, ring[first - 1].x, ring[first - 1].y};
+                for (std::size_t i = first; i < end; ++i) {
+                    block_box.min_x = std::min(block_box.min_x, ring[i].x);
+                    block_box.min_y = std::min(block_box.min_y, ring[i].y);
+                    block_box.max_x = std::max(block_box.max_x, ring[i].x);
+                    block_box.max_y = std::max(block_box.max_y, ring[i].y);
+                }
+                blocks_.push_back({static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(first),
+                                   static_cast<std::uint32_t>(end), block_box});
+            }
+        }
+        magnitude_ = std::max({std::abs(box.min_x), std::abs(box.min_y), std::abs(box.max_x), std::abs(box.max_y)});
+    }
+    [[nodiscard]] double distance_by_blocks(Point p) const {
+        const double slack = 1e-6 + 1e-12 * (magnitude_ + std::abs(p.x) + std::abs(p.y));
+        bool inside = false;
+        double best = std::numeric_limits<double>::infinity();
+        std::vector<double> lower(blocks_.size());
+        std::size_t closest = 0;
+        for (std::size_t k = 0; k < blocks_.size(); ++k) {
+            const Block& block = blocks_[k];
+            const geos::Envelope& b = block.box;
+            const double dx = std::max({0.0, b.min_x - p.x, p.x - b.max_x});
+            const double dy = std::max({0.0, b.min_y - p.y, p.y - b.max_y});
+            lower[k] = std::hypot(dx, dy);
+            if (lower[k] < lower[closest]) closest = k;
+            // An edge crosses the ray only with one end above p.y and one not, east of p.
+            if (b.max_y > p.y && b.min_y <= p.y && p.x <= b.max_x + slack) {
+                const std::vector<Point>& ring = rings[block.ring];
+                for (std::size_t i = block.first; i < block.end; ++i) crossing(ring[i - 1], ring[i], p, inside);
+            }
+        }
+        if (inside) return 0.0;
+        auto walk = [&](const Block& block) {
+            const std::vector<Point>& ring = rings[block.ring];
+            for (std::size_t i = block.first; i < block.end; ++i) nearer(ring[i - 1], ring[i], p, best);
+        };
+        walk(blocks_[closest]);
+        for (std::size_t k = 0; k < blocks_.size(); ++k)
+            if (k != closest && !(lower[k] - slack > best)) walk(blocks_[k]);
+        return best;
+    }
+
+    std::vector<Block> blocks_;
+    double magnitude_ = 0;
 };
 
 struct Candidate {

@@ -77,7 +77,7 @@ TEST(OutlineClipper, KeepsWhatGeosIntersectionKeepsOffTheOutline) {
     const geos::Geom area = toothed_area(context, 1000);
     const geos::Prepared prepared = geos::prepare(context, area.get());
     const geos::Geom lines = test_lines(context, 11, 100);
-    const OutlineClipper clipper(context, area.get(), prepared.get());
+    const OutlineClipper clipper(context, area.get());
     const std::vector<ClippedPiece> pieces = clipper.clip(lines.get());
 
     // GEOS: the intersection with the area, less what runs along its boundary.
@@ -121,7 +121,7 @@ TEST(OutlineClipper, TellsInsideFromOutsideLikeGeosNextToTheTeeth) {
     geos::Context context;
     const geos::Geom area = toothed_area(context, 4000);
     const geos::Prepared prepared = geos::prepare(context, area.get());
-    const OutlineClipper clipper(context, area.get(), prepared.get());
+    const OutlineClipper clipper(context, area.get());
     std::mt19937 random(5);
     std::uniform_real_distribution<double> along(-1, 101), across(-0.05, 0.08), anywhere(-5, 105);
     int tested = 0, inside = 0;
@@ -150,7 +150,7 @@ TEST(OutlineClipper, CoversLikeGeosPreparedIntersects) {
     geos::Context context;
     const geos::Geom area = toothed_area(context, 4000);
     const geos::Prepared prepared = geos::prepare(context, area.get());
-    const OutlineClipper clipper(context, area.get(), prepared.get());
+    const OutlineClipper clipper(context, area.get());
     std::mt19937 random(9);
     std::uniform_real_distribution<double> along(-1, 101), across(-0.05, 0.08), anywhere(-5, 105);
     // The outline's own vertices and the middles of its segments, points among the teeth, anywhere.
@@ -171,6 +171,47 @@ TEST(OutlineClipper, CoversLikeGeosPreparedIntersects) {
     }
     EXPECT_GT(covered, 1000);
     EXPECT_LT(covered, static_cast<int>(points.size()) - 1000);
+}
+
+// AreaLocator answers as GEOSPreparedIntersects_r: points on the outline's vertices and segments,
+// a micrometre beside them, among the teeth, in the hole, far away; and a MultiPolygon of the area
+// and a square apart.
+TEST(AreaLocator, CoversLikeGeosPreparedIntersects) {
+    geos::Context context;
+    std::vector<geos::Geom> parts;
+    parts.push_back(toothed_area(context, 4000));
+    parts.push_back(geos::polygon(context, {{200, 0}, {300, 0}, {300, 100}, {200, 100}}));
+    const geos::Geom area = geos::collection(context, GEOS_MULTIPOLYGON, std::move(parts));
+    const geos::Prepared prepared = geos::prepare(context, area.get());
+    const AreaLocator locator(context, area.get());
+    std::mt19937 random(11);
+    std::uniform_real_distribution<double> along(-1, 101), across(-0.05, 0.08), anywhere(-5, 305);
+    std::vector<Point> points;
+    for (const auto& [a, b] : geos::line_segments(context, area.get())) {
+        if (points.size() % 40 == 0) points.push_back(a);
+        if (points.size() % 40 == 1) points.push_back({(a.x + b.x) / 2, (a.y + b.y) / 2});
+        if (points.size() % 40 == 2) points.push_back({a.x, a.y + 1e-7});
+        if (points.size() % 40 == 3) points.push_back({(a.x + b.x) / 2 - 4e-7, (a.y + b.y) / 2 + 3e-7});
+        points.push_back({a.x + 3e-4, a.y - 2e-4});
+    }
+    for (int i = 0; i < 20000; ++i)
+        points.push_back(i % 2 == 0 ? Point{along(random), across(random)} : Point{anywhere(random), anywhere(random)});
+    points.push_back({45, 45});    // in the hole
+    points.push_back({250, 50});   // in the square apart
+    points.push_back({300, 50});   // on its edge
+    points.push_back({-1e9, 50});  // far out, level with the area
+    int inside = 0;
+    for (const Point& p : points) {
+        const geos::Geom point = geos::point(context, p);
+        const bool expected = GEOSPreparedIntersects_r(context.handle(), prepared.get(), point.get()) == 1;
+        ASSERT_EQ(locator.covers(context, p), expected) << p.x << " " << p.y;
+        inside += expected ? 1 : 0;
+    }
+    EXPECT_GT(inside, 1000);
+    EXPECT_LT(inside, static_cast<int>(points.size()) - 1000);
+    EXPECT_FALSE(locator.covers(context, {45, 45}));
+    EXPECT_TRUE(locator.covers(context, {300, 50}));
+    EXPECT_FALSE(locator.covers(context, {std::nan(""), 50}));
 }
 
 // lightened: small outlines untouched; a zig-zagging detailed one simplified to within the

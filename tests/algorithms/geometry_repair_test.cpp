@@ -283,5 +283,48 @@ TEST(IsValid, AgreesWithGeosOnDetailedRings) {
     }
 }
 
+// A detailed ring once found valid is known again (after a WKB round trip, in another context) and
+// answered without a second proof; a ring that differs from it in one vertex, or is the same
+// vertices turned to start elsewhere, is proven afresh and judged on its own.
+TEST(IsValid, ARingFoundValidIsKnownAgainButNoRingLikeIt) {
+    auto zig_zag = [](int teeth, double height) {
+        std::vector<Point> ring;
+        for (int i = 0; i <= teeth; ++i) ring.push_back({i * 100.0 / teeth, i % 2 == 1 ? 0.03 : 0.0});
+        ring.push_back({100, height});
+        ring.push_back({0, height});
+        ring.push_back(ring.front());
+        return ring;
+    };
+    const std::vector<Point> valid = zig_zag(60'000, 77);
+    geos::Context context;
+    const Wkb valid_wkb = geos::to_wkb(context, geos::polygon(context, valid).get());
+    {
+        const geos::Geom polygon = geos::from_wkb(context, valid_wkb);
+        ASSERT_TRUE(is_valid(context, polygon.get()));
+    }
+    {
+        geos::Context other;  // a WKB round trip, as the quality report reads it
+        const geos::Geom polygon = geos::from_wkb(other, valid_wkb);
+        EXPECT_TRUE(is_valid(other, polygon.get()));
+    }
+    // Known rings must not vouch for neighbours: one tooth leaning over the next (crossing), and
+    // the same vertices with the closing edge moved (a bow-tie).
+    std::vector<Point> crossing = valid;
+    crossing[30'001].x -= 0.01;
+    std::vector<Point> bow_tie = valid;
+    std::swap(bow_tie[bow_tie.size() - 2], bow_tie[bow_tie.size() - 3]);
+    for (const std::vector<Point>& ring : {crossing, bow_tie}) {
+        const geos::Geom polygon = geos::polygon(context, ring);
+        ASSERT_EQ(GEOSisValid_r(context.handle(), polygon.get()), 0);
+        EXPECT_FALSE(is_valid(context, polygon.get()));
+    }
+    // The import's proof counts too: a ring repair_polygons vouched for is known to is_valid.
+    std::vector<Wkb> imported = {geos::to_wkb(context, geos::polygon(context, zig_zag(60'000, 91)).get())};
+    const std::vector<RepairOutcome> outcomes = repair_polygons(imported, 1);
+    ASSERT_EQ(outcomes[0].kind, RepairOutcome::Kind::unchanged);
+    const geos::Geom read_back = geos::from_wkb(context, imported[0]);
+    EXPECT_TRUE(is_valid(context, read_back.get()));
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

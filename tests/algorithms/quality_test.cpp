@@ -144,5 +144,31 @@ TEST(Quality, BarrierSplitAlongAZigZaggingCommunityBoundary) {
     EXPECT_EQ(compute_quality(input).barrier_crossings, 2);
 }
 
+// One micro-grid of 60,000 vertices (the whole zig-zagging community) is split without GEOS's
+// prepared test first: a barrier under a tooth, outside it though inside its box, splits nothing;
+// a road across it does.
+TEST(Quality, ADetailedMicroGridIsSplitOnlyByBarriersEnteringIt) {
+    constexpr int kTeeth = 60'000;
+    std::vector<Point> ring;
+    for (int i = 0; i <= kTeeth; ++i)
+        ring.push_back({i * 100.0 / kTeeth, i % 2 == 1 && i > 10 && i < kTeeth - 10 ? 0.03 : 0.0});
+    ring.insert(ring.end(), {{100, 100}, {0, 100}});
+    geos::Context context;
+    const Wkb community = geos::to_wkb(context, geos::polygon(context, ring).get());
+    QualityInput input;
+    input.regions = {community};
+    input.micro_grids = {{community, 0, 160, false}};
+    input.target_households = 160;
+    input.building_points = {{10, 50}, {40, 50}};
+    input.building_grid = {0, 0};
+    const double under_tooth = 30'001 * 100.0 / kTeeth;  // an odd vertex: its tooth's apex is at y = 0.03
+    input.barriers = {geos::to_wkb(
+        context, geos::line_string(context, {{under_tooth - 1e-4, 0.01}, {under_tooth + 1e-4, 0.01}}).get())};
+    input.threads = 1;
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 0);
+    input.barriers.push_back(wkb("LINESTRING(25 -10, 25 110)"));
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 1);
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

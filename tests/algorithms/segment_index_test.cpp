@@ -100,5 +100,38 @@ TEST(SegmentIndex, MeetingAndNearestAgreeWithBruteForce) {
     EXPECT_GE(two.nearest({500, 500}, 3), 0);
 }
 
+// Next to a dense zig-zag indexed in fine cells (as OutlineClipper's), the nearest segment is the
+// brute force's, the first of equals, whether the search ends in the point's own cell or further.
+TEST(SegmentIndex, NearestNextToADenseZigZagIsTheFirstNearest) {
+    std::vector<SegmentIndex::Segment> segments;
+    for (int i = 0; i < 20'000; ++i)
+        segments.push_back({{i * 0.0018, i % 2 == 1 ? 0.03 : 0.0}, {(i + 1) * 0.0018, i % 2 == 0 ? 0.03 : 0.0}});
+    const SegmentIndex index(segments, 64);
+    std::mt19937 random(5);
+    std::uniform_real_distribution<double> along(-0.5, 36.5), across(-0.3, 0.33);
+    int found = 0;
+    for (int i = 0; i < 3000; ++i) {
+        const Point p{along(random), across(random)};
+        double best = std::numeric_limits<double>::infinity();
+        std::int64_t first = -1;
+        for (std::size_t k = 0; k < segments.size(); ++k) {
+            const SegmentIndex::Segment& s = segments[k];
+            const double dx = s.b.x - s.a.x, dy = s.b.y - s.a.y;
+            const double t = std::clamp(((p.x - s.a.x) * dx + (p.y - s.a.y) * dy) / (dx * dx + dy * dy), 0.0, 1.0);
+            const double d =
+                (s.a.x + t * dx - p.x) * (s.a.x + t * dx - p.x) + (s.a.y + t * dy - p.y) * (s.a.y + t * dy - p.y);
+            if (d < best) best = d, first = static_cast<std::int64_t>(k);
+        }
+        const std::int64_t nearest = index.nearest(p, 8);
+        if (nearest < 0) {
+            EXPECT_GT(std::sqrt(best), 8 * index.cell_size()) << i;
+            continue;
+        }
+        ++found;
+        EXPECT_EQ(nearest, first) << i;
+    }
+    EXPECT_GT(found, 1000);
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

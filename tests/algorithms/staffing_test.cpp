@@ -183,5 +183,52 @@ TEST(Staffing, SameResultForAnyThreadCount) {
     EXPECT_EQ(one.total_distance_m, two.total_distance_m);
 }
 
+// A micro-grid along a detailed boundary (a zig-zag of 60,000 teeth, with a hole) measured from
+// homes inside it, in its hole, beside its teeth, on an edge and far away: each distance is the
+// walk over every edge (0 inside by the even-odd rule, else the nearest edge), of which the
+// staffing skips the blocks that cannot matter; and GEOS's distance to the polygon.
+TEST(Staffing, DistancesToADetailedMicroGridAreTheWalkOverEveryEdge) {
+    geos::Context context;
+    std::vector<Point> shell;
+    constexpr int kTeeth = 60'000;
+    for (int i = 0; i <= kTeeth; ++i) shell.push_back({i * 300.0 / kTeeth, i % 2 == 1 ? 0.03 : 0.0});
+    shell.push_back({300, 200});
+    shell.push_back({0, 200});
+    shell.push_back(shell.front());
+    const std::vector<Point> hole = {{100, 100}, {100, 150}, {150, 150}, {150, 100}, {100, 100}};
+    StaffingInput input;
+    input.micro_grids = {geos::to_wkb(context, geos::polygon(context, shell, {hole}).get())};
+    input.micro_grid_group = {0};
+    input.workers = {{50, 50},      {120, 120},  {120.0125, 0.01}, {120.0125, -0.02}, {37.5, -3},
+                     {300.5, 100},  {-40, 250},  {5000, -7000},    {150, 125},        {0.005, 0.0},
+                     {299.9, 0.02}, {100, 99.5}, {1e5, 1e5}};
+    for (std::uint32_t w = 0; w < input.workers.size(); ++w) {
+        input.worker_capacity.push_back(1);
+        input.worker_group.push_back(0);
+        input.fixed.emplace_back(w, 0);  // every home measured to the one micro-grid
+    }
+    input.demand = {static_cast<std::int64_t>(input.workers.size())};
+    input.threads = 1;
+    const StaffingResult result = assign_workers(input);
+    ASSERT_EQ(result.assignments.size(), input.workers.size());
+    for (const auto& assignment : result.assignments) {
+        const Point home = input.workers[assignment.worker];
+        bool inside = false;
+        double nearest = std::numeric_limits<double>::infinity();
+        for (const std::vector<Point>* ring : std::vector<const std::vector<Point>*>{&shell, &hole})
+            for (std::size_t i = 1; i < ring->size(); ++i) {
+                const Point a = (*ring)[i - 1], b = (*ring)[i];
+                if ((a.y > home.y) != (b.y > home.y) && home.x < (b.x - a.x) * (home.y - a.y) / (b.y - a.y) + a.x)
+                    inside = !inside;
+                const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
+                const double t =
+                    length > 0 ? std::clamp(((home.x - a.x) * dx + (home.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
+                nearest = std::min(nearest, std::hypot(home.x - (a.x + t * dx), home.y - (a.y + t * dy)));
+            }
+        EXPECT_EQ(assignment.distance_m, inside ? 0.0 : nearest) << assignment.worker;
+        EXPECT_NEAR(assignment.distance_m, distance(context, input.micro_grids[0], home), 1e-9) << assignment.worker;
+    }
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

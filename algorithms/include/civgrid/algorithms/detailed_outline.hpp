@@ -11,6 +11,8 @@
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
 
+#include <limits>
+#include <optional>
 #include <vector>
 
 namespace civgrid::algorithms {
@@ -19,6 +21,37 @@ namespace civgrid::algorithms {
 /// clipped and noded by the functions here. Everyday boundaries, up to a few thousand vertices,
 /// stay far below it and keep the GEOS paths and exactly the results they had.
 inline constexpr int kDetailedOutline = 50'000;  // vertices
+
+/// Which points lie in a polygonal area with a detailed outline, without GEOS's point locator:
+/// preparing that indexes every segment (a tenth of a second or more for a million-vertex
+/// boundary, and it was built again by every stage and thread that asked), and its query walks
+/// every tooth of a zig-zag level with the point. Here the rings' segments are kept in blocks of
+/// consecutive ones with their boxes; a point is inside when a ray from it to the east crosses
+/// the rings an odd number of times, counted only in the blocks it can cross. Immutable once
+/// built: safe to share between threads.
+class AreaLocator {
+public:
+    /// `area`: Polygon, MultiPolygon or a collection of them (working CRS); its rings are copied.
+    AreaLocator(const geos::Context& context, const GEOSGeometry* area);
+
+    /// Whether `p` lies in the area or on its outline, as GEOSPreparedIntersects_r of the prepared
+    /// area with the point: within a micrometre of the outline by GEOS's own ray-crossing rule and
+    /// orientation test (`context`: the calling thread's), farther by plain floating point, which
+    /// cannot err there. Cost: a box test per block of 256 segments, and the segments of the
+    /// blocks that a ray from `p` or a micrometre around it can meet.
+    [[nodiscard]] bool covers(const geos::Context& context, Point p) const;
+
+private:
+    struct Block {
+        std::uint32_t first, end;  // segments points_[i - 1]-points_[i] for i in [first, end)
+        double min_x, min_y, max_x, max_y;
+    };
+    std::vector<Point> points_;  // the rings one after another, each closed
+    std::vector<Block> blocks_;
+    double min_x_ = std::numeric_limits<double>::infinity(), min_y_ = min_x_;
+    double max_x_ = -std::numeric_limits<double>::infinity(), max_y_ = max_x_;
+    double magnitude_ = 0;  // largest absolute coordinate, for the rounding slack
+};
 
 /// A piece of a line inside an area. `cut_start` / `cut_end`: that end lies on the area's outline
 /// (the line was cut there, or ended on it).
@@ -30,9 +63,9 @@ struct ClippedPiece {
 /// The outline of a polygonal area, indexed to clip lines to the area.
 class OutlineClipper {
 public:
-    /// `area` (Polygon or MultiPolygon, working CRS) and `prepared` (prepared from it) must outlive
-    /// the clipper. Builds an index of the outline's segments: O(n) in its vertices.
-    OutlineClipper(const geos::Context& context, const GEOSGeometry* area, const GEOSPreparedGeometry* prepared);
+    /// `area` (Polygon or MultiPolygon, working CRS) must outlive the clipper. Builds an index of
+    /// the outline's segments: O(n) in its vertices.
+    OutlineClipper(const geos::Context& context, const GEOSGeometry* area);
 
     /// The parts of the lines of `lines` (lines, rings, polygons' rings; collections flattened)
     /// strictly inside the area: each line is cut at every point where it meets the outline and
@@ -49,18 +82,20 @@ public:
 
     /// Whether `p`, a point off the outline, lies inside the area. Decided by the nearest outline
     /// segment (the side of it, or at a vertex the corner's) when one lies within a few index
-    /// cells, else by the prepared area: GEOS's point-in-area test counts every segment whose y
-    /// range holds p's, which along a zig-zagging horizontal edge is all of its teeth.
+    /// cells, else as the prepared area would answer, by an AreaLocator made at the first such
+    /// point: GEOS's point-in-area test counts every segment whose y range holds p's, which along
+    /// a zig-zagging horizontal edge is all of its teeth, and its index costs as much to build as
+    /// this clipper's.
     [[nodiscard]] bool inside(Point p) const;
 
     /// Whether `p` lies in the area or on its outline, as GEOSPreparedIntersects_r of the prepared
-    /// area with the point: inside() off the outline (within a micrometre of it, the prepared area).
+    /// area with the point: inside() off the outline (within a micrometre of it, the AreaLocator).
     /// Quick next to a zig-zagging outline, where GEOS walks all the teeth level with p.
     [[nodiscard]] bool covers(Point p) const;
 
 private:
     void clip_line(const std::vector<Point>& line, std::vector<ClippedPiece>& out) const;
-    [[nodiscard]] bool inside_by_prepared(Point p) const;
+    [[nodiscard]] bool inside_by_locator(Point p) const;
 
     struct Ring {
         std::size_t first = 0, count = 0;  ///< its segments in the index
@@ -68,7 +103,8 @@ private:
     };
 
     const geos::Context& context_;
-    const GEOSPreparedGeometry* prepared_;
+    const GEOSGeometry* area_;
+    mutable std::optional<AreaLocator> area_locator_;  // made at the first point far from the outline
     std::vector<Ring> rings_;
     std::vector<std::uint32_t> segment_ring_;
     SegmentIndex outline_;
