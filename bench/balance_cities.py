@@ -16,7 +16,9 @@ Standard library only; a measurement, not a test. See bench/README.md.
 
 import argparse
 import json
+import hashlib
 import pathlib
+import shlex
 import subprocess
 import sys
 import time
@@ -40,6 +42,8 @@ def main():
     parser.add_argument("--households", type=int, default=100000)
     parser.add_argument("--workdir", default=str(REPO / "bench" / "results" / "balance_cities"))
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--partition-args", default="",
+                        help="extra options for civgrid partition, e.g. '--grid-households 0'")
     args = parser.parse_args()
     civgrid = str(pathlib.Path(args.build) / "engine" / "civgrid")
     workdir = pathlib.Path(args.workdir)
@@ -54,9 +58,12 @@ def main():
             if not city.exists():
                 subprocess.run([civgrid, "synth", "--style", style, "--households", str(args.households),
                                 "--seed", str(seed), "-o", str(city)], check=True, stdout=subprocess.DEVNULL)
-            out = workdir / f"{style}-{args.households}-{seed}-out.gpkg"
+            # Outputs of different options side by side, so runs with other options can go alongside.
+            tag = hashlib.sha1(args.partition_args.encode()).hexdigest()[:8] if args.partition_args else "default"
+            out = workdir / f"{style}-{args.households}-{seed}-out-{tag}.gpkg"
             start = time.monotonic()
-            done = subprocess.run([civgrid, "partition", str(city), "-o", str(out), "--json"], check=True,
+            done = subprocess.run([civgrid, "partition", str(city), "-o", str(out), "--json",
+                                   *shlex.split(args.partition_args)], check=True,
                                   capture_output=True, text=True)
             seconds = time.monotonic() - start
             quality = json.loads(done.stdout)["quality"]

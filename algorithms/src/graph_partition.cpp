@@ -5,6 +5,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <tuple>
@@ -151,6 +152,16 @@ public:
           local_(graph.node_count(), -1),
           part_(graph.node_count(), -1) {}
 
+    // Refinement alone of a given partition into `parts` equal parts.
+    std::vector<int> refine_only(std::vector<int> part, int parts) {
+        units_prefix_.resize(static_cast<std::size_t>(parts) + 1);
+        std::iota(units_prefix_.begin(), units_prefix_.end(), 0.0);
+        equal_units_ = true;
+        part_ = std::move(part);
+        refine(parts);
+        return std::move(part_);
+    }
+
     // Part p gets a share of the weight proportional to units[p].
     std::vector<int> run(const std::vector<int>& units) {
         units_prefix_.assign(units.size() + 1, 0.0);
@@ -162,6 +173,15 @@ public:
         int next = 0;
         bisect(all, static_cast<int>(units.size()), next);
         refine(next);
+        if (options_.growth_rounds <= 0 || next <= 1) return std::move(part_);
+        // The bisection's parts are balanced but their shapes follow random trees. Grown again
+        // from their centres (grow), parts come out rounder; the better of the two is kept.
+        const std::pair<int, double> bisected_score = score(next);
+        std::vector<int> bisected = part_;
+        grow(next);
+        refine(next);
+        const std::pair<int, double> grown_score = score(next);
+        if (bisected_score < grown_score) part_ = std::move(bisected);
         return std::move(part_);
     }
 
@@ -264,6 +284,38 @@ private:
             return (units_prefix_[static_cast<std::size_t>(first + j)] -
                     units_prefix_[static_cast<std::size_t>(first)]) /
                    units_here;
+        };
+        // The part counts j (1 .. k-1) a side with `inside_positive` weighted nodes can take: each
+        // side needs a weighted node per unit its parts stand for (a grid of five micro-grids,
+        // five), or, where the units cannot all be met, per part.
+        auto units_upto = [&](int j) {
+            return units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)];
+        };
+        auto feasible_parts = [&](int inside_positive) -> std::pair<int, int> {
+            const int outside_positive = static_cast<int>(positive_total) - inside_positive;
+            if (units_upto(k) <= static_cast<double>(positive_total) + 1e-9) {
+                int lo = 1, hi = k - 1;  // the largest j whose units fit inside
+                while (lo < hi) {
+                    const int mid = (lo + hi + 1) / 2;
+                    if (units_upto(mid) <= inside_positive + 1e-9)
+                        lo = mid;
+                    else
+                        hi = mid - 1;
+                }
+                const int high_j = units_upto(lo) <= inside_positive + 1e-9 ? lo : 0;
+                lo = 1;
+                hi = k - 1;  // the smallest j whose remaining units fit outside
+                while (lo < hi) {
+                    const int mid = (lo + hi) / 2;
+                    if (units_upto(k) - units_upto(mid) <= outside_positive + 1e-9)
+                        hi = mid;
+                    else
+                        lo = mid + 1;
+                }
+                const int low_j = units_upto(k) - units_upto(lo) <= outside_positive + 1e-9 ? lo : k;
+                return {low_j, high_j};
+            }
+            return {std::max(1, k - outside_positive), std::min(k - 1, inside_positive)};
         };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
             if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
@@ -475,10 +527,7 @@ private:
                 if (v == root) continue;
                 const double w = subtree_weight[v];
                 if (!by_count && (w <= 0 || w >= total)) continue;
-                // Each side must hold at least one weighted node per part it will make.
-                const int inside_positive = static_cast<int>(subtree_positive[v]);
-                const int feasible_low = std::max(1, k - static_cast<int>(positive_total) + inside_positive);
-                const int feasible_high = std::min(k - 1, inside_positive);
+                const auto [feasible_low, feasible_high] = feasible_parts(static_cast<int>(subtree_positive[v]));
                 if (feasible_low > feasible_high) continue;
                 const int natural = nearest_count(w / total);
                 const int preferred_low = std::max(low, feasible_low), preferred_high = std::min(high, feasible_high);
@@ -576,9 +625,7 @@ private:
                         ++count;
                     }
                     if (count == 0 || count == n) continue;
-                    const int feasible_low =
-                        std::max(1, k - static_cast<int>(positive_total) + static_cast<int>(positive));
-                    const int feasible_high = std::min(k - 1, static_cast<int>(positive));
+                    const auto [feasible_low, feasible_high] = feasible_parts(static_cast<int>(positive));
                     if (j < feasible_low || j > feasible_high) continue;
                     side.assign(n, 0);
                     for (std::uint32_t c = 0; c < count; ++c) side[swept[c]] = 1;
@@ -635,52 +682,261 @@ private:
         return reached + 1 == part_size_[static_cast<std::size_t>(p)];
     }
 
-    // Boundary moves that reduce the squared deviation from the mean (plus a small compactness
-    // term), never emptying or disconnecting a part.
-    void refine(int parts) {
+    // Regrows the parts of part_ around sources, balanced by offsets: each part's source is its
+    // weighted node nearest the part's weighted centre, nodes join the nearest source (by
+    // `assign`, after adding the source's offset), and offsets rise for parts over their target
+    // and fall for parts under it, keeping the best balance seen; then the sources move to their
+    // new centres (Lloyd) and it starts again. Every part is connected and holds its source.
+    void grow(int parts) {
         const std::size_t n = graph_.node_count();
-        part_weight_.assign(static_cast<std::size_t>(parts), 0.0);
-        part_size_.assign(static_cast<std::size_t>(parts), 0);
-        double total = 0;
-        for (std::size_t v = 0; v < n; ++v) {
-            part_weight_[static_cast<std::size_t>(part_[v])] += static_cast<double>(graph_.node_weight[v]);
-            ++part_size_[static_cast<std::size_t>(part_[v])];
-            total += static_cast<double>(graph_.node_weight[v]);
-        }
-        if (parts <= 1 || total <= 0) return;
-        const double all_units = units_prefix_.back();
-        auto target_of = [&](int p) {
-            const auto i = static_cast<std::size_t>(p);
-            return total * (units_prefix_[i + 1] - units_prefix_[i]) / all_units;
+        const Objective o = objective(parts);
+        if (o.total <= 0) return;
+        double length_sum = 0;
+        for (std::uint32_t v = 0; v < n; ++v)
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const Point a = graph_.location[v], b = graph_.location[graph_.neighbours[e]];
+                length_sum += std::sqrt((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y));
+            }
+        const std::size_t directed = graph_.neighbours.size();
+        const double mean_edge = directed == 0 ? 1.0 : std::max(length_sum / static_cast<double>(directed), 1e-6);
+        // Crossing a soft barrier costs like this much more distance, so parts stop at minor roads.
+        const double soft_step = mean_edge * std::max(options_.soft_barrier_weight, 0.0);
+        // About a part's radius along the graph: offsets move in steps of it.
+        const double radius = mean_edge * std::sqrt(static_cast<double>(n) / parts);
+        const auto part_count = static_cast<std::size_t>(parts);
+        std::vector<std::uint32_t> source(part_count);
+        std::vector<double> offset(part_count, 0.0), step(part_count), weight_of(part_count);
+        std::vector<int> last_sign(part_count, 0);
+        std::vector<int>& label = grow_.label;
+        std::vector<double>& distance = grow_.distance;
+        std::vector<char>& joined = grow_.joined;  // 1: the node's part is final; 2: a source
+        std::vector<int> best = part_;
+        double best_error = std::numeric_limits<double>::infinity();
+        int best_outside = std::numeric_limits<int>::max();
+
+        // Each part's weighted node nearest its weighted centre (ties to the lower index).
+        auto place_sources = [&](const std::vector<int>& of) {
+            std::vector<double> sx(part_count, 0.0), sy(part_count, 0.0), sw(part_count, 0.0);
+            for (std::uint32_t v = 0; v < n; ++v) {
+                const auto p = static_cast<std::size_t>(of[v]);
+                const double w = static_cast<double>(graph_.node_weight[v]) + 1e-9;
+                sx[p] += w * graph_.location[v].x;
+                sy[p] += w * graph_.location[v].y;
+                sw[p] += w;
+            }
+            std::vector<double> nearest(part_count, std::numeric_limits<double>::infinity());
+            for (std::uint32_t v = 0; v < n; ++v) {
+                if (graph_.node_weight[v] <= 0) continue;
+                const auto p = static_cast<std::size_t>(of[v]);
+                const double dx = graph_.location[v].x - sx[p] / sw[p], dy = graph_.location[v].y - sy[p] / sw[p];
+                const double d = dx * dx + dy * dy;
+                if (d < nearest[p]) {
+                    nearest[p] = d;
+                    source[p] = v;
+                }
+            }
+            for (std::size_t p = 0; p < part_count; ++p)
+                if (!std::isfinite(nearest[p])) return false;  // a part without weight: keep part_
+            return true;
         };
-        // Squared deviation from the mean, plus steep penalties outside the bounds and below the
-        // hard minimum: refinement first brings every part inside, then evens them out.
-        constexpr double kOutsideBounds = 20.0, kBelowHardMinimum = 400.0;
-        const double lower = options_.lower_bound, upper = options_.upper_bound, hard = options_.hard_minimum;
+
+        using Entry = std::pair<double, std::uint32_t>;
+        std::vector<Entry>& heap = grow_.heap;
+        // Seeded region growing: the node with the smallest key joins next, taking the part of the
+        // neighbour that offered the key; a node's key is its straight distance to that part's
+        // source plus the source's offset and the soft barriers crossed on the way. Straight
+        // distances make round parts where path lengths along the graph make diamonds, and a node
+        // that has joined is never taken back, so every part grows connected.
+        std::vector<double>& crossed = grow_.crossed;
+        auto assign = [&]() {
+            label.assign(n, -1);
+            distance.assign(n, std::numeric_limits<double>::infinity());
+            crossed.assign(n, 0.0);
+            joined.assign(n, 0);
+            heap.clear();
+            for (std::size_t p = 0; p < part_count; ++p) {
+                const std::uint32_t s = source[p];
+                joined[s] = 2;  // a source keeps its part, however early another part comes near
+                label[s] = static_cast<int>(p);
+                distance[s] = offset[p];
+                heap.emplace_back(offset[p], s);
+            }
+            std::make_heap(heap.begin(), heap.end(), std::greater<>());
+            while (!heap.empty()) {
+                std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+                const auto [d, v] = heap.back();
+                heap.pop_back();
+                if (joined[v] == 1 || d > distance[v]) continue;
+                joined[v] = 1;
+                const auto p = static_cast<std::size_t>(label[v]);
+                const Point from = graph_.location[source[p]];
+                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                    const std::uint32_t u = graph_.neighbours[e];
+                    if (joined[u] != 0) continue;
+                    const double penalty = crossed[v] + (graph_.crosses_soft[e] != 0 ? soft_step : 0.0);
+                    const Point at = graph_.location[u];
+                    const double key =
+                        std::sqrt((at.x - from.x) * (at.x - from.x) + (at.y - from.y) * (at.y - from.y)) + offset[p] +
+                        penalty;
+                    if (key < distance[u]) {
+                        distance[u] = key;
+                        crossed[u] = penalty;
+                        label[u] = label[v];
+                        heap.emplace_back(key, u);
+                        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+                    }
+                }
+            }
+            std::fill(weight_of.begin(), weight_of.end(), 0.0);
+            for (std::uint32_t v = 0; v < n; ++v)
+                weight_of[static_cast<std::size_t>(label[v])] += static_cast<double>(graph_.node_weight[v]);
+        };
+
+        const int rounds = options_.growth_rounds;
+        constexpr int kBalanceSteps = 8;
+        for (int round = 0; round < rounds; ++round) {
+            if (!place_sources(round == 0 ? part_ : best)) return;
+            std::fill(offset.begin(), offset.end(), 0.0);
+            std::fill(step.begin(), step.end(), 0.5 * radius);
+            std::fill(last_sign.begin(), last_sign.end(), 0);
+            for (int iteration = 0; iteration < kBalanceSteps; ++iteration) {
+                assign();
+                int outside = 0;
+                double error = 0;
+                for (std::size_t p = 0; p < part_count; ++p) {
+                    const double target = o.target_of(static_cast<int>(p));
+                    outside += o.outside_window(weight_of[p]) + (o.violation(weight_of[p]) > 0 ? 1 : 0);
+                    error += (weight_of[p] - target) * (weight_of[p] - target) / (target * target);
+                }
+                const bool better = outside < best_outside || (outside == best_outside && error < best_error);
+                if (better && enough_weighted(label, parts)) {
+                    best_outside = outside;
+                    best_error = error;
+                    best = label;
+                }
+                // Over target: start later; under: earlier. A part whose error changes sign
+                // halves its step, so offsets settle instead of swinging.
+                for (std::size_t p = 0; p < part_count; ++p) {
+                    const double relative =
+                        (weight_of[p] - o.target_of(static_cast<int>(p))) / o.target_of(static_cast<int>(p));
+                    const int sign = relative > 0 ? 1 : (relative < 0 ? -1 : 0);
+                    if (sign != 0 && last_sign[p] != 0 && sign != last_sign[p]) step[p] *= 0.5;
+                    if (sign != 0) last_sign[p] = sign;
+                    offset[p] += step[p] * std::clamp(relative * 4.0, -1.0, 1.0);
+                }
+            }
+        }
+        part_ = std::move(best);
+    }
+
+    // Does every part of `of` hold a weighted node per unit it stands for?
+    [[nodiscard]] bool enough_weighted(const std::vector<int>& of, int parts) const {
+        std::vector<int> positive(static_cast<std::size_t>(parts), 0);
+        for (std::uint32_t v = 0; v < graph_.node_count(); ++v)
+            positive[static_cast<std::size_t>(of[v])] += graph_.node_weight[v] > 0 ? 1 : 0;
+        for (std::size_t p = 0; p < positive.size(); ++p)
+            if (static_cast<double>(positive[p]) < units_prefix_[p + 1] - units_prefix_[p] - 1e-9) return false;
+        return true;
+    }
+
+    // What refinement minimises, and what decides between two partitions of the same graph:
+    // first the parts outside the balance window, then the squared deviation from each part's
+    // target with steep penalties outside the bounds and below the hard minimum, plus the cut
+    // length weighed by `compactness`.
+    struct Objective {
+        double total = 0, all_units = 1;
+        const std::vector<double>* units_prefix = nullptr;
+        double lower = 0, upper = 0, hard = 0, window_low = 0, window_high = 0;
+        bool has_window = false;
+        double compactness = 0, perimeter_scale = 1;
+
+        [[nodiscard]] double target_of(int p) const {
+            const auto i = static_cast<std::size_t>(p);
+            return total * ((*units_prefix)[i + 1] - (*units_prefix)[i]) / all_units;
+        }
         // How far a part of weight w lies outside the bounds (the hard minimum counting most).
-        auto violation = [&](double w) {
+        [[nodiscard]] double violation(double w) const {
             double v = 0;
             if (lower > 0 && w < lower) v += lower - w;
             if (upper > 0 && w > upper) v += w - upper;
             if (hard > 0 && w < hard) v += 10 * (hard - w);
             return v;
-        };
-        auto cost = [&](double w, int p) {
+        }
+        [[nodiscard]] double cost(double w, int p) const {
+            constexpr double kOutsideBounds = 20.0, kBelowHardMinimum = 400.0;
             const double target = target_of(p);
             double c = (w - target) * (w - target);
             if (lower > 0 && w < lower) c += kOutsideBounds * (lower - w) * (lower - w);
             if (upper > 0 && w > upper) c += kOutsideBounds * (w - upper) * (w - upper);
             if (hard > 0 && w < hard) c += kBelowHardMinimum * (hard - w) * (hard - w);
             return c / (target * target);
-        };
-        // Cut length a move adds, in parts' boundaries; 0.2 of a boundary weighs like 2 % of balance
-        // squared: it evens out ragged edges without giving up the balance.
-        const double kCompactness = options_.compactness;
+        }
+        [[nodiscard]] int outside_window(double w) const {
+            return has_window && (w < window_low - 1e-9 || w > window_high + 1e-9) ? 1 : 0;
+        }
+    };
 
+    [[nodiscard]] Objective objective(int parts) const {
+        Objective o;
+        for (std::int64_t w : graph_.node_weight) o.total += static_cast<double>(w);
+        o.all_units = units_prefix_.back();
+        o.units_prefix = &units_prefix_;
+        o.lower = options_.lower_bound;
+        o.upper = options_.upper_bound;
+        o.hard = options_.hard_minimum;
+        o.window_low = options_.window_low;
+        o.window_high = options_.window_high;
+        o.has_window = o.window_high > 0 && o.window_low <= o.window_high;
+        // Cut length a move adds, in parts' boundaries; 0.2 of a boundary weighs like 2 % of
+        // balance squared: it evens out ragged edges without giving up the balance.
+        o.compactness = options_.compactness;
         double total_length = 0;
         for (double length : graph_.shared_length) total_length += length;
-        const double perimeter_scale = total_length / parts;  // about one part's boundary
-        std::vector<std::pair<int, double>> touching;         // (part, shared length)
+        o.perimeter_scale = std::max(total_length / std::max(parts, 1), 1e-12);  // about one part's boundary
+        return o;
+    }
+
+    // (parts outside the window, the rest of the objective) of part_.
+    [[nodiscard]] std::pair<int, double> score(int parts) const {
+        const Objective o = objective(parts);
+        std::vector<double> weight_of(static_cast<std::size_t>(parts), 0.0);
+        double cut = 0;
+        for (std::uint32_t v = 0; v < graph_.node_count(); ++v) {
+            weight_of[static_cast<std::size_t>(part_[v])] += static_cast<double>(graph_.node_weight[v]);
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                if (part_[graph_.neighbours[e]] != part_[v]) cut += graph_.shared_length[e];
+        }
+        int outside = 0;
+        double rest = o.compactness * 0.5 * cut / o.perimeter_scale;  // each edge is stored twice
+        for (int p = 0; p < parts; ++p) {
+            outside += o.outside_window(weight_of[static_cast<std::size_t>(p)]);
+            rest += o.cost(weight_of[static_cast<std::size_t>(p)], p);
+        }
+        return {outside, rest};
+    }
+
+    // Boundary moves that reduce the objective, never emptying or disconnecting a part.
+    void refine(int parts) {
+        const std::size_t n = graph_.node_count();
+        part_weight_.assign(static_cast<std::size_t>(parts), 0.0);
+        part_size_.assign(static_cast<std::size_t>(parts), 0);
+        part_positive_.assign(static_cast<std::size_t>(parts), 0);
+        members_.clear();  // repair_window's lists; moves before it need none
+        double total = 0;
+        for (std::size_t v = 0; v < n; ++v) {
+            part_weight_[static_cast<std::size_t>(part_[v])] += static_cast<double>(graph_.node_weight[v]);
+            ++part_size_[static_cast<std::size_t>(part_[v])];
+            part_positive_[static_cast<std::size_t>(part_[v])] += graph_.node_weight[v] > 0 ? 1 : 0;
+            total += static_cast<double>(graph_.node_weight[v]);
+        }
+        if (parts <= 1 || total <= 0) return;
+        const Objective o = objective(parts);
+        auto violation = [&](double w) { return o.violation(w); };
+        auto cost = [&](double w, int p) { return o.cost(w, p); };
+        auto outside_window = [&](double w) { return o.outside_window(w); };
+        const double kCompactness = o.compactness;
+        const double perimeter_scale = o.perimeter_scale;
+        std::vector<std::pair<int, double>> touching;  // (part, shared length)
         for (int pass = 0; pass < options_.refinement_passes; ++pass) {
             int moves = 0;
             for (std::uint32_t v = 0; v < n; ++v) {
@@ -706,32 +962,200 @@ private:
                 const double w = static_cast<double>(graph_.node_weight[v]);
                 const double wp = part_weight_[static_cast<std::size_t>(p)];
                 int best_q = -1;
+                int best_outside = 0;
                 double best_delta = -1e-12;
                 for (const auto& [q, length] : touching) {
                     const double wq = part_weight_[static_cast<std::size_t>(q)];
                     // Bounds are hard for compactness: no move takes a part further outside them.
                     if (violation(wp - w) > violation(wp) + 1e-9 || violation(wq + w) > violation(wq) + 1e-9) continue;
+                    // Parts the move brings into the window (negative), never out of it. The share
+                    // within the window is what planners read, so it comes before compactness and
+                    // before the squared deviation (which would spread a piece's excess over all its
+                    // parts).
+                    const int leaves_p = outside_window(wp - w) - outside_window(wp);
+                    const int leaves_q = outside_window(wq + w) - outside_window(wq);
+                    if (leaves_p > 0 || leaves_q > 0) continue;  // no part inside is taken out
+                    const int outside = leaves_p + leaves_q;
                     const double balance = cost(wp - w, p) + cost(wq + w, q) - cost(wp, p) - cost(wq, q);
                     const double compact = (own_length - length) / perimeter_scale;
                     const double delta = balance + kCompactness * compact;
-                    if (delta < best_delta || (delta == best_delta && best_q >= 0 && q < best_q)) {
+                    const bool better = best_q < 0 ? (outside < 0 || delta < best_delta)
+                                                   : (outside < best_outside ||
+                                                      (outside == best_outside &&
+                                                       (delta < best_delta || (delta == best_delta && q < best_q))));
+                    if (better) {
+                        best_outside = outside;
                         best_delta = delta;
                         best_q = q;
                     }
                 }
-                if (best_q < 0 || (w > 0 && part_weight_[static_cast<std::size_t>(p)] - w <= 0) ||
-                    !stays_connected_without(v, p))
-                    continue;
-                part_[v] = best_q;
-                part_weight_[static_cast<std::size_t>(p)] -= w;
-                part_weight_[static_cast<std::size_t>(best_q)] += w;
-                --part_size_[static_cast<std::size_t>(p)];
-                ++part_size_[static_cast<std::size_t>(best_q)];
+                if (best_q < 0 || !keeps_enough_weighted(v, p) || !stays_connected_without(v, p)) continue;
+                move_node(v, best_q);
                 ++moves;
             }
             if (moves == 0) break;
         }
+        if (o.has_window) repair_window(o, parts);
     }
+
+    // Parts still outside the balance window after refinement are often hemmed in by parts that
+    // are inside it but have no room: a single move would only take a neighbour out. An ejection
+    // chain fixes them: the part hands a node to a neighbour, which hands one on, and so on, each
+    // node's weight keeping its part inside the window, until a part with room takes the last (or
+    // the other way round for a part below the window, each part pulling a node from the next).
+    // A chain is kept only when it ends with fewer parts outside; otherwise it is undone.
+    void repair_window(const Objective& o, int parts) {
+        members_.assign(static_cast<std::size_t>(parts), {});
+        for (std::uint32_t v = 0; v < graph_.node_count(); ++v)
+            members_[static_cast<std::size_t>(part_[v])].push_back(v);
+        in_chain_.assign(static_cast<std::size_t>(parts), 0);
+        for (int round = 0; round < 3; ++round) {
+            bool improved = false;
+            for (int p = 0; p < parts; ++p) {
+                const double w = part_weight_[static_cast<std::size_t>(p)];
+                if (o.outside_window(w) == 0) continue;
+                chain_budget_ = 4000;
+                in_chain_[static_cast<std::size_t>(p)] = 1;
+                const bool done = w > o.window_high ? push_from(p, w - o.window_high, w - o.window_low, 0, o)
+                                                    : pull_into(p, o.window_low - w, o.window_high - w, 0, o);
+                in_chain_[static_cast<std::size_t>(p)] = 0;
+                improved = improved || done;
+            }
+            if (!improved) break;
+        }
+    }
+
+    // Without node v, does part p keep a node, and a weighted node per unit it stands for (a grid
+    // of five micro-grids needs five: each of its micro-grids must hold households)?
+    [[nodiscard]] bool keeps_enough_weighted(std::uint32_t v, int p) const {
+        const auto i = static_cast<std::size_t>(p);
+        if (part_size_[i] <= 1) return false;
+        if (graph_.node_weight[v] <= 0) return true;
+        return static_cast<double>(part_positive_[i] - 1) >= units_prefix_[i + 1] - units_prefix_[i] - 1e-9;
+    }
+
+    // Can part p give node v away and stay connected and with enough weighted nodes?
+    bool can_give(std::uint32_t v, int p) { return keeps_enough_weighted(v, p) && stays_connected_without(v, p); }
+
+    void move_node(std::uint32_t v, int to) {
+        const int from = part_[v];
+        const auto w = static_cast<double>(graph_.node_weight[v]);
+        part_[v] = to;
+        part_weight_[static_cast<std::size_t>(from)] -= w;
+        part_weight_[static_cast<std::size_t>(to)] += w;
+        --part_size_[static_cast<std::size_t>(from)];
+        ++part_size_[static_cast<std::size_t>(to)];
+        if (w > 0) {
+            --part_positive_[static_cast<std::size_t>(from)];
+            ++part_positive_[static_cast<std::size_t>(to)];
+        }
+        if (!members_.empty()) members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries are skipped
+    }
+
+    static constexpr int kChainDepth = 5;          // parts a chain may pass through
+    static constexpr std::size_t kChainTries = 6;  // candidate nodes tried at each link
+
+    // Part c must give away between `least` and `most` households: one node to a neighbour not
+    // yet in the chain, which either takes it and stays (or comes) inside the window, or passes
+    // the excess on.
+    bool push_from(int c, double least, double most, int depth, const Objective& o) {
+        struct Candidate {
+            std::uint32_t node;
+            int to;
+            bool ends;
+            double miss;
+        };
+        std::vector<Candidate> candidates;
+        for (std::uint32_t v : members_[static_cast<std::size_t>(c)]) {
+            if (part_[v] != c) continue;
+            const auto w = static_cast<double>(graph_.node_weight[v]);
+            if (w < least - 1e-9 || w > most + 1e-9) continue;
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const int d = part_[graph_.neighbours[e]];
+                if (d == c || in_chain_[static_cast<std::size_t>(d)] != 0) continue;
+                if (std::any_of(candidates.begin(), candidates.end(),
+                                [&](const Candidate& x) { return x.node == v && x.to == d; }))
+                    continue;
+                const double before = part_weight_[static_cast<std::size_t>(d)], after = before + w;
+                if (o.violation(after) > o.violation(before) + 1e-9) continue;
+                const bool ends = o.outside_window(after) <= o.outside_window(before) &&
+                                  !(o.outside_window(before) == 0 && o.outside_window(after) != 0);
+                if (!ends && (depth + 1 >= kChainDepth || after < o.window_low)) continue;
+                candidates.push_back({v, d, ends, std::abs(after - o.target_of(d))});
+            }
+        }
+        std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+            return std::tie(b.ends, a.miss, a.node, a.to) < std::tie(a.ends, b.miss, b.node, b.to);
+        });
+        std::size_t tried = 0;
+        for (const Candidate& x : candidates) {
+            if (tried >= kChainTries || --chain_budget_ < 0) return false;
+            if (part_[x.node] != c || !can_give(x.node, c)) continue;
+            ++tried;
+            move_node(x.node, x.to);
+            if (x.ends) return true;
+            const double now = part_weight_[static_cast<std::size_t>(x.to)];
+            in_chain_[static_cast<std::size_t>(x.to)] = 1;
+            const bool done = push_from(x.to, now - o.window_high, now - o.window_low, depth + 1, o);
+            in_chain_[static_cast<std::size_t>(x.to)] = 0;
+            if (done) return true;
+            move_node(x.node, c);  // undo: c was connected with it
+        }
+        return false;
+    }
+
+    // Part c must take between `least` and `most` households: one node of a neighbour not yet in
+    // the chain, which either stays (or comes) inside the window without it, or takes the
+    // shortfall from the next.
+    bool pull_into(int c, double least, double most, int depth, const Objective& o) {
+        struct Candidate {
+            std::uint32_t node;
+            int from;
+            bool ends;
+            double miss;
+        };
+        std::vector<Candidate> candidates;
+        for (std::uint32_t u : members_[static_cast<std::size_t>(c)]) {
+            if (part_[u] != c) continue;
+            for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
+                const std::uint32_t v = graph_.neighbours[e];
+                const int d = part_[v];
+                if (d == c || in_chain_[static_cast<std::size_t>(d)] != 0) continue;
+                const auto w = static_cast<double>(graph_.node_weight[v]);
+                if (w < least - 1e-9 || w > most + 1e-9) continue;
+                if (std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& x) { return x.node == v; }))
+                    continue;
+                const double before = part_weight_[static_cast<std::size_t>(d)], after = before - w;
+                if (o.violation(after) > o.violation(before) + 1e-9) continue;
+                const bool ends = o.outside_window(after) <= o.outside_window(before) &&
+                                  !(o.outside_window(before) == 0 && o.outside_window(after) != 0);
+                if (!ends && (depth + 1 >= kChainDepth || after > o.window_high)) continue;
+                candidates.push_back({v, d, ends, std::abs(after - o.target_of(d))});
+            }
+        }
+        std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+            return std::tie(b.ends, a.miss, a.node, a.from) < std::tie(a.ends, b.miss, b.node, b.from);
+        });
+        std::size_t tried = 0;
+        for (const Candidate& x : candidates) {
+            if (tried >= kChainTries || --chain_budget_ < 0) return false;
+            if (part_[x.node] != x.from || !can_give(x.node, x.from)) continue;
+            ++tried;
+            move_node(x.node, c);
+            if (x.ends) return true;
+            const double now = part_weight_[static_cast<std::size_t>(x.from)];
+            in_chain_[static_cast<std::size_t>(x.from)] = 1;
+            const bool done = pull_into(x.from, o.window_low - now, o.window_high - now, depth + 1, o);
+            in_chain_[static_cast<std::size_t>(x.from)] = 0;
+            if (done) return true;
+            move_node(x.node, x.from);  // undo
+        }
+        return false;
+    }
+
+    std::vector<std::vector<std::uint32_t>> members_;  // per part, its nodes (and stale entries)
+    std::vector<char> in_chain_;
+    int chain_budget_ = 0;
 
     const WeightedGraph& graph_;
     GraphPartitionOptions options_;
@@ -740,6 +1164,7 @@ private:
     std::vector<int> part_;
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
+    std::vector<int> part_positive_;  // weighted nodes per part
     std::vector<std::uint32_t> mark_;
     std::uint32_t stamp_ = 0;
     std::vector<std::uint32_t> scratch_;
@@ -761,6 +1186,12 @@ private:
         std::vector<char> best_side, side;
     } buffers_;
     std::vector<std::uint64_t> packed_;
+    struct GrowScratch {
+        std::vector<double> distance, crossed;
+        std::vector<int> label;
+        std::vector<char> joined;
+        std::vector<std::pair<double, std::uint32_t>> heap;
+    } grow_;
 };
 
 }  // namespace
@@ -776,6 +1207,17 @@ std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts
     parts = std::clamp(parts, 1, static_cast<int>(std::min<std::size_t>(usable, std::numeric_limits<int>::max())));
     Partitioner partitioner(graph, options, seed);
     return partitioner.run(std::vector<int>(static_cast<std::size_t>(parts), 1));
+}
+
+void refine_partition(const WeightedGraph& graph, std::vector<int>& part, const GraphPartitionOptions& options) {
+    if (part.size() != graph.node_count())
+        throw InternalError("algorithms.partition", "refine_partition: a part per node expected");
+    if (part.empty()) return;
+    const int parts = *std::max_element(part.begin(), part.end()) + 1;
+    if (*std::min_element(part.begin(), part.end()) < 0 || !parts_are_connected(graph, part))
+        throw InternalError("algorithms.partition", "refine_partition: parts must be numbered and connected");
+    Partitioner partitioner(graph, options, 0);
+    part = partitioner.refine_only(std::move(part), parts);
 }
 
 std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,

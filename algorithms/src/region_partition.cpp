@@ -787,8 +787,15 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     micro_options.lower_bound = options.lower();
     micro_options.upper_bound = options.upper();
     micro_options.hard_minimum = options.hard_min_households;
+    // The quality report's window: +-10 % of the region's target, in whole households.
+    const WithinRange window = within_range(options.target_households);
+    if (window.low <= window.high) {
+        micro_options.window_low = static_cast<double>(window.low);
+        micro_options.window_high = static_cast<double>(window.high);
+    }
     GraphPartitionOptions grid_options = micro_options;
     grid_options.lower_bound = grid_options.upper_bound = grid_options.hard_minimum = 0;
+    grid_options.window_low = grid_options.window_high = 0;
 
     // Pieces are independent: in parallel (a whole city as one region has a thousand of them),
     // each into its own slot, numbered piece by piece afterwards, so threads do not change it.

@@ -407,7 +407,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "soft-barrier-weight", po::value(&config.soft_barrier_weight)->default_value(config.soft_barrier_weight),
         "how strongly boundaries prefer minor roads (0 = ignore)")(
         "split-households", po::value(&config.split_piece_households)->default_value(config.split_piece_households),
-        "split larger buildings into pieces of at most this many households, one per unit at least (0 = target / 5)")(
+        "split larger buildings into pieces of at most this many households, one per unit at least (0 = target / 8)")(
         "crs", po::value(&config.working_crs),
         "working CRS (default: CGCS2000 Gauss-Kruger or UTM zone from the data)")(
         "assume-crs", po::value(&config.assume_crs), "CRS of input layers that declare none")(

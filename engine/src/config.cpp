@@ -38,7 +38,7 @@ void validate_config(const PartitionConfig& config) {
     within("--grid-households", config.grid_households, 0, 1e8, " (0 = no grid level)");
     within("--compactness", config.compactness, 0, 100, " (0 = balance only)");
     within("--soft-barrier-weight", config.soft_barrier_weight, 0, 1000, " (0 = ignore minor roads)");
-    within("--split-households", config.split_piece_households, 0, 1e6, " (0 = target / 5)");
+    within("--split-households", config.split_piece_households, 0, 1e6, " (0 = target / 8)");
     within("--threads", config.threads, 0, 4096, " (0 = all cores)");
     within("--dwelling-area", config.dwelling_area, 0, 1e5, " m2 (0 = off)");
     within("--max-building-households", static_cast<double>(config.max_building_households), 1, 1e9);

@@ -151,7 +151,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     // piece per unit): indivisible towers of 80-300 households would leave parts far off balance.
     const auto piece_limit = static_cast<std::int64_t>(config.split_piece_households > 0
                                                            ? config.split_piece_households
-                                                           : std::max(1L, std::lround(config.target_households / 5.0)));
+                                                           : std::max(1L, std::lround(config.target_households / 8.0)));
     std::vector<std::vector<algorithms::Site>> region_sites(region_count);
     result.regions.assign(region_count, RegionSummary{});
     // Sites around one point (a point building's pieces, or buildings geocoded to one address) lie

@@ -138,5 +138,151 @@ TEST(GraphPartition, ManyPartsDoNotPeelOneAtATime) {
     EXPECT_GE(within_20, 380);
 }
 
+// Cut length: the sum of shared lengths between nodes of different parts.
+double cut_length(const WeightedGraph& graph, const std::vector<int>& part) {
+    double cut = 0;
+    for (std::uint32_t v = 0; v < graph.node_count(); ++v)
+        for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e)
+            if (part[graph.neighbours[e]] != part[v]) cut += graph.shared_length[e];
+    return cut / 2;
+}
+
+int within_window(const std::vector<double>& weights, double low, double high) {
+    return static_cast<int>(
+        std::count_if(weights.begin(), weights.end(), [&](double w) { return w >= low && w <= high; }));
+}
+
+TEST(GraphPartition, AWindowPutsMorePartsInsideIt) {
+    // Buildings of 1-30 households on a grid; the window is the quality report's +-10 %.
+    int inside_with = 0, inside_without = 0, parts_total = 0;
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+        std::mt19937_64 random(seed);
+        std::vector<std::int64_t> weights(24 * 24);
+        for (auto& w : weights) w = 1 + static_cast<std::int64_t>(random() % 30);
+        const WeightedGraph graph = grid_graph(24, 24, weights);
+        const int parts = 60;
+        double total = 0;
+        for (std::int64_t w : weights) total += static_cast<double>(w);
+        GraphPartitionOptions with_window;
+        with_window.window_low = std::ceil(0.9 * total / parts);
+        with_window.window_high = std::floor(1.1 * total / parts);
+        const std::vector<int> windowed = partition_connected_graph(graph, parts, seed, with_window);
+        const std::vector<int> plain = partition_connected_graph(graph, parts, seed);
+        ASSERT_TRUE(parts_are_connected(graph, windowed)) << "seed " << seed;
+        ASSERT_EQ(*std::max_element(windowed.begin(), windowed.end()) + 1, parts);
+        inside_with +=
+            within_window(part_weights(graph, windowed, parts), with_window.window_low, with_window.window_high);
+        inside_without +=
+            within_window(part_weights(graph, plain, parts), with_window.window_low, with_window.window_high);
+        parts_total += parts;
+    }
+    EXPECT_GT(inside_with, inside_without) << inside_with << " against " << inside_without;
+    EXPECT_GE(inside_with, parts_total * 98 / 100) << inside_with << " of " << parts_total;
+}
+
+TEST(GraphPartition, RegrownPartsAreKeptOnlyWhenBetter) {
+    // Parts regrown from their centres replace the bisection's only when they score better: on an
+    // even grid (where recursive bisection is already near the best) never a longer boundary or
+    // worse balance, and some seeds get shorter boundaries.
+    const WeightedGraph graph = grid_graph(40, 40, std::vector<std::int64_t>(1600, 1));
+    const int parts = 16;
+    GraphPartitionOptions bisection_only;
+    bisection_only.growth_rounds = 0;
+    double cut_grown = 0, cut_bisected = 0;
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        const std::vector<int> grown = partition_connected_graph(graph, parts, seed);
+        const std::vector<int> bisected = partition_connected_graph(graph, parts, seed, bisection_only);
+        ASSERT_TRUE(parts_are_connected(graph, grown));
+        ASSERT_EQ(*std::max_element(grown.begin(), grown.end()) + 1, parts);
+        for (double w : part_weights(graph, grown, parts)) EXPECT_NEAR(w, 100.0, 10.0) << "seed " << seed;
+        EXPECT_LE(cut_length(graph, grown), cut_length(graph, bisected)) << "seed " << seed;
+        cut_grown += cut_length(graph, grown);
+        cut_bisected += cut_length(graph, bisected);
+    }
+    EXPECT_LT(cut_grown, cut_bisected);
+}
+
+TEST(GraphPartition, ChainsOfMovesBringPartsIntoTheWindow) {
+    // A ladder of 18 columns in three parts in a row: A (140) over the window [108, 132], B (132)
+    // at its top, C (88) under it. No single move brings A or C in without taking B out, and the
+    // compactness weight forbids the moves that only even things out; A -> B -> C chains do it.
+    const int columns = 18;
+    std::vector<std::int64_t> weights(2 * columns);
+    std::vector<int> part(2 * columns);
+    for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < columns; ++x) {
+            const auto v = static_cast<std::size_t>(y * columns + x);
+            part[v] = x < 7 ? 0 : (x < 13 ? 1 : 2);
+            weights[v] = x < 7 ? 10 : (x < 13 ? 11 : (x < 17 ? 9 : 8));
+        }
+    const WeightedGraph graph = grid_graph(columns, 2, weights);
+    GraphPartitionOptions options;
+    options.compactness = 100;
+    options.window_low = 108;
+    options.window_high = 132;
+    ASSERT_EQ(part_weights(graph, part, 3), (std::vector<double>{140, 132, 88}));
+    refine_partition(graph, part, options);
+    ASSERT_TRUE(parts_are_connected(graph, part));
+    for (double w : part_weights(graph, part, 3)) {
+        EXPECT_GE(w, 108);
+        EXPECT_LE(w, 132);
+    }
+}
+
+TEST(GraphPartition, RefinementNeverTakesAPartOutOfTheWindow) {
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        std::mt19937_64 random(seed);
+        std::vector<std::int64_t> weights(20 * 20);
+        for (auto& w : weights) w = static_cast<std::int64_t>(random() % 25);
+        const WeightedGraph graph = grid_graph(20, 20, weights);
+        const int parts = 12;
+        std::vector<int> part = partition_connected_graph(graph, parts, seed);
+        double total = 0;
+        for (std::int64_t w : weights) total += static_cast<double>(w);
+        GraphPartitionOptions options;
+        options.window_low = std::ceil(0.9 * total / parts);
+        options.window_high = std::floor(1.1 * total / parts);
+        const std::vector<double> before = part_weights(graph, part, parts);
+        refine_partition(graph, part, options);
+        ASSERT_TRUE(parts_are_connected(graph, part)) << "seed " << seed;
+        const std::vector<double> after = part_weights(graph, part, parts);
+        for (int p = 0; p < parts; ++p) {
+            const auto i = static_cast<std::size_t>(p);
+            if (before[i] >= options.window_low && before[i] <= options.window_high) {
+                EXPECT_GE(after[i], options.window_low) << "seed " << seed << " part " << p;
+                EXPECT_LE(after[i], options.window_high) << "seed " << seed << " part " << p;
+            }
+            EXPECT_GT(after[i], 0.0);
+        }
+        EXPECT_GE(within_window(after, options.window_low, options.window_high),
+                  within_window(before, options.window_low, options.window_high));
+    }
+}
+
+TEST(GraphPartition, EveryPartHoldsAWeightedNodePerUnit) {
+    // Grids of several micro-grids among few weighted nodes (tower pieces among empty land): a
+    // grid standing for five micro-grids must hold five weighted nodes, or some of its micro-grids
+    // would be empty. Regrowing and refinement keep that, as the bisection does.
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        std::mt19937_64 random(seed);
+        std::vector<std::int64_t> weights(20 * 20, 0);
+        for (int placed = 0; placed < 24;) {
+            auto& w = weights[random() % weights.size()];
+            if (w == 0) {
+                w = 20 + static_cast<std::int64_t>(random() % 80);
+                ++placed;
+            }
+        }
+        const WeightedGraph graph = grid_graph(20, 20, weights);
+        const std::vector<int> units{5, 4, 6, 5, 4};  // 24 micro-grids for 24 weighted nodes
+        const std::vector<int> part = partition_connected_graph(graph, units, seed);
+        ASSERT_TRUE(parts_are_connected(graph, part)) << "seed " << seed;
+        std::vector<int> weighted(units.size(), 0);
+        for (std::size_t v = 0; v < part.size(); ++v) weighted[static_cast<std::size_t>(part[v])] += weights[v] > 0;
+        for (std::size_t p = 0; p < units.size(); ++p)
+            EXPECT_GE(weighted[p], units[p]) << "seed " << seed << " part " << p;
+    }
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

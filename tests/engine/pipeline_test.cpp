@@ -74,8 +74,8 @@ TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
 
 // Cities built unlike the sample (issue 16): small communities, a river cutting them into
 // slivers, towers. Every guarantee holds, and balance stays within a floor of the best the counts
-// allow. The floor guards what is reached today (gaps of 8-12 points at 100,000 households);
-// issue 16's goal is 3.
+// allow: issue 16's goal is a gap of at most 3 points (1.2-2.4 here at 40,000 households, 8-12
+// before the window, regrowing and finer tower pieces).
 TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
     test::TempDir dir;
     for (std::uint64_t seed : {1u, 2u, 3u}) {
@@ -89,9 +89,9 @@ TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
         SCOPED_TRACE("organic seed " + std::to_string(seed));
         expect_guarantees(summary.report);
         EXPECT_EQ(summary.report.micro_grids, summary.report.requested);
-        EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.16)
+        EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.03)
             << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
-        EXPECT_GE(summary.report.polsby_popper_mean, 0.55);
+        EXPECT_GE(summary.report.polsby_popper_mean, 0.59);
         // The report's flag counts are the micro_grids layer's flags, counted independently.
         const io::FeatureTable grids = io::read_layer({dir.file("out.gpkg"), "micro_grids"});
         const int flags = grids.field_index("flags");

@@ -31,7 +31,7 @@ struct EdgeInput {
                                        std::vector<EdgeInput> edges);
 
 struct GraphPartitionOptions {
-    int spanning_tree_trials = 8;      ///< random spanning trees tried per bisection
+    int spanning_tree_trials = 4;      ///< random spanning trees tried per bisection
     int refinement_passes = 12;        ///< boundary-move passes after bisection
     double soft_barrier_weight = 1.0;  ///< extra tree cost of crossing a soft barrier (cuts follow them)
     /// Balance bounds refinement pushes parts into before anything else (0 = none), and a hard
@@ -43,6 +43,13 @@ struct GraphPartitionOptions {
     /// Straight-line cuts tried per bisection besides the trees, in directions spread from the
     /// principal axis; taken when both sides are connected and the cut is shorter (0 = none).
     int sweep_directions = 12;
+    /// Households a part must hold to count as balanced (the quality report's +-10 % of the
+    /// region's target), 0 = none: refinement never takes a part out of this window, and a move
+    /// that brings one in is taken whatever it costs in compactness.
+    double window_low = 0, window_high = 0;
+    /// Rounds of regrowing the parts from their centres (a balanced graph Voronoi diagram, then
+    /// refinement); the result replaces the bisection's when it scores better (0 = bisection only).
+    int growth_rounds = 2;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
@@ -56,6 +63,12 @@ struct GraphPartitionOptions {
 /// of 5 micro-grids weighs 5/4 of one of 4). Parts beyond the number of weighted nodes are dropped.
 [[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,
                                                          std::uint64_t seed, const GraphPartitionOptions& options = {});
+
+/// The refinement partition_connected_graph ends with, alone, on a given partition of `graph`
+/// (parts numbered 0..parts-1, each connected and holding weight, equal targets): boundary moves
+/// and, with a window, chains of moves that bring parts into it. Parts stay connected and
+/// non-empty; none leaves the window.
+void refine_partition(const WeightedGraph& graph, std::vector<int>& part, const GraphPartitionOptions& options);
 
 /// Connected components (component index per node, numbered by smallest node).
 /// Hand-made rather than Boost.Graph's connected_components: on the graph already in CSR form it is

@@ -47,7 +47,7 @@ struct PartitionOptions {
     int grid_count = 0;
     double soft_barrier_weight = 1.0;  ///< how strongly cuts prefer to follow soft barriers (0 = ignore)
     double compactness = 0.6;          ///< GraphPartitionOptions::compactness
-    int spanning_tree_trials = 8;      ///< candidate trees per bisection
+    int spanning_tree_trials = 4;      ///< candidate trees per bisection (the parts are regrown after)
     int refinement_passes = 12;        ///< boundary-move passes after bisection
 
     [[nodiscard]] double lower() const noexcept {
