@@ -11,7 +11,7 @@ CIVGRID := $(BUILD_DIR)/engine/civgrid
 
 # Everything comes from Debian bookworm's packages; nothing is downloaded at build time.
 APT_PACKAGES := cmake ninja-build g++ pkg-config \
-  libgeos-dev libgdal-dev gdal-bin python3-gdal libproj-dev \
+  libgeos-dev libgdal-dev gdal-bin python3-gdal libproj-dev libsqlite3-dev \
   libboost-graph-dev libboost-program-options-dev libtbb-dev liblemon-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \

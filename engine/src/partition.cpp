@@ -9,9 +9,11 @@
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
-#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <optional>
@@ -334,19 +336,33 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
     const auto& region_envelopes = problems.region_envelopes;
 
     // Regions in parallel; each writes only its own slot, so the result is independent of threads.
+    // Largest first (by sites), each worker taking the next region as it finishes one: a large
+    // region started last would keep one core busy while the other idles.
     std::vector<algorithms::RegionResult> region_results(region_count);
     std::vector<std::string> region_errors(region_count);
+    std::vector<std::size_t> largest_first(region_count);
+    std::iota(largest_first.begin(), largest_first.end(), std::size_t{0});
+    std::stable_sort(largest_first.begin(), largest_first.end(), [&](std::size_t a, std::size_t b) {
+        return problems.inputs[a].sites.size() > problems.inputs[b].sites.size();
+    });
+    auto partition_one = [&](std::size_t r) {
+        if (control != nullptr && control->cancelled()) return;  // reported below
+        try {
+            region_results[r] = config.units == "areas" ? algorithms::partition_units(problems.inputs[r])
+                                                        : algorithms::partition_region(problems.inputs[r]);
+        } catch (const Error& error) {
+            region_errors[r] = error.what();
+        }
+        if (control != nullptr) control->step();
+    };
     auto work = [&] {
-        tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) {
-            if (control != nullptr && control->cancelled()) return;  // reported below
-            try {
-                region_results[r] = config.units == "areas" ? algorithms::partition_units(problems.inputs[r])
-                                                            : algorithms::partition_region(problems.inputs[r]);
-            } catch (const Error& error) {
-                region_errors[r] = error.what();
-            }
-            if (control != nullptr) control->step();
-        });
+        std::atomic<std::size_t> next{0};
+        tbb::task_group workers;
+        for (int w = 0; w < tbb::this_task_arena::max_concurrency(); ++w)
+            workers.run([&] {
+                for (std::size_t i = next++; i < region_count; i = next++) partition_one(largest_first[i]);
+            });
+        workers.wait();
     };
     algorithms::with_threads(config.threads, work);
     if (control != nullptr) control->check(kStage);

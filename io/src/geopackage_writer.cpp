@@ -1,5 +1,6 @@
 // Atomic GeoPackage writer: a temporary file beside the target, renamed over it in commit().
 #include "gdal_handles.hpp"
+#include "gpkg_rtree.hpp"
 
 #include <civgrid/io/layer.hpp>
 #include <civgrid/io/output_file.hpp>
@@ -170,7 +171,9 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
          ++n)
         fid_column = "fid_" + std::to_string(n);
     const std::string fid_option = "FID=" + fid_column;
-    const char* layer_options[] = {fid_option.c_str(), "SPATIAL_INDEX=YES", nullptr};
+    // The spatial index is written in bulk after GDAL closes the file (write_spatial_indexes):
+    // GDAL 3.6 would fill it at close one R*Tree insertion per row.
+    const char* layer_options[] = {fid_option.c_str(), "SPATIAL_INDEX=NO", nullptr};
 
     detail::SrsPtr srs;
     if (spatial && !crs_.empty()) srs = detail::make_srs(crs_, kStage, "output CRS");
@@ -186,6 +189,13 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
         throw IoError(kStage, where + ": cannot start a transaction: " + capture.message());
     guard.transaction_started();
 
+    detail::SpatialIndexRows index;
+    if (spatial) {
+        index.table = data.name;
+        index.geometry_column = OGR_L_GetGeometryColumn(layer);
+        index.fid_column = fid_column;
+        index.entries.reserve(data.rows.size());
+    }
     const detail::FeaturePtr feature(OGR_F_Create(OGR_L_GetLayerDefn(layer)));
     if (!feature) throw InternalError(kStage, where + ": cannot allocate a feature");
     for (std::size_t i = 0; i < data.rows.size(); ++i) {
@@ -224,6 +234,15 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
 
         if (OGR_L_CreateFeature(layer, feature.get()) != OGRERR_NONE)
             throw IoError(kStage, row_where() + ": cannot write the feature: " + capture.message());
+        // What the index triggers of GDAL's driver would insert: the fid given and the envelope,
+        // for a geometry neither null nor empty.
+        if (OGRGeometryH written = spatial ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
+            written != nullptr && !OGR_G_IsEmpty(written)) {
+            OGREnvelope envelope;
+            OGR_G_GetEnvelope(written, &envelope);
+            index.entries.push_back(
+                {OGR_F_GetFID(feature.get()), envelope.MinX, envelope.MaxX, envelope.MinY, envelope.MaxY});
+        }
     }
 
     if (GDALDatasetCommitTransaction(dataset) != OGRERR_NONE)
@@ -232,6 +251,7 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     if (capture.has_error()) throw IoError(kStage, where + ": " + capture.message());
     guard.release();
     layers_.push_back(data.name);
+    if (spatial) spatial_indexes_.push_back(std::move(index));
 }
 
 void GeoPackageWriter::add_styles(const std::vector<LayerStyle>& styles) {
@@ -326,10 +346,12 @@ void GeoPackageWriter::add_styles(const std::vector<LayerStyle>& styles) {
 void GeoPackageWriter::close() {
     if (committed_ || !dataset_) throw InternalError(kStage, "'" + path_ + "': closed twice");
     detail::GdalErrorCapture capture;
-    dataset_.reset();  // GDALClose: flushes, builds the spatial indexes, closes SQLite
+    dataset_.reset();  // GDALClose: flushes, closes SQLite
     if (capture.has_error())
         throw IoError(kStage, "cannot write '" + path_ + "' (temporary file '" + output_->temp_path() +
                                   "'): " + capture.message());
+    detail::write_spatial_indexes(output_->temp_path(), spatial_indexes_);
+    spatial_indexes_.clear();
 }
 
 void GeoPackageWriter::commit() {

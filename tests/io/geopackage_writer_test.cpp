@@ -8,13 +8,16 @@
 #include <gtest/gtest.h>
 
 #include <cpl_conv.h>
+#include <gdal.h>
 #include <ogr_api.h>
+#include <sqlite3.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -153,6 +156,158 @@ TEST(GeoPackageWriter, RoundTripAllFieldTypesNullsUtf8AndManyFeatures) {
     const std::string rtree =
         run("/usr/bin/ogrinfo -ro -q '" + file + "' -sql \"SELECT count(*) AS n FROM rtree_grids_geom\"");
     EXPECT_CONTAINS(rtree, "n (Integer) = 9999") << "spatial index filled (one null geometry)";
+}
+
+// ---- spatial index ------------------------------------------------------------------------------
+
+/// The rows of `sql` on the SQLite database `file`, each as its columns' text joined by '|'.
+std::vector<std::string> sql_rows(const std::string& file, const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::vector<std::string> rows;
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        ADD_FAILURE() << "cannot open " << file;
+        return rows;
+    }
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+        ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    } else {
+        while (sqlite3_step(statement) == SQLITE_ROW) {
+            std::string row;
+            for (int c = 0; c < sqlite3_column_count(statement); ++c) {
+                const auto* text = sqlite3_column_text(statement, c);
+                row += (c > 0 ? "|" : "") + std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "NULL");
+            }
+            rows.push_back(std::move(row));
+        }
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return rows;
+}
+
+/// `count` polygons of very different sizes scattered over a city (coordinates that floats cannot
+/// hold exactly, so the index's rounding shows), with null and empty geometries among them.
+LayerData scattered_polygons(std::size_t count) {
+    LayerData layer{"parcels", GeometryKind::polygon, {{"n", FieldType::integer}}, {}, {}};
+    std::mt19937_64 random(7);
+    std::uniform_real_distribution<double> x(380000.0, 420000.0), y(3520000.0, 3560000.0), size(0.01, 400.0);
+    for (std::size_t i = 0; i < count; ++i) {
+        const double x0 = x(random), y0 = y(random), w = size(random), h = size(random) / 3;
+        if (i % 997 == 3)
+            layer.geometries.emplace_back();
+        else if (i % 991 == 4)
+            layer.geometries.push_back(wkb_of("POLYGON EMPTY"));
+        else
+            layer.geometries.push_back(wkb_of("POLYGON ((" + std::to_string(x0) + " " + std::to_string(y0) + "," +
+                                              std::to_string(x0 + w) + " " + std::to_string(y0 + h / 2) + "," +
+                                              std::to_string(x0 + w / 3) + " " + std::to_string(y0 + h) + "," +
+                                              std::to_string(x0) + " " + std::to_string(y0) + "))"));
+        layer.rows.push_back({static_cast<std::int64_t>(i)});
+    }
+    return layer;
+}
+
+/// The same layer written by GDAL's own GeoPackage driver, with its own spatial index.
+void write_with_gdal(const std::string& file, const LayerData& data) {
+    GDALAllRegister();
+    GDALDatasetH dataset = GDALCreate(GDALGetDriverByName("GPKG"), file.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+    ASSERT_NE(dataset, nullptr);
+    OGRLayerH layer = GDALDatasetCreateLayer(dataset, data.name.c_str(), nullptr, wkbPolygon, nullptr);
+    ASSERT_NE(layer, nullptr);
+    OGRFieldDefnH field = OGR_Fld_Create("n", OFTInteger64);
+    OGR_L_CreateField(layer, field, TRUE);
+    OGR_Fld_Destroy(field);
+    GDALDatasetStartTransaction(dataset, FALSE);
+    for (std::size_t i = 0; i < data.rows.size(); ++i) {
+        OGRFeatureH feature = OGR_F_Create(OGR_L_GetLayerDefn(layer));
+        OGR_F_SetFieldInteger64(feature, 0, std::get<std::int64_t>(data.rows[i][0]));
+        if (!data.geometries[i].empty()) {
+            OGRGeometryH geometry = nullptr;
+            OGR_G_CreateFromWkb(data.geometries[i].data(), nullptr, &geometry,
+                                static_cast<int>(data.geometries[i].size()));
+            OGR_F_SetGeometryDirectly(feature, geometry);
+        }
+        EXPECT_EQ(OGR_L_CreateFeature(layer, feature), OGRERR_NONE);
+        OGR_F_Destroy(feature);
+    }
+    GDALDatasetCommitTransaction(dataset);
+    GDALClose(dataset);
+}
+
+TEST(GeoPackageWriterSpatialIndex, HoldsWhatGdalsOwnIndexHoldsAndAnswersTheSameQueries) {
+    test::TempDir dir;
+    const std::string ours = dir.file("ours.gpkg"), gdals = dir.file("gdal.gpkg");
+    const LayerData parcels = scattered_polygons(30000);
+    {
+        GeoPackageWriter writer(ours, "");
+        writer.add_layer(parcels);
+        writer.add_layer(points_layer());
+        writer.add_layer({"nothing", GeometryKind::polygon, {{"x", FieldType::integer}}, {}, {}});
+        writer.add_layer({"stats", GeometryKind::none, {{"x", FieldType::integer}}, {}, {{std::int64_t{1}}}});
+        writer.commit();
+    }
+    write_with_gdal(gdals, parcels);
+
+    // The R*Tree is well formed (SQLite's own check) and holds every non-empty geometry once,
+    // with the very float boxes GDAL's row-by-row insertion stores.
+    for (const char* rtree : {"rtree_parcels_geom", "rtree_points_geom", "rtree_nothing_geom"})
+        EXPECT_EQ(sql_rows(ours, std::string("SELECT rtreecheck('") + rtree + "')"), std::vector<std::string>{"ok"})
+            << rtree;
+    const std::string all_boxes = "SELECT id, minx, maxx, miny, maxy FROM rtree_parcels_geom ORDER BY id";
+    const std::vector<std::string> boxes = sql_rows(ours, all_boxes);
+    EXPECT_EQ(boxes.size(), 30000u - 31 - 31);
+    EXPECT_EQ(boxes, sql_rows(gdals, all_boxes));
+    EXPECT_EQ(sql_rows(ours, "SELECT count(*) FROM rtree_points_geom"), std::vector<std::string>{"2"});
+    EXPECT_EQ(sql_rows(ours, "SELECT count(*) FROM rtree_nothing_geom"), std::vector<std::string>{"0"});
+    EXPECT_EQ(sql_rows(ours, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'rtree_stats%'"),
+              std::vector<std::string>{"0"})
+        << "an attribute table has no index";
+
+    // Window queries walk the packed inner nodes: the same features as GDAL's index.
+    std::mt19937_64 random(11);
+    std::uniform_real_distribution<double> x(379000.0, 421000.0), y(3519000.0, 3561000.0), size(1.0, 5000.0);
+    for (int q = 0; q < 200; ++q) {
+        const double x0 = x(random), y0 = y(random), w = size(random), h = size(random);
+        const std::string window = "SELECT id FROM rtree_parcels_geom WHERE maxx >= " + std::to_string(x0) +
+                                   " AND minx <= " + std::to_string(x0 + w) + " AND maxy >= " + std::to_string(y0) +
+                                   " AND miny <= " + std::to_string(y0 + h) + " ORDER BY id";
+        ASSERT_EQ(sql_rows(ours, window), sql_rows(gdals, window)) << window;
+    }
+
+    // The triggers and the extension's registration are GDAL's, so later edits keep the index.
+    const std::string triggers =
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree%' "
+        "AND tbl_name = 'parcels' ORDER BY name";
+    EXPECT_EQ(sql_rows(ours, triggers).size(), 6u);
+    EXPECT_EQ(sql_rows(ours, triggers), sql_rows(gdals, triggers));
+    EXPECT_EQ(sql_rows(ours, "SELECT * FROM gpkg_extensions WHERE table_name = 'parcels'"),
+              sql_rows(gdals, "SELECT * FROM gpkg_extensions WHERE table_name = 'parcels'"));
+    {
+        GDALDatasetH dataset = GDALOpenEx(ours.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, nullptr, nullptr, nullptr);
+        ASSERT_NE(dataset, nullptr);
+        OGRLayerH layer = GDALDatasetGetLayerByName(dataset, "parcels");
+        OGRFeatureH feature = OGR_F_Create(OGR_L_GetLayerDefn(layer));
+        OGRGeometryH square = nullptr;
+        char wkt[] = "POLYGON ((500000 3600000,500001 3600000,500001 3600001,500000 3600000))";
+        char* cursor = wkt;
+        OGR_G_CreateFromWkt(&cursor, nullptr, &square);
+        OGR_F_SetGeometryDirectly(feature, square);
+        EXPECT_EQ(OGR_L_CreateFeature(layer, feature), OGRERR_NONE);
+        OGR_F_Destroy(feature);
+        GDALClose(dataset);
+    }
+    EXPECT_EQ(sql_rows(ours, "SELECT id FROM rtree_parcels_geom WHERE minx >= 499999"),
+              std::vector<std::string>{"30001"});
+    EXPECT_EQ(sql_rows(ours, "SELECT rtreecheck('rtree_parcels_geom')"), std::vector<std::string>{"ok"});
+    // GDAL's spatial filter (through the index) finds the same features in both files.
+    const std::string filtered =
+        run("/usr/bin/ogrinfo -ro -q '" + ours + "' parcels -spat 390000 3530000 391000 3531000 | grep -c OGRFeature");
+    const std::string scanned =
+        run("/usr/bin/ogrinfo -ro -q '" + gdals + "' parcels -spat 390000 3530000 391000 3531000 | grep -c OGRFeature");
+    EXPECT_EQ(filtered, scanned);
+    EXPECT_NE(filtered, "0\n");
 }
 
 TEST(GeoPackageWriter, FieldNamedFidAndEmptyLayer) {

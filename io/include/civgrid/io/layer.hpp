@@ -137,6 +137,9 @@ struct LayerStyle {
 };
 
 class OutputReservation;
+namespace detail {
+struct SpatialIndexRows;
+}
 
 /// Writes a GeoPackage atomically: everything goes to a temporary file beside `path`, which
 /// replaces `path` only in commit(). Destroying an uncommitted writer removes the temporary
@@ -181,6 +184,7 @@ private:
     };
     std::unique_ptr<void, DatasetDeleter> dataset_;
     std::vector<std::string> layers_;
+    std::vector<detail::SpatialIndexRows> spatial_indexes_;  ///< written by close(), after GDAL's
     bool committed_ = false;
 };
 

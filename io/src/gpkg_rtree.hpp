@@ -1,0 +1,48 @@
+// The GeoPackage spatial index (gpkg_rtree_index) built in bulk: the SQLite R*Tree's tables
+// written directly from a packed tree, instead of one R*Tree insertion per row.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace civgrid::io::detail {
+
+/// One indexed feature: its fid and its envelope (metres or degrees, as the layer's CRS).
+struct RTreeEntry {
+    std::int64_t id = 0;
+    double min_x = 0, max_x = 0, min_y = 0, max_y = 0;
+};
+
+/// A spatial layer whose index is still to be written: table, geometry column, FID column and
+/// one entry per feature with a non-empty geometry.
+struct SpatialIndexRows {
+    std::string table;
+    std::string geometry_column;
+    std::string fid_column;
+    std::vector<RTreeEntry> entries;
+};
+
+/// The three tables of an SQLite R*Tree (rtree.c's format): node blobs (big-endian: depth in the
+/// root, cell count, then cells of a 64-bit id and min/max x, min/max y as 32-bit floats), the leaf
+/// of each entry and the parent of each node. Node 1 is the root.
+struct PackedRTree {
+    std::vector<std::vector<unsigned char>> nodes;                   ///< node n is nodes[n - 1]
+    std::vector<std::pair<std::int64_t, std::int64_t>> entry_leaf;   ///< (entry id, leaf node)
+    std::vector<std::pair<std::int64_t, std::int64_t>> node_parent;  ///< (node, parent node), root excepted
+};
+
+/// Packs `entries` Sort-Tile-Recursive into full nodes of `node_bytes` (the size SQLite chose for
+/// the table's nodes: 4 + 24 bytes per cell). Coordinates are rounded outwards to floats exactly as
+/// the R*Tree module rounds an inserted row, so the index holds what row-by-row insertion would.
+/// O(n log n); the same entries give the same bytes whatever their order. Throws InternalError
+/// when a node cannot hold two cells.
+PackedRTree pack_rtree(std::vector<RTreeEntry> entries, int node_bytes);
+
+/// Opens the closed GeoPackage `path` with SQLite and, in one transaction, gives each layer of
+/// `layers` the spatial index GDAL's GeoPackage driver makes (the `rtree_<table>_<column>` virtual
+/// table, its six triggers, its gpkg_extensions row), filled by pack_rtree. Throws IoError
+/// (stage and file in the message) when SQLite fails.
+void write_spatial_indexes(const std::string& path, const std::vector<SpatialIndexRows>& layers);
+
+}  // namespace civgrid::io::detail
