@@ -1,10 +1,12 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace civgrid::algorithms {
 
@@ -116,6 +118,181 @@ int best_within_bounded(const std::vector<std::int64_t>& piece_households, int c
         best.swap(next);
     }
     return std::max(best[static_cast<std::size_t>(count)], 0);
+}
+
+namespace {
+
+// The most within for `count` micro-grids among the pieces, piece i giving value[i][k] with k
+// micro-grids (k = 1 .. value[i].size() - 1, at least one each); -1 when the count cannot be shared.
+int best_sharing(const std::vector<std::vector<int>>& value, int count) {
+    std::vector<int> best(static_cast<std::size_t>(count) + 1, -1), next(best.size());
+    best[0] = 0;
+    for (const std::vector<int>& piece : value) {
+        std::fill(next.begin(), next.end(), -1);
+        for (int c = 0; c <= count; ++c) {
+            if (best[static_cast<std::size_t>(c)] < 0) continue;
+            for (int k = 1; c + k <= count && k < static_cast<int>(piece.size()); ++k)
+                next[static_cast<std::size_t>(c + k)] =
+                    std::max(next[static_cast<std::size_t>(c + k)],
+                             best[static_cast<std::size_t>(c)] + piece[static_cast<std::size_t>(k)]);
+        }
+        best.swap(next);
+    }
+    return best[static_cast<std::size_t>(count)];
+}
+
+// Exact whole-unit values for few units: over subsets `mask` of them, `most[mask]` is the most
+// disjoint groups with sums in `range` inside mask, `exact[mask]` the bitset of j such that mask
+// splits into exactly j such groups. Each step takes the lowest unit of mask either as left over or
+// with any subset of the others as one group: 3^n steps in all.
+std::vector<int> whole_by_subsets(const std::vector<std::int64_t>& units, int max_parts, WithinRange range) {
+    const std::size_t n = units.size();
+    const std::size_t masks = std::size_t{1} << n;
+    std::vector<std::int64_t> sum(masks, 0);
+    for (std::size_t mask = 1; mask < masks; ++mask) {
+        const std::size_t low = mask & (~mask + 1);
+        sum[mask] = sum[mask ^ low] + units[static_cast<std::size_t>(std::countr_zero(low))];
+    }
+    std::vector<int> most(masks, 0);
+    std::vector<std::uint32_t> exact(masks, 0);
+    exact[0] = 1;  // the empty set splits into zero groups
+    for (std::size_t mask = 1; mask < masks; ++mask) {
+        const std::size_t low = mask & (~mask + 1), others = mask ^ low;
+        int best = most[others];
+        std::uint32_t splits = 0;
+        for (std::size_t sub = others;; sub = (sub - 1) & others) {
+            const std::size_t group = sub | low;
+            if (sum[group] >= range.low && sum[group] <= range.high) {
+                best = std::max(best, 1 + most[mask ^ group]);
+                splits |= exact[mask ^ group] << 1;
+            }
+            if (sub == 0) break;
+        }
+        most[mask] = best;
+        exact[mask] = splits;
+    }
+    const std::size_t all = masks - 1;
+    std::vector<int> value(static_cast<std::size_t>(max_parts) + 1, 0);
+    for (int k = 1; k <= max_parts; ++k) {
+        const bool all_within = static_cast<std::size_t>(k) <= n && ((exact[all] >> k) & 1U) != 0;
+        value[static_cast<std::size_t>(k)] = all_within ? k : std::min(most[all], k - 1);
+    }
+    return value;
+}
+
+}  // namespace
+
+std::vector<int> best_within_whole_in_piece(std::vector<std::int64_t> unit_households, int max_parts, WithinRange range,
+                                            int exact_units) {
+    max_parts = std::max(max_parts, 0);
+    std::vector<int> value(static_cast<std::size_t>(max_parts) + 1, 0);
+    if (range.low > range.high) return value;
+    std::int64_t households = 0;
+    for (const std::int64_t h : unit_households) households += std::max<std::int64_t>(h, 0);
+    for (int k = 1; k <= max_parts; ++k)
+        value[static_cast<std::size_t>(k)] = best_within_in_piece(households, k, range);
+    // An empty micro-grid counts as within when low is 0: the divisible bound already covers that.
+    if (range.low <= 0) return value;
+    // Units without households go anywhere and change no sum.
+    std::erase_if(unit_households, [](std::int64_t h) { return h <= 0; });
+    if (static_cast<int>(unit_households.size()) <= std::min(exact_units, 16)) {
+        const std::vector<int> exact = whole_by_subsets(unit_households, max_parts, range);
+        for (int k = 1; k <= max_parts; ++k)
+            value[static_cast<std::size_t>(k)] =
+                std::min(value[static_cast<std::size_t>(k)], exact[static_cast<std::size_t>(k)]);
+        return value;
+    }
+    // Relaxation. Units above high fit no micro-grid within; two above high / 2 never share one.
+    // Of j disjoint groups within, j1 hold one such "half" unit each and need at least low - w more
+    // from the small units, the other j - j1 at least low from them: so j is at most the best over
+    // j1 of j1 + (small households - the j1 least such deficits) / low.
+    std::int64_t small = 0;
+    bool over = false;
+    std::vector<std::int64_t> deficits;
+    for (const std::int64_t h : unit_households) {
+        if (h > range.high)
+            over = true;
+        else if (2 * h > range.high)
+            deficits.push_back(std::max<std::int64_t>(0, range.low - h));
+        else
+            small += h;
+    }
+    std::sort(deficits.begin(), deficits.end());
+    std::int64_t most = small / range.low, fill = 0;
+    for (std::size_t j1 = 1; j1 <= deficits.size(); ++j1) {
+        fill += deficits[j1 - 1];
+        if (fill > small) break;
+        most = std::max(most, static_cast<std::int64_t>(j1) + (small - fill) / range.low);
+    }
+    const auto halves = static_cast<std::int64_t>(deficits.size());
+    for (int k = 1; k <= max_parts; ++k) {
+        // All k within: every unit in one of them, each half unit in its own.
+        const bool all_within = !over && halves <= k && k * range.low <= households && households <= k * range.high;
+        const std::int64_t whole = all_within ? k : std::min<std::int64_t>(most, k - 1);
+        value[static_cast<std::size_t>(k)] =
+            static_cast<int>(std::min<std::int64_t>(value[static_cast<std::size_t>(k)], whole));
+    }
+    return value;
+}
+
+namespace {
+
+// best_within_whole and its bounded form: per piece the whole-unit values (less, with `bounds`,
+// best_within_in_piece_bounded's), shared by best_sharing.
+int whole_units_bound(const std::vector<std::vector<std::int64_t>>& piece_units, int count, WithinRange range,
+                      const WithinRange* bounds) {
+    const std::size_t pieces = piece_units.size();
+    const int max_parts = count - static_cast<int>(pieces) + 1;
+    std::vector<std::vector<int>> value;
+    value.reserve(pieces);
+    for (const std::vector<std::int64_t>& units : piece_units) {
+        std::vector<int> piece = best_within_whole_in_piece(units, max_parts, range);
+        if (bounds != nullptr) {
+            const std::int64_t households = std::accumulate(units.begin(), units.end(), std::int64_t{0});
+            for (int k = 1; k <= max_parts; ++k)
+                piece[static_cast<std::size_t>(k)] = std::min(
+                    piece[static_cast<std::size_t>(k)], best_within_in_piece_bounded(households, k, range, *bounds));
+        }
+        value.push_back(std::move(piece));
+    }
+    return std::max(best_sharing(value, count), 0);
+}
+
+std::vector<std::int64_t> households_of(const std::vector<std::vector<std::int64_t>>& piece_units) {
+    std::vector<std::int64_t> households;
+    households.reserve(piece_units.size());
+    for (const std::vector<std::int64_t>& units : piece_units)
+        households.push_back(std::accumulate(units.begin(), units.end(), std::int64_t{0}));
+    return households;
+}
+
+bool too_costly(std::size_t pieces, int count) {
+    return static_cast<double>(pieces) * static_cast<double>(count) * static_cast<double>(count) > 2e7;
+}
+
+}  // namespace
+
+int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
+                      double share) {
+    const std::size_t pieces = piece_units.size();
+    if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
+    const WithinRange range = within_range(target, share);
+    if (range.low > range.high) return 0;
+    if (too_costly(pieces, count)) return best_within(households_of(piece_units), count, target, share);
+    return whole_units_bound(piece_units, count, range, nullptr);
+}
+
+int best_within_whole_bounded(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
+                              double lower, double upper, double share) {
+    const std::size_t pieces = piece_units.size();
+    if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
+    const WithinRange range = within_range(target, share);
+    if (range.low > range.high) return 0;
+    if (too_costly(pieces, count) || !(lower <= upper))
+        return best_within_bounded(households_of(piece_units), count, target, lower, upper, share);
+    const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
+                             static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+    return whole_units_bound(piece_units, count, range, &bounds);
 }
 
 std::vector<int> share_by_households(const std::vector<double>& households, int total) {

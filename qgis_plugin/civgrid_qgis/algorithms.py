@@ -45,6 +45,10 @@ FIELDS = [
 MODES = ["Households per micro-grid (--target-households)", "Micro-grids for the whole city (--micro-grids)",
          "Micro-grids per community from a field (--count-field)"]
 LEVELS = ["(the finest admin layer given)", "community", "street", "district", "city"]
+# --units: the CLI's values, in the order of UNIT_CHOICES.
+UNITS = ["buildings", "areas"]
+UNIT_CHOICES = ["Buildings (Voronoi cells of their points)",
+                "Areas kept whole (parcels, census areas, blocks: micro-grids are unions of them)"]
 # Layers of an output GeoPackage loaded into the project when the run ends (when present).
 OUTPUT_LAYERS = ["micro_grids", "grids", "communities", "streets", "barriers", "stations", "workers", "changes"]
 
@@ -102,6 +106,8 @@ class CivgridAlgorithm(QgsProcessingAlgorithm):
             "GRID_HOUSEHOLDS", "Households per grid (0 = no grid level)", QgsProcessingParameterNumber.Double, 400,
             minValue=0))
         self.addParameter(QgsProcessingParameterEnum("LEVEL", "Regions split", LEVELS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum("UNITS", "Micro-grids made of (--units)", UNIT_CHOICES,
+                                                     defaultValue=0))
         self.addParameter(QgsProcessingParameterString(
             "HARD_BARRIERS", "Hard barriers, one LAYER:FILTER a line (OGR SQL; e.g. roads:class IN ('major','trunk'))",
             multiLine=True, optional=True))
@@ -160,6 +166,7 @@ class CivgridAlgorithm(QgsProcessingAlgorithm):
         level = self.parameterAsEnum(parameters, "LEVEL", context)
         if level > 0:
             arguments += ["--level", LEVELS[level]]
+        arguments += ["--units", UNITS[self.parameterAsEnum(parameters, "UNITS", context)]]
         for line in (self.parameterAsString(parameters, "HARD_BARRIERS", context) or "").splitlines():
             if line.strip():
                 arguments += ["--hard-barriers", line.strip()]

@@ -243,5 +243,117 @@ TEST(BalanceBound, NeverBelowExhaustiveSearch) {
     EXPECT_GT(unit_tight, 130);  // 157 of 300: the rest need an empty micro-grid to reach the bound
 }
 
+// Units mode: every way to put each whole unit of every piece into one of its piece's micro-grids
+// (`parts[p]` of them, empty allowed): the most micro-grids within.
+int whole_by_enumeration(const std::vector<std::vector<std::int64_t>>& pieces, const std::vector<int>& parts,
+                         double target) {
+    int total = 0;
+    for (std::size_t p = 0; p < pieces.size(); ++p) {
+        const std::vector<std::int64_t>& units = pieces[p];
+        std::vector<int> label(units.size(), 0);
+        int best = 0;
+        while (true) {
+            std::vector<std::int64_t> sums(static_cast<std::size_t>(parts[p]), 0);
+            for (std::size_t u = 0; u < units.size(); ++u) sums[static_cast<std::size_t>(label[u])] += units[u];
+            best = std::max(best, static_cast<int>(std::count_if(sums.begin(), sums.end(),
+                                                                 [&](std::int64_t h) { return within(h, target); })));
+            std::size_t u = 0;  // next labelling, as an odometer in base parts[p]
+            while (u < units.size() && ++label[u] == parts[p]) label[u++] = 0;
+            if (u == units.size()) break;
+        }
+        total += best;
+    }
+    return total;
+}
+
+std::vector<std::int64_t> random_units(std::mt19937& random, int count, std::int64_t most) {
+    std::uniform_int_distribution<std::int64_t> households(0, most);
+    std::vector<std::int64_t> units(static_cast<std::size_t>(count));
+    for (std::int64_t& h : units) h = households(random);
+    return units;
+}
+
+TEST(BalanceBound, WholeUnitsInOnePieceMatchEnumeration) {
+    std::mt19937 random(17);
+    for (int instance = 0; instance < 400; ++instance) {
+        const int units = std::uniform_int_distribution<int>(1, 8)(random);
+        const double target = std::uniform_real_distribution<double>(4.0, 30.0)(random);
+        const std::vector<std::int64_t> households =
+            random_units(random, units, std::uniform_int_distribution<std::int64_t>(1, 25)(random));
+        const int max_parts = std::uniform_int_distribution<int>(1, 4)(random);
+        const WithinRange range = within_range(target);
+        const std::vector<int> exact = best_within_whole_in_piece(households, max_parts, range);
+        const std::vector<int> relaxed = best_within_whole_in_piece(households, max_parts, range, 0);
+        const std::int64_t sum = std::accumulate(households.begin(), households.end(), std::int64_t{0});
+        for (int k = 1; k <= max_parts; ++k) {
+            const int found = whole_by_enumeration({households}, {k}, target);
+            const auto at = static_cast<std::size_t>(k);
+            EXPECT_EQ(exact[at], found) << "instance " << instance << " parts " << k;
+            // The relaxation for large pieces: never below any grouping, never above the divisible bound.
+            EXPECT_GE(relaxed[at], found) << "instance " << instance << " parts " << k;
+            EXPECT_LE(relaxed[at], best_within_in_piece(sum, k, range)) << "instance " << instance;
+        }
+    }
+}
+
+TEST(BalanceBound, WholeUnitsBelowTheDivisibleBoundWhereUnitsAreCoarse) {
+    // Four units of 60 and a target of 100: no group of them lies within [90, 110] (60, 120, ...);
+    // households divided at will would give one of two micro-grids 90-110.
+    const WithinRange range = within_range(100);
+    EXPECT_EQ(best_within_in_piece(240, 2, range), 1);
+    EXPECT_EQ(best_within_whole_in_piece({60, 60, 60, 60}, 2, range)[2], 0);
+    EXPECT_EQ(best_within_whole_in_piece({60, 60, 60, 60}, 2, range, 0)[2], 0);  // the relaxation sees it too
+    // 30 units of 60 into 18 micro-grids (beyond the exact size): the relaxation allows none within
+    // (a unit above 55 needs 30 more from units of 55 or less, and there are none); divisible
+    // households would put all 18 within.
+    const std::vector<std::int64_t> sixties(30, 60);
+    EXPECT_EQ(best_within_in_piece(1800, 18, range), 18);
+    EXPECT_EQ(best_within_whole_in_piece(sixties, 18, range)[18], 0);
+}
+
+TEST(BalanceBound, WholeUnitsSharedAmongPiecesMatchEnumeration) {
+    std::mt19937 random(1717);
+    for (int instance = 0; instance < 150; ++instance) {
+        const int piece_count = std::uniform_int_distribution<int>(1, 3)(random);
+        const double target = std::uniform_real_distribution<double>(5.0, 25.0)(random);
+        std::vector<std::vector<std::int64_t>> pieces;
+        std::vector<std::int64_t> piece_households;
+        for (int p = 0; p < piece_count; ++p) {
+            std::vector<std::int64_t> units =
+                random_units(random, std::uniform_int_distribution<int>(1, 5)(random), 20);
+            units.push_back(std::uniform_int_distribution<std::int64_t>(1, 20)(random));  // households > 0
+            piece_households.push_back(std::accumulate(units.begin(), units.end(), std::int64_t{0}));
+            pieces.push_back(std::move(units));
+        }
+        const int count = piece_count + std::uniform_int_distribution<int>(0, 3)(random);
+        // Every sharing of the count (at least one each), every grouping within each piece.
+        int found = 0;
+        std::function<void(std::size_t, int, std::vector<int>&)> share = [&](std::size_t p, int left,
+                                                                             std::vector<int>& parts) {
+            if (p + 1 == pieces.size()) {
+                parts[p] = left;
+                found = std::max(found, whole_by_enumeration(pieces, parts, target));
+                return;
+            }
+            for (int k = 1; k <= left - static_cast<int>(pieces.size() - p - 1); ++k) {
+                parts[p] = k;
+                share(p + 1, left - k, parts);
+            }
+        };
+        std::vector<int> parts(pieces.size(), 1);
+        share(0, count, parts);
+        const int bound = best_within_whole(pieces, count, target);
+        EXPECT_EQ(bound, found) << "instance " << instance;
+        EXPECT_LE(bound, best_within(piece_households, count, target)) << "instance " << instance;
+        const double lower = target * 0.8, upper = target * 1.2;
+        const int bounded = best_within_whole_bounded(pieces, count, target, lower, upper);
+        EXPECT_LE(bounded, bound) << "instance " << instance;
+        EXPECT_LE(bounded, best_within_bounded(piece_households, count, target, lower, upper))
+            << "instance " << instance;
+    }
+    EXPECT_EQ(best_within_whole({{50, 50}}, 1, 100), 1);
+    EXPECT_EQ(best_within_whole({{50, 50}, {7}}, 1, 100), 0);  // fewer parts than pieces: no plan
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms

@@ -1,6 +1,7 @@
 // Units mode end to end on generated parcels (`civgrid synth --parcels`): polygons that tile the
 // ground, share edges vertex for vertex, a few with hundreds of vertices and a few invalid bow-ties
 // (issue 17, item 1).
+#include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/data/parcels.hpp>
@@ -173,6 +174,53 @@ TEST(Units, ParcelsAreKeptWholeContiguousAndBalanced) {
         EXPECT_EQ(again.micro_grids[i].shape.households, result.micro_grids[i].shape.households);
     }
     EXPECT_EQ(again.building_grid, result.building_grid);
+}
+
+// The report's bound in units mode is for whole units: with a target near the parcels' own size
+// (30 households; parcels hold 0-40) whole units cannot reach the share divided households could,
+// and the bound stays at or above what the run achieves.
+TEST(Units, BestShareIsTheBoundForWholeUnits) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = parcel_file(dir, "parcels.gpkg", 1'500, 700, true);
+    config.units = "areas";
+    config.target_households = 30;
+    config.threads = 2;
+    const City city = load_city(config);
+    const PartitionResult result = partition_city(city, config);
+    ASSERT_EQ(result.regions.size(), 2U);
+    std::int64_t whole_bound = 0, divisible_bound = 0, achieved = 0;
+    for (std::size_t r = 0; r < result.regions.size(); ++r) {
+        const RegionSummary& region = result.regions[r];
+        std::vector<std::int64_t> piece_households;
+        int micro_grids = 0, within = 0;
+        for (const MicroGrid& micro_grid : result.micro_grids) {
+            if (micro_grid.region != static_cast<int>(r)) continue;
+            ++micro_grids;
+            if (algorithms::is_within(micro_grid.shape.households, region.target)) ++within;
+            const auto piece = static_cast<std::size_t>(micro_grid.shape.piece);
+            if (piece >= piece_households.size()) piece_households.resize(piece + 1, 0);
+            piece_households[piece] += micro_grid.shape.households;
+        }
+        std::erase(piece_households, 0);
+        const int divisible = algorithms::best_within(piece_households, micro_grids, region.target);
+        EXPECT_GE(region.best_within_10, within) << "region " << r;
+        EXPECT_LE(region.best_within_10, divisible) << "region " << r;
+        EXPECT_GE(region.best_within_10_in_bounds, 0) << "region " << r;
+        EXPECT_LE(region.best_within_10_in_bounds, region.best_within_10) << "region " << r;
+        whole_bound += region.best_within_10;
+        divisible_bound += divisible;
+        achieved += within;
+    }
+    EXPECT_LT(whole_bound, divisible_bound);
+    EXPECT_GT(achieved, 0);
+
+    // The written report carries it: best share at or above the achieved one, below the divisible.
+    const RunSummary summary = run_partition(config, dir.file("out.gpkg"));
+    const auto micro_grids = static_cast<double>(summary.report.micro_grids);
+    EXPECT_NEAR(summary.report.best_share_within_10, static_cast<double>(whole_bound) / micro_grids, 1e-9);
+    EXPECT_GE(summary.report.best_share_within_10, summary.report.share_within_10);
+    EXPECT_LT(summary.report.best_share_within_10, static_cast<double>(divisible_bound) / micro_grids);
 }
 
 TEST(Units, WithCommunitiesEachUnitGoesWholeToTheCommunityOfItsPoint) {

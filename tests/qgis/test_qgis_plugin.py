@@ -34,7 +34,7 @@ def test_plugin_help_has_the_cli_parameters(qgis_env):
                             text=True, timeout=300)
     assert helped.returncode == 0, helped.stderr
     for parameter in ("BUILDINGS", "HOUSEHOLDS_FIELD", "COMMUNITY_CODE_FIELD", "HARD_BARRIERS", "MODE",
-                      "TARGET_HOUSEHOLDS", "MICRO_GRIDS", "COUNT_FIELD", "STAFFING", "OUTPUT"):
+                      "TARGET_HOUSEHOLDS", "MICRO_GRIDS", "COUNT_FIELD", "UNITS", "STAFFING", "OUTPUT"):
         assert parameter in helped.stdout
 
 
@@ -120,3 +120,32 @@ def test_count_field_and_barrier_filters_give_the_cli_micro_grids(qgis_env, city
     source = ogr.Open(str(communities))
     assert len(expected) == sum(f.GetField("wanted") for f in source.GetLayerByName("communities"))
     assert micro_grids_of(qgis_out) == expected
+
+
+def test_partition_of_areas_keeps_every_parcel_whole(qgis_env, tmp_path):
+    """UNITS = areas runs `--units areas`: every parcel lies in exactly one micro-grid, as the CLI's."""
+    parcels = tmp_path / "parcels.gpkg"
+    run_cli("synth", "--parcels", 400, "--dense-vertices", 40, "--seed", 2, "-o", parcels)
+    cli_out, qgis_out = tmp_path / "cli.gpkg", tmp_path / "qgis.gpkg"
+    run_cli("partition", parcels, "--units", "areas", "--no-staffing", "-o", cli_out, "--quiet")
+    qgis_process(qgis_env, "partition", CITY=parcels, UNITS=1, STAFFING="false", OUTPUT=qgis_out)
+    got = micro_grids_of(qgis_out)
+    assert got == micro_grids_of(cli_out)
+    assert 20 <= len(got) <= 200
+    grids = [ogr.CreateGeometryFromWkb(wkb) for _, wkb in got.values()]
+    source = ogr.Open(str(parcels))
+    checked = 0
+    for feature in source.GetLayerByName("buildings"):
+        parcel = feature.GetGeometryRef().MakeValid()
+        area = parcel.GetArea()
+        # Micro-grids holding more than a sliver of the parcel: exactly one, holding all of it.
+        holding = [grid.Intersection(parcel).GetArea() for grid in grids if grid.Intersects(parcel)]
+        holding = [part for part in holding if part > 1e-6 * area]
+        assert len(holding) == 1, f"parcel {feature.GetFID()} in {len(holding)} micro-grids"
+        assert holding[0] >= 0.9999 * area, f"parcel {feature.GetFID()} cut"
+        checked += 1
+    assert checked >= 350
+    # The default (buildings) cuts parcels: the parameter is what keeps them whole.
+    buildings_out = tmp_path / "qgis-buildings.gpkg"
+    qgis_process(qgis_env, "partition", CITY=parcels, STAFFING="false", OUTPUT=buildings_out)
+    assert micro_grids_of(buildings_out) != got

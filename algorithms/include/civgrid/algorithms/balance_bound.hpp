@@ -47,6 +47,30 @@ struct WithinRange {
 [[nodiscard]] int best_within_bounded(const std::vector<std::int64_t>& piece_households, int count, double target,
                                       double lower, double upper, double share = 0.10);
 
+/// Units mode (micro-grids are unions of whole input polygons): per k = 0 .. `max_parts`, at most
+/// how many of k micro-grids can be within `range` when each holds whole units of the piece, the
+/// units holding `unit_households` (any order; 0s allowed). Relaxes contiguity and lets a
+/// micro-grid be empty, so no plan of whole units reaches more. Exact (a dynamic programme over
+/// subsets, 3^n steps) for at most `exact_units` units with households; beyond, a relaxation:
+/// a unit above range.high is never within, two units above range.high / 2 never share a
+/// micro-grid within, and each within micro-grid needs range.low households; never above
+/// best_within_in_piece. A `range.low` of 0 gives best_within_in_piece.
+[[nodiscard]] std::vector<int> best_within_whole_in_piece(std::vector<std::int64_t> unit_households, int max_parts,
+                                                          WithinRange range, int exact_units = 12);
+
+/// best_within for whole units: `piece_units` holds each piece's units' households (a piece of
+/// households > 0 each), `count` micro-grids in all shared among the pieces by a dynamic
+/// programme over best_within_whole_in_piece. Never above best_within; beyond about 2e7 steps
+/// (pieces x count^2) it is best_within, still an upper bound.
+[[nodiscard]] int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
+                                    double share = 0.10);
+
+/// best_within_whole for plans that keep every micro-grid within the balance bounds [lower, upper]
+/// where its piece allows: per piece and count the lesser of the whole-unit bound and
+/// best_within_in_piece_bounded, both upper bounds. Never above best_within_bounded.
+[[nodiscard]] int best_within_whole_bounded(const std::vector<std::vector<std::int64_t>>& piece_units, int count,
+                                            double target, double lower, double upper, double share = 0.10);
+
 /// `total` shared among pieces in proportion to their households (largest remainder), at least
 /// one each.
 [[nodiscard]] std::vector<int> share_by_households(const std::vector<double>& households, int total);
