@@ -125,6 +125,8 @@ namespace {
 // The most within for `count` micro-grids among the pieces, piece i giving value[i][k] with k
 // micro-grids (k = 1 .. value[i].size() - 1, at least one each); -1 when the count cannot be shared.
 int best_sharing(const std::vector<std::vector<int>>& value, int count) {
+    if (value.size() == 1)
+        return count < static_cast<int>(value[0].size()) ? value[0][static_cast<std::size_t>(count)] : -1;
     std::vector<int> best(static_cast<std::size_t>(count) + 1, -1), next(best.size());
     best[0] = 0;
     for (const std::vector<int>& piece : value) {
@@ -278,7 +280,8 @@ int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units,
     if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
     const WithinRange range = within_range(target, share);
     if (range.low > range.high) return 0;
-    if (too_costly(pieces, count)) return best_within(households_of(piece_units), count, target, share);
+    // One piece takes the whole count: no sharing to search, whatever the count.
+    if (pieces > 1 && too_costly(pieces, count)) return best_within(households_of(piece_units), count, target, share);
     return whole_units_bound(piece_units, count, range, nullptr);
 }
 
@@ -288,7 +291,7 @@ int best_within_whole_bounded(const std::vector<std::vector<std::int64_t>>& piec
     if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
     const WithinRange range = within_range(target, share);
     if (range.low > range.high) return 0;
-    if (too_costly(pieces, count) || !(lower <= upper))
+    if ((pieces > 1 && too_costly(pieces, count)) || !(lower <= upper))
         return best_within_bounded(households_of(piece_units), count, target, lower, upper, share);
     const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
                              static_cast<std::int64_t>(std::floor(upper + 1e-9))};

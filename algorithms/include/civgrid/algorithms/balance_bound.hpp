@@ -61,7 +61,7 @@ struct WithinRange {
 /// best_within for whole units: `piece_units` holds each piece's units' households (a piece of
 /// households > 0 each), `count` micro-grids in all shared among the pieces by a dynamic
 /// programme over best_within_whole_in_piece. Never above best_within; beyond about 2e7 steps
-/// (pieces x count^2) it is best_within, still an upper bound.
+/// (pieces x count^2, several pieces) it is best_within, still an upper bound.
 [[nodiscard]] int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
                                     double share = 0.10);
 
