@@ -274,15 +274,64 @@ bool too_costly(std::size_t pieces, int count) {
 
 }  // namespace
 
-int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
-                      double share) {
+int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target, double share,
+                      double max_steps) {
     const std::size_t pieces = piece_units.size();
     if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
     const WithinRange range = within_range(target, share);
     if (range.low > range.high) return 0;
-    // One piece takes the whole count: no sharing to search, whatever the count.
-    if (pieces > 1 && too_costly(pieces, count)) return best_within(households_of(piece_units), count, target, share);
-    return whole_units_bound(piece_units, count, range, nullptr);
+    const std::vector<std::int64_t> households = households_of(piece_units);
+    const int divisible = best_within(households, count, target, share);
+    if (range.low <= 0) return divisible;
+    // A piece's value never falls as it gets more micro-grids and stops rising by households / low
+    // + 1 (none within holds fewer than low): each piece is searched up to there, and the parts
+    // the pieces do not use go anywhere, changing nothing.
+    std::vector<std::vector<int>> value;
+    value.reserve(pieces);
+    double parts = 0;
+    for (std::size_t i = 0; i < pieces; ++i) {
+        const std::int64_t useful =
+            std::min<std::int64_t>(count - static_cast<int>(pieces) + 1, households[i] / range.low + 1);
+        value.push_back(best_within_whole_in_piece(piece_units[i], static_cast<int>(useful), range));
+        parts += static_cast<double>(useful);
+    }
+    const double reach = std::min(parts, static_cast<double>(count));
+    if (pieces == 1 || parts * reach <= max_steps) {
+        // best[c]: the most within for the pieces so far with c micro-grids among them.
+        std::vector<int> best(static_cast<std::size_t>(reach) + 1, -1), next(best.size());
+        best[0] = 0;
+        int reached = 0;
+        for (const std::vector<int>& piece : value) {
+            std::fill(next.begin(), next.end(), -1);
+            const int last = static_cast<int>(best.size()) - 1;
+            for (int c = 0; c <= std::min(reached, last); ++c) {
+                if (best[static_cast<std::size_t>(c)] < 0) continue;
+                for (int k = 1; c + k <= last && k < static_cast<int>(piece.size()); ++k)
+                    next[static_cast<std::size_t>(c + k)] =
+                        std::max(next[static_cast<std::size_t>(c + k)],
+                                 best[static_cast<std::size_t>(c)] + piece[static_cast<std::size_t>(k)]);
+            }
+            reached += static_cast<int>(piece.size()) - 1;
+            best.swap(next);
+        }
+        return std::min(divisible, std::max(0, *std::max_element(best.begin(), best.end())));
+    }
+    // Too many pieces and parts for that: the Lagrangian relaxation of "count parts at most", an
+    // upper bound for every multiplier lambda >= 0 (lambda x count + the sum over pieces of the best
+    // value - lambda x parts), the least over a grid of multipliers.
+    double least = std::numeric_limits<double>::infinity();
+    for (int step = 0; step <= 128; ++step) {
+        const double lambda = step / 64.0;
+        double bound = lambda * count;
+        for (const std::vector<int>& piece : value) {
+            double top = -std::numeric_limits<double>::infinity();
+            for (std::size_t k = 1; k < piece.size(); ++k)
+                top = std::max(top, piece[k] - lambda * static_cast<double>(k));
+            bound += top;
+        }
+        least = std::min(least, bound);
+    }
+    return std::min(divisible, std::max(0, static_cast<int>(std::floor(least + 1e-9))));
 }
 
 int best_within_whole_bounded(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
@@ -291,8 +340,9 @@ int best_within_whole_bounded(const std::vector<std::vector<std::int64_t>>& piec
     if (pieces == 0 || count < static_cast<int>(pieces)) return 0;
     const WithinRange range = within_range(target, share);
     if (range.low > range.high) return 0;
-    if ((pieces > 1 && too_costly(pieces, count)) || !(lower <= upper))
-        return best_within_bounded(households_of(piece_units), count, target, lower, upper, share);
+    if ((pieces > 1 && too_costly(pieces, count)) || !(lower <= upper))  // both bounds hold for such plans
+        return std::min(best_within_bounded(households_of(piece_units), count, target, lower, upper, share),
+                        best_within_whole(piece_units, count, target, share));
     const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
                              static_cast<std::int64_t>(std::floor(upper + 1e-9))};
     return whole_units_bound(piece_units, count, range, &bounds);

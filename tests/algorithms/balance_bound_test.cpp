@@ -344,6 +344,10 @@ TEST(BalanceBound, WholeUnitsSharedAmongPiecesMatchEnumeration) {
         share(0, count, parts);
         const int bound = best_within_whole(pieces, count, target);
         EXPECT_EQ(bound, found) << "instance " << instance;
+        // The Lagrangian sharing for many pieces: never below, never above the divisible bound.
+        const int lagrangian = best_within_whole(pieces, count, target, 0.10, 0);
+        EXPECT_GE(lagrangian, found) << "instance " << instance;
+        EXPECT_LE(lagrangian, best_within(piece_households, count, target)) << "instance " << instance;
         EXPECT_LE(bound, best_within(piece_households, count, target)) << "instance " << instance;
         const double lower = target * 0.8, upper = target * 1.2;
         const int bounded = best_within_whole_bounded(pieces, count, target, lower, upper);

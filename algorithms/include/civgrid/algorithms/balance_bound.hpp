@@ -60,10 +60,11 @@ struct WithinRange {
 
 /// best_within for whole units: `piece_units` holds each piece's units' households (a piece of
 /// households > 0 each), `count` micro-grids in all shared among the pieces by a dynamic
-/// programme over best_within_whole_in_piece. Never above best_within; beyond about 2e7 steps
-/// (pieces x count^2, several pieces) it is best_within, still an upper bound.
+/// programme over best_within_whole_in_piece (each piece up to the parts that can still add a
+/// micro-grid within). Beyond `max_steps` steps of it (thousands of pieces), a Lagrangian
+/// relaxation of the sharing, still an upper bound. Never above best_within.
 [[nodiscard]] int best_within_whole(const std::vector<std::vector<std::int64_t>>& piece_units, int count, double target,
-                                    double share = 0.10);
+                                    double share = 0.10, double max_steps = 5e7);
 
 /// best_within_whole for plans that keep every micro-grid within the balance bounds [lower, upper]
 /// where its piece allows: per piece and count the lesser of the whole-unit bound and
