@@ -47,7 +47,7 @@ MODES = ["Households per micro-grid (--target-households)", "Micro-grids for the
 LEVELS = ["(the finest admin layer given)", "community", "street", "district", "city"]
 # --units: the CLI's values, in the order of UNIT_CHOICES.
 UNITS = ["buildings", "areas"]
-UNIT_CHOICES = ["Buildings (Voronoi cells of their points)",
+UNIT_CHOICES = ["Buildings (Voronoi cells of their points; the default)",
                 "Areas kept whole (parcels, census areas, blocks: micro-grids are unions of them)"]
 # Layers of an output GeoPackage loaded into the project when the run ends (when present).
 OUTPUT_LAYERS = ["micro_grids", "grids", "communities", "streets", "barriers", "stations", "workers", "changes"]
@@ -166,7 +166,9 @@ class CivgridAlgorithm(QgsProcessingAlgorithm):
         level = self.parameterAsEnum(parameters, "LEVEL", context)
         if level > 0:
             arguments += ["--level", LEVELS[level]]
-        arguments += ["--units", UNITS[self.parameterAsEnum(parameters, "UNITS", context)]]
+        units = UNITS[self.parameterAsEnum(parameters, "UNITS", context)]
+        if units != "buildings":  # the CLI's default, left unsaid so its import suggests areas where they tile
+            arguments += ["--units", units]
         for line in (self.parameterAsString(parameters, "HARD_BARRIERS", context) or "").splitlines():
             if line.strip():
                 arguments += ["--hard-barriers", line.strip()]
