@@ -17,6 +17,7 @@ static_assert(std::endian::native == std::endian::little, "the shard codec write
 constexpr const char* kStage = "engine.shards";
 constexpr std::string_view kMagic = "civgrid-shard-1";
 constexpr std::string_view kConfigMagic = "civgrid-config-1";
+constexpr std::string_view kRerunMagic = "civgrid-rerun-shard-1";
 
 template <typename A>
 void fields(A& a, LayerSource& v) {
@@ -106,6 +107,21 @@ template <typename A>
 void fields(A& a, PartitionResult& v) {
     a(v.micro_grids, v.grids, v.building_grid, v.building_split, v.building_split_households, v.building_region,
       v.regions, v.requested, v.warnings);
+}
+// A rerun shard's changes; its partition travels as a shard's (Repartition::result stays empty).
+template <typename A>
+void fields(A& a, MicroGridChange& v) {
+    a(v.id, v.status, v.previous_ids, v.next_ids, v.households, v.buildings, v.polygon);
+}
+template <typename A>
+void fields(A& a, LineageRow& v) {
+    a(v.previous_id, v.new_id, v.households, v.buildings);
+}
+template <typename A>
+void fields(A& a, Repartition& v) {
+    a(v.changes, v.lineage, v.micro_grids_kept, v.micro_grids_redrawn, v.micro_grids_new, v.micro_grids_retired,
+      v.zones, v.buildings_compared, v.buildings_moved, v.buildings_new, v.buildings_removed, v.households_compared,
+      v.households_moved, v.households_new, v.households_removed, v.warnings);
 }
 
 class Writer {
@@ -260,6 +276,27 @@ PartitionRun decode_shard(const std::string& bytes) {
     if (!reader.done()) throw InputError(kStage, "bytes that are not a civgrid shard of this version (trailing data)");
     run.config.working_crs = run.city.crs;
     return run;
+}
+
+std::string encode_repartition_shard(const RepartitionShard& shard) {
+    Writer writer;
+    writer.bytes.append(kRerunMagic);
+    auto& rerun = const_cast<RepartitionShard&>(shard);  // only read: fields() through a Writer
+    writer(rerun.run.city, rerun.run.result, rerun.run.timings, rerun.run.cpu_timings, rerun.changes,
+           rerun.retired_fids, rerun.name, rerun.new_buildings, rerun.removed_buildings, rerun.previous_micro_grids);
+    return std::move(writer.bytes);
+}
+
+RepartitionShard decode_repartition_shard(const std::string& bytes) {
+    Reader reader(bytes);
+    reader.expect(kRerunMagic);
+    RepartitionShard shard;
+    reader(shard.run.city, shard.run.result, shard.run.timings, shard.run.cpu_timings, shard.changes,
+           shard.retired_fids, shard.name, shard.new_buildings, shard.removed_buildings, shard.previous_micro_grids);
+    if (!reader.done())
+        throw InputError(kStage, "bytes that are not a civgrid rerun shard of this version (trailing data)");
+    shard.run.config.working_crs = shard.run.city.crs;
+    return shard;
 }
 
 std::string encode_config(const PartitionConfig& config) {

@@ -1,12 +1,19 @@
 // Distributed runs: one shard's load and partition, and the merge of shards into the city's result
 // (engine/shards.hpp). plan_shards lives with the loading, in load.cpp.
+#include "read_back.hpp"
 #include "stage_timer.hpp"
+#include "values.hpp"
 
+#include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/error.hpp>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <numeric>
+#include <set>
+#include <tuple>
 #include <unordered_set>
 
 namespace civgrid::engine {
@@ -90,11 +97,14 @@ PartitionRun compute_shard(const PartitionConfig& shard_config, RunControl* cont
     return run;
 }
 
-PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRun> shards, RunControl* control) {
+namespace {
+
+// The city and partition of `run` from its shards (emptied): regions and buildings in feature-id
+// order, micro-grids and grids by region. Returns the merged micro-grids' order: position k holds
+// the micro-grid at index order[k] of the shards' concatenation.
+std::vector<std::size_t> merge_into(PartitionRun& run, const PartitionConfig& config,
+                                    std::vector<PartitionRun>& shards) {
     if (shards.empty()) throw InternalError(kStage, "no shard to merge");
-    StageTimer timer(control, kStage);
-    timer.begin("merge");
-    PartitionRun run;
     run.config = config;
     run.config.working_crs = shards.front().city.crs;
     run.config.shard = {};
@@ -198,6 +208,18 @@ PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRu
     result.building_region = permuted(std::move(result.building_region), building_order);
     city.building_region = result.building_region;
     city.warnings = city.import_report.warning_lines();
+    return micro_grid_order;
+}
+
+}  // namespace
+
+PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRun> shards, RunControl* control) {
+    StageTimer timer(control, kStage);
+    timer.begin("merge");
+    PartitionRun run;
+    static_cast<void>(merge_into(run, config, shards));
+    City& city = run.city;
+    PartitionResult& result = run.result;
     timer.lap("merge");
 
     // Workers and stations serve across shard borders: read and assigned on the whole city.
@@ -217,6 +239,232 @@ PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRu
     run.cpu_timings = timer.cpu();
     run.warnings = city.warnings;
     run.warnings.insert(run.warnings.end(), result.warnings.begin(), result.warnings.end());
+    return run;
+}
+
+namespace {
+
+// The rows of `table` that `keep` accepts, in their order.
+template <typename Keep>
+void keep_rows(io::FeatureTable& table, Keep keep) {
+    io::FeatureTable out;
+    out.source = table.source;
+    out.layer = table.layer;
+    out.crs = table.crs;
+    out.fields = table.fields;
+    out.report = table.report;
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        if (!keep(i)) continue;
+        out.fids.push_back(table.fids[i]);
+        out.geometries.push_back(std::move(table.geometries[i]));
+        out.rows.push_back(std::move(table.rows[i]));
+    }
+    table = std::move(out);
+}
+
+std::string text_at(const io::FeatureTable& table, std::size_t row, int field) {
+    return field < 0 ? std::string() : as_text(table.rows[row][static_cast<std::size_t>(field)]);
+}
+
+}  // namespace
+
+PreviousRun previous_of_shard(PreviousRun previous, const ShardSelection& selection) {
+    if (!selection.given()) return previous;
+    const auto in_shard = [&](io::FeatureTable& table, bool required) {
+        if (table.size() == 0 && !required) return;
+        const int field =
+            required ? read_back::required_field(table, selection.field, kStage) : table.field_index(selection.field);
+        if (field < 0)
+            throw InputError(kStage, previous.path + ", layer '" + table.layer + "': no field '" + selection.field +
+                                         "' to select the shard " + selection.value);
+        keep_rows(table, [&](std::size_t i) { return text_at(table, i, field) == selection.value; });
+    };
+    in_shard(previous.micro_grids, true);
+    in_shard(previous.grids, false);
+    in_shard(previous.regions, false);
+    const int id = read_back::required_field(previous.micro_grids, schema::field_name::micro_grid_id, kStage);
+    std::set<std::string> ids;
+    for (std::size_t m = 0; m < previous.micro_grids.size(); ++m) ids.insert(text_at(previous.micro_grids, m, id));
+    // A building belongs to the shard of its micro-grids (a split one: of any of them).
+    io::FeatureTable& buildings = previous.buildings;
+    const int home = read_back::required_field(buildings, schema::field_name::micro_grid_id, kStage);
+    const int split = buildings.field_index(schema::field_name::split_micro_grids);
+    keep_rows(buildings, [&](std::size_t i) {
+        if (ids.contains(text_at(buildings, i, home))) return true;
+        const std::string parts = text_at(buildings, i, split);
+        for (std::size_t start = 0; start < parts.size();) {
+            const std::size_t end = std::min(parts.find(';', start), parts.size());
+            if (ids.contains(parts.substr(start, end - start))) return true;
+            start = end + 1;
+        }
+        return false;
+    });
+    previous.worker_assignments = {};  // assignments are kept on the merged city
+    previous.service_assignments = {};
+    return previous;
+}
+
+RepartitionShard compute_repartition_shard(const PartitionConfig& shard_config, const std::string& previous_path,
+                                           const RepartitionOptions& options, RunControl* control) {
+    if (shard_config.units == "areas")  // as compute_repartition refuses it
+        throw ConfigError("engine.repartition",
+                          "--units areas is not supported by repartition yet: run partition (issue 17)");
+    RepartitionShard shard;
+    PartitionRun& run = shard.run;
+    run.config = shard_config;
+    if (run.config.working_crs.empty()) run.config.working_crs = previous_crs(previous_path);
+    StageTimer timer(control, kStage);
+    timer.begin("load");
+    run.city = load_city(run.config);
+    const PreviousRun previous = previous_of_shard(read_previous(previous_path, run.city.crs), run.config.shard);
+    timer.lap("load");
+    // Locks of other shards are theirs; merge_repartition_shards checks every id against the whole run.
+    RepartitionOptions own = options;
+    const int id = read_back::required_field(previous.micro_grids, schema::field_name::micro_grid_id, kStage);
+    const int grid = previous.micro_grids.field_index(schema::field_name::grid_id);
+    std::set<std::string> known;
+    std::map<std::string, std::int64_t> fid_of;
+    for (std::size_t m = 0; m < previous.micro_grids.size(); ++m) {
+        known.insert(text_at(previous.micro_grids, m, id));
+        known.insert(text_at(previous.micro_grids, m, grid));
+        fid_of.emplace(text_at(previous.micro_grids, m, id), previous.micro_grids.fids[m]);
+    }
+    std::erase_if(own.locked, [&](const std::string& locked) { return !known.contains(locked); });
+    timer.begin("repartition");
+    shard.changes = repartition_city(run.city, previous, run.config, own);
+    timer.lap("repartition");
+    run.result = std::move(shard.changes.result);
+    shard.changes.result = {};
+    for (std::size_t c = run.result.micro_grids.size(); c < shard.changes.changes.size(); ++c)
+        shard.retired_fids.push_back(fid_of.at(shard.changes.changes[c].id));
+    shard.name = run.config.shard.field + " = " + run.config.shard.value;
+    shard.previous_micro_grids = static_cast<std::int64_t>(previous.micro_grids.size());
+    {  // Buildings new here and gone from here, by id: the merge finds those that changed shard.
+        const int now_id = run.city.buildings.field_index(run.config.building_id_field);
+        const int was_id = previous.buildings.field_index(run.config.building_id_field);
+        std::set<std::string> now, was;
+        for (std::size_t b = 0; b < run.city.buildings.size(); ++b) now.insert(text_at(run.city.buildings, b, now_id));
+        for (std::size_t b = 0; b < previous.buildings.size(); ++b) was.insert(text_at(previous.buildings, b, was_id));
+        now.erase(std::string());  // no id: not matched by a rerun either
+        was.erase(std::string());
+        std::set_difference(now.begin(), now.end(), was.begin(), was.end(), std::back_inserter(shard.new_buildings));
+        std::set_difference(was.begin(), was.end(), now.begin(), now.end(),
+                            std::back_inserter(shard.removed_buildings));
+    }
+    run.timings = timer.wall();
+    run.cpu_timings = timer.cpu();
+    return shard;
+}
+
+RepartitionRun merge_repartition_shards(const PartitionConfig& config, const std::string& previous_path,
+                                        const RepartitionOptions& options, std::vector<RepartitionShard> shards,
+                                        RunControl* control) {
+    StageTimer timer(control, kStage);
+    timer.begin("merge");
+    RepartitionRun run;
+    run.config = config;
+    if (run.config.working_crs.empty()) run.config.working_crs = previous_crs(previous_path);
+    const PreviousRun previous = read_previous(previous_path, run.config.working_crs);
+    {  // The whole run's locks, with compute_repartition's message.
+        const int id = read_back::required_field(previous.micro_grids, schema::field_name::micro_grid_id, kStage);
+        const int grid = previous.micro_grids.field_index(schema::field_name::grid_id);
+        std::set<std::string> known;
+        for (std::size_t m = 0; m < previous.micro_grids.size(); ++m) {
+            known.insert(text_at(previous.micro_grids, m, id));
+            known.insert(text_at(previous.micro_grids, m, grid));
+        }
+        std::string unknown;
+        for (const std::string& locked : std::set<std::string>(options.locked.begin(), options.locked.end()))
+            if (!known.contains(locked)) unknown += (unknown.empty() ? "" : ", ") + locked;
+        if (!unknown.empty())
+            throw ConfigError("engine.repartition",
+                              "--lock: the previous run (" + previous.path + ") has no micro-grid or grid " + unknown);
+    }
+    {  // A building gone from one shard and new in another moved between them: one rerun counts it
+        // as moved and decides its micro-grids with it, shards cannot.
+        std::map<std::string, const std::string*> gone;
+        for (const RepartitionShard& shard : shards)
+            for (const std::string& id : shard.removed_buildings) gone.emplace(id, &shard.name);
+        for (const RepartitionShard& shard : shards)
+            for (const std::string& id : shard.new_buildings)
+                if (const auto found = gone.find(id); found != gone.end())
+                    throw ConfigError(kStage, "building '" + id + "' (field '" + run.config.building_id_field +
+                                                  "') moved from the shard " + *found->second + " to the shard " +
+                                                  shard.name +
+                                                  " since the previous run: rerun with a coarser shard level, "
+                                                  "or on one machine");
+    }
+    std::int64_t seen = 0;
+    for (const RepartitionShard& shard : shards) seen += shard.previous_micro_grids;
+    if (seen != static_cast<std::int64_t>(previous.micro_grids.size()))
+        throw ConfigError(kStage, std::to_string(static_cast<std::int64_t>(previous.micro_grids.size()) - seen) +
+                                      " micro-grids of the previous run (" + previous.path +
+                                      ") lie in no shard of the new city (their region is gone or recoded): "
+                                      "rerun with a coarser shard level, or on one machine");
+    // Each shard's changes: its micro-grids' (in its result's order), then its retired ones.
+    std::vector<MicroGridChange> current;
+    std::vector<std::pair<std::int64_t, MicroGridChange>> retired;
+    std::vector<PartitionRun> parts;
+    Repartition& changes = run.changes;
+    for (RepartitionShard& shard : shards) {
+        Repartition& part = shard.changes;
+        const std::size_t count = shard.run.result.micro_grids.size();
+        if (part.changes.size() != count + shard.retired_fids.size())
+            throw InputError(kStage, "a rerun shard whose changes do not match its micro-grids");
+        for (std::size_t c = 0; c < part.changes.size(); ++c) {
+            if (c < count)
+                current.push_back(std::move(part.changes[c]));
+            else
+                retired.emplace_back(shard.retired_fids[c - count], std::move(part.changes[c]));
+        }
+        append(changes.lineage, std::move(part.lineage));
+        changes.micro_grids_kept += part.micro_grids_kept;
+        changes.micro_grids_redrawn += part.micro_grids_redrawn;
+        changes.micro_grids_new += part.micro_grids_new;
+        changes.micro_grids_retired += part.micro_grids_retired;
+        changes.zones += part.zones;
+        changes.buildings_compared += part.buildings_compared;
+        changes.buildings_moved += part.buildings_moved;
+        changes.buildings_new += part.buildings_new;
+        changes.buildings_removed += part.buildings_removed;
+        changes.households_compared += part.households_compared;
+        changes.households_moved += part.households_moved;
+        changes.households_new += part.households_new;
+        changes.households_removed += part.households_removed;
+        append(changes.warnings, std::move(part.warnings));
+        parts.push_back(std::move(shard.run));
+        shard = {};
+    }
+    PartitionRun merged;
+    const std::vector<std::size_t> order = merge_into(merged, run.config, parts);
+    changes.changes = permuted(std::move(current), order);
+    std::stable_sort(retired.begin(), retired.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [fid, change] : retired) changes.changes.push_back(std::move(change));
+    // One lineage row per (previous, new) pair, in that order, as one rerun lists them.
+    std::stable_sort(changes.lineage.begin(), changes.lineage.end(), [](const LineageRow& a, const LineageRow& b) {
+        return std::tie(a.previous_id, a.new_id) < std::tie(b.previous_id, b.new_id);
+    });
+    run.city = std::move(merged.city);
+    changes.result = std::move(merged.result);
+    timer.lap("merge");
+    timer.begin("staffing");
+    if (run.config.staffing) {
+        load_staff_layers(run.city, run.config);
+        run.city.warnings = run.city.import_report.warning_lines();
+    }
+    enforce_strict(run.city.import_report, run.config);
+    const StaffingKeep keep = staffing_to_keep(previous);
+    run.staffing = assign_staff(run.city, changes.result, run.config, &keep);
+    timer.lap("staffing");
+    timer.begin("assess");
+    run.report = assess(run.city, changes.result, run.config);
+    timer.lap("assess");
+    run.timings = timer.wall();
+    run.extra = repartition_output(changes, previous_path, options, run.staffing);
+    run.warnings = run.city.warnings;
+    const PartitionResult& result = changes.result;
+    run.warnings.insert(run.warnings.end(), result.warnings.begin(), result.warnings.end());
+    run.warnings.insert(run.warnings.end(), changes.warnings.begin(), changes.warnings.end());
     return run;
 }
 

@@ -32,9 +32,10 @@ from . import _api, _core
 from ._api import City, Result
 from ._progress import Reporter
 
-__all__ = ["partition", "plan"]
+__all__ = ["partition", "plan", "repartition"]
 
 _PARTITION = inspect.signature(_api.partition)
+_REPARTITION = inspect.signature(_api.repartition)
 
 
 def _compute_shard(config: "_core.Config", working_crs: str, region_level: str,
@@ -43,6 +44,22 @@ def _compute_shard(config: "_core.Config", working_crs: str, region_level: str,
     pickled as engine::encode_config's bytes."""
     field, value, box, _regions = shard
     return _core.compute_shard(config, working_crs, region_level, field, value, box)
+
+
+def _compute_rerun_shard(config: "_core.Config", working_crs: str, region_level: str,
+                         shard: Tuple[str, str, Tuple[float, float, float, float], int], previous: str,
+                         locked: List[str]) -> bytes:
+    """One task of a rerun: a shard's load and rerun against the previous output's micro-grids of
+    that shard, on a worker (C++, GIL released)."""
+    field, value, box, _regions = shard
+    return _core.compute_repartition_shard(config, working_crs, region_level, field, value, box, previous, locked)
+
+
+def _refuse_frames(role: str, source: Any) -> None:
+    if isinstance(source, (gpd.GeoDataFrame, City)):
+        raise TypeError(f"civgrid.distributed: {role}: workers read their shard from files; pass a path every "
+                        f"worker can read (a shared file system or a GDAL path such as /vsis3/...), not a "
+                        f"{type(source).__name__}")
 
 
 def _inputs(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Dict[str, Any], "_api._Inputs"]:
@@ -56,10 +73,7 @@ def _inputs(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Dict[str, An
                     threads=arguments["threads"] or 0, staffing=arguments["staffing"])
     given = {role: arguments[role] for role in _api.ROLES if role != "buildings"}
     for role, source in [("buildings", arguments["buildings"])] + list(given.items()):
-        if isinstance(source, (gpd.GeoDataFrame, City)):
-            raise TypeError(f"civgrid.distributed: {role}: workers read their shard from files; pass a path every "
-                            f"worker can read (a shared file system or a GDAL path such as /vsis3/...), not a "
-                            f"{type(source).__name__}")
+        _refuse_frames(role, source)
     return arguments, _api._city_inputs("python.distributed", arguments["buildings"], given, settings)
 
 
@@ -124,6 +138,84 @@ def _run(config: "_core.Config", client: Any, shard_level: str, output: Any, cal
     return run
 
 
+def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: Any) -> Result:
+    """:func:`civgrid.repartition` with its shards on a dask.distributed cluster: the same parameters
+    and the same :class:`civgrid.Result` (``changes``, ``lineage``, ``churn``), plus ``client`` and
+    ``shard_level`` as :func:`partition` takes them.
+
+    A rerun's zones nest in communities (kept micro-grids, zones, codes and grids are a
+    community's), so each shard (districts, else streets, else communities) is rerun on a worker
+    against the previous output's micro-grids, grids, communities and buildings of that shard; the
+    client merges them, checks the ``lock`` ids against the whole previous run, keeps the previous
+    run's valid worker and station assignments and solves the rest on the merged city, and
+    computes the quality report. The previous output and the inputs must be files every worker can
+    read. A building that moved to another shard between the runs counts as removed from one and
+    new in the other (one machine counts it as moved).
+    """
+    import distributed
+
+    bound = _REPARTITION.bind(*args, **kwargs)
+    bound.apply_defaults()
+    arguments = bound.arguments
+    previous = arguments["previous"]
+    if isinstance(previous, Result):
+        if previous.path is None:
+            raise _core.ConfigError("python.repartition: the previous Result was never written; write it with "
+                                    "to_gpkg() (or partition(..., output=...)) first, or pass its GeoPackage")
+        previous_path = previous.path
+    elif isinstance(previous, (str, os.PathLike)):
+        previous_path = os.fspath(previous)
+    else:
+        raise TypeError(f"previous: expected a file path or a Result, not {type(previous).__name__}")
+    if arguments["buildings"] is None:
+        raise _core.ConfigError("python.repartition: no city: pass the city as it is now (a city file, a City, "
+                                "or its buildings layer)")
+    lock = arguments["lock"]
+    locked = [str(item) for item in ([lock] if isinstance(lock, str) else lock)]
+    settings = dict(arguments.pop("options"))
+    settings.update(target_households=arguments["target_households"], tolerance=arguments["tolerance"],
+                    grid_households=arguments["grid_households"], seed=arguments["seed"],
+                    threads=arguments["threads"] or 0, staffing=arguments["staffing"])
+    given = {role: arguments[role] for role in _api.ROLES if role != "buildings" and role in arguments}
+    for role, source in [("buildings", arguments["buildings"])] + list(given.items()):
+        _refuse_frames(role, source)
+    inputs = _api._city_inputs("python.repartition", arguments["buildings"], given, settings)
+    client = client if client is not None else distributed.get_client()
+    output = arguments["output"]
+    with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
+        config = inputs.config
+        if output is not None:  # refused before any work, as the CLI refuses it
+            _core.check_output(config, os.fspath(output), previous_path)
+        if not config.working_crs:  # a rerun works in the previous run's CRS
+            config.working_crs = _core.previous_crs(previous_path)
+        shard_plan = _core.plan_shards(config, shard_level)
+        task_config = pickle.loads(pickle.dumps(config))
+        task_config.threads = 1
+        shards = shard_plan["shards"]
+        count = len(shards)
+        futures = client.map(_compute_rerun_shard, [task_config] * count, [shard_plan["working_crs"]] * count,
+                             [shard_plan["region_level"]] * count, shards, [previous_path] * count,
+                             [locked] * count,
+                             key=[f"civgrid-rerun-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
+                             pure=False)
+        try:
+            done = 0
+            for _ in distributed.as_completed(futures):
+                done += 1
+                if callback is not None:
+                    callback("shards", done, count)
+            encoded = client.gather(futures)
+        finally:
+            client.cancel(futures)
+        run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
+        del encoded
+        result = Result(run, inputs.names)
+        if output is not None:
+            run.write(os.fspath(output), callback)
+            result.path = os.fspath(output)
+    return result
+
+
 def _main(argv: Optional[List[str]] = None) -> int:
     """``civgrid partition --scheduler ADDRESS``: the CLI parses its options, hands them over as
     engine::encode_config bytes in a file (removed here) and becomes this driver."""
@@ -180,6 +272,13 @@ def _main(argv: Optional[List[str]] = None) -> int:
 
 partition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [p for p in _PARTITION.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
+       inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
+       inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
+    return_annotation=Result)
+
+repartition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [p for p in _REPARTITION.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
     + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
        inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
        inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],

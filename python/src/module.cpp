@@ -85,9 +85,9 @@ std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::Ru
 }
 
 // The stages of `civgrid repartition` but the writing (engine::compute_repartition).
-std::shared_ptr<Run> repartition(const engine::PartitionConfig& config, const std::string& previous,
-                                 const engine::RepartitionOptions& options, engine::RunControl& control) {
-    engine::RepartitionRun computed = engine::compute_repartition(config, previous, options, &control);
+// A rerun's Run from what compute_repartition (or merge_repartition_shards) computed.
+std::shared_ptr<Run> rerun_of(engine::RepartitionRun computed, const std::string& previous,
+                              const engine::RepartitionOptions& options) {
     auto run = std::make_shared<Run>();
     run->config = std::move(computed.config);
     run->city = std::move(computed.city);
@@ -103,6 +103,11 @@ std::shared_ptr<Run> repartition(const engine::PartitionConfig& config, const st
     rerun->changes = std::move(computed.changes);
     run->rerun = std::move(rerun);
     return run;
+}
+
+std::shared_ptr<Run> repartition(const engine::PartitionConfig& config, const std::string& previous,
+                                 const engine::RepartitionOptions& options, engine::RunControl& control) {
+    return rerun_of(engine::compute_repartition(config, previous, options, &control), previous, options);
 }
 
 // Staffing again, with the layers named by `config`, on a copy of the partition.
@@ -537,6 +542,54 @@ PYBIND11_MODULE(_core, m) {
         },
         "config"_a, "shards"_a, "progress"_a = py::none(),
         "engine::merge_shards: the city's Run from its encoded shards, then staffing and the quality report");
+    m.def(
+        "compute_repartition_shard",
+        [](const engine::PartitionConfig& config, const std::string& working_crs, const std::string& region_level,
+           const std::string& field, const std::string& value, const std::array<double, 4>& box,
+           const std::string& previous, const std::vector<std::string>& locked) {
+            engine::ShardPlan plan;
+            plan.working_crs = working_crs;
+            plan.region_level = region_level;
+            const engine::Shard shard{engine::ShardSelection{field, value, box[0], box[1], box[2], box[3]}, 0};
+            engine::RepartitionOptions options;
+            options.locked = locked;
+            std::string bytes;
+            {
+                const py::gil_scoped_release release;
+                bytes = engine::encode_repartition_shard(
+                    engine::compute_repartition_shard(engine::shard_config(config, plan, shard), previous, options));
+            }
+            return py::bytes(bytes);
+        },
+        "config"_a, "working_crs"_a, "region_level"_a, "field"_a, "value"_a, "box"_a, "previous"_a,
+        "locked"_a = std::vector<std::string>{},
+        "engine::compute_repartition_shard of one shard against the previous output, encoded for the trip");
+    m.def(
+        "merge_repartition_shards",
+        [](const engine::PartitionConfig& config, const std::string& previous, const std::vector<std::string>& locked,
+           const std::vector<py::bytes>& shards, const py::object& progress) {
+            std::vector<std::string> encoded;
+            encoded.reserve(shards.size());
+            for (const py::bytes& shard : shards) encoded.emplace_back(shard);
+            engine::RepartitionOptions options;
+            options.locked = locked;
+            engine::RunControl control;
+            return python::run_interruptible(control, progress, [&] {
+                std::vector<engine::RepartitionShard> runs;
+                runs.reserve(encoded.size());
+                for (std::string& bytes : encoded) {
+                    runs.push_back(engine::decode_repartition_shard(bytes));
+                    bytes = std::string();  // decoded: its memory goes now
+                }
+                return rerun_of(engine::merge_repartition_shards(config, previous, options, std::move(runs), &control),
+                                previous, options);
+            });
+        },
+        "config"_a, "previous"_a, "locked"_a, "shards"_a, "progress"_a = py::none(),
+        "engine::merge_repartition_shards: the rerun's Run from its encoded shards, staffing and the report");
+    m.def(
+        "previous_crs", [](const std::string& path) { return engine::previous_crs(path); }, "path"_a,
+        "engine::previous_crs: the working CRS of a civgrid output (a rerun's, unless crs= is given)");
 
     m.def(
         "check_output",

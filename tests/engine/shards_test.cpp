@@ -1,5 +1,6 @@
 // Distributed runs' seam (engine/shards.hpp): the shards of a generated city, computed alone and
 // merged in any order, give compute_partition's micro-grids, codes, households and geometry.
+#include <civgrid/data/changes.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/error.hpp>
@@ -93,6 +94,63 @@ TEST(Shards, CorruptBytesAndCityWideCountsAreRefused) {
     EXPECT_THROW((void)decode_shard(bytes + "x"), InputError);
     config.micro_grid_count = 300;
     EXPECT_THROW((void)compute_shard(shard_config(config, plan, plan.shards.front())), ConfigError);
+}
+
+// A rerun's shards (each against the previous output's micro-grids of its shard), computed in
+// reverse order and moved as bytes, give compute_repartition's micro-grids, changes and lineage.
+TEST(Shards, MergedRerunShardsEqualTheWholeRerun) {
+    test::TempDir dir;
+    PartitionConfig config;
+    config.city = generate(dir, 60'000, 3);
+    const std::string previous = dir.file("previous.gpkg");
+    (void)run_partition(config, previous);
+    data::SynthConfig synth;
+    synth.households = 60'000;
+    synth.seed = 3;
+    data::SynthCity changed = data::generate_city(synth);
+    (void)data::apply_change(changed, data::parse_change("estate"), 2);
+    config.city = dir.file("changed.gpkg");
+    data::write_city(changed, config.city);
+    const RepartitionRun whole = compute_repartition(config, previous, {});
+    ASSERT_GT(whole.changes.micro_grids_kept, 0);
+    ASSERT_GT(whole.changes.micro_grids_new, 0);
+
+    PartitionConfig with_crs = config;
+    with_crs.working_crs = previous_crs(previous);
+    const ShardPlan plan = plan_shards(with_crs, "community");
+    ASSERT_GE(plan.shards.size(), 2U);
+    std::vector<RepartitionShard> shards;
+    for (auto shard = plan.shards.rbegin(); shard != plan.shards.rend(); ++shard)
+        shards.push_back(decode_repartition_shard(
+            encode_repartition_shard(compute_repartition_shard(shard_config(with_crs, plan, *shard), previous, {}))));
+    const RepartitionRun merged = merge_repartition_shards(config, previous, {}, std::move(shards));
+    const Repartition& a = whole.changes;
+    const Repartition& b = merged.changes;
+    ASSERT_EQ(a.result.micro_grids.size(), b.result.micro_grids.size());
+    for (std::size_t m = 0; m < a.result.micro_grids.size(); ++m) {
+        ASSERT_EQ(a.result.micro_grids[m].id, b.result.micro_grids[m].id) << m;
+        EXPECT_EQ(a.result.micro_grids[m].shape.households, b.result.micro_grids[m].shape.households);
+        EXPECT_EQ(a.result.micro_grids[m].shape.polygon, b.result.micro_grids[m].shape.polygon);
+    }
+    ASSERT_EQ(a.changes.size(), b.changes.size());
+    for (std::size_t c = 0; c < a.changes.size(); ++c) {
+        EXPECT_EQ(a.changes[c].id, b.changes[c].id) << c;
+        EXPECT_EQ(a.changes[c].status, b.changes[c].status) << a.changes[c].id;
+        EXPECT_EQ(a.changes[c].previous_ids, b.changes[c].previous_ids) << a.changes[c].id;
+        EXPECT_EQ(a.changes[c].polygon, b.changes[c].polygon) << a.changes[c].id;
+    }
+    ASSERT_EQ(a.lineage.size(), b.lineage.size());
+    for (std::size_t l = 0; l < a.lineage.size(); ++l) {
+        EXPECT_EQ(a.lineage[l].previous_id, b.lineage[l].previous_id) << l;
+        EXPECT_EQ(a.lineage[l].new_id, b.lineage[l].new_id) << l;
+        EXPECT_EQ(a.lineage[l].households, b.lineage[l].households) << l;
+    }
+    EXPECT_EQ(a.micro_grids_kept, b.micro_grids_kept);
+    EXPECT_EQ(a.micro_grids_new, b.micro_grids_new);
+    EXPECT_EQ(a.micro_grids_retired, b.micro_grids_retired);
+    EXPECT_EQ(a.households_moved, b.households_moved);
+    EXPECT_EQ(whole.report.share_within_10, merged.report.share_within_10);
+    EXPECT_THROW((void)decode_repartition_shard("not a shard"), InputError);
 }
 
 }  // namespace
