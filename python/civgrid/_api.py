@@ -412,6 +412,19 @@ def _city_inputs(stage: str, buildings: Union[Source, City], given: Dict[str, Op
     return inputs
 
 
+def _previous_path(previous: Union[PathLike, "Result"]) -> str:
+    """The GeoPackage of a previous run given as a path or a written Result (repartition's
+    `previous`, on one machine or on a cluster)."""
+    if isinstance(previous, Result):
+        if previous.path is None:
+            raise _core.ConfigError("python.repartition: the previous Result was never written; write it with "
+                                    "to_gpkg() (or partition(..., output=...)) first, or pass its GeoPackage")
+        return previous.path
+    if isinstance(previous, (str, os.PathLike)):
+        return os.fspath(previous)
+    raise TypeError(f"previous: expected a file path or a Result, not {type(previous).__name__}")
+
+
 def repartition(previous: Union[PathLike, Result],
                 buildings: Optional[Union[Source, City]] = None,
                 roads: Optional[Source] = None,
@@ -448,15 +461,7 @@ def repartition(previous: Union[PathLike, Result],
     ``lineage`` (a DataFrame) and ``churn`` (a dict); its GeoPackage has the CLI's ``changes`` and
     ``lineage`` layers and run_info section ``repartition``.
     """
-    if isinstance(previous, Result):
-        if previous.path is None:
-            raise _core.ConfigError("python.repartition: the previous Result was never written; write it with "
-                                    "to_gpkg() (or partition(..., output=...)) first, or pass its GeoPackage")
-        previous_path = previous.path
-    elif isinstance(previous, (str, os.PathLike)):
-        previous_path = os.fspath(previous)
-    else:
-        raise TypeError(f"previous: expected a file path or a Result, not {type(previous).__name__}")
+    previous_path = _previous_path(previous)
     if buildings is None:
         raise _core.ConfigError("python.repartition: no city: pass the city as it is now (a city file, a City, "
                                 "or its buildings layer)")

@@ -110,32 +110,41 @@ def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: A
 def _run(config: "_core.Config", client: Any, shard_level: str, output: Any, callback: Any) -> "_core.Run":
     """Plan, the shards on the cluster, merge, and write `output` when given: the run of a
     prepared config, as the engine's Run (the CLI's driver needs no GeoDataFrames)."""
-    import distributed
-
     if output is not None:  # refused before any work, as the CLI refuses it
         _core.check_output(config, os.fspath(output))
     shard_plan = _core.plan_shards(config, shard_level)
+    encoded = _shard_tasks(client, _compute_shard, "civgrid-shard", config, shard_plan, (), callback)
+    run = _core.merge_shards(config, encoded, callback)
+    del encoded
+    if output is not None:
+        run.write(os.fspath(output), callback)
+    return run
+
+
+def _shard_tasks(client: Any, compute: Any, key: str, config: "_core.Config", shard_plan: Dict[str, Any],
+                 extra: Tuple[Any, ...], callback: Any) -> List[bytes]:
+    """Runs compute(config, working_crs, region_level, shard, *extra) for every shard of the plan
+    as a task of one thread on the cluster, reporting progress as tasks finish; returns their bytes
+    in plan order (a failed shard raises its own error) and cancels what is left on the way out."""
+    import distributed
+
     task_config = pickle.loads(pickle.dumps(config))
     task_config.threads = 1  # one core per task: the cluster's parallelism is its tasks
     shards: List[Tuple[str, str, Tuple[float, float, float, float], int]] = shard_plan["shards"]
-    futures = client.map(_compute_shard, [task_config] * len(shards), [shard_plan["working_crs"]] * len(shards),
-                         [shard_plan["region_level"]] * len(shards), shards,
-                         key=[f"civgrid-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
+    count = len(shards)
+    columns = [[task_config] * count, [shard_plan["working_crs"]] * count, [shard_plan["region_level"]] * count,
+               shards] + [[value] * count for value in extra]
+    futures = client.map(compute, *columns, key=[f"{key}-{index}-{shard[1]}" for index, shard in enumerate(shards)],
                          pure=False)
     try:
         done = 0
         for _ in distributed.as_completed(futures):
             done += 1
             if callback is not None:
-                callback("shards", done, len(shards))
-        encoded = client.gather(futures)  # in plan order; a failed shard raises its own error
+                callback("shards", done, count)
+        return client.gather(futures)
     finally:
         client.cancel(futures)
-    run = _core.merge_shards(config, encoded, callback)
-    del encoded
-    if output is not None:
-        run.write(os.fspath(output), callback)
-    return run
 
 
 def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: Any) -> Result:
@@ -157,16 +166,7 @@ def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs:
     bound = _REPARTITION.bind(*args, **kwargs)
     bound.apply_defaults()
     arguments = bound.arguments
-    previous = arguments["previous"]
-    if isinstance(previous, Result):
-        if previous.path is None:
-            raise _core.ConfigError("python.repartition: the previous Result was never written; write it with "
-                                    "to_gpkg() (or partition(..., output=...)) first, or pass its GeoPackage")
-        previous_path = previous.path
-    elif isinstance(previous, (str, os.PathLike)):
-        previous_path = os.fspath(previous)
-    else:
-        raise TypeError(f"previous: expected a file path or a Result, not {type(previous).__name__}")
+    previous_path = _api._previous_path(arguments["previous"])
     if arguments["buildings"] is None:
         raise _core.ConfigError("python.repartition: no city: pass the city as it is now (a city file, a City, "
                                 "or its buildings layer)")
@@ -189,24 +189,8 @@ def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs:
         if not config.working_crs:  # a rerun works in the previous run's CRS
             config.working_crs = _core.previous_crs(previous_path)
         shard_plan = _core.plan_shards(config, shard_level)
-        task_config = pickle.loads(pickle.dumps(config))
-        task_config.threads = 1
-        shards = shard_plan["shards"]
-        count = len(shards)
-        futures = client.map(_compute_rerun_shard, [task_config] * count, [shard_plan["working_crs"]] * count,
-                             [shard_plan["region_level"]] * count, shards, [previous_path] * count,
-                             [locked] * count,
-                             key=[f"civgrid-rerun-shard-{index}-{shard[1]}" for index, shard in enumerate(shards)],
-                             pure=False)
-        try:
-            done = 0
-            for _ in distributed.as_completed(futures):
-                done += 1
-                if callback is not None:
-                    callback("shards", done, count)
-            encoded = client.gather(futures)
-        finally:
-            client.cancel(futures)
+        encoded = _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan,
+                               (previous_path, locked), callback)
         run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
         del encoded
         result = Result(run, inputs.names)
