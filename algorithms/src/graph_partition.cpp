@@ -174,8 +174,9 @@ public:
         bisect(all, static_cast<int>(units.size()), next);
         refine(next);
         if (options_.growth_rounds <= 0 || next <= 1) return std::move(part_);
-        // The bisection's parts are balanced but their shapes follow random trees. Grown again
-        // from their centres (grow), parts come out rounder; the better of the two is kept.
+        // The bisection's parts follow random trees and refinement moves one node at a time, so it
+        // can stop in a local minimum; parts grown again from their centres (grow) often end with
+        // more micro-grids inside the window. The better of the two by score() is kept.
         const Score bisected_score = score(next);
         std::vector<int> bisected = part_;
         grow(next);
@@ -946,11 +947,6 @@ private:
         }
         if (parts <= 1 || total <= 0) return;
         const Objective o = objective(parts);
-        auto violation = [&](double w) { return o.violation(w); };
-        auto cost = [&](double w, int p) { return o.cost(w, p); };
-        auto outside_window = [&](double w) { return o.outside_window(w); };
-        const double kCompactness = o.compactness;
-        const double perimeter_scale = o.perimeter_scale;
         std::vector<std::pair<int, double>> touching;  // (part, shared length)
         for (int pass = 0; pass < options_.refinement_passes; ++pass) {
             int moves = 0;
@@ -982,18 +978,19 @@ private:
                 for (const auto& [q, length] : touching) {
                     const double wq = part_weight_[static_cast<std::size_t>(q)];
                     // Bounds are hard for compactness: no move takes a part further outside them.
-                    if (violation(wp - w) > violation(wp) + 1e-9 || violation(wq + w) > violation(wq) + 1e-9) continue;
+                    if (o.violation(wp - w) > o.violation(wp) + 1e-9 || o.violation(wq + w) > o.violation(wq) + 1e-9)
+                        continue;
                     // Parts the move brings into the window (negative), never out of it. The share
                     // within the window is what planners read, so it comes before compactness and
                     // before the squared deviation (which would spread a piece's excess over all its
                     // parts).
-                    const int leaves_p = outside_window(wp - w) - outside_window(wp);
-                    const int leaves_q = outside_window(wq + w) - outside_window(wq);
+                    const int leaves_p = o.outside_window(wp - w) - o.outside_window(wp);
+                    const int leaves_q = o.outside_window(wq + w) - o.outside_window(wq);
                     if (leaves_p > 0 || leaves_q > 0) continue;  // no part inside is taken out
                     const int outside = leaves_p + leaves_q;
-                    const double balance = cost(wp - w, p) + cost(wq + w, q) - cost(wp, p) - cost(wq, q);
-                    const double compact = (own_length - length) / perimeter_scale;
-                    const double delta = balance + kCompactness * compact;
+                    const double balance = o.cost(wp - w, p) + o.cost(wq + w, q) - o.cost(wp, p) - o.cost(wq, q);
+                    const double compact = (own_length - length) / o.perimeter_scale;
+                    const double delta = balance + o.compactness * compact;
                     const bool better = best_q < 0 ? (outside < 0 || delta < best_delta)
                                                    : (outside < best_outside ||
                                                       (outside == best_outside &&
@@ -1093,8 +1090,7 @@ private:
                     continue;
                 const double before = part_weight_[static_cast<std::size_t>(d)], after = before + w;
                 if (o.violation(after) > o.violation(before) + 1e-9) continue;
-                const bool ends = o.outside_window(after) <= o.outside_window(before) &&
-                                  !(o.outside_window(before) == 0 && o.outside_window(after) != 0);
+                const bool ends = o.outside_window(after) <= o.outside_window(before);  // none taken out
                 if (!ends && (depth + 1 >= kChainDepth || after < o.window_low)) continue;
                 candidates.push_back({v, d, ends, std::abs(after - o.target_of(d))});
             }
@@ -1142,8 +1138,7 @@ private:
                     continue;
                 const double before = part_weight_[static_cast<std::size_t>(d)], after = before - w;
                 if (o.violation(after) > o.violation(before) + 1e-9) continue;
-                const bool ends = o.outside_window(after) <= o.outside_window(before) &&
-                                  !(o.outside_window(before) == 0 && o.outside_window(after) != 0);
+                const bool ends = o.outside_window(after) <= o.outside_window(before);  // none taken out
                 if (!ends && (depth + 1 >= kChainDepth || after > o.window_high)) continue;
                 candidates.push_back({v, d, ends, std::abs(after - o.target_of(d))});
             }

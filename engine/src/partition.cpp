@@ -392,8 +392,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
                 piece_households[piece] += shape.households;
             }
             const double target = result.regions[r].target;
-            const double lower = config.min_households > 0 ? config.min_households : target * (1 - config.tolerance);
-            const double upper = config.max_households > 0 ? config.max_households : target * (1 + config.tolerance);
+            const double lower = problems.inputs[r].options.lower(), upper = problems.inputs[r].options.upper();
             if (config.units == "areas") {
                 // Whole units: the bound knows each piece's units, not only its households.
                 std::vector<std::vector<std::int64_t>> piece_units(piece_households.size());
