@@ -254,19 +254,18 @@ def _main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-partition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [p for p in _PARTITION.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
-    + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
-       inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
-       inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
-    return_annotation=Result)
+def _with_cluster_keywords(signature: inspect.Signature) -> inspect.Signature:
+    """The one-machine function's signature plus ``client`` and ``shard_level``, for help()."""
+    return inspect.Signature(
+        [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+        + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
+           inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
+           inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
+        return_annotation=Result)
 
-repartition.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [p for p in _REPARTITION.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
-    + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
-       inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
-       inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
-    return_annotation=Result)
+
+partition.__signature__ = _with_cluster_keywords(_PARTITION)  # type: ignore[attr-defined]
+repartition.__signature__ = _with_cluster_keywords(_REPARTITION)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
