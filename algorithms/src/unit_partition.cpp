@@ -388,6 +388,88 @@ RegionResult partition_units(const RegionInput& input, const UnitOptions& option
     return cells.assemble(partition_cells(cells, input.seed, input.options));
 }
 
+namespace {
+
+// The part of `shape` on either side of the line across `axis` at `t` (positions along the axis
+// measured from `origin`): the intersections with two quadrilaterals reaching `reach` metres
+// beyond the shape everywhere.
+std::pair<Geom, Geom> cut_across(const Context& context, const GEOSGeometry* shape, Point origin, Point axis,
+                                 double low, double high, double t, double reach) {
+    const Point across{-axis.y, axis.x};
+    auto at = [&](double along, double side) {
+        return Point{origin.x + axis.x * along + across.x * side, origin.y + axis.y * along + across.y * side};
+    };
+    const Geom below = geos::polygon(context, {at(low - reach, -reach), at(t, -reach), at(t, reach),
+                                               at(low - reach, reach), at(low - reach, -reach)});
+    const Geom above = geos::polygon(
+        context, {at(t, -reach), at(high + reach, -reach), at(high + reach, reach), at(t, reach), at(t, -reach)});
+    return {geos::intersection_or_null(context, shape, below.get()),
+            geos::intersection_or_null(context, shape, above.get())};
+}
+
+// `shape` cut into `count` pieces of equal area by recursive bisection: across the long axis of
+// its minimum rotated rectangle, where the area on one side is floor(count / 2) / count of it.
+bool bisect_into(const Context& context, Geom shape, int count, std::vector<Geom>& pieces) {
+    if (count <= 1) {
+        pieces.push_back(std::move(shape));
+        return true;
+    }
+    const double area = geos::area(context, shape.get());
+    const Geom rectangle =
+        geos::own(context, GEOSMinimumRotatedRectangle_r(context.handle(), shape.get()), "a rotated rectangle");
+    if (GEOSGeomTypeId_r(context.handle(), rectangle.get()) != GEOS_POLYGON) return false;
+    const std::vector<Point> corners =
+        geos::vertices(context, GEOSGetExteriorRing_r(context.handle(), rectangle.get()));
+    if (corners.size() < 4) return false;
+    const double ab = std::hypot(corners[1].x - corners[0].x, corners[1].y - corners[0].y),
+                 bc = std::hypot(corners[2].x - corners[1].x, corners[2].y - corners[1].y);
+    if (!(ab > 0) || !(bc > 0)) return false;
+    const Point axis = ab >= bc ? Point{(corners[1].x - corners[0].x) / ab, (corners[1].y - corners[0].y) / ab}
+                                : Point{(corners[2].x - corners[1].x) / bc, (corners[2].y - corners[1].y) / bc};
+    const Point origin = corners[0];
+    double low = std::numeric_limits<double>::infinity(), high = -low;
+    for (const Point& c : corners) {
+        const double along = (c.x - origin.x) * axis.x + (c.y - origin.y) * axis.y;
+        low = std::min(low, along), high = std::max(high, along);
+    }
+    const double reach = 2 * (ab + bc) + 1;
+    const int first = count / 2;
+    const double wanted = area * first / count;
+    double lo = low, hi = high;
+    for (int step = 0; step < 60 && hi - lo > 1e-6; ++step) {
+        const double t = (lo + hi) / 2;
+        const auto [below, above] = cut_across(context, shape.get(), origin, axis, low, high, t, reach);
+        if (!below) return false;
+        (geos::area(context, below.get()) < wanted ? lo : hi) = t;
+    }
+    auto [below, above] = cut_across(context, shape.get(), origin, axis, low, high, (lo + hi) / 2, reach);
+    if (!below || !above || !(geos::area(context, below.get()) > 0) || !(geos::area(context, above.get()) > 0))
+        return false;
+    auto polygonal_part = [&](const Geom& g) {
+        std::vector<Geom> parts;
+        geos::collect_polygons(context, g.get(), parts);
+        return parts.size() == 1 ? std::move(parts.front())
+                                 : geos::collection(context, GEOS_MULTIPOLYGON, std::move(parts));
+    };
+    return bisect_into(context, polygonal_part(below), first, pieces) &&
+           bisect_into(context, polygonal_part(above), count - first, pieces);
+}
+
+}  // namespace
+
+std::vector<Wkb> split_unit(const Wkb& unit, int count) {
+    if (count <= 1) return {unit};
+    const Context context;
+    std::vector<Geom> pieces;
+    if (!bisect_into(context, geos::from_wkb(context, unit), count, pieces)) return {unit};
+    std::vector<Wkb> result;
+    for (const Geom& piece : pieces) {
+        if (geos::is_empty(context, piece.get()) || !(geos::area(context, piece.get()) > 0)) return {unit};
+        result.push_back(geos::to_wkb(context, piece.get()));
+    }
+    return result;
+}
+
 Wkb union_of_units(const std::vector<Wkb>& units, const std::vector<std::size_t>& apart) {
     const Context context;
     std::vector<char> set_apart(units.size(), 0);
