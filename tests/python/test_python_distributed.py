@@ -191,7 +191,8 @@ def test_a_config_travels_whole():
 
 def test_units_mode_shards_give_the_single_machine_result(cluster, tmp_path):
     """units="areas" (issue 17): parcels in four communities whose lines cut through parcels, one
-    shard each; every parcel goes whole to the community of its point, as on one machine."""
+    shard each; every parcel goes whole to the community of its point, as on one machine; and a
+    rerun after households changed and parcels were removed is civgrid.repartition's."""
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -222,8 +223,25 @@ def test_units_mode_shards_give_the_single_machine_result(cluster, tmp_path):
     assert not result.buildings.split_micro_grids.fillna("").astype(bool).any()
     for key in ("non_contiguous", "gap_area_m2", "outside_region", "best_share_within_10pct", "flagged"):
         assert result.report[key] == pytest.approx(single.report[key]), key
-    # A rerun in units mode is not sharded yet: refused, naming the one-machine call.
+    # A rerun in units mode, sharded by community: civgrid.repartition's result.
     previous = tmp_path / "previous.gpkg"
     single.to_gpkg(str(previous))
-    with pytest.raises(civgrid.ConfigError, match="civgrid.repartition"):
-        civgrid.distributed.repartition(str(previous), str(parcels), client=client, units="areas", progress=False)
+    changed = units.copy()
+    changed.loc[changed.index[:60], "households"] += 15
+    changed = changed.drop(index=changed.index[700:712])
+    changed_path = tmp_path / "changed.gpkg"
+    changed.to_file(changed_path, layer="buildings", driver="GPKG")
+    gpd.read_file(parcels, layer="communities").to_file(changed_path, layer="communities", driver="GPKG")
+    one = civgrid.repartition(str(previous), str(changed_path), units="areas", progress=False)
+    sharded = civgrid.distributed.repartition(str(previous), str(changed_path), client=client,
+                                              shard_level="community", units="areas", progress=False)
+    assert (one.changes.status != "unchanged").sum() > 0
+    pd.testing.assert_frame_equal(one.micro_grids[columns].reset_index(drop=True),
+                                  sharded.micro_grids[columns].reset_index(drop=True))
+    assert one.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
+        sharded.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
+    pd.testing.assert_series_equal(one.buildings.micro_grid_id.reset_index(drop=True),
+                                   sharded.buildings.micro_grid_id.reset_index(drop=True))
+    assert list(one.changes.micro_grid_id) == list(sharded.changes.micro_grid_id)
+    assert list(one.changes.status) == list(sharded.changes.status)
+    assert one.churn == sharded.churn
