@@ -427,6 +427,24 @@ TEST(Units, RerunKeepsUnitsWholeAndMovesFew) {
     for (const auto& [unit, grid] : before) in_touched += touched.contains(grid) ? 1 : 0;
     EXPECT_LE(rerun_moved, 2 * in_touched) << in_touched << " units in micro-grids with a changed parcel";
     EXPECT_LT(5 * rerun_moved, fresh_moved) << "a fresh partition moved " << fresh_moved;
+    // A lock holds in units mode too: a micro-grid whose parcels grew keeps its code and its units.
+    const std::string locked = before.at(text_of(parcels.rows[0][0]));
+    RepartitionOptions lock;
+    lock.locked = {locked};
+    const RepartitionSummary held = run_repartition(config, dir.file("first.gpkg"), lock, dir.file("locked.gpkg"));
+    const auto status = std::find_if(held.changes.changes.begin(), held.changes.changes.end(),
+                                     [&](const MicroGridChange& c) { return c.id == locked; });
+    ASSERT_NE(status, held.changes.changes.end());
+    EXPECT_EQ(status->status, "unchanged");
+    const auto unlocked = std::find_if(rerun.changes.changes.begin(), rerun.changes.changes.end(),
+                                       [&](const MicroGridChange& c) { return c.id == locked; });
+    EXPECT_TRUE(unlocked == rerun.changes.changes.end() || unlocked->status != "unchanged")
+        << "without the lock it would have stayed anyway";
+    const std::map<std::string, std::string> with_lock = unit_micro_grids(dir.file("locked.gpkg"));
+    for (const auto& [unit, grid] : before)
+        if (grid == locked && with_lock.contains(unit)) {
+            EXPECT_EQ(with_lock.at(unit), locked) << unit;
+        }
     std::printf(
         "units rerun: %lld of %zu units moved (fresh partition %lld), %lld in micro-grids with a change; "
         "%lld of %zu micro-grids unchanged\n",
