@@ -689,10 +689,9 @@ algorithms::RepartitionPlan Rerun::plan_units() {
         if (kept_units[m].empty() || before.empty() || result.kept_polygon[m] == before) continue;
         const geos::Geom now = geos::from_wkb(context, result.kept_polygon[m]);
         const geos::Geom then = geos::from_wkb(context, before);
-        const geos::Geom difference =
-            geos::own_nullable(context, GEOSSymDifference_r(context.handle(), now.get(), then.get()));
-        if (difference && geos::area(context, difference.get()) <= 1e-9 * geos::area(context, then.get()))
-            result.kept_polygon[m] = before;
+        const geos::Geom common = geos::intersection_or_null(context, now.get(), then.get());
+        const double larger = std::max(geos::area(context, now.get()), geos::area(context, then.get()));
+        if (common && geos::area(context, common.get()) >= (1 - 1e-9) * larger) result.kept_polygon[m] = before;
     }
     return result;
 }
