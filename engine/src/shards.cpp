@@ -222,13 +222,17 @@ PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRu
     PartitionResult& result = run.result;
     timer.lap("merge");
 
-    // Workers and stations serve across shard borders: read and assigned on the whole city.
+    // Workers and stations serve across shard borders: read and assigned on the whole city. Then
+    // --strict, on the merged import report: the single machine's message whichever shard warned.
     if (run.config.staffing) {
         timer.begin("staffing");
         load_staff_layers(city, run.config);
         city.warnings = city.import_report.warning_lines();
+        enforce_strict(city.import_report, run.config);
         run.staffing = assign_staff(city, result, run.config);
         timer.lap("staffing");
+    } else {
+        enforce_strict(city.import_report, run.config);
     }
     timer.begin("assess");
     const auto begin = std::chrono::steady_clock::now();
