@@ -219,7 +219,7 @@ std::string json_number(double value) {
 }
 
 void print_json(std::ostream& out, const std::string& output, const engine::RunSummary& summary,
-                const engine::Repartition* changes) {
+                const engine::Repartition* changes, const std::vector<engine::OutputPart>* parts = nullptr) {
     out << "{\"output\": " << json_string(output) << ", \"crs\": " << json_string(summary.crs) << ",\n \"warnings\": [";
     for (std::size_t i = 0; i < summary.warnings.size(); ++i)
         out << (i == 0 ? "" : ", ") << json_string(summary.warnings[i]);
@@ -259,6 +259,17 @@ void print_json(std::ostream& out, const std::string& output, const engine::RunS
             << ", \"redrawn\": " << changes->micro_grids_redrawn << ", \"new\": " << changes->micro_grids_new
             << ", \"retired\": " << changes->micro_grids_retired
             << ", \"household_churn\": " << json_number(changes->household_churn()) << "}";
+    if (parts != nullptr) {
+        out << ",\n \"parts\": [";
+        for (std::size_t i = 0; i < parts->size(); ++i) {
+            const engine::OutputPart& part = (*parts)[i];
+            out << (i == 0 ? "" : ", ") << "{\"district_code\": " << json_string(part.district_code)
+                << ", \"path\": " << json_string(part.path) << ", \"micro_grids\": " << part.micro_grids
+                << ", \"grids\": " << part.grids << ", \"buildings\": " << part.buildings
+                << ", \"households\": " << part.households << "}";
+        }
+        out << "]";
+    }
     out << "}\n";
 }
 
@@ -268,7 +279,7 @@ enum class Mode { partition, check, rerun };
 // The options parsed here go to it whole (engine::encode_config) in a private file it removes; this
 // process becomes the driver, so its exit code and messages are the run's.
 int run_on_cluster(const engine::PartitionConfig& config, const std::string& output, const std::string& scheduler,
-                   const std::string& shard_level, bool quiet, bool json, bool progress_json,
+                   const std::string& shard_level, bool quiet, bool json, bool progress_json, bool split_output,
                    const std::string& report_html, const std::string& basemap) {
     engine::validate_config(config);
     io::check_output_path(output, engine::input_sources(config));  // refused before any work
@@ -299,6 +310,7 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
     if (quiet) arguments.emplace_back("--quiet");
     if (json) arguments.emplace_back("--json");
     if (progress_json) arguments.emplace_back("--progress-json");
+    if (split_output) arguments.emplace_back("--split-output");
     std::vector<char*> argv;
     for (std::string& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -446,7 +458,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "run the shards on the dask scheduler at this address (tcp://HOST:8786); inputs must be files "
         "every worker can read")(
         "shard-level", po::value(&shard_level),
-        "with --scheduler: district, street or community (default: the coarsest with two shards or more)");
+        "with --scheduler: district, street or community (default: the coarsest with two shards or more)")(
+        "split-output",
+        "write one GeoPackage per district beside the output (OUT-<district code>.gpkg), the output being their index "
+        "(layer parts) with the rows of no district; for runs too large for one file");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
                               "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
@@ -508,9 +523,13 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         if (report_html.empty()) throw ConfigError("cli", "--basemap without --report: the basemap is the report's");
         io::check_basemap_template(basemap);
     }
+    const bool split_output = vm.count("split-output") > 0;
+    if (split_output && !report_html.empty())
+        throw ConfigError("cli",
+                          "--report with --split-output: report each district's file with civgrid report --html");
     if (!scheduler.empty())
         return run_on_cluster(config, output, scheduler, shard_level, quiet, json, vm.count("progress-json") > 0,
-                              report_html, basemap);
+                              split_output, report_html, basemap);
     std::vector<io::NamedSource> report_inputs;
     if (!report_html.empty()) {  // refused before any work, as the output is
         report_inputs = engine::input_sources(config);
@@ -524,6 +543,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     engine::RepartitionSummary rerun_summary;
     engine::RunSummary summary;
+    std::vector<engine::OutputPart> parts;
     {
         engine::RunControl control;
         const bool progress_json = vm.count("progress-json") > 0;
@@ -532,6 +552,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         const cli::JsonProgress json_progress(control, progress_json);
         if (rerun)
             rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
+        else if (split_output)
+            summary = engine::run_partition_per_district(config, output, parts, &control);
         else
             summary = engine::run_partition(config, output, &control);
     }
@@ -539,7 +561,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     if (!report_html.empty())
         (void)engine::report_html_file(output, report_html, config.threads, report_inputs, basemap);
     if (json) {
-        print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr);
+        print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr,
+                   split_output ? &parts : nullptr);
         return 0;
     }
     if (quiet) return 0;
@@ -558,6 +581,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
     std::cout << "wrote " << output << " (working CRS " << io::describe_crs(summary.crs) << ")\n";
+    if (split_output)
+        std::cout << "wrote " << parts.size() << " district files beside it, listed in its layer 'parts'\n";
     if (!report_html.empty()) std::cout << "wrote " << report_html << " (HTML report)\n";
     std::cout << summary.report.to_text();
     if (summary.staffing.present) {

@@ -243,6 +243,33 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr,
                   const ExtraOutput* extra = nullptr, RunControl* control = nullptr);
 
+/// One district's file of a split output (write_result_per_district).
+struct OutputPart {
+    std::string district_code;
+    std::string path;  ///< beside the index: the index's stem, '-', the code (unsafe characters as '_'), .gpkg
+    std::int64_t micro_grids = 0, grids = 0, buildings = 0, households = 0;
+};
+
+/// The output as one GeoPackage per district plus an index, for runs too large for one file. The
+/// layers are write_result's; each row goes to the file of its district: its `district_code`, else
+/// the district of its `community_code` (the region's), else of its `micro_grid_id`, else of its
+/// `grid_id` (a mobile worker's assignment). Rows of no
+/// district (barriers, workers and stations, which serve across districts, buildings outside every
+/// region) go to the index, with the `parts` layer: a row per district with its file (a name beside
+/// the index), its counts and the box of its micro-grids (working CRS). run_info goes to every file.
+/// So the rows of the parts and the index together are write_result's, each once. Every file is
+/// written to its temporary file first and renamed only when all are complete (the parts, then the
+/// index), so a failure leaves none of them. Refused (ConfigError) when a micro-grid has no
+/// district code or two codes make one file name; each file as write_result refuses its path.
+/// Returns the parts in district-code order.
+std::vector<OutputPart> write_result_per_district(const std::string& index_path, const City& city,
+                                                  const PartitionResult& result,
+                                                  const algorithms::QualityReport& report,
+                                                  const PartitionConfig& config,
+                                                  const std::vector<std::pair<std::string, double>>& timings,
+                                                  const Staffing* staffing = nullptr,
+                                                  const ExtraOutput* extra = nullptr, RunControl* control = nullptr);
+
 struct RunSummary {
     algorithms::QualityReport report;
     /// (stage, seconds), one after another: load, partition, assess_and_write (the quality report
@@ -295,6 +322,12 @@ struct Alongside {
 /// step per layer) for a progress display; a cancel stops it between regions.
 [[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output,
                                        RunControl* control = nullptr);
+
+/// run_partition writing one GeoPackage per district and the index `index`
+/// (write_result_per_district) after the run instead of one file alongside it; `parts` receives
+/// the districts' files. `index` is checked against the inputs before any work.
+[[nodiscard]] RunSummary run_partition_per_district(const PartitionConfig& config, const std::string& index,
+                                                    std::vector<OutputPart>& parts, RunControl* control = nullptr);
 
 /// Recomputes the quality report of an output GeoPackage written by civgrid.
 [[nodiscard]] algorithms::QualityReport report_file(const std::string& path, int threads = 0);
