@@ -275,14 +275,18 @@ void print_json(std::ostream& out, const std::string& output, const engine::RunS
 
 enum class Mode { partition, check, rerun };
 
-// `partition --scheduler`: the Python driver (civgrid.distributed) runs the shards on the cluster.
+// `partition --scheduler` (and `repartition --scheduler`: `previous` given): the Python driver
+// (civgrid.distributed) runs the shards on the cluster.
 // The options parsed here go to it whole (engine::encode_config) in a private file it removes; this
 // process becomes the driver, so its exit code and messages are the run's.
 int run_on_cluster(const engine::PartitionConfig& config, const std::string& output, const std::string& scheduler,
                    const std::string& shard_level, bool quiet, bool json, bool progress_json, bool split_output,
-                   const std::string& report_html, const std::string& basemap) {
+                   const std::string& report_html, const std::string& basemap, const std::string& previous,
+                   const std::vector<std::string>& locked) {
     engine::validate_config(config);
-    io::check_output_path(output, engine::input_sources(config));  // refused before any work
+    std::vector<io::NamedSource> inputs = engine::input_sources(config);
+    if (!previous.empty()) inputs.push_back({"previous", previous});
+    io::check_output_path(output, inputs);  // refused before any work
     const std::filesystem::path handoff =
         std::filesystem::temp_directory_path() / ("civgrid-config-" + std::to_string(::getpid()) + ".bin");
     {
@@ -311,6 +315,8 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
     if (json) arguments.emplace_back("--json");
     if (progress_json) arguments.emplace_back("--progress-json");
     if (split_output) arguments.emplace_back("--split-output");
+    if (!previous.empty()) arguments.insert(arguments.end(), {"--previous", previous});
+    for (const std::string& lock : locked) arguments.insert(arguments.end(), {"--lock", lock});
     std::vector<char*> argv;
     for (std::string& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -470,7 +476,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     po::options_description all;
     all.add(inputs).add(fields).add(partition).add(general);
     if (rerun) all.add(rerun_group);
-    if (mode == Mode::partition) all.add(cluster);
+    if (mode != Mode::check) all.add(cluster);
     po::positional_options_description positional;
     positional.add("city", 1);
     po::variables_map vm;
@@ -529,7 +535,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
                           "--report with --split-output: report each district's file with civgrid report --html");
     if (!scheduler.empty())
         return run_on_cluster(config, output, scheduler, shard_level, quiet, json, vm.count("progress-json") > 0,
-                              split_output, report_html, basemap);
+                              split_output, report_html, basemap, rerun ? previous : std::string(),
+                              rerun_options.locked);
     std::vector<io::NamedSource> report_inputs;
     if (!report_html.empty()) {  // refused before any work, as the output is
         report_inputs = engine::input_sources(config);
@@ -551,7 +558,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
                                              !quiet && !progress_json && cli::TerminalProgress::is_terminal(stderr));
         const cli::JsonProgress json_progress(control, progress_json);
         if (rerun)
-            rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
+            rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control,
+                                                    split_output ? &parts : nullptr);
         else if (split_output)
             summary = engine::run_partition_per_district(config, output, parts, &control);
         else

@@ -147,13 +147,11 @@ Wkb box_polygon(const geos::Context& context, const geos::Envelope& box) {
 
 }  // namespace
 
-std::vector<OutputPart> write_result_per_district(const std::string& index_path, const City& city,
-                                                  const PartitionResult& result,
-                                                  const algorithms::QualityReport& report,
-                                                  const PartitionConfig& config,
-                                                  const std::vector<std::pair<std::string, double>>& timings,
-                                                  const Staffing* staffing, const ExtraOutput* extra,
-                                                  RunControl* control) {
+std::vector<OutputPart> write_result_per_district(
+    const std::string& index_path, const City& city, const PartitionResult& result,
+    const algorithms::QualityReport& report, const PartitionConfig& config,
+    const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing, const ExtraOutput* extra,
+    RunControl* control, const std::vector<io::NamedSource>& more_inputs) {
     const DistrictOfRow district_of(city, result);
     const std::vector<std::string> districts = district_of.districts();
 
@@ -174,6 +172,7 @@ std::vector<OutputPart> write_result_per_district(const std::string& index_path,
         part_of.emplace(districts[d], d);
     }
     std::vector<io::NamedSource> inputs = input_sources(config);
+    inputs.insert(inputs.end(), more_inputs.begin(), more_inputs.end());
     io::check_output_path(index_path, inputs);
     for (const Part& part : parts) io::check_output_path(part.summary.path, inputs);
     io::OutputReservation index_output(index_path);

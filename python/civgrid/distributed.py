@@ -208,25 +208,35 @@ def repartition(*args: Any, client: Any = None, shard_level: str = "", output_pe
     client = client if client is not None else distributed.get_client()
     output = arguments["output"]
     with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
-        config = inputs.config
-        if output is not None:  # refused before any work, as the CLI refuses it
-            _core.check_output(config, os.fspath(output), previous_path)
-        if not config.working_crs:  # a rerun works in the previous run's CRS
-            config.working_crs = _core.previous_crs(previous_path)
-        shard_plan = _core.plan_shards(config, shard_level)
-        encoded = _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan,
-                               (previous_path, locked), callback)
-        run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
-        del encoded
+        run, parts = _rerun(inputs.config, client, shard_level, previous_path, locked, output, callback,
+                            output_per_district)
         result = Result(run, inputs.names)
-        if output is not None:
-            result.parts = _write(run, os.fspath(output), callback, output_per_district)
-            result.path = os.fspath(output)
+    if output is not None:
+        result.path = os.fspath(output)
+        result.parts = parts
     return result
 
 
+def _rerun(config: "_core.Config", client: Any, shard_level: str, previous_path: str, locked: List[str],
+           output: Any, callback: Any, per_district: bool = False) -> Tuple["_core.Run", Optional[List[Dict[str, Any]]]]:
+    """A rerun's plan (in the previous run's CRS), its shards on the cluster, the merge, and
+    `output` when given: as :func:`_run` for a partition."""
+    if output is not None:  # refused before any work, as the CLI refuses it
+        _core.check_output(config, os.fspath(output), previous_path)
+    if not config.working_crs:  # a rerun works in the previous run's CRS
+        config.working_crs = _core.previous_crs(previous_path)
+    shard_plan = _core.plan_shards(config, shard_level)
+    encoded = _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan,
+                           (previous_path, locked), callback)
+    run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
+    del encoded
+    parts = _write(run, os.fspath(output), callback, per_district) if output is not None else None
+    return run, parts
+
+
 def _main(argv: Optional[List[str]] = None) -> int:
-    """``civgrid partition --scheduler ADDRESS``: the CLI parses its options, hands them over as
+    """``civgrid partition --scheduler ADDRESS`` (and ``civgrid repartition --scheduler``, with
+    ``--previous`` and ``--lock``): the CLI parses its options, hands them over as
     engine::encode_config bytes in a file (removed here) and becomes this driver."""
     import argparse
     import json
@@ -245,6 +255,8 @@ def _main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--progress-json", action="store_true")
     parser.add_argument("--split-output", action="store_true")
+    parser.add_argument("--previous", help="a rerun: the previous run's output")
+    parser.add_argument("--lock", action="append", default=[])
     arguments = parser.parse_args(argv)
     try:
         with open(arguments.config, "rb") as handoff:
@@ -257,8 +269,12 @@ def _main(argv: Optional[List[str]] = None) -> int:
                 print(json.dumps({"stage": stage, "done": done, "total": total}), file=sys.stderr, flush=True)
 
         with Reporter(progress) as callback, distributed.Client(arguments.scheduler, timeout="60s") as client:
-            run, parts = _run(config, client, arguments.shard_level, arguments.output, callback,
-                              arguments.split_output)
+            if arguments.previous is None:
+                run, parts = _run(config, client, arguments.shard_level, arguments.output, callback,
+                                  arguments.split_output)
+            else:
+                run, parts = _rerun(config, client, arguments.shard_level, arguments.previous, arguments.lock,
+                                    arguments.output, callback, arguments.split_output)
         if arguments.report:
             _api.report_html(arguments.output, arguments.report, basemap=arguments.basemap)
     except _core.Error as error:
@@ -268,10 +284,21 @@ def _main(argv: Optional[List[str]] = None) -> int:
         print(f"civgrid: cli: --scheduler {arguments.scheduler}: {error}", file=sys.stderr)
         return 4
     if arguments.json:
-        print(json.dumps({"output": arguments.output, "crs": run.crs, "warnings": list(run.warnings),
-                          "quality": _api._report_dict(run.report), "timings": dict(run.timings),
-                          "scheduler": arguments.scheduler, "parts": parts}))
+        printed = {"output": arguments.output, "crs": run.crs, "warnings": list(run.warnings),
+                   "quality": _api._report_dict(run.report), "timings": dict(run.timings),
+                   "scheduler": arguments.scheduler, "parts": parts}
+        churn = run.churn
+        if churn is not None:  # as the CLI's "rerun"
+            printed["rerun"] = {"unchanged": churn["micro_grids_unchanged"], "redrawn": churn["micro_grids_redrawn"],
+                                "new": churn["micro_grids_new"], "retired": churn["micro_grids_retired"],
+                                "household_churn": churn["household_churn"]}
+        print(json.dumps(printed))
     elif not arguments.quiet:
+        churn = run.churn
+        if churn is not None:
+            print(f"Rerun against {arguments.previous}: {churn['micro_grids_unchanged']} micro-grids unchanged, "
+                  f"{churn['micro_grids_redrawn']} redrawn (same code), {churn['micro_grids_new']} new, "
+                  f"{churn['micro_grids_retired']} retired, in {churn['zones']} zones")
         for warning in run.warnings:
             print(f"warning: {warning}")
         print(f"wrote {arguments.output} (shards on {arguments.scheduler})")

@@ -406,11 +406,13 @@ PYBIND11_MODULE(_core, m) {
             [](const Run& r, const std::string& path, const py::object& progress) {
                 // One GeoPackage per district and the index at `path`, each checked and written as
                 // write() writes one; renamed only once all are complete and no Ctrl-C came.
-                if (r.rerun) io::check_output_path(path, {{"previous", r.rerun->previous}});
+                std::vector<io::NamedSource> previous;
+                if (r.rerun) previous.push_back({"previous", r.rerun->previous});
                 engine::RunControl control;
                 const std::vector<engine::OutputPart> parts = python::run_interruptible(control, progress, [&] {
                     return engine::write_result_per_district(path, r.city, r.result, r.report, r.config, r.timings,
-                                                             &r.staffing, r.rerun ? &r.extra : nullptr, &control);
+                                                             &r.staffing, r.rerun ? &r.extra : nullptr, &control,
+                                                             previous);
                 });
                 py::list out;
                 for (const engine::OutputPart& part : parts)

@@ -260,15 +260,17 @@ struct OutputPart {
 /// So the rows of the parts and the index together are write_result's, each once. Every file is
 /// written to its temporary file first and renamed only when all are complete (the parts, then the
 /// index), so a failure leaves none of them. Refused (ConfigError) when a micro-grid has no
-/// district code or two codes make one file name; each file as write_result refuses its path.
-/// Returns the parts in district-code order.
+/// district code or two codes make one file name; each file as write_result refuses its path,
+/// and when it is one of `more_inputs` (a rerun's previous output). Returns the parts in
+/// district-code order.
 std::vector<OutputPart> write_result_per_district(const std::string& index_path, const City& city,
                                                   const PartitionResult& result,
                                                   const algorithms::QualityReport& report,
                                                   const PartitionConfig& config,
                                                   const std::vector<std::pair<std::string, double>>& timings,
                                                   const Staffing* staffing = nullptr,
-                                                  const ExtraOutput* extra = nullptr, RunControl* control = nullptr);
+                                                  const ExtraOutput* extra = nullptr, RunControl* control = nullptr,
+                                                  const std::vector<io::NamedSource>& more_inputs = {});
 
 struct RunSummary {
     algorithms::QualityReport report;
