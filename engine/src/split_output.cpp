@@ -24,7 +24,6 @@ namespace layer_name = schema::layer_name;
 namespace {
 
 constexpr const char* kStage = "engine.output";
-constexpr const char* kPartsLayer = "parts";
 
 std::string text_of(const FieldValue& value) {
     if (const auto* text = std::get_if<std::string>(&value)) return *text;
@@ -236,15 +235,7 @@ std::vector<OutputPart> write_result_per_district(
     result_layers(city, result, report, config, timings, staffing, sink, extra);
 
     // The index of the parts, first in the index file.
-    io::LayerData index_layer;
-    index_layer.name = kPartsLayer;
-    index_layer.geometry_kind = io::GeometryKind::polygon;
-    index_layer.fields = {{std::string(field_name::district_code), FieldType::string},
-                          {"file", FieldType::string},
-                          {std::string(field_name::micro_grids), FieldType::integer},
-                          {"grids", FieldType::integer},
-                          {std::string(field_name::buildings), FieldType::integer},
-                          {std::string(field_name::households), FieldType::integer}};
+    io::LayerData index_layer = schema::empty_layer(layer_name::parts);
     for (const Part& part : parts) {
         const OutputPart& s = part.summary;
         index_layer.geometries.push_back(part.box ? box_polygon(context, *part.box) : Wkb{});
