@@ -53,10 +53,13 @@ std::string file_safe(const std::string& code) {
 class DistrictOfRow {
 public:
     DistrictOfRow(const City& city, const PartitionResult& result) {
-        for (const Region& region : city.regions) {
+        for (std::size_t r = 0; r < city.regions.size(); ++r) {
+            const Region& region = city.regions[r];
             std::string district = region.district_code;
             if (district.empty() && city.region_level == "district") district = region.code;
-            if (!district.empty() && !region.code.empty()) by_region_.emplace(region.code, district);
+            if (district.empty() || region.code.empty()) continue;
+            by_region_.emplace(region.code, district);
+            if (r < result.regions.size()) requested_[district] += result.regions[r].requested;
         }
         for (const MicroGrid& grid : result.micro_grids) {
             const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
@@ -91,6 +94,12 @@ public:
                 field_of(layer, field_name::micro_grid_id), field_of(layer, field_name::grid_id)};
     }
 
+    /// Micro-grids its regions asked for (run_info's quality.requested of its file).
+    [[nodiscard]] std::int64_t requested(const std::string& district) const {
+        const auto found = requested_.find(district);
+        return found == requested_.end() ? 0 : found->second;
+    }
+
     /// "" when the row names no district (it then goes to the index).
     [[nodiscard]] std::string operator()(const Columns& columns, const std::vector<FieldValue>& row) const {
         auto value = [&](int column) {
@@ -116,6 +125,7 @@ public:
 
 private:
     std::map<std::string, std::string> by_region_, by_micro_grid_, by_grid_;
+    std::map<std::string, std::int64_t> requested_;
 };
 
 io::LayerData empty_like(const io::LayerData& layer) {
@@ -185,8 +195,17 @@ std::vector<OutputPart> write_result_per_district(
     const LayerSink sink{[&](const io::LayerData& whole) {
         if (control != nullptr) control->check(kStage);
         if (whole.name == layer_name::run_info) {
+            // A district's file: the run's run_info, but the micro-grids requested are its own, so
+            // that civgrid report recomputes its quality report alone.
+            const int section = field_of(whole, field_name::section), key = field_of(whole, field_name::key),
+                      value = field_of(whole, field_name::value);
             for (std::size_t d = 0; d < parts.size(); ++d) {
                 io::LayerData info = whole;
+                for (std::vector<FieldValue>& row : info.rows)
+                    if (section >= 0 && key >= 0 && value >= 0 &&
+                        text_of(row[static_cast<std::size_t>(section)]) == "quality" &&
+                        text_of(row[static_cast<std::size_t>(key)]) == "requested")
+                        row[static_cast<std::size_t>(value)] = std::to_string(district_of.requested(districts[d]));
                 info.rows.push_back({std::string("output"), std::string("district"), districts[d]});
                 parts[d].layers.push_back(std::move(info));
             }

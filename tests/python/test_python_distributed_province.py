@@ -98,6 +98,10 @@ def assert_split_equals(index, single):
         assert row.geometry.bounds == pytest.approx((minx, miny, maxx, maxy))
         info = read(path, "run_info")
         assert ("output", "district", row.district_code) in set(zip(info.section, info.key, info.value))
+        # civgrid report recomputes a district's quality report from its file alone.
+        report = civgrid.report(path)
+        assert report["micro_grids"] == report["requested"] == row.micro_grids
+        assert report["non_contiguous"] == 0
     assert parts.households.sum() == micro_grids.households.sum()
     files = [os.path.join(folder, name) for name in parts.file]
     for layer in SPLIT_LAYERS:

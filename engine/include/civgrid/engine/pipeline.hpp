@@ -256,7 +256,8 @@ struct OutputPart {
 /// `grid_id` (a mobile worker's assignment). Rows of no
 /// district (barriers, workers and stations, which serve across districts, buildings outside every
 /// region) go to the index, with the `parts` layer: a row per district with its file (a name beside
-/// the index), its counts and the box of its micro-grids (working CRS). run_info goes to every file.
+/// the index), its counts and the box of its micro-grids (working CRS). run_info goes to every file
+/// (in a district's, quality.requested is its own, for civgrid report).
 /// So the rows of the parts and the index together are write_result's, each once. Every file is
 /// written to its temporary file first and renamed only when all are complete (the parts, then the
 /// index), so a failure leaves none of them. Refused (ConfigError) when a micro-grid has no
