@@ -39,6 +39,11 @@ void expect_same_partition(const PartitionRun& whole, const PartitionRun& merged
         EXPECT_EQ(whole.result.grids[g].shape.polygon, merged.result.grids[g].shape.polygon);
     }
     EXPECT_EQ(whole.city.buildings.fids, merged.city.buildings.fids);
+    // Barriers each once, in the read order of one machine (the output's barriers layer).
+    EXPECT_EQ(whole.city.hard_lines, merged.city.hard_lines);
+    EXPECT_EQ(whole.city.hard_areas, merged.city.hard_areas);
+    EXPECT_EQ(whole.city.soft_lines, merged.city.soft_lines);
+    EXPECT_EQ(whole.city.hard_line_keys, merged.city.hard_line_keys);
     EXPECT_EQ(whole.result.building_grid, merged.result.building_grid);
     EXPECT_EQ(whole.result.building_split, merged.result.building_split);
     EXPECT_EQ(whole.report.micro_grids, merged.report.micro_grids);

@@ -47,7 +47,10 @@ struct City {
     /// checking; empty = not known, region_problems then locates the buildings itself).
     std::vector<int> building_region;
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
-    std::vector<Wkb> road_lines;             ///< every road, hard and soft (kept only for network distances)
+    std::vector<Wkb> road_lines;  ///< every road, hard and soft (kept only for network distances)
+    /// Where each barrier above comes from in the read order (its layer, the hard or soft pass, its
+    /// feature id; increasing as load_city adds them): a merge of shards puts them back in it.
+    std::vector<std::int64_t> hard_line_keys, hard_area_keys, soft_line_keys, road_line_keys;
     io::FeatureTable workers;                ///< micro-grid and mobile workers, when given
     std::vector<Point> worker_points;        ///< each worker's home
     std::vector<double> building_residents;  ///< per building: its field, or households x persons per household
