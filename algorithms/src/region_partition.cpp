@@ -14,10 +14,12 @@
 #include "region_cells_state.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numbers>
 #include <numeric>
 #include <optional>
 #include <tuple>
@@ -85,18 +87,18 @@ std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* 
 // splits nothing. Overhanging ends are dangles outside, which polygonize drops.
 constexpr double kOverhang = 0.01;  // metres
 
-// `lines` (linear) clipped to the polygonal `area` with an overhang of
-// kOverhang: the intersection with the area enlarged by a buffer, or, when `detailed` (the area or
-// the region it was cut from has more than kDetailedOutline vertices), the pieces inside it cut
+// `lines` (linear) clipped to the polygonal `area` with an overhang of kOverhang: the
+// intersection with the area enlarged by a buffer, or, `by_index`, the pieces inside it cut
 // without an overlay (OutlineClipper), their ends on the outline pushed kOverhang further along
-// their last segment. A detailed outline is not buffered: the offset curves of a densely digitised
-// or zig-zagging outline overlap each other by the thousand (a 1,000,000-vertex community boundary
-// zig-zagging by 3 cm ran for minutes and past 4 GB in GEOSBuffer). Everyday boundaries, up to a
-// few thousand vertices, keep the buffer and exactly the atoms they had.
-Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area, bool detailed,
+// their last segment. By index whenever the area has more than kDetailedOutline vertices: the
+// offset curves of a densely digitised or zig-zagging outline overlap each other by the thousand
+// (a 1,000,000-vertex community boundary zig-zagging by 3 cm ran for minutes and past 4 GB in
+// GEOSBuffer). Also for the band of Voronoi cells of every face: the overlay noded each cell edge
+// against every other, and that band is noded again with the region's linework anyway.
+Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area, bool by_index,
                         const char* what, const OutlineClipper* area_clipper = nullptr) {
     const auto handle = context.handle();
-    if (!detailed && GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
+    if (!by_index && GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
         const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, area, kOverhang, 2), what);
         return geos::own(context, GEOSIntersection_r(handle, lines, enlarged.get()), what);
     }
@@ -569,10 +571,40 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
             face_nodes[f].empty() ? borrowed_nodes(f) : std::vector<std::uint32_t>{};
         const std::vector<std::uint32_t>& nodes = face_nodes[f].empty() ? borrowed : face_nodes[f];
         if (nodes.size() < 2) return;  // the face is one atom, bounded by band linework
+        // Three far sites (guards) around the face make every real site interior to the
+        // triangulation. GEOS clips each cell that leaves its diagram's box with an overlay:
+        // without guards every hull cell of every face (a sixth of the cells' CPU on a city), with
+        // them only the guards' three cells, which are dropped. The guards lie ten times the
+        // extent of the sites and the face away, so every point of the face is nearer to a real
+        // site than to a guard: the cells within the face, all that is kept of them, are the same.
+        geos::Envelope extent = face_boxes[f];
+        for (std::uint32_t v : nodes) {
+            const Point p = node_location[v];
+            extent.min_x = std::min(extent.min_x, p.x), extent.max_x = std::max(extent.max_x, p.x);
+            extent.min_y = std::min(extent.min_y, p.y), extent.max_y = std::max(extent.max_y, p.y);
+        }
+        const Point centre{(extent.min_x + extent.max_x) / 2, (extent.min_y + extent.max_y) / 2};
+        const double guard_distance =
+            10 * std::max(1.0, std::hypot(extent.max_x - extent.min_x, extent.max_y - extent.min_y) / 2);
+        std::array<Point, 3> guards;
+        for (std::size_t k = 0; k < guards.size(); ++k) {
+            const double angle = std::numbers::pi / 2 + static_cast<double>(k) * 2 * std::numbers::pi / 3;
+            guards[k] = {centre.x + guard_distance * std::cos(angle), centre.y + guard_distance * std::sin(angle)};
+        }
         std::vector<Geom> points;
-        points.reserve(nodes.size());
+        points.reserve(nodes.size() + guards.size());
         for (std::uint32_t v : nodes) points.push_back(geos::point(local, node_location[v]));
+        for (const Point& guard : guards) points.push_back(geos::point(local, guard));
         const Geom multipoint = geos::collection(local, GEOS_MULTIPOINT, std::move(points));
+        // A guard's cell is the one holding the guard (a real site's cell cannot: the guard is
+        // nearer to itself).
+        auto is_guard_cell = [&](const GEOSGeometry* cell, const geos::Envelope& box) {
+            for (const Point& guard : guards)
+                if (box.min_x <= guard.x && guard.x <= box.max_x && box.min_y <= guard.y && guard.y <= box.max_y &&
+                    GEOSIntersects_r(local_handle, cell, geos::point(local, guard).get()) == 1)
+                    return true;
+            return false;
+        };
         const Geom cells =
             geos::own(local, GEOSVoronoiDiagram_r(local_handle, multipoint.get(), faces[f].get(), 0.0, 0),
                       "computing a Voronoi diagram");
@@ -597,6 +629,7 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
             Geom cell = move_vertices(local, std::move(cell_as_computed), moved);
             if (geos::is_empty(local, cell.get())) continue;
             const geos::Envelope box = geos::envelope(local, cell.get());
+            if (is_guard_cell(cell.get(), box)) continue;
             if (outline_index.near_box({box.min_x, box.min_y}, {box.max_x, box.max_y})) {
                 collect_lines(local, cell.get(), band_rings);
                 continue;
@@ -613,8 +646,12 @@ RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<Sta
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));
+        // Cut by the face's outline segment by segment through an index (OutlineClipper), not by
+        // a GEOS overlay noding every cell edge against every other: the noding below does that
+        // once for the region.
+        constexpr bool by_index = true;
         out.band = to_region_context(
-            clip_with_overhang(local, rings.get(), faces[f].get(), detailed, "clipping Voronoi cells"));
+            clip_with_overhang(local, rings.get(), faces[f].get(), by_index, "clipping Voronoi cells"));
     });
     for (std::size_t f = 0; f < faces.size(); ++f) {
         for (Geom& atom : face_cells[f].atoms) {

@@ -419,6 +419,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "units", po::value(&config.units),
         "what micro-grids are made of: buildings (Voronoi cells of their points; the default) or areas (the input "
         "polygons kept whole and united: parcels, census areas, blocks)")(
+        "split-large-units",
+        "with --units areas: split a unit with more households than the upper bound into pieces of about the target "
+        "(its households shared evenly) instead of leaving it a flagged micro-grid of its own")(
         "hard-barriers", po::value(&hard_barriers)->composing(),
         "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
         "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")(
@@ -514,6 +517,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     if (vm.count("no-staffing")) config.staffing = false;
     if (vm.count("strict")) config.strict = true;
     if (vm.count("network-distance")) config.network_distance = true;
+    if (vm.count("split-large-units")) config.split_large_units = true;
     barrier_rules(hard_barriers, config);
     per_layer_settings(datums, "--datum", &engine::LayerSource::datum, config);
     per_layer_settings(encodings, "--encoding", &engine::LayerSource::encoding, config);

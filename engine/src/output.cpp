@@ -447,6 +447,7 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
     put("parameters", "coordinate_grid", number(config.coordinate_grid));
     put("parameters", "region_level", city.region_level);
     put("parameters", "units", config.units.empty() ? "buildings" : config.units);
+    if (config.split_large_units) put("parameters", "split_large_units", "true");
     for (const auto& [role, description] : city.inputs) put("inputs", role, description);
     put("versions", "civgrid", kVersion);
     put("versions", "geos", GEOSversion());

@@ -46,7 +46,7 @@ constexpr std::array kBuildings{
     F{"import_note", text, "what the import did to it (repaired, households read as, ...)"},
 };
 constexpr std::array kBarriers{
-    F{"source", text, "the input layer (roads, rivers, railways) it came from"},
+    F{"source", text, "line (a line of roads, rivers or railways) or area_outline (the outline of a polygon of one)"},
 };
 constexpr std::array kStreets{
     F{"street_code", text, "code"},

@@ -87,6 +87,43 @@ std::vector<int> requested_grid_counts(const std::vector<std::int64_t>& househol
     return grids;
 }
 
+// --split-large-units: each unit of `input` (units mode) with more households than the upper bound
+// becomes max(ceil(H / upper), round(H / target)) pieces (algorithms::split_unit), its households
+// shared evenly, each piece a site at a point inside it; the sites of one building stay together.
+void split_large_units(algorithms::RegionInput& input, std::int64_t& units, std::int64_t& pieces) {
+    const double upper = input.options.upper(), target = input.options.target_households;
+    std::vector<algorithms::Site> sites;
+    std::vector<Wkb> areas;
+    const geos::Context context;
+    for (std::size_t s = 0; s < input.sites.size(); ++s) {
+        const std::int64_t households = input.sites[s].households;
+        std::vector<Wkb> parts;
+        if (static_cast<double>(households) > upper && upper > 0) {
+            const auto count = static_cast<int>(
+                std::min<double>(std::max(std::ceil(static_cast<double>(households) / upper),
+                                          std::round(static_cast<double>(households) / std::max(target, 1.0))),
+                                 static_cast<double>(households)));
+            parts = algorithms::split_unit(input.site_areas[s], count);
+        }
+        if (parts.size() <= 1) {
+            sites.push_back(input.sites[s]);
+            areas.push_back(std::move(input.site_areas[s]));
+            continue;
+        }
+        ++units;
+        const auto n = static_cast<std::int64_t>(parts.size());
+        pieces += n;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const geos::Geom piece = geos::from_wkb(context, parts[static_cast<std::size_t>(i)]);
+            sites.push_back({geos::point_on_surface(context, piece.get()),
+                             households / n + (i < households % n ? 1 : 0), input.sites[s].building});
+            areas.push_back(std::move(parts[static_cast<std::size_t>(i)]));
+        }
+    }
+    input.sites = std::move(sites);
+    input.site_areas = std::move(areas);
+}
+
 }  // namespace
 
 // Long on purpose: four numbered steps (buildings to regions, sites per region, barriers near each
@@ -283,6 +320,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     // 4. The problem of each region, as the algorithms see it.
     problems.inputs.resize(region_count);
     std::size_t regions_without_grids = 0;
+    std::int64_t split_units = 0, split_pieces = 0;
     for (std::size_t r = 0; r < region_count; ++r) {
         algorithms::RegionInput& input = problems.inputs[r];
         input.boundary = city.regions[r].boundary;
@@ -317,7 +355,13 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         input.options.soft_barrier_weight = config.soft_barrier_weight;
         input.options.compactness = config.compactness;
         result.regions[r].target = input.options.target_households;
+        if (areas && config.split_large_units) split_large_units(input, split_units, split_pieces);
     }
+    if (split_units > 0)
+        result.warnings.push_back(std::to_string(split_units) + " units with more households than the upper bound " +
+                                  "were split into " + std::to_string(split_pieces) +
+                                  " pieces (--split-large-units); the output's split_micro_grids lists their "
+                                  "micro-grids");
     if (regions_without_grids > 0)
         result.warnings.push_back("no grid level in " + std::to_string(regions_without_grids) + " of " +
                                   std::to_string(region_count) + " " + city.region_level +

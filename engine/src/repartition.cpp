@@ -6,6 +6,7 @@
 #include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/repartition.hpp>
+#include <civgrid/algorithms/unit_partition.hpp>
 #include <civgrid/engine/output_schema.hpp>
 #include <civgrid/engine/repartition.hpp>
 #include <civgrid/error.hpp>
@@ -188,6 +189,15 @@ std::vector<std::int64_t> proportional(std::int64_t total, const std::vector<std
     return shares;
 }
 
+// Whether some number of micro-grids k >= 1 splits `households` within [lower, upper] on average
+// (as algorithms::plan_repartition decides for zones).
+bool balanceable(std::int64_t households, double lower, double upper) {
+    const double h = static_cast<double>(households);
+    const double fewest = std::max(1.0, std::ceil(h / upper - 1e-9)),
+                 most = std::floor(h / std::max(lower, 1e-9) + 1e-9);
+    return fewest <= most;
+}
+
 std::vector<std::string> split_text(const std::string& text) {
     std::vector<std::string> parts;
     std::size_t start = 0;
@@ -221,6 +231,7 @@ public:
           building_count(city_now.buildings.size()) {
         for (std::size_t r = 0; r < region_count; ++r)
             region_of_code.emplace(city.regions[r].code, static_cast<int>(r));
+        areas = run_config.units == "areas";
     }
 
     // Previous micro-grids.
@@ -233,6 +244,9 @@ public:
     void make_units();
     // Which micro-grids stay, and the zones to partition again.
     void plan_zones();
+    // Units mode (--units areas): which micro-grids stay and the zones, by whole units instead of
+    // polygons (see plan_units' comment).
+    algorithms::RepartitionPlan plan_units();
     // Plan, then partition the zones like any city. A zone whose partition still leaves a
     // micro-grid out of bounds (indivisible towers, barriers) takes in a neighbour once more.
     void partition_zones();
@@ -318,6 +332,12 @@ private:
     std::vector<std::set<int>> zone_parents;
     std::vector<std::map<int, std::int64_t>> zone_shares;             // previous -> households from it
     std::vector<std::pair<std::set<int>, std::set<int>>> components;  // (previous, zoned)
+    // Units mode: neighbouring units (index u, computed once) and the units of zoned micro-grids
+    // the last partition left out of bounds (each takes in a kept neighbour on the next attempt).
+    bool areas = false;
+    bool unit_edges_ready = false;
+    std::vector<algorithms::UnitEdge> unit_edges;
+    std::vector<std::vector<std::uint32_t>> grow_units;
 
     // Codes and the micro-grids now (entries, index e).
     std::map<std::string, std::int64_t> next_grid, next_micro;
@@ -500,10 +520,186 @@ void Rerun::plan_zones() {
         }
     }
 }
+// Units mode: a micro-grid is a set of whole units, so the plan works on units, not polygons.
+// - Members: a unit of the previous run belongs to its previous micro-grid; a new unit to the
+//   previous micro-grid of its region whose polygon holds its point (a parcel subdivided keeps its
+//   micro-grid), else to none.
+// - Kept: locked, or members all in its region and its households within the bounds (or as
+//   before), as in buildings mode; its polygon is the union of its units now.
+// - Zones: per region, the units of no kept micro-grid. A connected group of them (units sharing
+//   boundary) that no number of micro-grids can balance, leaving aside units over the upper bound
+//   (micro-grids of their own anyway), takes in the kept neighbour it shares most boundary with,
+//   round by round; so does a zoned micro-grid the last attempt left out of bounds (grow_units).
+//   A group without households joins that neighbour instead (land between blocks).
+algorithms::RepartitionPlan Rerun::plan_units() {
+    const std::size_t n = units.size();
+    if (!unit_edges_ready) {
+        std::vector<Wkb> shapes(n);
+        for (std::size_t u = 0; u < n; ++u)
+            shapes[u] = units[u].geometry.empty() ? city.buildings.geometries[units[u].building] : units[u].geometry;
+        unit_edges = algorithms::unit_adjacency(shapes);
+        unit_edges_ready = true;
+    }
+    std::vector<int> region(n, -1), member(n, -1);
+    for (std::size_t u = 0; u < n; ++u) region[u] = base.result.building_region[units[u].building];
+    {
+        std::vector<geos::Geom> polygons(previous_count);
+        std::vector<geos::Prepared> prepared(previous_count);
+        geos::StrTree tree(context);
+        bool any_new = false;
+        for (std::size_t u = 0; u < n; ++u) any_new = any_new || (units[u].previous < 0 && region[u] >= 0);
+        for (std::size_t m = 0; any_new && m < previous_count; ++m) {
+            if (plan_input.previous[m].region < 0 || plan_input.previous[m].polygon.empty()) continue;
+            polygons[m] = geos::from_wkb(context, plan_input.previous[m].polygon);
+            prepared[m] = geos::prepare(context, polygons[m].get());
+            tree.insert(polygons[m].get(), m);
+        }
+        for (std::size_t u = 0; u < n; ++u) {
+            if (region[u] < 0) continue;
+            member[u] = units[u].previous;
+            if (member[u] >= 0 || !any_new) continue;
+            const geos::Geom point = geos::point(context, units[u].point);
+            for (std::size_t m : tree.query(point.get()))
+                if (plan_input.previous[m].region == region[u] &&
+                    geos::prepared_intersects(context, prepared[m], point.get())) {
+                    member[u] = static_cast<int>(m);
+                    break;
+                }
+        }
+    }
+    std::vector<std::vector<std::uint32_t>> members(previous_count);
+    for (std::size_t u = 0; u < n; ++u)
+        if (member[u] >= 0) members[static_cast<std::size_t>(member[u])].push_back(static_cast<std::uint32_t>(u));
+    std::vector<bool> kept(previous_count, false);
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        const algorithms::PreviousMicroGrid& grid = plan_input.previous[m];
+        const int r = grid.region;
+        if (r < 0) continue;
+        std::int64_t households = 0;
+        bool foreign = false;
+        for (std::uint32_t u : members[m]) {
+            foreign = foreign || region[u] != r;
+            households += units[u].households;
+        }
+        const auto ru = static_cast<std::size_t>(r);
+        const bool in_bounds = static_cast<double>(households) >= plan_input.lower[ru] - 1e-9 &&
+                               static_cast<double>(households) <= plan_input.upper[ru] + 1e-9;
+        const bool as_before = grid.unchanged && households == grid.previous_households;
+        kept[m] = grid.locked || (!members[m].empty() && !foreign && (in_bounds || as_before));
+    }
+    // Each free unit's kept neighbours by shared boundary (same region), filled per round.
+    auto owner = [&](std::size_t u) {
+        return member[u] >= 0 && kept[static_cast<std::size_t>(member[u])] &&
+                       region[u] == plan_input.previous[static_cast<std::size_t>(member[u])].region
+                   ? member[u]
+                   : -1;
+    };
+    // The kept neighbour (not locked) sharing most boundary with `group`, -1 when none.
+    auto best_neighbour = [&](const std::vector<std::uint32_t>& group, bool locked_too) {
+        std::set<std::uint32_t> in(group.begin(), group.end());
+        std::map<int, double> shared;
+        for (const algorithms::UnitEdge& e : unit_edges) {
+            const bool a = in.contains(e.a), b = in.contains(e.b);
+            if (a == b) continue;
+            const std::uint32_t inside = a ? e.a : e.b, other = a ? e.b : e.a;
+            const int m = owner(other);
+            if (m < 0 || region[other] != region[inside]) continue;
+            if (!locked_too && plan_input.previous[static_cast<std::size_t>(m)].locked) continue;
+            shared[m] += e.length;
+        }
+        int best = -1;
+        double most = 0;
+        for (const auto& [m, length] : shared)
+            if (length > most) best = m, most = length;
+        return best;
+    };
+    for (const auto& group : grow_units) {
+        const int m = best_neighbour(group, false);
+        if (m >= 0) kept[static_cast<std::size_t>(m)] = false;
+    }
+    std::vector<int> joined(n, -1);  // free units without households given to a kept neighbour
+    for (int round = 0;; ++round) {
+        std::fill(joined.begin(), joined.end(), -1);
+        // Groups of free units: union-find over the edges between two free units of one region.
+        std::vector<std::uint32_t> parent(n);
+        std::iota(parent.begin(), parent.end(), 0U);
+        const auto find = [&](std::uint32_t u) {
+            while (parent[u] != u) u = parent[u] = parent[parent[u]];
+            return u;
+        };
+        const auto free_unit = [&](std::size_t u) { return region[u] >= 0 && owner(u) < 0; };
+        for (const algorithms::UnitEdge& e : unit_edges)
+            if (free_unit(e.a) && free_unit(e.b) && region[e.a] == region[e.b]) parent[find(e.a)] = find(e.b);
+        std::map<std::uint32_t, std::vector<std::uint32_t>> groups;
+        for (std::size_t u = 0; u < n; ++u)
+            if (free_unit(u)) groups[find(static_cast<std::uint32_t>(u))].push_back(static_cast<std::uint32_t>(u));
+        bool grew = false;
+        for (const auto& [root, group] : groups) {
+            const auto r = static_cast<std::size_t>(region[root]);
+            std::int64_t households = 0, all = 0;
+            for (std::uint32_t u : group) {
+                all += units[u].households;
+                if (static_cast<double>(units[u].households) <= plan_input.upper[r] + 1e-9)
+                    households += units[u].households;
+            }
+            if (all == 0) {
+                const int m = best_neighbour(group, true);
+                for (std::uint32_t u : group) joined[u] = m;
+                continue;
+            }
+            if (households == 0 || round >= 4 || balanceable(households, plan_input.lower[r], plan_input.upper[r]))
+                continue;
+            const int m = best_neighbour(group, false);
+            if (m >= 0) kept[static_cast<std::size_t>(m)] = false, grew = true;
+        }
+        if (!grew) break;
+    }
+
+    algorithms::RepartitionPlan result;
+    result.kept = kept;
+    result.kept_polygon.assign(previous_count, {});
+    result.building_kept.assign(n, -1);
+    std::vector<std::vector<Wkb>> kept_units(previous_count);
+    std::map<int, std::size_t> zone_of_region;
+    for (std::size_t u = 0; u < n; ++u) {
+        if (region[u] < 0) continue;
+        const int m = owner(u) >= 0 ? owner(u) : joined[u];
+        if (m >= 0) {
+            result.building_kept[u] = m;
+            kept_units[static_cast<std::size_t>(m)].push_back(
+                units[u].geometry.empty() ? city.buildings.geometries[units[u].building] : units[u].geometry);
+            continue;
+        }
+        const auto [it, added] = zone_of_region.try_emplace(region[u], result.zones.size());
+        if (added) {
+            algorithms::RepartitionPlan::Zone zone;
+            zone.region = region[u];
+            zone.polygon = city.regions[static_cast<std::size_t>(region[u])].boundary;
+            result.zones.push_back(std::move(zone));
+        }
+        auto& zone = result.zones[it->second];
+        zone.buildings.push_back(static_cast<std::uint32_t>(u));
+        zone.households += units[u].households;
+    }
+    for (std::size_t m = 0; m < previous_count; ++m) {
+        if (!kept[m]) continue;
+        // A locked micro-grid that lost every unit keeps its previous polygon; so does one whose
+        // units still cover it exactly (a rerun of the same city writes the same polygons).
+        const Wkb& before = plan_input.previous[m].polygon;
+        result.kept_polygon[m] = kept_units[m].empty() ? before : algorithms::union_of_units(kept_units[m]);
+        if (kept_units[m].empty() || before.empty() || result.kept_polygon[m] == before) continue;
+        const geos::Geom now = geos::from_wkb(context, result.kept_polygon[m]);
+        const geos::Geom then = geos::from_wkb(context, before);
+        const geos::Geom common = geos::intersection_or_null(context, now.get(), then.get());
+        const double larger = std::max(geos::area(context, now.get()), geos::area(context, then.get()));
+        if (common && geos::area(context, common.get()) >= (1 - 1e-9) * larger) result.kept_polygon[m] = before;
+    }
+    return result;
+}
 void Rerun::partition_zones() {
     std::vector<std::uint32_t> zone_unit;  // zone city's building -> unit
     for (int attempt = 0;; ++attempt) {
-        plan = algorithms::plan_repartition(plan_input);
+        plan = areas ? plan_units() : algorithms::plan_repartition(plan_input);
         zones = City{};
         zone_unit.clear();
         zoned = PartitionResult{};
@@ -533,6 +729,7 @@ void Rerun::partition_zones() {
                 zones.building_households.push_back(unit.households);
                 zones.building_units.push_back(city.building_units[unit.building]);
                 zones.building_points.push_back(unit.point);
+                if (areas) zones.building_region.push_back(static_cast<int>(zones.regions.size() - 1));
             }
         }
         if (!zones.regions.empty()) {
@@ -546,9 +743,17 @@ void Rerun::partition_zones() {
         constexpr auto kMissed = static_cast<std::uint8_t>(algorithms::Flag::out_of_bounds);
         constexpr auto kForced = static_cast<std::uint8_t>(algorithms::Flag::forced_by_boundaries) |
                                  static_cast<std::uint8_t>(algorithms::Flag::large_building);
-        for (const MicroGrid& grid : zoned.micro_grids)
-            if ((grid.shape.flags & kMissed) != 0 && (grid.shape.flags & kForced) == 0)
-                missed.push_back(grid.shape.label_point);
+        std::vector<std::vector<std::uint32_t>> missed_units(zoned.micro_grids.size());
+        for (std::size_t zb = 0; areas && zb < zone_unit.size(); ++zb)
+            if (zoned.building_grid[zb] >= 0)
+                missed_units[static_cast<std::size_t>(zoned.building_grid[zb])].push_back(zone_unit[zb]);
+        grow_units.clear();
+        for (std::size_t g = 0; g < zoned.micro_grids.size(); ++g) {
+            const MicroGrid& grid = zoned.micro_grids[g];
+            if ((grid.shape.flags & kMissed) == 0 || (grid.shape.flags & kForced) != 0) continue;
+            missed.push_back(grid.shape.label_point);
+            if (areas) grow_units.push_back(std::move(missed_units[g]));
+        }
         if (missed.empty() || attempt == 1) break;
         plan_input.grow_at = std::move(missed);
     }
@@ -1048,19 +1253,8 @@ ExtraOutput repartition_output(const Repartition& changes, const std::string& pr
     return extra;
 }
 
-namespace {
-
-// Reruns keep and redraw Voronoi micro-grids; units mode (issue 17) has no rerun yet.
-void refuse_units_mode(const PartitionConfig& config) {
-    if (config.units == "areas")
-        throw ConfigError(kStage, "--units areas is not supported by repartition yet: run partition (issue 17)");
-}
-
-}  // namespace
-
 RepartitionRun compute_repartition(PartitionConfig config, const std::string& previous_path,
                                    const RepartitionOptions& options, RunControl* control) {
-    refuse_units_mode(config);
     RepartitionRun run;
     StageTimer timer(control, kStage);
     timer.begin("load");
@@ -1096,7 +1290,6 @@ RepartitionSummary run_repartition(PartitionConfig config, const std::string& pr
     std::vector<io::NamedSource> inputs = input_sources(config);
     inputs.push_back({"previous", previous_path});
     validate_config(config);
-    refuse_units_mode(config);
     io::check_output_path(output, inputs);
     std::optional<io::OutputReservation> reservation;  // the parts' files are reserved when written
     if (parts == nullptr) reservation.emplace(output);

@@ -327,9 +327,6 @@ PreviousRun previous_of_shard(PreviousRun previous, const ShardSelection& select
 
 RepartitionShard compute_repartition_shard(const PartitionConfig& shard_config, const std::string& previous_path,
                                            const RepartitionOptions& options, RunControl* control) {
-    if (shard_config.units == "areas")  // as compute_repartition refuses it
-        throw ConfigError("engine.repartition",
-                          "--units areas is not supported by repartition yet: run partition (issue 17)");
     RepartitionShard shard;
     PartitionRun& run = shard.run;
     run.config = shard_config;

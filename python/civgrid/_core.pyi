@@ -45,6 +45,8 @@ class Config:
     assume_crs: str
     coordinate_grid: float
     region_level: str
+    units: str
+    split_large_units: bool
     target_households: float
     count_field: str
     micro_grid_count: int

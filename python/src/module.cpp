@@ -315,6 +315,7 @@ PYBIND11_MODULE(_core, m) {
     CIVGRID_FIELD(coordinate_grid);
     CIVGRID_FIELD(region_level);
     CIVGRID_FIELD(units);
+    CIVGRID_FIELD(split_large_units);
     CIVGRID_FIELD(target_households);
     CIVGRID_FIELD(count_field);
     CIVGRID_FIELD(micro_grid_count);

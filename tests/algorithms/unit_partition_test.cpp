@@ -223,6 +223,43 @@ TEST(UnitPartition, RegionWithoutUnitsHasNoMicroGrid) {
     EXPECT_THROW((void)partition_units(input), InputError);  // a site without its polygon
 }
 
+// --split-large-units: a unit cut into pieces of equal area that tile it, each compact; a count
+// of one is the unit itself.
+TEST(SplitUnit, PiecesTileTheUnitInEqualAreas) {
+    const geos::Context context;
+    for (const char* wkt : {"POLYGON ((0 0, 100 0, 100 40, 0 40, 0 0))",
+                            "POLYGON ((0 0, 60 10, 90 70, 20 90, -10 40, 0 0))",  // a skewed pentagon
+                            "POLYGON ((0 0, 80 0, 80 80, 50 80, 50 30, 30 30, 30 80, 0 80, 0 0))"}) {  // a U
+        const Wkb unit = wkb(wkt);
+        EXPECT_EQ(split_unit(unit, 1), std::vector<Wkb>{unit});
+        const double whole = geos::area(context, geos::from_wkb(context, unit).get());
+        for (int count : {2, 5, 7}) {
+            const std::vector<Wkb> pieces = split_unit(unit, count);
+            ASSERT_EQ(pieces.size(), static_cast<std::size_t>(count)) << wkt;
+            std::vector<geos::Geom> parts;
+            for (const Wkb& piece : pieces) {
+                geos::Geom g = geos::from_wkb(context, piece);
+                EXPECT_NEAR(geos::area(context, g.get()), whole / count, 1e-4 * whole) << wkt << " / " << count;
+                EXPECT_FALSE(geos::invalidity(context, g.get()).has_value());
+                parts.push_back(std::move(g));
+            }
+            const geos::Geom all = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
+            const geos::Geom united = geos::own(context, GEOSUnaryUnion_r(context.handle(), all.get()), "union");
+            EXPECT_NEAR(geos::area(context, united.get()), whole, 1e-6 * whole);  // no overlap, no gap
+        }
+    }
+    // A rectangle's pieces are compact rectangles of one part each (cut across the long side: 100 x 40
+    // in five is five of 20 x 40, not five strips of 100 x 8).
+    for (const Wkb& piece : split_unit(wkb("POLYGON ((0 0, 100 0, 100 40, 0 40, 0 0))"), 5)) {
+        const geos::Geom g = geos::from_wkb(context, piece);
+        EXPECT_EQ(geos::type_id(context, g.get()), GEOS_POLYGON);
+        const geos::Envelope box = geos::envelope(context, g.get());
+        const double width = box.max_x - box.min_x, height = box.max_y - box.min_y;
+        EXPECT_NEAR(std::min(width, height), 20, 1e-3);
+        EXPECT_NEAR(std::max(width, height), 40, 1e-3);
+    }
+}
+
 TEST(CoverageTraits, ATilingIsACoverageAndScatteredFootprintsAreNot) {
     std::vector<Wkb> tiles, footprints;
     for (int r = 0; r < 8; ++r)

@@ -7,7 +7,9 @@
 #include <civgrid/data/parcels.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
+#include <civgrid/engine/repartition.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
 
 #include "synth_file.hpp"
 #include "test_support.hpp"
@@ -239,6 +241,217 @@ TEST(Units, WithCommunitiesEachUnitGoesWholeToTheCommunityOfItsPoint) {
     }
 }
 
+// --split-large-units: the unit over the bound is cut into pieces of about the target that
+// micro-grids take like units, instead of a flagged micro-grid of its own.
+TEST(Units, SplitLargeUnitsCutsAUnitOverTheBound) {
+    test::TempDir dir;
+    const std::size_t large = 410;
+    PartitionConfig config;
+    config.city = parcel_file(dir, "parcels.gpkg", 900, large, false);
+    config.units = "areas";
+    config.split_large_units = true;
+    const City city = load_city(config);
+    const PartitionResult result = partition_city(city, config);
+    // max(ceil(600 / 99.6), round(600 / 83)) = 7 pieces, each in a micro-grid; households kept.
+    const std::vector<std::string> ids = [&] {
+        std::vector<std::string> parts;
+        const std::string& text = result.building_split[large];
+        for (std::size_t start = 0; start < text.size();) {
+            const std::size_t end = std::min(text.find(';', start), text.size());
+            parts.push_back(text.substr(start, end - start));
+            start = end + 1;
+        }
+        return parts;
+    }();
+    EXPECT_GE(ids.size(), 2U) << result.building_split[large];
+    EXPECT_LE(ids.size(), 7U);
+    std::int64_t households = 0, in_micro_grids = 0;
+    for (std::size_t b = 0; b < city.buildings.size(); ++b) households += city.building_households[b];
+    geos::Context context;
+    const geos::Geom unit = geos::from_wkb(context, city.buildings.geometries[large]);
+    double covered = 0;
+    for (const MicroGrid& micro_grid : result.micro_grids) {
+        in_micro_grids += micro_grid.shape.households;
+        EXPECT_EQ(micro_grid.shape.flags & static_cast<std::uint8_t>(algorithms::Flag::large_building), 0)
+            << micro_grid.id;
+        const geos::Geom polygon = geos::from_wkb(context, micro_grid.shape.polygon);
+        const geos::Geom inside =
+            geos::own(context, GEOSIntersection_r(context.handle(), unit.get(), polygon.get()), "intersection");
+        const double area = geos::area(context, inside.get());
+        if (area > 1e-3) {
+            covered += area;
+            EXPECT_NE(std::find(ids.begin(), ids.end(), micro_grid.id), ids.end()) << micro_grid.id;
+        }
+    }
+    EXPECT_EQ(in_micro_grids, households);
+    // The micro-grids holding its pieces cover the unit once (no gap, no overlap among them).
+    EXPECT_NEAR(covered, geos::area(context, unit.get()), 1e-4 * geos::area(context, unit.get()));
+    // Every other unit stays whole.
+    for (std::size_t b = 0; b < city.buildings.size(); ++b)
+        if (b != large && !city.buildings.geometries[b].empty()) {
+            EXPECT_TRUE(result.building_split[b].empty()) << b;
+        }
+    EXPECT_TRUE(std::any_of(result.warnings.begin(), result.warnings.end(),
+                            [](const std::string& w) { return w.find("--split-large-units") != std::string::npos; }));
+    // Without the option the unit is a micro-grid of its own, flagged.
+    config.split_large_units = false;
+    const PartitionResult whole = partition_city(city, config);
+    ASSERT_GE(whole.building_grid[large], 0);
+    EXPECT_NE(whole.micro_grids[static_cast<std::size_t>(whole.building_grid[large])].shape.flags &
+                  static_cast<std::uint8_t>(algorithms::Flag::large_building),
+              0);
+    // The CLI: the option, and refused without --units areas.
+    std::string output;
+    EXPECT_EQ(test::run_cli("partition " + config.city + " -o " + dir.file("split.gpkg") +
+                                " --units areas --split-large-units -q",
+                            output, dir),
+              0)
+        << output;
+    EXPECT_EQ(
+        test::run_cli("partition " + config.city + " -o " + dir.file("bad.gpkg") + " --split-large-units", output, dir),
+        2);
+    EXPECT_CONTAINS(output, "--split-large-units");
+}
+
+// Text of a field, whatever its type.
+std::string text_of(const FieldValue& value) {
+    if (const auto* s = std::get_if<std::string>(&value)) return *s;
+    if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
+    return {};
+}
+
+// building_id -> micro_grid_id of an output's buildings layer.
+std::map<std::string, std::string> unit_micro_grids(const std::string& path) {
+    const io::FeatureTable buildings = io::read_layer({path, "buildings"}, {.attributes_only = true});
+    const int id = buildings.field_index("building_id"), grid = buildings.field_index("micro_grid_id");
+    std::map<std::string, std::string> result;
+    for (const auto& row : buildings.rows)
+        result[text_of(row[static_cast<std::size_t>(id)])] = text_of(row[static_cast<std::size_t>(grid)]);
+    return result;
+}
+
+// A rerun in units mode (issue 17): units stay whole, micro-grids that still hold are kept with
+// their codes and polygons, and few units move — far fewer than a fresh partition of the changed
+// city moves.
+TEST(Units, RerunKeepsUnitsWholeAndMovesFew) {
+    test::TempDir dir;
+    data::SynthCity city = parcel_city(1'600, 300, true);
+    data::write_city(city, dir.file("before.gpkg"));
+    PartitionConfig config;
+    config.city = dir.file("before.gpkg");
+    config.units = "areas";
+    config.threads = 2;
+    const RunSummary first = run_partition(config, dir.file("first.gpkg"));
+    const std::map<std::string, std::string> before = unit_micro_grids(dir.file("first.gpkg"));
+
+    // The same city again: everything kept, polygons byte for byte.
+    {
+        const RepartitionSummary again = run_repartition(config, dir.file("first.gpkg"), {}, dir.file("again.gpkg"));
+        EXPECT_EQ(again.changes.micro_grids_kept, first.report.micro_grids);
+        EXPECT_EQ(again.changes.zones, 0);
+        EXPECT_EQ(again.changes.buildings_moved, 0);
+        EXPECT_EQ(io::read_layer({dir.file("first.gpkg"), "micro_grids"}).geometries,
+                  io::read_layer({dir.file("again.gpkg"), "micro_grids"}).geometries);
+        EXPECT_EQ(unit_micro_grids(dir.file("again.gpkg")), before);
+    }
+
+    // The changed city: 40 parcels of the first rows gain 15 households each (their micro-grids
+    // grow out of the bounds), 12 elsewhere are removed, 8 are registered under new ids.
+    io::LayerData& parcels = city.layers.front();
+    std::set<std::string> changed;
+    for (std::size_t k = 0; k < 40; ++k) {
+        const std::size_t i = (k / 10) * 40 + k % 10;
+        auto& households = std::get<std::int64_t>(parcels.rows[i][1]);
+        households += 15;
+        changed.insert(text_of(parcels.rows[i][0]));
+    }
+    for (std::size_t k = 0; k < 8; ++k) {
+        const std::size_t i = 1'000 + 7 * k;
+        changed.insert(text_of(parcels.rows[i][0]));
+        parcels.rows[i][0] = FieldValue{std::int64_t{900'000} + static_cast<std::int64_t>(k)};
+    }
+    for (std::size_t k = 0; k < 12; ++k) {
+        const std::size_t i = 1'500 - 3 * k;  // from the back, so the indices above hold
+        changed.insert(text_of(parcels.rows[i][0]));
+        parcels.rows.erase(parcels.rows.begin() + static_cast<std::ptrdiff_t>(i));
+        parcels.geometries.erase(parcels.geometries.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    data::write_city(city, dir.file("after.gpkg"));
+    config.city = dir.file("after.gpkg");
+    const RepartitionSummary rerun = run_repartition(config, dir.file("first.gpkg"), {}, dir.file("rerun.gpkg"));
+    const City now = load_city(config);
+    expect_units_whole(now, rerun.changes.result);
+    const algorithms::QualityReport& report = rerun.run.report;
+    EXPECT_EQ(report.buildings_unassigned, 0);
+    EXPECT_EQ(report.invalid_polygons, 0);
+    EXPECT_GE(report.share_within_bounds, first.report.share_within_bounds - 0.05);
+    EXPECT_GT(rerun.changes.zones, 0);
+
+    // Kept micro-grids keep code and polygon; micro-grids that held no changed parcel mostly stay.
+    std::set<std::string> touched;
+    for (const auto& [unit, grid] : before)
+        if (changed.contains(unit)) touched.insert(grid);
+    const io::FeatureTable old_grids = io::read_layer({dir.file("first.gpkg"), "micro_grids"});
+    const io::FeatureTable new_grids = io::read_layer({dir.file("rerun.gpkg"), "micro_grids"});
+    std::map<std::string, Wkb> old_polygon;
+    for (std::size_t i = 0; i < old_grids.size(); ++i)
+        old_polygon[text_of(old_grids.rows[i][static_cast<std::size_t>(old_grids.field_index("micro_grid_id"))])] =
+            old_grids.geometries[i];
+    std::map<std::string, Wkb> new_polygon;
+    for (std::size_t i = 0; i < new_grids.size(); ++i)
+        new_polygon[text_of(new_grids.rows[i][static_cast<std::size_t>(new_grids.field_index("micro_grid_id"))])] =
+            new_grids.geometries[i];
+    std::int64_t unchanged = 0;
+    for (const MicroGridChange& change : rerun.changes.changes) {
+        if (change.status != "unchanged") continue;
+        ++unchanged;
+        EXPECT_TRUE(old_polygon.contains(change.id)) << change.id;
+        if (!touched.contains(change.id)) {
+            EXPECT_EQ(new_polygon.at(change.id), old_polygon.at(change.id)) << change.id;
+        }
+    }
+    const auto untouched = static_cast<std::int64_t>(old_polygon.size() - touched.size());
+    EXPECT_GE(unchanged, untouched * 8 / 10) << "of " << untouched << " micro-grids without a changed parcel";
+
+    // Units moved (same id, another micro-grid) against a fresh partition of the changed city.
+    auto moved = [&](const std::map<std::string, std::string>& after) {
+        std::int64_t count = 0;
+        for (const auto& [unit, grid] : after)
+            if (const auto it = before.find(unit); it != before.end() && it->second != grid) ++count;
+        return count;
+    };
+    const std::int64_t rerun_moved = moved(unit_micro_grids(dir.file("rerun.gpkg")));
+    (void)run_partition(config, dir.file("fresh.gpkg"));
+    const std::int64_t fresh_moved = moved(unit_micro_grids(dir.file("fresh.gpkg")));
+    std::int64_t in_touched = 0;
+    for (const auto& [unit, grid] : before) in_touched += touched.contains(grid) ? 1 : 0;
+    EXPECT_LE(rerun_moved, 2 * in_touched) << in_touched << " units in micro-grids with a changed parcel";
+    EXPECT_LT(5 * rerun_moved, fresh_moved) << "a fresh partition moved " << fresh_moved;
+    // A lock holds in units mode too: a micro-grid whose parcels grew keeps its code and its units.
+    const std::string locked = before.at(text_of(parcels.rows[0][0]));
+    RepartitionOptions lock;
+    lock.locked = {locked};
+    const RepartitionSummary held = run_repartition(config, dir.file("first.gpkg"), lock, dir.file("locked.gpkg"));
+    const auto status = std::find_if(held.changes.changes.begin(), held.changes.changes.end(),
+                                     [&](const MicroGridChange& c) { return c.id == locked; });
+    ASSERT_NE(status, held.changes.changes.end());
+    EXPECT_EQ(status->status, "unchanged");
+    const auto unlocked = std::find_if(rerun.changes.changes.begin(), rerun.changes.changes.end(),
+                                       [&](const MicroGridChange& c) { return c.id == locked; });
+    EXPECT_TRUE(unlocked == rerun.changes.changes.end() || unlocked->status != "unchanged")
+        << "without the lock it would have stayed anyway";
+    const std::map<std::string, std::string> with_lock = unit_micro_grids(dir.file("locked.gpkg"));
+    for (const auto& [unit, grid] : before)
+        if (grid == locked && with_lock.contains(unit)) {
+            EXPECT_EQ(with_lock.at(unit), locked) << unit;
+        }
+    std::printf(
+        "units rerun: %lld of %zu units moved (fresh partition %lld), %lld in micro-grids with a change; "
+        "%lld of %zu micro-grids unchanged\n",
+        static_cast<long long>(rerun_moved), before.size(), static_cast<long long>(fresh_moved),
+        static_cast<long long>(in_touched), static_cast<long long>(unchanged), old_polygon.size());
+}
+
 TEST(Units, ImportSuggestsUnitsModeForACoverageOnly) {
     test::TempDir dir;
     PartitionConfig config;
@@ -281,10 +494,10 @@ TEST(Units, CliOptionChecked) {
               2);
     EXPECT_CONTAINS(output, "--units must be buildings or areas");
     EXPECT_EQ(test::run_cli("repartition --previous " + dir.file("out.gpkg") + " " + parcels + " -o " +
-                                dir.file("rerun.gpkg") + " --units areas",
+                                dir.file("rerun.gpkg") + " --units areas -q",
                             output, dir),
-              2);
-    EXPECT_CONTAINS(output, "not supported by repartition yet");
+              0)
+        << output;
     // Building points cannot be kept whole.
     data::SynthCity point_city;
     point_city.crs = "EPSG:4549";

@@ -11,8 +11,10 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -285,6 +287,67 @@ TEST(ReadLayer, CurvesBecomeLinear) {
     ASSERT_EQ(mixed.size(), 1u);
     const std::string wkt = wkt_of(mixed.geometries[0]);
     EXPECT_EQ(wkt.rfind("GEOMETRYCOLLECTION (LINESTRING (0 0,", 0), 0u) << wkt;
+}
+
+TEST(ReadLayer, CoordinateGridSnapsEveryVertexOfEveryKind) {
+    // Every geometry kind the reader passes on, with coordinates off the grid (odd decimals,
+    // negative halves): each vertex must come back as round(v / grid) * grid, the rule of the
+    // import, whatever path the snapping took.
+    test::TempDir dir;
+    const std::string file = dir.file("grid.gpkg");
+    const std::vector<std::string> wkts = {
+        "POINT (441234.123456 3541234.987654)",
+        "LINESTRING (0.0004999 -0.0005 , 12.34567 -7.0015, 100.00049 3.14159)",
+        "POLYGON ((0 0,10.00071 0,10.00071 10.99949,0 10.99949,0 0),(2.0004 2.0006,3.5 2.0006,3.5 3.0009,2.0004 "
+        "2.0006))",
+        "MULTIPOLYGON (((5.55555 5.55555,6.66666 5.55555,6.66666 6.66666,5.55555 5.55555)),"
+        "((-1.23456 -1.23456,-0.11111 -1.23456,-0.11111 -0.11111,-1.23456 -1.23456)))",
+        "MULTILINESTRING ((1.11111 2.22222,3.33333 4.44444),(5.55551 6.66649,7.77777 8.88888))",
+        "MULTIPOINT ((0.12345 0.67891),(99.99951 -99.99951))",
+        "GEOMETRYCOLLECTION (POINT (1.23456 6.54321),LINESTRING (0.9995 0.0015,2.0025 3.0035))",
+        "POLYGON Z ((0 0 1.23456,1.00049 0 1,1.00049 1.00049 1,0 0 1.23456))",
+        "CURVEPOLYGON (CIRCULARSTRING (0.00037 0.00041,10.00037 0.00041,0.00037 0.00041))",
+    };
+    std::vector<OgrFeature> features;
+    for (const std::string& wkt : wkts) features.push_back({wkt, {}});
+    write_ogr(file, "GPKG", "grid", "EPSG:4549", wkbUnknown, {}, features);
+    constexpr double kGrid = 0.001;
+    const FeatureTable snapped = read_layer({file, ""}, {.coordinate_grid = kGrid});
+    const FeatureTable raw = read_layer({file, ""});
+    ASSERT_EQ(snapped.size(), wkts.size());
+    ASSERT_EQ(raw.size(), wkts.size());
+    // Every vertex of an OGR geometry, depth first.
+    std::function<void(OGRGeometryH, std::vector<std::pair<double, double>>&)> vertices =
+        [&](OGRGeometryH geometry, std::vector<std::pair<double, double>>& out) {
+            if (const int parts = OGR_G_GetGeometryCount(geometry); parts > 0) {
+                for (int i = 0; i < parts; ++i) vertices(OGR_G_GetGeometryRef(geometry, i), out);
+                return;
+            }
+            for (int i = 0; i < OGR_G_GetPointCount(geometry); ++i)
+                out.emplace_back(OGR_G_GetX(geometry, i), OGR_G_GetY(geometry, i));
+        };
+    auto vertices_of = [&](const Wkb& wkb) {
+        OGRGeometryH geometry = nullptr;
+        EXPECT_EQ(OGR_G_CreateFromWkbEx(wkb.data(), nullptr, &geometry, wkb.size()), OGRERR_NONE);
+        std::vector<std::pair<double, double>> out;
+        if (geometry != nullptr) vertices(geometry, out);
+        OGR_G_DestroyGeometry(geometry);
+        return out;
+    };
+    std::size_t off_grid = 0;
+    for (std::size_t f = 0; f < wkts.size(); ++f) {
+        EXPECT_EQ(wkb_type(snapped.geometries[f]), wkb_type(raw.geometries[f])) << wkts[f];
+        const auto got = vertices_of(snapped.geometries[f]);
+        const auto before = vertices_of(raw.geometries[f]);
+        ASSERT_EQ(got.size(), before.size()) << wkts[f];
+        ASSERT_FALSE(got.empty()) << wkts[f];
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].first, std::round(before[i].first / kGrid) * kGrid) << wkts[f] << " vertex " << i;
+            EXPECT_EQ(got[i].second, std::round(before[i].second / kGrid) * kGrid) << wkts[f] << " vertex " << i;
+            off_grid += before[i] != got[i] ? 1 : 0;
+        }
+    }
+    EXPECT_GT(off_grid, 20u) << "the inputs were off the grid";
 }
 
 TEST(ReadLayer, AttributeFilterSelectsFeatures) {

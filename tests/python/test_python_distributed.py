@@ -208,3 +208,61 @@ def test_a_config_travels_whole():
         assert copy.source(role) == (f"/data/{role}.gpkg", f"layer{index}")
     with pytest.raises(civgrid.InputError):
         _core.decode_config(b"civgrid-config-1 truncated")
+
+
+def test_units_mode_shards_give_the_single_machine_result(cluster, tmp_path):
+    """units="areas" (issue 17): parcels in four communities whose lines cut through parcels, one
+    shard each; every parcel goes whole to the community of its point, as on one machine; and a
+    rerun after households changed and parcels were removed is civgrid.repartition's."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    _, client = cluster
+    parcels = tmp_path / "parcels.gpkg"
+    run_cli("synth", "--parcels", "1600", "--dense-vertices", "200", "--seed", "4", "-o", str(parcels))
+    units = gpd.read_file(parcels, layer="buildings")
+    x0, y0, x1, y1 = units.total_bounds
+    mx, my = (x0 + x1) / 2 + 7, (y0 + y1) / 2 - 5
+    quadrants = [box(x0 - 1, y0 - 1, mx, my), box(mx, y0 - 1, x1 + 1, my), box(x0 - 1, my, mx, y1 + 1),
+                 box(mx, my, x1 + 1, y1 + 1)]
+    gpd.GeoDataFrame({"community_code": [f"32010200100{i}" for i in range(1, 5)],
+                      "street_code": ["320102001"] * 4, "district_code": ["320102"] * 4,
+                      "name": list("ABCD")}, geometry=quadrants, crs=units.crs).to_file(
+        parcels, layer="communities", driver="GPKG")
+    single = civgrid.partition(str(parcels), units="areas", progress=False)
+    assert len(civgrid.distributed.plan(str(parcels), shard_level="community")["shards"]) == 4
+    result = civgrid.distributed.partition(str(parcels), client=client, shard_level="community", units="areas",
+                                           progress=False)
+    columns = ["micro_grid_id", "community_code", "households", "flags"]
+    assert len(single.micro_grids) > 100
+    pd.testing.assert_frame_equal(single.micro_grids[columns].reset_index(drop=True),
+                                  result.micro_grids[columns].reset_index(drop=True))
+    assert single.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
+        result.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
+    pd.testing.assert_series_equal(single.buildings.micro_grid_id.reset_index(drop=True),
+                                   result.buildings.micro_grid_id.reset_index(drop=True))
+    assert not result.buildings.split_micro_grids.fillna("").astype(bool).any()
+    for key in ("non_contiguous", "gap_area_m2", "outside_region", "best_share_within_10pct", "flagged"):
+        assert result.report[key] == pytest.approx(single.report[key]), key
+    # A rerun in units mode, sharded by community: civgrid.repartition's result.
+    previous = tmp_path / "previous.gpkg"
+    single.to_gpkg(str(previous))
+    changed = units.copy()
+    changed.loc[changed.index[:60], "households"] += 15
+    changed = changed.drop(index=changed.index[700:712])
+    changed_path = tmp_path / "changed.gpkg"
+    changed.to_file(changed_path, layer="buildings", driver="GPKG")
+    gpd.read_file(parcels, layer="communities").to_file(changed_path, layer="communities", driver="GPKG")
+    one = civgrid.repartition(str(previous), str(changed_path), units="areas", progress=False)
+    sharded = civgrid.distributed.repartition(str(previous), str(changed_path), client=client,
+                                              shard_level="community", units="areas", progress=False)
+    assert (one.changes.status != "unchanged").sum() > 0
+    pd.testing.assert_frame_equal(one.micro_grids[columns].reset_index(drop=True),
+                                  sharded.micro_grids[columns].reset_index(drop=True))
+    assert one.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
+        sharded.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
+    pd.testing.assert_series_equal(one.buildings.micro_grid_id.reset_index(drop=True),
+                                   sharded.buildings.micro_grid_id.reset_index(drop=True))
+    assert list(one.changes.micro_grid_id) == list(sharded.changes.micro_grid_id)
+    assert list(one.changes.status) == list(sharded.changes.status)
+    assert one.churn == sharded.churn

@@ -156,3 +156,25 @@ def test_partition_of_areas_keeps_every_parcel_whole(qgis_env, tmp_path):
     buildings_out = tmp_path / "qgis-buildings.gpkg"
     qgis_process(qgis_env, "partition", CITY=parcels, STAFFING="false", OUTPUT=buildings_out)
     assert len(parcels_cut(parcels, buildings_out)[1]) > 10
+
+
+def test_repartition_of_areas_gives_the_cli_rerun(qgis_env, tmp_path):
+    """UNITS = areas on repartition runs `repartition --units areas`: the CLI's rerun, parcels whole."""
+    parcels = tmp_path / "parcels.gpkg"
+    run_cli("synth", "--parcels", 400, "--dense-vertices", 40, "--seed", 2, "-o", parcels)
+    previous = tmp_path / "previous.gpkg"
+    run_cli("partition", parcels, "--units", "areas", "--no-staffing", "-o", previous, "--quiet")
+    changed = tmp_path / "changed.gpkg"
+    source = ogr.Open(str(parcels))
+    ogr.GetDriverByName("GPKG").CopyDataSource(source, str(changed))
+    source = None
+    target = ogr.Open(str(changed), 1)
+    target.ExecuteSQL("UPDATE buildings SET households = households + 20 WHERE fid <= 30")
+    target = None
+    cli_out, qgis_out = tmp_path / "cli.gpkg", tmp_path / "qgis.gpkg"
+    run_cli("repartition", "--previous", previous, changed, "--units", "areas", "-o", cli_out, "--quiet")
+    qgis_process(qgis_env, "repartition", PREVIOUS=previous, CITY=changed, UNITS=1, OUTPUT=qgis_out)
+    assert micro_grids_of(qgis_out) == micro_grids_of(cli_out)
+    checked, cut = parcels_cut(changed, qgis_out)
+    assert checked >= 350
+    assert cut == []

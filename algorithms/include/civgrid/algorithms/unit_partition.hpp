@@ -51,6 +51,13 @@ struct UnitEdge {
 /// context. Throws InputError when site_areas and sites differ in number, or a unit has no area.
 [[nodiscard]] RegionResult partition_units(const RegionInput& input, const UnitOptions& options = {});
 
+/// A unit (Polygon / MultiPolygon WKB, valid) cut into `count` pieces of equal area (to a
+/// micrometre of the cut's position) by recursive bisection: each cut runs across the long axis of
+/// its part's minimum rotated rectangle, so pieces stay compact (a k-d tree of the unit). For
+/// --split-large-units. One piece (the unit itself) when `count` <= 1 or a cut fails (a degenerate
+/// shape). A concave unit's piece may have several parts. Own GEOS context.
+[[nodiscard]] std::vector<Wkb> split_unit(const Wkb& unit, int count);
+
 /// The union of units (Polygon / MultiPolygon WKB; empty and non-polygonal ones ignored): the
 /// coverage union (coverage_union.hpp) of those that tile, then GEOS's union with the rest — the
 /// indices in `apart` (units known to overlap others: the import's overlapping pairs) and units of

@@ -111,6 +111,12 @@ struct PartitionConfig {
     /// united, boundaries following theirs: algorithms/unit_partition.hpp), or "" = buildings, and
     /// the import report suggests areas when the building polygons form a coverage.
     std::string units;
+    /// Units mode: a unit with more households than the upper bound is split into pieces of equal
+    /// area (algorithms::split_unit, its households shared evenly, max(ceil(H / upper),
+    /// round(H / target)) pieces) that micro-grids take like units, instead of being a flagged
+    /// micro-grid of its own (--split-large-units). Its pieces' micro-grids are listed in the
+    /// output's split_micro_grids.
+    bool split_large_units = false;
 
     double target_households = 83.0;  ///< micro-grid size; count per community = round(H / target)
     /// A region attribute holding the number of micro-grids it wants (count mode per community);
