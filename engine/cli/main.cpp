@@ -219,7 +219,7 @@ std::string json_number(double value) {
 }
 
 void print_json(std::ostream& out, const std::string& output, const engine::RunSummary& summary,
-                const engine::Repartition* changes) {
+                const engine::Repartition* changes, const std::vector<engine::OutputPart>* parts = nullptr) {
     out << "{\"output\": " << json_string(output) << ", \"crs\": " << json_string(summary.crs) << ",\n \"warnings\": [";
     for (std::size_t i = 0; i < summary.warnings.size(); ++i)
         out << (i == 0 ? "" : ", ") << json_string(summary.warnings[i]);
@@ -262,19 +262,34 @@ void print_json(std::ostream& out, const std::string& output, const engine::RunS
             << ", \"redrawn\": " << changes->micro_grids_redrawn << ", \"new\": " << changes->micro_grids_new
             << ", \"retired\": " << changes->micro_grids_retired
             << ", \"household_churn\": " << json_number(changes->household_churn()) << "}";
+    if (parts != nullptr) {
+        out << ",\n \"parts\": [";
+        for (std::size_t i = 0; i < parts->size(); ++i) {
+            const engine::OutputPart& part = (*parts)[i];
+            out << (i == 0 ? "" : ", ") << "{\"district_code\": " << json_string(part.district_code)
+                << ", \"path\": " << json_string(part.path) << ", \"micro_grids\": " << part.micro_grids
+                << ", \"grids\": " << part.grids << ", \"buildings\": " << part.buildings
+                << ", \"households\": " << part.households << "}";
+        }
+        out << "]";
+    }
     out << "}\n";
 }
 
 enum class Mode { partition, check, rerun };
 
-// `partition --scheduler`: the Python driver (civgrid.distributed) runs the shards on the cluster.
+// `partition --scheduler` (and `repartition --scheduler`: `previous` given): the Python driver
+// (civgrid.distributed) runs the shards on the cluster.
 // The options parsed here go to it whole (engine::encode_config) in a private file it removes; this
 // process becomes the driver, so its exit code and messages are the run's.
 int run_on_cluster(const engine::PartitionConfig& config, const std::string& output, const std::string& scheduler,
-                   const std::string& shard_level, bool quiet, bool json, bool progress_json,
-                   const std::string& report_html, const std::string& basemap) {
+                   const std::string& shard_level, bool quiet, bool json, bool progress_json, bool split_output,
+                   const std::string& report_html, const std::string& basemap, const std::string& previous,
+                   const std::vector<std::string>& locked) {
     engine::validate_config(config);
-    io::check_output_path(output, engine::input_sources(config));  // refused before any work
+    std::vector<io::NamedSource> inputs = engine::input_sources(config);
+    if (!previous.empty()) inputs.push_back({"previous", previous});
+    io::check_output_path(output, inputs);  // refused before any work
     const std::filesystem::path handoff =
         std::filesystem::temp_directory_path() / ("civgrid-config-" + std::to_string(::getpid()) + ".bin");
     {
@@ -302,6 +317,9 @@ int run_on_cluster(const engine::PartitionConfig& config, const std::string& out
     if (quiet) arguments.emplace_back("--quiet");
     if (json) arguments.emplace_back("--json");
     if (progress_json) arguments.emplace_back("--progress-json");
+    if (split_output) arguments.emplace_back("--split-output");
+    if (!previous.empty()) arguments.insert(arguments.end(), {"--previous", previous});
+    for (const std::string& lock : locked) arguments.insert(arguments.end(), {"--lock", lock});
     std::vector<char*> argv;
     for (std::string& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -452,7 +470,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "run the shards on the dask scheduler at this address (tcp://HOST:8786); inputs must be files "
         "every worker can read")(
         "shard-level", po::value(&shard_level),
-        "with --scheduler: district, street or community (default: the coarsest with two shards or more)");
+        "with --scheduler: district, street or community (default: the coarsest with two shards or more)")(
+        "split-output",
+        "write one GeoPackage per district beside the output (OUT-<district code>.gpkg), the output being their index "
+        "(layer parts) with the rows of no district; for runs too large for one file");
     po::options_description rerun_group("Rerun");
     rerun_group.add_options()("previous", po::value(&previous)->required(),
                               "the previous run's output GeoPackage (its micro-grids, codes and assignments)")(
@@ -461,7 +482,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     po::options_description all;
     all.add(inputs).add(fields).add(partition).add(general);
     if (rerun) all.add(rerun_group);
-    if (mode == Mode::partition) all.add(cluster);
+    if (mode != Mode::check) all.add(cluster);
     po::positional_options_description positional;
     positional.add("city", 1);
     po::variables_map vm;
@@ -515,9 +536,14 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         if (report_html.empty()) throw ConfigError("cli", "--basemap without --report: the basemap is the report's");
         io::check_basemap_template(basemap);
     }
+    const bool split_output = vm.count("split-output") > 0;
+    if (split_output && !report_html.empty())
+        throw ConfigError("cli",
+                          "--report with --split-output: report each district's file with civgrid report --html");
     if (!scheduler.empty())
         return run_on_cluster(config, output, scheduler, shard_level, quiet, json, vm.count("progress-json") > 0,
-                              report_html, basemap);
+                              split_output, report_html, basemap, rerun ? previous : std::string(),
+                              rerun_options.locked);
     std::vector<io::NamedSource> report_inputs;
     if (!report_html.empty()) {  // refused before any work, as the output is
         report_inputs = engine::input_sources(config);
@@ -531,6 +557,7 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     engine::RepartitionSummary rerun_summary;
     engine::RunSummary summary;
+    std::vector<engine::OutputPart> parts;
     {
         engine::RunControl control;
         const bool progress_json = vm.count("progress-json") > 0;
@@ -538,7 +565,10 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
                                              !quiet && !progress_json && cli::TerminalProgress::is_terminal(stderr));
         const cli::JsonProgress json_progress(control, progress_json);
         if (rerun)
-            rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control);
+            rerun_summary = engine::run_repartition(config, previous, rerun_options, output, &control,
+                                                    split_output ? &parts : nullptr);
+        else if (split_output)
+            summary = engine::run_partition_per_district(config, output, parts, &control);
         else
             summary = engine::run_partition(config, output, &control);
     }
@@ -546,7 +576,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     if (!report_html.empty())
         (void)engine::report_html_file(output, report_html, config.threads, report_inputs, basemap);
     if (json) {
-        print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr);
+        print_json(std::cout, output, summary, rerun ? &rerun_summary.changes : nullptr,
+                   split_output ? &parts : nullptr);
         return 0;
     }
     if (quiet) return 0;
@@ -565,6 +596,8 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
     }
     for (const auto& warning : summary.warnings) std::cout << "warning: " << warning << "\n";
     std::cout << "wrote " << output << " (working CRS " << io::describe_crs(summary.crs) << ")\n";
+    if (split_output)
+        std::cout << "wrote " << parts.size() << " district files beside it, listed in its layer 'parts'\n";
     if (!report_html.empty()) std::cout << "wrote " << report_html << " (HTML report)\n";
     std::cout << summary.report.to_text();
     if (summary.staffing.present) {

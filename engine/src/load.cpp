@@ -877,11 +877,20 @@ City load_city(const PartitionConfig& config) {
         if (config.shard.given()) keep_buildings_in_regions(city);
     }
 
-    // Barriers.
+    // Barriers, each with its key in the read order (layer, pass, feature id) for merging shards.
+    std::int64_t barrier_layer = 0;
     auto read_barriers = [&](const LayerSource& source, const std::string& role, const BarrierRule& rule,
                              bool soft_rest) {
         const auto spec = resolve(config, source, role, city_layers);
         if (!spec) return;
+        const std::int64_t layer_key = barrier_layer++ << 42;
+        auto key = [&](std::int64_t pass, std::int64_t fid) {
+            return layer_key | (pass << 41) | (fid & ((std::int64_t{1} << 41) - 1));
+        };
+        auto add = [](std::vector<Wkb>& lines, std::vector<std::int64_t>& keys, const Wkb& line, std::int64_t k) {
+            lines.push_back(line);
+            keys.push_back(k);
+        };
         const io::ReadOptions all_options = options_for(options, source, {"line", "polygon"});
         io::ReadOptions hard_options = all_options;
         if (rule.disabled()) {
@@ -890,11 +899,13 @@ City load_city(const PartitionConfig& config) {
             city.inputs.emplace_back(role, describe(all) + ", all soft");
             repair_layer(all, register_layer(city, all, role), config.threads);
             extents.emplace_back(role, algorithms::extent_of(all.geometries, config.threads));
-            for (const Wkb& g : all.geometries)
-                if (!g.empty()) {
-                    city.soft_lines.push_back(g);
-                    if (role == "roads" && config.network_distance) city.road_lines.push_back(g);
-                }
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                const Wkb& g = all.geometries[i];
+                if (g.empty()) continue;
+                add(city.soft_lines, city.soft_line_keys, g, key(0, all.fids[i]));
+                if (role == "roads" && config.network_distance)
+                    add(city.road_lines, city.road_line_keys, g, key(0, all.fids[i]));
+            }
             return;
         }
         hard_options.attribute_filter = rule.filter;
@@ -918,11 +929,16 @@ City load_city(const PartitionConfig& config) {
         if (!rule.filter.empty()) layer_report.fact("hard barriers", rule.filter);
         repair_layer(hard, layer_report, config.threads);
         extents.emplace_back(role, algorithms::extent_of(hard.geometries, config.threads));
-        for (const Wkb& g : hard.geometries) {
+        for (std::size_t i = 0; i < hard.size(); ++i) {
+            const Wkb& g = hard.geometries[i];
             if (g.empty()) continue;
             const int type = wkb_geometry_type(g);
-            (type == 3 || type == 6 ? city.hard_areas : city.hard_lines).push_back(g);
-            if (role == "roads" && config.network_distance) city.road_lines.push_back(g);
+            if (type == 3 || type == 6)
+                add(city.hard_areas, city.hard_area_keys, g, key(0, hard.fids[i]));
+            else
+                add(city.hard_lines, city.hard_line_keys, g, key(0, hard.fids[i]));
+            if (role == "roads" && config.network_distance)
+                add(city.road_lines, city.road_line_keys, g, key(0, hard.fids[i]));
         }
         if (soft_rest && !rule.filter.empty()) {
             io::FeatureTable all = io::read_layer(*spec, all_options);
@@ -933,8 +949,9 @@ City load_city(const PartitionConfig& config) {
             std::size_t soft = 0;
             for (std::size_t i = 0; i < all.size(); ++i)
                 if (!all.geometries[i].empty() && !std::binary_search(hard_ids.begin(), hard_ids.end(), all.fids[i])) {
-                    city.soft_lines.push_back(all.geometries[i]);
-                    if (config.network_distance) city.road_lines.push_back(all.geometries[i]);
+                    add(city.soft_lines, city.soft_line_keys, all.geometries[i], key(1, all.fids[i]));
+                    if (config.network_distance)
+                        add(city.road_lines, city.road_line_keys, all.geometries[i], key(1, all.fids[i]));
                     ++soft;
                 }
             // The report's feature count is the hard read's; say what else was used (it read as

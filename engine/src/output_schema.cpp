@@ -124,6 +124,11 @@ constexpr std::array kLineage{
     F{"households", integer, "households that went from one to the other"},
     F{"buildings", integer, "buildings that went from one to the other"},
 };
+constexpr std::array kParts{
+    F{"district_code", text, "the district"},       F{"file", text, "its GeoPackage, beside the index"},
+    F{"micro_grids", integer, "micro-grids in it"}, F{"grids", integer, "grids in it"},
+    F{"buildings", integer, "buildings in it"},     F{"households", integer, "households of its micro-grids"},
+};
 constexpr std::array kRunInfo{
     F{"section", text, "quality, parameters, inputs, import, versions, timings, ..."},
     F{"key", text, "what"},
@@ -145,6 +150,8 @@ constexpr std::array kLayers{
     OutputLayer{"stations", G::point, kStations, "utility stations and their load"},
     OutputLayer{"changes", G::multi_polygon, kChanges, "a rerun: what became of each micro-grid"},
     OutputLayer{"lineage", G::none, kLineage, "a rerun: households from previous to new micro-grids"},
+    OutputLayer{"parts", G::polygon, kParts,
+                "--split-output's index: each district's file, its counts, the box of its micro-grids"},
     OutputLayer{"run_info", G::none, kRunInfo, "the run: parameters, inputs, quality report, timings"},
 };
 

@@ -146,4 +146,26 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     return summary;
 }
 
+RunSummary run_partition_per_district(const PartitionConfig& config, const std::string& index,
+                                      std::vector<OutputPart>& parts, RunControl* control) {
+    validate_config(config);
+    io::check_output_path(index, input_sources(config));  // refused before any work; each part when written
+    PartitionRun run = compute_partition(config, control);
+    RunSummary summary;
+    summary.timings = run.timings;
+    summary.cpu_timings = run.cpu_timings;
+    summary.assess_seconds = run.assess_seconds;
+    StageTimer writing(control, kStage);
+    parts = write_result_per_district(index, run.city, run.result, run.report, run.config, run.timings, &run.staffing,
+                                      nullptr, control);
+    writing.record("write");
+    summary.timings.push_back(writing.wall().back());
+    summary.cpu_timings.push_back(writing.cpu().back());
+    summary.report = std::move(run.report);
+    summary.staffing = std::move(run.staffing);
+    summary.crs = run.city.crs;
+    summary.warnings = std::move(run.warnings);
+    return summary;
+}
+
 }  // namespace civgrid::engine

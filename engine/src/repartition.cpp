@@ -16,6 +16,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -1284,27 +1285,36 @@ RepartitionRun compute_repartition(PartitionConfig config, const std::string& pr
 }
 
 RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
-                                   const RepartitionOptions& options, const std::string& output, RunControl* control) {
+                                   const RepartitionOptions& options, const std::string& output, RunControl* control,
+                                   std::vector<OutputPart>* parts) {
     std::vector<io::NamedSource> inputs = input_sources(config);
     inputs.push_back({"previous", previous_path});
     validate_config(config);
     io::check_output_path(output, inputs);
-    io::OutputReservation reservation(output);
+    std::optional<io::OutputReservation> reservation;  // the parts' files are reserved when written
+    if (parts == nullptr) reservation.emplace(output);
     RepartitionRun run = compute_repartition(std::move(config), previous_path, options, control);
     RepartitionSummary summary;
     summary.run.timings = run.timings;
     const auto start = std::chrono::steady_clock::now();
-    write_result(reservation, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing,
-                 &run.extra, control);
-    reservation.commit();
+    if (parts != nullptr) {
+        *parts = write_result_per_district(output, run.city, run.changes.result, run.report, run.config, run.timings,
+                                           &run.staffing, &run.extra, control, {{"previous", previous_path}});
+    } else {
+        write_result(*reservation, run.city, run.changes.result, run.report, run.config, run.timings, &run.staffing,
+                     &run.extra, control);
+        reservation->commit();
+    }
     summary.run.timings.emplace_back("write",
                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     summary.run.report = std::move(run.report);
     summary.run.staffing = std::move(run.staffing);
     summary.run.crs = run.city.crs;
     summary.run.warnings = std::move(run.warnings);
-    const auto removed = reservation.warnings();
-    summary.run.warnings.insert(summary.run.warnings.end(), removed.begin(), removed.end());
+    if (reservation) {
+        const auto removed = reservation->warnings();
+        summary.run.warnings.insert(summary.run.warnings.end(), removed.begin(), removed.end());
+    }
     summary.changes = std::move(run.changes);
     return summary;
 }

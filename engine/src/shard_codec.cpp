@@ -15,7 +15,7 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "the shard codec writes the host's little endian");
 
 constexpr const char* kStage = "engine.shards";
-constexpr std::string_view kMagic = "civgrid-shard-1";
+constexpr std::string_view kMagic = "civgrid-shard-2";
 constexpr std::string_view kConfigMagic = "civgrid-config-1";
 constexpr std::string_view kRerunMagic = "civgrid-rerun-shard-1";
 
@@ -101,8 +101,9 @@ void fields(A& a, RegionSummary& v) {
 template <typename A>
 void fields(A& a, City& v) {
     a(v.crs, v.region_level, v.regions, v.buildings, v.building_households, v.building_units, v.building_points,
-      v.building_region, v.hard_lines, v.hard_areas, v.soft_lines, v.road_lines, v.building_residents, v.warnings,
-      v.import_report, v.building_notes, v.inputs);
+      v.building_region, v.hard_lines, v.hard_areas, v.soft_lines, v.road_lines, v.hard_line_keys, v.hard_area_keys,
+      v.soft_line_keys, v.road_line_keys, v.building_residents, v.warnings, v.import_report, v.building_notes,
+      v.inputs);
 }
 template <typename A>
 void fields(A& a, PartitionResult& v) {

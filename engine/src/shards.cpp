@@ -14,7 +14,6 @@
 #include <numeric>
 #include <set>
 #include <tuple>
-#include <unordered_set>
 
 namespace civgrid::engine {
 
@@ -45,11 +44,24 @@ std::vector<T> permuted(std::vector<T>&& values, const std::vector<std::size_t>&
     return out;
 }
 
-// A line read by two shards (it runs through both boxes) comes once.
-void append_once(std::vector<Wkb>& to, std::vector<Wkb>&& from, std::unordered_set<std::string>& seen) {
-    for (Wkb& line : from)
-        if (seen.insert(std::string(line.begin(), line.end())).second) to.push_back(std::move(line));
-}
+// Barriers from all shards, each once (a line read by two shards runs through both boxes), in the
+// order one read of the layers gives them: by their keys (layer, pass, feature id).
+struct Barriers {
+    std::map<std::int64_t, Wkb> by_key;
+    void add(std::vector<Wkb>&& lines, std::vector<std::int64_t>&& keys) {
+        if (lines.size() != keys.size())
+            throw InputError(kStage, "a shard's barriers and their keys differ in number (corrupt shard)");
+        for (std::size_t i = 0; i < lines.size(); ++i) by_key.try_emplace(keys[i], std::move(lines[i]));
+    }
+    void into(std::vector<Wkb>& lines, std::vector<std::int64_t>& keys) {
+        lines.clear(), keys.clear();
+        for (auto& [key, line] : by_key) {
+            keys.push_back(key);
+            lines.push_back(std::move(line));
+        }
+        by_key.clear();
+    }
+};
 
 // One report per layer role: features added up, findings of the same kind joined.
 void merge_report(ImportReport& into, ImportReport&& from) {
@@ -119,7 +131,7 @@ std::vector<std::size_t> merge_into(PartitionRun& run, const PartitionConfig& co
     city.inputs = shards.front().city.inputs;
 
     // Concatenate, shifting each shard's indices; the orders are fixed below.
-    std::unordered_set<std::string> hard_seen, area_seen, soft_seen, road_seen;
+    Barriers hard_lines, hard_areas, soft_lines, road_lines;
     for (PartitionRun& shard : shards) {
         City& part = shard.city;
         PartitionResult& partial = shard.result;
@@ -147,10 +159,10 @@ std::vector<std::size_t> merge_into(PartitionRun& run, const PartitionConfig& co
         append(city.building_points, std::move(part.building_points));
         append(city.building_residents, std::move(part.building_residents));
         append(city.building_notes, std::move(part.building_notes));
-        append_once(city.hard_lines, std::move(part.hard_lines), hard_seen);
-        append_once(city.hard_areas, std::move(part.hard_areas), area_seen);
-        append_once(city.soft_lines, std::move(part.soft_lines), soft_seen);
-        append_once(city.road_lines, std::move(part.road_lines), road_seen);
+        hard_lines.add(std::move(part.hard_lines), std::move(part.hard_line_keys));
+        hard_areas.add(std::move(part.hard_areas), std::move(part.hard_area_keys));
+        soft_lines.add(std::move(part.soft_lines), std::move(part.soft_line_keys));
+        road_lines.add(std::move(part.road_lines), std::move(part.road_line_keys));
         merge_report(city.import_report, std::move(part.import_report));
         append(result.micro_grids, std::move(partial.micro_grids));
         append(result.grids, std::move(partial.grids));
@@ -163,6 +175,11 @@ std::vector<std::size_t> merge_into(PartitionRun& run, const PartitionConfig& co
         append(result.warnings, std::move(partial.warnings));
         shard = {};  // its memory goes now
     }
+
+    hard_lines.into(city.hard_lines, city.hard_line_keys);
+    hard_areas.into(city.hard_areas, city.hard_area_keys);
+    soft_lines.into(city.soft_lines, city.soft_line_keys);
+    road_lines.into(city.road_lines, city.road_line_keys);
 
     // Regions in feature-id order, micro-grids and grids by region (each region's own order kept).
     const std::vector<std::size_t> region_order =
@@ -222,13 +239,17 @@ PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRu
     PartitionResult& result = run.result;
     timer.lap("merge");
 
-    // Workers and stations serve across shard borders: read and assigned on the whole city.
+    // Workers and stations serve across shard borders: read and assigned on the whole city. Then
+    // --strict, on the merged import report: the single machine's message whichever shard warned.
     if (run.config.staffing) {
         timer.begin("staffing");
         load_staff_layers(city, run.config);
         city.warnings = city.import_report.warning_lines();
+        enforce_strict(city.import_report, run.config);
         run.staffing = assign_staff(city, result, run.config);
         timer.lap("staffing");
+    } else {
+        enforce_strict(city.import_report, run.config);
     }
     timer.begin("assess");
     const auto begin = std::chrono::steady_clock::now();

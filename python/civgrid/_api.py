@@ -126,6 +126,9 @@ class Result:
     timings: Dict[str, float]
     #: the GeoPackage it was last written to (``output=`` or :meth:`to_gpkg`), else None
     path: Optional[str]
+    #: the districts' files of a split output (:meth:`to_gpkg_per_district`), each a dict with
+    #: district_code, path, micro_grids, grids, buildings, households; else None
+    parts: Optional[List[Dict[str, Any]]]
     #: a rerun's micro-grids, each with its status (unchanged, redrawn, split, merged, regrouped, new,
     #: retired), previous_ids, next_ids, households, buildings; None for a partition
     changes: Optional[gpd.GeoDataFrame]
@@ -160,6 +163,7 @@ class Result:
         self.warnings = [_named(warning, self._names) for warning in run.warnings]
         self.timings = dict(run.timings)
         self.path = None
+        self.parts = None
         self.changes = layers.get("changes")
         self.lineage = layers.get("lineage")
         self.churn = run.churn
@@ -170,6 +174,20 @@ class Result:
         with Reporter(progress) as callback, _readable_errors(self._names):
             self._run.write(os.fspath(path), callback)
         self.path = os.fspath(path)
+
+    def to_gpkg_per_district(self, path: PathLike, progress: Progress = True) -> List[Dict[str, Any]]:
+        """Writes the output as one GeoPackage per district plus an index at ``path`` (``civgrid
+        partition --split-output``): each row of each layer in its district's file
+        (``STEM-<district code>.gpkg`` beside ``path``); rows of no district (barriers, workers,
+        stations, buildings outside every region) and the ``parts`` layer (a row per district: its
+        file, counts and box) in the index; run_info in every file. Atomic as :meth:`to_gpkg`: no
+        file is renamed into place before all are complete. Returns the parts (``district_code``,
+        ``path``, ``micro_grids``, ``grids``, ``buildings``, ``households``)."""
+        with Reporter(progress) as callback, _readable_errors(self._names):
+            parts = self._run.write_per_district(os.fspath(path), callback)
+        self.path = os.fspath(path)
+        self.parts = parts
+        return parts
 
     def report_html(self, html: PathLike, basemap: Optional[str] = None) -> None:
         """Writes the self-contained HTML report (``civgrid report OUT.gpkg --html``): a map of the

@@ -85,11 +85,14 @@ def plan(buildings: Any, *, shard_level: str = "", **options: Any) -> Dict[str, 
         return _core.plan_shards(inputs.config, shard_level)
 
 
-def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: Any) -> Result:
+def partition(*args: Any, client: Any = None, shard_level: str = "", output_per_district: bool = False,
+              **kwargs: Any) -> Result:
     """:func:`civgrid.partition` with its shards on a dask.distributed cluster: the same parameters
     and the same :class:`civgrid.Result`, plus ``client`` (a ``dask.distributed.Client``; None uses
-    the current one, ``distributed.get_client()``) and ``shard_level`` ("district", "street",
-    "community"; "" chooses the coarsest level with two shards or more).
+    the current one, ``distributed.get_client()``), ``shard_level`` ("district", "street",
+    "community"; "" chooses the coarsest level with two shards or more) and
+    ``output_per_district``: ``output`` is then an index and each district gets its own GeoPackage
+    beside it (:meth:`civgrid.Result.to_gpkg_per_district`; ``result.parts`` lists them).
 
     Inputs must be file paths the workers can read. ``--micro-grids`` / ``--grids`` (one count
     shared over the whole city) are refused: give counts per region instead. Each shard task runs
@@ -98,27 +101,47 @@ def partition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: A
     import distributed
 
     arguments, inputs = _inputs(args, kwargs)
+    _check_per_district(output_per_district, arguments["output"])
     client = client if client is not None else distributed.get_client()
     with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
-        run = _run(inputs.config, client, shard_level, arguments["output"], callback)
+        run, parts = _run(inputs.config, client, shard_level, arguments["output"], callback, output_per_district)
         result = Result(run, inputs.names)
     if arguments["output"] is not None:
         result.path = os.fspath(arguments["output"])
+        result.parts = parts
     return result
 
 
-def _run(config: "_core.Config", client: Any, shard_level: str, output: Any, callback: Any) -> "_core.Run":
-    """Plan, the shards on the cluster, merge, and write `output` when given: the run of a
-    prepared config, as the engine's Run (the CLI's driver needs no GeoDataFrames)."""
+def _check_per_district(per_district: Any, output: Any) -> None:
+    if not isinstance(per_district, bool):
+        raise _core.ConfigError(f"python.distributed: output_per_district={per_district!r}: expected bool, not "
+                                f"{type(per_district).__name__}")
+    if per_district and output is None:
+        raise _core.ConfigError("python.distributed: output_per_district=True needs output= (the index file; each "
+                                "district's GeoPackage is written beside it)")
+
+
+def _write(run: "_core.Run", output: str, callback: Any, per_district: bool) -> Optional[List[Dict[str, Any]]]:
+    """One GeoPackage, or one per district and the index: the parts, or None."""
+    if per_district:
+        return run.write_per_district(output, callback)
+    run.write(output, callback)
+    return None
+
+
+def _run(config: "_core.Config", client: Any, shard_level: str, output: Any, callback: Any,
+         per_district: bool = False) -> Tuple["_core.Run", Optional[List[Dict[str, Any]]]]:
+    """Plan, the shards on the cluster, merge, and write `output` when given (one file, or one per
+    district and the index): the run of a prepared config, as the engine's Run (the CLI's driver
+    needs no GeoDataFrames), and the parts written per district."""
     if output is not None:  # refused before any work, as the CLI refuses it
         _core.check_output(config, os.fspath(output))
     shard_plan = _core.plan_shards(config, shard_level)
     encoded = _shard_tasks(client, _compute_shard, "civgrid-shard", config, shard_plan, (), callback)
     run = _core.merge_shards(config, encoded, callback)
     del encoded
-    if output is not None:
-        run.write(os.fspath(output), callback)
-    return run
+    parts = _write(run, os.fspath(output), callback, per_district) if output is not None else None
+    return run, parts
 
 
 def _shard_tasks(client: Any, compute: Any, key: str, config: "_core.Config", shard_plan: Dict[str, Any],
@@ -147,7 +170,8 @@ def _shard_tasks(client: Any, compute: Any, key: str, config: "_core.Config", sh
         client.cancel(futures)
 
 
-def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs: Any) -> Result:
+def repartition(*args: Any, client: Any = None, shard_level: str = "", output_per_district: bool = False,
+                **kwargs: Any) -> Result:
     """:func:`civgrid.repartition` with its shards on a dask.distributed cluster: the same parameters
     and the same :class:`civgrid.Result` (``changes``, ``lineage``, ``churn``), plus ``client`` and
     ``shard_level`` as :func:`partition` takes them.
@@ -158,7 +182,7 @@ def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs:
     client merges them, checks the ``lock`` ids against the whole previous run, keeps the previous
     run's valid worker and station assignments and solves the rest on the merged city, and
     computes the quality report. The previous output and the inputs must be files every worker can
-    read. A building that moved to another shard between the runs counts as removed from one and
+    read. ``output_per_district`` as :func:`partition` takes it. A building that moved to another shard between the runs counts as removed from one and
     new in the other (one machine counts it as moved).
     """
     import distributed
@@ -167,6 +191,7 @@ def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs:
     bound.apply_defaults()
     arguments = bound.arguments
     previous_path = _api._previous_path(arguments["previous"])
+    _check_per_district(output_per_district, arguments["output"])
     if arguments["buildings"] is None:
         raise _core.ConfigError("python.repartition: no city: pass the city as it is now (a city file, a City, "
                                 "or its buildings layer)")
@@ -183,25 +208,35 @@ def repartition(*args: Any, client: Any = None, shard_level: str = "", **kwargs:
     client = client if client is not None else distributed.get_client()
     output = arguments["output"]
     with Reporter(arguments["progress"]) as callback, _api._readable_errors(inputs.names):
-        config = inputs.config
-        if output is not None:  # refused before any work, as the CLI refuses it
-            _core.check_output(config, os.fspath(output), previous_path)
-        if not config.working_crs:  # a rerun works in the previous run's CRS
-            config.working_crs = _core.previous_crs(previous_path)
-        shard_plan = _core.plan_shards(config, shard_level)
-        encoded = _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan,
-                               (previous_path, locked), callback)
-        run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
-        del encoded
+        run, parts = _rerun(inputs.config, client, shard_level, previous_path, locked, output, callback,
+                            output_per_district)
         result = Result(run, inputs.names)
-        if output is not None:
-            run.write(os.fspath(output), callback)
-            result.path = os.fspath(output)
+    if output is not None:
+        result.path = os.fspath(output)
+        result.parts = parts
     return result
 
 
+def _rerun(config: "_core.Config", client: Any, shard_level: str, previous_path: str, locked: List[str],
+           output: Any, callback: Any, per_district: bool = False) -> Tuple["_core.Run", Optional[List[Dict[str, Any]]]]:
+    """A rerun's plan (in the previous run's CRS), its shards on the cluster, the merge, and
+    `output` when given: as :func:`_run` for a partition."""
+    if output is not None:  # refused before any work, as the CLI refuses it
+        _core.check_output(config, os.fspath(output), previous_path)
+    if not config.working_crs:  # a rerun works in the previous run's CRS
+        config.working_crs = _core.previous_crs(previous_path)
+    shard_plan = _core.plan_shards(config, shard_level)
+    encoded = _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan,
+                           (previous_path, locked), callback)
+    run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
+    del encoded
+    parts = _write(run, os.fspath(output), callback, per_district) if output is not None else None
+    return run, parts
+
+
 def _main(argv: Optional[List[str]] = None) -> int:
-    """``civgrid partition --scheduler ADDRESS``: the CLI parses its options, hands them over as
+    """``civgrid partition --scheduler ADDRESS`` (and ``civgrid repartition --scheduler``, with
+    ``--previous`` and ``--lock``): the CLI parses its options, hands them over as
     engine::encode_config bytes in a file (removed here) and becomes this driver."""
     import argparse
     import json
@@ -219,6 +254,9 @@ def _main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--progress-json", action="store_true")
+    parser.add_argument("--split-output", action="store_true")
+    parser.add_argument("--previous", help="a rerun: the previous run's output")
+    parser.add_argument("--lock", action="append", default=[])
     arguments = parser.parse_args(argv)
     try:
         with open(arguments.config, "rb") as handoff:
@@ -231,7 +269,12 @@ def _main(argv: Optional[List[str]] = None) -> int:
                 print(json.dumps({"stage": stage, "done": done, "total": total}), file=sys.stderr, flush=True)
 
         with Reporter(progress) as callback, distributed.Client(arguments.scheduler, timeout="60s") as client:
-            run = _run(config, client, arguments.shard_level, arguments.output, callback)
+            if arguments.previous is None:
+                run, parts = _run(config, client, arguments.shard_level, arguments.output, callback,
+                                  arguments.split_output)
+            else:
+                run, parts = _rerun(config, client, arguments.shard_level, arguments.previous, arguments.lock,
+                                    arguments.output, callback, arguments.split_output)
         if arguments.report:
             _api.report_html(arguments.output, arguments.report, basemap=arguments.basemap)
     except _core.Error as error:
@@ -241,13 +284,26 @@ def _main(argv: Optional[List[str]] = None) -> int:
         print(f"civgrid: cli: --scheduler {arguments.scheduler}: {error}", file=sys.stderr)
         return 4
     if arguments.json:
-        print(json.dumps({"output": arguments.output, "crs": run.crs, "warnings": list(run.warnings),
-                          "quality": _api._report_dict(run.report), "timings": dict(run.timings),
-                          "scheduler": arguments.scheduler}))
+        printed = {"output": arguments.output, "crs": run.crs, "warnings": list(run.warnings),
+                   "quality": _api._report_dict(run.report), "timings": dict(run.timings),
+                   "scheduler": arguments.scheduler, "parts": parts}
+        churn = run.churn
+        if churn is not None:  # as the CLI's "rerun"
+            printed["rerun"] = {"unchanged": churn["micro_grids_unchanged"], "redrawn": churn["micro_grids_redrawn"],
+                                "new": churn["micro_grids_new"], "retired": churn["micro_grids_retired"],
+                                "household_churn": churn["household_churn"]}
+        print(json.dumps(printed))
     elif not arguments.quiet:
+        churn = run.churn
+        if churn is not None:
+            print(f"Rerun against {arguments.previous}: {churn['micro_grids_unchanged']} micro-grids unchanged, "
+                  f"{churn['micro_grids_redrawn']} redrawn (same code), {churn['micro_grids_new']} new, "
+                  f"{churn['micro_grids_retired']} retired, in {churn['zones']} zones")
         for warning in run.warnings:
             print(f"warning: {warning}")
         print(f"wrote {arguments.output} (shards on {arguments.scheduler})")
+        if parts is not None:
+            print(f"wrote {len(parts)} district files beside it, listed in its layer 'parts'")
         if arguments.report:
             print(f"wrote {arguments.report} (HTML report)")
         print(run.report_text, end="")
@@ -255,11 +311,13 @@ def _main(argv: Optional[List[str]] = None) -> int:
 
 
 def _with_cluster_keywords(signature: inspect.Signature) -> inspect.Signature:
-    """The one-machine function's signature plus ``client`` and ``shard_level``, for help()."""
+    """The one-machine function's signature plus ``client``, ``shard_level`` and
+    ``output_per_district``, for help()."""
     return inspect.Signature(
         [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
         + [inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, default=None),
            inspect.Parameter("shard_level", inspect.Parameter.KEYWORD_ONLY, default=""),
+           inspect.Parameter("output_per_district", inspect.Parameter.KEYWORD_ONLY, default=False),
            inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)],
         return_annotation=Result)
 

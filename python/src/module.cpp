@@ -402,6 +402,29 @@ PYBIND11_MODULE(_core, m) {
                 output.commit();
             },
             "path"_a, "progress"_a = py::none(), "Writes the GeoPackage atomically (engine::write_result)")
+        .def(
+            "write_per_district",
+            [](const Run& r, const std::string& path, const py::object& progress) {
+                // One GeoPackage per district and the index at `path`, each checked and written as
+                // write() writes one; renamed only once all are complete and no Ctrl-C came.
+                std::vector<io::NamedSource> previous;
+                if (r.rerun) previous.push_back({"previous", r.rerun->previous});
+                engine::RunControl control;
+                const std::vector<engine::OutputPart> parts = python::run_interruptible(control, progress, [&] {
+                    return engine::write_result_per_district(path, r.city, r.result, r.report, r.config, r.timings,
+                                                             &r.staffing, r.rerun ? &r.extra : nullptr, &control,
+                                                             previous);
+                });
+                py::list out;
+                for (const engine::OutputPart& part : parts)
+                    out.append(py::dict("district_code"_a = part.district_code, "path"_a = part.path,
+                                        "micro_grids"_a = part.micro_grids, "grids"_a = part.grids,
+                                        "buildings"_a = part.buildings, "households"_a = part.households));
+                return out;
+            },
+            "path"_a, "progress"_a = py::none(),
+            "Writes one GeoPackage per district and the index `path` (engine::write_result_per_district); "
+            "returns the parts")
         .def_property_readonly(
             "churn",
             [](const Run& r) -> py::object {

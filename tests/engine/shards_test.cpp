@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
 
 namespace civgrid::engine {
 namespace {
@@ -38,6 +39,11 @@ void expect_same_partition(const PartitionRun& whole, const PartitionRun& merged
         EXPECT_EQ(whole.result.grids[g].shape.polygon, merged.result.grids[g].shape.polygon);
     }
     EXPECT_EQ(whole.city.buildings.fids, merged.city.buildings.fids);
+    // Barriers each once, in the read order of one machine (the output's barriers layer).
+    EXPECT_EQ(whole.city.hard_lines, merged.city.hard_lines);
+    EXPECT_EQ(whole.city.hard_areas, merged.city.hard_areas);
+    EXPECT_EQ(whole.city.soft_lines, merged.city.soft_lines);
+    EXPECT_EQ(whole.city.hard_line_keys, merged.city.hard_line_keys);
     EXPECT_EQ(whole.result.building_grid, merged.result.building_grid);
     EXPECT_EQ(whole.result.building_split, merged.result.building_split);
     EXPECT_EQ(whole.report.micro_grids, merged.report.micro_grids);
@@ -151,6 +157,56 @@ TEST(Shards, MergedRerunShardsEqualTheWholeRerun) {
     EXPECT_EQ(a.households_moved, b.households_moved);
     EXPECT_EQ(whole.report.share_within_10, merged.report.share_within_10);
     EXPECT_THROW((void)decode_repartition_shard("not a shard"), InputError);
+}
+
+// Features a load read from a role's layer: city.inputs holds (role, "file:layer (N features)...").
+std::int64_t features_read(const City& city, const std::string& role) {
+    for (const auto& [name, description] : city.inputs) {
+        if (name != role) continue;
+        const std::size_t end = description.find(" features)");
+        const std::size_t open = end == std::string::npos ? end : description.rfind(" (", end);
+        if (open == std::string::npos) break;
+        return std::stoll(description.substr(open + 2, end - open - 2));
+    }
+    ADD_FAILURE() << "no input " << role;
+    return -1;
+}
+
+// A shard task reads its own features, not the whole layers: its regions by the attribute filter,
+// buildings (and barriers: a synthetic city's few roads cross it) by the spatial filter of its box.
+TEST(Shards, EachShardReadsOnlyItsOwnFeatures) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 40'000;
+    synth.seed = 4;
+    synth.districts = 4;
+    PartitionConfig config;
+    config.city = dir.file("province.gpkg");
+    data::write_city(data::generate_city(synth), config.city);
+    const City whole = load_city(config);
+    const std::int64_t all_buildings = features_read(whole, "buildings"),
+                       all_communities = features_read(whole, "communities");
+    ASSERT_EQ(all_buildings, static_cast<std::int64_t>(whole.buildings.size()));
+
+    const ShardPlan plan = plan_shards(config, "district");
+    ASSERT_EQ(plan.shards.size(), 4U);
+    std::int64_t buildings_read = 0, buildings_kept = 0, communities_read = 0;
+    for (const Shard& shard : plan.shards) {
+        const PartitionRun run = compute_shard(shard_config(config, plan, shard));
+        const std::int64_t buildings = features_read(run.city, "buildings");
+        const std::int64_t communities = features_read(run.city, "communities");
+        SCOPED_TRACE(shard.selection.filter() + ": " + std::to_string(buildings) + " of " +
+                     std::to_string(all_buildings) + " buildings");
+        EXPECT_EQ(communities, shard.regions);  // the attribute filter: its regions only
+        EXPECT_LT(buildings, all_buildings / 2);
+        EXPECT_GE(buildings, static_cast<std::int64_t>(run.city.buildings.size()));
+        buildings_read += buildings;
+        buildings_kept += static_cast<std::int64_t>(run.city.buildings.size());
+        communities_read += communities;
+    }
+    EXPECT_EQ(communities_read, all_communities);
+    EXPECT_EQ(buildings_kept, all_buildings);          // each building in one shard
+    EXPECT_LT(buildings_read, all_buildings * 3 / 2);  // boxes overlap a little, not a city each
 }
 
 }  // namespace

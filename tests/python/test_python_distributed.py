@@ -5,6 +5,7 @@ import signal
 import threading
 import time
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -73,14 +74,17 @@ def test_the_shards_on_a_cluster_give_the_single_machine_result(city, cluster, s
     assert written["barrier_crossings"] == 0 and written["non_contiguous"] == 0
 
 
-def test_a_worker_killed_in_the_middle_changes_nothing(city, cluster, single):
+def test_a_worker_killed_in_the_middle_changes_nothing(city, cluster, single, tmp_path):
+    """SIGKILL to a worker process while it computes a shard: the scheduler runs its tasks again
+    elsewhere (the nanny restarts the worker), and the file written is the single machine's."""
     local, client = cluster
     outcome = {}
+    output = tmp_path / "out.gpkg"
 
     def run():
         try:
             outcome["result"] = civgrid.distributed.partition(str(city), client=client, shard_level="community",
-                                                              progress=False)
+                                                              progress=False, output=str(output))
         except BaseException as error:  # noqa: BLE001 - reported below
             outcome["error"] = error
 
@@ -88,17 +92,34 @@ def test_a_worker_killed_in_the_middle_changes_nothing(city, cluster, single):
     thread.start()
     killed = None
     deadline = time.monotonic() + 60
+    finished_before = None
     while killed is None and time.monotonic() < deadline and thread.is_alive():
-        busy = [address for address, tasks in client.processing().items() if tasks]
+        busy = [address for address, tasks in client.processing().items()
+                if any(str(task).startswith("civgrid-shard") for task in tasks)]
         if busy:
             pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            finished_before = sum(1 for key, state in client.run_on_scheduler(
+                lambda dask_scheduler: {k: t.state for k, t in dask_scheduler.tasks.items()}).items()
+                if str(key).startswith("civgrid-shard") and state == "memory")
             os.kill(pid, signal.SIGKILL)
             killed = pid
         time.sleep(0.05)
     thread.join(600)
     assert killed is not None, "no worker was busy to be killed"
+    assert finished_before is not None and finished_before < 24, "killed after the last shard"
     assert "error" not in outcome, outcome.get("error")
     assert_same_result(single, outcome["result"])
+    # The file written is the single machine's, layer by layer.
+    single_file = tmp_path / "single.gpkg"
+    single.to_gpkg(str(single_file), progress=False)
+    for layer in ("micro_grids", "grids", "buildings", "communities", "barriers", "worker_assignments",
+                  "service_assignments", "stations"):
+        one, other = gpd.read_file(single_file, layer=layer), gpd.read_file(output, layer=layer)
+        assert len(one) == len(other) and (layer != "micro_grids" or len(one) > 500), layer
+        pd.testing.assert_frame_equal(pd.DataFrame(one.drop(columns="geometry", errors="ignore")),
+                                      pd.DataFrame(other.drop(columns="geometry", errors="ignore")), obj=layer)
+        if one.geometry.notna().any():  # not an attribute table
+            assert one.geometry.geom_equals_exact(other.geometry, tolerance=0).all(), layer
     client.wait_for_workers(2, timeout=60)  # the nanny starts it again
 
 
@@ -115,7 +136,7 @@ def test_the_signature_is_civgrid_partition_s_plus_the_cluster():
     import inspect
     own = inspect.signature(civgrid.distributed.partition).parameters
     base = inspect.signature(civgrid.partition).parameters
-    assert [name for name in own if name not in ("client", "shard_level")] == list(base)
+    assert [name for name in own if name not in ("client", "shard_level", "output_per_district")] == list(base)
 
 
 def test_a_bad_shard_fails_as_the_single_machine_run_and_writes_nothing(city, cluster, tmp_path):

@@ -94,7 +94,7 @@ def test_the_signature_is_civgrid_repartition_s_plus_the_cluster():
     import inspect
     own = inspect.signature(civgrid.distributed.repartition).parameters
     base = inspect.signature(civgrid.repartition).parameters
-    assert [name for name in own if name not in ("client", "shard_level")] == list(base)
+    assert [name for name in own if name not in ("client", "shard_level", "output_per_district")] == list(base)
 
 
 def test_a_city_given_as_frames_is_refused(cities, cluster):  # noqa: F811
@@ -102,3 +102,47 @@ def test_a_city_given_as_frames_is_refused(cities, cluster):  # noqa: F811
     frame = civgrid.read_city(str(cities["estate"])).buildings
     with pytest.raises(TypeError, match="workers read their shard from files"):
         civgrid.distributed.repartition(str(cities["previous"]), frame, client=client, progress=False)
+
+
+def test_the_cli_reruns_on_a_scheduler_as_on_one_machine(cities, cluster, tmp_path):  # noqa: F811
+    """civgrid repartition --scheduler: the one-machine rerun's micro-grids, changes and counts, with
+    a lock passed on; one file per district with --split-output; the previous output is refused as
+    the output before any work."""
+    import json
+
+    import geopandas as gpd
+
+    local, _ = cluster
+    previous, estate = str(cities["previous"]), str(cities["estate"])
+    kept = civgrid.repartition(previous, estate, progress=False)
+    redrawn = kept.changes[kept.changes.status != "unchanged"].previous_ids.dropna()
+    locked = [identifier for identifier in redrawn if identifier and ";" not in identifier][0]
+    common = ["repartition", "--previous", previous, estate, "--lock", locked, "--json"]
+    one = json.loads(run_cli(*common, "-o", str(tmp_path / "one.gpkg")).stdout)
+    other = json.loads(run_cli(*common, "-o", str(tmp_path / "cluster.gpkg"), "--scheduler",
+                               local.scheduler_address).stdout)
+    assert other["scheduler"] == local.scheduler_address
+    assert other["rerun"] == pytest.approx(one["rerun"], rel=1e-5) and one["rerun"]["new"] > 0  # the CLI rounds
+    assert other["quality"]["micro_grids"] == one["quality"]["micro_grids"]
+    for layer, columns in (("micro_grids", ["micro_grid_id", "households"]),
+                           ("changes", ["micro_grid_id", "status", "previous_ids", "households"])):
+        a = gpd.read_file(tmp_path / "one.gpkg", layer=layer)
+        b = gpd.read_file(tmp_path / "cluster.gpkg", layer=layer)
+        pd.testing.assert_frame_equal(a[columns], b[columns], obj=layer)
+        assert a.geometry.geom_equals_exact(b.geometry, tolerance=0).all(), layer
+    assert locked in set(gpd.read_file(tmp_path / "cluster.gpkg", layer="micro_grids").micro_grid_id)
+    text = run_cli("repartition", "--previous", previous, estate, "-o", str(tmp_path / "split.gpkg"),
+                   "--scheduler", local.scheduler_address, "--split-output")
+    assert f"Rerun against {previous}:" in text.stdout and "wrote 2 district files beside it" in text.stdout
+    parts = gpd.read_file(tmp_path / "split.gpkg", layer="parts")
+    assert parts.micro_grids.sum() == len(kept.micro_grids)  # without the lock
+    changes = sum(len(gpd.read_file(tmp_path / name, layer="changes")) for name in parts.file)
+    changes += len(gpd.read_file(tmp_path / "split.gpkg", layer="changes"))
+    assert changes == len(kept.changes)
+    alone = json.loads(run_cli("repartition", "--previous", previous, estate, "-o", str(tmp_path / "alone.gpkg"),
+                               "--split-output", "--json").stdout)  # one machine, split the same way
+    assert [part["micro_grids"] for part in alone["parts"]] == list(parts.micro_grids)
+    assert [part["households"] for part in alone["parts"]] == list(parts.households)
+    refused = run_cli("repartition", "--previous", previous, estate, "-o", previous, "--scheduler",
+                      local.scheduler_address, check=False)
+    assert refused.returncode == 2 and "previous" in refused.stderr

@@ -19,7 +19,8 @@ OGR_TYPES = {ogr.OFTInteger: "integer", ogr.OFTInteger64: "integer", ogr.OFTReal
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    """A partition with staffing of a generated city, and a rerun of it after households changed."""
+    """A partition with staffing of a generated city, a rerun of it after households changed, and
+    the index and a district's file of --split-output."""
     folder = tmp_path_factory.mktemp("schema")
     city, first, second = folder / "city.gpkg", folder / "first.gpkg", folder / "second.gpkg"
     run_cli("synth", "--households", "8000", "--seed", "4", "-o", str(city))
@@ -32,7 +33,11 @@ def outputs(tmp_path_factory):
             layer.SetFeature(feature)
     source = None
     run_cli("repartition", "--previous", str(first), str(city), "-o", str(second), "--quiet")
-    return {"partition": first, "repartition": second}
+    index = folder / "split" / "index.gpkg"
+    index.parent.mkdir()
+    run_cli("partition", str(city), "-o", str(index), "--split-output", "--quiet")
+    part = next(path for path in index.parent.iterdir() if path.name.startswith("index-"))
+    return {"partition": first, "repartition": second, "split index": index, "split part": part}
 
 
 def layers_of(path):
@@ -61,7 +66,7 @@ def test_outputs_hold_the_schemas_layers_and_fields(outputs):
             assert got == expected, f"{run}: layer {name}"
             assert spatial == schema["spatial"], f"{run}: layer {name}"
             written.add(name)
-    # Every layer of the schema is written by one of the two runs: the schema lists nothing stale.
+    # Every layer of the schema is written by one of the runs: the schema lists nothing stale.
     assert written == set(civgrid.OUTPUT_SCHEMA)
 
 

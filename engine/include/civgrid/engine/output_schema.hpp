@@ -45,7 +45,7 @@ inline constexpr std::string_view micro_grids = "micro_grids", grids = "grids", 
                                   barriers = "barriers", streets = "streets", communities = "communities",
                                   workers = "workers", worker_assignments = "worker_assignments",
                                   service_assignments = "service_assignments", stations = "stations",
-                                  changes = "changes", lineage = "lineage", run_info = "run_info";
+                                  changes = "changes", lineage = "lineage", parts = "parts", run_info = "run_info";
 }  // namespace layer_name
 
 /// Field names the read-back and the front ends look up, one spelling each.

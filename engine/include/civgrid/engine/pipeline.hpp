@@ -47,7 +47,10 @@ struct City {
     /// checking; empty = not known, region_problems then locates the buildings itself).
     std::vector<int> building_region;
     std::vector<Wkb> hard_lines, hard_areas, soft_lines;
-    std::vector<Wkb> road_lines;             ///< every road, hard and soft (kept only for network distances)
+    std::vector<Wkb> road_lines;  ///< every road, hard and soft (kept only for network distances)
+    /// Where each barrier above comes from in the read order (its layer, the hard or soft pass, its
+    /// feature id; increasing as load_city adds them): a merge of shards puts them back in it.
+    std::vector<std::int64_t> hard_line_keys, hard_area_keys, soft_line_keys, road_line_keys;
     io::FeatureTable workers;                ///< micro-grid and mobile workers, when given
     std::vector<Point> worker_points;        ///< each worker's home
     std::vector<double> building_residents;  ///< per building: its field, or households x persons per household
@@ -243,6 +246,36 @@ void write_result(const std::string& path, const City& city, const PartitionResu
                   const std::vector<std::pair<std::string, double>>& timings, const Staffing* staffing = nullptr,
                   const ExtraOutput* extra = nullptr, RunControl* control = nullptr);
 
+/// One district's file of a split output (write_result_per_district).
+struct OutputPart {
+    std::string district_code;
+    std::string path;  ///< beside the index: the index's stem, '-', the code (unsafe characters as '_'), .gpkg
+    std::int64_t micro_grids = 0, grids = 0, buildings = 0, households = 0;
+};
+
+/// The output as one GeoPackage per district plus an index, for runs too large for one file. The
+/// layers are write_result's; each row goes to the file of its district: its `district_code`, else
+/// the district of its `community_code` (the region's), else of its `micro_grid_id`, else of its
+/// `grid_id` (a mobile worker's assignment). Rows of no
+/// district (barriers, workers and stations, which serve across districts, buildings outside every
+/// region) go to the index, with the `parts` layer: a row per district with its file (a name beside
+/// the index), its counts and the box of its micro-grids (working CRS). run_info goes to every file
+/// (in a district's, quality.requested is its own, for civgrid report).
+/// So the rows of the parts and the index together are write_result's, each once. Every file is
+/// written to its temporary file first and renamed only when all are complete (the parts, then the
+/// index), so a failure leaves none of them. Refused (ConfigError) when a micro-grid has no
+/// district code or two codes make one file name; each file as write_result refuses its path,
+/// and when it is one of `more_inputs` (a rerun's previous output). Returns the parts in
+/// district-code order.
+std::vector<OutputPart> write_result_per_district(const std::string& index_path, const City& city,
+                                                  const PartitionResult& result,
+                                                  const algorithms::QualityReport& report,
+                                                  const PartitionConfig& config,
+                                                  const std::vector<std::pair<std::string, double>>& timings,
+                                                  const Staffing* staffing = nullptr,
+                                                  const ExtraOutput* extra = nullptr, RunControl* control = nullptr,
+                                                  const std::vector<io::NamedSource>& more_inputs = {});
+
 struct RunSummary {
     algorithms::QualityReport report;
     /// (stage, seconds), one after another: load, partition, assess_and_write (the quality report
@@ -301,6 +334,12 @@ struct Alongside {
 /// step per layer) for a progress display; a cancel stops it between regions.
 [[nodiscard]] RunSummary run_partition(const PartitionConfig& config, const std::string& output,
                                        RunControl* control = nullptr);
+
+/// run_partition writing one GeoPackage per district and the index `index`
+/// (write_result_per_district) after the run instead of one file alongside it; `parts` receives
+/// the districts' files. `index` is checked against the inputs before any work.
+[[nodiscard]] RunSummary run_partition_per_district(const PartitionConfig& config, const std::string& index,
+                                                    std::vector<OutputPart>& parts, RunControl* control = nullptr);
 
 /// Recomputes the quality report of an output GeoPackage written by civgrid.
 [[nodiscard]] algorithms::QualityReport report_file(const std::string& path, int threads = 0);

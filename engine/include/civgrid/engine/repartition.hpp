@@ -99,9 +99,11 @@ struct RepartitionSummary {
 };
 
 /// The whole job: compute_repartition, then write `output` with `changes` and `lineage` layers.
-/// With a control: its stages and steps, for a progress display.
+/// With a control: its stages and steps, for a progress display. With `parts`: one GeoPackage per
+/// district and the index `output` instead (write_result_per_district), the parts listed there.
 [[nodiscard]] RepartitionSummary run_repartition(PartitionConfig config, const std::string& previous_path,
                                                  const RepartitionOptions& options, const std::string& output,
-                                                 RunControl* control = nullptr);
+                                                 RunControl* control = nullptr,
+                                                 std::vector<OutputPart>* parts = nullptr);
 
 }  // namespace civgrid::engine

@@ -41,8 +41,9 @@ struct ShardPlan {
 [[nodiscard]] PartitionRun compute_shard(const PartitionConfig& shard_config, RunControl* control = nullptr);
 
 /// The city from its shards, in any order: regions in feature-id order, buildings in feature-id
-/// order, barriers once each; then staffing (workers and stations of the whole city, read here)
-/// and the quality report, as compute_partition does. `config` is the run's (no shard).
+/// order, barriers once each; then --strict on the merged import report (the shards' and the
+/// staffing layers': the single machine's InputError), staffing (workers and stations of the whole
+/// city, read here) and the quality report, as compute_partition does. `config` is the run's (no shard).
 [[nodiscard]] PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRun> shards,
                                         RunControl* control = nullptr);
 
