@@ -899,6 +899,63 @@ std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int 
     return total.extent;
 }
 
+std::optional<Point> interior_point_in_place(const Wkb& wkb) {
+    thread_local Rings rings;
+    thread_local std::vector<double> crossings;
+    if (!read_polygonal(wkb, rings) || rings.polygon_end.empty()) return std::nullopt;
+    const auto ring_begin = [&](std::size_t r) { return r == 0 ? std::size_t{0} : rings.ring_end[r - 1]; };
+    for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
+        const std::size_t begin = ring_begin(r), end = rings.ring_end[r];
+        if (end - begin < 4 || !(rings.points[begin] == rings.points[end - 1])) return std::nullopt;  // GEOS refuses
+    }
+    double max_width = -1;
+    Point best{};
+    for (std::size_t p = 0, first_ring = 0; p < rings.polygon_end.size(); first_ring = rings.polygon_end[p++]) {
+        const std::size_t end_ring = rings.polygon_end[p];
+        if (first_ring == end_ring) return std::nullopt;  // an empty polygon
+        // The scan line: halfway between the vertices nearest the middle of the shell's height.
+        double low = std::numeric_limits<double>::infinity(), high = -low;
+        for (std::size_t i = ring_begin(first_ring); i < rings.ring_end[first_ring]; ++i)
+            low = std::min(low, rings.points[i].y), high = std::max(high, rings.points[i].y);
+        const double centre = (low + high) / 2.0;
+        for (std::size_t i = ring_begin(first_ring); i < rings.ring_end[end_ring - 1]; ++i) {
+            const double y = rings.points[i].y;
+            if (y <= centre) {
+                if (y > low) low = y;
+            } else if (y < high) {
+                high = y;
+            }
+        }
+        const double scan = (high + low) / 2.0;
+        // Where the rings cross it (a vertex on it counted once, horizontal edges not at all).
+        crossings.clear();
+        for (std::size_t r = first_ring; r < end_ring; ++r) {
+            const std::size_t begin = ring_begin(r), end = rings.ring_end[r];
+            double ring_low = rings.points[begin].y, ring_high = ring_low;
+            for (std::size_t i = begin; i < end; ++i)
+                ring_low = std::min(ring_low, rings.points[i].y), ring_high = std::max(ring_high, rings.points[i].y);
+            if (scan < ring_low || scan > ring_high) continue;
+            for (std::size_t i = begin + 1; i < end; ++i) {
+                const Point a = rings.points[i - 1], b = rings.points[i];
+                if ((a.y > scan && b.y > scan) || (a.y < scan && b.y < scan) || a.y == b.y) continue;
+                if ((a.y == scan && b.y < scan) || (b.y == scan && a.y < scan)) continue;
+                crossings.push_back(a.x == b.x ? a.x : a.x + ((scan - a.y) / ((b.y - a.y) / (b.x - a.x))));
+            }
+        }
+        if (crossings.size() % 2 != 0) return std::nullopt;
+        std::sort(crossings.begin(), crossings.end());
+        Point point = rings.points[ring_begin(first_ring)];  // a polygon of no area: its first vertex
+        double width = 0;
+        for (std::size_t i = 0; i < crossings.size(); i += 2)
+            if (crossings[i + 1] - crossings[i] > width) {
+                width = crossings[i + 1] - crossings[i];
+                point = {(crossings[i] + crossings[i + 1]) / 2.0, scan};
+            }
+        if (width > max_width) max_width = width, best = point;
+    }
+    return best;
+}
+
 std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads) {
     std::vector<double> areas(geometries.size(), 0.0);
     tbb::enumerable_thread_specific<geos::Context> contexts;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -258,6 +259,63 @@ TEST(OverlappingPairs, DenseRingsReadByBlocksAgreeWithGeos) {
     EXPECT_FALSE(
         std::any_of(pairs.begin(), pairs.end(), [](const OverlapPair& p) { return p.first == 0 && p.second == 1; }));
     EXPECT_GT(stats.candidates, stats.overlaid + 20);  // 32 of 4,801 (the others: no boundary in the box)
+}
+
+// The interior point computed on the WKB is GEOS's point on surface, to the bit: jittered cells
+// (both orientations), wiggly polygons with holes, vertices and horizontal edges on the scan line,
+// multipolygons (the widest part wins, the first of equals), a polygon of no area; other types
+// are left to GEOS.
+TEST(InteriorPoint, InPlaceIsGeosPointOnSurface) {
+    geos::Context context;
+    std::mt19937_64 random(7);
+    std::uniform_real_distribution<double> jitter(-6.0, 6.0);
+    std::vector<std::string> shapes;
+    const auto ring_text = [](const std::vector<Point>& ring) {
+        std::string text = "(";
+        for (const Point& p : ring) text += std::to_string(p.x) + " " + std::to_string(p.y) + ",";
+        return text + std::to_string(ring.front().x) + " " + std::to_string(ring.front().y) + ")";
+    };
+    for (int k = 0; k < 300; ++k) {
+        std::vector<Point> ring;
+        const double x = 611000 + 40 * (k % 20), y = 3275000 + 40 * (k / 20.0);
+        for (const Point corner : {Point{0, 0}, Point{40, 0}, Point{40, 40}, Point{0, 40}})
+            ring.push_back({x + corner.x + jitter(random), y + corner.y + jitter(random)});
+        if (k % 2) std::reverse(ring.begin(), ring.end());
+        shapes.push_back("POLYGON(" + ring_text(ring) + ")");
+    }
+    const auto wiggly = [](int count, double radius, double amplitude, int waves, double phase) {
+        std::vector<Point> ring;
+        for (int k = 0; k < count; ++k) {
+            const double angle = 2 * 3.141592653589793 * k / count + phase;
+            const double r = radius + amplitude * std::sin(waves * angle);
+            ring.push_back({611000 + r * std::cos(angle), 3275000 + r * std::sin(angle)});
+        }
+        return ring;
+    };
+    for (int k = 0; k < 20; ++k)
+        shapes.push_back("POLYGON(" + ring_text(wiggly(500 + 37 * k, 200, 60, 3 + k, 0.1 * k)) + "," +
+                         ring_text(wiggly(90, 40, 8, 4, 0.3 * k)) + ")");
+    shapes.push_back("POLYGON((0 0,2 1,0 2,-2 1,0 0))");  // vertices on the scan line
+    shapes.push_back("POLYGON((0 0,4 0,4 1,2 1,2 2,4 2,4 3,0 3,0 0))");
+    shapes.push_back("POLYGON((0 0,4 0,4 2,3 1,2 2,1 1,0 2,0 0))");  // two horizontal edges... and teeth
+    shapes.push_back("POLYGON((0 0,10 0,10 10,0 10,0 0),(2 2,8 2,8 8,2 8,2 2))");
+    shapes.push_back("MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((5 0,8 0,8 3,5 3,5 0)),((10 0,13 0,13 3,10 3,10 0)))");
+    shapes.push_back("MULTIPOLYGON(((0 0,3 0,3 3,0 3,0 0)),((5 0,6 0,6 1,5 1,5 0)))");
+    shapes.push_back("POLYGON((0 0,1 1,2 2,0 0))");  // no area
+    int computed = 0;
+    for (const std::string& shape : shapes) {
+        const Wkb geometry = wkb(context, shape);
+        const std::optional<Point> point = interior_point_in_place(geometry);
+        const geos::Geom g = geos::from_wkb(context, geometry);
+        const Point expected = geos::point_on_surface(context, g.get());
+        if (!point) continue;
+        ++computed;
+        EXPECT_EQ(point->x, expected.x) << shape;
+        EXPECT_EQ(point->y, expected.y) << shape;
+    }
+    EXPECT_EQ(computed, static_cast<int>(shapes.size()));
+    EXPECT_FALSE(interior_point_in_place(wkb(context, "POINT(1 2)")));
+    EXPECT_FALSE(interior_point_in_place(wkb(context, "LINESTRING(0 0,1 1)")));
 }
 
 // Pairs found by the strip sweep are exactly those of the brute force over all pairs.
