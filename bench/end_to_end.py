@@ -89,7 +89,7 @@ def main():
         rows.append({"households": households, "ogr2ogr_s": copy_wall, "ogr2ogr_rss_mb": copy_rss,
                      "civgrid_s": cli_wall, "civgrid_rss_mb": cli_rss, "ratio": cli_wall / copy_wall,
                      "micro_grids": result["quality"].get("micro_grids"), "timings": result["timings"],
-                     "cpu_timings": result.get("cpu_timings", {})})
+                     "cpu_timings": result.get("cpu_timings", {}), "overlapped": result.get("overlapped", {})})
 
     print(f"{'households':>11} {'ogr2ogr':>9} {'civgrid':>9} {'ratio':>6} {'peak RSS':>9} {'micro-grids':>11}")
     for row in rows:
@@ -102,6 +102,8 @@ def main():
                 continue
             cpu = row["cpu_timings"].get(stage)
             print(f"  {stage:<18} {seconds:7.2f}" + (f" / {cpu:7.2f}" if cpu is not None else ""))
+        for side, seconds in row["overlapped"].items():  # inside assess_and_write, each side alone
+            print(f"    {side + ' alone':<16} {seconds:7.2f}")
     if len(rows) > 1:
         time_exponent = fit_exponent(sizes, [row["civgrid_s"] for row in rows])
         memory_exponent = fit_exponent(sizes, [row["civgrid_rss_mb"] for row in rows])

@@ -178,62 +178,12 @@ std::vector<UnitEdge> adjacency_of(const Context& context, const std::vector<Geo
     return edges;
 }
 
-// Area and box of a little-endian 2D WKB Polygon or MultiPolygon read in place (shoelace per
-// ring, holes subtracted), far cheaper than a GEOS geometry for the coverage test's pass over
-// every building; false for anything else (the caller asks GEOS).
-bool wkb_area_box(const Wkb& wkb, double& area, geos::Envelope& box) {
-    std::size_t at = 0;
-    const auto u32 = [&](std::uint32_t& value) {
-        if (at + 4 > wkb.size()) return false;
-        std::memcpy(&value, wkb.data() + at, 4);
-        at += 4;
-        return true;
-    };
-    const auto polygon = [&](double& sum) {
-        if (at + 1 > wkb.size() || wkb[at] != 1) return false;
-        ++at;
-        std::uint32_t type = 0, rings = 0;
-        if (!u32(type) || type != 3 || !u32(rings)) return false;
-        for (std::uint32_t r = 0; r < rings; ++r) {
-            std::uint32_t count = 0;
-            if (!u32(count) || at + 16 * static_cast<std::size_t>(count) > wkb.size()) return false;
-            double twice = 0, x0 = 0, y0 = 0;
-            for (std::uint32_t k = 0; k < count; ++k) {
-                double x = 0, y = 0;
-                std::memcpy(&x, wkb.data() + at, 8);
-                std::memcpy(&y, wkb.data() + at + 8, 8);
-                at += 16;
-                if (!std::isfinite(x) || !std::isfinite(y)) return false;
-                box.min_x = std::min(box.min_x, x), box.max_x = std::max(box.max_x, x);
-                box.min_y = std::min(box.min_y, y), box.max_y = std::max(box.max_y, y);
-                if (k > 0) twice += x0 * y - x * y0;
-                x0 = x, y0 = y;
-            }
-            sum += (r == 0 ? 0.5 : -0.5) * std::abs(twice);
-        }
-        return true;
-    };
-    area = 0;
-    box = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
-           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
-    if (wkb.size() < 9 || wkb[0] != 1) return false;
-    std::uint32_t type = 0;
-    std::memcpy(&type, wkb.data() + 1, 4);
-    if (type == 3) return polygon(area) && at == wkb.size();
-    if (type != 6) return false;
-    at = 5;
-    std::uint32_t parts = 0;
-    if (!u32(parts)) return false;
-    for (std::uint32_t p = 0; p < parts; ++p)
-        if (!polygon(area)) return false;
-    return at == wkb.size();
-}
-
-// Calls `segment(a, b)` for each segment of the rings of a little-endian 2D WKB Polygon or
-// MultiPolygon read in place, in order, until it returns true: 1 when it did, 0 when every segment
-// was walked, -1 for anything else (the caller asks GEOS).
+// Calls `vertex(shell, k, p)` for each vertex p of the rings of a little-endian 2D WKB Polygon or
+// MultiPolygon read in place, in order (k: its place in its ring; `shell`: the ring is a polygon's
+// first), until it returns true: 1 when it did, 0 when every vertex was walked, -1 for anything
+// else (the caller asks GEOS).
 template <typename F>
-int walk_wkb_segments(const Wkb& wkb, F&& segment) {
+int walk_wkb_vertices(const Wkb& wkb, F&& vertex) {
     std::size_t at = 0;
     const auto u32 = [&](std::uint32_t& value) {
         if (at + 4 > wkb.size()) return false;
@@ -249,14 +199,12 @@ int walk_wkb_segments(const Wkb& wkb, F&& segment) {
         for (std::uint32_t r = 0; r < rings; ++r) {
             std::uint32_t count = 0;
             if (!u32(count) || at + 16 * static_cast<std::size_t>(count) > wkb.size()) return -1;
-            Point previous{};
             for (std::uint32_t k = 0; k < count; ++k) {
                 Point p;
                 std::memcpy(&p.x, wkb.data() + at, 8);
                 std::memcpy(&p.y, wkb.data() + at + 8, 8);
                 at += 16;
-                if (k > 0 && segment(previous, p)) return 1;
-                previous = p;
+                if (vertex(r == 0, k, p)) return 1;
             }
         }
         return 0;
@@ -275,6 +223,48 @@ int walk_wkb_segments(const Wkb& wkb, F&& segment) {
     for (std::uint32_t p = 0; p < parts; ++p)
         if (const int walked = polygon(); walked != 0) return walked;
     return at == wkb.size() ? 0 : -1;
+}
+
+// Area and box of a little-endian 2D WKB Polygon or MultiPolygon read in place (shoelace per
+// ring, holes subtracted), far cheaper than a GEOS geometry for the coverage test's pass over
+// every building; false for anything else (the caller asks GEOS).
+bool wkb_area_box(const Wkb& wkb, double& area, geos::Envelope& box) {
+    area = 0;
+    box = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+           -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+    double twice = 0;  // the current ring's shoelace sum
+    bool ring_is_shell = true, finite = true;
+    Point previous{};
+    auto close_ring = [&] { area += (ring_is_shell ? 0.5 : -0.5) * std::abs(twice); };
+    const int walked = walk_wkb_vertices(wkb, [&](bool shell, std::uint32_t k, Point p) {
+        if (!std::isfinite(p.x) || !std::isfinite(p.y)) return finite = false, true;
+        if (k == 0) {
+            close_ring();
+            twice = 0, ring_is_shell = shell;
+        } else {
+            twice += previous.x * p.y - p.x * previous.y;
+        }
+        box.min_x = std::min(box.min_x, p.x), box.max_x = std::max(box.max_x, p.x);
+        box.min_y = std::min(box.min_y, p.y), box.max_y = std::max(box.max_y, p.y);
+        previous = p;
+        return false;
+    });
+    if (walked != 0 || !finite) return false;
+    close_ring();
+    return true;
+}
+
+// Calls `segment(a, b)` for each segment of the rings of a little-endian 2D WKB Polygon or
+// MultiPolygon read in place, in order, until it returns true: 1 when it did, 0 when every segment
+// was walked, -1 for anything else (the caller asks GEOS).
+template <typename F>
+int walk_wkb_segments(const Wkb& wkb, F&& segment) {
+    Point previous{};
+    return walk_wkb_vertices(wkb, [&](bool, std::uint32_t k, Point p) {
+        const bool stop = k > 0 && segment(previous, p);
+        previous = p;
+        return stop;
+    });
 }
 
 bool polygonal(const Context& context, const GEOSGeometry* geometry) {

@@ -18,31 +18,44 @@ constexpr const char* kStage = "engine.pipeline";
 
 /// Staffing, then the quality report, on a second thread while `alongside` runs on this one. Both
 /// read `run.city` and `run.result`, which nothing writes meanwhile.
+double seconds_since(std::chrono::steady_clock::time_point begin) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+}
+
 void staff_and_assess_alongside(PartitionRun& run, const Alongside& alongside) {
     std::promise<Staffing> staffing_promise;
     std::future<Staffing> staffing = staffing_promise.get_future();
-    double assess_seconds = 0;
+    double assess_seconds = 0, staffing_seconds = 0;
     std::future<algorithms::QualityReport> report = std::async(std::launch::async, [&] {
+        const auto staffing_begin = std::chrono::steady_clock::now();
         try {
             staffing_promise.set_value(assign_staff(run.city, run.result, run.config));
         } catch (...) {
             staffing_promise.set_exception(std::current_exception());
         }
+        staffing_seconds = seconds_since(staffing_begin);
         const auto begin = std::chrono::steady_clock::now();
         algorithms::QualityReport computed = assess(run.city, run.result, run.config);
-        assess_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+        assess_seconds = seconds_since(begin);
         return computed;
     });
+    double writing_seconds = 0;  // the caller's work alone, not its wait for the staffing
     try {
+        auto begin = std::chrono::steady_clock::now();
         if (alongside.while_staffing) alongside.while_staffing(run.city, run.result);
+        writing_seconds += seconds_since(begin);
         run.staffing = staffing.get();
+        begin = std::chrono::steady_clock::now();
         if (alongside.while_assessing) alongside.while_assessing(run.city, run.result, run.staffing);
+        writing_seconds += seconds_since(begin);
     } catch (...) {
         report.wait();  // it reads run.city and run.result
         throw;
     }
     run.report = report.get();
     run.assess_seconds = assess_seconds;
+    run.staffing_seconds = staffing_seconds;
+    run.writing_seconds = writing_seconds;
 }
 
 }  // namespace
@@ -63,12 +76,14 @@ PartitionRun compute_partition(PartitionConfig config, RunControl* control, cons
         timer.lap(alongside->stage);
     } else {
         timer.begin("staffing");
+        const auto staffing_begin = std::chrono::steady_clock::now();
         run.staffing = assign_staff(run.city, run.result, run.config);
+        run.staffing_seconds = seconds_since(staffing_begin);
         timer.lap("staffing");
         timer.begin("assess");
         const auto begin = std::chrono::steady_clock::now();
         run.report = assess(run.city, run.result, run.config);
-        run.assess_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+        run.assess_seconds = seconds_since(begin);
         timer.lap("assess");
     }
     run.timings = timer.wall();
@@ -108,8 +123,12 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
     summary.timings = run.timings;
     summary.cpu_timings = run.cpu_timings;
     summary.assess_seconds = run.assess_seconds;
+    summary.staffing_seconds = run.staffing_seconds;
+    summary.writing_seconds = run.writing_seconds;
     auto timings = summary.timings;
     timings.emplace_back("assess_alone", run.assess_seconds);
+    timings.emplace_back("staffing_alone", run.staffing_seconds);
+    timings.emplace_back("writing_alone", run.writing_seconds);
     for (const auto& [stage, seconds] : summary.cpu_timings) timings.emplace_back(stage + "_cpu", seconds);
     closing_layers(run.city, run.result, run.report, run.config, timings, &run.staffing, *standards, sink);
     writer->add_styles(layer_styles(writer->layers()));  // QGIS opens every layer styled

@@ -18,6 +18,13 @@ def test_json_holds_the_report_the_file_gives_and_the_timings(sample_city, tmp_p
     assert result["timings"]["total"] == pytest.approx(
         sum(v for k, v in result["timings"].items() if k != "total"), abs=1e-3)
     assert result["staffing"]["unstaffed"] == 0
+    # Each side of the overlapped stage alone: real work (> 0), and no side longer than the stage.
+    overlapped = result["overlapped"]
+    assert set(overlapped) == {"staffing", "assess", "writing"}
+    stage = result["timings"]["assess_and_write"]
+    for side, seconds in overlapped.items():
+        assert 0 < seconds <= stage + 1e-3, (side, seconds, stage)
+    assert overlapped["staffing"] + overlapped["assess"] <= stage + 1e-3  # one thread, one after the other
     report = run_cli("report", str(out)).stdout
     micro_grids = result["quality"]["micro_grids"]
     assert isinstance(micro_grids, int) and micro_grids > 0

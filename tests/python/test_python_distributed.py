@@ -36,15 +36,20 @@ def single(city):
     return civgrid.partition(str(city), progress=False)
 
 
-def assert_same_result(one, other):
-    assert len(one.micro_grids) > 500
-    columns = ["micro_grid_id", "grid_id", "community_code", "households", "buildings", "target", "deviation"]
+def assert_same_micro_grids(one, other, columns):
+    """The same micro-grids (`columns`, exact geometry) and the same micro-grid for every building."""
     pd.testing.assert_frame_equal(one.micro_grids[columns].reset_index(drop=True),
                                   other.micro_grids[columns].reset_index(drop=True))
     assert one.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
         other.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
     pd.testing.assert_series_equal(one.buildings.micro_grid_id.reset_index(drop=True),
                                    other.buildings.micro_grid_id.reset_index(drop=True))
+
+
+def assert_same_result(one, other):
+    assert len(one.micro_grids) > 500
+    assert_same_micro_grids(one, other, ["micro_grid_id", "grid_id", "community_code", "households", "buildings",
+                                         "target", "deviation"])
     assert list(one.grids.grid_id) == list(other.grids.grid_id)
     pd.testing.assert_frame_equal(one.assignments.reset_index(drop=True), other.assignments.reset_index(drop=True))
     for key, value in other.report.items():
@@ -236,12 +241,7 @@ def test_units_mode_shards_give_the_single_machine_result(cluster, tmp_path):
     sharded = civgrid.distributed.repartition(str(previous), str(changed_path), client=client,
                                               shard_level="community", units="areas", progress=False)
     assert (one.changes.status != "unchanged").sum() > 0
-    pd.testing.assert_frame_equal(one.micro_grids[columns].reset_index(drop=True),
-                                  sharded.micro_grids[columns].reset_index(drop=True))
-    assert one.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
-        sharded.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
-    pd.testing.assert_series_equal(one.buildings.micro_grid_id.reset_index(drop=True),
-                                   sharded.buildings.micro_grid_id.reset_index(drop=True))
+    assert_same_micro_grids(one, sharded, columns)
     assert list(one.changes.micro_grid_id) == list(sharded.changes.micro_grid_id)
     assert list(one.changes.status) == list(sharded.changes.status)
     assert one.churn == sharded.churn

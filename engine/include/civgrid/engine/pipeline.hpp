@@ -252,6 +252,10 @@ struct RunSummary {
     /// cores work, below it when one idles.
     std::vector<std::pair<std::string, double>> cpu_timings;
     double assess_seconds = 0;  ///< the report alone, overlapping the writing
+    /// Inside the overlapped stage, each side's work alone (wall seconds): staffing then the report
+    /// on one thread, the layers written on the other. The stage lasts about the longer side.
+    double staffing_seconds = 0;
+    double writing_seconds = 0;  ///< the layers before run_info (run_info and the commit close the stage)
     Staffing staffing;
     std::vector<std::string> warnings;  ///< the import's, the partition's, and temporaries removed
     std::string crs;
@@ -269,7 +273,9 @@ struct PartitionRun {
     std::vector<std::pair<std::string, double>> timings;
     std::vector<std::pair<std::string, double>> cpu_timings;  ///< the same stages' process CPU seconds
     double assess_seconds = 0;                                ///< the quality report alone
-    std::vector<std::string> warnings;                        ///< the import's, then the partition's
+    double staffing_seconds = 0;                              ///< assigning workers and utilities alone
+    double writing_seconds = 0;         ///< the Alongside caller's work (the CLI's layers), 0 without one
+    std::vector<std::string> warnings;  ///< the import's, then the partition's
 };
 
 /// Work a caller does on its own thread while compute_partition staffs, then assesses, on a second
