@@ -94,6 +94,13 @@ public:
         at_ += std::size_t{count} * 16;
         return true;
     }
+    /// Skips `count` points, `first` pointing at them in place.
+    bool points(std::uint32_t count, const std::uint8_t*& first) {
+        if (count > (size_ - at_) / 16) return false;
+        first = data_ + at_;
+        at_ += std::size_t{count} * 16;
+        return true;
+    }
     [[nodiscard]] bool at_end() const noexcept { return at_ == size_; }
 
 private:
@@ -165,6 +172,9 @@ void sort_entries(std::vector<std::uint64_t>& entries, std::uint64_t cells) {
     }
 }
 
+// Rings of at most this many points are proved simple by testing every pair of segments.
+constexpr std::size_t kAllPairs = 65;
+
 // Whether one polygon of a single ring of at most 64 segments is certainly valid for GEOS: closed,
 // finite, no repeated vertex, a definite turn at every vertex (so neighbouring edges meet only
 // there) and no two other edges touching. False means "ask GEOS", not "invalid". Rings of more
@@ -199,7 +209,6 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
         const int o3 = orientation(c, d, a), o4 = orientation(c, d, b);
         return o3 != 0 && o3 == o4;  // else they touch or cross, or rounding cannot tell
     };
-    constexpr std::size_t kAllPairs = 65;
     if (n <= kAllPairs) {
         for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = i + 2; j < m; ++j)
@@ -357,29 +366,113 @@ struct DirectedSegment {
     Point from, to;  // the polygon's interior on the left
 };
 
-/// The polygon's segments meeting `box`, each directed with the interior on its left (an
-/// exterior ring counter-clockwise, a hole clockwise).
-void directed_segments(const Rings& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box) {
-    in_box.clear();
-    std::size_t ring_begin = 0, polygon = 0;
-    for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
-        const std::size_t ring_end = rings.ring_end[r];
-        const bool exterior = r == 0 || (polygon > 0 && r == rings.polygon_end[polygon - 1]);
-        if (polygon < rings.polygon_end.size() && r + 1 == rings.polygon_end[polygon]) ++polygon;
-        double twice_area = 0;
-        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i)
-            twice_area += rings.points[i].x * rings.points[i + 1].y - rings.points[i + 1].x * rings.points[i].y;
-        const bool reverse = exterior ? twice_area < 0 : twice_area > 0;
-        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
-            DirectedSegment segment{rings.points[i], rings.points[i + 1]};
-            if (reverse) std::swap(segment.from, segment.to);
-            if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
-                std::min(segment.from.x, segment.to.x) <= box.max_x &&
-                std::max(segment.from.y, segment.to.y) >= box.min_y &&
-                std::min(segment.from.y, segment.to.y) <= box.max_y)
-                in_box.push_back(segment);
+/// A polygon's rings as they lie in its WKB (2D little-endian, read in place), made once for all
+/// of its pairs: each ring's direction, and boxes of blocks of kChunk consecutive segments, so a
+/// pair walks only the blocks meeting its box (each pair read and walked both polygons whole
+/// before: a dense parcel's 4,000 or 20,000 vertices once per neighbour).
+struct RingsView {
+    static constexpr std::size_t kChunk = 16;  // segments per block
+    struct Ring {
+        const std::uint8_t* points = nullptr;  // count x (x, y) doubles, unaligned
+        std::size_t count = 0;
+        bool reverse = false;  // walked backwards, the interior is on the left
+        std::size_t first_chunk = 0;
+    };
+    std::vector<Ring> rings;
+    std::vector<geos::Envelope> chunks;  // ring r's segments k * kChunk.. in chunks[first_chunk + k]
+    std::size_t point_count = 0;
+    geos::Envelope extent;  // of every vertex
+
+    [[nodiscard]] static Point at(const Ring& ring, std::size_t i) noexcept {
+        Point p;
+        std::memcpy(&p, ring.points + 16 * i, sizeof p);
+        return p;
+    }
+};
+
+/// Reads a 2D little-endian Polygon or MultiPolygon into `out` (cleared first) as read_polygonal
+/// does, pointing into `wkb` (which must outlive it); false for anything else.
+bool view_polygonal(const Wkb& wkb, RingsView& out) {
+    out.rings.clear();
+    out.chunks.clear();
+    out.point_count = 0;
+    WkbCursor cursor(wkb);
+    std::uint8_t order = 0;
+    std::uint32_t type = 0, count = 1;
+    if (!cursor.u8(order) || order != 1 || !cursor.u32(type)) return false;
+    if (type == 3) {
+        cursor = WkbCursor(wkb);
+    } else if (type != 6 || !cursor.u32(count)) {
+        return false;
+    }
+    for (std::uint32_t p = 0; p < count; ++p) {
+        std::uint8_t part_order = 0;
+        std::uint32_t part_type = 0, ring_count = 0;
+        if (!cursor.u8(part_order) || part_order != 1 || !cursor.u32(part_type) || part_type != 3 ||
+            !cursor.u32(ring_count))
+            return false;
+        for (std::uint32_t r = 0; r < ring_count; ++r) {
+            std::uint32_t point_count = 0;
+            RingsView::Ring ring;
+            if (!cursor.u32(point_count) || !cursor.points(point_count, ring.points)) return false;
+            ring.count = point_count;
+            ring.first_chunk = out.chunks.size();
+            // The same sum as directed_segments took per pair, so the same direction.
+            double twice_area = 0;
+            for (std::size_t i = 0; i + 1 < ring.count; ++i) {
+                const Point a = RingsView::at(ring, i), b = RingsView::at(ring, i + 1);
+                twice_area += a.x * b.y - b.x * a.y;
+            }
+            ring.reverse = r == 0 ? twice_area < 0 : twice_area > 0;
+            for (std::size_t i = 0; i < ring.count; ++i) {
+                const Point q = RingsView::at(ring, i);
+                if (out.point_count == 0 && i == 0) out.extent = {q.x, q.y, q.x, q.y};
+                out.extent.min_x = std::min(out.extent.min_x, q.x), out.extent.max_x = std::max(out.extent.max_x, q.x);
+                out.extent.min_y = std::min(out.extent.min_y, q.y), out.extent.max_y = std::max(out.extent.max_y, q.y);
+            }
+            for (std::size_t begin = 0; begin + 1 < ring.count; begin += RingsView::kChunk) {
+                const std::size_t end = std::min(begin + RingsView::kChunk, ring.count - 1);  // last segment's start
+                Point q = RingsView::at(ring, begin);
+                geos::Envelope box{q.x, q.y, q.x, q.y};
+                for (std::size_t i = begin + 1; i <= end; ++i) {
+                    q = RingsView::at(ring, i);
+                    box.min_x = std::min(box.min_x, q.x), box.max_x = std::max(box.max_x, q.x);
+                    box.min_y = std::min(box.min_y, q.y), box.max_y = std::max(box.max_y, q.y);
+                }
+                out.chunks.push_back(box);
+            }
+            out.point_count += ring.count;
+            out.rings.push_back(ring);
         }
-        ring_begin = ring_end;
+    }
+    return cursor.at_end();
+}
+
+bool meets(const geos::Envelope& a, const geos::Envelope& b) noexcept {
+    return a.max_x >= b.min_x && a.min_x <= b.max_x && a.max_y >= b.min_y && a.min_y <= b.max_y;
+}
+
+/// The polygon's segments meeting `box`, each directed with the interior on its left (an
+/// exterior ring counter-clockwise, a hole clockwise), in ring order; only the blocks of segments
+/// whose box meets `box` are read.
+void directed_segments(const RingsView& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box) {
+    in_box.clear();
+    for (const RingsView::Ring& ring : rings.rings) {
+        if (ring.count < 2) continue;
+        const std::size_t chunk_count = (ring.count - 2) / RingsView::kChunk + 1;
+        for (std::size_t k = 0; k < chunk_count; ++k) {
+            if (!meets(rings.chunks[ring.first_chunk + k], box)) continue;
+            const std::size_t begin = k * RingsView::kChunk, end = std::min(begin + RingsView::kChunk, ring.count - 1);
+            for (std::size_t i = begin; i < end; ++i) {
+                DirectedSegment segment{RingsView::at(ring, i), RingsView::at(ring, i + 1)};
+                if (ring.reverse) std::swap(segment.from, segment.to);
+                if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
+                    std::min(segment.from.x, segment.to.x) <= box.max_x &&
+                    std::max(segment.from.y, segment.to.y) >= box.min_y &&
+                    std::min(segment.from.y, segment.to.y) <= box.max_y)
+                    in_box.push_back(segment);
+            }
+        }
     }
 }
 
@@ -420,20 +513,29 @@ bool meet_at_most_at_a_common_end(const DirectedSegment& s, const DirectedSegmen
 }
 
 /// Whether `m` is strictly outside the polygon of `rings`: 1 outside, 0 inside, -1 cannot tell.
-int outside(Point m, const Rings& rings) {
+/// Blocks of segments all above m or all at or below it cross no ray from m, so are skipped;
+/// `tested` grows by the segments looked at.
+int outside(Point m, const RingsView& rings, std::size_t& tested) {
     bool inside = false;
-    std::size_t ring_begin = 0;
-    for (const std::size_t ring_end : rings.ring_end) {
-        for (std::size_t i = ring_begin; i + 1 < ring_end; ++i) {
-            const Point from = rings.points[i], to = rings.points[i + 1];
-            if ((from.y > m.y) == (to.y > m.y)) continue;
-            const int turn = orientation(from, to, m);
-            if (turn == 0) return -1;
-            // The edge crosses the ray from m to the east when m is left of it going up, or right
-            // of it going down (even-odd rule over every ring, holes included; either direction).
-            if ((to.y > from.y) == (turn > 0)) inside = !inside;
+    for (const RingsView::Ring& ring : rings.rings) {
+        if (ring.count < 2) continue;
+        const std::size_t chunk_count = (ring.count - 2) / RingsView::kChunk + 1;
+        for (std::size_t k = 0; k < chunk_count; ++k) {
+            const geos::Envelope& box = rings.chunks[ring.first_chunk + k];
+            if (box.min_y > m.y || box.max_y <= m.y) continue;
+            const std::size_t begin = k * RingsView::kChunk, end = std::min(begin + RingsView::kChunk, ring.count - 1);
+            tested += end - begin;
+            for (std::size_t i = begin; i < end; ++i) {
+                const Point from = RingsView::at(ring, i), to = RingsView::at(ring, i + 1);
+                if ((from.y > m.y) == (to.y > m.y)) continue;
+                const int turn = orientation(from, to, m);
+                if (turn == 0) return -1;
+                // The edge crosses the ray from m to the east when m is left of it going up, or
+                // right of it going down (even-odd rule over every ring, holes included; either
+                // direction).
+                if ((to.y > from.y) == (turn > 0)) inside = !inside;
+            }
         }
-        ring_begin = ring_end;
     }
     return inside ? 0 : 1;
 }
@@ -518,7 +620,7 @@ struct CertificateScratch {
 };
 
 /// `a_extent` and `b_extent` hold every vertex of a and b.
-bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, const Rings& b,
+bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent, const RingsView& b,
                               const geos::Envelope& b_extent, const geos::Envelope& box, CertificateScratch& x) {
     directed_segments(a, box, x.a_box);
     directed_segments(b, box, x.b_box);
@@ -540,7 +642,7 @@ bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, co
     constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
-                                           const std::vector<DirectedSegment>& theirs_box, const Rings& theirs_all,
+                                           const std::vector<DirectedSegment>& theirs_box, const RingsView& theirs_all,
                                            const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
         // those are tested against each of their segments. Many free ones get their segments by
@@ -601,8 +703,7 @@ bool certainly_no_common_area(const Rings& a, const geos::Envelope& a_extent, co
             const Point m{(segment.from.x + segment.to.x) / 2, (segment.from.y + segment.to.y) / 2};
             if (m.x >= theirs_extent.min_x && m.x <= theirs_extent.max_x && m.y >= theirs_extent.min_y &&
                 m.y <= theirs_extent.max_y) {
-                tests += theirs_all.points.size();
-                if (tests > kMaxTests || outside(m, theirs_all) != 1) return false;
+                if (outside(m, theirs_all, tests) != 1 || tests > kMaxTests) return false;
             }
             last_outside = segment;
         }
@@ -714,28 +815,33 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
     tbb::enumerable_thread_specific<geos::Context> contexts;
     tbb::enumerable_thread_specific<Rings> buffers;
     with_threads(threads, [&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
-                          [&](const tbb::blocked_range<std::size_t>& range) {
-                              const geos::Context& context = contexts.local();
-                              Rings& rings = buffers.local();
-                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
-                                  if (geometries[i].empty()) continue;
-                                  // Nothing can be wrong: no GEOS geometry, no copy.
-                                  // A detailed ring (a million-vertex boundary) by the same proof
-                                  // without the size limit, when GEOS would be slow on it.
-                                  const bool read = read_polygonal(geometries[i], rings);
-                                  if (read && certainly_valid_simple_ring(rings)) continue;
-                                  if (read && certainly_valid_detailed_ring(rings)) {
-                                      proven_rings().add(proven_rings().key(rings.points));
-                                      continue;
-                                  }
-                                  outcomes[i] = repair_one(context, geometries[i]);
-                                  // A detailed ring GEOS found valid as it was: remembered too.
-                                  if (read && outcomes[i].kind == RepairOutcome::Kind::unchanged)
-                                      if (const std::vector<Point>* ring = detailed_single_ring(rings))
-                                          proven_rings().add(proven_rings().key(*ring));
-                              }
-                          });
+        tbb::parallel_for(
+            tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
+            [&](const tbb::blocked_range<std::size_t>& range) {
+                const geos::Context& context = contexts.local();
+                Rings& rings = buffers.local();
+                for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                    if (geometries[i].empty()) continue;
+                    // Nothing can be wrong: no GEOS geometry, no copy. Straight
+                    // runs are fine in a small ring (a parcel's edge split where a
+                    // third parcel meets it: most parcels of a tiling went to GEOS
+                    // for that); a larger one with them goes to GEOS, quicker than
+                    // the grid on a parcel's dense edge.
+                    // A detailed ring (a million-vertex boundary) by the same proof
+                    // without the size limit, when GEOS would be slow on it.
+                    const bool read = read_polygonal(geometries[i], rings);
+                    if (read && certainly_valid_simple_ring(rings, 100'000, rings.points.size() <= kAllPairs)) continue;
+                    if (read && certainly_valid_detailed_ring(rings)) {
+                        proven_rings().add(proven_rings().key(rings.points));
+                        continue;
+                    }
+                    outcomes[i] = repair_one(context, geometries[i]);
+                    // A detailed ring GEOS found valid as it was: remembered too.
+                    if (read && outcomes[i].kind == RepairOutcome::Kind::unchanged)
+                        if (const std::vector<Point>* ring = detailed_single_ring(rings))
+                            proven_rings().add(proven_rings().key(*ring));
+                }
+            });
     });
     return outcomes;
 }
@@ -793,6 +899,63 @@ std::optional<geos::Envelope> extent_of(const std::vector<Wkb>& geometries, int 
     return total.extent;
 }
 
+std::optional<Point> interior_point_in_place(const Wkb& wkb) {
+    thread_local Rings rings;
+    thread_local std::vector<double> crossings;
+    if (!read_polygonal(wkb, rings) || rings.polygon_end.empty()) return std::nullopt;
+    const auto ring_begin = [&](std::size_t r) { return r == 0 ? std::size_t{0} : rings.ring_end[r - 1]; };
+    for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
+        const std::size_t begin = ring_begin(r), end = rings.ring_end[r];
+        if (end - begin < 4 || !(rings.points[begin] == rings.points[end - 1])) return std::nullopt;  // GEOS refuses
+    }
+    double max_width = -1;
+    Point best{};
+    for (std::size_t p = 0, first_ring = 0; p < rings.polygon_end.size(); first_ring = rings.polygon_end[p++]) {
+        const std::size_t end_ring = rings.polygon_end[p];
+        if (first_ring == end_ring) return std::nullopt;  // an empty polygon
+        // The scan line: halfway between the vertices nearest the middle of the shell's height.
+        double low = std::numeric_limits<double>::infinity(), high = -low;
+        for (std::size_t i = ring_begin(first_ring); i < rings.ring_end[first_ring]; ++i)
+            low = std::min(low, rings.points[i].y), high = std::max(high, rings.points[i].y);
+        const double centre = (low + high) / 2.0;
+        for (std::size_t i = ring_begin(first_ring); i < rings.ring_end[end_ring - 1]; ++i) {
+            const double y = rings.points[i].y;
+            if (y <= centre) {
+                if (y > low) low = y;
+            } else if (y < high) {
+                high = y;
+            }
+        }
+        const double scan = (high + low) / 2.0;
+        // Where the rings cross it (a vertex on it counted once, horizontal edges not at all).
+        crossings.clear();
+        for (std::size_t r = first_ring; r < end_ring; ++r) {
+            const std::size_t begin = ring_begin(r), end = rings.ring_end[r];
+            double ring_low = rings.points[begin].y, ring_high = ring_low;
+            for (std::size_t i = begin; i < end; ++i)
+                ring_low = std::min(ring_low, rings.points[i].y), ring_high = std::max(ring_high, rings.points[i].y);
+            if (scan < ring_low || scan > ring_high) continue;
+            for (std::size_t i = begin + 1; i < end; ++i) {
+                const Point a = rings.points[i - 1], b = rings.points[i];
+                if ((a.y > scan && b.y > scan) || (a.y < scan && b.y < scan) || a.y == b.y) continue;
+                if ((a.y == scan && b.y < scan) || (b.y == scan && a.y < scan)) continue;
+                crossings.push_back(a.x == b.x ? a.x : a.x + ((scan - a.y) / ((b.y - a.y) / (b.x - a.x))));
+            }
+        }
+        if (crossings.size() % 2 != 0) return std::nullopt;
+        std::sort(crossings.begin(), crossings.end());
+        Point point = rings.points[ring_begin(first_ring)];  // a polygon of no area: its first vertex
+        double width = 0;
+        for (std::size_t i = 0; i < crossings.size(); i += 2)
+            if (crossings[i + 1] - crossings[i] > width) {
+                width = crossings[i + 1] - crossings[i];
+                point = {(crossings[i] + crossings[i + 1]) / 2.0, scan};
+            }
+        if (width > max_width) max_width = width, best = point;
+    }
+    return best;
+}
+
 std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads) {
     std::vector<double> areas(geometries.size(), 0.0);
     tbb::enumerable_thread_specific<geos::Context> contexts;
@@ -816,33 +979,28 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     // horizontal strips, then exact areas of those pairs; all in parallel.
     const std::size_t n = geometries.size();
     std::vector<geos::Envelope> envelopes(n);
-    std::vector<char> polygonal(n, 0);
+    std::vector<char> polygonal(n, 0), viewed(n, 0);
+    std::vector<RingsView> views(n);  // in place in the WKB, for the certificate
     tbb::enumerable_thread_specific<geos::Context> contexts;
-    tbb::enumerable_thread_specific<Rings> buffers;
     with_threads(threads, [&] {
-        tbb::parallel_for(
-            tbb::blocked_range<std::size_t>(0, n, 1024), [&](const tbb::blocked_range<std::size_t>& range) {
-                Rings& rings = buffers.local();
-                for (std::size_t i = range.begin(); i < range.end(); ++i) {
-                    if (geometries[i].empty()) continue;
-                    if (read_polygonal(geometries[i], rings)) {
-                        if (rings.points.empty()) continue;
-                        geos::Envelope e{rings.points[0].x, rings.points[0].y, rings.points[0].x, rings.points[0].y};
-                        for (const Point& p : rings.points) {
-                            e.min_x = std::min(e.min_x, p.x), e.max_x = std::max(e.max_x, p.x);
-                            e.min_y = std::min(e.min_y, p.y), e.max_y = std::max(e.max_y, p.y);
-                        }
-                        envelopes[i] = e;
-                        polygonal[i] = 1;
-                        continue;
-                    }
-                    const geos::Context& context = contexts.local();
-                    const geos::Geom g = geos::from_wkb(context, geometries[i]);
-                    if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
-                    polygonal[i] = 1;
-                    envelopes[i] = geos::envelope(context, g.get());
-                }
-            });
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1024),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (geometries[i].empty()) continue;
+                                  if (view_polygonal(geometries[i], views[i])) {
+                                      if (views[i].point_count == 0) continue;
+                                      envelopes[i] = views[i].extent;
+                                      polygonal[i] = viewed[i] = 1;
+                                      continue;
+                                  }
+                                  views[i] = {};
+                                  const geos::Context& context = contexts.local();
+                                  const geos::Geom g = geos::from_wkb(context, geometries[i]);
+                                  if (!is_polygonal(context, g.get()) || geos::is_empty(context, g.get())) continue;
+                                  polygonal[i] = 1;
+                                  envelopes[i] = geos::envelope(context, g.get());
+                              }
+                          });
     });
     std::vector<std::size_t> items;
     for (std::size_t i = 0; i < n; ++i)
@@ -908,27 +1066,22 @@ std::vector<OverlapPair> overlapping_pairs(const std::vector<Wkb>& geometries, d
     auto shape = [&](const geos::Context& context, std::size_t i) {
         return simplified[i].empty() ? checked_shape(context, geometries[i]) : geos::from_wkb(context, simplified[i]);
     };
-    struct PairScratch {
-        Rings a, b;
-        CertificateScratch certificate;
-    };
-    tbb::enumerable_thread_specific<PairScratch> pair_scratch;
+    tbb::enumerable_thread_specific<CertificateScratch> pair_scratch;
     std::atomic<std::size_t> overlaid{0};
     with_threads(threads, [&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, candidates.size(), 256),
                           [&](const tbb::blocked_range<std::size_t>& range) {
                               const geos::Context& context = contexts.local();
-                              PairScratch& scratch = pair_scratch.local();
+                              CertificateScratch& scratch = pair_scratch.local();
                               for (std::size_t c = range.begin(); c < range.end(); ++c) {
                                   // Neighbours of a tiling: their segments prove it, no overlay needed.
                                   const geos::Envelope& e = envelopes[candidates[c].first];
                                   const geos::Envelope& f = envelopes[candidates[c].second];
                                   const geos::Envelope box{std::max(e.min_x, f.min_x), std::max(e.min_y, f.min_y),
                                                            std::min(e.max_x, f.max_x), std::min(e.max_y, f.max_y)};
-                                  if (read_polygonal(geometries[candidates[c].first], scratch.a) &&
-                                      read_polygonal(geometries[candidates[c].second], scratch.b) &&
-                                      !scratch.a.points.empty() && !scratch.b.points.empty() &&
-                                      certainly_no_common_area(scratch.a, e, scratch.b, f, box, scratch.certificate))
+                                  const std::size_t first = candidates[c].first, second = candidates[c].second;
+                                  if (viewed[first] && viewed[second] &&
+                                      certainly_no_common_area(views[first], e, views[second], f, box, scratch))
                                       continue;
                                   ++overlaid;
                                   const geos::Geom a = shape(context, candidates[c].first);

@@ -713,6 +713,11 @@ City load_city(const PartitionConfig& config) {
                                       null_geometry[i] = 1;
                                       continue;
                                   }
+                                  // A polygon's point without a GEOS geometry: the same point.
+                                  if (const auto point = algorithms::interior_point_in_place(buildings.geometries[i])) {
+                                      city.building_points[i] = *point;
+                                      continue;
+                                  }
                                   const geos::Geom geometry = geos::from_wkb(context, buildings.geometries[i]);
                                   if (geos::is_empty(context, geometry.get())) {
                                       null_geometry[i] = 1;

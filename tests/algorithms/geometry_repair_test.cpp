@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -192,6 +193,129 @@ TEST(OverlappingPairs, TilingNeighboursAndTrickyContactsAgreeWithGeos) {
         EXPECT_EQ(pairs[i].second, expected[i].second);
         EXPECT_NEAR(pairs[i].area, expected[i].area, 1e-6);
     }
+}
+
+// Dense rings are read by blocks of segments whose boxes meet the pair's box (and, for a point in
+// polygon, whose y-range holds the point): the result equals GEOS's for small squares inside, in
+// the hole of, outside and across a wiggly 2,000-vertex polygon with a 600-vertex hole (clockwise),
+// and for a neighbour sharing its outline vertex for vertex (a multipolygon with a far part).
+TEST(OverlappingPairs, DenseRingsReadByBlocksAgreeWithGeos) {
+    geos::Context context;
+    const Point centre{611000, 3275000};
+    const auto wiggly = [&](int count, double radius, double amplitude, int waves) {
+        std::vector<Point> ring;
+        for (int k = 0; k < count; ++k) {
+            const double angle = -2 * 3.141592653589793 * k / count;  // clockwise
+            const double r = radius + amplitude * std::sin(waves * angle);
+            ring.push_back({std::round((centre.x + r * std::cos(angle)) * 1000) / 1000,
+                            std::round((centre.y + r * std::sin(angle)) * 1000) / 1000});
+        }
+        ring.push_back(ring.front());
+        return ring;
+    };
+    const auto ring_text = [](const std::vector<Point>& ring) {
+        std::string text = "(";
+        for (const Point& p : ring) text += std::to_string(p.x) + " " + std::to_string(p.y) + ",";
+        text.back() = ')';
+        return text;
+    };
+    const std::vector<Point> outline = wiggly(2000, 200, 40, 7), hole = wiggly(600, 50, 10, 5);
+    std::vector<Wkb> geometries;
+    geometries.push_back(wkb(context, "POLYGON(" + ring_text(outline) + "," + ring_text(hole) + ")"));
+    std::vector<Point> inner(outline.rbegin(), outline.rend());  // the same vertices, counter-clockwise
+    const std::string frame = "(610700 3274700,611300 3274700,611300 3275300,610700 3275300,610700 3274700)";
+    geometries.push_back(wkb(context, "MULTIPOLYGON((" + frame + "," + ring_text(inner) +
+                                          "),((612000 3276000,612010 3276000,612000 3276010,612000 3276000)))"));
+    // Right triangles: where the outline passes through the empty half of a triangle's box, the
+    // certificate tests the triangle's edges against the outline's blocks in that box, and their
+    // midpoints against the whole outline.
+    for (double x = -270; x <= 270; x += 13)
+        for (double y = -270; y <= 270; y += 13) {
+            const double x0 = centre.x + x, y0 = centre.y + y, d = std::fmod(x + y + 540, 26) < 13 ? 8 : -8;
+            const auto corner = [](double px, double py) { return std::to_string(px) + " " + std::to_string(py); };
+            geometries.push_back(wkb(context, "POLYGON((" + corner(x0, y0) + "," + corner(x0 + d, y0) + "," +
+                                                  corner(x0, y0 + d) + "," + corner(x0, y0) + "))"));
+        }
+    OverlapStats stats;
+    const std::vector<OverlapPair> pairs = overlapping_pairs(geometries, 0.01, 2, &stats);
+    std::vector<OverlapPair> expected;  // by GEOS, every pair whose envelopes meet
+    for (std::size_t a = 0; a < geometries.size(); ++a)
+        for (std::size_t b = a + 1; b < geometries.size(); ++b) {
+            const geos::Geom ga = geos::from_wkb(context, geometries[a]), gb = geos::from_wkb(context, geometries[b]);
+            const geos::Envelope ea = geos::envelope(context, ga.get()), eb = geos::envelope(context, gb.get());
+            if (ea.max_x < eb.min_x || eb.max_x < ea.min_x || ea.max_y < eb.min_y || eb.max_y < ea.min_y) continue;
+            const geos::Geom both = geos::own(context, GEOSIntersection_r(context.handle(), ga.get(), gb.get()), "");
+            const double area = geos::area(context, both.get());
+            if (area > 0.01) expected.push_back({a, b, area, 0});
+        }
+    ASSERT_EQ(pairs.size(), expected.size());
+    ASSERT_GT(expected.size(), 1000u);  // triangles inside the polygon and in the frame
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        EXPECT_EQ(pairs[i].first, expected[i].first);
+        EXPECT_EQ(pairs[i].second, expected[i].second);
+        EXPECT_NEAR(pairs[i].area, expected[i].area, 1e-6);
+    }
+    // The polygon and its neighbour, and some triangles beside the outline, are settled by segments.
+    EXPECT_FALSE(
+        std::any_of(pairs.begin(), pairs.end(), [](const OverlapPair& p) { return p.first == 0 && p.second == 1; }));
+    EXPECT_GT(stats.candidates, stats.overlaid + 20);  // 32 of 4,801 (the others: no boundary in the box)
+}
+
+// The interior point computed on the WKB is GEOS's point on surface, to the bit: jittered cells
+// (both orientations), wiggly polygons with holes, vertices and horizontal edges on the scan line,
+// multipolygons (the widest part wins, the first of equals), a polygon of no area; other types
+// are left to GEOS.
+TEST(InteriorPoint, InPlaceIsGeosPointOnSurface) {
+    geos::Context context;
+    std::mt19937_64 random(7);
+    std::uniform_real_distribution<double> jitter(-6.0, 6.0);
+    std::vector<std::string> shapes;
+    const auto ring_text = [](const std::vector<Point>& ring) {
+        std::string text = "(";
+        for (const Point& p : ring) text += std::to_string(p.x) + " " + std::to_string(p.y) + ",";
+        return text + std::to_string(ring.front().x) + " " + std::to_string(ring.front().y) + ")";
+    };
+    for (int k = 0; k < 300; ++k) {
+        std::vector<Point> ring;
+        const double x = 611000 + 40 * (k % 20), y = 3275000 + 40 * (k / 20.0);
+        for (const Point corner : {Point{0, 0}, Point{40, 0}, Point{40, 40}, Point{0, 40}})
+            ring.push_back({x + corner.x + jitter(random), y + corner.y + jitter(random)});
+        if (k % 2) std::reverse(ring.begin(), ring.end());
+        shapes.push_back("POLYGON(" + ring_text(ring) + ")");
+    }
+    const auto wiggly = [](int count, double radius, double amplitude, int waves, double phase) {
+        std::vector<Point> ring;
+        for (int k = 0; k < count; ++k) {
+            const double angle = 2 * 3.141592653589793 * k / count + phase;
+            const double r = radius + amplitude * std::sin(waves * angle);
+            ring.push_back({611000 + r * std::cos(angle), 3275000 + r * std::sin(angle)});
+        }
+        return ring;
+    };
+    for (int k = 0; k < 20; ++k)
+        shapes.push_back("POLYGON(" + ring_text(wiggly(500 + 37 * k, 200, 60, 3 + k, 0.1 * k)) + "," +
+                         ring_text(wiggly(90, 40, 8, 4, 0.3 * k)) + ")");
+    shapes.push_back("POLYGON((0 0,2 1,0 2,-2 1,0 0))");  // vertices on the scan line
+    shapes.push_back("POLYGON((0 0,4 0,4 1,2 1,2 2,4 2,4 3,0 3,0 0))");
+    shapes.push_back("POLYGON((0 0,4 0,4 2,3 1,2 2,1 1,0 2,0 0))");  // two horizontal edges... and teeth
+    shapes.push_back("POLYGON((0 0,10 0,10 10,0 10,0 0),(2 2,8 2,8 8,2 8,2 2))");
+    shapes.push_back("MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((5 0,8 0,8 3,5 3,5 0)),((10 0,13 0,13 3,10 3,10 0)))");
+    shapes.push_back("MULTIPOLYGON(((0 0,3 0,3 3,0 3,0 0)),((5 0,6 0,6 1,5 1,5 0)))");
+    shapes.push_back("POLYGON((0 0,1 1,2 2,0 0))");  // no area
+    int computed = 0;
+    for (const std::string& shape : shapes) {
+        const Wkb geometry = wkb(context, shape);
+        const std::optional<Point> point = interior_point_in_place(geometry);
+        const geos::Geom g = geos::from_wkb(context, geometry);
+        const Point expected = geos::point_on_surface(context, g.get());
+        if (!point) continue;
+        ++computed;
+        EXPECT_EQ(point->x, expected.x) << shape;
+        EXPECT_EQ(point->y, expected.y) << shape;
+    }
+    EXPECT_EQ(computed, static_cast<int>(shapes.size()));
+    EXPECT_FALSE(interior_point_in_place(wkb(context, "POINT(1 2)")));
+    EXPECT_FALSE(interior_point_in_place(wkb(context, "LINESTRING(0 0,1 1)")));
 }
 
 // Pairs found by the strip sweep are exactly those of the brute force over all pairs.

@@ -65,6 +65,13 @@ struct CoverageGap {
 /// Gaps larger than `min_area` enclosed by the union of the polygons.
 [[nodiscard]] std::vector<CoverageGap> coverage_gaps(const std::vector<Wkb>& geometries, double min_area);
 
+/// GEOSPointOnSurface_r's point of a Polygon or MultiPolygon in 2D little-endian WKB, computed on
+/// the WKB in place by the same algorithm and arithmetic (GEOS's InteriorPointArea: the widest
+/// section of a scan line between the vertices nearest the middle of each polygon's height), so
+/// the very same coordinates; nullopt for anything else (other types, byte orders, rings GEOS
+/// would refuse or an odd count of crossings), which the caller gives to GEOS.
+[[nodiscard]] std::optional<Point> interior_point_in_place(const Wkb& wkb);
+
 /// Areas of the polygonal geometries (0 for others).
 [[nodiscard]] std::vector<double> polygon_areas(const std::vector<Wkb>& geometries, int threads = 0);
 
