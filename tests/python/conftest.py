@@ -19,3 +19,13 @@ def sample_city(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "city.gpkg"
     run_cli("synth", "--households", "3000", "--seed", "1", "-o", str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A dask LocalCluster of two worker processes (one thread each) and its client, per test module;
+    the module is skipped where dask.distributed is missing."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as local, distributed.Client(local) as client:
+        yield local, client

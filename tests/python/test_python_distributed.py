@@ -26,13 +26,6 @@ def city(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as local, distributed.Client(local) as client:
-        yield local, client
-
-
-@pytest.fixture(scope="module")
 def single(city):
     return civgrid.partition(str(city), progress=False)
 
@@ -240,12 +233,7 @@ def test_units_mode_shards_give_the_single_machine_result(cluster, tmp_path):
                                            progress=False)
     columns = ["micro_grid_id", "community_code", "households", "flags"]
     assert len(single.micro_grids) > 100
-    pd.testing.assert_frame_equal(single.micro_grids[columns].reset_index(drop=True),
-                                  result.micro_grids[columns].reset_index(drop=True))
-    assert single.micro_grids.geometry.reset_index(drop=True).geom_equals_exact(
-        result.micro_grids.geometry.reset_index(drop=True), tolerance=0).all()
-    pd.testing.assert_series_equal(single.buildings.micro_grid_id.reset_index(drop=True),
-                                   result.buildings.micro_grid_id.reset_index(drop=True))
+    assert_same_micro_grids(single, result, columns)
     assert not result.buildings.split_micro_grids.fillna("").astype(bool).any()
     for key in ("non_contiguous", "gap_area_m2", "outside_region", "best_share_within_10pct", "flagged"):
         assert result.report[key] == pytest.approx(single.report[key]), key

@@ -30,13 +30,6 @@ def province(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as local, distributed.Client(local) as client:
-        yield local, client
-
-
-@pytest.fixture(scope="module")
 def single_file(province, tmp_path_factory):
     path = tmp_path_factory.mktemp("single") / "single.gpkg"
     run_cli("partition", str(province), "-o", str(path), "--quiet")

@@ -10,7 +10,7 @@ import civgrid  # noqa: E402
 import civgrid.distributed  # noqa: E402
 
 from conftest import run_cli  # noqa: E402
-from test_python_distributed import assert_same_result, cluster  # noqa: E402,F401 - the cluster fixture
+from test_python_distributed import assert_same_result  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def assert_same_rerun(one, other):
 
 
 @pytest.mark.parametrize("change,level,shards", [("boundary", "", 2), ("estate", "community", 24)])
-def test_the_rerun_shards_on_a_cluster_give_the_single_machine_rerun(cities, cluster, change, level, shards,  # noqa: F811
+def test_the_rerun_shards_on_a_cluster_give_the_single_machine_rerun(cities, cluster, change, level, shards,
                                                                      tmp_path):
     _, client = cluster
     plan = civgrid.distributed.plan(str(cities[change]), shard_level=level)
@@ -60,7 +60,7 @@ def test_the_rerun_shards_on_a_cluster_give_the_single_machine_rerun(cities, clu
     assert {"changes", "lineage"} <= set(civgrid._core.list_layers(str(output)))
 
 
-def test_a_building_moved_between_shards_is_refused(cities, cluster):  # noqa: F811
+def test_a_building_moved_between_shards_is_refused(cities, cluster):
     _, client = cluster
     # The boundary change moves buildings between two communities: community shards cannot see it.
     with pytest.raises(civgrid.ConfigError, match="moved from the shard community_code = .* to the shard "
@@ -69,7 +69,7 @@ def test_a_building_moved_between_shards_is_refused(cities, cluster):  # noqa: F
                                         shard_level="community", progress=False)
 
 
-def test_locks_are_checked_against_the_whole_previous_run(cities, cluster):  # noqa: F811
+def test_locks_are_checked_against_the_whole_previous_run(cities, cluster):
     _, client = cluster
     with pytest.raises(civgrid.ConfigError) as single:
         civgrid.repartition(str(cities["previous"]), str(cities["estate"]), lock=["nope"], progress=False)
@@ -97,14 +97,14 @@ def test_the_signature_is_civgrid_repartition_s_plus_the_cluster():
     assert [name for name in own if name not in ("client", "shard_level", "output_per_district")] == list(base)
 
 
-def test_a_city_given_as_frames_is_refused(cities, cluster):  # noqa: F811
+def test_a_city_given_as_frames_is_refused(cities, cluster):
     _, client = cluster
     frame = civgrid.read_city(str(cities["estate"])).buildings
     with pytest.raises(TypeError, match="workers read their shard from files"):
         civgrid.distributed.repartition(str(cities["previous"]), frame, client=client, progress=False)
 
 
-def test_the_cli_reruns_on_a_scheduler_as_on_one_machine(cities, cluster, tmp_path):  # noqa: F811
+def test_the_cli_reruns_on_a_scheduler_as_on_one_machine(cities, cluster, tmp_path):
     """civgrid repartition --scheduler: the one-machine rerun's micro-grids, changes and counts, with
     a lock passed on; one file per district with --split-output; the previous output is refused as
     the output before any work."""
