@@ -4,6 +4,8 @@
 #include <civgrid/algorithms/parallel.hpp>
 #include <civgrid/error.hpp>
 
+#include "wkb_rings.hpp"
+
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
@@ -24,6 +26,10 @@
 
 namespace civgrid::algorithms {
 namespace {
+
+using detail::read_polygonal;
+using detail::Rings;
+using detail::WkbCursor;
 
 bool is_polygonal(const geos::Context& context, const GEOSGeometry* geometry) {
     const int type = GEOSGeomTypeId_r(context.handle(), geometry);
@@ -60,89 +66,7 @@ geos::Geom checked_shape(const geos::Context& context, const Wkb& wkb) {
     return simplified && !geos::is_empty(context, simplified.get()) ? std::move(simplified) : std::move(geometry);
 }
 
-// ---- Reading WKB in place --------------------------------------------------------------------
-// Almost every building is a small valid polygon. Its 2D little-endian ISO WKB (what io writes) is
-// read here directly, so the checks that find nothing wrong build no GEOS geometry; anything else
-// (big-endian, Z, curves, other types) goes the GEOS way.
-
-struct Rings {
-    std::vector<Point> points;
-    std::vector<std::size_t> ring_end;     ///< per ring: one past its last point
-    std::vector<std::size_t> polygon_end;  ///< per polygon: one past its last ring
-};
-
-class WkbCursor {
-public:
-    explicit WkbCursor(const Wkb& wkb) : data_(wkb.data()), size_(wkb.size()) {}
-    bool u8(std::uint8_t& value) {
-        if (at_ + 1 > size_) return false;
-        value = data_[at_++];
-        return true;
-    }
-    bool u32(std::uint32_t& value) {
-        if (at_ + 4 > size_) return false;
-        value = static_cast<std::uint32_t>(data_[at_]) | static_cast<std::uint32_t>(data_[at_ + 1]) << 8 |
-                static_cast<std::uint32_t>(data_[at_ + 2]) << 16 | static_cast<std::uint32_t>(data_[at_ + 3]) << 24;
-        at_ += 4;
-        return true;
-    }
-    bool points(std::uint32_t count, std::vector<Point>& out) {
-        if (count > (size_ - at_) / 16) return false;
-        const std::size_t first = out.size();
-        out.resize(first + count);
-        std::memcpy(out.data() + first, data_ + at_, std::size_t{count} * 16);  // x, y doubles, as Point
-        at_ += std::size_t{count} * 16;
-        return true;
-    }
-    /// Skips `count` points, `first` pointing at them in place.
-    bool points(std::uint32_t count, const std::uint8_t*& first) {
-        if (count > (size_ - at_) / 16) return false;
-        first = data_ + at_;
-        at_ += std::size_t{count} * 16;
-        return true;
-    }
-    [[nodiscard]] bool at_end() const noexcept { return at_ == size_; }
-
-private:
-    const std::uint8_t* data_;
-    std::size_t size_;
-    std::size_t at_ = 0;
-};
-static_assert(sizeof(Point) == 16 && std::endian::native == std::endian::little,
-              "WKB coordinates are copied into Points as they are");
-
-bool read_polygon(WkbCursor& cursor, Rings& out) {
-    std::uint8_t order = 0;
-    std::uint32_t type = 0, ring_count = 0;
-    if (!cursor.u8(order) || order != 1 || !cursor.u32(type) || type != 3 || !cursor.u32(ring_count)) return false;
-    for (std::uint32_t r = 0; r < ring_count; ++r) {
-        std::uint32_t point_count = 0;
-        if (!cursor.u32(point_count) || !cursor.points(point_count, out.points)) return false;
-        out.ring_end.push_back(out.points.size());
-    }
-    out.polygon_end.push_back(out.ring_end.size());
-    return true;
-}
-
-// Reads a 2D little-endian Polygon or MultiPolygon into `out` (cleared first); false for anything else.
-bool read_polygonal(const Wkb& wkb, Rings& out) {
-    out.points.clear();
-    out.ring_end.clear();
-    out.polygon_end.clear();
-    WkbCursor cursor(wkb);
-    std::uint8_t order = 0;
-    std::uint32_t type = 0;
-    if (!cursor.u8(order) || order != 1 || !cursor.u32(type)) return false;
-    if (type == 3) {
-        WkbCursor whole(wkb);
-        return read_polygon(whole, out) && whole.at_end();
-    }
-    std::uint32_t count = 0;
-    if (type != 6 || !cursor.u32(count)) return false;
-    for (std::uint32_t p = 0; p < count; ++p)
-        if (!read_polygon(cursor, out)) return false;
-    return cursor.at_end();
-}
+// ---- Reading WKB in place: wkb_rings.hpp ------------------------------------------------------
 
 // Sign of the turn a -> b -> c: +1 left, -1 right, 0 when floating point cannot tell (Shewchuk's
 // error bound for orient2d, so a nonzero answer is exact).
@@ -448,10 +372,6 @@ bool view_polygonal(const Wkb& wkb, RingsView& out) {
     return cursor.at_end();
 }
 
-bool meets(const geos::Envelope& a, const geos::Envelope& b) noexcept {
-    return a.max_x >= b.min_x && a.min_x <= b.max_x && a.max_y >= b.min_y && a.min_y <= b.max_y;
-}
-
 /// The polygon's segments meeting `box`, each directed with the interior on its left (an
 /// exterior ring counter-clockwise, a hole clockwise), in ring order; only the blocks of segments
 /// whose box meets `box` are read.
@@ -461,7 +381,7 @@ void directed_segments(const RingsView& rings, const geos::Envelope& box, std::v
         if (ring.count < 2) continue;
         const std::size_t chunk_count = (ring.count - 2) / RingsView::kChunk + 1;
         for (std::size_t k = 0; k < chunk_count; ++k) {
-            if (!meets(rings.chunks[ring.first_chunk + k], box)) continue;
+            if (!rings.chunks[ring.first_chunk + k].intersects(box)) continue;
             const std::size_t begin = k * RingsView::kChunk, end = std::min(begin + RingsView::kChunk, ring.count - 1);
             for (std::size_t i = begin; i < end; ++i) {
                 DirectedSegment segment{RingsView::at(ring, i), RingsView::at(ring, i + 1)};

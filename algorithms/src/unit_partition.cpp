@@ -10,6 +10,7 @@
 
 #include "key_numbers.hpp"
 #include "region_cells_state.hpp"
+#include "wkb_rings.hpp"
 
 #include <algorithm>
 #include <array>
@@ -179,50 +180,23 @@ std::vector<UnitEdge> adjacency_of(const Context& context, const std::vector<Geo
 }
 
 // Calls `vertex(shell, k, p)` for each vertex p of the rings of a little-endian 2D WKB Polygon or
-// MultiPolygon read in place, in order (k: its place in its ring; `shell`: the ring is a polygon's
-// first), until it returns true: 1 when it did, 0 when every vertex was walked, -1 for anything
-// else (the caller asks GEOS).
+// MultiPolygon read in place (detail::read_polygonal), in order (k: its place in its ring;
+// `shell`: the ring is a polygon's first), until it returns true: 1 when it did, 0 when every
+// vertex was walked, -1 for anything else (the caller asks GEOS).
 template <typename F>
 int walk_wkb_vertices(const Wkb& wkb, F&& vertex) {
-    std::size_t at = 0;
-    const auto u32 = [&](std::uint32_t& value) {
-        if (at + 4 > wkb.size()) return false;
-        std::memcpy(&value, wkb.data() + at, 4);
-        at += 4;
-        return true;
-    };
-    const auto polygon = [&]() -> int {
-        if (at + 1 > wkb.size() || wkb[at] != 1) return -1;
-        ++at;
-        std::uint32_t type = 0, rings = 0;
-        if (!u32(type) || type != 3 || !u32(rings)) return -1;
-        for (std::uint32_t r = 0; r < rings; ++r) {
-            std::uint32_t count = 0;
-            if (!u32(count) || at + 16 * static_cast<std::size_t>(count) > wkb.size()) return -1;
-            for (std::uint32_t k = 0; k < count; ++k) {
-                Point p;
-                std::memcpy(&p.x, wkb.data() + at, 8);
-                std::memcpy(&p.y, wkb.data() + at + 8, 8);
-                at += 16;
-                if (vertex(r == 0, k, p)) return 1;
-            }
-        }
-        return 0;
-    };
-    if (wkb.size() < 9 || wkb[0] != 1) return -1;
-    std::uint32_t type = 0;
-    std::memcpy(&type, wkb.data() + 1, 4);
-    if (type == 3) {
-        const int walked = polygon();
-        return walked == 0 && at != wkb.size() ? -1 : walked;
+    thread_local detail::Rings rings;
+    if (!detail::read_polygonal(wkb, rings)) return -1;
+    std::size_t ring_begin = 0, polygon = 0, polygon_first_ring = 0;
+    for (std::size_t r = 0; r < rings.ring_end.size(); ++r) {
+        while (polygon < rings.polygon_end.size() && r == rings.polygon_end[polygon])
+            polygon_first_ring = rings.polygon_end[polygon++];  // (empty polygons have no ring)
+        const bool shell = r == polygon_first_ring;
+        for (std::size_t i = ring_begin; i < rings.ring_end[r]; ++i)
+            if (vertex(shell, static_cast<std::uint32_t>(i - ring_begin), rings.points[i])) return 1;
+        ring_begin = rings.ring_end[r];
     }
-    if (type != 6) return -1;
-    at = 5;
-    std::uint32_t parts = 0;
-    if (!u32(parts)) return -1;
-    for (std::uint32_t p = 0; p < parts; ++p)
-        if (const int walked = polygon(); walked != 0) return walked;
-    return at == wkb.size() ? 0 : -1;
+    return 0;
 }
 
 // Area and box of a little-endian 2D WKB Polygon or MultiPolygon read in place (shoelace per
