@@ -147,28 +147,30 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
     }
     writer.add_layer(buildings);
 
-    // barriers: the hard barrier lines used (river outlines as lines), for `civgrid report`.
-    io::LayerData barriers = schema::empty_layer(layer_name::barriers);
-    {
-        geos::Context context;
-        for (const Wkb& line : city.hard_lines) {
-            barriers.geometries.push_back(line);
-            barriers.rows.push_back({std::string("line")});
-        }
-        for (const Wkb& area : city.hard_areas) {
-            const geos::Geom polygon = geos::from_wkb(context, area);
-            const geos::Geom outline = geos::boundary(context, polygon.get(), "outlining a barrier area");
-            barriers.geometries.push_back(geos::to_wkb(context, outline.get()));
-            barriers.rows.push_back({std::string("area_outline")});
-        }
-    }
-    writer.add_layer(barriers);
+    writer.add_layer(barriers_layer(city));
 }
 
 constexpr double kWorkersPer10k = RegionStandards::kWorkersPer10k,
                  kFacilityM2Per100 = RegionStandards::kFacilityM2Per100;
 
 }  // namespace
+
+io::LayerData barriers_layer(const City& city) {
+    // The hard barrier lines used (river outlines as lines), for `civgrid report`.
+    io::LayerData barriers = schema::empty_layer(layer_name::barriers);
+    geos::Context context;
+    for (const Wkb& line : city.hard_lines) {
+        barriers.geometries.push_back(line);
+        barriers.rows.push_back({std::string("line")});
+    }
+    for (const Wkb& area : city.hard_areas) {
+        const geos::Geom polygon = geos::from_wkb(context, area);
+        const geos::Geom outline = geos::boundary(context, polygon.get(), "outlining a barrier area");
+        barriers.geometries.push_back(geos::to_wkb(context, outline.get()));
+        barriers.rows.push_back({std::string("area_outline")});
+    }
+    return barriers;
+}
 
 RegionStandards standards_of(const City& city, const PartitionResult& result, const Staffing* staffing,
                              const PartitionConfig& config) {

@@ -1,6 +1,7 @@
 // Distributed runs: one shard's load and partition, and the merge of shards into the city's result
 // (engine/shards.hpp). plan_shards lives with the loading, in load.cpp.
 #include "read_back.hpp"
+#include "split_files.hpp"
 #include "stage_timer.hpp"
 #include "values.hpp"
 
@@ -228,19 +229,12 @@ std::vector<std::size_t> merge_into(PartitionRun& run, const PartitionConfig& co
     return micro_grid_order;
 }
 
-}  // namespace
-
-PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRun> shards, RunControl* control) {
-    StageTimer timer(control, kStage);
-    timer.begin("merge");
-    PartitionRun run;
-    static_cast<void>(merge_into(run, config, shards));
+// merge_shards after the merge: workers and stations serve across shard borders, so they are read
+// and assigned on the whole city; then --strict, on the merged import report (the single machine's
+// message whichever shard warned), and the quality report.
+void staff_and_assess(PartitionRun& run, StageTimer& timer) {
     City& city = run.city;
     PartitionResult& result = run.result;
-    timer.lap("merge");
-
-    // Workers and stations serve across shard borders: read and assigned on the whole city. Then
-    // --strict, on the merged import report: the single machine's message whichever shard warned.
     if (run.config.staffing) {
         timer.begin("staffing");
         load_staff_layers(city, run.config);
@@ -256,10 +250,139 @@ PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRu
     run.report = assess(city, result, run.config);
     run.assess_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     timer.lap("assess");
-    run.timings = timer.wall();
-    run.cpu_timings = timer.cpu();
     run.warnings = city.warnings;
     run.warnings.insert(run.warnings.end(), result.warnings.begin(), result.warnings.end());
+}
+
+}  // namespace
+
+PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRun> shards, RunControl* control) {
+    StageTimer timer(control, kStage);
+    timer.begin("merge");
+    PartitionRun run;
+    static_cast<void>(merge_into(run, config, shards));
+    timer.lap("merge");
+    staff_and_assess(run, timer);
+    run.timings = timer.wall();
+    run.cpu_timings = timer.cpu();
+    return run;
+}
+
+struct ShardMerge::Files {
+    split::SplitFiles files;
+    Files(std::string index, std::vector<io::NamedSource> inputs, std::string crs)
+        : files(std::move(index), std::move(inputs), std::move(crs)) {}
+};
+
+ShardMerge::ShardMerge(const PartitionConfig& config, std::string level, std::string split_index,
+                       std::vector<io::NamedSource> more_inputs)
+    : config_(config),
+      level_(std::move(level)),
+      split_index_(std::move(split_index)),
+      more_inputs_(std::move(more_inputs)) {
+    streamed_ = !split_index_.empty() && level_ == "district";
+    if (!split_index_.empty()) {  // refused before any shard, as write_result_per_district refuses it
+        std::vector<io::NamedSource> inputs = input_sources(config_);
+        inputs.insert(inputs.end(), more_inputs_.begin(), more_inputs_.end());
+        io::check_output_path(split_index_, inputs);
+    }
+}
+
+ShardMerge::~ShardMerge() = default;
+
+std::vector<std::string> ShardMerge::add(PartitionRun shard, std::size_t position, RunControl* control) {
+    positions_.push_back(position);
+    if (!streamed_) {
+        shards_.push_back(std::move(shard));
+        return {};
+    }
+    // The district alone, ordered as the merged city orders it: its rows of the split output.
+    PartitionRun district;
+    {
+        std::vector<PartitionRun> one;
+        one.push_back(std::move(shard));
+        static_cast<void>(merge_into(district, config_, one));
+    }
+    const split::DistrictOfRow district_of(district.city, district.result);
+    std::vector<std::string> codes = district_of.districts();
+    if (codes.size() > 1)
+        throw InternalError(kStage, "a district shard holds " + std::to_string(codes.size()) + " districts");
+    if (!files_) {
+        std::vector<io::NamedSource> inputs = input_sources(config_);
+        inputs.insert(inputs.end(), more_inputs_.begin(), more_inputs_.end());
+        files_ = std::make_unique<Files>(split_index_, std::move(inputs), district.city.crs);
+    }
+    for (const std::string& code : codes) {
+        if (files_->files.is_open(code))
+            throw InputError(kStage, "district " + code + " came in two shards (shards of different plans)");
+        files_->files.open(code);
+        const LayerSink sink{[&](const io::LayerData& layer) {
+            // Barriers cross districts: the whole city's go to the index when all have come.
+            if (layer.name != schema::layer_name::barriers)
+                files_->files.add_district_layer(code, layer, district_of, control);
+        }};
+        partition_layers(district.city, district.result, config_, sink);
+        ++written_;
+    }
+    // Written: keep what staffing, the quality report and the remaining layers need.
+    district.city.buildings.geometries = {};
+    district.city.buildings.rows = {};
+    district.city.building_notes = {};
+    district.result.building_split = {};
+    district.result.building_split_households = {};
+    shards_.push_back(std::move(district));
+    return codes;
+}
+
+ShardMerge::Held ShardMerge::held() const {
+    Held held;
+    held.whole_shards = streamed_ ? 0 : shards_.size();
+    held.districts_written = written_;
+    for (const PartitionRun& shard : shards_) held.building_rows += shard.city.buildings.rows.size();
+    return held;
+}
+
+PartitionRun ShardMerge::finish(RunControl* control) {
+    {  // In plan order, whatever the order they came in.
+        std::vector<std::size_t> order = order_by(shards_.size(), [&](std::size_t s) { return positions_[s]; });
+        shards_ = permuted(std::move(shards_), order);
+        positions_.clear();
+    }
+    if (!streamed_) {
+        PartitionRun run = merge_shards(config_, std::move(shards_), control);
+        shards_.clear();
+        if (!split_index_.empty())
+            parts_ = write_result_per_district(split_index_, run.city, run.result, run.report, run.config, run.timings,
+                                               &run.staffing, nullptr, control, more_inputs_);
+        return run;
+    }
+    StageTimer timer(control, kStage);
+    timer.begin("merge");
+    PartitionRun run;
+    static_cast<void>(merge_into(run, config_, shards_));
+    shards_.clear();
+    run.city.buildings.fids = {};  // their rows are in the districts' files
+    timer.lap("merge");
+    staff_and_assess(run, timer);
+    run.timings = timer.wall();
+    run.cpu_timings = timer.cpu();
+
+    // Each district's remaining layers, the index, and every file into place.
+    split::SplitFiles& files = files_->files;
+    const split::DistrictOfRow district_of(run.city, run.result);
+    for (const std::string& code : district_of.districts())
+        if (!files.is_open(code)) throw InternalError(kStage, "district " + code + " came in no shard");
+    if (control != nullptr) control->begin("write");
+    const LayerSink sink{[&](const io::LayerData& layer) {
+        files.add_layer(layer, district_of, control);
+        if (control != nullptr) control->step();
+    }};
+    sink.add_layer(barriers_layer(run.city));
+    const RegionStandards standards = standards_of(run.city, run.result, &run.staffing, run.config);
+    staffed_layers(run.city, run.result, run.config, &run.staffing, standards, sink);
+    closing_layers(run.city, run.result, run.report, run.config, run.timings, &run.staffing, standards, sink);
+    parts_ = files.commit(control);
+    files_.reset();
     return run;
 }
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import inspect
 import os
 import pickle
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import geopandas as gpd
 
@@ -131,24 +131,36 @@ def _write(run: "_core.Run", output: str, callback: Any, per_district: bool) -> 
 
 def _run(config: "_core.Config", client: Any, shard_level: str, output: Any, callback: Any,
          per_district: bool = False) -> Tuple["_core.Run", Optional[List[Dict[str, Any]]]]:
-    """Plan, the shards on the cluster, merge, and write `output` when given (one file, or one per
-    district and the index): the run of a prepared config, as the engine's Run (the CLI's driver
-    needs no GeoDataFrames), and the parts written per district."""
+    """Plan, the shards on the cluster, merged as they come, and `output` when given (one file, or
+    one per district and the index): the run of a prepared config, as the engine's Run (the CLI's
+    driver needs no GeoDataFrames), and the parts written per district.
+
+    The client holds no shard's bytes longer than it takes to decode them. With one file per
+    district and district shards, each district is written as soon as its shard comes and only
+    what staffing and the quality report need is kept (engine::ShardMerge); with one file, the
+    decoded shards until the merge."""
     if output is not None:  # refused before any work, as the CLI refuses it
         _core.check_output(config, os.fspath(output))
     shard_plan = _core.plan_shards(config, shard_level)
-    encoded = _shard_tasks(client, _compute_shard, "civgrid-shard", config, shard_plan, (), callback)
-    run = _core.merge_shards(config, encoded, callback)
-    del encoded
-    parts = _write(run, os.fspath(output), callback, per_district) if output is not None else None
+    split_index = os.fspath(output) if output is not None and per_district else ""
+    merge = _core.ShardMerge(config, shard_plan["level"], split_index)
+    try:
+        _shard_tasks(client, _compute_shard, "civgrid-shard", config, shard_plan, (), callback, merge.add)
+        run, parts = merge.finish(callback)
+    finally:
+        merge.discard()  # a failed run's temporary files go now
+    if output is not None and not per_district:
+        run.write(os.fspath(output), callback)
     return run, parts
 
 
 def _shard_tasks(client: Any, compute: Any, key: str, config: "_core.Config", shard_plan: Dict[str, Any],
-                 extra: Tuple[Any, ...], callback: Any) -> List[bytes]:
+                 extra: Tuple[Any, ...], callback: Any, take: Callable[[bytes, int], Any]) -> None:
     """Runs compute(config, working_crs, region_level, shard, *extra) for every shard of the plan
-    as a task of one thread on the cluster, reporting progress as tasks finish; returns their bytes
-    in plan order (a failed shard raises its own error) and cancels what is left on the way out."""
+    as a task of one thread on the cluster and hands each result to take(bytes, position in the
+    plan) as it comes, then lets it go (the worker's copy goes with the last reference to its
+    future); reports progress as tasks finish. A failed shard raises its own error; what is left
+    is cancelled on the way out."""
     import distributed
 
     task_config = pickle.loads(pickle.dumps(config))
@@ -157,17 +169,22 @@ def _shard_tasks(client: Any, compute: Any, key: str, config: "_core.Config", sh
     count = len(shards)
     columns = [[task_config] * count, [shard_plan["working_crs"]] * count, [shard_plan["region_level"]] * count,
                shards] + [[value] * count for value in extra]
-    futures = client.map(compute, *columns, key=[f"{key}-{index}-{shard[1]}" for index, shard in enumerate(shards)],
-                         pure=False)
+    futures: List[Any] = client.map(compute, *columns,
+                                    key=[f"{key}-{index}-{shard[1]}" for index, shard in enumerate(shards)],
+                                    pure=False)
+    position = {future.key: index for index, future in enumerate(futures)}
     try:
         done = 0
-        for _ in distributed.as_completed(futures):
+        for future in distributed.as_completed(list(futures)):
+            index = position[future.key]
+            take(future.result(), index)  # a failed task raises its error here
+            futures[index] = None
+            future.release()
             done += 1
             if callback is not None:
                 callback("shards", done, count)
-        return client.gather(futures)
     finally:
-        client.cancel(futures)
+        client.cancel([future for future in futures if future is not None])
 
 
 def repartition(*args: Any, client: Any = None, shard_level: str = "", output_per_district: bool = False,
@@ -226,8 +243,13 @@ def _rerun(config: "_core.Config", client: Any, shard_level: str, previous_path:
     if not config.working_crs:  # a rerun works in the previous run's CRS
         config.working_crs = _core.previous_crs(previous_path)
     shard_plan = _core.plan_shards(config, shard_level)
-    encoded = _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan,
-                           (previous_path, locked), callback)
+    encoded: List[bytes] = [b""] * len(shard_plan["shards"])
+
+    def take(shard: bytes, position: int) -> None:
+        encoded[position] = shard
+
+    _shard_tasks(client, _compute_rerun_shard, "civgrid-rerun-shard", config, shard_plan, (previous_path, locked),
+                 callback, take)
     run = _core.merge_repartition_shards(config, previous_path, locked, encoded, callback)
     del encoded
     parts = _write(run, os.fspath(output), callback, per_district) if output is not None else None

@@ -52,9 +52,39 @@ struct Run {
     std::vector<std::pair<std::string, double>> timings;
     std::shared_ptr<const Rerun> rerun;  ///< null unless a rerun (civgrid repartition)
     engine::ExtraOutput extra;           ///< a rerun's changes and lineage layers and run_info section
+    /// A run whose split output was written as its shards came (engine::ShardMerge): the buildings'
+    /// geometries and attributes are in the districts' files, not here, so it cannot be written again.
+    bool buildings_in_parts = false;
 };
 
+// A ShardMerge that Python can drop before the garbage collector does (discard()): its temporary
+// files go at once when a shard fails.
+struct ShardMergeHandle {
+    std::unique_ptr<engine::ShardMerge> merge;
+    engine::ShardMerge& get() {
+        if (!merge) throw ConfigError("python.distributed", "the shard merge was finished or discarded");
+        return *merge;
+    }
+};
+
+py::list parts_list(const std::vector<engine::OutputPart>& parts) {
+    py::list out;
+    for (const engine::OutputPart& part : parts)
+        out.append(py::dict("district_code"_a = part.district_code, "path"_a = part.path,
+                            "micro_grids"_a = part.micro_grids, "grids"_a = part.grids, "buildings"_a = part.buildings,
+                            "households"_a = part.households));
+    return out;
+}
+
 using Clock = std::chrono::steady_clock;
+
+void refuse_streamed(const Run& r) {
+    if (r.buildings_in_parts)
+        throw ConfigError("python",
+                          "this run's buildings were written to its districts' files as its shards came "
+                          "(civgrid.distributed with output_per_district=True) and are not held: "
+                          "read them there, or run again to write another output");
+}
 
 // WKB geometry type without byte order and dimension flags (1 point ... 6 multi-polygon); 0 if null.
 int geometry_type(const Wkb& wkb) {
@@ -384,6 +414,7 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "write",
             [](const Run& r, const std::string& path, const py::object& progress) {
+                refuse_streamed(r);
                 // As the CLI: an output that is an input (or the previous run), a link or a device is
                 // refused, and a second writer of the same path is told. Ctrl-C stops the writing
                 // between layers and the reservation removes the temporary file.
@@ -405,6 +436,7 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "write_per_district",
             [](const Run& r, const std::string& path, const py::object& progress) {
+                refuse_streamed(r);
                 // One GeoPackage per district and the index at `path`, each checked and written as
                 // write() writes one; renamed only once all are complete and no Ctrl-C came.
                 std::vector<io::NamedSource> previous;
@@ -415,12 +447,7 @@ PYBIND11_MODULE(_core, m) {
                                                              &r.staffing, r.rerun ? &r.extra : nullptr, &control,
                                                              previous);
                 });
-                py::list out;
-                for (const engine::OutputPart& part : parts)
-                    out.append(py::dict("district_code"_a = part.district_code, "path"_a = part.path,
-                                        "micro_grids"_a = part.micro_grids, "grids"_a = part.grids,
-                                        "buildings"_a = part.buildings, "households"_a = part.households));
-                return out;
+                return parts_list(parts);
             },
             "path"_a, "progress"_a = py::none(),
             "Writes one GeoPackage per district and the index `path` (engine::write_result_per_district); "
@@ -566,6 +593,61 @@ PYBIND11_MODULE(_core, m) {
         },
         "config"_a, "shards"_a, "progress"_a = py::none(),
         "engine::merge_shards: the city's Run from its encoded shards, then staffing and the quality report");
+    py::class_<ShardMergeHandle>(m, "ShardMerge",
+                                 "engine::ShardMerge: a run's shards merged as they come; with a split output "
+                                 "and district shards, each district written as soon as its shard comes")
+        .def(py::init([](const engine::PartitionConfig& config, const std::string& level,
+                         const std::string& split_index, const std::string& previous) {
+                 std::vector<io::NamedSource> more;
+                 if (!previous.empty()) more.push_back({"previous", previous});
+                 return ShardMergeHandle{std::make_unique<engine::ShardMerge>(config, level, split_index, more)};
+             }),
+             "config"_a, "level"_a, "split_index"_a = "", "previous"_a = "")
+        .def(
+            "add",
+            [](ShardMergeHandle& handle, const py::bytes& shard, std::size_t position) {
+                engine::ShardMerge& merge = handle.get();
+                std::string bytes(shard);
+                const py::gil_scoped_release release;
+                engine::PartitionRun run = engine::decode_shard(bytes);
+                bytes = std::string();  // decoded: its memory goes now
+                return merge.add(std::move(run), position);
+            },
+            "shard"_a, "position"_a, "One shard's bytes (encode_shard), its place in the plan; the districts written")
+        .def_property_readonly("held",
+                               [](ShardMergeHandle& handle) {
+                                   const engine::ShardMerge::Held held = handle.get().held();
+                                   return py::dict("whole_shards"_a = held.whole_shards,
+                                                   "districts_written"_a = held.districts_written,
+                                                   "building_rows"_a = held.building_rows);
+                               })
+        .def(
+            "finish",
+            [](ShardMergeHandle& handle, const py::object& progress) {
+                engine::ShardMerge& merge = handle.get();
+                engine::RunControl control;
+                auto run = python::run_interruptible(control, progress, [&] {
+                    engine::PartitionRun merged = merge.finish(&control);
+                    auto out = std::make_shared<Run>();
+                    out->config = std::move(merged.config);
+                    out->city = std::move(merged.city);
+                    out->result = std::move(merged.result);
+                    out->staffing = std::move(merged.staffing);
+                    out->report = std::move(merged.report);
+                    out->timings = std::move(merged.timings);
+                    return out;
+                });
+                py::object parts = py::none();
+                if (!merge.parts().empty()) parts = parts_list(merge.parts());
+                run->buildings_in_parts =
+                    !merge.parts().empty() && run->city.buildings.size() == 0 && !run->result.building_grid.empty();
+                handle.merge.reset();
+                return py::make_tuple(run, parts);
+            },
+            "progress"_a = py::none(), "The merged Run and the parts written (None without a split output)")
+        .def(
+            "discard", [](ShardMergeHandle& handle) { handle.merge.reset(); },
+            "Drops what it holds; a split output not finished leaves no file");
     m.def(
         "compute_repartition_shard",
         [](const engine::PartitionConfig& config, const std::string& working_crs, const std::string& region_level,

@@ -4,6 +4,7 @@
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/shards.hpp>
 #include <civgrid/error.hpp>
+#include <civgrid/io/layer.hpp>
 
 #include "synth_file.hpp"
 #include "test_support.hpp"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -207,6 +209,100 @@ TEST(Shards, EachShardReadsOnlyItsOwnFeatures) {
     EXPECT_EQ(communities_read, all_communities);
     EXPECT_EQ(buildings_kept, all_buildings);          // each building in one shard
     EXPECT_LT(buildings_read, all_buildings * 3 / 2);  // boxes overlap a little, not a city each
+}
+
+// Two GeoPackages hold the same layers, row by row (run_info aside: its timings are the run's).
+void expect_same_files(const std::string& expected, const std::string& actual) {
+    SCOPED_TRACE(actual);
+    const std::vector<std::string> layers = io::list_layers(expected);
+    ASSERT_EQ(layers, io::list_layers(actual));
+    for (const std::string& layer : layers) {
+        if (layer == "run_info" || layer == "layer_styles") continue;
+        const io::FeatureTable a = io::read_layer({expected, layer});
+        const io::FeatureTable b = io::read_layer({actual, layer});
+        ASSERT_EQ(a.size(), b.size()) << layer;
+        EXPECT_TRUE(a.geometries == b.geometries) << layer;
+        EXPECT_TRUE(a.rows == b.rows) << layer;
+    }
+}
+
+// With one file per district, the client writes each district's file as its shard comes and keeps
+// no building's geometry or attributes (what it holds, seen after each shard), and the files are
+// write_result_per_district's of the whole city, whatever the order the shards came in.
+TEST(Shards, SplitOutputIsWrittenDistrictByDistrictAsShardsCome) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 40'000;
+    synth.seed = 4;
+    synth.districts = 4;
+    PartitionConfig config;
+    config.city = dir.file("province.gpkg");
+    data::write_city(data::generate_city(synth), config.city);
+    const PartitionRun whole = compute_partition(config);
+    // Beside each other in two folders, so that the index's `file` names are the same.
+    std::filesystem::create_directory(dir.path() / "single");
+    std::filesystem::create_directory(dir.path() / "streamed");
+    const std::vector<OutputPart> single =
+        write_result_per_district(dir.file("single/out.gpkg"), whole.city, whole.result, whole.report, whole.config,
+                                  whole.timings, &whole.staffing);
+    ASSERT_EQ(single.size(), 4U);
+
+    const ShardPlan plan = plan_shards(config, "district");
+    ASSERT_EQ(plan.level, "district");
+    const std::string index = dir.file("streamed/out.gpkg");
+    ShardMerge merge(config, plan.level, index);
+    std::size_t came = 0;
+    for (std::size_t s = plan.shards.size(); s-- > 0;) {  // the last first
+        const Shard& shard = plan.shards[s];
+        std::vector<std::string> written =
+            merge.add(decode_shard(encode_shard(compute_shard(shard_config(config, plan, shard)))), s);
+        ++came;
+        EXPECT_EQ(written, std::vector<std::string>{shard.selection.value});
+        const ShardMerge::Held held = merge.held();
+        EXPECT_EQ(held.whole_shards, 0U);
+        EXPECT_EQ(held.districts_written, came);
+        EXPECT_EQ(held.building_rows, 0U);
+        // Written to its temporary: in place only when the run is complete.
+        EXPECT_FALSE(std::filesystem::exists(dir.file("streamed/out-" + shard.selection.value + ".gpkg")));
+    }
+    const PartitionRun run = merge.finish();
+    EXPECT_EQ(run.city.buildings.size(), 0U);  // in the districts' files
+    EXPECT_EQ(run.result.building_grid, whole.result.building_grid);
+    EXPECT_EQ(run.report.micro_grids, whole.report.micro_grids);
+    EXPECT_EQ(run.report.share_within_10, whole.report.share_within_10);
+    EXPECT_EQ(run.report.buildings_unassigned, whole.report.buildings_unassigned);
+    EXPECT_EQ(run.staffing.workers.assignments.size(), whole.staffing.workers.assignments.size());
+    const std::vector<OutputPart>& parts = merge.parts();
+    ASSERT_EQ(parts.size(), single.size());
+    for (std::size_t d = 0; d < parts.size(); ++d) {
+        EXPECT_EQ(parts[d].district_code, single[d].district_code);
+        EXPECT_EQ(parts[d].micro_grids, single[d].micro_grids);
+        EXPECT_EQ(parts[d].buildings, single[d].buildings);
+        EXPECT_EQ(parts[d].households, single[d].households);
+        expect_same_files(single[d].path, parts[d].path);
+    }
+    expect_same_files(dir.file("single/out.gpkg"), index);
+}
+
+// Destroyed before finish (a shard failed), a streamed split output leaves no file.
+TEST(Shards, AnUnfinishedSplitOutputLeavesNoFile) {
+    test::TempDir dir;
+    data::SynthConfig synth;
+    synth.households = 20'000;
+    synth.seed = 5;
+    synth.districts = 2;
+    PartitionConfig config;
+    config.city = dir.file("province.gpkg");
+    data::write_city(data::generate_city(synth), config.city);
+    const ShardPlan plan = plan_shards(config, "district");
+    ASSERT_EQ(plan.shards.size(), 2U);
+    {
+        ShardMerge merge(config, plan.level, dir.file("out.gpkg"));
+        (void)merge.add(compute_shard(shard_config(config, plan, plan.shards.front())), 0);
+        EXPECT_EQ(merge.held().districts_written, 1U);
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        EXPECT_EQ(entry.path().filename(), "province.gpkg");
 }
 
 }  // namespace

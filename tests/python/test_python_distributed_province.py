@@ -153,8 +153,10 @@ def test_one_file_per_district_and_an_index_equal_the_single_file(province, clus
     assert result.path == str(index)
     assert [part["district_code"] for part in result.parts] == sorted(result.micro_grids.district_code.unique())
     assert sum(part["micro_grids"] for part in result.parts) == len(result.micro_grids)
-    assert sum(part["buildings"] for part in result.parts) == len(result.buildings) - \
-        int(result.buildings.community_code.isna().sum())
+    # The buildings went to the districts' files as their shards came; the Result holds none.
+    assert len(result.buildings) == 0
+    assert sum(part["buildings"] for part in result.parts) == \
+        int(read(single_file, "buildings").community_code.notna().sum())
     assert_split_equals(str(index), str(single_file))
     # Everything written was renamed: no temporary file left beside them.
     assert sorted(os.listdir(tmp_path)) == sorted(["province.gpkg"] + [os.path.basename(p["path"])
@@ -182,3 +184,60 @@ def test_the_cli_splits_the_output_on_one_machine_and_on_a_scheduler(province, c
                       str(tmp_path / "r.html"), check=False)
     assert refused.returncode == 2 and "--split-output" in refused.stderr
     assert not (tmp_path / "r.gpkg").exists()
+
+
+def test_the_client_writes_each_district_as_its_shard_comes(province, cluster, single_file, tmp_path, monkeypatch):
+    """With one file per district, the client's merge (engine::ShardMerge) takes each district as its
+    shard comes and writes it at once: after each shard it holds no shard whole and no building's
+    geometry or attributes, and that district's file is on disk (its temporary, renamed when the
+    run is complete); the files are still the single file's. With one file, it holds the decoded
+    shards (their bytes dropped) until the merge."""
+    _, client = cluster
+    real = civgrid._core.ShardMerge
+    seen = []
+
+    class Watched:
+        """The engine's merge, seen after each shard."""
+
+        def __init__(self, *args, **kwargs):
+            self.merge = real(*args, **kwargs)
+
+        def add(self, shard, position):
+            written = self.merge.add(shard, position)
+            seen.append((written, self.merge.held, sorted(os.listdir(folder))))
+            return written
+
+        def finish(self, progress):
+            return self.merge.finish(progress)
+
+        def discard(self):
+            self.merge.discard()
+
+    monkeypatch.setattr(civgrid._core, "ShardMerge", Watched)
+    folder = tmp_path / "split"
+    folder.mkdir()
+    index = folder / "out.gpkg"
+    result = civgrid.distributed.partition(str(province), client=client, progress=False, output=str(index),
+                                           output_per_district=True)
+    districts = sorted(read(single_file, "micro_grids").district_code.unique())
+    assert sorted(written for written, _, _ in seen) == [[code] for code in districts]
+    came = []
+    for step, (written, held, files) in enumerate(seen):
+        came += written
+        assert held == {"whole_shards": 0, "districts_written": step + 1, "building_rows": 0}
+        for code in districts:
+            temporary = [name for name in files if name.startswith(f"out-{code}.gpkg.tmp-")]
+            assert len(temporary) == (1 if code in came else 0), (step, code, files)
+            assert f"out-{code}.gpkg" not in files
+    assert len(result.buildings) == 0  # in the districts' files
+    assert len(result.micro_grids) == len(read(single_file, "micro_grids"))
+    with pytest.raises(civgrid.ConfigError, match="districts' files"):
+        result.to_gpkg(str(tmp_path / "again.gpkg"), progress=False)
+    assert_split_equals(str(index), str(single_file))
+
+    seen.clear()
+    one = tmp_path / "one.gpkg"
+    civgrid.distributed.partition(str(province), client=client, progress=False, output=str(one))
+    assert [held["whole_shards"] for _, held, _ in seen] == [1, 2, 3]
+    assert all(held["districts_written"] == 0 for _, held, _ in seen)
+    assert seen[-1][1]["building_rows"] == int(read(single_file, "buildings").community_code.notna().sum())

@@ -217,6 +217,9 @@ void result_layers(const City& city, const PartitionResult& result, const algori
 /// barriers.
 void partition_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
                       const LayerSink& sink);
+/// The last of partition_layers alone: the barriers layer (the hard barrier lines used, barrier
+/// areas' outlines as lines).
+[[nodiscard]] io::LayerData barriers_layer(const City& city);
 /// The layers that need the staffing (null: none): the region layer (communities, or the level
 /// partitioned) with its standards, and the staffing layers when there are workers or stations.
 void staffed_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,

@@ -9,6 +9,7 @@
 #include <civgrid/engine/repartition.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,65 @@ struct ShardPlan {
 /// city, read here) and the quality report, as compute_partition does. `config` is the run's (no shard).
 [[nodiscard]] PartitionRun merge_shards(const PartitionConfig& config, std::vector<PartitionRun> shards,
                                         RunControl* control = nullptr);
+
+/// The merge of a run's shards as they arrive, for a driver that receives them one at a time: it
+/// holds what the rest of the run needs and no more, so a client's memory is not the province's.
+///
+/// Without a split output it keeps each shard decoded (the driver drops the bytes) and finish()
+/// is merge_shards. With a split output (`split_index`, the index's path) and district shards,
+/// a district's shard is written to its own file as soon as it comes (micro_grids, grids and
+/// buildings, the rows write_result_per_district gives it), and only what staffing, the quality
+/// report and the remaining layers need is kept: regions, micro-grids and grids with their
+/// polygons, barriers, the import report, and per building its feature id, point, households,
+/// units, residents, region and micro-grid (not its geometry, attributes, note or split). finish()
+/// then merges those in feature-id order, staffs and assesses the whole city as merge_shards does,
+/// writes each district's remaining layers (communities, staffing, run_info) and the index, and
+/// renames every file into place: the files of write_result_per_district on the merged run,
+/// whatever the shards' order. With shards finer than districts (a city of one district, or a
+/// level forced), the split output is written by write_result_per_district after merge_shards.
+/// Destroyed before finish(), it leaves no file.
+class ShardMerge {
+public:
+    /// `config` is the run's (no shard); `level` the plan's (ShardPlan::level); `more_inputs` are
+    /// files the outputs must not be (a rerun's previous output). The index path is checked and
+    /// reserved here, before any shard.
+    ShardMerge(const PartitionConfig& config, std::string level, std::string split_index = {},
+               std::vector<io::NamedSource> more_inputs = {});
+    ~ShardMerge();
+    ShardMerge(const ShardMerge&) = delete;
+    ShardMerge& operator=(const ShardMerge&) = delete;
+
+    /// One shard (decode_shard's), in any order; `position` is its place in the plan (the merge
+    /// takes the run-wide facts, e.g. run_info's inputs, from the first). Returns the districts
+    /// written by this call.
+    std::vector<std::string> add(PartitionRun shard, std::size_t position, RunControl* control = nullptr);
+
+    /// What it holds now: shards kept whole (not yet written), districts written, and buildings
+    /// whose geometry and attributes it holds.
+    struct Held {
+        std::size_t whole_shards = 0, districts_written = 0, building_rows = 0;
+    };
+    [[nodiscard]] Held held() const;
+
+    /// The merged run (with a streamed split output: without the buildings' geometries and
+    /// attributes, which are in the districts' files; city.buildings is then empty, the
+    /// per-building arrays kept), staffed and assessed; the split output written and committed.
+    [[nodiscard]] PartitionRun finish(RunControl* control = nullptr);
+    /// The districts' files of a split output, in district-code order, once finish() has run.
+    [[nodiscard]] const std::vector<OutputPart>& parts() const noexcept { return parts_; }
+
+private:
+    struct Files;
+    PartitionConfig config_;
+    std::string level_, split_index_;
+    std::vector<io::NamedSource> more_inputs_;
+    bool streamed_ = false;
+    std::vector<PartitionRun> shards_;    ///< whole, or (streamed) what finish() needs of each
+    std::vector<std::size_t> positions_;  ///< of shards_ in the plan
+    std::unique_ptr<Files> files_;
+    std::size_t written_ = 0;
+    std::vector<OutputPart> parts_;
+};
 
 /// One shard of a rerun (civgrid repartition): its partition as compute_shard gives it, what
 /// changed (changes.result is empty: the partition is `run.result`), and the previous feature id
