@@ -109,6 +109,7 @@ def main():
         return
 
     folder = Path(arguments.folder or tempfile.mkdtemp(prefix="civgrid-distributed-"))
+    folder.mkdir(parents=True, exist_ok=True)
     city = arguments.city or str(folder / "province.gpkg")
     if not arguments.city:
         wall, peak = timed([CLI, "synth", "--households", str(arguments.households), "--districts",
