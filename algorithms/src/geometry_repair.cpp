@@ -555,40 +555,45 @@ int outside(Point m, const RingsView& rings, std::size_t& tested) {
 /// just outside the range: the caller's tests are exact.
 class SegmentsByX {
 public:
-    SegmentsByX(const std::vector<DirectedSegment>& segments, bool short_ones) {
-        std::vector<DirectedSegment> chosen;
+    /// Rebuilt for each pair, reusing the buffers.
+    void build(const std::vector<DirectedSegment>& segments, bool short_ones) {
+        chosen_.clear();
+        keys_.clear();
+        by_min_x_.clear();
+        widest_ = 0;
         double highest = 0;
-        for (const DirectedSegment& s : segments) {
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+            const DirectedSegment& s = segments[i];
             const double width = std::abs(s.to.x - s.from.x);
             if ((width <= 1.0) != short_ones) continue;
             const double min_x = std::min(s.from.x, s.to.x);
-            low_ = chosen.empty() ? min_x : std::min(low_, min_x);
-            highest = chosen.empty() ? min_x : std::max(highest, min_x);
-            chosen.push_back(s);
+            low_ = chosen_.empty() ? min_x : std::min(low_, min_x);
+            highest = chosen_.empty() ? min_x : std::max(highest, min_x);
+            chosen_.push_back(static_cast<std::uint32_t>(i));
             widest_ = std::max(widest_, width);
         }
-        if (chosen.empty()) return;
+        if (chosen_.empty()) return;
         scale_ = highest > low_ ? kTop / (highest - low_) : 1.0;
-        std::vector<std::uint64_t> entries(chosen.size());  // key << 32 | index
-        for (std::size_t i = 0; i < chosen.size(); ++i)
-            entries[i] = std::uint64_t{key(std::min(chosen[i].from.x, chosen[i].to.x))} << 32 | i;
-        if (entries.size() < 1024) {
-            std::sort(entries.begin(), entries.end());
+        entries_.resize(chosen_.size());  // key << 32 | index
+        for (std::size_t i = 0; i < chosen_.size(); ++i) {
+            const DirectedSegment& s = segments[chosen_[i]];
+            entries_[i] = std::uint64_t{key(std::min(s.from.x, s.to.x))} << 32 | chosen_[i];
+        }
+        if (entries_.size() < 1024) {
+            std::sort(entries_.begin(), entries_.end());
         } else {  // three stable passes of 11 bits over the key
-            std::vector<std::uint64_t> other(entries.size());
+            other_.resize(entries_.size());
             for (unsigned shift = 32; shift < 64; shift += 11) {
                 std::array<std::uint32_t, 2049> count{};
-                for (const std::uint64_t e : entries) ++count[((e >> shift) & 2047) + 1];
+                for (const std::uint64_t e : entries_) ++count[((e >> shift) & 2047) + 1];
                 for (std::size_t d = 0; d < 2048; ++d) count[d + 1] += count[d];
-                for (const std::uint64_t e : entries) other[count[(e >> shift) & 2047]++] = e;
-                entries.swap(other);
+                for (const std::uint64_t e : entries_) other_[count[(e >> shift) & 2047]++] = e;
+                entries_.swap(other_);
             }
         }
-        keys_.resize(entries.size());
-        by_min_x_.resize(entries.size());
-        for (std::size_t i = 0; i < entries.size(); ++i) {
-            keys_[i] = static_cast<std::uint32_t>(entries[i] >> 32);
-            by_min_x_[i] = chosen[entries[i] & 0xFFFFFFFFu];
+        for (const std::uint64_t e : entries_) {
+            keys_.push_back(static_cast<std::uint32_t>(e >> 32));
+            by_min_x_.push_back(segments[e & 0xFFFFFFFFu]);
         }
     }
     template <typename Visit>
@@ -607,7 +612,8 @@ private:
         return t < 0 ? 0u : 1u + static_cast<std::uint32_t>(std::min(t, kTop));
     }
     std::vector<DirectedSegment> by_min_x_;
-    std::vector<std::uint32_t> keys_;
+    std::vector<std::uint32_t> keys_, chosen_;
+    std::vector<std::uint64_t> entries_, other_;
     double widest_ = 0, low_ = 0, scale_ = 0;
 };
 
@@ -676,6 +682,7 @@ private:
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
     SegmentTable a_table, vertex_table;
+    SegmentsByX short_by_x, long_by_x;
     std::vector<DirectedSegment> vertices;
     std::vector<char> a_shared, b_shared;
 };
@@ -706,16 +713,14 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                                            const std::vector<DirectedSegment>& theirs_box, const RingsView& theirs_all,
                                            const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
-        // those are tested against each of their segments, unless they are many (a dense edge:
-        // ten free segments against its thousands were most of the tests). Otherwise their
-        // segments are sorted by x, short ones (a dense edge's) apart from long ones, so a
-        // segment is tested only against those whose x-range can meet its own.
+        // those are tested against each of their segments. Many free ones get their segments by
+        // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
+        // against those whose x-range can meet its own.
         const auto free_count = static_cast<std::size_t>(std::count(shared.begin(), shared.end(), 0));
         if (free_count == 0) return true;
-        constexpr std::size_t kFewFree = 16, kFewTests = 1024;
-        const bool few = free_count <= kFewFree && free_count * theirs_box.size() <= kFewTests;
-        std::optional<SegmentsByX> short_ones, long_ones;
-        if (!few) short_ones.emplace(theirs_box, true), long_ones.emplace(theirs_box, false);
+        constexpr std::size_t kFewFree = 16;
+        const bool few = free_count <= kFewFree;
+        if (!few) x.short_by_x.build(theirs_box, true), x.long_by_x.build(theirs_box, false);
         // Their vertices, as (v, v) in a table made when first needed.
         bool vertices_made = false;
         const auto on_their_vertex = [&](Point p) {
@@ -745,8 +750,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
             if (few) {
                 for (const DirectedSegment& t : theirs_box) test(t);
             } else {
-                short_ones->for_each_near(segment, test);
-                long_ones->for_each_near(segment, test);
+                x.short_by_x.for_each_near(segment, test);
+                x.long_by_x.for_each_near(segment, test);
             }
             if (!meets_only_at_ends || tests > kMaxTests) return false;
             // Joined to a segment already outside at a point off their boundary: outside too (the
