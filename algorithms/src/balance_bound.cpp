@@ -1,6 +1,7 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <functional>
@@ -182,6 +183,67 @@ std::vector<int> whole_by_subsets(const std::vector<std::int64_t>& units, int ma
     return value;
 }
 
+// Exact values for one, two and three micro-grids of a piece of many units, by subset sums (a
+// dynamic programme pseudo-polynomial in the piece's households, not exponential in its units):
+// `pairs[a]` is the bitset of b such that two disjoint groups of units hold a and b households.
+// Also `most`: at most how many disjoint groups within `range` the units make (0, 1, 2, or more
+// when 3 is returned), which bounds the piece at every count.
+struct FewParts {
+    std::array<int, 4> value{};  // by count, 1..3
+    int most = std::numeric_limits<int>::max();
+};
+
+FewParts few_parts_by_subset_sums(const std::vector<std::int64_t>& units, std::int64_t households, WithinRange range) {
+    const auto width = static_cast<std::size_t>(households) + 1;
+    const std::size_t words = (width + 63) / 64;
+    std::vector<std::uint64_t> pairs(width * words, 0);
+    const auto row = [&](std::size_t a) { return pairs.data() + a * words; };
+    row(0)[0] = 1;  // two empty groups
+    std::vector<std::uint64_t> shifted(words);
+    for (const std::int64_t unit : units) {
+        const auto w = static_cast<std::size_t>(unit);
+        if (w == 0) continue;
+        const std::size_t word_shift = w / 64, bit_shift = w % 64;
+        // Descending a, so row(a - w) is still the one before this unit: each unit joins one group
+        // (a), the other (b, a shift of the row) or neither.
+        for (std::size_t a = width; a-- > 0;) {
+            std::uint64_t* current = row(a);
+            for (std::size_t i = words; i-- > 0;) {
+                std::uint64_t bits = 0;
+                if (i >= word_shift) {
+                    bits = current[i - word_shift] << bit_shift;
+                    if (bit_shift != 0 && i > word_shift) bits |= current[i - word_shift - 1] >> (64 - bit_shift);
+                }
+                shifted[i] = bits;
+            }
+            const std::uint64_t* before = a >= w ? row(a - w) : nullptr;
+            for (std::size_t i = 0; i < words; ++i) current[i] |= shifted[i] | (before != nullptr ? before[i] : 0);
+        }
+    }
+    const auto has = [&](std::int64_t a, std::int64_t b) {
+        if (a < 0 || b < 0 || a > households || b > households) return false;
+        const auto bit = static_cast<std::size_t>(b);
+        return ((row(static_cast<std::size_t>(a))[bit / 64] >> (bit % 64)) & 1U) != 0;
+    };
+    const auto inside = [&](std::int64_t h) { return h >= range.low && h <= range.high; };
+    bool one = false, two = false, two_all = false, three_all = false;
+    for (std::int64_t a = range.low; a <= std::min(range.high, households); ++a) {
+        one = one || has(a, 0);
+        two_all = two_all || (has(a, 0) && inside(households - a));
+        for (std::int64_t b = range.low; b <= std::min(range.high, households - a); ++b)
+            if (has(a, b)) {
+                two = true;
+                three_all = three_all || inside(households - a - b);
+            }
+    }
+    FewParts result;
+    if (!two) result.most = one ? 1 : 0;  // with two, more is not known
+    result.value[1] = inside(households) ? 1 : 0;
+    result.value[2] = two_all ? 2 : one ? 1 : 0;
+    result.value[3] = three_all ? 3 : two ? 2 : one ? 1 : 0;
+    return result;
+}
+
 }  // namespace
 
 std::vector<int> best_within_whole_in_piece(std::vector<std::int64_t> unit_households, int max_parts, WithinRange range,
@@ -233,6 +295,17 @@ std::vector<int> best_within_whole_in_piece(std::vector<std::int64_t> unit_house
         const std::int64_t whole = all_within ? k : std::min<std::int64_t>(most, k - 1);
         value[static_cast<std::size_t>(k)] =
             static_cast<int>(std::min<std::int64_t>(value[static_cast<std::size_t>(k)], whole));
+    }
+    // A piece of a few micro-grids' households (a river's sliver, a block between major roads):
+    // its values for one to three micro-grids exactly, by subset sums, and the most disjoint groups
+    // within for every count. Above 4 x high households the piece takes more micro-grids and its
+    // units are small against them, where the relaxation above is near enough.
+    if (households <= 4 * range.high) {
+        const FewParts few = few_parts_by_subset_sums(unit_households, households, range);
+        for (int k = 1; k <= max_parts; ++k) {
+            int& at = value[static_cast<std::size_t>(k)];
+            at = std::min(at, k <= 3 ? few.value[static_cast<std::size_t>(k)] : few.most);
+        }
     }
     return value;
 }

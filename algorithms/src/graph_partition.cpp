@@ -812,7 +812,9 @@ private:
                     error += (weight_of[p] - target) * (weight_of[p] - target) / (target * target);
                 }
                 // As score() ranks partitions: beyond the bounds, then outside the window.
-                const bool better = std::tie(beyond, outside, error) < std::tie(best_beyond, best_outside, best_error);
+                const bool better =
+                    o.window_first ? std::tie(outside, beyond, error) < std::tie(best_outside, best_beyond, best_error)
+                                   : std::tie(beyond, outside, error) < std::tie(best_beyond, best_outside, best_error);
                 if (better && enough_weighted(label, parts)) {
                     best_beyond = beyond;
                     best_outside = outside;
@@ -876,6 +878,11 @@ private:
             if (hard > 0 && w < hard) c += kBelowHardMinimum * (hard - w) * (hard - w);
             return c / (target * target);
         }
+        // When no partition keeps every part within the bounds (a piece of 210 households for two
+        // micro-grids of 83 with an upper bound of 99.6), the households beyond them are forced
+        // anyway: parts within the window come first, and moves may push the rest further out.
+        bool window_first = false;
+        [[nodiscard]] double guarded(double w) const { return window_first ? 0.0 : violation(w); }
         [[nodiscard]] int outside_window(double w) const {
             return has_window && (w < window_low - 1e-9 || w > window_high + 1e-9) ? 1 : 0;
         }
@@ -892,6 +899,9 @@ private:
         o.window_low = options_.window_low;
         o.window_high = options_.window_high;
         o.has_window = o.window_high > 0 && o.window_low <= o.window_high;
+        const double part_count = std::max(parts, 1);
+        o.window_first = o.has_window && ((o.lower > 0 && o.total < part_count * o.lower - 1e-9) ||
+                                          (o.upper > 0 && o.total > part_count * o.upper + 1e-9));
         // Cut length a move adds, in parts' boundaries; 0.2 of a boundary weighs like 2 % of
         // balance squared: it evens out ragged edges without giving up the balance.
         o.compactness = options_.compactness;
@@ -908,7 +918,11 @@ private:
         double beyond_bounds = 0;
         int outside = 0;
         double rest = 0;
+        bool window_first = false;  // Objective::window_first: parts outside the window first
         [[nodiscard]] bool operator<(const Score& other) const {
+            if (window_first)
+                return std::tie(outside, beyond_bounds, rest) <
+                       std::tie(other.outside, other.beyond_bounds, other.rest);
             return std::tie(beyond_bounds, outside, rest) < std::tie(other.beyond_bounds, other.outside, other.rest);
         }
     };
@@ -922,6 +936,7 @@ private:
                 if (part_[graph_.neighbours[e]] != part_[v]) cut += graph_.shared_length[e];
         }
         Score result;
+        result.window_first = o.window_first;
         result.rest = o.compactness * 0.5 * cut / o.perimeter_scale;  // each edge is stored twice
         for (int p = 0; p < parts; ++p) {
             result.beyond_bounds += o.violation(weight_of[static_cast<std::size_t>(p)]);
@@ -978,8 +993,7 @@ private:
                 for (const auto& [q, length] : touching) {
                     const double wq = part_weight_[static_cast<std::size_t>(q)];
                     // Bounds are hard for compactness: no move takes a part further outside them.
-                    if (o.violation(wp - w) > o.violation(wp) + 1e-9 || o.violation(wq + w) > o.violation(wq) + 1e-9)
-                        continue;
+                    if (o.guarded(wp - w) > o.guarded(wp) + 1e-9 || o.guarded(wq + w) > o.guarded(wq) + 1e-9) continue;
                     // Parts the move brings into the window (negative), never out of it. The share
                     // within the window is what planners read, so it comes before compactness and
                     // before the squared deviation (which would spread a piece's excess over all its
@@ -1028,13 +1042,122 @@ private:
                 if (o.outside_window(w) == 0) continue;
                 chain_budget_ = 4000;
                 in_chain_[static_cast<std::size_t>(p)] = 1;
-                const bool done = w > o.window_high ? push_from(p, w - o.window_high, w - o.window_low, 0, o)
-                                                    : pull_into(p, o.window_low - w, o.window_high - w, 0, o);
+                bool done = w > o.window_high ? push_from(p, w - o.window_high, w - o.window_low, 0, o)
+                                              : pull_into(p, o.window_low - w, o.window_high - w, 0, o);
                 in_chain_[static_cast<std::size_t>(p)] = 0;
+                if (!done) done = trade_into_window(p, o);
                 improved = improved || done;
             }
             if (!improved) break;
         }
+    }
+
+    // A part outside the window whose neighbours have no room for a whole building may still get
+    // in by a trade: it gives a neighbour one node and takes one or two from it (or gives two and
+    // takes one), moving the difference of their weights (buildings of 5-10 households trade by
+    // 1-5). Kept when the two end with fewer parts outside the window and no further beyond the
+    // bounds, both connected.
+    bool trade_into_window(int p, const Objective& o) {
+        constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+        struct Trade {
+            std::uint32_t give[2], take[2];  // kNone: not used
+            int with;
+            double miss;
+        };
+        const auto pi = static_cast<std::size_t>(p);
+        // Boundary nodes of p and of its neighbours, by neighbouring part.
+        std::vector<std::pair<int, std::uint32_t>> gives, takes;
+        for (std::uint32_t v : members_[pi]) {
+            if (part_[v] != p) continue;
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const std::uint32_t u = graph_.neighbours[e];
+                const int d = part_[u];
+                if (d == p) continue;
+                gives.emplace_back(d, v);
+                takes.emplace_back(d, u);
+            }
+        }
+        const auto unique = [](std::vector<std::pair<int, std::uint32_t>>& list) {
+            std::sort(list.begin(), list.end());
+            list.erase(std::unique(list.begin(), list.end()), list.end());
+        };
+        unique(gives);
+        unique(takes);
+        const auto weight = [&](std::uint32_t v) {
+            return v == kNone ? 0.0 : static_cast<double>(graph_.node_weight[v]);
+        };
+        std::vector<Trade> trades;
+        const double wp = part_weight_[pi];
+        const auto consider = [&](int d, std::uint32_t g0, std::uint32_t g1, std::uint32_t t0, std::uint32_t t1) {
+            const double wd = part_weight_[static_cast<std::size_t>(d)];
+            const double shift = weight(g0) + weight(g1) - weight(t0) - weight(t1);
+            if (shift == 0) return;
+            const double p_after = wp - shift, d_after = wd + shift;
+            if (o.outside_window(p_after) + o.outside_window(d_after) >= o.outside_window(wp) + o.outside_window(wd) ||
+                o.guarded(p_after) + o.guarded(d_after) > o.guarded(wp) + o.guarded(wd) + 1e-9)
+                return;
+            trades.push_back(
+                {{g0, g1}, {t0, t1}, d, std::abs(p_after - o.target_of(p)) + std::abs(d_after - o.target_of(d))});
+        };
+        for (std::size_t a = 0, b = 0; a < gives.size();) {
+            const int d = gives[a].first;
+            std::size_t a_end = a;
+            while (a_end < gives.size() && gives[a_end].first == d) ++a_end;
+            while (b < takes.size() && takes[b].first < d) ++b;
+            std::size_t b_end = b;
+            while (b_end < takes.size() && takes[b_end].first == d) ++b_end;
+            for (std::size_t i = a; i < a_end; ++i)
+                for (std::size_t j = b; j < b_end; ++j) {
+                    const std::uint32_t g = gives[i].second, t = takes[j].second;
+                    consider(d, g, kNone, t, kNone);
+                    for (std::size_t j2 = j + 1; j2 < b_end; ++j2) consider(d, g, kNone, t, takes[j2].second);
+                    for (std::size_t i2 = i + 1; i2 < a_end; ++i2) consider(d, g, gives[i2].second, t, kNone);
+                }
+            a = a_end;
+            b = b_end;
+        }
+        std::sort(trades.begin(), trades.end(), [](const Trade& x, const Trade& y) {
+            return std::tie(x.miss, x.give[0], x.give[1], x.take[0], x.take[1]) <
+                   std::tie(y.miss, y.give[0], y.give[1], y.take[0], y.take[1]);
+        });
+        std::size_t tried = 0;
+        for (const Trade& t : trades) {
+            if (tried >= 4 * kChainTries) break;
+            ++tried;
+            // Node by node, each move keeping its part connected and the taken ones touching p.
+            std::uint32_t moved[4];
+            int from[4], count = 0;
+            bool valid = true;
+            const auto step = [&](std::uint32_t v, int source, int target, bool must_touch) {
+                if (!valid || v == kNone) return;
+                if (part_[v] != source || !can_give(v, source)) {
+                    valid = false;
+                    return;
+                }
+                if (must_touch) {
+                    bool touches = false;
+                    for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1] && !touches; ++e)
+                        touches = part_[graph_.neighbours[e]] == target;
+                    if (!touches) {
+                        valid = false;
+                        return;
+                    }
+                }
+                move_node(v, target);
+                moved[count] = v;
+                from[count++] = source;
+            };
+            step(t.give[0], p, t.with, false);
+            step(t.give[1], p, t.with, true);
+            step(t.take[0], t.with, p, true);
+            step(t.take[1], t.with, p, true);
+            if (valid) return true;
+            while (count > 0) {  // undo, last first
+                --count;
+                move_node(moved[count], from[count]);
+            }
+        }
+        return false;
     }
 
     // Without node v, does part p keep a node, and a weighted node per unit it stands for (a grid
@@ -1089,7 +1212,7 @@ private:
                                 [&](const Candidate& x) { return x.node == v && x.to == d; }))
                     continue;
                 const double before = part_weight_[static_cast<std::size_t>(d)], after = before + w;
-                if (o.violation(after) > o.violation(before) + 1e-9) continue;
+                if (o.guarded(after) > o.guarded(before) + 1e-9) continue;
                 const bool ends = o.outside_window(after) <= o.outside_window(before);  // none taken out
                 if (!ends && (depth + 1 >= kChainDepth || after < o.window_low)) continue;
                 candidates.push_back({v, d, ends, std::abs(after - o.target_of(d))});
@@ -1111,6 +1234,58 @@ private:
             in_chain_[static_cast<std::size_t>(x.to)] = 0;
             if (done) return true;
             move_node(x.node, c);  // undo: c was connected with it
+        }
+        // No single node fits: c hands a lighter node to a neighbour with room and goes on giving
+        // the rest (buildings of 5-10 households, an excess of 12).
+        return partial_link(c, least, most, depth, o, true);
+    }
+
+    // A link of a chain that moves a node lighter than `least` between part c and a neighbour that
+    // stays inside the window, c then giving (`giving`) or taking the rest through a further link.
+    bool partial_link(int c, double least, double most, int depth, const Objective& o, bool giving) {
+        if (depth + 1 >= kChainDepth) return false;
+        struct Candidate {
+            std::uint32_t node;
+            int other;
+            double weight;
+        };
+        std::vector<Candidate> candidates;
+        const auto consider = [&](std::uint32_t v, int d) {
+            if (d == c || in_chain_[static_cast<std::size_t>(d)] != 0) return;
+            const auto w = static_cast<double>(graph_.node_weight[v]);
+            if (w <= 1e-9 || w >= least - 1e-9) return;
+            const double after = part_weight_[static_cast<std::size_t>(d)] + (giving ? w : -w);
+            if (o.outside_window(after) != 0 || o.guarded(after) > 1e-9) return;
+            if (std::any_of(candidates.begin(), candidates.end(),
+                            [&](const Candidate& x) { return x.node == v && x.other == d; }))
+                return;
+            candidates.push_back({v, d, w});
+        };
+        for (std::uint32_t u : members_[static_cast<std::size_t>(c)]) {
+            if (part_[u] != c) continue;
+            for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
+                const std::uint32_t n = graph_.neighbours[e];
+                if (giving)
+                    consider(u, part_[n]);
+                else
+                    consider(n, part_[n]);
+            }
+        }
+        // The heaviest first: the fewest links to cover `least`.
+        std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+            return std::tie(b.weight, a.node, a.other) < std::tie(a.weight, b.node, b.other);
+        });
+        std::size_t tried = 0;
+        for (const Candidate& x : candidates) {
+            if (tried >= kChainTries || --chain_budget_ < 0) return false;
+            const int from = giving ? c : x.other, to = giving ? x.other : c;
+            if (part_[x.node] != from || !can_give(x.node, from)) continue;
+            ++tried;
+            move_node(x.node, to);
+            const bool done = giving ? push_from(c, least - x.weight, most - x.weight, depth + 1, o)
+                                     : pull_into(c, least - x.weight, most - x.weight, depth + 1, o);
+            if (done) return true;
+            move_node(x.node, from);  // undo
         }
         return false;
     }
@@ -1137,7 +1312,7 @@ private:
                 if (std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& x) { return x.node == v; }))
                     continue;
                 const double before = part_weight_[static_cast<std::size_t>(d)], after = before - w;
-                if (o.violation(after) > o.violation(before) + 1e-9) continue;
+                if (o.guarded(after) > o.guarded(before) + 1e-9) continue;
                 const bool ends = o.outside_window(after) <= o.outside_window(before);  // none taken out
                 if (!ends && (depth + 1 >= kChainDepth || after > o.window_high)) continue;
                 candidates.push_back({v, d, ends, std::abs(after - o.target_of(d))});
@@ -1160,7 +1335,7 @@ private:
             if (done) return true;
             move_node(x.node, x.from);  // undo
         }
-        return false;
+        return partial_link(c, least, most, depth, o, false);
     }
 
     std::vector<std::vector<std::uint32_t>> members_;  // per part, its nodes (and stale entries)

@@ -830,6 +830,42 @@ WeightedGraph induced_subgraph(const WeightedGraph& graph, const std::vector<std
     return result;
 }
 
+// How a partition scores against the window and the bounds: (micro-grids outside the window,
+// households beyond the bounds).
+std::pair<int, double> window_score(const WeightedGraph& graph, const std::vector<int>& part, int parts,
+                                    const GraphPartitionOptions& options) {
+    std::vector<double> weight(static_cast<std::size_t>(parts), 0.0);
+    for (std::size_t v = 0; v < part.size(); ++v)
+        weight[static_cast<std::size_t>(part[v])] += static_cast<double>(graph.node_weight[v]);
+    int outside = 0;
+    double beyond = 0;
+    for (const double w : weight) {
+        outside += w < options.window_low - 1e-9 || w > options.window_high + 1e-9 ? 1 : 0;
+        if (options.lower_bound > 0 && w < options.lower_bound) beyond += options.lower_bound - w;
+        if (options.upper_bound > 0 && w > options.upper_bound) beyond += w - options.upper_bound;
+    }
+    return {outside, beyond};
+}
+
+void refine_across_grids(const WeightedGraph& piece_graph, std::vector<int>& member_part,
+                         const std::vector<int>& part_grid, const GraphPartitionOptions& options) {
+    const int parts = static_cast<int>(part_grid.size());
+    if (parts < 2 || member_part.size() != piece_graph.node_count() ||
+        std::any_of(member_part.begin(), member_part.end(), [&](int p) { return p < 0 || p >= parts; }) ||
+        !parts_are_connected(piece_graph, member_part))
+        return;
+    const auto before = window_score(piece_graph, member_part, parts, options);
+    if (before.first == 0) return;
+    std::vector<int> refined = member_part;
+    refine_partition(piece_graph, refined, options);
+    const auto after = window_score(piece_graph, refined, parts, options);
+    if (after.first >= before.first || after.second > before.second + 1e-9) return;
+    std::vector<int> node_grid(refined.size());
+    for (std::size_t v = 0; v < refined.size(); ++v) node_grid[v] = part_grid[static_cast<std::size_t>(refined[v])];
+    if (!parts_are_connected(piece_graph, node_grid)) return;
+    member_part = std::move(refined);
+}
+
 }  // namespace
 
 CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, const PartitionOptions& options) {
@@ -922,6 +958,12 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
             outcome.made += made;
         }
         outcome.grids = grids;
+        // Each grid's micro-grids were balanced inside it, so a grid a few households over its
+        // share leaves its micro-grids outside the window with no neighbour in reach. Refined once
+        // more across the grids of the piece (the grids follow their micro-grids), kept when more
+        // micro-grids end within the window, none further beyond the bounds, every grid whole.
+        if (grids > 1 && micro_options.window_high > 0)
+            refine_across_grids(piece_graph, outcome.member_part, outcome.part_grid, micro_options);
     });
 
     CellPartition result;

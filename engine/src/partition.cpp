@@ -426,44 +426,29 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
         algorithms::RegionResult& region_result = region_results[r];
         const geos::Envelope& envelope = region_envelopes[r];
         const std::size_t k = region_result.micro_grids.size();
-        // The best balance the same count allows: its pieces' households (every household of a
-        // piece lies in one of the piece's micro-grids).
+        // The best balance the same count allows. Every site (a building, a piece of a split
+        // tower, a unit in units mode) lies whole in one micro-grid of its piece, so the bound knows
+        // each piece's sites, not only its households (issue 16: "buildings split only as civgrid
+        // splits them").
         {
-            std::vector<std::int64_t> piece_households;
-            for (const algorithms::MicroGridShape& shape : region_result.micro_grids) {
-                const auto piece = static_cast<std::size_t>(std::max(shape.piece, 0));
-                if (piece >= piece_households.size()) piece_households.resize(piece + 1, 0);
-                piece_households[piece] += shape.households;
+            std::vector<std::vector<std::int64_t>> piece_units;
+            const std::vector<algorithms::Site>& sites = problems.inputs[r].sites;
+            for (std::size_t s = 0; s < sites.size() && s < region_result.site_micro_grid.size(); ++s) {
+                const int grid = region_result.site_micro_grid[s];
+                if (grid < 0 || sites[s].households <= 0) continue;
+                const auto piece = static_cast<std::size_t>(
+                    std::max(region_result.micro_grids[static_cast<std::size_t>(grid)].piece, 0));
+                if (piece >= piece_units.size()) piece_units.resize(piece + 1);
+                piece_units[piece].push_back(sites[s].households);
             }
+            std::erase_if(piece_units, [](const std::vector<std::int64_t>& units) { return units.empty(); });
             const double target = result.regions[r].target;
             const double lower = problems.inputs[r].options.lower(), upper = problems.inputs[r].options.upper();
-            if (config.units == "areas") {
-                // Whole units: the bound knows each piece's units, not only its households.
-                std::vector<std::vector<std::int64_t>> piece_units(piece_households.size());
-                const std::vector<algorithms::Site>& sites = problems.inputs[r].sites;
-                for (std::size_t s = 0; s < sites.size() && s < region_result.site_micro_grid.size(); ++s) {
-                    const int grid = region_result.site_micro_grid[s];
-                    if (grid < 0 || sites[s].households <= 0) continue;
-                    const int piece = region_result.micro_grids[static_cast<std::size_t>(grid)].piece;
-                    piece_units[static_cast<std::size_t>(std::max(piece, 0))].push_back(sites[s].households);
-                }
-                std::erase_if(piece_units, [](const std::vector<std::int64_t>& units) { return units.empty(); });
-                result.regions[r].best_within_10 =
-                    k == 0 ? 0 : algorithms::best_within_whole(piece_units, static_cast<int>(k), target);
-                result.regions[r].best_within_10_in_bounds =
-                    k == 0
-                        ? 0
-                        : algorithms::best_within_whole_bounded(piece_units, static_cast<int>(k), target, lower, upper);
-            } else {
-                std::erase(piece_households, 0);
-                result.regions[r].best_within_10 =
-                    k == 0 ? 0 : std::max(algorithms::best_within(piece_households, static_cast<int>(k), target), 0);
-                result.regions[r].best_within_10_in_bounds =
-                    k == 0 ? 0
-                           : std::max(algorithms::best_within_bounded(piece_households, static_cast<int>(k), target,
-                                                                      lower, upper),
-                                      0);
-            }
+            result.regions[r].best_within_10 =
+                k == 0 ? 0 : algorithms::best_within_whole(piece_units, static_cast<int>(k), target);
+            result.regions[r].best_within_10_in_bounds =
+                k == 0 ? 0
+                       : algorithms::best_within_whole_bounded(piece_units, static_cast<int>(k), target, lower, upper);
         }
         const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
         // Items in reading order: rows about one item high (`per_region` items of that kind tile

@@ -296,6 +296,48 @@ TEST(BalanceBound, WholeUnitsInOnePieceMatchEnumeration) {
     }
 }
 
+// Pieces of too many units for the exact search over subsets but few micro-grids' households (a
+// sliver of buildings): subset sums give one to three micro-grids exactly, and at more no value
+// above the most disjoint groups within. Checked against every grouping, with the subset search
+// turned off (exact_units 0) so the subset sums answer.
+TEST(BalanceBound, WholeUnitsOfSmallPiecesBySubsetSumsMatchEnumeration) {
+    std::mt19937 random(1616);
+    int below_divisible = 0;
+    for (int instance = 0; instance < 400; ++instance) {
+        const int units = std::uniform_int_distribution<int>(1, 9)(random);
+        const double target = std::uniform_real_distribution<double>(8.0, 40.0)(random);
+        const std::vector<std::int64_t> households =
+            random_units(random, units, std::uniform_int_distribution<std::int64_t>(2, 30)(random));
+        const WithinRange range = within_range(target);
+        const std::int64_t sum = std::accumulate(households.begin(), households.end(), std::int64_t{0});
+        if (range.low > range.high || sum > 4 * range.high) continue;
+        const int max_parts = std::uniform_int_distribution<int>(1, 5)(random);
+        const std::vector<int> by_sums = best_within_whole_in_piece(households, max_parts, range, 0);
+        for (int k = 1; k <= max_parts; ++k) {
+            const int found = whole_by_enumeration({households}, {k}, target);
+            const auto at = static_cast<std::size_t>(k);
+            if (k <= 3)
+                EXPECT_EQ(by_sums[at], found) << "instance " << instance << " parts " << k;
+            else
+                EXPECT_GE(by_sums[at], found) << "instance " << instance << " parts " << k;
+            below_divisible += by_sums[at] < best_within_in_piece(sum, k, range) ? 1 : 0;
+        }
+    }
+    EXPECT_GT(below_divisible, 50);  // the subset sums see what divisible households hide
+    // By subset sums (exact_units 0): 7 buildings of 50 households and three micro-grids of
+    // target 90 ([81, 99]): no group of 50s lies within, where households divided at will would put
+    // two within. 25 buildings of 7 into two: 84 + 91, both.
+    const WithinRange ninety = within_range(90);
+    const std::vector<std::int64_t> fifties(7, 50), sevens(25, 7);
+    EXPECT_EQ(best_within_in_piece(350, 3, ninety), 2);
+    EXPECT_EQ(best_within_whole_in_piece(fifties, 3, ninety, 0)[3], 0);
+    EXPECT_EQ(best_within_whole_in_piece(sevens, 2, ninety, 0)[2], 2);
+    // 14 buildings of 16 (224) into three: 96 + 96 + 32, two within; 20 of 19 (380) into four:
+    // 95 each, all four (beyond three the subset sums only cap, the relaxation decides).
+    EXPECT_EQ(best_within_whole_in_piece(std::vector<std::int64_t>(14, 16), 3, ninety, 0)[3], 2);
+    EXPECT_EQ(best_within_whole_in_piece(std::vector<std::int64_t>(20, 19), 4, ninety, 0)[4], 4);
+}
+
 TEST(BalanceBound, WholeUnitsBelowTheDivisibleBoundWhereUnitsAreCoarse) {
     // Four units of 60 and a target of 100: no group of them lies within [90, 110] (60, 120, ...);
     // households divided at will would give one of two micro-grids 90-110.

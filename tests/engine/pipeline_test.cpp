@@ -74,10 +74,9 @@ TEST(Pipeline, SampleCitiesMeetEveryGuarantee) {
 
 // Cities built unlike the sample (issue 16): small communities, a river cutting them into
 // slivers, towers. Every guarantee holds, and balance stays within a floor of the best the counts
-// allow (issue 16's goal: a gap of at most 3 points). Here, at 40,000 households, 1.5-3.5 points:
-// what is left lies in small pieces whose average is outside +-10 %, where building sizes and the
-// balance bounds (kept first) leave no better plan; 8-12 points before the window, regrowing and
-// finer tower pieces.
+// allow (issue 16's goal: a gap of at most 3 points). Here, at 40,000 households, 1.0-1.6 points
+// (1.5-3.5 before trades between micro-grids; 8-12 before the window, regrowing and finer tower
+// pieces): what is left lies in small pieces whose average is outside +-10 %.
 TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
     test::TempDir dir;
     for (std::uint64_t seed : {1u, 2u, 3u}) {
@@ -91,7 +90,7 @@ TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
         SCOPED_TRACE("organic seed " + std::to_string(seed));
         expect_guarantees(summary.report);
         EXPECT_EQ(summary.report.micro_grids, summary.report.requested);
-        EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.045)
+        EXPECT_GE(summary.report.share_within_10, summary.report.best_share_within_10 - 0.03)
             << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
         EXPECT_GE(summary.report.polsby_popper_mean, 0.59);
         // The bound for plans keeping the balance bounds is a bound too, never above the other.

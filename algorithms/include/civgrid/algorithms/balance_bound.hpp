@@ -3,8 +3,9 @@
 //
 // A plan splits each barrier-bounded piece of the region (a connected component with households)
 // into whole micro-grids, at least one per piece, `count` in all. The bound relaxes everything but
-// that: micro-grids need not be contiguous and households may be divided at will, so no plan
-// reaches more; a dynamic programme over the pieces shares the count among them the best way.
+// that: micro-grids need not be contiguous and households may be divided at will (best_within),
+// or only as civgrid divides them, whole buildings and tower pieces (best_within_whole), so no
+// plan reaches more; a dynamic programme over the pieces shares the count among them the best way.
 #pragma once
 
 #include <cstdint>
@@ -47,14 +48,17 @@ struct WithinRange {
 [[nodiscard]] int best_within_bounded(const std::vector<std::int64_t>& piece_households, int count, double target,
                                       double lower, double upper, double share = 0.10);
 
-/// Units mode (micro-grids are unions of whole input polygons): per k = 0 .. `max_parts`, at most
-/// how many of k micro-grids can be within `range` when each holds whole units of the piece, the
-/// units holding `unit_households` (any order; 0s allowed). Relaxes contiguity and lets a
-/// micro-grid be empty, so no plan of whole units reaches more. Exact (a dynamic programme over
-/// subsets, 3^n steps) for at most `exact_units` units with households; beyond, a relaxation:
-/// a unit above range.high is never within, two units above range.high / 2 never share a
-/// micro-grid within, and each within micro-grid needs range.low households; never above
-/// best_within_in_piece. A `range.low` of 0 gives best_within_in_piece.
+/// Micro-grids of whole units (buildings, pieces of split towers, or input polygons in units
+/// mode): per k = 0 .. `max_parts`, at most how many of k micro-grids can be within `range` when
+/// each holds whole units of the piece, the units holding `unit_households` (any order; 0s
+/// allowed). Relaxes contiguity and lets a micro-grid be empty, so no plan of whole units reaches
+/// more. Exact (a dynamic programme over subsets, 3^n steps) for at most `exact_units` units with
+/// households; beyond, a relaxation: a unit above range.high is never within, two units above
+/// range.high / 2 never share a micro-grid within, and each within micro-grid needs range.low
+/// households; and for a piece of at most 4 x range.high households, exact for k <= 3 by subset
+/// sums (pseudo-polynomial in the households), capped at every k by the most disjoint groups
+/// within when that is 0 or 1. Never above best_within_in_piece. A `range.low` of 0 gives
+/// best_within_in_piece.
 [[nodiscard]] std::vector<int> best_within_whole_in_piece(std::vector<std::int64_t> unit_households, int max_parts,
                                                           WithinRange range, int exact_units = 12);
 

@@ -105,12 +105,11 @@ struct RegionSummary {
     int requested = 0, micro_grids = 0, grids = 0, pieces = 0, faces = 0;
     double target = 0;  ///< micro-grid size aimed at in this region
     /// At most this many of its micro-grids could be within +-10 % of `target` with the same
-    /// count, nested and barrier-respecting (algorithms::best_within; in units mode, of whole
-    /// units: algorithms::best_within_whole); -1 before partitioning.
+    /// count, nested and barrier-respecting, each site (building, piece of a split tower, unit in
+    /// units mode) whole in one micro-grid (algorithms::best_within_whole); -1 before partitioning.
     int best_within_10 = -1;
     /// The same for plans that keep every micro-grid within the balance bounds (--tolerance,
-    /// --min/--max-households) where its piece allows (algorithms::best_within_bounded; in units
-    /// mode algorithms::best_within_whole_bounded).
+    /// --min/--max-households) where its piece allows (algorithms::best_within_whole_bounded).
     int best_within_10_in_bounds = -1;
 };
 
