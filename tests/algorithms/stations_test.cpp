@@ -117,5 +117,67 @@ TEST(Stations, ServiceAreasLimitWhoServesWhom) {
     EXPECT_EQ(result.unassigned, (std::vector<std::uint32_t>{1}));
 }
 
+// Stations that serve anywhere are found through a grid index; stations with a service area are
+// each checked, as every station once was. A service area around everything makes every station
+// take the checked path: both must give the same answer, station for station, on cities of
+// clustered, collinear and stacked stations and micro-grids beyond the stations' box.
+TEST(Stations, TheGridIndexOffersTheSameNearestStationsAsAFullScan) {
+    std::mt19937_64 random(21);
+    std::uniform_real_distribution<double> coordinate(0, 5000), near(-30, 30);
+    std::uniform_int_distribution<int> size(20, 120);
+    geos::Context context;
+    const Wkb everywhere = geos::to_wkb(
+        context, geos::from_wkt(context, "POLYGON((-1e6 -1e6, 1e6 -1e6, 1e6 1e6, -1e6 1e6, -1e6 -1e6))").get());
+    int differing_from_nearest = 0;
+    for (int round = 0; round < 24; ++round) {
+        StationInput input;
+        const int layout = round % 4;
+        for (int j = 0; j < 150; ++j) {
+            Point p{coordinate(random), coordinate(random)};
+            if (layout == 1) p = {2500 + near(random), 2500 + near(random)};  // clustered
+            if (layout == 2) p.y = 1000;                                      // along a line
+            if (layout == 3 && j % 3 != 0) p = input.stations.back();         // stacked
+            input.stations.push_back(p);
+        }
+        std::int64_t total = 0;
+        for (int i = 0; i < 2000; ++i) {
+            // A tenth beyond the stations' box, up to a city's width away.
+            const double reach = i % 10 == 0 ? 3.0 : 1.0;
+            input.micro_grids.push_back(
+                {coordinate(random) * reach - 2500 * (reach - 1), coordinate(random) * reach - 2500 * (reach - 1)});
+            input.households.push_back(size(random));
+            total += input.households.back();
+        }
+        // Tight in half the rounds (capacity binds, candidates beyond the nearest are used).
+        const std::int64_t each = round % 2 == 0 ? total : total * 3 / 2 / 150;
+        input.capacity.assign(input.stations.size(), each);
+        input.candidates = 1 + round % 6;
+        const StationResult indexed = assign_stations(input);
+        StationInput scanned = input;
+        scanned.service_area.assign(input.stations.size(), everywhere);
+        const StationResult full = assign_stations(scanned);
+        EXPECT_EQ(indexed.station, full.station) << "round " << round;
+        EXPECT_EQ(indexed.load, full.load) << "round " << round;
+        EXPECT_DOUBLE_EQ(indexed.lower_bound, full.lower_bound) << "round " << round;
+        // Loose capacity: each micro-grid at its nearest station (ties: the lower index).
+        if (round % 2 == 0)
+            for (std::size_t g = 0; g < input.micro_grids.size(); ++g) {
+                std::size_t best = 0;
+                double best_distance = std::numeric_limits<double>::infinity();
+                for (std::size_t j = 0; j < input.stations.size(); ++j) {
+                    const double d = std::hypot(input.micro_grids[g].x - input.stations[j].x,
+                                                input.micro_grids[g].y - input.stations[j].y);
+                    if (d < best_distance) {
+                        best_distance = d;
+                        best = j;
+                    }
+                }
+                EXPECT_DOUBLE_EQ(indexed.distance_m[g], best_distance) << "round " << round << " micro-grid " << g;
+                differing_from_nearest += indexed.station[g] != static_cast<int>(best) ? 1 : 0;
+            }
+    }
+    EXPECT_EQ(differing_from_nearest, 0);  // ties (stacked stations): the lower index, as the scan
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms
