@@ -76,24 +76,92 @@ int orientation(Point a, Point b, Point c) {
     return det > bound ? 1 : det < -bound ? -1 : 0;
 }
 
-// Sorts entries (cell number << 32 | segment) as std::sort would: a stable LSD radix sort on the
-// cell number (the entries come in increasing segment order), 16 bits a pass, for the millions of
-// entries of a million-vertex ring, which std::sort took a large part of the proof on.
-void sort_entries(std::vector<std::uint64_t>& entries, std::uint64_t cells) {
-    if (entries.size() < 65'536) {
-        std::sort(entries.begin(), entries.end());
-        return;
+// Whether the segments p[i] -> p[i + 1] of a closed ring (no repeated consecutive vertex) are
+// pairwise `apart` (a callable on two segment numbers, true for ring neighbours), tested by
+// monotone chains: maximal runs of segments heading into one quadrant (x and y both never
+// decreasing, or ...), whose box is that of their two ends. Two segments of one chain that are
+// not neighbours cannot meet (the later one lies beyond the earlier one's end in both x and y);
+// chains whose boxes meet, found by a sweep along x, are halved until their boxes part or a few
+// segments are left, whose pairs are tested. Linear in practice: a dense parcel's wiggly edge is a
+// few hundred chains of hundreds of segments (the grid below tested ten pairs per segment there,
+// slower than GEOS). nullopt for short chains (under four segments on average) or when the tests
+// pass about 16 per segment (chains crowding each other): the caller tries otherwise.
+template <typename Apart>
+std::optional<bool> chains_apart(const std::vector<Point>& p, const Apart& apart) {
+    const std::size_t m = p.size() - 1;
+    struct Chain {
+        std::size_t first, last;  // segments
+        double min_x, max_x;
+    };
+    thread_local std::vector<Chain> chains;
+    thread_local std::vector<std::uint32_t> by_min_x;
+    chains.clear();
+    const auto sign = [](double d) { return d > 0 ? 1 : d < 0 ? -1 : 0; };
+    int heading_x = 0, heading_y = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+        const int sx = sign(p[i + 1].x - p[i].x), sy = sign(p[i + 1].y - p[i].y);
+        const bool joins = !chains.empty() && (sx == 0 || heading_x == 0 || sx == heading_x) &&
+                           (sy == 0 || heading_y == 0 || sy == heading_y);
+        if (!joins) {
+            chains.push_back({i, i, 0, 0});
+            heading_x = 0, heading_y = 0;
+        }
+        chains.back().last = i;
+        if (sx != 0) heading_x = sx;
+        if (sy != 0) heading_y = sy;
     }
-    std::vector<std::uint64_t> other(entries.size());
-    std::vector<std::size_t> count(std::size_t{1} << 16);
-    for (unsigned shift = 32; shift < 64 && (cells - 1) >> (shift - 32) != 0; shift += 16) {
-        std::fill(count.begin(), count.end(), 0);
-        for (std::uint64_t e : entries) ++count[(e >> shift) & 0xFFFF];
-        std::size_t total = 0;
-        for (std::size_t& c : count) total += std::exchange(c, total);
-        for (std::uint64_t e : entries) other[count[(e >> shift) & 0xFFFF]++] = e;
-        entries.swap(other);
+    // Short chains (a zig-zag: one or two segments each) are the grid's case.
+    if (chains.size() * 4 > m) return std::nullopt;
+    for (Chain& chain : chains) {
+        chain.min_x = std::min(p[chain.first].x, p[chain.last + 1].x);
+        chain.max_x = std::max(p[chain.first].x, p[chain.last + 1].x);
     }
+    by_min_x.resize(chains.size());
+    std::iota(by_min_x.begin(), by_min_x.end(), 0u);
+    std::sort(by_min_x.begin(), by_min_x.end(),
+              [](std::uint32_t a, std::uint32_t b) { return chains[a].min_x < chains[b].min_x; });
+    const std::size_t budget = 16 * m + 1024;
+    std::size_t tests = 0;
+    // The box of the run of segments first..last of one chain: that of its ends.
+    const auto boxes_meet = [&](std::size_t a0, std::size_t a1, std::size_t b0, std::size_t b1) {
+        const Point a = p[a0], b = p[a1 + 1], c = p[b0], d = p[b1 + 1];
+        return !(std::max(c.x, d.x) < std::min(a.x, b.x) || std::min(c.x, d.x) > std::max(a.x, b.x) ||
+                 std::max(c.y, d.y) < std::min(a.y, b.y) || std::min(c.y, d.y) > std::max(a.y, b.y));
+    };
+    struct Runs {
+        std::size_t a0, a1, b0, b1;
+    };
+    thread_local std::vector<Runs> stack;
+    constexpr std::size_t kFew = 4;  // segments of a run tested pair by pair
+    for (std::size_t u = 0; u < by_min_x.size(); ++u) {
+        const Chain& a = chains[by_min_x[u]];
+        for (std::size_t v = u + 1; v < by_min_x.size() && chains[by_min_x[v]].min_x <= a.max_x; ++v) {
+            const Chain& b = chains[by_min_x[v]];
+            stack.clear();
+            stack.push_back({a.first, a.last, b.first, b.last});
+            while (!stack.empty()) {
+                const Runs r = stack.back();
+                stack.pop_back();
+                if (++tests > budget) return std::nullopt;
+                if (!boxes_meet(r.a0, r.a1, r.b0, r.b1)) continue;
+                if (r.a1 - r.a0 < kFew && r.b1 - r.b0 < kFew) {
+                    for (std::size_t i = r.a0; i <= r.a1; ++i)
+                        for (std::size_t j = r.b0; j <= r.b1; ++j)
+                            if (!apart(i, j)) return false;
+                    tests += (r.a1 - r.a0 + 1) * (r.b1 - r.b0 + 1);
+                } else if (r.a1 - r.a0 >= r.b1 - r.b0) {
+                    const std::size_t middle = r.a0 + (r.a1 - r.a0) / 2;
+                    stack.push_back({r.a0, middle, r.b0, r.b1});
+                    stack.push_back({middle + 1, r.a1, r.b0, r.b1});
+                } else {
+                    const std::size_t middle = r.b0 + (r.b1 - r.b0) / 2;
+                    stack.push_back({r.a0, r.a1, r.b0, middle});
+                    stack.push_back({r.a0, r.a1, middle + 1, r.b1});
+                }
+            }
+        }
+    }
+    return true;
 }
 
 // Rings of at most this many points are proved simple by testing every pair of segments.
@@ -102,9 +170,10 @@ constexpr std::size_t kAllPairs = 65;
 // Whether one polygon of a single ring of at most 64 segments is certainly valid for GEOS: closed,
 // finite, no repeated vertex, a definite turn at every vertex (so neighbouring edges meet only
 // there) and no two other edges touching. False means "ask GEOS", not "invalid". Rings of more
-// than `max_points` are left to GEOS. `straight_on`: a vertex where the ring goes straight on
-// (collinear, not turning back) is fine too; its edges still meet only there.
-bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 100'000, bool straight_on = false) {
+// than `max_points` are left to GEOS. A vertex where the ring goes straight on (collinear, not
+// turning back) is fine too: its edges still meet only there (a parcel's edge split where a third
+// parcel meets it; a dense edge snapped to the millimetre, where consecutive vertices line up).
+bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 100'000) {
     if (rings.polygon_end.size() != 1 || rings.ring_end.size() != 1) return false;
     const std::vector<Point>& p = rings.points;
     const std::size_t n = p.size();
@@ -116,8 +185,7 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
         const Point before = p[i == 0 ? m - 1 : i - 1];
         if (p[i] == p[i + 1]) return false;
         if (orientation(before, p[i], p[i + 1]) == 0 &&
-            (!straight_on ||
-             (p[i].x - before.x) * (p[i + 1].x - p[i].x) + (p[i].y - before.y) * (p[i + 1].y - p[i].y) <= 0))
+            (p[i].x - before.x) * (p[i + 1].x - p[i].x) + (p[i].y - before.y) * (p[i + 1].y - p[i].y) <= 0)
             return false;
     }
     // Segments i and j (not neighbours) must neither touch nor cross.
@@ -139,62 +207,81 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
                 if (!apart(i, j)) return false;
         return true;
     }
-    // A dense ring (a parcel's wiggly edges): segments in the cells of a grid about two mean
-    // segment lengths wide, pairs tested within each cell. A cell holding many segments, or
-    // segments spanning too many cells (a few long edges among many short ones), leave it to GEOS.
+    // A dense ring (a parcel's wiggly edges): first by monotone chains, as GEOS's own noding does.
+    if (const std::optional<bool> chains = chains_apart(p, apart)) return *chains;
+    // Chains that meet too often (a star of spikes, a zig-zag folded back over itself): segments
+    // in the cells of a grid about two mean
+    // segment lengths wide, pairs tested within each cell. Cells are hashed into buckets (about two
+    // per entry, counted then filled: no sort), a bucket's pairs all tested, so two segments sharing
+    // a cell are tested whatever else shares its bucket. A segment spanning more than three cells
+    // either way (a parcel's straight side beside a wiggly one) is tested against every other
+    // segment instead of filling hundreds of cells. Too many long segments or pairs: ask GEOS.
     double min_x = p[0].x, min_y = p[0].y, max_x = p[0].x, max_y = p[0].y, perimeter = 0;
     for (std::size_t i = 0; i < m; ++i) {
         min_x = std::min(min_x, p[i].x), max_x = std::max(max_x, p[i].x);
         min_y = std::min(min_y, p[i].y), max_y = std::max(max_y, p[i].y);
-        perimeter += std::hypot(p[i + 1].x - p[i].x, p[i + 1].y - p[i].y);
+        const double dx = p[i + 1].x - p[i].x, dy = p[i + 1].y - p[i].y;
+        perimeter += std::sqrt(dx * dx + dy * dy);  // only sizes the cells: any size is sound
     }
     const double cell = 2 * perimeter / static_cast<double>(m);
     if (!(cell > 0) || (max_x - min_x) / cell > 1e6 || (max_y - min_y) / cell > 1e6) return false;
+    // Monotone in x and y, so segments whose boxes meet share a cell of their ranges.
     const auto column = [&](double x) { return static_cast<std::uint64_t>((x - min_x) / cell); };
     const auto row = [&](double y) { return static_cast<std::uint64_t>((y - min_y) / cell); };
-    // Entries: (cell number << 32 | segment), cells numbered column by column.
-    const std::uint64_t rows = row(max_y) + 1, cells = (column(max_x) + 1) * rows;
-    if (cells >= (std::uint64_t{1} << 32)) return false;
-    std::vector<std::uint64_t> entries;
-    const std::size_t most_entries = 16 * m;
+    const std::uint64_t rows = row(max_y) + 1;
+    // Not thread_local: a detailed ring's proof runs a parallel loop, whose wait may start another
+    // ring's proof on this thread.
+    std::vector<std::uint64_t> raw;  // bucket << 32 | segment
+    std::vector<std::uint32_t> bucket_start, in_buckets, long_segments;
+    raw.reserve(2 * m);
+    const unsigned bucket_bits = std::max(4u, static_cast<unsigned>(std::bit_width(2 * m)));
+    const std::size_t bucket_count = std::size_t{1} << bucket_bits;
+    constexpr std::size_t kMaxLong = 64;
     for (std::size_t i = 0; i < m; ++i) {
         const std::uint64_t c0 = column(std::min(p[i].x, p[i + 1].x)), c1 = column(std::max(p[i].x, p[i + 1].x));
         const std::uint64_t r0 = row(std::min(p[i].y, p[i + 1].y)), r1 = row(std::max(p[i].y, p[i + 1].y));
-        if ((c1 - c0 + 1) * (r1 - r0 + 1) + entries.size() > most_entries) return false;
-        for (std::uint64_t c = c0; c <= c1; ++c)
-            for (std::uint64_t r = r0; r <= r1; ++r) entries.push_back((c * rows + r) << 32 | i);
-    }
-    sort_entries(entries, cells);
-    // The cells' runs of entries, and the pairs they hold: more than 64 per segment, ask GEOS.
-    std::vector<std::size_t> run_begin;
-    std::size_t tests = 0;
-    for (std::size_t begin = 0; begin < entries.size();) {
-        std::size_t end = begin + 1;
-        while (end < entries.size() && entries[end] >> 32 == entries[begin] >> 32) ++end;
-        tests += (end - begin) * (end - begin - 1) / 2;
-        if (tests > 64 * m) return false;
-        if (end - begin > 1) run_begin.push_back(begin);
-        begin = end;
-    }
-    auto cells_apart = [&](std::size_t first_run, std::size_t last_run) {
-        for (std::size_t k = first_run; k < last_run; ++k) {
-            const std::size_t begin = run_begin[k];
-            std::size_t end = begin + 1;
-            while (end < entries.size() && entries[end] >> 32 == entries[begin] >> 32) ++end;
-            for (std::size_t u = begin; u < end; ++u)
-                for (std::size_t v = u + 1; v < end; ++v)
-                    if (!apart(entries[u] & 0xFFFFFFFFu, entries[v] & 0xFFFFFFFFu)) return false;
+        if (c1 - c0 > 2 || r1 - r0 > 2) {
+            if (long_segments.size() == kMaxLong) return false;
+            long_segments.push_back(static_cast<std::uint32_t>(i));
+            continue;
         }
+        for (std::uint64_t c = c0; c <= c1; ++c)
+            for (std::uint64_t r = r0; r <= r1; ++r)
+                raw.push_back(((c * rows + r) * 0x9E3779B97F4A7C15ULL >> (64 - bucket_bits)) << 32 | i);
+    }
+    bucket_start.assign(bucket_count + 1, 0);
+    for (const std::uint64_t e : raw) ++bucket_start[(e >> 32) + 1];
+    std::size_t tests = 0;
+    for (std::size_t b = 0; b < bucket_count; ++b) {
+        const std::size_t size = bucket_start[b + 1];
+        tests += size * (size - (size > 0 ? 1 : 0)) / 2;
+        bucket_start[b + 1] += bucket_start[b];
+    }
+    if (tests + long_segments.size() * m > 64 * m) return false;
+    in_buckets.resize(raw.size());
+    {
+        std::vector<std::uint32_t> fill(bucket_start.begin(), bucket_start.end() - 1);
+        for (const std::uint64_t e : raw) in_buckets[fill[e >> 32]++] = static_cast<std::uint32_t>(e);
+    }
+    for (const std::uint32_t i : long_segments)
+        for (std::size_t j = 0; j < m; ++j)
+            if (j != i && !apart(i, j)) return false;
+    auto buckets_apart = [&](std::size_t first_bucket, std::size_t last_bucket) {
+        for (std::size_t b = first_bucket; b < last_bucket; ++b)
+            for (std::size_t u = bucket_start[b]; u < bucket_start[b + 1]; ++u)
+                for (std::size_t v = u + 1; v < bucket_start[b + 1]; ++v)  // a segment twice: two of its cells
+                    if (in_buckets[u] != in_buckets[v] && !apart(in_buckets[u], in_buckets[v])) return false;
         return true;
     };
     // A ring of a million segments (a detailed boundary, proven in the partition and the report)
-    // tests its cells on every thread of the caller's arena; the answer is the same.
-    constexpr std::size_t kSerialRuns = 1 << 14;
-    if (run_begin.size() <= kSerialRuns) return cells_apart(0, run_begin.size());
+    // tests its buckets on every thread of the caller's arena; the answer is the same.
+    constexpr std::size_t kSerialEntries = std::size_t{1} << 18;
+    if (raw.size() <= kSerialEntries) return buckets_apart(0, bucket_count);
+    constexpr std::size_t kGrain = 1 << 13;
     std::atomic<bool> all_apart{true};
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, run_begin.size(), kSerialRuns / 4),
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, bucket_count, kGrain),
                       [&](const tbb::blocked_range<std::size_t>& range) {
-                          if (all_apart.load(std::memory_order_relaxed) && !cells_apart(range.begin(), range.end()))
+                          if (all_apart.load(std::memory_order_relaxed) && !buckets_apart(range.begin(), range.end()))
                               all_apart.store(false, std::memory_order_relaxed);
                       });
     return all_apart.load();
@@ -462,79 +549,140 @@ int outside(Point m, const RingsView& rings, std::size_t& tested) {
 
 /// Segments sorted by their smallest x, with the widest x-extent among them, for finding those
 /// whose x-range can meet a given segment's. `short_ones` keeps segments at most 1 m wide (a dense
-/// edge's), otherwise the others, so a few long edges do not widen every search.
+/// edge's), otherwise the others, so a few long edges do not widen every search. Sorted by a
+/// 32-bit key that never decreases with x (radix passes, not comparisons: the sort of a dense
+/// parcel's segments was a twentieth of importing them), so a search may visit a few segments
+/// just outside the range: the caller's tests are exact.
 class SegmentsByX {
 public:
-    SegmentsByX(const std::vector<DirectedSegment>& segments, bool short_ones) {
-        for (const DirectedSegment& s : segments) {
+    /// Rebuilt for each pair, reusing the buffers.
+    void build(const std::vector<DirectedSegment>& segments, bool short_ones) {
+        chosen_.clear();
+        keys_.clear();
+        by_min_x_.clear();
+        widest_ = 0;
+        double highest = 0;
+        for (std::size_t i = 0; i < segments.size(); ++i) {
+            const DirectedSegment& s = segments[i];
             const double width = std::abs(s.to.x - s.from.x);
             if ((width <= 1.0) != short_ones) continue;
-            by_min_x_.push_back(s);
+            const double min_x = std::min(s.from.x, s.to.x);
+            low_ = chosen_.empty() ? min_x : std::min(low_, min_x);
+            highest = chosen_.empty() ? min_x : std::max(highest, min_x);
+            chosen_.push_back(static_cast<std::uint32_t>(i));
             widest_ = std::max(widest_, width);
         }
-        std::sort(by_min_x_.begin(), by_min_x_.end(), [](const DirectedSegment& a, const DirectedSegment& b) {
-            return std::min(a.from.x, a.to.x) < std::min(b.from.x, b.to.x);
-        });
+        if (chosen_.empty()) return;
+        scale_ = highest > low_ ? kTop / (highest - low_) : 1.0;
+        entries_.resize(chosen_.size());  // key << 32 | index
+        for (std::size_t i = 0; i < chosen_.size(); ++i) {
+            const DirectedSegment& s = segments[chosen_[i]];
+            entries_[i] = std::uint64_t{key(std::min(s.from.x, s.to.x))} << 32 | chosen_[i];
+        }
+        if (entries_.size() < 1024) {
+            std::sort(entries_.begin(), entries_.end());
+        } else {  // three stable passes of 11 bits over the key
+            other_.resize(entries_.size());
+            for (unsigned shift = 32; shift < 64; shift += 11) {
+                std::array<std::uint32_t, 2049> count{};
+                for (const std::uint64_t e : entries_) ++count[((e >> shift) & 2047) + 1];
+                for (std::size_t d = 0; d < 2048; ++d) count[d + 1] += count[d];
+                for (const std::uint64_t e : entries_) other_[count[(e >> shift) & 2047]++] = e;
+                entries_.swap(other_);
+            }
+        }
+        for (const std::uint64_t e : entries_) {
+            keys_.push_back(static_cast<std::uint32_t>(e >> 32));
+            by_min_x_.push_back(segments[e & 0xFFFFFFFFu]);
+        }
     }
     template <typename Visit>
     void for_each_near(const DirectedSegment& s, Visit&& visit) const {
-        const double low = std::min(s.from.x, s.to.x) - widest_, high = std::max(s.from.x, s.to.x);
-        auto it = std::lower_bound(by_min_x_.begin(), by_min_x_.end(), low,
-                                   [](const DirectedSegment& t, double x) { return std::min(t.from.x, t.to.x) < x; });
-        for (; it != by_min_x_.end() && std::min(it->from.x, it->to.x) <= high; ++it) visit(*it);
+        const std::uint32_t low = key(std::min(s.from.x, s.to.x) - widest_), high = key(std::max(s.from.x, s.to.x));
+        for (auto it = std::lower_bound(keys_.begin(), keys_.end(), low); it != keys_.end() && *it <= high; ++it)
+            visit(by_min_x_[static_cast<std::size_t>(it - keys_.begin())]);
     }
 
 private:
+    static constexpr double kTop = 4294967040.0;  // below 2^32 - 1
+    /// Never decreasing with x (a difference, a product by a positive constant, a clamp, a floor);
+    /// 0 only below every segment's smallest x, so such a search visits none.
+    [[nodiscard]] std::uint32_t key(double x) const noexcept {
+        const double t = (x - low_) * scale_;
+        return t < 0 ? 0u : 1u + static_cast<std::uint32_t>(std::min(t, kTop));
+    }
     std::vector<DirectedSegment> by_min_x_;
-    double widest_ = 0;
+    std::vector<std::uint32_t> keys_, chosen_;
+    std::vector<std::uint64_t> entries_, other_;
+    double widest_ = 0, low_ = 0, scale_ = 0;
 };
 
-/// Segments of one polygon by their (from, to) points, for finding the other polygon's segments
-/// among them in O(1): open addressing over a power-of-two table, rebuilt for each pair (the
-/// sort and binary searches it replaced cost a dense edge n log n per neighbour).
+/// Segments of one polygon by their two end points, in either direction, for finding the other
+/// polygon's segments among them in O(1): open addressing over a power-of-two table, rebuilt for
+/// each pair (the sort and binary searches it replaced cost a dense edge n log n per neighbour).
+/// One lookup answers both "the same segment" and "the same, reversed": the hash of a segment is
+/// symmetric in its ends, and independent multiplies (not a chain of them) keep it cheap: hashing
+/// was a tenth of importing dense parcels.
 class SegmentTable {
 public:
-    void build(const std::vector<DirectedSegment>& segments) {
+    /// False when two segments have the same two ends (in either direction), which no valid
+    /// polygon has; find() then names one of them.
+    bool build(const std::vector<DirectedSegment>& segments) {
         segments_ = &segments;
         std::size_t size = 16;
         while (size < 2 * segments.size()) size *= 2;
-        slots_.assign(size, kEmpty);
+        shift_ = 64 - static_cast<unsigned>(std::countr_zero(size));
+        slots_.assign(size, kFree);
+        bool unique = true;
         for (std::size_t i = 0; i < segments.size(); ++i) {
-            std::size_t slot = hash(segments[i].from, segments[i].to) & (size - 1);
-            while (slots_[slot] != kEmpty) slot = (slot + 1) & (size - 1);
-            slots_[slot] = i;
+            const DirectedSegment& s = segments[i];
+            const std::uint64_t h = hash(s.from, s.to);
+            std::size_t slot = h >> shift_;
+            for (; slots_[slot] != kFree; slot = (slot + 1) & (size - 1))
+                if (slots_[slot] >> 32 == (h & 0xFFFFFFFFu))
+                    unique = unique && !same_ends(segments[slots_[slot] & 0xFFFFFFFFu], s.from, s.to);
+            slots_[slot] = (h & 0xFFFFFFFFu) << 32 | i;
         }
+        return unique;
     }
-    /// The index of a segment from `from` to `to`, or kEmpty.
-    [[nodiscard]] std::size_t find(Point from, Point to) const {
+    /// The index of a segment from `from` to `to` or from `to` to `from`, or kEmpty.
+    [[nodiscard]] std::size_t find_either(Point from, Point to) const {
         const std::size_t mask = slots_.size() - 1;
-        for (std::size_t slot = hash(from, to) & mask; slots_[slot] != kEmpty; slot = (slot + 1) & mask) {
-            const DirectedSegment& s = (*segments_)[slots_[slot]];
-            if (s.from == from && s.to == to) return slots_[slot];
-        }
+        const std::uint64_t h = hash(from, to);
+        for (std::size_t slot = h >> shift_; slots_[slot] != kFree; slot = (slot + 1) & mask)
+            if (slots_[slot] >> 32 == (h & 0xFFFFFFFFu) &&
+                same_ends((*segments_)[slots_[slot] & 0xFFFFFFFFu], from, to))
+                return slots_[slot] & 0xFFFFFFFFu;
         return kEmpty;
     }
-    static constexpr std::size_t kEmpty = static_cast<std::size_t>(-1);
+    static constexpr std::size_t kEmpty = static_cast<std::uint32_t>(-1);
 
 private:
-    static std::size_t hash(Point from, Point to) noexcept {
+    static bool same_ends(const DirectedSegment& s, Point from, Point to) noexcept {
+        return (s.from == from && s.to == to) || (s.from == to && s.to == from);
+    }
+    static std::uint64_t hash(Point from, Point to) noexcept {
         // +0.0 for -0.0: equal coordinates must hash alike.
         const auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v == 0 ? 0.0 : v); };
-        std::uint64_t h = 0x9E3779B97F4A7C15ull;
-        for (const std::uint64_t v : {bits(from.x), bits(from.y), bits(to.x), bits(to.y)}) {
-            h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-            h *= 0xBF58476D1CE4E5B9ull;
-        }
-        return static_cast<std::size_t>(h ^ (h >> 31));
+        const auto point = [&](Point p) {
+            return bits(p.x) * 0x9E3779B97F4A7C15ULL ^ std::rotl(bits(p.y) * 0xC2B2AE3D27D4EB4FULL, 29);
+        };
+        std::uint64_t h = point(from) + point(to);  // symmetric
+        h ^= h >> 31;
+        return h * 0xBF58476D1CE4E5B9ULL;  // the top bits pick the slot
     }
+    // A slot: the low 32 bits of the hash (compared before the segment is read) and the index.
+    static constexpr std::uint64_t kFree = ~std::uint64_t{0};
     const std::vector<DirectedSegment>* segments_ = nullptr;
-    std::vector<std::size_t> slots_;
+    std::vector<std::uint64_t> slots_;
+    unsigned shift_ = 60;
 };
 
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
     SegmentTable a_table, vertex_table;
+    SegmentsByX short_by_x, long_by_x;
     std::vector<DirectedSegment> vertices;
     std::vector<char> a_shared, b_shared;
 };
@@ -547,13 +695,13 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
     if (x.a_box.empty() || x.b_box.empty()) return false;
     // Shared segments: B's looked up in A's reversed (opposite sides) and as they are (the same
     // side: common area, or at least not provably none).
-    x.a_table.build(x.a_box);
+    if (!x.a_table.build(x.a_box)) return false;  // not valid: ask GEOS
     x.a_shared.assign(x.a_box.size(), 0);
     x.b_shared.assign(x.b_box.size(), 0);
     for (std::size_t j = 0; j < x.b_box.size(); ++j) {
         const DirectedSegment& s = x.b_box[j];
-        if (x.a_table.find(s.from, s.to) != SegmentTable::kEmpty) return false;
-        if (const std::size_t found = x.a_table.find(s.to, s.from); found != SegmentTable::kEmpty) {
+        if (const std::size_t found = x.a_table.find_either(s.from, s.to); found != SegmentTable::kEmpty) {
+            if (x.a_box[found].from == s.from) return false;  // the same direction
             x.b_shared[j] = 1;
             x.a_shared[found] = 1;
         }
@@ -572,8 +720,7 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
         if (free_count == 0) return true;
         constexpr std::size_t kFewFree = 16;
         const bool few = free_count <= kFewFree;
-        std::optional<SegmentsByX> short_ones, long_ones;
-        if (!few) short_ones.emplace(theirs_box, true), long_ones.emplace(theirs_box, false);
+        if (!few) x.short_by_x.build(theirs_box, true), x.long_by_x.build(theirs_box, false);
         // Their vertices, as (v, v) in a table made when first needed.
         bool vertices_made = false;
         const auto on_their_vertex = [&](Point p) {
@@ -586,10 +733,10 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                     x.vertices.push_back({t.from, t.from});
                     x.vertices.push_back({t.to, t.to});
                 }
-                x.vertex_table.build(x.vertices);
+                static_cast<void>(x.vertex_table.build(x.vertices));  // each vertex twice, at least
                 vertices_made = true;
             }
-            return x.vertex_table.find(p, p) != SegmentTable::kEmpty;
+            return x.vertex_table.find_either(p, p) != SegmentTable::kEmpty;
         };
         std::optional<DirectedSegment> last_outside;
         for (std::size_t i = 0; i < mine.size(); ++i) {
@@ -603,8 +750,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
             if (few) {
                 for (const DirectedSegment& t : theirs_box) test(t);
             } else {
-                short_ones->for_each_near(segment, test);
-                long_ones->for_each_near(segment, test);
+                x.short_by_x.for_each_near(segment, test);
+                x.long_by_x.for_each_near(segment, test);
             }
             if (!meets_only_at_ends || tests > kMaxTests) return false;
             // Joined to a segment already outside at a point off their boundary: outside too (the
@@ -649,7 +796,7 @@ bool certainly_valid_detailed_ring(const Rings& rings) {
     }
     constexpr std::size_t kShortChains = 8;  // vertices per chain below which the grid is faster
     return chains * kShortChains > p.size() &&
-           certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max(), true);
+           certainly_valid_simple_ring(rings, std::numeric_limits<std::size_t>::max());
 }
 
 // Rings of more than kDetailedOutline vertices found valid in this process (as a one-ring
@@ -735,33 +882,35 @@ std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int thr
     tbb::enumerable_thread_specific<geos::Context> contexts;
     tbb::enumerable_thread_specific<Rings> buffers;
     with_threads(threads, [&] {
-        tbb::parallel_for(
-            tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
-            [&](const tbb::blocked_range<std::size_t>& range) {
-                const geos::Context& context = contexts.local();
-                Rings& rings = buffers.local();
-                for (std::size_t i = range.begin(); i < range.end(); ++i) {
-                    if (geometries[i].empty()) continue;
-                    // Nothing can be wrong: no GEOS geometry, no copy. Straight
-                    // runs are fine in a small ring (a parcel's edge split where a
-                    // third parcel meets it: most parcels of a tiling went to GEOS
-                    // for that); a larger one with them goes to GEOS, quicker than
-                    // the grid on a parcel's dense edge.
-                    // A detailed ring (a million-vertex boundary) by the same proof
-                    // without the size limit, when GEOS would be slow on it.
-                    const bool read = read_polygonal(geometries[i], rings);
-                    if (read && certainly_valid_simple_ring(rings, 100'000, rings.points.size() <= kAllPairs)) continue;
-                    if (read && certainly_valid_detailed_ring(rings)) {
-                        proven_rings().add(proven_rings().key(rings.points));
-                        continue;
-                    }
-                    outcomes[i] = repair_one(context, geometries[i]);
-                    // A detailed ring GEOS found valid as it was: remembered too.
-                    if (read && outcomes[i].kind == RepairOutcome::Kind::unchanged)
-                        if (const std::vector<Point>* ring = detailed_single_ring(rings))
-                            proven_rings().add(proven_rings().key(*ring));
-                }
-            });
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, geometries.size(), 1024),
+                          [&](const tbb::blocked_range<std::size_t>& range) {
+                              const geos::Context& context = contexts.local();
+                              Rings& rings = buffers.local();
+                              for (std::size_t i = range.begin(); i < range.end(); ++i) {
+                                  if (geometries[i].empty()) continue;
+                                  // Nothing can be wrong: no GEOS geometry, no copy. Dense rings
+                                  // (a parcel's wiggly edges, straight runs included) by the
+                                  // bucketed grid, quicker than GEOS's parse and check (which were
+                                  // a third of importing parcels of 4,000 to 20,000 vertices).
+                                  // A detailed ring (a million-vertex boundary) by the same proof
+                                  // without the size limit, when GEOS would be slow on it.
+                                  const bool read = read_polygonal(geometries[i], rings);
+                                  if (read && certainly_valid_simple_ring(rings)) {
+                                      if (const std::vector<Point>* ring = detailed_single_ring(rings))
+                                          proven_rings().add(proven_rings().key(*ring));
+                                      continue;
+                                  }
+                                  if (read && certainly_valid_detailed_ring(rings)) {
+                                      proven_rings().add(proven_rings().key(rings.points));
+                                      continue;
+                                  }
+                                  outcomes[i] = repair_one(context, geometries[i]);
+                                  // A detailed ring GEOS found valid as it was: remembered too.
+                                  if (read && outcomes[i].kind == RepairOutcome::Kind::unchanged)
+                                      if (const std::vector<Point>* ring = detailed_single_ring(rings))
+                                          proven_rings().add(proven_rings().key(*ring));
+                              }
+                          });
     });
     return outcomes;
 }

@@ -5,9 +5,15 @@
 #include <civgrid/io/layer.hpp>
 #include <civgrid/io/output_file.hpp>
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <bit>
 #include <cctype>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <system_error>
 
@@ -97,6 +103,320 @@ bool fits(const FieldValue& value, FieldType type) {
     return false;
 }
 
+// Rows go into the layer's table through GDAL's own SQLite connection, inside GDAL's transaction,
+// by one prepared statement: OGR's per-feature path (a geometry object built from the WKB and
+// exported again, fields set and read back, SQL text formatted per row) was most of the writing.
+struct StatementFinalizer {
+    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+std::string sql_name(std::string_view identifier) {
+    std::string out = "\"";
+    for (char c : identifier) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + '"';
+}
+
+// Walks a little-endian 2D WKB geometry (types 1-7), widening the envelope by every coordinate;
+// false when the bytes are not such a geometry (big-endian, Z or M, unknown type, cut short).
+class WkbWalker {
+public:
+    WkbWalker(const unsigned char* data, std::size_t size) : at_(data), end_(data + size) {}
+    bool walk(std::uint32_t& type) { return geometry(type, 0) && at_ == end_; }
+    [[nodiscard]] bool empty() const noexcept { return coordinates_ == 0; }
+    double min_x = std::numeric_limits<double>::infinity(), min_y = min_x;
+    double max_x = -std::numeric_limits<double>::infinity(), max_y = max_x;
+
+private:
+    bool geometry(std::uint32_t& type, int depth) {
+        if (depth > 2 || end_ - at_ < 5 || *at_ != 1) return false;
+        std::memcpy(&type, at_ + 1, 4);
+        at_ += 5;
+        switch (type) {
+            case 1: {
+                double x = 0, y = 0;
+                if (!number(x) || !number(y)) return false;
+                if (!std::isnan(x) || !std::isnan(y)) add(x, y);  // NaN, NaN: the empty point
+                return true;
+            }
+            case 2:
+                return points();
+            case 3: {
+                std::uint32_t rings = 0;
+                if (!count(rings)) return false;
+                for (std::uint32_t r = 0; r < rings; ++r)
+                    if (!points()) return false;
+                return true;
+            }
+            case 4:
+            case 5:
+            case 6:
+            case 7: {
+                std::uint32_t parts = 0;
+                if (!count(parts)) return false;
+                for (std::uint32_t i = 0; i < parts; ++i) {
+                    std::uint32_t part_type = 0;
+                    if (!geometry(part_type, depth + 1) || (type != 7 && part_type != type - 3)) return false;
+                }
+                return true;
+            }
+            default:
+                return false;
+        }
+    }
+    bool count(std::uint32_t& n) {
+        if (end_ - at_ < 4) return false;
+        std::memcpy(&n, at_, 4);
+        at_ += 4;
+        return true;
+    }
+    bool number(double& value) {
+        if (end_ - at_ < 8) return false;
+        std::memcpy(&value, at_, 8);
+        at_ += 8;
+        return true;
+    }
+    bool points() {
+        std::uint32_t n = 0;
+        if (!count(n) || static_cast<std::size_t>(end_ - at_) / 16 < n) return false;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            double x = 0, y = 0;
+            number(x);
+            number(y);
+            add(x, y);
+        }
+        return true;
+    }
+    void add(double x, double y) {
+        ++coordinates_;
+        min_x = std::min(min_x, x);
+        max_x = std::max(max_x, x);
+        min_y = std::min(min_y, y);
+        max_y = std::max(max_y, y);
+    }
+    const unsigned char* at_;
+    const unsigned char* end_;
+    std::size_t coordinates_ = 0;
+};
+
+template <typename T>
+void append_bytes(std::vector<unsigned char>& out, T value) {
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    out.insert(out.end(), bytes, bytes + sizeof(T));
+}
+
+// One layer's rows through a prepared INSERT: the GeoPackage geometry blob (header with the
+// layer's srs_id and, but for points and empty geometries, the XY envelope, as GDAL writes it;
+// then the WKB), fields bound by type. Fills `index` and `contents` as the rows go.
+class RowWriter {
+public:
+    RowWriter(sqlite3* db, OGRLayerH layer, const LayerData& data, OGRwkbGeometryType layer_type, std::string where)
+        : db_(db),
+          data_(data),
+          layer_type_(layer_type),
+          where_(std::move(where)),
+          scratch_(OGR_F_Create(OGR_L_GetLayerDefn(layer))) {
+        OGRFeatureDefnH definition = OGR_L_GetLayerDefn(layer);
+        table_ = OGR_L_GetName(layer);
+        const std::string& table = table_;
+        std::string columns, values;
+        const bool spatial = data.geometry_kind != GeometryKind::none;
+        if (spatial) {
+            columns = sql_name(OGR_L_GetGeometryColumn(layer));
+            values = "?";
+            srs_id_ = srs_id_of(table);
+        }
+        for (int j = 0; j < OGR_FD_GetFieldCount(definition); ++j) {
+            columns += (columns.empty() ? "" : ", ") + sql_name(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(definition, j)));
+            values += values.empty() ? "?" : ", ?";
+        }
+        const std::string sql = "INSERT INTO " + sql_name(table) +
+                                (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")");
+        insert_ = prepare(sql);
+    }
+
+    void write(detail::SpatialIndexRows* index, detail::LayerContents& contents) {
+        // GDAL's trigger counting rows into gpkg_ogr_contents would run an UPDATE per row: it is
+        // set aside while the rows go in (the count is written once, at close) and put back as it was.
+        std::string trigger_sql;
+        const std::string trigger = "trigger_insert_feature_count_" + table_;
+        {
+            const Statement query = prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?");
+            sqlite3_bind_text(query.get(), 1, trigger.c_str(), -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(query.get()) == SQLITE_ROW)
+                trigger_sql = reinterpret_cast<const char*>(sqlite3_column_text(query.get(), 0));
+        }
+        if (!trigger_sql.empty()) execute("DROP TRIGGER " + sql_name(trigger));
+        insert_rows(index, contents);
+        if (!trigger_sql.empty()) execute(trigger_sql);
+    }
+
+private:
+    void execute(const std::string& sql) {
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+            throw IoError(kStage, where_ + ": '" + sql + "' failed: " + sqlite3_errmsg(db_));
+    }
+
+    void insert_rows(detail::SpatialIndexRows* index, detail::LayerContents& contents) {
+        const bool spatial = data_.geometry_kind != GeometryKind::none;
+        for (std::size_t i = 0; i < data_.rows.size(); ++i) {
+            int column = 1;
+            bool indexed = false;
+            if (spatial) {
+                indexed = bind_geometry(i, column++, contents);
+            }
+            const auto& row = data_.rows[i];
+            for (std::size_t j = 0; j < row.size(); ++j) bind_value(column++, static_cast<int>(j), row[j]);
+            if (sqlite3_step(insert_.get()) != SQLITE_DONE)
+                throw IoError(kStage, where_ + ", row " + std::to_string(i) +
+                                          ": cannot write the feature: " + sqlite3_errmsg(db_));
+            sqlite3_reset(insert_.get());
+            sqlite3_clear_bindings(insert_.get());
+            ++contents.feature_count;
+            if (indexed && index != nullptr)
+                index->entries.push_back(
+                    {sqlite3_last_insert_rowid(db_), walker_min_x_, walker_max_x_, walker_min_y_, walker_max_y_});
+        }
+    }
+
+    Statement prepare(const std::string& sql) {
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK)
+            throw IoError(kStage, where_ + ": cannot prepare '" + sql + "': " + sqlite3_errmsg(db_));
+        return Statement(statement);
+    }
+
+    int srs_id_of(const std::string& table) {
+        const Statement query = prepare("SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)");
+        sqlite3_bind_text(query.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(query.get()) != SQLITE_ROW)
+            throw IoError(kStage, where_ + ": the layer has no row in gpkg_geometry_columns");
+        return sqlite3_column_int(query.get(), 0);
+    }
+
+    // Binds row i's geometry; true when it has an envelope for the spatial index.
+    bool bind_geometry(std::size_t i, int column, detail::LayerContents& contents) {
+        const Wkb& given = data_.geometries[i];
+        if (given.empty()) {
+            sqlite3_bind_null(insert_.get(), column);
+            return false;
+        }
+        const Wkb* wkb = &given;
+        std::uint32_t type = 0;
+        WkbWalker walker(given.data(), given.size());
+        if (!walker.walk(type)) {
+            // Not plain little-endian 2D WKB: OGR reads it and writes it so (Z and M dropped, as
+            // the layer is 2D).
+            normalised_ = normalise(given, i);
+            wkb = &normalised_;
+            walker = WkbWalker(wkb->data(), wkb->size());
+            if (!walker.walk(type))
+                throw InternalError(kStage, where_ + ", row " + std::to_string(i) + ": unreadable geometry");
+        }
+        const auto wanted = static_cast<std::uint32_t>(layer_type_);
+        std::uint32_t wrap = 0;  // a polygon in a multipolygon layer goes in as a multipolygon of one
+        if (type != wanted) {
+            if ((type == wkbPolygon && wanted == wkbMultiPolygon) ||
+                (type == wkbLineString && wanted == wkbMultiLineString))
+                wrap = wanted;
+            else
+                throw InternalError(kStage, where_ + ", row " + std::to_string(i) + ": geometry type " +
+                                                OGRGeometryTypeToName(static_cast<OGRwkbGeometryType>(type)) +
+                                                " in a " + OGRGeometryTypeToName(layer_type_) + " layer");
+        }
+        const bool empty = walker.empty();
+        const bool envelope = !empty && type != wkbPoint;
+        blob_.clear();
+        blob_.push_back('G');
+        blob_.push_back('P');
+        blob_.push_back(0);  // version 1
+        blob_.push_back(static_cast<unsigned char>(0x01 | (envelope ? 0x02 : 0) | (empty ? 0x10 : 0)));
+        append_bytes<std::int32_t>(blob_, srs_id_);
+        if (envelope) {
+            append_bytes(blob_, walker.min_x);
+            append_bytes(blob_, walker.max_x);
+            append_bytes(blob_, walker.min_y);
+            append_bytes(blob_, walker.max_y);
+        }
+        if (wrap != 0) {
+            blob_.push_back(1);
+            append_bytes<std::uint32_t>(blob_, wrap);
+            append_bytes<std::uint32_t>(blob_, 1);
+        }
+        blob_.insert(blob_.end(), wkb->begin(), wkb->end());
+        sqlite3_bind_blob(insert_.get(), column, blob_.data(), static_cast<int>(blob_.size()), SQLITE_STATIC);
+        if (empty) return false;
+        walker_min_x_ = walker.min_x;
+        walker_max_x_ = walker.max_x;
+        walker_min_y_ = walker.min_y;
+        walker_max_y_ = walker.max_y;
+        if (!contents.has_extent) {
+            contents.has_extent = true;
+            contents.min_x = walker.min_x;
+            contents.min_y = walker.min_y;
+            contents.max_x = walker.max_x;
+            contents.max_y = walker.max_y;
+        } else {
+            contents.min_x = std::min(contents.min_x, walker.min_x);
+            contents.min_y = std::min(contents.min_y, walker.min_y);
+            contents.max_x = std::max(contents.max_x, walker.max_x);
+            contents.max_y = std::max(contents.max_y, walker.max_y);
+        }
+        return true;
+    }
+
+    Wkb normalise(const Wkb& wkb, std::size_t i) const {
+        detail::GdalErrorCapture capture;
+        OGRGeometryH geometry = nullptr;
+        if (OGR_G_CreateFromWkbEx(wkb.data(), nullptr, &geometry, wkb.size()) != OGRERR_NONE || geometry == nullptr)
+            throw InternalError(kStage, where_ + ", row " + std::to_string(i) + ": invalid WKB (" +
+                                            std::to_string(wkb.size()) + " bytes): " + capture.message());
+        const detail::GeometryPtr owned(geometry);
+        if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
+        if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
+        Wkb out(static_cast<std::size_t>(OGR_G_WkbSizeEx(geometry)));
+        if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, out.data()) != OGRERR_NONE)
+            throw InternalError(kStage, where_ + ", row " + std::to_string(i) + ": cannot export the geometry");
+        return out;
+    }
+
+    void bind_value(int column, int field, const FieldValue& value) {
+        sqlite3_stmt* statement = insert_.get();
+        const FieldType type = data_.fields[static_cast<std::size_t>(field)].type;
+        if (std::holds_alternative<std::monostate>(value)) {
+            sqlite3_bind_null(statement, column);
+        } else if (type == FieldType::string) {
+            if (const auto* text = std::get_if<std::string>(&value)) {
+                sqlite3_bind_text(statement, column, text->data(), static_cast<int>(text->size()), SQLITE_STATIC);
+            } else {  // a number in a text field: written as OGR formats it
+                detail::set_field(scratch_.get(), field, type, value);
+                sqlite3_bind_text(statement, column, OGR_F_GetFieldAsString(scratch_.get(), field), -1,
+                                  SQLITE_TRANSIENT);
+            }
+        } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+            if (type == FieldType::real)
+                sqlite3_bind_double(statement, column, static_cast<double>(*integer));
+            else
+                sqlite3_bind_int64(statement, column, *integer);
+        } else {
+            sqlite3_bind_double(statement, column, std::get<double>(value));
+        }
+    }
+
+    sqlite3* db_;
+    std::string table_;
+    const LayerData& data_;
+    OGRwkbGeometryType layer_type_;
+    std::string where_;
+    detail::FeaturePtr scratch_;
+    Statement insert_;
+    int srs_id_ = 0;
+    std::vector<unsigned char> blob_;
+    Wkb normalised_;
+    double walker_min_x_ = 0, walker_max_x_ = 0, walker_min_y_ = 0, walker_max_y_ = 0;
+};
+
 }  // namespace
 
 void GeoPackageWriter::DatasetDeleter::operator()(void* dataset) const noexcept {
@@ -185,6 +505,12 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
 
     detail::create_fields(layer, data.fields, kStage, where);
 
+    // GDAL creates the table when it first needs it: now, so that the rows can go straight in.
+    if (OGR_L_SyncToDisk(layer) != OGRERR_NONE)
+        throw IoError(kStage, where + ": cannot create the table: " + capture.message());
+    auto* db = static_cast<sqlite3*>(GDALGetInternalHandle(dataset, "SQLITE_HANDLE"));
+    if (db == nullptr) throw InternalError(kStage, where + ": GDAL's GeoPackage driver gave no SQLite handle");
+
     if (GDALDatasetStartTransaction(dataset, FALSE) != OGRERR_NONE)
         throw IoError(kStage, where + ": cannot start a transaction: " + capture.message());
     guard.transaction_started();
@@ -196,53 +522,11 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
         index.fid_column = fid_column;
         index.entries.reserve(data.rows.size());
     }
-    const detail::FeaturePtr feature(OGR_F_Create(OGR_L_GetLayerDefn(layer)));
-    if (!feature) throw InternalError(kStage, where + ": cannot allocate a feature");
-    for (std::size_t i = 0; i < data.rows.size(); ++i) {
-        const auto row_where = [&] { return where + ", row " + std::to_string(i); };
-        OGR_F_SetFID(feature.get(), OGRNullFID);
-
-        const auto& row = data.rows[i];
-        for (std::size_t j = 0; j < row.size(); ++j)
-            detail::set_field(feature.get(), static_cast<int>(j), data.fields[j].type, row[j]);
-
-        if (spatial) {
-            const Wkb& wkb = data.geometries[i];
-            OGRGeometryH geometry = nullptr;
-            if (!wkb.empty()) {
-                if (OGR_G_CreateFromWkbEx(wkb.data(), nullptr, &geometry, wkb.size()) != OGRERR_NONE ||
-                    geometry == nullptr)
-                    throw InternalError(kStage, row_where() + ": invalid WKB (" + std::to_string(wkb.size()) +
-                                                    " bytes): " + capture.message());
-                detail::GeometryPtr owned(geometry);
-                if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
-                if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
-                const OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
-                if (type != layer_type) {
-                    if (type == wkbPolygon && layer_type == wkbMultiPolygon)
-                        owned.reset(OGR_G_ForceToMultiPolygon(owned.release()));
-                    else if (type == wkbLineString && layer_type == wkbMultiLineString)
-                        owned.reset(OGR_G_ForceToMultiLineString(owned.release()));
-                    else
-                        throw InternalError(kStage, row_where() + ": geometry type " + OGRGeometryTypeToName(type) +
-                                                        " in a " + OGRGeometryTypeToName(layer_type) + " layer");
-                }
-                geometry = owned.release();
-            }
-            OGR_F_SetGeometryDirectly(feature.get(), geometry);  // takes ownership; nullptr = null geometry
-        }
-
-        if (OGR_L_CreateFeature(layer, feature.get()) != OGRERR_NONE)
-            throw IoError(kStage, row_where() + ": cannot write the feature: " + capture.message());
-        // What the index triggers of GDAL's driver would insert: the fid given and the envelope,
-        // for a geometry neither null nor empty.
-        if (OGRGeometryH written = spatial ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
-            written != nullptr && !OGR_G_IsEmpty(written)) {
-            OGREnvelope envelope;
-            OGR_G_GetEnvelope(written, &envelope);
-            index.entries.push_back(
-                {OGR_F_GetFID(feature.get()), envelope.MinX, envelope.MaxX, envelope.MinY, envelope.MaxY});
-        }
+    detail::LayerContents contents;
+    contents.table = data.name;
+    {
+        RowWriter rows(db, layer, data, layer_type, where);
+        rows.write(spatial ? &index : nullptr, contents);
     }
 
     if (GDALDatasetCommitTransaction(dataset) != OGRERR_NONE)
@@ -251,6 +535,7 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     if (capture.has_error()) throw IoError(kStage, where + ": " + capture.message());
     guard.release();
     layers_.push_back(data.name);
+    contents_.push_back(std::move(contents));
     if (spatial) spatial_indexes_.push_back(std::move(index));
 }
 
@@ -350,6 +635,8 @@ void GeoPackageWriter::close() {
     if (capture.has_error())
         throw IoError(kStage, "cannot write '" + path_ + "' (temporary file '" + output_->temp_path() +
                                   "'): " + capture.message());
+    detail::write_layer_contents(output_->temp_path(), contents_);
+    contents_.clear();
     detail::write_spatial_indexes(output_->temp_path(), spatial_indexes_);
     spatial_indexes_.clear();
 }

@@ -140,7 +140,7 @@ public:
         sqlite3_reset(statement);
     }
     [[noreturn]] void fail(const std::string& what) const {
-        throw IoError(kStage, "cannot write the spatial index of '" + path_ + "': " + what + ": " +
+        throw IoError(kStage, "cannot finish '" + path_ + "' (spatial indexes, counts, extents): " + what + ": " +
                                   (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
     }
     sqlite3* get() const noexcept { return db_.get(); }
@@ -270,6 +270,29 @@ PackedRTree pack_rtree(std::vector<RTreeEntry> entries, int node_bytes) {
     std::sort(tree.entry_leaf.begin(), tree.entry_leaf.end());
     std::sort(tree.node_parent.begin(), tree.node_parent.end());
     return tree;
+}
+
+void write_layer_contents(const std::string& path, const std::vector<LayerContents>& layers) {
+    if (layers.empty()) return;
+    Writer db(path);
+    db.exec("BEGIN");
+    const Statement count =
+        db.prepare("UPDATE gpkg_ogr_contents SET feature_count = ? WHERE lower(table_name) = lower(?)");
+    const Statement extent = db.prepare(
+        "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE lower(table_name) = lower(?)");
+    for (const LayerContents& layer : layers) {
+        sqlite3_bind_int64(count.get(), 1, layer.feature_count);
+        sqlite3_bind_text(count.get(), 2, layer.table.c_str(), -1, SQLITE_TRANSIENT);
+        db.step_done(count.get(), "setting a layer's feature count");
+        if (!layer.has_extent) continue;
+        sqlite3_bind_double(extent.get(), 1, layer.min_x);
+        sqlite3_bind_double(extent.get(), 2, layer.min_y);
+        sqlite3_bind_double(extent.get(), 3, layer.max_x);
+        sqlite3_bind_double(extent.get(), 4, layer.max_y);
+        sqlite3_bind_text(extent.get(), 5, layer.table.c_str(), -1, SQLITE_TRANSIENT);
+        db.step_done(extent.get(), "setting a layer's extent");
+    }
+    db.exec("COMMIT");
 }
 
 void write_spatial_indexes(const std::string& path, const std::vector<SpatialIndexRows>& layers) {

@@ -23,6 +23,19 @@ struct SpatialIndexRows {
     std::vector<RTreeEntry> entries;
 };
 
+/// A layer whose rows civgrid wrote itself (not through OGR): its feature count and extent, which
+/// GDAL, not having seen the rows, leaves at zero and empty in gpkg_ogr_contents and gpkg_contents.
+struct LayerContents {
+    std::string table;
+    std::int64_t feature_count = 0;
+    bool has_extent = false;
+    double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+};
+
+/// Opens the closed GeoPackage `path` with SQLite and, in one transaction, sets each layer's
+/// gpkg_ogr_contents.feature_count and gpkg_contents extent. Throws IoError naming the file.
+void write_layer_contents(const std::string& path, const std::vector<LayerContents>& layers);
+
 /// The three tables of an SQLite R*Tree (rtree.c's format): node blobs (big-endian: depth in the
 /// root, cell count, then cells of a 64-bit id and min/max x, min/max y as 32-bit floats), the leaf
 /// of each entry and the parent of each node. Node 1 is the root.

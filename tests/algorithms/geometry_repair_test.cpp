@@ -106,6 +106,120 @@ TEST(RepairPolygons, ShortcutForValidRingsAgreesWithGeos) {
     EXPECT_LT(valid, 370);
 }
 
+// Dense parcels as the import sees them (wiggly edges of 70 to 4,000 vertices snapped to the
+// millimetre, so straight runs of collinear vertices, beside long straight sides) are proven
+// simple by the bucketed grid without GEOS. Each kind of flaw must still reach GEOS: a crossing,
+// a vertex on another vertex or on a long side, a spike back along an edge, a repeated vertex, a
+// straight run turning back on itself, a long side cut through the wiggle, a hole. The outcome
+// is GEOS's in every case: unchanged exactly when GEOS finds nothing wrong, bytes untouched then.
+TEST(RepairPolygons, DenseRingsWithStraightRunsAgreeWithGeos) {
+    geos::Context context;
+    std::mt19937_64 random(11);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const auto snap = [](double v) { return std::round(v / 0.001) * 0.001; };
+    // A 40 m parcel at projected coordinates: which of its four sides wiggle, with how many vertices.
+    const auto parcel = [&](int wiggly_sides, int per_side, bool axis_aligned) {
+        const double j = axis_aligned ? 0.0 : 8.0;
+        const Point corners[4] = {{611000 + j * unit(random), 3275000 + j * unit(random)},
+                                  {611040 + j * unit(random), 3275000 + j * unit(random)},
+                                  {611040 + j * unit(random), 3275040 + j * unit(random)},
+                                  {611000 + j * unit(random), 3275040 + j * unit(random)}};
+        std::vector<Point> ring;
+        for (int side = 0; side < 4; ++side) {
+            const Point a = corners[side], b = corners[(side + 1) % 4];
+            ring.push_back({snap(a.x), snap(a.y)});
+            if (side >= wiggly_sides) continue;
+            const double dx = b.x - a.x, dy = b.y - a.y, length = std::hypot(dx, dy);
+            for (int k = 1; k <= per_side; ++k) {
+                const double t = static_cast<double>(k) / (per_side + 1);
+                const double offset = 0.5 * std::sin(M_PI * t) * std::sin(40.0 * t);
+                ring.push_back({snap(a.x + t * dx - offset * dy / length), snap(a.y + t * dy + offset * dx / length)});
+            }
+        }
+        ring.push_back(ring.front());
+        return ring;
+    };
+    const auto text = [](const std::vector<Point>& ring, const std::string& hole = "") {
+        std::string out = "POLYGON((";
+        char point[64];
+        for (std::size_t i = 0; i < ring.size(); ++i) {
+            std::snprintf(point, sizeof point, "%s%.3f %.3f", i == 0 ? "" : ", ", ring[i].x, ring[i].y);
+            out += point;
+        }
+        return out + ")" + hole + ")";
+    };
+    std::vector<std::string> shapes;
+    int straight_runs = 0;
+    for (int k = 0; k < 180; ++k) {
+        const int per_side = 17 + static_cast<int>(unit(random) * 1000);
+        std::vector<Point> ring = parcel(1 + k % 4, per_side, k % 5 == 0);
+        const std::size_t n = ring.size() - 1;  // distinct vertices; ring[n] closes it
+        for (std::size_t i = 1; i + 1 < n; ++i) {
+            const Point a = ring[i - 1], b = ring[i], c = ring[i + 1];
+            if ((b.x - a.x) * (c.y - b.y) == (b.y - a.y) * (c.x - b.x)) {
+                ++straight_runs;
+                break;
+            }
+        }
+        const auto at = [&](double share) { return static_cast<std::size_t>(share * static_cast<double>(n - 2)) + 1; };
+        switch (k % 9) {
+            case 0:
+            case 1:
+                break;  // as it is: valid
+            case 2:     // two neighbouring vertices swapped where the wiggle is wide: a small crossing
+                std::swap(ring[at(0.12)], ring[at(0.12) + 1]);
+                break;
+            case 3:  // a vertex moved onto another one further on: the ring touches itself
+                ring[at(0.1)] = ring[at(0.1) + 7];
+                break;
+            case 4: {  // a vertex of the wiggle moved onto the middle of the last (straight) side
+                const Point a = ring[n - 1], b = ring[0];
+                ring[at(0.05)] = {(a.x + b.x) / 2, (a.y + b.y) / 2};
+                break;
+            }
+            case 5: {  // a spike: out 20 cm along x and back halfway, then on
+                const Point p = ring[at(0.3)];
+                ring.insert(ring.begin() + static_cast<std::ptrdiff_t>(at(0.3)) + 1,
+                            {Point{p.x + 0.2, p.y}, Point{p.x + 0.1, p.y}});
+                break;
+            }
+            case 6:  // a repeated vertex
+                ring.insert(ring.begin() + static_cast<std::ptrdiff_t>(at(0.5)), ring[at(0.5)]);
+                break;
+            case 7: {  // a straight run turning back: p, p + 3 mm, p + 1 mm along x
+                const Point p = ring[at(0.7)];
+                ring.insert(ring.begin() + static_cast<std::ptrdiff_t>(at(0.7)) + 1,
+                            {Point{p.x + 0.003, p.y}, Point{p.x + 0.001, p.y}});
+                break;
+            }
+            case 8:  // the last corner pulled across the parcel: a long side cuts the wiggle
+                ring[n - 1] = {ring[n - 1].x + 30, ring[n - 1].y - 45};
+                break;
+        }
+        shapes.push_back(text(ring));
+    }
+    // Holes (always GEOS's): inside, and touching the shell at a vertex.
+    const std::vector<Point> holed = parcel(4, 300, true);
+    shapes.push_back(text(holed, ", (611010 3275010, 611010 3275020, 611020 3275020, 611010 3275010)"));
+    shapes.push_back(text(holed, ", (611000 3275000, 611010 3275020, 611020 3275010, 611000 3275000)"));
+    std::vector<Wkb> geometries;
+    for (const std::string& shape : shapes) geometries.push_back(wkb(context, shape));
+    const std::vector<Wkb> before = geometries;
+    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 2);
+    int valid = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        const bool alone = geos_leaves_alone(context, before[i]);
+        valid += alone ? 1 : 0;
+        EXPECT_EQ(outcomes[i].kind == RepairOutcome::Kind::unchanged, alone) << i << ": " << shapes[i].substr(0, 200);
+        if (alone) {
+            EXPECT_EQ(geometries[i], before[i]) << i;
+        }
+    }
+    EXPECT_GT(straight_runs, 100);  // the millimetre grid makes straight runs in most rings
+    EXPECT_GT(valid, 30);           // both kinds are well represented
+    EXPECT_LT(valid, 140);
+}
+
 // The brute force: every pair of polygons measured by a GEOS overlay.
 std::vector<OverlapPair> overlaps_by_geos(const geos::Context& context, const std::vector<Wkb>& geometries,
                                           double min_area) {

@@ -265,6 +265,20 @@ TEST(GeoPackageWriterSpatialIndex, HoldsWhatGdalsOwnIndexHoldsAndAnswersTheSameQ
               std::vector<std::string>{"0"})
         << "an attribute table has no index";
 
+    // The rows go in through SQLite, not OGR: the same geometry blobs (header, envelope, WKB),
+    // fields, feature count and extent as GDAL's own driver writes.
+    const std::string rows = "SELECT fid, hex(geom), n FROM parcels ORDER BY fid";
+    EXPECT_EQ(sql_rows(ours, rows), sql_rows(gdals, rows));
+    const std::string contents = "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'parcels'";
+    EXPECT_EQ(sql_rows(ours, contents), sql_rows(gdals, contents));
+    const std::string count = "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'parcels'";
+    EXPECT_EQ(sql_rows(ours, count), std::vector<std::string>{"30000"});
+    EXPECT_EQ(sql_rows(ours, count), sql_rows(gdals, count));
+    const std::string counter =
+        "SELECT sql FROM sqlite_master WHERE name LIKE 'trigger_%_feature_count_parcels' ORDER BY name";
+    EXPECT_EQ(sql_rows(ours, counter).size(), 2u);
+    EXPECT_EQ(sql_rows(ours, counter), sql_rows(gdals, counter)) << "edits keep counting rows";
+
     // Window queries walk the packed inner nodes: the same features as GDAL's index.
     std::mt19937_64 random(11);
     std::uniform_real_distribution<double> x(379000.0, 421000.0), y(3519000.0, 3561000.0), size(1.0, 5000.0);
@@ -308,6 +322,59 @@ TEST(GeoPackageWriterSpatialIndex, HoldsWhatGdalsOwnIndexHoldsAndAnswersTheSameQ
         run("/usr/bin/ogrinfo -ro -q '" + gdals + "' parcels -spat 390000 3530000 391000 3531000 | grep -c OGRFeature");
     EXPECT_EQ(filtered, scanned);
     EXPECT_NE(filtered, "0\n");
+}
+
+// Geometries that are not the layer's plain 2D type go in as OGR would write them: a polygon into
+// a multipolygon layer as a multipolygon of one, Z dropped, big-endian WKB turned little-endian.
+TEST(GeoPackageWriter, GeometriesAreWrittenInTheLayersTypeAsOgrWritesThem) {
+    test::TempDir dir;
+    const std::string file = dir.file("kinds.gpkg");
+    const Wkb polygon = wkb_of("POLYGON ((0 0, 10 0, 10 10, 0 0))");
+    Wkb big_endian(polygon.size());
+    {
+        OGRGeometryH geometry = nullptr;
+        ASSERT_EQ(OGR_G_CreateFromWkb(polygon.data(), nullptr, &geometry, static_cast<int>(polygon.size())),
+                  OGRERR_NONE);
+        OGR_G_ExportToWkb(geometry, wkbXDR, big_endian.data());
+        OGR_G_DestroyGeometry(geometry);
+    }
+    LayerData layer{"areas", GeometryKind::multi_polygon, {{"n", FieldType::integer}}, {}, {}};
+    layer.geometries = {polygon, wkb_of("MULTIPOLYGON (((20 0, 30 0, 30 10, 20 0)), ((40 0, 50 0, 50 5, 40 0)))"),
+                        wkb_of("POLYGON Z ((0 0 5, 10 0 5, 10 10 5, 0 0 5))"), big_endian, Wkb{}};
+    for (std::int64_t i = 0; i < 5; ++i) layer.rows.push_back({i});
+    {
+        GeoPackageWriter writer(file, "EPSG:4549");
+        writer.add_layer(layer);
+        writer.commit();
+    }
+    const FeatureTable table = read_layer({file, "areas"});
+    ASSERT_EQ(table.size(), 5u);
+    std::vector<std::string> wkt;
+    for (const Wkb& wkb : table.geometries) {
+        OGRGeometryH geometry = nullptr;
+        char* text = nullptr;
+        if (!wkb.empty() &&
+            OGR_G_CreateFromWkb(wkb.data(), nullptr, &geometry, static_cast<int>(wkb.size())) == OGRERR_NONE)
+            OGR_G_ExportToWkt(geometry, &text);
+        wkt.emplace_back(text != nullptr ? text : "");
+        CPLFree(text);
+        OGR_G_DestroyGeometry(geometry);
+    }
+    EXPECT_EQ(wkt, (std::vector<std::string>{"MULTIPOLYGON (((0 0,10 0,10 10,0 0)))",
+                                             "MULTIPOLYGON (((20 0,30 0,30 10,20 0)),((40 0,50 0,50 5,40 0)))",
+                                             "MULTIPOLYGON (((0 0,10 0,10 10,0 0)))",
+                                             "MULTIPOLYGON (((0 0,10 0,10 10,0 0)))", ""}));
+    EXPECT_EQ(sql_rows(file, "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'areas'"),
+              std::vector<std::string>{"0.0|0.0|50.0|10.0"});
+    EXPECT_EQ(sql_rows(file, "SELECT count(*) FROM rtree_areas_geom"), std::vector<std::string>{"4"});
+    const std::string info = run("/usr/bin/ogrinfo -al -so '" + file + "'");
+    EXPECT_NE(info.find("Feature Count: 5"), std::string::npos) << info;
+    EXPECT_NE(info.find("Extent: (0.000000, 0.000000) - (50.000000, 10.000000)"), std::string::npos) << info;
+    // A geometry of another kind is refused, naming the file, layer and row.
+    LayerData wrong{"wrong", GeometryKind::point, {}, {polygon}, {{}}};
+    GeoPackageWriter writer(dir.file("wrong.gpkg"), "");
+    EXPECT_CONTAINS(message_of<InternalError>([&] { writer.add_layer(wrong); }),
+                    "layer 'wrong', row 0: geometry type Polygon");
 }
 
 TEST(GeoPackageWriter, FieldNamedFidAndEmptyLayer) {

@@ -139,7 +139,8 @@ struct LayerStyle {
 class OutputReservation;
 namespace detail {
 struct SpatialIndexRows;
-}
+struct LayerContents;
+}  // namespace detail
 
 /// Writes a GeoPackage atomically: everything goes to a temporary file beside `path`, which
 /// replaces `path` only in commit(). Destroying an uncommitted writer removes the temporary
@@ -185,6 +186,7 @@ private:
     std::unique_ptr<void, DatasetDeleter> dataset_;
     std::vector<std::string> layers_;
     std::vector<detail::SpatialIndexRows> spatial_indexes_;  ///< written by close(), after GDAL's
+    std::vector<detail::LayerContents> contents_;            ///< counts and extents, set by close()
     bool committed_ = false;
 };
 
