@@ -26,6 +26,25 @@ bool geos_leaves_alone(const geos::Context& context, const Wkb& geometry) {
                GEOSGetNumCoordinates_r(context.handle(), g.get());
 }
 
+// Repairs `shapes` (WKT) and expects GEOS's verdict on each: unchanged, bytes untouched, exactly
+// when GEOS finds nothing wrong. Returns how many GEOS leaves alone.
+int repairs_agreeing_with_geos(const geos::Context& context, const std::vector<std::string>& shapes) {
+    std::vector<Wkb> geometries;
+    for (const std::string& shape : shapes) geometries.push_back(wkb(context, shape));
+    const std::vector<Wkb> before = geometries;
+    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 2);
+    int valid = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        const bool alone = geos_leaves_alone(context, before[i]);
+        valid += alone ? 1 : 0;
+        EXPECT_EQ(outcomes[i].kind == RepairOutcome::Kind::unchanged, alone) << i << ": " << shapes[i].substr(0, 200);
+        if (alone) {
+            EXPECT_EQ(geometries[i], before[i]) << i;
+        }
+    }
+    return valid;
+}
+
 // Valid buildings are read without GEOS; whatever the shortcut cannot vouch for goes to GEOS. Either
 // way the outcome must be GEOS's: unchanged exactly when GEOS finds nothing wrong.
 TEST(RepairPolygons, ShortcutForValidRingsAgreesWithGeos) {
@@ -89,19 +108,7 @@ TEST(RepairPolygons, ShortcutForValidRingsAgreesWithGeos) {
         std::snprintf(point, sizeof point, "%.4f %.4f))", ring[0].first, ring[0].second);
         shapes.push_back(text + point);
     }
-    std::vector<Wkb> geometries;
-    for (const std::string& shape : shapes) geometries.push_back(wkb(context, shape));
-    const std::vector<Wkb> before = geometries;
-    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 2);
-    int valid = 0;
-    for (std::size_t i = 0; i < shapes.size(); ++i) {
-        const bool alone = geos_leaves_alone(context, before[i]);
-        valid += alone ? 1 : 0;
-        EXPECT_EQ(outcomes[i].kind == RepairOutcome::Kind::unchanged, alone) << shapes[i];
-        if (alone) {
-            EXPECT_EQ(geometries[i], before[i]) << shapes[i];
-        }
-    }
+    const int valid = repairs_agreeing_with_geos(context, shapes);
     EXPECT_GT(valid, 170);  // both kinds are well represented
     EXPECT_LT(valid, 370);
 }
@@ -202,19 +209,7 @@ TEST(RepairPolygons, DenseRingsWithStraightRunsAgreeWithGeos) {
     const std::vector<Point> holed = parcel(4, 300, true);
     shapes.push_back(text(holed, ", (611010 3275010, 611010 3275020, 611020 3275020, 611010 3275010)"));
     shapes.push_back(text(holed, ", (611000 3275000, 611010 3275020, 611020 3275010, 611000 3275000)"));
-    std::vector<Wkb> geometries;
-    for (const std::string& shape : shapes) geometries.push_back(wkb(context, shape));
-    const std::vector<Wkb> before = geometries;
-    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 2);
-    int valid = 0;
-    for (std::size_t i = 0; i < shapes.size(); ++i) {
-        const bool alone = geos_leaves_alone(context, before[i]);
-        valid += alone ? 1 : 0;
-        EXPECT_EQ(outcomes[i].kind == RepairOutcome::Kind::unchanged, alone) << i << ": " << shapes[i].substr(0, 200);
-        if (alone) {
-            EXPECT_EQ(geometries[i], before[i]) << i;
-        }
-    }
+    const int valid = repairs_agreeing_with_geos(context, shapes);
     EXPECT_GT(straight_runs, 100);  // the millimetre grid makes straight runs in most rings
     EXPECT_GT(valid, 30);           // both kinds are well represented
     EXPECT_LT(valid, 140);
