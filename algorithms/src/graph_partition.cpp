@@ -1241,7 +1241,8 @@ private:
     }
 
     // A link of a chain that moves a node lighter than `least` between part c and a neighbour that
-    // stays inside the window, c then giving (`giving`) or taking the rest through a further link.
+    // stays inside the window (or, where the bounds cannot hold, outside it), c then giving
+    // (`giving`) or taking the rest through a further link.
     bool partial_link(int c, double least, double most, int depth, const Objective& o, bool giving) {
         if (depth + 1 >= kChainDepth) return false;
         struct Candidate {
@@ -1254,8 +1255,12 @@ private:
             if (d == c || in_chain_[static_cast<std::size_t>(d)] != 0) return;
             const auto w = static_cast<double>(graph_.node_weight[v]);
             if (w <= 1e-9 || w >= least - 1e-9) return;
-            const double after = part_weight_[static_cast<std::size_t>(d)] + (giving ? w : -w);
-            if (o.outside_window(after) != 0 || o.guarded(after) > 1e-9) return;
+            // The neighbour stays inside the window, or (a part the data forces out: where the
+            // bounds cannot hold) stays outside it no further beyond the bounds.
+            const double before = part_weight_[static_cast<std::size_t>(d)], after = before + (giving ? w : -w);
+            if (o.outside_window(after) > o.outside_window(before) || o.guarded(after) > o.guarded(before) + 1e-9 ||
+                (o.outside_window(before) != 0 && !o.window_first))
+                return;
             if (std::any_of(candidates.begin(), candidates.end(),
                             [&](const Candidate& x) { return x.node == v && x.other == d; }))
                 return;
