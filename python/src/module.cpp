@@ -101,9 +101,8 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The stages of `civgrid partition` but the writing (engine::compute_partition).
-std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::RunControl& control) {
-    engine::PartitionRun computed = engine::compute_partition(config, &control);
+// A partition's Run from what the engine computed (compute_partition, or a merge of shards).
+std::shared_ptr<Run> run_of(engine::PartitionRun computed) {
     auto run = std::make_shared<Run>();
     run->config = std::move(computed.config);
     run->city = std::move(computed.city);
@@ -112,6 +111,11 @@ std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::Ru
     run->report = std::move(computed.report);
     run->timings = std::move(computed.timings);
     return run;
+}
+
+// The stages of `civgrid partition` but the writing (engine::compute_partition).
+std::shared_ptr<Run> partition(const engine::PartitionConfig& config, engine::RunControl& control) {
+    return run_of(engine::compute_partition(config, &control));
 }
 
 // The stages of `civgrid repartition` but the writing (engine::compute_repartition).
@@ -580,15 +584,7 @@ PYBIND11_MODULE(_core, m) {
                     runs.push_back(engine::decode_shard(bytes));
                     bytes = std::string();  // decoded: its memory goes now
                 }
-                engine::PartitionRun merged = engine::merge_shards(config, std::move(runs), &control);
-                auto run = std::make_shared<Run>();
-                run->config = std::move(merged.config);
-                run->city = std::move(merged.city);
-                run->result = std::move(merged.result);
-                run->staffing = std::move(merged.staffing);
-                run->report = std::move(merged.report);
-                run->timings = std::move(merged.timings);
-                return run;
+                return run_of(engine::merge_shards(config, std::move(runs), &control));
             });
         },
         "config"_a, "shards"_a, "progress"_a = py::none(),
@@ -626,17 +622,7 @@ PYBIND11_MODULE(_core, m) {
             [](ShardMergeHandle& handle, const py::object& progress) {
                 engine::ShardMerge& merge = handle.get();
                 engine::RunControl control;
-                auto run = python::run_interruptible(control, progress, [&] {
-                    engine::PartitionRun merged = merge.finish(&control);
-                    auto out = std::make_shared<Run>();
-                    out->config = std::move(merged.config);
-                    out->city = std::move(merged.city);
-                    out->result = std::move(merged.result);
-                    out->staffing = std::move(merged.staffing);
-                    out->report = std::move(merged.report);
-                    out->timings = std::move(merged.timings);
-                    return out;
-                });
+                auto run = python::run_interruptible(control, progress, [&] { return run_of(merge.finish(&control)); });
                 py::object parts = py::none();
                 if (!merge.parts().empty()) parts = parts_list(merge.parts());
                 run->buildings_in_parts =

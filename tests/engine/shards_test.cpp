@@ -23,6 +23,18 @@ std::string generate(const test::TempDir& dir, std::int64_t households, std::uin
     return test::synth_city_file(dir, households, seed);
 }
 
+// A province of `districts` districts written into `dir`: the config that partitions it.
+PartitionConfig province(const test::TempDir& dir, std::int64_t households, std::uint64_t seed, int districts) {
+    data::SynthConfig synth;
+    synth.households = households;
+    synth.seed = seed;
+    synth.districts = districts;
+    PartitionConfig config;
+    config.city = dir.file("province.gpkg");
+    data::write_city(data::generate_city(synth), config.city);
+    return config;
+}
+
 void expect_same_partition(const PartitionRun& whole, const PartitionRun& merged) {
     ASSERT_EQ(whole.result.micro_grids.size(), merged.result.micro_grids.size());
     for (std::size_t m = 0; m < whole.result.micro_grids.size(); ++m) {
@@ -178,13 +190,7 @@ std::int64_t features_read(const City& city, const std::string& role) {
 // buildings (and barriers: a synthetic city's few roads cross it) by the spatial filter of its box.
 TEST(Shards, EachShardReadsOnlyItsOwnFeatures) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 40'000;
-    synth.seed = 4;
-    synth.districts = 4;
-    PartitionConfig config;
-    config.city = dir.file("province.gpkg");
-    data::write_city(data::generate_city(synth), config.city);
+    const PartitionConfig config = province(dir, 40'000, 4, 4);
     const City whole = load_city(config);
     const std::int64_t all_buildings = features_read(whole, "buildings"),
                        all_communities = features_read(whole, "communities");
@@ -231,13 +237,7 @@ void expect_same_files(const std::string& expected, const std::string& actual) {
 // write_result_per_district's of the whole city, whatever the order the shards came in.
 TEST(Shards, SplitOutputIsWrittenDistrictByDistrictAsShardsCome) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 40'000;
-    synth.seed = 4;
-    synth.districts = 4;
-    PartitionConfig config;
-    config.city = dir.file("province.gpkg");
-    data::write_city(data::generate_city(synth), config.city);
+    const PartitionConfig config = province(dir, 40'000, 4, 4);
     const PartitionRun whole = compute_partition(config);
     // Beside each other in two folders, so that the index's `file` names are the same.
     std::filesystem::create_directory(dir.path() / "single");
@@ -287,13 +287,7 @@ TEST(Shards, SplitOutputIsWrittenDistrictByDistrictAsShardsCome) {
 // Destroyed before finish (a shard failed), a streamed split output leaves no file.
 TEST(Shards, AnUnfinishedSplitOutputLeavesNoFile) {
     test::TempDir dir;
-    data::SynthConfig synth;
-    synth.households = 20'000;
-    synth.seed = 5;
-    synth.districts = 2;
-    PartitionConfig config;
-    config.city = dir.file("province.gpkg");
-    data::write_city(data::generate_city(synth), config.city);
+    const PartitionConfig config = province(dir, 20'000, 5, 2);
     const ShardPlan plan = plan_shards(config, "district");
     ASSERT_EQ(plan.shards.size(), 2U);
     {
