@@ -1,3 +1,5 @@
+#include "point_grid.hpp"
+
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/stations.hpp>
 #include <civgrid/algorithms/transport.hpp>
@@ -11,86 +13,30 @@
 namespace civgrid::algorithms {
 namespace {
 
-// Stations without a service area, bucketed in a uniform grid of about one station per cell: each
-// micro-grid's nearest few by rings of cells, not a scan of every station (at 10 M households
-// that scan was 120,000 micro-grids x 1,400 stations x 4 utilities, the most of staffing).
-class StationGrid {
-public:
-    StationGrid(const std::vector<Point>& stations, const std::vector<std::uint32_t>& indexed) : stations_(stations) {
-        if (indexed.empty()) return;
-        double max_x = -std::numeric_limits<double>::infinity(), max_y = max_x;
-        min_x_ = min_y_ = std::numeric_limits<double>::infinity();
-        for (const std::uint32_t s : indexed) {
-            min_x_ = std::min(min_x_, stations[s].x);
-            min_y_ = std::min(min_y_, stations[s].y);
-            max_x = std::max(max_x, stations[s].x);
-            max_y = std::max(max_y, stations[s].y);
-        }
-        const double width = max_x - min_x_, height = max_y - min_y_;
-        const auto count = static_cast<double>(indexed.size());
-        cell_ = std::sqrt(std::max(width * height, 0.0) / count);
-        if (!(cell_ > 0)) cell_ = std::max({width, height, 1.0}) / std::sqrt(count);
-        // At most 4 x count cells a side (stations along a line), so every station falls in its
-        // own cell and the rings' reach below holds.
-        cell_ = std::max({cell_, width / (4 * count), height / (4 * count)});
-        columns_ = static_cast<long>(width / cell_) + 1;
-        rows_ = static_cast<long>(height / cell_) + 1;
-        offsets_.assign(static_cast<std::size_t>(columns_ * rows_) + 1, 0);
-        for (const std::uint32_t s : indexed) ++offsets_[cell_of(stations[s]) + 1];
-        for (std::size_t c = 1; c < offsets_.size(); ++c) offsets_[c] += offsets_[c - 1];
-        members_.resize(indexed.size());
-        std::vector<std::uint32_t> fill(offsets_.begin(), offsets_.end() - 1);
-        for (const std::uint32_t s : indexed) members_[fill[cell_of(stations[s])]++] = s;
+// Appends (distance, station) for the stations of `grid` in boxes around p that double until the
+// `count`-th nearest lies within the box's margin (every station nearer is then among them, ties
+// included) or the box holds them all: a micro-grid's nearest few without a scan of every station
+// (at 10 M households that scan was 120,000 micro-grids x 1,400 stations x 4 utilities).
+template <class Distance>
+void nearest_stations(const PointGrid& grid, Point p, std::size_t count, Distance&& distance,
+                      std::vector<std::pair<double, std::uint32_t>>& out, std::vector<double>& scratch) {
+    if (grid.empty()) return;
+    const std::size_t start = out.size();
+    const geos::Envelope& all = grid.bounds();
+    for (double margin = grid.cell();; margin *= 2) {
+        out.resize(start);
+        const geos::Envelope box{p.x - margin, p.y - margin, p.x + margin, p.y + margin};
+        grid.in_box(box, [&](std::uint32_t s) { out.emplace_back(distance(s), s); });
+        const bool whole =
+            box.min_x <= all.min_x && box.min_y <= all.min_y && box.max_x >= all.max_x && box.max_y >= all.max_y;
+        if (whole) return;
+        if (out.size() - start < count) continue;
+        scratch.clear();
+        for (std::size_t i = start; i < out.size(); ++i) scratch.push_back(out[i].first);
+        std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(count - 1), scratch.end());
+        if (scratch[count - 1] <= margin) return;
     }
-
-    // Appends (distance to p, station) for the stations of the rings of cells around p, enough
-    // rings that every station nearer than the `count`-th nearest (ties included) is among them,
-    // or all of them.
-    void near(Point p, std::size_t count, std::vector<std::pair<double, std::uint32_t>>& out,
-              std::vector<double>& scratch) const {
-        if (members_.empty()) return;
-        const long cx = static_cast<long>(std::floor((p.x - min_x_) / cell_));
-        const long cy = static_cast<long>(std::floor((p.y - min_y_) / cell_));
-        const std::size_t start = out.size();
-        for (long ring = 0;; ++ring) {
-            for (long y = cy - ring; y <= cy + ring; ++y) {
-                if (y < 0 || y >= rows_) continue;
-                const bool edge_row = y == cy - ring || y == cy + ring;
-                for (long x = cx - ring; x <= cx + ring; x += edge_row ? 1 : 2 * std::max(ring, 1L)) {
-                    if (x >= 0 && x < columns_) {
-                        const auto c = static_cast<std::size_t>(y * columns_ + x);
-                        for (std::uint32_t i = offsets_[c]; i < offsets_[c + 1]; ++i) {
-                            const Point s = stations_[members_[i]];
-                            out.emplace_back(std::hypot(p.x - s.x, p.y - s.y), members_[i]);
-                        }
-                    }
-                }
-            }
-            const bool all = cx - ring <= 0 && cy - ring <= 0 && cx + ring >= columns_ - 1 && cy + ring >= rows_ - 1;
-            if (all) return;
-            const std::size_t found = out.size() - start;
-            if (found < count) continue;
-            // Every station outside the rings lies at least ring x cell away: done when the
-            // count-th nearest found is nearer than that.
-            scratch.clear();
-            for (std::size_t i = start; i < out.size(); ++i) scratch.push_back(out[i].first);
-            std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(count - 1), scratch.end());
-            if (scratch[count - 1] < static_cast<double>(ring) * cell_) return;
-        }
-    }
-
-private:
-    [[nodiscard]] std::size_t cell_of(Point p) const {
-        const long x = std::clamp(static_cast<long>(std::floor((p.x - min_x_) / cell_)), 0L, columns_ - 1);
-        const long y = std::clamp(static_cast<long>(std::floor((p.y - min_y_) / cell_)), 0L, rows_ - 1);
-        return static_cast<std::size_t>(y * columns_ + x);
-    }
-
-    const std::vector<Point>& stations_;
-    double min_x_ = 0, min_y_ = 0, cell_ = 1;
-    long columns_ = 1, rows_ = 1;
-    std::vector<std::uint32_t> offsets_, members_;
-};
+}
 
 }  // namespace
 
@@ -144,14 +90,15 @@ StationResult assign_stations(const StationInput& input) {
     // serve anywhere come from the grid index; those with a service area are each checked.
     std::vector<std::uint32_t> anywhere, with_area;
     for (std::uint32_t s = 0; s < stations; ++s) (areas[s] ? with_area : anywhere).push_back(s);
-    const StationGrid grid(input.stations, anywhere);
+    const PointGrid grid(input.stations, anywhere);
     std::vector<std::pair<double, std::uint32_t>> order;
     std::vector<double> scratch;
     order.reserve(stations);
     std::vector<char> outside(grids, 0);
     for (std::size_t g = 0; g < grids; ++g) {
         order.clear();
-        grid.near(input.micro_grids[g], k, order, scratch);
+        nearest_stations(
+            grid, input.micro_grids[g], k, [&](std::uint32_t s) { return distance(g, s); }, order, scratch);
         for (const std::uint32_t s : with_area)
             if (may_serve(s, g)) order.emplace_back(distance(g, s), s);
         if (order.empty()) {
