@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <unordered_map>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -37,23 +38,29 @@ std::uint64_t mix(std::uint64_t x) {
 
 // The union of polygons that form a coverage (exact shared edges): CoverageUnion, or a full union
 // when noding left them slightly off. A single Polygon unless the parts are apart (multipart set);
-// noding slivers of no area are dropped. Empty input: an empty polygon.
-Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multipart) {
+// noding slivers of no area are dropped. Empty input: an empty polygon. The parts are read where
+// they are; only the fallbacks copy them into a collection.
+Geom union_of_cover(const Context& context, std::span<const GEOSGeometry* const> parts, bool& multipart) {
     const auto handle = context.handle();
     multipart = false;
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
-    const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-    Geom polygon = coverage_union(context, collection.get());
-    if (!polygon || !is_valid(context, polygon.get()))
+    Geom polygon = coverage_union(context, parts);
+    if (!polygon || !is_valid(context, polygon.get())) {
+        const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, [&] {
+            std::vector<Geom> copies;
+            for (const GEOSGeometry* part : parts) copies.push_back(geos::clone(context, part));
+            return copies;
+        }());
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
-    if (!polygon) {
-        // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
-        // unite, snap-rounded to a micrometre grid should floating-point noding still fail.
-        const Geom repaired = geos::own(context, GEOSMakeValid_r(handle, collection.get()), "repairing cells");
-        polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, repaired.get()));
-        constexpr double kGrid = 1e-6;
-        if (!polygon)
-            polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, repaired.get(), kGrid), "uniting cells");
+        if (!polygon) {
+            // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
+            // unite, snap-rounded to a micrometre grid should floating-point noding still fail.
+            const Geom repaired = geos::own(context, GEOSMakeValid_r(handle, collection.get()), "repairing cells");
+            polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, repaired.get()));
+            constexpr double kGrid = 1e-6;
+            if (!polygon)
+                polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, repaired.get(), kGrid), "uniting cells");
+        }
     }
     if (GEOSGeomTypeId_r(handle, polygon.get()) == GEOS_POLYGON) return polygon;
     std::vector<Geom> polygons;
@@ -478,11 +485,11 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
         MicroGridShape& shape = result.micro_grids[g];
         shape.piece = grid_piece[g];
         shape.target = grid_target[g];
-        std::vector<Geom> cells;
+        std::vector<const GEOSGeometry*> cells;
         cells.reserve(grid_atoms[g].size());
-        for (std::size_t a : grid_atoms[g]) cells.push_back(geos::clone(local, atoms[a].get()));
+        for (std::size_t a : grid_atoms[g]) cells.push_back(atoms[a].get());
         bool multipart = false;
-        Geom polygon = union_of_cover(local, std::move(cells), multipart);
+        Geom polygon = union_of_cover(local, cells, multipart);
         if (multipart) shape.flags |= static_cast<std::uint8_t>(Flag::multipart);
         if (!geos::is_empty(local, polygon.get())) shape.label_point = geos::point_on_surface(local, polygon.get());
         shape.polygon = geos::to_wkb(local, polygon.get());
@@ -497,10 +504,10 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     tbb::parallel_for(std::size_t{0}, grid_level_parts.size(), [&](std::size_t g) {
         const Context& local = union_contexts.local();
         GridShape& grid = result.grids[g];
-        std::vector<Geom> parts;  // re-owned by this thread's context for the union
-        for (Geom& part : grid_level_parts[g]) parts.push_back(Geom(part.release(), geos::GeomDeleter{local.handle()}));
+        std::vector<const GEOSGeometry*> parts;
+        for (const Geom& part : grid_level_parts[g]) parts.push_back(part.get());
         bool multipart = false;
-        const Geom polygon = union_of_cover(local, std::move(parts), multipart);
+        const Geom polygon = union_of_cover(local, parts, multipart);
         grid.multipart = multipart;
         if (!geos::is_empty(local, polygon.get())) grid.label_point = geos::point_on_surface(local, polygon.get());
         grid.polygon = geos::to_wkb(local, polygon.get());
