@@ -10,6 +10,8 @@
 #include <civgrid/error.hpp>
 
 #include "key_numbers.hpp"
+#include "point_grid.hpp"
+#include "ring_math.hpp"
 
 #include <algorithm>
 #include <array>
@@ -30,6 +32,7 @@ namespace civgrid::algorithms::cells {
 
 namespace {
 
+using detail::ring_contains;
 using geos::collect_lines;
 using geos::collect_polygons;
 using geos::Context;
@@ -479,6 +482,7 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
     // shares one geometry factory).
     struct FaceCells {
         std::vector<Geom> atoms;
+        std::vector<std::uint32_t> atom_nodes;
         Geom band;
     };
     std::vector<FaceCells> face_cells(face_count);
@@ -543,6 +547,19 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
         const SegmentIndex outline_index(std::move(outline_segments));
         std::vector<Geom> band_rings;
         FaceCells& out = face_cells[f];
+        // A whole cell of the face's own nodes holds exactly one of them, its site: found among
+        // the nodes in its box, so atom_graph need not locate it among all atoms.
+        const PointGrid site_grid(nodes.location, own_nodes ? face_nodes : std::vector<std::uint32_t>{});
+        auto site_of = [&](const GEOSGeometry* cell, const geos::Envelope& box) {
+            if (!own_nodes) return Atoms::kNoNode;
+            const std::vector<Point> ring = geos::vertices(local, GEOSGetExteriorRing_r(local_handle, cell));
+            std::uint32_t site = Atoms::kNoNode;
+            int inside = 0;
+            site_grid.in_box(box, [&](std::uint32_t v) {
+                if (ring_contains(ring, nodes.location[v])) site = v, ++inside;
+            });
+            return inside == 1 ? site : Atoms::kNoNode;
+        };
         const VertexMap moved = close_vertices(local, cells.get());
         for (Geom& cell_as_computed : geos::parts(local, cells.get())) {
             Geom cell = move_vertices(local, std::move(cell_as_computed), moved);
@@ -561,7 +578,9 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
                 const Geom probe = geos::point(local, corner);
                 inside = GEOSPreparedIntersects_r(local_handle, faces.prepared[f].get(), probe.get()) == 1;
             }
-            if (inside) out.atoms.push_back(to_caller_context(std::move(cell)));
+            if (!inside) continue;
+            out.atom_nodes.push_back(site_of(cell.get(), box));
+            out.atoms.push_back(to_caller_context(std::move(cell)));
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));
@@ -576,6 +595,7 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
             atoms.push_back(std::move(atom));
             atom_face.push_back(f);
         }
+        result.node.insert(result.node.end(), face_cells[f].atom_nodes.begin(), face_cells[f].atom_nodes.end());
         if (face_cells[f].band) band_linework.push_back(std::move(face_cells[f].band));
     }
     const std::size_t interior_atoms = atoms.size();
@@ -606,6 +626,7 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
     }
     if (atoms.empty()) throw InternalError(kStage, "polygonizing the region produced no cells");
     atom_face.resize(atoms.size());
+    result.node.resize(atoms.size(), Atoms::kNoNode);
     for (std::size_t a = interior_atoms; a < atoms.size(); ++a) {
         const Geom inside = geos::point(context, geos::point_on_surface(context, atoms[a].get()));
         atom_face[a] = faces.locate(context, inside.get());
@@ -618,31 +639,41 @@ AtomGraph atom_graph(const Context& context, const RegionInput& input, const Out
                      const Nodes& nodes) {
     const auto handle = context.handle();
     const std::vector<Geom>& atom_polygons = atoms.atoms;
+    const std::size_t node_count = nodes.location.size();
+    // A whole Voronoi cell holds its site and no other node (no site lies on a Voronoi edge), so
+    // the other nodes are located among the other atoms alone: those cut by face boundaries, and
+    // cells whose site was not told.
+    constexpr std::size_t kUnknown = std::numeric_limits<std::size_t>::max();
+    std::vector<std::size_t> node_atom(node_count, kUnknown);
+    std::vector<char> searched(atom_polygons.size(), 1);
+    for (std::size_t a = 0; a < atom_polygons.size(); ++a)
+        if (atoms.node[a] != Atoms::kNoNode) node_atom[atoms.node[a]] = a, searched[a] = 0;
     geos::StrTree atom_tree(context);
-    std::vector<geos::Prepared> atoms_prepared;
-    atoms_prepared.reserve(atom_polygons.size());
+    std::vector<geos::Prepared> atoms_prepared(atom_polygons.size());
     for (std::size_t a = 0; a < atom_polygons.size(); ++a) {
+        if (!searched[a]) continue;
         atom_tree.insert(atom_polygons[a].get(), a);
-        atoms_prepared.push_back(geos::prepare(context, atom_polygons[a].get()));
+        atoms_prepared[a] = geos::prepare(context, atom_polygons[a].get());
     }
     // In a detailed region the atoms along the outline share its million vertices: GEOS's point
     // locators of all of them cost as much as the region's.
     std::vector<std::unique_ptr<AreaLocator>> atom_areas(outline.detailed() ? atom_polygons.size() : 0);
     constexpr int kLocatedByBlocks = 1'000;  // vertices
     for (std::size_t a = 0; a < atom_areas.size(); ++a)
-        if (GEOSGetNumCoordinates_r(handle, atom_polygons[a].get()) > kLocatedByBlocks)
+        if (searched[a] && GEOSGetNumCoordinates_r(handle, atom_polygons[a].get()) > kLocatedByBlocks)
             atom_areas[a] = std::make_unique<AreaLocator>(context, atom_polygons[a].get());
 
     // Vertices: atoms holding nodes (several nodes in one atom merge).
     AtomGraph result;
-    const std::size_t node_count = nodes.location.size();
     std::vector<int> atom_vertex(atom_polygons.size(), -1);
     result.node_vertex.resize(node_count);
     std::vector<std::int64_t> vertex_households;
     std::vector<Point> vertex_location;
     for (std::uint32_t v = 0; v < node_count; ++v) {
-        const std::size_t a = locate(context, atoms_prepared, atom_polygons, &atom_tree, nodes.points[v].get(),
-                                     outline.detailed() ? &atom_areas : nullptr);
+        const std::size_t a = node_atom[v] != kUnknown
+                                  ? node_atom[v]
+                                  : locate(context, atoms_prepared, atom_polygons, &atom_tree, nodes.points[v].get(),
+                                           outline.detailed() ? &atom_areas : nullptr);
         if (atom_vertex[a] < 0) {
             atom_vertex[a] = static_cast<int>(vertex_households.size());
             vertex_households.push_back(0);

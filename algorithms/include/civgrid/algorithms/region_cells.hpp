@@ -79,8 +79,13 @@ struct Nodes {
 /// 4. Atoms: each face's Voronoi cells of its nodes, cut by the face (a face without nodes by the
 /// cells of its neighbours' nodes), polygons that share exact edges and tile the region.
 struct Atoms {
+    static constexpr std::uint32_t kNoNode = UINT32_MAX;
     std::vector<geos::Geom> atoms;
     std::vector<std::size_t> face;  ///< per atom
+    /// Per atom: the one node inside it when the atom is a whole Voronoi cell (the cell's site,
+    /// found by its box and ring), else kNoNode (atoms cut by face boundaries: nodes are located
+    /// in those by atom_graph).
+    std::vector<std::uint32_t> node;
 };
 [[nodiscard]] Atoms voronoi_atoms(const geos::Context& context, const Outline& outline,
                                   const GEOSGeometry* hard_linework, const Faces& faces, const Nodes& nodes);
