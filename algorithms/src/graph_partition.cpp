@@ -572,29 +572,26 @@ private:
                 adjacency[fill_at[e.a]++] = e.b;
                 adjacency[fill_at[e.b]++] = e.a;
             }
-            // Both sides of `side` connected?
-            auto connected_sides = [&](const std::vector<char>& marks) {
-                std::vector<char>& seen = buffers.seen;
-                for (char value : {char{0}, char{1}}) {
-                    seen.assign(n, 0);
-                    std::uint32_t start = n, size = 0, reached = 0;
-                    for (std::uint32_t v = 0; v < n; ++v)
-                        if (marks[v] == value) {
-                            ++size;
-                            if (start == n) start = v;
-                        }
-                    if (size == 0) return false;
-                    std::vector<std::uint32_t>& stack = buffers.stack;
+            // Both sides of `marks` connected? The inside is swept[0 .. count), the outside the
+            // rest. One state per node (its side, 2 once reached) is read in the hot loop.
+            auto connected_sides = [&](const std::vector<char>& marks, const std::vector<std::uint32_t>& sweep_order,
+                                       std::uint32_t count) {
+                std::vector<char>& state = buffers.seen;
+                state.assign(marks.begin(), marks.end());
+                std::vector<std::uint32_t>& stack = buffers.stack;
+                for (const auto& [value, start, size] :
+                     {std::tuple{char{1}, sweep_order[0], count}, std::tuple{char{0}, sweep_order[count], n - count}}) {
+                    std::uint32_t reached = 0;
                     stack.assign(1, start);
-                    seen[start] = 1;
+                    state[start] = 2;
                     while (!stack.empty()) {
                         const std::uint32_t v = stack.back();
                         stack.pop_back();
                         ++reached;
                         for (std::uint32_t i = adjacency_offsets[v]; i < adjacency_offsets[v + 1]; ++i) {
                             const std::uint32_t u = adjacency[i];
-                            if (!seen[u] && marks[u] == value) {
-                                seen[u] = 1;
+                            if (state[u] == value) {
+                                state[u] = 2;
                                 stack.push_back(u);
                             }
                         }
@@ -630,7 +627,7 @@ private:
                     if (j < feasible_low || j > feasible_high) continue;
                     side.assign(n, 0);
                     for (std::uint32_t c = 0; c < count; ++c) side[swept[c]] = 1;
-                    if (!connected_sides(side)) continue;
+                    if (!connected_sides(side, swept, count)) continue;
                     const double ideal = total * share(j);
                     const bool lopsided = j < low || j > high;
                     consider(std::abs(running - ideal) / ideal + (lopsided ? kLopsidedPenalty : 0.0), j);
