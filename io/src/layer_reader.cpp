@@ -1,6 +1,7 @@
 // Reading OGR layers into FeatureTables.
 #include "gdal_handles.hpp"
 #include "text_encoding.hpp"
+#include "wkb_coordinates.hpp"
 
 #include <civgrid/io/china_datum.hpp>
 #include <civgrid/io/layer.hpp>
@@ -116,6 +117,16 @@ std::string join(const std::vector<std::string>& items) {
     return text;
 }
 
+/// std::round(t) (halves away from zero, the sign of a zero kept) without a call into libm, which
+/// was a twentieth of importing parcels of thousands of vertices: below 2^52 by truncating to an
+/// integer (the fraction t - whole is exact there); beyond, t is whole already, or not finite.
+double round_half_away(double t) {
+    if (!(std::abs(t) < 4503599627370496.0)) return std::round(t);
+    const auto whole = static_cast<double>(static_cast<std::int64_t>(t));
+    const double rounded = std::abs(t - whole) >= 0.5 ? whole + std::copysign(1.0, t) : whole;
+    return std::copysign(rounded, t);
+}
+
 /// Rounds every vertex to a multiple of `grid`, through parts and rings.
 void snap_to_grid(OGRGeometryH geometry, double grid) {
     if (const int parts = OGR_G_GetGeometryCount(geometry); parts > 0) {
@@ -124,81 +135,27 @@ void snap_to_grid(OGRGeometryH geometry, double grid) {
     }
     const int points = OGR_G_GetPointCount(geometry);
     for (int i = 0; i < points; ++i)
-        OGR_G_SetPoint_2D(geometry, i, std::round(OGR_G_GetX(geometry, i) / grid) * grid,
-                          std::round(OGR_G_GetY(geometry, i) / grid) * grid);
+        OGR_G_SetPoint_2D(geometry, i, round_half_away(OGR_G_GetX(geometry, i) / grid) * grid,
+                          round_half_away(OGR_G_GetY(geometry, i) / grid) * grid);
 }
 
-// Snaps the coordinates of ISO WKB as OGR exports it (little-endian) to `grid` in place, as
-// snap_to_grid does the geometry. Why: OGR's accessors cost a call and a check per vertex, which
-// was a seventh of importing parcels of thousands of vertices; here it is a pass over the bytes.
-// False (and the WKB partly snapped) for what it does not walk: another byte order, an unknown
-// type, or truncated bytes; the caller then snaps the geometry and exports it again.
-class WkbGridSnapper {
-public:
-    WkbGridSnapper(std::vector<unsigned char>& wkb, double grid) : wkb_(wkb), grid_(grid) {}
-    bool snap() { return geometry() && at_ == wkb_.size(); }
-
-private:
-    bool count(std::uint32_t& value) {
-        if (wkb_.size() - at_ < sizeof value) return false;
-        std::memcpy(&value, wkb_.data() + at_, sizeof value);
-        at_ += sizeof value;
-        return true;
-    }
-    bool points(std::size_t n, std::size_t per_point) {
-        const std::size_t stride = per_point * sizeof(double);
-        if ((wkb_.size() - at_) / stride < n) return false;
-        for (std::size_t i = 0; i < n; ++i, at_ += stride)
-            for (std::size_t c = 0; c < 2; ++c) {  // x and y; z and m stay
-                double value;
-                std::memcpy(&value, wkb_.data() + at_ + c * sizeof value, sizeof value);
-                value = std::round(value / grid_) * grid_;
-                std::memcpy(wkb_.data() + at_ + c * sizeof value, &value, sizeof value);
-            }
-        return true;
-    }
-    bool geometry() {
-        std::uint32_t type = 0, n = 0;
-        if (at_ >= wkb_.size() || wkb_[at_] != 1) return false;  // little-endian only
-        ++at_;
-        if (!count(type) || type / 1000 > 3) return false;
-        const std::size_t per_point = type / 1000 == 0 ? 2 : type / 1000 == 3 ? 4 : 3;  // XY, XYZ/XYM, XYZM
-        switch (type % 1000) {
-            case 1:  // point
-                return points(1, per_point);
-            case 2:  // line string
-            case 8:  // circular string
-                return count(n) && points(n, per_point);
-            case 3:   // polygon
-            case 17:  // triangle
-                if (!count(n)) return false;
-                for (std::uint32_t ring = 0; ring < n; ++ring) {
-                    std::uint32_t ring_points = 0;
-                    if (!count(ring_points) || !points(ring_points, per_point)) return false;
-                }
-                return true;
-            case 4:
-            case 5:
-            case 6:
-            case 7:  // multi point, line string, polygon; collection
-            case 9:
-            case 10:
-            case 11:
-            case 12:  // compound curve, curve polygon, multi curve, multi surface
-            case 15:
-            case 16:  // polyhedral surface, TIN
-                if (!count(n)) return false;
-                for (std::uint32_t part = 0; part < n; ++part)
-                    if (!geometry()) return false;
-                return true;
-            default:
-                return false;
-        }
-    }
-    std::vector<unsigned char>& wkb_;
-    double grid_;
-    std::size_t at_ = 0;
-};
+/// Snaps the coordinates of ISO WKB as OGR exports it (little-endian) to `grid` in place, as
+/// snap_to_grid does the geometry. Why: OGR's accessors cost a call and a check per vertex, which
+/// was a seventh of importing parcels of thousands of vertices; here it is a pass over the bytes.
+/// False (and the WKB partly snapped) for what it does not walk: another byte order, an unknown
+/// type, or truncated bytes; the caller then snaps the geometry and exports it again.
+bool snap_wkb_to_grid(std::vector<unsigned char>& wkb, double grid) {
+    std::uint32_t type = 0;
+    return detail::walk_wkb_coordinates(wkb.data(), wkb.size(), detail::WkbWalkRules{}, type,
+                                        [grid](unsigned char* xy, bool) {
+                                            for (std::size_t c = 0; c < 2; ++c) {  // x and y; z and m stay
+                                                double value;
+                                                std::memcpy(&value, xy + c * sizeof value, sizeof value);
+                                                value = round_half_away(value / grid) * grid;
+                                                std::memcpy(xy + c * sizeof value, &value, sizeof value);
+                                            }
+                                        });
+}
 
 FieldType field_type_of(OGRFieldType type) {
     switch (type) {
@@ -473,25 +430,47 @@ std::string quoted_identifier(const std::string& name) {
 
 /// SQLite stores any value in any column: a lax writer can leave 12.7 or 'many' in an INTEGER
 /// column, which GDAL then reads as 12 or 0 without a word. Such values are read as stored (a
-/// real, or text) and reported, so the policies that follow see what the file holds.
+/// real, or text) and reported, so the policies that follow see what the file holds. One query
+/// scans the table for every numeric column at once (a scan per column was a full read of the
+/// table each); should it fail, each column is asked alone, as before.
 void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable& table, LayerReport& report) {
     const char* fid_column = OGR_L_GetFIDColumn(layer);
     if (fid_column == nullptr || *fid_column == '\0') return;
+    struct Column {
+        std::size_t field;
+        FieldType declared;  // as declared: the values found may widen it
+    };
+    std::vector<Column> columns;
+    for (std::size_t j = 0; j < table.fields.size(); ++j)
+        if (table.fields[j].type != FieldType::string) columns.push_back({j, table.fields[j].type});
+    if (columns.empty()) return;
+    // What the query finds, per column in the order of the fields (the report lists a column's
+    // values together, in the table's order, as the scan per column did).
+    struct Found {
+        std::size_t row;
+        std::string text, stored;
+    };
+    std::vector<std::vector<Found>> found(columns.size());
     std::unordered_map<std::int64_t, std::size_t> row_of;
-    for (std::size_t j = 0; j < table.fields.size(); ++j) {
-        const FieldType type = table.fields[j].type;  // as declared: the query below may widen it
-        if (type == FieldType::string) continue;
-        // The column's own name (the table holds it raw here, before text decoding).
-        const std::string column = quoted_identifier(table.fields[j].name);
-        const std::string allowed = type == FieldType::integer ? "'integer', 'null'" : "'integer', 'real', 'null'";
+    const auto allowed = [](const Column& column) {
+        return std::string(column.declared == FieldType::integer ? "'integer', 'null'" : "'integer', 'real', 'null'");
+    };
+    // One query for columns[first, last); false when SQLite or GDAL refuses it.
+    const auto scan = [&](std::size_t first, std::size_t last) {
+        std::string select, where;
+        for (std::size_t c = first; c < last; ++c) {
+            // The column's own name (the table holds it raw here, before text decoding).
+            const std::string column = quoted_identifier(table.fields[columns[c].field].name);
+            select += ", CAST(" + column + " AS TEXT), typeof(" + column + ")";
+            where +=
+                std::string(c == first ? "" : " OR ") + "typeof(" + column + ") NOT IN (" + allowed(columns[c]) + ")";
+        }
         // "+ 0" keeps GDAL from taking the key for the result's FID: it stays field 0.
-        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key, CAST(" + column +
-                                  " AS TEXT) AS stored_text, typeof(" + column + ") AS stored_type FROM " +
-                                  quoted_identifier(table.layer) + " WHERE typeof(" + column + ") NOT IN (" + allowed +
-                                  ")";
+        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key" + select + " FROM " +
+                                  quoted_identifier(table.layer) + " WHERE " + where;
         const detail::GdalErrorCapture quiet;  // a view or an odd schema: nothing to recover
         OGRLayerH result = GDALDatasetExecuteSQL(dataset, query.c_str(), nullptr, "SQLITE");
-        if (result == nullptr) continue;
+        if (result == nullptr) return false;
         const std::unique_ptr<std::remove_pointer_t<OGRLayerH>, std::function<void(OGRLayerH)>> release(
             result, [dataset](OGRLayerH l) { GDALDatasetReleaseResultSet(dataset, l); });
         while (true) {
@@ -499,26 +478,48 @@ void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable
             if (!feature) break;
             if (row_of.empty())
                 for (std::size_t r = 0; r < table.size(); ++r) row_of.emplace(table.fids[r], r);
-            const auto found = row_of.find(OGR_F_GetFieldAsInteger64(feature.get(), 0));
-            if (found == row_of.end()) continue;  // filtered out
-            const std::string text = OGR_F_GetFieldAsString(feature.get(), 1);
-            const std::string stored = OGR_F_GetFieldAsString(feature.get(), 2);
-            FieldValue& value = table.rows[found->second][j];
+            const auto row = row_of.find(OGR_F_GetFieldAsInteger64(feature.get(), 0));
+            if (row == row_of.end()) continue;  // filtered out
+            for (std::size_t c = first; c < last; ++c) {
+                const int at = 1 + 2 * static_cast<int>(c - first);
+                std::string stored = OGR_F_GetFieldAsString(feature.get(), at + 1);
+                if (stored == "integer" || stored == "null" ||
+                    (stored == "real" && columns[c].declared == FieldType::real))
+                    continue;  // this row is here for another column
+                found[c].push_back({row->second, OGR_F_GetFieldAsString(feature.get(), at), std::move(stored)});
+            }
+        }
+        return true;
+    };
+    // Columns a query at a time, well within SQLite's limits on result columns and expression depth.
+    constexpr std::size_t kColumnsPerQuery = 100;
+    for (std::size_t first = 0; first < columns.size(); first += kColumnsPerQuery) {
+        const std::size_t last = std::min(columns.size(), first + kColumnsPerQuery);
+        if (scan(first, last)) continue;
+        for (std::size_t c = first; c < last; ++c) {
+            found[c].clear();
+            static_cast<void>(scan(c, c + 1));  // refused alone too: nothing to recover in it
+        }
+    }
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+        Field& field = table.fields[columns[c].field];
+        for (const Found& value_found : found[c]) {
+            FieldValue& value = table.rows[value_found.row][columns[c].field];
             char* end = nullptr;
-            const double number = std::strtod(text.c_str(), &end);
+            const double number = std::strtod(value_found.text.c_str(), &end);
             // The column's type widens to hold what it holds, so the values can be written back.
-            if (stored == "real" && end != nullptr && *end == '\0') {
+            if (value_found.stored == "real" && end != nullptr && *end == '\0') {
                 value = number;
-                if (table.fields[j].type == FieldType::integer) table.fields[j].type = FieldType::real;
+                if (field.type == FieldType::integer) field.type = FieldType::real;
             } else {
-                value = text;
-                table.fields[j].type = FieldType::string;
-                table.fields[j].boolean = false;
+                value = value_found.text;
+                field.type = FieldType::string;
+                field.boolean = false;
             }
             report.add("reported", "mistyped_value", Severity::warning,
                        "values stored with another type than their column's (a lax writer) are read as stored",
-                       std::to_string(found->second) + " (field '" + table.fields[j].name + "': " + stored + " '" +
-                           text + "')");
+                       std::to_string(value_found.row) + " (field '" + field.name + "': " + value_found.stored + " '" +
+                           value_found.text + "')");
         }
     }
 }
@@ -819,7 +820,7 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
                             stage, feature_where(fid) + ": cannot export the geometry as WKB: " + capture.message());
                 };
                 export_wkb();
-                if (options.coordinate_grid > 0 && !WkbGridSnapper(wkb, options.coordinate_grid).snap()) {
+                if (options.coordinate_grid > 0 && !snap_wkb_to_grid(wkb, options.coordinate_grid)) {
                     snap_to_grid(geometry, options.coordinate_grid);
                     export_wkb();
                 }

@@ -11,6 +11,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -348,6 +349,66 @@ TEST(ReadLayer, CoordinateGridSnapsEveryVertexOfEveryKind) {
         }
     }
     EXPECT_GT(off_grid, 20u) << "the inputs were off the grid";
+}
+
+// Values a lax writer stored with another type than their column's, in several columns and rows
+// of a GeoPackage: every one is read as stored and reported, a column's values together in the
+// table's order, the columns in the layer's order (one query finds them all); the columns widen to
+// what they hold; a row filtered out is not reported.
+TEST(ReadLayer, MistypedGeoPackageValuesAreReadAsStoredInEveryColumn) {
+    test::TempDir dir;
+    const std::string file = dir.file("lax.gpkg");
+    std::vector<OgrFeature> features;
+    for (int i = 1; i <= 6; ++i)
+        features.push_back({"POINT(" + std::to_string(i) + " 1)", {std::to_string(10 * i), "1.5", "x", "2", "7"}});
+    write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbPoint,
+              {{"households", OFTInteger},
+               {"area", OFTReal},
+               {"name", OFTString},
+               {"floors", OFTInteger64},
+               {"kept", OFTInteger}},
+              features);
+    {
+        GDALDatasetH dataset = GDALOpenEx(file.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, nullptr, nullptr, nullptr);
+        ASSERT_NE(dataset, nullptr);
+        for (const char* sql :
+             {"UPDATE buildings SET households = 'many' WHERE fid = 4",
+              "UPDATE buildings SET households = 12.7 WHERE fid = 2", "UPDATE buildings SET area = 'big' WHERE fid = 5",
+              "UPDATE buildings SET area = 3 WHERE fid = 3",  // an integer in a real column: fine
+              "UPDATE buildings SET floors = 3.5 WHERE fid = 1", "UPDATE buildings SET floors = 'x' WHERE fid = 6",
+              "UPDATE buildings SET households = NULL WHERE fid = 3"})
+            GDALDatasetReleaseResultSet(dataset, GDALDatasetExecuteSQL(dataset, sql, nullptr, "SQLITE"));
+        GDALClose(dataset);
+    }
+    const FeatureTable table = read_layer({file, ""});
+    ASSERT_EQ(table.size(), 6u);
+    EXPECT_EQ(table.fields[0].type, FieldType::string);  // households: 'many' widens it to text
+    EXPECT_EQ(table.fields[1].type, FieldType::string);  // area: 'big'
+    EXPECT_EQ(table.fields[3].type, FieldType::string);  // floors: 3.5, then 'x'
+    EXPECT_EQ(table.fields[4].type, FieldType::integer);
+    EXPECT_EQ(std::get<std::string>(table.rows[3][0]), "many");
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[1][0]), 12.7);
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(table.rows[2][0]));
+    EXPECT_EQ(std::get<std::int64_t>(table.rows[0][0]), 10);
+    EXPECT_EQ(std::get<std::string>(table.rows[4][1]), "big");
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[2][1]), 3.0);
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[0][3]), 3.5);
+    EXPECT_EQ(std::get<std::string>(table.rows[5][3]), "x");
+    const auto finding = std::find_if(table.report.findings.begin(), table.report.findings.end(),
+                                      [](const Finding& f) { return f.reason == "mistyped_value"; });
+    ASSERT_NE(finding, table.report.findings.end());
+    EXPECT_EQ(finding->ids,
+              (std::vector<std::string>{"2 (field 'households': real '12.7')", "4 (field 'households': text 'many')",
+                                        "5 (field 'area': text 'big')", "1 (field 'floors': real '3.5')",
+                                        "6 (field 'floors': text 'x')"}));
+
+    const FeatureTable filtered = read_layer({file, ""}, {.attribute_filter = "fid <> 4"});
+    ASSERT_EQ(filtered.size(), 5u);
+    const auto filtered_finding = std::find_if(filtered.report.findings.begin(), filtered.report.findings.end(),
+                                               [](const Finding& f) { return f.reason == "mistyped_value"; });
+    ASSERT_NE(filtered_finding, filtered.report.findings.end());
+    EXPECT_EQ(filtered_finding->ids.size(), 4u);
+    EXPECT_EQ(filtered.fields[0].type, FieldType::real);  // 12.7 alone widens it to real
 }
 
 TEST(ReadLayer, AttributeFilterSelectsFeatures) {
