@@ -10,18 +10,24 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace civgrid::io {
@@ -562,6 +568,158 @@ void forget_findings(LayerReport& report, const std::string& id) {
 
 namespace {
 
+/// Takes each kept geometry to ISO WKB (little-endian) snapped to the coordinate grid, on a second
+/// thread beside GDAL's read when one is allowed: the export, its memory's first touch and the
+/// snapping were half of reading parcels of thousands of vertices, all on the reading thread. The
+/// read hands over each feature (its geometry inside, or one made from it) after it is done with
+/// it, in row order; the second thread exports, snaps and frees them in that order, so the bytes are
+/// the same as exported in place. An export that fails is an InputError naming the feature, raised
+/// by the next add() or by finish() (before any error of a later feature). With one thread, each
+/// geometry is exported as it is added.
+class WkbExporter {
+public:
+    WkbExporter(bool second_thread, double grid, std::string where)
+        : grid_(grid), where_(std::move(where)), second_thread_(second_thread) {}
+    WkbExporter(const WkbExporter&) = delete;
+    WkbExporter& operator=(const WkbExporter&) = delete;
+    ~WkbExporter() {
+        pending_.clear();
+        join();
+    }
+
+    /// Row `row`'s geometry (`geometry`, owned by `feature` or `owned`), for its WKB.
+    void add(std::size_t row, GIntBig fid, detail::FeaturePtr feature, detail::GeometryPtr owned, OGRGeometryH geometry,
+             const detail::GdalErrorCapture& capture) {
+        Job job{row, fid, std::move(feature), std::move(owned), geometry};
+        if (!second_thread_) {
+            results_.emplace_back(row, export_one(job, capture));
+            return;
+        }
+        if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+        pending_bytes_ += static_cast<std::size_t>(std::max(OGR_G_WkbSize(geometry), 0));
+        pending_.push_back(std::move(job));
+        constexpr std::size_t kBatchJobs = 256, kBatchBytes = std::size_t{4} << 20;
+        if ((pending_.size() >= kBatchJobs || pending_bytes_ >= kBatchBytes) && !hand_over()) rethrow_earlier_failure();
+    }
+
+    /// Waits for every geometry added; rethrows the first failed export; puts each row's WKB in
+    /// `geometries` (sized to the rows). `errors`: GDAL errors the second thread saw ("" if none).
+    void finish(std::vector<Wkb>& geometries, std::string& errors) {
+        rethrow_earlier_failure();
+        for (auto& [row, wkb] : results_) geometries[row] = std::move(wkb);
+        results_.clear();
+        errors = std::move(worker_errors_);
+    }
+
+    /// Exports what was added, stops the second thread and rethrows its failure (an earlier
+    /// feature's than any the read meets after handing it over), if it had one.
+    void rethrow_earlier_failure() {
+        hand_over();
+        join();
+        if (failure_) std::rethrow_exception(failure_);
+    }
+
+private:
+    struct Job {
+        std::size_t row;
+        GIntBig fid;
+        detail::FeaturePtr feature;
+        detail::GeometryPtr owned;
+        OGRGeometryH geometry;
+    };
+
+    Wkb export_one(const Job& job, const detail::GdalErrorCapture& capture) const {
+        Wkb wkb;
+        auto export_wkb = [&] {
+            wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(job.geometry)));
+            if (OGR_G_ExportToIsoWkb(job.geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
+                throw InputError("io.read", where_ + ", feature " + std::to_string(job.fid) +
+                                                ": cannot export the geometry as WKB: " + capture.message());
+        };
+        export_wkb();
+        if (grid_ > 0 && !snap_wkb_to_grid(wkb, grid_)) {
+            snap_to_grid(job.geometry, grid_);
+            export_wkb();
+        }
+        return wkb;
+    }
+
+    // Queues the batch being filled; false (the batch dropped) when the second thread has failed.
+    bool hand_over() {
+        if (!worker_.joinable()) return true;
+        std::unique_lock lock(mutex_);
+        constexpr std::size_t kBatchesWaiting = 4;  // bounds the features held in memory
+        room_.wait(lock, [&] { return queue_.size() < kBatchesWaiting || failed_; });
+        if (failed_) {
+            pending_.clear();
+            pending_bytes_ = 0;
+            return false;
+        }
+        if (!pending_.empty()) queue_.push_back(std::move(pending_));
+        pending_.clear();
+        pending_bytes_ = 0;
+        ready_.notify_one();
+        return true;
+    }
+
+    void join() noexcept {
+        if (!worker_.joinable()) return;
+        {
+            const std::scoped_lock lock(mutex_);
+            done_ = true;
+        }
+        ready_.notify_one();
+        worker_.join();
+    }
+
+    void run() {
+        const detail::GdalErrorCapture capture;  // this thread's GDAL messages
+        while (true) {
+            std::vector<Job> batch;
+            {
+                std::unique_lock lock(mutex_);
+                ready_.wait(lock, [&] { return !queue_.empty() || done_; });
+                if (queue_.empty()) break;
+                batch = std::move(queue_.front());
+                queue_.pop_front();
+                room_.notify_one();
+            }
+            for (const Job& job : batch) {
+                if (failure_) break;
+                try {
+                    results_.emplace_back(job.row, export_one(job, capture));
+                } catch (...) {
+                    failure_ = std::current_exception();
+                    const std::scoped_lock lock(mutex_);
+                    failed_ = true;
+                    room_.notify_one();
+                }
+            }
+            batch.clear();  // the features are freed here, off the reading thread
+        }
+        if (capture.has_error()) worker_errors_ = capture.message();
+    }
+
+    double grid_;
+    std::string where_;
+    bool second_thread_;
+    std::vector<Job> pending_;  // the batch being filled by the reading thread
+    std::size_t pending_bytes_ = 0;
+    std::thread worker_;
+    std::mutex mutex_;
+    std::condition_variable ready_, room_;
+    std::deque<std::vector<Job>> queue_;  // under mutex_
+    bool done_ = false, failed_ = false;  // under mutex_
+    // The second thread's, read by the first after join() (or, failure_, once failed_ is seen).
+    std::vector<std::pair<std::size_t, Wkb>> results_;
+    std::exception_ptr failure_;
+    std::string worker_errors_;
+};
+
+}  // namespace
+
+namespace {
+
 /// Whether `transformation` gives sample coordinates back to the bit: the corners and middle of
 /// the layer's extent when GDAL knows it without reading, and a few fixed points.
 bool is_identity(OGRCoordinateTransformationH transformation, OGRLayerH layer) {
@@ -710,149 +868,154 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     }
 
     const auto feature_where = [&](GIntBig fid) { return where + ", feature " + std::to_string(fid); };
+    WkbExporter exporter(options.threads != 1 && std::thread::hardware_concurrency() > 1, options.coordinate_grid,
+                         where);
     OGR_L_ResetReading(layer);
-    while (true) {
-        const detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
-        if (!feature) break;
-        const GIntBig fid = OGR_F_GetFID(feature.get());
-        const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
+    try {
+        while (true) {
+            detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
+            if (!feature) break;
+            const GIntBig fid = OGR_F_GetFID(feature.get());
+            const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
 
-        // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian.
-        Wkb wkb;
-        OGRGeometryH geometry = has_geometry ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
-        detail::GeometryPtr owned;  // set when the geometry had to be replaced by a new one
-        if (geometry != nullptr && !OGR_G_IsEmpty(geometry)) {
-            OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
-            if (OGR_G_HasCurveGeometry(geometry, TRUE)) {  // also curves inside a GeometryCollection
-                owned.reset(OGR_G_GetLinearGeometry(geometry, 0.0, nullptr));
-                if (!owned)
-                    throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
-                                                OGRGeometryTypeToName(type) + ": " + capture.message());
-                geometry = owned.get();
-                report.add("converted", "curve_linearised", Severity::info,
-                           "curves are replaced by line segments (GDAL's default step)", id);
-            } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
-                owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
-                geometry = owned.get();
-            } else if (type == wkbTriangle) {
-                owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
-                geometry = owned.get();
-            }
-            if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
-                report.add("converted", "z_or_m_dropped", Severity::info, "Z and M values are dropped (2D only)", id);
-                if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
-                if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
-            }
-            type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+            // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian (by the exporter).
+            bool exported = false;
+            OGRGeometryH geometry = has_geometry ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
+            detail::GeometryPtr owned;  // set when the geometry had to be replaced by a new one
+            if (geometry != nullptr && !OGR_G_IsEmpty(geometry)) {
+                OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+                if (OGR_G_HasCurveGeometry(geometry, TRUE)) {  // also curves inside a GeometryCollection
+                    owned.reset(OGR_G_GetLinearGeometry(geometry, 0.0, nullptr));
+                    if (!owned)
+                        throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
+                                                    OGRGeometryTypeToName(type) + ": " + capture.message());
+                    geometry = owned.get();
+                    report.add("converted", "curve_linearised", Severity::info,
+                               "curves are replaced by line segments (GDAL's default step)", id);
+                } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
+                    owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
+                    geometry = owned.get();
+                } else if (type == wkbTriangle) {
+                    owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
+                    geometry = owned.get();
+                }
+                if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
+                    report.add("converted", "z_or_m_dropped", Severity::info, "Z and M values are dropped (2D only)",
+                               id);
+                    if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
+                    if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
+                }
+                type = wkbFlatten(OGR_G_GetGeometryType(geometry));
 
-            bool keep = true;
-            if (!options.accepted_families.empty()) {
-                const char* family = family_of(type);
-                if (family == nullptr || std::find(options.accepted_families.begin(), options.accepted_families.end(),
-                                                   family) == options.accepted_families.end()) {
-                    if (!options.drop_other_families)
-                        throw InputError(stage, feature_where(fid) + ": geometry type " + OGRGeometryTypeToName(type) +
-                                                    " is not one of " + join(options.accepted_families));
-                    report.add("dropped", "wrong_geometry_type", Severity::warning,
-                               "features that are not " + join(options.accepted_families) +
-                                   " are left out (kept in the output without geometry)",
-                               id + " (" + OGRGeometryTypeToName(type) + ")");
+                bool keep = true;
+                if (!options.accepted_families.empty()) {
+                    const char* family = family_of(type);
+                    if (family == nullptr ||
+                        std::find(options.accepted_families.begin(), options.accepted_families.end(), family) ==
+                            options.accepted_families.end()) {
+                        if (!options.drop_other_families)
+                            throw InputError(stage, feature_where(fid) + ": geometry type " +
+                                                        OGRGeometryTypeToName(type) + " is not one of " +
+                                                        join(options.accepted_families));
+                        report.add("dropped", "wrong_geometry_type", Severity::warning,
+                                   "features that are not " + join(options.accepted_families) +
+                                       " are left out (kept in the output without geometry)",
+                                   id + " (" + OGRGeometryTypeToName(type) + ")");
+                        keep = false;
+                    }
+                }
+                GeometryIssues issues;
+                if (keep) {
+                    issues.non_finite = !all_finite(geometry);
+                    if (!issues.non_finite) sanitize(geometry, issues);
+                    issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
+                    if (issues.unclosed_ring)
+                        report.add("repaired", "unclosed_ring", Severity::warning,
+                                   "open rings are closed by repeating their first vertex", id);
+                    if (issues.degenerate_part && !issues.empty_after)
+                        report.add("repaired", "too_few_points", Severity::warning,
+                                   "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
+                    if (issues.empty_after)
+                        report.add("dropped", "too_few_points", Severity::warning,
+                                   "geometries with no ring of 4 or line of 2 vertices are left out", id);
+                    keep = !issues.non_finite && !issues.empty_after;
+                }
+                if (keep && datum != Datum::wgs84) {
+                    if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
+                        throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
+                                                    capture.message("coordinates out of range"));
+                    shift_to_wgs84(geometry, datum);
+                }
+                // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
+                // another country): left out and reported, not the end of the import.
+                if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
+                    report.add("dropped", "unprojectable", Severity::warning,
+                               "geometries the working CRS cannot hold (far outside its area: a geocode in another "
+                               "country?) are left out",
+                               id);
+                    capture.clear();  // the finding says it
                     keep = false;
                 }
+                // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
+                // failed on them, with an error naming the feature).
+                if (keep && !issues.non_finite && !all_within(geometry, kMaxAbsCoordinate))
+                    issues.non_finite = true, keep = false;
+                if (issues.non_finite)
+                    report.add("dropped", "invalid_coordinates", Severity::warning,
+                               "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after "
+                               "reprojection) are "
+                               "left out",
+                               id);
+                if (keep && options.extent) {
+                    OGREnvelope envelope;
+                    OGR_G_GetEnvelope(geometry, &envelope);
+                    const Box& box = *options.extent;
+                    if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
+                        envelope.MinY > box.max_y) {
+                        forget_findings(report, id);  // another shard's: it reports them
+                        continue;
+                    }
+                }
+                exported = keep;  // below, once the attributes are read
             }
-            GeometryIssues issues;
-            if (keep) {
-                issues.non_finite = !all_finite(geometry);
-                if (!issues.non_finite) sanitize(geometry, issues);
-                issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
-                if (issues.unclosed_ring)
-                    report.add("repaired", "unclosed_ring", Severity::warning,
-                               "open rings are closed by repeating their first vertex", id);
-                if (issues.degenerate_part && !issues.empty_after)
-                    report.add("repaired", "too_few_points", Severity::warning,
-                               "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
-                if (issues.empty_after)
-                    report.add("dropped", "too_few_points", Severity::warning,
-                               "geometries with no ring of 4 or line of 2 vertices are left out", id);
-                keep = !issues.non_finite && !issues.empty_after;
+
+            if (options.extent && !exported) {  // no geometry: in no shard
+                forget_findings(report, id);
+                continue;
             }
-            if (keep && datum != Datum::wgs84) {
-                if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
-                    throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
-                                                capture.message("coordinates out of range"));
-                shift_to_wgs84(geometry, datum);
-            }
-            // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
-            // another country): left out and reported, not the end of the import.
-            if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
-                report.add("dropped", "unprojectable", Severity::warning,
-                           "geometries the working CRS cannot hold (far outside its area: a geocode in another "
-                           "country?) are left out",
-                           id);
-                capture.clear();  // the finding says it
-                keep = false;
-            }
-            // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
-            // failed on them, with an error naming the feature).
-            if (keep && !issues.non_finite && !all_within(geometry, kMaxAbsCoordinate))
-                issues.non_finite = true, keep = false;
-            if (issues.non_finite)
-                report.add(
-                    "dropped", "invalid_coordinates", Severity::warning,
-                    "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after reprojection) are "
-                    "left out",
-                    id);
-            if (keep && options.extent) {
-                OGREnvelope envelope;
-                OGR_G_GetEnvelope(geometry, &envelope);
-                const Box& box = *options.extent;
-                if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
-                    envelope.MinY > box.max_y) {
-                    forget_findings(report, id);  // another shard's: it reports them
-                    continue;
+
+            // Attributes (text raw here, decoded below).
+            std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
+            for (int i = 0; i < field_count; ++i) {
+                if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
+                auto& value = row[static_cast<std::size_t>(i)];
+                switch (table.fields[static_cast<std::size_t>(i)].type) {
+                    case FieldType::integer:
+                        value = std::int64_t{OGR_F_GetFieldAsInteger64(feature.get(), i)};
+                        break;
+                    case FieldType::real:
+                        value = OGR_F_GetFieldAsDouble(feature.get(), i);
+                        break;
+                    case FieldType::string:
+                        value = std::string(OGR_F_GetFieldAsString(feature.get(), i));
+                        break;
                 }
             }
-            if (keep) {
-                auto export_wkb = [&] {
-                    wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
-                    if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
-                        throw InputError(
-                            stage, feature_where(fid) + ": cannot export the geometry as WKB: " + capture.message());
-                };
-                export_wkb();
-                if (options.coordinate_grid > 0 && !snap_wkb_to_grid(wkb, options.coordinate_grid)) {
-                    snap_to_grid(geometry, options.coordinate_grid);
-                    export_wkb();
-                }
-            }
-        }
 
-        if (options.extent && wkb.empty()) {  // no geometry: in no shard
-            forget_findings(report, id);
-            continue;
+            if (exported) exporter.add(table.fids.size(), fid, std::move(feature), std::move(owned), geometry, capture);
+            table.fids.push_back(std::int64_t{fid});
+            table.geometries.emplace_back();
+            table.rows.push_back(std::move(row));
         }
-
-        // Attributes (text raw here, decoded below).
-        std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
-        for (int i = 0; i < field_count; ++i) {
-            if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
-            auto& value = row[static_cast<std::size_t>(i)];
-            switch (table.fields[static_cast<std::size_t>(i)].type) {
-                case FieldType::integer:
-                    value = std::int64_t{OGR_F_GetFieldAsInteger64(feature.get(), i)};
-                    break;
-                case FieldType::real:
-                    value = OGR_F_GetFieldAsDouble(feature.get(), i);
-                    break;
-                case FieldType::string:
-                    value = std::string(OGR_F_GetFieldAsString(feature.get(), i));
-                    break;
-            }
-        }
-
-        table.fids.push_back(std::int64_t{fid});
-        table.geometries.push_back(std::move(wkb));
-        table.rows.push_back(std::move(row));
+    } catch (...) {
+        exporter.rethrow_earlier_failure();
+        throw;
+    }
+    std::string export_errors;
+    exporter.finish(table.geometries, export_errors);
+    if (!export_errors.empty()) {
+        // GDAL's complaints during the export, on the second thread: as if seen by the read.
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", export_errors.c_str());
     }
     if (capture.has_error()) {
         // Some drivers (GeoPackage, SQL-based ones) only reject a filter when the query runs.

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -409,6 +410,57 @@ TEST(ReadLayer, MistypedGeoPackageValuesAreReadAsStoredInEveryColumn) {
     ASSERT_NE(filtered_finding, filtered.report.findings.end());
     EXPECT_EQ(filtered_finding->ids.size(), 4u);
     EXPECT_EQ(filtered.fields[0].type, FieldType::real);  // 12.7 alone widens it to real
+}
+
+// The geometries are exported and snapped on a second thread beside the read unless one thread is
+// asked for: the table is the same to the byte either way, over many batches (small and dense
+// polygons, a feature without geometry, one dropped for its coordinates), under a spatial filter too.
+TEST(ReadLayer, ExportOnASecondThreadGivesTheSameTable) {
+    test::TempDir dir;
+    const std::string file = dir.file("many.gpkg");
+    std::vector<OgrFeature> features;
+    for (int i = 0; i < 1500; ++i) {
+        const double x = 500000.123456 + 30 * (i % 40), y = 3000000.987654 + 30 * (i / 40);
+        const int n = i % 100 == 7 ? 6000 : 4 + i % 9;  // now and then a dense one: batches by size too
+        std::string wkt = "POLYGON((";
+        char point[80];
+        for (int k = 0; k < n; ++k) {
+            const double angle = 2 * M_PI * k / n, radius = 10 + (k % 2 == 0 ? 0.00037 : 0.0);
+            std::snprintf(point, sizeof point, "%.7f %.7f, ", x + radius * std::cos(angle),
+                          y + radius * std::sin(angle));
+            wkt += point;
+        }
+        std::snprintf(point, sizeof point, "%.7f %.7f))", x + 10.00037, y);
+        features.push_back({i == 3   ? ""
+                            : i == 5 ? "POLYGON((1e12 0, 1e12 1, 1e12 2, 1e12 0))"
+                                     : wkt + point,
+                            {std::to_string(i)}});
+    }
+    write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbPolygon, {{"households", OFTInteger}}, features);
+    for (const std::optional<Box>& extent :
+         {std::optional<Box>{}, std::optional<Box>{Box{500100, 3000100, 500600, 3000500}}}) {
+        ReadOptions one{.coordinate_grid = 0.001, .extent = extent, .threads = 1};
+        ReadOptions two = one;
+        two.threads = 2;
+        const FeatureTable alone = read_layer({file, ""}, one);
+        const FeatureTable beside = read_layer({file, ""}, two);
+        ASSERT_GT(alone.size(), extent ? 100u : 1400u);
+        EXPECT_EQ(beside.fids, alone.fids);
+        EXPECT_EQ(beside.geometries, alone.geometries);
+        EXPECT_EQ(beside.rows, alone.rows);
+        EXPECT_EQ(beside.report.findings.size(), alone.report.findings.size());
+        std::size_t dense = 0;
+        for (const Wkb& wkb : alone.geometries) dense += wkb.size() > 16 * 5000 ? 1 : 0;
+        EXPECT_GT(dense, extent ? 0u : 10u);
+        if (!extent) {
+            EXPECT_TRUE(alone.geometries[3].empty());  // no geometry
+            EXPECT_TRUE(alone.geometries[5].empty());  // beyond 1e9: dropped
+            ASSERT_FALSE(alone.geometries[8].empty());
+            double x = 0;  // snapped to the millimetre
+            std::memcpy(&x, alone.geometries[8].data() + 13, sizeof x);
+            EXPECT_DOUBLE_EQ(x, std::round(x / 0.001) * 0.001);
+        }
+    }
 }
 
 TEST(ReadLayer, AttributeFilterSelectsFeatures) {
