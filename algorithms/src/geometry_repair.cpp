@@ -491,16 +491,20 @@ void directed_segments(const RingsView& rings, const geos::Envelope& box, std::v
         if (ring.count < 2) continue;
         const std::size_t chunk_count = (ring.count - 2) / RingsView::kChunk + 1;
         for (std::size_t k = 0; k < chunk_count; ++k) {
-            if (!rings.chunks[ring.first_chunk + k].intersects(box)) continue;
+            const geos::Envelope& chunk = rings.chunks[ring.first_chunk + k];
+            if (!chunk.intersects(box)) continue;
+            // A block inside the box has every segment in it: no test per segment (the shared edge
+            // of two neighbours is most of their boxes' segments). Each vertex is read once.
+            const bool inside = chunk.min_x >= box.min_x && chunk.max_x <= box.max_x && chunk.min_y >= box.min_y &&
+                                chunk.max_y <= box.max_y;
             const std::size_t begin = k * RingsView::kChunk, end = std::min(begin + RingsView::kChunk, ring.count - 1);
+            Point from = RingsView::at(ring, begin);
             for (std::size_t i = begin; i < end; ++i) {
-                DirectedSegment segment{RingsView::at(ring, i), RingsView::at(ring, i + 1)};
-                if (ring.reverse) std::swap(segment.from, segment.to);
-                if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
-                    std::min(segment.from.x, segment.to.x) <= box.max_x &&
-                    std::max(segment.from.y, segment.to.y) >= box.min_y &&
-                    std::min(segment.from.y, segment.to.y) <= box.max_y)
-                    in_box.push_back(segment);
+                const Point to = RingsView::at(ring, i + 1);
+                if (inside || (std::max(from.x, to.x) >= box.min_x && std::min(from.x, to.x) <= box.max_x &&
+                               std::max(from.y, to.y) >= box.min_y && std::min(from.y, to.y) <= box.max_y))
+                    in_box.push_back(ring.reverse ? DirectedSegment{to, from} : DirectedSegment{from, to});
+                from = to;
             }
         }
     }
@@ -721,9 +725,20 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
     if (!x.a_table.build(x.a_box)) return false;  // not valid: ask GEOS
     x.a_shared.assign(x.a_box.size(), 0);
     x.b_shared.assign(x.b_box.size(), 0);
+    // Along a shared stretch B walks A's segments backwards: the one before A's last match is tried
+    // first (A's segments are unique, so it is the one the table would find).
+    std::size_t previous = SegmentTable::kEmpty;
     for (std::size_t j = 0; j < x.b_box.size(); ++j) {
         const DirectedSegment& s = x.b_box[j];
-        if (const std::size_t found = x.a_table.find_either(s.from, s.to); found != SegmentTable::kEmpty) {
+        std::size_t found = SegmentTable::kEmpty;
+        if (previous != SegmentTable::kEmpty && previous > 0 &&
+            ((x.a_box[previous - 1].from == s.to && x.a_box[previous - 1].to == s.from) ||
+             (x.a_box[previous - 1].from == s.from && x.a_box[previous - 1].to == s.to)))
+            found = previous - 1;
+        else
+            found = x.a_table.find_either(s.from, s.to);
+        previous = found;
+        if (found != SegmentTable::kEmpty) {
             if (x.a_box[found].from == s.from) return false;  // the same direction
             x.b_shared[j] = 1;
             x.a_shared[found] = 1;
