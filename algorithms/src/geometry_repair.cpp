@@ -485,8 +485,15 @@ bool view_polygonal(const Wkb& wkb, RingsView& out) {
 /// The polygon's segments meeting `box`, each directed with the interior on its left (an
 /// exterior ring counter-clockwise, a hole clockwise), in ring order; only the blocks of segments
 /// whose box meets `box` are read.
-void directed_segments(const RingsView& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box) {
+/// `blocks` gets, per block read, where its segments start in `in_box` and its box (holding them).
+struct BlockOfSegments {
+    std::size_t begin;
+    geos::Envelope box;
+};
+void directed_segments(const RingsView& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box,
+                       std::vector<BlockOfSegments>& blocks) {
     in_box.clear();
+    blocks.clear();
     for (const RingsView::Ring& ring : rings.rings) {
         if (ring.count < 2) continue;
         const std::size_t chunk_count = (ring.count - 2) / RingsView::kChunk + 1;
@@ -498,6 +505,7 @@ void directed_segments(const RingsView& rings, const geos::Envelope& box, std::v
             const bool inside = chunk.min_x >= box.min_x && chunk.max_x <= box.max_x && chunk.min_y >= box.min_y &&
                                 chunk.max_y <= box.max_y;
             const std::size_t begin = k * RingsView::kChunk, end = std::min(begin + RingsView::kChunk, ring.count - 1);
+            blocks.push_back({in_box.size(), chunk});
             Point from = RingsView::at(ring, begin);
             for (std::size_t i = begin; i < end; ++i) {
                 const Point to = RingsView::at(ring, i + 1);
@@ -708,6 +716,7 @@ private:
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
+    std::vector<BlockOfSegments> a_blocks, b_blocks;
     SegmentTable a_table, vertex_table;
     SegmentsByX short_by_x, long_by_x;
     std::vector<DirectedSegment> vertices;
@@ -717,8 +726,8 @@ struct CertificateScratch {
 /// `a_extent` and `b_extent` hold every vertex of a and b.
 bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent, const RingsView& b,
                               const geos::Envelope& b_extent, const geos::Envelope& box, CertificateScratch& x) {
-    directed_segments(a, box, x.a_box);
-    directed_segments(b, box, x.b_box);
+    directed_segments(a, box, x.a_box, x.a_blocks);
+    directed_segments(b, box, x.b_box, x.b_blocks);
     if (x.a_box.empty() || x.b_box.empty()) return false;
     // Shared segments: B's looked up in A's reversed (opposite sides) and as they are (the same
     // side: common area, or at least not provably none).
@@ -748,8 +757,9 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
     constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
-                                           const std::vector<DirectedSegment>& theirs_box, const RingsView& theirs_all,
-                                           const geos::Envelope& theirs_extent) {
+                                           const std::vector<DirectedSegment>& theirs_box,
+                                           const std::vector<BlockOfSegments>& theirs_blocks,
+                                           const RingsView& theirs_all, const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
         // those are tested against each of their segments. Many free ones get their segments by
         // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
@@ -786,7 +796,21 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                 meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
             };
             if (few) {
-                for (const DirectedSegment& t : theirs_box) test(t);
+                // Each of theirs in turn; a block whose box the segment's box misses holds none it
+                // meets (each would pass the test's first, box check): counted as tested, not read.
+                const geos::Envelope own{std::min(segment.from.x, segment.to.x), std::min(segment.from.y, segment.to.y),
+                                         std::max(segment.from.x, segment.to.x),
+                                         std::max(segment.from.y, segment.to.y)};
+                for (std::size_t k = 0; k < theirs_blocks.size(); ++k) {
+                    const std::size_t first = theirs_blocks[k].begin, last = k + 1 < theirs_blocks.size()
+                                                                                 ? theirs_blocks[k + 1].begin
+                                                                                 : theirs_box.size();
+                    if (!theirs_blocks[k].box.intersects(own)) {
+                        tests += last - first;
+                        continue;
+                    }
+                    for (std::size_t t = first; t < last; ++t) test(theirs_box[t]);
+                }
             } else {
                 x.short_by_x.for_each_near(segment, test);
                 x.long_by_x.for_each_near(segment, test);
@@ -814,8 +838,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
         }
         return true;
     };
-    return free_segments_outside(x.b_box, x.b_shared, x.a_box, a, a_extent) &&
-           free_segments_outside(x.a_box, x.a_shared, x.b_box, b, b_extent);
+    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_blocks, a, a_extent) &&
+           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_blocks, b, b_extent);
 }
 
 // Whether a one-ring polygon of more than kDetailedOutline vertices (read into `rings`) is
