@@ -451,30 +451,35 @@ bool view_polygonal(const Wkb& wkb, RingsView& out) {
             if (!cursor.u32(point_count) || !cursor.points(point_count, ring.points)) return false;
             ring.count = point_count;
             ring.first_chunk = out.chunks.size();
-            // The same sum as directed_segments took per pair, so the same direction.
+            // One pass over the ring: its signed area (the same sum in the same order as
+            // directed_segments took per pair, so the same direction), the extent and the blocks' boxes.
             double twice_area = 0;
-            for (std::size_t i = 0; i + 1 < ring.count; ++i) {
-                const Point a = RingsView::at(ring, i), b = RingsView::at(ring, i + 1);
-                twice_area += a.x * b.y - b.x * a.y;
-            }
-            ring.reverse = r == 0 ? twice_area < 0 : twice_area > 0;
+            geos::Envelope block{};
             for (std::size_t i = 0; i < ring.count; ++i) {
                 const Point q = RingsView::at(ring, i);
                 if (out.point_count == 0 && i == 0) out.extent = {q.x, q.y, q.x, q.y};
                 out.extent.min_x = std::min(out.extent.min_x, q.x), out.extent.max_x = std::max(out.extent.max_x, q.x);
                 out.extent.min_y = std::min(out.extent.min_y, q.y), out.extent.max_y = std::max(out.extent.max_y, q.y);
-            }
-            for (std::size_t begin = 0; begin + 1 < ring.count; begin += RingsView::kChunk) {
-                const std::size_t end = std::min(begin + RingsView::kChunk, ring.count - 1);  // last segment's start
-                Point q = RingsView::at(ring, begin);
-                geos::Envelope box{q.x, q.y, q.x, q.y};
-                for (std::size_t i = begin + 1; i <= end; ++i) {
-                    q = RingsView::at(ring, i);
-                    box.min_x = std::min(box.min_x, q.x), box.max_x = std::max(box.max_x, q.x);
-                    box.min_y = std::min(box.min_y, q.y), box.max_y = std::max(box.max_y, q.y);
+                if (i + 1 < ring.count) {
+                    const Point b = RingsView::at(ring, i + 1);
+                    twice_area += q.x * b.y - b.x * q.y;
                 }
-                out.chunks.push_back(box);
+                // Block k holds segments k * kChunk .. k * kChunk + kChunk - 1, so the vertices from
+                // k * kChunk to (k + 1) * kChunk, the ring's last one in the last block.
+                if (i % RingsView::kChunk == 0 && i + 1 < ring.count) {
+                    if (i > 0) {
+                        block.min_x = std::min(block.min_x, q.x), block.max_x = std::max(block.max_x, q.x);
+                        block.min_y = std::min(block.min_y, q.y), block.max_y = std::max(block.max_y, q.y);
+                        out.chunks.push_back(block);
+                    }
+                    block = {q.x, q.y, q.x, q.y};
+                } else if (i > 0) {
+                    block.min_x = std::min(block.min_x, q.x), block.max_x = std::max(block.max_x, q.x);
+                    block.min_y = std::min(block.min_y, q.y), block.max_y = std::max(block.max_y, q.y);
+                }
             }
+            if (ring.count >= 2) out.chunks.push_back(block);
+            ring.reverse = r == 0 ? twice_area < 0 : twice_area > 0;
             out.point_count += ring.count;
             out.rings.push_back(ring);
         }
