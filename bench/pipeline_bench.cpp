@@ -9,6 +9,10 @@
 //   Load          engine::load_city (TBB, 2 threads)
 //   Problems      engine::region_problems: sites, barriers and counts per community
 //   GraphBuild    algorithms::RegionCells of every region: Voronoi atoms and adjacency graph  } one thread,
+//   Faces           its phases alone (region_cells.hpp): outline, barriers, faces, nodes       } regions one
+//   Voronoi         ... the Voronoi atoms of every face                                         } after another
+//   Adjacency       ... atoms sharing boundary                                                  }
+//   AtomGraph       ... graph vertices and edges, pieces and their counts                       }
 //   Partition     algorithms::partition_cells of every region                                  } regions one
 //   Polygons      RegionCells::assemble of every region: micro-grid and grid coverage unions  } after another
 //   PartitionCity engine::partition_city, 2 threads: the whole partition stage (all of the above)
@@ -20,6 +24,7 @@
 // Benchmarks are registered size by size, and one size's inputs (city file, loaded city, cells,
 // partitions, result) are built once and shared by its stages, then dropped when the next size
 // starts. What a stage produces in its last iteration becomes the input of the next stage.
+#include <civgrid/algorithms/region_cells.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/engine/pipeline.hpp>
@@ -43,6 +48,20 @@ using namespace civgrid;
 
 /// Threads of the stages that run in parallel (the benchmark machine has 2 cores).
 constexpr int kThreads = 2;
+
+// One region's cells built phase by phase (region_cells.hpp), each phase's result kept for the
+// next phase's benchmark. The context owns the geometries, so it is declared first (freed last).
+struct RegionPhases {
+    std::unique_ptr<civgrid::geos::Context> context = std::make_unique<civgrid::geos::Context>();
+    std::unique_ptr<algorithms::cells::Outline> outline;
+    civgrid::geos::Geom hard_linework;
+    std::optional<algorithms::cells::Faces> faces;
+    std::optional<algorithms::cells::Nodes> nodes;
+    std::optional<algorithms::cells::Atoms> atoms;
+    std::optional<std::vector<algorithms::cells::AtomEdge>> adjacency;
+    std::optional<algorithms::cells::AtomGraph> graph;
+    std::optional<algorithms::cells::Pieces> pieces;
+};
 
 struct Size {
     const char* name;
@@ -78,6 +97,7 @@ struct SizeData {
     std::optional<engine::City> city;
     std::optional<engine::RegionProblems> problems;
     std::optional<std::vector<algorithms::RegionCells>> cells;
+    std::vector<RegionPhases> phases;  // per region, as far as the phase benchmarks went
     std::optional<std::vector<algorithms::CellPartition>> partitions;
     std::optional<engine::PartitionResult> result;
     std::optional<algorithms::QualityReport> report;
@@ -237,6 +257,114 @@ void BM_GraphBuild(benchmark::State& state, std::int64_t households) {
     count_regions(state, data, requested);
 }
 
+// The phases of region_cells.hpp, in order; each phase's benchmark times it for every region
+// on the calling thread, with the phases before it built (untimed) when no benchmark did.
+enum class Phase { faces, voronoi, adjacency, graph };
+
+bool has_phase(const RegionPhases& region, Phase phase) {
+    switch (phase) {
+        case Phase::faces:
+            return region.nodes.has_value();
+        case Phase::voronoi:
+            return region.atoms.has_value();
+        case Phase::adjacency:
+            return region.adjacency.has_value();
+        case Phase::graph:
+            return region.pieces.has_value();
+    }
+    return false;
+}
+
+// Frees a phase's result (untimed, before the phase runs again).
+void clear_phase(RegionPhases& region, Phase phase) {
+    switch (phase) {
+        case Phase::faces:
+            region.nodes.reset(), region.faces.reset(), region.hard_linework.reset(), region.outline.reset();
+            break;
+        case Phase::voronoi:
+            region.atoms.reset();
+            break;
+        case Phase::adjacency:
+            region.adjacency.reset();
+            break;
+        case Phase::graph:
+            region.pieces.reset(), region.graph.reset();
+            break;
+    }
+}
+
+void run_phase(RegionPhases& region, const algorithms::RegionInput& input, Phase phase) {
+    namespace cells = algorithms::cells;
+    const civgrid::geos::Context& context = *region.context;
+    switch (phase) {
+        case Phase::faces:
+            region.outline = std::make_unique<cells::Outline>(context, input.boundary);
+            region.hard_linework = cells::hard_linework(context, input, *region.outline);
+            region.faces = cells::faces(context, *region.outline, region.hard_linework.get());
+            region.nodes = cells::nodes(context, input.sites, *region.faces);
+            break;
+        case Phase::voronoi:
+            region.atoms = cells::voronoi_atoms(context, *region.outline, region.hard_linework.get(), *region.faces,
+                                                *region.nodes);
+            break;
+        case Phase::adjacency:
+            region.adjacency = cells::adjacency(context, region.atoms->atoms);
+            break;
+        case Phase::graph:
+            region.graph = cells::atom_graph(context, input, *region.outline, region.hard_linework.get(), *region.atoms,
+                                             *region.adjacency, *region.nodes);
+            region.pieces = cells::pieces(region.graph->graph, input);
+            break;
+    }
+}
+
+void BM_Phase(benchmark::State& state, std::int64_t households, Phase phase) {
+    SizeData& data = size_data(households);
+    const auto& inputs = inputs_of(data);
+    std::vector<RegionPhases>& regions = data.phases;
+    if (regions.size() != inputs.size()) regions = std::vector<RegionPhases>(inputs.size());
+    for (Phase earlier = Phase::faces; earlier < phase; earlier = static_cast<Phase>(static_cast<int>(earlier) + 1))
+        for (std::size_t r = 0; r < regions.size(); ++r)
+            if (!has_phase(regions[r], earlier)) run_phase(regions[r], inputs[r], earlier);
+    tbb::task_arena one_slot(1);
+    for (auto _ : state) {
+        state.PauseTiming();
+        for (RegionPhases& region : regions) clear_phase(region, phase);
+        state.ResumeTiming();
+        one_slot.execute([&] {
+            for (std::size_t r = 0; r < regions.size(); ++r) run_phase(regions[r], inputs[r], phase);
+        });
+    }
+    double faces = 0, atoms = 0, adjacent_pairs = 0, vertices = 0, edges = 0;
+    for (const RegionPhases& region : regions) {
+        if (region.faces) faces += static_cast<double>(region.faces->faces.size());
+        if (region.atoms) atoms += static_cast<double>(region.atoms->atoms.size());
+        if (region.adjacency) adjacent_pairs += static_cast<double>(region.adjacency->size());
+        if (region.graph) vertices += static_cast<double>(region.graph->graph.node_count());
+        if (region.graph) edges += static_cast<double>(region.graph->graph.neighbours.size()) / 2.0;
+    }
+    state.counters["regions"] = static_cast<double>(regions.size());
+    state.counters["faces"] = faces;
+    if (phase >= Phase::voronoi) state.counters["atoms"] = atoms;
+    if (phase >= Phase::adjacency) state.counters["adjacent_pairs"] = adjacent_pairs;
+    if (phase >= Phase::graph) state.counters["vertices"] = vertices, state.counters["edges"] = edges;
+    // The last phase: the phases' geometries go (a whole city's are gigabytes beside its cells).
+    if (phase == Phase::graph) regions.clear();
+}
+
+void BM_Faces(benchmark::State& state, std::int64_t households) {
+    BM_Phase(state, households, Phase::faces);
+}
+void BM_Voronoi(benchmark::State& state, std::int64_t households) {
+    BM_Phase(state, households, Phase::voronoi);
+}
+void BM_Adjacency(benchmark::State& state, std::int64_t households) {
+    BM_Phase(state, households, Phase::adjacency);
+}
+void BM_AtomGraph(benchmark::State& state, std::int64_t households) {
+    BM_Phase(state, households, Phase::graph);
+}
+
 void BM_Partition(benchmark::State& state, std::int64_t households) {
     SizeData& data = size_data(households);
     const auto& inputs = inputs_of(data);
@@ -369,6 +497,10 @@ void BM_Write(benchmark::State& state, std::int64_t households) {
         {"BM_Load", BM_Load, true},
         {"BM_Problems", BM_Problems, false},
         {"BM_GraphBuild", BM_GraphBuild, false},
+        {"BM_Faces", BM_Faces, false},
+        {"BM_Voronoi", BM_Voronoi, false},
+        {"BM_Adjacency", BM_Adjacency, false},
+        {"BM_AtomGraph", BM_AtomGraph, false},
         {"BM_Partition", BM_Partition, false},
         {"BM_Polygons", BM_Polygons, false},
         {"BM_PartitionCity", BM_PartitionCity, true},

@@ -12,6 +12,7 @@
 #include <numbers>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <tuple>
 #include <vector>
 
@@ -202,13 +203,20 @@ geos::Geom ring_geometry(const geos::Context& context, const std::vector<Point>&
 }  // namespace
 
 geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geometry) {
+    return coverage_union(context, std::span<const GEOSGeometry* const>(&geometry, 1));
+}
+
+geos::Geom coverage_union(const geos::Context& context, std::span<const GEOSGeometry* const> parts) {
     const auto handle = context.handle();
     std::vector<std::vector<Point>> rings;
     double parts_area = 0;
     {
-        PointNumbers numbers(static_cast<std::size_t>(std::max(GEOSGetNumCoordinates_r(handle, geometry), 0)));
+        std::size_t coordinates = 0;
+        for (const GEOSGeometry* part : parts)
+            coordinates += static_cast<std::size_t>(std::max(GEOSGetNumCoordinates_r(handle, part), 0));
+        PointNumbers numbers(coordinates);
         SegmentCollector collector(context, numbers);
-        collector.add(geometry);
+        for (const GEOSGeometry* part : parts) collector.add(part);
         parts_area = collector.area();
         const std::vector<std::uint32_t> boundary = unshared(collector, numbers.size());
         if (boundary.empty()) return {};

@@ -1,30 +1,16 @@
 // Internal: what a RegionCells holds, shared by its two ways of being built — Voronoi atoms
-// (region_partition.cpp) and whole input polygons (unit_partition.cpp) — and by assemble.
+// (region_cells.cpp) and whole input polygons (unit_partition.cpp) — and by assemble.
 #pragma once
 
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
+#include <civgrid/algorithms/region_cells.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
 
 #include <cstdint>
 #include <vector>
 
 namespace civgrid::algorithms {
-
-namespace detail {
-
-/// Two atoms sharing boundary, and how much (metres).
-struct AtomEdge {
-    std::uint32_t a, b;
-    double length;
-};
-
-/// Adjacency of polygons that share exactly identical segments (the atoms of one polygonize, or
-/// units of a coverage): segments hashed, each pair once (a < b), lengths added up, sorted by pair.
-/// O(n) in vertices.
-[[nodiscard]] std::vector<AtomEdge> atom_adjacency(const geos::Context& context, const std::vector<geos::Geom>& atoms);
-
-}  // namespace detail
 
 struct RegionCells::State {
     geos::Context context;
@@ -35,7 +21,7 @@ struct RegionCells::State {
     std::vector<std::uint32_t> site_vertex;  // per site
     std::vector<geos::Geom> atoms;
     std::vector<std::size_t> atom_face;  // atoms of one face may share a micro-grid without a barrier between
-    std::vector<detail::AtomEdge> adjacency;
+    std::vector<cells::AtomEdge> adjacency;
     std::vector<std::uint32_t> vertex_atom;
     WeightedGraph graph;
     std::vector<int> vertex_piece;

@@ -1,28 +1,19 @@
 #include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/coverage_union.hpp>
-#include <civgrid/algorithms/detailed_outline.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
-#include <civgrid/algorithms/polygonize.hpp>
 #include <civgrid/algorithms/region_partition.hpp>
-#include <civgrid/algorithms/segment_index.hpp>
 #include <civgrid/error.hpp>
 
 #include "free_memory.hpp"
-#include "key_numbers.hpp"
 #include "region_cells_state.hpp"
 
 #include <algorithm>
-#include <array>
-#include <bit>
 #include <cmath>
 #include <limits>
-#include <map>
-#include <numbers>
 #include <numeric>
-#include <optional>
-#include <tuple>
+#include <span>
 #include <unordered_map>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -38,269 +29,6 @@ using geos::Context;
 using geos::Geom;
 constexpr const char* kStage = "algorithms.partition";
 
-Geom multi_lines(const Context& context, std::vector<Geom> lines) {
-    return geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
-}
-
-// A valid polygonal geometry, repaired with MakeValid when needed.
-Geom valid_polygonal(const Context& context, Geom geometry) {
-    if (!is_valid(context, geometry.get())) {
-        Geom repaired =
-            geos::own(context, GEOSMakeValid_r(context.handle(), geometry.get()), "repairing the region boundary");
-        std::vector<Geom> polygons;
-        collect_polygons(context, repaired.get(), polygons);
-        geometry = geos::collection(context, GEOS_MULTIPOLYGON, std::move(polygons));
-    }
-    return geometry;
-}
-
-// Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
-// `clipper` (the region's, when its outline is detailed): faces by polygonize_noded, since GEOS's
-// polygonizer checks every ring's validity (seconds along a zig-zagging million-vertex boundary),
-// and their points located by it (GEOS walks every tooth level with a point next to the teeth).
-std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework,
-                                    const GEOSPreparedGeometry* region, const OutlineClipper* clipper) {
-    std::vector<Geom> polygons;
-    if (clipper != nullptr) {
-        polygons = polygonize_noded(context, linework);
-    } else {
-        const GEOSGeometry* inputs[] = {linework};
-        const Geom all = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
-        polygons = geos::parts(context, all.get());
-    }
-    std::vector<Geom> faces;
-    for (Geom& face : polygons) {
-        if (geos::area(context, face.get()) <= 0) continue;
-        const Point inside = geos::point_on_surface(context, face.get());
-        if (clipper != nullptr) {
-            if (clipper->covers(inside)) faces.push_back(std::move(face));
-            continue;
-        }
-        const Geom point = geos::point(context, inside);
-        if (GEOSPreparedIntersects_r(context.handle(), region, point.get()) == 1) faces.push_back(std::move(face));
-    }
-    return faces;
-}
-
-// Lines are clipped to an area with a small overhang beyond its outline: a line clipped exactly
-// ends a rounding error short of the outline, and polygonize would take it for a dangle that
-// splits nothing. Overhanging ends are dangles outside, which polygonize drops.
-constexpr double kOverhang = 0.01;  // metres
-
-// `lines` (linear) clipped to the polygonal `area` with an overhang of kOverhang: the
-// intersection with the area enlarged by a buffer, or, `by_index`, the pieces inside it cut
-// without an overlay (OutlineClipper), their ends on the outline pushed kOverhang further along
-// their last segment. By index whenever the area has more than kDetailedOutline vertices: the
-// offset curves of a densely digitised or zig-zagging outline overlap each other by the thousand
-// (a 1,000,000-vertex community boundary zig-zagging by 3 cm ran for minutes and past 4 GB in
-// GEOSBuffer). Also for the band of Voronoi cells of every face: the overlay noded each cell edge
-// against every other, and that band is noded again with the region's linework anyway.
-Geom clip_with_overhang(const Context& context, const GEOSGeometry* lines, const GEOSGeometry* area, bool by_index,
-                        const char* what, const OutlineClipper* area_clipper = nullptr) {
-    const auto handle = context.handle();
-    if (!by_index && GEOSGetNumCoordinates_r(handle, area) <= kDetailedOutline) {
-        const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, area, kOverhang, 2), what);
-        return geos::own(context, GEOSIntersection_r(handle, lines, enlarged.get()), what);
-    }
-    auto pushed = [](Point end, Point before) {
-        const double length = std::hypot(end.x - before.x, end.y - before.y);
-        if (!(length > 0)) return end;
-        return Point{end.x + (end.x - before.x) / length * kOverhang, end.y + (end.y - before.y) / length * kOverhang};
-    };
-    // Pieces along the outline (a Voronoi cell's edge on the diagram's box, which is the face's
-    // box) repeat linework the caller has, split at every outline vertex: the clipper leaves them
-    // out, or the noding of a million-vertex outline would take them twice.
-    std::optional<OutlineClipper> own_clipper;
-    if (area_clipper == nullptr) area_clipper = &own_clipper.emplace(context, area);
-    std::vector<Geom> result;
-    for (ClippedPiece& piece : area_clipper->clip(lines)) {
-        std::vector<Point>& v = piece.points;
-        if (piece.cut_start) v.front() = pushed(v.front(), v[1]);
-        if (piece.cut_end) v.back() = pushed(v.back(), v[v.size() - 2]);
-        result.push_back(geos::line_string(context, v));
-    }
-    return multi_lines(context, std::move(result));
-}
-
-// Noded linework of `lines` with the rings of `region` for polygonize: a union of all of it, or
-// for a detailed region, the stretches of its outline that lines come near (node_with_outline).
-Geom noded_with_region(const Context& context, const GEOSGeometry* region, const GEOSGeometry* region_boundary,
-                       const GEOSGeometry* lines, bool detailed, const char* what) {
-    if (detailed) return node_with_outline(context, region, lines);
-    const Geom both = geos::collection(context, GEOS_GEOMETRYCOLLECTION, [&] {
-        std::vector<Geom> v;
-        v.push_back(geos::clone(context, region_boundary));
-        v.push_back(geos::clone(context, lines));
-        return v;
-    }());
-    return geos::own(context, GEOSUnaryUnion_r(context.handle(), both.get()), what);
-}
-
-using detail::SegmentHash;
-using detail::SegmentKey;
-
-struct PointHash {
-    std::size_t operator()(const Point& p) const noexcept {
-        const std::uint64_t h =
-            (std::bit_cast<std::uint64_t>(p.x) * 0x9E3779B97F4A7C15ULL) ^ std::bit_cast<std::uint64_t>(p.y);
-        return static_cast<std::size_t>(h ^ (h >> 31));
-    }
-};
-struct PointEqual {
-    bool operator()(const Point& a, const Point& b) const noexcept { return a.x == b.x && a.y == b.y; }
-};
-
-// Calls `visit` with every line string and ring of a geometry (collections flattened).
-template <typename Visit>
-void for_each_line(const Context& context, const GEOSGeometry* geometry, Visit&& visit) {
-    const auto handle = context.handle();
-    const int type = GEOSGeomTypeId_r(handle, geometry);
-    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
-        if (!geos::is_empty(context, geometry)) visit(geometry);
-    } else if (type == GEOS_POLYGON) {
-        if (geos::is_empty(context, geometry)) return;
-        visit(GEOSGetExteriorRing_r(handle, geometry));
-        const int holes = GEOSGetNumInteriorRings_r(handle, geometry);
-        for (int i = 0; i < holes; ++i) visit(GEOSGetInteriorRingN_r(handle, geometry, i));
-    } else if (type == GEOS_MULTILINESTRING || type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-        const int count = GEOSGetNumGeometries_r(handle, geometry);
-        for (int i = 0; i < count; ++i) for_each_line(context, GEOSGetGeometryN_r(handle, geometry, i), visit);
-    }
-}
-
-// Voronoi vertices closer than this are one vertex: far below any survey's precision, far above
-// the rounding of a circumcentre (a unit in the last place is 5e-10 m at a northing of 3,300 km).
-constexpr double kVertexMerge = 1e-6;  // metres
-
-// Nearly cocircular sites (a surveyed lattice such as Chongqing's one-mu land cells, reprojected)
-// give circumcentres a few units in the last place apart, and the ulp-long Voronoi edge between
-// them can fold a cell's ring back on itself: an invalid cell that breaks the coverage union
-// ("unable to assign free hole to a shell"). The vertices of such edges merge into one, the
-// lexicographically smallest, the same in every cell, so neighbours keep sharing exact edges.
-// Returns the replacement of each moved vertex; empty (the usual case) when no edge is that short.
-using VertexMap = std::unordered_map<Point, Point, PointHash, PointEqual>;
-VertexMap close_vertices(const Context& context, const GEOSGeometry* cells) {
-    std::vector<std::pair<Point, Point>> short_edges;
-    for_each_line(context, cells, [&](const GEOSGeometry* line) {
-        const std::vector<Point> v = geos::vertices(context, line);
-        for (std::size_t i = 1; i < v.size(); ++i)
-            if (std::abs(v[i].x - v[i - 1].x) < kVertexMerge && std::abs(v[i].y - v[i - 1].y) < kVertexMerge &&
-                !(v[i] == v[i - 1]) && std::hypot(v[i].x - v[i - 1].x, v[i].y - v[i - 1].y) < kVertexMerge)
-                short_edges.emplace_back(v[i - 1], v[i]);
-    });
-    if (short_edges.empty()) return {};
-    // Union-find over the vertices of short edges; a cluster maps to its smallest vertex.
-    std::unordered_map<Point, std::size_t, PointHash, PointEqual> index;
-    std::vector<Point> vertex;
-    std::vector<std::size_t> parent;
-    auto id = [&](Point p) {
-        auto [it, inserted] = index.try_emplace(p, vertex.size());
-        if (inserted) {
-            vertex.push_back(p);
-            parent.push_back(parent.size());
-        }
-        return it->second;
-    };
-    auto find = [&](std::size_t i) {
-        while (parent[i] != i) i = parent[i] = parent[parent[i]];
-        return i;
-    };
-    auto smaller = [](Point a, Point b) { return std::tie(a.x, a.y) < std::tie(b.x, b.y); };
-    for (const auto& [a, b] : short_edges) {
-        const std::size_t ra = find(id(a)), rb = find(id(b));
-        if (ra == rb) continue;
-        // The root is the smallest vertex of its cluster.
-        if (smaller(vertex[ra], vertex[rb]))
-            parent[rb] = ra;
-        else
-            parent[ra] = rb;
-    }
-    VertexMap moved;
-    for (std::size_t i = 0; i < vertex.size(); ++i)
-        if (const std::size_t root = find(i); root != i) moved.emplace(vertex[i], vertex[root]);
-    return moved;
-}
-
-// A copy of `geometry` with the moved vertices replaced and repeated vertices dropped; the same
-// geometry (not a copy) when it has none of them. A ring left with fewer than 4 vertices (a cell
-// under a micrometre across) is dropped.
-Geom move_vertices(const Context& context, Geom geometry, const VertexMap& moved) {
-    if (moved.empty()) return geometry;
-    bool touched = false;
-    for_each_line(context, geometry.get(), [&](const GEOSGeometry* line) {
-        if (!touched)
-            for (const Point& p : geos::vertices(context, line))
-                if (moved.contains(p)) {
-                    touched = true;
-                    break;
-                }
-    });
-    if (!touched) return geometry;
-    const auto handle = context.handle();
-    auto moved_points = [&](const GEOSGeometry* line) {
-        std::vector<Point> out;
-        for (Point p : geos::vertices(context, line)) {
-            if (const auto it = moved.find(p); it != moved.end()) p = it->second;
-            if (out.empty() || !(out.back() == p)) out.push_back(p);
-        }
-        return out;
-    };
-    const int type = GEOSGeomTypeId_r(handle, geometry.get());
-    if (type == GEOS_POLYGON) {
-        std::vector<std::vector<Point>> rings;
-        for_each_line(context, geometry.get(), [&](const GEOSGeometry* ring) { rings.push_back(moved_points(ring)); });
-        if (rings.empty() || rings.front().size() < 4) return geos::from_wkt(context, "POLYGON EMPTY");
-        std::vector<std::vector<Point>> holes(rings.begin() + 1, rings.end());
-        std::erase_if(holes, [](const std::vector<Point>& ring) { return ring.size() < 4; });
-        return geos::polygon(context, rings.front(), holes);
-    }
-    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
-        const std::vector<Point> points = moved_points(geometry.get());
-        return points.size() >= 2 ? geos::line_string(context, points) : geos::from_wkt(context, "LINESTRING EMPTY");
-    }
-    std::vector<Geom> parts;
-    for (Geom& part : geos::parts(context, geometry.get()))
-        parts.push_back(move_vertices(context, std::move(part), moved));
-    return geos::collection(context, type, std::move(parts));
-}
-
-// Index of the first polygon (in index order) covering the point, or the nearest one. `areas`
-// (when given, per polygon, null for most): locators of detailed polygons, asked instead of GEOS.
-std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared,
-                   const std::vector<Geom>& polygons, const geos::StrTree* tree, const GEOSGeometry* point,
-                   const std::vector<std::unique_ptr<AreaLocator>>* areas = nullptr) {
-    auto covers = [&](std::size_t i) {
-        if (areas != nullptr && (*areas)[i]) {
-            Point p{};
-            GEOSGeomGetX_r(context.handle(), point, &p.x);
-            GEOSGeomGetY_r(context.handle(), point, &p.y);
-            return (*areas)[i]->covers(context, p);
-        }
-        return GEOSPreparedIntersects_r(context.handle(), prepared[i].get(), point) == 1;
-    };
-    std::vector<std::size_t> candidates;
-    if (tree != nullptr)
-        candidates = tree->query(point);
-    else {
-        candidates.resize(polygons.size());
-        std::iota(candidates.begin(), candidates.end(), std::size_t{0});
-    }
-    for (std::size_t i : candidates)
-        if (covers(i)) return i;
-    // Precision: a point on no polygon (it should not happen) goes to the nearest one.
-    std::size_t best = 0;
-    double best_distance = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < polygons.size(); ++i) {
-        double distance = 0;
-        GEOSDistance_r(context.handle(), polygons[i].get(), point, &distance);
-        if (distance < best_distance) {
-            best_distance = distance;
-            best = i;
-        }
-    }
-    return best;
-}
-
 std::uint64_t mix(std::uint64_t x) {
     x += 0x9E3779B97F4A7C15ULL;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -310,23 +38,29 @@ std::uint64_t mix(std::uint64_t x) {
 
 // The union of polygons that form a coverage (exact shared edges): CoverageUnion, or a full union
 // when noding left them slightly off. A single Polygon unless the parts are apart (multipart set);
-// noding slivers of no area are dropped. Empty input: an empty polygon.
-Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multipart) {
+// noding slivers of no area are dropped. Empty input: an empty polygon. The parts are read where
+// they are; only the fallbacks copy them into a collection.
+Geom union_of_cover(const Context& context, std::span<const GEOSGeometry* const> parts, bool& multipart) {
     const auto handle = context.handle();
     multipart = false;
     if (parts.empty()) return geos::from_wkt(context, "POLYGON EMPTY");
-    const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(parts));
-    Geom polygon = coverage_union(context, collection.get());
-    if (!polygon || !is_valid(context, polygon.get()))
+    Geom polygon = coverage_union(context, parts);
+    if (!polygon || !is_valid(context, polygon.get())) {
+        const Geom collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, [&] {
+            std::vector<Geom> copies;
+            for (const GEOSGeometry* part : parts) copies.push_back(geos::clone(context, part));
+            return copies;
+        }());
         polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, collection.get()));
-    if (!polygon) {
-        // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
-        // unite, snap-rounded to a micrometre grid should floating-point noding still fail.
-        const Geom repaired = geos::own(context, GEOSMakeValid_r(handle, collection.get()), "repairing cells");
-        polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, repaired.get()));
-        constexpr double kGrid = 1e-6;
-        if (!polygon)
-            polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, repaired.get(), kGrid), "uniting cells");
+        if (!polygon) {
+            // An invalid cell (a ring folded on itself) breaks any overlay; made valid, the cells
+            // unite, snap-rounded to a micrometre grid should floating-point noding still fail.
+            const Geom repaired = geos::own(context, GEOSMakeValid_r(handle, collection.get()), "repairing cells");
+            polygon = geos::own_nullable(context, GEOSUnaryUnion_r(handle, repaired.get()));
+            constexpr double kGrid = 1e-6;
+            if (!polygon)
+                polygon = geos::own(context, GEOSUnaryUnionPrec_r(handle, repaired.get(), kGrid), "uniting cells");
+        }
     }
     if (GEOSGeomTypeId_r(handle, polygon.get()) == GEOS_POLYGON) return polygon;
     std::vector<Geom> polygons;
@@ -343,65 +77,6 @@ Geom union_of_cover(const Context& context, std::vector<Geom> parts, bool& multi
 }
 
 }  // namespace
-
-namespace detail {
-
-std::vector<AtomEdge> atom_adjacency(const geos::Context& context, const std::vector<geos::Geom>& atoms) {
-    // Each segment's first owner while it waits for its second: a segment seen again joins the two
-    // atoms and waits no more (a third time it waits again). Segments are numbered in a flat table
-    // (a million of them along a detailed boundary, never seen twice).
-    std::size_t coordinates = 0;
-    for (const Geom& atom : atoms)
-        coordinates += static_cast<std::size_t>(GEOSGetNumCoordinates_r(context.handle(), atom.get()));
-    detail::KeyNumbers<SegmentKey, SegmentHash> numbers(coordinates);
-    constexpr auto kNoOwner = std::numeric_limits<std::uint32_t>::max();
-    std::vector<std::uint32_t> first_owner;
-    first_owner.reserve(coordinates);
-    std::vector<AtomEdge> edges;
-    std::vector<Point> points;
-    auto add_ring = [&](const GEOSGeometry* ring, std::uint32_t atom) {
-        const GEOSCoordSequence* sequence = GEOSGeom_getCoordSeq_r(context.handle(), ring);
-        unsigned size = 0;
-        if (sequence == nullptr || GEOSCoordSeq_getSize_r(context.handle(), sequence, &size) == 0 || size == 0) return;
-        points.resize(size);
-        static_assert(sizeof(Point) == 2 * sizeof(double));
-        GEOSCoordSeq_copyToBuffer_r(context.handle(), sequence, &points.front().x, 0, 0);
-        for (unsigned i = 1; i < size; ++i) {
-            const double px = points[i - 1].x, py = points[i - 1].y, x = points[i].x, y = points[i].y;
-            if (x == px && y == py) continue;
-            const SegmentKey key =
-                std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
-            const auto [number, inserted] = numbers.number(key);
-            if (inserted) first_owner.push_back(kNoOwner);
-            std::uint32_t& owner = first_owner[number];
-            if (owner == kNoOwner) {
-                owner = atom;
-            } else {
-                if (owner != atom) edges.push_back({owner, atom, std::hypot(x - px, y - py)});
-                owner = kNoOwner;
-            }
-        }
-    };
-    for (std::uint32_t a = 0; a < atoms.size(); ++a) {
-        add_ring(GEOSGetExteriorRing_r(context.handle(), atoms[a].get()), a);
-        const int holes = GEOSGetNumInteriorRings_r(context.handle(), atoms[a].get());
-        for (int i = 0; i < holes; ++i) add_ring(GEOSGetInteriorRingN_r(context.handle(), atoms[a].get(), i), a);
-    }
-    // Merge the segments of each atom pair into one edge.
-    std::sort(edges.begin(), edges.end(),
-              [](const AtomEdge& x, const AtomEdge& y) { return std::minmax(x.a, x.b) < std::minmax(y.a, y.b); });
-    std::vector<AtomEdge> merged;
-    for (const auto& e : edges) {
-        const auto key = std::minmax(e.a, e.b);
-        if (!merged.empty() && std::minmax(merged.back().a, merged.back().b) == key)
-            merged.back().length += e.length;
-        else
-            merged.push_back({key.first, key.second, e.length});
-    }
-    return merged;
-}
-
-}  // namespace detail
 
 RegionCells::RegionCells() : state_(std::make_unique<State>()) {}
 RegionCells::RegionCells(RegionCells&&) noexcept = default;
@@ -426,382 +101,34 @@ std::size_t RegionCells::atom_count() const noexcept {
     return state_->atoms.size();
 }
 
-// Long on purpose: steps 1-6 (barriers, faces, nodes, atoms, adjacency, pieces) build one State
-// together, each from the previous step's vectors; numbered below. Split further, each would take
-// and return most of State.
 RegionCells::RegionCells(const RegionInput& input) : state_(std::make_unique<State>()) {
     State& state = *state_;
     const Context& context = state.context;
-    const auto handle = context.handle();
     state.options = input.options;
     state.requested = input.micro_grid_count;
-
-    Geom region = valid_polygonal(context, geos::from_wkb(context, input.boundary));
-    if (geos::is_empty(context, region.get()) || geos::area(context, region.get()) <= 0)
-        throw InputError(kStage, "the region boundary is empty or has no area");
-    const geos::Prepared region_prepared = geos::prepare(context, region.get());
-    // A detailed region boundary is clipped to and noded without overlays on all of it.
-    const bool detailed = GEOSGetNumCoordinates_r(handle, region.get()) > kDetailedOutline;
-    std::optional<OutlineClipper> region_clipper;  // a detailed region's, built once
-    if (detailed) region_clipper.emplace(context, region.get());
-    const OutlineClipper* const detailed_region = detailed ? &*region_clipper : nullptr;
-
-    // 1. Hard barriers clipped to the region: lines, and the outlines of barrier areas.
-    std::vector<Geom> barrier_lines;
-    for (const Wkb& wkb : input.hard_lines) {
-        if (wkb.empty()) continue;
-        const Geom line = geos::from_wkb(context, wkb);
-        collect_lines(context, line.get(), barrier_lines);
-    }
-    for (const Wkb& wkb : input.hard_areas) {
-        if (wkb.empty()) continue;
-        const Geom area = geos::from_wkb(context, wkb);
-        collect_lines(context, area.get(), barrier_lines);
-    }
-    // Lines are clipped with an overhang beyond the region (and Voronoi edges beyond their faces).
-    Geom hard_linework;  // barrier lines across the region, or null
-    if (!barrier_lines.empty()) {
-        const Geom all = multi_lines(context, std::move(barrier_lines));
-        const Geom clipped =
-            clip_with_overhang(context, all.get(), region.get(), detailed, "clipping barriers", detailed_region);
-        std::vector<Geom> lines;
-        collect_lines(context, clipped.get(), lines);
-        if (!lines.empty()) hard_linework = multi_lines(context, std::move(lines));
-    }
-    std::vector<Geom> region_outline;
-    collect_lines(context, region.get(), region_outline);
-    const Geom region_boundary = multi_lines(context, std::move(region_outline));
-
-    // 2. Faces: the region cut by the hard barriers.
-    std::vector<Geom> faces;
-    if (hard_linework) {
-        const Geom noded = noded_with_region(context, region.get(), region_boundary.get(), hard_linework.get(),
-                                             detailed, "noding barriers");
-        faces = polygonize_inside(context, noded.get(), region_prepared.get(), detailed_region);
-    }
-    if (faces.empty()) collect_polygons(context, region.get(), faces);
-    state.faces = static_cast<int>(faces.size());
-    std::vector<geos::Prepared> faces_prepared;
-    for (const Geom& face : faces) faces_prepared.push_back(geos::prepare(context, face.get()));
-    // Detailed faces locate points without GEOS's point locator.
-    std::vector<std::unique_ptr<AreaLocator>> face_areas(faces.size());
-    if (detailed)
-        for (std::size_t f = 0; f < faces.size(); ++f)
-            if (GEOSGetNumCoordinates_r(handle, faces[f].get()) > kDetailedOutline)
-                face_areas[f] = std::make_unique<AreaLocator>(context, faces[f].get());
-    std::unique_ptr<geos::StrTree> face_tree;
-    if (faces.size() > 8) {
-        face_tree = std::make_unique<geos::StrTree>(context);
-        for (std::size_t f = 0; f < faces.size(); ++f) face_tree->insert(faces[f].get(), f);
-    }
-
-    // 3. Nodes: sites merged by identical location, each located in a face.
-    std::map<std::pair<double, double>, std::uint32_t> node_at;
-    std::vector<std::uint32_t> site_node(input.sites.size());
-    std::vector<Point> node_location;
-    std::vector<std::int64_t> node_households;
-    std::vector<std::int64_t> node_largest_site;
-    for (std::size_t s = 0; s < input.sites.size(); ++s) {
-        const Site& site = input.sites[s];
-        auto [it, inserted] =
-            node_at.try_emplace({site.location.x, site.location.y}, static_cast<std::uint32_t>(node_location.size()));
-        if (inserted) {
-            node_location.push_back(site.location);
-            node_households.push_back(0);
-            node_largest_site.push_back(0);
-        }
-        site_node[s] = it->second;
-        node_households[it->second] += std::max<std::int64_t>(site.households, 0);
-        node_largest_site[it->second] = std::max(node_largest_site[it->second], site.households);
-    }
-    const std::size_t node_count = node_location.size();
-    std::vector<Geom> node_points;
-    node_points.reserve(node_count);
-    for (const Point& p : node_location) node_points.push_back(geos::point(context, p));
-    std::vector<std::size_t> node_face(node_count);
-    std::vector<std::vector<std::uint32_t>> face_nodes(faces.size());
-    for (std::uint32_t v = 0; v < node_count; ++v) {
-        node_face[v] = locate(context, faces_prepared, faces, face_tree.get(), node_points[v].get(), &face_areas);
-        face_nodes[node_face[v]].push_back(v);
-    }
-
-    // 4. Atoms: the Voronoi cells of each face's nodes, cut by the face. Cells that touch no face
-    // boundary are atoms as they are (GEOS computes each Voronoi vertex once, so neighbouring cells
-    // share exact edges). Only the band of cells along face boundaries is clipped, noded and
-    // polygonized together with all face boundaries, which keeps their edges exact too and is far
-    // cheaper than noding every cell. Faces without nodes are cut by the cells of every node, so
-    // parks and water split among their neighbours.
-    std::vector<Geom>& atoms = state.atoms;
-    std::vector<std::size_t>& atom_face = state.atom_face;  // band atoms are located after polygonizing
-    std::vector<Geom> band_linework;
-    if (!detailed) band_linework.push_back(geos::clone(context, region_boundary.get()));
-    if (hard_linework) band_linework.push_back(geos::clone(context, hard_linework.get()));
-    std::vector<std::uint32_t> all_nodes(node_count);
-    std::iota(all_nodes.begin(), all_nodes.end(), 0u);
-    std::vector<geos::Envelope> face_boxes;
-    for (const Geom& face : faces) face_boxes.push_back(geos::envelope(context, face.get()));
-    // A face without nodes is shared among the nodes of the faces beside it (those whose box meets
-    // its box): the same cells near it as all nodes would give, at a fraction of the cost.
-    auto borrowed_nodes = [&](std::size_t f) {
-        constexpr double kReach = 1.0;  // metres
-        geos::Envelope box = face_boxes[f];
-        box.min_x -= kReach, box.min_y -= kReach, box.max_x += kReach, box.max_y += kReach;
-        std::vector<std::uint32_t> nodes;
-        for (std::size_t g = 0; g < faces.size(); ++g)
-            if (g != f && face_boxes[g].intersects(box))
-                nodes.insert(nodes.end(), face_nodes[g].begin(), face_nodes[g].end());
-        std::sort(nodes.begin(), nodes.end());
-        return nodes.empty() ? all_nodes : nodes;
-    };
-    // Faces are independent: in parallel (a whole city as one region has a thousand), each with a
-    // GEOS context of its own thread; results are merged in face order, so threads change nothing.
-    // Geometries move to this region's context (GEOS handles only report errors; every handle
-    // shares one geometry factory).
-    struct FaceCells {
-        std::vector<Geom> atoms;
-        Geom band;
-    };
-    std::vector<FaceCells> face_cells(faces.size());
-    tbb::enumerable_thread_specific<Context> face_contexts;
-    auto to_region_context = [&](Geom geometry) { return Geom(geometry.release(), geos::GeomDeleter{handle}); };
-    tbb::parallel_for(std::size_t{0}, faces.size(), [&](std::size_t f) {
-        const Context& local = face_contexts.local();
-        const auto local_handle = local.handle();
-        const std::vector<std::uint32_t> borrowed =
-            face_nodes[f].empty() ? borrowed_nodes(f) : std::vector<std::uint32_t>{};
-        const std::vector<std::uint32_t>& nodes = face_nodes[f].empty() ? borrowed : face_nodes[f];
-        if (nodes.size() < 2) return;  // the face is one atom, bounded by band linework
-        // Three far sites (guards) around the face make every real site interior to the
-        // triangulation. GEOS clips each cell that leaves its diagram's box with an overlay:
-        // without guards every hull cell of every face (a sixth of the cells' CPU on a city), with
-        // them only the guards' three cells, which are dropped. The guards lie ten times the
-        // extent of the sites and the face away, so every point of the face is nearer to a real
-        // site than to a guard: the cells within the face, all that is kept of them, are the same.
-        geos::Envelope extent = face_boxes[f];
-        for (std::uint32_t v : nodes) {
-            const Point p = node_location[v];
-            extent.min_x = std::min(extent.min_x, p.x), extent.max_x = std::max(extent.max_x, p.x);
-            extent.min_y = std::min(extent.min_y, p.y), extent.max_y = std::max(extent.max_y, p.y);
-        }
-        const Point centre{(extent.min_x + extent.max_x) / 2, (extent.min_y + extent.max_y) / 2};
-        const double guard_distance =
-            10 * std::max(1.0, std::hypot(extent.max_x - extent.min_x, extent.max_y - extent.min_y) / 2);
-        std::array<Point, 3> guards;
-        for (std::size_t k = 0; k < guards.size(); ++k) {
-            const double angle = std::numbers::pi / 2 + static_cast<double>(k) * 2 * std::numbers::pi / 3;
-            guards[k] = {centre.x + guard_distance * std::cos(angle), centre.y + guard_distance * std::sin(angle)};
-        }
-        std::vector<Geom> points;
-        points.reserve(nodes.size() + guards.size());
-        for (std::uint32_t v : nodes) points.push_back(geos::point(local, node_location[v]));
-        for (const Point& guard : guards) points.push_back(geos::point(local, guard));
-        const Geom multipoint = geos::collection(local, GEOS_MULTIPOINT, std::move(points));
-        // A guard's cell is the one holding the guard (a real site's cell cannot: the guard is
-        // nearer to itself).
-        auto is_guard_cell = [&](const GEOSGeometry* cell, const geos::Envelope& box) {
-            for (const Point& guard : guards)
-                if (box.min_x <= guard.x && guard.x <= box.max_x && box.min_y <= guard.y && guard.y <= box.max_y &&
-                    GEOSIntersects_r(local_handle, cell, geos::point(local, guard).get()) == 1)
-                    return true;
-            return false;
-        };
-        const Geom cells =
-            geos::own(local, GEOSVoronoiDiagram_r(local_handle, multipoint.get(), faces[f].get(), 0.0, 0),
-                      "computing a Voronoi diagram");
-        // A cell whose box meets no boundary segment's box lies wholly on its site's side of the
-        // face boundary: an atom when its site is in the face, nothing of this face otherwise. The
-        // rest (a conservative band) is cut exactly below. Box tests on a segment grid are far
-        // cheaper than GEOS predicates on half a million cells.
-        std::vector<Geom> face_outline;
-        collect_lines(local, faces[f].get(), face_outline);
-        std::vector<SegmentIndex::Segment> outline_segments;
-        for (const Geom& ring : face_outline) {
-            const std::vector<Point> ring_points = geos::vertices(local, ring.get());
-            for (std::size_t i = 1; i < ring_points.size(); ++i)
-                outline_segments.push_back({ring_points[i - 1], ring_points[i]});
-        }
-        const SegmentIndex outline_index(std::move(outline_segments));
-        const bool own_nodes = !face_nodes[f].empty();
-        std::vector<Geom> band_rings;
-        FaceCells& out = face_cells[f];
-        const VertexMap moved = close_vertices(local, cells.get());
-        for (Geom& cell_as_computed : geos::parts(local, cells.get())) {
-            Geom cell = move_vertices(local, std::move(cell_as_computed), moved);
-            if (geos::is_empty(local, cell.get())) continue;
-            const geos::Envelope box = geos::envelope(local, cell.get());
-            if (is_guard_cell(cell.get(), box)) continue;
-            if (outline_index.near_box({box.min_x, box.min_y}, {box.max_x, box.max_y})) {
-                collect_lines(local, cell.get(), band_rings);
-                continue;
-            }
-            // A face's own nodes lie in it, so their clear cells do; a face without nodes borrows
-            // its neighbours' cells and keeps those inside it (any vertex tells).
-            bool inside = own_nodes;
-            if (!own_nodes) {
-                const Point corner = geos::vertices(local, GEOSGetExteriorRing_r(local_handle, cell.get())).front();
-                const Geom probe = geos::point(local, corner);
-                inside = GEOSPreparedIntersects_r(local_handle, faces_prepared[f].get(), probe.get()) == 1;
-            }
-            if (inside) out.atoms.push_back(to_region_context(std::move(cell)));
-        }
-        if (band_rings.empty()) return;
-        const Geom rings = multi_lines(local, std::move(band_rings));
-        // Cut by the face's outline segment by segment through an index (OutlineClipper), not by
-        // a GEOS overlay noding every cell edge against every other: the noding below does that
-        // once for the region.
-        constexpr bool by_index = true;
-        out.band = to_region_context(
-            clip_with_overhang(local, rings.get(), faces[f].get(), by_index, "clipping Voronoi cells"));
-    });
-    for (std::size_t f = 0; f < faces.size(); ++f) {
-        for (Geom& atom : face_cells[f].atoms) {
-            atoms.push_back(std::move(atom));
-            atom_face.push_back(f);
-        }
-        if (face_cells[f].band) band_linework.push_back(std::move(face_cells[f].band));
-    }
-    const std::size_t interior_atoms = atoms.size();
-    {
-        geos::StrTree interior_tree(context);
-        for (std::size_t a = 0; a < interior_atoms; ++a) interior_tree.insert(atoms[a].get(), a);
-        std::vector<geos::Prepared> interior_prepared;
-        interior_prepared.reserve(interior_atoms);
-        for (std::size_t a = 0; a < interior_atoms; ++a)
-            interior_prepared.push_back(geos::prepare(context, atoms[a].get()));
-        const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(band_linework));
-        const Geom noded =
-            detailed ? node_with_outline(context, region.get(), linework_collection.get())
-                     : geos::own(context, GEOSUnaryUnion_r(handle, linework_collection.get()), "noding cells");
-        for (Geom& piece : polygonize_inside(context, noded.get(), region_prepared.get(), detailed_region)) {
-            // Polygonize also returns the holes the interior cells fill: drop those.
-            const Geom inside = geos::point(context, geos::point_on_surface(context, piece.get()));
-            bool covered = false;
-            for (std::size_t a : interior_tree.query(inside.get()))
-                if (GEOSPreparedIntersects_r(handle, interior_prepared[a].get(), inside.get()) == 1) {
-                    covered = true;
-                    break;
-                }
-            if (!covered) atoms.push_back(std::move(piece));
-        }
-    }
-    if (atoms.empty()) throw InternalError(kStage, "polygonizing the region produced no cells");
-    atom_face.resize(atoms.size());
-    for (std::size_t a = interior_atoms; a < atoms.size(); ++a) {
-        const Geom inside = geos::point(context, geos::point_on_surface(context, atoms[a].get()));
-        atom_face[a] = locate(context, faces_prepared, faces, face_tree.get(), inside.get(), &face_areas);
-    }
-
-    geos::StrTree atom_tree(context);
-    std::vector<geos::Prepared> atoms_prepared;
-    atoms_prepared.reserve(atoms.size());
-    for (std::size_t a = 0; a < atoms.size(); ++a) {
-        atom_tree.insert(atoms[a].get(), a);
-        atoms_prepared.push_back(geos::prepare(context, atoms[a].get()));
-    }
-    // In a detailed region the atoms along the outline share its million vertices: GEOS's point
-    // locators of all of them cost as much as the region's.
-    std::vector<std::unique_ptr<AreaLocator>> atom_areas(detailed ? atoms.size() : 0);
-    constexpr int kLocatedByBlocks = 1'000;  // vertices
-    for (std::size_t a = 0; a < atom_areas.size(); ++a)
-        if (GEOSGetNumCoordinates_r(handle, atoms[a].get()) > kLocatedByBlocks)
-            atom_areas[a] = std::make_unique<AreaLocator>(context, atoms[a].get());
-
-    // 5. Graph vertices: atoms holding nodes (several nodes in one atom merge).
-    std::vector<int> atom_vertex(atoms.size(), -1);
-    std::vector<std::uint32_t> node_vertex(node_count);
-    std::vector<std::int64_t> vertex_households, vertex_largest_site;
-    std::vector<Point> vertex_location;
-    std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
-    for (std::uint32_t v = 0; v < node_count; ++v) {
-        const std::size_t a =
-            locate(context, atoms_prepared, atoms, &atom_tree, node_points[v].get(), detailed ? &atom_areas : nullptr);
-        if (atom_vertex[a] < 0) {
-            atom_vertex[a] = static_cast<int>(vertex_households.size());
-            vertex_households.push_back(0);
-            vertex_largest_site.push_back(0);
-            vertex_location.push_back(node_location[v]);
-            vertex_atom.push_back(static_cast<std::uint32_t>(a));
-        }
-        const auto vertex = static_cast<std::uint32_t>(atom_vertex[a]);
-        node_vertex[v] = vertex;
-        vertex_households[vertex] += node_households[v];
-        vertex_largest_site[vertex] = std::max(vertex_largest_site[vertex], node_largest_site[v]);
-    }
-    const std::size_t vertex_count = vertex_households.size();
-
-    state.adjacency = detail::atom_adjacency(context, atoms);
-    const std::vector<detail::AtomEdge>& adjacency = state.adjacency;
-    // Graph edges join sites of neighbouring atoms in one face. A dead-end barrier does not split
-    // its face, but no edge may cross it; an edge crossing a soft barrier is marked.
-    auto segment_index_of = [&](const std::vector<const GEOSGeometry*>& geometries) {
-        std::vector<Geom> lines;
-        for (const GEOSGeometry* g : geometries) collect_lines(context, g, lines);
-        std::vector<SegmentIndex::Segment> segments;
-        for (const Geom& line : lines) {
-            const std::vector<Point> points = geos::vertices(context, line.get());
-            for (std::size_t i = 1; i < points.size(); ++i) segments.push_back({points[i - 1], points[i]});
-        }
-        return SegmentIndex(std::move(segments));
-    };
-    const SegmentIndex hard_index = segment_index_of(
-        hard_linework ? std::vector<const GEOSGeometry*>{hard_linework.get()} : std::vector<const GEOSGeometry*>{});
-    std::vector<Geom> soft_geometries;
-    for (const Wkb& wkb : input.soft_lines)
-        if (!wkb.empty()) soft_geometries.push_back(geos::from_wkb(context, wkb));
-    std::vector<const GEOSGeometry*> soft_views;
-    for (const Geom& g : soft_geometries) soft_views.push_back(g.get());
-    const SegmentIndex soft_index = segment_index_of(soft_views);
-
-    std::vector<EdgeInput> graph_edges;
-    for (const detail::AtomEdge& e : adjacency) {
-        const int va = atom_vertex[e.a], vb = atom_vertex[e.b];
-        if (va < 0 || vb < 0 || atom_face[e.a] != atom_face[e.b]) continue;
-        const Point pa = vertex_location[static_cast<std::size_t>(va)],
-                    pb = vertex_location[static_cast<std::size_t>(vb)];
-        if (hard_index.crosses(pa, pb)) continue;
-        graph_edges.push_back(
-            {static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft_index.intersects(pa, pb)});
-    }
-    state.graph = make_graph(std::move(vertex_households), std::move(vertex_location), std::move(graph_edges));
-    const WeightedGraph& graph = state.graph;
+    const cells::Outline outline(context, input.boundary);
+    const Geom hard_linework = cells::hard_linework(context, input, outline);
+    const cells::Faces faces = cells::faces(context, outline, hard_linework.get());
+    state.faces = static_cast<int>(faces.faces.size());
+    const cells::Nodes nodes = cells::nodes(context, input.sites, faces);
+    cells::Atoms atoms = cells::voronoi_atoms(context, outline, hard_linework.get(), faces, nodes);
+    state.adjacency = cells::adjacency(context, atoms.atoms);
+    cells::AtomGraph graph =
+        cells::atom_graph(context, input, outline, hard_linework.get(), atoms, state.adjacency, nodes);
+    state.atoms = std::move(atoms.atoms);
+    state.atom_face = std::move(atoms.face);
+    state.vertex_atom = std::move(graph.vertex_atom);
+    state.graph = std::move(graph.graph);
     state.site_households.reserve(input.sites.size());
     state.site_vertex.reserve(input.sites.size());
     for (std::size_t s = 0; s < input.sites.size(); ++s) {
         state.site_households.push_back(std::max<std::int64_t>(input.sites[s].households, 0));
-        state.site_vertex.push_back(node_vertex[site_node[s]]);
+        state.site_vertex.push_back(graph.node_vertex[nodes.site_node[s]]);
     }
-
-    // 6. Pieces (connected components with households) and their micro-grid counts.
-    int component_count = 0;
-    const std::vector<int> component = connected_components(graph, &component_count);
-    std::vector<double> component_households(static_cast<std::size_t>(component_count), 0.0);
-    std::vector<int> component_positive(static_cast<std::size_t>(component_count), 0);
-    for (std::size_t v = 0; v < vertex_count; ++v) {
-        component_households[static_cast<std::size_t>(component[v])] += static_cast<double>(graph.node_weight[v]);
-        component_positive[static_cast<std::size_t>(component[v])] += graph.node_weight[v] > 0 ? 1 : 0;
-    }
-    std::vector<int> piece_of_component(static_cast<std::size_t>(component_count), -1);
-    std::vector<int> piece_positive;
-    for (int c = 0; c < component_count; ++c) {
-        if (component_households[static_cast<std::size_t>(c)] <= 0) continue;
-        piece_of_component[static_cast<std::size_t>(c)] = static_cast<int>(state.piece_households.size());
-        state.piece_households.push_back(component_households[static_cast<std::size_t>(c)]);
-        piece_positive.push_back(component_positive[static_cast<std::size_t>(c)]);
-    }
-    state.vertex_piece.resize(vertex_count);
-    for (std::size_t v = 0; v < vertex_count; ++v)
-        state.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
-    // Shared so that the most micro-grids can be within +-10 % of the target (balance_bound.hpp).
-    state.piece_counts =
-        share_count(state.piece_households, std::max(1, input.micro_grid_count), input.options.target_households);
-    // A part needs a vertex with households, and with a hard minimum, that many households.
-    if (input.options.hard_min_households > 0)
-        for (std::size_t p = 0; p < state.piece_counts.size(); ++p)
-            state.piece_counts[p] = std::min(
-                state.piece_counts[p], std::max(1, static_cast<int>(std::floor(state.piece_households[p] /
-                                                                               input.options.hard_min_households))));
-    for (std::size_t p = 0; p < state.piece_counts.size(); ++p)
-        state.piece_counts[p] = std::clamp(state.piece_counts[p], 1, std::max(1, piece_positive[p]));
+    cells::Pieces pieces = cells::pieces(state.graph, input);
+    state.vertex_piece = std::move(pieces.vertex_piece);
+    state.piece_households = std::move(pieces.households);
+    state.piece_counts = std::move(pieces.counts);
 }
 
 namespace {
@@ -1004,7 +331,7 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     const auto handle = context.handle();
     const std::vector<Geom>& atoms = state.atoms;
     const std::vector<std::size_t>& atom_face = state.atom_face;
-    const std::vector<detail::AtomEdge>& adjacency = state.adjacency;
+    const std::vector<cells::AtomEdge>& adjacency = state.adjacency;
     const std::vector<std::uint32_t>& vertex_atom = state.vertex_atom;
     const std::size_t vertex_count = state.graph.node_count();
     if (vertex_part.size() != vertex_count)
@@ -1054,7 +381,7 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     // 8. Leftover atoms (no households, fragments, water) join the neighbour with the longest
     // shared boundary, preferring their own face so no barrier separates them from it.
     std::vector<std::vector<std::pair<std::uint32_t, double>>> atom_neighbours(atoms.size());
-    for (const detail::AtomEdge& e : adjacency) {
+    for (const cells::AtomEdge& e : adjacency) {
         atom_neighbours[e.a].emplace_back(e.b, e.length);
         atom_neighbours[e.b].emplace_back(e.a, e.length);
     }
@@ -1158,11 +485,11 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
         MicroGridShape& shape = result.micro_grids[g];
         shape.piece = grid_piece[g];
         shape.target = grid_target[g];
-        std::vector<Geom> cells;
+        std::vector<const GEOSGeometry*> cells;
         cells.reserve(grid_atoms[g].size());
-        for (std::size_t a : grid_atoms[g]) cells.push_back(geos::clone(local, atoms[a].get()));
+        for (std::size_t a : grid_atoms[g]) cells.push_back(atoms[a].get());
         bool multipart = false;
-        Geom polygon = union_of_cover(local, std::move(cells), multipart);
+        Geom polygon = union_of_cover(local, cells, multipart);
         if (multipart) shape.flags |= static_cast<std::uint8_t>(Flag::multipart);
         if (!geos::is_empty(local, polygon.get())) shape.label_point = geos::point_on_surface(local, polygon.get());
         shape.polygon = geos::to_wkb(local, polygon.get());
@@ -1177,10 +504,10 @@ RegionResult RegionCells::assemble(const CellPartition& partition) const {
     tbb::parallel_for(std::size_t{0}, grid_level_parts.size(), [&](std::size_t g) {
         const Context& local = union_contexts.local();
         GridShape& grid = result.grids[g];
-        std::vector<Geom> parts;  // re-owned by this thread's context for the union
-        for (Geom& part : grid_level_parts[g]) parts.push_back(Geom(part.release(), geos::GeomDeleter{local.handle()}));
+        std::vector<const GEOSGeometry*> parts;
+        for (const Geom& part : grid_level_parts[g]) parts.push_back(part.get());
         bool multipart = false;
-        const Geom polygon = union_of_cover(local, std::move(parts), multipart);
+        const Geom polygon = union_of_cover(local, parts, multipart);
         grid.multipart = multipart;
         if (!geos::is_empty(local, polygon.get())) grid.label_point = geos::point_on_surface(local, polygon.get());
         grid.polygon = geos::to_wkb(local, polygon.get());

@@ -7,6 +7,7 @@
 // rings with sorted arrays: O(n log n) in vertices, about 100 bytes per vertex.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include <civgrid/algorithms/geos.hpp>
@@ -22,6 +23,9 @@ namespace civgrid::algorithms {
 /// parts by more than 1e-6 of it). The result is NOT checked for validity: callers that cannot
 /// trust their input check it and fall back to a full union. Deterministic: parts in input order.
 [[nodiscard]] geos::Geom coverage_union(const geos::Context& context, const GEOSGeometry* geometry);
+/// The same of the polygonal geometries `parts` (each as `geometry` above), read where they are:
+/// no collection of copies is built.
+[[nodiscard]] geos::Geom coverage_union(const geos::Context& context, std::span<const GEOSGeometry* const> parts);
 
 /// coverage_union, checked: when its rings touch themselves at a vertex (holes meeting at a
 /// corner, a pinch where a unit of two parts meets itself), GEOS MakeValid of the result — which

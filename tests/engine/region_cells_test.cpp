@@ -1,0 +1,88 @@
+// The phases of a region's cells (algorithms/region_cells.hpp) on the communities of generated
+// cities: what each phase hands the next must hold for the shortcuts the next one takes.
+#include <civgrid/algorithms/geos.hpp>
+#include <civgrid/algorithms/region_cells.hpp>
+#include <civgrid/data/organic.hpp>
+#include <civgrid/data/synth.hpp>
+#include <civgrid/engine/pipeline.hpp>
+
+#include "synth_file.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace civgrid::engine {
+namespace {
+
+namespace cells = algorithms::cells;
+
+// Every region of the city in `path`, phase by phase. A whole Voronoi cell named as a node's
+// (Atoms::node) must hold that node and no other, as locating every node among all atoms finds;
+// most whole cells must be named (atom_graph then locates only the rest). Returns the atoms named.
+std::size_t check_named_cells(const std::string& path) {
+    PartitionConfig config;
+    config.city = path;
+    const City city = load_city(config);
+    const RegionProblems problems = region_problems(city, config);
+    std::size_t named = 0, atoms_seen = 0;
+    for (const algorithms::RegionInput& input : problems.inputs) {
+        const geos::Context context;
+        const cells::Outline outline(context, input.boundary);
+        const geos::Geom hard = cells::hard_linework(context, input, outline);
+        const cells::Faces faces = cells::faces(context, outline, hard.get());
+        const cells::Nodes nodes = cells::nodes(context, input.sites, faces);
+        const cells::Atoms atoms = cells::voronoi_atoms(context, outline, hard.get(), faces, nodes);
+        EXPECT_EQ(atoms.node.size(), atoms.atoms.size());
+        atoms_seen += atoms.atoms.size();
+        // Which atoms cover each node, by GEOS, against all atoms.
+        geos::StrTree tree(context);
+        for (std::size_t a = 0; a < atoms.atoms.size(); ++a) tree.insert(atoms.atoms[a].get(), a);
+        std::vector<int> nodes_inside(atoms.atoms.size(), 0);
+        for (std::uint32_t v = 0; v < nodes.points.size(); ++v) {
+            bool covered = false;
+            for (std::size_t a : tree.query(nodes.points[v].get())) {
+                if (GEOSIntersects_r(context.handle(), atoms.atoms[a].get(), nodes.points[v].get()) != 1) continue;
+                covered = true;
+                ++nodes_inside[a];
+                // A node's named cell is the one atom covering it.
+                if (atoms.node[a] != cells::Atoms::kNoNode) {
+                    EXPECT_EQ(atoms.node[a], v) << "atom " << a;
+                }
+            }
+            EXPECT_TRUE(covered) << "node " << v;
+        }
+        for (std::size_t a = 0; a < atoms.atoms.size(); ++a)
+            if (atoms.node[a] != cells::Atoms::kNoNode) {
+                ++named;
+                EXPECT_EQ(nodes_inside[a], 1) << "atom " << a;
+            }
+        // The graph built with the shortcut has a vertex for every node's atom.
+        const std::vector<cells::AtomEdge> adjacency = cells::adjacency(context, atoms.atoms);
+        const cells::AtomGraph graph = cells::atom_graph(context, input, outline, hard.get(), atoms, adjacency, nodes);
+        for (std::uint32_t v = 0; v < nodes.points.size(); ++v) {
+            const std::uint32_t atom = graph.vertex_atom[graph.node_vertex[v]];
+            EXPECT_EQ(GEOSIntersects_r(context.handle(), atoms.atoms[atom].get(), nodes.points[v].get()), 1)
+                << "node " << v;
+        }
+    }
+    EXPECT_GT(named, atoms_seen / 2) << named << " of " << atoms_seen;
+    return named;
+}
+
+TEST(RegionCells, WholeVoronoiCellsKnowTheirSiteOnGeneratedCities) {
+    test::TempDir dir;
+    EXPECT_GT(check_named_cells(test::synth_city_file(dir, 30'000, 3)), 0u);
+    data::OrganicConfig organic;
+    organic.households = 20'000;
+    organic.seed = 5;
+    const std::string organic_path = dir.file("organic.gpkg");
+    data::write_city(data::generate_organic_city(organic), organic_path);
+    EXPECT_GT(check_named_cells(organic_path), 0u);
+}
+
+}  // namespace
+}  // namespace civgrid::engine
