@@ -463,6 +463,31 @@ TEST(ReadLayer, ExportOnASecondThreadGivesTheSameTable) {
     }
 }
 
+// The 1e9 bound holds for the coordinates kept: a hole too short to keep may hold an absurd one
+// (the polygon stays, the hole goes), a kept ring may not (dropped), in the layer's own CRS as in
+// another.
+TEST(ReadLayer, TheCoordinateBoundIsOnTheCoordinatesKept) {
+    test::TempDir dir;
+    const std::string file = dir.file("bounds.gpkg");
+    write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbPolygon, {{"households", OFTInteger}},
+              {{"POLYGON((500000 3000000, 500010 3000000, 500010 3000010, 500000 3000000), (500001 3000001, 1e12 "
+                "3000002, 500001 3000001))",
+                {"1"}},
+               {"POLYGON((500000 3000000, 1e12 3000000, 500010 3000010, 500000 3000000))", {"2"}},
+               {"POLYGON((500000 3000000, 500010 3000000, 500010 3000010, 500000 3000000))", {"3"}}});
+    for (const std::string& target : {std::string(), std::string("EPSG:4549")}) {
+        const FeatureTable table = read_layer({file, ""}, {.target_crs = target, .coordinate_grid = 0.001});
+        ASSERT_EQ(table.size(), 3u) << target;
+        EXPECT_FALSE(table.geometries[0].empty()) << target;  // the hole removed
+        EXPECT_TRUE(table.geometries[1].empty()) << target;
+        EXPECT_FALSE(table.geometries[2].empty()) << target;
+        const auto dropped = std::find_if(table.report.findings.begin(), table.report.findings.end(),
+                                          [](const Finding& f) { return f.reason == "invalid_coordinates"; });
+        ASSERT_NE(dropped, table.report.findings.end()) << target;
+        EXPECT_EQ(dropped->ids, std::vector<std::string>{"2"}) << target;
+    }
+}
+
 TEST(ReadLayer, AttributeFilterSelectsFeatures) {
     test::TempDir dir;
     const std::string file = dir.file("p.geojson");
