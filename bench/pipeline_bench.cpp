@@ -335,17 +335,20 @@ void BM_Phase(benchmark::State& state, std::int64_t households, Phase phase) {
             for (std::size_t r = 0; r < regions.size(); ++r) run_phase(regions[r], inputs[r], phase);
         });
     }
-    double faces = 0, atoms = 0, adjacent_pairs = 0, vertices = 0, edges = 0;
+    double faces = 0, atoms = 0, whole_cells = 0, adjacent_pairs = 0, vertices = 0, edges = 0;
     for (const RegionPhases& region : regions) {
         if (region.faces) faces += static_cast<double>(region.faces->faces.size());
         if (region.atoms) atoms += static_cast<double>(region.atoms->atoms.size());
+        if (region.atoms)
+            for (std::uint32_t node : region.atoms->node)
+                whole_cells += node != algorithms::cells::Atoms::kNoNode ? 1 : 0;
         if (region.adjacency) adjacent_pairs += static_cast<double>(region.adjacency->size());
         if (region.graph) vertices += static_cast<double>(region.graph->graph.node_count());
         if (region.graph) edges += static_cast<double>(region.graph->graph.neighbours.size()) / 2.0;
     }
     state.counters["regions"] = static_cast<double>(regions.size());
     state.counters["faces"] = faces;
-    if (phase >= Phase::voronoi) state.counters["atoms"] = atoms;
+    if (phase >= Phase::voronoi) state.counters["atoms"] = atoms, state.counters["whole_cells"] = whole_cells;
     if (phase >= Phase::adjacency) state.counters["adjacent_pairs"] = adjacent_pairs;
     if (phase >= Phase::graph) state.counters["vertices"] = vertices, state.counters["edges"] = edges;
     // The last phase: the phases' geometries go (a whole city's are gigabytes beside its cells).
