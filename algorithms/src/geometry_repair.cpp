@@ -287,11 +287,34 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
     return all_apart.load();
 }
 
+// Whether the signed area of a closed ring is certainly not zero: the shoelace sum about its first
+// vertex (each difference and product correct to a rounding, so the sum's error is below
+// (n + 4) units of the last place of the sum of the terms' magnitudes) clear of its error bound.
+// Such a ring winds around some point, so its linework holds a cycle and, made valid, it keeps a
+// face: the question below is answered without GEOS's MakeValid, which cost as much as the repair
+// itself on a dense bow-tie (it was made valid twice: once to ask, once to repair).
+bool certainly_encloses_area(const std::vector<Point>& ring) {
+    const Point origin = ring.front();
+    double sum = 0, magnitude = 0;
+    for (std::size_t i = 0; i + 1 < ring.size(); ++i) {
+        const double ax = ring[i].x - origin.x, ay = ring[i].y - origin.y;
+        const double bx = ring[i + 1].x - origin.x, by = ring[i + 1].y - origin.y;
+        const double left = ax * by, right = ay * bx;
+        sum += left - right;
+        magnitude += std::abs(left) + std::abs(right);
+    }
+    constexpr double kUnit = std::numeric_limits<double>::epsilon();
+    const double bound = 4.0 * (static_cast<double>(ring.size()) + 4.0) * kUnit * magnitude;
+    return std::isfinite(sum) && std::isfinite(magnitude) && std::abs(sum) > bound;
+}
+
 // Whether a ring encloses no area at all: even made valid, its polygon has none (a bow-tie's
-// signed area is 0 too, but it encloses two triangles).
+// signed area is 0 too, but it encloses two triangles). Made valid only when its signed area may
+// be zero.
 bool encloses_nothing(const geos::Context& context, const GEOSGeometry* ring) {
     const std::vector<Point> v = geos::vertices(context, ring);
     if (v.size() < 4) return true;
+    if (certainly_encloses_area(v)) return false;
     const geos::Geom polygon = geos::own_nullable(
         context, GEOSGeom_createPolygon_r(context.handle(), GEOSGeom_clone_r(context.handle(), ring), nullptr, 0));
     if (!polygon) return false;
@@ -428,30 +451,35 @@ bool view_polygonal(const Wkb& wkb, RingsView& out) {
             if (!cursor.u32(point_count) || !cursor.points(point_count, ring.points)) return false;
             ring.count = point_count;
             ring.first_chunk = out.chunks.size();
-            // The same sum as directed_segments took per pair, so the same direction.
+            // One pass over the ring: its signed area (the same sum in the same order as
+            // directed_segments took per pair, so the same direction), the extent and the blocks' boxes.
             double twice_area = 0;
-            for (std::size_t i = 0; i + 1 < ring.count; ++i) {
-                const Point a = RingsView::at(ring, i), b = RingsView::at(ring, i + 1);
-                twice_area += a.x * b.y - b.x * a.y;
-            }
-            ring.reverse = r == 0 ? twice_area < 0 : twice_area > 0;
+            geos::Envelope block{};
             for (std::size_t i = 0; i < ring.count; ++i) {
                 const Point q = RingsView::at(ring, i);
                 if (out.point_count == 0 && i == 0) out.extent = {q.x, q.y, q.x, q.y};
                 out.extent.min_x = std::min(out.extent.min_x, q.x), out.extent.max_x = std::max(out.extent.max_x, q.x);
                 out.extent.min_y = std::min(out.extent.min_y, q.y), out.extent.max_y = std::max(out.extent.max_y, q.y);
-            }
-            for (std::size_t begin = 0; begin + 1 < ring.count; begin += RingsView::kChunk) {
-                const std::size_t end = std::min(begin + RingsView::kChunk, ring.count - 1);  // last segment's start
-                Point q = RingsView::at(ring, begin);
-                geos::Envelope box{q.x, q.y, q.x, q.y};
-                for (std::size_t i = begin + 1; i <= end; ++i) {
-                    q = RingsView::at(ring, i);
-                    box.min_x = std::min(box.min_x, q.x), box.max_x = std::max(box.max_x, q.x);
-                    box.min_y = std::min(box.min_y, q.y), box.max_y = std::max(box.max_y, q.y);
+                if (i + 1 < ring.count) {
+                    const Point b = RingsView::at(ring, i + 1);
+                    twice_area += q.x * b.y - b.x * q.y;
                 }
-                out.chunks.push_back(box);
+                // Block k holds segments k * kChunk .. k * kChunk + kChunk - 1, so the vertices from
+                // k * kChunk to (k + 1) * kChunk, the ring's last one in the last block.
+                if (i % RingsView::kChunk == 0 && i + 1 < ring.count) {
+                    if (i > 0) {
+                        block.min_x = std::min(block.min_x, q.x), block.max_x = std::max(block.max_x, q.x);
+                        block.min_y = std::min(block.min_y, q.y), block.max_y = std::max(block.max_y, q.y);
+                        out.chunks.push_back(block);
+                    }
+                    block = {q.x, q.y, q.x, q.y};
+                } else if (i > 0) {
+                    block.min_x = std::min(block.min_x, q.x), block.max_x = std::max(block.max_x, q.x);
+                    block.min_y = std::min(block.min_y, q.y), block.max_y = std::max(block.max_y, q.y);
+                }
             }
+            if (ring.count >= 2) out.chunks.push_back(block);
+            ring.reverse = r == 0 ? twice_area < 0 : twice_area > 0;
             out.point_count += ring.count;
             out.rings.push_back(ring);
         }
@@ -462,22 +490,34 @@ bool view_polygonal(const Wkb& wkb, RingsView& out) {
 /// The polygon's segments meeting `box`, each directed with the interior on its left (an
 /// exterior ring counter-clockwise, a hole clockwise), in ring order; only the blocks of segments
 /// whose box meets `box` are read.
-void directed_segments(const RingsView& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box) {
+/// `blocks` gets, per block read, where its segments start in `in_box` and its box (holding them).
+struct BlockOfSegments {
+    std::size_t begin;
+    geos::Envelope box;
+};
+void directed_segments(const RingsView& rings, const geos::Envelope& box, std::vector<DirectedSegment>& in_box,
+                       std::vector<BlockOfSegments>& blocks) {
     in_box.clear();
+    blocks.clear();
     for (const RingsView::Ring& ring : rings.rings) {
         if (ring.count < 2) continue;
         const std::size_t chunk_count = (ring.count - 2) / RingsView::kChunk + 1;
         for (std::size_t k = 0; k < chunk_count; ++k) {
-            if (!rings.chunks[ring.first_chunk + k].intersects(box)) continue;
+            const geos::Envelope& chunk = rings.chunks[ring.first_chunk + k];
+            if (!chunk.intersects(box)) continue;
+            // A block inside the box has every segment in it: no test per segment (the shared edge
+            // of two neighbours is most of their boxes' segments). Each vertex is read once.
+            const bool inside = chunk.min_x >= box.min_x && chunk.max_x <= box.max_x && chunk.min_y >= box.min_y &&
+                                chunk.max_y <= box.max_y;
             const std::size_t begin = k * RingsView::kChunk, end = std::min(begin + RingsView::kChunk, ring.count - 1);
+            blocks.push_back({in_box.size(), chunk});
+            Point from = RingsView::at(ring, begin);
             for (std::size_t i = begin; i < end; ++i) {
-                DirectedSegment segment{RingsView::at(ring, i), RingsView::at(ring, i + 1)};
-                if (ring.reverse) std::swap(segment.from, segment.to);
-                if (std::max(segment.from.x, segment.to.x) >= box.min_x &&
-                    std::min(segment.from.x, segment.to.x) <= box.max_x &&
-                    std::max(segment.from.y, segment.to.y) >= box.min_y &&
-                    std::min(segment.from.y, segment.to.y) <= box.max_y)
-                    in_box.push_back(segment);
+                const Point to = RingsView::at(ring, i + 1);
+                if (inside || (std::max(from.x, to.x) >= box.min_x && std::min(from.x, to.x) <= box.max_x &&
+                               std::max(from.y, to.y) >= box.min_y && std::min(from.y, to.y) <= box.max_y))
+                    in_box.push_back(ring.reverse ? DirectedSegment{to, from} : DirectedSegment{from, to});
+                from = to;
             }
         }
     }
@@ -681,6 +721,7 @@ private:
 /// See the section comment. `scratch` holds buffers reused between calls.
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
+    std::vector<BlockOfSegments> a_blocks, b_blocks;
     SegmentTable a_table, vertex_table;
     SegmentsByX short_by_x, long_by_x;
     std::vector<DirectedSegment> vertices;
@@ -690,17 +731,28 @@ struct CertificateScratch {
 /// `a_extent` and `b_extent` hold every vertex of a and b.
 bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent, const RingsView& b,
                               const geos::Envelope& b_extent, const geos::Envelope& box, CertificateScratch& x) {
-    directed_segments(a, box, x.a_box);
-    directed_segments(b, box, x.b_box);
+    directed_segments(a, box, x.a_box, x.a_blocks);
+    directed_segments(b, box, x.b_box, x.b_blocks);
     if (x.a_box.empty() || x.b_box.empty()) return false;
     // Shared segments: B's looked up in A's reversed (opposite sides) and as they are (the same
     // side: common area, or at least not provably none).
     if (!x.a_table.build(x.a_box)) return false;  // not valid: ask GEOS
     x.a_shared.assign(x.a_box.size(), 0);
     x.b_shared.assign(x.b_box.size(), 0);
+    // Along a shared stretch B walks A's segments backwards: the one before A's last match is tried
+    // first (A's segments are unique, so it is the one the table would find).
+    std::size_t previous = SegmentTable::kEmpty;
     for (std::size_t j = 0; j < x.b_box.size(); ++j) {
         const DirectedSegment& s = x.b_box[j];
-        if (const std::size_t found = x.a_table.find_either(s.from, s.to); found != SegmentTable::kEmpty) {
+        std::size_t found = SegmentTable::kEmpty;
+        if (previous != SegmentTable::kEmpty && previous > 0 &&
+            ((x.a_box[previous - 1].from == s.to && x.a_box[previous - 1].to == s.from) ||
+             (x.a_box[previous - 1].from == s.from && x.a_box[previous - 1].to == s.to)))
+            found = previous - 1;
+        else
+            found = x.a_table.find_either(s.from, s.to);
+        previous = found;
+        if (found != SegmentTable::kEmpty) {
             if (x.a_box[found].from == s.from) return false;  // the same direction
             x.b_shared[j] = 1;
             x.a_shared[found] = 1;
@@ -710,8 +762,9 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
     constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
-                                           const std::vector<DirectedSegment>& theirs_box, const RingsView& theirs_all,
-                                           const geos::Envelope& theirs_extent) {
+                                           const std::vector<DirectedSegment>& theirs_box,
+                                           const std::vector<BlockOfSegments>& theirs_blocks,
+                                           const RingsView& theirs_all, const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
         // those are tested against each of their segments. Many free ones get their segments by
         // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
@@ -748,7 +801,21 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                 meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
             };
             if (few) {
-                for (const DirectedSegment& t : theirs_box) test(t);
+                // Each of theirs in turn; a block whose box the segment's box misses holds none it
+                // meets (each would pass the test's first, box check): counted as tested, not read.
+                const geos::Envelope own{std::min(segment.from.x, segment.to.x), std::min(segment.from.y, segment.to.y),
+                                         std::max(segment.from.x, segment.to.x),
+                                         std::max(segment.from.y, segment.to.y)};
+                for (std::size_t k = 0; k < theirs_blocks.size(); ++k) {
+                    const std::size_t first = theirs_blocks[k].begin, last = k + 1 < theirs_blocks.size()
+                                                                                 ? theirs_blocks[k + 1].begin
+                                                                                 : theirs_box.size();
+                    if (!theirs_blocks[k].box.intersects(own)) {
+                        tests += last - first;
+                        continue;
+                    }
+                    for (std::size_t t = first; t < last; ++t) test(theirs_box[t]);
+                }
             } else {
                 x.short_by_x.for_each_near(segment, test);
                 x.long_by_x.for_each_near(segment, test);
@@ -776,8 +843,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
         }
         return true;
     };
-    return free_segments_outside(x.b_box, x.b_shared, x.a_box, a, a_extent) &&
-           free_segments_outside(x.a_box, x.a_shared, x.b_box, b, b_extent);
+    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_blocks, a, a_extent) &&
+           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_blocks, b, b_extent);
 }
 
 // Whether a one-ring polygon of more than kDetailedOutline vertices (read into `rings`) is

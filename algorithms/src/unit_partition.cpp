@@ -592,52 +592,66 @@ CoverageTraits coverage_traits(const std::vector<Wkb>& polygons, double overlap_
                                   "a box");
         tree.insert(rectangles[i].get(), i);
     }
+    // The sample and each one's candidates first (the tree is read on this thread), then the
+    // samples tested in parallel, counted per sample and summed (the same count for any threads).
     const UnitOptions options;
-    std::size_t sampled = 0, with_neighbour = 0, seen = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::size_t> sample;
+    std::vector<std::vector<std::size_t>> candidates_of;
+    for (std::size_t i = 0, seen = 0; i < n; ++i) {
         if (!(areas[i] > 0) || seen++ % step != 0) continue;
-        ++sampled;
+        sample.push_back(i);
         const geos::Envelope reach{boxes[i].min_x - options.gap, boxes[i].min_y - options.gap,
                                    boxes[i].max_x + options.gap, boxes[i].max_y + options.gap};
         const Geom probe = geos::own(
             context, GEOSGeom_createRectangle_r(context.handle(), reach.min_x, reach.min_y, reach.max_x, reach.max_y),
             "a box");
-        const std::vector<std::size_t> candidates = tree.query(probe.get());
-        // A segment of its own that a neighbour has too (either way round) settles it, read from the
-        // WKB in place: a tiling's usual case, without parsing its dense neighbours with GEOS and
-        // hashing every segment of all of them (a quarter of the import of 10,000 parcels of which
-        // 1 % have 20,000 vertices). Anything else goes to adjacency_of, as before.
-        {
-            const auto key = [](Point a, Point b) {
-                return a.x < b.x || (a.x == b.x && a.y < b.y) ? SegmentKey{a.x, a.y, b.x, b.y}
-                                                              : SegmentKey{b.x, b.y, a.x, a.y};
-            };
-            detail::KeyNumbers<SegmentKey, SegmentHash> own(64);
-            const bool readable = walk_wkb_segments(polygons[i], [&](Point a, Point b) {
-                                      if (a.x != b.x || a.y != b.y) own.number(key(a, b));
-                                      return false;
-                                  }) == 0;
-            bool twin = false;
-            for (std::size_t k = 0; readable && !twin && k < candidates.size(); ++k)
-                twin = candidates[k] != i && walk_wkb_segments(polygons[candidates[k]], [&](Point a, Point b) {
-                                                 return (a.x != b.x || a.y != b.y) && own.find(key(a, b)).has_value();
-                                             }) == 1;
-            if (twin) {
-                ++with_neighbour;
-                continue;
-            }
-        }
-        std::vector<Geom> near;
-        near.push_back(geos::from_wkb(context, polygons[i]));
-        for (std::size_t j : candidates)
-            if (j != i) near.push_back(geos::from_wkb(context, polygons[j]));
-        if (near.size() < 2) continue;
-        for (const UnitEdge& e : adjacency_of(context, near, options))
-            if (e.a == 0) {
-                ++with_neighbour;
-                break;
-            }
+        candidates_of.push_back(tree.query(probe.get()));
     }
+    std::vector<char> has_neighbour(sample.size(), 0);
+    with_threads(threads, [&] {
+        tbb::parallel_for(std::size_t{0}, sample.size(), [&](std::size_t s) {
+            const std::size_t i = sample[s];
+            const std::vector<std::size_t>& candidates = candidates_of[s];
+            // A segment of its own that a neighbour has too (either way round) settles it, read from
+            // the WKB in place: a tiling's usual case, without parsing its dense neighbours with GEOS
+            // and hashing every segment of all of them (a quarter of the import of 10,000 parcels of
+            // which 1 % have 20,000 vertices). Anything else goes to adjacency_of, as before.
+            {
+                const auto key = [](Point a, Point b) {
+                    return a.x < b.x || (a.x == b.x && a.y < b.y) ? SegmentKey{a.x, a.y, b.x, b.y}
+                                                                  : SegmentKey{b.x, b.y, a.x, a.y};
+                };
+                detail::KeyNumbers<SegmentKey, SegmentHash> own(64);
+                const bool readable = walk_wkb_segments(polygons[i], [&](Point a, Point b) {
+                                          if (a.x != b.x || a.y != b.y) own.number(key(a, b));
+                                          return false;
+                                      }) == 0;
+                bool twin = false;
+                for (std::size_t k = 0; readable && !twin && k < candidates.size(); ++k)
+                    twin =
+                        candidates[k] != i && walk_wkb_segments(polygons[candidates[k]], [&](Point a, Point b) {
+                                                  return (a.x != b.x || a.y != b.y) && own.find(key(a, b)).has_value();
+                                              }) == 1;
+                if (twin) {
+                    has_neighbour[s] = 1;
+                    return;
+                }
+            }
+            const Context& local = contexts.local();
+            std::vector<Geom> near;
+            near.push_back(geos::from_wkb(local, polygons[i]));
+            for (std::size_t j : candidates)
+                if (j != i) near.push_back(geos::from_wkb(local, polygons[j]));
+            if (near.size() < 2) return;
+            for (const UnitEdge& e : adjacency_of(local, near, options))
+                if (e.a == 0) {
+                    has_neighbour[s] = 1;
+                    break;
+                }
+        });
+    });
+    const std::size_t sampled = sample.size();
+    const auto with_neighbour = static_cast<std::size_t>(std::count(has_neighbour.begin(), has_neighbour.end(), 1));
     traits.sharing_share = static_cast<double>(with_neighbour) / static_cast<double>(sampled);
     return traits;
 }

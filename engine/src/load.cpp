@@ -450,6 +450,7 @@ Start start_reading(const PartitionConfig& config) {
                                    : config.working_crs;
     start.options.assume_crs = config.assume_crs;
     start.options.coordinate_grid = config.coordinate_grid;
+    start.options.threads = config.threads;
     return start;
 }
 
@@ -1034,6 +1035,7 @@ ImportReport check_layers_alone(const PartitionConfig& config, const std::vector
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
     options.coordinate_grid = config.coordinate_grid;
+    options.threads = config.threads;
     for (const auto& [role, spec] : given) {
         io::FeatureTable table = io::read_layer(spec, options_for(options, *role->source, role->families));
         city.inputs.emplace_back(role->name, describe(table));
@@ -1080,6 +1082,7 @@ void load_staff_layers(City& city, const PartitionConfig& config) {
     options.target_crs = city.crs;
     options.assume_crs = config.assume_crs;
     options.coordinate_grid = config.coordinate_grid;
+    options.threads = config.threads;
     options.accepted_families = {"point", "polygon"};
     city.workers = {}, city.stations = {}, city.facilities = {}, city.work_areas = {};
     city.worker_points.clear(), city.station_points.clear(), city.facility_points.clear();

@@ -1,6 +1,7 @@
 // Atomic GeoPackage writer: a temporary file beside the target, renamed over it in commit().
 #include "gdal_handles.hpp"
 #include "gpkg_rtree.hpp"
+#include "wkb_coordinates.hpp"
 
 #include <civgrid/io/layer.hpp>
 #include <civgrid/io/output_file.hpp>
@@ -117,86 +118,34 @@ std::string sql_name(std::string_view identifier) {
     return out + '"';
 }
 
-// Walks a little-endian 2D WKB geometry (types 1-7), widening the envelope by every coordinate;
-// false when the bytes are not such a geometry (big-endian, Z or M, unknown type, cut short).
-class WkbWalker {
-public:
-    WkbWalker(const unsigned char* data, std::size_t size) : at_(data), end_(data + size) {}
-    bool walk(std::uint32_t& type) { return geometry(type, 0) && at_ == end_; }
-    [[nodiscard]] bool empty() const noexcept { return coordinates_ == 0; }
-    double min_x = std::numeric_limits<double>::infinity(), min_y = min_x;
-    double max_x = -std::numeric_limits<double>::infinity(), max_y = max_x;
-
-private:
-    bool geometry(std::uint32_t& type, int depth) {
-        if (depth > 2 || end_ - at_ < 5 || *at_ != 1) return false;
-        std::memcpy(&type, at_ + 1, 4);
-        at_ += 5;
-        switch (type) {
-            case 1: {
-                double x = 0, y = 0;
-                if (!number(x) || !number(y)) return false;
-                if (!std::isnan(x) || !std::isnan(y)) add(x, y);  // NaN, NaN: the empty point
-                return true;
-            }
-            case 2:
-                return points();
-            case 3: {
-                std::uint32_t rings = 0;
-                if (!count(rings)) return false;
-                for (std::uint32_t r = 0; r < rings; ++r)
-                    if (!points()) return false;
-                return true;
-            }
-            case 4:
-            case 5:
-            case 6:
-            case 7: {
-                std::uint32_t parts = 0;
-                if (!count(parts)) return false;
-                for (std::uint32_t i = 0; i < parts; ++i) {
-                    std::uint32_t part_type = 0;
-                    if (!geometry(part_type, depth + 1) || (type != 7 && part_type != type - 3)) return false;
-                }
-                return true;
-            }
-            default:
-                return false;
-        }
+// The envelope of a little-endian 2D WKB geometry (types 1-7, parts of a multi of its type,
+// nested two deep at most), read in place; walk() is false when the bytes are not such a geometry
+// (big-endian, Z or M, unknown type, cut short). The empty point (NaN, NaN) widens nothing.
+struct WkbEnvelope {
+    bool walk(const Wkb& wkb, std::uint32_t& type) {
+        *this = {};
+        constexpr detail::WkbWalkRules kPlain{
+            .any_dimension = false, .curves_and_surfaces = false, .parts_of_their_type = true, .max_depth = 2};
+        return detail::walk_wkb_coordinates(wkb.data(), wkb.size(), kPlain, type,
+                                            [this](const unsigned char* xy, bool lone_point) {
+                                                double x = 0, y = 0;
+                                                std::memcpy(&x, xy, sizeof x);
+                                                std::memcpy(&y, xy + sizeof x, sizeof y);
+                                                if (lone_point && std::isnan(x) && std::isnan(y)) return;
+                                                add(x, y);
+                                            });
     }
-    bool count(std::uint32_t& n) {
-        if (end_ - at_ < 4) return false;
-        std::memcpy(&n, at_, 4);
-        at_ += 4;
-        return true;
-    }
-    bool number(double& value) {
-        if (end_ - at_ < 8) return false;
-        std::memcpy(&value, at_, 8);
-        at_ += 8;
-        return true;
-    }
-    bool points() {
-        std::uint32_t n = 0;
-        if (!count(n) || static_cast<std::size_t>(end_ - at_) / 16 < n) return false;
-        for (std::uint32_t i = 0; i < n; ++i) {
-            double x = 0, y = 0;
-            number(x);
-            number(y);
-            add(x, y);
-        }
-        return true;
-    }
+    [[nodiscard]] bool empty() const noexcept { return coordinates == 0; }
     void add(double x, double y) {
-        ++coordinates_;
+        ++coordinates;
         min_x = std::min(min_x, x);
         max_x = std::max(max_x, x);
         min_y = std::min(min_y, y);
         max_y = std::max(max_y, y);
     }
-    const unsigned char* at_;
-    const unsigned char* end_;
-    std::size_t coordinates_ = 0;
+    double min_x = std::numeric_limits<double>::infinity(), min_y = min_x;
+    double max_x = -std::numeric_limits<double>::infinity(), max_y = max_x;
+    std::size_t coordinates = 0;
 };
 
 template <typename T>
@@ -304,14 +253,13 @@ private:
         }
         const Wkb* wkb = &given;
         std::uint32_t type = 0;
-        WkbWalker walker(given.data(), given.size());
-        if (!walker.walk(type)) {
+        WkbEnvelope walker;
+        if (!walker.walk(given, type)) {
             // Not plain little-endian 2D WKB: OGR reads it and writes it so (Z and M dropped, as
             // the layer is 2D).
             normalised_ = normalise(given, i);
             wkb = &normalised_;
-            walker = WkbWalker(wkb->data(), wkb->size());
-            if (!walker.walk(type))
+            if (!walker.walk(*wkb, type))
                 throw InternalError(kStage, where_ + ", row " + std::to_string(i) + ": unreadable geometry");
         }
         const auto wanted = static_cast<std::uint32_t>(layer_type_);

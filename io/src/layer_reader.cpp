@@ -1,6 +1,7 @@
 // Reading OGR layers into FeatureTables.
 #include "gdal_handles.hpp"
 #include "text_encoding.hpp"
+#include "wkb_coordinates.hpp"
 
 #include <civgrid/io/china_datum.hpp>
 #include <civgrid/io/layer.hpp>
@@ -9,18 +10,24 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace civgrid::io {
@@ -116,6 +123,16 @@ std::string join(const std::vector<std::string>& items) {
     return text;
 }
 
+/// std::round(t) (halves away from zero, the sign of a zero kept) without a call into libm, which
+/// was a twentieth of importing parcels of thousands of vertices: below 2^52 by truncating to an
+/// integer (the fraction t - whole is exact there); beyond, t is whole already, or not finite.
+double round_half_away(double t) {
+    if (!(std::abs(t) < 4503599627370496.0)) return std::round(t);
+    const auto whole = static_cast<double>(static_cast<std::int64_t>(t));
+    const double rounded = std::abs(t - whole) >= 0.5 ? whole + std::copysign(1.0, t) : whole;
+    return std::copysign(rounded, t);
+}
+
 /// Rounds every vertex to a multiple of `grid`, through parts and rings.
 void snap_to_grid(OGRGeometryH geometry, double grid) {
     if (const int parts = OGR_G_GetGeometryCount(geometry); parts > 0) {
@@ -124,81 +141,27 @@ void snap_to_grid(OGRGeometryH geometry, double grid) {
     }
     const int points = OGR_G_GetPointCount(geometry);
     for (int i = 0; i < points; ++i)
-        OGR_G_SetPoint_2D(geometry, i, std::round(OGR_G_GetX(geometry, i) / grid) * grid,
-                          std::round(OGR_G_GetY(geometry, i) / grid) * grid);
+        OGR_G_SetPoint_2D(geometry, i, round_half_away(OGR_G_GetX(geometry, i) / grid) * grid,
+                          round_half_away(OGR_G_GetY(geometry, i) / grid) * grid);
 }
 
-// Snaps the coordinates of ISO WKB as OGR exports it (little-endian) to `grid` in place, as
-// snap_to_grid does the geometry. Why: OGR's accessors cost a call and a check per vertex, which
-// was a seventh of importing parcels of thousands of vertices; here it is a pass over the bytes.
-// False (and the WKB partly snapped) for what it does not walk: another byte order, an unknown
-// type, or truncated bytes; the caller then snaps the geometry and exports it again.
-class WkbGridSnapper {
-public:
-    WkbGridSnapper(std::vector<unsigned char>& wkb, double grid) : wkb_(wkb), grid_(grid) {}
-    bool snap() { return geometry() && at_ == wkb_.size(); }
-
-private:
-    bool count(std::uint32_t& value) {
-        if (wkb_.size() - at_ < sizeof value) return false;
-        std::memcpy(&value, wkb_.data() + at_, sizeof value);
-        at_ += sizeof value;
-        return true;
-    }
-    bool points(std::size_t n, std::size_t per_point) {
-        const std::size_t stride = per_point * sizeof(double);
-        if ((wkb_.size() - at_) / stride < n) return false;
-        for (std::size_t i = 0; i < n; ++i, at_ += stride)
-            for (std::size_t c = 0; c < 2; ++c) {  // x and y; z and m stay
-                double value;
-                std::memcpy(&value, wkb_.data() + at_ + c * sizeof value, sizeof value);
-                value = std::round(value / grid_) * grid_;
-                std::memcpy(wkb_.data() + at_ + c * sizeof value, &value, sizeof value);
-            }
-        return true;
-    }
-    bool geometry() {
-        std::uint32_t type = 0, n = 0;
-        if (at_ >= wkb_.size() || wkb_[at_] != 1) return false;  // little-endian only
-        ++at_;
-        if (!count(type) || type / 1000 > 3) return false;
-        const std::size_t per_point = type / 1000 == 0 ? 2 : type / 1000 == 3 ? 4 : 3;  // XY, XYZ/XYM, XYZM
-        switch (type % 1000) {
-            case 1:  // point
-                return points(1, per_point);
-            case 2:  // line string
-            case 8:  // circular string
-                return count(n) && points(n, per_point);
-            case 3:   // polygon
-            case 17:  // triangle
-                if (!count(n)) return false;
-                for (std::uint32_t ring = 0; ring < n; ++ring) {
-                    std::uint32_t ring_points = 0;
-                    if (!count(ring_points) || !points(ring_points, per_point)) return false;
-                }
-                return true;
-            case 4:
-            case 5:
-            case 6:
-            case 7:  // multi point, line string, polygon; collection
-            case 9:
-            case 10:
-            case 11:
-            case 12:  // compound curve, curve polygon, multi curve, multi surface
-            case 15:
-            case 16:  // polyhedral surface, TIN
-                if (!count(n)) return false;
-                for (std::uint32_t part = 0; part < n; ++part)
-                    if (!geometry()) return false;
-                return true;
-            default:
-                return false;
-        }
-    }
-    std::vector<unsigned char>& wkb_;
-    double grid_;
-    std::size_t at_ = 0;
-};
+/// Snaps the coordinates of ISO WKB as OGR exports it (little-endian) to `grid` in place, as
+/// snap_to_grid does the geometry. Why: OGR's accessors cost a call and a check per vertex, which
+/// was a seventh of importing parcels of thousands of vertices; here it is a pass over the bytes.
+/// False (and the WKB partly snapped) for what it does not walk: another byte order, an unknown
+/// type, or truncated bytes; the caller then snaps the geometry and exports it again.
+bool snap_wkb_to_grid(std::vector<unsigned char>& wkb, double grid) {
+    std::uint32_t type = 0;
+    return detail::walk_wkb_coordinates(wkb.data(), wkb.size(), detail::WkbWalkRules{}, type,
+                                        [grid](unsigned char* xy, bool) {
+                                            for (std::size_t c = 0; c < 2; ++c) {  // x and y; z and m stay
+                                                double value;
+                                                std::memcpy(&value, xy + c * sizeof value, sizeof value);
+                                                value = round_half_away(value / grid) * grid;
+                                                std::memcpy(xy + c * sizeof value, &value, sizeof value);
+                                            }
+                                        });
+}
 
 FieldType field_type_of(OGRFieldType type) {
     switch (type) {
@@ -282,8 +245,26 @@ bool all_within(OGRGeometryH geometry, double limit) {
     return true;
 }
 
-bool all_finite(OGRGeometryH geometry) {
-    return all_within(geometry, std::numeric_limits<double>::max());
+/// Whether every coordinate is finite, and the largest magnitude among them in `largest` (one pass:
+/// it spares a second walk for the 1e9 bound when the coordinates do not change in between).
+bool all_finite(OGRGeometryH geometry, double& largest) {
+    if (const int parts = OGR_G_GetGeometryCount(geometry); parts > 0) {
+        bool finite = true;
+        for (int i = 0; i < parts; ++i) finite = all_finite(OGR_G_GetGeometryRef(geometry, i), largest) && finite;
+        return finite;
+    }
+    const int count = OGR_G_GetPointCount(geometry);
+    if (count <= 0) return true;
+    thread_local std::vector<double> xy;
+    xy.resize(2 * static_cast<std::size_t>(count));
+    OGR_G_GetPoints(geometry, xy.data(), 2 * sizeof(double), xy.data() + 1, 2 * sizeof(double), nullptr, 0);
+    bool finite = true;
+    for (const double v : xy) {
+        const double magnitude = std::abs(v);
+        finite = finite && magnitude <= std::numeric_limits<double>::max();
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    return finite;
 }
 
 /// Closes open rings and removes rings and lines too short for GEOS, in place (linear 2D input).
@@ -473,25 +454,47 @@ std::string quoted_identifier(const std::string& name) {
 
 /// SQLite stores any value in any column: a lax writer can leave 12.7 or 'many' in an INTEGER
 /// column, which GDAL then reads as 12 or 0 without a word. Such values are read as stored (a
-/// real, or text) and reported, so the policies that follow see what the file holds.
+/// real, or text) and reported, so the policies that follow see what the file holds. One query
+/// scans the table for every numeric column at once (a scan per column was a full read of the
+/// table each); should it fail, each column is asked alone, as before.
 void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable& table, LayerReport& report) {
     const char* fid_column = OGR_L_GetFIDColumn(layer);
     if (fid_column == nullptr || *fid_column == '\0') return;
+    struct Column {
+        std::size_t field;
+        FieldType declared;  // as declared: the values found may widen it
+    };
+    std::vector<Column> columns;
+    for (std::size_t j = 0; j < table.fields.size(); ++j)
+        if (table.fields[j].type != FieldType::string) columns.push_back({j, table.fields[j].type});
+    if (columns.empty()) return;
+    // What the query finds, per column in the order of the fields (the report lists a column's
+    // values together, in the table's order, as the scan per column did).
+    struct Found {
+        std::size_t row;
+        std::string text, stored;
+    };
+    std::vector<std::vector<Found>> found(columns.size());
     std::unordered_map<std::int64_t, std::size_t> row_of;
-    for (std::size_t j = 0; j < table.fields.size(); ++j) {
-        const FieldType type = table.fields[j].type;  // as declared: the query below may widen it
-        if (type == FieldType::string) continue;
-        // The column's own name (the table holds it raw here, before text decoding).
-        const std::string column = quoted_identifier(table.fields[j].name);
-        const std::string allowed = type == FieldType::integer ? "'integer', 'null'" : "'integer', 'real', 'null'";
+    const auto allowed = [](const Column& column) {
+        return std::string(column.declared == FieldType::integer ? "'integer', 'null'" : "'integer', 'real', 'null'");
+    };
+    // One query for columns[first, last); false when SQLite or GDAL refuses it.
+    const auto scan = [&](std::size_t first, std::size_t last) {
+        std::string select, where;
+        for (std::size_t c = first; c < last; ++c) {
+            // The column's own name (the table holds it raw here, before text decoding).
+            const std::string column = quoted_identifier(table.fields[columns[c].field].name);
+            select += ", CAST(" + column + " AS TEXT), typeof(" + column + ")";
+            where +=
+                std::string(c == first ? "" : " OR ") + "typeof(" + column + ") NOT IN (" + allowed(columns[c]) + ")";
+        }
         // "+ 0" keeps GDAL from taking the key for the result's FID: it stays field 0.
-        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key, CAST(" + column +
-                                  " AS TEXT) AS stored_text, typeof(" + column + ") AS stored_type FROM " +
-                                  quoted_identifier(table.layer) + " WHERE typeof(" + column + ") NOT IN (" + allowed +
-                                  ")";
+        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key" + select + " FROM " +
+                                  quoted_identifier(table.layer) + " WHERE " + where;
         const detail::GdalErrorCapture quiet;  // a view or an odd schema: nothing to recover
         OGRLayerH result = GDALDatasetExecuteSQL(dataset, query.c_str(), nullptr, "SQLITE");
-        if (result == nullptr) continue;
+        if (result == nullptr) return false;
         const std::unique_ptr<std::remove_pointer_t<OGRLayerH>, std::function<void(OGRLayerH)>> release(
             result, [dataset](OGRLayerH l) { GDALDatasetReleaseResultSet(dataset, l); });
         while (true) {
@@ -499,26 +502,48 @@ void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable
             if (!feature) break;
             if (row_of.empty())
                 for (std::size_t r = 0; r < table.size(); ++r) row_of.emplace(table.fids[r], r);
-            const auto found = row_of.find(OGR_F_GetFieldAsInteger64(feature.get(), 0));
-            if (found == row_of.end()) continue;  // filtered out
-            const std::string text = OGR_F_GetFieldAsString(feature.get(), 1);
-            const std::string stored = OGR_F_GetFieldAsString(feature.get(), 2);
-            FieldValue& value = table.rows[found->second][j];
+            const auto row = row_of.find(OGR_F_GetFieldAsInteger64(feature.get(), 0));
+            if (row == row_of.end()) continue;  // filtered out
+            for (std::size_t c = first; c < last; ++c) {
+                const int at = 1 + 2 * static_cast<int>(c - first);
+                std::string stored = OGR_F_GetFieldAsString(feature.get(), at + 1);
+                if (stored == "integer" || stored == "null" ||
+                    (stored == "real" && columns[c].declared == FieldType::real))
+                    continue;  // this row is here for another column
+                found[c].push_back({row->second, OGR_F_GetFieldAsString(feature.get(), at), std::move(stored)});
+            }
+        }
+        return true;
+    };
+    // Columns a query at a time, well within SQLite's limits on result columns and expression depth.
+    constexpr std::size_t kColumnsPerQuery = 100;
+    for (std::size_t first = 0; first < columns.size(); first += kColumnsPerQuery) {
+        const std::size_t last = std::min(columns.size(), first + kColumnsPerQuery);
+        if (scan(first, last)) continue;
+        for (std::size_t c = first; c < last; ++c) {
+            found[c].clear();
+            static_cast<void>(scan(c, c + 1));  // refused alone too: nothing to recover in it
+        }
+    }
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+        Field& field = table.fields[columns[c].field];
+        for (const Found& value_found : found[c]) {
+            FieldValue& value = table.rows[value_found.row][columns[c].field];
             char* end = nullptr;
-            const double number = std::strtod(text.c_str(), &end);
+            const double number = std::strtod(value_found.text.c_str(), &end);
             // The column's type widens to hold what it holds, so the values can be written back.
-            if (stored == "real" && end != nullptr && *end == '\0') {
+            if (value_found.stored == "real" && end != nullptr && *end == '\0') {
                 value = number;
-                if (table.fields[j].type == FieldType::integer) table.fields[j].type = FieldType::real;
+                if (field.type == FieldType::integer) field.type = FieldType::real;
             } else {
-                value = text;
-                table.fields[j].type = FieldType::string;
-                table.fields[j].boolean = false;
+                value = value_found.text;
+                field.type = FieldType::string;
+                field.boolean = false;
             }
             report.add("reported", "mistyped_value", Severity::warning,
                        "values stored with another type than their column's (a lax writer) are read as stored",
-                       std::to_string(found->second) + " (field '" + table.fields[j].name + "': " + stored + " '" +
-                           text + "')");
+                       std::to_string(value_found.row) + " (field '" + field.name + "': " + value_found.stored + " '" +
+                           value_found.text + "')");
         }
     }
 }
@@ -557,6 +582,158 @@ void forget_findings(LayerReport& report, const std::string& id) {
             finding.ids.pop_back();
     std::erase_if(report.findings, [](const Finding& finding) { return finding.ids.empty(); });
 }
+}  // namespace
+
+namespace {
+
+/// Takes each kept geometry to ISO WKB (little-endian) snapped to the coordinate grid, on a second
+/// thread beside GDAL's read when one is allowed: the export, its memory's first touch and the
+/// snapping were half of reading parcels of thousands of vertices, all on the reading thread. The
+/// read hands over each feature (its geometry inside, or one made from it) after it is done with
+/// it, in row order; the second thread exports, snaps and frees them in that order, so the bytes are
+/// the same as exported in place. An export that fails is an InputError naming the feature, raised
+/// by the next add() or by finish() (before any error of a later feature). With one thread, each
+/// geometry is exported as it is added.
+class WkbExporter {
+public:
+    WkbExporter(bool second_thread, double grid, std::string where)
+        : grid_(grid), where_(std::move(where)), second_thread_(second_thread) {}
+    WkbExporter(const WkbExporter&) = delete;
+    WkbExporter& operator=(const WkbExporter&) = delete;
+    ~WkbExporter() {
+        pending_.clear();
+        join();
+    }
+
+    /// Row `row`'s geometry (`geometry`, owned by `feature` or `owned`), for its WKB.
+    void add(std::size_t row, GIntBig fid, detail::FeaturePtr feature, detail::GeometryPtr owned, OGRGeometryH geometry,
+             const detail::GdalErrorCapture& capture) {
+        Job job{row, fid, std::move(feature), std::move(owned), geometry};
+        if (!second_thread_) {
+            results_.emplace_back(row, export_one(job, capture));
+            return;
+        }
+        if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+        pending_bytes_ += static_cast<std::size_t>(std::max(OGR_G_WkbSize(geometry), 0));
+        pending_.push_back(std::move(job));
+        constexpr std::size_t kBatchJobs = 256, kBatchBytes = std::size_t{4} << 20;
+        if ((pending_.size() >= kBatchJobs || pending_bytes_ >= kBatchBytes) && !hand_over()) rethrow_earlier_failure();
+    }
+
+    /// Waits for every geometry added; rethrows the first failed export; puts each row's WKB in
+    /// `geometries` (sized to the rows). `errors`: GDAL errors the second thread saw ("" if none).
+    void finish(std::vector<Wkb>& geometries, std::string& errors) {
+        rethrow_earlier_failure();
+        for (auto& [row, wkb] : results_) geometries[row] = std::move(wkb);
+        results_.clear();
+        errors = std::move(worker_errors_);
+    }
+
+    /// Exports what was added, stops the second thread and rethrows its failure (an earlier
+    /// feature's than any the read meets after handing it over), if it had one.
+    void rethrow_earlier_failure() {
+        hand_over();
+        join();
+        if (failure_) std::rethrow_exception(failure_);
+    }
+
+private:
+    struct Job {
+        std::size_t row;
+        GIntBig fid;
+        detail::FeaturePtr feature;
+        detail::GeometryPtr owned;
+        OGRGeometryH geometry;
+    };
+
+    Wkb export_one(const Job& job, const detail::GdalErrorCapture& capture) const {
+        Wkb wkb;
+        auto export_wkb = [&] {
+            wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(job.geometry)));
+            if (OGR_G_ExportToIsoWkb(job.geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
+                throw InputError("io.read", where_ + ", feature " + std::to_string(job.fid) +
+                                                ": cannot export the geometry as WKB: " + capture.message());
+        };
+        export_wkb();
+        if (grid_ > 0 && !snap_wkb_to_grid(wkb, grid_)) {
+            snap_to_grid(job.geometry, grid_);
+            export_wkb();
+        }
+        return wkb;
+    }
+
+    // Queues the batch being filled; false (the batch dropped) when the second thread has failed.
+    bool hand_over() {
+        if (!worker_.joinable()) return true;
+        std::unique_lock lock(mutex_);
+        constexpr std::size_t kBatchesWaiting = 4;  // bounds the features held in memory
+        room_.wait(lock, [&] { return queue_.size() < kBatchesWaiting || failed_; });
+        if (failed_) {
+            pending_.clear();
+            pending_bytes_ = 0;
+            return false;
+        }
+        if (!pending_.empty()) queue_.push_back(std::move(pending_));
+        pending_.clear();
+        pending_bytes_ = 0;
+        ready_.notify_one();
+        return true;
+    }
+
+    void join() noexcept {
+        if (!worker_.joinable()) return;
+        {
+            const std::scoped_lock lock(mutex_);
+            done_ = true;
+        }
+        ready_.notify_one();
+        worker_.join();
+    }
+
+    void run() {
+        const detail::GdalErrorCapture capture;  // this thread's GDAL messages
+        while (true) {
+            std::vector<Job> batch;
+            {
+                std::unique_lock lock(mutex_);
+                ready_.wait(lock, [&] { return !queue_.empty() || done_; });
+                if (queue_.empty()) break;
+                batch = std::move(queue_.front());
+                queue_.pop_front();
+                room_.notify_one();
+            }
+            for (const Job& job : batch) {
+                if (failure_) break;
+                try {
+                    results_.emplace_back(job.row, export_one(job, capture));
+                } catch (...) {
+                    failure_ = std::current_exception();
+                    const std::scoped_lock lock(mutex_);
+                    failed_ = true;
+                    room_.notify_one();
+                }
+            }
+            batch.clear();  // the features are freed here, off the reading thread
+        }
+        if (capture.has_error()) worker_errors_ = capture.message();
+    }
+
+    double grid_;
+    std::string where_;
+    bool second_thread_;
+    std::vector<Job> pending_;  // the batch being filled by the reading thread
+    std::size_t pending_bytes_ = 0;
+    std::thread worker_;
+    std::mutex mutex_;
+    std::condition_variable ready_, room_;
+    std::deque<std::vector<Job>> queue_;  // under mutex_
+    bool done_ = false, failed_ = false;  // under mutex_
+    // The second thread's, read by the first after join() (or, failure_, once failed_ is seen).
+    std::vector<std::pair<std::size_t, Wkb>> results_;
+    std::exception_ptr failure_;
+    std::string worker_errors_;
+};
+
 }  // namespace
 
 namespace {
@@ -709,149 +886,159 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     }
 
     const auto feature_where = [&](GIntBig fid) { return where + ", feature " + std::to_string(fid); };
+    WkbExporter exporter(options.threads != 1 && std::thread::hardware_concurrency() > 1, options.coordinate_grid,
+                         where);
     OGR_L_ResetReading(layer);
-    while (true) {
-        const detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
-        if (!feature) break;
-        const GIntBig fid = OGR_F_GetFID(feature.get());
-        const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
+    try {
+        while (true) {
+            detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
+            if (!feature) break;
+            const GIntBig fid = OGR_F_GetFID(feature.get());
+            const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
 
-        // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian.
-        Wkb wkb;
-        OGRGeometryH geometry = has_geometry ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
-        detail::GeometryPtr owned;  // set when the geometry had to be replaced by a new one
-        if (geometry != nullptr && !OGR_G_IsEmpty(geometry)) {
-            OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
-            if (OGR_G_HasCurveGeometry(geometry, TRUE)) {  // also curves inside a GeometryCollection
-                owned.reset(OGR_G_GetLinearGeometry(geometry, 0.0, nullptr));
-                if (!owned)
-                    throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
-                                                OGRGeometryTypeToName(type) + ": " + capture.message());
-                geometry = owned.get();
-                report.add("converted", "curve_linearised", Severity::info,
-                           "curves are replaced by line segments (GDAL's default step)", id);
-            } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
-                owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
-                geometry = owned.get();
-            } else if (type == wkbTriangle) {
-                owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
-                geometry = owned.get();
-            }
-            if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
-                report.add("converted", "z_or_m_dropped", Severity::info, "Z and M values are dropped (2D only)", id);
-                if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
-                if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
-            }
-            type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+            // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian (by the exporter).
+            bool exported = false;
+            OGRGeometryH geometry = has_geometry ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
+            detail::GeometryPtr owned;  // set when the geometry had to be replaced by a new one
+            if (geometry != nullptr && !OGR_G_IsEmpty(geometry)) {
+                OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+                if (OGR_G_HasCurveGeometry(geometry, TRUE)) {  // also curves inside a GeometryCollection
+                    owned.reset(OGR_G_GetLinearGeometry(geometry, 0.0, nullptr));
+                    if (!owned)
+                        throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
+                                                    OGRGeometryTypeToName(type) + ": " + capture.message());
+                    geometry = owned.get();
+                    report.add("converted", "curve_linearised", Severity::info,
+                               "curves are replaced by line segments (GDAL's default step)", id);
+                } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
+                    owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
+                    geometry = owned.get();
+                } else if (type == wkbTriangle) {
+                    owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
+                    geometry = owned.get();
+                }
+                if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
+                    report.add("converted", "z_or_m_dropped", Severity::info, "Z and M values are dropped (2D only)",
+                               id);
+                    if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
+                    if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
+                }
+                type = wkbFlatten(OGR_G_GetGeometryType(geometry));
 
-            bool keep = true;
-            if (!options.accepted_families.empty()) {
-                const char* family = family_of(type);
-                if (family == nullptr || std::find(options.accepted_families.begin(), options.accepted_families.end(),
-                                                   family) == options.accepted_families.end()) {
-                    if (!options.drop_other_families)
-                        throw InputError(stage, feature_where(fid) + ": geometry type " + OGRGeometryTypeToName(type) +
-                                                    " is not one of " + join(options.accepted_families));
-                    report.add("dropped", "wrong_geometry_type", Severity::warning,
-                               "features that are not " + join(options.accepted_families) +
-                                   " are left out (kept in the output without geometry)",
-                               id + " (" + OGRGeometryTypeToName(type) + ")");
+                bool keep = true;
+                if (!options.accepted_families.empty()) {
+                    const char* family = family_of(type);
+                    if (family == nullptr ||
+                        std::find(options.accepted_families.begin(), options.accepted_families.end(), family) ==
+                            options.accepted_families.end()) {
+                        if (!options.drop_other_families)
+                            throw InputError(stage, feature_where(fid) + ": geometry type " +
+                                                        OGRGeometryTypeToName(type) + " is not one of " +
+                                                        join(options.accepted_families));
+                        report.add("dropped", "wrong_geometry_type", Severity::warning,
+                                   "features that are not " + join(options.accepted_families) +
+                                       " are left out (kept in the output without geometry)",
+                                   id + " (" + OGRGeometryTypeToName(type) + ")");
+                        keep = false;
+                    }
+                }
+                GeometryIssues issues;
+                double largest = 0;  // coordinate magnitude, as read
+                if (keep) {
+                    issues.non_finite = !all_finite(geometry, largest);
+                    if (!issues.non_finite) sanitize(geometry, issues);
+                    issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
+                    if (issues.unclosed_ring)
+                        report.add("repaired", "unclosed_ring", Severity::warning,
+                                   "open rings are closed by repeating their first vertex", id);
+                    if (issues.degenerate_part && !issues.empty_after)
+                        report.add("repaired", "too_few_points", Severity::warning,
+                                   "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
+                    if (issues.empty_after)
+                        report.add("dropped", "too_few_points", Severity::warning,
+                                   "geometries with no ring of 4 or line of 2 vertices are left out", id);
+                    keep = !issues.non_finite && !issues.empty_after;
+                }
+                if (keep && datum != Datum::wgs84) {
+                    if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
+                        throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
+                                                    capture.message("coordinates out of range"));
+                    shift_to_wgs84(geometry, datum);
+                }
+                // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
+                // another country): left out and reported, not the end of the import.
+                if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
+                    report.add("dropped", "unprojectable", Severity::warning,
+                               "geometries the working CRS cannot hold (far outside its area: a geocode in another "
+                               "country?) are left out",
+                               id);
+                    capture.clear();  // the finding says it
                     keep = false;
                 }
+                // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
+                // failed on them, with an error naming the feature). Coordinates neither converted
+                // nor reprojected are those read (closing a ring repeats one, removing drops some):
+                // within the bound when all read were.
+                const bool moved = datum != Datum::wgs84 || transformation != nullptr;
+                if (keep && !issues.non_finite && (moved || !(largest <= kMaxAbsCoordinate)) &&
+                    !all_within(geometry, kMaxAbsCoordinate))
+                    issues.non_finite = true, keep = false;
+                if (issues.non_finite)
+                    report.add("dropped", "invalid_coordinates", Severity::warning,
+                               "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after "
+                               "reprojection) are "
+                               "left out",
+                               id);
+                if (keep && options.extent) {
+                    OGREnvelope envelope;
+                    OGR_G_GetEnvelope(geometry, &envelope);
+                    const Box& box = *options.extent;
+                    if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
+                        envelope.MinY > box.max_y) {
+                        forget_findings(report, id);  // another shard's: it reports them
+                        continue;
+                    }
+                }
+                exported = keep;  // below, once the attributes are read
             }
-            GeometryIssues issues;
-            if (keep) {
-                issues.non_finite = !all_finite(geometry);
-                if (!issues.non_finite) sanitize(geometry, issues);
-                issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
-                if (issues.unclosed_ring)
-                    report.add("repaired", "unclosed_ring", Severity::warning,
-                               "open rings are closed by repeating their first vertex", id);
-                if (issues.degenerate_part && !issues.empty_after)
-                    report.add("repaired", "too_few_points", Severity::warning,
-                               "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
-                if (issues.empty_after)
-                    report.add("dropped", "too_few_points", Severity::warning,
-                               "geometries with no ring of 4 or line of 2 vertices are left out", id);
-                keep = !issues.non_finite && !issues.empty_after;
+
+            if (options.extent && !exported) {  // no geometry: in no shard
+                forget_findings(report, id);
+                continue;
             }
-            if (keep && datum != Datum::wgs84) {
-                if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
-                    throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
-                                                capture.message("coordinates out of range"));
-                shift_to_wgs84(geometry, datum);
-            }
-            // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
-            // another country): left out and reported, not the end of the import.
-            if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
-                report.add("dropped", "unprojectable", Severity::warning,
-                           "geometries the working CRS cannot hold (far outside its area: a geocode in another "
-                           "country?) are left out",
-                           id);
-                capture.clear();  // the finding says it
-                keep = false;
-            }
-            // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
-            // failed on them, with an error naming the feature).
-            if (keep && !issues.non_finite && !all_within(geometry, kMaxAbsCoordinate))
-                issues.non_finite = true, keep = false;
-            if (issues.non_finite)
-                report.add(
-                    "dropped", "invalid_coordinates", Severity::warning,
-                    "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after reprojection) are "
-                    "left out",
-                    id);
-            if (keep && options.extent) {
-                OGREnvelope envelope;
-                OGR_G_GetEnvelope(geometry, &envelope);
-                const Box& box = *options.extent;
-                if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
-                    envelope.MinY > box.max_y) {
-                    forget_findings(report, id);  // another shard's: it reports them
-                    continue;
+
+            // Attributes (text raw here, decoded below).
+            std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
+            for (int i = 0; i < field_count; ++i) {
+                if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
+                auto& value = row[static_cast<std::size_t>(i)];
+                switch (table.fields[static_cast<std::size_t>(i)].type) {
+                    case FieldType::integer:
+                        value = std::int64_t{OGR_F_GetFieldAsInteger64(feature.get(), i)};
+                        break;
+                    case FieldType::real:
+                        value = OGR_F_GetFieldAsDouble(feature.get(), i);
+                        break;
+                    case FieldType::string:
+                        value = std::string(OGR_F_GetFieldAsString(feature.get(), i));
+                        break;
                 }
             }
-            if (keep) {
-                auto export_wkb = [&] {
-                    wkb.resize(static_cast<std::size_t>(OGR_G_WkbSize(geometry)));
-                    if (OGR_G_ExportToIsoWkb(geometry, wkbNDR, wkb.data()) != OGRERR_NONE)
-                        throw InputError(
-                            stage, feature_where(fid) + ": cannot export the geometry as WKB: " + capture.message());
-                };
-                export_wkb();
-                if (options.coordinate_grid > 0 && !WkbGridSnapper(wkb, options.coordinate_grid).snap()) {
-                    snap_to_grid(geometry, options.coordinate_grid);
-                    export_wkb();
-                }
-            }
-        }
 
-        if (options.extent && wkb.empty()) {  // no geometry: in no shard
-            forget_findings(report, id);
-            continue;
+            if (exported) exporter.add(table.fids.size(), fid, std::move(feature), std::move(owned), geometry, capture);
+            table.fids.push_back(std::int64_t{fid});
+            table.geometries.emplace_back();
+            table.rows.push_back(std::move(row));
         }
-
-        // Attributes (text raw here, decoded below).
-        std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
-        for (int i = 0; i < field_count; ++i) {
-            if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
-            auto& value = row[static_cast<std::size_t>(i)];
-            switch (table.fields[static_cast<std::size_t>(i)].type) {
-                case FieldType::integer:
-                    value = std::int64_t{OGR_F_GetFieldAsInteger64(feature.get(), i)};
-                    break;
-                case FieldType::real:
-                    value = OGR_F_GetFieldAsDouble(feature.get(), i);
-                    break;
-                case FieldType::string:
-                    value = std::string(OGR_F_GetFieldAsString(feature.get(), i));
-                    break;
-            }
-        }
-
-        table.fids.push_back(std::int64_t{fid});
-        table.geometries.push_back(std::move(wkb));
-        table.rows.push_back(std::move(row));
+    } catch (...) {
+        exporter.rethrow_earlier_failure();
+        throw;
+    }
+    std::string export_errors;
+    exporter.finish(table.geometries, export_errors);
+    if (!export_errors.empty()) {
+        // GDAL's complaints during the export, on the second thread: as if seen by the read.
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", export_errors.c_str());
     }
     if (capture.has_error()) {
         // Some drivers (GeoPackage, SQL-based ones) only reject a filter when the query runs.

@@ -120,6 +120,110 @@ TEST(RepairPolygons, ShortcutForValidRingsAgreesWithGeos) {
     EXPECT_LT(valid, 370);
 }
 
+// Whether GEOS's MakeValid (its default, linework method) leaves a ring's polygon without area.
+bool geos_encloses_nothing(const geos::Context& context, const GEOSGeometry* ring) {
+    const GEOSContextHandle_t h = context.handle();
+    const geos::Geom polygon =
+        geos::own(context, GEOSGeom_createPolygon_r(h, GEOSGeom_clone_r(h, ring), nullptr, 0), "");
+    const geos::Geom made = geos::own_nullable(context, GEOSMakeValid_r(h, polygon.get()));
+    return made && geos::area(context, made.get()) == 0.0;
+}
+
+// An invalid polygon's reason is "zero_area_ring" exactly when GEOS's MakeValid leaves one of its
+// rings without area, whatever shortcut the repair takes to know it (rings whose signed area is
+// certainly not zero are not made valid to ask): bow-ties even and uneven, dense ones, spikes,
+// rings retracing themselves, running round twice, zero-area holes, collinear slivers far from
+// the origin, random crossings.
+TEST(RepairPolygons, ZeroAreaRingReasonAgreesWithGeosMakeValid) {
+    geos::Context context;
+    std::vector<std::string> shapes = {
+        "POLYGON((0 0, 10 10, 10 0, 0 10, 0 0))",                                // even bow-tie
+        "POLYGON((0 0, 10 10, 10 0, 0 15, 0 0))",                                // uneven bow-tie
+        "POLYGON((0 0, 10 0, 10 10, 10 0, 0 0))",                                // spike back along an edge
+        "POLYGON((0 0, 10 0, 20 0, 10 0, 0 0))",                                 // a line there and back
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0, 10 0, 10 10, 0 10, 0 0))",        // round twice
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 4 2, 6 2, 4 2, 2 2))",     // a hole of no area
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 4 4, 4 2, 2 4, 2 2))",     // a bow-tie hole
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0), (20 20, 24 20, 24 24, 20 20))",  // a hole outside
+        "POLYGON((611000.1 3275000.1, 611000.2 3275000.2, 611000.3 3275000.3000000005, 611000.2 "
+        "3275000.2, 611000.1 3275000.1))",  // a sliver there and back, far from the origin
+        "POLYGON((611000 3275000, 611010 3275000, 611000 3275000.0000000005, 611010 3275000.000000001, "
+        "611000 3275000))",  // folded by units in the last place
+    };
+    std::mt19937_64 random(5);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    // Dense bow-ties as the parcels have them: a wiggly square whose two far corners are swapped,
+    // some symmetric (the halves' areas cancel), some not.
+    for (int k = 0; k < 12; ++k) {
+        const int n = 200 + 400 * k;
+        const double stretch = k % 2 == 0 ? 1.0 : 1.3;
+        std::vector<std::pair<double, double>> ring;
+        for (int i = 0; i < n; ++i) {
+            const double t = static_cast<double>(i) / n, wiggle = k % 3 == 0 ? 0.0 : 0.02 * std::sin(37.0 * t);
+            const double side = std::floor(4 * t), u = 4 * t - side;
+            double x = side == 0 ? u : side == 1 ? 1 : side == 2 ? 1 - u : 0;
+            double y = side == 0 ? 0 : side == 1 ? u : side == 2 ? 1 : 1 - u;
+            x += wiggle, y += wiggle;
+            ring.emplace_back(611000 + 40 * x * stretch, 3275000 + 40 * y);
+        }
+        std::swap(ring[static_cast<std::size_t>(n / 4)], ring[static_cast<std::size_t>(n / 2)]);
+        std::string text = "POLYGON((";
+        char point[64];
+        for (const auto& [x, y] : ring) {
+            std::snprintf(point, sizeof point, "%.3f %.3f, ", x, y);
+            text += point;
+        }
+        std::snprintf(point, sizeof point, "%.3f %.3f))", ring[0].first, ring[0].second);
+        shapes.push_back(text + point);
+    }
+    for (int k = 0; k < 20; ++k) {  // a valid shell, a hole retracing a random path (no area at all)
+        std::vector<std::string> points;
+        char point[64];
+        for (int i = 0; i < 2 + k % 5; ++i) {
+            std::snprintf(point, sizeof point, "%.3f %.3f", 611002 + 16 * unit(random), 3275002 + 16 * unit(random));
+            points.emplace_back(point);
+        }
+        for (int i = static_cast<int>(points.size()) - 2; i >= 0; --i)
+            points.push_back(points[static_cast<std::size_t>(i)]);
+        std::string hole = "(";
+        for (std::size_t i = 0; i < points.size(); ++i) hole += (i == 0 ? "" : ", ") + points[i];
+        shapes.push_back("POLYGON((611000 3275000, 611020 3275000, 611020 3275020, 611000 3275020, 611000 3275000), " +
+                         hole + "))");
+    }
+    for (int k = 0; k < 200; ++k) {  // random crossings, some with a retraced tail
+        const int n = 4 + static_cast<int>(unit(random) * 10);
+        std::vector<std::string> points;
+        char point[64];
+        for (int i = 0; i < n; ++i) {
+            std::snprintf(point, sizeof point, "%.2f %.2f", 611000 + 20 * unit(random), 3275000 + 20 * unit(random));
+            points.emplace_back(point);
+        }
+        if (k % 4 == 0)
+            for (int i = n - 2; i >= 1; --i) points.push_back(points[static_cast<std::size_t>(i)]);
+        std::string text = "POLYGON((";
+        for (const std::string& p : points) text += p + ", ";
+        shapes.push_back(text + points.front() + "))");
+    }
+    std::vector<Wkb> geometries;
+    for (const std::string& shape : shapes) geometries.push_back(wkb(context, shape));
+    const std::vector<Wkb> before = geometries;
+    const std::vector<RepairOutcome> outcomes = repair_polygons(geometries, 2);
+    int zero_area_rings = 0, others = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        if (outcomes[i].kind != RepairOutcome::Kind::repaired || outcomes[i].reason == "duplicate_points") continue;
+        const GEOSContextHandle_t h = context.handle();
+        const geos::Geom g =
+            geos::own(context, GEOSRemoveRepeatedPoints_r(h, geos::from_wkb(context, before[i]).get(), 0.0), "");
+        bool expected = geos_encloses_nothing(context, GEOSGetExteriorRing_r(h, g.get()));
+        for (int r = 0; r < GEOSGetNumInteriorRings_r(h, g.get()); ++r)
+            expected = expected || geos_encloses_nothing(context, GEOSGetInteriorRingN_r(h, g.get(), r));
+        EXPECT_EQ(outcomes[i].reason == "zero_area_ring", expected) << i << ": " << shapes[i].substr(0, 200);
+        (expected ? zero_area_rings : others) += 1;
+    }
+    EXPECT_GE(zero_area_rings, 5);  // both answers are well represented
+    EXPECT_GE(others, 100);
+}
+
 // is_valid proves one-ring polygons simple itself (micro-grids and their unions, by the thousand)
 // and asks GEOS about the rest: its answer is GEOS's on every kind of ring, valid or not.
 TEST(IsValid, AgreesWithGeosOnEveryKindOfRing) {

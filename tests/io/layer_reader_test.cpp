@@ -11,11 +11,13 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -348,6 +350,142 @@ TEST(ReadLayer, CoordinateGridSnapsEveryVertexOfEveryKind) {
         }
     }
     EXPECT_GT(off_grid, 20u) << "the inputs were off the grid";
+}
+
+// Values a lax writer stored with another type than their column's, in several columns and rows
+// of a GeoPackage: every one is read as stored and reported, a column's values together in the
+// table's order, the columns in the layer's order (one query finds them all); the columns widen to
+// what they hold; a row filtered out is not reported.
+TEST(ReadLayer, MistypedGeoPackageValuesAreReadAsStoredInEveryColumn) {
+    test::TempDir dir;
+    const std::string file = dir.file("lax.gpkg");
+    std::vector<OgrFeature> features;
+    for (int i = 1; i <= 6; ++i)
+        features.push_back({"POINT(" + std::to_string(i) + " 1)", {std::to_string(10 * i), "1.5", "x", "2", "7"}});
+    write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbPoint,
+              {{"households", OFTInteger},
+               {"area", OFTReal},
+               {"name", OFTString},
+               {"floors", OFTInteger64},
+               {"kept", OFTInteger}},
+              features);
+    {
+        GDALDatasetH dataset = GDALOpenEx(file.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, nullptr, nullptr, nullptr);
+        ASSERT_NE(dataset, nullptr);
+        for (const char* sql :
+             {"UPDATE buildings SET households = 'many' WHERE fid = 4",
+              "UPDATE buildings SET households = 12.7 WHERE fid = 2", "UPDATE buildings SET area = 'big' WHERE fid = 5",
+              "UPDATE buildings SET area = 3 WHERE fid = 3",  // an integer in a real column: fine
+              "UPDATE buildings SET floors = 3.5 WHERE fid = 1", "UPDATE buildings SET floors = 'x' WHERE fid = 6",
+              "UPDATE buildings SET households = NULL WHERE fid = 3"})
+            GDALDatasetReleaseResultSet(dataset, GDALDatasetExecuteSQL(dataset, sql, nullptr, "SQLITE"));
+        GDALClose(dataset);
+    }
+    const FeatureTable table = read_layer({file, ""});
+    ASSERT_EQ(table.size(), 6u);
+    EXPECT_EQ(table.fields[0].type, FieldType::string);  // households: 'many' widens it to text
+    EXPECT_EQ(table.fields[1].type, FieldType::string);  // area: 'big'
+    EXPECT_EQ(table.fields[3].type, FieldType::string);  // floors: 3.5, then 'x'
+    EXPECT_EQ(table.fields[4].type, FieldType::integer);
+    EXPECT_EQ(std::get<std::string>(table.rows[3][0]), "many");
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[1][0]), 12.7);
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(table.rows[2][0]));
+    EXPECT_EQ(std::get<std::int64_t>(table.rows[0][0]), 10);
+    EXPECT_EQ(std::get<std::string>(table.rows[4][1]), "big");
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[2][1]), 3.0);
+    EXPECT_DOUBLE_EQ(std::get<double>(table.rows[0][3]), 3.5);
+    EXPECT_EQ(std::get<std::string>(table.rows[5][3]), "x");
+    const auto finding = std::find_if(table.report.findings.begin(), table.report.findings.end(),
+                                      [](const Finding& f) { return f.reason == "mistyped_value"; });
+    ASSERT_NE(finding, table.report.findings.end());
+    EXPECT_EQ(finding->ids,
+              (std::vector<std::string>{"2 (field 'households': real '12.7')", "4 (field 'households': text 'many')",
+                                        "5 (field 'area': text 'big')", "1 (field 'floors': real '3.5')",
+                                        "6 (field 'floors': text 'x')"}));
+
+    const FeatureTable filtered = read_layer({file, ""}, {.attribute_filter = "fid <> 4"});
+    ASSERT_EQ(filtered.size(), 5u);
+    const auto filtered_finding = std::find_if(filtered.report.findings.begin(), filtered.report.findings.end(),
+                                               [](const Finding& f) { return f.reason == "mistyped_value"; });
+    ASSERT_NE(filtered_finding, filtered.report.findings.end());
+    EXPECT_EQ(filtered_finding->ids.size(), 4u);
+    EXPECT_EQ(filtered.fields[0].type, FieldType::real);  // 12.7 alone widens it to real
+}
+
+// The geometries are exported and snapped on a second thread beside the read unless one thread is
+// asked for: the table is the same to the byte either way, over many batches (small and dense
+// polygons, a feature without geometry, one dropped for its coordinates), under a spatial filter too.
+TEST(ReadLayer, ExportOnASecondThreadGivesTheSameTable) {
+    test::TempDir dir;
+    const std::string file = dir.file("many.gpkg");
+    std::vector<OgrFeature> features;
+    for (int i = 0; i < 1500; ++i) {
+        const double x = 500000.123456 + 30 * (i % 40), y = 3000000.987654 + 30 * (i / 40);
+        const int n = i % 100 == 7 ? 6000 : 4 + i % 9;  // now and then a dense one: batches by size too
+        std::string wkt = "POLYGON((";
+        char point[80];
+        for (int k = 0; k < n; ++k) {
+            const double angle = 2 * M_PI * k / n, radius = 10 + (k % 2 == 0 ? 0.00037 : 0.0);
+            std::snprintf(point, sizeof point, "%.7f %.7f, ", x + radius * std::cos(angle),
+                          y + radius * std::sin(angle));
+            wkt += point;
+        }
+        std::snprintf(point, sizeof point, "%.7f %.7f))", x + 10.00037, y);
+        features.push_back({i == 3   ? ""
+                            : i == 5 ? "POLYGON((1e12 0, 1e12 1, 1e12 2, 1e12 0))"
+                                     : wkt + point,
+                            {std::to_string(i)}});
+    }
+    write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbPolygon, {{"households", OFTInteger}}, features);
+    for (const std::optional<Box>& extent :
+         {std::optional<Box>{}, std::optional<Box>{Box{500100, 3000100, 500600, 3000500}}}) {
+        ReadOptions one{.coordinate_grid = 0.001, .extent = extent, .threads = 1};
+        ReadOptions two = one;
+        two.threads = 2;
+        const FeatureTable alone = read_layer({file, ""}, one);
+        const FeatureTable beside = read_layer({file, ""}, two);
+        ASSERT_GT(alone.size(), extent ? 100u : 1400u);
+        EXPECT_EQ(beside.fids, alone.fids);
+        EXPECT_EQ(beside.geometries, alone.geometries);
+        EXPECT_EQ(beside.rows, alone.rows);
+        EXPECT_EQ(beside.report.findings.size(), alone.report.findings.size());
+        std::size_t dense = 0;
+        for (const Wkb& wkb : alone.geometries) dense += wkb.size() > 16 * 5000 ? 1 : 0;
+        EXPECT_GT(dense, extent ? 0u : 10u);
+        if (!extent) {
+            EXPECT_TRUE(alone.geometries[3].empty());  // no geometry
+            EXPECT_TRUE(alone.geometries[5].empty());  // beyond 1e9: dropped
+            ASSERT_FALSE(alone.geometries[8].empty());
+            double x = 0;  // snapped to the millimetre
+            std::memcpy(&x, alone.geometries[8].data() + 13, sizeof x);
+            EXPECT_DOUBLE_EQ(x, std::round(x / 0.001) * 0.001);
+        }
+    }
+}
+
+// The 1e9 bound holds for the coordinates kept: a hole too short to keep may hold an absurd one
+// (the polygon stays, the hole goes), a kept ring may not (dropped), in the layer's own CRS as in
+// another.
+TEST(ReadLayer, TheCoordinateBoundIsOnTheCoordinatesKept) {
+    test::TempDir dir;
+    const std::string file = dir.file("bounds.gpkg");
+    write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbPolygon, {{"households", OFTInteger}},
+              {{"POLYGON((500000 3000000, 500010 3000000, 500010 3000010, 500000 3000000), (500001 3000001, 1e12 "
+                "3000002, 500001 3000001))",
+                {"1"}},
+               {"POLYGON((500000 3000000, 1e12 3000000, 500010 3000010, 500000 3000000))", {"2"}},
+               {"POLYGON((500000 3000000, 500010 3000000, 500010 3000010, 500000 3000000))", {"3"}}});
+    for (const std::string& target : {std::string(), std::string("EPSG:4549")}) {
+        const FeatureTable table = read_layer({file, ""}, {.target_crs = target, .coordinate_grid = 0.001});
+        ASSERT_EQ(table.size(), 3u) << target;
+        EXPECT_FALSE(table.geometries[0].empty()) << target;  // the hole removed
+        EXPECT_TRUE(table.geometries[1].empty()) << target;
+        EXPECT_FALSE(table.geometries[2].empty()) << target;
+        const auto dropped = std::find_if(table.report.findings.begin(), table.report.findings.end(),
+                                          [](const Finding& f) { return f.reason == "invalid_coordinates"; });
+        ASSERT_NE(dropped, table.report.findings.end()) << target;
+        EXPECT_EQ(dropped->ids, std::vector<std::string>{"2"}) << target;
+    }
 }
 
 TEST(ReadLayer, AttributeFilterSelectsFeatures) {

@@ -65,6 +65,10 @@ struct ReadOptions {
     /// file (the box taken to the layer's CRS, with a margin); the test after reprojection is exact.
     /// Features without a geometry are left out too. Unset reads every feature.
     std::optional<Box> extent{};
+    /// Threads the read may use: 1 reads on the calling thread alone; otherwise (0: the machine's
+    /// cores) the geometries are exported to WKB and snapped on a second thread beside GDAL's
+    /// read. The result is the same either way.
+    int threads{};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
