@@ -126,6 +126,43 @@ std::uint32_t float_order_key(float value) {
     return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
 }
 
+// A min-heap of four children per node for the growing's (key, node) entries: half the levels of
+// a binary heap and its children side by side in memory. Entries are totally ordered, so entries
+// leave in exactly the order std::pop_heap with std::greater gives (equal entries are the same).
+template <class Entry>
+void quad_heap_push(std::vector<Entry>& heap, const Entry& entry) {
+    std::size_t i = heap.size();
+    heap.push_back(entry);
+    while (i > 0) {
+        const std::size_t parent = (i - 1) / 4;
+        if (!(entry < heap[parent])) break;
+        heap[i] = heap[parent];
+        i = parent;
+    }
+    heap[i] = entry;
+}
+template <class Entry>
+Entry quad_heap_pop(std::vector<Entry>& heap) {
+    const Entry top = heap.front();
+    const Entry last = heap.back();
+    heap.pop_back();
+    const std::size_t size = heap.size();
+    if (size == 0) return top;
+    std::size_t i = 0;
+    for (;;) {
+        const std::size_t first = 4 * i + 1;
+        if (first >= size) break;
+        std::size_t least = first;
+        for (std::size_t c = first + 1; c < std::min(first + 4, size); ++c)
+            if (heap[c] < heap[least]) least = c;
+        if (!(heap[least] < last)) break;
+        heap[i] = heap[least];
+        i = least;
+    }
+    heap[i] = last;
+    return top;
+}
+
 // Uniform doubles from raw engine output: reproducible everywhere, unlike std distributions.
 // SplitMix64: small, fast and plenty for drawing trees; the same sequence on every platform.
 class Random {
@@ -758,13 +795,10 @@ private:
                 joined[s] = 2;  // a source keeps its part, however early another part comes near
                 label[s] = static_cast<int>(p);
                 distance[s] = offset[p];
-                heap.emplace_back(offset[p], s);
+                quad_heap_push(heap, Entry{offset[p], s});
             }
-            std::make_heap(heap.begin(), heap.end(), std::greater<>());
             while (!heap.empty()) {
-                std::pop_heap(heap.begin(), heap.end(), std::greater<>());
-                const auto [d, v] = heap.back();
-                heap.pop_back();
+                const auto [d, v] = quad_heap_pop(heap);
                 if (joined[v] == 1 || d > distance[v]) continue;
                 joined[v] = 1;
                 const auto p = static_cast<std::size_t>(label[v]);
@@ -781,8 +815,7 @@ private:
                         distance[u] = key;
                         crossed[u] = penalty;
                         label[u] = label[v];
-                        heap.emplace_back(key, u);
-                        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+                        quad_heap_push(heap, Entry{key, u});
                     }
                 }
             }
