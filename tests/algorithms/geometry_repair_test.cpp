@@ -17,6 +17,18 @@ Wkb wkb(const geos::Context& context, const std::string& wkt) {
     return geos::to_wkb(context, geos::from_wkt(context, wkt).get());
 }
 
+// POLYGON WKT of `ring` (x, y pairs) closed by repeating its first point, `decimals` after the point.
+std::string closed_polygon_wkt(const std::vector<std::pair<double, double>>& ring, int decimals) {
+    std::string text = "POLYGON((";
+    char point[64];
+    for (std::size_t i = 0; i <= ring.size(); ++i) {
+        const auto& [x, y] = ring[i % ring.size()];
+        std::snprintf(point, sizeof point, "%s%.*f %.*f", i == 0 ? "" : ", ", decimals, x, decimals, y);
+        text += point;
+    }
+    return text + "))";
+}
+
 // What GEOS itself says: a polygon is left alone only when it is valid and has no repeated vertex.
 bool geos_leaves_alone(const geos::Context& context, const Wkb& geometry) {
     const geos::Geom g = geos::from_wkb(context, geometry);
@@ -99,14 +111,7 @@ std::vector<std::string> shortcut_shapes() {
         }
         if (k % 3 == 1) std::swap(ring[static_cast<std::size_t>(n / 2)], ring[static_cast<std::size_t>(n / 2 + 1)]);
         if (k % 3 == 2) ring[static_cast<std::size_t>(n / 3)] = ring[static_cast<std::size_t>(n / 3 + 5)];
-        std::string text = "POLYGON((";
-        char point[64];
-        for (const auto& [x, y] : ring) {
-            std::snprintf(point, sizeof point, "%.4f %.4f, ", x, y);
-            text += point;
-        }
-        std::snprintf(point, sizeof point, "%.4f %.4f))", ring[0].first, ring[0].second);
-        shapes.push_back(text + point);
+        shapes.push_back(closed_polygon_wkt(ring, 4));
     }
     return shapes;
 }
@@ -167,14 +172,7 @@ TEST(RepairPolygons, ZeroAreaRingReasonAgreesWithGeosMakeValid) {
             ring.emplace_back(611000 + 40 * x * stretch, 3275000 + 40 * y);
         }
         std::swap(ring[static_cast<std::size_t>(n / 4)], ring[static_cast<std::size_t>(n / 2)]);
-        std::string text = "POLYGON((";
-        char point[64];
-        for (const auto& [x, y] : ring) {
-            std::snprintf(point, sizeof point, "%.3f %.3f, ", x, y);
-            text += point;
-        }
-        std::snprintf(point, sizeof point, "%.3f %.3f))", ring[0].first, ring[0].second);
-        shapes.push_back(text + point);
+        shapes.push_back(closed_polygon_wkt(ring, 3));
     }
     for (int k = 0; k < 20; ++k) {  // a valid shell, a hole retracing a random path (no area at all)
         std::vector<std::string> points;
