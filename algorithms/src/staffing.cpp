@@ -48,30 +48,50 @@ struct Rings {
         }
         if (vertices > static_cast<std::size_t>(kDetailedOutline)) make_blocks();
     }
-    // 0 inside (even-odd over every ring), else the distance to the nearest edge.
+    // 0 inside (even-odd over every ring), else the distance to the nearest edge: the smallest
+    // std::hypot of p's offset from an edge's foot point. hypot on every edge was a third of
+    // staffing's time: edges are compared by squared offsets, skipped when their box lies
+    // farther than the nearest so far, and hypot is taken only of those within rounding of the
+    // nearest so far (which includes every edge within rounding of the nearest of all), so the
+    // answer is the same to the bit.
     [[nodiscard]] double distance(Point p) const {
         if (!blocks_.empty()) return distance_by_blocks(p);
+        // hypot and the rounded sum of squares order two offsets alike unless they are within a
+        // few units in the last place of each other.
+        constexpr double kRounding = 1e-9;
         bool inside = false;
-        double best = std::numeric_limits<double>::infinity();
+        double best_squared = std::numeric_limits<double>::infinity(), near = best_squared;
+        double best = best_squared;
         for (const auto& ring : rings)
-            for (std::size_t i = 1; i < ring.size(); ++i) visit(ring[i - 1], ring[i], p, inside, best);
+            for (std::size_t i = 1; i < ring.size(); ++i) {
+                const Point a = ring[i - 1], b = ring[i];
+                crossing(a, b, p, inside);
+                const double box_x = std::max({0.0, std::min(a.x, b.x) - p.x, p.x - std::max(a.x, b.x)});
+                const double box_y = std::max({0.0, std::min(a.y, b.y) - p.y, p.y - std::max(a.y, b.y)});
+                if (box_x * box_x + box_y * box_y > near) continue;
+                const Point offset = foot_offset(a, b, p);
+                const double squared = offset.x * offset.x + offset.y * offset.y;
+                if (!(squared <= near)) continue;
+                best = std::min(best, std::hypot(offset.x, offset.y));
+                if (squared < best_squared) best_squared = squared, near = squared * (1 + kRounding);
+            }
         return inside ? 0.0 : best;
     }
 
 private:
-    // Edge a-b's part of distance(): toggles `inside` when it crosses the ray from p to the east,
-    // lowers `best` to its distance from p.
-    static void visit(Point a, Point b, Point p, bool& inside, double& best) {
-        crossing(a, b, p, inside);
-        nearer(a, b, p, best);
-    }
+    // Toggles `inside` when edge a-b crosses the ray from p to the east.
     static void crossing(Point a, Point b, Point p, bool& inside) {
         if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) inside = !inside;
     }
-    static void nearer(Point a, Point b, Point p, double& best) {
+    // p minus its nearest point on edge a-b.
+    static Point foot_offset(Point a, Point b, Point p) {
         const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
         const double t = length > 0 ? std::clamp(((p.x - a.x) * dx + (p.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
-        best = std::min(best, std::hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy)));
+        return {p.x - (a.x + t * dx), p.y - (a.y + t * dy)};
+    }
+    static void nearer(Point a, Point b, Point p, double& best) {
+        const Point offset = foot_offset(a, b, p);
+        best = std::min(best, std::hypot(offset.x, offset.y));
     }
 
     // A polygon of more than kDetailedOutline vertices (a micro-grid along a million-vertex

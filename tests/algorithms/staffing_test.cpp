@@ -183,6 +183,24 @@ TEST(Staffing, SameResultForAnyThreadCount) {
     EXPECT_EQ(one.total_distance_m, two.total_distance_m);
 }
 
+// The distance from `home` to the polygon of `rings` as a walk over every edge: 0 inside by the
+// even-odd rule, else the smallest std::hypot of the home's offset from an edge's foot point.
+double walk_distance(const std::vector<const std::vector<Point>*>& rings, Point home) {
+    bool inside = false;
+    double nearest = std::numeric_limits<double>::infinity();
+    for (const std::vector<Point>* ring : rings)
+        for (std::size_t i = 1; i < ring->size(); ++i) {
+            const Point a = (*ring)[i - 1], b = (*ring)[i];
+            if ((a.y > home.y) != (b.y > home.y) && home.x < (b.x - a.x) * (home.y - a.y) / (b.y - a.y) + a.x)
+                inside = !inside;
+            const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
+            const double t =
+                length > 0 ? std::clamp(((home.x - a.x) * dx + (home.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
+            nearest = std::min(nearest, std::hypot(home.x - (a.x + t * dx), home.y - (a.y + t * dy)));
+        }
+    return inside ? 0.0 : nearest;
+}
+
 // A micro-grid along a detailed boundary (a zig-zag of 60,000 teeth, with a hole) measured from
 // homes inside it, in its hole, beside its teeth, on an edge and far away: each distance is the
 // walk over every edge (0 inside by the even-odd rule, else the nearest edge), of which the
@@ -213,20 +231,49 @@ TEST(Staffing, DistancesToADetailedMicroGridAreTheWalkOverEveryEdge) {
     ASSERT_EQ(result.assignments.size(), input.workers.size());
     for (const auto& assignment : result.assignments) {
         const Point home = input.workers[assignment.worker];
-        bool inside = false;
-        double nearest = std::numeric_limits<double>::infinity();
-        for (const std::vector<Point>* ring : std::vector<const std::vector<Point>*>{&shell, &hole})
-            for (std::size_t i = 1; i < ring->size(); ++i) {
-                const Point a = (*ring)[i - 1], b = (*ring)[i];
-                if ((a.y > home.y) != (b.y > home.y) && home.x < (b.x - a.x) * (home.y - a.y) / (b.y - a.y) + a.x)
-                    inside = !inside;
-                const double dx = b.x - a.x, dy = b.y - a.y, length = dx * dx + dy * dy;
-                const double t =
-                    length > 0 ? std::clamp(((home.x - a.x) * dx + (home.y - a.y) * dy) / length, 0.0, 1.0) : 0.0;
-                nearest = std::min(nearest, std::hypot(home.x - (a.x + t * dx), home.y - (a.y + t * dy)));
-            }
-        EXPECT_EQ(assignment.distance_m, inside ? 0.0 : nearest) << assignment.worker;
+        EXPECT_EQ(assignment.distance_m, walk_distance({&shell, &hole}, home)) << assignment.worker;
         EXPECT_NEAR(assignment.distance_m, distance(context, input.micro_grids[0], home), 1e-9) << assignment.worker;
+    }
+}
+
+// Ordinary micro-grids (stars of 5 to 400 vertices, some regular, so that homes on an axis of
+// symmetry are equally near two edges to the last bit or nearly) measured from homes around and
+// inside them: each distance is, to the bit, the walk's smallest std::hypot over every edge,
+// though the staffing compares squared offsets and skips far edges by their boxes.
+TEST(Staffing, DistancesToOrdinaryMicroGridsAreTheWalkOverEveryEdgeToTheBit) {
+    geos::Context context;
+    std::mt19937_64 random(11);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    for (int k = 0; k < 60; ++k) {
+        const int n = 5 + (k * 37) % 400;
+        const bool regular = k % 3 == 0;
+        const Point centre{611000 + 1000 * unit(random), 3275000 + 1000 * unit(random)};
+        std::vector<Point> shell;
+        for (int i = 0; i < n; ++i) {
+            const double angle = 2 * M_PI * (i + (regular ? 0.0 : 0.4 * unit(random))) / n;
+            const double radius = regular ? 40.0 : 30 + 15 * unit(random);
+            shell.push_back({centre.x + radius * std::cos(angle), centre.y + radius * std::sin(angle)});
+        }
+        shell.push_back(shell.front());
+        StaffingInput input;
+        input.micro_grids = {geos::to_wkb(context, geos::polygon(context, shell).get())};
+        input.micro_grid_group = {0};
+        for (int h = 0; h < 24; ++h) {
+            // On the axes (ties between mirrored edges), beyond vertices, and at random.
+            const double angle = h < 8 ? h * M_PI / 4 : 2 * M_PI * unit(random);
+            const double reach = h % 4 == 0 ? 10.0 : 20 + 80 * unit(random);
+            input.workers.push_back({centre.x + reach * std::cos(angle), centre.y + reach * std::sin(angle)});
+            input.worker_capacity.push_back(1);
+            input.worker_group.push_back(0);
+            input.fixed.emplace_back(h, 0);
+        }
+        input.demand = {static_cast<std::int64_t>(input.workers.size())};
+        input.threads = 1;
+        const StaffingResult result = assign_workers(input);
+        ASSERT_EQ(result.assignments.size(), input.workers.size());
+        for (const auto& assignment : result.assignments)
+            EXPECT_EQ(assignment.distance_m, walk_distance({&shell}, input.workers[assignment.worker]))
+                << "star " << k << ", home " << assignment.worker;
     }
 }
 
