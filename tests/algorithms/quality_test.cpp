@@ -66,6 +66,18 @@ TEST(Quality, BarrierCrossingNeedsBuildingsOnBothSides) {
     EXPECT_EQ(compute_quality(input).barrier_crossings, 1);
     input.barriers = {wkb("LINESTRING(100 -10, 100 110)")};  // along the shared edge: no crossing
     EXPECT_EQ(compute_quality(input).barrier_crossings, 0);
+    // Along the outline, then into the micro-grid and across it (at a vertex of the barrier on the
+    // outline, and at a point of the outline between its vertices): both cut it in two.
+    input.building_points = {{25, 25}, {25, 75}, {150, 50}};
+    input.building_grid = {0, 0, 1};
+    input.building_households = {10, 10, 10};
+    input.barriers = {wkb("LINESTRING(0 -10, 0 50, 100 50)")};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 1);
+    input.barriers = {wkb("LINESTRING(-10 -10, 0 0, 0 30, 100 60, 110 60)")};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 1);
+    // Only along the outline, around a corner: no crossing.
+    input.barriers = {wkb("LINESTRING(-10 0, 0 0, 0 100, 10 100)")};
+    EXPECT_EQ(compute_quality(input).barrier_crossings, 0);
 }
 
 TEST(Quality, MultipartAndInvalidPolygonsAreCounted) {
