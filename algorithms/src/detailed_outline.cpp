@@ -427,4 +427,12 @@ Geom node_with_outline(const Context& context, const GEOSGeometry* outline, cons
     return geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(linework));
 }
 
+double total_length(const std::vector<ClippedPiece>& pieces) {
+    double length = 0;
+    for (const ClippedPiece& piece : pieces)
+        for (std::size_t i = 1; i < piece.points.size(); ++i)
+            length += std::hypot(piece.points[i].x - piece.points[i - 1].x, piece.points[i].y - piece.points[i - 1].y);
+    return length;
+}
+
 }  // namespace civgrid::algorithms

@@ -73,15 +73,6 @@ constexpr double kMinInteriorBarrier = 1e-3;  // metres
 // properly when noded (clipped exactly, they may end short of it and split nothing).
 constexpr double kBarrierOverhang = 0.01;  // metres
 
-// The length of clipped pieces (OutlineClipper::clip: the barriers strictly inside an area).
-double length_of(const std::vector<ClippedPiece>& pieces) {
-    double length = 0;
-    for (const ClippedPiece& piece : pieces)
-        for (std::size_t i = 1; i < piece.points.size(); ++i)
-            length += std::hypot(piece.points[i].x - piece.points[i - 1].x, piece.points[i].y - piece.points[i - 1].y);
-    return length;
-}
-
 // separated_parts_with_buildings for a micro-grid of more than kDetailedOutline vertices, without
 // an overlay or a buffer of it (seconds each for a micro-grid along a 1,000,000-vertex boundary):
 // barriers cut exactly at its outline with their cut ends pushed kBarrierOverhang out, and only
@@ -90,7 +81,7 @@ int separated_parts_detailed(const Context& context, const GEOSGeometry* grid, c
                              const std::vector<Point>& points) {
     const OutlineClipper clipper(context, grid);
     std::vector<ClippedPiece> pieces = clipper.clip(barriers);
-    if (length_of(pieces) < kMinInteriorBarrier) return 1;
+    if (total_length(pieces) < kMinInteriorBarrier) return 1;
     auto pushed = [](Point end, Point before) {
         const double length = std::hypot(end.x - before.x, end.y - before.y);
         if (!(length > 0)) return end;
@@ -120,7 +111,7 @@ int separated_parts_with_buildings(const Context& context, const GEOSGeometry* g
     // Barriers nearly always run along a micro-grid's outline, not into it: the parts strictly
     // inside, cut by the outline's index (as GEOSIntersection then GEOSDifference with the outline
     // would leave them), tell that without the two overlays, which were most of the report.
-    if (length_of(OutlineClipper(context, grid).clip(barriers)) < kMinInteriorBarrier) return 1;
+    if (total_length(OutlineClipper(context, grid).clip(barriers)) < kMinInteriorBarrier) return 1;
     const Geom outline = geos::own(context, GEOSBoundary_r(handle, grid), "micro-grid outline");
     const Geom enlarged = geos::own(context, GEOSBuffer_r(handle, grid, kBarrierOverhang, 2), "enlarging a micro-grid");
     Geom across =

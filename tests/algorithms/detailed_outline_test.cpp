@@ -63,14 +63,6 @@ geos::Geom test_lines(const geos::Context& context, unsigned seed, int count) {
     return geos::collection(context, GEOS_MULTILINESTRING, std::move(lines));
 }
 
-double length_of(const std::vector<ClippedPiece>& pieces) {
-    double total = 0;
-    for (const ClippedPiece& piece : pieces)
-        for (std::size_t i = 1; i < piece.points.size(); ++i)
-            total += std::hypot(piece.points[i].x - piece.points[i - 1].x, piece.points[i].y - piece.points[i - 1].y);
-    return total;
-}
-
 TEST(OutlineClipper, KeepsWhatGeosIntersectionKeepsOffTheOutline) {
     geos::Context context;
     const auto handle = context.handle();
@@ -86,7 +78,7 @@ TEST(OutlineClipper, KeepsWhatGeosIntersectionKeepsOffTheOutline) {
     const geos::Geom off = geos::own(context, GEOSDifference_r(handle, inside.get(), boundary.get()), "difference");
     const double expected = geos::length(context, off.get());
     ASSERT_GT(expected, 500);
-    EXPECT_NEAR(length_of(pieces), expected, 1e-7 * expected);
+    EXPECT_NEAR(total_length(pieces), expected, 1e-7 * expected);
 
     // Every piece lies in the area (the middles of its segments do); its ends are on the outline
     // exactly when marked cut.

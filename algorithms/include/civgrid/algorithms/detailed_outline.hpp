@@ -60,6 +60,9 @@ struct ClippedPiece {
     bool cut_start = false, cut_end = false;
 };
 
+/// The total length of clipped pieces (metres): how much of the lines lies strictly inside.
+[[nodiscard]] double total_length(const std::vector<ClippedPiece>& pieces);
+
 /// The outline of a polygonal area, indexed to clip lines to the area.
 class OutlineClipper {
 public:
