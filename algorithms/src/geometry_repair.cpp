@@ -929,30 +929,24 @@ const std::vector<Point>* detailed_single_ring(const Rings& rings) {
 
 bool is_valid(const geos::Context& context, const GEOSGeometry* geometry) {
     const auto handle = context.handle();
-    if (GEOSGetNumCoordinates_r(handle, geometry) > kDetailedOutline &&
-        GEOSGeomTypeId_r(handle, geometry) == GEOS_POLYGON && GEOSGetNumInteriorRings_r(handle, geometry) == 0) {
-        Rings rings;
-        rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
-        rings.ring_end.push_back(rings.points.size());
-        rings.polygon_end.push_back(1);
-        const ProvenRings::Key key = proven_rings().key(rings.points);
-        if (proven_rings().contains(key)) return true;
-        if (!certainly_valid_detailed_ring(rings) && GEOSisValid_r(handle, geometry) != 1) return false;
-        proven_rings().add(key);
-        return true;
-    }
     // Most polygons asked about are one ring (micro-grids, their unions): proved simple without
     // GEOS, whose check builds a noder and a topology graph per polygon (a quarter of assembling
     // the micro-grids). Not proved (a hole, a touching or collinear fold): GEOS decides.
-    if (GEOSGeomTypeId_r(handle, geometry) == GEOS_POLYGON && GEOSGetNumInteriorRings_r(handle, geometry) == 0 &&
-        !geos::is_empty(context, geometry)) {
-        Rings rings;
-        rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
-        rings.ring_end.push_back(rings.points.size());
-        rings.polygon_end.push_back(1);
-        if (certainly_valid_simple_ring(rings)) return true;
-    }
-    return GEOSisValid_r(handle, geometry) == 1;
+    if (GEOSGeomTypeId_r(handle, geometry) != GEOS_POLYGON || GEOSGetNumInteriorRings_r(handle, geometry) != 0 ||
+        geos::is_empty(context, geometry))
+        return GEOSisValid_r(handle, geometry) == 1;
+    Rings rings;
+    rings.points = geos::vertices(context, GEOSGetExteriorRing_r(handle, geometry));
+    rings.ring_end.push_back(rings.points.size());
+    rings.polygon_end.push_back(1);
+    if (rings.points.size() <= static_cast<std::size_t>(kDetailedOutline))
+        return certainly_valid_simple_ring(rings) || GEOSisValid_r(handle, geometry) == 1;
+    // A detailed ring found valid once in this process is known again (a stage may ask per step).
+    const ProvenRings::Key key = proven_rings().key(rings.points);
+    if (proven_rings().contains(key)) return true;
+    if (!certainly_valid_detailed_ring(rings) && GEOSisValid_r(handle, geometry) != 1) return false;
+    proven_rings().add(key);
+    return true;
 }
 
 std::vector<RepairOutcome> repair_polygons(std::vector<Wkb>& geometries, int threads) {
