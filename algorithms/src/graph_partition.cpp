@@ -5,6 +5,8 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -973,6 +975,19 @@ private:
             result.outside += o.outside_window(weight_of[static_cast<std::size_t>(p)]);
             result.rest += o.cost(weight_of[static_cast<std::size_t>(p)], p);
         }
+        if (o.has_window && graph_.has_shapes() && options_.shape_passes > 0 ) {
+            // Shapes known: within the window, the more compact partition wins.
+            std::vector<double> area(static_cast<std::size_t>(parts), 0.0), perimeter(area.size(), 0.0);
+            for (std::uint32_t v = 0; v < graph_.node_count(); ++v) {
+                const auto p = static_cast<std::size_t>(part_[v]);
+                area[p] += graph_.area[v];
+                perimeter[p] += graph_.outer_length[v];
+                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                    if (part_[graph_.neighbours[e]] != part_[v]) perimeter[p] += graph_.shared_length[e];
+            }
+            result.rest = 0;
+            for (std::size_t p = 0; p < area.size(); ++p) result.rest -= polsby_popper(area[p], perimeter[p]);
+        }
         return result;
     }
 
@@ -1052,6 +1067,210 @@ private:
             if (moves == 0) break;
         }
         if (o.has_window) repair_window(o, parts);
+        if (o.has_window && graph_.has_shapes() && options_.shape_passes > 0) improve_shapes(o, parts);
+    }
+
+    // Polsby-Popper compactness of a part of area a and perimeter l (0 for a degenerate one).
+    [[nodiscard]] static double polsby_popper(double a, double l) {
+        constexpr double kFourPi = 4.0 * 3.141592653589793;
+        static const bool inverse = std::getenv("PP_INV") != nullptr;
+        if (inverse) return l > 0 && a > 0 ? -(l * l) / (kFourPi * a) : -1e9;
+        return l > 0 && a > 0 ? kFourPi * a / (l * l) : 0.0;
+    }
+
+    // How far a part of weight w lies outside the window (0 inside).
+    [[nodiscard]] static double window_miss(const Objective& o, double w) {
+        return std::max({0.0, o.window_low - w, w - o.window_high});
+    }
+
+    // May a part go from weight `before` to `after`? Balance is a constraint here, never traded:
+    // a part inside the window stays inside, one outside comes no further out, and none goes
+    // further beyond the bounds or below the hard minimum.
+    [[nodiscard]] static bool keeps_balance(const Objective& o, double before, double after) {
+        const double miss = window_miss(o, before);
+        if (miss <= 1e-9 ? window_miss(o, after) > 1e-9 : window_miss(o, after) > miss + 1e-9) return false;
+        return o.violation(after) <= o.violation(before) + 1e-9;
+    }
+
+    // Compactness from the parts' real shapes: the cut length refinement weighs is not what makes
+    // a micro-grid compact (a long thin part can have a short cut), its own perimeter against its
+    // area is. Boundary moves and swaps of neighbouring nodes between two parts are taken when
+    // they raise the sum of the two parts' Polsby-Popper compactness, keep both connected and
+    // keep_balance() for both. Perimeters are kept exactly, from the graph's shared lengths and
+    // each node's outer length.
+    void improve_shapes(const Objective& o, int parts) {
+        const std::size_t n = graph_.node_count();
+        const auto part_count = static_cast<std::size_t>(parts);
+        part_area_.assign(part_count, 0.0);
+        part_perimeter_.assign(part_count, 0.0);
+        for (std::uint32_t v = 0; v < n; ++v) {
+            const auto p = static_cast<std::size_t>(part_[v]);
+            part_area_[p] += graph_.area[v];
+            part_perimeter_[p] += graph_.outer_length[v];
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                if (part_[graph_.neighbours[e]] != part_[v]) part_perimeter_[p] += graph_.shared_length[e];
+        }
+        // Lengths of v's boundary: to each part, and in all (outer length included).
+        auto lengths_of = [&](std::uint32_t v, std::vector<std::pair<int, double>>& to_part) {
+            to_part.clear();
+            double all = graph_.outer_length[v];
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const int q = part_[graph_.neighbours[e]];
+                const double length = graph_.shared_length[e];
+                all += length;
+                auto it = std::find_if(to_part.begin(), to_part.end(), [q](const auto& t) { return t.first == q; });
+                if (it == to_part.end())
+                    to_part.emplace_back(q, length);
+                else
+                    it->second += length;
+            }
+            return all;
+        };
+        auto length_to = [](const std::vector<std::pair<int, double>>& to_part, int q) {
+            for (const auto& [part, length] : to_part)
+                if (part == q) return length;
+            return 0.0;
+        };
+        auto edge_length = [&](std::uint32_t a, std::uint32_t b) {
+            for (std::uint32_t e = graph_.offsets[a]; e < graph_.offsets[a + 1]; ++e)
+                if (graph_.neighbours[e] == b) return graph_.shared_length[e];
+            return 0.0;
+        };
+        shape_members_.assign(part_count, {});
+        for (std::uint32_t v = 0; v < n; ++v) shape_members_[static_cast<std::size_t>(part_[v])].push_back(v);
+        chain_ = std::getenv("CHAIN") != nullptr;
+        std::vector<std::pair<int, double>> v_lengths, u_lengths;
+        constexpr double kMinGain = 1e-9;
+        double debug_before = 0;
+        for (std::size_t p = 0; p < part_count; ++p) debug_before += polsby_popper(part_area_[p], part_perimeter_[p]);
+        const int shape_passes = std::getenv("SHAPE_PASSES") ? std::atoi(std::getenv("SHAPE_PASSES")) : options_.shape_passes;
+        int debug_passes = 0;
+        for (int pass = 0; pass < shape_passes; ++pass) {
+            ++debug_passes;
+            int changes = 0;
+            for (std::uint32_t v = 0; v < n; ++v) {
+                const int p = part_[v];
+                const auto pi = static_cast<std::size_t>(p);
+                if (part_size_[pi] <= 1) continue;
+                const double v_all = lengths_of(v, v_lengths);
+                if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
+                const double v_own = length_to(v_lengths, p);
+                const double wv = static_cast<double>(graph_.node_weight[v]);
+                const double av = graph_.area[v];
+                const double wp = part_weight_[pi];
+                const double before_p = polsby_popper(part_area_[pi], part_perimeter_[pi]);
+                // Without v, p loses v's outer length and its cut edges and gains v's edges to p.
+                const double p_without_v = part_perimeter_[pi] - v_all + 2 * v_own;
+                bool connected_known = false, connected = false;
+                auto p_stays_connected = [&]() {
+                    if (!connected_known) {
+                        connected = stays_connected_without(v, p);
+                        connected_known = true;
+                    }
+                    return connected;
+                };
+                // The best move of v to a neighbouring part, then the best swap with a neighbour.
+                int best_q = -1;
+                std::uint32_t best_u = 0;
+                int best_r = -1;
+                bool best_is_swap = false;
+                double best_gain = kMinGain;
+                for (const auto& [q, v_to_q] : v_lengths) {
+                    if (q == p) continue;
+                    const auto qi = static_cast<std::size_t>(q);
+                    const double wq = part_weight_[qi];
+                    const double before = before_p + polsby_popper(part_area_[qi], part_perimeter_[qi]);
+                    const double q_with_v = part_perimeter_[qi] + v_all - 2 * v_to_q;
+                    if (keeps_balance(o, wp, wp - wv) && keeps_balance(o, wq, wq + wv)) {
+                        const double gain = polsby_popper(part_area_[pi] - av, p_without_v) +
+                                            polsby_popper(part_area_[qi] + av, q_with_v) - before;
+                        if (gain > best_gain && keeps_enough_weighted(v, p) && p_stays_connected()) {
+                            best_gain = gain;
+                            best_q = q;
+                            best_is_swap = false;
+                        }
+                    }
+                    // v to q and a node u of q on to a part r beside it: a swap when r is p
+                    // (p becomes p - v + u, q becomes q - u + v), else a chain of two moves.
+                    // Either keeps q's weight within reach of the window where v alone would not.
+                    for (const std::uint32_t u : shape_members_[qi]) {
+                        if (part_size_[qi] <= 1) break;
+                        const double wu = static_cast<double>(graph_.node_weight[u]);
+                        if (!keeps_balance(o, wq, wq - wu + wv)) continue;
+                        const double uv = edge_length(v, u);
+                        // q - u must stay connected and touch v.
+                        if (length_to(v_lengths, q) - uv <= 0) continue;
+                        const double u_all = lengths_of(u, u_lengths);
+                        const double au = graph_.area[u];
+                        // After v has moved to q: u's edges to q gain uv, to p lose it.
+                        const double q_after = q_with_v - u_all + 2 * (length_to(u_lengths, q) + uv);
+                        const double q_pp = polsby_popper(part_area_[qi] + av - au, q_after);
+                        for (const auto& [r, u_to_r_before] : u_lengths) {
+                            if (r == q || (!chain_ && r != p)) continue;
+                            const auto ri = static_cast<std::size_t>(r);
+                            const double u_to_r = r == p ? u_to_r_before - uv : u_to_r_before;
+                            if (u_to_r <= 0) continue;  // u must touch r (p - v for a swap)
+                            double gain = 0;
+                            if (r == p) {
+                                if (!keeps_balance(o, wp, wp - wv + wu)) continue;
+                                gain = polsby_popper(part_area_[pi] - av + au, p_without_v + u_all - 2 * u_to_r) +
+                                       q_pp - before;
+                            } else {
+                                const double wr = part_weight_[ri];
+                                if (!keeps_balance(o, wp, wp - wv) || !keeps_balance(o, wr, wr + wu)) continue;
+                                gain = polsby_popper(part_area_[pi] - av, p_without_v) + q_pp +
+                                       polsby_popper(part_area_[ri] + au, part_perimeter_[ri] + u_all - 2 * u_to_r) -
+                                       before - polsby_popper(part_area_[ri], part_perimeter_[ri]);
+                            }
+                            if (gain <= best_gain) continue;
+                            const int v_positive = wv > 0 ? 1 : 0, u_positive = wu > 0 ? 1 : 0;
+                            auto enough = [&](std::size_t i, int change) {
+                                return static_cast<double>(part_positive_[i] + change) >=
+                                       units_prefix_[i + 1] - units_prefix_[i] - 1e-9;
+                            };
+                            if (r == p ? !enough(pi, u_positive - v_positive) : !enough(pi, -v_positive)) continue;
+                            if (!enough(qi, v_positive - u_positive)) continue;
+                            if (!p_stays_connected() || !stays_connected_without(u, q)) continue;
+                            best_gain = gain;
+                            best_q = q;
+                            best_u = u;
+                            best_r = r;
+                            best_is_swap = true;
+                        }
+                    }
+                }
+                if (best_q < 0) continue;
+                shape_move(v, best_q);
+                if (best_is_swap) shape_move(best_u, best_r);
+                ++changes;
+            }
+            if (changes == 0) break;
+        }
+        if (std::getenv("CIVGRID_PP_DEBUG") != nullptr) {
+            double debug_after = 0;
+            for (std::size_t p = 0; p < part_count; ++p) debug_after += polsby_popper(part_area_[p], part_perimeter_[p]);
+            std::fprintf(stderr, "PPDBG %d %.4f %.4f %d\n", parts, debug_before, debug_after, debug_passes);
+        }
+    }
+
+    // move_node, keeping the parts' areas and perimeters.
+    void shape_move(std::uint32_t v, int to) {
+        const int from = part_[v];
+        double all = graph_.outer_length[v], to_from = 0, to_to = 0;
+        for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+            const int q = part_[graph_.neighbours[e]];
+            all += graph_.shared_length[e];
+            if (q == from) to_from += graph_.shared_length[e];
+            if (q == to) to_to += graph_.shared_length[e];
+        }
+        part_perimeter_[static_cast<std::size_t>(from)] += 2 * to_from - all;
+        part_perimeter_[static_cast<std::size_t>(to)] += all - 2 * to_to;
+        part_area_[static_cast<std::size_t>(from)] -= graph_.area[v];
+        part_area_[static_cast<std::size_t>(to)] += graph_.area[v];
+        auto& from_members = shape_members_[static_cast<std::size_t>(from)];
+        from_members.erase(std::find(from_members.begin(), from_members.end(), v));
+        shape_members_[static_cast<std::size_t>(to)].push_back(v);
+        move_node(v, to);
     }
 
     // Parts still outside the balance window after refinement are often hemmed in by parts that
@@ -1385,6 +1604,9 @@ private:
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
     std::vector<int> part_positive_;  // weighted nodes per part
+    std::vector<double> part_area_, part_perimeter_;  // improve_shapes: m², m
+    std::vector<std::vector<std::uint32_t>> shape_members_;  // improve_shapes: nodes per part
+    bool chain_ = false;
     std::vector<std::uint32_t> mark_;
     std::uint32_t stamp_ = 0;
     std::vector<std::uint32_t> scratch_;

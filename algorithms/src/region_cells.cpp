@@ -718,6 +718,19 @@ AtomGraph atom_graph(const Context& context, const RegionInput& input, const Out
             {static_cast<std::uint32_t>(va), static_cast<std::uint32_t>(vb), e.length, soft_index.intersects(pa, pb)});
     }
     result.graph = make_graph(std::move(vertex_households), std::move(vertex_location), std::move(graph_edges));
+    // Each vertex's cell area and the part of its boundary no graph edge shares, so refinement
+    // knows the parts' perimeters and areas (improve_shapes).
+    WeightedGraph& g = result.graph;
+    g.area.assign(g.node_count(), 0.0);
+    g.outer_length.assign(g.node_count(), 0.0);
+    for (std::size_t a = 0; a < atom_polygons.size(); ++a) {
+        if (atom_vertex[a] < 0) continue;
+        const auto v = static_cast<std::size_t>(atom_vertex[a]);
+        g.area[v] = geos::area(context, atom_polygons[a].get());
+        double shared = 0;
+        for (std::uint32_t e = g.offsets[v]; e < g.offsets[v + 1]; ++e) shared += g.shared_length[e];
+        g.outer_length[v] = std::max(0.0, geos::length(context, atom_polygons[a].get()) - shared);
+    }
     return result;
 }
 

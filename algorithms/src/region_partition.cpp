@@ -153,6 +153,18 @@ WeightedGraph induced_subgraph(const WeightedGraph& graph, const std::vector<std
         }
     }
     WeightedGraph result = make_graph(std::move(weights), std::move(locations), std::move(edges));
+    if (graph.has_shapes()) {
+        // Edges to vertices outside the subgraph bound every part of it: outer length.
+        result.area.reserve(members.size());
+        result.outer_length.reserve(members.size());
+        for (std::uint32_t v : members) {
+            double outer = graph.outer_length[v];
+            for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e)
+                if (local[graph.neighbours[e]] < 0) outer += graph.shared_length[e];
+            result.area.push_back(graph.area[v]);
+            result.outer_length.push_back(outer);
+        }
+    }
     for (std::uint32_t v : members) local[v] = -1;
     return result;
 }

@@ -16,6 +16,16 @@ struct WeightedGraph {
     std::vector<std::uint32_t> neighbours;
     std::vector<double> shared_length;       ///< per directed edge: boundary length shared (metres, > 0)
     std::vector<std::uint8_t> crosses_soft;  ///< per directed edge: 1 when it crosses a soft barrier
+    /// Optional (empty = unknown), per node: the cell's area (m²) and the length of its boundary
+    /// shared with no neighbour in the graph (metres: outline, barriers, empty land, nodes outside
+    /// an induced subgraph). With them a part's perimeter and area are known, and refinement
+    /// raises the parts' Polsby-Popper compactness within the balance window.
+    std::vector<double> area;
+    std::vector<double> outer_length;
+
+    [[nodiscard]] bool has_shapes() const noexcept {
+        return area.size() == node_count() && outer_length.size() == node_count() && node_count() > 0;
+    }
 
     [[nodiscard]] std::size_t node_count() const noexcept { return node_weight.size(); }
 };
@@ -50,6 +60,10 @@ struct GraphPartitionOptions {
     /// Rounds of regrowing the parts from their centres (a balanced graph Voronoi diagram, then
     /// refinement); the result replaces the bisection's when it scores better (0 = bisection only).
     int growth_rounds = 2;
+    /// Passes of moves and swaps that raise the sum of the parts' Polsby-Popper compactness
+    /// (4 pi area / perimeter², from WeightedGraph::area and outer_length) without taking a part
+    /// out of the window or further outside it or the bounds (0 = none; needs the graph's shapes).
+    int shape_passes = 8;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
