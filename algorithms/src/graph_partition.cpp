@@ -5,8 +5,6 @@
 #include <array>
 #include <bit>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -197,6 +195,7 @@ public:
         std::iota(units_prefix_.begin(), units_prefix_.end(), 0.0);
         equal_units_ = true;
         part_ = std::move(part);
+        shapes_in_refine_ = true;
         refine(parts);
         return std::move(part_);
     }
@@ -222,6 +221,9 @@ public:
         refine(next);
         const Score grown_score = score(next);
         if (bisected_score < grown_score) part_ = std::move(bisected);
+        // Both candidates had their boundary moves and swaps (refine); the winner alone gets
+        // the costlier re-splitting of neighbouring pairs.
+        improve_shapes_of(next, true);
         return std::move(part_);
     }
 
@@ -975,8 +977,9 @@ private:
             result.outside += o.outside_window(weight_of[static_cast<std::size_t>(p)]);
             result.rest += o.cost(weight_of[static_cast<std::size_t>(p)], p);
         }
-        if (o.has_window && graph_.has_shapes() && options_.shape_passes > 0 ) {
-            // Shapes known: within the window, the more compact partition wins.
+        if (o.has_window && graph_.has_shapes() && options_.shape_passes > 0) {
+            // Shapes known: after the balance, the partition with the higher sum of its parts'
+            // Polsby-Popper wins (cut length is not compactness: a long thin part's is short).
             std::vector<double> area(static_cast<std::size_t>(parts), 0.0), perimeter(area.size(), 0.0);
             for (std::uint32_t v = 0; v < graph_.node_count(); ++v) {
                 const auto p = static_cast<std::size_t>(part_[v]);
@@ -1067,14 +1070,33 @@ private:
             if (moves == 0) break;
         }
         if (o.has_window) repair_window(o, parts);
-        if (o.has_window && graph_.has_shapes() && options_.shape_passes > 0) improve_shapes(o, parts);
+        improve_shapes_of(parts, shapes_in_refine_);
+    }
+
+    // improve_shapes on part_ when the graph knows its cells' shapes and a window is set (the
+    // micro-grid level); `with_pairs` adds the re-splitting of neighbouring pairs.
+    void improve_shapes_of(int parts, bool with_pairs) {
+        if (parts <= 1) return;
+        const Objective o = objective(parts);
+        if (!o.has_window || !graph_.has_shapes() || options_.shape_passes <= 0 || o.total <= 0) return;
+        // refine() leaves the part weights, sizes and weighted counts; they are recounted here
+        // because run() may have swapped in the other candidate since.
+        const std::size_t n = graph_.node_count();
+        part_weight_.assign(static_cast<std::size_t>(parts), 0.0);
+        part_size_.assign(static_cast<std::size_t>(parts), 0);
+        part_positive_.assign(static_cast<std::size_t>(parts), 0);
+        members_.clear();
+        for (std::size_t v = 0; v < n; ++v) {
+            part_weight_[static_cast<std::size_t>(part_[v])] += static_cast<double>(graph_.node_weight[v]);
+            ++part_size_[static_cast<std::size_t>(part_[v])];
+            part_positive_[static_cast<std::size_t>(part_[v])] += graph_.node_weight[v] > 0 ? 1 : 0;
+        }
+        improve_shapes(o, parts, with_pairs);
     }
 
     // Polsby-Popper compactness of a part of area a and perimeter l (0 for a degenerate one).
     [[nodiscard]] static double polsby_popper(double a, double l) {
         constexpr double kFourPi = 4.0 * 3.141592653589793;
-        static const bool inverse = std::getenv("PP_INV") != nullptr;
-        if (inverse) return l > 0 && a > 0 ? -(l * l) / (kFourPi * a) : -1e9;
         return l > 0 && a > 0 ? kFourPi * a / (l * l) : 0.0;
     }
 
@@ -1098,7 +1120,7 @@ private:
     // they raise the sum of the two parts' Polsby-Popper compactness, keep both connected and
     // keep_balance() for both. Perimeters are kept exactly, from the graph's shared lengths and
     // each node's outer length.
-    void improve_shapes(const Objective& o, int parts) {
+    void improve_shapes(const Objective& o, int parts, bool with_pairs) {
         const std::size_t n = graph_.node_count();
         const auto part_count = static_cast<std::size_t>(parts);
         part_area_.assign(part_count, 0.0);
@@ -1131,22 +1153,16 @@ private:
                 if (part == q) return length;
             return 0.0;
         };
-        auto edge_length = [&](std::uint32_t a, std::uint32_t b) {
-            for (std::uint32_t e = graph_.offsets[a]; e < graph_.offsets[a + 1]; ++e)
-                if (graph_.neighbours[e] == b) return graph_.shared_length[e];
-            return 0.0;
-        };
         shape_members_.assign(part_count, {});
         for (std::uint32_t v = 0; v < n; ++v) shape_members_[static_cast<std::size_t>(part_[v])].push_back(v);
-        chain_ = std::getenv("CHAIN") != nullptr;
+        v_edge_.assign(n, 0.0);
+        foreign_.assign(n, 0);
+        for (std::uint32_t v = 0; v < n; ++v)
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                foreign_[v] += part_[graph_.neighbours[e]] != part_[v] ? 1 : 0;
         std::vector<std::pair<int, double>> v_lengths, u_lengths;
         constexpr double kMinGain = 1e-9;
-        double debug_before = 0;
-        for (std::size_t p = 0; p < part_count; ++p) debug_before += polsby_popper(part_area_[p], part_perimeter_[p]);
-        const int shape_passes = std::getenv("SHAPE_PASSES") ? std::atoi(std::getenv("SHAPE_PASSES")) : options_.shape_passes;
-        int debug_passes = 0;
-        for (int pass = 0; pass < shape_passes; ++pass) {
-            ++debug_passes;
+        for (int pass = 0; pass < options_.shape_passes; ++pass) {
             int changes = 0;
             for (std::uint32_t v = 0; v < n; ++v) {
                 const int p = part_[v];
@@ -1154,6 +1170,17 @@ private:
                 if (part_size_[pi] <= 1) continue;
                 const double v_all = lengths_of(v, v_lengths);
                 if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
+                // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
+                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                    v_edge_[graph_.neighbours[e]] = graph_.shared_length[e];
+                struct ClearEdges {
+                    Partitioner& self;
+                    std::uint32_t node;
+                    ~ClearEdges() {
+                        for (std::uint32_t e = self.graph_.offsets[node]; e < self.graph_.offsets[node + 1]; ++e)
+                            self.v_edge_[self.graph_.neighbours[e]] = 0.0;
+                    }
+                } clear_edges{*this, v};
                 const double v_own = length_to(v_lengths, p);
                 const double wv = static_cast<double>(graph_.node_weight[v]);
                 const double av = graph_.area[v];
@@ -1195,9 +1222,11 @@ private:
                     // Either keeps q's weight within reach of the window where v alone would not.
                     for (const std::uint32_t u : shape_members_[qi]) {
                         if (part_size_[qi] <= 1) break;
+                        // u must touch a part other than q: v's, or r's (v counts once it is in q).
+                        if (foreign_[u] == 0) continue;
                         const double wu = static_cast<double>(graph_.node_weight[u]);
                         if (!keeps_balance(o, wq, wq - wu + wv)) continue;
-                        const double uv = edge_length(v, u);
+                        const double uv = v_edge_[u];
                         // q - u must stay connected and touch v.
                         if (length_to(v_lengths, q) - uv <= 0) continue;
                         const double u_all = lengths_of(u, u_lengths);
@@ -1206,7 +1235,7 @@ private:
                         const double q_after = q_with_v - u_all + 2 * (length_to(u_lengths, q) + uv);
                         const double q_pp = polsby_popper(part_area_[qi] + av - au, q_after);
                         for (const auto& [r, u_to_r_before] : u_lengths) {
-                            if (r == q || (!chain_ && r != p)) continue;
+                            if (r == q) continue;
                             const auto ri = static_cast<std::size_t>(r);
                             const double u_to_r = r == p ? u_to_r_before - uv : u_to_r_before;
                             if (u_to_r <= 0) continue;  // u must touch r (p - v for a swap)
@@ -1246,11 +1275,169 @@ private:
             }
             if (changes == 0) break;
         }
-        if (std::getenv("CIVGRID_PP_DEBUG") != nullptr) {
-            double debug_after = 0;
-            for (std::size_t p = 0; p < part_count; ++p) debug_after += polsby_popper(part_area_[p], part_perimeter_[p]);
-            std::fprintf(stderr, "PPDBG %d %.4f %.4f %d\n", parts, debug_before, debug_after, debug_passes);
+        if (with_pairs && options_.shape_free_nodes > 0) {
+            pair_dirty_.assign(part_count, 1);
+            constexpr int kPairRounds = 3;
+            for (int round = 0; round < kPairRounds; ++round)
+                if (resplit_pairs(o, parts, std::min(options_.shape_free_nodes, kMaxFreeNodes)) == 0) break;
         }
+    }
+
+    // Two neighbouring parts are split again the best way near their common boundary: the
+    // `free_count` nodes nearest it (by steps from it, within the two parts) may change side, and
+    // every combination of them is tried (Gray code, the perimeters kept as one node changes
+    // side). The division with the highest sum of the two Polsby-Popper values is taken when
+    // both sides are connected, keep_balance() and hold enough weighted nodes. Moves and swaps
+    // change one or two nodes; this finds the exchanges of several that no single step reaches.
+    // Returns the pairs changed.
+    int resplit_pairs(const Objective& o, int parts, int free_count) {
+        int changed = 0;
+        constexpr std::size_t kMaxPairNodes = 64;  // one bit each
+        std::vector<std::uint32_t> nodes;
+        std::vector<int>& index_of = pair_index_;
+        index_of.resize(graph_.node_count(), -1);
+        std::vector<int> neighbour_parts;
+        struct Link {
+            int to;
+            double length;
+        };
+        std::vector<std::vector<Link>> links;
+        std::vector<double> outer, area, weight;
+        std::vector<std::uint64_t> adjacent_mask;
+        std::vector<char> positive;
+        std::vector<int> free_nodes, layer;
+        std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
+        for (int p = 0; p < parts; ++p) {
+            const auto pi = static_cast<std::size_t>(p);
+            neighbour_parts.clear();
+            for (const std::uint32_t v : shape_members_[pi])
+                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                    const int q = part_[graph_.neighbours[e]];
+                    if (q > p && std::find(neighbour_parts.begin(), neighbour_parts.end(), q) == neighbour_parts.end())
+                        neighbour_parts.push_back(q);
+                }
+            std::sort(neighbour_parts.begin(), neighbour_parts.end());
+            for (const int q : neighbour_parts) {
+                const auto qi = static_cast<std::size_t>(q);
+                // A pair already split the best way stays so until one of its parts changes.
+                if (!pair_dirty_[pi] && !pair_dirty_[qi]) continue;
+                const std::size_t m = shape_members_[pi].size() + shape_members_[qi].size();
+                if (m > kMaxPairNodes || m < 3) continue;
+                nodes.assign(shape_members_[pi].begin(), shape_members_[pi].end());
+                nodes.insert(nodes.end(), shape_members_[qi].begin(), shape_members_[qi].end());
+                std::sort(nodes.begin(), nodes.end());
+                for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
+                links.assign(m, {});
+                outer.assign(m, 0.0);
+                area.assign(m, 0.0);
+                weight.assign(m, 0.0);
+                adjacent_mask.assign(m, 0);
+                positive.assign(m, 0);
+                std::uint64_t current = 0;  // the nodes now in p
+                for (std::size_t i = 0; i < m; ++i)
+                    if (part_[nodes[i]] == p) current |= std::uint64_t{1} << i;
+                for (std::size_t i = 0; i < m; ++i) {
+                    const std::uint32_t v = nodes[i];
+                    outer[i] = graph_.outer_length[v];
+                    area[i] = graph_.area[v];
+                    weight[i] = static_cast<double>(graph_.node_weight[v]);
+                    positive[i] = graph_.node_weight[v] > 0 ? 1 : 0;
+                    for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                        const int j = index_of[graph_.neighbours[e]];
+                        if (j < 0) {
+                            outer[i] += graph_.shared_length[e];
+                        } else {
+                            links[i].push_back({j, graph_.shared_length[e]});
+                            adjacent_mask[i] |= std::uint64_t{1} << j;
+                        }
+                    }
+                }
+                for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
+                // The free nodes: layers of steps from the boundary between p and q.
+                layer.assign(m, -1);
+                free_nodes.clear();
+                for (std::size_t i = 0; i < m; ++i) {
+                    const bool in_p = (current >> i) & 1U;
+                    if ((adjacent_mask[i] & (in_p ? ~current : current)) != 0) {
+                        layer[i] = 0;
+                        free_nodes.push_back(static_cast<int>(i));
+                    }
+                }
+                for (std::size_t head = 0; head < free_nodes.size(); ++head)
+                    for (const Link& link : links[static_cast<std::size_t>(free_nodes[head])])
+                        if (layer[static_cast<std::size_t>(link.to)] < 0) {
+                            layer[static_cast<std::size_t>(link.to)] =
+                                layer[static_cast<std::size_t>(free_nodes[head])] + 1;
+                            free_nodes.push_back(link.to);
+                        }
+                if (free_nodes.size() > static_cast<std::size_t>(free_count))
+                    free_nodes.resize(static_cast<std::size_t>(free_count));
+                const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
+                auto connected = [&](std::uint64_t set) {
+                    std::uint64_t reached = set & (~set + 1), frontier = reached;
+                    while (frontier != 0) {
+                        std::uint64_t next = 0;
+                        for (std::uint64_t f = frontier; f != 0; f &= f - 1)
+                            next |= adjacent_mask[static_cast<std::size_t>(std::countr_zero(f))];
+                        frontier = next & set & ~reached;
+                        reached |= frontier;
+                    }
+                    return reached == set;
+                };
+                const double wp = part_weight_[pi], wq = part_weight_[qi];
+                const double all_weight = wp + wq, all_area = part_area_[pi] + part_area_[qi];
+                const double units_p = units_prefix_[pi + 1] - units_prefix_[pi];
+                const double units_q = units_prefix_[qi + 1] - units_prefix_[qi];
+                const double before = polsby_popper(part_area_[pi], part_perimeter_[pi]) +
+                                      polsby_popper(part_area_[qi], part_perimeter_[qi]);
+                double best_gain = 1e-9;
+                std::uint64_t best = current, set = current;
+                double s_perimeter = part_perimeter_[pi], t_perimeter = part_perimeter_[qi];
+                double s_area = part_area_[pi], s_weight = wp;
+                int s_positive = part_positive_[pi], all_positive = part_positive_[pi] + part_positive_[qi];
+                const std::uint32_t combinations = 1U << free_nodes.size();
+                for (std::uint32_t step = 1; step < combinations; ++step) {
+                    const auto i =
+                        static_cast<std::size_t>(free_nodes[static_cast<std::size_t>(std::countr_zero(step))]);
+                    double to_s = 0, to_t = 0;  // i's links to S (the new p) and to T
+                    for (const Link& link : links[i]) ((set >> link.to) & 1U ? to_s : to_t) += link.length;
+                    const std::uint64_t bit = std::uint64_t{1} << i;
+                    if ((set & bit) == 0) {  // i joins S
+                        s_perimeter += outer[i] + to_t - to_s;
+                        t_perimeter += to_t - outer[i] - to_s;
+                        s_area += area[i];
+                        s_weight += weight[i];
+                        s_positive += positive[i];
+                    } else {  // i leaves S
+                        s_perimeter += to_s - outer[i] - to_t;
+                        t_perimeter += outer[i] + to_s - to_t;
+                        s_area -= area[i];
+                        s_weight -= weight[i];
+                        s_positive -= positive[i];
+                    }
+                    set ^= bit;
+                    if (set == 0 || set == full) continue;
+                    if (!keeps_balance(o, wp, s_weight) || !keeps_balance(o, wq, all_weight - s_weight)) continue;
+                    if (static_cast<double>(s_positive) < units_p - 1e-9 ||
+                        static_cast<double>(all_positive - s_positive) < units_q - 1e-9)
+                        continue;
+                    const double gain =
+                        polsby_popper(s_area, s_perimeter) + polsby_popper(all_area - s_area, t_perimeter) - before;
+                    if (gain <= best_gain || !connected(set) || !connected(full & ~set)) continue;
+                    best_gain = gain;
+                    best = set;
+                }
+                if (best == current) continue;
+                for (std::size_t i = 0; i < m; ++i) {
+                    const int to = (best >> i) & 1U ? p : q;
+                    if (part_[nodes[i]] != to) shape_move(nodes[i], to);
+                }
+                next_dirty[pi] = next_dirty[qi] = 1;
+                ++changed;
+            }
+        }
+        pair_dirty_ = std::move(next_dirty);
+        return changed;
     }
 
     // move_node, keeping the parts' areas and perimeters.
@@ -1267,6 +1454,18 @@ private:
         part_perimeter_[static_cast<std::size_t>(to)] += all - 2 * to_to;
         part_area_[static_cast<std::size_t>(from)] -= graph_.area[v];
         part_area_[static_cast<std::size_t>(to)] += graph_.area[v];
+        if (!foreign_.empty()) {
+            std::uint32_t own = 0;
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const std::uint32_t x = graph_.neighbours[e];
+                if (part_[x] == from) ++foreign_[x];
+                if (part_[x] == to) {
+                    --foreign_[x];
+                    ++own;
+                }
+            }
+            foreign_[v] = graph_.offsets[v + 1] - graph_.offsets[v] - own;
+        }
         auto& from_members = shape_members_[static_cast<std::size_t>(from)];
         from_members.erase(std::find(from_members.begin(), from_members.end(), v));
         shape_members_[static_cast<std::size_t>(to)].push_back(v);
@@ -1436,6 +1635,7 @@ private:
         if (!members_.empty()) members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries are skipped
     }
 
+    static constexpr int kMaxFreeNodes = 16;       // resplit_pairs tries 2^n divisions
     static constexpr int kChainDepth = 5;          // parts a chain may pass through
     static constexpr std::size_t kChainTries = 6;  // candidate nodes tried at each link
 
@@ -1603,10 +1803,14 @@ private:
     std::vector<int> part_;
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
-    std::vector<int> part_positive_;  // weighted nodes per part
-    std::vector<double> part_area_, part_perimeter_;  // improve_shapes: m², m
+    std::vector<int> part_positive_;                         // weighted nodes per part
+    std::vector<double> part_area_, part_perimeter_;         // improve_shapes: m², m
     std::vector<std::vector<std::uint32_t>> shape_members_;  // improve_shapes: nodes per part
-    bool chain_ = false;
+    std::vector<char> pair_dirty_;                           // resplit_pairs: parts changed since
+    std::vector<int> pair_index_;                            // resplit_pairs: -1 outside the pair
+    std::vector<std::uint32_t> foreign_;                     // improve_shapes: neighbours in other parts, per node
+    std::vector<double> v_edge_;     // improve_shapes: the shared length from the node in hand, else 0
+    bool shapes_in_refine_ = false;  // refine_only: refine() ends with improve_shapes
     std::vector<std::uint32_t> mark_;
     std::uint32_t stamp_ = 0;
     std::vector<std::uint32_t> scratch_;

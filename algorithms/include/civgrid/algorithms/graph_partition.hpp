@@ -60,10 +60,14 @@ struct GraphPartitionOptions {
     /// Rounds of regrowing the parts from their centres (a balanced graph Voronoi diagram, then
     /// refinement); the result replaces the bisection's when it scores better (0 = bisection only).
     int growth_rounds = 2;
-    /// Passes of moves and swaps that raise the sum of the parts' Polsby-Popper compactness
-    /// (4 pi area / perimeter², from WeightedGraph::area and outer_length) without taking a part
-    /// out of the window or further outside it or the bounds (0 = none; needs the graph's shapes).
+    /// Compactness from the parts' shapes (needs WeightedGraph::area and outer_length and a
+    /// window): passes of boundary moves, swaps and two-move chains that raise the sum of the
+    /// parts' Polsby-Popper compactness (4 pi area / perimeter²) without taking a part out of the
+    /// window, further outside it or further beyond the bounds (0 = none).
     int shape_passes = 8;
+    /// Then neighbouring pairs of parts are split again the best way among the 2^n divisions of
+    /// the n nodes nearest their common boundary (0 = no re-splitting; at most 16).
+    int shape_free_nodes = 10;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
@@ -80,8 +84,8 @@ struct GraphPartitionOptions {
 
 /// The refinement partition_connected_graph ends with, alone, on a given partition of `graph`
 /// (parts numbered 0..parts-1, each connected and holding weight, equal targets): boundary moves
-/// and, with a window, chains of moves that bring parts into it. Parts stay connected and
-/// non-empty; none leaves the window.
+/// and, with a window, chains of moves that bring parts into it, then (with the graph's shapes)
+/// the compactness stage. Parts stay connected and non-empty; none leaves the window.
 void refine_partition(const WeightedGraph& graph, std::vector<int>& part, const GraphPartitionOptions& options);
 
 /// Connected components (component index per node, numbered by smallest node).
