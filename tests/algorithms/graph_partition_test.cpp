@@ -284,5 +284,132 @@ TEST(GraphPartition, EveryPartHoldsAWeightedNodePerUnit) {
     }
 }
 
+// The grid graph with its cells' shapes: unit squares (area 1), the lattice's rim as outer length.
+WeightedGraph grid_graph_with_shapes(int w, int h, std::vector<std::int64_t> weights) {
+    WeightedGraph graph = grid_graph(w, h, std::move(weights));
+    graph.area.assign(graph.node_count(), 1.0);
+    graph.outer_length.assign(graph.node_count(), 0.0);
+    for (std::uint32_t v = 0; v < graph.node_count(); ++v)
+        graph.outer_length[v] = 4.0 - static_cast<double>(graph.offsets[v + 1] - graph.offsets[v]);
+    return graph;
+}
+
+// Mean Polsby-Popper of the parts, their perimeters counted independently of the partitioner: the
+// squares' sides that do not face a square of the same part.
+double mean_polsby_popper(const WeightedGraph& graph, const std::vector<int>& part, int parts) {
+    std::vector<double> area(static_cast<std::size_t>(parts), 0.0), perimeter(area.size(), 0.0);
+    for (std::uint32_t v = 0; v < graph.node_count(); ++v) {
+        const auto p = static_cast<std::size_t>(part[v]);
+        area[p] += graph.area[v];
+        perimeter[p] += 4.0;
+        for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e)
+            if (part[graph.neighbours[e]] == part[v]) perimeter[p] -= 1.0;
+    }
+    double sum = 0;
+    for (std::size_t p = 0; p < area.size(); ++p)
+        sum += 4 * 3.141592653589793 * area[p] / (perimeter[p] * perimeter[p]);
+    return sum / parts;
+}
+
+TEST(GraphPartition, ShapesMendRaggedPartsWithoutGivingBalanceBack) {
+    // An 8 x 8 lattice of equal squares in four quadrants (Polsby-Popper 0.79), made ragged by
+    // exchanging squares across their boundaries: every part still holds exactly 16, the target
+    // and the whole window, so only exchanges of equal weight are allowed and the balance moves
+    // have nothing to do. The compactness stage must mend the parts and keep each at 16.
+    const WeightedGraph graph = grid_graph_with_shapes(8, 8, std::vector<std::int64_t>(64, 1));
+    std::vector<int> part(64);
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x) part[static_cast<std::size_t>(y * 8 + x)] = (y / 4) * 2 + x / 4;
+    const double quadrants = mean_polsby_popper(graph, part, 4);
+    auto exchange = [&](int x1, int y1, int x2, int y2) {
+        std::swap(part[static_cast<std::size_t>(y1 * 8 + x1)], part[static_cast<std::size_t>(y2 * 8 + x2)]);
+    };
+    exchange(3, 0, 4, 1);  // across the vertical boundary, top
+    exchange(3, 2, 4, 3);
+    exchange(1, 3, 2, 4);  // across the horizontal boundary, left
+    exchange(6, 3, 5, 4);  // right
+    exchange(3, 7, 4, 6);  // bottom
+    ASSERT_TRUE(parts_are_connected(graph, part));
+    const double ragged = mean_polsby_popper(graph, part, 4);
+    ASSERT_LT(ragged, quadrants - 0.15);
+    GraphPartitionOptions options;
+    options.window_low = options.window_high = 16;
+
+    std::vector<int> without = part;
+    GraphPartitionOptions no_shapes = options;
+    no_shapes.shape_passes = 0;
+    refine_partition(graph, without, no_shapes);
+    EXPECT_LT(mean_polsby_popper(graph, without, 4), quadrants - 0.1);  // the cut-length weight cannot
+
+    refine_partition(graph, part, options);
+    ASSERT_TRUE(parts_are_connected(graph, part));
+    for (double w : part_weights(graph, part, 4)) EXPECT_EQ(w, 16);
+    EXPECT_GE(mean_polsby_popper(graph, part, 4), quadrants - 0.02);
+}
+
+TEST(GraphPartition, ShapesNeverTakeAPartOutOfTheWindowAndMakePartsMoreCompact) {
+    // Random weights: refinement with the compactness stage keeps every part that was inside the
+    // window inside it, puts no fewer inside, keeps parts connected, and gives more compact parts
+    // than the same refinement without it.
+    double with_sum = 0, without_sum = 0;
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+        std::mt19937_64 random(seed);
+        std::vector<std::int64_t> weights(16 * 16);
+        for (auto& w : weights) w = 5 + static_cast<std::int64_t>(random() % 6);  // buildings of 5-10
+        const WeightedGraph graph = grid_graph_with_shapes(16, 16, weights);
+        const int parts = 24;
+        GraphPartitionOptions no_shapes;
+        no_shapes.shape_passes = 0;
+        const std::vector<int> start = partition_connected_graph(graph, parts, seed, no_shapes);
+        double total = 0;
+        for (std::int64_t w : weights) total += static_cast<double>(w);
+        GraphPartitionOptions options;
+        options.window_low = std::ceil(0.9 * total / parts);
+        options.window_high = std::floor(1.1 * total / parts);
+        no_shapes.window_low = options.window_low;
+        no_shapes.window_high = options.window_high;
+        std::vector<int> part = start, without = start;
+        refine_partition(graph, part, options);
+        refine_partition(graph, without, no_shapes);
+        ASSERT_TRUE(parts_are_connected(graph, part)) << "seed " << seed;
+        const std::vector<double> before = part_weights(graph, start, parts);
+        const std::vector<double> after = part_weights(graph, part, parts);
+        for (std::size_t p = 0; p < after.size(); ++p) {
+            if (before[p] >= options.window_low && before[p] <= options.window_high) {
+                EXPECT_GE(after[p], options.window_low) << "seed " << seed << " part " << p;
+                EXPECT_LE(after[p], options.window_high) << "seed " << seed << " part " << p;
+            }
+            EXPECT_GT(after[p], 0.0);
+        }
+        EXPECT_GE(within_window(after, options.window_low, options.window_high),
+                  within_window(part_weights(graph, without, parts), options.window_low, options.window_high))
+            << "seed " << seed;
+        with_sum += mean_polsby_popper(graph, part, parts);
+        without_sum += mean_polsby_popper(graph, without, parts);
+    }
+    EXPECT_GT(with_sum / 12, without_sum / 12 + 0.01) << with_sum / 12 << " against " << without_sum / 12;
+}
+
+TEST(GraphPartition, ShapesAreLeftAloneWithoutTheCellsOrAWindow) {
+    // Without areas (a graph from elsewhere) or without a window the stage does nothing: the
+    // same partition as with it turned off.
+    std::vector<std::int64_t> weights(10 * 10, 3);
+    const WeightedGraph with_shapes = grid_graph_with_shapes(10, 10, weights);
+    const WeightedGraph plain = grid_graph(10, 10, weights);
+    GraphPartitionOptions off;
+    off.shape_passes = 0;
+    off.window_low = 50;
+    off.window_high = 70;
+    GraphPartitionOptions on = off;
+    on.shape_passes = 8;
+    EXPECT_EQ(partition_connected_graph(plain, 5, 3, on), partition_connected_graph(plain, 5, 3, off));
+    GraphPartitionOptions no_window = on;
+    no_window.window_low = no_window.window_high = 0;
+    GraphPartitionOptions no_window_off = no_window;
+    no_window_off.shape_passes = 0;
+    EXPECT_EQ(partition_connected_graph(with_shapes, 5, 3, no_window),
+              partition_connected_graph(with_shapes, 5, 3, no_window_off));
+}
+
 }  // namespace
 }  // namespace civgrid::algorithms
