@@ -67,7 +67,7 @@ struct GraphPartitionOptions {
     int shape_passes = 8;
     /// Then neighbouring pairs of parts are split again the best way among the 2^n divisions of
     /// the n nodes nearest their common boundary (0 = no re-splitting; at most 16).
-    int shape_free_nodes = 10;
+    int shape_free_nodes = 8;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
