@@ -24,6 +24,7 @@
 #include <optional>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -54,20 +55,15 @@ Geom valid_polygonal(const Context& context, Geom geometry) {
     return geometry;
 }
 
-// Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
-// `clipper` (the region's, when its outline is detailed): faces by polygonize_noded, since GEOS's
-// polygonizer checks every ring's validity (seconds along a zig-zagging million-vertex boundary),
-// and their points located by it (GEOS walks every tooth level with a point next to the teeth).
+// Polygonizes noded linework (a GEOS union, or node_with_outline's) and keeps the faces whose
+// interior point lies inside `region`. Faces by polygonize_noded: GEOS's polygonizer checks every
+// ring's validity (seconds along a zig-zagging million-vertex boundary, a sixth of the Voronoi
+// phase on an ordinary city), which noded linework does not need. `clipper` (the region's, when its
+// outline is detailed) locates their points (GEOS walks every tooth level with a point next to the
+// teeth).
 std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework,
                                     const GEOSPreparedGeometry* region, const OutlineClipper* clipper) {
-    std::vector<Geom> polygons;
-    if (clipper != nullptr) {
-        polygons = polygonize_noded(context, linework);
-    } else {
-        const GEOSGeometry* inputs[] = {linework};
-        const Geom all = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
-        polygons = geos::parts(context, all.get());
-    }
+    std::vector<Geom> polygons = polygonize_noded(context, linework);
     std::vector<Geom> faces;
     for (Geom& face : polygons) {
         if (geos::area(context, face.get()) <= 0) continue;
@@ -409,6 +405,7 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
         }
         const SegmentIndex outline_index(std::move(outline_segments));
         std::vector<Geom> band_rings;
+        std::unordered_set<std::uint64_t> band_edges;  // Voronoi vertex pairs, the smaller first
         FaceCells& out = face_cells[f];
         std::vector<Point> ring;
         for (std::size_t s = 0; s < face_nodes.size(); ++s) {  // the guards' cells are dropped
@@ -425,7 +422,24 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
             }
             ring.push_back(ring.front());
             if (outline_index.near_box({box.min_x, box.min_y}, {box.max_x, box.max_y})) {
-                band_rings.push_back(geos::line_string(local, ring));
+                // Each edge once: two band cells share theirs, and GEOS's union nodes every copy
+                // (BM_Voronoi/district 286 -> 252-269 ms).
+                std::vector<Point> run;
+                auto flush = [&] {
+                    if (run.size() >= 2) band_rings.push_back(geos::line_string(local, run));
+                    run.clear();
+                };
+                for (std::size_t i = 0; i < cell.size(); ++i) {
+                    const std::uint32_t from = cell[i], to = cell[(i + 1) % cell.size()];
+                    const std::uint64_t key = (std::uint64_t{std::min(from, to)} << 32) | std::max(from, to);
+                    if (!band_edges.insert(key).second) {
+                        flush();
+                        continue;
+                    }
+                    if (run.empty()) run.push_back(ring[i]);
+                    run.push_back(ring[i + 1]);
+                }
+                flush();
                 continue;
             }
             // A face's own nodes lie in it, so their clear cells do, each holding its site; a face
