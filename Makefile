@@ -13,7 +13,7 @@ CIVGRID := $(BUILD_DIR)/engine/civgrid
 APT_PACKAGES := cmake ninja-build g++ pkg-config \
   libgeos-dev libgdal-dev gdal-bin python3-gdal libproj-dev libsqlite3-dev \
   libboost-graph-dev libboost-program-options-dev libtbb-dev liblemon-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev libmetis-dev libcgal-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-geopandas python3-matplotlib \
   python3-tqdm python3-pip python3-skbuild \
   libjs-leaflet chromium python3-pil python3-distributed \

@@ -7,10 +7,10 @@
 #include <civgrid/algorithms/polygonize.hpp>
 #include <civgrid/algorithms/region_cells.hpp>
 #include <civgrid/algorithms/segment_index.hpp>
+#include <civgrid/algorithms/voronoi_cells.hpp>
 #include <civgrid/error.hpp>
 
 #include "key_numbers.hpp"
-#include "point_grid.hpp"
 #include "ring_math.hpp"
 
 #include <algorithm>
@@ -24,6 +24,7 @@
 #include <optional>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -32,7 +33,6 @@ namespace civgrid::algorithms::cells {
 
 namespace {
 
-using detail::ring_contains;
 using geos::collect_lines;
 using geos::collect_polygons;
 using geos::Context;
@@ -55,20 +55,15 @@ Geom valid_polygonal(const Context& context, Geom geometry) {
     return geometry;
 }
 
-// Polygonizes noded linework and keeps the faces whose interior point lies inside `region`.
-// `clipper` (the region's, when its outline is detailed): faces by polygonize_noded, since GEOS's
-// polygonizer checks every ring's validity (seconds along a zig-zagging million-vertex boundary),
-// and their points located by it (GEOS walks every tooth level with a point next to the teeth).
+// Polygonizes noded linework (a GEOS union, or node_with_outline's) and keeps the faces whose
+// interior point lies inside `region`. Faces by polygonize_noded: GEOS's polygonizer checks every
+// ring's validity (seconds along a zig-zagging million-vertex boundary, a sixth of the Voronoi
+// phase on an ordinary city), which noded linework does not need. `clipper` (the region's, when its
+// outline is detailed) locates their points (GEOS walks every tooth level with a point next to the
+// teeth).
 std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* linework,
                                     const GEOSPreparedGeometry* region, const OutlineClipper* clipper) {
-    std::vector<Geom> polygons;
-    if (clipper != nullptr) {
-        polygons = polygonize_noded(context, linework);
-    } else {
-        const GEOSGeometry* inputs[] = {linework};
-        const Geom all = geos::own(context, GEOSPolygonize_r(context.handle(), inputs, 1), "polygonizing");
-        polygons = geos::parts(context, all.get());
-    }
+    std::vector<Geom> polygons = polygonize_noded(context, linework);
     std::vector<Geom> faces;
     for (Geom& face : polygons) {
         if (geos::area(context, face.get()) <= 0) continue;
@@ -139,131 +134,6 @@ Geom noded_with_region(const Context& context, const GEOSGeometry* region, const
 
 using detail::SegmentHash;
 using detail::SegmentKey;
-
-struct PointHash {
-    std::size_t operator()(const Point& p) const noexcept {
-        const std::uint64_t h =
-            (std::bit_cast<std::uint64_t>(p.x) * 0x9E3779B97F4A7C15ULL) ^ std::bit_cast<std::uint64_t>(p.y);
-        return static_cast<std::size_t>(h ^ (h >> 31));
-    }
-};
-struct PointEqual {
-    bool operator()(const Point& a, const Point& b) const noexcept { return a.x == b.x && a.y == b.y; }
-};
-
-// Calls `visit` with every line string and ring of a geometry (collections flattened).
-template <typename Visit>
-void for_each_line(const Context& context, const GEOSGeometry* geometry, Visit&& visit) {
-    const auto handle = context.handle();
-    const int type = GEOSGeomTypeId_r(handle, geometry);
-    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
-        if (!geos::is_empty(context, geometry)) visit(geometry);
-    } else if (type == GEOS_POLYGON) {
-        if (geos::is_empty(context, geometry)) return;
-        visit(GEOSGetExteriorRing_r(handle, geometry));
-        const int holes = GEOSGetNumInteriorRings_r(handle, geometry);
-        for (int i = 0; i < holes; ++i) visit(GEOSGetInteriorRingN_r(handle, geometry, i));
-    } else if (type == GEOS_MULTILINESTRING || type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-        const int count = GEOSGetNumGeometries_r(handle, geometry);
-        for (int i = 0; i < count; ++i) for_each_line(context, GEOSGetGeometryN_r(handle, geometry, i), visit);
-    }
-}
-
-// Voronoi vertices closer than this are one vertex: far below any survey's precision, far above
-// the rounding of a circumcentre (a unit in the last place is 5e-10 m at a northing of 3,300 km).
-constexpr double kVertexMerge = 1e-6;  // metres
-
-// Nearly cocircular sites (a surveyed lattice such as Chongqing's one-mu land cells, reprojected)
-// give circumcentres a few units in the last place apart, and the ulp-long Voronoi edge between
-// them can fold a cell's ring back on itself: an invalid cell that breaks the coverage union
-// ("unable to assign free hole to a shell"). The vertices of such edges merge into one, the
-// lexicographically smallest, the same in every cell, so neighbours keep sharing exact edges.
-// Returns the replacement of each moved vertex; empty (the usual case) when no edge is that short.
-using VertexMap = std::unordered_map<Point, Point, PointHash, PointEqual>;
-VertexMap close_vertices(const Context& context, const GEOSGeometry* cells) {
-    std::vector<std::pair<Point, Point>> short_edges;
-    for_each_line(context, cells, [&](const GEOSGeometry* line) {
-        const std::vector<Point> v = geos::vertices(context, line);
-        for (std::size_t i = 1; i < v.size(); ++i)
-            if (std::abs(v[i].x - v[i - 1].x) < kVertexMerge && std::abs(v[i].y - v[i - 1].y) < kVertexMerge &&
-                !(v[i] == v[i - 1]) && std::hypot(v[i].x - v[i - 1].x, v[i].y - v[i - 1].y) < kVertexMerge)
-                short_edges.emplace_back(v[i - 1], v[i]);
-    });
-    if (short_edges.empty()) return {};
-    // Union-find over the vertices of short edges; a cluster maps to its smallest vertex.
-    std::unordered_map<Point, std::size_t, PointHash, PointEqual> index;
-    std::vector<Point> vertex;
-    std::vector<std::size_t> parent;
-    auto id = [&](Point p) {
-        auto [it, inserted] = index.try_emplace(p, vertex.size());
-        if (inserted) {
-            vertex.push_back(p);
-            parent.push_back(parent.size());
-        }
-        return it->second;
-    };
-    auto find = [&](std::size_t i) {
-        while (parent[i] != i) i = parent[i] = parent[parent[i]];
-        return i;
-    };
-    auto smaller = [](Point a, Point b) { return std::tie(a.x, a.y) < std::tie(b.x, b.y); };
-    for (const auto& [a, b] : short_edges) {
-        const std::size_t ra = find(id(a)), rb = find(id(b));
-        if (ra == rb) continue;
-        // The root is the smallest vertex of its cluster.
-        if (smaller(vertex[ra], vertex[rb]))
-            parent[rb] = ra;
-        else
-            parent[ra] = rb;
-    }
-    VertexMap moved;
-    for (std::size_t i = 0; i < vertex.size(); ++i)
-        if (const std::size_t root = find(i); root != i) moved.emplace(vertex[i], vertex[root]);
-    return moved;
-}
-
-// A copy of `geometry` with the moved vertices replaced and repeated vertices dropped; the same
-// geometry (not a copy) when it has none of them. A ring left with fewer than 4 vertices (a cell
-// under a micrometre across) is dropped.
-Geom move_vertices(const Context& context, Geom geometry, const VertexMap& moved) {
-    if (moved.empty()) return geometry;
-    bool touched = false;
-    for_each_line(context, geometry.get(), [&](const GEOSGeometry* line) {
-        if (!touched)
-            for (const Point& p : geos::vertices(context, line))
-                if (moved.contains(p)) {
-                    touched = true;
-                    break;
-                }
-    });
-    if (!touched) return geometry;
-    const auto handle = context.handle();
-    auto moved_points = [&](const GEOSGeometry* line) {
-        std::vector<Point> out;
-        for (Point p : geos::vertices(context, line)) {
-            if (const auto it = moved.find(p); it != moved.end()) p = it->second;
-            if (out.empty() || !(out.back() == p)) out.push_back(p);
-        }
-        return out;
-    };
-    const int type = GEOSGeomTypeId_r(handle, geometry.get());
-    if (type == GEOS_POLYGON) {
-        std::vector<std::vector<Point>> rings;
-        for_each_line(context, geometry.get(), [&](const GEOSGeometry* ring) { rings.push_back(moved_points(ring)); });
-        if (rings.empty() || rings.front().size() < 4) return geos::from_wkt(context, "POLYGON EMPTY");
-        std::vector<std::vector<Point>> holes(rings.begin() + 1, rings.end());
-        std::erase_if(holes, [](const std::vector<Point>& ring) { return ring.size() < 4; });
-        return geos::polygon(context, rings.front(), holes);
-    }
-    if (type == GEOS_LINESTRING || type == GEOS_LINEARRING) {
-        const std::vector<Point> points = moved_points(geometry.get());
-        return points.size() >= 2 ? geos::line_string(context, points) : geos::from_wkt(context, "LINESTRING EMPTY");
-    }
-    std::vector<Geom> parts;
-    for (Geom& part : geos::parts(context, geometry.get()))
-        parts.push_back(move_vertices(context, std::move(part), moved));
-    return geos::collection(context, type, std::move(parts));
-}
 
 // Index of the first polygon (in index order) covering the point, or the nearest one. `areas`
 // (when given, per polygon, null for most): locators of detailed polygons, asked instead of GEOS.
@@ -497,11 +367,10 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
         const std::vector<std::uint32_t>& face_nodes = own_nodes ? nodes.face_nodes[f] : borrowed;
         if (face_nodes.size() < 2) return;  // the face is one atom, bounded by band linework
         // Three far sites (guards) around the face make every real site interior to the
-        // triangulation. GEOS clips each cell that leaves its diagram's box with an overlay:
-        // without guards every hull cell of every face (a sixth of the cells' CPU on a city), with
-        // them only the guards' three cells, which are dropped. The guards lie ten times the
-        // extent of the sites and the face away, so every point of the face is nearer to a real
-        // site than to a guard: the cells within the face, all that is kept of them, are the same.
+        // triangulation, so every real cell is bounded; the guards' cells are dropped. The guards
+        // lie ten times the extent of the sites and the face away, so every point of the face is
+        // nearer to a real site than to a guard: the cells within the face, all that is kept of
+        // them, are the same.
         geos::Envelope extent = faces.boxes[f];
         for (std::uint32_t v : face_nodes) {
             const Point p = nodes.location[v];
@@ -516,22 +385,12 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
             const double angle = std::numbers::pi / 2 + static_cast<double>(k) * 2 * std::numbers::pi / 3;
             guards[k] = {centre.x + guard_distance * std::cos(angle), centre.y + guard_distance * std::sin(angle)};
         }
-        std::vector<Geom> points;
-        points.reserve(face_nodes.size() + guards.size());
-        for (std::uint32_t v : face_nodes) points.push_back(geos::point(local, nodes.location[v]));
-        for (const Point& guard : guards) points.push_back(geos::point(local, guard));
-        const Geom multipoint = geos::collection(local, GEOS_MULTIPOINT, std::move(points));
-        // A guard's cell is the one holding the guard (a real site's cell cannot: the guard is
-        // nearer to itself).
-        auto is_guard_cell = [&](const GEOSGeometry* cell, const geos::Envelope& box) {
-            for (const Point& guard : guards)
-                if (box.min_x <= guard.x && guard.x <= box.max_x && box.min_y <= guard.y && guard.y <= box.max_y &&
-                    GEOSIntersects_r(local_handle, cell, geos::point(local, guard).get()) == 1)
-                    return true;
-            return false;
-        };
-        const Geom cells = geos::own(local, GEOSVoronoiDiagram_r(local_handle, multipoint.get(), face, 0.0, 0),
-                                     "computing a Voronoi diagram");
+        // The cells are built from a triangulation of the face's nodes and the guards.
+        std::vector<Point> sites;
+        sites.reserve(face_nodes.size() + guards.size());
+        for (std::uint32_t v : face_nodes) sites.push_back(nodes.location[v]);
+        sites.insert(sites.end(), guards.begin(), guards.end());
+        const VoronoiCells cells = voronoi_cells(sites);
         // A cell whose box meets no boundary segment's box lies wholly on its site's side of the
         // face boundary: an atom when its site is in the face, nothing of this face otherwise. The
         // rest (a conservative band) is cut exactly below. Box tests on a segment grid are far
@@ -546,41 +405,52 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
         }
         const SegmentIndex outline_index(std::move(outline_segments));
         std::vector<Geom> band_rings;
+        std::unordered_set<std::uint64_t> band_edges;  // Voronoi vertex pairs, the smaller first
         FaceCells& out = face_cells[f];
-        // A whole cell of the face's own nodes holds exactly one of them, its site: found among
-        // the nodes in its box, so atom_graph need not locate it among all atoms.
-        const PointGrid site_grid(nodes.location, own_nodes ? face_nodes : std::vector<std::uint32_t>{});
-        auto site_of = [&](const GEOSGeometry* cell, const geos::Envelope& box) {
-            if (!own_nodes) return Atoms::kNoNode;
-            const std::vector<Point> ring = geos::vertices(local, GEOSGetExteriorRing_r(local_handle, cell));
-            std::uint32_t site = Atoms::kNoNode;
-            int inside = 0;
-            site_grid.in_box(box, [&](std::uint32_t v) {
-                if (ring_contains(ring, nodes.location[v])) site = v, ++inside;
-            });
-            return inside == 1 ? site : Atoms::kNoNode;
-        };
-        const VertexMap moved = close_vertices(local, cells.get());
-        for (Geom& cell_as_computed : geos::parts(local, cells.get())) {
-            Geom cell = move_vertices(local, std::move(cell_as_computed), moved);
-            if (geos::is_empty(local, cell.get())) continue;
-            const geos::Envelope box = geos::envelope(local, cell.get());
-            if (is_guard_cell(cell.get(), box)) continue;
+        std::vector<Point> ring;
+        for (std::size_t s = 0; s < face_nodes.size(); ++s) {  // the guards' cells are dropped
+            const std::span<const std::uint32_t> cell = cells.ring(s);
+            if (cell.empty()) continue;  // under a micrometre across
+            ring.clear();
+            geos::Envelope box{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+            for (std::uint32_t vertex : cell) {
+                const Point p = cells.vertices[vertex];
+                ring.push_back(p);
+                box.min_x = std::min(box.min_x, p.x), box.max_x = std::max(box.max_x, p.x);
+                box.min_y = std::min(box.min_y, p.y), box.max_y = std::max(box.max_y, p.y);
+            }
+            ring.push_back(ring.front());
             if (outline_index.near_box({box.min_x, box.min_y}, {box.max_x, box.max_y})) {
-                collect_lines(local, cell.get(), band_rings);
+                // Each edge once: two band cells share theirs, and GEOS's union nodes every copy
+                // (BM_Voronoi/district 286 -> 252-269 ms).
+                std::vector<Point> run;
+                auto flush = [&] {
+                    if (run.size() >= 2) band_rings.push_back(geos::line_string(local, run));
+                    run.clear();
+                };
+                for (std::size_t i = 0; i < cell.size(); ++i) {
+                    const std::uint32_t from = cell[i], to = cell[(i + 1) % cell.size()];
+                    const std::uint64_t key = (std::uint64_t{std::min(from, to)} << 32) | std::max(from, to);
+                    if (!band_edges.insert(key).second) {
+                        flush();
+                        continue;
+                    }
+                    if (run.empty()) run.push_back(ring[i]);
+                    run.push_back(ring[i + 1]);
+                }
+                flush();
                 continue;
             }
-            // A face's own nodes lie in it, so their clear cells do; a face without nodes borrows
-            // its neighbours' cells and keeps those inside it (any vertex tells).
-            bool inside = own_nodes;
+            // A face's own nodes lie in it, so their clear cells do, each holding its site; a face
+            // without nodes borrows its neighbours' cells and keeps those inside it (any vertex
+            // tells).
             if (!own_nodes) {
-                const Point corner = geos::vertices(local, GEOSGetExteriorRing_r(local_handle, cell.get())).front();
-                const Geom probe = geos::point(local, corner);
-                inside = GEOSPreparedIntersects_r(local_handle, faces.prepared[f].get(), probe.get()) == 1;
+                const Geom probe = geos::point(local, ring.front());
+                if (GEOSPreparedIntersects_r(local_handle, faces.prepared[f].get(), probe.get()) != 1) continue;
             }
-            if (!inside) continue;
-            out.atom_nodes.push_back(site_of(cell.get(), box));
-            out.atoms.push_back(to_caller_context(std::move(cell)));
+            out.atom_nodes.push_back(own_nodes ? face_nodes[s] : Atoms::kNoNode);
+            out.atoms.push_back(to_caller_context(geos::polygon(local, ring)));
         }
         if (band_rings.empty()) return;
         const Geom rings = multi_lines(local, std::move(band_rings));

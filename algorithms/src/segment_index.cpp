@@ -19,7 +19,15 @@ bool within_box(Point p, Point q, Point r) {  // r on the bounding box of p-q
            r.y <= std::max(p.y, q.y);
 }
 
+// Segments whose boxes are apart do not meet: most candidates from the grid's cells, rejected
+// before four orientation tests (a twentieth of a whole city's CPU went to those).
+bool boxes_apart(Point p, Point q, Point a, Point b) {
+    return std::max(p.x, q.x) < std::min(a.x, b.x) || std::max(a.x, b.x) < std::min(p.x, q.x) ||
+           std::max(p.y, q.y) < std::min(a.y, b.y) || std::max(a.y, b.y) < std::min(p.y, q.y);
+}
+
 bool segments_intersect(Point p, Point q, Point a, Point b) {
+    if (boxes_apart(p, q, a, b)) return false;
     const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p),
               o4 = orientation(a, b, q);
     if (o1 * o2 < 0 && o3 * o4 < 0) return true;
@@ -32,6 +40,7 @@ bool segments_intersect(Point p, Point q, Point a, Point b) {
 
 // The inside of p-q meets a-b (p and q themselves excluded).
 bool segment_interior_meets(Point p, Point q, Point a, Point b) {
+    if (boxes_apart(p, q, a, b)) return false;
     const int o1 = orientation(p, q, a), o2 = orientation(p, q, b), o3 = orientation(a, b, p),
               o4 = orientation(a, b, q);
     if (o3 == 0 || o4 == 0) {
