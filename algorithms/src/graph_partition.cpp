@@ -1116,10 +1116,11 @@ private:
 
     // Compactness from the parts' real shapes: the cut length refinement weighs is not what makes
     // a micro-grid compact (a long thin part can have a short cut), its own perimeter against its
-    // area is. Boundary moves and swaps of neighbouring nodes between two parts are taken when
-    // they raise the sum of the two parts' Polsby-Popper compactness, keep both connected and
-    // keep_balance() for both. Perimeters are kept exactly, from the graph's shared lengths and
-    // each node's outer length.
+    // area is. A boundary node's move to a neighbouring part, its swap with a boundary node of
+    // that part, or a chain (that node passing one on to a third part) is taken when it raises the
+    // sum of the parts' Polsby-Popper compactness, keeps every part connected and keep_balance()
+    // for each. Perimeters are kept exactly, from the graph's shared lengths and each node's outer
+    // length. With `with_pairs`, resplit_pairs follows.
     void improve_shapes(const Objective& o, int parts, bool with_pairs) {
         const std::size_t n = graph_.node_count();
         const auto part_count = static_cast<std::size_t>(parts);
