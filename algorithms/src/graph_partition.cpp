@@ -876,7 +876,7 @@ private:
         for (std::uint32_t v = 0; v < graph_.node_count(); ++v)
             positive[static_cast<std::size_t>(of[v])] += graph_.node_weight[v] > 0 ? 1 : 0;
         for (std::size_t p = 0; p < positive.size(); ++p)
-            if (static_cast<double>(positive[p]) < units_prefix_[p + 1] - units_prefix_[p] - 1e-9) return false;
+            if (!holds_enough_weighted(p, positive[p])) return false;
         return true;
     }
 
@@ -980,14 +980,8 @@ private:
         if (o.has_window && graph_.has_shapes() && options_.shape_passes > 0) {
             // Shapes known: after the balance, the partition with the higher sum of its parts'
             // Polsby-Popper wins (cut length is not compactness: a long thin part's is short).
-            std::vector<double> area(static_cast<std::size_t>(parts), 0.0), perimeter(area.size(), 0.0);
-            for (std::uint32_t v = 0; v < graph_.node_count(); ++v) {
-                const auto p = static_cast<std::size_t>(part_[v]);
-                area[p] += graph_.area[v];
-                perimeter[p] += graph_.outer_length[v];
-                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
-                    if (part_[graph_.neighbours[e]] != part_[v]) perimeter[p] += graph_.shared_length[e];
-            }
+            std::vector<double> area, perimeter;
+            part_shapes(parts, area, perimeter);
             result.rest = 0;
             for (std::size_t p = 0; p < area.size(); ++p) result.rest -= polsby_popper(area[p], perimeter[p]);
         }
@@ -1094,6 +1088,20 @@ private:
         improve_shapes(o, parts, with_pairs);
     }
 
+    // Each part's area and perimeter (outer lengths and edges to other parts) from the graph's
+    // shapes.
+    void part_shapes(int parts, std::vector<double>& area, std::vector<double>& perimeter) const {
+        area.assign(static_cast<std::size_t>(parts), 0.0);
+        perimeter.assign(static_cast<std::size_t>(parts), 0.0);
+        for (std::uint32_t v = 0; v < graph_.node_count(); ++v) {
+            const auto p = static_cast<std::size_t>(part_[v]);
+            area[p] += graph_.area[v];
+            perimeter[p] += graph_.outer_length[v];
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                if (part_[graph_.neighbours[e]] != part_[v]) perimeter[p] += graph_.shared_length[e];
+        }
+    }
+
     // Polsby-Popper compactness of a part of area a and perimeter l (0 for a degenerate one).
     [[nodiscard]] static double polsby_popper(double a, double l) {
         constexpr double kFourPi = 4.0 * 3.141592653589793;
@@ -1124,15 +1132,7 @@ private:
     void improve_shapes(const Objective& o, int parts, bool with_pairs) {
         const std::size_t n = graph_.node_count();
         const auto part_count = static_cast<std::size_t>(parts);
-        part_area_.assign(part_count, 0.0);
-        part_perimeter_.assign(part_count, 0.0);
-        for (std::uint32_t v = 0; v < n; ++v) {
-            const auto p = static_cast<std::size_t>(part_[v]);
-            part_area_[p] += graph_.area[v];
-            part_perimeter_[p] += graph_.outer_length[v];
-            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
-                if (part_[graph_.neighbours[e]] != part_[v]) part_perimeter_[p] += graph_.shared_length[e];
-        }
+        part_shapes(parts, part_area_, part_perimeter_);
         // Lengths of v's boundary: to each part, and in all (outer length included).
         auto lengths_of = [&](std::uint32_t v, std::vector<std::pair<int, double>>& to_part) {
             to_part.clear();
@@ -1255,8 +1255,7 @@ private:
                             if (gain <= best_gain) continue;
                             const int v_positive = wv > 0 ? 1 : 0, u_positive = wu > 0 ? 1 : 0;
                             auto enough = [&](std::size_t i, int change) {
-                                return static_cast<double>(part_positive_[i] + change) >=
-                                       units_prefix_[i + 1] - units_prefix_[i] - 1e-9;
+                                return holds_enough_weighted(i, part_positive_[i] + change);
                             };
                             if (r == p ? !enough(pi, u_positive - v_positive) : !enough(pi, -v_positive)) continue;
                             if (!enough(qi, v_positive - u_positive)) continue;
@@ -1387,8 +1386,6 @@ private:
                 };
                 const double wp = part_weight_[pi], wq = part_weight_[qi];
                 const double all_weight = wp + wq, all_area = part_area_[pi] + part_area_[qi];
-                const double units_p = units_prefix_[pi + 1] - units_prefix_[pi];
-                const double units_q = units_prefix_[qi + 1] - units_prefix_[qi];
                 const double before = polsby_popper(part_area_[pi], part_perimeter_[pi]) +
                                       polsby_popper(part_area_[qi], part_perimeter_[qi]);
                 double best_gain = 1e-9;
@@ -1419,8 +1416,7 @@ private:
                     set ^= bit;
                     if (set == 0 || set == full) continue;
                     if (!keeps_balance(o, wp, s_weight) || !keeps_balance(o, wq, all_weight - s_weight)) continue;
-                    if (static_cast<double>(s_positive) < units_p - 1e-9 ||
-                        static_cast<double>(all_positive - s_positive) < units_q - 1e-9)
+                    if (!holds_enough_weighted(pi, s_positive) || !holds_enough_weighted(qi, all_positive - s_positive))
                         continue;
                     const double gain =
                         polsby_popper(s_area, s_perimeter) + polsby_popper(all_area - s_area, t_perimeter) - before;
@@ -1615,7 +1611,12 @@ private:
         const auto i = static_cast<std::size_t>(p);
         if (part_size_[i] <= 1) return false;
         if (graph_.node_weight[v] <= 0) return true;
-        return static_cast<double>(part_positive_[i] - 1) >= units_prefix_[i + 1] - units_prefix_[i] - 1e-9;
+        return holds_enough_weighted(i, part_positive_[i] - 1);
+    }
+
+    // Do `positive` weighted nodes give part i one per unit it stands for?
+    [[nodiscard]] bool holds_enough_weighted(std::size_t i, int positive) const {
+        return static_cast<double>(positive) >= units_prefix_[i + 1] - units_prefix_[i] - 1e-9;
     }
 
     // Can part p give node v away and stay connected and with enough weighted nodes?
