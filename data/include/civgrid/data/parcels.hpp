@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace civgrid::data {
 
@@ -22,7 +23,21 @@ struct ParcelConfig {
     double dense_share = 0.01;  ///< parcels whose edges carry `dense_vertices` vertices in all
     int dense_vertices = 4'000;
     double invalid_share = 0.002;  ///< parcels made bow-ties (self-intersecting)
+    /// Dirt of a tiling digitised parcel by parcel (units mode cleans it): this share of parcels
+    /// shrunk by `dirt_width` metres on every side (a gap all round, enclosed by its neighbours),
+    /// and this share grown by it (overlapping its neighbours). Only parcels inside the lattice
+    /// with four straight edges, never two dirty ones side by side or corner to corner. The other
+    /// parcels are the same as without dirt.
+    double gap_share = 0.0;
+    double overlap_share = 0.0;
+    double dirt_width = 0.5;
 };
+
+/// The parcels given gaps and overlaps: their building_id values, ascending.
+struct ParcelDirt {
+    std::vector<std::int64_t> gaps, overlaps;
+};
+[[nodiscard]] ParcelDirt parcel_dirt(const ParcelConfig& config);
 
 /// The parcels as a `buildings` layer: building_id, households (0-40, a fifth of parcels 0).
 /// Throws ConfigError for fewer than 4 or more than 10,000,000 parcels.
