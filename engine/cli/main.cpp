@@ -72,6 +72,7 @@ int run_synth(const std::vector<std::string>& args) {
     std::int64_t parcels = 0;
     std::string style = "planned";
     int dense_vertices = data::ParcelConfig{}.dense_vertices;
+    double gap_share = 0, overlap_share = 0, dirt_width = data::ParcelConfig{}.dirt_width;
     po::options_description options("civgrid synth options");
     options.add_options()("help,h", "show this help")("households",
                                                       po::value(&config.households)->default_value(config.households),
@@ -90,6 +91,12 @@ int run_synth(const std::vector<std::string>& args) {
         "0.2 % invalid) as a buildings layer, to measure imports")(
         "dense-vertices", po::value(&dense_vertices)->default_value(dense_vertices),
         "with --parcels: vertices of the 1 % of dense parcels (issue 17 met parcels of 6,000-18,000)")(
+        "gaps", po::value(&gap_share)->default_value(0),
+        "with --parcels: this share of parcels (inside the lattice, straight edges, never side by side) shrunk by "
+        "--dirt-width on every side, a gap all round")(
+        "overlaps", po::value(&overlap_share)->default_value(0),
+        "with --parcels: this share of parcels grown by --dirt-width, overlapping their neighbours")(
+        "dirt-width", po::value(&dirt_width)->default_value(dirt_width, "0.5"), "with --gaps/--overlaps: metres")(
         "style", po::value(&style)->default_value(style),
         "planned (superblocks of high-rises, the sample city) or organic (communities of 1,500-2,600 households "
         "on a jittered grid of 125 m blocks, a major road every 3-5 streets, a meandering river cutting "
@@ -111,6 +118,9 @@ int run_synth(const std::vector<std::string>& args) {
             throw ConfigError("cli",
                               "--dense-vertices " + std::to_string(dense_vertices) + " is out of range: 4 to 1000000");
         parcel_config.dense_vertices = dense_vertices;
+        parcel_config.gap_share = gap_share;
+        parcel_config.overlap_share = overlap_share;
+        parcel_config.dirt_width = dirt_width;
         const data::SynthCity layer = data::generate_parcels(parcel_config);
         data::write_city(layer, output);
         std::printf("wrote %s: %lld parcels, %lld households (%.2f s)\n", output.c_str(),
@@ -425,6 +435,9 @@ int run_partition(const std::vector<std::string>& args, Mode mode) {
         "split-large-units",
         "with --units areas: split a unit with more households than the upper bound into pieces of about the target "
         "(its households shared evenly) instead of leaving it a flagged micro-grid of its own")(
+        "coverage-tolerance", po::value(&config.coverage_tolerance)->default_value(1.0, "1"),
+        "with --units areas: clean the tiling first: overlaps stay with the larger unit, gaps enclosed by units and at "
+        "most this many metres wide join the unit sharing most of their edge (0: the units as read)")(
         "hard-barriers", po::value(&hard_barriers)->composing(),
         "LAYER:FILTER, repeatable: which features of roads|rivers|railways are hard barriers (OGR SQL; empty = all, "
         "'none' = not hard). Default roads:class IN ('major','trunk','primary','motorway'); rivers and railways all")(

@@ -51,6 +51,7 @@ void validate_config(const PartitionConfig& config) {
                           "--level must be community, street, district or city, not '" + config.region_level + "'");
     if (!config.units.empty() && config.units != "buildings" && config.units != "areas")
         throw ConfigError(kStage, "--units must be buildings or areas, not '" + config.units + "'");
+    within("--coverage-tolerance", config.coverage_tolerance, 0, 100, " metres (0 = units as read)");
     if (config.split_large_units && config.units != "areas")
         throw ConfigError(kStage, "--split-large-units splits units of --units areas: give --units areas too");
     if (config.max_households > 0 && config.min_households > config.max_households)

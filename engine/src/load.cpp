@@ -1,5 +1,6 @@
 #include "values.hpp"
 
+#include <civgrid/algorithms/coverage_clean.hpp>
 #include <civgrid/algorithms/geometry_repair.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/parallel.hpp>
@@ -610,8 +611,14 @@ City load_city(const PartitionConfig& config) {
     constexpr double kSameBuildingShare = 0.9;
     double overlap_area = 0;               // for the coverage test of units mode below
     std::vector<std::size_t> overlapping;  // and the units' union
-    for (const algorithms::OverlapPair& pair :
-         algorithms::overlapping_pairs(buildings.geometries, 0.5, config.threads)) {
+    // Units mode cleans overlaps down to a square centimetre (below); the report and the coverage
+    // test count those of half a square metre or more, as in buildings mode.
+    constexpr double kReportedOverlap = 0.5, kCleanedOverlap = 1e-4;  // m2
+    const bool clean_units = config.units == "areas" && config.coverage_tolerance > 0;
+    const std::vector<algorithms::OverlapPair> overlap_pairs = algorithms::overlapping_pairs(
+        buildings.geometries, clean_units ? kCleanedOverlap : kReportedOverlap, config.threads);
+    for (const algorithms::OverlapPair& pair : overlap_pairs) {
+        if (pair.area < kReportedOverlap) continue;
         overlap_area += pair.area;
         overlapping.push_back(pair.first);
         overlapping.push_back(pair.second);
@@ -665,6 +672,69 @@ City load_city(const PartitionConfig& config) {
                          "a coverage (see the coverage fact): units apart from the others make micro-grids of their "
                          "own (building footprints: one each); it is meant for parcels, census areas, blocks",
                          "all " + std::to_string(traits.polygons) + " polygons");
+    }
+
+    // Units mode: a dirty tiling cleaned (algorithms/coverage_clean.hpp) so that micro-grids of whole
+    // units form a coverage: overlaps cut from the smaller unit, enclosed gaps up to
+    // --coverage-tolerance wide given to the unit sharing most of their edge. The file is not touched.
+    if (clean_units) {
+        std::vector<algorithms::OverlapPair> pairs;
+        for (const algorithms::OverlapPair& pair : overlap_pairs)
+            if (!dropped[pair.first] && !dropped[pair.second]) pairs.push_back(pair);
+        const algorithms::CoverageCleaning cleaning = algorithms::clean_coverage(
+            buildings.geometries, pairs, algorithms::CoverageCleanOptions{config.coverage_tolerance}, config.threads);
+        const auto square_metres = [](double area) {
+            return area >= 10 ? std::to_string(std::lround(area)) : number_text(std::round(area * 100) / 100);
+        };
+        std::size_t overlaps_removed = 0;
+        double overlap_removed_area = 0, gap_area = 0;
+        for (const algorithms::CleanedOverlap& o : cleaning.overlaps) {
+            if (!o.cleaned) {
+                report().add("reported", "units_overlap_left", Severity::warning,
+                             "an overlap that would leave nothing of the smaller unit is left as it is",
+                             fid_text(buildings, o.trimmed) + "/" + fid_text(buildings, o.kept) + " (" +
+                                 square_metres(o.area) + " m2)");
+                continue;
+            }
+            ++overlaps_removed;
+            overlap_removed_area += o.area;
+            report().add("repaired", "units_overlap_removed", Severity::warning,
+                         "units mode: where two units overlap, the overlap stays with the larger and is cut from "
+                         "the smaller (--coverage-tolerance 0: units as read)",
+                         fid_text(buildings, o.trimmed) + " (cut by " + fid_text(buildings, o.kept) + ", " +
+                             square_metres(o.area) + " m2)");
+        }
+        for (const algorithms::CleanedGap& gap : cleaning.gaps) {
+            gap_area += gap.area;
+            std::string around;
+            for (std::size_t u : gap.neighbours)
+                if (u != gap.given_to) around += (around.empty() ? "" : "/") + fid_text(buildings, u);
+            report().add("repaired", "units_gap_closed", Severity::warning,
+                         "units mode: a gap enclosed by units and at most " + number_text(config.coverage_tolerance) +
+                             " m wide (--coverage-tolerance) joins the unit sharing the most of its edge",
+                         fid_text(buildings, gap.given_to) + " (" + square_metres(gap.area) + " m2, " +
+                             number_text(std::round(gap.width * 100) / 100) + " m wide" +
+                             (around.empty() ? std::string() : ", beside " + around) + ")");
+        }
+        std::set<std::size_t> cleaned_units;
+        for (const algorithms::CleanedOverlap& o : cleaning.overlaps)
+            if (o.cleaned) cleaned_units.insert(o.trimmed);
+        for (const algorithms::CleanedGap& gap : cleaning.gaps) cleaned_units.insert(gap.given_to);
+        for (std::size_t u : cleaned_units)
+            if (city.building_notes[u].empty()) city.building_notes[u] = "reshaped: coverage cleaned";
+        report().fact("coverage cleaning",
+                      "tolerance " + number_text(config.coverage_tolerance) +
+                          " m: " + std::to_string(overlaps_removed) + " overlaps removed (" +
+                          square_metres(overlap_removed_area) + " m2), " + std::to_string(cleaning.gaps.size()) +
+                          " gaps closed (" + square_metres(gap_area) + " m2), " +
+                          std::to_string(cleaning.changed.size()) + " units reshaped or noded" +
+                          (cleaning.failed > 0 ? "; " + std::to_string(cleaning.failed) +
+                                                     " neighbourhoods left as read (GEOS could not overlay them)"
+                                               : std::string()));
+        // The units' union below needs no overlay for the pairs cleaned.
+        overlapping.clear();
+        for (const algorithms::CleanedOverlap& o : cleaning.overlaps)
+            if (!o.cleaned) overlapping.push_back(o.kept), overlapping.push_back(o.trimmed);
     }
 
     // Duplicate ids are kept (they are distinct features) but reported.

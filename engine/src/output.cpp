@@ -450,6 +450,7 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
     put("parameters", "region_level", city.region_level);
     put("parameters", "units", config.units.empty() ? "buildings" : config.units);
     if (config.split_large_units) put("parameters", "split_large_units", "true");
+    if (config.units == "areas") put("parameters", "coverage_tolerance", number(config.coverage_tolerance));
     for (const auto& [role, description] : city.inputs) put("inputs", role, description);
     put("versions", "civgrid", kVersion);
     put("versions", "geos", GEOSversion());

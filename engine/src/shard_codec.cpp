@@ -33,7 +33,7 @@ void fields(A& a, ShardSelection& v) {
 }
 // Every member, in declaration order. A member added to PartitionConfig must be added here: the
 // size check below fails until it is (and the Python test of Config's bytes checks each field).
-static_assert(sizeof(PartitionConfig) == 2496,
+static_assert(sizeof(PartitionConfig) == 2504,
               "PartitionConfig changed: list the new member in fields(PartitionConfig) and update this size");
 template <typename A>
 void fields(A& a, PartitionConfig& v) {
@@ -43,10 +43,10 @@ void fields(A& a, PartitionConfig& v) {
       v.station_capacity_field, v.worker_candidates, v.network_distance, v.building_id_field, v.households_field,
       v.units_field, v.community_code_field, v.street_code_field, v.district_code_field, v.name_field, v.hard_roads,
       v.hard_rivers, v.hard_railways, v.working_crs, v.assume_crs, v.coordinate_grid, v.dwelling_area, v.floors_field,
-      v.max_building_households, v.region_level, v.units, v.split_large_units, v.target_households, v.count_field,
-      v.micro_grid_count, v.tolerance, v.min_households, v.max_households, v.hard_min_households, v.grid_households,
-      v.grid_count, v.grid_count_field, v.split_piece_households, v.soft_barrier_weight, v.compactness, v.seed,
-      v.threads, v.shard);
+      v.max_building_households, v.region_level, v.units, v.split_large_units, v.coverage_tolerance,
+      v.target_households, v.count_field, v.micro_grid_count, v.tolerance, v.min_households, v.max_households,
+      v.hard_min_households, v.grid_households, v.grid_count, v.grid_count_field, v.split_piece_households,
+      v.soft_barrier_weight, v.compactness, v.seed, v.threads, v.shard);
 }
 template <typename A>
 void fields(A& a, Point& v) {

@@ -47,6 +47,7 @@ class Config:
     region_level: str
     units: str
     split_large_units: bool
+    coverage_tolerance: float
     target_households: float
     count_field: str
     micro_grid_count: int

@@ -350,6 +350,7 @@ PYBIND11_MODULE(_core, m) {
     CIVGRID_FIELD(region_level);
     CIVGRID_FIELD(units);
     CIVGRID_FIELD(split_large_units);
+    CIVGRID_FIELD(coverage_tolerance);
     CIVGRID_FIELD(target_households);
     CIVGRID_FIELD(count_field);
     CIVGRID_FIELD(micro_grid_count);

@@ -117,6 +117,11 @@ struct PartitionConfig {
     /// micro-grid of its own (--split-large-units). Its pieces' micro-grids are listed in the
     /// output's split_micro_grids.
     bool split_large_units = false;
+    /// Units mode: a dirty tiling is cleaned before the partition (algorithms/coverage_clean.hpp):
+    /// overlaps between units stay with the larger unit, and gaps enclosed by units at most this
+    /// wide (metres) join the unit sharing most of their edge (--coverage-tolerance). 0: the units
+    /// as read (gaps and overlaps stay, as do their consequences).
+    double coverage_tolerance = 1.0;
 
     double target_households = 83.0;  ///< micro-grid size; count per community = round(H / target)
     /// A region attribute holding the number of micro-grids it wants (count mode per community);
