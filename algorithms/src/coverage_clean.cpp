@@ -1,4 +1,5 @@
 #include <civgrid/algorithms/coverage_clean.hpp>
+#include <civgrid/algorithms/coverage_union.hpp>
 #include <civgrid/algorithms/geos.hpp>
 #include <civgrid/algorithms/parallel.hpp>
 
@@ -104,6 +105,7 @@ private:
 // overlapping pairs among its units.
 struct Group {
     std::vector<std::size_t> members, outsiders;
+    std::vector<Envelope> outsider_boxes;
     std::vector<OverlapPair> overlaps;
 };
 
@@ -176,32 +178,57 @@ GroupResult clean_group(const Context& context, const std::vector<Wkb>& units, c
         }
     }
 
-    // Noding: every member takes the changed members' vertices lying on its edges, and its own
-    // vertices within a micrometre of theirs move onto them. One member after the other, each
-    // against the others as already noded: the crossing points two overlays computed a rounding
-    // apart become one point, not a sliver of a gap.
+    // Noding: the vertices the cleaning gave a member (not among its own as read: where an
+    // overlap's edge crosses a unit's, where a gap's edge met a T-junction) are taken by every
+    // member whose edge they lie on, and a member's own new vertex within a micrometre of another
+    // member's moves onto it. One member after the other, each against the others as already
+    // noded, so crossing points two overlays computed a rounding apart become one point, not a
+    // sliver of a gap. Only new vertices are snapped to: GEOS's snapper is quadratic in them.
+    const auto point_less = [](Point a, Point b) { return std::tie(a.x, a.y) < std::tie(b.x, b.y); };
+    std::vector<std::vector<Point>> as_read(m);
+    const auto new_vertices = [&](std::size_t i) {
+        if (as_read[i].empty() && original[i]) {
+            for (const auto& [a, b] : geos::line_segments(context, original[i].get()))
+                as_read[i].push_back(a), as_read[i].push_back(b);
+            std::sort(as_read[i].begin(), as_read[i].end(), point_less);
+        }
+        std::vector<Point> fresh;
+        for (const auto& [a, b] : geos::line_segments(context, current[i].get()))
+            for (const Point p : {a, b})
+                if (!std::binary_search(as_read[i].begin(), as_read[i].end(), p, point_less)) fresh.push_back(p);
+        std::sort(fresh.begin(), fresh.end(), point_less);
+        fresh.erase(std::unique(fresh.begin(), fresh.end(), [](Point a, Point b) { return a.x == b.x && a.y == b.y; }),
+                    fresh.end());
+        return fresh;
+    };
     const auto node = [&] {
-        std::vector<std::size_t> changed_list;
+        std::vector<std::vector<Point>> fresh(m);
+        bool any = false;
         for (std::size_t i = 0; i < m; ++i)
-            if (changed[i]) changed_list.push_back(i);
-        if (changed_list.empty()) return;
+            if (changed[i]) {
+                fresh[i] = new_vertices(i);
+                any = any || !fresh[i].empty();
+            }
+        if (!any) return;
         for (std::size_t i = 0; i < m; ++i) {
             if (!current[i]) continue;
-            std::vector<Geom> references;
             const Envelope box = geos::envelope(context, current[i].get());
-            for (std::size_t c : changed_list)
-                if (c != i && geos::envelope(context, current[c].get()).intersects(box))
-                    references.push_back(geos::clone(context, current[c].get()));
-            if (references.empty()) continue;
-            const Geom reference = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(references));
+            std::vector<Geom> points;
+            for (std::size_t c = 0; c < m; ++c) {
+                if (c == i) continue;
+                for (const Point p : fresh[c])
+                    if (p.x >= box.min_x - kNodeTolerance && p.x <= box.max_x + kNodeTolerance &&
+                        p.y >= box.min_y - kNodeTolerance && p.y <= box.max_y + kNodeTolerance)
+                        points.push_back(geos::point(context, p));
+            }
+            if (points.empty()) continue;
+            const Geom reference = geos::collection(context, GEOS_MULTIPOINT, std::move(points));
             Geom s = geos::own_nullable(context, GEOSSnap_r(handle, current[i].get(), reference.get(), kNodeTolerance));
             if (s && GEOSisValid_r(handle, s.get()) == 1 &&
                 !geos::equals_exact(context, s.get(), current[i].get(), 0)) {
                 current[i] = std::move(s);
-                if (!changed[i]) {
-                    changed[i] = 1;
-                    changed_list.push_back(i);
-                }
+                changed[i] = 1;
+                fresh[i] = new_vertices(i);
             }
         }
     };
@@ -210,36 +237,62 @@ GroupResult clean_group(const Context& context, const std::vector<Wkb>& units, c
     // 2. Gaps: holes of the members' union, less any land of theirs or the outsiders' inside,
     // no wider than the option, each to the member sharing most of its edge.
     if (options.gap_width > 0) {
+        // The members' union: cleaned and noded they mostly meet edge to edge, so the coverage
+        // union (a hash of segments) does; GEOS's union where it cannot.
         std::vector<const GEOSGeometry*> parts;
         for (const Geom& g : current)
             if (g) parts.push_back(g.get());
-        const Geom united = union_of(context, parts, "uniting units around a gap");
-        std::vector<Geom> outsiders;
-        for (std::size_t o : group.outsiders)
-            if (Geom g = geos::from_wkb_nullable(context, units[o]); g && !geos::is_empty(context, g.get()))
-                outsiders.push_back(std::move(g));
+        Geom united =
+            valid_coverage_union(context,
+                                 [&] {
+                                     std::vector<Geom> copies;
+                                     for (const GEOSGeometry* p : parts) copies.push_back(geos::clone(context, p));
+                                     return geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(copies));
+                                 }()
+                                     .get());
+        if (!united) united = union_of(context, parts, "uniting units around a gap");
         std::vector<Geom> holes;
         std::vector<Geom> polygons;
         geos::collect_polygons(context, united.get(), polygons);
+        std::vector<Envelope> polygon_boxes;
+        for (const Geom& polygon : polygons) polygon_boxes.push_back(geos::envelope(context, polygon.get()));
+        std::vector<Geom> outsiders(group.outsiders.size());  // read when a hole reaches their box
         for (const Geom& polygon : polygons)
             for (int r = 0; r < GEOSGetNumInteriorRings_r(handle, polygon.get()); ++r) {
-                const Geom ring_polygon =
+                Geom hole =
                     geos::polygon(context, geos::vertices(context, GEOSGetInteriorRingN_r(handle, polygon.get(), r)));
-                Geom hole = geos::own_nullable(context, GEOSDifference_r(handle, ring_polygon.get(), united.get()));
-                for (const Geom& o : outsiders) {
+                const Envelope box = geos::envelope(context, hole.get());
+                // Less the union's other polygons inside it (a unit with a gap all round), then
+                // the outsiders' land.
+                for (std::size_t k = 0; k < polygons.size(); ++k) {
                     if (!hole || geos::is_empty(context, hole.get())) break;
-                    if (!geos::intersects(context, hole.get(), o.get())) continue;
-                    hole = geos::own_nullable(context, GEOSDifference_r(handle, hole.get(), o.get()));
+                    if (polygons[k].get() == polygon.get() || !box.intersects(polygon_boxes[k]) ||
+                        !geos::intersects(context, hole.get(), polygons[k].get()))
+                        continue;
+                    hole = geos::own_nullable(context, GEOSDifference_r(handle, hole.get(), polygons[k].get()));
+                }
+                for (std::size_t k = 0; k < group.outsiders.size(); ++k) {
+                    if (!hole || geos::is_empty(context, hole.get())) break;
+                    if (!box.intersects(group.outsider_boxes[k])) continue;
+                    if (!outsiders[k]) outsiders[k] = geos::from_wkb_nullable(context, units[group.outsiders[k]]);
+                    if (!outsiders[k] || !geos::intersects(context, hole.get(), outsiders[k].get())) continue;
+                    hole = geos::own_nullable(context, GEOSDifference_r(handle, hole.get(), outsiders[k].get()));
                 }
                 if (hole) geos::collect_polygons(context, hole.get(), holes);
             }
+        // Which member each segment is (both ways), for the length of a gap's edge along each.
+        std::unordered_map<std::uint64_t, std::vector<std::size_t>> member_of_segment;
+        for (std::size_t i = 0; i < m; ++i)
+            if (current[i])
+                for (const auto& [a, b] : geos::line_segments(context, current[i].get()))
+                    member_of_segment[segment_hash(a, b)].push_back(i);
         std::vector<std::vector<const GEOSGeometry*>> given(m);
         std::vector<geos::Prepared> prepared(m);
         for (const Geom& hole : holes) {
             const double area = geos::area(context, hole.get());
             if (!(area > 0)) continue;
             const Geom circle = geos::own_nullable(
-                context, GEOSMaximumInscribedCircle_r(handle, hole.get(), std::max(1e-4, options.gap_width / 1000)));
+                context, GEOSMaximumInscribedCircle_r(handle, hole.get(), std::max(1e-3, options.gap_width / 100)));
             const double width = circle ? 2 * geos::length(context, circle.get()) : 0.0;
             if (width > options.gap_width) continue;
             // The members along its edge, and how much of the edge each shares (segments whose
@@ -252,13 +305,21 @@ GroupResult clean_group(const Context& context, const std::vector<Wkb>& units, c
                 if (current[i] && geos::envelope(context, current[i].get()).intersects(reach)) near.push_back(i);
             std::vector<double> border(near.size(), 0.0);
             std::vector<std::pair<Point, Point>> edge = geos::line_segments(context, hole.get());
-            for (std::size_t k = 0; k < near.size(); ++k) {
-                const std::size_t i = near[k];
-                if (!prepared[i]) prepared[i] = geos::prepare(context, current[i].get());
-                for (const auto& [a, b] : edge) {
-                    const Geom middle = geos::point(context, {(a.x + b.x) / 2, (a.y + b.y) / 2});
+            for (const auto& [a, b] : edge) {
+                const double length = std::hypot(b.x - a.x, b.y - a.y);
+                bool found = false;
+                if (const auto it = member_of_segment.find(segment_hash(a, b)); it != member_of_segment.end())
+                    for (std::size_t i : it->second)
+                        for (std::size_t k = 0; k < near.size(); ++k)
+                            if (near[k] == i) border[k] += length, found = true;
+                if (found) continue;
+                // A piece of a member's edge (noded where a third unit's corner touches it).
+                const Geom middle = geos::point(context, {(a.x + b.x) / 2, (a.y + b.y) / 2});
+                for (std::size_t k = 0; k < near.size(); ++k) {
+                    const std::size_t i = near[k];
+                    if (!prepared[i]) prepared[i] = geos::prepare(context, current[i].get());
                     if (GEOSPreparedDistanceWithin_r(handle, prepared[i].get(), middle.get(), kNodeTolerance) == 1)
-                        border[k] += std::hypot(b.x - a.x, b.y - a.y);
+                        border[k] += length;
                 }
             }
             std::size_t best = near.size();
@@ -493,7 +554,10 @@ CoverageCleaning clean_coverage(std::vector<Wkb>& units, const std::vector<Overl
             b.max_x = std::max(b.max_x, boxes[u].max_x), b.max_y = std::max(b.max_y, boxes[u].max_y);
         }
         for (std::size_t u : query(b))
-            if (!std::binary_search(group.members.begin(), group.members.end(), u)) group.outsiders.push_back(u);
+            if (!std::binary_search(group.members.begin(), group.members.end(), u)) {
+                group.outsiders.push_back(u);
+                group.outsider_boxes.push_back(boxes[u]);
+            }
     }
     cleaning.neighbourhoods = groups.size();
 
