@@ -234,6 +234,63 @@ GroupResult clean_group(const Context& context, const std::vector<Wkb>& units, c
     };
     node();
 
+    // 1b. A unit the cuts left in pieces (a grown corner beyond its neighbours' strips, held to the
+    // rest at a point) keeps its largest; each other piece joins the member sharing the longest
+    // stretch of its edge, as a gap does, so the unit's micro-grid is not made of two parts.
+    {
+        std::vector<std::size_t> broken;
+        for (std::size_t i = 0; i < m; ++i)
+            if (changed[i] && geos::type_id(context, current[i].get()) == GEOS_MULTIPOLYGON &&
+                geos::type_id(context, original[i].get()) == GEOS_POLYGON)
+                broken.push_back(i);
+        if (!broken.empty()) {
+            std::unordered_map<std::uint64_t, std::vector<std::size_t>> member_of_segment;
+            for (std::size_t i = 0; i < m; ++i)
+                if (current[i])
+                    for (const auto& [a, b] : geos::line_segments(context, current[i].get()))
+                        member_of_segment[segment_hash(a, b)].push_back(i);
+            std::vector<std::vector<Geom>> given(m);
+            for (const std::size_t i : broken) {
+                std::vector<Geom> pieces;
+                geos::collect_polygons(context, current[i].get(), pieces);
+                std::size_t largest = 0;
+                for (std::size_t k = 1; k < pieces.size(); ++k)
+                    if (geos::area(context, pieces[k].get()) > geos::area(context, pieces[largest].get())) largest = k;
+                std::vector<Geom> kept;
+                for (std::size_t k = 0; k < pieces.size(); ++k) {
+                    if (k == largest) {
+                        kept.push_back(std::move(pieces[k]));
+                        continue;
+                    }
+                    std::vector<double> border(m, 0.0);
+                    for (const auto& [a, b] : geos::line_segments(context, pieces[k].get()))
+                        if (const auto it = member_of_segment.find(segment_hash(a, b)); it != member_of_segment.end())
+                            for (std::size_t j : it->second)
+                                if (j != i) border[j] += std::hypot(b.x - a.x, b.y - a.y);
+                    const auto best =
+                        static_cast<std::size_t>(std::max_element(border.begin(), border.end()) - border.begin());
+                    if (border[best] > 0)
+                        given[best].push_back(std::move(pieces[k]));
+                    else
+                        kept.push_back(std::move(pieces[k]));
+                }
+                current[i] = kept.size() == 1 ? std::move(kept.front())
+                                              : geos::collection(context, GEOS_MULTIPOLYGON, std::move(kept));
+            }
+            for (std::size_t j = 0; j < m; ++j) {
+                if (given[j].empty()) continue;
+                std::vector<const GEOSGeometry*> pieces{current[j].get()};
+                for (const Geom& g : given[j]) pieces.push_back(g.get());
+                Geom grown = union_of(context, pieces, "giving a piece of a cut unit");
+                if (Geom part = polygonal_part(context, grown.get()); part && GEOSisValid_r(handle, part.get()) == 1) {
+                    current[j] = std::move(part);
+                    changed[j] = 1;
+                }
+            }
+            node();
+        }
+    }
+
     // 2. Gaps: holes of the members' union, less any land of theirs or the outsiders' inside,
     // no wider than the option, each to the member sharing most of its edge.
     if (options.gap_width > 0) {
