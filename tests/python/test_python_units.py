@@ -202,3 +202,15 @@ def test_a_dirty_tiling_comes_out_a_coverage_by_an_ogr_check(tmp_path):
     closed = re.findall(r"(\d+) \(", gaps.split("feature ids:", 1)[1])
     assert sorted(int(i) for i in closed) == apart
     assert imported["buildings.repaired.units_overlap_removed"].startswith(f"warning: {overlapping_pairs} features;")
+
+
+def test_coverage_tolerance_reaches_the_engine_from_python(tmp_path):
+    """coverage_tolerance (as --coverage-tolerance): the default cleans a dirty tiling, so no land is
+    in two micro-grids; 0 partitions the units as read, overlaps and all."""
+    path = tmp_path / "dirty.gpkg"
+    run_cli("synth", "--parcels", "900", "--dense-vertices", "200", "--seed", "4", "--overlaps", "0.05",
+            "-o", str(path))
+    cleaned = civgrid.partition(str(path), units="areas", progress=False)
+    raw = civgrid.partition(str(path), units="areas", coverage_tolerance=0, progress=False)
+    assert cleaned.report["overlap_area_m2"] < 1e-3
+    assert raw.report["overlap_area_m2"] > 10
