@@ -424,18 +424,21 @@ private:
 
         // A candidate cut (`side`, with `parts_inside` parts inside): balanced splits first, then
         // balance in 2 % buckets, then the shortest cut (minor roads count half) — compact parts
-        // along roads. The winner is swapped into best_side.
-        auto consider = [&](double score, int parts_inside) {
-            double cut = 0;
-            for (const auto& e : edges)
-                if (side[e.a] != side[e.b]) cut += e.length * (e.soft ? 0.5 : 1.0);
+        // along roads. `beats` says whether it would win; `take` swaps it into best_side.
+        double candidate_cut = 0;
+        auto beats = [&](double score) {
             const double bucket = std::floor(score / 0.02);
-            if (bucket < best_bucket || (bucket == best_bucket && cut < best_cut)) {
-                best_bucket = bucket;
-                best_cut = cut;
-                best_side.swap(side);
-                best_parts = parts_inside;
-            }
+            if (bucket > best_bucket) return false;
+            candidate_cut = 0;
+            for (const auto& e : edges)
+                if (side[e.a] != side[e.b]) candidate_cut += e.length * (e.soft ? 0.5 : 1.0);
+            return bucket < best_bucket || candidate_cut < best_cut;
+        };
+        auto take = [&](double score, int parts_inside) {
+            best_bucket = std::floor(score / 0.02);
+            best_cut = candidate_cut;
+            best_side.swap(side);
+            best_parts = parts_inside;
         };
 
         auto find = [&](std::uint32_t x) {
@@ -604,7 +607,7 @@ private:
                 side.assign(n, 0);
                 for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i)
                     side[preorder[i]] = 1;
-                consider(chosen_score, chosen_parts);
+                if (beats(chosen_score)) take(chosen_score, chosen_parts);
             }
             std::fill(subtree_weight.begin(), subtree_weight.end(), 0.0);
             std::fill(subtree_count.begin(), subtree_count.end(), 0u);
@@ -683,12 +686,15 @@ private:
                     if (count == 0 || count == n) continue;
                     const auto [feasible_low, feasible_high] = feasible_parts(static_cast<int>(positive));
                     if (j < feasible_low || j > feasible_high) continue;
-                    side.assign(n, 0);
-                    for (std::uint32_t c = 0; c < count; ++c) side[swept[c]] = 1;
-                    if (!connected_sides(side, swept, count)) continue;
                     const double ideal = total * share(j);
                     const bool lopsided = j < low || j > high;
-                    consider(std::abs(running - ideal) / ideal + (lopsided ? kLopsidedPenalty : 0.0), j);
+                    const double score = std::abs(running - ideal) / ideal + (lopsided ? kLopsidedPenalty : 0.0);
+                    if (std::floor(score / 0.02) > best_bucket) continue;
+                    side.assign(n, 0);
+                    for (std::uint32_t c = 0; c < count; ++c) side[swept[c]] = 1;
+                    // The connectivity walk is the sweep's dearest step: only a cut that would win pays it.
+                    if (!beats(score) || !connected_sides(side, swept, count)) continue;
+                    take(score, j);
                 }
             }
         }

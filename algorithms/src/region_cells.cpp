@@ -472,10 +472,8 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
     {
         geos::StrTree interior_tree(context);
         for (std::size_t a = 0; a < interior_atoms; ++a) interior_tree.insert(atoms[a].get(), a);
-        std::vector<geos::Prepared> interior_prepared;
-        interior_prepared.reserve(interior_atoms);
-        for (std::size_t a = 0; a < interior_atoms; ++a)
-            interior_prepared.push_back(geos::prepare(context, atoms[a].get()));
+        // Prepared when first asked: few interior atoms are ever asked (those beside the band).
+        std::vector<geos::Prepared> interior_prepared(interior_atoms);
         const Geom linework_collection = geos::collection(context, GEOS_GEOMETRYCOLLECTION, std::move(band_linework));
         const Geom noded =
             outline.detailed()
@@ -486,11 +484,13 @@ Atoms voronoi_atoms(const Context& context, const Outline& outline, const GEOSGe
             // Polygonize also returns the holes the interior cells fill: drop those.
             const Geom inside = geos::point(context, geos::point_on_surface(context, piece.get()));
             bool covered = false;
-            for (std::size_t a : interior_tree.query(inside.get()))
+            for (std::size_t a : interior_tree.query(inside.get())) {
+                if (!interior_prepared[a]) interior_prepared[a] = geos::prepare(context, atoms[a].get());
                 if (GEOSPreparedIntersects_r(handle, interior_prepared[a].get(), inside.get()) == 1) {
                     covered = true;
                     break;
                 }
+            }
             if (!covered) atoms.push_back(std::move(piece));
         }
     }

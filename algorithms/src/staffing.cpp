@@ -13,6 +13,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -49,33 +50,52 @@ struct Rings {
         if (vertices > static_cast<std::size_t>(kDetailedOutline)) make_blocks();
     }
     // 0 inside (even-odd over every ring), else the distance to the nearest edge: the smallest
-    // std::hypot of p's offset from an edge's foot point. hypot on every edge was a third of
-    // staffing's time: edges are compared by squared offsets, skipped when their box lies
-    // farther than the nearest so far, and hypot is taken only of those within rounding of the
-    // nearest so far (which includes every edge within rounding of the nearest of all), so the
+    // std::hypot of p's offset from an edge's foot point. The inside test walks the edges alone
+    // first (a comparison each; about half the points asked for are inside). hypot on every edge
+    // was a third of staffing's time: edges are compared by squared offsets, skipped when their
+    // box lies farther than the nearest so far; those within rounding of the nearest so far are
+    // kept, and hypot is taken at the end of those within rounding of the nearest of all, so the
     // answer is the same to the bit.
     [[nodiscard]] double distance(Point p) const {
         if (!blocks_.empty()) return distance_by_blocks(p);
+        bool inside = false;
+        for (const auto& ring : rings)
+            for (std::size_t i = 1; i < ring.size(); ++i) crossing(ring[i - 1], ring[i], p, inside);
+        if (inside) return 0.0;
         // hypot and the rounded sum of squares order two offsets alike unless they are within a
         // few units in the last place of each other.
         constexpr double kRounding = 1e-9;
-        bool inside = false;
         double best_squared = std::numeric_limits<double>::infinity(), near = best_squared;
-        double best = best_squared;
+        std::array<std::pair<double, Point>, 16> kept;  // (squared, offset) within rounding of the nearest so far
+        std::size_t kept_count = 0;
+        double overflow_best = best_squared;  // hypot of those beyond `kept`'s room, taken at once
         for (const auto& ring : rings)
             for (std::size_t i = 1; i < ring.size(); ++i) {
                 const Point a = ring[i - 1], b = ring[i];
-                crossing(a, b, p, inside);
                 const double box_x = std::max({0.0, std::min(a.x, b.x) - p.x, p.x - std::max(a.x, b.x)});
                 const double box_y = std::max({0.0, std::min(a.y, b.y) - p.y, p.y - std::max(a.y, b.y)});
                 if (box_x * box_x + box_y * box_y > near) continue;
                 const Point offset = foot_offset(a, b, p);
                 const double squared = offset.x * offset.x + offset.y * offset.y;
                 if (!(squared <= near)) continue;
-                best = std::min(best, std::hypot(offset.x, offset.y));
-                if (squared < best_squared) best_squared = squared, near = squared * (1 + kRounding);
+                if (squared < best_squared) {
+                    best_squared = squared;
+                    near = squared * (1 + kRounding);
+                    // Drop those no longer within rounding of the nearest.
+                    std::size_t still = 0;
+                    for (std::size_t k = 0; k < kept_count; ++k)
+                        if (kept[k].first <= near) kept[still++] = kept[k];
+                    kept_count = still;
+                }
+                if (kept_count < kept.size())
+                    kept[kept_count++] = {squared, offset};
+                else
+                    overflow_best = std::min(overflow_best, std::hypot(offset.x, offset.y));
             }
-        return inside ? 0.0 : best;
+        double best = overflow_best;
+        for (std::size_t k = 0; k < kept_count; ++k)
+            if (kept[k].first <= near) best = std::min(best, std::hypot(kept[k].second.x, kept[k].second.y));
+        return best;
     }
 
 private:
@@ -162,23 +182,71 @@ struct Candidate {
     double distance;
 };
 
+// Distances of workers to one polygon, kept while its search boxes grow: each doubling sees the
+// workers of the one before again. Per thread; a new polygon takes a new stamp.
+struct DistanceMemo {
+    std::vector<std::uint32_t> stamp;
+    std::vector<double> distance;
+    std::uint32_t current = 0;
+
+    void next_polygon(std::size_t workers) {
+        if (stamp.size() != workers || current == std::numeric_limits<std::uint32_t>::max()) {
+            stamp.assign(workers, 0);
+            distance.resize(workers);
+            current = 0;
+        }
+        ++current;
+    }
+};
+
 // The `count` workers of `grid` nearest to the polygon (all those inside it among them), by
 // distance to the polygon, ties by worker index. Searches boxes around the polygon that double
-// until the count-th distance is within the box's margin.
+// until the count-th distance is within the box's margin. Within a box, workers are measured
+// nearest to the polygon's box first, and the walk along the polygon's edges stops being taken
+// once a worker's distance to the box exceeds the count-th distance found: its own distance can
+// only be larger. The answer is the same as measuring every worker in the box.
 std::vector<Candidate> nearest_workers(const Rings& polygon, const PointGrid& grid, const std::vector<Point>& workers,
-                                       std::size_t count) {
+                                       std::size_t count, DistanceMemo& memo) {
     std::vector<Candidate> found;
     if (grid.empty() || count == 0) return found;
+    memo.next_polygon(workers.size());
     const geos::Envelope& box = polygon.box;
+    std::vector<std::pair<double, std::uint32_t>> by_box;  // (distance to the polygon's box, worker)
+    std::vector<double> nearest;                           // the count smallest distances so far, a max-heap
+    // Rounding of the box distance against the edge walk's.
+    auto beyond = [](double lower, double distance) { return lower > distance * (1 + 1e-9) + 1e-9; };
     for (double margin = grid.cell();; margin *= 2) {
         found.clear();
+        by_box.clear();
+        nearest.clear();
         const geos::Envelope search{box.min_x - margin, box.min_y - margin, box.max_x + margin, box.max_y + margin};
-        // A worker no finite distance reaches (a home at 1e308) is no candidate: its cost would
-        // be infinite for the solver.
         grid.in_box(search, [&](std::uint32_t i) {
-            const double distance = polygon.distance(workers[i]);
-            if (std::isfinite(distance)) found.push_back({i, distance});
+            const Point p = workers[i];
+            const double dx = std::max({0.0, box.min_x - p.x, p.x - box.max_x});
+            const double dy = std::max({0.0, box.min_y - p.y, p.y - box.max_y});
+            by_box.emplace_back(std::hypot(dx, dy), i);
         });
+        std::sort(by_box.begin(), by_box.end());
+        for (const auto& [lower, i] : by_box) {
+            if (nearest.size() >= count && beyond(lower, nearest.front())) break;
+            if (memo.stamp[i] != memo.current) {
+                memo.stamp[i] = memo.current;
+                memo.distance[i] = polygon.distance(workers[i]);
+            }
+            const double distance = memo.distance[i];
+            // A worker no finite distance reaches (a home at 1e308) is no candidate: its cost
+            // would be infinite for the solver.
+            if (!std::isfinite(distance)) continue;
+            found.push_back({i, distance});
+            if (nearest.size() < count) {
+                nearest.push_back(distance);
+                std::push_heap(nearest.begin(), nearest.end());
+            } else if (distance < nearest.front()) {
+                std::pop_heap(nearest.begin(), nearest.end());
+                nearest.back() = distance;
+                std::push_heap(nearest.begin(), nearest.end());
+            }
+        }
         // Every point seen once the box holds them all.
         const geos::Envelope& all = grid.bounds();
         const bool whole = search.min_x <= all.min_x && search.min_y <= all.min_y && search.max_x >= all.max_x &&
@@ -296,6 +364,7 @@ std::vector<TransportArc> candidate_arcs(const StaffingInput& input, const std::
     std::vector<std::vector<TransportArc>> per_grid(grids_wanted.size());
     tbb::enumerable_thread_specific<geos::Context> contexts;
     tbb::enumerable_thread_specific<std::unique_ptr<NetworkSearch>> searches;
+    tbb::enumerable_thread_specific<DistanceMemo> memos;
     tbb::combinable<std::int64_t> unreached_count([] { return std::int64_t{0}; });
     tbb::parallel_for(std::size_t{0}, grids_wanted.size(), [&](std::size_t k) {
         const geos::Context& context = contexts.local();
@@ -303,7 +372,7 @@ std::vector<TransportArc> candidate_arcs(const StaffingInput& input, const std::
         if (grid_of[k] == nullptr) return;
         const Rings rings(context, polygons[g].get());
         std::vector<Candidate> found =
-            nearest_workers(rings, *grid_of[k], input.workers, along_roads ? 2 * wanted : wanted);
+            nearest_workers(rings, *grid_of[k], input.workers, along_roads ? 2 * wanted : wanted, memos.local());
         if (along_roads) {
             auto& search = searches.local();
             if (!search) search = std::make_unique<NetworkSearch>(*input.network);

@@ -6,6 +6,7 @@
 
 #include <civgrid/types.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -74,8 +75,15 @@ private:
         return column * 0x100000000LL + row;
     }
 
+    // True when p-q's box lies apart from every stored segment's box (so meets none of them).
+    [[nodiscard]] bool apart_from_all(Point p, Point q) const noexcept {
+        return segments_.empty() || std::max(p.x, q.x) < origin_x_ || std::max(p.y, q.y) < origin_y_ ||
+               std::min(p.x, q.x) > max_x_ || std::min(p.y, q.y) > max_y_;
+    }
+
     std::vector<Segment> segments_;
     double origin_x_ = 0, origin_y_ = 0, cell_size_ = 1;
+    double max_x_ = 0, max_y_ = 0;  // with origin_x_, origin_y_: the stored segments' box
     // The positions of the segments of the cell (column, row), increasing; empty when none.
     [[nodiscard]] std::span<const std::uint32_t> cell(std::int64_t column, std::int64_t row) const;
     [[nodiscard]] std::size_t slot_of(std::int64_t key) const noexcept;
