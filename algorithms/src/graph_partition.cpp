@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <tuple>
 #include <utility>
 
@@ -200,6 +201,22 @@ public:
         return std::move(part_);
     }
 
+    // The compactness stage alone on a given partition into `parts` equal parts, grouped by
+    // `group` (a group per part): groups stay connected.
+    std::vector<int> grouped_shapes_only(std::vector<int> part, int parts, std::vector<int> group) {
+        units_prefix_.resize(static_cast<std::size_t>(parts) + 1);
+        std::iota(units_prefix_.begin(), units_prefix_.end(), 0.0);
+        equal_units_ = true;
+        part_ = std::move(part);
+        part_group_ = std::move(group);
+        const int groups = part_group_.empty() ? 0 : *std::max_element(part_group_.begin(), part_group_.end()) + 1;
+        group_parts_.assign(static_cast<std::size_t>(groups), {});
+        for (int p = 0; p < parts; ++p)
+            group_parts_[static_cast<std::size_t>(part_group_[static_cast<std::size_t>(p)])].push_back(p);
+        improve_shapes_of(parts, true);
+        return std::move(part_);
+    }
+
     // Part p gets a share of the weight proportional to units[p].
     std::vector<int> run(const std::vector<int>& units) {
         units_prefix_.assign(units.size() + 1, 0.0);
@@ -223,7 +240,7 @@ public:
         if (bisected_score < grown_score) part_ = std::move(bisected);
         // Both candidates had their boundary moves and swaps (refine); the winner alone gets
         // the costlier re-splitting of neighbouring pairs.
-        improve_shapes_of(next, true);
+        if (options_.shape_free_nodes > 0 || options_.shape_sweeps > 0) improve_shapes_of(next, true);
         return std::move(part_);
     }
 
@@ -1155,7 +1172,7 @@ private:
             }
             return all;
         };
-        auto length_to = [](const std::vector<std::pair<int, double>>& to_part, int q) {
+        auto length_to = [](std::span<const std::pair<int, double>> to_part, int q) {
             for (const auto& [part, length] : to_part)
                 if (part == q) return length;
             return 0.0;
@@ -1168,124 +1185,179 @@ private:
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                 foreign_[v] += part_[graph_.neighbours[e]] != part_[v] ? 1 : 0;
         std::vector<std::pair<int, double>> v_lengths, u_lengths;
-        constexpr double kMinGain = 1e-9;
-        for (int pass = 0; pass < options_.shape_passes; ++pass) {
-            int changes = 0;
-            for (std::uint32_t v = 0; v < n; ++v) {
-                const int p = part_[v];
-                const auto pi = static_cast<std::size_t>(p);
-                if (part_size_[pi] <= 1) continue;
-                const double v_all = lengths_of(v, v_lengths);
-                if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
-                // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
-                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
-                    v_edge_[graph_.neighbours[e]] = graph_.shared_length[e];
-                struct ClearEdges {
-                    Partitioner& self;
-                    std::uint32_t node;
-                    ~ClearEdges() {
-                        for (std::uint32_t e = self.graph_.offsets[node]; e < self.graph_.offsets[node + 1]; ++e)
-                            self.v_edge_[self.graph_.neighbours[e]] = 0.0;
-                    }
-                } clear_edges{*this, v};
-                const double v_own = length_to(v_lengths, p);
-                const double wv = static_cast<double>(graph_.node_weight[v]);
-                const double av = graph_.area[v];
-                const double wp = part_weight_[pi];
-                const double before_p = polsby_popper(part_area_[pi], part_perimeter_[pi]);
-                // Without v, p loses v's outer length and its cut edges and gains v's edges to p.
-                const double p_without_v = part_perimeter_[pi] - v_all + 2 * v_own;
-                bool connected_known = false, connected = false;
-                auto p_stays_connected = [&]() {
-                    if (!connected_known) {
-                        connected = stays_connected_without(v, p);
-                        connected_known = true;
-                    }
-                    return connected;
-                };
-                // The best move of v to a neighbouring part, then the best swap with a neighbour.
-                int best_q = -1;
-                std::uint32_t best_u = 0;
-                int best_r = -1;
-                bool best_is_swap = false;
-                double best_gain = kMinGain;
-                for (const auto& [q, v_to_q] : v_lengths) {
-                    if (q == p) continue;
-                    const auto qi = static_cast<std::size_t>(q);
-                    const double wq = part_weight_[qi];
-                    const double before = before_p + polsby_popper(part_area_[qi], part_perimeter_[qi]);
-                    const double q_with_v = part_perimeter_[qi] + v_all - 2 * v_to_q;
-                    if (keeps_balance(o, wp, wp - wv) && keeps_balance(o, wq, wq + wv)) {
-                        const double gain = polsby_popper(part_area_[pi] - av, p_without_v) +
-                                            polsby_popper(part_area_[qi] + av, q_with_v) - before;
-                        if (gain > best_gain && keeps_enough_weighted(v, p) && p_stays_connected()) {
-                            best_gain = gain;
-                            best_q = q;
-                            best_is_swap = false;
-                        }
-                    }
-                    // v to q and a node u of q on to a part r beside it: a swap when r is p
-                    // (p becomes p - v + u, q becomes q - u + v), else a chain of two moves.
-                    // Either keeps q's weight within reach of the window where v alone would not.
-                    for (const std::uint32_t u : shape_members_[qi]) {
-                        if (part_size_[qi] <= 1) break;
-                        // u must touch a part other than q: v's, or r's (v counts once it is in q).
-                        if (foreign_[u] == 0) continue;
-                        const double wu = static_cast<double>(graph_.node_weight[u]);
-                        if (!keeps_balance(o, wq, wq - wu + wv)) continue;
-                        const double uv = v_edge_[u];
-                        // q - u must stay connected and touch v.
-                        if (length_to(v_lengths, q) - uv <= 0) continue;
-                        const double u_all = lengths_of(u, u_lengths);
-                        const double au = graph_.area[u];
-                        // After v has moved to q: u's edges to q gain uv, to p lose it.
-                        const double q_after = q_with_v - u_all + 2 * (length_to(u_lengths, q) + uv);
-                        const double q_pp = polsby_popper(part_area_[qi] + av - au, q_after);
-                        for (const auto& [r, u_to_r_before] : u_lengths) {
-                            if (r == q) continue;
-                            const auto ri = static_cast<std::size_t>(r);
-                            const double u_to_r = r == p ? u_to_r_before - uv : u_to_r_before;
-                            if (u_to_r <= 0) continue;  // u must touch r (p - v for a swap)
-                            double gain = 0;
-                            if (r == p) {
-                                if (!keeps_balance(o, wp, wp - wv + wu)) continue;
-                                gain = polsby_popper(part_area_[pi] - av + au, p_without_v + u_all - 2 * u_to_r) +
-                                       q_pp - before;
-                            } else {
-                                const double wr = part_weight_[ri];
-                                if (!keeps_balance(o, wp, wp - wv) || !keeps_balance(o, wr, wr + wu)) continue;
-                                gain = polsby_popper(part_area_[pi] - av, p_without_v) + q_pp +
-                                       polsby_popper(part_area_[ri] + au, part_perimeter_[ri] + u_all - 2 * u_to_r) -
-                                       before - polsby_popper(part_area_[ri], part_perimeter_[ri]);
-                            }
-                            if (gain <= best_gain) continue;
-                            const int v_positive = wv > 0 ? 1 : 0, u_positive = wu > 0 ? 1 : 0;
-                            auto enough = [&](std::size_t i, int change) {
-                                return holds_enough_weighted(i, part_positive_[i] + change);
-                            };
-                            if (r == p ? !enough(pi, u_positive - v_positive) : !enough(pi, -v_positive)) continue;
-                            if (!enough(qi, v_positive - u_positive)) continue;
-                            if (!p_stays_connected() || !stays_connected_without(u, q)) continue;
-                            best_gain = gain;
-                            best_q = q;
-                            best_u = u;
-                            best_r = r;
-                            best_is_swap = true;
-                        }
-                    }
-                }
-                if (best_q < 0) continue;
-                shape_move(v, best_q);
-                if (best_is_swap) shape_move(best_u, best_r);
-                ++changes;
+        // lengths_of of the nodes swaps look at, kept until the node or a neighbour changes part
+        // (shape_move marks them stale): most nodes are looked at from several sides per pass.
+        length_cache_.resize(graph_.neighbours.size());
+        length_count_.assign(n, kStaleLengths);
+        length_all_.resize(n);
+        auto cached_lengths = [&](std::uint32_t u) {
+            if (length_count_[u] == kStaleLengths) {
+                length_all_[u] = lengths_of(u, u_lengths);
+                std::copy(u_lengths.begin(), u_lengths.end(), length_cache_.begin() + graph_.offsets[u]);
+                length_count_[u] = static_cast<std::uint32_t>(u_lengths.size());
             }
-            if (changes == 0) break;
-        }
-        if (with_pairs && options_.shape_free_nodes > 0) {
-            pair_dirty_.assign(part_count, 1);
+            return std::span<const std::pair<int, double>>(length_cache_.data() + graph_.offsets[u], length_count_[u]);
+        };
+        constexpr double kMinGain = 1e-9;
+        // After the first pass only nodes beside a part that changed in the pass before can find
+        // anything new. With groups (grouped_shapes_only) the parts inside each group are already
+        // settled, so the first pass looks only at nodes beside another group.
+        const bool grouped = !part_group_.empty();
+        shape_changed_.assign(part_count, 0);
+        std::vector<char> changed_before(part_count, 0), ever_changed(part_count, 0);
+        auto worth_a_look = [&](std::uint32_t v, int pass) {
+            const int p = part_[v];
+            if (pass == 0 && !grouped) return true;
+            if (pass > 0 && changed_before[static_cast<std::size_t>(p)]) return true;
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                const int q = part_[graph_.neighbours[e]];
+                if (pass == 0 ? group_of(q) != group_of(p) : changed_before[static_cast<std::size_t>(q)] != 0)
+                    return true;
+            }
+            return false;
+        };
+        // Passes of moves, swaps and chains; from `first_pass` 1 on, only beside the parts changed
+        // before (changed_before).
+        auto passes = [&](int first_pass) {
+            for (int pass = first_pass; pass < first_pass + options_.shape_passes; ++pass) {
+                int changes = 0;
+                for (std::uint32_t v = 0; v < n; ++v) {
+                    const int p = part_[v];
+                    const auto pi = static_cast<std::size_t>(p);
+                    if (part_size_[pi] <= 1 || !worth_a_look(v, pass)) continue;
+                    const double v_all = lengths_of(v, v_lengths);
+                    if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
+                    // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
+                    for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                        v_edge_[graph_.neighbours[e]] = graph_.shared_length[e];
+                    struct ClearEdges {
+                        Partitioner& self;
+                        std::uint32_t node;
+                        ~ClearEdges() {
+                            for (std::uint32_t e = self.graph_.offsets[node]; e < self.graph_.offsets[node + 1]; ++e)
+                                self.v_edge_[self.graph_.neighbours[e]] = 0.0;
+                        }
+                    } clear_edges{*this, v};
+                    const double v_own = length_to(v_lengths, p);
+                    const double wv = static_cast<double>(graph_.node_weight[v]);
+                    const double av = graph_.area[v];
+                    const double wp = part_weight_[pi];
+                    const double before_p = polsby_popper(part_area_[pi], part_perimeter_[pi]);
+                    // Without v, p loses v's outer length and its cut edges and gains v's edges to p.
+                    const double p_without_v = part_perimeter_[pi] - v_all + 2 * v_own;
+                    bool connected_known = false, connected = false;
+                    auto p_stays_connected = [&]() {
+                        if (!connected_known) {
+                            connected = stays_connected_without(v, p);
+                            connected_known = true;
+                        }
+                        return connected;
+                    };
+                    // The best move of v to a neighbouring part, then the best swap with a neighbour.
+                    int best_q = -1;
+                    std::uint32_t best_u = 0;
+                    int best_r = -1;
+                    bool best_is_swap = false;
+                    double best_gain = kMinGain;
+                    for (const auto& [q, v_to_q] : v_lengths) {
+                        if (q == p) continue;
+                        const auto qi = static_cast<std::size_t>(q);
+                        const double wq = part_weight_[qi];
+                        const double before = before_p + polsby_popper(part_area_[qi], part_perimeter_[qi]);
+                        const double q_with_v = part_perimeter_[qi] + v_all - 2 * v_to_q;
+                        if (keeps_balance(o, wp, wp - wv) && keeps_balance(o, wq, wq + wv)) {
+                            const double gain = polsby_popper(part_area_[pi] - av, p_without_v) +
+                                                polsby_popper(part_area_[qi] + av, q_with_v) - before;
+                            if (gain > best_gain && keeps_enough_weighted(v, p) && p_stays_connected() &&
+                                groups_stay_connected(v, q, kNoNode, -1)) {
+                                best_gain = gain;
+                                best_q = q;
+                                best_is_swap = false;
+                            }
+                        }
+                        // v to q and a node u of q on to a part r beside it: a swap when r is p
+                        // (p becomes p - v + u, q becomes q - u + v), else a chain of two moves.
+                        // Either keeps q's weight within reach of the window where v alone would not.
+                        for (const std::uint32_t u : shape_members_[qi]) {
+                            if (part_size_[qi] <= 1) break;
+                            // u must touch a part other than q: v's, or r's (v counts once it is in q).
+                            if (foreign_[u] == 0) continue;
+                            const double wu = static_cast<double>(graph_.node_weight[u]);
+                            if (!keeps_balance(o, wq, wq - wu + wv)) continue;
+                            const double uv = v_edge_[u];
+                            // q - u must stay connected and touch v.
+                            if (length_to(v_lengths, q) - uv <= 0) continue;
+                            const std::span<const std::pair<int, double>> u_to = cached_lengths(u);
+                            const double u_all = length_all_[u];
+                            const double au = graph_.area[u];
+                            // After v has moved to q: u's edges to q gain uv, to p lose it.
+                            const double q_after = q_with_v - u_all + 2 * (length_to(u_to, q) + uv);
+                            const double q_pp = polsby_popper(part_area_[qi] + av - au, q_after);
+                            for (const auto& [r, u_to_r_before] : u_to) {
+                                if (r == q) continue;
+                                const auto ri = static_cast<std::size_t>(r);
+                                const double u_to_r = r == p ? u_to_r_before - uv : u_to_r_before;
+                                if (u_to_r <= 0) continue;  // u must touch r (p - v for a swap)
+                                double gain = 0;
+                                if (r == p) {
+                                    if (!keeps_balance(o, wp, wp - wv + wu)) continue;
+                                    gain = polsby_popper(part_area_[pi] - av + au, p_without_v + u_all - 2 * u_to_r) +
+                                           q_pp - before;
+                                } else {
+                                    const double wr = part_weight_[ri];
+                                    if (!keeps_balance(o, wp, wp - wv) || !keeps_balance(o, wr, wr + wu)) continue;
+                                    gain =
+                                        polsby_popper(part_area_[pi] - av, p_without_v) + q_pp +
+                                        polsby_popper(part_area_[ri] + au, part_perimeter_[ri] + u_all - 2 * u_to_r) -
+                                        before - polsby_popper(part_area_[ri], part_perimeter_[ri]);
+                                }
+                                if (gain <= best_gain) continue;
+                                const int v_positive = wv > 0 ? 1 : 0, u_positive = wu > 0 ? 1 : 0;
+                                auto enough = [&](std::size_t i, int change) {
+                                    return holds_enough_weighted(i, part_positive_[i] + change);
+                                };
+                                if (r == p ? !enough(pi, u_positive - v_positive) : !enough(pi, -v_positive)) continue;
+                                if (!enough(qi, v_positive - u_positive)) continue;
+                                if (!p_stays_connected() || !stays_connected_without(u, q)) continue;
+                                if (!groups_stay_connected(v, q, u, r)) continue;
+                                best_gain = gain;
+                                best_q = q;
+                                best_u = u;
+                                best_r = r;
+                                best_is_swap = true;
+                            }
+                        }
+                    }
+                    if (best_q < 0) continue;
+                    shape_move(v, best_q);
+                    if (best_is_swap) shape_move(best_u, best_r);
+                    ++changes;
+                }
+                if (changes == 0) break;
+                for (std::size_t i = 0; i < part_count; ++i) ever_changed[i] |= shape_changed_[i];
+                changed_before.swap(shape_changed_);
+                std::fill(shape_changed_.begin(), shape_changed_.end(), 0);
+            }
+        };
+        passes(0);
+        if (with_pairs && (options_.shape_free_nodes > 0 || options_.shape_sweeps > 0)) {
+            // With groups, pairs inside a group were split the best way before: only those whose
+            // parts changed since, and pairs across groups, are looked at.
+            if (grouped)
+                pair_dirty_ = ever_changed;
+            else
+                pair_dirty_.assign(part_count, 1);
             constexpr int kPairRounds = 3;
+            std::fill(shape_changed_.begin(), shape_changed_.end(), 0);
             for (int round = 0; round < kPairRounds; ++round)
-                if (resplit_pairs(o, parts, std::min(options_.shape_free_nodes, kMaxFreeNodes)) == 0) break;
+                if (resplit_pairs(o, parts, std::clamp(options_.shape_free_nodes, 0, kMaxFreeNodes), round == 0) == 0)
+                    break;
+            // Pairs split again leave new boundaries: moves and swaps once more beside them.
+            if (std::find(shape_changed_.begin(), shape_changed_.end(), 1) != shape_changed_.end()) {
+                changed_before.swap(shape_changed_);
+                std::fill(shape_changed_.begin(), shape_changed_.end(), 0);
+                passes(1);
+            }
         }
     }
 
@@ -1296,7 +1368,7 @@ private:
     // both sides are connected, keep_balance() and hold enough weighted nodes. Moves and swaps
     // change one or two nodes; this finds the exchanges of several that no single step reaches.
     // Returns the pairs changed.
-    int resplit_pairs(const Objective& o, int parts, int free_count) {
+    int resplit_pairs(const Objective& o, int parts, int free_count, bool first_round) {
         int changed = 0;
         constexpr std::size_t kMaxPairNodes = 64;  // one bit each
         std::vector<std::uint32_t> nodes;
@@ -1307,11 +1379,17 @@ private:
             int to;
             double length;
         };
-        std::vector<std::vector<Link>> links;
+        // Each node's links inside the pair: link_list[link_start[i] .. link_start[i + 1]).
+        std::vector<Link> link_list;
+        std::vector<std::uint32_t> link_start;
+        auto links_of = [&](std::size_t i) {
+            return std::span<const Link>(link_list.data() + link_start[i], link_list.data() + link_start[i + 1]);
+        };
         std::vector<double> outer, area, weight;
         std::vector<std::uint64_t> adjacent_mask;
         std::vector<char> positive;
         std::vector<int> free_nodes, layer;
+        std::vector<std::pair<double, std::uint32_t>> sweep_order;
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1326,14 +1404,17 @@ private:
             for (const int q : neighbour_parts) {
                 const auto qi = static_cast<std::size_t>(q);
                 // A pair already split the best way stays so until one of its parts changes.
-                if (!pair_dirty_[pi] && !pair_dirty_[qi]) continue;
+                // (Pairs across groups are all looked at once.)
+                const bool across = !part_group_.empty() && group_of(p) != group_of(q);
+                if (!pair_dirty_[pi] && !pair_dirty_[qi] && !(across && first_round)) continue;
                 const std::size_t m = shape_members_[pi].size() + shape_members_[qi].size();
                 if (m > kMaxPairNodes || m < 3) continue;
                 nodes.assign(shape_members_[pi].begin(), shape_members_[pi].end());
                 nodes.insert(nodes.end(), shape_members_[qi].begin(), shape_members_[qi].end());
                 std::sort(nodes.begin(), nodes.end());
                 for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
-                links.assign(m, {});
+                link_list.clear();
+                link_start.assign(m + 1, 0);
                 outer.assign(m, 0.0);
                 area.assign(m, 0.0);
                 weight.assign(m, 0.0);
@@ -1344,6 +1425,7 @@ private:
                     if (part_[nodes[i]] == p) current |= std::uint64_t{1} << i;
                 for (std::size_t i = 0; i < m; ++i) {
                     const std::uint32_t v = nodes[i];
+                    link_start[i] = static_cast<std::uint32_t>(link_list.size());
                     outer[i] = graph_.outer_length[v];
                     area[i] = graph_.area[v];
                     weight[i] = static_cast<double>(graph_.node_weight[v]);
@@ -1353,11 +1435,12 @@ private:
                         if (j < 0) {
                             outer[i] += graph_.shared_length[e];
                         } else {
-                            links[i].push_back({j, graph_.shared_length[e]});
+                            link_list.push_back({j, graph_.shared_length[e]});
                             adjacent_mask[i] |= std::uint64_t{1} << j;
                         }
                     }
                 }
+                link_start[m] = static_cast<std::uint32_t>(link_list.size());
                 for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
                 // The free nodes: layers of steps from the boundary between p and q.
                 layer.assign(m, -1);
@@ -1370,7 +1453,7 @@ private:
                     }
                 }
                 for (std::size_t head = 0; head < free_nodes.size(); ++head)
-                    for (const Link& link : links[static_cast<std::size_t>(free_nodes[head])])
+                    for (const Link& link : links_of(static_cast<std::size_t>(free_nodes[head])))
                         if (layer[static_cast<std::size_t>(link.to)] < 0) {
                             layer[static_cast<std::size_t>(link.to)] =
                                 layer[static_cast<std::size_t>(free_nodes[head])] + 1;
@@ -1395,7 +1478,61 @@ private:
                 const double before = polsby_popper(part_area_[pi], part_perimeter_[pi]) +
                                       polsby_popper(part_area_[qi], part_perimeter_[qi]);
                 double best_gain = 1e-9;
-                std::uint64_t best = current, set = current;
+                std::uint64_t best = current;
+                // Straight cuts across the pair first: the nodes in order along a direction, each
+                // prefix one side. They reach divisions far from the present boundary (two L
+                // shapes become two blocks) that no exchange of a few nodes near it finds.
+                const int sweeps = options_.shape_sweeps;
+                if (sweeps > 0) {
+                    double union_perimeter = 0;
+                    for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
+                    for (int d = 0; d < sweeps; ++d) {
+                        const double angle = 3.141592653589793 * d / sweeps;
+                        const double dx = std::cos(angle), dy = std::sin(angle);
+                        sweep_order.resize(m);
+                        for (std::size_t i = 0; i < m; ++i) {
+                            const Point at = graph_.location[nodes[i]];
+                            sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
+                        }
+                        std::sort(sweep_order.begin(), sweep_order.end());
+                        std::uint64_t prefix = 0;
+                        double a_perimeter = 0, b_perimeter = union_perimeter, a_area = 0, a_weight = 0;
+                        int a_positive = 0;
+                        for (std::size_t k = 0; k + 1 < m; ++k) {
+                            const std::size_t i = sweep_order[k].second;
+                            double to_a = 0, to_b = 0;
+                            for (const Link& link : links_of(i))
+                                ((prefix >> link.to) & 1U ? to_a : to_b) += link.length;
+                            a_perimeter += outer[i] + to_b - to_a;
+                            b_perimeter += to_b - outer[i] - to_a;
+                            a_area += area[i];
+                            a_weight += weight[i];
+                            a_positive += positive[i];
+                            prefix |= std::uint64_t{1} << i;
+                            // The prefix as p's side, or as q's.
+                            const bool as_p =
+                                keeps_balance(o, wp, a_weight) && keeps_balance(o, wq, all_weight - a_weight);
+                            const bool as_q =
+                                keeps_balance(o, wq, a_weight) && keeps_balance(o, wp, all_weight - a_weight);
+                            if (!as_p && !as_q) continue;
+                            const double gain = polsby_popper(a_area, a_perimeter) +
+                                                polsby_popper(all_area - a_area, b_perimeter) - before;
+                            if (gain <= best_gain) continue;
+                            for (const bool prefix_is_p : {true, false}) {
+                                if (!(prefix_is_p ? as_p : as_q)) continue;
+                                const int p_positive = prefix_is_p ? a_positive : all_positive_of(pi, qi) - a_positive;
+                                if (!holds_enough_weighted(pi, p_positive) ||
+                                    !holds_enough_weighted(qi, all_positive_of(pi, qi) - p_positive))
+                                    continue;
+                                if (!connected(prefix) || !connected(full & ~prefix)) break;
+                                best_gain = gain;
+                                best = prefix_is_p ? prefix : full & ~prefix;
+                                break;
+                            }
+                        }
+                    }
+                }
+                std::uint64_t set = current;
                 double s_perimeter = part_perimeter_[pi], t_perimeter = part_perimeter_[qi];
                 double s_area = part_area_[pi], s_weight = wp;
                 int s_positive = part_positive_[pi], all_positive = part_positive_[pi] + part_positive_[qi];
@@ -1404,7 +1541,7 @@ private:
                     const auto i =
                         static_cast<std::size_t>(free_nodes[static_cast<std::size_t>(std::countr_zero(step))]);
                     double to_s = 0, to_t = 0;  // i's links to S (the new p) and to T
-                    for (const Link& link : links[i]) ((set >> link.to) & 1U ? to_s : to_t) += link.length;
+                    for (const Link& link : links_of(i)) ((set >> link.to) & 1U ? to_s : to_t) += link.length;
                     const std::uint64_t bit = std::uint64_t{1} << i;
                     if ((set & bit) == 0) {  // i joins S
                         s_perimeter += outer[i] + to_t - to_s;
@@ -1435,12 +1572,79 @@ private:
                     const int to = (best >> i) & 1U ? p : q;
                     if (part_[nodes[i]] != to) shape_move(nodes[i], to);
                 }
+                if (!part_group_.empty() && part_group_[pi] != part_group_[qi] &&
+                    (!group_connected(part_group_[pi]) || !group_connected(part_group_[qi]))) {
+                    for (std::size_t i = 0; i < m; ++i) {  // a group would fall apart: undone
+                        const int to = (current >> i) & 1U ? p : q;
+                        if (part_[nodes[i]] != to) shape_move(nodes[i], to);
+                    }
+                    continue;
+                }
                 next_dirty[pi] = next_dirty[qi] = 1;
                 ++changed;
             }
         }
         pair_dirty_ = std::move(next_dirty);
         return changed;
+    }
+
+    static constexpr std::uint32_t kNoNode = std::numeric_limits<std::uint32_t>::max();
+
+    // With groups of parts (grouped_shapes_only): do the groups stay connected when v moves to
+    // part q and then (u != kNoNode) u moves to part r? Only a group that loses a node to another
+    // group can fall apart; the moves are made on part_ for the test and undone.
+    bool groups_stay_connected(std::uint32_t v, int q, std::uint32_t u, int r) {
+        if (part_group_.empty()) return true;
+        const int p = part_[v];
+        const int gp = group_of(p), gq = group_of(q);
+        const int gr = u == kNoNode ? gq : group_of(r);
+        if (gp == gq && gq == gr) return true;
+        part_[v] = q;
+        if (u != kNoNode) part_[u] = r;
+        const std::array<std::pair<std::uint32_t, int>, 2> moved{{{v, p}, {u, q}}};
+        const bool connected = (gp == gq || group_connected(gp, moved)) && (gq == gr || group_connected(gq, moved));
+        if (u != kNoNode) part_[u] = q;
+        part_[v] = p;
+        return connected;
+    }
+
+    [[nodiscard]] int group_of(int p) const { return part_group_[static_cast<std::size_t>(p)]; }
+
+    // Are the nodes of group g (by part_) connected? Its nodes are those of shape_members_ of its
+    // parts still in it, and the nodes `moved` into it for a test ((node, part it is listed in);
+    // kNoNode: none).
+    bool group_connected(int g,
+                         const std::array<std::pair<std::uint32_t, int>, 2>& moved = {{{kNoNode, 0}, {kNoNode, 0}}}) {
+        std::size_t expected = 0, reached = 0;
+        std::uint32_t start = kNoNode;
+        auto in_group = [&](std::uint32_t x) { return group_of(part_[x]) == g; };
+        for (const int p : group_parts_[static_cast<std::size_t>(g)])
+            for (const std::uint32_t x : shape_members_[static_cast<std::size_t>(p)]) {
+                if (!in_group(x)) continue;
+                ++expected;
+                if (start == kNoNode) start = x;
+            }
+        for (const auto& [x, listed] : moved)
+            if (x != kNoNode && in_group(x) && group_of(listed) != g) ++expected;
+        if (start == kNoNode) return false;
+        ++stamp_;
+        if (mark_.size() != graph_.node_count()) mark_.assign(graph_.node_count(), 0);
+        std::vector<std::uint32_t>& stack = scratch_;
+        mark_[start] = stamp_;
+        stack.assign(1, start);
+        while (!stack.empty()) {
+            const std::uint32_t x = stack.back();
+            stack.pop_back();
+            ++reached;
+            for (std::uint32_t e = graph_.offsets[x]; e < graph_.offsets[x + 1]; ++e) {
+                const std::uint32_t y = graph_.neighbours[e];
+                if (in_group(y) && mark_[y] != stamp_) {
+                    mark_[y] = stamp_;
+                    stack.push_back(y);
+                }
+            }
+        }
+        return reached == expected;
     }
 
     // move_node, keeping the parts' areas and perimeters.
@@ -1457,6 +1661,13 @@ private:
         part_perimeter_[static_cast<std::size_t>(to)] += all - 2 * to_to;
         part_area_[static_cast<std::size_t>(from)] -= graph_.area[v];
         part_area_[static_cast<std::size_t>(to)] += graph_.area[v];
+        if (!shape_changed_.empty())
+            shape_changed_[static_cast<std::size_t>(from)] = 1, shape_changed_[static_cast<std::size_t>(to)] = 1;
+        if (!length_count_.empty()) {
+            length_count_[v] = kStaleLengths;
+            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
+                length_count_[graph_.neighbours[e]] = kStaleLengths;
+        }
         if (!foreign_.empty()) {
             std::uint32_t own = 0;
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
@@ -1643,7 +1854,10 @@ private:
         if (!members_.empty()) members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries are skipped
     }
 
-    static constexpr int kMaxFreeNodes = 16;       // resplit_pairs tries 2^n divisions
+    static constexpr int kMaxFreeNodes = 16;  // resplit_pairs tries 2^n divisions
+    [[nodiscard]] int all_positive_of(std::size_t pi, std::size_t qi) const {
+        return part_positive_[pi] + part_positive_[qi];
+    }
     static constexpr int kChainDepth = 5;          // parts a chain may pass through
     static constexpr std::size_t kChainTries = 6;  // candidate nodes tried at each link
 
@@ -1814,11 +2028,18 @@ private:
     std::vector<int> part_positive_;                         // weighted nodes per part
     std::vector<double> part_area_, part_perimeter_;         // improve_shapes: m², m
     std::vector<std::vector<std::uint32_t>> shape_members_;  // improve_shapes: nodes per part
-    std::vector<char> pair_dirty_;                           // resplit_pairs: parts changed since
-    std::vector<int> pair_index_;                            // resplit_pairs: -1 outside the pair
-    std::vector<std::uint32_t> foreign_;                     // improve_shapes: neighbours in other parts, per node
-    std::vector<double> v_edge_;     // improve_shapes: the shared length from the node in hand, else 0
-    bool shapes_in_refine_ = false;  // refine_only: refine() ends with improve_shapes
+    static constexpr std::uint32_t kStaleLengths = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::pair<int, double>> length_cache_;  // improve_shapes: lengths_of per node, at its offsets
+    std::vector<std::uint32_t> length_count_;           // improve_shapes: entries cached, kStaleLengths: none
+    std::vector<double> length_all_;                    // improve_shapes: the node's whole boundary
+    std::vector<char> shape_changed_;                   // improve_shapes: parts changed in this pass
+    std::vector<char> pair_dirty_;                      // resplit_pairs: parts changed since
+    std::vector<int> pair_index_;                       // resplit_pairs: -1 outside the pair
+    std::vector<std::uint32_t> foreign_;                // improve_shapes: neighbours in other parts, per node
+    std::vector<double> v_edge_;                 // improve_shapes: the shared length from the node in hand, else 0
+    std::vector<int> part_group_;                // grouped_shapes_only: each part's group (empty: no groups)
+    std::vector<std::vector<int>> group_parts_;  // grouped_shapes_only: the parts of each group
+    bool shapes_in_refine_ = false;              // refine_only: refine() ends with improve_shapes
     std::vector<std::uint32_t> mark_;
     std::uint32_t stamp_ = 0;
     std::vector<std::uint32_t> scratch_;
@@ -1872,6 +2093,21 @@ void refine_partition(const WeightedGraph& graph, std::vector<int>& part, const 
         throw InternalError("algorithms.partition", "refine_partition: parts must be numbered and connected");
     Partitioner partitioner(graph, options, 0);
     part = partitioner.refine_only(std::move(part), parts);
+}
+
+void improve_grouped_shapes(const WeightedGraph& graph, std::vector<int>& part, const std::vector<int>& part_group,
+                            const GraphPartitionOptions& options) {
+    if (part.size() != graph.node_count())
+        throw InternalError("algorithms.partition", "improve_grouped_shapes: a part per node expected");
+    if (part.empty()) return;
+    const int parts = *std::max_element(part.begin(), part.end()) + 1;
+    if (*std::min_element(part.begin(), part.end()) < 0 || part_group.size() != static_cast<std::size_t>(parts) ||
+        std::any_of(part_group.begin(), part_group.end(), [](int g) { return g < 0; }) ||
+        !parts_are_connected(graph, part))
+        throw InternalError("algorithms.partition",
+                            "improve_grouped_shapes: parts must be numbered and connected, a group per part");
+    Partitioner partitioner(graph, options, 0);
+    part = partitioner.grouped_shapes_only(std::move(part), parts, part_group);
 }
 
 std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,

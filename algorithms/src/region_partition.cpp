@@ -303,6 +303,12 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
         // micro-grids end within the window, none further beyond the bounds, every grid whole.
         if (grids > 1 && micro_options.window_high > 0)
             refine_across_grids(piece_graph, outcome.member_part, outcome.part_grid, micro_options);
+        // Each grid's micro-grids were made compact inside it, against its fixed boundary; the
+        // compactness stage once more over the piece lets them trade nodes across the grids'
+        // boundaries too (the grids follow, each kept connected).
+        if (grids > 1 && micro_options.window_high > 0 && piece_graph.has_shapes() &&
+            static_cast<std::size_t>(outcome.made) == outcome.part_grid.size())
+            improve_grouped_shapes(piece_graph, outcome.member_part, outcome.part_grid, micro_options);
     });
 
     CellPartition result;

@@ -1,4 +1,5 @@
 #include <civgrid/algorithms/graph_partition.hpp>
+#include <civgrid/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -388,6 +389,102 @@ TEST(GraphPartition, ShapesNeverTakeAPartOutOfTheWindowAndMakePartsMoreCompact) 
         without_sum += mean_polsby_popper(graph, without, parts);
     }
     EXPECT_GT(with_sum / 12, without_sum / 12 + 0.01) << with_sum / 12 << " against " << without_sum / 12;
+}
+
+TEST(GraphPartition, GroupedShapesCrossGroupBoundariesAndKeepEveryGroupWhole) {
+    // As the pipeline makes them: eight groups (grids) of three parts each, each group's parts
+    // made inside it. The grouped stage may move nodes between parts of different groups, so it
+    // must keep every part and every group connected (without the groups' test, seed 14 splits
+    // a group), no part that was inside the window may leave it, and the parts must end more
+    // compact than the groups' own stage left them.
+    double after_sum = 0, before_sum = 0;
+    int crossed = 0;
+    constexpr int kSeeds = 40;
+    for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
+        std::mt19937_64 random(seed);
+        std::vector<std::int64_t> weights(16 * 16);
+        for (auto& w : weights) w = 5 + static_cast<std::int64_t>(random() % 6);  // buildings of 5-10
+        const WeightedGraph graph = grid_graph_with_shapes(16, 16, weights);
+        constexpr int kGroups = 8, kPerGroup = 3, kParts = kGroups * kPerGroup;
+        double total = 0;
+        for (std::int64_t w : weights) total += static_cast<double>(w);
+        GraphPartitionOptions options;
+        options.window_low = std::ceil(0.9 * total / kParts);
+        options.window_high = std::floor(1.1 * total / kParts);
+        const std::vector<int> group_of_node =
+            partition_connected_graph(graph, std::vector<int>(kGroups, kPerGroup), seed, GraphPartitionOptions{});
+        ASSERT_TRUE(parts_are_connected(graph, group_of_node));
+        std::vector<int> part(graph.node_count(), -1), part_group;
+        for (int g = 0; g < kGroups; ++g) {
+            std::vector<std::uint32_t> members;
+            std::vector<int> local(graph.node_count(), -1);
+            for (std::uint32_t v = 0; v < graph.node_count(); ++v)
+                if (group_of_node[v] == g) {
+                    local[v] = static_cast<int>(members.size());
+                    members.push_back(v);
+                }
+            // The group's induced graph, its cut edges as outer length.
+            std::vector<EdgeInput> edges;
+            std::vector<Point> location;
+            std::vector<std::int64_t> group_weights;
+            for (const std::uint32_t v : members) {
+                location.push_back(graph.location[v]);
+                group_weights.push_back(graph.node_weight[v]);
+                for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
+                    const std::uint32_t u = graph.neighbours[e];
+                    if (v < u && local[u] >= 0)
+                        edges.push_back(
+                            {static_cast<std::uint32_t>(local[v]), static_cast<std::uint32_t>(local[u]), 1.0, false});
+                }
+            }
+            WeightedGraph group_graph = make_graph(group_weights, location, edges);
+            for (const std::uint32_t v : members) {
+                group_graph.area.push_back(1.0);
+                group_graph.outer_length.push_back(
+                    4.0 - static_cast<double>(group_graph.offsets[local[v] + 1] - group_graph.offsets[local[v]]));
+            }
+            const std::vector<int> inside = partition_connected_graph(group_graph, kPerGroup, seed + 100, options);
+            for (std::size_t i = 0; i < members.size(); ++i) part[members[i]] = g * kPerGroup + inside[i];
+            for (int k = 0; k < kPerGroup; ++k) part_group.push_back(g);
+        }
+        ASSERT_TRUE(parts_are_connected(graph, part));
+        std::vector<int> grouped = part;
+        improve_grouped_shapes(graph, grouped, part_group, options);
+        ASSERT_TRUE(parts_are_connected(graph, grouped)) << "seed " << seed;
+        std::vector<int> node_group(graph.node_count());
+        for (std::uint32_t v = 0; v < graph.node_count(); ++v) {
+            node_group[v] = part_group[static_cast<std::size_t>(grouped[v])];
+            crossed += node_group[v] != group_of_node[v] ? 1 : 0;
+        }
+        EXPECT_TRUE(parts_are_connected(graph, node_group)) << "seed " << seed;
+        const std::vector<double> before = part_weights(graph, part, kParts);
+        const std::vector<double> after = part_weights(graph, grouped, kParts);
+        for (std::size_t p = 0; p < after.size(); ++p) {
+            EXPECT_GT(after[p], 0.0);
+            if (before[p] >= options.window_low && before[p] <= options.window_high) {
+                EXPECT_GE(after[p], options.window_low) << "seed " << seed << " part " << p;
+                EXPECT_LE(after[p], options.window_high) << "seed " << seed << " part " << p;
+            }
+        }
+        before_sum += mean_polsby_popper(graph, part, kParts);
+        after_sum += mean_polsby_popper(graph, grouped, kParts);
+    }
+    EXPECT_GT(crossed, kSeeds) << "nodes that changed group";
+    EXPECT_GT(after_sum / kSeeds, before_sum / kSeeds + 0.0015)
+        << after_sum / kSeeds << " against " << before_sum / kSeeds;
+}
+
+TEST(GraphPartition, GroupedShapesRefuseAPartWithoutAGroup) {
+    const WeightedGraph graph = grid_graph_with_shapes(4, 4, std::vector<std::int64_t>(16, 1));
+    std::vector<int> part(16);
+    for (std::size_t v = 0; v < 16; ++v) part[v] = v % 4 < 2 ? 0 : 1;
+    GraphPartitionOptions options;
+    options.window_low = 7;
+    options.window_high = 9;
+    EXPECT_THROW(improve_grouped_shapes(graph, part, {0}, options), InternalError);
+    std::vector<int> same = part;
+    improve_grouped_shapes(graph, same, {0, 1}, options);  // two squares of eight: nothing to gain
+    EXPECT_EQ(same, part);
 }
 
 TEST(GraphPartition, ShapesAreLeftAloneWithoutTheCellsOrAWindow) {

@@ -65,9 +65,13 @@ struct GraphPartitionOptions {
     /// parts' Polsby-Popper compactness (4 pi area / perimeter²) without taking a part out of the
     /// window, further outside it or further beyond the bounds (0 = none).
     int shape_passes = 8;
-    /// Then neighbouring pairs of parts are split again the best way among the 2^n divisions of
-    /// the n nodes nearest their common boundary (0 = no re-splitting; at most 16).
-    int shape_free_nodes = 8;
+    /// Then neighbouring pairs of parts are split again the best way among the straight cuts
+    /// across the pair in `shape_sweeps` directions (each prefix of its nodes in order along a
+    /// direction one side) and the 2^n divisions of the n nodes nearest their common boundary
+    /// (n = shape_free_nodes, at most 16), under the same constraints; moves and swaps follow
+    /// beside the pairs changed. Both 0: no re-splitting.
+    int shape_free_nodes = 4;
+    int shape_sweeps = 8;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
@@ -87,6 +91,15 @@ struct GraphPartitionOptions {
 /// and, with a window, chains of moves that bring parts into it, then (with the graph's shapes)
 /// the compactness stage. Parts stay connected and non-empty; none leaves the window.
 void refine_partition(const WeightedGraph& graph, std::vector<int>& part, const GraphPartitionOptions& options);
+
+/// The compactness stage alone (moves, swaps, two-move chains, pairs split again) on a given
+/// partition of `graph` (parts numbered 0..parts-1, each connected and holding weight) whose parts
+/// are grouped: part p belongs to group part_group[p] (micro-grids in their grids). Moves between
+/// parts of one group are as in refine_partition; a move between groups is taken only when every
+/// group stays connected. Needs the graph's shapes and a window (else does nothing); parts stay
+/// connected and non-empty, none leaves the window or goes further beyond the bounds.
+void improve_grouped_shapes(const WeightedGraph& graph, std::vector<int>& part, const std::vector<int>& part_group,
+                            const GraphPartitionOptions& options);
 
 /// Connected components (component index per node, numbered by smallest node).
 /// Hand-made rather than Boost.Graph's connected_components: on the graph already in CSR form it is
