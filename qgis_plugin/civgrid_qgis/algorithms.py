@@ -108,6 +108,9 @@ class CivgridAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("LEVEL", "Regions split", LEVELS, defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum("UNITS", "Micro-grids made of (--units)", UNIT_CHOICES,
                                                      defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            "COVERAGE_TOLERANCE", "Areas: gaps up to this wide closed, overlaps cut (m; 0 = as read)",
+            QgsProcessingParameterNumber.Double, 1.0, minValue=0, maxValue=100))
         self.addParameter(QgsProcessingParameterString(
             "HARD_BARRIERS", "Hard barriers, one LAYER:FILTER a line (OGR SQL; e.g. roads:class IN ('major','trunk'))",
             multiLine=True, optional=True))
@@ -169,6 +172,8 @@ class CivgridAlgorithm(QgsProcessingAlgorithm):
         units = UNITS[self.parameterAsEnum(parameters, "UNITS", context)]
         if units != "buildings":  # the CLI's default, left unsaid so its import suggests areas where they tile
             arguments += ["--units", units]
+            # Only areas are cleaned into a coverage; buildings may overlap their neighbours.
+            arguments += ["--coverage-tolerance", repr(self.parameterAsDouble(parameters, "COVERAGE_TOLERANCE", context))]
         for line in (self.parameterAsString(parameters, "HARD_BARRIERS", context) or "").splitlines():
             if line.strip():
                 arguments += ["--hard-barriers", line.strip()]

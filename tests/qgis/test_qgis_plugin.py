@@ -158,6 +158,38 @@ def test_partition_of_areas_keeps_every_parcel_whole(qgis_env, tmp_path):
     assert len(parcels_cut(parcels, buildings_out)[1]) > 10
 
 
+def area_sum_and_union(path):
+    """Sum of the micro-grids' areas and the area of their union (differing where they overlap)."""
+    source = ogr.Open(str(path))
+    total, union = 0.0, None
+    for feature in source.GetLayerByName("micro_grids"):
+        geometry = feature.GetGeometryRef().Clone()
+        total += geometry.GetArea()
+        union = geometry if union is None else union.Union(geometry)
+    return total, union.GetArea()
+
+
+def test_coverage_tolerance_of_areas_gives_the_cli_cleaning(qgis_env, tmp_path):
+    """COVERAGE_TOLERANCE runs `--coverage-tolerance`: dirty parcels (gaps and overlaps of 0.5 m)
+    come out a coverage by default and overlapping with 0, each as the CLI's."""
+    parcels = tmp_path / "dirty.gpkg"
+    run_cli("synth", "--parcels", 400, "--gaps", 0.03, "--overlaps", 0.03, "--seed", 2, "-o", parcels)
+    outputs = {}
+    for tolerance in (None, 0):
+        cli_out, qgis_out = tmp_path / f"cli-{tolerance}.gpkg", tmp_path / f"qgis-{tolerance}.gpkg"
+        cli_options = [] if tolerance is None else ["--coverage-tolerance", tolerance]
+        run_cli("partition", parcels, "--units", "areas", "--no-staffing", *cli_options, "-o", cli_out, "--quiet")
+        qgis_options = {} if tolerance is None else {"COVERAGE_TOLERANCE": tolerance}
+        qgis_process(qgis_env, "partition", CITY=parcels, UNITS=1, STAFFING="false", OUTPUT=qgis_out,
+                     **qgis_options)
+        assert micro_grids_of(qgis_out) == micro_grids_of(cli_out)
+        outputs[tolerance] = area_sum_and_union(qgis_out)
+    cleaned_total, cleaned_union = outputs[None]
+    assert abs(cleaned_total - cleaned_union) < 1e-3 * cleaned_union  # no overlap left
+    raw_total, raw_union = outputs[0]
+    assert raw_total - raw_union > 1.0  # overlaps as read: square metres covered twice
+
+
 def test_repartition_of_areas_gives_the_cli_rerun(qgis_env, tmp_path):
     """UNITS = areas on repartition runs `repartition --units areas`: the CLI's rerun, parcels whole."""
     parcels = tmp_path / "parcels.gpkg"
