@@ -232,6 +232,10 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     GraphPartitionOptions grid_options = micro_options;
     grid_options.lower_bound = grid_options.upper_bound = grid_options.hard_minimum = 0;
     grid_options.window_low = grid_options.window_high = 0;
+    // Grids are bisected, not regrown as well: their micro-grids are regrown, and the compactness
+    // stage's pass across grid boundaries evens their shapes. Regrowing grids as well cost 0.7-1.6 s
+    // of the whole city's CPU for Polsby-Popper within 0.0005 (bench/README.md, Fifth round).
+    grid_options.growth_rounds = 0;
 
     // Pieces are independent: in parallel (a whole city as one region has a thousand of them),
     // each into its own slot, numbered piece by piece afterwards, so threads do not change it.
