@@ -1475,6 +1475,7 @@ private:
                 };
                 const double wp = part_weight_[pi], wq = part_weight_[qi];
                 const double all_weight = wp + wq, all_area = part_area_[pi] + part_area_[qi];
+                const int all_positive = part_positive_[pi] + part_positive_[qi];
                 const double before = polsby_popper(part_area_[pi], part_perimeter_[pi]) +
                                       polsby_popper(part_area_[qi], part_perimeter_[qi]);
                 double best_gain = 1e-9;
@@ -1520,9 +1521,9 @@ private:
                             if (gain <= best_gain) continue;
                             for (const bool prefix_is_p : {true, false}) {
                                 if (!(prefix_is_p ? as_p : as_q)) continue;
-                                const int p_positive = prefix_is_p ? a_positive : all_positive_of(pi, qi) - a_positive;
+                                const int p_positive = prefix_is_p ? a_positive : all_positive - a_positive;
                                 if (!holds_enough_weighted(pi, p_positive) ||
-                                    !holds_enough_weighted(qi, all_positive_of(pi, qi) - p_positive))
+                                    !holds_enough_weighted(qi, all_positive - p_positive))
                                     continue;
                                 if (!connected(prefix) || !connected(full & ~prefix)) break;
                                 best_gain = gain;
@@ -1535,7 +1536,7 @@ private:
                 std::uint64_t set = current;
                 double s_perimeter = part_perimeter_[pi], t_perimeter = part_perimeter_[qi];
                 double s_area = part_area_[pi], s_weight = wp;
-                int s_positive = part_positive_[pi], all_positive = part_positive_[pi] + part_positive_[qi];
+                int s_positive = part_positive_[pi];
                 const std::uint32_t combinations = 1U << free_nodes.size();
                 for (std::uint32_t step = 1; step < combinations; ++step) {
                     const auto i =
@@ -1854,10 +1855,7 @@ private:
         if (!members_.empty()) members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries are skipped
     }
 
-    static constexpr int kMaxFreeNodes = 16;  // resplit_pairs tries 2^n divisions
-    [[nodiscard]] int all_positive_of(std::size_t pi, std::size_t qi) const {
-        return part_positive_[pi] + part_positive_[qi];
-    }
+    static constexpr int kMaxFreeNodes = 16;       // resplit_pairs tries 2^n divisions
     static constexpr int kChainDepth = 5;          // parts a chain may pass through
     static constexpr std::size_t kChainTries = 6;  // candidate nodes tried at each link
 

@@ -688,16 +688,22 @@ City load_city(const PartitionConfig& config) {
         };
         std::size_t overlaps_removed = 0;
         double overlap_removed_area = 0, gap_area = 0;
+        std::set<std::size_t> cleaned_units;
+        // The units' union below overlays only the pairs left overlapping.
+        overlapping.clear();
         for (const algorithms::CleanedOverlap& o : cleaning.overlaps) {
             if (!o.cleaned) {
                 report().add("reported", "units_overlap_left", Severity::warning,
                              "an overlap that would leave nothing of the smaller unit is left as it is",
                              fid_text(buildings, o.trimmed) + "/" + fid_text(buildings, o.kept) + " (" +
                                  square_metres(o.area) + " m2)");
+                overlapping.push_back(o.kept);
+                overlapping.push_back(o.trimmed);
                 continue;
             }
             ++overlaps_removed;
             overlap_removed_area += o.area;
+            cleaned_units.insert(o.trimmed);
             report().add("repaired", "units_overlap_removed", Severity::warning,
                          "units mode: where two units overlap, the overlap stays with the larger and is cut from "
                          "the smaller (--coverage-tolerance 0: units as read)",
@@ -706,6 +712,7 @@ City load_city(const PartitionConfig& config) {
         }
         for (const algorithms::CleanedGap& gap : cleaning.gaps) {
             gap_area += gap.area;
+            cleaned_units.insert(gap.given_to);
             std::string around;
             for (std::size_t u : gap.neighbours)
                 if (u != gap.given_to) around += (around.empty() ? "" : "/") + fid_text(buildings, u);
@@ -716,10 +723,6 @@ City load_city(const PartitionConfig& config) {
                              number_text(std::round(gap.width * 100) / 100) + " m wide" +
                              (around.empty() ? std::string() : ", beside " + around) + ")");
         }
-        std::set<std::size_t> cleaned_units;
-        for (const algorithms::CleanedOverlap& o : cleaning.overlaps)
-            if (o.cleaned) cleaned_units.insert(o.trimmed);
-        for (const algorithms::CleanedGap& gap : cleaning.gaps) cleaned_units.insert(gap.given_to);
         for (std::size_t u : cleaned_units)
             if (city.building_notes[u].empty()) city.building_notes[u] = "reshaped: coverage cleaned";
         report().fact("coverage cleaning",
@@ -731,10 +734,6 @@ City load_city(const PartitionConfig& config) {
                           (cleaning.failed > 0 ? "; " + std::to_string(cleaning.failed) +
                                                      " neighbourhoods left as read (GEOS could not overlay them)"
                                                : std::string()));
-        // The units' union below needs no overlay for the pairs cleaned.
-        overlapping.clear();
-        for (const algorithms::CleanedOverlap& o : cleaning.overlaps)
-            if (!o.cleaned) overlapping.push_back(o.kept), overlapping.push_back(o.trimmed);
     }
 
     // Duplicate ids are kept (they are distinct features) but reported.
