@@ -1352,6 +1352,7 @@ private:
             for (int round = 0; round < kPairRounds; ++round)
                 if (resplit_pairs(o, parts, std::clamp(options_.shape_free_nodes, 0, kMaxFreeNodes), round == 0) == 0)
                     break;
+            if (options_.shape_triples_below > 0 && options_.shape_triple_cuts > 0) resplit_triples(o, parts);
             // Pairs split again leave new boundaries: moves and swaps once more beside them.
             if (std::find(shape_changed_.begin(), shape_changed_.end(), 1) != shape_changed_.end()) {
                 changed_before.swap(shape_changed_);
@@ -1359,6 +1360,285 @@ private:
                 passes(1);
             }
         }
+    }
+
+    // Three neighbouring parts (a part less compact than shape_triples_below and two of its
+    // neighbours that touch each other) are split again by two straight cuts: one side cut off
+    // the three across a line in one of shape_triple_cuts directions, the rest cut in two across
+    // a line in one of shape_sweeps directions. The division with the highest sum of the three
+    // Polsby-Popper values is taken when every side is connected, keeps_balance() for the part it
+    // becomes and holds enough weighted nodes (with groups, every group stays connected). A pair
+    // split again cannot pass a part's households on through a neighbour: a strip across two
+    // blocks between two compact parts is often straightened only so. Returns the triples changed.
+    int resplit_triples(const Objective& o, int parts) {
+        const double below = options_.shape_triples_below;
+        const int first_cuts = std::max(options_.shape_triple_cuts, 1);
+        const int sweeps = std::max(options_.shape_sweeps, 1);
+        int changed = 0;
+        constexpr std::size_t kMaxNodes = 64;  // one bit each
+        std::vector<int>& index_of = pair_index_;
+        index_of.resize(graph_.node_count(), -1);
+        std::vector<std::uint32_t> nodes;
+        std::vector<double> outer, area, weight;
+        std::vector<char> positive;
+        std::vector<std::uint64_t> adjacent_mask;
+        struct Link {
+            int to;
+            double length;
+        };
+        std::vector<Link> link_list;
+        std::vector<std::uint32_t> link_start;
+        std::vector<int> neighbour_parts;
+        // The nodes in order along each direction: first cuts over the full turn, second over half.
+        std::vector<std::vector<std::uint32_t>> order_first(static_cast<std::size_t>(first_cuts)),
+            order_second(static_cast<std::size_t>(sweeps));
+        std::vector<std::pair<double, std::uint32_t>> sweep_order;
+        std::vector<std::uint64_t> tried;  // sides cut off first, per triple
+        for (int p = 0; p < parts; ++p) {
+            const auto pi = static_cast<std::size_t>(p);
+            if (polsby_popper(part_area_[pi], part_perimeter_[pi]) >= below) continue;
+            neighbour_parts.clear();
+            for (const std::uint32_t v : shape_members_[pi])
+                for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                    const int q = part_[graph_.neighbours[e]];
+                    if (q != p && std::find(neighbour_parts.begin(), neighbour_parts.end(), q) == neighbour_parts.end())
+                        neighbour_parts.push_back(q);
+                }
+            std::sort(neighbour_parts.begin(), neighbour_parts.end());
+            bool p_changed = false;
+            for (std::size_t a = 0; a < neighbour_parts.size() && !p_changed; ++a)
+                for (std::size_t b = a + 1; b < neighbour_parts.size() && !p_changed; ++b) {
+                    const std::array<int, 3> ids{p, neighbour_parts[a], neighbour_parts[b]};
+                    // Only triangles: the two neighbours touch each other too.
+                    bool touching = false;
+                    for (const std::uint32_t v : shape_members_[static_cast<std::size_t>(ids[1])]) {
+                        for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1] && !touching; ++e)
+                            touching = part_[graph_.neighbours[e]] == ids[2];
+                        if (touching) break;
+                    }
+                    if (!touching) continue;
+                    std::size_t m = 0;
+                    for (const int id : ids) m += shape_members_[static_cast<std::size_t>(id)].size();
+                    if (m > kMaxNodes || m < 3) continue;
+                    // With groups (grouped_shapes_only), triples inside a group were split
+                    // before: only triples across groups are looked at.
+                    const bool one_group =
+                        part_group_.empty() || (group_of(ids[1]) == group_of(p) && group_of(ids[2]) == group_of(p));
+                    if (!part_group_.empty() && one_group) continue;
+                    nodes.clear();
+                    for (const int id : ids) {
+                        const auto& members = shape_members_[static_cast<std::size_t>(id)];
+                        nodes.insert(nodes.end(), members.begin(), members.end());
+                    }
+                    std::sort(nodes.begin(), nodes.end());
+                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
+                    link_list.clear();
+                    link_start.assign(m + 1, 0);
+                    outer.assign(m, 0.0);
+                    area.assign(m, 0.0);
+                    weight.assign(m, 0.0);
+                    positive.assign(m, 0);
+                    adjacent_mask.assign(m, 0);
+                    std::array<std::uint64_t, 3> current{};
+                    for (std::size_t i = 0; i < m; ++i) {
+                        const std::uint32_t v = nodes[i];
+                        for (std::size_t t = 0; t < 3; ++t)
+                            if (part_[v] == ids[t]) current[t] |= std::uint64_t{1} << i;
+                        link_start[i] = static_cast<std::uint32_t>(link_list.size());
+                        outer[i] = graph_.outer_length[v];
+                        area[i] = graph_.area[v];
+                        weight[i] = static_cast<double>(graph_.node_weight[v]);
+                        positive[i] = graph_.node_weight[v] > 0 ? 1 : 0;
+                        for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
+                            const int j = index_of[graph_.neighbours[e]];
+                            if (j < 0) {
+                                outer[i] += graph_.shared_length[e];
+                            } else {
+                                link_list.push_back({j, graph_.shared_length[e]});
+                                adjacent_mask[i] |= std::uint64_t{1} << j;
+                            }
+                        }
+                    }
+                    link_start[m] = static_cast<std::uint32_t>(link_list.size());
+                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
+                    auto links_of = [&](std::size_t i) {
+                        return std::span<const Link>(link_list.data() + link_start[i],
+                                                     link_list.data() + link_start[i + 1]);
+                    };
+                    auto connected = [&](std::uint64_t set) {
+                        if (set == 0) return false;
+                        std::uint64_t reached = set & (~set + 1), frontier = reached;
+                        while (frontier != 0) {
+                            std::uint64_t next = 0;
+                            for (std::uint64_t f = frontier; f != 0; f &= f - 1)
+                                next |= adjacent_mask[static_cast<std::size_t>(std::countr_zero(f))];
+                            frontier = next & set & ~reached;
+                            reached |= frontier;
+                        }
+                        return reached == set;
+                    };
+                    std::array<double, 3> w_old{}, pp_old{};
+                    double before = 0;
+                    for (std::size_t t = 0; t < 3; ++t) {
+                        const auto ti = static_cast<std::size_t>(ids[t]);
+                        w_old[t] = part_weight_[ti];
+                        pp_old[t] = polsby_popper(part_area_[ti], part_perimeter_[ti]);
+                        before += pp_old[t];
+                    }
+                    const double least_old = std::min({pp_old[0], pp_old[1], pp_old[2]});
+                    // May side of weight w and `pos` weighted nodes become part ids[t]?
+                    auto fits = [&](std::size_t t, double w, int pos) {
+                        return keeps_balance(o, w_old[t], w) &&
+                               holds_enough_weighted(static_cast<std::size_t>(ids[t]), pos);
+                    };
+                    for (int d = 0; d < first_cuts; ++d) {
+                        const double angle = 2 * 3.141592653589793 * d / first_cuts;
+                        const double dx = std::cos(angle), dy = std::sin(angle);
+                        sweep_order.resize(m);
+                        for (std::size_t i = 0; i < m; ++i) {
+                            const Point at = graph_.location[nodes[i]];
+                            sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
+                        }
+                        std::sort(sweep_order.begin(), sweep_order.end());
+                        auto& order = order_first[static_cast<std::size_t>(d)];
+                        order.clear();
+                        for (const auto& entry : sweep_order) order.push_back(entry.second);
+                    }
+                    for (int d = 0; d < sweeps; ++d) {
+                        const double angle = 3.141592653589793 * d / sweeps;
+                        const double dx = std::cos(angle), dy = std::sin(angle);
+                        sweep_order.resize(m);
+                        for (std::size_t i = 0; i < m; ++i) {
+                            const Point at = graph_.location[nodes[i]];
+                            sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
+                        }
+                        std::sort(sweep_order.begin(), sweep_order.end());
+                        auto& order = order_second[static_cast<std::size_t>(d)];
+                        order.clear();
+                        for (const auto& entry : sweep_order) order.push_back(entry.second);
+                    }
+                    const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
+                    double union_perimeter = 0, union_area = 0, union_weight = 0;
+                    int union_positive = 0;
+                    for (std::size_t i = 0; i < m; ++i) {
+                        union_perimeter += outer[i];
+                        union_area += area[i];
+                        union_weight += weight[i];
+                        union_positive += positive[i];
+                    }
+                    double best_gain = 1e-9;
+                    std::array<std::uint64_t, 3> best = current;
+                    tried.clear();
+                    // No side may weigh more than the most any of the three parts may take.
+                    double heaviest = 0;
+                    for (std::size_t t = 0; t < 3; ++t)
+                        heaviest = std::max(heaviest, o.window_high + window_miss(o, w_old[t]) + 1e-9);
+                    for (int d = 0; d < first_cuts; ++d) {
+                        const auto& order = order_first[static_cast<std::size_t>(d)];
+                        std::uint64_t x_set = 0;
+                        double x_perimeter = 0, x_area = 0, x_weight = 0;
+                        int x_positive = 0;
+                        for (std::size_t k = 0; k + 2 < m; ++k) {
+                            const std::size_t i = order[k];
+                            double to_x = 0, to_rest = 0;
+                            for (const Link& link : links_of(i))
+                                ((x_set >> link.to) & 1U ? to_x : to_rest) += link.length;
+                            x_perimeter += outer[i] + to_rest - to_x;
+                            x_area += area[i];
+                            x_weight += weight[i];
+                            x_positive += positive[i];
+                            x_set |= std::uint64_t{1} << i;
+                            if (x_weight > heaviest) break;
+                            bool any = false;
+                            for (std::size_t t = 0; t < 3; ++t) any = any || fits(t, x_weight, x_positive);
+                            if (!any) continue;
+                            const double x_pp = polsby_popper(x_area, x_perimeter);
+                            if (x_pp + 2.0 - before <= best_gain) continue;  // two parts of at most 1
+                            // A side less compact than the least compact of the three now
+                            // rarely ends in a better division: the rest is not split for it.
+                            if (x_pp < least_old) continue;
+                            // A side cut off before (another direction, the same nodes), or a
+                            // part as it is (the rest is then a pair, split again before), is not
+                            // looked at again.
+                            if (std::find(tried.begin(), tried.end(), x_set) != tried.end()) continue;
+                            tried.push_back(x_set);
+                            if (x_set == current[0] || x_set == current[1] || x_set == current[2]) continue;
+                            const std::uint64_t rest = full & ~x_set;
+                            if (!connected(x_set) || !connected(rest)) continue;
+                            // The rest's perimeter: the union's, less x's outer part, plus x's boundary with it.
+                            const double rest_perimeter_all = union_perimeter + x_perimeter - 2 * [&] {
+                                double outer_x = 0;
+                                for (std::uint64_t f = x_set; f != 0; f &= f - 1)
+                                    outer_x += outer[static_cast<std::size_t>(std::countr_zero(f))];
+                                return outer_x;
+                            }();
+                            const double rest_area = union_area - x_area, rest_weight = union_weight - x_weight;
+                            const int rest_positive = union_positive - x_positive;
+                            for (int d2 = 0; d2 < sweeps; ++d2) {
+                                const auto& order2 = order_second[static_cast<std::size_t>(d2)];
+                                std::uint64_t a_set = 0;
+                                double a_perimeter = 0, b_perimeter = rest_perimeter_all, a_area = 0, a_weight = 0;
+                                int a_positive = 0;
+                                std::size_t taken = 0;
+                                const std::size_t rest_count = m - k - 1;
+                                for (const std::uint32_t i2 : order2) {
+                                    if (((rest >> i2) & 1U) == 0) continue;
+                                    if (++taken >= rest_count) break;
+                                    double to_a = 0, to_b = 0, to_x2 = 0;
+                                    for (const Link& link : links_of(i2)) {
+                                        if ((x_set >> link.to) & 1U)
+                                            to_x2 += link.length;
+                                        else
+                                            ((a_set >> link.to) & 1U ? to_a : to_b) += link.length;
+                                    }
+                                    const double outer2 = outer[i2] + to_x2;
+                                    a_perimeter += outer2 + to_b - to_a;
+                                    b_perimeter += to_b - outer2 - to_a;
+                                    a_area += area[i2];
+                                    a_weight += weight[i2];
+                                    a_positive += positive[i2];
+                                    a_set |= std::uint64_t{1} << i2;
+                                    if (a_weight > heaviest) break;
+                                    if (rest_weight - a_weight > heaviest) continue;
+                                    const double gain = x_pp + polsby_popper(a_area, a_perimeter) +
+                                                        polsby_popper(rest_area - a_area, b_perimeter) - before;
+                                    if (gain <= best_gain) continue;
+                                    // Which part each side becomes: the first assignment that fits.
+                                    static constexpr std::array<std::array<std::size_t, 3>, 6> kAssignments{
+                                        {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}};
+                                    for (const auto& [tx, ta, tb] : kAssignments) {
+                                        if (!fits(tx, x_weight, x_positive) || !fits(ta, a_weight, a_positive) ||
+                                            !fits(tb, rest_weight - a_weight, rest_positive - a_positive))
+                                            continue;
+                                        if (!connected(a_set) || !connected(rest & ~a_set)) break;
+                                        best_gain = gain;
+                                        best[tx] = x_set;
+                                        best[ta] = a_set;
+                                        best[tb] = rest & ~a_set;
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if (best == current) continue;
+                    auto apply = [&](const std::array<std::uint64_t, 3>& division) {
+                        for (std::size_t i = 0; i < m; ++i)
+                            for (std::size_t t = 0; t < 3; ++t)
+                                if (((division[t] >> i) & 1U) && part_[nodes[i]] != ids[t])
+                                    shape_move(nodes[i], ids[t]);
+                    };
+                    apply(best);
+                    if (!one_group && (!group_connected(group_of(ids[0])) || !group_connected(group_of(ids[1])) ||
+                                       !group_connected(group_of(ids[2])))) {
+                        apply(current);  // a group would fall apart: undone
+                        continue;
+                    }
+                    p_changed = true;
+                    ++changed;
+                }
+        }
+        return changed;
     }
 
     // Two neighbouring parts are split again the best way near their common boundary: the

@@ -72,6 +72,12 @@ struct GraphPartitionOptions {
     /// beside the pairs changed. Both 0: no re-splitting.
     int shape_free_nodes = 4;
     int shape_sweeps = 8;
+    /// Then each part less compact than `shape_triples_below` (Polsby-Popper) is split again
+    /// with two neighbours that touch each other: one of the three cut off across a line in one
+    /// of `shape_triple_cuts` directions (over the full turn), the rest cut in two across a line
+    /// in one of `shape_sweeps` directions, under the same constraints. Either 0: none.
+    double shape_triples_below = 0.6;
+    int shape_triple_cuts = 16;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
