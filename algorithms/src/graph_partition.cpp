@@ -1362,16 +1362,18 @@ private:
         }
     }
 
-    // Three neighbouring parts (a part less compact than shape_triples_below and two of its
-    // neighbours that touch each other) are split again by two straight cuts: one side cut off
-    // the three across a line in one of shape_triple_cuts directions, the rest cut in two across
+    // Three neighbouring parts (a part less compact than shape_triples_below, with groups
+    // shape_triples_across_below, and two of its neighbours that touch each other) are split again by two straight
+    // cuts: one side cut off the three across a line in one of shape_triple_cuts directions, the rest cut in two across
     // a line in one of shape_sweeps directions. The division with the highest sum of the three
     // Polsby-Popper values is taken when every side is connected, keeps_balance() for the part it
     // becomes and holds enough weighted nodes (with groups, every group stays connected). A pair
     // split again cannot pass a part's households on through a neighbour: a strip across two
     // blocks between two compact parts is often straightened only so. Returns the triples changed.
     int resplit_triples(const Objective& o, int parts) {
-        const double below = options_.shape_triples_below;
+        const double below = part_group_.empty()
+                                 ? options_.shape_triples_below
+                                 : std::min(options_.shape_triples_below, options_.shape_triples_across_below);
         const int first_cuts = std::max(options_.shape_triple_cuts, 1);
         const int sweeps = std::max(options_.shape_sweeps, 1);
         int changed = 0;

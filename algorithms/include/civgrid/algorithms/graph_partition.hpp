@@ -78,6 +78,9 @@ struct GraphPartitionOptions {
     /// in one of `shape_sweeps` directions, under the same constraints. Either 0: none.
     double shape_triples_below = 0.6;
     int shape_triple_cuts = 16;
+    /// With groups (improve_grouped_shapes), triples across groups for parts less compact than
+    /// this (triples inside a group were split before): fewer, since they cost as many again.
+    double shape_triples_across_below = 0.5;
 };
 
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
