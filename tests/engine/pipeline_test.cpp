@@ -94,7 +94,7 @@ TEST(Pipeline, OrganicCitiesKeepEveryGuaranteeNearTheBound) {
             << summary.report.share_within_10 << " against " << summary.report.best_share_within_10;
         // Compactness from the parts' shapes within the window (0.60-0.61 before it; 0.646-0.662
         // with pairs cut straight across and the stage across grids, 0.63-0.64 before them;
-        // 0.656-0.665 with triples split again, 0.648-0.662 before them).
+        // 0.655-0.664 with triples split again, 0.648-0.662 before them).
         EXPECT_GE(summary.report.polsby_popper_mean, 0.654) << summary.report.polsby_popper_mean;
         // The bound for plans keeping the balance bounds is a bound too, never above the other.
         EXPECT_LE(summary.report.best_share_within_10_in_bounds, summary.report.best_share_within_10);
