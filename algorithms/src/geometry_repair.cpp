@@ -722,9 +722,8 @@ private:
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
     std::vector<BlockOfSegments> a_blocks, b_blocks;
-    SegmentTable a_table, vertex_table;
+    SegmentTable a_table;
     SegmentsByX short_by_x, long_by_x;
-    std::vector<DirectedSegment> vertices;
     std::vector<char> a_shared, b_shared;
 };
 
@@ -774,30 +773,20 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
         constexpr std::size_t kFewFree = 16;
         const bool few = free_count <= kFewFree;
         if (!few) x.short_by_x.build(theirs_box, true), x.long_by_x.build(theirs_box, false);
-        // Their vertices, as (v, v) in a table made when first needed.
-        bool vertices_made = false;
-        const auto on_their_vertex = [&](Point p) {
-            if (few)
-                return std::any_of(theirs_box.begin(), theirs_box.end(),
-                                   [&](const DirectedSegment& t) { return t.from == p || t.to == p; });
-            if (!vertices_made) {
-                x.vertices.clear();
-                for (const DirectedSegment& t : theirs_box) {
-                    x.vertices.push_back({t.from, t.from});
-                    x.vertices.push_back({t.to, t.to});
-                }
-                static_cast<void>(x.vertex_table.build(x.vertices));  // each vertex twice, at least
-                vertices_made = true;
-            }
-            return x.vertex_table.find_either(p, p) != SegmentTable::kEmpty;
-        };
         std::optional<DirectedSegment> last_outside;
         for (std::size_t i = 0; i < mine.size(); ++i) {
             if (shared[i]) continue;
             const DirectedSegment& segment = mine[i];
             bool meets_only_at_ends = true;
+            // Whether an end of the segment is a vertex of theirs: a segment of theirs ending there
+            // has a box meeting the segment's, so the tests below visit it (by x both ways, or in a
+            // block whose box meets the segment's). A table of their vertices answered this before,
+            // built per pair: more entries than the pairs' tables of segments together.
+            bool from_on_theirs = false, to_on_theirs = false;
             const auto test = [&](const DirectedSegment& t) {
                 ++tests;
+                from_on_theirs = from_on_theirs || t.from == segment.from || t.to == segment.from;
+                to_on_theirs = to_on_theirs || t.from == segment.to || t.to == segment.to;
                 meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
             };
             if (few) {
@@ -829,7 +818,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                                     : last_outside->from == segment.from ? segment.from
                                     : last_outside->to == segment.to     ? segment.to
                                                                          : Point{NAN, NAN};
-                if (!std::isnan(joint.x) && !on_their_vertex(joint)) {
+                const bool joint_on_theirs = joint == segment.from ? from_on_theirs : to_on_theirs;
+                if (!std::isnan(joint.x) && !joint_on_theirs) {
                     last_outside = segment;
                     continue;
                 }

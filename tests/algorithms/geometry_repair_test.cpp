@@ -428,6 +428,50 @@ TEST(OverlappingPairs, TilingNeighboursAndTrickyContactsAgreeWithGeos) {
     }
 }
 
+// Boundaries that meet only at common vertices while one runs inside the other: every segment
+// passes the pair tests, and what tells the overlap is that a path of free segments turns inside
+// at a vertex of the other polygon (its midpoint is then tested, not taken as outside with the
+// segment before). Plain rings (few free segments, tested against each of the other's) and the
+// same densified (many: tested by x), found as GEOS finds them.
+TEST(OverlappingPairs, BoundariesMeetingOnlyAtVerticesAgreeWithGeos) {
+    geos::Context context;
+    // A square, and a polygon entering it at one of its corners and leaving at another (a V
+    // inside it, the rest above it): a triangle of 25 m2 in common. Densified: `steps` segments
+    // along every straight side.
+    const auto pair = [&](double x0, int steps, std::vector<Wkb>& out) {
+        const auto along = [&](std::vector<Point>& ring, Point a, Point b) {
+            for (int k = 0; k < steps; ++k)
+                ring.push_back({x0 + a.x + (b.x - a.x) * k / steps, 3275000 + a.y + (b.y - a.y) * k / steps});
+        };
+        const auto text = [](std::vector<Point> ring) {
+            ring.push_back(ring.front());
+            std::string wkt = "POLYGON((";
+            for (const Point& q : ring) wkt += std::to_string(q.x) + " " + std::to_string(q.y) + ",";
+            wkt.back() = ')';
+            return wkt + ")";
+        };
+        std::vector<Point> square, entering;
+        along(square, {0, 0}, {10, 0}), along(square, {10, 0}, {10, 10});
+        along(square, {10, 10}, {0, 10}), along(square, {0, 10}, {0, 0});
+        along(entering, {12, 12}, {-2, 12}), along(entering, {-2, 12}, {0, 10});
+        along(entering, {0, 10}, {5, 5}), along(entering, {5, 5}, {10, 10}), along(entering, {10, 10}, {12, 12});
+        out.push_back(wkb(context, text(square)));
+        out.push_back(wkb(context, text(entering)));
+    };
+    std::vector<Wkb> geometries;
+    pair(611000, 1, geometries);
+    pair(611100, 40, geometries);
+    const std::vector<OverlapPair> pairs = overlapping_pairs(geometries, 0.01, 2);
+    const std::vector<OverlapPair> expected = overlaps_by_geos(context, geometries, 0.01);
+    ASSERT_EQ(expected.size(), 2u);
+    ASSERT_EQ(pairs.size(), expected.size());
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        EXPECT_EQ(pairs[i].first, expected[i].first);
+        EXPECT_EQ(pairs[i].second, expected[i].second);
+        EXPECT_NEAR(pairs[i].area, 25.0, 1e-6);
+    }
+}
+
 // Dense rings are read by blocks of segments whose boxes meet the pair's box (and, for a point in
 // polygon, whose y-range holds the point): the result equals GEOS's for small squares inside, in
 // the hole of, outside and across a wiggly 2,000-vertex polygon with a 600-vertex hole (clockwise),
