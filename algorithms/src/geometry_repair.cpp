@@ -587,76 +587,6 @@ int outside(Point m, const RingsView& rings, std::size_t& tested) {
     return inside ? 0 : 1;
 }
 
-/// Segments sorted by their smallest x, with the widest x-extent among them, for finding those
-/// whose x-range can meet a given segment's. `short_ones` keeps segments at most 1 m wide (a dense
-/// edge's), otherwise the others, so a few long edges do not widen every search. Sorted by a
-/// 32-bit key that never decreases with x (radix passes, not comparisons: the sort of a dense
-/// parcel's segments was a twentieth of importing them), so a search may visit a few segments
-/// just outside the range: the caller's tests are exact.
-class SegmentsByX {
-public:
-    /// Rebuilt for each pair, reusing the buffers.
-    void build(const std::vector<DirectedSegment>& segments, bool short_ones) {
-        chosen_.clear();
-        keys_.clear();
-        by_min_x_.clear();
-        widest_ = 0;
-        double highest = 0;
-        for (std::size_t i = 0; i < segments.size(); ++i) {
-            const DirectedSegment& s = segments[i];
-            const double width = std::abs(s.to.x - s.from.x);
-            if ((width <= 1.0) != short_ones) continue;
-            const double min_x = std::min(s.from.x, s.to.x);
-            low_ = chosen_.empty() ? min_x : std::min(low_, min_x);
-            highest = chosen_.empty() ? min_x : std::max(highest, min_x);
-            chosen_.push_back(static_cast<std::uint32_t>(i));
-            widest_ = std::max(widest_, width);
-        }
-        if (chosen_.empty()) return;
-        scale_ = highest > low_ ? kTop / (highest - low_) : 1.0;
-        entries_.resize(chosen_.size());  // key << 32 | index
-        for (std::size_t i = 0; i < chosen_.size(); ++i) {
-            const DirectedSegment& s = segments[chosen_[i]];
-            entries_[i] = std::uint64_t{key(std::min(s.from.x, s.to.x))} << 32 | chosen_[i];
-        }
-        if (entries_.size() < 1024) {
-            std::sort(entries_.begin(), entries_.end());
-        } else {  // three stable passes of 11 bits over the key
-            other_.resize(entries_.size());
-            for (unsigned shift = 32; shift < 64; shift += 11) {
-                std::array<std::uint32_t, 2049> count{};
-                for (const std::uint64_t e : entries_) ++count[((e >> shift) & 2047) + 1];
-                for (std::size_t d = 0; d < 2048; ++d) count[d + 1] += count[d];
-                for (const std::uint64_t e : entries_) other_[count[(e >> shift) & 2047]++] = e;
-                entries_.swap(other_);
-            }
-        }
-        for (const std::uint64_t e : entries_) {
-            keys_.push_back(static_cast<std::uint32_t>(e >> 32));
-            by_min_x_.push_back(segments[e & 0xFFFFFFFFu]);
-        }
-    }
-    template <typename Visit>
-    void for_each_near(const DirectedSegment& s, Visit&& visit) const {
-        const std::uint32_t low = key(std::min(s.from.x, s.to.x) - widest_), high = key(std::max(s.from.x, s.to.x));
-        for (auto it = std::lower_bound(keys_.begin(), keys_.end(), low); it != keys_.end() && *it <= high; ++it)
-            visit(by_min_x_[static_cast<std::size_t>(it - keys_.begin())]);
-    }
-
-private:
-    static constexpr double kTop = 4294967040.0;  // below 2^32 - 1
-    /// Never decreasing with x (a difference, a product by a positive constant, a clamp, a floor);
-    /// 0 only below every segment's smallest x, so such a search visits none.
-    [[nodiscard]] std::uint32_t key(double x) const noexcept {
-        const double t = (x - low_) * scale_;
-        return t < 0 ? 0u : 1u + static_cast<std::uint32_t>(std::min(t, kTop));
-    }
-    std::vector<DirectedSegment> by_min_x_;
-    std::vector<std::uint32_t> keys_, chosen_;
-    std::vector<std::uint64_t> entries_, other_;
-    double widest_ = 0, low_ = 0, scale_ = 0;
-};
-
 /// Segments of one polygon by their two end points, in either direction, for finding the other
 /// polygon's segments among them in O(1): open addressing over a power-of-two table, rebuilt for
 /// each pair (the sort and binary searches it replaced cost a dense edge n log n per neighbour).
@@ -723,7 +653,7 @@ struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
     std::vector<BlockOfSegments> a_blocks, b_blocks;
     SegmentTable a_table;
-    SegmentsByX short_by_x, long_by_x;
+    std::vector<std::uint32_t> near_blocks;
     std::vector<char> a_shared, b_shared;
 };
 
@@ -761,26 +691,30 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
     constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
+                                           const std::vector<BlockOfSegments>& mine_blocks,
                                            const std::vector<DirectedSegment>& theirs_box,
                                            const std::vector<BlockOfSegments>& theirs_blocks,
                                            const RingsView& theirs_all, const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
-        // those are tested against each of their segments. Many free ones get their segments by
-        // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
-        // against those whose x-range can meet its own.
+        // those are tested against each of their segments. Many free ones (a dense edge running
+        // through the other's box) are tested block against block: a block of mine takes the
+        // blocks of theirs whose box meets its own, once, and its free segments are tested against
+        // those only. (A sort of their segments by x for each such pair, searched per segment,
+        // was a sixth of importing parcels of 20,000 vertices: by x alone a dense edge running
+        // north-south was near every segment across it.)
         const auto free_count = static_cast<std::size_t>(std::count(shared.begin(), shared.end(), 0));
         if (free_count == 0) return true;
         constexpr std::size_t kFewFree = 16;
         const bool few = free_count <= kFewFree;
-        if (!few) x.short_by_x.build(theirs_box, true), x.long_by_x.build(theirs_box, false);
+        std::size_t mine_block = 0, near_of = static_cast<std::size_t>(-1);  // near_blocks are mine_block's
         std::optional<DirectedSegment> last_outside;
         for (std::size_t i = 0; i < mine.size(); ++i) {
             if (shared[i]) continue;
             const DirectedSegment& segment = mine[i];
             bool meets_only_at_ends = true;
             // Whether an end of the segment is a vertex of theirs: a segment of theirs ending there
-            // has a box meeting the segment's, so the tests below visit it (by x both ways, or in a
-            // block whose box meets the segment's). A table of their vertices answered this before,
+            // has a box meeting the segment's, so the tests below visit it (in a block whose box
+            // meets the segment's, and so its block's). A table of their vertices answered this before,
             // built per pair: more entries than the pairs' tables of segments together.
             bool from_on_theirs = false, to_on_theirs = false;
             const auto test = [&](const DirectedSegment& t) {
@@ -789,12 +723,12 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                 to_on_theirs = to_on_theirs || t.from == segment.to || t.to == segment.to;
                 meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
             };
+            // A block of theirs whose box the segment's box misses holds none it meets (each would
+            // pass the test's first, box check).
+            const geos::Envelope own{std::min(segment.from.x, segment.to.x), std::min(segment.from.y, segment.to.y),
+                                     std::max(segment.from.x, segment.to.x), std::max(segment.from.y, segment.to.y)};
             if (few) {
-                // Each of theirs in turn; a block whose box the segment's box misses holds none it
-                // meets (each would pass the test's first, box check): counted as tested, not read.
-                const geos::Envelope own{std::min(segment.from.x, segment.to.x), std::min(segment.from.y, segment.to.y),
-                                         std::max(segment.from.x, segment.to.x),
-                                         std::max(segment.from.y, segment.to.y)};
+                // Each of theirs in turn; the blocks skipped are counted as tested, not read.
                 for (std::size_t k = 0; k < theirs_blocks.size(); ++k) {
                     const std::size_t first = theirs_blocks[k].begin, last = k + 1 < theirs_blocks.size()
                                                                                  ? theirs_blocks[k + 1].begin
@@ -806,8 +740,21 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                     for (std::size_t t = first; t < last; ++t) test(theirs_box[t]);
                 }
             } else {
-                x.short_by_x.for_each_near(segment, test);
-                x.long_by_x.for_each_near(segment, test);
+                while (mine_block + 1 < mine_blocks.size() && mine_blocks[mine_block + 1].begin <= i) ++mine_block;
+                if (near_of != mine_block) {
+                    x.near_blocks.clear();
+                    for (std::size_t k = 0; k < theirs_blocks.size(); ++k)
+                        if (theirs_blocks[k].box.intersects(mine_blocks[mine_block].box))
+                            x.near_blocks.push_back(static_cast<std::uint32_t>(k));
+                    tests += theirs_blocks.size() / RingsView::kChunk;  // about the same work as a test each
+                    near_of = mine_block;
+                }
+                for (const std::uint32_t k : x.near_blocks) {
+                    if (!theirs_blocks[k].box.intersects(own)) continue;
+                    const std::size_t last =
+                        k + 1 < theirs_blocks.size() ? theirs_blocks[k + 1].begin : theirs_box.size();
+                    for (std::size_t t = theirs_blocks[k].begin; t < last; ++t) test(theirs_box[t]);
+                }
             }
             if (!meets_only_at_ends || tests > kMaxTests) return false;
             // Joined to a segment already outside at a point off their boundary: outside too (the
@@ -833,8 +780,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
         }
         return true;
     };
-    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_blocks, a, a_extent) &&
-           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_blocks, b, b_extent);
+    return free_segments_outside(x.b_box, x.b_shared, x.b_blocks, x.a_box, x.a_blocks, a, a_extent) &&
+           free_segments_outside(x.a_box, x.a_shared, x.a_blocks, x.b_box, x.b_blocks, b, b_extent);
 }
 
 // Whether a one-ring polygon of more than kDetailedOutline vertices (read into `rings`) is
