@@ -76,6 +76,14 @@ int orientation(Point a, Point b, Point c) {
     return det > bound ? 1 : det < -bound ? -1 : 0;
 }
 
+// Whether orientation(a, b, c) is 0, without its branches on the sign (a wiggly ring turns left
+// and right at random: the mispredicted branches were a third of proving dense rings simple).
+bool no_definite_turn(Point a, Point b, Point c) {
+    const double left = (a.x - c.x) * (b.y - c.y), right = (a.y - c.y) * (b.x - c.x);
+    const double det = left - right, bound = 3.3306690738754716e-16 * (std::abs(left) + std::abs(right));
+    return !(std::abs(det) > bound);
+}
+
 // Whether the segments p[i] -> p[i + 1] of a closed ring (no repeated consecutive vertex) are
 // pairwise `apart` (a callable on two segment numbers, true for ring neighbours), tested by
 // monotone chains: maximal runs of segments heading into one quadrant (x and y both never
@@ -96,7 +104,7 @@ std::optional<bool> chains_apart(const std::vector<Point>& p, const Apart& apart
     thread_local std::vector<Chain> chains;
     thread_local std::vector<std::uint32_t> by_min_x;
     chains.clear();
-    const auto sign = [](double d) { return d > 0 ? 1 : d < 0 ? -1 : 0; };
+    const auto sign = [](double d) { return static_cast<int>(d > 0) - static_cast<int>(d < 0); };
     int heading_x = 0, heading_y = 0;
     for (std::size_t i = 0; i < m; ++i) {
         const int sx = sign(p[i + 1].x - p[i].x), sy = sign(p[i + 1].y - p[i].y);
@@ -184,7 +192,7 @@ bool certainly_valid_simple_ring(const Rings& rings, std::size_t max_points = 10
     for (std::size_t i = 0; i < m; ++i) {
         const Point before = p[i == 0 ? m - 1 : i - 1];
         if (p[i] == p[i + 1]) return false;
-        if (orientation(before, p[i], p[i + 1]) == 0 &&
+        if (no_definite_turn(before, p[i], p[i + 1]) &&
             (p[i].x - before.x) * (p[i + 1].x - p[i].x) + (p[i].y - before.y) * (p[i + 1].y - p[i].y) <= 0)
             return false;
     }
@@ -587,76 +595,6 @@ int outside(Point m, const RingsView& rings, std::size_t& tested) {
     return inside ? 0 : 1;
 }
 
-/// Segments sorted by their smallest x, with the widest x-extent among them, for finding those
-/// whose x-range can meet a given segment's. `short_ones` keeps segments at most 1 m wide (a dense
-/// edge's), otherwise the others, so a few long edges do not widen every search. Sorted by a
-/// 32-bit key that never decreases with x (radix passes, not comparisons: the sort of a dense
-/// parcel's segments was a twentieth of importing them), so a search may visit a few segments
-/// just outside the range: the caller's tests are exact.
-class SegmentsByX {
-public:
-    /// Rebuilt for each pair, reusing the buffers.
-    void build(const std::vector<DirectedSegment>& segments, bool short_ones) {
-        chosen_.clear();
-        keys_.clear();
-        by_min_x_.clear();
-        widest_ = 0;
-        double highest = 0;
-        for (std::size_t i = 0; i < segments.size(); ++i) {
-            const DirectedSegment& s = segments[i];
-            const double width = std::abs(s.to.x - s.from.x);
-            if ((width <= 1.0) != short_ones) continue;
-            const double min_x = std::min(s.from.x, s.to.x);
-            low_ = chosen_.empty() ? min_x : std::min(low_, min_x);
-            highest = chosen_.empty() ? min_x : std::max(highest, min_x);
-            chosen_.push_back(static_cast<std::uint32_t>(i));
-            widest_ = std::max(widest_, width);
-        }
-        if (chosen_.empty()) return;
-        scale_ = highest > low_ ? kTop / (highest - low_) : 1.0;
-        entries_.resize(chosen_.size());  // key << 32 | index
-        for (std::size_t i = 0; i < chosen_.size(); ++i) {
-            const DirectedSegment& s = segments[chosen_[i]];
-            entries_[i] = std::uint64_t{key(std::min(s.from.x, s.to.x))} << 32 | chosen_[i];
-        }
-        if (entries_.size() < 1024) {
-            std::sort(entries_.begin(), entries_.end());
-        } else {  // three stable passes of 11 bits over the key
-            other_.resize(entries_.size());
-            for (unsigned shift = 32; shift < 64; shift += 11) {
-                std::array<std::uint32_t, 2049> count{};
-                for (const std::uint64_t e : entries_) ++count[((e >> shift) & 2047) + 1];
-                for (std::size_t d = 0; d < 2048; ++d) count[d + 1] += count[d];
-                for (const std::uint64_t e : entries_) other_[count[(e >> shift) & 2047]++] = e;
-                entries_.swap(other_);
-            }
-        }
-        for (const std::uint64_t e : entries_) {
-            keys_.push_back(static_cast<std::uint32_t>(e >> 32));
-            by_min_x_.push_back(segments[e & 0xFFFFFFFFu]);
-        }
-    }
-    template <typename Visit>
-    void for_each_near(const DirectedSegment& s, Visit&& visit) const {
-        const std::uint32_t low = key(std::min(s.from.x, s.to.x) - widest_), high = key(std::max(s.from.x, s.to.x));
-        for (auto it = std::lower_bound(keys_.begin(), keys_.end(), low); it != keys_.end() && *it <= high; ++it)
-            visit(by_min_x_[static_cast<std::size_t>(it - keys_.begin())]);
-    }
-
-private:
-    static constexpr double kTop = 4294967040.0;  // below 2^32 - 1
-    /// Never decreasing with x (a difference, a product by a positive constant, a clamp, a floor);
-    /// 0 only below every segment's smallest x, so such a search visits none.
-    [[nodiscard]] std::uint32_t key(double x) const noexcept {
-        const double t = (x - low_) * scale_;
-        return t < 0 ? 0u : 1u + static_cast<std::uint32_t>(std::min(t, kTop));
-    }
-    std::vector<DirectedSegment> by_min_x_;
-    std::vector<std::uint32_t> keys_, chosen_;
-    std::vector<std::uint64_t> entries_, other_;
-    double widest_ = 0, low_ = 0, scale_ = 0;
-};
-
 /// Segments of one polygon by their two end points, in either direction, for finding the other
 /// polygon's segments among them in O(1): open addressing over a power-of-two table, rebuilt for
 /// each pair (the sort and binary searches it replaced cost a dense edge n log n per neighbour).
@@ -722,9 +660,8 @@ private:
 struct CertificateScratch {
     std::vector<DirectedSegment> a_box, b_box;
     std::vector<BlockOfSegments> a_blocks, b_blocks;
-    SegmentTable a_table, vertex_table;
-    SegmentsByX short_by_x, long_by_x;
-    std::vector<DirectedSegment> vertices;
+    SegmentTable a_table;
+    std::vector<std::uint32_t> near_blocks;
     std::vector<char> a_shared, b_shared;
 };
 
@@ -762,50 +699,44 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
     constexpr std::size_t kMaxTests = 4'000'000;  // beyond this, GEOS's indexed overlay is cheaper
     std::size_t tests = 0;
     const auto free_segments_outside = [&](const std::vector<DirectedSegment>& mine, const std::vector<char>& shared,
+                                           const std::vector<BlockOfSegments>& mine_blocks,
                                            const std::vector<DirectedSegment>& theirs_box,
                                            const std::vector<BlockOfSegments>& theirs_blocks,
                                            const RingsView& theirs_all, const geos::Envelope& theirs_extent) {
         // Neighbours sharing an edge leave few free segments (the ends of the shared stretch):
-        // those are tested against each of their segments. Many free ones get their segments by
-        // x, short ones (a dense edge's) apart from long ones, so a segment is tested only
-        // against those whose x-range can meet its own.
+        // those are tested against each of their segments. Many free ones (a dense edge running
+        // through the other's box) are tested block against block: a block of mine takes the
+        // blocks of theirs whose box meets its own, once, and its free segments are tested against
+        // those only. (A sort of their segments by x for each such pair, searched per segment,
+        // was a sixth of importing parcels of 20,000 vertices: by x alone a dense edge running
+        // north-south was near every segment across it.)
         const auto free_count = static_cast<std::size_t>(std::count(shared.begin(), shared.end(), 0));
         if (free_count == 0) return true;
         constexpr std::size_t kFewFree = 16;
         const bool few = free_count <= kFewFree;
-        if (!few) x.short_by_x.build(theirs_box, true), x.long_by_x.build(theirs_box, false);
-        // Their vertices, as (v, v) in a table made when first needed.
-        bool vertices_made = false;
-        const auto on_their_vertex = [&](Point p) {
-            if (few)
-                return std::any_of(theirs_box.begin(), theirs_box.end(),
-                                   [&](const DirectedSegment& t) { return t.from == p || t.to == p; });
-            if (!vertices_made) {
-                x.vertices.clear();
-                for (const DirectedSegment& t : theirs_box) {
-                    x.vertices.push_back({t.from, t.from});
-                    x.vertices.push_back({t.to, t.to});
-                }
-                static_cast<void>(x.vertex_table.build(x.vertices));  // each vertex twice, at least
-                vertices_made = true;
-            }
-            return x.vertex_table.find_either(p, p) != SegmentTable::kEmpty;
-        };
+        std::size_t mine_block = 0, near_of = static_cast<std::size_t>(-1);  // near_blocks are mine_block's
         std::optional<DirectedSegment> last_outside;
         for (std::size_t i = 0; i < mine.size(); ++i) {
             if (shared[i]) continue;
             const DirectedSegment& segment = mine[i];
             bool meets_only_at_ends = true;
+            // Whether an end of the segment is a vertex of theirs: a segment of theirs ending there
+            // has a box meeting the segment's, so the tests below visit it (in a block whose box
+            // meets the segment's, and so its block's). A table of their vertices answered this before,
+            // built per pair: more entries than the pairs' tables of segments together.
+            bool from_on_theirs = false, to_on_theirs = false;
             const auto test = [&](const DirectedSegment& t) {
                 ++tests;
+                from_on_theirs = from_on_theirs || t.from == segment.from || t.to == segment.from;
+                to_on_theirs = to_on_theirs || t.from == segment.to || t.to == segment.to;
                 meets_only_at_ends = meets_only_at_ends && meet_at_most_at_a_common_end(segment, t);
             };
+            // A block of theirs whose box the segment's box misses holds none it meets (each would
+            // pass the test's first, box check).
+            const geos::Envelope own{std::min(segment.from.x, segment.to.x), std::min(segment.from.y, segment.to.y),
+                                     std::max(segment.from.x, segment.to.x), std::max(segment.from.y, segment.to.y)};
             if (few) {
-                // Each of theirs in turn; a block whose box the segment's box misses holds none it
-                // meets (each would pass the test's first, box check): counted as tested, not read.
-                const geos::Envelope own{std::min(segment.from.x, segment.to.x), std::min(segment.from.y, segment.to.y),
-                                         std::max(segment.from.x, segment.to.x),
-                                         std::max(segment.from.y, segment.to.y)};
+                // Each of theirs in turn; the blocks skipped are counted as tested, not read.
                 for (std::size_t k = 0; k < theirs_blocks.size(); ++k) {
                     const std::size_t first = theirs_blocks[k].begin, last = k + 1 < theirs_blocks.size()
                                                                                  ? theirs_blocks[k + 1].begin
@@ -817,8 +748,21 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                     for (std::size_t t = first; t < last; ++t) test(theirs_box[t]);
                 }
             } else {
-                x.short_by_x.for_each_near(segment, test);
-                x.long_by_x.for_each_near(segment, test);
+                while (mine_block + 1 < mine_blocks.size() && mine_blocks[mine_block + 1].begin <= i) ++mine_block;
+                if (near_of != mine_block) {
+                    x.near_blocks.clear();
+                    for (std::size_t k = 0; k < theirs_blocks.size(); ++k)
+                        if (theirs_blocks[k].box.intersects(mine_blocks[mine_block].box))
+                            x.near_blocks.push_back(static_cast<std::uint32_t>(k));
+                    tests += theirs_blocks.size() / RingsView::kChunk;  // about the same work as a test each
+                    near_of = mine_block;
+                }
+                for (const std::uint32_t k : x.near_blocks) {
+                    if (!theirs_blocks[k].box.intersects(own)) continue;
+                    const std::size_t last =
+                        k + 1 < theirs_blocks.size() ? theirs_blocks[k + 1].begin : theirs_box.size();
+                    for (std::size_t t = theirs_blocks[k].begin; t < last; ++t) test(theirs_box[t]);
+                }
             }
             if (!meets_only_at_ends || tests > kMaxTests) return false;
             // Joined to a segment already outside at a point off their boundary: outside too (the
@@ -829,7 +773,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
                                     : last_outside->from == segment.from ? segment.from
                                     : last_outside->to == segment.to     ? segment.to
                                                                          : Point{NAN, NAN};
-                if (!std::isnan(joint.x) && !on_their_vertex(joint)) {
+                const bool joint_on_theirs = joint == segment.from ? from_on_theirs : to_on_theirs;
+                if (!std::isnan(joint.x) && !joint_on_theirs) {
                     last_outside = segment;
                     continue;
                 }
@@ -843,8 +788,8 @@ bool certainly_no_common_area(const RingsView& a, const geos::Envelope& a_extent
         }
         return true;
     };
-    return free_segments_outside(x.b_box, x.b_shared, x.a_box, x.a_blocks, a, a_extent) &&
-           free_segments_outside(x.a_box, x.a_shared, x.b_box, x.b_blocks, b, b_extent);
+    return free_segments_outside(x.b_box, x.b_shared, x.b_blocks, x.a_box, x.a_blocks, a, a_extent) &&
+           free_segments_outside(x.a_box, x.a_shared, x.a_blocks, x.b_box, x.b_blocks, b, b_extent);
 }
 
 // Whether a one-ring polygon of more than kDetailedOutline vertices (read into `rings`) is

@@ -236,6 +236,14 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
     // stage's pass across grid boundaries evens their shapes. Regrowing grids as well cost 0.7-1.6 s
     // of the whole city's CPU for Polsby-Popper within 0.0005 (bench/README.md, Fifth round).
     grid_options.growth_rounds = 0;
+    // Nor do grids need the micro-grids' search effort: their cut is redone where it matters by
+    // the micro-grids inside them and the pass across grid boundaries. Half the trees, half the
+    // sweep directions and a third of the boundary passes take 8-12 % off the partition's CPU
+    // (BM_Partition/district) with the same balance and compactness on forty generated cities
+    // and the whole city (bench/README.md, Sixth round).
+    grid_options.spanning_tree_trials = std::max(1, micro_options.spanning_tree_trials / 2);
+    grid_options.sweep_directions = std::max(1, micro_options.sweep_directions / 2);
+    grid_options.refinement_passes = std::max(1, micro_options.refinement_passes / 3);
 
     // Pieces are independent: in parallel (a whole city as one region has a thousand of them),
     // each into its own slot, numbered piece by piece afterwards, so threads do not change it.

@@ -480,7 +480,25 @@ City load_city(const PartitionConfig& config) {
         options.extent = io::Box{config.shard.min_x, config.shard.min_y, config.shard.max_x, config.shard.max_y};
 
     // Buildings: polygons or points, households per feature.
-    city.buildings = io::read_layer(start.buildings, options_for(options, config.buildings, {"polygon", "point"}));
+    io::ReadOptions building_options = options_for(options, config.buildings, {"polygon", "point"});
+    city.buildings = io::read_layer(start.buildings, building_options);
+    // Units mode in a shard: cleaning a unit's overlaps and gaps needs every unit that overlaps it
+    // or lies within the tolerance of it, and the units meeting the shard's box reach beyond it. So
+    // the units are read again out to their reach; the shard keeps its regions' units after the
+    // cleaning (keep_buildings_in_regions), as it keeps only those of its box that its regions hold.
+    if (config.shard.given() && config.units == "areas" && config.coverage_tolerance > 0 && building_options.extent) {
+        if (const auto reach = algorithms::extent_of(city.buildings.geometries, config.threads)) {
+            const double margin = 2 * config.coverage_tolerance;
+            const io::Box box = *building_options.extent;
+            const io::Box wider{std::min(box.min_x, reach->min_x - margin), std::min(box.min_y, reach->min_y - margin),
+                                std::max(box.max_x, reach->max_x + margin), std::max(box.max_y, reach->max_y + margin)};
+            if (wider.min_x < box.min_x || wider.min_y < box.min_y || wider.max_x > box.max_x ||
+                wider.max_y > box.max_y) {
+                building_options.extent = wider;
+                city.buildings = io::read_layer(start.buildings, building_options);
+            }
+        }
+    }
     city.inputs.emplace_back("buildings", describe(city.buildings));
     io::FeatureTable& buildings = city.buildings;
     const std::size_t building_report = city.import_report.layers.size();

@@ -883,7 +883,10 @@ void Rerun::collect_entries() {
         if (geos::part_count(context, polygon.get()) > 1)
             entry.grid.shape.flags |= static_cast<std::uint8_t>(algorithms::Flag::multipart);
         entry.grid_id = old_grid[m];
-        entry.status = "unchanged";
+        // Units mode: a kept micro-grid whose units changed (a group of units without households
+        // joined it, a unit of it was removed) keeps its code with a new polygon: redrawn.
+        // (In buildings mode a kept polygon changes only where a community boundary moved: unchanged.)
+        entry.status = areas && plan.kept_polygon[m] != plan_input.previous[m].polygon ? "redrawn" : "unchanged";
         entry.previous = static_cast<int>(m);
         entries.push_back(std::move(entry));
     }

@@ -64,7 +64,9 @@ struct Barriers {
     }
 };
 
-// One report per layer role: features added up, findings of the same kind joined.
+// One report per layer role: features added up, findings of the same kind joined. A feature two
+// shards read (their boxes overlap; in units mode each also reads the units within reach of its
+// own) is found alike by both, so an entry already there is not added again.
 void merge_report(ImportReport& into, ImportReport&& from) {
     for (LayerReport& layer : from.layers) {
         LayerReport* same = into.layer(layer.role);
@@ -77,10 +79,14 @@ void merge_report(ImportReport& into, ImportReport&& from) {
             auto match = std::find_if(same->findings.begin(), same->findings.end(), [&](const Finding& f) {
                 return f.action == finding.action && f.reason == finding.reason;
             });
-            if (match == same->findings.end())
-                same->findings.push_back(std::move(finding));
-            else
-                append(match->ids, std::move(finding.ids));
+            if (match == same->findings.end()) {
+                match = same->findings.insert(
+                    same->findings.end(),
+                    Finding{finding.action, finding.reason, finding.severity, finding.policy, {}});
+            }
+            std::set<std::string> seen(match->ids.begin(), match->ids.end());
+            for (std::string& id : finding.ids)
+                if (seen.insert(id).second) match->ids.push_back(std::move(id));
         }
     }
 }

@@ -126,11 +126,13 @@ std::string join(const std::vector<std::string>& items) {
 /// std::round(t) (halves away from zero, the sign of a zero kept) without a call into libm, which
 /// was a twentieth of importing parcels of thousands of vertices: below 2^52 by truncating to an
 /// integer (the fraction t - whole is exact there); beyond, t is whole already, or not finite.
+/// Without a branch on the fraction: coordinates already on the grid give fractions just above 0
+/// or just below 1 at random, and the mispredicted branch was half of snapping a layer.
 double round_half_away(double t) {
     if (!(std::abs(t) < 4503599627370496.0)) return std::round(t);
     const auto whole = static_cast<double>(static_cast<std::int64_t>(t));
-    const double rounded = std::abs(t - whole) >= 0.5 ? whole + std::copysign(1.0, t) : whole;
-    return std::copysign(rounded, t);
+    const auto step = static_cast<double>(std::abs(t - whole) >= 0.5);  // 0 or 1
+    return std::copysign(whole + std::copysign(step, t), t);
 }
 
 /// Rounds every vertex to a multiple of `grid`, through parts and rings.

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace civgrid::algorithms {
@@ -425,6 +426,57 @@ TEST(OverlappingPairs, TilingNeighboursAndTrickyContactsAgreeWithGeos) {
         EXPECT_EQ(pairs[i].first, expected[i].first);
         EXPECT_EQ(pairs[i].second, expected[i].second);
         EXPECT_NEAR(pairs[i].area, expected[i].area, 1e-6);
+    }
+}
+
+// Boundaries that meet only at common vertices while one runs inside the other: every segment
+// passes the pair tests, and what tells the overlap is that a path of free segments turns inside
+// at a vertex of the other polygon (its midpoint is then tested, not taken as outside with the
+// segment before). And boundaries crossing between vertices, which only the pair tests see. Plain rings (few free
+// segments, each tested against every block of the other's) and the same densified (many: tested block against block),
+// all found as GEOS finds them.
+TEST(OverlappingPairs, BoundariesMeetingOnlyAtVerticesOrCrossingAgreeWithGeos) {
+    geos::Context context;
+    const auto ring = [](double x0, int steps, const std::vector<Point>& corners) {
+        std::vector<Point> points;
+        for (std::size_t c = 0; c < corners.size(); ++c) {
+            const Point a = corners[c], b = corners[(c + 1) % corners.size()];
+            for (int k = 0; k < steps; ++k)
+                points.push_back({x0 + a.x + (b.x - a.x) * k / steps, 3275000 + a.y + (b.y - a.y) * k / steps});
+        }
+        points.push_back(points.front());
+        std::string wkt = "POLYGON((";
+        for (const Point& q : points) wkt += std::to_string(q.x) + " " + std::to_string(q.y) + ",";
+        wkt.back() = ')';
+        return wkt + ")";
+    };
+    const std::vector<Point> square{{0, 0}, {10, 0}, {10, 10}, {0, 10}};
+    // Entering the square at one of its corners and leaving at another (a V inside it, the rest
+    // above it): a triangle of 25 m2 in common.
+    const std::vector<Point> entering{{12, 12}, {-2, 12}, {0, 10}, {5, 5}, {10, 10}};
+    // Over a triangle's long side, crossing it between vertices (other steps than the triangle's),
+    // with a leg down beside the triangle so that the pair's box holds the triangle's base: the
+    // paths of both in that box start outside the other and run on across the crossings, so only
+    // the pair tests see them. A triangle of 2 m2 in common.
+    const std::vector<Point> triangle{{0, 0}, {10, 0}, {0, 10}},
+        crossing{{12, -1}, {12, 12}, {4, 12}, {4, 4}, {11, 4}, {11, -1}};
+    std::vector<Wkb> geometries;
+    double x0 = 611000;
+    for (const auto& [mine, mine_steps, other, other_steps] :
+         {std::tuple{square, 1, entering, 1}, std::tuple{square, 40, entering, 40},
+          std::tuple{triangle, 1, crossing, 1}, std::tuple{triangle, 41, crossing, 37}}) {
+        geometries.push_back(wkb(context, ring(x0, mine_steps, mine)));
+        geometries.push_back(wkb(context, ring(x0, other_steps, other)));
+        x0 += 100;
+    }
+    const std::vector<OverlapPair> pairs = overlapping_pairs(geometries, 0.01, 2);
+    const std::vector<OverlapPair> expected = overlaps_by_geos(context, geometries, 0.01);
+    ASSERT_EQ(expected.size(), 4u);
+    ASSERT_EQ(pairs.size(), expected.size());
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        EXPECT_EQ(pairs[i].first, expected[i].first);
+        EXPECT_EQ(pairs[i].second, expected[i].second);
+        EXPECT_NEAR(pairs[i].area, i < 2 ? 25.0 : 2.0, 1e-6);
     }
 }
 
