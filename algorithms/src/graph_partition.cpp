@@ -1370,6 +1370,67 @@ private:
     // becomes and holds enough weighted nodes (with groups, every group stays connected). A pair
     // split again cannot pass a part's households on through a neighbour: a strip across two
     // blocks between two compact parts is often straightened only so. Returns the triples changed.
+    // A set of at most 64 nodes (a pair or triple of parts) seen alone: each node's links to the
+    // others, its boundary towards the rest of the graph, area, weight and neighbours as bits.
+    struct NodeSetView {
+        struct Link {
+            int to;
+            double length;
+        };
+        std::vector<Link> link_list;  // node i's links: link_list[link_start[i] .. link_start[i + 1])
+        std::vector<std::uint32_t> link_start;
+        std::vector<double> outer, area, weight;  // outer: boundary shared with nodes outside the set
+        std::vector<char> positive;
+        std::vector<std::uint64_t> adjacent_mask;
+
+        // `index_of` is -1 for every node on entry and on return.
+        void build(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes, std::vector<int>& index_of) {
+            const std::size_t m = nodes.size();
+            for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
+            link_list.clear();
+            link_start.assign(m + 1, 0);
+            outer.assign(m, 0.0);
+            area.assign(m, 0.0);
+            weight.assign(m, 0.0);
+            positive.assign(m, 0);
+            adjacent_mask.assign(m, 0);
+            for (std::size_t i = 0; i < m; ++i) {
+                const std::uint32_t v = nodes[i];
+                link_start[i] = static_cast<std::uint32_t>(link_list.size());
+                outer[i] = graph.outer_length[v];
+                area[i] = graph.area[v];
+                weight[i] = static_cast<double>(graph.node_weight[v]);
+                positive[i] = graph.node_weight[v] > 0 ? 1 : 0;
+                for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
+                    const int j = index_of[graph.neighbours[e]];
+                    if (j < 0) {
+                        outer[i] += graph.shared_length[e];
+                    } else {
+                        link_list.push_back({j, graph.shared_length[e]});
+                        adjacent_mask[i] |= std::uint64_t{1} << j;
+                    }
+                }
+            }
+            link_start[m] = static_cast<std::uint32_t>(link_list.size());
+            for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
+        }
+        [[nodiscard]] std::span<const Link> links(std::size_t i) const {
+            return {link_list.data() + link_start[i], link_list.data() + link_start[i + 1]};
+        }
+        // Whether `set` (bits of nodes) is connected; the empty set counts as connected.
+        [[nodiscard]] bool connected(std::uint64_t set) const {
+            std::uint64_t reached = set & (~set + 1), frontier = reached;
+            while (frontier != 0) {
+                std::uint64_t next = 0;
+                for (std::uint64_t f = frontier; f != 0; f &= f - 1)
+                    next |= adjacent_mask[static_cast<std::size_t>(std::countr_zero(f))];
+                frontier = next & set & ~reached;
+                reached |= frontier;
+            }
+            return reached == set;
+        }
+    };
+
     int resplit_triples(const Objective& o, int parts) {
         const double below = part_group_.empty()
                                  ? options_.shape_triples_below
@@ -1381,15 +1442,10 @@ private:
         std::vector<int>& index_of = pair_index_;
         index_of.resize(graph_.node_count(), -1);
         std::vector<std::uint32_t> nodes;
-        std::vector<double> outer, area, weight;
-        std::vector<char> positive;
-        std::vector<std::uint64_t> adjacent_mask;
-        struct Link {
-            int to;
-            double length;
-        };
-        std::vector<Link> link_list;
-        std::vector<std::uint32_t> link_start;
+        NodeSetView view;
+        using Link = NodeSetView::Link;
+        const std::vector<double>&outer = view.outer, &area = view.area, &weight = view.weight;
+        const std::vector<char>& positive = view.positive;
         std::vector<int> neighbour_parts;
         // The nodes in order along each direction: first cuts over the full turn, second over half.
         std::vector<std::vector<std::uint32_t>> order_first(static_cast<std::size_t>(first_cuts)),
@@ -1433,52 +1489,13 @@ private:
                         nodes.insert(nodes.end(), members.begin(), members.end());
                     }
                     std::sort(nodes.begin(), nodes.end());
-                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
-                    link_list.clear();
-                    link_start.assign(m + 1, 0);
-                    outer.assign(m, 0.0);
-                    area.assign(m, 0.0);
-                    weight.assign(m, 0.0);
-                    positive.assign(m, 0);
-                    adjacent_mask.assign(m, 0);
+                    view.build(graph_, nodes, index_of);
                     std::array<std::uint64_t, 3> current{};
-                    for (std::size_t i = 0; i < m; ++i) {
-                        const std::uint32_t v = nodes[i];
+                    for (std::size_t i = 0; i < m; ++i)
                         for (std::size_t t = 0; t < 3; ++t)
-                            if (part_[v] == ids[t]) current[t] |= std::uint64_t{1} << i;
-                        link_start[i] = static_cast<std::uint32_t>(link_list.size());
-                        outer[i] = graph_.outer_length[v];
-                        area[i] = graph_.area[v];
-                        weight[i] = static_cast<double>(graph_.node_weight[v]);
-                        positive[i] = graph_.node_weight[v] > 0 ? 1 : 0;
-                        for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
-                            const int j = index_of[graph_.neighbours[e]];
-                            if (j < 0) {
-                                outer[i] += graph_.shared_length[e];
-                            } else {
-                                link_list.push_back({j, graph_.shared_length[e]});
-                                adjacent_mask[i] |= std::uint64_t{1} << j;
-                            }
-                        }
-                    }
-                    link_start[m] = static_cast<std::uint32_t>(link_list.size());
-                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
-                    auto links_of = [&](std::size_t i) {
-                        return std::span<const Link>(link_list.data() + link_start[i],
-                                                     link_list.data() + link_start[i + 1]);
-                    };
-                    auto connected = [&](std::uint64_t set) {
-                        if (set == 0) return false;
-                        std::uint64_t reached = set & (~set + 1), frontier = reached;
-                        while (frontier != 0) {
-                            std::uint64_t next = 0;
-                            for (std::uint64_t f = frontier; f != 0; f &= f - 1)
-                                next |= adjacent_mask[static_cast<std::size_t>(std::countr_zero(f))];
-                            frontier = next & set & ~reached;
-                            reached |= frontier;
-                        }
-                        return reached == set;
-                    };
+                            if (part_[nodes[i]] == ids[t]) current[t] |= std::uint64_t{1} << i;
+                    auto links_of = [&](std::size_t i) { return view.links(i); };
+                    auto connected = [&](std::uint64_t set) { return set != 0 && view.connected(set); };
                     std::array<double, 3> w_old{}, pp_old{};
                     double before = 0;
                     for (std::size_t t = 0; t < 3; ++t) {
@@ -1657,19 +1674,12 @@ private:
         std::vector<int>& index_of = pair_index_;
         index_of.resize(graph_.node_count(), -1);
         std::vector<int> neighbour_parts;
-        struct Link {
-            int to;
-            double length;
-        };
-        // Each node's links inside the pair: link_list[link_start[i] .. link_start[i + 1]).
-        std::vector<Link> link_list;
-        std::vector<std::uint32_t> link_start;
-        auto links_of = [&](std::size_t i) {
-            return std::span<const Link>(link_list.data() + link_start[i], link_list.data() + link_start[i + 1]);
-        };
-        std::vector<double> outer, area, weight;
-        std::vector<std::uint64_t> adjacent_mask;
-        std::vector<char> positive;
+        NodeSetView view;  // the pair's nodes
+        using Link = NodeSetView::Link;
+        auto links_of = [&](std::size_t i) { return view.links(i); };
+        const std::vector<double>&outer = view.outer, &area = view.area, &weight = view.weight;
+        const std::vector<std::uint64_t>& adjacent_mask = view.adjacent_mask;
+        const std::vector<char>& positive = view.positive;
         std::vector<int> free_nodes, layer;
         std::vector<std::pair<double, std::uint32_t>> sweep_order;
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
@@ -1694,36 +1704,10 @@ private:
                 nodes.assign(shape_members_[pi].begin(), shape_members_[pi].end());
                 nodes.insert(nodes.end(), shape_members_[qi].begin(), shape_members_[qi].end());
                 std::sort(nodes.begin(), nodes.end());
-                for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
-                link_list.clear();
-                link_start.assign(m + 1, 0);
-                outer.assign(m, 0.0);
-                area.assign(m, 0.0);
-                weight.assign(m, 0.0);
-                adjacent_mask.assign(m, 0);
-                positive.assign(m, 0);
+                view.build(graph_, nodes, index_of);
                 std::uint64_t current = 0;  // the nodes now in p
                 for (std::size_t i = 0; i < m; ++i)
                     if (part_[nodes[i]] == p) current |= std::uint64_t{1} << i;
-                for (std::size_t i = 0; i < m; ++i) {
-                    const std::uint32_t v = nodes[i];
-                    link_start[i] = static_cast<std::uint32_t>(link_list.size());
-                    outer[i] = graph_.outer_length[v];
-                    area[i] = graph_.area[v];
-                    weight[i] = static_cast<double>(graph_.node_weight[v]);
-                    positive[i] = graph_.node_weight[v] > 0 ? 1 : 0;
-                    for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
-                        const int j = index_of[graph_.neighbours[e]];
-                        if (j < 0) {
-                            outer[i] += graph_.shared_length[e];
-                        } else {
-                            link_list.push_back({j, graph_.shared_length[e]});
-                            adjacent_mask[i] |= std::uint64_t{1} << j;
-                        }
-                    }
-                }
-                link_start[m] = static_cast<std::uint32_t>(link_list.size());
-                for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
                 // The free nodes: layers of steps from the boundary between p and q.
                 layer.assign(m, -1);
                 free_nodes.clear();
@@ -1744,17 +1728,7 @@ private:
                 if (free_nodes.size() > static_cast<std::size_t>(free_count))
                     free_nodes.resize(static_cast<std::size_t>(free_count));
                 const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
-                auto connected = [&](std::uint64_t set) {
-                    std::uint64_t reached = set & (~set + 1), frontier = reached;
-                    while (frontier != 0) {
-                        std::uint64_t next = 0;
-                        for (std::uint64_t f = frontier; f != 0; f &= f - 1)
-                            next |= adjacent_mask[static_cast<std::size_t>(std::countr_zero(f))];
-                        frontier = next & set & ~reached;
-                        reached |= frontier;
-                    }
-                    return reached == set;
-                };
+                auto connected = [&](std::uint64_t set) { return view.connected(set); };
                 const double wp = part_weight_[pi], wq = part_weight_[qi];
                 const double all_weight = wp + wq, all_area = part_area_[pi] + part_area_[qi];
                 const int all_positive = part_positive_[pi] + part_positive_[qi];
