@@ -348,40 +348,63 @@ TEST(GraphPartition, ShapesMendRaggedPartsWithoutGivingBalanceBack) {
     EXPECT_GE(mean_polsby_popper(graph, part, 4), quadrants - 0.02);
 }
 
+// A 16 x 16 lattice of random weights (buildings of 5-10) cut into 24 parts without the
+// compactness stage, and options whose window is the mean part +-10 %.
+struct RandomLattice {
+    WeightedGraph graph;
+    int parts = 24;
+    std::vector<int> start;
+    GraphPartitionOptions options;
+};
+
+RandomLattice random_lattice(std::uint64_t seed) {
+    std::mt19937_64 random(seed);
+    std::vector<std::int64_t> weights(16 * 16);
+    for (auto& w : weights) w = 5 + static_cast<std::int64_t>(random() % 6);
+    RandomLattice lattice;
+    lattice.graph = grid_graph_with_shapes(16, 16, weights);
+    GraphPartitionOptions no_shapes;
+    no_shapes.shape_passes = 0;
+    lattice.start = partition_connected_graph(lattice.graph, lattice.parts, seed, no_shapes);
+    double total = 0;
+    for (std::int64_t w : weights) total += static_cast<double>(w);
+    lattice.options.window_low = std::ceil(0.9 * total / lattice.parts);
+    lattice.options.window_high = std::floor(1.1 * total / lattice.parts);
+    return lattice;
+}
+
+// Every part that was inside the window stays inside it, and none is left empty.
+void expect_window_kept(const std::vector<double>& before, const std::vector<double>& after,
+                        const GraphPartitionOptions& options, std::uint64_t seed) {
+    for (std::size_t p = 0; p < after.size(); ++p) {
+        if (before[p] >= options.window_low && before[p] <= options.window_high) {
+            EXPECT_GE(after[p], options.window_low) << "seed " << seed << " part " << p;
+            EXPECT_LE(after[p], options.window_high) << "seed " << seed << " part " << p;
+        }
+        EXPECT_GT(after[p], 0.0);
+    }
+}
+
 TEST(GraphPartition, ShapesNeverTakeAPartOutOfTheWindowAndMakePartsMoreCompact) {
     // Random weights: refinement with the compactness stage keeps every part that was inside the
     // window inside it, puts no fewer inside, keeps parts connected, and gives more compact parts
     // than the same refinement without it.
     double with_sum = 0, without_sum = 0;
     for (std::uint64_t seed = 1; seed <= 12; ++seed) {
-        std::mt19937_64 random(seed);
-        std::vector<std::int64_t> weights(16 * 16);
-        for (auto& w : weights) w = 5 + static_cast<std::int64_t>(random() % 6);  // buildings of 5-10
-        const WeightedGraph graph = grid_graph_with_shapes(16, 16, weights);
-        const int parts = 24;
-        GraphPartitionOptions no_shapes;
+        const RandomLattice lattice = random_lattice(seed);
+        const WeightedGraph& graph = lattice.graph;
+        const int parts = lattice.parts;
+        const std::vector<int>& start = lattice.start;
+        GraphPartitionOptions options = lattice.options;
+        GraphPartitionOptions no_shapes = options;
         no_shapes.shape_passes = 0;
-        const std::vector<int> start = partition_connected_graph(graph, parts, seed, no_shapes);
-        double total = 0;
-        for (std::int64_t w : weights) total += static_cast<double>(w);
-        GraphPartitionOptions options;
-        options.window_low = std::ceil(0.9 * total / parts);
-        options.window_high = std::floor(1.1 * total / parts);
-        no_shapes.window_low = options.window_low;
-        no_shapes.window_high = options.window_high;
         std::vector<int> part = start, without = start;
         refine_partition(graph, part, options);
         refine_partition(graph, without, no_shapes);
         ASSERT_TRUE(parts_are_connected(graph, part)) << "seed " << seed;
         const std::vector<double> before = part_weights(graph, start, parts);
         const std::vector<double> after = part_weights(graph, part, parts);
-        for (std::size_t p = 0; p < after.size(); ++p) {
-            if (before[p] >= options.window_low && before[p] <= options.window_high) {
-                EXPECT_GE(after[p], options.window_low) << "seed " << seed << " part " << p;
-                EXPECT_LE(after[p], options.window_high) << "seed " << seed << " part " << p;
-            }
-            EXPECT_GT(after[p], 0.0);
-        }
+        expect_window_kept(before, after, options, seed);
         EXPECT_GE(within_window(after, options.window_low, options.window_high),
                   within_window(part_weights(graph, without, parts), options.window_low, options.window_high))
             << "seed " << seed;
@@ -399,19 +422,11 @@ TEST(GraphPartition, TriplesSplitAgainMakeTheLeastCompactPartsMoreCompact) {
     double with_sum = 0, without_sum = 0, with_worst = 0, without_worst = 0;
     constexpr int kSeeds = 12;
     for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) {
-        std::mt19937_64 random(seed);
-        std::vector<std::int64_t> weights(16 * 16);
-        for (auto& w : weights) w = 5 + static_cast<std::int64_t>(random() % 6);  // buildings of 5-10
-        const WeightedGraph graph = grid_graph_with_shapes(16, 16, weights);
-        const int parts = 24;
-        GraphPartitionOptions no_shapes;
-        no_shapes.shape_passes = 0;
-        const std::vector<int> start = partition_connected_graph(graph, parts, seed, no_shapes);
-        double total = 0;
-        for (std::int64_t w : weights) total += static_cast<double>(w);
-        GraphPartitionOptions options;
-        options.window_low = std::ceil(0.9 * total / parts);
-        options.window_high = std::floor(1.1 * total / parts);
+        const RandomLattice lattice = random_lattice(seed);
+        const WeightedGraph& graph = lattice.graph;
+        const int parts = lattice.parts;
+        const std::vector<int>& start = lattice.start;
+        GraphPartitionOptions options = lattice.options;
         GraphPartitionOptions no_triples = options;
         no_triples.shape_triples_below = 0;
         std::vector<int> part = start, without = start;
@@ -420,13 +435,7 @@ TEST(GraphPartition, TriplesSplitAgainMakeTheLeastCompactPartsMoreCompact) {
         ASSERT_TRUE(parts_are_connected(graph, part)) << "seed " << seed;
         const std::vector<double> before = part_weights(graph, start, parts);
         const std::vector<double> after = part_weights(graph, part, parts);
-        for (std::size_t p = 0; p < after.size(); ++p) {
-            if (before[p] >= options.window_low && before[p] <= options.window_high) {
-                EXPECT_GE(after[p], options.window_low) << "seed " << seed << " part " << p;
-                EXPECT_LE(after[p], options.window_high) << "seed " << seed << " part " << p;
-            }
-            EXPECT_GT(after[p], 0.0);
-        }
+        expect_window_kept(before, after, options, seed);
         EXPECT_GE(within_window(after, options.window_low, options.window_high),
                   within_window(before, options.window_low, options.window_high))
             << "seed " << seed;

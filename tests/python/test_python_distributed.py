@@ -209,18 +209,11 @@ def test_a_config_travels_whole():
         _core.decode_config(b"civgrid-config-1 truncated")
 
 
-def test_units_mode_cleaning_of_dirty_parcels_is_the_same_in_shards(cluster, tmp_path):
-    """units="areas" on a dirty tiling (issue 17: 2 % of parcels grown and 2 % shrunk by half a
-    metre): the coverage cleaning (overlaps cut from the smaller unit, gaps given to a neighbour)
-    should see each unit's neighbours in its shard too, also across the community lines that cut
-    the shards, so that the micro-grids, their flags and the report are the single machine's."""
-    import geopandas as gpd
+def parcels_in_four_communities(parcels, *synth_options):
+    """1,600 generated parcels (`civgrid synth --parcels`, the options given) and four communities,
+    quadrants whose lines cut through parcels off their centre, written into the same file."""
     from shapely.geometry import box
-
-    _, client = cluster
-    parcels = tmp_path / "dirty.gpkg"
-    run_cli("synth", "--parcels", "1600", "--dense-vertices", "200", "--seed", "5", "--gaps", "0.02",
-            "--overlaps", "0.02", "-o", str(parcels))
+    run_cli("synth", "--parcels", "1600", "--dense-vertices", "200", *synth_options, "-o", str(parcels))
     units = gpd.read_file(parcels, layer="buildings")
     x0, y0, x1, y1 = units.total_bounds
     mx, my = (x0 + x1) / 2 + 7, (y0 + y1) / 2 - 5
@@ -230,6 +223,18 @@ def test_units_mode_cleaning_of_dirty_parcels_is_the_same_in_shards(cluster, tmp
                       "street_code": ["320102001"] * 4, "district_code": ["320102"] * 4,
                       "name": list("ABCD")}, geometry=quadrants, crs=units.crs).to_file(
         parcels, layer="communities", driver="GPKG")
+    return units
+
+
+def test_units_mode_cleaning_of_dirty_parcels_is_the_same_in_shards(cluster, tmp_path):
+    """units="areas" on a dirty tiling (issue 17: 2 % of parcels grown and 2 % shrunk by half a
+    metre): the coverage cleaning (overlaps cut from the smaller unit, gaps given to a neighbour)
+    should see each unit's neighbours in its shard too, also across the community lines that cut
+    the shards, so that the micro-grids, their flags and the report are the single machine's."""
+
+    _, client = cluster
+    parcels = tmp_path / "dirty.gpkg"
+    parcels_in_four_communities(parcels, "--seed", "5", "--gaps", "0.02", "--overlaps", "0.02")
     single = civgrid.partition(str(parcels), units="areas", progress=False)
     assert any("coverage cleaning" in str(warning) or "units_overlap_removed" in str(warning)
                for warning in single.warnings), single.warnings
@@ -257,20 +262,10 @@ def test_units_mode_shards_give_the_single_machine_result(cluster, tmp_path):
     shard each; every parcel goes whole to the community of its point, as on one machine; and a
     rerun after households changed and parcels were removed is civgrid.repartition's."""
     import geopandas as gpd
-    from shapely.geometry import box
 
     _, client = cluster
     parcels = tmp_path / "parcels.gpkg"
-    run_cli("synth", "--parcels", "1600", "--dense-vertices", "200", "--seed", "4", "-o", str(parcels))
-    units = gpd.read_file(parcels, layer="buildings")
-    x0, y0, x1, y1 = units.total_bounds
-    mx, my = (x0 + x1) / 2 + 7, (y0 + y1) / 2 - 5
-    quadrants = [box(x0 - 1, y0 - 1, mx, my), box(mx, y0 - 1, x1 + 1, my), box(x0 - 1, my, mx, y1 + 1),
-                 box(mx, my, x1 + 1, y1 + 1)]
-    gpd.GeoDataFrame({"community_code": [f"32010200100{i}" for i in range(1, 5)],
-                      "street_code": ["320102001"] * 4, "district_code": ["320102"] * 4,
-                      "name": list("ABCD")}, geometry=quadrants, crs=units.crs).to_file(
-        parcels, layer="communities", driver="GPKG")
+    units = parcels_in_four_communities(parcels, "--seed", "4")
     single = civgrid.partition(str(parcels), units="areas", progress=False)
     assert len(civgrid.distributed.plan(str(parcels), shard_level="community")["shards"]) == 4
     result = civgrid.distributed.partition(str(parcels), client=client, shard_level="community", units="areas",
