@@ -1510,8 +1510,8 @@ private:
                         return keeps_balance(o, w_old[t], w) &&
                                holds_enough_weighted(static_cast<std::size_t>(ids[t]), pos);
                     };
-                    for (int d = 0; d < first_cuts; ++d) {
-                        const double angle = 2 * 3.141592653589793 * d / first_cuts;
+                    // The nodes in order along the direction `angle`.
+                    auto order_along = [&](double angle, std::vector<std::uint32_t>& order) {
                         const double dx = std::cos(angle), dy = std::sin(angle);
                         sweep_order.resize(m);
                         for (std::size_t i = 0; i < m; ++i) {
@@ -1519,23 +1519,13 @@ private:
                             sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
                         }
                         std::sort(sweep_order.begin(), sweep_order.end());
-                        auto& order = order_first[static_cast<std::size_t>(d)];
                         order.clear();
                         for (const auto& entry : sweep_order) order.push_back(entry.second);
-                    }
-                    for (int d = 0; d < sweeps; ++d) {
-                        const double angle = 3.141592653589793 * d / sweeps;
-                        const double dx = std::cos(angle), dy = std::sin(angle);
-                        sweep_order.resize(m);
-                        for (std::size_t i = 0; i < m; ++i) {
-                            const Point at = graph_.location[nodes[i]];
-                            sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
-                        }
-                        std::sort(sweep_order.begin(), sweep_order.end());
-                        auto& order = order_second[static_cast<std::size_t>(d)];
-                        order.clear();
-                        for (const auto& entry : sweep_order) order.push_back(entry.second);
-                    }
+                    };
+                    for (int d = 0; d < first_cuts; ++d)
+                        order_along(2 * 3.141592653589793 * d / first_cuts, order_first[static_cast<std::size_t>(d)]);
+                    for (int d = 0; d < sweeps; ++d)
+                        order_along(3.141592653589793 * d / sweeps, order_second[static_cast<std::size_t>(d)]);
                     const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
                     double union_perimeter = 0, union_area = 0, union_weight = 0;
                     int union_positive = 0;
