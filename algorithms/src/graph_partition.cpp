@@ -1362,14 +1362,6 @@ private:
         }
     }
 
-    // Three neighbouring parts (a part less compact than shape_triples_below, with groups
-    // shape_triples_across_below, and two of its neighbours that touch each other) are split again by two straight
-    // cuts: one side cut off the three across a line in one of shape_triple_cuts directions, the rest cut in two across
-    // a line in one of shape_sweeps directions. The division with the highest sum of the three
-    // Polsby-Popper values is taken when every side is connected, keeps_balance() for the part it
-    // becomes and holds enough weighted nodes (with groups, every group stays connected). A pair
-    // split again cannot pass a part's households on through a neighbour: a strip across two
-    // blocks between two compact parts is often straightened only so. Returns the triples changed.
     // A set of at most 64 nodes (a pair or triple of parts) seen alone: each node's links to the
     // others, its boundary towards the rest of the graph, area, weight and neighbours as bits.
     struct NodeSetView {
@@ -1382,6 +1374,7 @@ private:
         std::vector<double> outer, area, weight;  // outer: boundary shared with nodes outside the set
         std::vector<char> positive;
         std::vector<std::uint64_t> adjacent_mask;
+        std::vector<std::pair<double, std::uint32_t>> by_projection;  // order_along's scratch
 
         // `index_of` is -1 for every node on entry and on return.
         void build(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes, std::vector<int>& index_of) {
@@ -1417,6 +1410,19 @@ private:
         [[nodiscard]] std::span<const Link> links(std::size_t i) const {
             return {link_list.data() + link_start[i], link_list.data() + link_start[i + 1]};
         }
+        // The set's nodes (indices into `nodes`, as given to build) in order along `angle`.
+        void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes, double angle,
+                         std::vector<std::uint32_t>& order) {
+            const double dx = std::cos(angle), dy = std::sin(angle);
+            by_projection.resize(nodes.size());
+            for (std::size_t i = 0; i < nodes.size(); ++i) {
+                const Point at = graph.location[nodes[i]];
+                by_projection[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
+            }
+            std::sort(by_projection.begin(), by_projection.end());
+            order.clear();
+            for (const auto& entry : by_projection) order.push_back(entry.second);
+        }
         // Whether `set` (bits of nodes) is connected; the empty set counts as connected.
         [[nodiscard]] bool connected(std::uint64_t set) const {
             std::uint64_t reached = set & (~set + 1), frontier = reached;
@@ -1431,6 +1437,14 @@ private:
         }
     };
 
+    // Three neighbouring parts (a part less compact than shape_triples_below, with groups
+    // shape_triples_across_below, and two of its neighbours that touch each other) are split again by two straight
+    // cuts: one side cut off the three across a line in one of shape_triple_cuts directions, the rest cut in two across
+    // a line in one of shape_sweeps directions. The division with the highest sum of the three
+    // Polsby-Popper values is taken when every side is connected, keeps_balance() for the part it
+    // becomes and holds enough weighted nodes (with groups, every group stays connected). A pair
+    // split again cannot pass a part's households on through a neighbour: a strip across two
+    // blocks between two compact parts is often straightened only so. Returns the triples changed.
     int resplit_triples(const Objective& o, int parts) {
         const double below = part_group_.empty()
                                  ? options_.shape_triples_below
@@ -1450,7 +1464,6 @@ private:
         // The nodes in order along each direction: first cuts over the full turn, second over half.
         std::vector<std::vector<std::uint32_t>> order_first(static_cast<std::size_t>(first_cuts)),
             order_second(static_cast<std::size_t>(sweeps));
-        std::vector<std::pair<double, std::uint32_t>> sweep_order;
         std::vector<std::uint64_t> tried;  // sides cut off first, per triple
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1494,7 +1507,6 @@ private:
                     for (std::size_t i = 0; i < m; ++i)
                         for (std::size_t t = 0; t < 3; ++t)
                             if (part_[nodes[i]] == ids[t]) current[t] |= std::uint64_t{1} << i;
-                    auto links_of = [&](std::size_t i) { return view.links(i); };
                     auto connected = [&](std::uint64_t set) { return set != 0 && view.connected(set); };
                     std::array<double, 3> w_old{}, pp_old{};
                     double before = 0;
@@ -1510,22 +1522,12 @@ private:
                         return keeps_balance(o, w_old[t], w) &&
                                holds_enough_weighted(static_cast<std::size_t>(ids[t]), pos);
                     };
-                    // The nodes in order along the direction `angle`.
-                    auto order_along = [&](double angle, std::vector<std::uint32_t>& order) {
-                        const double dx = std::cos(angle), dy = std::sin(angle);
-                        sweep_order.resize(m);
-                        for (std::size_t i = 0; i < m; ++i) {
-                            const Point at = graph_.location[nodes[i]];
-                            sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
-                        }
-                        std::sort(sweep_order.begin(), sweep_order.end());
-                        order.clear();
-                        for (const auto& entry : sweep_order) order.push_back(entry.second);
-                    };
                     for (int d = 0; d < first_cuts; ++d)
-                        order_along(2 * 3.141592653589793 * d / first_cuts, order_first[static_cast<std::size_t>(d)]);
+                        view.order_along(graph_, nodes, 2 * 3.141592653589793 * d / first_cuts,
+                                         order_first[static_cast<std::size_t>(d)]);
                     for (int d = 0; d < sweeps; ++d)
-                        order_along(3.141592653589793 * d / sweeps, order_second[static_cast<std::size_t>(d)]);
+                        view.order_along(graph_, nodes, 3.141592653589793 * d / sweeps,
+                                         order_second[static_cast<std::size_t>(d)]);
                     const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
                     double union_perimeter = 0, union_area = 0, union_weight = 0;
                     int union_positive = 0;
@@ -1550,7 +1552,7 @@ private:
                         for (std::size_t k = 0; k + 2 < m; ++k) {
                             const std::size_t i = order[k];
                             double to_x = 0, to_rest = 0;
-                            for (const Link& link : links_of(i))
+                            for (const Link& link : view.links(i))
                                 ((x_set >> link.to) & 1U ? to_x : to_rest) += link.length;
                             x_perimeter += outer[i] + to_rest - to_x;
                             x_area += area[i];
@@ -1594,7 +1596,7 @@ private:
                                     if (((rest >> i2) & 1U) == 0) continue;
                                     if (++taken >= rest_count) break;
                                     double to_a = 0, to_b = 0, to_x2 = 0;
-                                    for (const Link& link : links_of(i2)) {
+                                    for (const Link& link : view.links(i2)) {
                                         if ((x_set >> link.to) & 1U)
                                             to_x2 += link.length;
                                         else
@@ -1666,12 +1668,11 @@ private:
         std::vector<int> neighbour_parts;
         NodeSetView view;  // the pair's nodes
         using Link = NodeSetView::Link;
-        auto links_of = [&](std::size_t i) { return view.links(i); };
         const std::vector<double>&outer = view.outer, &area = view.area, &weight = view.weight;
         const std::vector<std::uint64_t>& adjacent_mask = view.adjacent_mask;
         const std::vector<char>& positive = view.positive;
         std::vector<int> free_nodes, layer;
-        std::vector<std::pair<double, std::uint32_t>> sweep_order;
+        std::vector<std::uint32_t> sweep_order;
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1709,7 +1710,7 @@ private:
                     }
                 }
                 for (std::size_t head = 0; head < free_nodes.size(); ++head)
-                    for (const Link& link : links_of(static_cast<std::size_t>(free_nodes[head])))
+                    for (const Link& link : view.links(static_cast<std::size_t>(free_nodes[head])))
                         if (layer[static_cast<std::size_t>(link.to)] < 0) {
                             layer[static_cast<std::size_t>(link.to)] =
                                 layer[static_cast<std::size_t>(free_nodes[head])] + 1;
@@ -1734,21 +1735,14 @@ private:
                     double union_perimeter = 0;
                     for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
                     for (int d = 0; d < sweeps; ++d) {
-                        const double angle = 3.141592653589793 * d / sweeps;
-                        const double dx = std::cos(angle), dy = std::sin(angle);
-                        sweep_order.resize(m);
-                        for (std::size_t i = 0; i < m; ++i) {
-                            const Point at = graph_.location[nodes[i]];
-                            sweep_order[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
-                        }
-                        std::sort(sweep_order.begin(), sweep_order.end());
+                        view.order_along(graph_, nodes, 3.141592653589793 * d / sweeps, sweep_order);
                         std::uint64_t prefix = 0;
                         double a_perimeter = 0, b_perimeter = union_perimeter, a_area = 0, a_weight = 0;
                         int a_positive = 0;
                         for (std::size_t k = 0; k + 1 < m; ++k) {
-                            const std::size_t i = sweep_order[k].second;
+                            const std::size_t i = sweep_order[k];
                             double to_a = 0, to_b = 0;
-                            for (const Link& link : links_of(i))
+                            for (const Link& link : view.links(i))
                                 ((prefix >> link.to) & 1U ? to_a : to_b) += link.length;
                             a_perimeter += outer[i] + to_b - to_a;
                             b_perimeter += to_b - outer[i] - to_a;
@@ -1788,7 +1782,7 @@ private:
                     const auto i =
                         static_cast<std::size_t>(free_nodes[static_cast<std::size_t>(std::countr_zero(step))]);
                     double to_s = 0, to_t = 0;  // i's links to S (the new p) and to T
-                    for (const Link& link : links_of(i)) ((set >> link.to) & 1U ? to_s : to_t) += link.length;
+                    for (const Link& link : view.links(i)) ((set >> link.to) & 1U ? to_s : to_t) += link.length;
                     const std::uint64_t bit = std::uint64_t{1} << i;
                     if ((set & bit) == 0) {  // i joins S
                         s_perimeter += outer[i] + to_t - to_s;
