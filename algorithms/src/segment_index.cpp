@@ -225,7 +225,7 @@ bool SegmentIndex::any_near(Point p, Point q, bool along_segment, Test&& test) c
     return false;
 }
 
-// The queries below test boxes first (boxes_apart): a query whose box is apart from all the
+// The queries below test boxes first (apart_from_all): a query whose box is apart from all the
 // stored segments' box skips the cell walk, which for a long query far off visits many cells (a
 // quarter of the quality report went there, barriers clipped by each micro-grid near them).
 bool SegmentIndex::intersects(Point p, Point q) const {
