@@ -127,6 +127,16 @@ std::uint32_t float_order_key(float value) {
     return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
 }
 
+// std::pair's operator< for (double, index) entries, spelled out: C++20 derives it from a
+// three-way comparison that costs several times more on doubles. The same answer for every input
+// (-0.0 equals 0.0, a NaN is never less), so sorts and heaps take the same steps.
+struct PairLess {
+    template <class Pair>
+    [[nodiscard]] bool operator()(const Pair& a, const Pair& b) const {
+        return a.first < b.first || (a.first == b.first && a.second < b.second);
+    }
+};
+
 // A min-heap of four children per node for the growing's (key, node) entries: half the levels of
 // a binary heap and its children side by side in memory. Entries are totally ordered, so entries
 // leave in exactly the order std::pop_heap with std::greater gives (equal entries are the same).
@@ -136,7 +146,7 @@ void quad_heap_push(std::vector<Entry>& heap, const Entry& entry) {
     heap.push_back(entry);
     while (i > 0) {
         const std::size_t parent = (i - 1) / 4;
-        if (!(entry < heap[parent])) break;
+        if (!PairLess{}(entry, heap[parent])) break;
         heap[i] = heap[parent];
         i = parent;
     }
@@ -155,8 +165,8 @@ Entry quad_heap_pop(std::vector<Entry>& heap) {
         if (first >= size) break;
         std::size_t least = first;
         for (std::size_t c = first + 1; c < std::min(first + 4, size); ++c)
-            if (heap[c] < heap[least]) least = c;
-        if (!(heap[least] < last)) break;
+            if (PairLess{}(heap[c], heap[least])) least = c;
+        if (!PairLess{}(heap[least], last)) break;
         heap[i] = heap[least];
         i = least;
     }
@@ -1419,7 +1429,7 @@ private:
                 const Point at = graph.location[nodes[i]];
                 by_projection[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
             }
-            std::sort(by_projection.begin(), by_projection.end());
+            std::sort(by_projection.begin(), by_projection.end(), PairLess{});
             order.clear();
             for (const auto& entry : by_projection) order.push_back(entry.second);
         }
