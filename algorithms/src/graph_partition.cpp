@@ -923,6 +923,9 @@ private:
         double lower = 0, upper = 0, hard = 0, window_low = 0, window_high = 0;
         bool has_window = false;
         double compactness = 0, perimeter_scale = 1;
+        // Weights with no window miss and no violation: window_low (and lower, hard when set) up to
+        // window_high (and upper when set).
+        double clear_low = 0, clear_high = 0;
 
         [[nodiscard]] double target_of(int p) const {
             const auto i = static_cast<std::size_t>(p);
@@ -966,6 +969,9 @@ private:
         o.window_low = options_.window_low;
         o.window_high = options_.window_high;
         o.has_window = o.window_high > 0 && o.window_low <= o.window_high;
+        o.clear_low =
+            std::max({o.window_low, o.lower > 0 ? o.lower : o.window_low, o.hard > 0 ? o.hard : o.window_low});
+        o.clear_high = std::min(o.window_high, o.upper > 0 ? o.upper : o.window_high);
         const double part_count = std::max(parts, 1);
         o.window_first = o.has_window && ((o.lower > 0 && o.total < part_count * o.lower - 1e-9) ||
                                           (o.upper > 0 && o.total > part_count * o.upper + 1e-9));
@@ -1150,6 +1156,9 @@ private:
     // a part inside the window stays inside, one outside comes no further out, and none goes
     // further beyond the bounds or below the hard minimum.
     [[nodiscard]] static bool keeps_balance(const Objective& o, double before, double after) {
+        // Inside the window and the bounds, `after` misses nothing: the tests below pass whatever
+        // `before` is. Most weights tried lie there.
+        if (after >= o.clear_low && after <= o.clear_high) return true;
         const double miss = window_miss(o, before);
         if (miss <= 1e-9 ? window_miss(o, after) > 1e-9 : window_miss(o, after) > miss + 1e-9) return false;
         return o.violation(after) <= o.violation(before) + 1e-9;
