@@ -1429,18 +1429,23 @@ private:
         [[nodiscard]] std::span<const Link> links(std::size_t i) const {
             return {link_list.data() + link_start[i], link_list.data() + link_start[i + 1]};
         }
-        // The set's nodes (indices into `nodes`, as given to build) in order along `angle`.
-        void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes, double angle,
-                         std::vector<std::uint32_t>& order) {
-            const double dx = std::cos(angle), dy = std::sin(angle);
+        // A direction as its cosine and sine: the callers compute them once, not per set.
+        struct Direction {
+            double angle, dx, dy;
+            explicit Direction(double a) : angle(a), dx(std::cos(a)), dy(std::sin(a)) {}
+        };
+        // The set's nodes (indices into `nodes`, as given to build) in order along `direction`.
+        void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
+                         const Direction& direction, std::vector<std::uint32_t>& order) {
+            const double dx = direction.dx, dy = direction.dy;
             by_projection.resize(nodes.size());
             for (std::size_t i = 0; i < nodes.size(); ++i) {
                 const Point at = graph.location[nodes[i]];
                 by_projection[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
             }
             std::sort(by_projection.begin(), by_projection.end(), PairLess{});
-            order.clear();
-            for (const auto& entry : by_projection) order.push_back(entry.second);
+            order.resize(by_projection.size());
+            for (std::size_t k = 0; k < by_projection.size(); ++k) order[k] = by_projection[k].second;
         }
         // Whether `set` (bits of nodes) is connected; the empty set counts as connected.
         [[nodiscard]] bool connected(std::uint64_t set) const {
@@ -1483,6 +1488,15 @@ private:
         // The nodes in order along each direction: first cuts over the full turn, second over half.
         std::vector<std::vector<std::uint32_t>> order_first(static_cast<std::size_t>(first_cuts)),
             order_second(static_cast<std::size_t>(sweeps));
+        std::vector<NodeSetView::Direction> first_directions, second_directions;
+        for (int d = 0; d < first_cuts; ++d) first_directions.emplace_back(2 * 3.141592653589793 * d / first_cuts);
+        for (int d = 0; d < sweeps; ++d) second_directions.emplace_back(3.141592653589793 * d / sweeps);
+        // A first cut along the very angle of a second one (half of them with 16 and 8) takes that
+        // order instead of sorting again: the same angle gives the same order.
+        std::vector<int> first_as_second(first_directions.size(), -1);
+        for (std::size_t d = 0; d < first_directions.size(); ++d)
+            for (std::size_t d2 = 0; d2 < second_directions.size(); ++d2)
+                if (first_directions[d].angle == second_directions[d2].angle) first_as_second[d] = static_cast<int>(d2);
         std::vector<std::uint64_t> tried;  // sides cut off first, per triple
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1541,12 +1555,14 @@ private:
                         return keeps_balance(o, w_old[t], w) &&
                                holds_enough_weighted(static_cast<std::size_t>(ids[t]), pos);
                     };
-                    for (int d = 0; d < first_cuts; ++d)
-                        view.order_along(graph_, nodes, 2 * 3.141592653589793 * d / first_cuts,
-                                         order_first[static_cast<std::size_t>(d)]);
-                    for (int d = 0; d < sweeps; ++d)
-                        view.order_along(graph_, nodes, 3.141592653589793 * d / sweeps,
-                                         order_second[static_cast<std::size_t>(d)]);
+                    for (std::size_t d = 0; d < second_directions.size(); ++d)
+                        view.order_along(graph_, nodes, second_directions[d], order_second[d]);
+                    for (std::size_t d = 0; d < first_directions.size(); ++d) {
+                        if (first_as_second[d] >= 0)
+                            order_first[d] = order_second[static_cast<std::size_t>(first_as_second[d])];
+                        else
+                            view.order_along(graph_, nodes, first_directions[d], order_first[d]);
+                    }
                     const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
                     double union_perimeter = 0, union_area = 0, union_weight = 0;
                     int union_positive = 0;
@@ -1692,6 +1708,9 @@ private:
         const std::vector<char>& positive = view.positive;
         std::vector<int> free_nodes, layer;
         std::vector<std::uint32_t> sweep_order;
+        std::vector<NodeSetView::Direction> sweep_directions;
+        for (int d = 0; d < options_.shape_sweeps; ++d)
+            sweep_directions.emplace_back(3.141592653589793 * d / options_.shape_sweeps);
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1753,8 +1772,8 @@ private:
                 if (sweeps > 0) {
                     double union_perimeter = 0;
                     for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
-                    for (int d = 0; d < sweeps; ++d) {
-                        view.order_along(graph_, nodes, 3.141592653589793 * d / sweeps, sweep_order);
+                    for (const NodeSetView::Direction& direction : sweep_directions) {
+                        view.order_along(graph_, nodes, direction, sweep_order);
                         std::uint64_t prefix = 0;
                         double a_perimeter = 0, b_perimeter = union_perimeter, a_area = 0, a_weight = 0;
                         int a_positive = 0;
