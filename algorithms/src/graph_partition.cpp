@@ -360,7 +360,7 @@ private:
         auto units_upto = [&](int j) {
             return units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)];
         };
-        auto feasible_parts = [&](int inside_positive) -> std::pair<int, int> {
+        auto compute_feasible_parts = [&](int inside_positive) -> std::pair<int, int> {
             const int outside_positive = static_cast<int>(positive_total) - inside_positive;
             if (units_upto(k) <= static_cast<double>(positive_total) + 1e-9) {
                 int lo = 1, hi = k - 1;  // the largest j whose units fit inside
@@ -385,6 +385,15 @@ private:
                 return {low_j, high_j};
             }
             return {std::max(1, k - outside_positive), std::min(k - 1, inside_positive)};
+        };
+        // Every tree of every trial asks for the same few counts: each is worked out once.
+        constexpr std::pair<int, int> kUnknown{-1, -1};
+        std::vector<std::pair<int, int>>& feasible_known = buffers_.feasible_known;
+        feasible_known.assign(static_cast<std::size_t>(positive_total) + 1, kUnknown);
+        auto feasible_parts = [&](int inside_positive) {
+            std::pair<int, int>& known = feasible_known[static_cast<std::size_t>(inside_positive)];
+            if (known == kUnknown) known = compute_feasible_parts(inside_positive);
+            return known;
         };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
             if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
@@ -2335,6 +2344,7 @@ private:
         std::vector<std::uint32_t> adjacency_offsets, adjacency, stack;
         std::vector<char> seen;
         std::vector<char> best_side, side;
+        std::vector<std::pair<int, int>> feasible_known;
     } buffers_;
     std::vector<std::uint64_t> packed_;
     struct GrowScratch {
