@@ -1158,7 +1158,8 @@ private:
 
     // How far a part of weight w lies outside the window (0 inside).
     [[nodiscard]] static double window_miss(const Objective& o, double w) {
-        return std::max({0.0, o.window_low - w, w - o.window_high});
+        // Two std::max, not one over a list: the same value (ties keep the first) without a loop.
+        return std::max(std::max(0.0, o.window_low - w), w - o.window_high);
     }
 
     // May a part go from weight `before` to `after`? Balance is a constraint here, never traded:
