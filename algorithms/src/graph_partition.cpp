@@ -1271,6 +1271,7 @@ private:
                     const double wv = static_cast<double>(graph_.node_weight[v]);
                     const double av = graph_.area[v];
                     const double wp = part_weight_[pi];
+                    const bool p_may_lose_v = keeps_balance(o, wp, wp - wv);  // asked per move and per chain
                     const double before_p = polsby_popper(part_area_[pi], part_perimeter_[pi]);
                     // Without v, p loses v's outer length and its cut edges and gains v's edges to p.
                     const double p_without_v = part_perimeter_[pi] - v_all + 2 * v_own;
@@ -1294,7 +1295,7 @@ private:
                         const double wq = part_weight_[qi];
                         const double before = before_p + polsby_popper(part_area_[qi], part_perimeter_[qi]);
                         const double q_with_v = part_perimeter_[qi] + v_all - 2 * v_to_q;
-                        if (keeps_balance(o, wp, wp - wv) && keeps_balance(o, wq, wq + wv)) {
+                        if (p_may_lose_v && keeps_balance(o, wq, wq + wv)) {
                             const double gain = polsby_popper(part_area_[pi] - av, p_without_v) +
                                                 polsby_popper(part_area_[qi] + av, q_with_v) - before;
                             if (gain > best_gain && keeps_enough_weighted(v, p) && p_stays_connected() &&
@@ -1315,7 +1316,7 @@ private:
                             if (!keeps_balance(o, wq, wq - wu + wv)) continue;
                             const double uv = v_edge_[u];
                             // q - u must stay connected and touch v.
-                            if (length_to(v_lengths, q) - uv <= 0) continue;
+                            if (v_to_q - uv <= 0) continue;
                             const std::span<const std::pair<int, double>> u_to = cached_lengths(u);
                             const double u_all = length_all_[u];
                             const double au = graph_.area[u];
@@ -1334,7 +1335,7 @@ private:
                                            q_pp - before;
                                 } else {
                                     const double wr = part_weight_[ri];
-                                    if (!keeps_balance(o, wp, wp - wv) || !keeps_balance(o, wr, wr + wu)) continue;
+                                    if (!p_may_lose_v || !keeps_balance(o, wr, wr + wu)) continue;
                                     gain =
                                         polsby_popper(part_area_[pi] - av, p_without_v) + q_pp +
                                         polsby_popper(part_area_[ri] + au, part_perimeter_[ri] + u_all - 2 * u_to_r) -
