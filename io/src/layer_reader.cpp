@@ -1,5 +1,6 @@
 // Reading OGR layers into FeatureTables.
 #include "gdal_handles.hpp"
+#include "gpkg_table_reader.hpp"
 #include "text_encoding.hpp"
 #include "wkb_coordinates.hpp"
 
@@ -23,6 +24,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -761,6 +763,41 @@ bool is_identity(OGRCoordinateTransformationH transformation, OGRLayerH layer) {
 
 }  // namespace
 
+/// read_layer's rows from a plain GeoPackage table (gpkg_table_reader.hpp), snapped to the
+/// coordinate grid as the export does; false, and `table` as it was, when the table is not plain.
+bool read_plain_geopackage(OGRLayerH layer, const std::string& path, bool has_geometry, const ReadOptions& options,
+                           FeatureTable& table) {
+    detail::PlainTableRequest request;
+    request.path = path;
+    request.table = table.layer;
+    const char* fid_column = OGR_L_GetFIDColumn(layer);
+    request.fid_column = fid_column != nullptr ? fid_column : "";
+    if (has_geometry) {
+        const char* geometry_column = OGR_L_GetGeometryColumn(layer);
+        if (geometry_column == nullptr || *geometry_column == '\0') return false;
+        request.geometry_column = geometry_column;
+    }
+    OGRFeatureDefnH definition = OGR_L_GetLayerDefn(layer);
+    for (int i = 0; i < OGR_FD_GetFieldCount(definition); ++i) {
+        OGRFieldDefnH field = OGR_FD_GetFieldDefn(definition, i);
+        const OGRFieldType type = OGR_Fld_GetType(field);
+        if (type != OFTInteger && type != OFTInteger64 && type != OFTReal && type != OFTString) return false;
+        request.columns.push_back({OGR_Fld_GetNameRef(field), field_type_of(type), type == OFTInteger});
+    }
+    request.accepted_families = options.accepted_families;
+    request.max_abs_coordinate = kMaxAbsCoordinate;
+    std::optional<detail::PlainTable> read = detail::read_plain_geopackage_table(request);
+    if (!read) return false;
+    if (options.coordinate_grid > 0)
+        for (Wkb& wkb : read->geometries)
+            if (!wkb.empty() && !snap_wkb_to_grid(wkb, options.coordinate_grid))
+                throw InternalError("io.read", path + ", layer '" + table.layer + "': plain WKB not snapped");
+    table.fids = std::move(read->fids);
+    table.geometries = std::move(read->geometries);
+    table.rows = std::move(read->rows);
+    return true;
+}
+
 // Long (about 350 lines) on purpose: the per-feature pipeline (linearise, flatten, family check,
 // sanitise, datum, reprojection, shard box, WKB) must run in this order inside one loop over GDAL's
 // features; the decisions it makes are in the helpers above.
@@ -887,175 +924,183 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
         table.rows.reserve(n);
     }
 
-    const auto feature_where = [&](GIntBig fid) { return where + ", feature " + std::to_string(fid); };
-    WkbExporter exporter(options.threads != 1 && std::thread::hardware_concurrency() > 1, options.coordinate_grid,
-                         where);
-    OGR_L_ResetReading(layer);
-    try {
-        while (true) {
-            detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
-            if (!feature) break;
-            const GIntBig fid = OGR_F_GetFID(feature.get());
-            const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
+    // A plain GeoPackage table straight from SQLite (gpkg_table_reader.hpp), else GDAL's features.
+    const bool plain = driver == "GPKG" && options.direct_geopackage && options.attribute_filter.empty() &&
+                       !options.extent && datum == Datum::wgs84 && !transformation &&
+                       read_plain_geopackage(layer, spec.path, has_geometry, options, table);
+    if (!plain) {
+        const auto feature_where = [&](GIntBig fid) { return where + ", feature " + std::to_string(fid); };
+        WkbExporter exporter(options.threads != 1 && std::thread::hardware_concurrency() > 1, options.coordinate_grid,
+                             where);
+        OGR_L_ResetReading(layer);
+        try {
+            while (true) {
+                detail::FeaturePtr feature(OGR_L_GetNextFeature(layer));
+                if (!feature) break;
+                const GIntBig fid = OGR_F_GetFID(feature.get());
+                const std::string id = std::to_string(table.fids.size());  // the row; becomes the feature id below
 
-            // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian (by the exporter).
-            bool exported = false;
-            OGRGeometryH geometry = has_geometry ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
-            detail::GeometryPtr owned;  // set when the geometry had to be replaced by a new one
-            if (geometry != nullptr && !OGR_G_IsEmpty(geometry)) {
-                OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
-                if (OGR_G_HasCurveGeometry(geometry, TRUE)) {  // also curves inside a GeometryCollection
-                    owned.reset(OGR_G_GetLinearGeometry(geometry, 0.0, nullptr));
-                    if (!owned)
-                        throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
-                                                    OGRGeometryTypeToName(type) + ": " + capture.message());
-                    geometry = owned.get();
-                    report.add("converted", "curve_linearised", Severity::info,
-                               "curves are replaced by line segments (GDAL's default step)", id);
-                } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
-                    owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
-                    geometry = owned.get();
-                } else if (type == wkbTriangle) {
-                    owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
-                    geometry = owned.get();
-                }
-                if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
-                    report.add("converted", "z_or_m_dropped", Severity::info, "Z and M values are dropped (2D only)",
-                               id);
-                    if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
-                    if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
-                }
-                type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+                // Geometry: linear, 2D, in the target CRS, as ISO WKB little endian (by the exporter).
+                bool exported = false;
+                OGRGeometryH geometry = has_geometry ? OGR_F_GetGeometryRef(feature.get()) : nullptr;
+                detail::GeometryPtr owned;  // set when the geometry had to be replaced by a new one
+                if (geometry != nullptr && !OGR_G_IsEmpty(geometry)) {
+                    OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(geometry));
+                    if (OGR_G_HasCurveGeometry(geometry, TRUE)) {  // also curves inside a GeometryCollection
+                        owned.reset(OGR_G_GetLinearGeometry(geometry, 0.0, nullptr));
+                        if (!owned)
+                            throw InputError(stage, feature_where(fid) + ": cannot linearise geometry type " +
+                                                        OGRGeometryTypeToName(type) + ": " + capture.message());
+                        geometry = owned.get();
+                        report.add("converted", "curve_linearised", Severity::info,
+                                   "curves are replaced by line segments (GDAL's default step)", id);
+                    } else if (type == wkbPolyhedralSurface || type == wkbTIN) {
+                        owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbMultiPolygon, nullptr));
+                        geometry = owned.get();
+                    } else if (type == wkbTriangle) {
+                        owned.reset(OGR_G_ForceTo(OGR_G_Clone(geometry), wkbPolygon, nullptr));
+                        geometry = owned.get();
+                    }
+                    if (OGR_G_Is3D(geometry) || OGR_G_IsMeasured(geometry)) {
+                        report.add("converted", "z_or_m_dropped", Severity::info,
+                                   "Z and M values are dropped (2D only)", id);
+                        if (OGR_G_Is3D(geometry)) OGR_G_FlattenTo2D(geometry);
+                        if (OGR_G_IsMeasured(geometry)) OGR_G_SetMeasured(geometry, FALSE);
+                    }
+                    type = wkbFlatten(OGR_G_GetGeometryType(geometry));
 
-                bool keep = true;
-                if (!options.accepted_families.empty()) {
-                    const char* family = family_of(type);
-                    if (family == nullptr ||
-                        std::find(options.accepted_families.begin(), options.accepted_families.end(), family) ==
-                            options.accepted_families.end()) {
-                        if (!options.drop_other_families)
-                            throw InputError(stage, feature_where(fid) + ": geometry type " +
-                                                        OGRGeometryTypeToName(type) + " is not one of " +
-                                                        join(options.accepted_families));
-                        report.add("dropped", "wrong_geometry_type", Severity::warning,
-                                   "features that are not " + join(options.accepted_families) +
-                                       " are left out (kept in the output without geometry)",
-                                   id + " (" + OGRGeometryTypeToName(type) + ")");
+                    bool keep = true;
+                    if (!options.accepted_families.empty()) {
+                        const char* family = family_of(type);
+                        if (family == nullptr ||
+                            std::find(options.accepted_families.begin(), options.accepted_families.end(), family) ==
+                                options.accepted_families.end()) {
+                            if (!options.drop_other_families)
+                                throw InputError(stage, feature_where(fid) + ": geometry type " +
+                                                            OGRGeometryTypeToName(type) + " is not one of " +
+                                                            join(options.accepted_families));
+                            report.add("dropped", "wrong_geometry_type", Severity::warning,
+                                       "features that are not " + join(options.accepted_families) +
+                                           " are left out (kept in the output without geometry)",
+                                       id + " (" + OGRGeometryTypeToName(type) + ")");
+                            keep = false;
+                        }
+                    }
+                    GeometryIssues issues;
+                    double largest = 0;  // coordinate magnitude, as read
+                    if (keep) {
+                        issues.non_finite = !all_finite(geometry, largest);
+                        if (!issues.non_finite) sanitize(geometry, issues);
+                        issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
+                        if (issues.unclosed_ring)
+                            report.add("repaired", "unclosed_ring", Severity::warning,
+                                       "open rings are closed by repeating their first vertex", id);
+                        if (issues.degenerate_part && !issues.empty_after)
+                            report.add("repaired", "too_few_points", Severity::warning,
+                                       "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
+                        if (issues.empty_after)
+                            report.add("dropped", "too_few_points", Severity::warning,
+                                       "geometries with no ring of 4 or line of 2 vertices are left out", id);
+                        keep = !issues.non_finite && !issues.empty_after;
+                    }
+                    if (keep && datum != Datum::wgs84) {
+                        if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
+                            throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
+                                                        capture.message("coordinates out of range"));
+                        shift_to_wgs84(geometry, datum);
+                    }
+                    // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
+                    // another country): left out and reported, not the end of the import.
+                    if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
+                        report.add("dropped", "unprojectable", Severity::warning,
+                                   "geometries the working CRS cannot hold (far outside its area: a geocode in another "
+                                   "country?) are left out",
+                                   id);
+                        capture.clear();  // the finding says it
                         keep = false;
                     }
+                    // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
+                    // failed on them, with an error naming the feature). Coordinates neither converted
+                    // nor reprojected are those read (closing a ring repeats one, removing drops some):
+                    // within the bound when all read were.
+                    const bool moved = datum != Datum::wgs84 || transformation != nullptr;
+                    if (keep && !issues.non_finite && (moved || !(largest <= kMaxAbsCoordinate)) &&
+                        !all_within(geometry, kMaxAbsCoordinate))
+                        issues.non_finite = true, keep = false;
+                    if (issues.non_finite)
+                        report.add("dropped", "invalid_coordinates", Severity::warning,
+                                   "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after "
+                                   "reprojection) are "
+                                   "left out",
+                                   id);
+                    if (keep && options.extent) {
+                        OGREnvelope envelope;
+                        OGR_G_GetEnvelope(geometry, &envelope);
+                        const Box& box = *options.extent;
+                        if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
+                            envelope.MinY > box.max_y) {
+                            forget_findings(report, id);  // another shard's: it reports them
+                            continue;
+                        }
+                    }
+                    exported = keep;  // below, once the attributes are read
                 }
-                GeometryIssues issues;
-                double largest = 0;  // coordinate magnitude, as read
-                if (keep) {
-                    issues.non_finite = !all_finite(geometry, largest);
-                    if (!issues.non_finite) sanitize(geometry, issues);
-                    issues.empty_after = !issues.non_finite && OGR_G_IsEmpty(geometry);
-                    if (issues.unclosed_ring)
-                        report.add("repaired", "unclosed_ring", Severity::warning,
-                                   "open rings are closed by repeating their first vertex", id);
-                    if (issues.degenerate_part && !issues.empty_after)
-                        report.add("repaired", "too_few_points", Severity::warning,
-                                   "rings of fewer than 4 and lines of fewer than 2 vertices are removed", id);
-                    if (issues.empty_after)
-                        report.add("dropped", "too_few_points", Severity::warning,
-                                   "geometries with no ring of 4 or line of 2 vertices are left out", id);
-                    keep = !issues.non_finite && !issues.empty_after;
+
+                if (options.extent && !exported) {  // no geometry: in no shard
+                    forget_findings(report, id);
+                    continue;
                 }
-                if (keep && datum != Datum::wgs84) {
-                    if (OGR_G_Transform(geometry, to_lonlat.get()) != OGRERR_NONE)
-                        throw InputError(stage, feature_where(fid) + ": cannot convert the geometry to WGS84: " +
-                                                    capture.message("coordinates out of range"));
-                    shift_to_wgs84(geometry, datum);
-                }
-                // A geometry the working CRS cannot hold lies far outside its zone (a geocode in
-                // another country): left out and reported, not the end of the import.
-                if (keep && transformation && OGR_G_Transform(geometry, transformation.get()) != OGRERR_NONE) {
-                    report.add("dropped", "unprojectable", Severity::warning,
-                               "geometries the working CRS cannot hold (far outside its area: a geocode in another "
-                               "country?) are left out",
-                               id);
-                    capture.clear();  // the finding says it
-                    keep = false;
-                }
-                // In the target CRS, absurd coordinates are corrupt too (a reprojection would have
-                // failed on them, with an error naming the feature). Coordinates neither converted
-                // nor reprojected are those read (closing a ring repeats one, removing drops some):
-                // within the bound when all read were.
-                const bool moved = datum != Datum::wgs84 || transformation != nullptr;
-                if (keep && !issues.non_finite && (moved || !(largest <= kMaxAbsCoordinate)) &&
-                    !all_within(geometry, kMaxAbsCoordinate))
-                    issues.non_finite = true, keep = false;
-                if (issues.non_finite)
-                    report.add("dropped", "invalid_coordinates", Severity::warning,
-                               "geometries with NaN, infinite or absurd (beyond 1e9) coordinates (or none after "
-                               "reprojection) are "
-                               "left out",
-                               id);
-                if (keep && options.extent) {
-                    OGREnvelope envelope;
-                    OGR_G_GetEnvelope(geometry, &envelope);
-                    const Box& box = *options.extent;
-                    if (envelope.MaxX < box.min_x || envelope.MinX > box.max_x || envelope.MaxY < box.min_y ||
-                        envelope.MinY > box.max_y) {
-                        forget_findings(report, id);  // another shard's: it reports them
-                        continue;
+
+                // Attributes (text raw here, decoded below).
+                std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
+                for (int i = 0; i < field_count; ++i) {
+                    if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
+                    auto& value = row[static_cast<std::size_t>(i)];
+                    switch (table.fields[static_cast<std::size_t>(i)].type) {
+                        case FieldType::integer:
+                            value = std::int64_t{OGR_F_GetFieldAsInteger64(feature.get(), i)};
+                            break;
+                        case FieldType::real:
+                            value = OGR_F_GetFieldAsDouble(feature.get(), i);
+                            break;
+                        case FieldType::string:
+                            value = std::string(OGR_F_GetFieldAsString(feature.get(), i));
+                            break;
                     }
                 }
-                exported = keep;  // below, once the attributes are read
-            }
 
-            if (options.extent && !exported) {  // no geometry: in no shard
-                forget_findings(report, id);
-                continue;
+                if (exported)
+                    exporter.add(table.fids.size(), fid, std::move(feature), std::move(owned), geometry, capture);
+                table.fids.push_back(std::int64_t{fid});
+                table.geometries.emplace_back();
+                table.rows.push_back(std::move(row));
             }
-
-            // Attributes (text raw here, decoded below).
-            std::vector<FieldValue> row(static_cast<std::size_t>(field_count));
-            for (int i = 0; i < field_count; ++i) {
-                if (!OGR_F_IsFieldSetAndNotNull(feature.get(), i)) continue;
-                auto& value = row[static_cast<std::size_t>(i)];
-                switch (table.fields[static_cast<std::size_t>(i)].type) {
-                    case FieldType::integer:
-                        value = std::int64_t{OGR_F_GetFieldAsInteger64(feature.get(), i)};
-                        break;
-                    case FieldType::real:
-                        value = OGR_F_GetFieldAsDouble(feature.get(), i);
-                        break;
-                    case FieldType::string:
-                        value = std::string(OGR_F_GetFieldAsString(feature.get(), i));
-                        break;
-                }
-            }
-
-            if (exported) exporter.add(table.fids.size(), fid, std::move(feature), std::move(owned), geometry, capture);
-            table.fids.push_back(std::int64_t{fid});
-            table.geometries.emplace_back();
-            table.rows.push_back(std::move(row));
+        } catch (...) {
+            exporter.rethrow_earlier_failure();
+            throw;
         }
-    } catch (...) {
-        exporter.rethrow_earlier_failure();
-        throw;
-    }
-    std::string export_errors;
-    exporter.finish(table.geometries, export_errors);
-    if (!export_errors.empty()) {
-        // GDAL's complaints during the export, on the second thread: as if seen by the read.
-        CPLError(CE_Failure, CPLE_AppDefined, "%s", export_errors.c_str());
-    }
-    if (capture.has_error()) {
-        // Some drivers (GeoPackage, SQL-based ones) only reject a filter when the query runs.
-        if (!options.attribute_filter.empty() && table.size() == 0)
-            throw ConfigError(
-                stage, where + ": invalid attribute filter \"" + options.attribute_filter + "\": " + capture.message());
-        throw IoError(stage, where + ": error while reading features (after " + std::to_string(table.size()) +
-                                 " features): " + capture.message());
+        std::string export_errors;
+        exporter.finish(table.geometries, export_errors);
+        if (!export_errors.empty()) {
+            // GDAL's complaints during the export, on the second thread: as if seen by the read.
+            CPLError(CE_Failure, CPLE_AppDefined, "%s", export_errors.c_str());
+        }
+        if (capture.has_error()) {
+            // Some drivers (GeoPackage, SQL-based ones) only reject a filter when the query runs.
+            if (!options.attribute_filter.empty() && table.size() == 0)
+                throw ConfigError(stage, where + ": invalid attribute filter \"" + options.attribute_filter +
+                                             "\": " + capture.message());
+            throw IoError(stage, where + ": error while reading features (after " + std::to_string(table.size()) +
+                                     " features): " + capture.message());
+        }
     }
 
     // A spatial filter reads in the index's order: back to feature-id order, which a whole read
     // gives, so a shard sees its features in the same order as the city does.
     if (options.extent && !std::is_sorted(table.fids.begin(), table.fids.end())) sort_by_fid(table);
 
-    if (driver == "GPKG" && field_count > 0) recover_mistyped_values(dataset.get(), layer, table, report);
+    // A plain table's values were stored as declared.
+    if (driver == "GPKG" && field_count > 0 && !plain) recover_mistyped_values(dataset.get(), layer, table, report);
 
     // Text: Shapefiles in the encoding given, declared or detected; other formats are UTF-8. Every
     // value comes out as valid UTF-8; a character a byte-limited field cut in half is removed.

@@ -1,6 +1,8 @@
 // Properties of generated synthetic cities: determinism, sizing, exact admin tiling and nesting,
 // building clearances, mixtures, stations, workers, and the GeoPackage round trip.
 #include <civgrid/algorithms/geos.hpp>
+#include <civgrid/data/organic.hpp>
+#include <civgrid/data/parcels.hpp>
 #include <civgrid/data/synth.hpp>
 #include <civgrid/error.hpp>
 #include <civgrid/io/layer.hpp>
@@ -705,6 +707,42 @@ TEST(synth, WritesAGeoPackage) {
     EXPECT_EQ(output.find("Warning"), std::string::npos) << output;
     EXPECT_EQ(output.find("ERROR"), std::string::npos) << output;
     EXPECT_NE(output.find("Feature Count: " + std::to_string(buildings.size())), std::string::npos) << output;
+}
+
+// Every layer of a generated city, of a city in the organic style and of parcels (a few of
+// thousands of vertices, some bow-ties), read straight from the GeoPackage (io::ReadOptions::
+// direct_geopackage) and through GDAL's features: the same table to the byte.
+TEST(synth, EveryLayerReadsTheSameStraightFromTheGeoPackageAsThroughGdal) {
+    test::TempDir dir;
+    data::OrganicConfig organic;
+    organic.households = 20'000;
+    data::ParcelConfig parcels;
+    parcels.parcels = 2'000;
+    const std::vector<std::pair<std::string, data::SynthCity>> cities = {
+        {"synth", cached_city(30'000, 1)},
+        {"organic", data::generate_organic_city(organic)},
+        {"parcels", data::generate_parcels(parcels)}};
+    for (const auto& [name, city] : cities) {
+        const std::string path = dir.file(name + ".gpkg");
+        data::write_city(city, path);
+        for (const std::string& layer_name : io::list_layers(path)) {
+            SCOPED_TRACE(name + ": " + layer_name);
+            const io::FeatureTable direct = io::read_layer({path, layer_name}, {.coordinate_grid = 0.001});
+            const io::FeatureTable through_gdal =
+                io::read_layer({path, layer_name}, {.coordinate_grid = 0.001, .direct_geopackage = false});
+            ASSERT_GT(direct.size(), 0u);
+            ASSERT_EQ(direct.fields.size(), through_gdal.fields.size());
+            for (std::size_t j = 0; j < direct.fields.size(); ++j) {
+                EXPECT_EQ(direct.fields[j].name, through_gdal.fields[j].name);
+                EXPECT_EQ(direct.fields[j].type, through_gdal.fields[j].type);
+            }
+            EXPECT_EQ(direct.fids, through_gdal.fids);
+            EXPECT_TRUE(direct.geometries == through_gdal.geometries);
+            EXPECT_TRUE(direct.rows == through_gdal.rows);
+            EXPECT_EQ(direct.report.facts, through_gdal.report.facts);
+            EXPECT_EQ(direct.report.findings.size(), through_gdal.report.findings.size());
+        }
+    }
 }
 
 // Full scale, run by hand: --gtest_also_run_disabled_tests --gtest_filter='*FullScale*'

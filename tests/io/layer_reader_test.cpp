@@ -2,6 +2,7 @@
 #include <civgrid/error.hpp>
 #include <civgrid/io/layer.hpp>
 
+#include "gpkg_table_reader.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -460,6 +461,123 @@ TEST(ReadLayer, ExportOnASecondThreadGivesTheSameTable) {
             std::memcpy(&x, alone.geometries[8].data() + 13, sizeof x);
             EXPECT_DOUBLE_EQ(x, std::round(x / 0.001) * 0.001);
         }
+    }
+}
+
+/// The same table to the byte: fields, rows, geometries, facts and findings.
+void expect_same_table(const FeatureTable& direct, const FeatureTable& through_gdal, const std::string& what) {
+    SCOPED_TRACE(what);
+    ASSERT_EQ(direct.fields.size(), through_gdal.fields.size());
+    for (std::size_t j = 0; j < direct.fields.size(); ++j) {
+        EXPECT_EQ(direct.fields[j].name, through_gdal.fields[j].name);
+        EXPECT_EQ(direct.fields[j].type, through_gdal.fields[j].type) << direct.fields[j].name;
+        EXPECT_EQ(direct.fields[j].boolean, through_gdal.fields[j].boolean) << direct.fields[j].name;
+    }
+    EXPECT_EQ(direct.crs, through_gdal.crs);
+    EXPECT_EQ(direct.fids, through_gdal.fids);
+    EXPECT_TRUE(direct.geometries == through_gdal.geometries);
+    EXPECT_TRUE(direct.rows == through_gdal.rows);
+    EXPECT_EQ(direct.report.facts, through_gdal.report.facts);
+    ASSERT_EQ(direct.report.findings.size(), through_gdal.report.findings.size());
+    for (std::size_t f = 0; f < direct.report.findings.size(); ++f) {
+        EXPECT_EQ(direct.report.findings[f].reason, through_gdal.report.findings[f].reason);
+        EXPECT_EQ(direct.report.findings[f].ids, through_gdal.report.findings[f].ids);
+    }
+}
+
+// A plain GeoPackage table is read straight from SQLite; anything GDAL's features would repair,
+// report or convert sends the whole table through them. Either way the table is the one GDAL's
+// features give, under every option the direct read honours (families, grid, attributes only).
+TEST(ReadLayer, GeoPackageReadDirectlyGivesWhatGdalsFeaturesGive) {
+    test::TempDir dir;
+    const std::vector<OgrField> fields = {
+        {"households", OFTInteger}, {"big", OFTInteger64}, {"area", OFTReal}, {"name", OFTString}};
+    std::vector<OgrFeature> plain;
+    for (int i = 0; i < 300; ++i) {
+        const double x = 500000.123456 + 40 * (i % 20), y = 3000000.987654 + 40 * (i / 20);
+        char wkt[800];
+        if (i % 7 == 3)  // a multipolygon with a hole in one part
+            std::snprintf(wkt, sizeof wkt,
+                          "MULTIPOLYGON(((%.6f %.6f, %.6f %.6f, %.6f %.6f, %.6f %.6f)), ((%.6f %.6f, %.6f %.6f, %.6f "
+                          "%.6f, %.6f %.6f, %.6f %.6f), (%.6f %.6f, %.6f %.6f, %.6f %.6f, %.6f %.6f)))",
+                          x, y, x + 5, y, x, y + 5, x, y, x + 10, y + 10, x + 30, y + 10, x + 30, y + 30, x + 10,
+                          y + 30, x + 10, y + 10, x + 15, y + 15, x + 20, y + 15, x + 15, y + 20, x + 15, y + 15);
+        else
+            std::snprintf(wkt, sizeof wkt, "POLYGON((%.6f %.6f, %.6f %.6f, %.6f %.6f, %.6f %.6f, %.6f %.6f))", x, y,
+                          x + 20.5, y, x + 20.5, y + 20.25, x, y + 20.25, x, y);
+        plain.push_back(
+            {i == 11   ? ""
+             : i == 12 ? "POLYGON EMPTY"
+                       : wkt,
+             {i == 5 ? "<null>" : std::to_string(i % 90), std::to_string(5'000'000'000LL + i),
+              i == 6 ? "<null>" : std::to_string(i * 1.25), i % 3 == 0 ? "苏州 " + std::to_string(i) : "x"}});
+    }
+    const std::string plain_file = dir.file("plain.gpkg");
+    write_ogr(plain_file, "GPKG", "buildings", "EPSG:4549", wkbUnknown, fields, plain);
+
+    // One thing GDAL's path would repair, report or convert, each in a file of its own.
+    struct Dirty {
+        std::string name, wkt, households = "1", sql;
+    };
+    const std::vector<Dirty> dirty = {
+        {"open_ring", "POLYGON((0 0,10 0,10 10,0 10))", "1", ""},
+        {"short_ring", "POLYGON((0 0,10 0,0 0))", "1", ""},
+        {"short_hole", "POLYGON((0 0,10 0,10 10,0 10,0 0),(1 1,2 1,1 1))", "1", ""},
+        {"absurd", "POLYGON((1e12 0,1e12 1,1e12 2,1e12 0))", "1", ""},
+        {"three_d", "POLYGON Z((0 0 1,10 0 1,10 10 1,0 0 1))", "1", ""},
+        {"curve", "CURVEPOLYGON(CIRCULARSTRING(0 0,10 0,0 0))", "1", ""},
+        {"collection", "GEOMETRYCOLLECTION(POINT(1 1))", "1", ""},
+        {"empty_part", "MULTIPOLYGON(((0 0,10 0,10 10,0 0)),EMPTY)", "1", ""},
+        {"point", "POINT(3 4)", "1", ""},  // not of the polygon family asked for
+        {"mistyped", "POLYGON((0 0,10 0,10 10,0 0))", "1", "UPDATE buildings SET households = 'many' WHERE fid = 2"},
+        {"too_large", "POLYGON((0 0,10 0,10 10,0 0))", "1", "UPDATE buildings SET households = 5000000000"},
+        {"nan", "POLYGON((0 0,10 0,10 10,0 0))", "1",
+         "UPDATE buildings SET geom = X'4750000100000000010300000001000000040000000000000000000000000000000000F87F0000"
+         "000000002440000000000000000000000000000024400000000000002440000000000000000000000000000000000000' WHERE fid "
+         "= "
+         "2"},
+    };
+    ReadOptions polygons{.accepted_families = {"polygon"}, .drop_other_families = true};
+    for (const Dirty& d : dirty) {
+        const std::string file = dir.file(d.name + ".gpkg");
+        write_ogr(file, "GPKG", "buildings", "EPSG:4549", wkbUnknown, fields,
+                  {{"POLYGON((0 0,1 0,1 1,0 0))", {"1", "2", "3.5", "a"}},
+                   {d.wkt, {d.households, "2", "3.5", "b"}},
+                   {"POLYGON((5 5,6 5,6 6,5 5))", {"3", "2", "3.5", "c"}}});
+        if (!d.sql.empty()) {
+            GDALDatasetH dataset = GDALOpenEx(file.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, nullptr, nullptr, nullptr);
+            ASSERT_NE(dataset, nullptr);
+            GDALDatasetReleaseResultSet(dataset, GDALDatasetExecuteSQL(dataset, d.sql.c_str(), nullptr, "SQLITE"));
+            GDALClose(dataset);
+        }
+        detail::PlainTableRequest request{file, "buildings", "fid", "geom", {}, {"polygon"}, 1e9};
+        request.columns = {{"households", FieldType::integer, true},
+                           {"big", FieldType::integer, false},
+                           {"area", FieldType::real, false},
+                           {"name", FieldType::string, false}};
+        EXPECT_FALSE(detail::read_plain_geopackage_table(request).has_value()) << d.name;
+        ReadOptions through_gdal = polygons;
+        through_gdal.direct_geopackage = false;
+        expect_same_table(read_layer({file, ""}, polygons), read_layer({file, ""}, through_gdal), d.name);
+    }
+
+    detail::PlainTableRequest request{plain_file, "buildings", "fid", "geom", {}, {}, 1e9};
+    request.columns = {{"households", FieldType::integer, true},
+                       {"big", FieldType::integer, false},
+                       {"area", FieldType::real, false},
+                       {"name", FieldType::string, false}};
+    const std::optional<detail::PlainTable> direct = detail::read_plain_geopackage_table(request);
+    ASSERT_TRUE(direct.has_value());
+    EXPECT_EQ(direct->fids.size(), 300u);
+    EXPECT_TRUE(direct->geometries[11].empty());
+    EXPECT_TRUE(direct->geometries[12].empty());
+    for (const ReadOptions& options : {ReadOptions{}, polygons, ReadOptions{.coordinate_grid = 0.01},
+                                       ReadOptions{.attributes_only = true}, ReadOptions{.threads = 1}}) {
+        ReadOptions through_gdal = options;
+        through_gdal.direct_geopackage = false;
+        const FeatureTable table = read_layer({plain_file, ""}, options);
+        ASSERT_EQ(table.size(), 300u);
+        expect_same_table(table, read_layer({plain_file, ""}, through_gdal), "plain");
     }
 }
 

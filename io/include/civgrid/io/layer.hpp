@@ -69,6 +69,12 @@ struct ReadOptions {
     /// cores) the geometries are exported to WKB and snapped on a second thread beside GDAL's
     /// read. The result is the same either way.
     int threads{};
+    /// A GeoPackage table is read straight from SQLite, without GDAL's features (a fraction of the
+    /// time), when nothing in it needs them: no filter, box, datum or reprojection asked, values
+    /// stored as their columns (integers, reals, text) declare, and geometries of plain 2D WKB that
+    /// the reader would neither repair nor report. Otherwise, or false, every feature goes through
+    /// GDAL. The table is the same either way (tests compare the two).
+    bool direct_geopackage{true};
 };
 
 /// One layer in memory, column by column. Row i of every vector is feature i.
