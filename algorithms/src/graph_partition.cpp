@@ -1445,15 +1445,21 @@ private:
             double angle, dx, dy;
             explicit Direction(double a) : angle(a), dx(std::cos(a)), dy(std::sin(a)) {}
         };
+        // (projection along `direction`, node) of each of `nodes`, written from `out` on.
+        template <class Out>
+        static void project(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
+                            const Direction& direction, Out out) {
+            for (const std::uint32_t v : nodes) {
+                const Point at = graph.location[v];
+                *out++ = {at.x * direction.dx + at.y * direction.dy, v};
+            }
+        }
         // The set's nodes (indices into `nodes`, as given to build) in order along `direction`.
         void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
                          const Direction& direction, std::vector<std::uint32_t>& order) {
-            const double dx = direction.dx, dy = direction.dy;
             by_projection.resize(nodes.size());
-            for (std::size_t i = 0; i < nodes.size(); ++i) {
-                const Point at = graph.location[nodes[i]];
-                by_projection[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
-            }
+            project(graph, nodes, direction, by_projection.begin());
+            for (std::size_t i = 0; i < nodes.size(); ++i) by_projection[i].second = static_cast<std::uint32_t>(i);
             std::sort(by_projection.begin(), by_projection.end(), PairLess{});
             order.resize(by_projection.size());
             for (std::size_t k = 0; k < by_projection.size(); ++k) order[k] = by_projection[k].second;
@@ -1722,6 +1728,29 @@ private:
         std::vector<NodeSetView::Direction> sweep_directions;
         for (int d = 0; d < options_.shape_sweeps; ++d)
             sweep_directions.emplace_back(3.141592653589793 * d / options_.shape_sweeps);
+        // Each part's nodes as (projection, node) in order along every sweep direction (direction
+        // d at [d * size, (d + 1) * size)), sorted once and kept until a re-split moves its nodes.
+        // A pair's order is the merge of its two parts': the pair's nodes are sorted, so ordering
+        // by (projection, index) as order_along does is ordering by (projection, node).
+        using Projected = std::pair<double, std::uint32_t>;
+        std::vector<std::vector<Projected>> part_orders(static_cast<std::size_t>(parts));
+        std::vector<char> part_order_known(static_cast<std::size_t>(parts), 0);
+        auto part_order = [&](std::size_t part, std::size_t d) {
+            const std::vector<std::uint32_t>& members = shape_members_[part];
+            const std::size_t size = members.size();
+            std::vector<Projected>& orders = part_orders[part];
+            if (!part_order_known[part]) {
+                orders.resize(size * sweep_directions.size());
+                for (std::size_t d2 = 0; d2 < sweep_directions.size(); ++d2) {
+                    const auto begin = orders.begin() + static_cast<std::ptrdiff_t>(d2 * size);
+                    NodeSetView::project(graph_, members, sweep_directions[d2], begin);
+                    std::sort(begin, begin + static_cast<std::ptrdiff_t>(size), PairLess{});
+                }
+                part_order_known[part] = 1;
+            }
+            return std::span<const Projected>(orders.data() + d * size, size);
+        };
+        std::vector<Projected> merged;
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1783,8 +1812,15 @@ private:
                 if (sweeps > 0) {
                     double union_perimeter = 0;
                     for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
-                    for (const NodeSetView::Direction& direction : sweep_directions) {
-                        view.order_along(graph_, nodes, direction, sweep_order);
+                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
+                    merged.resize(m);
+                    sweep_order.resize(m);
+                    for (std::size_t d = 0; d < sweep_directions.size(); ++d) {
+                        const std::span<const Projected> p_order = part_order(pi, d), q_order = part_order(qi, d);
+                        std::merge(p_order.begin(), p_order.end(), q_order.begin(), q_order.end(), merged.begin(),
+                                   PairLess{});
+                        for (std::size_t k = 0; k < m; ++k)
+                            sweep_order[k] = static_cast<std::uint32_t>(index_of[merged[k].second]);
                         std::uint64_t prefix = 0;
                         double a_perimeter = 0, b_perimeter = union_perimeter, a_area = 0, a_weight = 0;
                         int a_positive = 0;
@@ -1821,6 +1857,7 @@ private:
                             }
                         }
                     }
+                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
                 }
                 std::uint64_t set = current;
                 double s_perimeter = part_perimeter_[pi], t_perimeter = part_perimeter_[qi];
@@ -1862,6 +1899,7 @@ private:
                     const int to = (best >> i) & 1U ? p : q;
                     if (part_[nodes[i]] != to) shape_move(nodes[i], to);
                 }
+                part_order_known[pi] = part_order_known[qi] = 0;
                 if (!part_group_.empty() && part_group_[pi] != part_group_[qi] &&
                     (!group_connected(part_group_[pi]) || !group_connected(part_group_[qi]))) {
                     for (std::size_t i = 0; i < m; ++i) {  // a group would fall apart: undone
