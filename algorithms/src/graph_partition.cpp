@@ -1253,7 +1253,9 @@ private:
                 for (std::uint32_t v = 0; v < n; ++v) {
                     const int p = part_[v];
                     const auto pi = static_cast<std::size_t>(p);
-                    if (part_size_[pi] <= 1 || !worth_a_look(v, pass)) continue;
+                    // A node with neighbours, all in p, is not on a boundary (the test after lengths_of).
+                    const bool inside = foreign_[v] == 0 && graph_.offsets[v + 1] > graph_.offsets[v];
+                    if (part_size_[pi] <= 1 || inside || !worth_a_look(v, pass)) continue;
                     const double v_all = lengths_of(v, v_lengths);
                     if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
                     // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
@@ -1308,8 +1310,9 @@ private:
                         // v to q and a node u of q on to a part r beside it: a swap when r is p
                         // (p becomes p - v + u, q becomes q - u + v), else a chain of two moves.
                         // Either keeps q's weight within reach of the window where v alone would not.
+                        const bool q_keeps_a_node = part_size_[qi] > 1;  // read once: no part changes here
                         for (const std::uint32_t u : shape_members_[qi]) {
-                            if (part_size_[qi] <= 1) break;
+                            if (!q_keeps_a_node) break;
                             // u must touch a part other than q: v's, or r's (v counts once it is in q).
                             if (foreign_[u] == 0) continue;
                             const double wu = static_cast<double>(graph_.node_weight[u]);
