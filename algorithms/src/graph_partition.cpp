@@ -1169,6 +1169,12 @@ private:
         // Inside the window and the bounds, `after` misses nothing: the tests below pass whatever
         // `before` is. Most weights tried lie there.
         if (after >= o.clear_low && after <= o.clear_high) return true;
+        // From inside the window (no miss) to a household or more outside it (a miss far above
+        // 1e-9, weights being far below 2^50): the first test below fails. Most prefixes of a
+        // pair's sweep lie there.
+        if (before >= o.window_low && before <= o.window_high &&
+            (after < o.window_low - 1 || after > o.window_high + 1))
+            return false;
         const double miss = window_miss(o, before);
         if (miss <= 1e-9 ? window_miss(o, after) > 1e-9 : window_miss(o, after) > miss + 1e-9) return false;
         return o.violation(after) <= o.violation(before) + 1e-9;
