@@ -61,7 +61,7 @@ namespace {
 // Every layer but run_info, which needs the quality report: run_partition writes these while the
 // report is computed.
 void write_partition_layers(const LayerSink& writer, const City& city, const PartitionResult& result,
-                            const PartitionConfig& config) {
+                            const PartitionConfig& config, const std::function<io::LayerData()>& made_buildings) {
     const double target = effective_target(result, config);
 
     // micro_grids
@@ -99,7 +99,18 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
     }
     writer.add_layer(grid_layer);
 
-    // buildings: every input attribute, plus where the building went.
+    // The largest layer: made on another thread while the two above are written (run_partition).
+    writer.add_layer(made_buildings ? made_buildings() : buildings_layer(city, result));
+
+    writer.add_layer(barriers_layer(city));
+}
+
+constexpr double kWorkersPer10k = RegionStandards::kWorkersPer10k,
+                 kFacilityM2Per100 = RegionStandards::kFacilityM2Per100;
+
+}  // namespace
+
+io::LayerData buildings_layer(const City& city, const PartitionResult& result) {
     const io::FeatureTable& input = city.buildings;
     io::LayerData buildings = schema::empty_layer(layer_name::buildings);
     buildings.fields = input.fields;
@@ -127,8 +138,13 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
     // In the schema's order; split_households: what each part holds, so a rerun knows the split.
     const std::size_t grid_column = added[0], grid_level_column = added[1], community_column = added[2],
                       split_column = added[3], split_households_column = added[4], note_column = added[5];
+    buildings.rows.reserve(input.size());
+    buildings.geometries.reserve(input.size());
     for (std::size_t b = 0; b < input.size(); ++b) {
-        std::vector<FieldValue> row = input.rows[b];
+        // Sized once: a copy of the input's row grown by the added fields reallocated every row.
+        std::vector<FieldValue> row;
+        row.reserve(buildings.fields.size());
+        row.assign(input.rows[b].begin(), input.rows[b].end());
         row.resize(buildings.fields.size());
         const int g = result.building_grid[b];
         const int r = result.building_region[b];
@@ -145,15 +161,8 @@ void write_partition_layers(const LayerSink& writer, const City& city, const Par
         buildings.rows.push_back(std::move(row));
         buildings.geometries.push_back(input.geometries[b]);
     }
-    writer.add_layer(buildings);
-
-    writer.add_layer(barriers_layer(city));
+    return buildings;
 }
-
-constexpr double kWorkersPer10k = RegionStandards::kWorkersPer10k,
-                 kFacilityM2Per100 = RegionStandards::kFacilityM2Per100;
-
-}  // namespace
 
 io::LayerData barriers_layer(const City& city) {
     // The hard barrier lines used (river outlines as lines), for `civgrid report`.
@@ -527,8 +536,8 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
 }  // namespace
 
 void partition_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
-                      const LayerSink& sink) {
-    write_partition_layers(sink, city, result, config);
+                      const LayerSink& sink, const std::function<io::LayerData()>& made_buildings) {
+    write_partition_layers(sink, city, result, config, made_buildings);
 }
 
 void staffed_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,

@@ -183,6 +183,20 @@ public:
         const std::string sql = "INSERT INTO " + sql_name(table) +
                                 (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")");
         insert_ = prepare(sql);
+        // Rows kBatchRows at a time through one statement: a statement per row had SQLite update
+        // the table's AUTOINCREMENT counter (sqlite_sequence) and run a statement's set-up per row.
+        params_per_row_ = static_cast<int>(std::count(values.begin(), values.end(), '?'));
+        if (params_per_row_ > 0)
+            batch_rows_ = std::min<std::size_t>(
+                kBatchRows,
+                static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / params_per_row_));
+        if (batch_rows_ > 1) {
+            std::string rows;
+            for (std::size_t r = 0; r < batch_rows_; ++r) rows += (r == 0 ? "(" : ", (") + values + ")";
+            insert_batch_ = prepare("INSERT INTO " + sql_name(table) + " (" + columns + ") VALUES " + rows);
+        }
+        blobs_.resize(std::max<std::size_t>(batch_rows_, 1));
+        slots_.resize(blobs_.size());
     }
 
     void write(detail::SpatialIndexRows* index, detail::LayerContents& contents) {
@@ -208,25 +222,60 @@ private:
     }
 
     void insert_rows(detail::SpatialIndexRows* index, detail::LayerContents& contents) {
-        const bool spatial = data_.geometry_kind != GeometryKind::none;
-        for (std::size_t i = 0; i < data_.rows.size(); ++i) {
-            int column = 1;
-            bool indexed = false;
-            if (spatial) {
-                indexed = bind_geometry(i, column++, contents);
+        const std::size_t n = data_.rows.size();
+        std::size_t i = 0;
+        if (insert_batch_)
+            for (; n - i >= batch_rows_; i += batch_rows_) {
+                for (std::size_t r = 0; r < batch_rows_; ++r)
+                    bind_row(insert_batch_.get(), i + r, 1 + static_cast<int>(r) * params_per_row_, r);
+                const int status = sqlite3_step(insert_batch_.get());
+                sqlite3_reset(insert_batch_.get());
+                if (status != SQLITE_DONE) break;  // undone as a whole: row by row below names the row
+                // One statement's rows take consecutive row ids, the last of them the last inserted.
+                const sqlite3_int64 last = sqlite3_last_insert_rowid(db_);
+                for (std::size_t r = 0; r < batch_rows_; ++r)
+                    add_to_index(index, r, last - static_cast<sqlite3_int64>(batch_rows_ - 1 - r), contents);
             }
-            const auto& row = data_.rows[i];
-            for (std::size_t j = 0; j < row.size(); ++j) bind_value(column++, static_cast<int>(j), row[j]);
+        for (; i < n; ++i) {
+            bind_row(insert_.get(), i, 1, 0);
             if (sqlite3_step(insert_.get()) != SQLITE_DONE)
                 throw IoError(kStage, where_ + ", row " + std::to_string(i) +
                                           ": cannot write the feature: " + sqlite3_errmsg(db_));
             sqlite3_reset(insert_.get());
             sqlite3_clear_bindings(insert_.get());
-            ++contents.feature_count;
-            if (indexed && index != nullptr)
-                index->entries.push_back(
-                    {sqlite3_last_insert_rowid(db_), walker_min_x_, walker_max_x_, walker_min_y_, walker_max_y_});
+            add_to_index(index, 0, sqlite3_last_insert_rowid(db_), contents);
         }
+    }
+
+    // Binds row i from parameter `first` on, its geometry's blob and envelope kept in slot `slot`.
+    void bind_row(sqlite3_stmt* statement, std::size_t i, int first, std::size_t slot) {
+        int column = first;
+        slots_[slot].indexed = false;
+        if (data_.geometry_kind != GeometryKind::none)
+            slots_[slot].indexed = bind_geometry(statement, i, column++, slot);
+        const auto& row = data_.rows[i];
+        for (std::size_t j = 0; j < row.size(); ++j) bind_value(statement, column++, static_cast<int>(j), row[j]);
+    }
+
+    // Counts row `rowid` (slot `slot` bound it) and adds its envelope to the index and the extent.
+    void add_to_index(detail::SpatialIndexRows* index, std::size_t slot, sqlite3_int64 rowid,
+                      detail::LayerContents& contents) {
+        ++contents.feature_count;
+        const Slot& bound = slots_[slot];
+        if (!bound.indexed) return;
+        if (!contents.has_extent) {
+            contents.has_extent = true;
+            contents.min_x = bound.min_x;
+            contents.min_y = bound.min_y;
+            contents.max_x = bound.max_x;
+            contents.max_y = bound.max_y;
+        } else {
+            contents.min_x = std::min(contents.min_x, bound.min_x);
+            contents.min_y = std::min(contents.min_y, bound.min_y);
+            contents.max_x = std::max(contents.max_x, bound.max_x);
+            contents.max_y = std::max(contents.max_y, bound.max_y);
+        }
+        if (index != nullptr) index->entries.push_back({rowid, bound.min_x, bound.max_x, bound.min_y, bound.max_y});
     }
 
     Statement prepare(const std::string& sql) {
@@ -245,10 +294,10 @@ private:
     }
 
     // Binds row i's geometry; true when it has an envelope for the spatial index.
-    bool bind_geometry(std::size_t i, int column, detail::LayerContents& contents) {
+    bool bind_geometry(sqlite3_stmt* statement, std::size_t i, int column, std::size_t slot) {
         const Wkb& given = data_.geometries[i];
         if (given.empty()) {
-            sqlite3_bind_null(insert_.get(), column);
+            sqlite3_bind_null(statement, column);
             return false;
         }
         const Wkb* wkb = &given;
@@ -275,42 +324,31 @@ private:
         }
         const bool empty = walker.empty();
         const bool envelope = !empty && type != wkbPoint;
-        blob_.clear();
-        blob_.push_back('G');
-        blob_.push_back('P');
-        blob_.push_back(0);  // version 1
-        blob_.push_back(static_cast<unsigned char>(0x01 | (envelope ? 0x02 : 0) | (empty ? 0x10 : 0)));
-        append_bytes<std::int32_t>(blob_, srs_id_);
+        std::vector<unsigned char>& blob = blobs_[slot];  // bound SQLITE_STATIC: kept until the step
+        blob.clear();
+        blob.push_back('G');
+        blob.push_back('P');
+        blob.push_back(0);  // version 1
+        blob.push_back(static_cast<unsigned char>(0x01 | (envelope ? 0x02 : 0) | (empty ? 0x10 : 0)));
+        append_bytes<std::int32_t>(blob, srs_id_);
         if (envelope) {
-            append_bytes(blob_, walker.min_x);
-            append_bytes(blob_, walker.max_x);
-            append_bytes(blob_, walker.min_y);
-            append_bytes(blob_, walker.max_y);
+            append_bytes(blob, walker.min_x);
+            append_bytes(blob, walker.max_x);
+            append_bytes(blob, walker.min_y);
+            append_bytes(blob, walker.max_y);
         }
         if (wrap != 0) {
-            blob_.push_back(1);
-            append_bytes<std::uint32_t>(blob_, wrap);
-            append_bytes<std::uint32_t>(blob_, 1);
+            blob.push_back(1);
+            append_bytes<std::uint32_t>(blob, wrap);
+            append_bytes<std::uint32_t>(blob, 1);
         }
-        blob_.insert(blob_.end(), wkb->begin(), wkb->end());
-        sqlite3_bind_blob(insert_.get(), column, blob_.data(), static_cast<int>(blob_.size()), SQLITE_STATIC);
+        blob.insert(blob.end(), wkb->begin(), wkb->end());
+        sqlite3_bind_blob(statement, column, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
         if (empty) return false;
-        walker_min_x_ = walker.min_x;
-        walker_max_x_ = walker.max_x;
-        walker_min_y_ = walker.min_y;
-        walker_max_y_ = walker.max_y;
-        if (!contents.has_extent) {
-            contents.has_extent = true;
-            contents.min_x = walker.min_x;
-            contents.min_y = walker.min_y;
-            contents.max_x = walker.max_x;
-            contents.max_y = walker.max_y;
-        } else {
-            contents.min_x = std::min(contents.min_x, walker.min_x);
-            contents.min_y = std::min(contents.min_y, walker.min_y);
-            contents.max_x = std::max(contents.max_x, walker.max_x);
-            contents.max_y = std::max(contents.max_y, walker.max_y);
-        }
+        slots_[slot].min_x = walker.min_x;
+        slots_[slot].max_x = walker.max_x;
+        slots_[slot].min_y = walker.min_y;
+        slots_[slot].max_y = walker.max_y;
         return true;
     }
 
@@ -329,8 +367,7 @@ private:
         return out;
     }
 
-    void bind_value(int column, int field, const FieldValue& value) {
-        sqlite3_stmt* statement = insert_.get();
+    void bind_value(sqlite3_stmt* statement, int column, int field, const FieldValue& value) {
         const FieldType type = data_.fields[static_cast<std::size_t>(field)].type;
         if (std::holds_alternative<std::monostate>(value)) {
             sqlite3_bind_null(statement, column);
@@ -359,10 +396,19 @@ private:
     std::string where_;
     detail::FeaturePtr scratch_;
     Statement insert_;
+    Statement insert_batch_;  // batch_rows_ rows at once; null when rows go one at a time
+    static constexpr std::size_t kBatchRows = 32;
+    std::size_t batch_rows_ = 1;
+    int params_per_row_ = 0;
     int srs_id_ = 0;
-    std::vector<unsigned char> blob_;
+    // Per row of a batch: its geometry's blob, and whether it has an envelope for the index.
+    struct Slot {
+        bool indexed = false;
+        double min_x = 0, max_x = 0, min_y = 0, max_y = 0;
+    };
+    std::vector<std::vector<unsigned char>> blobs_;
+    std::vector<Slot> slots_;
     Wkb normalised_;
-    double walker_min_x_ = 0, walker_max_x_ = 0, walker_min_y_ = 0, walker_max_y_ = 0;
 };
 
 }  // namespace

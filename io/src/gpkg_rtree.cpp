@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -201,7 +202,36 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
         sqlite3_bind_blob(node.get(), 2, tree.nodes[n].data(), static_cast<int>(tree.nodes[n].size()), SQLITE_STATIC);
         db.step_done(node.get(), "writing a node");
     }
+    // A row per entry and per node (400,000 for a city's buildings): as one statement over a JSON
+    // array of (key, node) packed into one integer each, at a third of the time of a statement
+    // per row; a statement per row where keys are too large to pack.
+    const auto node_bits = static_cast<int>(std::bit_width(static_cast<std::uint64_t>(tree.nodes.size())));
     const auto write_pairs = [&](const std::string& table, const auto& pairs) {
+        const bool packable = std::all_of(pairs.begin(), pairs.end(), [&](const auto& pair) {
+            return pair.first >= 0 &&
+                   static_cast<int>(std::bit_width(static_cast<std::uint64_t>(pair.first))) + node_bits <= 62;
+        });
+        if (packable) {
+            const std::string mask = std::to_string((std::uint64_t{1} << node_bits) - 1);
+            const Statement rows = db.prepare("INSERT INTO " + quoted(rtree + table) + " SELECT value >> " +
+                                              std::to_string(node_bits) + ", value & " + mask + " FROM json_each(?)");
+            constexpr std::size_t kPairsPerStatement = std::size_t{1} << 20;  // a JSON text of at most ~20 MB
+            std::string json;
+            char number[24];
+            for (std::size_t first = 0; first < pairs.size(); first += kPairsPerStatement) {
+                json = "[";
+                for (std::size_t i = first; i < std::min(pairs.size(), first + kPairsPerStatement); ++i) {
+                    const auto packed = static_cast<std::uint64_t>(pairs[i].first) << node_bits |
+                                        static_cast<std::uint64_t>(pairs[i].second);
+                    json.append(number, std::to_chars(number, number + sizeof number, packed).ptr);
+                    json += ',';
+                }
+                json.back() = ']';
+                sqlite3_bind_text(rows.get(), 1, json.data(), static_cast<int>(json.size()), SQLITE_STATIC);
+                db.step_done(rows.get(), "writing the R*Tree's tables");
+            }
+            return;
+        }
         const Statement row = db.prepare("INSERT INTO " + quoted(rtree + table) + " VALUES (?, ?)");
         for (const auto& [key, value] : pairs) {
             sqlite3_bind_int64(row.get(), 1, key);

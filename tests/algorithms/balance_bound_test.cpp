@@ -152,6 +152,14 @@ TEST(BalanceBound, ShareCountReachesTheBound) {
     // Equally good sharings: the one with averages nearest the target. 166 and 500 households at
     // 83: 2 + 6 (83.3 each) rather than, say, 3 + 5 (55 and 100, fewer within anyway).
     EXPECT_EQ(share_count({166, 500}, 8, 83), (std::vector<int>{2, 6}));
+    // Of equally good sharings, first the one that leaves every piece's average room inside the
+    // window (75-91 at 83): 7 + 12 + 9 is nearer the target in all (84.9, 84.5, 76.8) but leaves
+    // the third piece 1.8 households above the window's low end, so its nine micro-grids would be
+    // packed to 75-78 each; 7 + 13 + 8 (84.9, 78.0, 86.4) leaves 3 households or more everywhere.
+    EXPECT_EQ(share_count({594, 1014, 691}, 28, 83), (std::vector<int>{7, 13, 8}));
+    // Never at the cost of a micro-grid within: 91 + 91 households for two micro-grids at 83 (at
+    // the window's edge) stay two, not one of 182 and one empty share.
+    EXPECT_EQ(share_count({182, 500}, 8, 83), (std::vector<int>{2, 6}));
 }
 
 // The real thing on small cases: pieces are paths of buildings (households 1-17, a tower now and
