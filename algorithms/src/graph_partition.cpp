@@ -127,6 +127,16 @@ std::uint32_t float_order_key(float value) {
     return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
 }
 
+// std::pair's operator< for (double, index) entries, spelled out: C++20 derives it from a
+// three-way comparison that costs several times more on doubles. The same answer for every input
+// (-0.0 equals 0.0, a NaN is never less), so sorts and heaps take the same steps.
+struct PairLess {
+    template <class Pair>
+    [[nodiscard]] bool operator()(const Pair& a, const Pair& b) const {
+        return a.first < b.first || (a.first == b.first && a.second < b.second);
+    }
+};
+
 // A min-heap of four children per node for the growing's (key, node) entries: half the levels of
 // a binary heap and its children side by side in memory. Entries are totally ordered, so entries
 // leave in exactly the order std::pop_heap with std::greater gives (equal entries are the same).
@@ -136,7 +146,7 @@ void quad_heap_push(std::vector<Entry>& heap, const Entry& entry) {
     heap.push_back(entry);
     while (i > 0) {
         const std::size_t parent = (i - 1) / 4;
-        if (!(entry < heap[parent])) break;
+        if (!PairLess{}(entry, heap[parent])) break;
         heap[i] = heap[parent];
         i = parent;
     }
@@ -155,8 +165,8 @@ Entry quad_heap_pop(std::vector<Entry>& heap) {
         if (first >= size) break;
         std::size_t least = first;
         for (std::size_t c = first + 1; c < std::min(first + 4, size); ++c)
-            if (heap[c] < heap[least]) least = c;
-        if (!(heap[least] < last)) break;
+            if (PairLess{}(heap[c], heap[least])) least = c;
+        if (!PairLess{}(heap[least], last)) break;
         heap[i] = heap[least];
         i = least;
     }
@@ -350,7 +360,7 @@ private:
         auto units_upto = [&](int j) {
             return units_prefix_[static_cast<std::size_t>(first + j)] - units_prefix_[static_cast<std::size_t>(first)];
         };
-        auto feasible_parts = [&](int inside_positive) -> std::pair<int, int> {
+        auto compute_feasible_parts = [&](int inside_positive) -> std::pair<int, int> {
             const int outside_positive = static_cast<int>(positive_total) - inside_positive;
             if (units_upto(k) <= static_cast<double>(positive_total) + 1e-9) {
                 int lo = 1, hi = k - 1;  // the largest j whose units fit inside
@@ -375,6 +385,15 @@ private:
                 return {low_j, high_j};
             }
             return {std::max(1, k - outside_positive), std::min(k - 1, inside_positive)};
+        };
+        // Every tree of every trial asks for the same few counts: each is worked out once.
+        constexpr std::pair<int, int> kUnknown{-1, -1};
+        std::vector<std::pair<int, int>>& feasible_known = buffers_.feasible_known;
+        feasible_known.assign(static_cast<std::size_t>(positive_total) + 1, kUnknown);
+        auto feasible_parts = [&](int inside_positive) {
+            std::pair<int, int>& known = feasible_known[static_cast<std::size_t>(inside_positive)];
+            if (known == kUnknown) known = compute_feasible_parts(inside_positive);
+            return known;
         };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
             if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
@@ -913,6 +932,9 @@ private:
         double lower = 0, upper = 0, hard = 0, window_low = 0, window_high = 0;
         bool has_window = false;
         double compactness = 0, perimeter_scale = 1;
+        // Weights with no window miss and no violation: window_low (and lower, hard when set) up to
+        // window_high (and upper when set).
+        double clear_low = 0, clear_high = 0;
 
         [[nodiscard]] double target_of(int p) const {
             const auto i = static_cast<std::size_t>(p);
@@ -956,6 +978,9 @@ private:
         o.window_low = options_.window_low;
         o.window_high = options_.window_high;
         o.has_window = o.window_high > 0 && o.window_low <= o.window_high;
+        o.clear_low =
+            std::max({o.window_low, o.lower > 0 ? o.lower : o.window_low, o.hard > 0 ? o.hard : o.window_low});
+        o.clear_high = std::min(o.window_high, o.upper > 0 ? o.upper : o.window_high);
         const double part_count = std::max(parts, 1);
         o.window_first = o.has_window && ((o.lower > 0 && o.total < part_count * o.lower - 1e-9) ||
                                           (o.upper > 0 && o.total > part_count * o.upper + 1e-9));
@@ -1133,13 +1158,23 @@ private:
 
     // How far a part of weight w lies outside the window (0 inside).
     [[nodiscard]] static double window_miss(const Objective& o, double w) {
-        return std::max({0.0, o.window_low - w, w - o.window_high});
+        // Two std::max, not one over a list: the same value (ties keep the first) without a loop.
+        return std::max(std::max(0.0, o.window_low - w), w - o.window_high);
     }
 
     // May a part go from weight `before` to `after`? Balance is a constraint here, never traded:
     // a part inside the window stays inside, one outside comes no further out, and none goes
     // further beyond the bounds or below the hard minimum.
     [[nodiscard]] static bool keeps_balance(const Objective& o, double before, double after) {
+        // Inside the window and the bounds, `after` misses nothing: the tests below pass whatever
+        // `before` is. Most weights tried lie there.
+        if (after >= o.clear_low && after <= o.clear_high) return true;
+        // From inside the window (no miss) to a household or more outside it (a miss far above
+        // 1e-9, weights being far below 2^50): the first test below fails. Most prefixes of a
+        // pair's sweep lie there.
+        if (before >= o.window_low && before <= o.window_high &&
+            (after < o.window_low - 1 || after > o.window_high + 1))
+            return false;
         const double miss = window_miss(o, before);
         if (miss <= 1e-9 ? window_miss(o, after) > 1e-9 : window_miss(o, after) > miss + 1e-9) return false;
         return o.violation(after) <= o.violation(before) + 1e-9;
@@ -1224,7 +1259,9 @@ private:
                 for (std::uint32_t v = 0; v < n; ++v) {
                     const int p = part_[v];
                     const auto pi = static_cast<std::size_t>(p);
-                    if (part_size_[pi] <= 1 || !worth_a_look(v, pass)) continue;
+                    // A node with neighbours, all in p, is not on a boundary (the test after lengths_of).
+                    const bool inside = foreign_[v] == 0 && graph_.offsets[v + 1] > graph_.offsets[v];
+                    if (part_size_[pi] <= 1 || inside || !worth_a_look(v, pass)) continue;
                     const double v_all = lengths_of(v, v_lengths);
                     if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
                     // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
@@ -1242,6 +1279,7 @@ private:
                     const double wv = static_cast<double>(graph_.node_weight[v]);
                     const double av = graph_.area[v];
                     const double wp = part_weight_[pi];
+                    const bool p_may_lose_v = keeps_balance(o, wp, wp - wv);  // asked per move and per chain
                     const double before_p = polsby_popper(part_area_[pi], part_perimeter_[pi]);
                     // Without v, p loses v's outer length and its cut edges and gains v's edges to p.
                     const double p_without_v = part_perimeter_[pi] - v_all + 2 * v_own;
@@ -1265,7 +1303,7 @@ private:
                         const double wq = part_weight_[qi];
                         const double before = before_p + polsby_popper(part_area_[qi], part_perimeter_[qi]);
                         const double q_with_v = part_perimeter_[qi] + v_all - 2 * v_to_q;
-                        if (keeps_balance(o, wp, wp - wv) && keeps_balance(o, wq, wq + wv)) {
+                        if (p_may_lose_v && keeps_balance(o, wq, wq + wv)) {
                             const double gain = polsby_popper(part_area_[pi] - av, p_without_v) +
                                                 polsby_popper(part_area_[qi] + av, q_with_v) - before;
                             if (gain > best_gain && keeps_enough_weighted(v, p) && p_stays_connected() &&
@@ -1278,15 +1316,16 @@ private:
                         // v to q and a node u of q on to a part r beside it: a swap when r is p
                         // (p becomes p - v + u, q becomes q - u + v), else a chain of two moves.
                         // Either keeps q's weight within reach of the window where v alone would not.
+                        const bool q_keeps_a_node = part_size_[qi] > 1;  // read once: no part changes here
                         for (const std::uint32_t u : shape_members_[qi]) {
-                            if (part_size_[qi] <= 1) break;
+                            if (!q_keeps_a_node) break;
                             // u must touch a part other than q: v's, or r's (v counts once it is in q).
                             if (foreign_[u] == 0) continue;
                             const double wu = static_cast<double>(graph_.node_weight[u]);
                             if (!keeps_balance(o, wq, wq - wu + wv)) continue;
                             const double uv = v_edge_[u];
                             // q - u must stay connected and touch v.
-                            if (length_to(v_lengths, q) - uv <= 0) continue;
+                            if (v_to_q - uv <= 0) continue;
                             const std::span<const std::pair<int, double>> u_to = cached_lengths(u);
                             const double u_all = length_all_[u];
                             const double au = graph_.area[u];
@@ -1305,7 +1344,7 @@ private:
                                            q_pp - before;
                                 } else {
                                     const double wr = part_weight_[ri];
-                                    if (!keeps_balance(o, wp, wp - wv) || !keeps_balance(o, wr, wr + wu)) continue;
+                                    if (!p_may_lose_v || !keeps_balance(o, wr, wr + wu)) continue;
                                     gain =
                                         polsby_popper(part_area_[pi] - av, p_without_v) + q_pp +
                                         polsby_popper(part_area_[ri] + au, part_perimeter_[ri] + u_all - 2 * u_to_r) -
@@ -1410,18 +1449,29 @@ private:
         [[nodiscard]] std::span<const Link> links(std::size_t i) const {
             return {link_list.data() + link_start[i], link_list.data() + link_start[i + 1]};
         }
-        // The set's nodes (indices into `nodes`, as given to build) in order along `angle`.
-        void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes, double angle,
-                         std::vector<std::uint32_t>& order) {
-            const double dx = std::cos(angle), dy = std::sin(angle);
-            by_projection.resize(nodes.size());
-            for (std::size_t i = 0; i < nodes.size(); ++i) {
-                const Point at = graph.location[nodes[i]];
-                by_projection[i] = {at.x * dx + at.y * dy, static_cast<std::uint32_t>(i)};
+        // A direction as its cosine and sine: the callers compute them once, not per set.
+        struct Direction {
+            double angle, dx, dy;
+            explicit Direction(double a) : angle(a), dx(std::cos(a)), dy(std::sin(a)) {}
+        };
+        // (projection along `direction`, node) of each of `nodes`, written from `out` on.
+        template <class Out>
+        static void project(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
+                            const Direction& direction, Out out) {
+            for (const std::uint32_t v : nodes) {
+                const Point at = graph.location[v];
+                *out++ = {at.x * direction.dx + at.y * direction.dy, v};
             }
-            std::sort(by_projection.begin(), by_projection.end());
-            order.clear();
-            for (const auto& entry : by_projection) order.push_back(entry.second);
+        }
+        // The set's nodes (indices into `nodes`, as given to build) in order along `direction`.
+        void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
+                         const Direction& direction, std::vector<std::uint32_t>& order) {
+            by_projection.resize(nodes.size());
+            project(graph, nodes, direction, by_projection.begin());
+            for (std::size_t i = 0; i < nodes.size(); ++i) by_projection[i].second = static_cast<std::uint32_t>(i);
+            std::sort(by_projection.begin(), by_projection.end(), PairLess{});
+            order.resize(by_projection.size());
+            for (std::size_t k = 0; k < by_projection.size(); ++k) order[k] = by_projection[k].second;
         }
         // Whether `set` (bits of nodes) is connected; the empty set counts as connected.
         [[nodiscard]] bool connected(std::uint64_t set) const {
@@ -1464,6 +1514,15 @@ private:
         // The nodes in order along each direction: first cuts over the full turn, second over half.
         std::vector<std::vector<std::uint32_t>> order_first(static_cast<std::size_t>(first_cuts)),
             order_second(static_cast<std::size_t>(sweeps));
+        std::vector<NodeSetView::Direction> first_directions, second_directions;
+        for (int d = 0; d < first_cuts; ++d) first_directions.emplace_back(2 * 3.141592653589793 * d / first_cuts);
+        for (int d = 0; d < sweeps; ++d) second_directions.emplace_back(3.141592653589793 * d / sweeps);
+        // A first cut along the very angle of a second one (half of them with 16 and 8) takes that
+        // order instead of sorting again: the same angle gives the same order.
+        std::vector<int> first_as_second(first_directions.size(), -1);
+        for (std::size_t d = 0; d < first_directions.size(); ++d)
+            for (std::size_t d2 = 0; d2 < second_directions.size(); ++d2)
+                if (first_directions[d].angle == second_directions[d2].angle) first_as_second[d] = static_cast<int>(d2);
         std::vector<std::uint64_t> tried;  // sides cut off first, per triple
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1522,12 +1581,14 @@ private:
                         return keeps_balance(o, w_old[t], w) &&
                                holds_enough_weighted(static_cast<std::size_t>(ids[t]), pos);
                     };
-                    for (int d = 0; d < first_cuts; ++d)
-                        view.order_along(graph_, nodes, 2 * 3.141592653589793 * d / first_cuts,
-                                         order_first[static_cast<std::size_t>(d)]);
-                    for (int d = 0; d < sweeps; ++d)
-                        view.order_along(graph_, nodes, 3.141592653589793 * d / sweeps,
-                                         order_second[static_cast<std::size_t>(d)]);
+                    for (std::size_t d = 0; d < second_directions.size(); ++d)
+                        view.order_along(graph_, nodes, second_directions[d], order_second[d]);
+                    for (std::size_t d = 0; d < first_directions.size(); ++d) {
+                        if (first_as_second[d] >= 0)
+                            order_first[d] = order_second[static_cast<std::size_t>(first_as_second[d])];
+                        else
+                            view.order_along(graph_, nodes, first_directions[d], order_first[d]);
+                    }
                     const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
                     double union_perimeter = 0, union_area = 0, union_weight = 0;
                     int union_positive = 0;
@@ -1673,6 +1734,32 @@ private:
         const std::vector<char>& positive = view.positive;
         std::vector<int> free_nodes, layer;
         std::vector<std::uint32_t> sweep_order;
+        std::vector<NodeSetView::Direction> sweep_directions;
+        for (int d = 0; d < options_.shape_sweeps; ++d)
+            sweep_directions.emplace_back(3.141592653589793 * d / options_.shape_sweeps);
+        // Each part's nodes as (projection, node) in order along every sweep direction (direction
+        // d at [d * size, (d + 1) * size)), sorted once and kept until a re-split moves its nodes.
+        // A pair's order is the merge of its two parts': the pair's nodes are sorted, so ordering
+        // by (projection, index) as order_along does is ordering by (projection, node).
+        using Projected = std::pair<double, std::uint32_t>;
+        std::vector<std::vector<Projected>> part_orders(static_cast<std::size_t>(parts));
+        std::vector<char> part_order_known(static_cast<std::size_t>(parts), 0);
+        auto part_order = [&](std::size_t part, std::size_t d) {
+            const std::vector<std::uint32_t>& members = shape_members_[part];
+            const std::size_t size = members.size();
+            std::vector<Projected>& orders = part_orders[part];
+            if (!part_order_known[part]) {
+                orders.resize(size * sweep_directions.size());
+                for (std::size_t d2 = 0; d2 < sweep_directions.size(); ++d2) {
+                    const auto begin = orders.begin() + static_cast<std::ptrdiff_t>(d2 * size);
+                    NodeSetView::project(graph_, members, sweep_directions[d2], begin);
+                    std::sort(begin, begin + static_cast<std::ptrdiff_t>(size), PairLess{});
+                }
+                part_order_known[part] = 1;
+            }
+            return std::span<const Projected>(orders.data() + d * size, size);
+        };
+        std::vector<Projected> merged;
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1734,8 +1821,15 @@ private:
                 if (sweeps > 0) {
                     double union_perimeter = 0;
                     for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
-                    for (int d = 0; d < sweeps; ++d) {
-                        view.order_along(graph_, nodes, 3.141592653589793 * d / sweeps, sweep_order);
+                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
+                    merged.resize(m);
+                    sweep_order.resize(m);
+                    for (std::size_t d = 0; d < sweep_directions.size(); ++d) {
+                        const std::span<const Projected> p_order = part_order(pi, d), q_order = part_order(qi, d);
+                        std::merge(p_order.begin(), p_order.end(), q_order.begin(), q_order.end(), merged.begin(),
+                                   PairLess{});
+                        for (std::size_t k = 0; k < m; ++k)
+                            sweep_order[k] = static_cast<std::uint32_t>(index_of[merged[k].second]);
                         std::uint64_t prefix = 0;
                         double a_perimeter = 0, b_perimeter = union_perimeter, a_area = 0, a_weight = 0;
                         int a_positive = 0;
@@ -1772,6 +1866,7 @@ private:
                             }
                         }
                     }
+                    for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
                 }
                 std::uint64_t set = current;
                 double s_perimeter = part_perimeter_[pi], t_perimeter = part_perimeter_[qi];
@@ -1813,6 +1908,7 @@ private:
                     const int to = (best >> i) & 1U ? p : q;
                     if (part_[nodes[i]] != to) shape_move(nodes[i], to);
                 }
+                part_order_known[pi] = part_order_known[qi] = 0;
                 if (!part_group_.empty() && part_group_[pi] != part_group_[qi] &&
                     (!group_connected(part_group_[pi]) || !group_connected(part_group_[qi]))) {
                     for (std::size_t i = 0; i < m; ++i) {  // a group would fall apart: undone
@@ -2297,6 +2393,7 @@ private:
         std::vector<std::uint32_t> adjacency_offsets, adjacency, stack;
         std::vector<char> seen;
         std::vector<char> best_side, side;
+        std::vector<std::pair<int, int>> feasible_known;
     } buffers_;
     std::vector<std::uint64_t> packed_;
     struct GrowScratch {

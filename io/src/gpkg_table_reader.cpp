@@ -183,6 +183,9 @@ std::optional<PlainTable> read_plain_geopackage_table(const PlainTableRequest& r
             if (family == family_of(type)) accepted[type] = 1;
 
     PlainTable table;
+    table.fids.reserve(request.expected_rows);
+    table.geometries.reserve(request.expected_rows);
+    table.rows.reserve(request.expected_rows);
     const int first_value = has_geometry ? 3 : 2;
     int status = SQLITE_ROW;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {

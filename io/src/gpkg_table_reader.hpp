@@ -6,6 +6,7 @@
 
 #include <civgrid/types.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@ struct PlainTableRequest {
     std::vector<PlainColumn> columns;
     std::vector<std::string> accepted_families;  ///< "point", "line", "polygon"; empty: any of them
     double max_abs_coordinate = 0;               ///< a coordinate beyond it is not plain
+    std::size_t expected_rows = 0;               ///< rows reserved for (the driver's count)
 };
 
 struct PlainTable {

@@ -761,13 +761,12 @@ bool is_identity(OGRCoordinateTransformationH transformation, OGRLayerH layer) {
     return true;
 }
 
-}  // namespace
-
 /// read_layer's rows from a plain GeoPackage table (gpkg_table_reader.hpp), snapped to the
 /// coordinate grid as the export does; false, and `table` as it was, when the table is not plain.
 bool read_plain_geopackage(OGRLayerH layer, const std::string& path, bool has_geometry, const ReadOptions& options,
-                           FeatureTable& table) {
+                           std::size_t expected_rows, FeatureTable& table) {
     detail::PlainTableRequest request;
+    request.expected_rows = expected_rows;
     request.path = path;
     request.table = table.layer;
     const char* fid_column = OGR_L_GetFIDColumn(layer);
@@ -797,6 +796,8 @@ bool read_plain_geopackage(OGRLayerH layer, const std::string& path, bool has_ge
     table.rows = std::move(read->rows);
     return true;
 }
+
+}  // namespace
 
 // Long (about 350 lines) on purpose: the per-feature pipeline (linearise, flatten, family check,
 // sanitise, datum, reprojection, shard box, WKB) must run in this order inside one loop over GDAL's
@@ -917,18 +918,18 @@ FeatureTable read_layer(const LayerSpec& spec, const ReadOptions& options) {
     }
     const bool has_geometry = OGR_FD_GetGeomFieldCount(definition) > 0 && !options.attributes_only;
 
-    if (const GIntBig count = OGR_L_GetFeatureCount(layer, FALSE); count > 0) {
-        const auto n = static_cast<std::size_t>(std::min<GIntBig>(count, GIntBig{1} << 28));
-        table.fids.reserve(n);
-        table.geometries.reserve(n);
-        table.rows.reserve(n);
-    }
+    std::size_t expected_rows = 0;  // what the driver knows without reading, else 0
+    if (const GIntBig count = OGR_L_GetFeatureCount(layer, FALSE); count > 0)
+        expected_rows = static_cast<std::size_t>(std::min<GIntBig>(count, GIntBig{1} << 28));
 
     // A plain GeoPackage table straight from SQLite (gpkg_table_reader.hpp), else GDAL's features.
     const bool plain = driver == "GPKG" && options.direct_geopackage && options.attribute_filter.empty() &&
                        !options.extent && datum == Datum::wgs84 && !transformation &&
-                       read_plain_geopackage(layer, spec.path, has_geometry, options, table);
+                       read_plain_geopackage(layer, spec.path, has_geometry, options, expected_rows, table);
     if (!plain) {
+        table.fids.reserve(expected_rows);
+        table.geometries.reserve(expected_rows);
+        table.rows.reserve(expected_rows);
         const auto feature_where = [&](GIntBig fid) { return where + ", feature " + std::to_string(fid); };
         WkbExporter exporter(options.threads != 1 && std::thread::hardware_concurrency() > 1, options.coordinate_grid,
                              where);
