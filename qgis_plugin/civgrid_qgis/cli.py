@@ -69,7 +69,15 @@ def run(arguments, feedback, progress=True):
         if feedback.isCanceled():
             process.terminate()
             process.wait()
-            raise QgsProcessingException("civgrid: cancelled; no output was written")
+            if process.returncode != 0:
+                raise QgsProcessingException("civgrid: cancelled; no output was written")
+            # The run had ended, its output committed, before the signal came: the result is whole
+            # and kept (saying "nothing was written" would be false).
+            feedback.pushWarning("civgrid: the run had finished before it could be cancelled; its output is kept")
+            while lines.get() is not None:
+                pass
+            finished = True
+            continue
         try:
             line = lines.get(timeout=0.1)
         except queue.Empty:
