@@ -60,56 +60,7 @@ namespace {
 
 // Every layer but run_info, which needs the quality report: run_partition writes these while the
 // report is computed.
-void write_partition_layers(const LayerSink& writer, const City& city, const PartitionResult& result,
-                            const PartitionConfig& config, const std::function<io::LayerData()>& made_buildings) {
-    const double target = effective_target(result, config);
-
-    // micro_grids
-    io::LayerData grids = schema::empty_layer(layer_name::micro_grids);
-    for (const MicroGrid& grid : result.micro_grids) {
-        const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
-        grids.geometries.push_back(grid.shape.polygon);
-        const auto households = static_cast<double>(grid.shape.households);
-        const std::string grid_id =
-            grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
-        const double own_target = result.regions[static_cast<std::size_t>(grid.region)].target > 0
-                                      ? result.regions[static_cast<std::size_t>(grid.region)].target
-                                      : target;
-        grids.rows.push_back(
-            {grid.id, text_or_null(grid_id), text_or_null(region.code), text_or_null(region.street_code),
-             text_or_null(region.district_code), grid.shape.households, grid.buildings, own_target,
-             own_target > 0 ? (households - own_target) / own_target : 0.0, static_cast<std::int64_t>(grid.shape.piece),
-             grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
-    }
-    writer.add_layer(grids);
-
-    // grids: whole micro-grids of a community (written even when empty, so the schema is stable).
-    io::LayerData grid_layer = schema::empty_layer(layer_name::grids);
-    for (const Grid& grid : result.grids) {
-        const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
-        grid_layer.geometries.push_back(grid.shape.polygon);
-        // A grid aims at its micro-grids' targets added up (whole micro-grids, about --grid-households).
-        const double grid_target =
-            grid.shape.micro_grids * result.regions[static_cast<std::size_t>(grid.region)].target;
-        grid_layer.rows.push_back(
-            {grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
-             grid.shape.households, static_cast<std::int64_t>(grid.shape.micro_grids), grid.buildings, grid_target,
-             grid_target > 0 ? (static_cast<double>(grid.shape.households) - grid_target) / grid_target : 0.0,
-             static_cast<std::int64_t>(grid.shape.multipart ? 1 : 0)});
-    }
-    writer.add_layer(grid_layer);
-
-    // The largest layer: made on another thread while the two above are written (run_partition).
-    writer.add_layer(made_buildings ? made_buildings() : buildings_layer(city, result));
-
-    writer.add_layer(barriers_layer(city));
-}
-
-constexpr double kWorkersPer10k = RegionStandards::kWorkersPer10k,
-                 kFacilityM2Per100 = RegionStandards::kFacilityM2Per100;
-
-}  // namespace
-
+// The buildings layer: every input attribute, then where the building went.
 io::LayerData buildings_layer(const City& city, const PartitionResult& result) {
     const io::FeatureTable& input = city.buildings;
     io::LayerData buildings = schema::empty_layer(layer_name::buildings);
@@ -163,6 +114,55 @@ io::LayerData buildings_layer(const City& city, const PartitionResult& result) {
     }
     return buildings;
 }
+
+void write_partition_layers(const LayerSink& writer, const City& city, const PartitionResult& result,
+                            const PartitionConfig& config) {
+    const double target = effective_target(result, config);
+
+    // micro_grids
+    io::LayerData grids = schema::empty_layer(layer_name::micro_grids);
+    for (const MicroGrid& grid : result.micro_grids) {
+        const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
+        grids.geometries.push_back(grid.shape.polygon);
+        const auto households = static_cast<double>(grid.shape.households);
+        const std::string grid_id =
+            grid.grid >= 0 ? result.grids[static_cast<std::size_t>(grid.grid)].id : std::string();
+        const double own_target = result.regions[static_cast<std::size_t>(grid.region)].target > 0
+                                      ? result.regions[static_cast<std::size_t>(grid.region)].target
+                                      : target;
+        grids.rows.push_back(
+            {grid.id, text_or_null(grid_id), text_or_null(region.code), text_or_null(region.street_code),
+             text_or_null(region.district_code), grid.shape.households, grid.buildings, own_target,
+             own_target > 0 ? (households - own_target) / own_target : 0.0, static_cast<std::int64_t>(grid.shape.piece),
+             grid.shape.target, text_or_null(flag_names(grid.shape.flags))});
+    }
+    writer.add_layer(grids);
+
+    // grids: whole micro-grids of a community (written even when empty, so the schema is stable).
+    io::LayerData grid_layer = schema::empty_layer(layer_name::grids);
+    for (const Grid& grid : result.grids) {
+        const Region& region = city.regions[static_cast<std::size_t>(grid.region)];
+        grid_layer.geometries.push_back(grid.shape.polygon);
+        // A grid aims at its micro-grids' targets added up (whole micro-grids, about --grid-households).
+        const double grid_target =
+            grid.shape.micro_grids * result.regions[static_cast<std::size_t>(grid.region)].target;
+        grid_layer.rows.push_back(
+            {grid.id, text_or_null(region.code), text_or_null(region.street_code), text_or_null(region.district_code),
+             grid.shape.households, static_cast<std::int64_t>(grid.shape.micro_grids), grid.buildings, grid_target,
+             grid_target > 0 ? (static_cast<double>(grid.shape.households) - grid_target) / grid_target : 0.0,
+             static_cast<std::int64_t>(grid.shape.multipart ? 1 : 0)});
+    }
+    writer.add_layer(grid_layer);
+
+    writer.add_layer(buildings_layer(city, result));
+
+    writer.add_layer(barriers_layer(city));
+}
+
+constexpr double kWorkersPer10k = RegionStandards::kWorkersPer10k,
+                 kFacilityM2Per100 = RegionStandards::kFacilityM2Per100;
+
+}  // namespace
 
 io::LayerData barriers_layer(const City& city) {
     // The hard barrier lines used (river outlines as lines), for `civgrid report`.
@@ -536,8 +536,8 @@ void write_run_info(const LayerSink& writer, const City& city, const PartitionRe
 }  // namespace
 
 void partition_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
-                      const LayerSink& sink, const std::function<io::LayerData()>& made_buildings) {
-    write_partition_layers(sink, city, result, config, made_buildings);
+                      const LayerSink& sink) {
+    write_partition_layers(sink, city, result, config);
 }
 
 void staffed_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,

@@ -27,10 +27,8 @@ void staff_and_assess_alongside(PartitionRun& run, const Alongside& alongside) {
     std::future<Staffing> staffing = staffing_promise.get_future();
     double assess_seconds = 0, staffing_seconds = 0;
     std::future<algorithms::QualityReport> report = std::async(std::launch::async, [&] {
-        auto staffing_begin = std::chrono::steady_clock::now();
+        const auto staffing_begin = std::chrono::steady_clock::now();
         try {
-            if (alongside.before_staffing) alongside.before_staffing(run.city, run.result);
-            staffing_begin = std::chrono::steady_clock::now();
             staffing_promise.set_value(assign_staff(run.city, run.result, run.config));
         } catch (...) {
             staffing_promise.set_exception(std::current_exception());
@@ -109,26 +107,14 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
         if (control != nullptr) control->step();
     }};
     std::optional<RegionStandards> standards;
-    // The buildings layer's rows (a copy of every building's attributes and geometry) are made on
-    // the second thread while this one writes the micro-grids and grids: this thread's SQLite
-    // writes are the last stage's critical path.
-    std::promise<io::LayerData> buildings_made;
-    std::future<io::LayerData> buildings = buildings_made.get_future();
     Alongside write_alongside{"assess_and_write",  // one progress step per layer written
                               [&](const City& city, const PartitionResult& result) {
                                   writer.emplace(reservation, city.crs);
-                                  partition_layers(city, result, config, sink, [&] { return buildings.get(); });
+                                  partition_layers(city, result, config, sink);
                               },
                               [&](const City& city, const PartitionResult& result, const Staffing& staffing) {
                                   standards = standards_of(city, result, &staffing, config);
                                   staffed_layers(city, result, config, &staffing, *standards, sink);
-                              },
-                              [&](const City& city, const PartitionResult& result) {
-                                  try {
-                                      buildings_made.set_value(buildings_layer(city, result));
-                                  } catch (...) {
-                                      buildings_made.set_exception(std::current_exception());
-                                  }
                               }};
     PartitionRun run = compute_partition(config, control, &write_alongside);
     StageTimer closing(control, kStage);

@@ -213,12 +213,9 @@ void result_layers(const City& city, const PartitionResult& result, const algori
                    const PartitionConfig& config, const std::vector<std::pair<std::string, double>>& timings,
                    const Staffing* staffing, const LayerSink& sink, const ExtraOutput* extra = nullptr);
 /// The layers that need neither the staffing nor the quality report: micro_grids, grids, buildings,
-/// barriers. `made_buildings`, when given, returns the buildings layer (buildings_layer) made on
-/// another thread meanwhile; else it is made here.
+/// barriers.
 void partition_layers(const City& city, const PartitionResult& result, const PartitionConfig& config,
-                      const LayerSink& sink, const std::function<io::LayerData()>& made_buildings = {});
-/// The buildings layer of partition_layers: every input attribute, then where the building went.
-[[nodiscard]] io::LayerData buildings_layer(const City& city, const PartitionResult& result);
+                      const LayerSink& sink);
 /// The last of partition_layers alone: the barriers layer (the hard barrier lines used, barrier
 /// areas' outlines as lines).
 [[nodiscard]] io::LayerData barriers_layer(const City& city);
@@ -322,10 +319,6 @@ struct Alongside {
     std::string stage;  ///< the overlapped stage, in the timings and the progress display
     std::function<void(const City&, const PartitionResult&)> while_staffing;
     std::function<void(const City&, const PartitionResult&, const Staffing&)> while_assessing;
-    /// On the second thread before the staffing: work while_staffing waits for later (the CLI
-    /// makes the buildings layer there while it writes the micro-grids and grids). Exceptions
-    /// it lets through are the staffing's.
-    std::function<void(const City&, const PartitionResult&)> before_staffing{};
 };
 
 /// The partition job but the writing, as named stages: load (then --strict), partition_city,
