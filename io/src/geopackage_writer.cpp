@@ -1,6 +1,7 @@
 // Atomic GeoPackage writer: a temporary file beside the target, renamed over it in commit().
 #include "gdal_handles.hpp"
 #include "gpkg_rtree.hpp"
+#include "sqlite_handles.hpp"
 #include "wkb_coordinates.hpp"
 
 #include <civgrid/io/layer.hpp>
@@ -107,16 +108,8 @@ bool fits(const FieldValue& value, FieldType type) {
 // Rows go into the layer's table through GDAL's own SQLite connection, inside GDAL's transaction,
 // by one prepared statement: OGR's per-feature path (a geometry object built from the WKB and
 // exported again, fields set and read back, SQL text formatted per row) was most of the writing.
-struct StatementFinalizer {
-    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
-
-std::string sql_name(std::string_view identifier) {
-    std::string out = "\"";
-    for (char c : identifier) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + '"';
-}
+using Statement = detail::SqliteStatement;
+using detail::quoted_identifier;
 
 // The envelope of a little-endian 2D WKB geometry (types 1-7, parts of a multi of its type,
 // nested two deep at most), read in place; walk() is false when the bytes are not such a geometry
@@ -172,15 +165,16 @@ public:
         std::string columns, values;
         const bool spatial = data.geometry_kind != GeometryKind::none;
         if (spatial) {
-            columns = sql_name(OGR_L_GetGeometryColumn(layer));
+            columns = quoted_identifier(OGR_L_GetGeometryColumn(layer));
             values = "?";
             srs_id_ = srs_id_of(table);
         }
         for (int j = 0; j < OGR_FD_GetFieldCount(definition); ++j) {
-            columns += (columns.empty() ? "" : ", ") + sql_name(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(definition, j)));
+            columns += (columns.empty() ? "" : ", ") +
+                       quoted_identifier(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(definition, j)));
             values += values.empty() ? "?" : ", ?";
         }
-        const std::string sql = "INSERT INTO " + sql_name(table) +
+        const std::string sql = "INSERT INTO " + quoted_identifier(table) +
                                 (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")");
         insert_ = prepare(sql);
         // Rows kBatchRows at a time through one statement: a statement per row had SQLite update
@@ -193,7 +187,7 @@ public:
         if (batch_rows_ > 1) {
             std::string rows;
             for (std::size_t r = 0; r < batch_rows_; ++r) rows += (r == 0 ? "(" : ", (") + values + ")";
-            insert_batch_ = prepare("INSERT INTO " + sql_name(table) + " (" + columns + ") VALUES " + rows);
+            insert_batch_ = prepare("INSERT INTO " + quoted_identifier(table) + " (" + columns + ") VALUES " + rows);
         }
         blobs_.resize(std::max<std::size_t>(batch_rows_, 1));
         slots_.resize(blobs_.size());
@@ -210,7 +204,7 @@ public:
             if (sqlite3_step(query.get()) == SQLITE_ROW)
                 trigger_sql = reinterpret_cast<const char*>(sqlite3_column_text(query.get(), 0));
         }
-        if (!trigger_sql.empty()) execute("DROP TRIGGER " + sql_name(trigger));
+        if (!trigger_sql.empty()) execute("DROP TRIGGER " + quoted_identifier(trigger));
         insert_rows(index, contents);
         if (!trigger_sql.empty()) execute(trigger_sql);
     }

@@ -2,6 +2,7 @@
 // R*Tree insertion per row (3 of the 4.3 s of writing 400,000 buildings); a packed tree written
 // straight into the R*Tree's tables takes a fraction of that and answers the same queries.
 #include "gpkg_rtree.hpp"
+#include "sqlite_handles.hpp"
 
 #include <civgrid/error.hpp>
 
@@ -111,14 +112,8 @@ std::vector<unsigned char> node_blob(const std::vector<Cell>& cells, int node_by
 }
 
 // SQLite handles owned, errors as IoError naming the file.
-struct DatabaseCloser {
-    void operator()(sqlite3* db) const noexcept { sqlite3_close(db); }
-};
-struct StatementFinalizer {
-    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
-};
-using Database = std::unique_ptr<sqlite3, DatabaseCloser>;
-using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+using Database = SqliteDatabase;
+using Statement = SqliteStatement;
 
 class Writer {
 public:
@@ -151,52 +146,48 @@ private:
     Database db_;
 };
 
-std::string quoted(const std::string& identifier) {
-    std::string out = "\"";
-    for (char c : identifier) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + '"';
-}
-
 // The triggers GDAL 3.6's GeoPackage driver creates with an index, word for word, so editing the
 // layer later (in QGIS, GDAL) keeps the index up to date.
 std::vector<std::string> trigger_sql(const std::string& rtree, const std::string& table, const std::string& geometry,
                                      const std::string& fid) {
-    const std::string r = quoted(rtree), t = quoted(table), g = quoted(geometry), f = quoted(fid);
+    const std::string r = quoted_identifier(rtree), t = quoted_identifier(table), g = quoted_identifier(geometry),
+                      f = quoted_identifier(fid);
     const std::string insert_new = "INSERT OR REPLACE INTO " + r + " VALUES (NEW." + f + ",ST_MinX(NEW." + g +
                                    "), ST_MaxX(NEW." + g + "),ST_MinY(NEW." + g + "), ST_MaxY(NEW." + g + "));";
     return {
-        "CREATE TRIGGER " + quoted(rtree + "_insert") + " AFTER INSERT ON " + t + " WHEN (new." + g +
+        "CREATE TRIGGER " + quoted_identifier(rtree + "_insert") + " AFTER INSERT ON " + t + " WHEN (new." + g +
             " NOT NULL AND NOT ST_IsEmpty(NEW." + g + ")) BEGIN " + insert_new + " END",
-        "CREATE TRIGGER " + quoted(rtree + "_update1") + " AFTER UPDATE OF " + g + " ON " + t + " WHEN OLD." + f +
-            " = NEW." + f + " AND (NEW." + g + " NOTNULL AND NOT ST_IsEmpty(NEW." + g + ")) BEGIN " + insert_new +
-            " END",
-        "CREATE TRIGGER " + quoted(rtree + "_update2") + " AFTER UPDATE OF " + g + " ON " + t + " WHEN OLD." + f +
-            " = NEW." + f + " AND (NEW." + g + " ISNULL OR ST_IsEmpty(NEW." + g + ")) BEGIN DELETE FROM " + r +
-            " WHERE id = OLD." + f + "; END",
-        "CREATE TRIGGER " + quoted(rtree + "_update3") + " AFTER UPDATE ON " + t + " WHEN OLD." + f + " != NEW." + f +
-            " AND (NEW." + g + " NOTNULL AND NOT ST_IsEmpty(NEW." + g + ")) BEGIN DELETE FROM " + r +
+        "CREATE TRIGGER " + quoted_identifier(rtree + "_update1") + " AFTER UPDATE OF " + g + " ON " + t +
+            " WHEN OLD." + f + " = NEW." + f + " AND (NEW." + g + " NOTNULL AND NOT ST_IsEmpty(NEW." + g + ")) BEGIN " +
+            insert_new + " END",
+        "CREATE TRIGGER " + quoted_identifier(rtree + "_update2") + " AFTER UPDATE OF " + g + " ON " + t +
+            " WHEN OLD." + f + " = NEW." + f + " AND (NEW." + g + " ISNULL OR ST_IsEmpty(NEW." + g +
+            ")) BEGIN DELETE FROM " + r + " WHERE id = OLD." + f + "; END",
+        "CREATE TRIGGER " + quoted_identifier(rtree + "_update3") + " AFTER UPDATE ON " + t + " WHEN OLD." + f +
+            " != NEW." + f + " AND (NEW." + g + " NOTNULL AND NOT ST_IsEmpty(NEW." + g + ")) BEGIN DELETE FROM " + r +
             " WHERE id = OLD." + f + "; " + insert_new + " END",
-        "CREATE TRIGGER " + quoted(rtree + "_update4") + " AFTER UPDATE ON " + t + " WHEN OLD." + f + " != NEW." + f +
-            " AND (NEW." + g + " ISNULL OR ST_IsEmpty(NEW." + g + ")) BEGIN DELETE FROM " + r + " WHERE id IN (OLD." +
-            f + ", NEW." + f + "); END",
-        "CREATE TRIGGER " + quoted(rtree + "_delete") + " AFTER DELETE ON " + t + " WHEN old." + g +
+        "CREATE TRIGGER " + quoted_identifier(rtree + "_update4") + " AFTER UPDATE ON " + t + " WHEN OLD." + f +
+            " != NEW." + f + " AND (NEW." + g + " ISNULL OR ST_IsEmpty(NEW." + g + ")) BEGIN DELETE FROM " + r +
+            " WHERE id IN (OLD." + f + ", NEW." + f + "); END",
+        "CREATE TRIGGER " + quoted_identifier(rtree + "_delete") + " AFTER DELETE ON " + t + " WHEN old." + g +
             " NOT NULL BEGIN DELETE FROM " + r + " WHERE id = OLD." + f + "; END",
     };
 }
 
 void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
     const std::string rtree = "rtree_" + layer.table + "_" + layer.geometry_column;
-    db.exec("CREATE VIRTUAL TABLE " + quoted(rtree) + " USING rtree(id, minx, maxx, miny, maxy)");
+    db.exec("CREATE VIRTUAL TABLE " + quoted_identifier(rtree) + " USING rtree(id, minx, maxx, miny, maxy)");
     // The node size SQLite chose for this file's pages; the module reads it back from the root.
     int node_bytes = 0;
     {
-        const Statement size = db.prepare("SELECT length(data) FROM " + quoted(rtree + "_node") + " WHERE nodeno = 1");
+        const Statement size =
+            db.prepare("SELECT length(data) FROM " + quoted_identifier(rtree + "_node") + " WHERE nodeno = 1");
         if (sqlite3_step(size.get()) != SQLITE_ROW) db.fail("reading the R*Tree's root");
         node_bytes = sqlite3_column_int(size.get(), 0);
     }
     const PackedRTree tree = pack_rtree(layer.entries, node_bytes);
-    db.exec("DELETE FROM " + quoted(rtree + "_node"));
-    const Statement node = db.prepare("INSERT INTO " + quoted(rtree + "_node") + " VALUES (?, ?)");
+    db.exec("DELETE FROM " + quoted_identifier(rtree + "_node"));
+    const Statement node = db.prepare("INSERT INTO " + quoted_identifier(rtree + "_node") + " VALUES (?, ?)");
     for (std::size_t n = 0; n < tree.nodes.size(); ++n) {
         sqlite3_bind_int64(node.get(), 1, static_cast<sqlite3_int64>(n + 1));
         sqlite3_bind_blob(node.get(), 2, tree.nodes[n].data(), static_cast<int>(tree.nodes[n].size()), SQLITE_STATIC);
@@ -213,7 +204,7 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
         });
         if (packable) {
             const std::string mask = std::to_string((std::uint64_t{1} << node_bits) - 1);
-            const Statement rows = db.prepare("INSERT INTO " + quoted(rtree + table) + " SELECT value >> " +
+            const Statement rows = db.prepare("INSERT INTO " + quoted_identifier(rtree + table) + " SELECT value >> " +
                                               std::to_string(node_bits) + ", value & " + mask + " FROM json_each(?)");
             constexpr std::size_t kPairsPerStatement = std::size_t{1} << 20;  // a JSON text of at most ~20 MB
             std::string json;
@@ -232,7 +223,7 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
             }
             return;
         }
-        const Statement row = db.prepare("INSERT INTO " + quoted(rtree + table) + " VALUES (?, ?)");
+        const Statement row = db.prepare("INSERT INTO " + quoted_identifier(rtree + table) + " VALUES (?, ?)");
         for (const auto& [key, value] : pairs) {
             sqlite3_bind_int64(row.get(), 1, key);
             sqlite3_bind_int64(row.get(), 2, value);

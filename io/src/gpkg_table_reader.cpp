@@ -1,5 +1,6 @@
 // A GeoPackage feature table read straight from SQLite when it is plain (gpkg_table_reader.hpp).
 #include "gpkg_table_reader.hpp"
+#include "sqlite_handles.hpp"
 
 #include <sqlite3.h>
 
@@ -11,19 +12,6 @@
 
 namespace civgrid::io::detail {
 namespace {
-
-struct DatabaseCloser {
-    void operator()(sqlite3* db) const noexcept { sqlite3_close(db); }
-};
-struct StatementFinalizer {
-    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
-};
-
-std::string quoted(const std::string& identifier) {
-    std::string out = "\"";
-    for (char c : identifier) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + '"';
-}
 
 /// What a geometry's WKB is to read_layer: plain (kept byte for byte), empty (no coordinate at all:
 /// a null geometry), or anything else (GDAL's path repairs or reports it).
@@ -156,7 +144,7 @@ bool is_empty_point(const unsigned char* data, std::size_t size) {
 std::optional<PlainTable> read_plain_geopackage_table(const PlainTableRequest& request) {
     sqlite3* raw = nullptr;
     const int opened = sqlite3_open_v2(request.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    const std::unique_ptr<sqlite3, DatabaseCloser> db(raw);
+    const SqliteDatabase db(raw);
     if (opened != SQLITE_OK || request.fid_column.empty()) return std::nullopt;
 
     // A table (not a view), its fid the rowid: GDAL reads it in the same order, one row per feature.
@@ -164,18 +152,18 @@ std::optional<PlainTable> read_plain_geopackage_table(const PlainTableRequest& r
         sqlite3_stmt* statement = nullptr;
         const std::string sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
         if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) return std::nullopt;
-        const std::unique_ptr<sqlite3_stmt, StatementFinalizer> owned(statement);
+        const SqliteStatement owned(statement);
         sqlite3_bind_text(statement, 1, request.table.c_str(), -1, SQLITE_TRANSIENT);
         if (sqlite3_step(statement) != SQLITE_ROW) return std::nullopt;
     }
     const bool has_geometry = !request.geometry_column.empty();
-    std::string select = "SELECT rowid, " + quoted(request.fid_column);
-    if (has_geometry) select += ", " + quoted(request.geometry_column);
-    for (const PlainColumn& column : request.columns) select += ", " + quoted(column.name);
-    select += " FROM " + quoted(request.table);
+    std::string select = "SELECT rowid, " + quoted_identifier(request.fid_column);
+    if (has_geometry) select += ", " + quoted_identifier(request.geometry_column);
+    for (const PlainColumn& column : request.columns) select += ", " + quoted_identifier(column.name);
+    select += " FROM " + quoted_identifier(request.table);
     sqlite3_stmt* statement = nullptr;
     if (sqlite3_prepare_v2(db.get(), select.c_str(), -1, &statement, nullptr) != SQLITE_OK) return std::nullopt;
-    const std::unique_ptr<sqlite3_stmt, StatementFinalizer> rows(statement);
+    const SqliteStatement rows(statement);
 
     std::vector<char> accepted(7, request.accepted_families.empty() ? 1 : 0);
     for (std::uint32_t type = 1; type <= 6; ++type)

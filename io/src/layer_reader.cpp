@@ -1,6 +1,7 @@
 // Reading OGR layers into FeatureTables.
 #include "gdal_handles.hpp"
 #include "gpkg_table_reader.hpp"
+#include "sqlite_handles.hpp"
 #include "text_encoding.hpp"
 #include "wkb_coordinates.hpp"
 
@@ -450,12 +451,6 @@ Detection detect_encoding(const std::vector<const std::string*>& texts, const st
     return found;
 }
 
-std::string quoted_identifier(const std::string& name) {
-    std::string quoted = "\"";
-    for (const char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
-}
-
 /// SQLite stores any value in any column: a lax writer can leave 12.7 or 'many' in an INTEGER
 /// column, which GDAL then reads as 12 or 0 without a word. Such values are read as stored (a
 /// real, or text) and reported, so the policies that follow see what the file holds. One query
@@ -488,14 +483,14 @@ void recover_mistyped_values(GDALDatasetH dataset, OGRLayerH layer, FeatureTable
         std::string select, where;
         for (std::size_t c = first; c < last; ++c) {
             // The column's own name (the table holds it raw here, before text decoding).
-            const std::string column = quoted_identifier(table.fields[columns[c].field].name);
+            const std::string column = detail::quoted_identifier(table.fields[columns[c].field].name);
             select += ", CAST(" + column + " AS TEXT), typeof(" + column + ")";
             where +=
                 std::string(c == first ? "" : " OR ") + "typeof(" + column + ") NOT IN (" + allowed(columns[c]) + ")";
         }
         // "+ 0" keeps GDAL from taking the key for the result's FID: it stays field 0.
-        const std::string query = "SELECT " + quoted_identifier(fid_column) + " + 0 AS key" + select + " FROM " +
-                                  quoted_identifier(table.layer) + " WHERE " + where;
+        const std::string query = "SELECT " + detail::quoted_identifier(fid_column) + " + 0 AS key" + select +
+                                  " FROM " + detail::quoted_identifier(table.layer) + " WHERE " + where;
         const detail::GdalErrorCapture quiet;  // a view or an odd schema: nothing to recover
         OGRLayerH result = GDALDatasetExecuteSQL(dataset, query.c_str(), nullptr, "SQLITE");
         if (result == nullptr) return false;
