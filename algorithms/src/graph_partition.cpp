@@ -198,7 +198,9 @@ public:
           options_(options),
           random_(seed),
           local_(graph.node_count(), -1),
-          part_(graph.node_count(), -1) {}
+          part_(graph.node_count(), -1),
+          lengths_nonnegative_(std::all_of(graph.shared_length.begin(), graph.shared_length.end(),
+                                           [](double length) { return length >= 0; })) {}
 
     // Refinement alone of a given partition into `parts` equal parts.
     std::vector<int> refine_only(std::vector<int> part, int parts) {
@@ -449,9 +451,20 @@ private:
             const double bucket = std::floor(score / 0.02);
             if (bucket > best_bucket) return false;
             candidate_cut = 0;
+            if (bucket < best_bucket || !lengths_nonnegative_) {
+                for (const auto& e : edges)
+                    if (side[e.a] != side[e.b]) candidate_cut += e.length * (e.soft ? 0.5 : 1.0);
+                return bucket < best_bucket || candidate_cut < best_cut;
+            }
+            // In the best cut's bucket only a shorter cut wins: a sum of lengths of 0 or more never
+            // falls (each rounded addition of a term >= 0 gives at least the sum before), so once it
+            // reaches best_cut the candidate has lost.
             for (const auto& e : edges)
-                if (side[e.a] != side[e.b]) candidate_cut += e.length * (e.soft ? 0.5 : 1.0);
-            return bucket < best_bucket || candidate_cut < best_cut;
+                if (side[e.a] != side[e.b]) {
+                    candidate_cut += e.length * (e.soft ? 0.5 : 1.0);
+                    if (candidate_cut >= best_cut) return false;
+                }
+            return candidate_cut < best_cut;
         };
         auto take = [&](double score, int parts_inside) {
             best_bucket = std::floor(score / 0.02);
@@ -2357,6 +2370,7 @@ private:
     Random random_;
     std::vector<int> local_;
     std::vector<int> part_;
+    bool lengths_nonnegative_;  // every shared length >= 0 (none NaN): bisect's cut sums never fall
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
     std::vector<int> part_positive_;                         // weighted nodes per part
