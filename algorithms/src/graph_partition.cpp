@@ -200,7 +200,9 @@ public:
           local_(graph.node_count(), -1),
           part_(graph.node_count(), -1),
           lengths_nonnegative_(std::all_of(graph.shared_length.begin(), graph.shared_length.end(),
-                                           [](double length) { return length >= 0; })) {}
+                                           [](double length) { return length >= 0; })),
+          weights_nonnegative_(std::all_of(graph.node_weight.begin(), graph.node_weight.end(),
+                                           [](std::int64_t w) { return w >= 0; })) {}
 
     // Refinement alone of a given partition into `parts` equal parts.
     std::vector<int> refine_only(std::vector<int> part, int parts) {
@@ -1832,6 +1834,13 @@ private:
                 // shapes become two blocks) that no exchange of a few nodes near it finds.
                 const int sweeps = options_.shape_sweeps;
                 if (sweeps > 0) {
+                    // No prefix heavier than the window's top plus the larger of the two parts'
+                    // misses (and a household to spare, far above keeps_balance's 1e-9 and any
+                    // rounding) may become either part; with no negative weight a prefix never
+                    // gets lighter, so the sweep stops at the first one.
+                    const double heaviest = weights_nonnegative_
+                                                ? o.window_high + std::max(window_miss(o, wp), window_miss(o, wq)) + 1.0
+                                                : std::numeric_limits<double>::infinity();
                     double union_perimeter = 0;
                     for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
                     for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
@@ -1857,6 +1866,7 @@ private:
                             a_weight += weight[i];
                             a_positive += positive[i];
                             prefix |= std::uint64_t{1} << i;
+                            if (a_weight > heaviest) break;
                             // The prefix as p's side, or as q's.
                             const bool as_p =
                                 keeps_balance(o, wp, a_weight) && keeps_balance(o, wq, all_weight - a_weight);
@@ -2371,6 +2381,7 @@ private:
     std::vector<int> local_;
     std::vector<int> part_;
     bool lengths_nonnegative_;  // every shared length >= 0 (none NaN): bisect's cut sums never fall
+    bool weights_nonnegative_;  // every node weight >= 0: resplit_pairs' prefixes never get lighter
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
     std::vector<int> part_positive_;                         // weighted nodes per part
