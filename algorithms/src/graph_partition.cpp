@@ -1867,6 +1867,7 @@ private:
                             a_positive += positive[i];
                             prefix |= std::uint64_t{1} << i;
                             if (a_weight > heaviest) break;
+                            if (all_weight - a_weight > heaviest) continue;  // the rest fits neither part
                             // The prefix as p's side, or as q's.
                             const bool as_p =
                                 keeps_balance(o, wp, a_weight) && keeps_balance(o, wq, all_weight - a_weight);
