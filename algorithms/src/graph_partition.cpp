@@ -2091,7 +2091,6 @@ private:
         // Boundary nodes of p and of its neighbours, by neighbouring part.
         std::vector<std::pair<int, std::uint32_t>> gives, takes;
         for (std::uint32_t v : members_[pi]) {
-            if (part_[v] != p) continue;
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
                 const std::uint32_t u = graph_.neighbours[e];
                 const int d = part_[u];
@@ -2212,7 +2211,15 @@ private:
             --part_positive_[static_cast<std::size_t>(from)];
             ++part_positive_[static_cast<std::size_t>(to)];
         }
-        if (!members_.empty()) members_[static_cast<std::size_t>(to)].push_back(v);  // stale entries are skipped
+        if (!members_.empty()) {
+            // Kept exact (a chain's tries and undos would pile up stale entries and repeats to
+            // skip): the lists' order changes, which no reader depends on (each sorts what it
+            // gathers by a total order, or sorts and dedups it).
+            std::vector<std::uint32_t>& from_members = members_[static_cast<std::size_t>(from)];
+            *std::find(from_members.begin(), from_members.end(), v) = from_members.back();
+            from_members.pop_back();
+            members_[static_cast<std::size_t>(to)].push_back(v);
+        }
     }
 
     static constexpr int kMaxFreeNodes = 16;       // resplit_pairs tries 2^n divisions
@@ -2231,7 +2238,6 @@ private:
         };
         std::vector<Candidate> candidates;
         for (std::uint32_t v : members_[static_cast<std::size_t>(c)]) {
-            if (part_[v] != c) continue;
             const auto w = static_cast<double>(graph_.node_weight[v]);
             if (w < least - 1e-9 || w > most + 1e-9) continue;
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
@@ -2296,7 +2302,6 @@ private:
             candidates.push_back({v, d, w});
         };
         for (std::uint32_t u : members_[static_cast<std::size_t>(c)]) {
-            if (part_[u] != c) continue;
             for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
                 const std::uint32_t n = graph_.neighbours[e];
                 if (giving)
@@ -2336,7 +2341,6 @@ private:
         };
         std::vector<Candidate> candidates;
         for (std::uint32_t u : members_[static_cast<std::size_t>(c)]) {
-            if (part_[u] != c) continue;
             for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
                 const std::uint32_t v = graph_.neighbours[e];
                 const int d = part_[v];
@@ -2372,7 +2376,7 @@ private:
         return partial_link(c, least, most, depth, o, false);
     }
 
-    std::vector<std::vector<std::uint32_t>> members_;  // per part, its nodes (and stale entries)
+    std::vector<std::vector<std::uint32_t>> members_;  // repair_window: per part, its nodes (in no order)
     std::vector<char> in_chain_;
     int chain_budget_ = 0;
 
