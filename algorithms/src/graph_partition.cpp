@@ -1748,7 +1748,6 @@ private:
         const std::vector<std::uint64_t>& adjacent_mask = view.adjacent_mask;
         const std::vector<char>& positive = view.positive;
         std::vector<int> free_nodes, layer;
-        std::vector<std::uint32_t> sweep_order;
         std::vector<NodeSetView::Direction> sweep_directions;
         for (int d = 0; d < options_.shape_sweeps; ++d)
             sweep_directions.emplace_back(3.141592653589793 * d / options_.shape_sweeps);
@@ -1774,7 +1773,6 @@ private:
             }
             return std::span<const Projected>(orders.data() + d * size, size);
         };
-        std::vector<Projected> merged;
         std::vector<char> next_dirty(static_cast<std::size_t>(parts), 0);
         for (int p = 0; p < parts; ++p) {
             const auto pi = static_cast<std::size_t>(p);
@@ -1844,19 +1842,19 @@ private:
                     double union_perimeter = 0;
                     for (std::size_t i = 0; i < m; ++i) union_perimeter += outer[i];
                     for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
-                    merged.resize(m);
-                    sweep_order.resize(m);
                     for (std::size_t d = 0; d < sweep_directions.size(); ++d) {
+                        // The two parts' orders merged as the sweep goes (as std::merge takes
+                        // them), so a sweep that stops early merges no further.
                         const std::span<const Projected> p_order = part_order(pi, d), q_order = part_order(qi, d);
-                        std::merge(p_order.begin(), p_order.end(), q_order.begin(), q_order.end(), merged.begin(),
-                                   PairLess{});
-                        for (std::size_t k = 0; k < m; ++k)
-                            sweep_order[k] = static_cast<std::uint32_t>(index_of[merged[k].second]);
+                        std::size_t next_p = 0, next_q = 0;
                         std::uint64_t prefix = 0;
                         double a_perimeter = 0, b_perimeter = union_perimeter, a_area = 0, a_weight = 0;
                         int a_positive = 0;
                         for (std::size_t k = 0; k + 1 < m; ++k) {
-                            const std::size_t i = sweep_order[k];
+                            const bool from_q = next_q < q_order.size() &&
+                                                (next_p == p_order.size() || PairLess{}(q_order[next_q], p_order[next_p]));
+                            const std::uint32_t node = from_q ? q_order[next_q++].second : p_order[next_p++].second;
+                            const auto i = static_cast<std::size_t>(index_of[node]);
                             double to_a = 0, to_b = 0;
                             for (const Link& link : view.links(i))
                                 ((prefix >> link.to) & 1U ? to_a : to_b) += link.length;
