@@ -637,7 +637,8 @@ private:
                     chosen_parts = parts_here;
                 }
             }
-            if (chosen < n) {
+            // A cut in a worse bucket than the best loses at once (beats): its side is not marked.
+            if (chosen < n && std::floor(chosen_score / 0.02) <= best_bucket) {
                 side.assign(n, 0);
                 for (std::uint32_t i = position[chosen]; i < position[chosen] + subtree_count[chosen]; ++i)
                     side[preorder[i]] = 1;
@@ -706,7 +707,9 @@ private:
                     projection_key[i] = float_order_key(static_cast<float>((p.x - mean_x) * dx + (p.y - mean_y) * dy));
                 }
                 radix_order(projection_key, swept);
-                for (int j : {k / 2, (k + 1) / 2}) {
+                // With k even both counts are k / 2: the second cut would be the first again,
+                // which cannot beat itself (and beats nothing else if it lost).
+                for (int j = k / 2; j <= (k + 1) / 2; ++j) {
                     if (j < 1 || j > k - 1) continue;
                     const double wanted = share(j) * total;
                     double running = 0;
