@@ -1237,7 +1237,7 @@ private:
         for (std::uint32_t v = 0; v < n; ++v)
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                 foreign_[v] += part_[graph_.neighbours[e]] != part_[v] ? 1 : 0;
-        std::vector<std::pair<int, double>> v_lengths, u_lengths;
+        std::vector<std::pair<int, double>> u_lengths;
         // lengths_of of the nodes swaps look at, kept until the node or a neighbour changes part
         // (shape_move marks them stale): most nodes are looked at from several sides per pass.
         length_cache_.resize(graph_.neighbours.size());
@@ -1280,7 +1280,9 @@ private:
                     // A node with neighbours, all in p, is not on a boundary (the test after lengths_of).
                     const bool inside = foreign_[v] == 0 && graph_.offsets[v + 1] > graph_.offsets[v];
                     if (part_size_[pi] <= 1 || inside || !worth_a_look(v, pass)) continue;
-                    const double v_all = lengths_of(v, v_lengths);
+                    // From the cache as for u below (no move happens until v is done).
+                    const std::span<const std::pair<int, double>> v_lengths = cached_lengths(v);
+                    const double v_all = length_all_[v];
                     if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
                     // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
                     for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
