@@ -291,19 +291,25 @@ private:
         for (auto& count : radix_count_) count.fill(0);
         for (const std::uint32_t key : keys)
             for (int pass = 0; pass < kPasses; ++pass) ++radix_count_[pass][(key >> (8 * pass)) & 0xFFu];
-        std::iota(order.begin(), order.end(), 0u);
         radix_scratch_.resize(n);
         std::vector<std::uint32_t>* from = &order;
         std::vector<std::uint32_t>* to = &radix_scratch_;
+        bool in_index_order = true;  // *from is 0 .. n-1 until the first pass that reorders
         for (int pass = 0; pass < kPasses; ++pass) {
             const int shift = 8 * pass;
             std::array<std::uint32_t, 256>& count = radix_count_[pass];
             if (count[(keys.front() >> shift) & 0xFFu] == n) continue;  // one byte for all: no reordering
             std::uint32_t offset = 0;
             for (std::uint32_t& c : count) offset += std::exchange(c, offset);
-            for (const std::uint32_t i : *from) (*to)[count[(keys[i] >> shift) & 0xFFu]++] = i;
+            if (in_index_order) {  // the indices themselves, not read back from a list
+                for (std::uint32_t i = 0; i < n; ++i) (*to)[count[(keys[i] >> shift) & 0xFFu]++] = i;
+                in_index_order = false;
+            } else {
+                for (const std::uint32_t i : *from) (*to)[count[(keys[i] >> shift) & 0xFFu]++] = i;
+            }
             std::swap(from, to);
         }
+        if (in_index_order) std::iota(order.begin(), order.end(), 0u);
         if (from != &order) order.swap(radix_scratch_);
     }
 
