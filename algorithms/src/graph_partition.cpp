@@ -492,6 +492,15 @@ private:
         const int base_trials = options_.spanning_tree_trials;
         const int trials =
             std::max(1, n <= kFullTrialsUpTo ? base_trials : static_cast<int>(base_trials * kFullTrialsUpTo / n));
+        // Each node's weight and whether it counts as weighted, read by every trial and sweep.
+        std::vector<double>& local_weight = buffers.local_weight;
+        std::vector<char>& local_positive = buffers.local_positive;
+        local_weight.resize(n);
+        local_positive.resize(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            local_weight[i] = weight(nodes[i], by_count);
+            local_positive[i] = (by_count || graph_.node_weight[nodes[i]] > 0) ? 1 : 0;
+        }
         // The set's principal axis: compact halves come from cutting across it.
         double sum_w = 0, mean_x = 0, mean_y = 0;
         for (std::uint32_t i = 0; i < n; ++i) {
@@ -542,7 +551,7 @@ private:
                 const double wanted = share(std::clamp(half, 1, k - 1)) * total;
                 double running = 0, line = projection[by_projection[n / 2]];
                 for (std::uint32_t i : by_projection) {
-                    running += weight(nodes[i], by_count);
+                    running += local_weight[i];
                     if (running >= wanted) {
                         line = projection[i];
                         break;
@@ -607,9 +616,9 @@ private:
             }
             for (std::uint32_t i = n; i-- > 0;) {
                 const std::uint32_t v = preorder[i];
-                subtree_weight[v] += weight(nodes[v], by_count);
+                subtree_weight[v] += local_weight[v];
                 subtree_count[v] += 1;
-                subtree_positive[v] += (by_count || graph_.node_weight[nodes[v]] > 0) ? 1 : 0;
+                subtree_positive[v] += static_cast<std::uint32_t>(local_positive[v]);
                 if (v != root) {
                     subtree_weight[parent[v]] += subtree_weight[v];
                     subtree_count[parent[v]] += subtree_count[v];
@@ -720,10 +729,10 @@ private:
                     const double wanted = share(j) * total;
                     double running = 0;
                     std::uint32_t count = 0, positive = 0;
-                    while (count < n && running + 0.5 * weight(nodes[swept[count]], by_count) < wanted) {
+                    while (count < n && running + 0.5 * local_weight[swept[count]] < wanted) {
                         const std::uint32_t i = swept[count];
-                        running += weight(nodes[i], by_count);
-                        positive += (by_count || graph_.node_weight[nodes[i]] > 0) ? 1 : 0;
+                        running += local_weight[i];
+                        positive += static_cast<std::uint32_t>(local_positive[i]);
                         ++count;
                     }
                     if (count == 0 || count == n) continue;
@@ -2427,7 +2436,8 @@ private:
         std::vector<LocalEdge> edges;
         std::vector<std::uint32_t> key, order, dsu, tree_offsets, tree_adjacent, parent, preorder, position,
             subtree_count, subtree_positive, by_projection;
-        std::vector<double> subtree_weight, projection;
+        std::vector<double> subtree_weight, projection, local_weight;
+        std::vector<char> local_positive;
         std::vector<std::uint32_t> projection_key, swept;
         std::vector<std::uint32_t> adjacency_offsets, adjacency, stack;
         std::vector<char> seen;
