@@ -572,8 +572,8 @@ private:
             }
             radix_order(key, order);
             std::iota(dsu.begin(), dsu.end(), 0u);
-            std::vector<std::uint32_t> tree_edges;
-            tree_edges.reserve(n);
+            std::vector<std::uint32_t>& tree_edges = buffers.tree_edges;  // reused: no allocation per trial
+            tree_edges.clear();
             for (std::uint32_t e : order) {
                 const std::uint32_t ra = find(edges[e].a), rb = find(edges[e].b);
                 if (ra == rb) continue;
@@ -590,7 +590,8 @@ private:
                 ++tree_offsets[edges[e].b + 1];
             }
             for (std::uint32_t v = 0; v < n; ++v) tree_offsets[v + 1] += tree_offsets[v];
-            std::vector<std::uint32_t> fill(tree_offsets.begin(), tree_offsets.end() - 1);
+            std::vector<std::uint32_t>& fill = buffers.tree_fill;
+            fill.assign(tree_offsets.begin(), tree_offsets.end() - 1);
             for (std::uint32_t e : tree_edges) {
                 tree_adjacent[fill[edges[e].a]++] = edges[e].b;
                 tree_adjacent[fill[edges[e].b]++] = edges[e].a;
@@ -599,7 +600,8 @@ private:
             // Preorder from a random root; subtree sums in reverse preorder.
             const auto root = static_cast<std::uint32_t>(random_.uniform() * n) % n;
             std::uint32_t count = 0;
-            std::vector<std::uint32_t> stack{root};
+            std::vector<std::uint32_t>& stack = buffers.tree_stack;
+            stack.assign(1, root);
             parent[root] = root;
             while (!stack.empty()) {
                 const std::uint32_t v = stack.back();
@@ -2438,7 +2440,7 @@ private:
             subtree_count, subtree_positive, by_projection;
         std::vector<double> subtree_weight, projection, local_weight;
         std::vector<char> local_positive;
-        std::vector<std::uint32_t> projection_key, swept;
+        std::vector<std::uint32_t> projection_key, swept, tree_edges, tree_fill, tree_stack;
         std::vector<std::uint32_t> adjacency_offsets, adjacency, stack;
         std::vector<char> seen;
         std::vector<char> best_side, side;
