@@ -85,6 +85,9 @@ std::vector<Geom> polygonize_inside(const Context& context, const GEOSGeometry* 
 // splits nothing. Overhanging ends are dangles outside, which polygonize drops.
 constexpr double kOverhang = 0.01;  // metres
 
+// A face without nodes smaller than this (square metres) is a sliver of rounding, not land.
+constexpr double kSliverArea = 1e-4;
+
 // `lines` (linear) clipped to the polygonal `area` with an overhang of kOverhang: the
 // intersection with the area enlarged by a buffer, or, `by_index`, the pieces inside it cut
 // without an overlay (OutlineClipper), their ends on the outline pushed kOverhang further along
@@ -500,6 +503,10 @@ std::optional<Atoms> atoms_of(const Context& context, const Outline& outline, co
         const std::vector<std::uint32_t> borrowed = own_nodes ? std::vector<std::uint32_t>{} : borrowed_nodes(f);
         const std::vector<std::uint32_t>& face_nodes = own_nodes ? nodes.face_nodes[f] : borrowed;
         if (face_nodes.size() < 2) return;  // the face is one atom, bounded by band linework
+        // So is a sliver the noding of barriers leaves between two nodes a rounding error apart:
+        // too thin for its clipper to tell inside from outside, it would keep its neighbours' cells
+        // whole and cut theirs with them.
+        if (!own_nodes && geos::area(local, face) < kSliverArea) return;
         // Three far sites (guards) around the face make every real site interior to the
         // triangulation, so every real cell is bounded; the guards' cells are dropped. The guards
         // lie ten times the extent of the sites and the face away, so every point of the face is
