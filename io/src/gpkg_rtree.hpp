@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ struct PackedRTree {
     std::vector<std::pair<std::int64_t, std::int64_t>> node_parent;  ///< (node, parent node), root excepted
 };
 
+/// A packed tree with its _rowid and _parent rows as the JSON texts write_spatial_indexes binds
+/// (none when a key is too large to pack into one integer with its node).
+struct PreparedIndex {
+    PackedRTree tree;
+    std::optional<std::vector<std::string>> entry_leaf_json, node_parent_json;
+};
+
 /// A spatial layer whose index is still to be written: table, geometry column, FID column and
 /// one entry per feature with a non-empty geometry.
 struct SpatialIndexRows {
@@ -33,7 +41,7 @@ struct SpatialIndexRows {
     std::vector<RTreeEntry> entries;
     /// The entries packed for kUsualNodeBytes on a thread of its own (start_packing), while the
     /// caller goes on writing; not valid when not started.
-    std::future<PackedRTree> packing;
+    std::future<PreparedIndex> packing;
 };
 
 /// The node size SQLite's R*Tree module takes for a 2D index on any page of 1,292 bytes or more
