@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace civgrid::io::detail {
 namespace {
@@ -174,7 +175,46 @@ std::vector<std::string> trigger_sql(const std::string& rtree, const std::string
     };
 }
 
-void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
+int node_bits_of(const PackedRTree& tree) {
+    return static_cast<int>(std::bit_width(static_cast<std::uint64_t>(tree.nodes.size())));
+}
+
+// The rows of an R*Tree's _rowid or _parent table as JSON arrays of (key << node_bits | value),
+// for one statement each over json_each, at a third of the time of a statement per row; nothing
+// when a key is too large to pack.
+std::optional<std::vector<std::string>> packed_json(const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs,
+                                                    int node_bits) {
+    const bool packable = std::all_of(pairs.begin(), pairs.end(), [&](const auto& pair) {
+        return pair.first >= 0 &&
+               static_cast<int>(std::bit_width(static_cast<std::uint64_t>(pair.first))) + node_bits <= 62;
+    });
+    if (!packable) return std::nullopt;
+    constexpr std::size_t kPairsPerStatement = std::size_t{1} << 20;  // a JSON text of at most ~20 MB
+    std::vector<std::string> texts;
+    char number[24];
+    for (std::size_t first = 0; first < pairs.size(); first += kPairsPerStatement) {
+        std::string& json = texts.emplace_back("[");
+        for (std::size_t i = first; i < std::min(pairs.size(), first + kPairsPerStatement); ++i) {
+            const auto packed =
+                static_cast<std::uint64_t>(pairs[i].first) << node_bits | static_cast<std::uint64_t>(pairs[i].second);
+            json.append(number, std::to_chars(number, number + sizeof number, packed).ptr);
+            json += ',';
+        }
+        json.back() = ']';
+    }
+    return texts;
+}
+
+PreparedIndex prepare_index(std::vector<RTreeEntry> entries, int node_bytes) {
+    PreparedIndex prepared;
+    prepared.tree = pack_rtree(std::move(entries), node_bytes);
+    const int node_bits = node_bits_of(prepared.tree);
+    prepared.entry_leaf_json = packed_json(prepared.tree.entry_leaf, node_bits);
+    prepared.node_parent_json = packed_json(prepared.tree.node_parent, node_bits);
+    return prepared;
+}
+
+void write_layer_index(Writer& db, SpatialIndexRows& layer) {
     const std::string rtree = "rtree_" + layer.table + "_" + layer.geometry_column;
     db.exec("CREATE VIRTUAL TABLE " + quoted_identifier(rtree) + " USING rtree(id, minx, maxx, miny, maxy)");
     // The node size SQLite chose for this file's pages; the module reads it back from the root.
@@ -185,7 +225,14 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
         if (sqlite3_step(size.get()) != SQLITE_ROW) db.fail("reading the R*Tree's root");
         node_bytes = sqlite3_column_int(size.get(), 0);
     }
-    const PackedRTree tree = pack_rtree(layer.entries, node_bytes);
+    PreparedIndex prepared;
+    if (layer.packing.valid()) {
+        prepared = layer.packing.get();  // rethrows what the packing threw
+        if (node_bytes != kUsualNodeBytes) prepared = prepare_index(layer.entries, node_bytes);
+    } else {
+        prepared = prepare_index(layer.entries, node_bytes);
+    }
+    const PackedRTree& tree = prepared.tree;
     db.exec("DELETE FROM " + quoted_identifier(rtree + "_node"));
     const Statement node = db.prepare("INSERT INTO " + quoted_identifier(rtree + "_node") + " VALUES (?, ?)");
     for (std::size_t n = 0; n < tree.nodes.size(); ++n) {
@@ -193,32 +240,17 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
         sqlite3_bind_blob(node.get(), 2, tree.nodes[n].data(), static_cast<int>(tree.nodes[n].size()), SQLITE_STATIC);
         db.step_done(node.get(), "writing a node");
     }
-    // A row per entry and per node (400,000 for a city's buildings): as one statement over a JSON
-    // array of (key, node) packed into one integer each, at a third of the time of a statement
-    // per row; a statement per row where keys are too large to pack.
-    const auto node_bits = static_cast<int>(std::bit_width(static_cast<std::uint64_t>(tree.nodes.size())));
-    const auto write_pairs = [&](const std::string& table, const auto& pairs) {
-        const bool packable = std::all_of(pairs.begin(), pairs.end(), [&](const auto& pair) {
-            return pair.first >= 0 &&
-                   static_cast<int>(std::bit_width(static_cast<std::uint64_t>(pair.first))) + node_bits <= 62;
-        });
-        if (packable) {
+    // A row per entry and per node (400,000 for a city's buildings): a statement per JSON text
+    // (packed_json), else per row.
+    const auto node_bits = node_bits_of(tree);
+    const auto write_pairs = [&](const std::string& table, const auto& pairs,
+                                 const std::optional<std::vector<std::string>>& json) {
+        if (json) {
             const std::string mask = std::to_string((std::uint64_t{1} << node_bits) - 1);
             const Statement rows = db.prepare("INSERT INTO " + quoted_identifier(rtree + table) + " SELECT value >> " +
                                               std::to_string(node_bits) + ", value & " + mask + " FROM json_each(?)");
-            constexpr std::size_t kPairsPerStatement = std::size_t{1} << 20;  // a JSON text of at most ~20 MB
-            std::string json;
-            char number[24];
-            for (std::size_t first = 0; first < pairs.size(); first += kPairsPerStatement) {
-                json = "[";
-                for (std::size_t i = first; i < std::min(pairs.size(), first + kPairsPerStatement); ++i) {
-                    const auto packed = static_cast<std::uint64_t>(pairs[i].first) << node_bits |
-                                        static_cast<std::uint64_t>(pairs[i].second);
-                    json.append(number, std::to_chars(number, number + sizeof number, packed).ptr);
-                    json += ',';
-                }
-                json.back() = ']';
-                sqlite3_bind_text(rows.get(), 1, json.data(), static_cast<int>(json.size()), SQLITE_STATIC);
+            for (const std::string& text : *json) {
+                sqlite3_bind_text(rows.get(), 1, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
                 db.step_done(rows.get(), "writing the R*Tree's tables");
             }
             return;
@@ -230,8 +262,8 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
             db.step_done(row.get(), "writing the R*Tree's tables");
         }
     };
-    write_pairs("_rowid", tree.entry_leaf);
-    write_pairs("_parent", tree.node_parent);
+    write_pairs("_rowid", tree.entry_leaf, prepared.entry_leaf_json);
+    write_pairs("_parent", tree.node_parent, prepared.node_parent_json);
     for (const std::string& trigger : trigger_sql(rtree, layer.table, layer.geometry_column, layer.fid_column))
         db.exec(trigger);
     const Statement extension = db.prepare(
@@ -316,7 +348,12 @@ void write_layer_contents(const std::string& path, const std::vector<LayerConten
     db.exec("COMMIT");
 }
 
-void write_spatial_indexes(const std::string& path, const std::vector<SpatialIndexRows>& layers) {
+void start_packing(SpatialIndexRows& layer) {
+    layer.packing =
+        std::async(std::launch::async, [entries = layer.entries] { return prepare_index(entries, kUsualNodeBytes); });
+}
+
+void write_spatial_indexes(const std::string& path, std::vector<SpatialIndexRows>& layers) {
     if (layers.empty()) return;
     Writer db(path);
     db.exec("BEGIN");
@@ -324,7 +361,7 @@ void write_spatial_indexes(const std::string& path, const std::vector<SpatialInd
         "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT,column_name TEXT,extension_name TEXT NOT "
         "NULL,definition TEXT NOT NULL,scope TEXT NOT NULL,CONSTRAINT ge_tce UNIQUE (table_name, column_name, "
         "extension_name))");
-    for (const SpatialIndexRows& layer : layers) write_layer_index(db, layer);
+    for (SpatialIndexRows& layer : layers) write_layer_index(db, layer);
     db.exec("COMMIT");
 }
 
