@@ -184,15 +184,16 @@ bool OutlineClipper::on_outline(Point p, double tolerance) const {
            outline_.intersects({p.x - e, p.y + e}, {p.x + e, p.y - e});
 }
 
-std::vector<ClippedPiece> OutlineClipper::clip(const GEOSGeometry* lines) const {
+std::vector<ClippedPiece> OutlineClipper::clip(const GEOSGeometry* lines, std::vector<OutlineCut>* cuts) const {
     std::vector<Geom> parts;
     geos::collect_lines(context_, lines, parts);
     std::vector<ClippedPiece> pieces;
-    for (const Geom& part : parts) clip_line(geos::vertices(context_, part.get()), pieces);
+    for (const Geom& part : parts) clip_line(geos::vertices(context_, part.get()), pieces, cuts);
     return pieces;
 }
 
-void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedPiece>& out) const {
+void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedPiece>& out,
+                               std::vector<OutlineCut>* outline_cuts) const {
     if (v.size() < 2) return;
     std::vector<Cut> cuts;
     std::vector<std::uint32_t> met;
@@ -202,7 +203,11 @@ void OutlineClipper::clip_line(const std::vector<Point>& v, std::vector<ClippedP
         outline_.meeting_positions(v[i], v[i + 1], met);
         for (std::uint32_t m : met) {
             const SegmentIndex::Segment& s = outline_.segment(m);
+            const std::size_t before = cuts.size();
             add_cuts(i, v[i], v[i + 1], s.a, s.b, rings_[segment_ring_[m]].interior_on_left, cuts);
+            if (outline_cuts == nullptr) continue;
+            for (std::size_t k = before; k < cuts.size(); ++k)
+                if (!(cuts[k].p == s.a) && !(cuts[k].p == s.b)) outline_cuts->push_back({s.a, s.b, cuts[k].p});
         }
     }
     std::sort(cuts.begin(), cuts.end(), [](const Cut& x, const Cut& y) { return x.s < y.s; });

@@ -46,7 +46,8 @@ Box box_of(const std::vector<Point>& ring) {
 // edge 2e runs forwards from its first point, 2e + 1 backwards from its last.
 class Graph {
 public:
-    Graph(const geos::Context& context, const GEOSGeometry* linework) {
+    Graph(const geos::Context& context, const GEOSGeometry* linework,
+          std::span<const std::pair<Point, Point>> segments) {
         std::vector<geos::Geom> lines;
         geos::collect_lines(context, linework, lines);
         const auto handle = context.handle();
@@ -67,6 +68,12 @@ public:
                 points_.resize(start);
                 continue;
             }
+            begin_.push_back(points_.size());
+        }
+        for (const auto& [a, b] : segments) {
+            if (a == b) continue;
+            points_.push_back(a);
+            points_.push_back(b);
             begin_.push_back(points_.size());
         }
         const std::size_t directed = 2 * edge_count();
@@ -155,7 +162,12 @@ std::vector<std::uint32_t> ring_labels(const std::vector<std::uint32_t>& next, c
 }  // namespace
 
 std::vector<geos::Geom> polygonize_noded(const geos::Context& context, const GEOSGeometry* linework) {
-    const Graph graph(context, linework);
+    return polygonize_noded(context, linework, {});
+}
+
+std::vector<geos::Geom> polygonize_noded(const geos::Context& context, const GEOSGeometry* linework,
+                                         std::span<const std::pair<Point, Point>> segments) {
+    const Graph graph(context, linework, segments);
     const std::size_t edges = graph.edge_count();
     // Dangles and cut edges have the same ring on both sides: removed (both kinds are bridges, so
     // removing them makes no new one).

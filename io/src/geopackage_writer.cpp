@@ -524,7 +524,12 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
     guard.release();
     layers_.push_back(data.name);
     contents_.push_back(std::move(contents));
-    if (spatial) spatial_indexes_.push_back(std::move(index));
+    if (spatial) {
+        // A city's buildings: packed beside the rest of the writing, not in the close after it.
+        constexpr std::size_t kPackedAside = 10'000;  // entries
+        if (index.entries.size() >= kPackedAside) detail::start_packing(index);
+        spatial_indexes_.push_back(std::move(index));
+    }
 }
 
 void GeoPackageWriter::add_styles(const std::vector<LayerStyle>& styles) {

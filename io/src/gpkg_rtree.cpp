@@ -174,7 +174,7 @@ std::vector<std::string> trigger_sql(const std::string& rtree, const std::string
     };
 }
 
-void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
+void write_layer_index(Writer& db, SpatialIndexRows& layer) {
     const std::string rtree = "rtree_" + layer.table + "_" + layer.geometry_column;
     db.exec("CREATE VIRTUAL TABLE " + quoted_identifier(rtree) + " USING rtree(id, minx, maxx, miny, maxy)");
     // The node size SQLite chose for this file's pages; the module reads it back from the root.
@@ -185,7 +185,13 @@ void write_layer_index(Writer& db, const SpatialIndexRows& layer) {
         if (sqlite3_step(size.get()) != SQLITE_ROW) db.fail("reading the R*Tree's root");
         node_bytes = sqlite3_column_int(size.get(), 0);
     }
-    const PackedRTree tree = pack_rtree(layer.entries, node_bytes);
+    PackedRTree tree;
+    if (layer.packing.valid()) {
+        tree = layer.packing.get();  // rethrows what the packing threw
+        if (node_bytes != kUsualNodeBytes) tree = pack_rtree(layer.entries, node_bytes);
+    } else {
+        tree = pack_rtree(layer.entries, node_bytes);
+    }
     db.exec("DELETE FROM " + quoted_identifier(rtree + "_node"));
     const Statement node = db.prepare("INSERT INTO " + quoted_identifier(rtree + "_node") + " VALUES (?, ?)");
     for (std::size_t n = 0; n < tree.nodes.size(); ++n) {
@@ -316,7 +322,12 @@ void write_layer_contents(const std::string& path, const std::vector<LayerConten
     db.exec("COMMIT");
 }
 
-void write_spatial_indexes(const std::string& path, const std::vector<SpatialIndexRows>& layers) {
+void start_packing(SpatialIndexRows& layer) {
+    layer.packing =
+        std::async(std::launch::async, [entries = layer.entries] { return pack_rtree(entries, kUsualNodeBytes); });
+}
+
+void write_spatial_indexes(const std::string& path, std::vector<SpatialIndexRows>& layers) {
     if (layers.empty()) return;
     Writer db(path);
     db.exec("BEGIN");
@@ -324,7 +335,7 @@ void write_spatial_indexes(const std::string& path, const std::vector<SpatialInd
         "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT,column_name TEXT,extension_name TEXT NOT "
         "NULL,definition TEXT NOT NULL,scope TEXT NOT NULL,CONSTRAINT ge_tce UNIQUE (table_name, column_name, "
         "extension_name))");
-    for (const SpatialIndexRows& layer : layers) write_layer_index(db, layer);
+    for (SpatialIndexRows& layer : layers) write_layer_index(db, layer);
     db.exec("COMMIT");
 }
 

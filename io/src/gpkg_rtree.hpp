@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,15 @@ struct RTreeEntry {
     double min_x = 0, max_x = 0, min_y = 0, max_y = 0;
 };
 
+/// The three tables of an SQLite R*Tree (rtree.c's format): node blobs (big-endian: depth in the
+/// root, cell count, then cells of a 64-bit id and min/max x, min/max y as 32-bit floats), the leaf
+/// of each entry and the parent of each node. Node 1 is the root.
+struct PackedRTree {
+    std::vector<std::vector<unsigned char>> nodes;                   ///< node n is nodes[n - 1]
+    std::vector<std::pair<std::int64_t, std::int64_t>> entry_leaf;   ///< (entry id, leaf node)
+    std::vector<std::pair<std::int64_t, std::int64_t>> node_parent;  ///< (node, parent node), root excepted
+};
+
 /// A spatial layer whose index is still to be written: table, geometry column, FID column and
 /// one entry per feature with a non-empty geometry.
 struct SpatialIndexRows {
@@ -21,7 +31,20 @@ struct SpatialIndexRows {
     std::string geometry_column;
     std::string fid_column;
     std::vector<RTreeEntry> entries;
+    /// The entries packed for kUsualNodeBytes on a thread of its own (start_packing), while the
+    /// caller goes on writing; not valid when not started.
+    std::future<PackedRTree> packing;
 };
+
+/// The node size SQLite's R*Tree module takes for a 2D index on any page of 1,292 bytes or more
+/// (rtree.c: the page less 64 bytes, at most 51 cells of 24 bytes and a 4-byte header): every
+/// GeoPackage GDAL writes. write_spatial_indexes checks the size SQLite chose before using a tree
+/// packed for it.
+inline constexpr int kUsualNodeBytes = 4 + 24 * 51;
+
+/// Starts packing `layer`'s entries for kUsualNodeBytes on a thread of its own (for large layers:
+/// the packing of a city's buildings would otherwise add to the single-threaded close).
+void start_packing(SpatialIndexRows& layer);
 
 /// A layer whose rows civgrid wrote itself (not through OGR): its feature count and extent, which
 /// GDAL, not having seen the rows, leaves at zero and empty in gpkg_ogr_contents and gpkg_contents.
@@ -36,15 +59,6 @@ struct LayerContents {
 /// gpkg_ogr_contents.feature_count and gpkg_contents extent. Throws IoError naming the file.
 void write_layer_contents(const std::string& path, const std::vector<LayerContents>& layers);
 
-/// The three tables of an SQLite R*Tree (rtree.c's format): node blobs (big-endian: depth in the
-/// root, cell count, then cells of a 64-bit id and min/max x, min/max y as 32-bit floats), the leaf
-/// of each entry and the parent of each node. Node 1 is the root.
-struct PackedRTree {
-    std::vector<std::vector<unsigned char>> nodes;                   ///< node n is nodes[n - 1]
-    std::vector<std::pair<std::int64_t, std::int64_t>> entry_leaf;   ///< (entry id, leaf node)
-    std::vector<std::pair<std::int64_t, std::int64_t>> node_parent;  ///< (node, parent node), root excepted
-};
-
 /// Packs `entries` Sort-Tile-Recursive into full nodes of `node_bytes` (the size SQLite chose for
 /// the table's nodes: 4 + 24 bytes per cell). Coordinates are rounded outwards to floats exactly as
 /// the R*Tree module rounds an inserted row, so the index holds what row-by-row insertion would.
@@ -56,6 +70,6 @@ PackedRTree pack_rtree(std::vector<RTreeEntry> entries, int node_bytes);
 /// `layers` the spatial index GDAL's GeoPackage driver makes (the `rtree_<table>_<column>` virtual
 /// table, its six triggers, its gpkg_extensions row), filled by pack_rtree. Throws IoError
 /// (stage and file in the message) when SQLite fails.
-void write_spatial_indexes(const std::string& path, const std::vector<SpatialIndexRows>& layers);
+void write_spatial_indexes(const std::string& path, std::vector<SpatialIndexRows>& layers);
 
 }  // namespace civgrid::io::detail

@@ -60,6 +60,13 @@ struct ClippedPiece {
     bool cut_start = false, cut_end = false;
 };
 
+/// A point where a clipped line meets an outline segment a-b elsewhere than at a or b: the point
+/// as the clipper computed it, which the pieces end at. Splitting the outline there nodes the
+/// pieces with it exactly.
+struct OutlineCut {
+    Point a, b, point;
+};
+
 /// The total length of clipped pieces (metres): how much of the lines lies strictly inside.
 [[nodiscard]] double total_length(const std::vector<ClippedPiece>& pieces);
 
@@ -78,7 +85,10 @@ public:
     /// cut elsewhere than at its first vertex gives its piece through that vertex in one.
     /// Cost: each segment of `lines` is looked up in the index, plus one point-in-area test per
     /// piece; the outline's size matters only through the index.
-    [[nodiscard]] std::vector<ClippedPiece> clip(const GEOSGeometry* lines) const;
+    /// `cuts`, when given, receives every point where a line meets the inside of an outline
+    /// segment (OutlineCut).
+    [[nodiscard]] std::vector<ClippedPiece> clip(const GEOSGeometry* lines,
+                                                 std::vector<OutlineCut>* cuts = nullptr) const;
 
     /// True when `p` lies within `tolerance` (metres) of the outline.
     [[nodiscard]] bool on_outline(Point p, double tolerance = 1e-6) const;
@@ -97,7 +107,8 @@ public:
     [[nodiscard]] bool covers(Point p) const;
 
 private:
-    void clip_line(const std::vector<Point>& line, std::vector<ClippedPiece>& out) const;
+    void clip_line(const std::vector<Point>& line, std::vector<ClippedPiece>& out,
+                   std::vector<OutlineCut>* outline_cuts) const;
     [[nodiscard]] bool inside_by_locator(Point p) const;
 
     struct Ring {

@@ -10,6 +10,8 @@
 
 #include <civgrid/algorithms/geos.hpp>
 
+#include <span>
+#include <utility>
 #include <vector>
 
 namespace civgrid::algorithms {
@@ -24,5 +26,10 @@ namespace civgrid::algorithms {
 /// order, each forwards then backwards). Cost: O(n log n) in the vertices for finding the nodes
 /// and sorting edges around them, plus a walk of a shell per hole whose box it covers.
 [[nodiscard]] std::vector<geos::Geom> polygonize_noded(const geos::Context& context, const GEOSGeometry* linework);
+
+/// As above, with `segments` (pairs of end points) taken as more lines after the linework's: the
+/// caller's linework noded without GEOS, with no GEOS geometry made per segment.
+[[nodiscard]] std::vector<geos::Geom> polygonize_noded(const geos::Context& context, const GEOSGeometry* linework,
+                                                       std::span<const std::pair<Point, Point>> segments);
 
 }  // namespace civgrid::algorithms

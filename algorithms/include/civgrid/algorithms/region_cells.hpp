@@ -60,6 +60,9 @@ struct Faces {
     std::vector<std::unique_ptr<AreaLocator>> areas;  ///< locators of detailed faces, null for most
     std::unique_ptr<geos::StrTree> tree;              ///< over many faces; null for a few
     std::vector<geos::Envelope> boxes;
+    /// The noded lines (the region's rings and barriers) whose faces these are, each face's ring
+    /// made of their segments; null for a detailed outline, whose lines are noded in stretches.
+    geos::Geom linework;
 
     /// The first face (in index order) covering the point, else the nearest.
     [[nodiscard]] std::size_t locate(const geos::Context& context, const GEOSGeometry* point) const;
@@ -86,9 +89,19 @@ struct Atoms {
     /// found by its box and ring), else kNoNode (atoms cut by face boundaries: nodes are located
     /// in those by atom_graph).
     std::vector<std::uint32_t> node;
+    /// Whether the band was noded exactly (BandNoding) rather than by GEOS.
+    bool band_noded_exactly = false;
 };
+/// How the cells along face boundaries (the band) are noded with the boundaries.
+/// exact_when_possible: each band piece ends where the face's clipper cut it, and the faces'
+/// linework is split at those points, so no GEOS noding is needed; taken when the faces' linework
+/// bounds faces only (no barrier ends inside a face) and the result checks as noded, else GEOS's
+/// noding (a union) of the band with the region's linework, as `geos` always does. Both give the
+/// same atoms but for rounding in the cut points.
+enum class BandNoding { exact_when_possible, geos };
 [[nodiscard]] Atoms voronoi_atoms(const geos::Context& context, const Outline& outline,
-                                  const GEOSGeometry* hard_linework, const Faces& faces, const Nodes& nodes);
+                                  const GEOSGeometry* hard_linework, const Faces& faces, const Nodes& nodes,
+                                  BandNoding noding = BandNoding::exact_when_possible);
 
 /// 5. Two atoms sharing boundary, and how much (metres).
 struct AtomEdge {
