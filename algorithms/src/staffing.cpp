@@ -1,4 +1,5 @@
 #include "point_grid.hpp"
+#include "wkb_rings.hpp"
 
 #include <civgrid/algorithms/cell_grid.hpp>
 #include <civgrid/algorithms/detailed_outline.hpp>
@@ -18,6 +19,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 namespace civgrid::algorithms {
@@ -39,6 +41,28 @@ struct Rings {
     std::vector<std::vector<Point>> rings;
     geos::Envelope box;
 
+    // The rings of 2D little-endian WKB as io and the partition write it, in GEOS's order (each
+    // polygon's shell, then its holes); nothing for anything else or no vertex (GEOS reads those).
+    static std::optional<Rings> of_plain_wkb(const Wkb& wkb) {
+        detail::Rings plain;
+        if (!detail::read_polygonal(wkb, plain) || plain.points.empty()) return std::nullopt;
+        std::optional<Rings> result(std::in_place);
+        Rings& out = *result;
+        out.box = {plain.points[0].x, plain.points[0].y, plain.points[0].x, plain.points[0].y};
+        for (const Point& p : plain.points) {
+            out.box.min_x = std::min(out.box.min_x, p.x), out.box.max_x = std::max(out.box.max_x, p.x);
+            out.box.min_y = std::min(out.box.min_y, p.y), out.box.max_y = std::max(out.box.max_y, p.y);
+        }
+        std::size_t begin = 0;
+        for (const std::size_t end : plain.ring_end) {
+            out.rings.emplace_back(plain.points.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   plain.points.begin() + static_cast<std::ptrdiff_t>(end));
+            begin = end;
+        }
+        if (plain.points.size() > static_cast<std::size_t>(kDetailedOutline)) out.make_blocks();
+        return result;
+    }
+    Rings() = default;
     Rings(const geos::Context& context, const GEOSGeometry* polygon) : box(geos::envelope(context, polygon)) {
         std::vector<geos::Geom> lines;
         geos::collect_lines(context, polygon, lines);
@@ -176,6 +200,13 @@ private:
     std::vector<Block> blocks_;
     double magnitude_ = 0;
 };
+
+// A micro-grid's rings: from its WKB when plain, else from `parsed`, GEOS's reading of it.
+Rings rings_of(const geos::Context& context, const Wkb& wkb, const GEOSGeometry* parsed) {
+    if (parsed != nullptr) return Rings(context, parsed);
+    if (std::optional<Rings> plain = Rings::of_plain_wkb(wkb)) return std::move(*plain);
+    throw InternalError(kStage, "a micro-grid's WKB read as plain once and not again");
+}
 
 struct Candidate {
     std::uint32_t worker;
@@ -370,7 +401,7 @@ std::vector<TransportArc> candidate_arcs(const StaffingInput& input, const std::
         const geos::Context& context = contexts.local();
         const std::uint32_t g = grids_wanted[k];
         if (grid_of[k] == nullptr) return;
-        const Rings rings(context, polygons[g].get());
+        const Rings rings = rings_of(context, input.micro_grids[g], polygons[g].get());
         std::vector<Candidate> found =
             nearest_workers(rings, *grid_of[k], input.workers, along_roads ? 2 * wanted : wanted, memos.local());
         if (along_roads) {
@@ -404,9 +435,14 @@ StaffingResult assign_workers(const StaffingInput& input) {
         throw InternalError(kStage, "staffing input vectors differ in size");
     StaffingResult result;
     const geos::Context context;  // owns the polygons; threads read them under contexts of their own
-    std::vector<geos::Geom> polygons;
-    polygons.reserve(grid_count);
-    for (const Wkb& wkb : input.micro_grids) polygons.push_back(geos::from_wkb(context, wkb));
+    // GEOS reads only the micro-grids that are not plain WKB (Rings::of_plain_wkb reads the rest).
+    std::vector<geos::Geom> polygons(grid_count);
+    {
+        detail::Rings plain;
+        for (std::size_t g = 0; g < grid_count; ++g)
+            if (!detail::read_polygonal(input.micro_grids[g], plain) || plain.points.empty())
+                polygons[g] = geos::from_wkb(context, input.micro_grids[g]);
+    }
     // Workers by street; those with no capacity are never offered.
     int groups = 0;
     for (int g : input.micro_grid_group) groups = std::max(groups, g + 1);
@@ -448,7 +484,7 @@ StaffingResult assign_workers(const StaffingInput& input) {
         tbb::enumerable_thread_specific<std::unique_ptr<NetworkSearch>> fixed_searches;
         tbb::parallel_for(std::size_t{0}, input.fixed.size(), [&](std::size_t f) {
             const auto [worker, grid] = input.fixed[f];
-            const Rings rings(fixed_contexts.local(), polygons[grid].get());
+            const Rings rings = rings_of(fixed_contexts.local(), input.micro_grids[grid], polygons[grid].get());
             std::vector<Candidate> one = {{worker, rings.distance(input.workers[worker])}};
             if (!attached.empty()) {
                 auto& network_search = fixed_searches.local();

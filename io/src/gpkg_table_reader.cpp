@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <future>
+#include <iterator>
 #include <limits>
 #include <memory>
 
@@ -141,63 +143,61 @@ bool is_empty_point(const unsigned char* data, std::size_t size) {
 
 }  // namespace
 
-std::optional<PlainTable> read_plain_geopackage_table(const PlainTableRequest& request) {
+namespace {
+
+// The rows of `request`'s table whose rowid lies in [first, last] into `table`; false as soon as
+// anything is not plain (read_plain_geopackage_table).
+bool read_rows(const PlainTableRequest& request, std::int64_t first, std::int64_t last, std::size_t expected_rows,
+               PlainTable& table) {
     sqlite3* raw = nullptr;
     const int opened = sqlite3_open_v2(request.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
     const SqliteDatabase db(raw);
-    if (opened != SQLITE_OK || request.fid_column.empty()) return std::nullopt;
-
-    // A table (not a view), its fid the rowid: GDAL reads it in the same order, one row per feature.
-    {
-        sqlite3_stmt* statement = nullptr;
-        const std::string sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
-        if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) return std::nullopt;
-        const SqliteStatement owned(statement);
-        sqlite3_bind_text(statement, 1, request.table.c_str(), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(statement) != SQLITE_ROW) return std::nullopt;
-    }
+    if (opened != SQLITE_OK) return false;
     const bool has_geometry = !request.geometry_column.empty();
     std::string select = "SELECT rowid, " + quoted_identifier(request.fid_column);
     if (has_geometry) select += ", " + quoted_identifier(request.geometry_column);
     for (const PlainColumn& column : request.columns) select += ", " + quoted_identifier(column.name);
-    select += " FROM " + quoted_identifier(request.table);
+    select += " FROM " + quoted_identifier(request.table) + " WHERE rowid BETWEEN ? AND ? ORDER BY rowid";
     sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db.get(), select.c_str(), -1, &statement, nullptr) != SQLITE_OK) return std::nullopt;
+    if (sqlite3_prepare_v2(db.get(), select.c_str(), -1, &statement, nullptr) != SQLITE_OK) return false;
     const SqliteStatement rows(statement);
+    sqlite3_bind_int64(statement, 1, first);
+    sqlite3_bind_int64(statement, 2, last);
 
     std::vector<char> accepted(7, request.accepted_families.empty() ? 1 : 0);
     for (std::uint32_t type = 1; type <= 6; ++type)
         for (const std::string& family : request.accepted_families)
             if (family == family_of(type)) accepted[type] = 1;
 
-    PlainTable table;
-    table.fids.reserve(request.expected_rows);
-    table.geometries.reserve(request.expected_rows);
-    table.rows.reserve(request.expected_rows);
+    table.fids.reserve(expected_rows);
+    table.geometries.reserve(expected_rows);
+    table.rows.reserve(expected_rows);
     const int first_value = has_geometry ? 3 : 2;
     int status = SQLITE_ROW;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         if (sqlite3_column_type(statement, 1) != SQLITE_INTEGER ||
             sqlite3_column_int64(statement, 0) != sqlite3_column_int64(statement, 1))
-            return std::nullopt;
+            return false;
         Wkb wkb;
         if (has_geometry && sqlite3_column_type(statement, 2) != SQLITE_NULL) {
-            if (sqlite3_column_type(statement, 2) != SQLITE_BLOB) return std::nullopt;
+            if (sqlite3_column_type(statement, 2) != SQLITE_BLOB) return false;
             const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(statement, 2));
             std::size_t size = 0;
             bool flagged_empty = false;
             const unsigned char* data =
                 blob_wkb(blob, static_cast<std::size_t>(sqlite3_column_bytes(statement, 2)), size, flagged_empty);
-            if (data == nullptr) return std::nullopt;
+            if (data == nullptr) return false;
             std::uint32_t type = 0;
             // GDAL writes an empty point as NaN coordinates, flagged empty.
             const Verdict verdict = flagged_empty && is_empty_point(data, size)
                                         ? Verdict::empty
                                         : PlainWkb(data, size, request.max_abs_coordinate).check(type);
-            if (flagged_empty && verdict != Verdict::empty) return std::nullopt;
-            if (verdict == Verdict::not_plain || (verdict == Verdict::plain && accepted[type] == 0))
-                return std::nullopt;
-            if (verdict == Verdict::plain) wkb.assign(data, data + size);
+            if (flagged_empty && verdict != Verdict::empty) return false;
+            if (verdict == Verdict::not_plain || (verdict == Verdict::plain && accepted[type] == 0)) return false;
+            if (verdict == Verdict::plain) {
+                wkb.assign(data, data + size);
+                if (request.finish_geometry && !request.finish_geometry(wkb)) return false;
+            }
         }
         std::vector<FieldValue> values(request.columns.size());
         for (std::size_t c = 0; c < request.columns.size(); ++c) {
@@ -207,36 +207,83 @@ std::optional<PlainTable> read_plain_geopackage_table(const PlainTableRequest& r
                 case SQLITE_NULL:
                     break;
                 case SQLITE_INTEGER: {
-                    if (column.type == FieldType::string) return std::nullopt;
+                    if (column.type == FieldType::string) return false;
                     const sqlite3_int64 value = sqlite3_column_int64(statement, at);
                     if (column.type == FieldType::real) {
                         values[c] = sqlite3_column_double(statement, at);
                     } else {
                         if (column.int32 && (value < std::numeric_limits<std::int32_t>::min() ||
                                              value > std::numeric_limits<std::int32_t>::max()))
-                            return std::nullopt;
+                            return false;
                         values[c] = std::int64_t{value};
                     }
                     break;
                 }
                 case SQLITE_FLOAT:
-                    if (column.type != FieldType::real) return std::nullopt;
+                    if (column.type != FieldType::real) return false;
                     values[c] = sqlite3_column_double(statement, at);
                     break;
                 case SQLITE_TEXT:
-                    if (column.type != FieldType::string) return std::nullopt;
+                    if (column.type != FieldType::string) return false;
                     // As GDAL sets it: a C string, up to a NUL byte.
                     values[c] = std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, at)));
                     break;
                 default:
-                    return std::nullopt;
+                    return false;
             }
         }
         table.fids.push_back(sqlite3_column_int64(statement, 1));
         table.geometries.push_back(std::move(wkb));
         table.rows.push_back(std::move(values));
     }
-    if (status != SQLITE_DONE) return std::nullopt;
+    return status == SQLITE_DONE;
+}
+
+}  // namespace
+
+std::optional<PlainTable> read_plain_geopackage_table(const PlainTableRequest& request) {
+    std::int64_t first = 0, last = -1;
+    {
+        sqlite3* raw = nullptr;
+        const int opened =
+            sqlite3_open_v2(request.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+        const SqliteDatabase db(raw);
+        if (opened != SQLITE_OK || request.fid_column.empty()) return std::nullopt;
+        // A table (not a view), its fid the rowid: GDAL reads it in the same order, one row per feature.
+        sqlite3_stmt* statement = nullptr;
+        const std::string sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
+        if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) return std::nullopt;
+        const SqliteStatement owned(statement);
+        sqlite3_bind_text(statement, 1, request.table.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(statement) != SQLITE_ROW) return std::nullopt;
+        const std::string range = "SELECT min(rowid), max(rowid) FROM " + quoted_identifier(request.table);
+        sqlite3_stmt* bounds = nullptr;
+        if (sqlite3_prepare_v2(db.get(), range.c_str(), -1, &bounds, nullptr) != SQLITE_OK) return std::nullopt;
+        const SqliteStatement owned_bounds(bounds);
+        if (sqlite3_step(bounds) != SQLITE_ROW) return std::nullopt;
+        if (sqlite3_column_type(bounds, 0) == SQLITE_NULL) return PlainTable{};  // no rows
+        first = sqlite3_column_int64(bounds, 0);
+        last = sqlite3_column_int64(bounds, 1);
+    }
+    // Two rowid ranges on two connections at once for a large table: a city's buildings, or
+    // parcels of thousands of vertices, where copying the blobs out is most of the read.
+    constexpr std::size_t kTwoRanges = 20'000;  // rows
+    if (!request.two_threads || request.expected_rows < kTwoRanges || last - first < 2) {
+        PlainTable table;
+        if (!read_rows(request, first, last, request.expected_rows, table)) return std::nullopt;
+        return table;
+    }
+    const std::int64_t middle = first + (last - first) / 2;
+    PlainTable second;
+    std::future<bool> second_read = std::async(std::launch::async, [&] {
+        return read_rows(request, middle + 1, last, request.expected_rows / 2 + 1, second);
+    });
+    PlainTable table;
+    const bool first_read = read_rows(request, first, middle, request.expected_rows / 2 + 1, table);
+    if (!second_read.get() || !first_read) return std::nullopt;
+    table.fids.insert(table.fids.end(), second.fids.begin(), second.fids.end());
+    std::move(second.geometries.begin(), second.geometries.end(), std::back_inserter(table.geometries));
+    std::move(second.rows.begin(), second.rows.end(), std::back_inserter(table.rows));
     return table;
 }
 

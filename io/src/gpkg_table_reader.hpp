@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct PlainTableRequest {
     std::vector<std::string> accepted_families;  ///< "point", "line", "polygon"; empty: any of them
     double max_abs_coordinate = 0;               ///< a coordinate beyond it is not plain
     std::size_t expected_rows = 0;               ///< rows reserved for (the driver's count)
+    /// Applied to each non-empty geometry where it is read (the coordinate grid's snapping);
+    /// false: the table is not read plain.
+    std::function<bool(Wkb&)> finish_geometry;
+    bool two_threads = false;  ///< a large table read in two rowid ranges at once
 };
 
 struct PlainTable {

@@ -780,12 +780,11 @@ bool read_plain_geopackage(OGRLayerH layer, const std::string& path, bool has_ge
     }
     request.accepted_families = options.accepted_families;
     request.max_abs_coordinate = kMaxAbsCoordinate;
+    if (options.coordinate_grid > 0)
+        request.finish_geometry = [grid = options.coordinate_grid](Wkb& wkb) { return snap_wkb_to_grid(wkb, grid); };
+    request.two_threads = options.threads != 1 && std::thread::hardware_concurrency() > 1;
     std::optional<detail::PlainTable> read = detail::read_plain_geopackage_table(request);
     if (!read) return false;
-    if (options.coordinate_grid > 0)
-        for (Wkb& wkb : read->geometries)
-            if (!wkb.empty() && !snap_wkb_to_grid(wkb, options.coordinate_grid))
-                throw InternalError("io.read", path + ", layer '" + table.layer + "': plain WKB not snapped");
     table.fids = std::move(read->fids);
     table.geometries = std::move(read->geometries);
     table.rows = std::move(read->rows);

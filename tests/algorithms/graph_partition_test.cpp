@@ -1,3 +1,4 @@
+#include <civgrid/algorithms/balance_bound.hpp>
 #include <civgrid/algorithms/graph_partition.hpp>
 #include <civgrid/error.hpp>
 
@@ -179,6 +180,59 @@ TEST(GraphPartition, AWindowPutsMorePartsInsideIt) {
     }
     EXPECT_GT(inside_with, inside_without) << inside_with << " against " << inside_without;
     EXPECT_GE(inside_with, parts_total * 98 / 100) << inside_with << " of " << parts_total;
+}
+
+TEST(GraphPartition, APieceAveragingOutsideTheWindowGetsAsManyPartsInsideAsTheBoundsAllow) {
+    // A target of 83: window 75-91, bounds 66.4-99.6. A piece whose average lies outside the
+    // window loses parts whatever is done; equal shares lose them all (212 households in 3:
+    // 70.7 each). The plan keeping the bounds puts as many parts as it can at the window's near
+    // edge and the rest within the bounds (212: one of 75-77 and two of 67-69), and refinement
+    // reaches it. Buildings of 1-3 households on a grid, several seeds; pieces below and above,
+    // each leaving the plan a little slack (0.4-1.2 households a part: with none, only an exact
+    // partition reaches it).
+    const WithinRange window = within_range(83.0);
+    const WithinRange bounds{67, 99};
+    GraphPartitionOptions options;
+    options.compactness = 0;  // the plan is kept only when no less compact: here, balance alone
+    options.window_low = static_cast<double>(window.low);
+    options.window_high = static_cast<double>(window.high);
+    options.lower_bound = 83.0 * 0.8;
+    options.upper_bound = 83.0 * 1.2;
+    struct Case {
+        std::int64_t households;
+        int parts;
+    };
+    int cases = 0;
+    for (const Case c : {Case{212, 3}, Case{425, 6}, Case{690, 10}, Case{1455, 15}, Case{1166, 12}, Case{580, 6}}) {
+        const int bound = best_within_in_piece_bounded(c.households, c.parts, window, bounds);
+        ASSERT_GE(bound, 1) << c.households << " in " << c.parts;
+        ASSERT_LT(bound, c.parts) << c.households << " in " << c.parts;
+        for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+            std::mt19937_64 random(seed * 7 + static_cast<std::uint64_t>(c.parts));
+            std::vector<std::int64_t> weights;
+            std::int64_t left = c.households;
+            while (left > 0) {
+                const std::int64_t w = std::min<std::int64_t>(left, 1 + static_cast<std::int64_t>(random() % 3));
+                weights.push_back(w);
+                left -= w;
+            }
+            const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(weights.size()))));
+            weights.resize(static_cast<std::size_t>(side) * static_cast<std::size_t>(side), 0);
+            const WeightedGraph graph = grid_graph(side, side, weights);
+            const std::vector<int> part = partition_connected_graph(graph, c.parts, seed, options);
+            ASSERT_TRUE(parts_are_connected(graph, part));
+            ASSERT_EQ(*std::max_element(part.begin(), part.end()) + 1, c.parts);
+            const std::vector<double> weight = part_weights(graph, part, c.parts);
+            EXPECT_GE(within_window(weight, options.window_low, options.window_high), bound)
+                << c.households << " in " << c.parts << ", seed " << seed;
+            for (double w : weight) {
+                EXPECT_GE(w, 67.0) << c.households << " in " << c.parts << ", seed " << seed;
+                EXPECT_LE(w, 99.0) << c.households << " in " << c.parts << ", seed " << seed;
+            }
+            ++cases;
+        }
+    }
+    EXPECT_EQ(cases, 24);
 }
 
 TEST(GraphPartition, RegrownPartsAreKeptOnlyWhenBetter) {

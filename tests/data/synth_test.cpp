@@ -745,6 +745,24 @@ TEST(synth, EveryLayerReadsTheSameStraightFromTheGeoPackageAsThroughGdal) {
     }
 }
 
+// A large plain table (33,000 buildings) is read in two rowid ranges at once: the rows come in
+// the same order, snapped alike, as one range and as GDAL gives them.
+TEST(synth, ALargeTableReadInTwoRangesIsReadAsInOne) {
+    test::TempDir dir;
+    const std::string path = dir.file("city.gpkg");
+    data::write_city(cached_city(300'000, 1), path);
+    const io::FeatureTable two_ranges = io::read_layer({path, "buildings"}, {.coordinate_grid = 0.001});
+    const io::FeatureTable one_range = io::read_layer({path, "buildings"}, {.coordinate_grid = 0.001, .threads = 1});
+    const io::FeatureTable through_gdal =
+        io::read_layer({path, "buildings"}, {.coordinate_grid = 0.001, .direct_geopackage = false});
+    ASSERT_GT(two_ranges.size(), 20'000u);
+    for (const io::FeatureTable* other : {&one_range, &through_gdal}) {
+        EXPECT_EQ(two_ranges.fids, other->fids);
+        EXPECT_TRUE(two_ranges.geometries == other->geometries);
+        EXPECT_TRUE(two_ranges.rows == other->rows);
+    }
+}
+
 // Full scale, run by hand: --gtest_also_run_disabled_tests --gtest_filter='*FullScale*'
 TEST(synth, DISABLED_FullScale) {
     for (const std::int64_t households : {std::int64_t{30'000}, std::int64_t{3'400'000}}) {

@@ -550,7 +550,7 @@ TEST(ReadLayer, GeoPackageReadDirectlyGivesWhatGdalsFeaturesGive) {
             GDALDatasetReleaseResultSet(dataset, GDALDatasetExecuteSQL(dataset, d.sql.c_str(), nullptr, "SQLITE"));
             GDALClose(dataset);
         }
-        detail::PlainTableRequest request{file, "buildings", "fid", "geom", {}, {"polygon"}, 1e9, 0};
+        detail::PlainTableRequest request{file, "buildings", "fid", "geom", {}, {"polygon"}, 1e9, 0, {}, false};
         request.columns = {{"households", FieldType::integer, true},
                            {"big", FieldType::integer, false},
                            {"area", FieldType::real, false},
@@ -561,7 +561,7 @@ TEST(ReadLayer, GeoPackageReadDirectlyGivesWhatGdalsFeaturesGive) {
         expect_same_table(read_layer({file, ""}, polygons), read_layer({file, ""}, through_gdal), d.name);
     }
 
-    detail::PlainTableRequest request{plain_file, "buildings", "fid", "geom", {}, {}, 1e9, 300};
+    detail::PlainTableRequest request{plain_file, "buildings", "fid", "geom", {}, {}, 1e9, 300, {}, false};
     request.columns = {{"households", FieldType::integer, true},
                        {"big", FieldType::integer, false},
                        {"area", FieldType::real, false},

@@ -86,7 +86,11 @@ struct GraphPartitionOptions {
 /// Splits a CONNECTED graph into `parts` connected parts, each holding weight, with node weights as
 /// equal as the graph allows; returns the part of each node (0 .. parts-1). `parts` is clamped to
 /// the number of nodes with weight (to the node count when none has any). Deterministic for a given seed. O(n log n *
-/// trials * log parts).
+/// trials * log parts). With a window and balance bounds, a graph whose average per part lies outside the window
+/// while every part could keep the bounds is partitioned a second time towards the plan that keeps the bounds with
+/// the most parts within the window (some parts at its near edge, the rest within the bounds); that partition is
+/// kept when it is no worse on any count and better on one (beyond the bounds, parts outside the window,
+/// compactness).
 [[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, int parts, std::uint64_t seed,
                                                          const GraphPartitionOptions& options = {});
 
@@ -96,9 +100,11 @@ struct GraphPartitionOptions {
                                                          std::uint64_t seed, const GraphPartitionOptions& options = {});
 
 /// The refinement partition_connected_graph ends with, alone, on a given partition of `graph`
-/// (parts numbered 0..parts-1, each connected and holding weight, equal targets): boundary moves
-/// and, with a window, chains of moves that bring parts into it, then (with the graph's shapes)
-/// the compactness stage. Parts stay connected and non-empty; none leaves the window.
+/// (parts numbered 0..parts-1, each connected and holding weight, equal targets, or where the average
+/// lies outside the window the plan above, its edge targets going to the parts nearest the window's
+/// edge): boundary moves and, with a window, chains of moves that bring parts into it (and, under a
+/// plan, parts beyond the bounds back within them), then (with the graph's shapes) the compactness
+/// stage. Parts stay connected and non-empty; none leaves the window.
 void refine_partition(const WeightedGraph& graph, std::vector<int>& part, const GraphPartitionOptions& options);
 
 /// The compactness stage alone (moves, swaps, two-move chains, pairs split again) on a given
