@@ -126,17 +126,30 @@ TEST(BalanceBound, SharingTheCountMatchesEnumeration) {
     EXPECT_EQ(best_within({100, 50}, 1, 100), 0);  // fewer parts than pieces: no plan
 }
 
+// A random sharing problem: 1-6 pieces of 1-600 households, a count of up to 14 more than pieces,
+// a target of 20-100.
+struct SharingCase {
+    double target = 0;
+    std::vector<double> pieces;
+    std::vector<std::int64_t> whole;  // the pieces' households as integers
+    int total = 0;
+};
+SharingCase random_sharing(std::mt19937_64& random) {
+    SharingCase c;
+    c.target = 20 + 80 * std::uniform_real_distribution<double>(0, 1)(random);
+    c.pieces.resize(1 + random() % 6);
+    for (auto& h : c.pieces) {
+        h = static_cast<double>(1 + random() % 600);
+        c.whole.push_back(static_cast<std::int64_t>(h));
+    }
+    c.total = static_cast<int>(c.pieces.size() + random() % 15);
+    return c;
+}
+
 TEST(BalanceBound, ShareCountReachesTheBound) {
     std::mt19937_64 random(23);
     for (int instance = 0; instance < 2000; ++instance) {
-        const double target = 20 + 80 * std::uniform_real_distribution<double>(0, 1)(random);
-        std::vector<double> pieces(1 + random() % 6);
-        std::vector<std::int64_t> whole;
-        for (auto& h : pieces) {
-            h = static_cast<double>(1 + random() % 600);
-            whole.push_back(static_cast<std::int64_t>(h));
-        }
-        const int total = static_cast<int>(pieces.size() + random() % 15);
+        const auto [target, pieces, whole, total] = random_sharing(random);
         const std::vector<int> counts = share_count(pieces, total, target);
         ASSERT_EQ(counts.size(), pieces.size());
         EXPECT_EQ(std::accumulate(counts.begin(), counts.end(), 0), total);
@@ -179,14 +192,7 @@ TEST(BalanceBound, ShareCountWithBoundsLosesFewestKeepingThem) {
     std::mt19937_64 random(29);
     int better = 0;
     for (int instance = 0; instance < 2000; ++instance) {
-        const double target = 20 + 80 * std::uniform_real_distribution<double>(0, 1)(random);
-        std::vector<double> pieces(1 + random() % 6);
-        std::vector<std::int64_t> whole;
-        for (auto& h : pieces) {
-            h = static_cast<double>(1 + random() % 600);
-            whole.push_back(static_cast<std::int64_t>(h));
-        }
-        const int total = static_cast<int>(pieces.size() + random() % 15);
+        const auto [target, pieces, whole, total] = random_sharing(random);
         const double lower = 0.8 * target, upper = 1.2 * target;
         const WithinRange bounds{static_cast<std::int64_t>(std::ceil(lower - 1e-9)),
                                  static_cast<std::int64_t>(std::floor(upper + 1e-9))};
