@@ -451,7 +451,8 @@ std::vector<int> share_by_households(const std::vector<double>& households, int 
     return counts;
 }
 
-std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target) {
+std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target, double lower,
+                             double upper) {
     const std::size_t pieces = piece_households.size();
     if (pieces == 0 || total <= static_cast<int>(pieces)) return std::vector<int>(pieces, 1);
     const WithinRange range = within_range(target);
@@ -464,14 +465,30 @@ std::vector<int> share_count(const std::vector<double>& piece_households, int to
     // the window's edge every micro-grid must hold nearly the same households: its parts are
     // packed building by building rather than grown (strips, Polsby-Popper 0.61 against 0.67 with
     // room), and they often miss the count the bound allows anyway (bench/README.md, "Room in
-    // the pieces"). Both tie-breaks together stay below one micro-grid over all the pieces
-    // (tight: 0.5 in all; nearness: 1e-3 a piece, and pieces x total^2 <= 2e7 keeps pieces < 272),
-    // so they never cost a micro-grid the bound counts.
+    // the pieces"). With balance bounds given, the micro-grids within that the sharing would lose
+    // by keeping them (best_within_in_piece_bounded), and a piece that cannot keep them at all,
+    // weigh about as much as the room: the bound counts plans that put one micro-grid of a small
+    // piece beyond the bounds so that its others are within, which refinement, keeping them, does
+    // not make (bench/README.md, "Plans for pieces averaging outside the window"). The tie-breaks
+    // together stay below one micro-grid over all the pieces (tight: 0.35 in all; keeping the
+    // bounds: 0.3, as a piece loses at most its k and one; nearness: 1e-3 a piece, and pieces x
+    // total^2 <= 2e7 keeps pieces < 272), so they never cost a micro-grid the bound counts.
     constexpr double kRoomWanted = 0.05;  // of the target: half the window's half-width
-    const double tight_weight = 0.5 / static_cast<double>(total);
+    const double tight_weight = 0.35 / static_cast<double>(total);
+    const bool with_bounds = lower > 0 && upper >= lower;
+    const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
+                             static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+    const double bounds_weight = with_bounds ? 0.3 / static_cast<double>(total + static_cast<int>(pieces)) : 0.0;
     const auto cost = [&](std::size_t i, int k) {
         const auto households = static_cast<std::int64_t>(std::llround(piece_households[i]));
-        const double lost = static_cast<double>(k - best_within_in_piece(households, k, range));
+        const int within = best_within_in_piece(households, k, range);
+        double lost = static_cast<double>(k - within);
+        if (with_bounds) {
+            const bool forced = households < k * bounds.low || households > k * bounds.high;
+            lost += bounds_weight *
+                    (static_cast<double>(within - best_within_in_piece_bounded(households, k, range, bounds)) +
+                     (forced ? 1.0 : 0.0));
+        }
         const double average = piece_households[i] / k;
         const double room =
             std::min(static_cast<double>(range.high) - average, average - static_cast<double>(range.low));

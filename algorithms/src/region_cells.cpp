@@ -803,7 +803,8 @@ Pieces pieces(const WeightedGraph& graph, const RegionInput& input) {
         result.vertex_piece[v] = piece_of_component[static_cast<std::size_t>(component[v])];
     // Shared so that the most micro-grids can be within +-10 % of the target (balance_bound.hpp).
     const PartitionOptions& options = input.options;
-    result.counts = share_count(result.households, std::max(1, input.micro_grid_count), options.target_households);
+    result.counts = share_count(result.households, std::max(1, input.micro_grid_count), options.target_households,
+                                options.lower(), options.upper());
     // A part needs a vertex with households, and with a hard minimum, that many households.
     if (options.hard_min_households > 0)
         for (std::size_t p = 0; p < result.counts.size(); ++p)

@@ -377,7 +377,8 @@ RegionCells RegionCells::from_units(const RegionInput& input, double gap, double
         const double requested = std::max(1, input.micro_grid_count);
         const int rest_total = std::max(static_cast<int>(rest_pieces.size()),
                                         static_cast<int>(std::lround(requested * (all - large_households) / all)));
-        const std::vector<int> shared = share_count(rest_households, rest_total, input.options.target_households);
+        const std::vector<int> shared = share_count(rest_households, rest_total, input.options.target_households,
+                                                    input.options.lower(), input.options.upper());
         for (std::size_t i = 0; i < rest_pieces.size(); ++i) state.piece_counts[rest_pieces[i]] = shared[i];
     }
     for (std::size_t p = 0; p < pieces; ++p) {

@@ -82,9 +82,12 @@ struct WithinRange {
 
 /// How many of `total` micro-grids each piece gets (at least one each; all ones when `total` is
 /// not above the piece count): the sharing that lets the most micro-grids be within +-10 % of
-/// `target` (the bound's own), and among those the one whose piece averages lie nearest the
-/// target. An exact dynamic programme while pieces x total^2 stays below about 2e7; beyond it
-/// (a whole city as one region) the largest remainder on household shares.
-[[nodiscard]] std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target);
+/// `target` (the bound's own), and among those the one that loses fewest of them keeping the
+/// balance bounds [lower, upper] (when given) and leaves the pieces' averages room inside the
+/// window, then whose averages lie nearest the target. An exact dynamic programme while pieces x
+/// total^2 stays below about 2e7; beyond it (a whole city as one region) the largest remainder on
+/// household shares.
+[[nodiscard]] std::vector<int> share_count(const std::vector<double>& piece_households, int total, double target,
+                                           double lower = 0, double upper = 0);
 
 }  // namespace civgrid::algorithms
