@@ -140,6 +140,11 @@ Geom noded_with_region(const Context& context, const GEOSGeometry* region, const
 using detail::SegmentHash;
 using detail::SegmentKey;
 
+// A segment's key whichever way it runs: its end points in lexicographic order.
+SegmentKey undirected_key(Point a, Point b) {
+    return std::tie(a.x, a.y) < std::tie(b.x, b.y) ? SegmentKey{a.x, a.y, b.x, b.y} : SegmentKey{b.x, b.y, a.x, a.y};
+}
+
 // Index of the first polygon (in index order) covering the point, or the nearest one. `areas`
 // (when given, per polygon, null for most): locators of detailed polygons, asked instead of GEOS.
 std::size_t locate(const Context& context, const std::vector<geos::Prepared>& prepared,
@@ -202,8 +207,7 @@ std::vector<AtomEdge> adjacency(const geos::Context& context, const std::vector<
         for (unsigned i = 1; i < size; ++i) {
             const double px = points[i - 1].x, py = points[i - 1].y, x = points[i].x, y = points[i].y;
             if (x == px && y == py) continue;
-            const SegmentKey key =
-                std::tie(px, py) < std::tie(x, y) ? SegmentKey{px, py, x, y} : SegmentKey{x, y, px, py};
+            const SegmentKey key = undirected_key(points[i - 1], points[i]);
             const auto [number, inserted] = numbers.number(key);
             if (inserted) first_owner.push_back(kNoOwner);
             std::uint32_t& owner = first_owner[number];
@@ -332,17 +336,13 @@ namespace {
 // GEOS's noding does that). The rest of the linework (barriers' overhangs outside) bounds nothing.
 std::optional<std::vector<std::pair<Point, Point>>> face_ring_segments(const Context& context, const Outline& outline,
                                                                        const Faces& faces) {
-    auto key_of = [](Point a, Point b) {
-        return std::tie(a.x, a.y) < std::tie(b.x, b.y) ? SegmentKey{a.x, a.y, b.x, b.y}
-                                                       : SegmentKey{b.x, b.y, a.x, a.y};
-    };
     std::unordered_set<SegmentKey, SegmentHash> on_rings;
     for (const Geom& face : faces.faces) {
         std::vector<Geom> rings;
         collect_lines(context, face.get(), rings);
         for (const Geom& ring : rings) {
             const std::vector<Point> v = geos::vertices(context, ring.get());
-            for (std::size_t i = 1; i < v.size(); ++i) on_rings.insert(key_of(v[i - 1], v[i]));
+            for (std::size_t i = 1; i < v.size(); ++i) on_rings.insert(undirected_key(v[i - 1], v[i]));
         }
     }
     std::vector<std::pair<Point, Point>> segments;
@@ -353,10 +353,10 @@ std::optional<std::vector<std::pair<Point, Point>>> face_ring_segments(const Con
         const std::vector<Point> v = geos::vertices(context, line.get());
         for (std::size_t i = 1; i < v.size(); ++i) {
             if (v[i - 1] == v[i]) continue;
-            if (on_rings.contains(key_of(v[i - 1], v[i]))) {
+            if (on_rings.contains(undirected_key(v[i - 1], v[i]))) {
                 // Once: a segment that the linework holds twice (two parts of the region along
                 // one edge) would leave polygonize two edges between the same nodes.
-                if (taken.insert(key_of(v[i - 1], v[i])).second) segments.emplace_back(v[i - 1], v[i]);
+                if (taken.insert(undirected_key(v[i - 1], v[i])).second) segments.emplace_back(v[i - 1], v[i]);
                 continue;
             }
             const Geom middle = geos::point(context, {(v[i - 1].x + v[i].x) / 2, (v[i - 1].y + v[i].y) / 2});
@@ -373,12 +373,8 @@ std::optional<std::vector<std::pair<Point, Point>>> face_ring_segments(const Con
 std::vector<std::pair<Point, Point>> split_at_cuts(const std::vector<std::pair<Point, Point>>& segments,
                                                    const std::vector<OutlineCut>& cuts,
                                                    const std::vector<std::pair<Point, Point>>& pieces) {
-    auto key_of = [](Point a, Point b) {
-        return std::tie(a.x, a.y) < std::tie(b.x, b.y) ? SegmentKey{a.x, a.y, b.x, b.y}
-                                                       : SegmentKey{b.x, b.y, a.x, a.y};
-    };
     std::unordered_map<SegmentKey, std::vector<Point>, SegmentHash> cuts_on;
-    for (const OutlineCut& cut : cuts) cuts_on[key_of(cut.a, cut.b)].push_back(cut.point);
+    for (const OutlineCut& cut : cuts) cuts_on[undirected_key(cut.a, cut.b)].push_back(cut.point);
     std::vector<std::pair<Point, Point>> split;
     split.reserve(segments.size() + cuts.size() + pieces.size());
     std::vector<std::pair<double, Point>> along;
@@ -387,10 +383,10 @@ std::vector<std::pair<Point, Point>> split_at_cuts(const std::vector<std::pair<P
     // point; four sites on a circle give two Voronoi vertices at one point.
     std::unordered_set<SegmentKey, SegmentHash> taken;
     auto add = [&](Point from, Point to) {
-        if (taken.insert(key_of(from, to)).second) split.emplace_back(from, to);
+        if (taken.insert(undirected_key(from, to)).second) split.emplace_back(from, to);
     };
     for (const auto& [a, b] : segments) {
-        const auto found = cuts_on.find(key_of(a, b));
+        const auto found = cuts_on.find(undirected_key(a, b));
         if (found == cuts_on.end()) {
             add(a, b);
             continue;
