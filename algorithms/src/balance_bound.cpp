@@ -15,6 +15,11 @@ bool is_within(std::int64_t households, double target, double share) {
     return target > 0 && std::abs(static_cast<double>(households) - target) / target <= share + 1e-12;
 }
 
+WithinRange bounds_range(double lower, double upper) {
+    return {std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
+            static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+}
+
 WithinRange within_range(double target, double share) {
     if (!(target > 0) || !std::isfinite(target)) return {};
     // The quality report counts |h - target| / target <= share + 1e-12.
@@ -101,8 +106,7 @@ int best_within_bounded(const std::vector<std::int64_t>& piece_households, int c
     if (range.low > range.high) return 0;
     const double work = static_cast<double>(pieces) * static_cast<double>(count) * static_cast<double>(count);
     if (work > 2e7 || !(lower <= upper)) return best_within(piece_households, count, target, share);
-    const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
-                             static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+    const WithinRange bounds = bounds_range(lower, upper);
     // best[c]: the most within for the pieces so far with c micro-grids among them (-1: none).
     std::vector<int> best(static_cast<std::size_t>(count) + 1, -1), next(best.size());
     best[0] = 0;
@@ -416,8 +420,7 @@ int best_within_whole_bounded(const std::vector<std::vector<std::int64_t>>& piec
     if ((pieces > 1 && too_costly(pieces, count)) || !(lower <= upper))  // both bounds hold for such plans
         return std::min(best_within_bounded(households_of(piece_units), count, target, lower, upper, share),
                         best_within_whole(piece_units, count, target, share));
-    const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
-                             static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+    const WithinRange bounds = bounds_range(lower, upper);
     return whole_units_bound(piece_units, count, range, &bounds);
 }
 
@@ -476,8 +479,7 @@ std::vector<int> share_count(const std::vector<double>& piece_households, int to
     constexpr double kRoomWanted = 0.05;  // of the target: half the window's half-width
     const double tight_weight = 0.35 / static_cast<double>(total);
     const bool with_bounds = lower > 0 && upper >= lower;
-    const WithinRange bounds{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lower - 1e-9))),
-                             static_cast<std::int64_t>(std::floor(upper + 1e-9))};
+    const WithinRange bounds = bounds_range(lower, upper);
     const double bounds_weight = with_bounds ? 0.3 / static_cast<double>(total + static_cast<int>(pieces)) : 0.0;
     const auto cost = [&](std::size_t i, int k) {
         const auto households = static_cast<std::int64_t>(std::llround(piece_households[i]));

@@ -25,6 +25,10 @@ struct WithinRange {
 };
 [[nodiscard]] WithinRange within_range(double target, double share = 0.10);
 
+/// The whole households a micro-grid may hold within the balance bounds [lower, upper], rounded
+/// inwards (a bound within 1e-9 of an integer counts as it); low at least 0.
+[[nodiscard]] WithinRange bounds_range(double lower, double upper);
+
 /// At most how many of `parts` micro-grids holding `households` in all can be within `range`
 /// (the rest holding anything, empty included).
 [[nodiscard]] int best_within_in_piece(std::int64_t households, int parts, WithinRange range);
