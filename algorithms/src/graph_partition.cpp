@@ -226,6 +226,17 @@ WindowPlan window_plan(double total, int k, const GraphPartitionOptions& options
     return plan;
 }
 
+// Whether weights >= 0 sum below 2^53, where every partial sum as a double is exact.
+bool sums_below_2_53(const std::vector<std::int64_t>& weights) {
+    constexpr std::int64_t kExact = std::int64_t{1} << 53;
+    std::int64_t sum = 0;
+    for (const std::int64_t w : weights) {
+        if (w >= kExact - sum) return false;
+        sum += w;
+    }
+    return true;
+}
+
 class Partitioner {
 public:
     Partitioner(const WeightedGraph& graph, const GraphPartitionOptions& options, std::uint64_t seed)
@@ -236,8 +247,9 @@ public:
           part_(graph.node_count(), -1),
           lengths_nonnegative_(std::all_of(graph.shared_length.begin(), graph.shared_length.end(),
                                            [](double length) { return length >= 0; })),
-          weights_nonnegative_(std::all_of(graph.node_weight.begin(), graph.node_weight.end(),
-                                           [](std::int64_t w) { return w >= 0; })) {}
+          weights_nonnegative_(
+              std::all_of(graph.node_weight.begin(), graph.node_weight.end(), [](std::int64_t w) { return w >= 0; })),
+          weights_exact_(weights_nonnegative_ && sums_below_2_53(graph.node_weight)) {}
 
     // Refinement alone of a given partition into `parts` equal parts.
     std::vector<int> refine_only(std::vector<int> part, int parts) {
@@ -421,6 +433,120 @@ private:
         }
         if (in_index_order) std::iota(order.begin(), order.end(), 0u);
         if (from != &order) order.swap(radix_scratch_);
+    }
+
+    // Where the weight reaches a share along an order: of the indices 0..n-1 in the order
+    // radix_order gives (by key, then index), the first whose weight before it plus `own` times
+    // its own weight reaches `wanted` (`index`, n when none does), with the count, weight and
+    // weighted count of the indices before it.
+    struct Selected {
+        std::uint32_t index;
+        std::uint32_t count_before = 0, positive_before = 0;
+        double weight_before = 0;
+    };
+
+    // Selected without ordering the set: with weights that are whole numbers >= 0 summing below
+    // 2^53 (weights_exact_), every sum is exact, so the same in any order, and the sum before an
+    // index never falls along the order. A radix selection from the key's top byte down keeps only
+    // the byte's bucket where the sum crosses `wanted`; the buckets before it lie wholly before the
+    // answer. `weight` and `positive` are per index.
+    Selected select_by_weight(const std::vector<std::uint32_t>& keys, const std::vector<double>& weight,
+                              const std::vector<char>& positive, double own, double wanted) {
+        const auto n = static_cast<std::uint32_t>(keys.size());
+        Selected at{n};
+        std::vector<std::uint32_t>& candidates = select_candidates_;  // sharing the key's bits above `shift`
+        bool all = true;                                              // every index a candidate, not listed
+        std::uint64_t common = 0;                                     // those bits
+        for (int shift = 24;; shift -= 8) {
+            const std::size_t size = all ? n : candidates.size();
+            // The candidates in order, up to the answer; when it is not among them (all lie before it),
+            // it is the first index after `last`, the last key they may have.
+            auto walk = [&](std::uint64_t last, auto&& each_in_order) {
+                bool found = false;
+                each_in_order([&](std::uint32_t i) {
+                    if (at.weight_before + own * weight[i] >= wanted) {
+                        at.index = i;
+                        found = true;
+                        return true;
+                    }
+                    at.weight_before += weight[i];
+                    ++at.count_before;
+                    at.positive_before += static_cast<std::uint32_t>(positive[i]);
+                    return false;
+                });
+                if (!found) at.index = next_after(keys, last);
+                return at;
+            };
+            const std::uint64_t last_shared = common | ((std::uint64_t{1} << (shift + 8)) - 1);
+            if (size < kSelectSortBelow) {  // few left: sorted as radix_order sorts tiny sets
+                packed_.resize(size);
+                for (std::size_t c = 0; c < size; ++c) {
+                    const std::uint32_t i = all ? static_cast<std::uint32_t>(c) : candidates[c];
+                    packed_[c] = (static_cast<std::uint64_t>(keys[i]) << 32) | i;
+                }
+                std::sort(packed_.begin(), packed_.end());
+                return walk(last_shared, [&](auto&& stop_at) {
+                    for (const std::uint64_t key_index : packed_)
+                        if (stop_at(static_cast<std::uint32_t>(key_index))) return;
+                });
+            }
+            // Per byte value: the count (low half) and weighted count (high half), and the weight.
+            std::array<std::uint64_t, 256>& counts = select_count_;
+            std::array<double, 256>& sums = select_weight_;
+            counts.fill(0);
+            sums.fill(0.0);
+            auto count = [&](std::uint32_t i) {
+                const std::uint32_t byte = (keys[i] >> shift) & 0xFFu;
+                counts[byte] += 1 | (static_cast<std::uint64_t>(positive[i]) << 32);
+                sums[byte] += weight[i];
+            };
+            if (all)
+                for (std::uint32_t i = 0; i < n; ++i) count(i);
+            else
+                for (const std::uint32_t i : candidates) count(i);
+            std::uint32_t chosen = 256;
+            for (std::uint32_t byte = 0; byte < 256; ++byte) {
+                if (counts[byte] == 0) continue;
+                if (at.weight_before + sums[byte] >= wanted) {
+                    chosen = byte;
+                    break;
+                }
+                at.weight_before += sums[byte];
+                at.count_before += static_cast<std::uint32_t>(counts[byte]);
+                at.positive_before += static_cast<std::uint32_t>(counts[byte] >> 32);
+            }
+            if (chosen == 256) return walk(last_shared, [](auto&&) {});  // all lie before: the answer follows them
+            // The chosen bucket's indices, in index order (a write per candidate, no branch).
+            select_scratch_.resize(static_cast<std::size_t>(counts[chosen] & 0xFFFFFFFFu) + 1);
+            std::size_t kept = 0;
+            auto keep = [&](std::uint32_t i) {
+                select_scratch_[kept] = i;
+                kept += ((keys[i] >> shift) & 0xFFu) == chosen ? 1 : 0;
+            };
+            if (all)
+                for (std::uint32_t i = 0; i < n; ++i) keep(i);
+            else
+                for (const std::uint32_t i : candidates) keep(i);
+            select_scratch_.resize(kept);
+            candidates.swap(select_scratch_);
+            all = false;
+            common |= static_cast<std::uint64_t>(chosen) << shift;
+            if (shift == 0) {  // one key: index order is the order
+                return walk(common, [&](auto&& stop_at) {
+                    for (const std::uint32_t i : candidates)
+                        if (stop_at(i)) return;
+                });
+            }
+        }
+    }
+
+    // The first index of 0..n-1, by (key, index), whose key exceeds `last`; n when none does.
+    static std::uint32_t next_after(const std::vector<std::uint32_t>& keys, std::uint64_t last) {
+        const auto n = static_cast<std::uint32_t>(keys.size());
+        std::uint32_t best = n;
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (keys[i] > last && (best == n || keys[i] < keys[best])) best = i;
+        return best;
     }
 
     [[nodiscard]] double weight(std::uint32_t v, bool by_count) const {
@@ -631,6 +757,9 @@ private:
             sxy += w * (p.x - mean_x) * (p.y - mean_y);
         }
         const double axis_angle = 0.5 * std::atan2(2 * sxy, sxx - syy);
+        // Whole weights, sums exact in any order: the weight along a direction is found by
+        // select_by_weight, without ordering the set.
+        const bool sums_exact = by_count || weights_exact_;
         std::vector<double>& projection = buffers.projection;
         std::vector<std::uint32_t>& by_projection = buffers.by_projection;
         projection.resize(n);
@@ -648,27 +777,38 @@ private:
                 const double angle = axis_angle + (trial == 0 ? 0.0 : (random_.uniform() - 0.5) * kSpread);
                 const double dx = std::cos(angle), dy = std::sin(angle);
                 // Projections relative to the weighted centre, ordered by (projection as a float,
-                // index).
+                // index): the line where the running weight reaches `wanted`, the spread from the
+                // first to the last.
                 std::vector<std::uint32_t>& projection_key = buffers.projection_key;
                 projection_key.resize(n);
+                std::uint32_t first_along = 0, last_along = 0;
                 for (std::uint32_t i = 0; i < n; ++i) {
                     const Point p = graph_.location[nodes[i]];
                     projection[i] = (p.x - mean_x) * dx + (p.y - mean_y) * dy;
                     projection_key[i] = float_order_key(static_cast<float>(projection[i]));
+                    if (projection_key[i] < projection_key[first_along]) first_along = i;  // ties: the first
+                    if (projection_key[i] >= projection_key[last_along]) last_along = i;   // ties: the last
                 }
-                radix_order(projection_key, by_projection);
                 const int half = (k / 2) + ((k % 2 == 1 && trial % 2 == 1) ? 1 : 0);
                 const double wanted = share(std::clamp(half, 1, k - 1)) * total;
-                double running = 0, line = projection[by_projection[n / 2]];
-                for (std::uint32_t i : by_projection) {
-                    running += local_weight[i];
-                    if (running >= wanted) {
-                        line = projection[i];
-                        break;
+                const std::uint32_t reached =
+                    sums_exact ? select_by_weight(projection_key, local_weight, local_positive, 1.0, wanted).index : n;
+                double line = 0;
+                if (reached < n) {
+                    line = projection[reached];
+                } else {  // inexact sums, or the weight never reaches `wanted`: the order itself
+                    radix_order(projection_key, by_projection);
+                    double running = 0;
+                    line = projection[by_projection[n / 2]];
+                    for (std::uint32_t i : by_projection) {
+                        running += local_weight[i];
+                        if (running >= wanted) {
+                            line = projection[i];
+                            break;
+                        }
                     }
                 }
-                const double spread =
-                    std::max(projection[by_projection.back()] - projection[by_projection.front()], 1e-9);
+                const double spread = std::max(projection[last_along] - projection[first_along], 1e-9);
                 constexpr double kNoise = 0.15, kScale = 16777216.0;  // 2^24 key units per unit
                 for (std::size_t e = 0; e < edges.size(); ++e) {
                     const double middle = 0.5 * (projection[edges[e].a] + projection[edges[e].b]);
@@ -795,15 +935,16 @@ private:
                 adjacency[fill_at[e.a]++] = e.b;
                 adjacency[fill_at[e.b]++] = e.a;
             }
-            // Both sides of `marks` connected? The inside is swept[0 .. count), the outside the
-            // rest. One state per node (its side, 2 once reached) is read in the hot loop.
-            auto connected_sides = [&](const std::vector<char>& marks, const std::vector<std::uint32_t>& sweep_order,
-                                       std::uint32_t count) {
+            // Both sides of `marks` connected? The inside holds `count` nodes, inside_start among them,
+            // the outside the rest, outside_start among them. One state per node (its side, 2 once
+            // reached) is read in the hot loop.
+            auto connected_sides = [&](const std::vector<char>& marks, std::uint32_t inside_start,
+                                       std::uint32_t outside_start, std::uint32_t count) {
                 std::vector<char>& state = buffers.seen;
                 state.assign(marks.begin(), marks.end());
                 std::vector<std::uint32_t>& stack = buffers.stack;
                 for (const auto& [value, start, size] :
-                     {std::tuple{char{1}, sweep_order[0], count}, std::tuple{char{0}, sweep_order[count], n - count}}) {
+                     {std::tuple{char{1}, inside_start, count}, std::tuple{char{0}, outside_start, n - count}}) {
                     std::uint32_t reached = 0;
                     stack.assign(1, start);
                     state[start] = 2;
@@ -833,20 +974,28 @@ private:
                     const Point p = graph_.location[nodes[i]];
                     projection_key[i] = float_order_key(static_cast<float>((p.x - mean_x) * dx + (p.y - mean_y) * dy));
                 }
-                radix_order(projection_key, swept);
+                if (!sums_exact) radix_order(projection_key, swept);
                 // With k even both counts are k / 2: the second cut would be the first again,
                 // which cannot beat itself (and beats nothing else if it lost).
                 for (int j = k / 2; j <= (k + 1) / 2; ++j) {
                     if (j < 1 || j > k - 1) continue;
                     const double wanted = share(j) * total;
-                    double running = 0;
-                    std::uint32_t count = 0, positive = 0;
-                    while (count < n && running + 0.5 * local_weight[swept[count]] < wanted) {
-                        const std::uint32_t i = swept[count];
-                        running += local_weight[i];
-                        positive += static_cast<std::uint32_t>(local_positive[i]);
-                        ++count;
+                    // The cut before the first node whose half reaches `wanted` (at `stop`; n: none).
+                    Selected cut{n};
+                    if (sums_exact) {
+                        cut = select_by_weight(projection_key, local_weight, local_positive, 0.5, wanted);
+                    } else {
+                        while (cut.count_before < n &&
+                               cut.weight_before + 0.5 * local_weight[swept[cut.count_before]] < wanted) {
+                            const std::uint32_t i = swept[cut.count_before];
+                            cut.weight_before += local_weight[i];
+                            cut.positive_before += static_cast<std::uint32_t>(local_positive[i]);
+                            ++cut.count_before;
+                        }
+                        if (cut.count_before < n) cut.index = swept[cut.count_before];
                     }
+                    const double running = cut.weight_before;
+                    const std::uint32_t count = cut.count_before, positive = cut.positive_before, stop = cut.index;
                     if (count == 0 || count == n) continue;
                     const auto [feasible_low, feasible_high] = feasible_parts(static_cast<int>(positive));
                     if (j < feasible_low || j > feasible_high) continue;
@@ -854,10 +1003,17 @@ private:
                     const bool lopsided = j < low || j > high;
                     const double score = std::abs(running - ideal) / ideal + (lopsided ? kLopsidedPenalty : 0.0);
                     if (std::floor(score / 0.02) > best_bucket) continue;
-                    side.assign(n, 0);
-                    for (std::uint32_t c = 0; c < count; ++c) side[swept[c]] = 1;
+                    // The nodes before `stop` by (key, index).
+                    side.resize(n);
+                    std::uint32_t inside_start = stop;
+                    const std::uint32_t stop_key = projection_key[stop];
+                    for (std::uint32_t i = 0; i < n; ++i) {
+                        const bool inside = projection_key[i] < stop_key || (projection_key[i] == stop_key && i < stop);
+                        side[i] = inside ? 1 : 0;
+                        if (inside) inside_start = i;
+                    }
                     // The connectivity walk is the sweep's dearest step: only a cut that would win pays it.
-                    if (!beats(score) || !connected_sides(side, swept, count)) continue;
+                    if (!beats(score) || !connected_sides(side, inside_start, stop, count)) continue;
                     take(score, j);
                 }
             }
@@ -2525,6 +2681,7 @@ private:
     std::vector<int> part_;
     bool lengths_nonnegative_;  // every shared length >= 0 (none NaN): bisect's cut sums never fall
     bool weights_nonnegative_;  // every node weight >= 0: resplit_pairs' prefixes never get lighter
+    bool weights_exact_;        // every node weight >= 0 and their sum below 2^53: sums exact in any order
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
     std::vector<int> part_positive_;                         // weighted nodes per part
@@ -2547,6 +2704,10 @@ private:
     std::vector<std::uint32_t> scratch_;
     std::vector<std::uint32_t> radix_scratch_;
     std::array<std::array<std::uint32_t, 256>, 4> radix_count_{};
+    std::vector<std::uint32_t> select_candidates_, select_scratch_;  // select_by_weight
+    std::array<std::uint64_t, 256> select_count_{};
+    std::array<double, 256> select_weight_{};
+    static constexpr std::size_t kSelectSortBelow = 64;    // select_by_weight sorts smaller sets
     std::vector<double> units_prefix_;                     // prefix sums of the parts' units (weighted nodes they need)
     std::vector<double> weight_prefix_;                    // prefix sums of the parts' shares of the weight (targets)
     bool equal_units_ = true;                              // equal shares of the weight
