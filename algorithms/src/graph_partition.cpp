@@ -137,6 +137,19 @@ struct PairLess {
     }
 };
 
+// Sorts [first, last) by PairLess by insertion: steps in proportion to the entries out of order,
+// few when they come in the order along a nearby direction. PairLess orders (value, node) entries
+// of distinct nodes totally, so the result is std::sort's.
+template <class It>
+void insertion_sort(It first, It last) {
+    for (It next = first; next != last; ++next) {
+        const auto entry = *next;
+        It at = next;
+        for (; at != first && PairLess{}(entry, *(at - 1)); --at) *at = *(at - 1);
+        *at = entry;
+    }
+}
+
 // A min-heap of four children per node for the growing's (key, node) entries: half the levels of
 // a binary heap and its children side by side in memory. Entries are totally ordered, so entries
 // leave in exactly the order std::pop_heap with std::greater gives (equal entries are the same).
@@ -1757,22 +1770,31 @@ private:
             double angle, dx, dy;
             explicit Direction(double a) : angle(a), dx(std::cos(a)), dy(std::sin(a)) {}
         };
+        // A point's projection along `direction`.
+        [[nodiscard]] static double along(Point at, const Direction& direction) {
+            return at.x * direction.dx + at.y * direction.dy;
+        }
         // (projection along `direction`, node) of each of `nodes`, written from `out` on.
         template <class Out>
         static void project(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
                             const Direction& direction, Out out) {
-            for (const std::uint32_t v : nodes) {
-                const Point at = graph.location[v];
-                *out++ = {at.x * direction.dx + at.y * direction.dy, v};
-            }
+            for (const std::uint32_t v : nodes) *out++ = {along(graph.location[v], direction), v};
         }
         // The set's nodes (indices into `nodes`, as given to build) in order along `direction`.
+        // `near`, when given, is their order along a nearby direction: sorted from it by insertion.
         void order_along(const WeightedGraph& graph, const std::vector<std::uint32_t>& nodes,
-                         const Direction& direction, std::vector<std::uint32_t>& order) {
+                         const Direction& direction, std::vector<std::uint32_t>& order,
+                         const std::vector<std::uint32_t>* near = nullptr) {
             by_projection.resize(nodes.size());
-            project(graph, nodes, direction, by_projection.begin());
-            for (std::size_t i = 0; i < nodes.size(); ++i) by_projection[i].second = static_cast<std::uint32_t>(i);
-            std::sort(by_projection.begin(), by_projection.end(), PairLess{});
+            if (near != nullptr) {
+                for (std::size_t k = 0; k < nodes.size(); ++k)
+                    by_projection[k] = {along(graph.location[nodes[(*near)[k]]], direction), (*near)[k]};
+                insertion_sort(by_projection.begin(), by_projection.end());
+            } else {
+                for (std::size_t i = 0; i < nodes.size(); ++i)
+                    by_projection[i] = {along(graph.location[nodes[i]], direction), static_cast<std::uint32_t>(i)};
+                std::sort(by_projection.begin(), by_projection.end(), PairLess{});
+            }
             order.resize(by_projection.size());
             for (std::size_t k = 0; k < by_projection.size(); ++k) order[k] = by_projection[k].second;
         }
@@ -1884,13 +1906,16 @@ private:
                         return keeps_balance(o, w_old[t], w) &&
                                holds_enough_weighted(static_cast<std::size_t>(ids[t]), pos);
                     };
+                    // Each direction's order from the one before (180 / sweeps degrees away).
                     for (std::size_t d = 0; d < second_directions.size(); ++d)
-                        view.order_along(graph_, nodes, second_directions[d], order_second[d]);
+                        view.order_along(graph_, nodes, second_directions[d], order_second[d],
+                                         d == 0 ? nullptr : &order_second[d - 1]);
                     for (std::size_t d = 0; d < first_directions.size(); ++d) {
                         if (first_as_second[d] >= 0)
                             order_first[d] = order_second[static_cast<std::size_t>(first_as_second[d])];
-                        else
-                            view.order_along(graph_, nodes, first_directions[d], order_first[d]);
+                        else  // from the first cut's order before (360 / first_cuts degrees away)
+                            view.order_along(graph_, nodes, first_directions[d], order_first[d],
+                                             d == 0 ? nullptr : &order_first[d - 1]);
                     }
                     const std::uint64_t full = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
                     double union_perimeter = 0, union_area = 0, union_weight = 0;
@@ -2054,8 +2079,18 @@ private:
                 orders.resize(size * sweep_directions.size());
                 for (std::size_t d2 = 0; d2 < sweep_directions.size(); ++d2) {
                     const auto begin = orders.begin() + static_cast<std::ptrdiff_t>(d2 * size);
-                    NodeSetView::project(graph_, members, sweep_directions[d2], begin);
-                    std::sort(begin, begin + static_cast<std::ptrdiff_t>(size), PairLess{});
+                    const auto end = begin + static_cast<std::ptrdiff_t>(size);
+                    if (d2 == 0) {
+                        NodeSetView::project(graph_, members, sweep_directions[d2], begin);
+                        std::sort(begin, end, PairLess{});
+                        continue;
+                    }
+                    // From the order along the direction before (180 / sweeps degrees away), by insertion.
+                    for (auto at = begin, previous = begin - static_cast<std::ptrdiff_t>(size); at != end;
+                         ++at, ++previous)
+                        *at = {NodeSetView::along(graph_.location[previous->second], sweep_directions[d2]),
+                               previous->second};
+                    insertion_sort(begin, end);
                 }
                 part_order_known[part] = 1;
             }
