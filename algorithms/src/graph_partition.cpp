@@ -1505,27 +1505,6 @@ private:
         const std::size_t n = graph_.node_count();
         const auto part_count = static_cast<std::size_t>(parts);
         part_shapes(parts, part_area_, part_perimeter_);
-        // Lengths of v's boundary: to each part, and in all (outer length included).
-        auto lengths_of = [&](std::uint32_t v, std::vector<std::pair<int, double>>& to_part) {
-            to_part.clear();
-            double all = graph_.outer_length[v];
-            for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
-                const int q = part_[graph_.neighbours[e]];
-                const double length = graph_.shared_length[e];
-                all += length;
-                auto it = std::find_if(to_part.begin(), to_part.end(), [q](const auto& t) { return t.first == q; });
-                if (it == to_part.end())
-                    to_part.emplace_back(q, length);
-                else
-                    it->second += length;
-            }
-            return all;
-        };
-        auto length_to = [](std::span<const std::pair<int, double>> to_part, int q) {
-            for (const auto& [part, length] : to_part)
-                if (part == q) return length;
-            return 0.0;
-        };
         shape_members_.assign(part_count, {});
         for (std::uint32_t v = 0; v < n; ++v) shape_members_[static_cast<std::size_t>(part_[v])].push_back(v);
         v_edge_.assign(n, 0.0);
@@ -1533,19 +1512,42 @@ private:
         for (std::uint32_t v = 0; v < n; ++v)
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                 foreign_[v] += part_[graph_.neighbours[e]] != part_[v] ? 1 : 0;
-        std::vector<std::pair<int, double>> u_lengths;
-        // lengths_of of the nodes swaps look at, kept until the node or a neighbour changes part
-        // (shape_move marks them stale): most nodes are looked at from several sides per pass.
+        // The lengths of u's boundary to each other part beside it (in the order first met), to
+        // its own part (length_own_) and in all, outer length included (length_all_). Kept at u's
+        // offsets until u or a neighbour changes part (shape_move marks them stale): most nodes
+        // are looked at from several sides per pass.
         length_cache_.resize(graph_.neighbours.size());
         length_count_.assign(n, kStaleLengths);
         length_all_.resize(n);
+        length_own_.resize(n);
         auto cached_lengths = [&](std::uint32_t u) {
+            std::pair<int, double>* const to_part = length_cache_.data() + graph_.offsets[u];
             if (length_count_[u] == kStaleLengths) {
-                length_all_[u] = lengths_of(u, u_lengths);
-                std::copy(u_lengths.begin(), u_lengths.end(), length_cache_.begin() + graph_.offsets[u]);
-                length_count_[u] = static_cast<std::uint32_t>(u_lengths.size());
+                const int own = part_[u];
+                std::uint32_t count = 0;
+                double all = graph_.outer_length[u], own_length = 0;
+                bool own_seen = false;
+                for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
+                    const int q = part_[graph_.neighbours[e]];
+                    const double length = graph_.shared_length[e];
+                    all += length;
+                    if (q == own) {  // the first length itself, then sums (as for the other parts)
+                        own_length = own_seen ? own_length + length : length;
+                        own_seen = true;
+                        continue;
+                    }
+                    auto* const it =
+                        std::find_if(to_part, to_part + count, [q](const auto& t) { return t.first == q; });
+                    if (it == to_part + count)
+                        to_part[count++] = {q, length};
+                    else
+                        it->second += length;
+                }
+                length_all_[u] = all;
+                length_own_[u] = own_length;
+                length_count_[u] = count;
             }
-            return std::span<const std::pair<int, double>>(length_cache_.data() + graph_.offsets[u], length_count_[u]);
+            return std::span<const std::pair<int, double>>(to_part, length_count_[u]);
         };
         constexpr double kMinGain = 1e-9;
         // After the first pass only nodes beside a part that changed in the pass before can find
@@ -1573,13 +1575,11 @@ private:
                 for (std::uint32_t v = 0; v < n; ++v) {
                     const int p = part_[v];
                     const auto pi = static_cast<std::size_t>(p);
-                    // A node with neighbours, all in p, is not on a boundary (the test after lengths_of).
-                    const bool inside = foreign_[v] == 0 && graph_.offsets[v + 1] > graph_.offsets[v];
-                    if (part_size_[pi] <= 1 || inside || !worth_a_look(v, pass)) continue;
-                    // From the cache as for u below (no move happens until v is done).
+                    // A node without neighbours in other parts is not on a boundary.
+                    if (part_size_[pi] <= 1 || foreign_[v] == 0 || !worth_a_look(v, pass)) continue;
+                    // From the cache as for u below (no move happens until v is done): to other parts.
                     const std::span<const std::pair<int, double>> v_lengths = cached_lengths(v);
                     const double v_all = length_all_[v];
-                    if (v_lengths.size() == 1 && v_lengths.front().first == p) continue;  // not on a boundary
                     // v's edge lengths by neighbour, read in O(1) below; cleared when v is done.
                     for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                         v_edge_[graph_.neighbours[e]] = graph_.shared_length[e];
@@ -1591,7 +1591,7 @@ private:
                                 self.v_edge_[self.graph_.neighbours[e]] = 0.0;
                         }
                     } clear_edges{*this, v};
-                    const double v_own = length_to(v_lengths, p);
+                    const double v_own = length_own_[v];
                     const double wv = static_cast<double>(graph_.node_weight[v]);
                     const double av = graph_.area[v];
                     const double wp = part_weight_[pi];
@@ -1599,6 +1599,8 @@ private:
                     const double before_p = polsby_popper(part_area_[pi], part_perimeter_[pi]);
                     // Without v, p loses v's outer length and its cut edges and gains v's edges to p.
                     const double p_without_v = part_perimeter_[pi] - v_all + 2 * v_own;
+                    // p's compactness without v, for every move and chain below.
+                    const double p_without_v_pp = polsby_popper(part_area_[pi] - av, p_without_v);
                     bool connected_known = false, connected = false;
                     auto p_stays_connected = [&]() {
                         if (!connected_known) {
@@ -1614,14 +1616,12 @@ private:
                     bool best_is_swap = false;
                     double best_gain = kMinGain;
                     for (const auto& [q, v_to_q] : v_lengths) {
-                        if (q == p) continue;
                         const auto qi = static_cast<std::size_t>(q);
                         const double wq = part_weight_[qi];
                         const double before = before_p + polsby_popper(part_area_[qi], part_perimeter_[qi]);
                         const double q_with_v = part_perimeter_[qi] + v_all - 2 * v_to_q;
                         if (p_may_lose_v && keeps_balance(o, wq, wq + wv)) {
-                            const double gain = polsby_popper(part_area_[pi] - av, p_without_v) +
-                                                polsby_popper(part_area_[qi] + av, q_with_v) - before;
+                            const double gain = p_without_v_pp + polsby_popper(part_area_[qi] + av, q_with_v) - before;
                             if (gain > best_gain && keeps_enough_weighted(v, p) && p_stays_connected() &&
                                 groups_stay_connected(v, q, kNoNode, -1)) {
                                 best_gain = gain;
@@ -1646,10 +1646,9 @@ private:
                             const double u_all = length_all_[u];
                             const double au = graph_.area[u];
                             // After v has moved to q: u's edges to q gain uv, to p lose it.
-                            const double q_after = q_with_v - u_all + 2 * (length_to(u_to, q) + uv);
+                            const double q_after = q_with_v - u_all + 2 * (length_own_[u] + uv);
                             const double q_pp = polsby_popper(part_area_[qi] + av - au, q_after);
-                            for (const auto& [r, u_to_r_before] : u_to) {
-                                if (r == q) continue;
+                            for (const auto& [r, u_to_r_before] : u_to) {  // r is never q
                                 const auto ri = static_cast<std::size_t>(r);
                                 const double u_to_r = r == p ? u_to_r_before - uv : u_to_r_before;
                                 if (u_to_r <= 0) continue;  // u must touch r (p - v for a swap)
@@ -1662,7 +1661,7 @@ private:
                                     const double wr = part_weight_[ri];
                                     if (!p_may_lose_v || !keeps_balance(o, wr, wr + wu)) continue;
                                     gain =
-                                        polsby_popper(part_area_[pi] - av, p_without_v) + q_pp +
+                                        p_without_v_pp + q_pp +
                                         polsby_popper(part_area_[ri] + au, part_perimeter_[ri] + u_all - 2 * u_to_r) -
                                         before - polsby_popper(part_area_[ri], part_perimeter_[ri]);
                                 }
@@ -2726,6 +2725,7 @@ private:
     std::vector<std::pair<int, double>> length_cache_;  // improve_shapes: lengths_of per node, at its offsets
     std::vector<std::uint32_t> length_count_;           // improve_shapes: entries cached, kStaleLengths: none
     std::vector<double> length_all_;                    // improve_shapes: the node's whole boundary
+    std::vector<double> length_own_;                    // improve_shapes: the node's boundary with its part
     std::vector<char> shape_changed_;                   // improve_shapes: parts changed in this pass
     std::vector<char> pair_dirty_;                      // resplit_pairs: parts changed since
     std::vector<int> pair_index_;                       // resplit_pairs: -1 outside the pair
