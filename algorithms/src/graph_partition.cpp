@@ -1494,6 +1494,35 @@ private:
         return o.violation(after) <= o.violation(before) + 1e-9;
     }
 
+    // The lengths of u's boundary to each other part beside it (in the order first met, at u's
+    // offsets in length_cache_), to its own part (length_own_) and in all, outer length included
+    // (length_all_).
+    void cache_lengths(std::uint32_t u) {
+        std::pair<int, double>* const to_part = length_cache_.data() + graph_.offsets[u];
+        const int own = part_[u];
+        std::uint32_t count = 0;
+        double all = graph_.outer_length[u], own_length = 0;
+        bool own_seen = false;
+        for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
+            const int q = part_[graph_.neighbours[e]];
+            const double length = graph_.shared_length[e];
+            all += length;
+            if (q == own) {  // the first length itself, then sums (as for the other parts)
+                own_length = own_seen ? own_length + length : length;
+                own_seen = true;
+                continue;
+            }
+            auto* const it = std::find_if(to_part, to_part + count, [q](const auto& t) { return t.first == q; });
+            if (it == to_part + count)
+                to_part[count++] = {q, length};
+            else
+                it->second += length;
+        }
+        length_all_[u] = all;
+        length_own_[u] = own_length;
+        length_count_[u] = count;
+    }
+
     // Compactness from the parts' real shapes: the cut length refinement weighs is not what makes
     // a micro-grid compact (a long thin part can have a short cut), its own perimeter against its
     // area is. A boundary node's move to a neighbouring part, its swap with a boundary node of
@@ -1512,42 +1541,17 @@ private:
         for (std::uint32_t v = 0; v < n; ++v)
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                 foreign_[v] += part_[graph_.neighbours[e]] != part_[v] ? 1 : 0;
-        // The lengths of u's boundary to each other part beside it (in the order first met), to
-        // its own part (length_own_) and in all, outer length included (length_all_). Kept at u's
-        // offsets until u or a neighbour changes part (shape_move marks them stale): most nodes
-        // are looked at from several sides per pass.
+        // Boundary lengths by part (cache_lengths), kept at each node's offsets until the node or a
+        // neighbour changes part (shape_move marks them stale): most nodes are looked at from
+        // several sides per pass. Returns the lengths to other parts; the test inline, the work
+        // (seldom) out of line.
         length_cache_.resize(graph_.neighbours.size());
         length_count_.assign(n, kStaleLengths);
         length_all_.resize(n);
         length_own_.resize(n);
         auto cached_lengths = [&](std::uint32_t u) {
-            std::pair<int, double>* const to_part = length_cache_.data() + graph_.offsets[u];
-            if (length_count_[u] == kStaleLengths) {
-                const int own = part_[u];
-                std::uint32_t count = 0;
-                double all = graph_.outer_length[u], own_length = 0;
-                bool own_seen = false;
-                for (std::uint32_t e = graph_.offsets[u]; e < graph_.offsets[u + 1]; ++e) {
-                    const int q = part_[graph_.neighbours[e]];
-                    const double length = graph_.shared_length[e];
-                    all += length;
-                    if (q == own) {  // the first length itself, then sums (as for the other parts)
-                        own_length = own_seen ? own_length + length : length;
-                        own_seen = true;
-                        continue;
-                    }
-                    auto* const it =
-                        std::find_if(to_part, to_part + count, [q](const auto& t) { return t.first == q; });
-                    if (it == to_part + count)
-                        to_part[count++] = {q, length};
-                    else
-                        it->second += length;
-                }
-                length_all_[u] = all;
-                length_own_[u] = own_length;
-                length_count_[u] = count;
-            }
-            return std::span<const std::pair<int, double>>(to_part, length_count_[u]);
+            if (length_count_[u] == kStaleLengths) cache_lengths(u);
+            return std::span<const std::pair<int, double>>(length_cache_.data() + graph_.offsets[u], length_count_[u]);
         };
         constexpr double kMinGain = 1e-9;
         // After the first pass only nodes beside a part that changed in the pass before can find
