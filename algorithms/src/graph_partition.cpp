@@ -1535,6 +1535,8 @@ private:
         const auto part_count = static_cast<std::size_t>(parts);
         part_shapes(parts, part_area_, part_perimeter_);
         shape_members_.assign(part_count, {});
+        boundary_known_.assign(part_count, 0);
+        boundary_members_.resize(part_count);
         for (std::uint32_t v = 0; v < n; ++v) shape_members_[static_cast<std::size_t>(part_[v])].push_back(v);
         v_edge_.assign(n, 0.0);
         foreign_.assign(n, 0);
@@ -1636,11 +1638,8 @@ private:
                         // v to q and a node u of q on to a part r beside it: a swap when r is p
                         // (p becomes p - v + u, q becomes q - u + v), else a chain of two moves.
                         // Either keeps q's weight within reach of the window where v alone would not.
-                        const bool q_keeps_a_node = part_size_[qi] > 1;  // read once: no part changes here
-                        for (const std::uint32_t u : shape_members_[qi]) {
-                            if (!q_keeps_a_node) break;
-                            // u must touch a part other than q: v's, or r's (v counts once it is in q).
-                            if (foreign_[u] == 0) continue;
+                        // u must touch a part other than q: v's, or r's (v counts once it is in q).
+                        for (const std::uint32_t u : part_size_[qi] > 1 ? boundary_of(qi) : kNoMembers) {
                             const double wu = static_cast<double>(graph_.node_weight[u]);
                             if (!keeps_balance(o, wq, wq - wu + wv)) continue;
                             const double uv = v_edge_[u];
@@ -1739,28 +1738,34 @@ private:
             const std::size_t m = nodes.size();
             for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = static_cast<int>(i);
             link_list.clear();
-            link_start.assign(m + 1, 0);
-            outer.assign(m, 0.0);
-            area.assign(m, 0.0);
-            weight.assign(m, 0.0);
-            positive.assign(m, 0);
-            adjacent_mask.assign(m, 0);
+            // Every entry is written below: sized, not filled.
+            link_start.resize(m + 1);
+            outer.resize(m);
+            area.resize(m);
+            weight.resize(m);
+            positive.resize(m);
+            adjacent_mask.resize(m);
             for (std::size_t i = 0; i < m; ++i) {
                 const std::uint32_t v = nodes[i];
                 link_start[i] = static_cast<std::uint32_t>(link_list.size());
-                outer[i] = graph.outer_length[v];
                 area[i] = graph.area[v];
                 weight[i] = static_cast<double>(graph.node_weight[v]);
                 positive[i] = graph.node_weight[v] > 0 ? 1 : 0;
+                // Summed in locals (the same additions in the same order): the links' stores could
+                // alias the vectors, which kept the sums in memory.
+                double outside = graph.outer_length[v];
+                std::uint64_t mask = 0;
                 for (std::uint32_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
                     const int j = index_of[graph.neighbours[e]];
                     if (j < 0) {
-                        outer[i] += graph.shared_length[e];
+                        outside += graph.shared_length[e];
                     } else {
                         link_list.push_back({j, graph.shared_length[e]});
-                        adjacent_mask[i] |= std::uint64_t{1} << j;
+                        mask |= std::uint64_t{1} << j;
                     }
                 }
+                outer[i] = outside;
+                adjacent_mask[i] = mask;
             }
             link_start[m] = static_cast<std::uint32_t>(link_list.size());
             for (std::size_t i = 0; i < m; ++i) index_of[nodes[i]] = -1;
@@ -2332,6 +2337,21 @@ private:
         return reached == expected;
     }
 
+    // The members of part q (in shape_members_' order, which breaks ties) with a neighbour in
+    // another part: kept until shape_move moves a node from or to q, which alone changes q's
+    // members or their neighbours' parts.
+    const std::vector<std::uint32_t>& boundary_of(std::size_t q) {
+        std::vector<std::uint32_t>& boundary = boundary_members_[q];
+        if (!boundary_known_[q]) {
+            boundary.clear();
+            for (const std::uint32_t u : shape_members_[q])
+                if (foreign_[u] != 0) boundary.push_back(u);
+            boundary_known_[q] = 1;
+        }
+        return boundary;
+    }
+    static inline const std::vector<std::uint32_t> kNoMembers{};
+
     // move_node, keeping the parts' areas and perimeters.
     void shape_move(std::uint32_t v, int to) {
         const int from = part_[v];
@@ -2353,6 +2373,8 @@ private:
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e)
                 length_count_[graph_.neighbours[e]] = kStaleLengths;
         }
+        if (!boundary_known_.empty())
+            boundary_known_[static_cast<std::size_t>(from)] = 0, boundary_known_[static_cast<std::size_t>(to)] = 0;
         if (!foreign_.empty()) {
             std::uint32_t own = 0;
             for (std::uint32_t e = graph_.offsets[v]; e < graph_.offsets[v + 1]; ++e) {
@@ -2726,7 +2748,7 @@ private:
     std::vector<double> part_area_, part_perimeter_;         // improve_shapes: m², m
     std::vector<std::vector<std::uint32_t>> shape_members_;  // improve_shapes: nodes per part
     static constexpr std::uint32_t kStaleLengths = std::numeric_limits<std::uint32_t>::max();
-    std::vector<std::pair<int, double>> length_cache_;  // improve_shapes: lengths_of per node, at its offsets
+    std::vector<std::pair<int, double>> length_cache_;  // improve_shapes: cache_lengths per node, at its offsets
     std::vector<std::uint32_t> length_count_;           // improve_shapes: entries cached, kStaleLengths: none
     std::vector<double> length_all_;                    // improve_shapes: the node's whole boundary
     std::vector<double> length_own_;                    // improve_shapes: the node's boundary with its part
@@ -2734,6 +2756,8 @@ private:
     std::vector<char> pair_dirty_;                      // resplit_pairs: parts changed since
     std::vector<int> pair_index_;                       // resplit_pairs: -1 outside the pair
     std::vector<std::uint32_t> foreign_;                // improve_shapes: neighbours in other parts, per node
+    std::vector<std::vector<std::uint32_t>> boundary_members_;  // improve_shapes: boundary_of per part
+    std::vector<char> boundary_known_;                          // improve_shapes: boundary_members_ up to date
     std::vector<double> v_edge_;                 // improve_shapes: the shared length from the node in hand, else 0
     std::vector<int> part_group_;                // grouped_shapes_only: each part's group (empty: no groups)
     std::vector<std::vector<int>> group_parts_;  // grouped_shapes_only: the parts of each group
