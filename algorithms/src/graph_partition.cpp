@@ -262,7 +262,10 @@ public:
                                            [](double length) { return length >= 0; })),
           weights_nonnegative_(
               std::all_of(graph.node_weight.begin(), graph.node_weight.end(), [](std::int64_t w) { return w >= 0; })),
-          weights_exact_(weights_nonnegative_ && sums_below_2_53(graph.node_weight)) {}
+          weights_exact_(weights_nonnegative_ && sums_below_2_53(graph.node_weight)) {
+        for (const std::int64_t w : graph.node_weight) weight_total_ += static_cast<double>(w);
+        for (const double length : graph.shared_length) length_total_ += length;
+    }
 
     // Refinement alone of a given partition into `parts` equal parts.
     std::vector<int> refine_only(std::vector<int> part, int parts) {
@@ -1283,7 +1286,7 @@ private:
 
     [[nodiscard]] Objective objective(int parts) const {
         Objective o;
-        for (std::int64_t w : graph_.node_weight) o.total += static_cast<double>(w);
+        o.total = weight_total_;
         o.all_units = weight_prefix_.back();
         o.units_prefix = &weight_prefix_;
         o.lower = options_.lower_bound;
@@ -1301,9 +1304,7 @@ private:
         // Cut length a move adds, in parts' boundaries; 0.2 of a boundary weighs like 2 % of
         // balance squared: it evens out ragged edges without giving up the balance.
         o.compactness = options_.compactness;
-        double total_length = 0;
-        for (double length : graph_.shared_length) total_length += length;
-        o.perimeter_scale = std::max(total_length / std::max(parts, 1), 1e-12);  // about one part's boundary
+        o.perimeter_scale = std::max(length_total_ / std::max(parts, 1), 1e-12);  // about one part's boundary
         return o;
     }
 
@@ -2742,6 +2743,8 @@ private:
     bool lengths_nonnegative_;  // every shared length >= 0 (none NaN): bisect's cut sums never fall
     bool weights_nonnegative_;  // every node weight >= 0: resplit_pairs' prefixes never get lighter
     bool weights_exact_;        // every node weight >= 0 and their sum below 2^53: sums exact in any order
+    double weight_total_ = 0;   // the node weights' sum, in node order (objective)
+    double length_total_ = 0;   // the shared lengths' sum, in edge order (objective)
     std::vector<double> part_weight_;
     std::vector<std::size_t> part_size_;
     std::vector<int> part_positive_;                         // weighted nodes per part
