@@ -150,6 +150,14 @@ void insertion_sort(It first, It last) {
     }
 }
 
+// std::lround for |x| < 2^31 without its library call (once per tree node of every bisection
+// trial): x less its truncation is exact (the bits below the units), so the halves round alike.
+[[nodiscard]] long round_half_away(double x) {
+    const auto whole = static_cast<long>(x);
+    const double fraction = x - static_cast<double>(whole);
+    return whole + (fraction >= 0.5 ? 1 : 0) - (fraction <= -0.5 ? 1 : 0);
+}
+
 // A min-heap of four children per node for the growing's (key, node) entries: half the levels of
 // a binary heap and its children side by side in memory. Entries are totally ordered, so entries
 // leave in exactly the order std::pop_heap with std::greater gives (equal entries are the same).
@@ -658,7 +666,7 @@ private:
             return known;
         };
         auto nearest_count = [&](double fraction) {  // j in 1 .. k-1 whose share is closest
-            if (equal_units_) return std::clamp(static_cast<int>(std::lround(fraction * k)), 1, k - 1);
+            if (equal_units_) return std::clamp(static_cast<int>(round_half_away(fraction * k)), 1, k - 1);
             int lo = 1, hi = k - 1;
             while (lo < hi) {
                 const int mid = (lo + hi) / 2;
