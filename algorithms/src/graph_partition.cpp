@@ -1043,13 +1043,20 @@ private:
             }
         }
 
-        std::vector<std::uint32_t> inside, outside;
         // A weighted node without weighted descendants always gives a feasible one-part cut, so
         // with k <= weighted nodes (the caller clamps) some cut was found.
         if (best_side.empty())
             throw InternalError("algorithms.partition", "no feasible bisection of " + std::to_string(n) +
                                                             " nodes into " + std::to_string(k) + " parts");
-        for (std::uint32_t i = 0; i < n; ++i) (best_side[i] ? inside : outside).push_back(nodes[i]);
+        // The two sides in node order, each sized at once.
+        const auto inside_count = static_cast<std::size_t>(std::count(best_side.begin(), best_side.end(), char{1}));
+        std::vector<std::uint32_t> inside(inside_count), outside(n - inside_count);
+        for (std::uint32_t i = 0, in = 0, out = 0; i < n; ++i) {
+            if (best_side[i])
+                inside[in++] = nodes[i];
+            else
+                outside[out++] = nodes[i];
+        }
         for (std::uint32_t v : nodes) local_[v] = -1;
         bisect(inside, best_parts, next);
         bisect(outside, k - best_parts, next);
