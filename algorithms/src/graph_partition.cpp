@@ -764,7 +764,7 @@ private:
         // The set's principal axis: compact halves come from cutting across it.
         double sum_w = 0, mean_x = 0, mean_y = 0;
         for (std::uint32_t i = 0; i < n; ++i) {
-            const double w = weight(nodes[i], by_count) + 1e-9;
+            const double w = local_weight[i] + 1e-9;
             const Point p = graph_.location[nodes[i]];
             sum_w += w;
             mean_x += w * p.x;
@@ -774,7 +774,7 @@ private:
         mean_y /= sum_w;
         double sxx = 0, syy = 0, sxy = 0;
         for (std::uint32_t i = 0; i < n; ++i) {
-            const double w = weight(nodes[i], by_count) + 1e-9;
+            const double w = local_weight[i] + 1e-9;
             const Point p = graph_.location[nodes[i]];
             sxx += w * (p.x - mean_x) * (p.x - mean_x);
             syy += w * (p.y - mean_y) * (p.y - mean_y);
