@@ -284,8 +284,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         first != refused.end() && *first < building_count)
         throw InputError(kStage, city.buildings.source + ", layer '" + city.buildings.layer +
                                      "': --units areas keeps input polygons whole, but feature " +
-                                     building_label(*first) +
-                                     " is not a polygon: give polygons, or --units buildings");
+                                     building_label(*first) + " is not a polygon: give polygons, or --units buildings");
 
     // 3. Barriers near each region (by envelope; the region clips them exactly).
     auto envelopes_of = [&](const std::vector<Wkb>& geometries) {
