@@ -12,9 +12,11 @@
 #include <algorithm>
 #include <bit>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -552,6 +554,34 @@ void GeoPackageWriter::add_layer(const LayerData& data) {
         }
         spatial_indexes_.push_back(std::move(index));
     }
+}
+
+void GeoPackageWriter::write_packed_indexes(bool wait_for_packing) {
+    if (committed_ || !dataset_) throw InternalError(kStage, "'" + path_ + "': write_packed_indexes after close");
+    std::vector<detail::SpatialIndexRows> ready;
+    std::vector<detail::SpatialIndexRows> waiting;
+    for (detail::SpatialIndexRows& index : spatial_indexes_) {
+        const bool packed =
+            index.packing.valid() &&
+            (wait_for_packing || index.packing.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+        (packed ? ready : waiting).push_back(std::move(index));
+    }
+    spatial_indexes_ = std::move(waiting);
+    if (ready.empty()) return;
+    GDALDatasetH dataset = dataset_.get();
+    detail::GdalErrorCapture capture;
+    auto* db = static_cast<sqlite3*>(GDALGetInternalHandle(dataset, "SQLITE_HANDLE"));
+    if (db == nullptr) throw InternalError(kStage, path_ + ": GDAL's GeoPackage driver gave no SQLite handle");
+    if (GDALDatasetStartTransaction(dataset, FALSE) != OGRERR_NONE)
+        throw IoError(kStage, path_ + ": cannot start a transaction: " + capture.message());
+    try {
+        detail::write_spatial_indexes(db, path_, ready);
+    } catch (...) {
+        GDALDatasetRollbackTransaction(dataset);
+        throw;
+    }
+    if (GDALDatasetCommitTransaction(dataset) != OGRERR_NONE)
+        throw IoError(kStage, path_ + ": cannot commit the spatial indexes: " + capture.message());
 }
 
 void GeoPackageWriter::add_styles(const std::vector<LayerStyle>& styles) {
