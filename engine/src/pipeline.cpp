@@ -44,10 +44,19 @@ void staff_and_assess_alongside(PartitionRun& run, const Alongside& alongside) {
         auto begin = std::chrono::steady_clock::now();
         if (alongside.while_staffing) alongside.while_staffing(run.city, run.result);
         writing_seconds += seconds_since(begin);
+        const auto fill_wait = [&](const auto& awaited) {
+            if (!alongside.while_waiting || awaited.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+                return;
+            begin = std::chrono::steady_clock::now();
+            alongside.while_waiting();
+            writing_seconds += seconds_since(begin);
+        };
+        fill_wait(staffing);
         run.staffing = staffing.get();
         begin = std::chrono::steady_clock::now();
         if (alongside.while_assessing) alongside.while_assessing(run.city, run.result, run.staffing);
         writing_seconds += seconds_since(begin);
+        fill_wait(report);
     } catch (...) {
         report.wait();  // it reads run.city and run.result
         throw;
@@ -115,7 +124,8 @@ RunSummary run_partition(const PartitionConfig& config, const std::string& outpu
                               [&](const City& city, const PartitionResult& result, const Staffing& staffing) {
                                   standards = standards_of(city, result, &staffing, config);
                                   staffed_layers(city, result, config, &staffing, *standards, sink);
-                              }};
+                              },
+                              [&] { writer->write_packed_indexes(); }};
     PartitionRun run = compute_partition(config, control, &write_alongside);
     StageTimer closing(control, kStage);
 

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace civgrid::io::detail {
 namespace {
@@ -121,15 +122,18 @@ public:
     explicit Writer(const std::string& path) : path_(path) {
         sqlite3* db = nullptr;
         const int status = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
-        db_.reset(db);
+        owned_.reset(db);
+        db_ = db;
         if (status != SQLITE_OK) fail("cannot open it to write the spatial indexes");
     }
+    /// Over a connection the caller owns (GDAL's, while it writes the file).
+    Writer(sqlite3* db, std::string path) : path_(std::move(path)), db_(db) {}
     void exec(const std::string& sql) {
-        if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
     }
     Statement prepare(const std::string& sql) {
         sqlite3_stmt* statement = nullptr;
-        if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) fail(sql);
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) fail(sql);
         return Statement(statement);
     }
     void step_done(sqlite3_stmt* statement, const char* what) {
@@ -138,13 +142,14 @@ public:
     }
     [[noreturn]] void fail(const std::string& what) const {
         throw IoError(kStage, "cannot finish '" + path_ + "' (spatial indexes, counts, extents): " + what + ": " +
-                                  (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
+                                  (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
     }
-    sqlite3* get() const noexcept { return db_.get(); }
+    sqlite3* get() const noexcept { return db_; }
 
 private:
     std::string path_;
-    Database db_;
+    Database owned_;  // empty over a borrowed connection
+    sqlite3* db_ = nullptr;
 };
 
 // The triggers GDAL 3.6's GeoPackage driver creates with an index, word for word, so editing the
@@ -353,16 +358,28 @@ void start_packing(SpatialIndexRows& layer) {
         std::async(std::launch::async, [entries = layer.entries] { return prepare_index(entries, kUsualNodeBytes); });
 }
 
-void write_spatial_indexes(const std::string& path, std::vector<SpatialIndexRows>& layers) {
-    if (layers.empty()) return;
-    Writer db(path);
-    db.exec("BEGIN");
+// The gpkg_extensions table as GDAL creates it, when the file has none yet.
+void create_extensions_table(Writer& db) {
     db.exec(
         "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT,column_name TEXT,extension_name TEXT NOT "
         "NULL,definition TEXT NOT NULL,scope TEXT NOT NULL,CONSTRAINT ge_tce UNIQUE (table_name, column_name, "
         "extension_name))");
+}
+
+void write_spatial_indexes(const std::string& path, std::vector<SpatialIndexRows>& layers) {
+    if (layers.empty()) return;
+    Writer db(path);
+    db.exec("BEGIN");
+    create_extensions_table(db);
     for (SpatialIndexRows& layer : layers) write_layer_index(db, layer);
     db.exec("COMMIT");
+}
+
+void write_spatial_indexes(sqlite3* connection, const std::string& path, std::vector<SpatialIndexRows>& layers) {
+    if (layers.empty()) return;
+    Writer db(connection, path);
+    create_extensions_table(db);
+    for (SpatialIndexRows& layer : layers) write_layer_index(db, layer);
 }
 
 }  // namespace civgrid::io::detail

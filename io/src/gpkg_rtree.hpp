@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+struct sqlite3;
+
 namespace civgrid::io::detail {
 
 /// One indexed feature: its fid and its envelope (metres or degrees, as the layer's CRS).
@@ -79,5 +81,10 @@ PackedRTree pack_rtree(std::vector<RTreeEntry> entries, int node_bytes);
 /// table, its six triggers, its gpkg_extensions row), filled by pack_rtree. Throws IoError
 /// (stage and file in the message) when SQLite fails.
 void write_spatial_indexes(const std::string& path, std::vector<SpatialIndexRows>& layers);
+
+/// The same through an open connection to the file (`path` for messages), in the caller's
+/// transaction: GDAL's, so that the indexes of finished layers are written while GDAL still has
+/// the file open (GeoPackageWriter::write_packed_indexes).
+void write_spatial_indexes(sqlite3* connection, const std::string& path, std::vector<SpatialIndexRows>& layers);
 
 }  // namespace civgrid::io::detail

@@ -236,6 +236,45 @@ void write_with_gdal(const std::string& file, const LayerData& data) {
     GDALClose(dataset);
 }
 
+TEST(GeoPackageWriterSpatialIndex, WrittenWhileGdalHasTheFileOpenHoldsWhatTheCloseWrites) {
+    test::TempDir dir;
+    const std::string early = dir.file("early.gpkg"), at_close = dir.file("at_close.gpkg");
+    const LayerData parcels = scattered_polygons(30000);
+    for (const std::string& file : {early, at_close}) {
+        GeoPackageWriter writer(file, "EPSG:4547");
+        writer.add_layer(parcels);
+        if (file == early) writer.write_packed_indexes(true);
+        writer.add_layer(points_layer());
+        if (file == early) writer.write_packed_indexes(true);  // the points' index is not packed aside
+        writer.commit();
+    }
+    // Written early, the parcels' index tables come before the points' table in the schema; at
+    // the close, after it. Their contents are the same.
+    const std::string order =
+        "SELECT name FROM sqlite_master WHERE name IN ('rtree_parcels_geom', 'points') ORDER BY rowid";
+    EXPECT_EQ(sql_rows(early, order), (std::vector<std::string>{"rtree_parcels_geom", "points"}));
+    EXPECT_EQ(sql_rows(at_close, order), (std::vector<std::string>{"points", "rtree_parcels_geom"}));
+    for (const char* table : {"rtree_parcels_geom_node", "rtree_parcels_geom_rowid", "rtree_parcels_geom_parent",
+                              "rtree_points_geom_node", "rtree_points_geom_rowid"}) {
+        const std::string all = std::string("SELECT * FROM ") + table + " ORDER BY 1";
+        EXPECT_EQ(sql_rows(early, all), sql_rows(at_close, all)) << table;
+        EXPECT_FALSE(sql_rows(early, all).empty()) << table;
+    }
+    for (const char* rtree : {"rtree_parcels_geom", "rtree_points_geom"})
+        EXPECT_EQ(sql_rows(early, std::string("SELECT rtreecheck('") + rtree + "')"), std::vector<std::string>{"ok"});
+    const std::string registered = "SELECT * FROM gpkg_extensions ORDER BY table_name, extension_name";
+    EXPECT_EQ(sql_rows(early, registered), sql_rows(at_close, registered));
+    const std::string triggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name";
+    EXPECT_EQ(sql_rows(early, triggers), sql_rows(at_close, triggers));
+    EXPECT_EQ(sql_rows(early, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+    // GDAL reads the file written early through the index as the other.
+    const std::string filtered =
+        run("/usr/bin/ogrinfo -ro -q '" + early + "' parcels -spat 390000 3530000 391000 3531000 | grep -c OGRFeature");
+    EXPECT_EQ(filtered, run("/usr/bin/ogrinfo -ro -q '" + at_close +
+                            "' parcels -spat 390000 3530000 391000 3531000 | grep -c OGRFeature"));
+    EXPECT_NE(filtered, "0\n");
+}
+
 TEST(GeoPackageWriterSpatialIndex, HoldsWhatGdalsOwnIndexHoldsAndAnswersTheSameQueries) {
     test::TempDir dir;
     const std::string ours = dir.file("ours.gpkg"), gdals = dir.file("gdal.gpkg");

@@ -319,6 +319,9 @@ struct Alongside {
     std::string stage;  ///< the overlapped stage, in the timings and the progress display
     std::function<void(const City&, const PartitionResult&)> while_staffing;
     std::function<void(const City&, const PartitionResult&, const Staffing&)> while_assessing;
+    /// Called only when the caller's thread would otherwise wait for the staffing or the report
+    /// (the CLI writes its packed spatial indexes then); may be empty.
+    std::function<void()> while_waiting;
 };
 
 /// The partition job but the writing, as named stages: load (then --strict), partition_city,
