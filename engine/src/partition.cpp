@@ -9,6 +9,8 @@
 #include <civgrid/engine/pipeline.hpp>
 #include <civgrid/error.hpp>
 
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
@@ -127,7 +129,9 @@ void split_large_units(algorithms::RegionInput& input, std::int64_t& units, std:
 }  // namespace
 
 // Long on purpose: four numbered steps (buildings to regions, sites per region, barriers near each
-// region, the problems) share the per-building and per-region vectors they build.
+// region, the problems) share the per-building and per-region vectors they build. Steps 2 and 4 run
+// region by region in parallel (a region's buildings and slots are its own), so the partition does
+// not wait on one core for the towers' split locations and the barriers' tests.
 RegionProblems region_problems(const City& city, const PartitionConfig& config) {
     RegionProblems problems;
     PartitionResult& result = problems.result;
@@ -139,17 +143,6 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     result.building_split_households.assign(building_count, {});
 
     // 1. Each building to the first region containing its point.
-    geos::Context context;
-    std::vector<geos::Geom> region_shapes;
-    std::vector<geos::Prepared> region_prepared;
-    std::vector<geos::Envelope> region_envelopes;
-    for (std::size_t r = 0; r < region_count; ++r) {
-        region_shapes.push_back(geos::from_wkb(context, city.regions[r].boundary));
-        region_envelopes.push_back(geos::envelope(context, region_shapes.back().get()));
-    }
-    for (std::size_t r = 0; r < region_count; ++r) {
-        region_prepared.push_back(geos::prepare(context, region_shapes[r].get()));
-    }
     std::int64_t outside = 0;
     std::string outside_ids;
     const int id_field = city.buildings.field_index(config.building_id_field);
@@ -171,10 +164,13 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         for (const Region& region : city.regions) boundaries.push_back(region.boundary);
         locator.emplace(std::move(boundaries));
     }
+    std::vector<std::vector<std::uint32_t>> region_buildings(region_count);  // in building order
     for (std::size_t b = 0; b < building_count; ++b) {
         if (city.buildings.geometries[b].empty()) continue;
-        result.building_region[b] = located ? city.building_region[b] : locator->locate(city.building_points[b]);
-        if (result.building_region[b] < 0 && city.building_households[b] >= 0) {
+        const int r = located ? city.building_region[b] : locator->locate(city.building_points[b]);
+        result.building_region[b] = r;
+        if (r >= 0) region_buildings[static_cast<std::size_t>(r)].push_back(static_cast<std::uint32_t>(b));
+        if (r < 0 && city.building_households[b] >= 0) {
             if (outside < 20) outside_ids += (outside_ids.empty() ? "" : ", ") + building_label(b);
             ++outside;
         }
@@ -190,13 +186,14 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
                                                            ? config.split_piece_households
                                                            : std::max(1L, std::lround(config.target_households / 8.0)));
     std::vector<std::vector<algorithms::Site>> region_sites(region_count);
+    std::vector<geos::Envelope> region_envelopes(region_count);
     result.regions.assign(region_count, RegionSummary{});
     // Sites around one point (a point building's pieces, or buildings geocoded to one address) lie
     // on a sunflower spiral a few centimetres across, so each gets a Voronoi cell of its own and
     // micro-grids can divide them (stacked, they were one cell: a micro-grid 808 % over target).
     // `spiral_start`: per building, the first spiral position its sites take at its point (0 but
     // for the second and later buildings at one point, in building order); the first building at
-    // a point that is not split keeps the point exactly.
+    // a point that is not split keeps the point exactly. Buildings at one point share its region.
     constexpr double kGoldenAngle = 2.399963229728653;
     constexpr double kSpacing = 0.05;  // metres: close enough that no road runs between them
     const auto on_spiral = [&](Point centre, int index) {
@@ -210,77 +207,94 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
                                                city.building_units[b], (households + piece_limit - 1) / piece_limit));
     };
     std::vector<int> spiral_start(building_count, 0);
-    {
-        std::vector<std::uint32_t> order;
-        for (std::size_t b = 0; b < building_count; ++b)
-            if (result.building_region[b] >= 0) order.push_back(static_cast<std::uint32_t>(b));
-        const auto point_less = [&](std::uint32_t a, std::uint32_t b) {
-            const Point p = city.building_points[a], q = city.building_points[b];
-            return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
-        };
-        std::sort(order.begin(), order.end(), point_less);
-        for (std::size_t i = 1; i < order.size(); ++i) {
-            const Point p = city.building_points[order[i - 1]], q = city.building_points[order[i]];
-            if (p.x == q.x && p.y == q.y) spiral_start[order[i]] = spiral_start[order[i - 1]] + pieces_of(order[i - 1]);
-        }
-    }
     // Units mode: each building polygon is one site, whole, at its point (never split or spread).
     const bool areas = config.units == "areas";
     std::vector<std::vector<Wkb>> region_areas(areas ? region_count : 0);
-    for (std::size_t b = 0; b < building_count; ++b) {
-        const int r = result.building_region[b];
-        if (r < 0) continue;
-        const std::int64_t households = city.building_households[b];
-        auto& sites = region_sites[static_cast<std::size_t>(r)];
-        result.regions[static_cast<std::size_t>(r)].households += households;
-        result.regions[static_cast<std::size_t>(r)].buildings += 1;
-        const int type = wkb_geometry_type(city.buildings.geometries[b]);
-        if (areas) {
-            if (type != 3 && type != 6)
-                throw InputError(kStage, city.buildings.source + ", layer '" + city.buildings.layer +
-                                             "': --units areas keeps input polygons whole, but feature " +
-                                             building_label(b) +
-                                             " is not a polygon: give polygons, or --units buildings");
-            sites.push_back({city.building_points[b], households, static_cast<std::uint32_t>(b)});
-            region_areas[static_cast<std::size_t>(r)].push_back(city.buildings.geometries[b]);
-            continue;
+    // The first building of a region that units mode refuses, by building order (the same error
+    // for any thread count).
+    std::vector<std::size_t> refused(region_count, building_count);
+    tbb::enumerable_thread_specific<geos::Context> contexts;
+    auto sites_of_region = [&](std::size_t r) {
+        const geos::Context& context = contexts.local();
+        const geos::Geom region_shape = geos::from_wkb(context, city.regions[r].boundary);
+        region_envelopes[r] = geos::envelope(context, region_shape.get());
+        std::optional<geos::Prepared> region_prepared;  // for split buildings only
+        const std::vector<std::uint32_t>& buildings = region_buildings[r];
+        {
+            std::vector<std::uint32_t> order = buildings;
+            const auto point_less = [&](std::uint32_t a, std::uint32_t b) {
+                const Point p = city.building_points[a], q = city.building_points[b];
+                return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
+            };
+            std::sort(order.begin(), order.end(), point_less);
+            for (std::size_t i = 1; i < order.size(); ++i) {
+                const Point p = city.building_points[order[i - 1]], q = city.building_points[order[i]];
+                if (p.x == q.x && p.y == q.y)
+                    spiral_start[order[i]] = spiral_start[order[i - 1]] + pieces_of(order[i - 1]);
+            }
         }
-        if (households <= piece_limit) {
-            const Point at = city.building_points[b];
-            sites.push_back({spiral_start[b] == 0 ? at : on_spiral(at, spiral_start[b]), households,
-                             static_cast<std::uint32_t>(b)});
-            continue;
+        auto& sites = region_sites[r];
+        RegionSummary& summary = result.regions[r];
+        for (const std::uint32_t b : buildings) {
+            const std::int64_t households = city.building_households[b];
+            summary.households += households;
+            summary.buildings += 1;
+            const int type = wkb_geometry_type(city.buildings.geometries[b]);
+            if (areas) {
+                if (type != 3 && type != 6) {
+                    refused[r] = b;
+                    return;
+                }
+                sites.push_back({city.building_points[b], households, b});
+                region_areas[r].push_back(city.buildings.geometries[b]);
+                continue;
+            }
+            if (households <= piece_limit) {
+                const Point at = city.building_points[b];
+                sites.push_back({spiral_start[b] == 0 ? at : on_spiral(at, spiral_start[b]), households, b});
+                continue;
+            }
+            const int pieces = pieces_of(b);
+            std::vector<Point> locations;
+            if (type == 1 || type == 4) {
+                // A point: its pieces on the spiral (not a circle: cocircular sites make Voronoi
+                // cells degenerate), after any sites already around the point.
+                for (int i = 0; i < pieces; ++i)
+                    locations.push_back(on_spiral(city.building_points[b], spiral_start[b] + i));
+            } else {
+                locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
+            }
+            if (!region_prepared) region_prepared.emplace(geos::prepare(context, region_shape.get()));
+            for (int i = 0; i < pieces; ++i) {
+                const std::int64_t share = households / pieces + (i < households % pieces ? 1 : 0);
+                // A building straddling the region's edge keeps its outside pieces at its own
+                // point, inside the region: they must not start a piece of land it does not reach.
+                Point location = locations[static_cast<std::size_t>(i)];
+                const geos::Geom probe = geos::point(context, location);
+                if (!geos::prepared_intersects(context, *region_prepared, probe.get()))
+                    location = city.building_points[b];
+                sites.push_back({location, share, b});
+            }
         }
-        const int pieces = pieces_of(b);
-        std::vector<Point> locations;
-        if (type == 1 || type == 4) {
-            // A point: its pieces on the spiral (not a circle: cocircular sites make Voronoi cells
-            // degenerate), after any sites already around the point.
-            for (int i = 0; i < pieces; ++i)
-                locations.push_back(on_spiral(city.building_points[b], spiral_start[b] + i));
-        } else {
-            locations = algorithms::split_locations(city.buildings.geometries[b], pieces);
-        }
-        for (int i = 0; i < pieces; ++i) {
-            const std::int64_t share = households / pieces + (i < households % pieces ? 1 : 0);
-            // A building straddling the region's edge keeps its outside pieces at its own point,
-            // inside the region: they must not start a piece of land it does not reach.
-            Point location = locations[static_cast<std::size_t>(i)];
-            const geos::Geom probe = geos::point(context, location);
-            if (!geos::prepared_intersects(context, region_prepared[static_cast<std::size_t>(r)], probe.get()))
-                location = city.building_points[b];
-            sites.push_back({location, share, static_cast<std::uint32_t>(b)});
-        }
-    }
+    };
+    algorithms::with_threads(config.threads, [&] {
+        tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) { sites_of_region(r); });
+    });
+    if (const auto first = std::min_element(refused.begin(), refused.end());
+        first != refused.end() && *first < building_count)
+        throw InputError(kStage, city.buildings.source + ", layer '" + city.buildings.layer +
+                                     "': --units areas keeps input polygons whole, but feature " +
+                                     building_label(*first) + " is not a polygon: give polygons, or --units buildings");
 
     // 3. Barriers near each region (by envelope; the region clips them exactly).
     auto envelopes_of = [&](const std::vector<Wkb>& geometries) {
-        std::vector<geos::Envelope> envelopes;
-        envelopes.reserve(geometries.size());
-        for (const Wkb& g : geometries) {
-            const geos::Geom geometry = geos::from_wkb(context, g);
-            envelopes.push_back(geos::envelope(context, geometry.get()));
-        }
+        std::vector<geos::Envelope> envelopes(geometries.size());
+        algorithms::with_threads(config.threads, [&] {
+            tbb::parallel_for(std::size_t{0}, geometries.size(), [&](std::size_t i) {
+                const geos::Context& context = contexts.local();
+                envelopes[i] = geos::envelope(context, geos::from_wkb(context, geometries[i]).get());
+            });
+        });
         return envelopes;
     };
     const auto hard_line_envelopes = envelopes_of(city.hard_lines);
@@ -290,6 +304,7 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     // exactly these (GDAL's spatial filter tests the geometry), so a shard and the city agree.
     auto nearby = [&](const std::vector<Wkb>& geometries, const std::vector<geos::Envelope>& envelopes,
                       const geos::Envelope& region) {
+        const geos::Context& context = contexts.local();
         std::vector<Wkb> result_geometries;
         for (std::size_t i = 0; i < geometries.size(); ++i) {
             if (!envelopes[i].intersects(region)) continue;
@@ -319,9 +334,9 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
 
     // 4. The problem of each region, as the algorithms see it.
     problems.inputs.resize(region_count);
-    std::size_t regions_without_grids = 0;
-    std::int64_t split_units = 0, split_pieces = 0;
-    for (std::size_t r = 0; r < region_count; ++r) {
+    std::vector<char> without_grids(region_count, 0);
+    std::vector<std::pair<std::int64_t, std::int64_t>> split(region_count);  // units mode: units, pieces
+    auto problem_of_region = [&](std::size_t r) {
         algorithms::RegionInput& input = problems.inputs[r];
         input.boundary = city.regions[r].boundary;
         input.sites = std::move(region_sites[r]);
@@ -349,13 +364,22 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
         if (config.grid_households > 0 && config.grid_count <= 0 &&
             config.grid_households < 2 * input.options.target_households) {
             input.options.grid_households = 0;
-            ++regions_without_grids;
+            without_grids[r] = 1;
         }
         input.options.grid_count = grid_counts[r];
         input.options.soft_barrier_weight = config.soft_barrier_weight;
         input.options.compactness = config.compactness;
         result.regions[r].target = input.options.target_households;
-        if (areas && config.split_large_units) split_large_units(input, split_units, split_pieces);
+        if (areas && config.split_large_units) split_large_units(input, split[r].first, split[r].second);
+    };
+    algorithms::with_threads(config.threads, [&] {
+        tbb::parallel_for(std::size_t{0}, region_count, [&](std::size_t r) { problem_of_region(r); });
+    });
+    const auto regions_without_grids = std::count(without_grids.begin(), without_grids.end(), 1);
+    std::int64_t split_units = 0, split_pieces = 0;
+    for (const auto& [units, pieces] : split) {
+        split_units += units;
+        split_pieces += pieces;
     }
     if (split_units > 0)
         result.warnings.push_back(std::to_string(split_units) + " units with more households than the upper bound " +
