@@ -232,7 +232,16 @@ WindowPlan window_plan(double total, int k, const GraphPartitionOptions& options
     const double window_high = std::floor(options.window_high + 1e-9);
     if (!(low <= window_low && window_low <= window_high && window_high <= high)) return plan;
     const double parts = k;
-    if (total < parts * low || total > parts * high) return plan;  // the bounds cannot hold: forced
+    if (total > parts * high) {
+        // The bounds cannot hold: one part at least is beyond them whatever is done. Equal shares
+        // put every part there (298 households in 2: 149 + 149, both out); the bound's plan keeps
+        // k - 1 within the window and gives the excess to one part (91 + 207: one beyond, not
+        // two). The edge parts aim a quarter of the window inside its edge, room for whole
+        // buildings.
+        const double edge = window_high - (window_high - window_low) / 4;
+        return {k - 1, edge, total - (parts - 1) * edge};
+    }
+    if (total < parts * low) return plan;  // forced below: the rest parts would be near empty
     if (total > parts * window_high && high > window_high) {
         const double j = std::min(parts - 1, std::floor((parts * high - total) / (high - window_high) + 1e-9));
         if (j < 1) return plan;
@@ -306,12 +315,17 @@ public:
     }
 
     // Part p gets a share of the weight proportional to units[p].
-    std::vector<int> run(const std::vector<int>& units) {
+    // With `shares` (one per part), part p gets shares[p] / their sum of the weight instead.
+    std::vector<int> run(const std::vector<int>& units, const std::vector<double>& shares = {}) {
         units_prefix_.assign(units.size() + 1, 0.0);
         for (std::size_t p = 0; p < units.size(); ++p) units_prefix_[p + 1] = units_prefix_[p] + std::max(units[p], 1);
         equal_units_ = std::all_of(units.begin(), units.end(),
                                    [&](int u) { return std::max(u, 1) == std::max(units.front(), 1); });
         weight_prefix_ = units_prefix_;
+        if (shares.size() == units.size()) {
+            for (std::size_t p = 0; p < shares.size(); ++p) weight_prefix_[p + 1] = weight_prefix_[p] + shares[p];
+            equal_units_ = false;
+        }
         const int parts = partition_once(static_cast<int>(units.size()));
         if (!equal_units_ || !plan_new_parts(parts)) return std::move(part_);
         // A set whose average lies outside the window (window_plan): partitioned again towards
@@ -329,7 +343,11 @@ public:
         const Score plan_score = score(parts);
         const bool no_worse = plan_score.beyond_bounds <= equal_score.beyond_bounds + 1e-9 &&
                               plan_score.outside <= equal_score.outside && plan_score.rest <= equal_score.rest + 1e-12;
-        if (!no_worse || !(plan_score < equal_score)) part_ = std::move(equal_shares);
+        // Where the bounds cannot hold (window_first), the plan trades households beyond them for
+        // parts within the window: kept when it has fewer outside and no more parts beyond.
+        const bool forced_better = plan_score.window_first && plan_score.outside < equal_score.outside &&
+                                   plan_score.beyond_parts <= equal_score.beyond_parts;
+        if (!forced_better && (!no_worse || !(plan_score < equal_score))) part_ = std::move(equal_shares);
         return std::move(part_);
     }
 
@@ -1314,8 +1332,9 @@ private:
             std::max({o.window_low, o.lower > 0 ? o.lower : o.window_low, o.hard > 0 ? o.hard : o.window_low});
         o.clear_high = std::min(o.window_high, o.upper > 0 ? o.upper : o.window_high);
         const double part_count = std::max(parts, 1);
-        o.window_first = o.has_window && ((o.lower > 0 && o.total < part_count * o.lower - 1e-9) ||
-                                          (o.upper > 0 && o.total > part_count * o.upper + 1e-9));
+        // In whole households: 1,090 in 11 with an upper bound of 99.6 cannot keep it (11 x 99).
+        o.window_first = o.has_window && ((o.lower > 0 && o.total < part_count * std::ceil(o.lower - 1e-9) - 1e-9) ||
+                                          (o.upper > 0 && o.total > part_count * std::floor(o.upper + 1e-9) + 1e-9));
         // Cut length a move adds, in parts' boundaries; 0.2 of a boundary weighs like 2 % of
         // balance squared: it evens out ragged edges without giving up the balance.
         o.compactness = options_.compactness;
@@ -1330,6 +1349,7 @@ private:
         double beyond_bounds = 0;
         int outside = 0;
         double rest = 0;
+        int beyond_parts = 0;       // parts beyond the bounds (not compared by operator<)
         bool window_first = false;  // Objective::window_first: parts outside the window first
         [[nodiscard]] bool operator<(const Score& other) const {
             if (window_first)
@@ -1352,6 +1372,7 @@ private:
         result.rest = o.compactness * 0.5 * cut / o.perimeter_scale;  // each edge is stored twice
         for (int p = 0; p < parts; ++p) {
             result.beyond_bounds += o.violation(weight_of[static_cast<std::size_t>(p)]);
+            result.beyond_parts += o.violation(weight_of[static_cast<std::size_t>(p)]) > 1e-9 ? 1 : 0;
             result.outside += o.outside_window(weight_of[static_cast<std::size_t>(p)]);
             result.rest += o.cost(weight_of[static_cast<std::size_t>(p)], p);
         }
@@ -2869,6 +2890,26 @@ std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std
     if (clamped.size() > usable) clamped.resize(usable);  // every part needs a node with weight
     Partitioner partitioner(graph, options, seed);
     return partitioner.run(clamped);
+}
+
+std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,
+                                           const std::vector<double>& shares, std::uint64_t seed,
+                                           const GraphPartitionOptions& options) {
+    const std::size_t n = graph.node_count();
+    if (n == 0 || units.empty()) return std::vector<int>(n, 0);
+    if (shares.size() != units.size() || std::any_of(shares.begin(), shares.end(), [](double s) { return !(s > 0); }))
+        return partition_connected_graph(graph, units, seed, options);
+    std::size_t usable = 0;
+    for (std::int64_t w : graph.node_weight) usable += w > 0 ? 1 : 0;
+    if (usable == 0) usable = n;
+    std::vector<int> clamped = units;
+    std::vector<double> clamped_shares = shares;
+    if (clamped.size() > usable) {  // every part needs a node with weight
+        clamped.resize(usable);
+        clamped_shares.resize(usable);
+    }
+    Partitioner partitioner(graph, options, seed);
+    return partitioner.run(clamped, clamped_shares);
 }
 
 }  // namespace civgrid::algorithms

@@ -396,6 +396,31 @@ RegionProblems region_problems(const City& city, const PartitionConfig& config) 
     return problems;
 }
 
+// The best balance the same count allows (the quality report's upper bounds), for region `r`
+// partitioned as `region_result`. Every site (a building, a piece of a split tower, a unit in units
+// mode) lies whole in one micro-grid of its piece, so the bound knows each piece's sites, not only
+// its households (issue 16: "buildings split only as civgrid splits them").
+void set_best_within(RegionSummary& summary, const algorithms::RegionInput& input,
+                     const algorithms::RegionResult& region_result) {
+    const std::size_t k = region_result.micro_grids.size();
+    std::vector<std::vector<std::int64_t>> piece_units;
+    const std::vector<algorithms::Site>& sites = input.sites;
+    for (std::size_t s = 0; s < sites.size() && s < region_result.site_micro_grid.size(); ++s) {
+        const int grid = region_result.site_micro_grid[s];
+        if (grid < 0 || sites[s].households <= 0) continue;
+        const auto piece =
+            static_cast<std::size_t>(std::max(region_result.micro_grids[static_cast<std::size_t>(grid)].piece, 0));
+        if (piece >= piece_units.size()) piece_units.resize(piece + 1);
+        piece_units[piece].push_back(sites[s].households);
+    }
+    std::erase_if(piece_units, [](const std::vector<std::int64_t>& units) { return units.empty(); });
+    const double target = summary.target;
+    const double lower = input.options.lower(), upper = input.options.upper();
+    summary.best_within_10 = k == 0 ? 0 : algorithms::best_within_whole(piece_units, static_cast<int>(k), target);
+    summary.best_within_10_in_bounds =
+        k == 0 ? 0 : algorithms::best_within_whole_bounded(piece_units, static_cast<int>(k), target, lower, upper);
+}
+
 PartitionResult partition_city(const City& city, const PartitionConfig& config, RunControl* control) {
     RegionProblems problems = region_problems(city, config);
     PartitionResult result = std::move(problems.result);
@@ -418,6 +443,7 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
         try {
             region_results[r] = config.units == "areas" ? algorithms::partition_units(problems.inputs[r])
                                                         : algorithms::partition_region(problems.inputs[r]);
+            set_best_within(result.regions[r], problems.inputs[r], region_results[r]);  // in parallel too
         } catch (const Error& error) {
             region_errors[r] = error.what();
         }
@@ -450,30 +476,6 @@ PartitionResult partition_city(const City& city, const PartitionConfig& config, 
         algorithms::RegionResult& region_result = region_results[r];
         const geos::Envelope& envelope = region_envelopes[r];
         const std::size_t k = region_result.micro_grids.size();
-        // The best balance the same count allows. Every site (a building, a piece of a split
-        // tower, a unit in units mode) lies whole in one micro-grid of its piece, so the bound knows
-        // each piece's sites, not only its households (issue 16: "buildings split only as civgrid
-        // splits them").
-        {
-            std::vector<std::vector<std::int64_t>> piece_units;
-            const std::vector<algorithms::Site>& sites = problems.inputs[r].sites;
-            for (std::size_t s = 0; s < sites.size() && s < region_result.site_micro_grid.size(); ++s) {
-                const int grid = region_result.site_micro_grid[s];
-                if (grid < 0 || sites[s].households <= 0) continue;
-                const auto piece = static_cast<std::size_t>(
-                    std::max(region_result.micro_grids[static_cast<std::size_t>(grid)].piece, 0));
-                if (piece >= piece_units.size()) piece_units.resize(piece + 1);
-                piece_units[piece].push_back(sites[s].households);
-            }
-            std::erase_if(piece_units, [](const std::vector<std::int64_t>& units) { return units.empty(); });
-            const double target = result.regions[r].target;
-            const double lower = problems.inputs[r].options.lower(), upper = problems.inputs[r].options.upper();
-            result.regions[r].best_within_10 =
-                k == 0 ? 0 : algorithms::best_within_whole(piece_units, static_cast<int>(k), target);
-            result.regions[r].best_within_10_in_bounds =
-                k == 0 ? 0
-                       : algorithms::best_within_whole_bounded(piece_units, static_cast<int>(k), target, lower, upper);
-        }
         const double area = (envelope.max_x - envelope.min_x) * (envelope.max_y - envelope.min_y);
         // Items in reading order: rows about one item high (`per_region` items of that kind tile
         // the region), north to south, then west to east.

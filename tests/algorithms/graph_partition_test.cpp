@@ -235,6 +235,65 @@ TEST(GraphPartition, APieceAveragingOutsideTheWindowGetsAsManyPartsInsideAsTheBo
     EXPECT_EQ(cases, 24);
 }
 
+TEST(GraphPartition, APieceTheBoundsCannotHoldKeepsAllButOnePartInsideTheWindow) {
+    // A target of 83: window 75-91, bounds 67-99 in whole households. 300 households in 3 cannot
+    // keep the bounds (3 x 99 = 297): equal shares put all three beyond them (100 each) and none
+    // within; the bound's plan keeps two within the window and gives the excess to one part.
+    const WithinRange window = within_range(83.0);
+    GraphPartitionOptions options;
+    options.window_low = static_cast<double>(window.low);
+    options.window_high = static_cast<double>(window.high);
+    options.lower_bound = 83.0 * 0.8;
+    options.upper_bound = 83.0 * 1.2;
+    struct Case {
+        std::int64_t households;
+        int parts;
+    };
+    int cases = 0;
+    for (const Case c : {Case{300, 3}, Case{210, 2}, Case{1090, 11}, Case{520, 5}}) {
+        ASSERT_GT(c.households, 99 * c.parts);
+        for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+            std::mt19937_64 random(seed * 11 + static_cast<std::uint64_t>(c.parts));
+            std::vector<std::int64_t> weights;
+            std::int64_t left = c.households;
+            while (left > 0) {
+                const std::int64_t w = std::min<std::int64_t>(left, 1 + static_cast<std::int64_t>(random() % 3));
+                weights.push_back(w);
+                left -= w;
+            }
+            const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(weights.size()))));
+            weights.resize(static_cast<std::size_t>(side) * static_cast<std::size_t>(side), 0);
+            const WeightedGraph graph = grid_graph(side, side, weights);
+            const std::vector<int> part = partition_connected_graph(graph, c.parts, seed, options);
+            ASSERT_TRUE(parts_are_connected(graph, part));
+            ASSERT_EQ(*std::max_element(part.begin(), part.end()) + 1, c.parts);
+            const std::vector<double> weight = part_weights(graph, part, c.parts);
+            EXPECT_EQ(within_window(weight, options.window_low, options.window_high), c.parts - 1)
+                << c.households << " in " << c.parts << ", seed " << seed;
+            EXPECT_EQ(std::count_if(weight.begin(), weight.end(), [](double w) { return w < 67 || w > 99; }), 1)
+                << c.households << " in " << c.parts << ", seed " << seed;
+            ++cases;
+        }
+    }
+    EXPECT_EQ(cases, 16);
+}
+
+TEST(GraphPartition, SharesWeighPartsApartFromTheirUnits) {
+    // Two parts of one unit each, weighing 3 : 1: a grid whose micro-grid beyond the bounds takes
+    // the excess weighs more than its count of micro-grids says.
+    const WeightedGraph graph = grid_graph(20, 20, std::vector<std::int64_t>(400, 1));
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        const std::vector<int> part = partition_connected_graph(graph, {1, 1}, {3.0, 1.0}, seed);
+        ASSERT_TRUE(parts_are_connected(graph, part));
+        const std::vector<double> weight = part_weights(graph, part, 2);
+        EXPECT_NEAR(weight[0], 300.0, 6.0);
+        EXPECT_NEAR(weight[1], 100.0, 6.0);
+    }
+    // Shares not one positive number per part: by units, as without them.
+    const std::vector<int> by_units = partition_connected_graph(graph, {1, 1}, std::vector<double>{}, 1);
+    EXPECT_EQ(by_units, partition_connected_graph(graph, std::vector<int>{1, 1}, 1));
+}
+
 TEST(GraphPartition, RegrownPartsAreKeptOnlyWhenBetter) {
     // Parts regrown from their centres replace the bisection's only when they score better: on an
     // even grid (where recursive bisection is already near the best) never a longer boundary or

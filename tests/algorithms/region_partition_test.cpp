@@ -235,6 +235,31 @@ TEST(RegionCells, GridsOfWholeMicroGrids) {
     }
 }
 
+TEST(RegionCells, APieceTheBoundsCannotHoldKeepsAllButOneWithinAcrossItsGrids) {
+    // 1,100 households for 11 micro-grids at a target of 83 (window 75-91, bounds 67-99): 11 x 99
+    // holds 1,089, so one micro-grid at least is beyond the bounds. Three grids of 100 households a
+    // micro-grid each left every grid's micro-grids outside the window; the grid holding the one
+    // that takes the excess weighs its share, and the other ten are within.
+    RegionInput input;
+    input.boundary = wkb("POLYGON((0 0, 1100 0, 1100 200, 0 200, 0 0))");
+    input.sites = lattice(0, 0, 1100, 200, 20, 2);  // 550 sites, 1,100 households
+    ASSERT_EQ(input.sites.size(), 550u);
+    input.micro_grid_count = 11;
+    input.options.target_households = 83;
+    input.options.grid_households = 400;  // 3 grids
+    const RegionResult result = partition_region(input);
+    expect_valid_coverage(input, result);
+    ASSERT_EQ(result.micro_grids.size(), 11u);
+    ASSERT_EQ(result.grids.size(), 3u);
+    int within = 0, beyond = 0;
+    for (const MicroGridShape& shape : result.micro_grids) {
+        within += shape.households >= 75 && shape.households <= 91 ? 1 : 0;
+        beyond += shape.households < 67 || shape.households > 99 ? 1 : 0;
+    }
+    EXPECT_EQ(within, 10);
+    EXPECT_EQ(beyond, 1);
+}
+
 // A surveyed lattice (Chongqing's one-mu land cells) at projected coordinates, reprojected with a
 // nanometre of noise: nearly cocircular sites whose Voronoi vertices come out a few units in the
 // last place apart and fold cells on themselves. Before such vertices were merged, the union of

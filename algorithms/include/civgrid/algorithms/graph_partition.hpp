@@ -99,6 +99,14 @@ struct GraphPartitionOptions {
 [[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,
                                                          std::uint64_t seed, const GraphPartitionOptions& options = {});
 
+/// The same with each part's share of the weight given apart: part p needs a weighted node per
+/// unit (units[p]) and gets shares[p] / (the sum of shares) of the weight (a grid holding a
+/// window plan's part beyond the bounds weighs more than its micro-grids' count says). Shares not
+/// one positive number per unit: as by units.
+[[nodiscard]] std::vector<int> partition_connected_graph(const WeightedGraph& graph, const std::vector<int>& units,
+                                                         const std::vector<double>& shares, std::uint64_t seed,
+                                                         const GraphPartitionOptions& options = {});
+
 /// The refinement partition_connected_graph ends with, alone, on a given partition of `graph`
 /// (parts numbered 0..parts-1, each connected and holding weight, equal targets, or where the average
 /// lies outside the window the plan above, its edge targets going to the parts nearest the window's
