@@ -182,6 +182,22 @@ TEST(GraphPartition, AWindowPutsMorePartsInsideIt) {
     EXPECT_GE(inside_with, parts_total * 98 / 100) << inside_with << " of " << parts_total;
 }
 
+// `households` in nodes of 1-3 (drawn from `seed`) on the smallest square grid holding them,
+// the rest of its nodes empty.
+WeightedGraph households_on_a_grid(std::int64_t households, std::uint64_t seed) {
+    std::mt19937_64 random(seed);
+    std::vector<std::int64_t> weights;
+    std::int64_t left = households;
+    while (left > 0) {
+        const std::int64_t w = std::min<std::int64_t>(left, 1 + static_cast<std::int64_t>(random() % 3));
+        weights.push_back(w);
+        left -= w;
+    }
+    const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(weights.size()))));
+    weights.resize(static_cast<std::size_t>(side) * static_cast<std::size_t>(side), 0);
+    return grid_graph(side, side, weights);
+}
+
 TEST(GraphPartition, APieceAveragingOutsideTheWindowGetsAsManyPartsInsideAsTheBoundsAllow) {
     // A target of 83: window 75-91, bounds 66.4-99.6. A piece whose average lies outside the
     // window loses parts whatever is done; equal shares lose them all (212 households in 3:
@@ -208,17 +224,8 @@ TEST(GraphPartition, APieceAveragingOutsideTheWindowGetsAsManyPartsInsideAsTheBo
         ASSERT_GE(bound, 1) << c.households << " in " << c.parts;
         ASSERT_LT(bound, c.parts) << c.households << " in " << c.parts;
         for (std::uint64_t seed = 1; seed <= 4; ++seed) {
-            std::mt19937_64 random(seed * 7 + static_cast<std::uint64_t>(c.parts));
-            std::vector<std::int64_t> weights;
-            std::int64_t left = c.households;
-            while (left > 0) {
-                const std::int64_t w = std::min<std::int64_t>(left, 1 + static_cast<std::int64_t>(random() % 3));
-                weights.push_back(w);
-                left -= w;
-            }
-            const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(weights.size()))));
-            weights.resize(static_cast<std::size_t>(side) * static_cast<std::size_t>(side), 0);
-            const WeightedGraph graph = grid_graph(side, side, weights);
+            const WeightedGraph graph =
+                households_on_a_grid(c.households, seed * 7 + static_cast<std::uint64_t>(c.parts));
             const std::vector<int> part = partition_connected_graph(graph, c.parts, seed, options);
             ASSERT_TRUE(parts_are_connected(graph, part));
             ASSERT_EQ(*std::max_element(part.begin(), part.end()) + 1, c.parts);
@@ -253,17 +260,8 @@ TEST(GraphPartition, APieceTheBoundsCannotHoldKeepsAllButOnePartInsideTheWindow)
     for (const Case c : {Case{300, 3}, Case{210, 2}, Case{1090, 11}, Case{520, 5}}) {
         ASSERT_GT(c.households, 99 * c.parts);
         for (std::uint64_t seed = 1; seed <= 4; ++seed) {
-            std::mt19937_64 random(seed * 11 + static_cast<std::uint64_t>(c.parts));
-            std::vector<std::int64_t> weights;
-            std::int64_t left = c.households;
-            while (left > 0) {
-                const std::int64_t w = std::min<std::int64_t>(left, 1 + static_cast<std::int64_t>(random() % 3));
-                weights.push_back(w);
-                left -= w;
-            }
-            const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(weights.size()))));
-            weights.resize(static_cast<std::size_t>(side) * static_cast<std::size_t>(side), 0);
-            const WeightedGraph graph = grid_graph(side, side, weights);
+            const WeightedGraph graph =
+                households_on_a_grid(c.households, seed * 11 + static_cast<std::uint64_t>(c.parts));
             const std::vector<int> part = partition_connected_graph(graph, c.parts, seed, options);
             ASSERT_TRUE(parts_are_connected(graph, part));
             ASSERT_EQ(*std::max_element(part.begin(), part.end()) + 1, c.parts);

@@ -107,7 +107,8 @@ struct GeoExtent {
     double min_lon = 0, min_lat = 0, max_lon = 0, max_lat = 0;
 };
 
-/// Extent of a layer in lon/lat, from its layer extent reprojected to WGS84; when that spans more
+/// Extent of a layer in lon/lat (on its CRS's own datum, within metres to a few hundred of WGS84),
+/// from its layer extent; when that spans more
 /// than 5 degrees and the middle half of its features' positions (25th to 75th percentile of
 /// their lon and lat) less than a fifth of it, that middle half, so that a few features far away
 /// (geocodes in other countries) do not move it.
