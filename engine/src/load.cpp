@@ -14,6 +14,7 @@
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
 
 #include <algorithm>
 #include <cmath>
@@ -873,9 +874,12 @@ City load_city(const PartitionConfig& config) {
         std::vector<std::uint32_t> order;
         for (std::size_t i = 0; i < buildings.size(); ++i)
             if (!null_geometry[i]) order.push_back(static_cast<std::uint32_t>(i));
-        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-            const Point p = city.building_points[a], q = city.building_points[b];
-            return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
+        // A total order (ties by index), so the parallel sort gives the same order on any threads.
+        algorithms::with_threads(config.threads, [&] {
+            tbb::parallel_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+                const Point p = city.building_points[a], q = city.building_points[b];
+                return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y < q.y : a < b;
+            });
         });
         for (std::size_t begin = 0; begin < order.size();) {
             std::size_t end = begin + 1;
