@@ -182,6 +182,17 @@ TEST(GraphPartition, AWindowPutsMorePartsInsideIt) {
     EXPECT_GE(inside_with, parts_total * 98 / 100) << inside_with << " of " << parts_total;
 }
 
+// The window (75-91) and balance bounds (66.4-99.6) of a target of 83 households.
+GraphPartitionOptions window_and_bounds_of_83() {
+    const WithinRange window = within_range(83.0);
+    GraphPartitionOptions options;
+    options.window_low = static_cast<double>(window.low);
+    options.window_high = static_cast<double>(window.high);
+    options.lower_bound = 83.0 * 0.8;
+    options.upper_bound = 83.0 * 1.2;
+    return options;
+}
+
 // `households` in nodes of 1-3 (drawn from `seed`) on the smallest square grid holding them,
 // the rest of its nodes empty.
 WeightedGraph households_on_a_grid(std::int64_t households, std::uint64_t seed) {
@@ -208,12 +219,8 @@ TEST(GraphPartition, APieceAveragingOutsideTheWindowGetsAsManyPartsInsideAsTheBo
     // partition reaches it).
     const WithinRange window = within_range(83.0);
     const WithinRange bounds{67, 99};
-    GraphPartitionOptions options;
+    GraphPartitionOptions options = window_and_bounds_of_83();
     options.compactness = 0;  // the plan is kept only when no less compact: here, balance alone
-    options.window_low = static_cast<double>(window.low);
-    options.window_high = static_cast<double>(window.high);
-    options.lower_bound = 83.0 * 0.8;
-    options.upper_bound = 83.0 * 1.2;
     struct Case {
         std::int64_t households;
         int parts;
@@ -248,12 +255,7 @@ TEST(GraphPartition, APieceTheBoundsCannotHoldKeepsAllButOnePartInsideTheWindow)
     // within; the plan keeps two within the window and gives the excess to one part. The excess
     // goes to as few parts as keep each at most twice the upper bound (198): 1,090 in 11 keeps
     // nine within and two of about 154, not ten and one of 220.
-    const WithinRange window = within_range(83.0);
-    GraphPartitionOptions options;
-    options.window_low = static_cast<double>(window.low);
-    options.window_high = static_cast<double>(window.high);
-    options.lower_bound = 83.0 * 0.8;
-    options.upper_bound = 83.0 * 1.2;
+    const GraphPartitionOptions options = window_and_bounds_of_83();
     struct Case {
         std::int64_t households;
         int parts;
