@@ -208,7 +208,7 @@ void refine_across_grids(const WeightedGraph& piece_graph, std::vector<int>& mem
     const WindowScore after = window_score(piece_graph, refined, parts, options);
     // Where the bounds cannot hold (more households than parts x the upper bound, in whole
     // households), households beyond them are forced: no more micro-grids beyond them is enough
-    // (window_plan gives the excess to one part).
+    // (window_plan gives the excess to the fewest parts that keep each within twice the bound).
     double households = 0;
     for (const std::int64_t w : piece_graph.node_weight) households += static_cast<double>(w);
     const WithinRange bounds = bounds_range(options.lower_bound, options.upper_bound);
@@ -283,8 +283,10 @@ int piece_bound(const WeightedGraph& graph, int count, const GraphPartitionOptio
             units.push_back(w);
             households += w;
         }
-    const WithinRange window{static_cast<std::int64_t>(std::llround(options.window_low)),
-                             static_cast<std::int64_t>(std::llround(options.window_high))};
+    // The whole households inside the window, rounded inwards as window_plan rounds it (74.4-91.3
+    // is 75-91, not 74-91).
+    const WithinRange window{static_cast<std::int64_t>(std::ceil(options.window_low - 1e-9)),
+                             static_cast<std::int64_t>(std::floor(options.window_high + 1e-9))};
     const int whole = best_within_whole_in_piece(std::move(units), count, window)[static_cast<std::size_t>(count)];
     const WithinRange bounds = bounds_range(options.lower_bound, options.upper_bound);
     return std::min(whole, best_within_in_piece_bounded(households, count, window, bounds));
@@ -360,11 +362,11 @@ CellPartition partition_cells(const RegionCells& cells, std::uint64_t seed, cons
         const int larger = count % wanted_grids;  // spread the larger grids evenly through the order
         for (int i = 0; i < larger; ++i)
             ++units[static_cast<std::size_t>(static_cast<long>(i) * wanted_grids / larger)];
-        // A piece with more households than its micro-grids can hold within the bounds: one of
-        // them takes the excess, the rest stay within the window (window_plan in
-        // graph_partition.cpp, its edge target a quarter of the window inside the edge). Its grid
-        // weighs that part's share, so the other grids' averages lie inside the window (a 1,090
-        // households in 11 as three grids of 99 each left 6 within, not 10).
+        // A piece with more households than its micro-grids can hold within the bounds: a few of
+        // them take the excess, the rest stay within the window (window_plan in
+        // graph_partition.cpp, its edge target a quarter of the window inside the edge). The first
+        // grid weighs the whole excess and its own plan spreads it, so the other grids' averages
+        // lie inside the window (1,090 households in 11 as three grids of 99 each left 6 within).
         std::vector<double> shares;
         const double households = cells.piece_households()[p];
         const WithinRange bounds = bounds_range(micro_options.lower_bound, micro_options.upper_bound);
